@@ -1,0 +1,728 @@
+#include "routing/engine.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "routing/check.h"
+
+namespace hotline::routing {
+
+namespace {
+
+// Ladder steps of the first engine: the call's province, then national.
+constexpr int kProvinceStep = 0;
+constexpr int kNationalStep = 1;
+
+bool Contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+bool Serves(const CounsellorProfile& p, const std::string& province) {
+  return p.home_province == province || Contains(p.provinces, province);
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options) : options_(options) {}
+
+// --- Counsellors. ---
+
+absl::Status Engine::AddCounsellor(const CounsellorProfile& profile, Timestamp now) {
+  AdvanceTo(now);
+  if (counsellors_.contains(profile.id)) {
+    return absl::AlreadyExistsError(absl::StrCat("counsellor '", profile.id, "' already exists"));
+  }
+  Counsellor& c = counsellors_[profile.id];
+  c.profile = profile;
+  c.since = now_;
+  c.idle_since = now_;
+  return absl::OkStatus();
+}
+
+absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestamp now) {
+  AdvanceTo(now);
+  Counsellor* c = LookupCounsellor(profile.id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("counsellor '", profile.id, "' not found"));
+  }
+  c->profile = profile;
+  // New skills or provinces may make waiting calls theirs.
+  if (c->state == CounsellorState::kAvailable) {
+    MatchCounsellor(*c);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestamp now) {
+  AdvanceTo(now);
+  Counsellor* c = LookupCounsellor(counsellor_id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+  }
+  if (c->state != CounsellorState::kOffline || c->desk_connected) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("counsellor '", counsellor_id, "' is signed in (", std::string(Name(c->state)),
+                     "); sign them out first"));
+  }
+  counsellors_.erase(counsellor_id);
+  return absl::OkStatus();
+}
+
+// --- Desks. ---
+
+absl::Status Engine::DeskConnected(const std::string& counsellor_id, Timestamp now) {
+  AdvanceTo(now);
+  Counsellor* c = LookupCounsellor(counsellor_id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+  }
+  c->desk_connected = true;
+  return absl::OkStatus();
+}
+
+absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestamp now) {
+  AdvanceTo(now);
+  Counsellor* c = LookupCounsellor(counsellor_id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+  }
+  c->desk_connected = false;
+  switch (c->state) {
+    case CounsellorState::kReserved: {
+      Call* call = LookupCall(c->call_id);
+      RevokeOffer(*call, RevokeReason::kWithdrawn);
+      ChangeState(*c, CounsellorState::kOffline, BreakReason::kNone, "");
+      MatchCall(*call);
+      break;
+    }
+    case CounsellorState::kAvailable:
+    case CounsellorState::kBreak:
+      ChangeState(*c, CounsellorState::kOffline, BreakReason::kNone, "");
+      break;
+    case CounsellorState::kOffline:
+    case CounsellorState::kOnCall:
+    case CounsellorState::kWrapUp:
+      // The phone call lives on the gateway; the desk may come back to finish the wrap-up.
+      break;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorState state,
+                                 BreakReason reason, Timestamp now) {
+  AdvanceTo(now);
+  Counsellor* c = LookupCounsellor(counsellor_id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+  }
+  if (state != CounsellorState::kAvailable && state != CounsellorState::kBreak &&
+      state != CounsellorState::kOffline) {
+    return absl::InvalidArgumentError("state: must be AVAILABLE, BREAK or OFFLINE");
+  }
+  if (c->state == CounsellorState::kReserved || c->state == CounsellorState::kOnCall ||
+      c->state == CounsellorState::kWrapUp) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "counsellor '", counsellor_id, "' is ", std::string(Name(c->state)), " with call '", c->call_id,
+        "'; answer the offer or finish the call first"));
+  }
+  if (state == CounsellorState::kAvailable) {
+    if (!c->desk_connected) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("counsellor '", counsellor_id, "' has no desk connected; open Watch first"));
+    }
+    if (c->state != CounsellorState::kAvailable) {
+      Release(*c);
+    }
+    return absl::OkStatus();
+  }
+  const BreakReason new_reason =
+      state == CounsellorState::kBreak
+          ? (reason == BreakReason::kNone ? BreakReason::kChosen : reason)
+          : BreakReason::kNone;
+  if (c->state != state || c->break_reason != new_reason) {
+    ChangeState(*c, state, new_reason, "");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::AnswerOffer(const std::string& counsellor_id, const std::string& call_id,
+                                 bool accept, Timestamp now) {
+  AdvanceTo(now);
+  Counsellor* c = LookupCounsellor(counsellor_id);
+  Call* call = LookupCall(call_id);
+  if (c == nullptr || call == nullptr || call->state != CallState::kOffered ||
+      call->counsellor_id != counsellor_id) {
+    return absl::NotFoundError(
+        absl::StrCat("no offer of call '", call_id, "' is ringing for '", counsellor_id, "'"));
+  }
+  c->missed_in_row = 0;
+  if (!accept) {
+    RevokeOffer(*call, RevokeReason::kDeclined);
+    ChangeState(*c, CounsellorState::kAvailable, BreakReason::kNone, "");
+    ReturnToQueue(*call);
+    if (c->state == CounsellorState::kAvailable) {
+      MatchCounsellor(*c);
+    }
+    return absl::OkStatus();
+  }
+  call->state = CallState::kConnecting;
+  ++call->generation;  // The offer timer is now stale.
+  call->record.counsellor_id = counsellor_id;
+  call->record.accepted_at = now_;
+  ChangeState(*c, CounsellorState::kOnCall, BreakReason::kNone, call_id);
+  Emit(ConnectRequested{call_id, call->info.gateway_id, counsellor_id, c->profile.endpoint});
+  return absl::OkStatus();
+}
+
+absl::Status Engine::SubmitDisposition(const std::string& counsellor_id,
+                                       const std::string& call_id,
+                                       const Disposition& disposition, bool ready_for_next,
+                                       Timestamp now) {
+  AdvanceTo(now);
+  Counsellor* c = LookupCounsellor(counsellor_id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+  }
+  if (c->state != CounsellorState::kWrapUp || c->call_id != call_id) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "counsellor '", counsellor_id, "' is not in wrap-up for call '", call_id,
+        "' (the wrap-up may have ended)"));
+  }
+  Call* call = LookupCall(call_id);
+  call->record.disposition = disposition;
+  call->record.wrap_up_done_at = now_;
+  Record(*call);
+  if (ready_for_next) {
+    Release(*c);
+  } else {
+    ChangeState(*c, CounsellorState::kBreak, BreakReason::kChosen, "");
+  }
+  return absl::OkStatus();
+}
+
+// --- Gateway events. ---
+
+absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
+  AdvanceTo(now);
+  if (calls_.contains(info.call_id) || finished_call_ids_.contains(info.call_id)) {
+    return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
+  }
+  Call& call = calls_[info.call_id];
+  call.info = info;
+  call.admission_seq = next_seq_++;
+  call.record.call = info;
+  // An emergency starts at national scope: nobody waits for a province to free up.
+  call.step = info.priority == Priority::kEmergency ? kNationalStep : kProvinceStep;
+  if (call.step == kProvinceStep) {
+    SetTimer(TimerKind::kStep, info.call_id, info.arrived_at + options_.province_step_ms,
+             kProvinceStep);
+  }
+  SetTimer(TimerKind::kMaxWait, info.call_id, info.arrived_at + options_.max_wait_ms, 0);
+  Enqueue(call);
+  MatchCall(call);
+  if (call.state == CallState::kWaiting) {
+    Emit(PositionAnnounced{info.call_id, info.gateway_id, PositionOf(call)});
+  }
+  // A gateway's arrival time may lie in the past; fire whatever it has already made due.
+  AdvanceTo(now_);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::CallerHungUp(const std::string& call_id, Timestamp now) {
+  AdvanceTo(now);
+  return LeaveBeforeConnected(call_id, Outcome::kAbandoned);
+}
+
+absl::Status Engine::CallbackRequested(const std::string& call_id, Timestamp now) {
+  AdvanceTo(now);
+  return LeaveBeforeConnected(call_id, Outcome::kCallbackRequested);
+}
+
+absl::Status Engine::LeaveBeforeConnected(const std::string& call_id, Outcome outcome) {
+  Call* call = LookupCall(call_id);
+  if (call == nullptr) {
+    return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
+  }
+  if (call->state == CallState::kConnected || call->state == CallState::kEnded) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "call '", call_id, "' is ", std::string(Name(call->state)), "; send ended or failed instead"));
+  }
+  Counsellor* freed = DetachCounsellor(*call, RevokeReason::kCallerHungUp, outcome);
+  Finish(*call, outcome, "");
+  Resume(freed);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::CallConnected(const std::string& call_id, Timestamp now) {
+  AdvanceTo(now);
+  Call* call = LookupCall(call_id);
+  if (call == nullptr) {
+    return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
+  }
+  if (call->state != CallState::kConnecting) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "call '", call_id, "' is ", std::string(Name(call->state)), ", not connecting"));
+  }
+  call->state = CallState::kConnected;
+  call->record.answered_at = now_;
+  Emit(DeskCallConnected{call_id, call->counsellor_id});
+  return absl::OkStatus();
+}
+
+absl::Status Engine::CallEnded(const std::string& call_id, Timestamp now) {
+  AdvanceTo(now);
+  Call* call = LookupCall(call_id);
+  if (call == nullptr) {
+    return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
+  }
+  if (call->state != CallState::kConnected) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "call '", call_id, "' is ", std::string(Name(call->state)), ", not connected"));
+  }
+  StartWrapUp(*call, Outcome::kCompleted, "");
+  return absl::OkStatus();
+}
+
+absl::Status Engine::CallFailed(const std::string& call_id, const std::string& reason,
+                                Timestamp now) {
+  AdvanceTo(now);
+  Call* call = LookupCall(call_id);
+  if (call == nullptr) {
+    return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
+  }
+  if (call->state == CallState::kEnded) {
+    return absl::FailedPreconditionError(absl::StrCat("call '", call_id, "' has already ended"));
+  }
+  if (call->state == CallState::kConnected) {
+    // They talked: the counsellor still records what they can.
+    StartWrapUp(*call, Outcome::kFailed, reason);
+    return absl::OkStatus();
+  }
+  Counsellor* freed = DetachCounsellor(*call, RevokeReason::kWithdrawn, Outcome::kFailed);
+  Finish(*call, Outcome::kFailed, reason);
+  Resume(freed);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::ConnectFailed(const std::string& call_id, const std::string& reason,
+                                   Timestamp now) {
+  AdvanceTo(now);
+  Call* call = LookupCall(call_id);
+  if (call == nullptr) {
+    return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
+  }
+  if (call->state != CallState::kConnecting) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "call '", call_id, "' is ", std::string(Name(call->state)), ", not connecting"));
+  }
+  Counsellor& c = counsellors_.at(call->counsellor_id);
+  call->state = CallState::kWaiting;
+  call->counsellor_id.clear();
+  call->record.counsellor_id.clear();
+  call->record.accepted_at.reset();
+  call->record.reason = reason;
+  ChangeState(c, CounsellorState::kBreak, BreakReason::kUnreachable, "");
+  Enqueue(*call);
+  ReturnToQueue(*call);
+  return absl::OkStatus();
+}
+
+// --- Supervisor. ---
+
+absl::Status Engine::ChangePriority(const std::string& call_id, Priority priority,
+                                    Timestamp now) {
+  AdvanceTo(now);
+  Call* call = LookupCall(call_id);
+  if (call == nullptr) {
+    return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
+  }
+  if (call->state != CallState::kWaiting && call->state != CallState::kOffered) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "call '", call_id, "' is ", std::string(Name(call->state)), "; only waiting calls change priority"));
+  }
+  const bool queued = call->in_queue;
+  if (queued) {
+    Dequeue(*call);
+  }
+  call->info.priority = priority;
+  call->record.call.priority = priority;
+  if (priority == Priority::kEmergency) {
+    call->step = std::max(call->step, kNationalStep);
+  }
+  if (queued) {
+    Enqueue(*call);
+    MatchCall(*call);
+  }
+  return absl::OkStatus();
+}
+
+// --- Time. ---
+
+void Engine::Tick(Timestamp now) { AdvanceTo(now); }
+
+std::optional<Timestamp> Engine::NextDeadline() const {
+  if (timers_.empty()) {
+    return std::nullopt;
+  }
+  return timers_.begin()->at;
+}
+
+std::vector<Effect> Engine::TakeEffects() { return std::exchange(effects_, {}); }
+
+void Engine::AdvanceTo(Timestamp now) {
+  // While a timer fires, the engine's time is the timer's deadline, so decisions carry the
+  // exact time they were due, however late the owner ticks.
+  while (!timers_.empty() && timers_.begin()->at <= now) {
+    Timer timer = *timers_.begin();
+    timers_.erase(timers_.begin());
+    now_ = std::max(now_, timer.at);
+    FireTimer(timer);
+  }
+  now_ = std::max(now_, now);
+}
+
+void Engine::SetTimer(TimerKind kind, const std::string& key, Timestamp at, uint64_t generation) {
+  timers_.insert(Timer{at, next_seq_++, kind, key, generation});
+}
+
+void Engine::FireTimer(const Timer& timer) {
+  switch (timer.kind) {
+    case TimerKind::kStep: {
+      Call* call = LookupCall(timer.key);
+      if (call == nullptr || call->step != static_cast<int>(timer.generation)) {
+        return;
+      }
+      call->step = kNationalStep;
+      if (call->state == CallState::kWaiting) {
+        MatchCall(*call);
+      }
+      return;
+    }
+    case TimerKind::kMaxWait: {
+      Call* call = LookupCall(timer.key);
+      if (call == nullptr) {
+        return;
+      }
+      if (call->state == CallState::kWaiting) {
+        Emit(CallbackOffered{call->info.call_id, call->info.gateway_id});
+        Finish(*call, Outcome::kTimedOut, "");
+      } else if (call->state == CallState::kOffered) {
+        // Let the ringing offer run; if it comes back unanswered the call times out then.
+        call->expired = true;
+      }
+      return;
+    }
+    case TimerKind::kOfferTimeout: {
+      Call* call = LookupCall(timer.key);
+      if (call == nullptr || call->state != CallState::kOffered ||
+          call->generation != timer.generation) {
+        return;
+      }
+      Counsellor& c = counsellors_.at(call->counsellor_id);
+      RevokeOffer(*call, RevokeReason::kTimedOut);
+      if (++c.missed_in_row >= options_.missed_offers_before_break) {
+        c.missed_in_row = 0;
+        ChangeState(c, CounsellorState::kBreak, BreakReason::kMissedOffers, "");
+      } else {
+        ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
+      }
+      ReturnToQueue(*call);
+      if (c.state == CounsellorState::kAvailable) {
+        MatchCounsellor(c);
+      }
+      return;
+    }
+    case TimerKind::kWrapUp: {
+      Counsellor* c = LookupCounsellor(timer.key);
+      if (c == nullptr || c->state != CounsellorState::kWrapUp ||
+          c->generation != timer.generation) {
+        return;
+      }
+      Call& call = calls_.at(c->call_id);
+      call.record.wrap_up_done_at = now_;
+      Record(call);
+      Release(*c);
+      return;
+    }
+  }
+}
+
+// --- Queue. ---
+
+void Engine::Enqueue(Call& call) {
+  HOTLINE_CHECK(!call.in_queue);
+  queue_.emplace(QueueKey{-static_cast<int>(call.info.priority), call.admission_seq},
+                 call.info.call_id);
+  call.in_queue = true;
+}
+
+void Engine::Dequeue(Call& call) {
+  HOTLINE_CHECK(call.in_queue);
+  queue_.erase(QueueKey{-static_cast<int>(call.info.priority), call.admission_seq});
+  call.in_queue = false;
+}
+
+int Engine::PositionOf(const Call& call) const {
+  if (!call.in_queue) {
+    return 0;
+  }
+  const auto it =
+      queue_.find(QueueKey{-static_cast<int>(call.info.priority), call.admission_seq});
+  return static_cast<int>(std::distance(queue_.begin(), it)) + 1;
+}
+
+void Engine::ReturnToQueue(Call& call) {
+  if (call.expired || now_ >= call.info.arrived_at + options_.max_wait_ms) {
+    Emit(CallbackOffered{call.info.call_id, call.info.gateway_id});
+    Finish(call, Outcome::kTimedOut, "");
+    return;
+  }
+  MatchCall(call);
+}
+
+// --- Matching. ---
+
+bool Engine::Eligible(const Counsellor& c, const Call& call) const {
+  if (c.state != CounsellorState::kAvailable) {
+    return false;
+  }
+  const CounsellorProfile& p = c.profile;
+  if (!p.skills.contains(call.info.topic) || !Contains(p.languages, call.info.language)) {
+    return false;
+  }
+  return call.step >= kNationalStep || Serves(p, call.info.province);
+}
+
+void Engine::MatchCall(Call& call) {
+  if (call.state != CallState::kWaiting) {
+    return;
+  }
+  // Longest idle first; std::map order makes the lower id win a tie. Someone the call was
+  // already offered to is chosen only when nobody else could take it.
+  Counsellor* fresh = nullptr;
+  Counsellor* tried = nullptr;
+  int eligible = 0;
+  for (auto& [id, c] : counsellors_) {
+    if (!Eligible(c, call)) {
+      continue;
+    }
+    ++eligible;
+    Counsellor*& best = call.tried.contains(id) ? tried : fresh;
+    if (best == nullptr || c.idle_since < best->idle_since) {
+      best = &c;
+    }
+  }
+  Counsellor* chosen = fresh != nullptr ? fresh : tried;
+  if (chosen != nullptr) {
+    Offer(call, *chosen, eligible, "longest idle");
+  }
+}
+
+void Engine::MatchCounsellor(Counsellor& c) {
+  if (c.state != CounsellorState::kAvailable) {
+    return;
+  }
+  for (const auto& [key, call_id] : queue_) {
+    Call& call = calls_.at(call_id);
+    if (!Eligible(c, call)) {
+      continue;
+    }
+    if (call.tried.contains(c.profile.id)) {
+      // Skip a call they already had while someone else could take it.
+      const bool other = std::any_of(counsellors_.begin(), counsellors_.end(), [&](auto& kv) {
+        return kv.first != c.profile.id && Eligible(kv.second, call);
+      });
+      if (other) {
+        continue;
+      }
+    }
+    int eligible = 0;
+    for (const auto& [id, other] : counsellors_) {
+      eligible += Eligible(other, call) ? 1 : 0;
+    }
+    Offer(call, c, eligible, "next in queue for a freed counsellor");
+    return;
+  }
+}
+
+void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& rule) {
+  Dequeue(call);
+  call.state = CallState::kOffered;
+  call.counsellor_id = c.profile.id;
+  call.tried.insert(c.profile.id);
+  ++call.generation;
+  ++call.record.offers;
+  if (!call.record.first_offered_at) {
+    call.record.first_offered_at = now_;
+  }
+  ChangeState(c, CounsellorState::kReserved, BreakReason::kNone, call.info.call_id);
+  const Timestamp expires = now_ + options_.offer_timeout_ms;
+  SetTimer(TimerKind::kOfferTimeout, call.info.call_id, expires, call.generation);
+  Emit(OfferMade{call.info, c.profile.id, expires, call.step, eligible, rule});
+}
+
+void Engine::RevokeOffer(Call& call, RevokeReason reason) {
+  Emit(OfferRevoked{call.info.call_id, call.counsellor_id, reason});
+  call.state = CallState::kWaiting;
+  call.counsellor_id.clear();
+  ++call.generation;
+  Enqueue(call);
+}
+
+Engine::Counsellor* Engine::DetachCounsellor(Call& call, RevokeReason reason, Outcome outcome) {
+  if (call.state == CallState::kOffered) {
+    Counsellor& c = counsellors_.at(call.counsellor_id);
+    Emit(OfferRevoked{call.info.call_id, c.profile.id, reason});
+    // Back to where they were: an offer that went away is not work done.
+    ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
+    call.counsellor_id.clear();
+    Enqueue(call);  // Finish() takes it out again.
+    return &c;
+  }
+  if (call.state == CallState::kConnecting) {
+    Counsellor& c = counsellors_.at(call.counsellor_id);
+    Emit(DeskCallEnded{call.info.call_id, c.profile.id, outcome});
+    return &c;
+  }
+  return nullptr;
+}
+
+void Engine::Resume(Counsellor* c) {
+  if (c == nullptr) {
+    return;
+  }
+  if (c->state == CounsellorState::kAvailable) {
+    MatchCounsellor(*c);  // Their offer went away; they did no work, so their idle time stands.
+  } else {
+    Release(*c);
+  }
+}
+
+// --- Counsellor state. ---
+
+void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reason,
+                         const std::string& call_id) {
+  c.state = state;
+  c.break_reason = reason;
+  c.call_id = call_id;
+  c.since = now_;
+  ++c.generation;
+  Emit(PresenceChanged{PresenceChange{c.profile.id, state, reason, now_, call_id}});
+}
+
+void Engine::Release(Counsellor& c) {
+  if (!c.desk_connected) {
+    ChangeState(c, CounsellorState::kOffline, BreakReason::kNone, "");
+    return;
+  }
+  if (c.state != CounsellorState::kAvailable) {
+    ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
+  }
+  c.idle_since = now_;
+  MatchCounsellor(c);
+}
+
+void Engine::StartWrapUp(Call& call, Outcome outcome, const std::string& reason) {
+  Counsellor& c = counsellors_.at(call.counsellor_id);
+  call.state = CallState::kEnded;
+  call.record.outcome = outcome;
+  call.record.reason = reason;
+  call.record.ended_at = now_;
+  call.record.final_step = call.step;
+  Emit(DeskCallEnded{call.info.call_id, c.profile.id, outcome});
+  ChangeState(c, CounsellorState::kWrapUp, BreakReason::kNone, call.info.call_id);
+  const Timestamp deadline = now_ + options_.wrap_up_ms;
+  SetTimer(TimerKind::kWrapUp, c.profile.id, deadline, c.generation);
+  Emit(WrapUpStarted{call.info.call_id, c.profile.id, deadline});
+}
+
+// --- Endings. ---
+
+void Engine::Finish(Call& call, Outcome outcome, const std::string& reason) {
+  if (call.in_queue) {
+    Dequeue(call);
+  }
+  call.state = CallState::kEnded;
+  call.record.outcome = outcome;
+  if (!reason.empty()) {
+    call.record.reason = reason;
+  }
+  call.record.ended_at = now_;
+  call.record.final_step = call.step;
+  Record(call);
+}
+
+void Engine::Record(Call& call) {
+  const std::string id = call.info.call_id;
+  Emit(CallFinished{std::move(call.record)});
+  finished_call_ids_.insert(id);
+  calls_.erase(id);
+}
+
+// --- Lookups and views. ---
+
+Engine::Call* Engine::LookupCall(const std::string& call_id) {
+  auto it = calls_.find(call_id);
+  return it == calls_.end() ? nullptr : &it->second;
+}
+
+Engine::Counsellor* Engine::LookupCounsellor(const std::string& counsellor_id) {
+  auto it = counsellors_.find(counsellor_id);
+  return it == counsellors_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+CounsellorView ViewOf(const CounsellorProfile& p, CounsellorState state, BreakReason reason,
+                      Timestamp since, const std::string& call_id, bool desk) {
+  return CounsellorView{p, state, reason, since, call_id, desk};
+}
+
+}  // namespace
+
+std::vector<CounsellorView> Engine::Counsellors() const {
+  std::vector<CounsellorView> out;
+  out.reserve(counsellors_.size());
+  for (const auto& [id, c] : counsellors_) {
+    out.push_back(
+        ViewOf(c.profile, c.state, c.break_reason, c.since, c.call_id, c.desk_connected));
+  }
+  return out;
+}
+
+std::optional<CounsellorView> Engine::FindCounsellor(const std::string& counsellor_id) const {
+  auto it = counsellors_.find(counsellor_id);
+  if (it == counsellors_.end()) {
+    return std::nullopt;
+  }
+  const Counsellor& c = it->second;
+  return ViewOf(c.profile, c.state, c.break_reason, c.since, c.call_id, c.desk_connected);
+}
+
+std::vector<CallView> Engine::Calls() const {
+  std::vector<CallView> out;
+  out.reserve(calls_.size());
+  int position = 0;
+  for (const auto& [key, call_id] : queue_) {
+    const Call& call = calls_.at(call_id);
+    out.push_back(CallView{call.info, call.state, call.step, call.counsellor_id, ++position});
+  }
+  for (const auto& [id, call] : calls_) {
+    if (!call.in_queue) {
+      out.push_back(CallView{call.info, call.state, call.step, call.counsellor_id, 0});
+    }
+  }
+  return out;
+}
+
+std::optional<CallView> Engine::FindCall(const std::string& call_id) const {
+  auto it = calls_.find(call_id);
+  if (it == calls_.end()) {
+    return std::nullopt;
+  }
+  const Call& call = it->second;
+  return CallView{call.info, call.state, call.step, call.counsellor_id, PositionOf(call)};
+}
+
+}  // namespace hotline::routing

@@ -1,0 +1,318 @@
+// The routing engine: a deterministic state machine that owns the queue of waiting calls and the
+// state of every counsellor, and decides who takes which call and when.
+//
+// Inputs (call events, desk and supervisor commands, the passage of time) go in with the time
+// they happen; decisions come out as Effects, collected until the owner takes them with
+// TakeEffects(). The engine never reads a clock: every input carries `now`, and timers are
+// deadlines the owner asks about with NextDeadline() and delivers with Tick(). The same inputs
+// with the same times always give the same effects.
+//
+// Every input first fires the timers due at or before its `now`, so a late Tick never changes a
+// decision.
+//
+// Not thread-safe: called only on the daemon's engine thread (or a test's).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "routing/types.h"
+
+namespace hotline::routing {
+
+struct EngineOptions {
+  // How long a call waits at province scope before it may go to any counsellor (ladder step 0).
+  Millis province_step_ms{20'000};
+  // The longest a call waits in the queue; then the gateway is told to offer a callback.
+  Millis max_wait_ms{300'000};
+  // How long an offer rings on a desk before it goes to someone else.
+  Millis offer_timeout_ms{15'000};
+  // How long a counsellor has after a call to record its outcome.
+  Millis wrap_up_ms{45'000};
+  // Offers left unanswered in a row that put a counsellor on BREAK(missed offers).
+  int missed_offers_before_break = 2;
+};
+
+// --- Effects: what the engine decided. The daemon carries them out in order. ---
+
+// Ring this call on this counsellor's desk until `expires_at`.
+struct OfferMade {
+  CallInfo call;
+  std::string counsellor_id;
+  Timestamp expires_at{};
+  // Why: the ladder step, how many counsellors were eligible, the rule that chose.
+  int step = 0;
+  int eligible = 0;
+  std::string rule;
+};
+
+// The offer of `call_id` to `counsellor_id` is gone.
+struct OfferRevoked {
+  std::string call_id;
+  std::string counsellor_id;
+  RevokeReason reason = RevokeReason::kTimedOut;
+};
+
+// Tell the call's gateway to bridge the caller to the counsellor's endpoint.
+struct ConnectRequested {
+  std::string call_id;
+  std::string gateway_id;
+  std::string counsellor_id;
+  std::string endpoint;
+};
+
+// Tell the caller where they stand in the queue (1-based).
+struct PositionAnnounced {
+  std::string call_id;
+  std::string gateway_id;
+  int position = 0;
+};
+
+// The call waited past the maximum: the gateway should offer a callback.
+struct CallbackOffered {
+  std::string call_id;
+  std::string gateway_id;
+};
+
+// The counsellor's call is connected / has ended.
+struct DeskCallConnected {
+  std::string call_id;
+  std::string counsellor_id;
+};
+struct DeskCallEnded {
+  std::string call_id;
+  std::string counsellor_id;
+  Outcome outcome = Outcome::kCompleted;
+};
+
+// The counsellor is in wrap-up for `call_id` until `deadline`.
+struct WrapUpStarted {
+  std::string call_id;
+  std::string counsellor_id;
+  Timestamp deadline{};
+};
+
+// A counsellor changed state; record it and tell their desk.
+struct PresenceChanged {
+  PresenceChange change;
+};
+
+// A call is finished and fully known: write its row.
+struct CallFinished {
+  CallRecord record;
+};
+
+using Effect = std::variant<OfferMade, OfferRevoked, ConnectRequested, PositionAnnounced,
+                            CallbackOffered, DeskCallConnected, DeskCallEnded, WrapUpStarted,
+                            PresenceChanged, CallFinished>;
+
+// --- Read-only views, for the supervisor's queue view and for tests. ---
+
+struct CounsellorView {
+  CounsellorProfile profile;
+  CounsellorState state = CounsellorState::kOffline;
+  BreakReason break_reason = BreakReason::kNone;
+  Timestamp since{};
+  std::string call_id;
+  bool desk_connected = false;
+};
+
+struct CallView {
+  CallInfo info;
+  CallState state = CallState::kWaiting;
+  int step = 0;
+  std::string counsellor_id;
+  // 1-based queue position while waiting, else 0.
+  int position = 0;
+};
+
+class Engine final {
+ public:
+  explicit Engine(EngineOptions options = {});
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // --- Counsellors (administrator). ---
+
+  // Adds a counsellor, OFFLINE. ALREADY_EXISTS if the id is known.
+  [[nodiscard]] absl::Status AddCounsellor(const CounsellorProfile& profile, Timestamp now);
+  // Replaces a profile; the next decision uses it. NOT_FOUND if unknown.
+  [[nodiscard]] absl::Status UpdateCounsellor(const CounsellorProfile& profile, Timestamp now);
+  // Removes an OFFLINE counsellor whose desk is closed. NOT_FOUND; FAILED_PRECONDITION otherwise.
+  [[nodiscard]] absl::Status RemoveCounsellor(const std::string& counsellor_id, Timestamp now);
+
+  // --- Desks. ---
+
+  // The counsellor's desk stream opened / closed. Closing revokes a ringing offer and signs an
+  // AVAILABLE or RESERVED counsellor out; a held call goes on (the phone is on the gateway).
+  [[nodiscard]] absl::Status DeskConnected(const std::string& counsellor_id, Timestamp now);
+  [[nodiscard]] absl::Status DeskDisconnected(const std::string& counsellor_id, Timestamp now);
+
+  // Sets AVAILABLE, BREAK or OFFLINE. `reason` is the break reason (CHOSEN from the desk,
+  // SUPERVISOR from a supervisor). NOT_FOUND for an unknown counsellor; INVALID_ARGUMENT for
+  // another state; FAILED_PRECONDITION for AVAILABLE without an open desk, or while an offer
+  // rings or a call is held.
+  [[nodiscard]] absl::Status SetPresence(const std::string& counsellor_id, CounsellorState state,
+                                         BreakReason reason, Timestamp now);
+
+  // Accepts or declines the offer of `call_id` ringing on this counsellor's desk. NOT_FOUND if
+  // no such offer rings.
+  [[nodiscard]] absl::Status AnswerOffer(const std::string& counsellor_id,
+                                         const std::string& call_id, bool accept, Timestamp now);
+
+  // Records the outcome of the call in wrap-up and frees the counsellor: AVAILABLE when
+  // `ready_for_next`, else BREAK(chosen). FAILED_PRECONDITION if not in wrap-up for that call.
+  [[nodiscard]] absl::Status SubmitDisposition(const std::string& counsellor_id,
+                                               const std::string& call_id,
+                                               const Disposition& disposition, bool ready_for_next,
+                                               Timestamp now);
+
+  // --- Gateway events. ---
+
+  // Queues a new call and offers it if someone can take it. ALREADY_EXISTS if the call id is
+  // live or was finished recently (the engine remembers ids it finished this run).
+  [[nodiscard]] absl::Status CallArrived(const CallInfo& call, Timestamp now);
+  // The caller hung up before being connected. NOT_FOUND; FAILED_PRECONDITION once connected.
+  [[nodiscard]] absl::Status CallerHungUp(const std::string& call_id, Timestamp now);
+  // The caller chose a callback instead of waiting. Same errors as CallerHungUp.
+  [[nodiscard]] absl::Status CallbackRequested(const std::string& call_id, Timestamp now);
+  // The gateway bridged the call. FAILED_PRECONDITION unless it was CONNECTING.
+  [[nodiscard]] absl::Status CallConnected(const std::string& call_id, Timestamp now);
+  // The connected call ended. FAILED_PRECONDITION unless it was CONNECTED.
+  [[nodiscard]] absl::Status CallEnded(const std::string& call_id, Timestamp now);
+  // The gateway lost the call. NOT_FOUND for an unknown call.
+  [[nodiscard]] absl::Status CallFailed(const std::string& call_id, const std::string& reason,
+                                        Timestamp now);
+  // The gateway could not reach the counsellor's endpoint: the call goes back in its place and
+  // the counsellor on BREAK(unreachable). FAILED_PRECONDITION unless it was CONNECTING.
+  [[nodiscard]] absl::Status ConnectFailed(const std::string& call_id, const std::string& reason,
+                                           Timestamp now);
+
+  // --- Supervisor. ---
+
+  // Changes a waiting or offered call's priority at once. NOT_FOUND; FAILED_PRECONDITION once
+  // it is connecting or connected.
+  [[nodiscard]] absl::Status ChangePriority(const std::string& call_id, Priority priority,
+                                            Timestamp now);
+
+  // --- Time. ---
+
+  // Fires every timer due at or before `now`.
+  void Tick(Timestamp now);
+  // The earliest pending timer, if any. The owner calls Tick() at (or after) it.
+  std::optional<Timestamp> NextDeadline() const;
+
+  // Effects decided since the last call, in order.
+  std::vector<Effect> TakeEffects();
+
+  // --- Views. ---
+  std::vector<CounsellorView> Counsellors() const;
+  // Live calls: waiting ones first in queue order, then the rest by call id.
+  std::vector<CallView> Calls() const;
+  std::optional<CounsellorView> FindCounsellor(const std::string& counsellor_id) const;
+  std::optional<CallView> FindCall(const std::string& call_id) const;
+
+ private:
+  struct Counsellor {
+    CounsellorProfile profile;
+    CounsellorState state = CounsellorState::kOffline;
+    BreakReason break_reason = BreakReason::kNone;
+    Timestamp since{};
+    // When they last became AVAILABLE after work or a break: "longest idle" orders by this. An
+    // offer that comes back (declined, missed) does not reset it.
+    Timestamp idle_since{};
+    std::string call_id;
+    bool desk_connected = false;
+    int missed_in_row = 0;
+    // Bumped on every state change; a timer set under an older generation is stale.
+    uint64_t generation = 0;
+  };
+  struct Call {
+    CallInfo info;
+    CallState state = CallState::kWaiting;
+    int step = 0;
+    uint64_t admission_seq = 0;
+    bool in_queue = false;
+    std::string counsellor_id;
+    // Counsellors this call was offered to: not offered again while someone else could take it.
+    std::set<std::string> tried;
+    // Max wait passed while an offer rang: time out when the offer comes back.
+    bool expired = false;
+    uint64_t generation = 0;
+    CallRecord record;
+  };
+  enum class TimerKind { kStep, kMaxWait, kOfferTimeout, kWrapUp };
+  // Ordered by deadline, then by the order timers were set: the firing order is deterministic.
+  struct Timer {
+    Timestamp at;
+    uint64_t seq;
+    TimerKind kind;
+    std::string key;
+    uint64_t generation;
+    bool operator<(const Timer& o) const { return std::tie(at, seq) < std::tie(o.at, o.seq); }
+  };
+  // Queue order of waiting calls. Invariants: higher priority first, then earlier admission
+  // (admission sequence number, which follows arrival order); each waiting call appears once.
+  using QueueKey = std::tuple<int, uint64_t>;  // (-priority, admission seq)
+
+  void AdvanceTo(Timestamp now);
+  void FireTimer(const Timer& timer);
+  void SetTimer(TimerKind kind, const std::string& key, Timestamp at, uint64_t generation);
+
+  void Enqueue(Call& call);
+  void Dequeue(Call& call);
+  int PositionOf(const Call& call) const;
+
+  // Matching, in both directions. Each makes at most one offer.
+  void MatchCall(Call& call);
+  void MatchCounsellor(Counsellor& counsellor);
+  bool Eligible(const Counsellor& c, const Call& call) const;
+  void Offer(Call& call, Counsellor& c, int eligible, const std::string& rule);
+  // Ends the ringing offer of `call`, putting the call back in its place.
+  void RevokeOffer(Call& call, RevokeReason reason);
+
+  // Ends a call's tie to a counsellor before it finishes unconnected: revokes a ringing offer
+  // (the counsellor goes back to AVAILABLE) or tells a connecting desk the call ended. Returns
+  // the counsellor to Resume() once the call is finished, or null.
+  Counsellor* DetachCounsellor(Call& call, RevokeReason reason, Outcome outcome);
+  // Looks for new work for a counsellor freed by DetachCounsellor.
+  void Resume(Counsellor* c);
+  // The caller left (hung up, asked for a callback) before being connected.
+  absl::Status LeaveBeforeConnected(const std::string& call_id, Outcome outcome);
+  // A call came back from an offer or a failed connect: time it out if past the maximum wait,
+  // else look for someone to take it.
+  void ReturnToQueue(Call& call);
+  // The connected call is over: the counsellor goes to WRAP_UP with a deadline.
+  void StartWrapUp(Call& call, Outcome outcome, const std::string& reason);
+
+  void ChangeState(Counsellor& c, CounsellorState state, BreakReason reason,
+                   const std::string& call_id);
+  // Makes a counsellor AVAILABLE (or OFFLINE if their desk is closed) and looks for work.
+  void Release(Counsellor& c);
+  void Finish(Call& call, Outcome outcome, const std::string& reason);
+  void Record(Call& call);
+  void Emit(Effect effect) { effects_.push_back(std::move(effect)); }
+
+  Call* LookupCall(const std::string& call_id);
+  Counsellor* LookupCounsellor(const std::string& counsellor_id);
+
+  const EngineOptions options_;
+  Timestamp now_{};
+  // std::map, not unordered: iteration order is part of determinism.
+  std::map<std::string, Counsellor> counsellors_;
+  std::map<std::string, Call> calls_;
+  std::set<std::string> finished_call_ids_;
+  std::map<QueueKey, std::string> queue_;
+  std::set<Timer> timers_;
+  uint64_t next_seq_ = 0;
+  std::vector<Effect> effects_;
+};
+
+}  // namespace hotline::routing

@@ -1,0 +1,369 @@
+// Unit tests of the first routing engine, driven by a manual clock.
+#include "routing/engine.h"
+
+#include <catch2/catch.hpp>
+
+#include "tests/testing/engine_harness.h"
+
+namespace hotline::routing {
+namespace {
+
+using testing::Call;
+using testing::EngineHarness;
+using testing::Profile;
+using namespace std::chrono_literals;
+
+TEST_CASE("a call is offered at once to an available counsellor of its province", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("lan", "38"));
+  h.Take();
+  h.Arrive(Call("c1", "38"));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "lan");
+  CHECK(offers[0].call.call_id == "c1");
+  CHECK(offers[0].expires_at == h.now + 15s);
+  CHECK(offers[0].step == 0);
+  CHECK(offers[0].eligible == 1);
+  CHECK(h.StateOf("lan") == CounsellorState::kReserved);
+}
+
+TEST_CASE("the longest idle counsellor gets the call, ties going to the lower id", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("mai", "38"));
+  h.SignIn(Profile("binh", "38"));  // Same instant as mai: a tie, broken by id.
+  h.Advance(1s);
+  h.SignIn(Profile("an", "38"));  // Became available later: idle for less time.
+  h.Take();
+  h.Arrive(Call("c1", "38"));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "binh");
+  CHECK(offers[0].eligible == 3);
+}
+
+TEST_CASE("a call waits at province scope for exactly 20 s, then goes national", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("hanoi", "01"));
+  h.Take();
+  h.Arrive(Call("c1", "38"));  // Thanh Hóa: nobody of that province is on.
+  CHECK(h.TakeOf<OfferMade>().empty());
+  h.Advance(19'999ms);
+  CHECK(h.TakeOf<OfferMade>().empty());
+  CHECK(h.engine.FindCall("c1")->step == 0);
+  h.Advance(1ms);
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "hanoi");
+  CHECK(offers[0].step == 1);
+  CHECK(offers[0].expires_at == testing::kStart + 20s + 15s);
+}
+
+TEST_CASE("an emergency call starts at national scope", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("hanoi", "01"));
+  h.Take();
+  h.Arrive(Call("e1", "38", Priority::kEmergency));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "hanoi");
+  CHECK(offers[0].step == 1);
+}
+
+TEST_CASE("a counsellor without the topic skill or the language is not offered the call",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("info", "38", {Topic::kInformationLegal}));
+  auto khmer = Profile("khmer", "38");
+  khmer.languages = {"khm"};
+  h.SignIn(khmer);
+  h.Take();
+  h.Arrive(Call("c1", "38", Priority::kNormal, Topic::kAbuseReport));
+  h.Advance(60s);
+  CHECK(h.TakeOf<OfferMade>().empty());
+  CHECK(h.engine.FindCall("c1")->state == CallState::kWaiting);
+}
+
+TEST_CASE("the whole path: accept, connect, end, wrap-up, disposition, one record", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("lan", "38"));
+  h.Arrive(Call("c1", "38"));
+  h.Take();
+  h.Advance(3s);
+  EngineHarness::Expect(h.engine.AnswerOffer("lan", "c1", true, h.now));
+  auto connects = h.TakeOf<ConnectRequested>();
+  REQUIRE(connects.size() == 1);
+  CHECK(connects[0].endpoint == "sip:lan@pbx");
+  CHECK(connects[0].gateway_id == "gw");
+  CHECK(h.StateOf("lan") == CounsellorState::kOnCall);
+
+  h.Advance(1s);
+  EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
+  CHECK(h.TakeOf<DeskCallConnected>().size() == 1);
+  h.Advance(120s);
+  EngineHarness::Expect(h.engine.CallEnded("c1", h.now));
+  auto wrap = h.TakeOf<WrapUpStarted>();
+  REQUIRE(wrap.size() == 1);
+  CHECK(wrap[0].deadline == h.now + 45s);
+  CHECK(h.StateOf("lan") == CounsellorState::kWrapUp);
+
+  h.Advance(10s);
+  Disposition d{"family_relationships", "counselled", {"repeat"}, false, ""};
+  EngineHarness::Expect(h.engine.SubmitDisposition("lan", "c1", d, true, h.now));
+  auto records = h.TakeOf<CallFinished>();
+  REQUIRE(records.size() == 1);
+  const CallRecord& r = records[0].record;
+  CHECK(r.outcome == Outcome::kCompleted);
+  CHECK(r.counsellor_id == "lan");
+  CHECK(r.call.arrived_at == testing::kStart);
+  CHECK(r.first_offered_at == testing::kStart);
+  CHECK(r.accepted_at == testing::kStart + 3s);
+  CHECK(r.answered_at == testing::kStart + 4s);
+  CHECK(r.ended_at == testing::kStart + 124s);
+  CHECK(r.wrap_up_done_at == testing::kStart + 134s);
+  CHECK(r.offers == 1);
+  REQUIRE(r.disposition.has_value());
+  CHECK(r.disposition->category == "family_relationships");
+  CHECK(h.StateOf("lan") == CounsellorState::kAvailable);
+  CHECK_FALSE(h.engine.FindCall("c1").has_value());
+}
+
+TEST_CASE("a wrap-up that passes its deadline records the call without a disposition",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("lan", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("lan", "c1", true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
+  EngineHarness::Expect(h.engine.CallEnded("c1", h.now));
+  h.Take();
+  h.Advance(44'999ms);
+  CHECK(h.TakeOf<CallFinished>().empty());
+  h.Advance(1ms);
+  auto records = h.TakeOf<CallFinished>();
+  REQUIRE(records.size() == 1);
+  CHECK_FALSE(records[0].record.disposition.has_value());
+  CHECK(records[0].record.wrap_up_done_at == testing::kStart + 45s);
+  CHECK(h.StateOf("lan") == CounsellorState::kAvailable);
+  auto late = h.engine.SubmitDisposition("lan", "c1", Disposition{}, true, h.now);
+  CHECK(late.code() == absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("an offer left unanswered goes to the next counsellor", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("binh", "38"));
+  h.Arrive(Call("c1", "38"));
+  CHECK(h.TakeOf<OfferMade>().at(0).counsellor_id == "an");
+  h.Advance(15s);
+  auto effects = h.Take();
+  REQUIRE(std::holds_alternative<OfferRevoked>(effects.at(0)));
+  CHECK(std::get<OfferRevoked>(effects[0]).reason == RevokeReason::kTimedOut);
+  std::vector<OfferMade> offers;
+  for (auto& e : effects) {
+    if (auto* o = std::get_if<OfferMade>(&e)) {
+      offers.push_back(*o);
+    }
+  }
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "binh");
+  CHECK(h.StateOf("an") == CounsellorState::kAvailable);
+}
+
+TEST_CASE("the same counsellor is offered the call again only when nobody else can take it",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("c1", "38"));
+  h.Take();
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", false, h.now));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);  // Nobody else is on: back to an.
+  CHECK(offers[0].counsellor_id == "an");
+  h.SignIn(Profile("binh", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", false, h.now));
+  offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "binh");
+}
+
+TEST_CASE("a counsellor who misses two offers in a row goes on break", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("c1", "38"));
+  h.Advance(15s);  // Missed once: offered again (nobody else).
+  CHECK(h.StateOf("an") == CounsellorState::kReserved);
+  h.Take();
+  h.Advance(15s);  // Missed twice.
+  auto view = h.engine.FindCounsellor("an");
+  CHECK(view->state == CounsellorState::kBreak);
+  CHECK(view->break_reason == BreakReason::kMissedOffers);
+  CHECK(h.engine.FindCall("c1")->state == CallState::kWaiting);
+}
+
+TEST_CASE("a declined call keeps its place ahead of later arrivals", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("first", "38"));
+  h.Advance(1s);
+  h.Arrive(Call("second", "38"));
+  h.Advance(1s);
+  h.Take();
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "first", false, h.now));
+  // Nobody else is free, so `first` comes round again before `second`.
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].call.call_id == "first");
+  // The desk drops: the offer goes back and the queue shows `first` still ahead.
+  EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+  auto calls = h.engine.Calls();
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0].info.call_id == "first");
+  CHECK(calls[0].position == 1);
+  CHECK(calls[1].info.call_id == "second");
+  CHECK(calls[1].position == 2);
+}
+
+TEST_CASE("a freed counsellor takes the highest priority call, then the earliest", "[routing]") {
+  EngineHarness h;
+  auto national = Profile("an", "01");
+  h.engine.AddCounsellor(national, h.now).IgnoreError();
+  h.Arrive(Call("normal-early", "38"));
+  h.Advance(1s);
+  h.Arrive(Call("high-late", "79", Priority::kHigh));
+  h.Advance(1s);
+  h.Arrive(Call("high-later", "38", Priority::kHigh, Topic::kAbuseReport));
+  h.Advance(30s);  // All three are at national scope now.
+  h.Take();
+  EngineHarness::Expect(h.engine.DeskConnected("an", h.now));
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kNone, h.now));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].call.call_id == "high-late");
+}
+
+TEST_CASE("a caller who hangs up while waiting ends abandoned", "[routing]") {
+  EngineHarness h;
+  h.Arrive(Call("c1", "38"));
+  h.Advance(7s);
+  EngineHarness::Expect(h.engine.CallerHungUp("c1", h.now));
+  auto records = h.TakeOf<CallFinished>();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].record.outcome == Outcome::kAbandoned);
+  CHECK(records[0].record.counsellor_id.empty());
+  CHECK(records[0].record.ended_at == testing::kStart + 7s);
+  CHECK(h.engine.CallerHungUp("c1", h.now).code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("a caller who hangs up while an offer rings revokes it and frees the counsellor",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("c1", "38"));
+  h.Take();
+  EngineHarness::Expect(h.engine.CallerHungUp("c1", h.now));
+  auto effects = h.Take();
+  REQUIRE(std::holds_alternative<OfferRevoked>(effects.at(0)));
+  CHECK(std::get<OfferRevoked>(effects[0]).reason == RevokeReason::kCallerHungUp);
+  CHECK(h.StateOf("an") == CounsellorState::kAvailable);
+  CHECK(h.engine.Calls().empty());
+}
+
+TEST_CASE("an unreachable counsellor goes on break and the call goes back in place",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("binh", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  h.Take();
+  EngineHarness::Expect(h.engine.ConnectFailed("c1", "SIP 480", h.now));
+  auto view = h.engine.FindCounsellor("an");
+  CHECK(view->state == CounsellorState::kBreak);
+  CHECK(view->break_reason == BreakReason::kUnreachable);
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "binh");
+}
+
+TEST_CASE("a call past the maximum wait is timed out with a callback offer", "[routing]") {
+  EngineHarness h;
+  h.Arrive(Call("c1", "38"));
+  h.Take();
+  h.Advance(299'999ms);
+  CHECK(h.TakeOf<CallbackOffered>().empty());
+  h.Advance(1ms);
+  auto effects = h.Take();
+  REQUIRE(effects.size() == 2);
+  CHECK(std::get<CallbackOffered>(effects[0]).call_id == "c1");
+  CHECK(std::get<CallFinished>(effects[1]).record.outcome == Outcome::kTimedOut);
+  CHECK(std::get<CallFinished>(effects[1]).record.final_step == 1);
+}
+
+TEST_CASE("a desk that drops during an offer revokes it and the call goes to someone else",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("binh", "38"));
+  h.Arrive(Call("c1", "38"));
+  h.Take();
+  EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+  CHECK(h.StateOf("an") == CounsellorState::kOffline);
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "binh");
+}
+
+TEST_CASE("presence changes are refused with a precise status", "[routing]") {
+  EngineHarness h;
+  CHECK(h.engine.SetPresence("ghost", CounsellorState::kAvailable, BreakReason::kNone, h.now)
+            .code() == absl::StatusCode::kNotFound);
+  EngineHarness::Expect(h.engine.AddCounsellor(Profile("an", "38"), h.now));
+  CHECK(h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kNone, h.now)
+            .code() == absl::StatusCode::kFailedPrecondition);  // No desk open.
+  CHECK(h.engine.SetPresence("an", CounsellorState::kOnCall, BreakReason::kNone, h.now).code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(h.engine.AddCounsellor(Profile("an", "38"), h.now).code() ==
+        absl::StatusCode::kAlreadyExists);
+}
+
+TEST_CASE("a repeated call id is refused", "[routing]") {
+  EngineHarness h;
+  h.Arrive(Call("c1", "38"));
+  auto again = Call("c1", "38");
+  again.arrived_at = h.now;
+  CHECK(h.engine.CallArrived(again, h.now).code() == absl::StatusCode::kAlreadyExists);
+}
+
+TEST_CASE("the same inputs give the same effects", "[routing]") {
+  auto run = [] {
+    EngineHarness h;
+    h.SignIn(Profile("an", "38"));
+    h.SignIn(Profile("binh", "01"));
+    h.SignIn(Profile("chi", "38"));
+    for (int i = 0; i < 6; ++i) {
+      h.Arrive(Call("c" + std::to_string(i), i % 2 ? "38" : "01"));
+      h.Advance(7s);
+    }
+    h.Advance(120s);
+    h.Take();
+    std::vector<std::string> trace;
+    for (auto& e : h.log) {
+      if (auto* o = std::get_if<OfferMade>(&e)) {
+        trace.push_back(o->call.call_id + ">" + o->counsellor_id + "@" +
+                        std::to_string(ToUnixMillis(o->expires_at)));
+      }
+    }
+    return trace;
+  };
+  auto first = run();
+  CHECK(first.size() >= 6);
+  CHECK(first == run());
+}
+
+}  // namespace
+}  // namespace hotline::routing
