@@ -556,10 +556,11 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   if (!call.record.first_offered_at) {
     call.record.first_offered_at = now_;
   }
-  ChangeState(c, CounsellorState::kReserved, BreakReason::kNone, call.info.call_id);
   const Timestamp expires = now_ + options_.offer_timeout_ms;
   SetTimer(TimerKind::kOfferTimeout, call.info.call_id, expires, call.generation);
+  // The offer first, so a desk sees what it is reserved for before the state change.
   Emit(OfferMade{call.info, c.profile.id, expires, call.step, eligible, rule});
+  ChangeState(c, CounsellorState::kReserved, BreakReason::kNone, call.info.call_id);
 }
 
 void Engine::RevokeOffer(Call& call, RevokeReason reason) {

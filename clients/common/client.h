@@ -1,0 +1,62 @@
+// What every Hotline client shares about talking to hotlined: the channel, the bearer token each
+// call carries, fresh request ids, and how a failed call is shown to a person.
+//
+// Thread-safety: a Server is immutable once built and may be used from any thread (gRPC channels
+// are thread-safe). The free functions are thread-safe.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <grpcpp/grpcpp.h>
+#include <CLI/CLI.hpp>
+
+namespace hotline::clients {
+
+// Where hotlined's gRPC port listens unless --server says otherwise.
+inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
+
+// How long a unary call may take before the client gives up. Generous: the daemon answers in
+// milliseconds, so hitting this means something is wrong, not slow.
+inline constexpr std::chrono::milliseconds kUnaryTimeout{10'000};
+
+// A connection to hotlined and the bearer token presented on every call.
+class Server {
+ public:
+  // `address` is host:port. `token` may be empty for calls that need none (health, reflection).
+  // The channel is plaintext; TLS arrives with the daemon's TLS configuration.
+  Server(const std::string& address, std::string token);
+
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+
+  // Prepares `context` for one call: adds `authorization: Bearer <token>` when a token is set,
+  // and a deadline `timeout` from now when `timeout` is positive (streams pass zero: they live
+  // as long as the program).
+  void Prepare(grpc::ClientContext& context,
+               std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) const;
+
+ private:
+  std::shared_ptr<grpc::Channel> channel_;
+  std::string authorization_;  // "Bearer <token>", or empty for no token.
+};
+
+// Adds --server (default kDefaultServer) and --token, which falls back to the environment
+// variable `token_env`. The environment is the better place: command lines show in `ps`.
+void AddServerFlags(CLI::App& app, std::string& server, std::string& token,
+                    const std::string& token_env, bool token_required);
+
+// The google.rpc.Code name for `code` ("INVALID_ARGUMENT"), or the number when it is unknown.
+std::string CodeName(int code);
+
+// "error: <CODE>: <message>", the one way the clients show a failed call ("error: <CODE>" when
+// the server gave no message).
+std::string ErrorLine(const grpc::Status& status);
+
+// A fresh 128-bit random id in hex, for request_id fields. Random rather than pid+counter: the
+// daemon answers a repeated id with the original result, so an id reused by a restarted client
+// would silently do nothing.
+std::string NewRequestId();
+
+}  // namespace hotline::clients

@@ -1,0 +1,321 @@
+#include "clients/ctl/admin_commands.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include <charconv>
+
+#include <absl/status/status.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "clients/common/enum_names.h"
+#include "clients/common/text.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "hotline/v1/admin.grpc.pb.h"
+
+namespace hotline::clients {
+namespace {
+
+namespace v1 = hotline::v1;
+
+// `status` is what scripts and probes run to ask "is it up?"; it must answer quickly either way.
+constexpr std::chrono::milliseconds kStatusTimeout{5'000};
+
+int Fail(const grpc::Status& status) {
+  PrintErrorLine(ErrorLine(status));
+  return 1;
+}
+
+// Items joined by `separator`, or "-" for none. (Not named Join: argument-dependent lookup would
+// find protobuf's own Join for a RepeatedPtrField.)
+std::string JoinList(const google::protobuf::RepeatedPtrField<std::string>& items,
+                     std::string_view separator) {
+  if (items.empty()) {
+    return "-";
+  }
+  return fmt::format("{}", fmt::join(items.begin(), items.end(), separator));
+}
+
+std::string SkillText(const v1::TopicSkill& skill) {
+  return fmt::format("{}:{}", EnumName(skill.topic()), skill.proficiency());
+}
+
+std::string SkillsText(const v1::Counsellor& counsellor, std::string_view separator) {
+  std::vector<std::string> skills;
+  for (const v1::TopicSkill& skill : counsellor.skills()) {
+    skills.push_back(SkillText(skill));
+  }
+  return fmt::format("{}", fmt::join(skills, separator));
+}
+
+void PrintProfile(const v1::Counsellor& counsellor) {
+  PrintLine("id: " + counsellor.counsellor_id());
+  PrintLine("name: " + counsellor.display_name());
+  PrintLine("home province: " + counsellor.home_province());
+  PrintLine("provinces: " + JoinList(counsellor.provinces(), ", "));
+  PrintLine("skills: " + SkillsText(counsellor, ", "));
+  PrintLine("languages: " + JoinList(counsellor.languages(), ", "));
+  PrintLine("gender: " + (counsellor.gender() == v1::GENDER_UNSPECIFIED
+                              ? std::string("-")
+                              : EnumName(counsellor.gender())));
+  PrintLine("endpoint: " + counsellor.endpoint());
+}
+
+// Overlays the flags that were given on `counsellor`. REQUIRES: skills and gender were
+// validated when the command line was parsed.
+void ApplyFlags(const CounsellorFlags& flags, v1::Counsellor& counsellor) {
+  counsellor.set_counsellor_id(flags.id);
+  if (!flags.name.empty()) {
+    counsellor.set_display_name(flags.name);
+  }
+  if (!flags.home_province.empty()) {
+    counsellor.set_home_province(flags.home_province);
+  }
+  if (!flags.provinces.empty()) {
+    counsellor.mutable_provinces()->Assign(flags.provinces.begin(), flags.provinces.end());
+  }
+  if (!flags.skills.empty()) {
+    counsellor.clear_skills();
+    for (const std::string& text : flags.skills) {
+      *counsellor.add_skills() = *ParseSkill(text);
+    }
+  }
+  if (!flags.languages.empty()) {
+    counsellor.mutable_languages()->Assign(flags.languages.begin(), flags.languages.end());
+  }
+  if (!flags.gender.empty()) {
+    counsellor.set_gender(*ParseEnum<v1::Gender>(flags.gender));
+  }
+  if (!flags.endpoint.empty()) {
+    counsellor.set_endpoint(flags.endpoint);
+  }
+}
+
+// Display width of UTF-8 text in columns, counting code points: names carry Vietnamese letters,
+// which are one column each but two or three bytes.
+size_t Width(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], Width(row[i]));
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line.append(widths[i] - Width(row[i]) + 2, ' ');
+      }
+    }
+    PrintLine(line);
+  }
+}
+
+std::string StateText(const v1::CounsellorStatus& status) {
+  std::string text = EnumName(status.state());
+  if (status.state() == v1::COUNSELLOR_STATE_BREAK &&
+      status.break_reason() != v1::BREAK_REASON_UNSPECIFIED) {
+    text += fmt::format(" ({})", EnumName(status.break_reason()));
+  }
+  return text;
+}
+
+}  // namespace
+
+int ShowStatus(const std::string& address) {
+  // Health and reflection are open to anyone: no token, so a stale one cannot get in the way.
+  const Server server(address, "");
+
+  grpc::ClientContext health_context;
+  server.Prepare(health_context, kStatusTimeout);
+  grpc::health::v1::HealthCheckResponse health;
+  const grpc::Status health_status =
+      grpc::health::v1::Health::NewStub(server.channel())
+          ->Check(&health_context, grpc::health::v1::HealthCheckRequest(), &health);
+  if (!health_status.ok()) {
+    return Fail(health_status);
+  }
+  PrintLine("health: " +
+            grpc::health::v1::HealthCheckResponse::ServingStatus_Name(health.status()));
+  if (health.status() != grpc::health::v1::HealthCheckResponse::SERVING) {
+    return 1;
+  }
+
+  grpc::ClientContext reflection_context;
+  server.Prepare(reflection_context, kStatusTimeout);
+  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(server.channel());
+  auto stream = reflection->ServerReflectionInfo(&reflection_context);
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");  // The server ignores the content.
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  const bool answered = stream->Write(request) && stream->WritesDone() && stream->Read(&response);
+  const grpc::Status reflection_status = stream->Finish();
+  if (!reflection_status.ok()) {
+    return Fail(reflection_status);
+  }
+  if (!answered) {
+    return Fail(grpc::Status(grpc::StatusCode::UNKNOWN, "reflection sent no answer"));
+  }
+  if (response.has_error_response()) {
+    return Fail(grpc::Status(static_cast<grpc::StatusCode>(response.error_response().error_code()),
+                             response.error_response().error_message()));
+  }
+  std::vector<std::string> names;
+  for (const auto& service : response.list_services_response().service()) {
+    names.push_back(service.name());
+  }
+  std::sort(names.begin(), names.end());
+  PrintLine("services:");
+  for (const std::string& name : names) {
+    PrintLine("  " + name);
+  }
+  return 0;
+}
+
+int AddCounsellor(const Server& server, const CounsellorFlags& flags) {
+  v1::CreateCounsellorRequest request;
+  v1::Counsellor& counsellor = *request.mutable_counsellor();
+  ApplyFlags(flags, counsellor);
+  if (counsellor.languages().empty()) {
+    counsellor.add_languages("vi");  // Every counsellor on the line speaks Vietnamese.
+  }
+  grpc::ClientContext context;
+  server.Prepare(context, kUnaryTimeout);
+  v1::CreateCounsellorResponse response;
+  const grpc::Status status =
+      v1::AdminService::NewStub(server.channel())->CreateCounsellor(&context, request, &response);
+  if (!status.ok()) {
+    return Fail(status);
+  }
+  PrintProfile(response.counsellor());
+  PrintLine("token: " + response.token());
+  return 0;
+}
+
+int UpdateCounsellor(const Server& server, const CounsellorFlags& flags) {
+  const auto stub = v1::AdminService::NewStub(server.channel());
+  // UpdateCounsellor replaces the whole profile, so start from the current one: an admin
+  // changing an endpoint should not have to retype the skills.
+  grpc::ClientContext list_context;
+  server.Prepare(list_context, kUnaryTimeout);
+  v1::ListCounsellorsResponse list;
+  const grpc::Status list_status =
+      stub->ListCounsellors(&list_context, v1::ListCounsellorsRequest(), &list);
+  if (!list_status.ok()) {
+    return Fail(list_status);
+  }
+  const auto current =
+      std::find_if(list.counsellors().begin(), list.counsellors().end(),
+                   [&flags](const v1::Counsellor& c) { return c.counsellor_id() == flags.id; });
+  if (current == list.counsellors().end()) {
+    return Fail(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                             fmt::format("no counsellor with id '{}'", flags.id)));
+  }
+
+  v1::UpdateCounsellorRequest request;
+  *request.mutable_counsellor() = *current;
+  ApplyFlags(flags, *request.mutable_counsellor());
+  grpc::ClientContext context;
+  server.Prepare(context, kUnaryTimeout);
+  v1::UpdateCounsellorResponse response;
+  const grpc::Status status = stub->UpdateCounsellor(&context, request, &response);
+  if (!status.ok()) {
+    return Fail(status);
+  }
+  PrintProfile(response.counsellor());
+  return 0;
+}
+
+int ListCounsellors(const Server& server) {
+  grpc::ClientContext context;
+  server.Prepare(context, kUnaryTimeout);
+  v1::ListCounsellorsResponse response;
+  const grpc::Status status =
+      v1::AdminService::NewStub(server.channel())
+          ->ListCounsellors(&context, v1::ListCounsellorsRequest(), &response);
+  if (!status.ok()) {
+    return Fail(status);
+  }
+  std::map<std::string, const v1::CounsellorStatus*> statuses;
+  for (const v1::CounsellorStatus& counsellor_status : response.statuses()) {
+    statuses[counsellor_status.counsellor_id()] = &counsellor_status;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "NAME", "HOME", "PROVINCES", "SKILLS", "LANGUAGES", "STATE"}};
+  for (const v1::Counsellor& counsellor : response.counsellors()) {
+    const auto found = statuses.find(counsellor.counsellor_id());
+    rows.push_back({counsellor.counsellor_id(), counsellor.display_name(),
+                    counsellor.home_province(), JoinList(counsellor.provinces(), ","),
+                    SkillsText(counsellor, ","), JoinList(counsellor.languages(), ","),
+                    found == statuses.end() ? std::string("-") : StateText(*found->second)});
+  }
+  PrintTable(rows);
+  return 0;
+}
+
+int RemoveCounsellor(const Server& server, const std::string& id) {
+  v1::RemoveCounsellorRequest request;
+  request.set_counsellor_id(id);
+  grpc::ClientContext context;
+  server.Prepare(context, kUnaryTimeout);
+  v1::RemoveCounsellorResponse response;
+  const grpc::Status status =
+      v1::AdminService::NewStub(server.channel())->RemoveCounsellor(&context, request, &response);
+  if (!status.ok()) {
+    return Fail(status);
+  }
+  PrintLine("removed: " + id);
+  return 0;
+}
+
+int ReloadPolicy(const Server& server) {
+  grpc::ClientContext context;
+  server.Prepare(context, kUnaryTimeout);
+  v1::ReloadPolicyResponse response;
+  const grpc::Status status = v1::AdminService::NewStub(server.channel())
+                                  ->ReloadPolicy(&context, v1::ReloadPolicyRequest(), &response);
+  if (!status.ok()) {
+    return Fail(status);
+  }
+  PrintLine("policy: " + response.summary());
+  return 0;
+}
+
+absl::StatusOr<v1::TopicSkill> ParseSkill(std::string_view text) {
+  const std::vector<std::string_view> parts = Split(text, ':');
+  if (parts.size() != 2) {
+    return absl::InvalidArgumentError(
+        fmt::format("'{}' is not TOPIC:LEVEL, e.g. counselling:4", text));
+  }
+  const std::optional<v1::Topic> topic = ParseEnum<v1::Topic>(parts[0]);
+  if (!topic) {
+    return absl::InvalidArgumentError(
+        fmt::format("unknown topic '{}'; one of: {}", parts[0], EnumNames<v1::Topic>(", ")));
+  }
+  int level = 0;
+  const char* const end = parts[1].data() + parts[1].size();
+  const auto [parsed_end, error] = std::from_chars(parts[1].data(), end, level);
+  if (error != std::errc() || parsed_end != end || level < 1 || level > 5) {
+    return absl::InvalidArgumentError(
+        fmt::format("skill level '{}' is not a whole number from 1 to 5", parts[1]));
+  }
+  v1::TopicSkill skill;
+  skill.set_topic(*topic);
+  skill.set_proficiency(level);
+  return skill;
+}
+
+}  // namespace hotline::clients

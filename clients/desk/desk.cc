@@ -1,0 +1,440 @@
+#include "clients/desk/desk.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <utility>
+
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+#include <fmt/format.h>
+
+#include "clients/common/client.h"
+#include "clients/common/enum_names.h"
+#include "clients/common/text.h"
+#include "clients/desk/desk_commands.h"
+#include "hotline/v1/desk.grpc.pb.h"
+
+namespace hotline::clients {
+namespace {
+
+namespace v1 = hotline::v1;
+
+// "available", "break (missed_offers)", "on_call call X".
+std::string PresenceText(const v1::CounsellorStatus& status) {
+  std::string text = EnumName(status.state());
+  if (status.state() == v1::COUNSELLOR_STATE_BREAK &&
+      status.break_reason() != v1::BREAK_REASON_UNSPECIFIED) {
+    text += fmt::format(" ({})", EnumName(status.break_reason()));
+  }
+  if (!status.call_id().empty()) {
+    text += " call " + status.call_id();
+  }
+  return text;
+}
+
+std::string OfferText(const v1::OfferEvent& offer) {
+  const v1::CallSummary& call = offer.call();
+  std::string text =
+      fmt::format("offer call {} from {} province {} language {} topic {} priority {}",
+                  call.call_id(), call.caller_masked(), call.province(), call.language(),
+                  EnumName(call.topic()), EnumName(call.priority()));
+  if (call.repeat_caller()) {
+    text += " repeat-caller";
+  }
+  if (call.gender_preference() != v1::GENDER_UNSPECIFIED) {
+    text += " prefers " + EnumName(call.gender_preference());
+  }
+  text += fmt::format(" expires {} (in {})", TimeOfDay(offer.expires_at()),
+                      TimeUntil(offer.expires_at()));
+  return text;
+}
+
+class Desk final {
+ public:
+  explicit Desk(const DeskOptions& options);
+  ~Desk();
+
+  Desk(const Desk&) = delete;
+  Desk& operator=(const Desk&) = delete;
+
+  int Run();
+
+ private:
+  // Reader thread.
+  void WatchLoop(grpc::ClientReader<v1::DeskEvent>& watch);
+  void OnEvent(const v1::DeskEvent& event);
+
+  // Main thread: stdin until the desk should exit.
+  void ReadInput();
+  void HandleLine(std::string_view line);
+
+  // Unary calls; each prints "ok: ..." or "error: <CODE>: <message>". Any thread.
+  void SetPresence(v1::CounsellorState state);
+  void AnswerOffer(std::string call_id, bool accept);
+  void SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next);
+
+  // Makes Run return `code` (the first request wins). Any thread.
+  void RequestExit(int code);
+  // Interrupts ReadInput's poll.
+  void Wake();
+
+  const DeskOptions& options_;
+  const Server server_;
+  const std::unique_ptr<v1::DeskService::Stub> stub_;
+  grpc::ClientContext watch_context_;
+  // A self-pipe: the reader thread writes a byte to end the main thread's poll on stdin.
+  std::array<int, 2> wake_pipe_ = {-1, -1};
+
+  absl::Mutex mutex_;
+  // The offer ringing now, the default for accept/decline.
+  std::string offer_call_id_ ABSL_GUARDED_BY(mutex_);
+  // The call in wrap-up, which dispo records.
+  std::string wrap_up_call_id_ ABSL_GUARDED_BY(mutex_);
+  bool presence_seen_ ABSL_GUARDED_BY(mutex_) = false;
+  int dispositions_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool watch_ended_ ABSL_GUARDED_BY(mutex_) = false;
+  std::optional<int> exit_code_ ABSL_GUARDED_BY(mutex_);
+};
+
+Desk::Desk(const DeskOptions& options)
+    : options_(options),
+      server_(options.server, options.token),
+      stub_(v1::DeskService::NewStub(server_.channel())) {
+  if (pipe2(wake_pipe_.data(), O_CLOEXEC) != 0) {
+    // Without it the desk could not be woken to exit; nothing sensible runs without it.
+    PrintErrorLine(fmt::format("error: pipe2: {}", std::strerror(errno)));
+    std::abort();
+  }
+}
+
+Desk::~Desk() {
+  close(wake_pipe_[0]);
+  close(wake_pipe_[1]);
+}
+
+int Desk::Run() {
+  server_.Prepare(watch_context_);
+  std::unique_ptr<grpc::ClientReader<v1::DeskEvent>> watch =
+      stub_->Watch(&watch_context_, v1::WatchDeskRequest());
+  std::thread reader([this, &watch] { WatchLoop(*watch); });
+  if (isatty(STDIN_FILENO)) {
+    PrintLine("type 'help' for commands");
+  }
+  ReadInput();
+  // Either the watch already ended or we are leaving: cancelling ends the reader's Read.
+  watch_context_.TryCancel();
+  reader.join();
+
+  absl::MutexLock lock(&mutex_);
+  if (exit_code_) {
+    return *exit_code_;
+  }
+  return 1;  // WatchLoop printed why.
+}
+
+void Desk::WatchLoop(grpc::ClientReader<v1::DeskEvent>& watch) {
+  v1::DeskEvent event;
+  while (watch.Read(&event)) {
+    OnEvent(event);
+  }
+  const grpc::Status status = watch.Finish();
+  bool leaving = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    watch_ended_ = true;
+    leaving = exit_code_.has_value();
+  }
+  if (!leaving) {
+    // Signed out by the server: another desk took over (ABORTED), a bad token, or shutdown.
+    PrintErrorLine(status.ok() ? std::string("error: the server ended the desk stream")
+                               : ErrorLine(status));
+  }
+  Wake();
+}
+
+void Desk::OnEvent(const v1::DeskEvent& event) {
+  const std::string at = TimeOfDay(event.at());
+  switch (event.kind_case()) {
+    case v1::DeskEvent::kOffer: {
+      const std::string& call_id = event.offer().call().call_id();
+      {
+        absl::MutexLock lock(&mutex_);
+        offer_call_id_ = call_id;
+      }
+      PrintLine(at + " " + OfferText(event.offer()));
+      if (options_.auto_accept) {
+        AnswerOffer(call_id, /*accept=*/true);
+      }
+      break;
+    }
+    case v1::DeskEvent::kOfferRevoked: {
+      const v1::OfferRevokedEvent& revoked = event.offer_revoked();
+      {
+        absl::MutexLock lock(&mutex_);
+        if (offer_call_id_ == revoked.call_id()) {
+          offer_call_id_.clear();
+        }
+      }
+      PrintLine(
+          fmt::format("{} revoked call {}: {}", at, revoked.call_id(), EnumName(revoked.reason())));
+      break;
+    }
+    case v1::DeskEvent::kCallConnected:
+      PrintLine(fmt::format("{} connected call {}", at, event.call_connected().call_id()));
+      break;
+    case v1::DeskEvent::kCallEnded:
+      PrintLine(fmt::format("{} ended call {}: {}", at, event.call_ended().call_id(),
+                            EnumName(event.call_ended().outcome())));
+      break;
+    case v1::DeskEvent::kWrapUpStarted: {
+      const v1::WrapUpStartedEvent& wrap_up = event.wrap_up_started();
+      {
+        absl::MutexLock lock(&mutex_);
+        wrap_up_call_id_ = wrap_up.call_id();
+      }
+      PrintLine(fmt::format("{} wrap-up call {} until {} (in {})", at, wrap_up.call_id(),
+                            TimeOfDay(wrap_up.deadline()), TimeUntil(wrap_up.deadline())));
+      if (options_.auto_disposition) {
+        SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true);
+      }
+      break;
+    }
+    case v1::DeskEvent::kPresenceChanged: {
+      const v1::CounsellorStatus& status = event.presence_changed().status();
+      bool first = false;
+      {
+        absl::MutexLock lock(&mutex_);
+        first = !presence_seen_;
+        presence_seen_ = true;
+        // The status names the call held; it corrects what the desk believes, e.g. an offer whose
+        // revocation was missed or a desk started during wrap-up.
+        if (status.state() == v1::COUNSELLOR_STATE_RESERVED) {
+          if (!status.call_id().empty()) {
+            offer_call_id_ = status.call_id();
+          }
+        } else {
+          offer_call_id_.clear();
+        }
+        if (status.state() == v1::COUNSELLOR_STATE_WRAP_UP) {
+          if (!status.call_id().empty()) {
+            wrap_up_call_id_ = status.call_id();
+          }
+        } else {
+          wrap_up_call_id_.clear();
+        }
+      }
+      PrintLine(fmt::format("{} presence {}", at, PresenceText(status)));
+      // The first event proves the Watch is open, which going AVAILABLE requires.
+      if (first && options_.available && status.state() != v1::COUNSELLOR_STATE_AVAILABLE) {
+        SetPresence(v1::COUNSELLOR_STATE_AVAILABLE);
+      }
+      break;
+    }
+    case v1::DeskEvent::KIND_NOT_SET:
+      // A newer daemon may send kinds this build does not know.
+      PrintLine(at + " unknown event ignored");
+      break;
+  }
+}
+
+void Desk::ReadInput() {
+  // Unattended desks (scripts, tests) run with stdin at end of file and must keep going.
+  const bool unattended = options_.auto_accept || options_.auto_disposition.has_value() ||
+                          options_.exit_after_calls > 0;
+  bool stdin_open = true;
+  std::string pending;
+  while (true) {
+    {
+      absl::MutexLock lock(&mutex_);
+      if (exit_code_ || watch_ended_) {
+        return;
+      }
+    }
+    std::array<pollfd, 2> fds = {
+        {{wake_pipe_[0], POLLIN, 0}, {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}}};
+    if (poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      PrintErrorLine(fmt::format("error: poll: {}", std::strerror(errno)));
+      RequestExit(1);
+      return;
+    }
+    if (fds[0].revents != 0) {
+      continue;  // Woken: the checks at the top decide.
+    }
+    if (fds[1].revents == 0) {
+      continue;
+    }
+    // Raw reads rather than std::getline: iostream buffering would hide lines from poll.
+    std::array<char, 4096> chunk;
+    const ssize_t got = read(STDIN_FILENO, chunk.data(), chunk.size());
+    if (got < 0 && errno == EINTR) {
+      continue;
+    }
+    if (got <= 0) {
+      stdin_open = false;
+      if (!pending.empty()) {
+        HandleLine(pending);  // A last line without its newline.
+        pending.clear();
+      }
+      if (!unattended) {
+        RequestExit(0);
+      }
+      continue;
+    }
+    pending.append(chunk.data(), static_cast<size_t>(got));
+    for (size_t newline = pending.find('\n'); newline != std::string::npos;
+         newline = pending.find('\n')) {
+      const std::string line = pending.substr(0, newline);
+      pending.erase(0, newline + 1);
+      HandleLine(line);
+    }
+  }
+}
+
+void Desk::HandleLine(std::string_view line) {
+  absl::StatusOr<DeskCommand> command = ParseDeskCommand(line);
+  if (!command.ok()) {
+    PrintErrorLine("error: " + std::string(command.status().message()));
+    return;
+  }
+  switch (command->kind) {
+    case DeskCommand::Kind::kNothing:
+      break;
+    case DeskCommand::Kind::kPresence:
+      SetPresence(command->state);
+      break;
+    case DeskCommand::Kind::kAnswer:
+      AnswerOffer(command->call_id, command->accept);
+      break;
+    case DeskCommand::Kind::kDisposition:
+      SubmitDisposition(command->disposition, command->ready_for_next);
+      break;
+    case DeskCommand::Kind::kHelp:
+      PrintLine(DeskHelp());
+      break;
+    case DeskCommand::Kind::kQuit:
+      RequestExit(0);
+      break;
+  }
+}
+
+void Desk::SetPresence(v1::CounsellorState state) {
+  v1::SetPresenceRequest request;
+  request.set_request_id(NewRequestId());
+  request.set_state(state);
+  v1::SetPresenceResponse response;
+  grpc::ClientContext context;
+  server_.Prepare(context, kUnaryTimeout);
+  const grpc::Status status = stub_->SetPresence(&context, request, &response);
+  if (!status.ok()) {
+    PrintErrorLine(ErrorLine(status));
+    return;
+  }
+  PrintLine("ok: presence " + PresenceText(response.status()));
+}
+
+void Desk::AnswerOffer(std::string call_id, bool accept) {
+  if (call_id.empty()) {
+    absl::MutexLock lock(&mutex_);
+    call_id = offer_call_id_;
+  }
+  if (call_id.empty()) {
+    PrintErrorLine("error: no offer is ringing");
+    return;
+  }
+  v1::AnswerOfferRequest request;
+  request.set_request_id(NewRequestId());
+  request.set_call_id(call_id);
+  request.set_accept(accept);
+  v1::AnswerOfferResponse response;
+  grpc::ClientContext context;
+  server_.Prepare(context, kUnaryTimeout);
+  const grpc::Status status = stub_->AnswerOffer(&context, request, &response);
+  if (!status.ok()) {
+    PrintErrorLine(ErrorLine(status));
+    return;
+  }
+  {
+    absl::MutexLock lock(&mutex_);
+    if (offer_call_id_ == call_id) {
+      offer_call_id_.clear();
+    }
+  }
+  PrintLine(fmt::format("ok: {} call {}", accept ? "accepted" : "declined", call_id));
+}
+
+void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next) {
+  std::string call_id;
+  {
+    absl::MutexLock lock(&mutex_);
+    call_id = wrap_up_call_id_;
+  }
+  if (call_id.empty()) {
+    PrintErrorLine("error: no call is in wrap-up");
+    return;
+  }
+  v1::SubmitDispositionRequest request;
+  request.set_request_id(NewRequestId());
+  request.set_call_id(call_id);
+  *request.mutable_disposition() = disposition;
+  request.set_ready_for_next(ready_for_next);
+  v1::SubmitDispositionResponse response;
+  grpc::ClientContext context;
+  server_.Prepare(context, kUnaryTimeout);
+  const grpc::Status status = stub_->SubmitDisposition(&context, request, &response);
+  if (!status.ok()) {
+    PrintErrorLine(ErrorLine(status));
+    return;
+  }
+  bool enough = false;
+  {
+    absl::MutexLock lock(&mutex_);
+    if (wrap_up_call_id_ == call_id) {
+      wrap_up_call_id_.clear();
+    }
+    ++dispositions_;
+    enough = options_.exit_after_calls > 0 && dispositions_ >= options_.exit_after_calls;
+  }
+  PrintLine(fmt::format("ok: disposition recorded for call {}; now {}", call_id,
+                        PresenceText(response.status())));
+  if (enough) {
+    RequestExit(0);
+  }
+}
+
+void Desk::RequestExit(int code) {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (!exit_code_) {
+      exit_code_ = code;
+    }
+  }
+  Wake();
+}
+
+void Desk::Wake() {
+  const char byte = 0;
+  // Never drained: every wake ends ReadInput for good, so the pipe only needs to turn readable.
+  [[maybe_unused]] const ssize_t written = write(wake_pipe_[1], &byte, 1);
+}
+
+}  // namespace
+
+int RunDesk(const DeskOptions& options) {
+  Desk desk(options);
+  return desk.Run();
+}
+
+}  // namespace hotline::clients

@@ -1,0 +1,36 @@
+// hotline-desk, line by line: a counsellor's desk that prints each DeskEvent on one line and
+// reads commands from stdin (the full-screen desk comes later and will share this contract).
+//
+// Two threads: one reads the Watch stream and prints events (and, when told to, answers offers
+// and records dispositions at once); the calling thread reads stdin and makes the unary calls.
+// The gRPC stub is thread-safe; the desk's own state is behind a mutex.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "hotline/v1/common.pb.h"
+
+namespace hotline::clients {
+
+struct DeskOptions {
+  // hotlined's gRPC address.
+  std::string server;
+  // The counsellor's bearer token (from `hotlinectl counsellor add`).
+  std::string token;
+  // Accept every offer as soon as it rings.
+  bool auto_accept = false;
+  // Record this disposition (and go AVAILABLE) as soon as wrap-up starts.
+  std::optional<hotline::v1::Disposition> auto_disposition;
+  // Go AVAILABLE as soon as the Watch is open.
+  bool available = false;
+  // Exit 0 after this many dispositions are recorded; 0 means never.
+  int exit_after_calls = 0;
+};
+
+// Runs the desk and returns the process exit code: 0 after `quit`, end of input (unless the desk
+// runs unattended: auto_accept, auto_disposition or exit_after_calls) or exit_after_calls
+// dispositions; 1 when the Watch stream fails or the server ends it.
+int RunDesk(const DeskOptions& options);
+
+}  // namespace hotline::clients

@@ -1,0 +1,46 @@
+// What a counsellor types at hotline-desk, parsed into what the desk should do. Pure: no I/O, so
+// the grammar can be tested on its own.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <absl/status/statusor.h>
+
+#include "hotline/v1/common.pb.h"
+
+namespace hotline::clients {
+
+// One parsed input line.
+struct DeskCommand {
+  enum class Kind {
+    kNothing,      // A blank line.
+    kPresence,     // available | break | offline
+    kAnswer,       // accept [call_id] | decline [call_id]
+    kDisposition,  // dispo CATEGORY ACTION [heavy] [flags=F,...] [break] [note...]
+    kHelp,
+    kQuit,
+  };
+  Kind kind = Kind::kNothing;
+  // kPresence: AVAILABLE, BREAK or OFFLINE.
+  hotline::v1::CounsellorState state = hotline::v1::COUNSELLOR_STATE_UNSPECIFIED;
+  // kAnswer.
+  bool accept = false;
+  // kAnswer: the call to answer; empty means the offer ringing now.
+  std::string call_id;
+  // kDisposition.
+  hotline::v1::Disposition disposition;
+  // kDisposition: false ("break") leaves the counsellor on BREAK after recording it.
+  bool ready_for_next = true;
+};
+
+// Parses one line. INVALID_ARGUMENT with a message for the counsellor when it is not a command.
+absl::StatusOr<DeskCommand> ParseDeskCommand(std::string_view line);
+
+// Parses --auto-disposition's "CATEGORY:ACTION", e.g. "family_relationships:counselled".
+absl::StatusOr<hotline::v1::Disposition> ParseCategoryAction(std::string_view text);
+
+// The `help` text: one command a line.
+std::string DeskHelp();
+
+}  // namespace hotline::clients

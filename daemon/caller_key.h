@@ -1,0 +1,47 @@
+// Caller privacy: turns a raw caller number into the two forms Hotline may keep, a keyed hash
+// (to recognise repeat callers) and a masked form (for screens). The raw number goes no further
+// than these functions (DESIGN.md §6).
+//
+// Thread-safe after construction (the key is only read).
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace hotline::daemon {
+
+class CallerKeyer final {
+ public:
+  static constexpr size_t kKeyBytes = 32;
+
+  // Reads the key from `path`, creating it (32 random bytes, mode 0600) when the file does not
+  // exist. INVALID_ARGUMENT if the file exists with another size; INTERNAL for I/O errors.
+  static absl::StatusOr<std::unique_ptr<CallerKeyer>> LoadOrCreate(const std::string& path);
+
+  explicit CallerKeyer(const std::array<unsigned char, kKeyBytes>& key);
+
+  // The keyed hash (BLAKE2b, 32 bytes) of the number, hex-encoded. The same number and key give
+  // the same hash; without the key it cannot be reversed or checked.
+  std::string Key(std::string_view caller_number) const;
+
+  // The number with all but its last two digits replaced by '*': "+84912345667" -> "**********67".
+  static std::string Mask(std::string_view caller_number);
+
+ private:
+  std::array<unsigned char, kKeyBytes> key_;
+};
+
+// Lowercase hex of the bytes.
+std::string Hex(const unsigned char* data, size_t size);
+
+// A fresh random token: 32 bytes from libsodium's CSPRNG, hex-encoded.
+std::string NewToken();
+
+// The unkeyed hash (BLAKE2b) of a token, hex-encoded: what the database keeps of desk tokens.
+std::string TokenHash(std::string_view token);
+
+}  // namespace hotline::daemon

@@ -1,0 +1,147 @@
+#include "daemon/config.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include <fmt/format.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace hotline::daemon {
+
+namespace {
+
+std::string Where(const std::string& source, const toml::source_region& region) {
+  return absl::StrCat(source, ":", region.begin.line);
+}
+
+// Every key the file may hold, so a typo is an error rather than a silently ignored setting.
+const std::set<std::string>& KnownKeys() {
+  static const std::set<std::string> keys = {
+      "server.grpc_listen",        "server.http_listen",
+      "storage.database",          "security.caller_key_file",
+      "security.gateway_token",    "security.supervisor_token",
+      "security.admin_token",      "routing.province_step_ms",
+      "routing.max_wait_ms",       "routing.offer_timeout_ms",
+      "routing.wrap_up_ms",        "routing.missed_offers_before_break",
+  };
+  return keys;
+}
+
+class Reader {
+ public:
+  Reader(const toml::table& root, const std::string& source) : root_(root), source_(source) {}
+
+  absl::Status CheckKeys() const {
+    for (const auto& [section, node] : root_) {
+      const toml::table* table = node.as_table();
+      if (table == nullptr) {
+        return absl::InvalidArgumentError(fmt::format("{}: '{}' must be a table",
+                                                      Where(source_, node.source()),
+                                                      section.str()));
+      }
+      for (const auto& [key, value] : *table) {
+        const std::string full = fmt::format("{}.{}", section.str(), key.str());
+        if (!KnownKeys().contains(full)) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(Where(source_, value.source()), ": unknown key '", full, "'"));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status String(const char* path, std::string& out) const {
+    const toml::node* node = root_.at_path(path).node();
+    if (node == nullptr) {
+      return absl::OkStatus();
+    }
+    const auto* value = node->as_string();
+    if (value == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Where(source_, node->source()), ": '", path, "' must be a string"));
+    }
+    out = value->get();
+    return absl::OkStatus();
+  }
+
+  absl::Status Millis(const char* path, routing::Millis& out) const {
+    int64_t value = out.count();
+    if (absl::Status s = Integer(path, value, 1, 86'400'000); !s.ok()) {
+      return s;
+    }
+    out = routing::Millis(value);
+    return absl::OkStatus();
+  }
+
+  absl::Status Integer(const char* path, int64_t& out, int64_t min, int64_t max) const {
+    const toml::node* node = root_.at_path(path).node();
+    if (node == nullptr) {
+      return absl::OkStatus();
+    }
+    const auto* value = node->as_integer();
+    if (value == nullptr || value->get() < min || value->get() > max) {
+      return absl::InvalidArgumentError(absl::StrCat(Where(source_, node->source()), ": '", path,
+                                                     "' must be an integer from ", min, " to ",
+                                                     max));
+    }
+    out = value->get();
+    return absl::OkStatus();
+  }
+
+ private:
+  const toml::table& root_;
+  const std::string& source_;
+};
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}:{}: {}", source, e.source().begin.line, e.description()));
+  }
+  Reader r(root, source);
+  Config c;
+  int64_t missed = c.engine.missed_offers_before_break;
+  for (absl::Status s : {
+           r.CheckKeys(),
+           r.String("server.grpc_listen", c.grpc_listen),
+           r.String("server.http_listen", c.http_listen),
+           r.String("storage.database", c.database),
+           r.String("security.caller_key_file", c.caller_key_file),
+           r.String("security.gateway_token", c.gateway_token),
+           r.String("security.supervisor_token", c.supervisor_token),
+           r.String("security.admin_token", c.admin_token),
+           r.Millis("routing.province_step_ms", c.engine.province_step_ms),
+           r.Millis("routing.max_wait_ms", c.engine.max_wait_ms),
+           r.Millis("routing.offer_timeout_ms", c.engine.offer_timeout_ms),
+           r.Millis("routing.wrap_up_ms", c.engine.wrap_up_ms),
+           r.Integer("routing.missed_offers_before_break", missed, 1, 100),
+       }) {
+    if (!s.ok()) {
+      return s;
+    }
+  }
+  c.engine.missed_offers_before_break = static_cast<int>(missed);
+  return c;
+}
+
+absl::StatusOr<Config> LoadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(absl::StrCat("config file '", path, "' cannot be read"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseConfig(text.str(), path);
+}
+
+}  // namespace hotline::daemon

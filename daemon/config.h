@@ -1,0 +1,35 @@
+// hotlined's configuration: what deploy/hotline.toml says, with command-line overrides applied by
+// main. A plain value, built once at start-up and then only read.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "routing/engine.h"
+
+namespace hotline::daemon {
+
+struct Config {
+  // host:port for gRPC; port 0 lets the OS pick (tests).
+  std::string grpc_listen = "127.0.0.1:50051";
+  // host:port for HTTP (/healthz); port 0 lets the OS pick.
+  std::string http_listen = "127.0.0.1:8080";
+  // SQLite database file; created with its directory's parent existing.
+  std::string database = "var/hotline.db";
+  // 32-byte key for the keyed hash of caller numbers. Created (mode 0600) when missing.
+  std::string caller_key_file = "var/caller.key";
+  // Bearer tokens of the fixed roles. Empty disables the role.
+  std::string gateway_token;
+  std::string supervisor_token;
+  std::string admin_token;
+  routing::EngineOptions engine;
+};
+
+// Reads a TOML config file. INVALID_ARGUMENT naming the file, line and key for a malformed file,
+// an unknown key or a value of the wrong type or range; NOT_FOUND when the file is missing.
+absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+// Parses TOML text (for tests); `source` names it in errors.
+absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& source);
+
+}  // namespace hotline::daemon

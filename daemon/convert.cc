@@ -1,0 +1,334 @@
+#include "daemon/convert.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace hotline::daemon {
+
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+absl::Status Invalid(const std::string& field, const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
+}
+
+bool AllOf(const std::string& s, bool (*ok)(char)) { return std::all_of(s.begin(), s.end(), ok); }
+
+bool IdChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+         c == ':';
+}
+bool CounsellorIdChar(char c) {
+  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
+         c == '-' || c == '_';
+}
+bool ProvinceChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+}
+bool LanguageChar(char c) { return std::islower(static_cast<unsigned char>(c)) || c == '-'; }
+
+absl::Status ValidateProvince(const std::string& p, const std::string& field) {
+  if (p.empty() || p.size() > 16 || !AllOf(p, ProvinceChar)) {
+    return Invalid(field, "must be a province code of 1-16 letters, digits, '-' or '_'");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateLanguage(const std::string& l, const std::string& field) {
+  if (l.size() < 2 || l.size() > 8 || !AllOf(l, LanguageChar)) {
+    return Invalid(field, "must be a lowercase language code such as \"vi\" or \"hmn\"");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<routing::Topic> ParseTopic(v1::Topic t, const std::string& field) {
+  if (t == v1::TOPIC_UNSPECIFIED || !v1::Topic_IsValid(t)) {
+    return Invalid(field, "is required (ABUSE_REPORT, COUNSELLING, INFORMATION_LEGAL or OTHER)");
+  }
+  return static_cast<routing::Topic>(t);
+}
+
+absl::StatusOr<routing::Gender> ParseGender(v1::Gender g, const std::string& field) {
+  if (!v1::Gender_IsValid(g)) {
+    return Invalid(field, "must be FEMALE, MALE or unset");
+  }
+  return static_cast<routing::Gender>(g);
+}
+
+// "CATEGORY_FAMILY_RELATIONSHIPS" -> "family_relationships".
+std::string EnumName(const std::string& full, const std::string& prefix) {
+  return absl::AsciiStrToLower(full.substr(prefix.size()));
+}
+
+}  // namespace
+
+google::protobuf::Timestamp ToProto(routing::Timestamp t) {
+  return TimeUtil::MillisecondsToTimestamp(routing::ToUnixMillis(t));
+}
+
+routing::Timestamp FromProto(const google::protobuf::Timestamp& t) {
+  return routing::FromUnixMillis(TimeUtil::TimestampToMilliseconds(t));
+}
+
+google::protobuf::Duration ToProtoDuration(routing::Millis d) {
+  return TimeUtil::MillisecondsToDuration(d.count());
+}
+
+absl::Status ValidateId(const std::string& value, const std::string& field, size_t max_size) {
+  if (value.empty() || value.size() > max_size || !AllOf(value, IdChar)) {
+    return Invalid(field, absl::StrCat("must be 1-", max_size,
+                                       " letters, digits, '-', '_', '.' or ':'"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateEvent(const v1::CallEvent& event) {
+  if (absl::Status s = ValidateId(event.event_id(), "event.event_id", 128); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateId(event.call_id(), "event.call_id", 128); !s.ok()) {
+    return s;
+  }
+  if (event.kind_case() == v1::CallEvent::KIND_NOT_SET) {
+    return Invalid("event.kind", "one of arrived, caller_hung_up, connected, ended, failed or "
+                                 "callback_requested is required");
+  }
+  // The range google.protobuf.Timestamp allows: 0001-01-01 to 9999-12-31.
+  if (event.has_occurred_at() &&
+      (event.occurred_at().seconds() < -62'135'596'800 ||
+       event.occurred_at().seconds() > 253'402'300'799 || event.occurred_at().nanos() < 0 ||
+       event.occurred_at().nanos() > 999'999'999)) {
+    return Invalid("event.occurred_at", "is not a valid timestamp");
+  }
+  if (event.has_failed() && (event.failed().reason().empty() ||
+                             event.failed().reason().size() > 500)) {
+    return Invalid("event.failed.reason", "must be 1-500 characters");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCallerNumber(const std::string& number) {
+  const size_t digits_from = !number.empty() && number[0] == '+' ? 1 : 0;
+  const bool digits = std::all_of(number.begin() + static_cast<long>(digits_from), number.end(),
+                                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  if (number.size() < 3 || number.size() > 20 || !digits) {
+    return Invalid("arrived.caller_number", "must be 3-20 digits with an optional leading '+'");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<routing::CallInfo> ParseArrival(const v1::CallArrived& a) {
+  if (absl::Status s = ValidateCallerNumber(a.caller_number()); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateProvince(a.province(), "arrived.province"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateLanguage(a.language(), "arrived.language"); !s.ok()) {
+    return s;
+  }
+  auto topic = ParseTopic(a.topic(), "arrived.topic");
+  if (!topic.ok()) {
+    return topic.status();
+  }
+  auto priority = ParsePriority(a.priority(), "arrived.priority");
+  if (!priority.ok()) {
+    return priority.status();
+  }
+  auto gender = ParseGender(a.gender_preference(), "arrived.gender_preference");
+  if (!gender.ok()) {
+    return gender.status();
+  }
+  routing::CallInfo info;
+  info.province = a.province();
+  info.language = a.language();
+  info.topic = *topic;
+  info.priority = *priority;
+  info.gender_preference = *gender;
+  return info;
+}
+
+absl::StatusOr<routing::Priority> ParsePriority(v1::Priority p, const std::string& field) {
+  if (p == v1::PRIORITY_UNSPECIFIED || !v1::Priority_IsValid(p)) {
+    return Invalid(field, "is required (LOW, NORMAL, HIGH or EMERGENCY)");
+  }
+  return static_cast<routing::Priority>(p);
+}
+
+absl::StatusOr<routing::CounsellorState> ParsePresence(v1::CounsellorState s,
+                                                       const std::string& field) {
+  switch (s) {
+    case v1::COUNSELLOR_STATE_AVAILABLE: return routing::CounsellorState::kAvailable;
+    case v1::COUNSELLOR_STATE_BREAK: return routing::CounsellorState::kBreak;
+    case v1::COUNSELLOR_STATE_OFFLINE: return routing::CounsellorState::kOffline;
+    default: return Invalid(field, "must be AVAILABLE, BREAK or OFFLINE");
+  }
+}
+
+absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor& c) {
+  routing::CounsellorProfile p;
+  if (c.counsellor_id().empty() || c.counsellor_id().size() > 64 ||
+      !AllOf(c.counsellor_id(), CounsellorIdChar)) {
+    return Invalid("counsellor.counsellor_id",
+                   "must be 1-64 lowercase letters, digits, '-' or '_'");
+  }
+  p.id = c.counsellor_id();
+  if (c.display_name().empty() || c.display_name().size() > 100) {
+    return Invalid("counsellor.display_name", "must be 1-100 characters");
+  }
+  p.display_name = c.display_name();
+  if (absl::Status s = ValidateProvince(c.home_province(), "counsellor.home_province"); !s.ok()) {
+    return s;
+  }
+  p.home_province = c.home_province();
+  std::set<std::string> provinces;
+  for (int i = 0; i < c.provinces_size(); ++i) {
+    const std::string field = absl::StrCat("counsellor.provinces[", i, "]");
+    if (absl::Status s = ValidateProvince(c.provinces(i), field); !s.ok()) {
+      return s;
+    }
+    if (c.provinces(i) != p.home_province && provinces.insert(c.provinces(i)).second) {
+      p.provinces.push_back(c.provinces(i));
+    }
+  }
+  if (c.skills_size() == 0) {
+    return Invalid("counsellor.skills", "at least one topic skill is required");
+  }
+  for (int i = 0; i < c.skills_size(); ++i) {
+    const std::string field = absl::StrCat("counsellor.skills[", i, "]");
+    auto topic = ParseTopic(c.skills(i).topic(), field + ".topic");
+    if (!topic.ok()) {
+      return topic.status();
+    }
+    if (c.skills(i).proficiency() < 1 || c.skills(i).proficiency() > 5) {
+      return Invalid(field + ".proficiency", "must be 1 to 5");
+    }
+    if (!p.skills.emplace(*topic, c.skills(i).proficiency()).second) {
+      return Invalid(field + ".topic", "is listed twice");
+    }
+  }
+  if (c.languages_size() == 0) {
+    return Invalid("counsellor.languages", "at least one language is required");
+  }
+  for (int i = 0; i < c.languages_size(); ++i) {
+    if (absl::Status s = ValidateLanguage(c.languages(i), absl::StrCat("counsellor.languages[", i,
+                                                                       "]"));
+        !s.ok()) {
+      return s;
+    }
+    if (std::find(p.languages.begin(), p.languages.end(), c.languages(i)) == p.languages.end()) {
+      p.languages.push_back(c.languages(i));
+    }
+  }
+  auto gender = ParseGender(c.gender(), "counsellor.gender");
+  if (!gender.ok()) {
+    return gender.status();
+  }
+  p.gender = *gender;
+  if (c.endpoint().empty() || c.endpoint().size() > 200) {
+    return Invalid("counsellor.endpoint", "must be 1-200 characters (a SIP URI or extension)");
+  }
+  p.endpoint = c.endpoint();
+  return p;
+}
+
+v1::Counsellor ToProto(const routing::CounsellorProfile& p) {
+  v1::Counsellor c;
+  c.set_counsellor_id(p.id);
+  c.set_display_name(p.display_name);
+  c.set_home_province(p.home_province);
+  for (const auto& province : p.provinces) {
+    c.add_provinces(province);
+  }
+  for (const auto& [topic, level] : p.skills) {
+    auto* skill = c.add_skills();
+    skill->set_topic(static_cast<v1::Topic>(topic));
+    skill->set_proficiency(level);
+  }
+  for (const auto& language : p.languages) {
+    c.add_languages(language);
+  }
+  c.set_gender(static_cast<v1::Gender>(p.gender));
+  c.set_endpoint(p.endpoint);
+  return c;
+}
+
+absl::StatusOr<routing::Disposition> ParseDisposition(const v1::Disposition& d) {
+  routing::Disposition out;
+  if (d.category() == v1::CATEGORY_UNSPECIFIED || !v1::Category_IsValid(d.category())) {
+    return Invalid("disposition.category", "is required");
+  }
+  out.category = EnumName(v1::Category_Name(d.category()), "CATEGORY_");
+  if (d.action() == v1::ACTION_UNSPECIFIED || !v1::Action_IsValid(d.action())) {
+    return Invalid("disposition.action", "is required");
+  }
+  out.action = EnumName(v1::Action_Name(d.action()), "ACTION_");
+  for (int i = 0; i < d.flags_size(); ++i) {
+    const auto flag = d.flags(i);
+    if (flag == v1::DISPOSITION_FLAG_UNSPECIFIED || !v1::DispositionFlag_IsValid(flag)) {
+      return Invalid(absl::StrCat("disposition.flags[", i, "]"), "is not a known flag");
+    }
+    std::string name = EnumName(v1::DispositionFlag_Name(flag), "DISPOSITION_FLAG_");
+    if (std::find(out.flags.begin(), out.flags.end(), name) != out.flags.end()) {
+      return Invalid(absl::StrCat("disposition.flags[", i, "]"), "is listed twice");
+    }
+    out.flags.push_back(std::move(name));
+  }
+  if (d.note().size() > 2000) {
+    return Invalid("disposition.note", "must be at most 2,000 characters");
+  }
+  out.heavy = d.heavy();
+  out.note = d.note();
+  return out;
+}
+
+v1::CounsellorStatus ToProto(const routing::CounsellorView& c) {
+  v1::CounsellorStatus s;
+  s.set_counsellor_id(c.profile.id);
+  s.set_display_name(c.profile.display_name);
+  s.set_state(static_cast<v1::CounsellorState>(c.state));
+  s.set_break_reason(static_cast<v1::BreakReason>(c.break_reason));
+  *s.mutable_since() = ToProto(c.since);
+  s.set_call_id(c.call_id);
+  s.set_desk_connected(c.desk_connected);
+  return s;
+}
+
+v1::CallSummary ToSummary(const routing::CallInfo& call) {
+  v1::CallSummary s;
+  s.set_call_id(call.call_id);
+  s.set_caller_masked(call.caller_masked);
+  s.set_province(call.province);
+  s.set_language(call.language);
+  s.set_topic(static_cast<v1::Topic>(call.topic));
+  s.set_priority(static_cast<v1::Priority>(call.priority));
+  s.set_gender_preference(static_cast<v1::Gender>(call.gender_preference));
+  *s.mutable_arrived_at() = ToProto(call.arrived_at);
+  return s;
+}
+
+v1::CallStatus ToProto(const routing::CallView& call, routing::Timestamp now) {
+  v1::CallStatus s;
+  *s.mutable_summary() = ToSummary(call.info);
+  s.set_state(static_cast<v1::CallState>(call.state));
+  s.set_ladder_step(call.step);
+  s.set_counsellor_id(call.counsellor_id);
+  s.set_position(call.position);
+  *s.mutable_waited() = ToProtoDuration(std::max(routing::Millis(0), now - call.info.arrived_at));
+  return s;
+}
+
+v1::CallOutcome ToProto(routing::Outcome o) { return static_cast<v1::CallOutcome>(o); }
+
+v1::OfferRevokedEvent::Reason ToProto(routing::RevokeReason r) {
+  return static_cast<v1::OfferRevokedEvent::Reason>(r);
+}
+
+}  // namespace hotline::daemon

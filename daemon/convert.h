@@ -1,0 +1,54 @@
+// Conversion between the proto contract (hotline.v1) and routing's domain types, with the
+// validation of everything that comes in. The only file where the two meet.
+//
+// Every Parse* function returns INVALID_ARGUMENT with a message that names the field
+// ("arrived.province: ...") and produces nothing on error. Stateless; thread-safe.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "hotline/v1/admin.pb.h"
+#include "hotline/v1/common.pb.h"
+#include "hotline/v1/desk.pb.h"
+#include "hotline/v1/gateway.pb.h"
+#include "hotline/v1/supervisor.pb.h"
+#include "routing/engine.h"
+#include "routing/types.h"
+
+namespace hotline::daemon {
+
+namespace v1 = ::hotline::v1;
+
+google::protobuf::Timestamp ToProto(routing::Timestamp t);
+routing::Timestamp FromProto(const google::protobuf::Timestamp& t);
+google::protobuf::Duration ToProtoDuration(routing::Millis d);
+
+// Checks the envelope of a gateway event: event_id, call_id and that a kind is set.
+absl::Status ValidateEvent(const v1::CallEvent& event);
+
+// Identifier checks shared by several messages. `field` names the field in the error.
+absl::Status ValidateId(const std::string& value, const std::string& field, size_t max_size);
+
+// The arrival, minus the caller number (which the caller turns into key and mask itself).
+// REQUIRES: the caller fills call_id, gateway_id, caller_key, caller_masked, arrived_at.
+absl::StatusOr<routing::CallInfo> ParseArrival(const v1::CallArrived& arrived);
+absl::Status ValidateCallerNumber(const std::string& number);
+
+absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor& c);
+v1::Counsellor ToProto(const routing::CounsellorProfile& p);
+
+absl::StatusOr<routing::Disposition> ParseDisposition(const v1::Disposition& d);
+
+// AVAILABLE, BREAK or OFFLINE; INVALID_ARGUMENT naming `field` otherwise.
+absl::StatusOr<routing::CounsellorState> ParsePresence(v1::CounsellorState s,
+                                                       const std::string& field);
+absl::StatusOr<routing::Priority> ParsePriority(v1::Priority p, const std::string& field);
+
+v1::CounsellorStatus ToProto(const routing::CounsellorView& c);
+v1::CallSummary ToSummary(const routing::CallInfo& call);
+v1::CallStatus ToProto(const routing::CallView& call, routing::Timestamp now);
+v1::CallOutcome ToProto(routing::Outcome o);
+v1::OfferRevokedEvent::Reason ToProto(routing::RevokeReason r);
+
+}  // namespace hotline::daemon

@@ -1,0 +1,511 @@
+#include "daemon/daemon.h"
+
+#include <filesystem>
+#include <thread>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/caller_key.h"
+#include "daemon/convert.h"
+#include "daemon/engine_host.h"
+#include "daemon/status.h"
+#include "daemon/streams.h"
+#include "hotline/v1/admin.grpc.pb.h"
+
+namespace hotline::daemon {
+
+namespace {
+
+using v1::AdminService;
+using v1::DeskService;
+using v1::GatewayService;
+using v1::SupervisorService;
+
+// ReloadPolicy stays on the synchronous base class, which answers UNIMPLEMENTED until the
+// policy file exists.
+using AdminAsync = AdminService::WithAsyncMethod_CreateCounsellor<
+    AdminService::WithAsyncMethod_UpdateCounsellor<AdminService::WithAsyncMethod_ListCounsellors<
+        AdminService::WithAsyncMethod_RemoveCounsellor<AdminService::Service>>>>;
+
+const grpc::Status kUnauthenticated(grpc::StatusCode::UNAUTHENTICATED,
+                                    "authorization: missing or unknown bearer token");
+
+// A fixed-role token check; constant-time so a wrong guess learns nothing from timing.
+bool RoleToken(const grpc::ServerContext& ctx, const std::string& expected) {
+  const std::string token = rpc::BearerToken(ctx);
+  if (expected.empty() || token.size() != expected.size()) {
+    return false;
+  }
+  unsigned char diff = 0;
+  for (size_t i = 0; i < token.size(); ++i) {
+    diff |= static_cast<unsigned char>(token[i] ^ expected[i]);
+  }
+  return diff == 0;
+}
+
+// "host:port" -> (host, port); port -1 when malformed.
+std::pair<std::string, int> SplitHostPort(const std::string& hostport) {
+  const size_t colon = hostport.rfind(':');
+  if (colon == std::string::npos) {
+    return {hostport, -1};
+  }
+  try {
+    return {hostport.substr(0, colon), std::stoi(hostport.substr(colon + 1))};
+  } catch (const std::exception&) {
+    return {hostport, -1};
+  }
+}
+
+class DaemonImpl final : public Daemon {
+ public:
+  explicit DaemonImpl(const Config& config) : config_(config) {}
+
+  ~DaemonImpl() override { Shutdown(); }
+
+  absl::Status Init() {
+    auto keyer = CallerKeyer::LoadOrCreate(config_.caller_key_file);
+    if (!keyer.ok()) {
+      return keyer.status();
+    }
+    keyer_ = std::move(*keyer);
+    auto store = storage::Store::Open(config_.database);
+    if (!store.ok()) {
+      return store.status();
+    }
+    host_ = std::make_unique<EngineHost>(config_, io_, std::move(*store), *keyer_, clock_);
+    if (absl::Status s = host_->Load(); !s.ok()) {
+      return s;
+    }
+    engine_thread_ = std::thread([this] { io_.run(); });
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(config_.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port_);
+    builder.RegisterService(&gateway_);
+    builder.RegisterService(&desk_);
+    builder.RegisterService(&supervisor_);
+    builder.RegisterService(&admin_);
+    cq_ = builder.AddCompletionQueue();
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || grpc_port_ == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen for gRPC on '", config_.grpc_listen, "'"));
+    }
+    ServeGateway();
+    ServeDesk();
+    ServeSupervisor();
+    ServeAdmin();
+    cq_thread_ = std::thread([this] { rpc::Drive(cq_.get()); });
+
+    if (absl::Status s = StartHttp(); !s.ok()) {
+      return s;
+    }
+    spdlog::info("hotlined serving gRPC on 127.0.0.1:{} and HTTP on port {}, database {}",
+                 grpc_port_, http_port_, config_.database);
+    return absl::OkStatus();
+  }
+
+  int grpc_port() const override { return grpc_port_; }
+  int http_port() const override { return http_port_; }
+
+  void Shutdown() override {
+    if (stopped_) {
+      return;
+    }
+    stopped_ = true;
+    spdlog::info("hotlined shutting down");
+    if (http_) {
+      http_->stop();
+    }
+    if (http_thread_.joinable()) {
+      http_thread_.join();
+    }
+    if (server_) {
+      server_->GetHealthCheckService()->SetServingStatus(false);
+      // Tell every open stream why it ends before the server cancels what is left.
+      host_->Post([](EngineHost& h) {
+        h.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "hotlined is shutting down"));
+      });
+      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    }
+    // The engine finishes every input already posted (rows written), then its thread ends.
+    work_.reset();
+    if (engine_thread_.joinable()) {
+      engine_thread_.join();
+    }
+    if (cq_) {
+      cq_->Shutdown();
+    }
+    if (cq_thread_.joinable()) {
+      cq_thread_.join();
+    }
+    host_.reset();  // Closes the database.
+  }
+
+ private:
+  // --- Gateway. ---
+
+  void ServeGateway() {
+    auto stream = std::make_shared<GatewayStream>();
+    auto* raw = stream.get();
+    raw->done.Arm(&raw->ctx);
+    gateway_.RequestConnect(&raw->ctx, raw->wire(), cq_.get(), cq_.get(),
+                            rpc::Once([this, stream](bool ok) {
+                              if (!ok) {
+                                return;
+                              }
+                              ServeGateway();
+                              std::weak_ptr<GatewayStream> weak = stream;
+                              stream->done.Hold(stream, [this, weak] {
+                                if (auto s = weak.lock()) {
+                                  host_->Post([s](EngineHost& h) { h.GatewayClosed(s); });
+                                }
+                              });
+                              if (!RoleToken(stream->ctx, config_.gateway_token)) {
+                                stream->Close(kUnauthenticated);
+                                return;
+                              }
+                              ReadGateway(stream);
+                            }));
+  }
+
+  void ReadGateway(std::shared_ptr<GatewayStream> stream) {
+    stream->Read([this, stream](bool ok) {
+      if (!ok) {
+        stream->Close(grpc::Status::OK);  // The gateway closed its side.
+        return;
+      }
+      const v1::GatewayMessage& msg = stream->incoming;
+      if (stream->gateway_id.empty()) {
+        if (!msg.has_hello()) {
+          stream->Close(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                     "the first message must be a hello"));
+          return;
+        }
+        if (absl::Status s = ValidateId(msg.hello().gateway_id(), "hello.gateway_id", 64);
+            !s.ok()) {
+          stream->Close(ToGrpc(s));
+          return;
+        }
+        stream->gateway_id = msg.hello().gateway_id();
+        host_->Post([stream, hello = msg.hello()](EngineHost& h) { h.GatewayHello(stream, hello); });
+      } else if (msg.has_event()) {
+        if (absl::Status s = ValidateEvent(msg.event()); !s.ok()) {
+          v1::HotlineMessage ack;
+          ack.mutable_ack()->set_event_id(msg.event().event_id());
+          ack.mutable_ack()->set_code(static_cast<int>(s.code()));
+          ack.mutable_ack()->set_message(std::string(s.message()));
+          stream->Send(std::move(ack));
+        } else {
+          host_->Post([stream, event = msg.event()](EngineHost& h) {
+            h.GatewayEvent(stream, event);
+          });
+        }
+      } else if (msg.has_command_result()) {
+        host_->Post([stream, result = msg.command_result()](EngineHost& h) {
+          h.GatewayCommandResult(stream, result);
+        });
+      } else {
+        stream->Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                   msg.has_hello() ? "hello: sent twice"
+                                                   : "message: one of hello, event or "
+                                                     "command_result is required"));
+        return;
+      }
+      ReadGateway(stream);
+    });
+  }
+
+  // --- Desk. ---
+
+  // Runs `fn(host, counsellor_id)` on the engine thread for an authenticated desk request, or
+  // fails the call with UNAUTHENTICATED.
+  template <class Call, class Fn>
+  void AsCounsellor(std::shared_ptr<Call> call, Fn fn) {
+    host_->Post([call, fn, token = rpc::BearerToken(call->ctx)](EngineHost& h) {
+      auto id = h.CounsellorFor(token);
+      if (!id.ok()) {
+        call->Fail(ToGrpc(id.status()));
+        return;
+      }
+      fn(h, *id);
+    });
+  }
+
+  void ServeDesk() {
+    ServeServerStream<DeskService::AsyncService, v1::WatchDeskRequest, v1::DeskEvent>(
+        &desk_, &DeskService::AsyncService::RequestWatch, cq_.get(),
+        [this](std::shared_ptr<DeskStream> s) {
+          host_->Post([s, token = rpc::BearerToken(s->ctx)](EngineHost& h) {
+            h.DeskOpened(s, token);
+          });
+        },
+        [this](std::shared_ptr<DeskStream> s) {
+          s->Close(grpc::Status::CANCELLED);  // A no-op when it already finished.
+          host_->Post([s](EngineHost& h) { h.DeskClosed(s); });
+        });
+
+    using Presence = rpc::UnaryCall<v1::SetPresenceRequest, v1::SetPresenceResponse>;
+    rpc::ServeUnary<DeskService::AsyncService, v1::SetPresenceRequest, v1::SetPresenceResponse>(
+        &desk_, &DeskService::AsyncService::RequestSetPresence, cq_.get(),
+        [this](std::shared_ptr<Presence> call) {
+          auto state = ParsePresence(call->request.state(), "state");
+          if (!state.ok()) {
+            return call->Fail(ToGrpc(state.status()));
+          }
+          AsCounsellor(call, [call, state = *state](EngineHost& h, const std::string& id) {
+            auto status = h.SetPresence(id, state, routing::BreakReason::kChosen);
+            if (!status.ok()) {
+              return call->Fail(ToGrpc(status.status()));
+            }
+            v1::SetPresenceResponse response;
+            *response.mutable_status() = *status;
+            call->Reply(response);
+          });
+        });
+
+    using Answer = rpc::UnaryCall<v1::AnswerOfferRequest, v1::AnswerOfferResponse>;
+    rpc::ServeUnary<DeskService::AsyncService, v1::AnswerOfferRequest, v1::AnswerOfferResponse>(
+        &desk_, &DeskService::AsyncService::RequestAnswerOffer, cq_.get(),
+        [this](std::shared_ptr<Answer> call) {
+          if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {
+            return call->Fail(ToGrpc(s));
+          }
+          AsCounsellor(call, [call](EngineHost& h, const std::string& id) {
+            absl::Status s = h.AnswerOffer(id, call->request.call_id(), call->request.accept());
+            if (!s.ok()) {
+              return call->Fail(ToGrpc(s));
+            }
+            call->Reply(v1::AnswerOfferResponse());
+          });
+        });
+
+    using Dispo = rpc::UnaryCall<v1::SubmitDispositionRequest, v1::SubmitDispositionResponse>;
+    rpc::ServeUnary<DeskService::AsyncService, v1::SubmitDispositionRequest,
+                    v1::SubmitDispositionResponse>(
+        &desk_, &DeskService::AsyncService::RequestSubmitDisposition, cq_.get(),
+        [this](std::shared_ptr<Dispo> call) {
+          if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {
+            return call->Fail(ToGrpc(s));
+          }
+          auto d = ParseDisposition(call->request.disposition());
+          if (!d.ok()) {
+            return call->Fail(ToGrpc(d.status()));
+          }
+          AsCounsellor(call, [call, d = *d](EngineHost& h, const std::string& id) {
+            auto status = h.SubmitDisposition(id, call->request.call_id(), d,
+                                              call->request.ready_for_next());
+            if (!status.ok()) {
+              return call->Fail(ToGrpc(status.status()));
+            }
+            v1::SubmitDispositionResponse response;
+            *response.mutable_status() = *status;
+            call->Reply(response);
+          });
+        });
+  }
+
+  // --- Supervisor. ---
+
+  void ServeSupervisor() {
+    ServeServerStream<SupervisorService::AsyncService, v1::WatchQueueRequest, v1::QueueView>(
+        &supervisor_, &SupervisorService::AsyncService::RequestWatchQueue, cq_.get(),
+        [this](std::shared_ptr<QueueWatch> s) {
+          if (!RoleToken(s->ctx, config_.supervisor_token)) {
+            return s->Close(kUnauthenticated);
+          }
+          host_->Post([s](EngineHost& h) { h.WatchOpened(s); });
+        },
+        [this](std::shared_ptr<QueueWatch> s) {
+          s->Close(grpc::Status::CANCELLED);
+          host_->Post([s](EngineHost& h) { h.WatchClosed(s); });
+        });
+
+    using Presence =
+        rpc::UnaryCall<v1::SetCounsellorPresenceRequest, v1::SetCounsellorPresenceResponse>;
+    rpc::ServeUnary<SupervisorService::AsyncService, v1::SetCounsellorPresenceRequest,
+                    v1::SetCounsellorPresenceResponse>(
+        &supervisor_, &SupervisorService::AsyncService::RequestSetCounsellorPresence, cq_.get(),
+        [this](std::shared_ptr<Presence> call) {
+          if (!RoleToken(call->ctx, config_.supervisor_token)) {
+            return call->Fail(kUnauthenticated);
+          }
+          auto state = ParsePresence(call->request.state(), "state");
+          if (!state.ok()) {
+            return call->Fail(ToGrpc(state.status()));
+          }
+          host_->Post([call, state = *state](EngineHost& h) {
+            auto status = h.SetPresence(call->request.counsellor_id(), state,
+                                        routing::BreakReason::kSupervisor);
+            if (!status.ok()) {
+              return call->Fail(ToGrpc(status.status()));
+            }
+            v1::SetCounsellorPresenceResponse response;
+            *response.mutable_status() = *status;
+            call->Reply(response);
+          });
+        });
+
+    using Priority = rpc::UnaryCall<v1::ChangeCallPriorityRequest, v1::ChangeCallPriorityResponse>;
+    rpc::ServeUnary<SupervisorService::AsyncService, v1::ChangeCallPriorityRequest,
+                    v1::ChangeCallPriorityResponse>(
+        &supervisor_, &SupervisorService::AsyncService::RequestChangeCallPriority, cq_.get(),
+        [this](std::shared_ptr<Priority> call) {
+          if (!RoleToken(call->ctx, config_.supervisor_token)) {
+            return call->Fail(kUnauthenticated);
+          }
+          auto priority = ParsePriority(call->request.priority(), "priority");
+          if (!priority.ok()) {
+            return call->Fail(ToGrpc(priority.status()));
+          }
+          host_->Post([call, priority = *priority](EngineHost& h) {
+            auto status = h.ChangePriority(call->request.call_id(), priority);
+            if (!status.ok()) {
+              return call->Fail(ToGrpc(status.status()));
+            }
+            v1::ChangeCallPriorityResponse response;
+            *response.mutable_call() = *status;
+            call->Reply(response);
+          });
+        });
+  }
+
+  // --- Admin. ---
+
+  void ServeAdmin() {
+    using Create = rpc::UnaryCall<v1::CreateCounsellorRequest, v1::CreateCounsellorResponse>;
+    rpc::ServeUnary<AdminAsync, v1::CreateCounsellorRequest, v1::CreateCounsellorResponse>(
+        &admin_, &AdminAsync::RequestCreateCounsellor, cq_.get(),
+        [this](std::shared_ptr<Create> call) {
+          if (!RoleToken(call->ctx, config_.admin_token)) {
+            return call->Fail(kUnauthenticated);
+          }
+          auto profile = ParseCounsellor(call->request.counsellor());
+          if (!profile.ok()) {
+            return call->Fail(ToGrpc(profile.status()));
+          }
+          host_->Post([call, profile = *profile](EngineHost& h) {
+            auto response = h.CreateCounsellor(profile);
+            if (!response.ok()) {
+              return call->Fail(ToGrpc(response.status()));
+            }
+            call->Reply(*response);
+          });
+        });
+
+    using Update = rpc::UnaryCall<v1::UpdateCounsellorRequest, v1::UpdateCounsellorResponse>;
+    rpc::ServeUnary<AdminAsync, v1::UpdateCounsellorRequest, v1::UpdateCounsellorResponse>(
+        &admin_, &AdminAsync::RequestUpdateCounsellor, cq_.get(),
+        [this](std::shared_ptr<Update> call) {
+          if (!RoleToken(call->ctx, config_.admin_token)) {
+            return call->Fail(kUnauthenticated);
+          }
+          auto profile = ParseCounsellor(call->request.counsellor());
+          if (!profile.ok()) {
+            return call->Fail(ToGrpc(profile.status()));
+          }
+          host_->Post([call, profile = *profile](EngineHost& h) {
+            if (absl::Status s = h.UpdateCounsellor(profile); !s.ok()) {
+              return call->Fail(ToGrpc(s));
+            }
+            v1::UpdateCounsellorResponse response;
+            *response.mutable_counsellor() = ToProto(profile);
+            call->Reply(response);
+          });
+        });
+
+    using List = rpc::UnaryCall<v1::ListCounsellorsRequest, v1::ListCounsellorsResponse>;
+    rpc::ServeUnary<AdminAsync, v1::ListCounsellorsRequest, v1::ListCounsellorsResponse>(
+        &admin_, &AdminAsync::RequestListCounsellors, cq_.get(),
+        [this](std::shared_ptr<List> call) {
+          if (!RoleToken(call->ctx, config_.admin_token)) {
+            return call->Fail(kUnauthenticated);
+          }
+          host_->Post([call](EngineHost& h) { call->Reply(h.ListCounsellors()); });
+        });
+
+    using Remove = rpc::UnaryCall<v1::RemoveCounsellorRequest, v1::RemoveCounsellorResponse>;
+    rpc::ServeUnary<AdminAsync, v1::RemoveCounsellorRequest, v1::RemoveCounsellorResponse>(
+        &admin_, &AdminAsync::RequestRemoveCounsellor, cq_.get(),
+        [this](std::shared_ptr<Remove> call) {
+          if (!RoleToken(call->ctx, config_.admin_token)) {
+            return call->Fail(kUnauthenticated);
+          }
+          host_->Post([call](EngineHost& h) {
+            if (absl::Status s = h.RemoveCounsellor(call->request.counsellor_id()); !s.ok()) {
+              return call->Fail(ToGrpc(s));
+            }
+            call->Reply(v1::RemoveCounsellorResponse());
+          });
+        });
+  }
+
+  // --- HTTP. ---
+
+  absl::Status StartHttp() {
+    auto [host, port] = SplitHostPort(config_.http_listen);
+    if (port < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("http_listen: '", config_.http_listen, "' is not host:port"));
+    }
+    http_ = std::make_unique<httplib::Server>();
+    http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+      // Serving once start-up finished and until shutdown begins.
+      res.set_content(stopped_ ? "shutting down\n" : "ok\n", "text/plain");
+      res.status = stopped_ ? 503 : 200;
+    });
+    if (port == 0) {
+      http_port_ = http_->bind_to_any_port(host);
+    } else {
+      http_port_ = http_->bind_to_port(host, port) ? port : -1;
+    }
+    if (http_port_ <= 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen for HTTP on '", config_.http_listen, "'"));
+    }
+    http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+    return absl::OkStatus();
+  }
+
+  const Config config_;
+  SystemClock clock_;
+  std::unique_ptr<CallerKeyer> keyer_;
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
+  std::unique_ptr<EngineHost> host_;
+  std::thread engine_thread_;
+
+  GatewayService::AsyncService gateway_;
+  DeskService::AsyncService desk_;
+  SupervisorService::AsyncService supervisor_;
+  AdminAsync admin_;
+  std::unique_ptr<grpc::ServerCompletionQueue> cq_;
+  std::unique_ptr<grpc::Server> server_;
+  std::thread cq_thread_;
+  int grpc_port_ = 0;
+
+  std::unique_ptr<httplib::Server> http_;
+  std::thread http_thread_;
+  int http_port_ = 0;
+  std::atomic<bool> stopped_ = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config) {
+  auto daemon = std::make_unique<DaemonImpl>(config);
+  if (absl::Status s = daemon->Init(); !s.ok()) {
+    daemon->Shutdown();
+    return s;
+  }
+  return daemon;
+}
+
+}  // namespace hotline::daemon

@@ -1,0 +1,32 @@
+// hotlined as an object: the gRPC server, the engine thread, the HTTP side, started from a
+// Config and stopped cleanly. main.cc is a thin shell over it; integration tests start it
+// in-process on 127.0.0.1:0.
+//
+// Thread-safety: Start, Shutdown and the port accessors may be called from any one thread.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "daemon/config.h"
+
+namespace hotline::daemon {
+
+class Daemon {
+ public:
+  // Opens the database, loads counsellors, starts the engine thread, the gRPC server (with the
+  // health and reflection services) and the HTTP server. Errors name what failed to start.
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config);
+
+  virtual ~Daemon() = default;
+
+  // The ports actually bound (useful when the config asked for port 0).
+  virtual int grpc_port() const = 0;
+  virtual int http_port() const = 0;
+
+  // Stops intake, closes every stream with UNAVAILABLE, lets the engine finish what it has been
+  // given (every row written) and joins all threads. Idempotent.
+  virtual void Shutdown() = 0;
+};
+
+}  // namespace hotline::daemon

@@ -1,0 +1,234 @@
+// The async completion-queue plumbing under hotlined's gRPC services.
+//
+// Why the completion-queue API and not the callback API: gRPC 1.51's callback reactions run on a
+// shared pool whose threads sleep after about a second of idleness, so the first request after a
+// quiet spell waits 20-45 ms (DESIGN.md §5). A helpline's traffic is sparse; our own thread
+// blocked in CompletionQueue::Next wakes at once.
+//
+// Threads: one thread drives the completion queue and runs every tag's Done(). Done() must never
+// block: handlers validate, then post work to the engine thread. Replies and stream writes may be
+// started from any thread.
+//
+// Ownership: each RPC is an object held by shared_ptr. Every operation in flight holds a
+// reference through its tag, so the object lives until the last operation completes.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace hotline::daemon::rpc {
+
+// Something waiting for one completion-queue operation.
+class Tag {
+ public:
+  virtual ~Tag() = default;
+  // Runs on the completion-queue thread; `ok` is the operation's success.
+  virtual void Done(bool ok) = 0;
+};
+
+// A one-shot tag that runs `f(ok)` and deletes itself.
+template <class F>
+class OnceTag final : public Tag {
+ public:
+  explicit OnceTag(F f) : f_(std::move(f)) {}
+  void Done(bool ok) override {
+    std::unique_ptr<OnceTag> self(this);
+    f_(ok);
+  }
+
+ private:
+  F f_;
+};
+
+// The tag pointer to hand to gRPC; owned by the completion queue until it is delivered.
+template <class F>
+void* Once(F f) {
+  return std::make_unique<OnceTag<F>>(std::move(f)).release();
+}
+
+// Runs tags until the queue is shut down and drained.
+inline void Drive(grpc::ServerCompletionQueue* cq) {
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq->Next(&tag, &ok)) {
+    static_cast<Tag*>(tag)->Done(ok);
+  }
+}
+
+// The bearer token of a call, or empty.
+inline std::string BearerToken(const grpc::ServerContext& ctx) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find("authorization");
+  if (it == md.end()) {
+    return "";
+  }
+  std::string value(it->second.data(), it->second.size());
+  constexpr std::string_view kPrefix = "Bearer ";
+  if (value.size() <= kPrefix.size() || value.compare(0, kPrefix.size(), kPrefix) != 0) {
+    return "";
+  }
+  return value.substr(kPrefix.size());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unary RPCs.
+
+template <class Request, class Response>
+class UnaryCall final : public std::enable_shared_from_this<UnaryCall<Request, Response>> {
+ public:
+  grpc::ServerContext ctx;
+  Request request;
+
+  // Sends the reply; call once, from any thread.
+  void Reply(const Response& response) { Finish(response, grpc::Status::OK); }
+  void Fail(const grpc::Status& status) { Finish(Response(), status); }
+
+  grpc::ServerAsyncResponseWriter<Response>* responder() { return &responder_; }
+
+ private:
+  void Finish(const Response& response, const grpc::Status& status) {
+    responder_.Finish(response, status, Once([self = this->shared_from_this()](bool) {}));
+  }
+
+  grpc::ServerAsyncResponseWriter<Response> responder_{&ctx};
+};
+
+// Serves every call of one unary method with `handler`, which must reply exactly once (now or
+// later, from any thread). `request_fn` is the generated AsyncService::RequestX method.
+template <class Service, class Request, class Response>
+void ServeUnary(
+    Service* service,
+    void (Service::*request_fn)(grpc::ServerContext*, Request*,
+                                grpc::ServerAsyncResponseWriter<Response>*,
+                                grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*),
+    grpc::ServerCompletionQueue* cq,
+    std::function<void(std::shared_ptr<UnaryCall<Request, Response>>)> handler) {
+  auto call = std::make_shared<UnaryCall<Request, Response>>();
+  auto* raw = call.get();
+  (service->*request_fn)(&raw->ctx, &raw->request, raw->responder(), cq, cq,
+                         Once([service, request_fn, cq, handler, call](bool ok) {
+                           if (!ok) {
+                             return;  // The server is shutting down.
+                           }
+                           ServeUnary(service, request_fn, cq, handler);
+                           handler(call);
+                         }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outgoing streams.
+
+// The write side of a server or bidirectional stream: queues messages so only one write is in
+// flight, and finishes the stream once the queue drains. Send() and Close() may be called from
+// any thread. `Stream` is grpc::ServerAsyncWriter<Out> or grpc::ServerAsyncReaderWriter<Out, In>.
+template <class Out, class Stream>
+class Outbox {
+ public:
+  // REQUIRES: `owner` keeps the Outbox and `stream` alive while operations are in flight.
+  explicit Outbox(Stream* stream) : stream_(stream) {}
+
+  // Queues a message. Dropped silently once the stream is closing or gone.
+  void Send(Out message, std::shared_ptr<void> owner) {
+    absl::MutexLock lock(&mu_);
+    if (closing_ || broken_) {
+      return;
+    }
+    queue_.push_back(std::move(message));
+    Pump(std::move(owner));
+  }
+
+  // Finishes the stream with `status` after what is already queued is written.
+  void Close(const grpc::Status& status, std::shared_ptr<void> owner) {
+    absl::MutexLock lock(&mu_);
+    if (closing_) {
+      return;
+    }
+    closing_ = true;
+    final_status_ = status;
+    Pump(std::move(owner));
+  }
+
+  bool closing() const {
+    absl::MutexLock lock(&mu_);
+    return closing_;
+  }
+
+ private:
+  void Pump(std::shared_ptr<void> owner) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (busy_) {
+      return;
+    }
+    if (!queue_.empty() && !broken_) {
+      busy_ = true;
+      stream_->Write(queue_.front(), Once([this, owner](bool ok) { WriteDone(ok, owner); }));
+      return;
+    }
+    if (closing_ && !finished_) {
+      finished_ = true;
+      busy_ = true;
+      stream_->Finish(final_status_, Once([this, owner](bool) {
+                        absl::MutexLock lock(&mu_);
+                        busy_ = false;
+                      }));
+    }
+  }
+
+  void WriteDone(bool ok, std::shared_ptr<void> owner) {
+    absl::MutexLock lock(&mu_);
+    busy_ = false;
+    queue_.pop_front();
+    if (!ok) {
+      // The client is gone; nothing more can be written, but Finish is still owed.
+      broken_ = true;
+      queue_.clear();
+    }
+    Pump(std::move(owner));
+  }
+
+  Stream* const stream_;
+  mutable absl::Mutex mu_;
+  std::deque<Out> queue_ ABSL_GUARDED_BY(mu_);
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
+};
+
+// Delivers "the RPC is over" (finished, cancelled, client gone) once, via
+// ServerContext::AsyncNotifyWhenDone. A member of the RPC object, not heap-allocated on its own:
+// gRPC returns this tag only for RPCs that were matched, so an RPC that never started frees it
+// with its owner instead of leaking it.
+class DoneTag final : public Tag {
+ public:
+  // REQUIRES: called before the RPC is requested.
+  void Arm(grpc::ServerContext* ctx) { ctx->AsyncNotifyWhenDone(this); }
+  // Takes a reference that keeps the RPC alive until Done, and what to run then.
+  void Hold(std::shared_ptr<void> owner, std::function<void()> on_done) {
+    owner_ = std::move(owner);
+    on_done_ = std::move(on_done);
+  }
+  void Done(bool) override {
+    auto keep = std::move(owner_);  // The owner may be freed when this returns.
+    auto on_done = std::move(on_done_);
+    if (on_done) {
+      on_done();
+    }
+  }
+
+ private:
+  std::shared_ptr<void> owner_;
+  std::function<void()> on_done_;
+};
+
+}  // namespace hotline::daemon::rpc

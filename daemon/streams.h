@@ -1,0 +1,100 @@
+// The long-lived streams hotlined holds open: desks (DeskService.Watch), supervisors
+// (SupervisorService.WatchQueue) and gateways (GatewayService.Connect).
+//
+// Send() and Close() may be called from any thread; `principal` (who the stream belongs to) is
+// set and read only on the engine thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "daemon/rpc.h"
+#include "hotline/v1/desk.grpc.pb.h"
+#include "hotline/v1/gateway.grpc.pb.h"
+#include "hotline/v1/supervisor.grpc.pb.h"
+
+namespace hotline::daemon {
+
+namespace v1 = ::hotline::v1;
+
+// A server-streaming RPC: one request in, a stream of `Out` back.
+template <class Request, class Out>
+class ServerStream final : public std::enable_shared_from_this<ServerStream<Request, Out>> {
+ public:
+  void Send(Out message) { outbox_.Send(std::move(message), this->shared_from_this()); }
+  void Close(const grpc::Status& status) { outbox_.Close(status, this->shared_from_this()); }
+
+  grpc::ServerContext ctx;
+  Request request;
+  rpc::DoneTag done;
+  std::string principal;
+  grpc::ServerAsyncWriter<Out>* writer() { return &writer_; }
+
+ private:
+  grpc::ServerAsyncWriter<Out> writer_{&ctx};
+  rpc::Outbox<Out, grpc::ServerAsyncWriter<Out>> outbox_{&writer_};
+};
+
+using DeskStream = ServerStream<v1::WatchDeskRequest, v1::DeskEvent>;
+using QueueWatch = ServerStream<v1::WatchQueueRequest, v1::QueueView>;
+
+// Serves every call of one server-streaming method: `on_open` when a call starts, `on_done`
+// once when it is over for any reason (both on the completion-queue thread).
+template <class Service, class Request, class Out>
+void ServeServerStream(
+    Service* service,
+    void (Service::*request_fn)(grpc::ServerContext*, Request*, grpc::ServerAsyncWriter<Out>*,
+                                grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*),
+    grpc::ServerCompletionQueue* cq,
+    std::function<void(std::shared_ptr<ServerStream<Request, Out>>)> on_open,
+    std::function<void(std::shared_ptr<ServerStream<Request, Out>>)> on_done) {
+  auto stream = std::make_shared<ServerStream<Request, Out>>();
+  auto* raw = stream.get();
+  raw->done.Arm(&raw->ctx);
+  (service->*request_fn)(
+      &raw->ctx, &raw->request, raw->writer(), cq, cq,
+      rpc::Once([service, request_fn, cq, on_open, on_done, stream](bool ok) {
+        if (!ok) {
+          return;  // The server is shutting down.
+        }
+        ServeServerStream(service, request_fn, cq, on_open, on_done);
+        std::weak_ptr<ServerStream<Request, Out>> weak = stream;
+        stream->done.Hold(stream, [weak, on_done] {
+          if (auto s = weak.lock()) {
+            on_done(s);
+          }
+        });
+        on_open(stream);
+      }));
+}
+
+// A gateway's bidirectional stream. Reads one message at a time on the completion-queue thread.
+class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
+ public:
+  using Wire = grpc::ServerAsyncReaderWriter<v1::HotlineMessage, v1::GatewayMessage>;
+
+  void Send(v1::HotlineMessage message) {
+    outbox_.Send(std::move(message), shared_from_this());
+  }
+  void Close(const grpc::Status& status) { outbox_.Close(status, shared_from_this()); }
+
+  // Reads the next message into `incoming` and runs `then(ok)`; ok=false when the gateway
+  // half-closed or went away.
+  void Read(std::function<void(bool)> then) {
+    wire_.Read(&incoming, rpc::Once([self = shared_from_this(), then](bool ok) { then(ok); }));
+  }
+
+  grpc::ServerContext ctx;
+  rpc::DoneTag done;
+  v1::GatewayMessage incoming;
+  // Set once the Hello is read (completion-queue thread; read by the engine thread after a post).
+  std::string gateway_id;
+  Wire* wire() { return &wire_; }
+
+ private:
+  Wire wire_{&ctx};
+  rpc::Outbox<v1::HotlineMessage, Wire> outbox_{&wire_};
+};
+
+}  // namespace hotline::daemon

@@ -1,0 +1,79 @@
+#include "storage/migrations.h"
+
+#include <array>
+
+namespace hotline::storage {
+namespace {
+
+// Tables are STRICT so a value of the wrong type is refused on write instead of read back wrong.
+// Enums are stored as their routing::Name() strings without CHECK constraints: SQLite cannot
+// alter a CHECK in place, and a new enum value must not need a table rebuild.
+// There are no foreign keys from calls or presence to counsellors on purpose: removing a
+// counsellor keeps the history of their calls and presence.
+constexpr std::string_view kMigration1 = R"sql(
+CREATE TABLE calls (
+  call_id           TEXT PRIMARY KEY NOT NULL,
+  gateway_id        TEXT NOT NULL,
+  caller_key        TEXT NOT NULL,  -- keyed hash of the caller's number, never the number
+  caller_masked     TEXT NOT NULL,
+  province          TEXT NOT NULL,
+  language          TEXT NOT NULL,
+  topic             TEXT NOT NULL,
+  priority          TEXT NOT NULL,
+  gender_preference TEXT NOT NULL,
+  arrived_at        INTEGER NOT NULL,  -- Unix milliseconds, like every *_at column
+  first_offered_at  INTEGER,
+  accepted_at       INTEGER,
+  answered_at       INTEGER,
+  ended_at          INTEGER NOT NULL,
+  wrap_up_done_at   INTEGER,
+  outcome           TEXT NOT NULL,
+  counsellor_id     TEXT,              -- NULL when nobody accepted the call
+  wait_ms           INTEGER NOT NULL,  -- answered_at - arrived_at, or ended_at - arrived_at
+  talk_ms           INTEGER,           -- ended_at - answered_at; NULL when never answered
+  offers            INTEGER NOT NULL,
+  final_step        INTEGER NOT NULL,
+  category          TEXT,              -- category..note: NULL without a disposition
+  action            TEXT,
+  flags             TEXT,              -- comma-separated
+  heavy             INTEGER CHECK (heavy IN (0, 1)),
+  note              TEXT,
+  reason            TEXT               -- why FAILED or REJECTED; NULL when none
+) STRICT;
+CREATE INDEX calls_by_arrival ON calls (arrived_at);
+CREATE INDEX calls_by_counsellor ON calls (counsellor_id);
+
+CREATE TABLE presence (
+  id            INTEGER PRIMARY KEY,
+  counsellor_id TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  reason        TEXT,     -- break reason; NULL when none
+  call_id       TEXT,     -- the call held in this state; NULL when none
+  at            INTEGER NOT NULL
+) STRICT;
+CREATE INDEX presence_by_counsellor ON presence (counsellor_id, at);
+
+CREATE TABLE counsellors (
+  counsellor_id TEXT PRIMARY KEY NOT NULL,
+  display_name  TEXT NOT NULL,
+  home_province TEXT NOT NULL,
+  provinces     TEXT NOT NULL,  -- comma-separated
+  skills        TEXT NOT NULL,  -- "topic:level" comma-separated: "abuse_report:4,counselling:3"
+  languages     TEXT NOT NULL,  -- comma-separated
+  gender        TEXT NOT NULL,
+  endpoint      TEXT NOT NULL,
+  token_hash    TEXT NOT NULL UNIQUE,  -- hex hash of the desk token, never the token
+  created_at    INTEGER NOT NULL
+                DEFAULT (CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)),
+  updated_at    INTEGER NOT NULL
+                DEFAULT (CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER))
+) STRICT;
+)sql";
+
+constexpr std::array<std::string_view, 1> kMigrations = {kMigration1};
+
+}  // namespace
+
+std::span<const std::string_view> Migrations() { return kMigrations; }
+
+}  // namespace hotline::storage

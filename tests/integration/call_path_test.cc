@@ -1,0 +1,180 @@
+// One call's whole path through the real daemon, over gRPC only: gateway stream, two desks,
+// the calls row read back from SQLite.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/testing/daemon_fixture.h"
+
+namespace hotline {
+namespace {
+
+using testing::DaemonFixture;
+using testing::DeskClient;
+using testing::GatewayClient;
+namespace v1 = ::hotline::v1;
+
+bool IsOffer(const v1::DeskEvent& e) { return e.has_offer(); }
+
+// Short timers so the timed paths run in well under a second.
+void FastTimers(daemon::Config& c) {
+  c.engine.offer_timeout_ms = routing::Millis(400);
+  c.engine.wrap_up_ms = routing::Millis(5'000);
+}
+
+// Two counsellors of Thanh Hóa (38), signed in and available; `an` became available first.
+struct TwoDesks {
+  explicit TwoDesks(DaemonFixture& f)
+      : an(f.channel, f.AddCounsellor("an", "38")), binh(f.channel, f.AddCounsellor("binh", "38")) {
+    an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    binh.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    an.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+    REQUIRE(binh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    binh.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+  }
+  DeskClient an;
+  DeskClient binh;
+};
+
+TEST_CASE("a call goes from arrival to a recorded outcome through the real daemon",
+          "[integration]") {
+  DaemonFixture f(FastTimers);
+  TwoDesks desks(f);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); });
+
+  gw.Arrive("call-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  // `an` has been idle longest.
+  const v1::DeskEvent offer = desks.an.WaitFor(IsOffer);
+  CHECK(offer.offer().call().call_id() == "call-1");
+  CHECK(offer.offer().call().province() == "38");
+  CHECK(offer.offer().call().caller_masked().substr(0, 8) == "********");
+  REQUIRE(desks.an.Answer("call-1", true).ok());
+
+  const v1::Command connect = gw.WaitForCommand(v1::Command::kConnect);
+  CHECK(connect.call_id() == "call-1");
+  CHECK(connect.connect().counsellor_id() == "an");
+  CHECK(connect.connect().endpoint() == "sip:an@pbx.local");
+  gw.Done(connect);
+  gw.Event("call-1", [](v1::CallEvent& e) { e.mutable_connected(); });
+  CHECK(gw.WaitForAck().code() == 0);
+  desks.an.WaitFor([](const v1::DeskEvent& e) { return e.has_call_connected(); });
+
+  gw.Event("call-1", [](v1::CallEvent& e) { e.mutable_ended(); });
+  CHECK(gw.WaitForAck().code() == 0);
+  desks.an.WaitFor([](const v1::DeskEvent& e) { return e.has_call_ended(); });
+  const v1::DeskEvent wrap = desks.an.WaitFor([](const v1::DeskEvent& e) {
+    return e.has_wrap_up_started();
+  });
+  CHECK(wrap.wrap_up_started().call_id() == "call-1");
+
+  v1::Disposition d;
+  d.set_category(v1::CATEGORY_FAMILY_RELATIONSHIPS);
+  d.set_action(v1::ACTION_COUNSELLED);
+  d.add_flags(v1::DISPOSITION_FLAG_REPEAT);
+  d.set_heavy(true);
+  REQUIRE(desks.an.Dispose("call-1", d).ok());
+  desks.an.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+
+  // The row was written before the disposition was answered.
+  SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+  SQLite::Statement row(db,
+                        "SELECT outcome, counsellor_id, arrived_at, first_offered_at, accepted_at,"
+                        " answered_at, ended_at, wrap_up_done_at, wait_ms, talk_ms, category,"
+                        " action, flags, heavy, offers, caller_key, caller_masked, province"
+                        " FROM calls WHERE call_id = 'call-1'");
+  REQUIRE(row.executeStep());
+  CHECK(row.getColumn(0).getString() == "completed");
+  CHECK(row.getColumn(1).getString() == "an");
+  const int64_t arrived = row.getColumn(2).getInt64();
+  const int64_t offered = row.getColumn(3).getInt64();
+  const int64_t accepted = row.getColumn(4).getInt64();
+  const int64_t answered = row.getColumn(5).getInt64();
+  const int64_t ended = row.getColumn(6).getInt64();
+  const int64_t done = row.getColumn(7).getInt64();
+  CHECK(arrived > 1'700'000'000'000);  // A real wall-clock time in ms.
+  CHECK(arrived <= offered);
+  CHECK(offered <= accepted);
+  CHECK(accepted <= answered);
+  CHECK(answered <= ended);
+  CHECK(ended <= done);
+  CHECK(row.getColumn(8).getInt64() == answered - arrived);
+  CHECK(row.getColumn(9).getInt64() == ended - answered);
+  CHECK(row.getColumn(10).getString() == "family_relationships");
+  CHECK(row.getColumn(11).getString() == "counselled");
+  CHECK(row.getColumn(12).getString() == "repeat");
+  CHECK(row.getColumn(13).getInt() == 1);
+  CHECK(row.getColumn(14).getInt() == 1);
+  // Never the raw number: a 64-hex-digit keyed hash and the masked form.
+  const std::string key = row.getColumn(15).getString();
+  CHECK(key.size() == 64);
+  CHECK(key.find("912345") == std::string::npos);
+  CHECK(row.getColumn(16).getString().find("912345") == std::string::npos);
+  CHECK(row.getColumn(17).getString() == "38");
+  CHECK_FALSE(row.executeStep());
+
+  // Presence history: an went available, reserved, on call, wrap-up, available.
+  SQLite::Statement presence(db,
+                             "SELECT state FROM presence WHERE counsellor_id = 'an' ORDER BY id");
+  std::vector<std::string> states;
+  while (presence.executeStep()) {
+    states.push_back(presence.getColumn(0).getString());
+  }
+  CHECK(states == std::vector<std::string>{"available", "reserved", "on_call", "wrap_up",
+                                           "available"});
+}
+
+TEST_CASE("a caller who hangs up while waiting is recorded as abandoned", "[integration]") {
+  DaemonFixture f(FastTimers);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("call-2", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  const v1::Command announce = gw.WaitForCommand(v1::Command::kAnnounce);
+  CHECK(announce.announce().position() == 1);
+  gw.Event("call-2", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  CHECK(gw.WaitForAck().code() == 0);
+
+  SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+  SQLite::Statement row(db,
+                        "SELECT outcome, counsellor_id IS NULL, answered_at IS NULL, wait_ms"
+                        " FROM calls WHERE call_id = 'call-2'");
+  REQUIRE(row.executeStep());
+  CHECK(row.getColumn(0).getString() == "abandoned");
+  CHECK(row.getColumn(1).getInt() == 1);
+  CHECK(row.getColumn(2).getInt() == 1);
+  CHECK(row.getColumn(3).getInt64() >= 0);
+}
+
+TEST_CASE("an offer left unanswered goes to the other counsellor", "[integration]") {
+  DaemonFixture f(FastTimers);
+  TwoDesks desks(f);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("call-3", "38");
+  CHECK(desks.an.WaitFor(IsOffer).offer().call().call_id() == "call-3");
+  // an does nothing; after the 400 ms offer timeout it is revoked and binh is offered the call.
+  const v1::DeskEvent revoked =
+      desks.an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer_revoked(); });
+  CHECK(revoked.offer_revoked().reason() == v1::OfferRevokedEvent::REASON_TIMED_OUT);
+  CHECK(desks.binh.WaitFor(IsOffer).offer().call().call_id() == "call-3");
+  // The call is binh's now: an cannot take it any more.
+  CHECK(desks.an.Answer("call-3", true).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(desks.binh.Answer("call-3", true).ok());
+  gw.WaitForCommand(v1::Command::kConnect);
+}
+
+TEST_CASE("a desk that drops while an offer rings sends the call to the other counsellor",
+          "[integration]") {
+  DaemonFixture f([](daemon::Config& c) { c.engine.offer_timeout_ms = routing::Millis(60'000); });
+  TwoDesks desks(f);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("call-4", "38");
+  desks.an.WaitFor(IsOffer);
+  desks.an.Close();
+  // Long before the 60 s offer timeout: the drop itself sends the call on.
+  CHECK(desks.binh.WaitFor(IsOffer).offer().call().call_id() == "call-4");
+}
+
+}  // namespace
+}  // namespace hotline

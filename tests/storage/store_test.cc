@@ -1,0 +1,579 @@
+// Tests of storage::Store against real SQLite databases: in memory, or a temporary file when the
+// test also reads the raw rows or reopens the file.
+#include "storage/store.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "routing/types.h"
+#include "storage/names.h"
+
+namespace Catch {
+template <>
+struct StringMaker<absl::StatusCode> {
+  static std::string convert(absl::StatusCode code) { return absl::StatusCodeToString(code); }
+};
+}  // namespace Catch
+
+namespace hotline::storage {
+namespace {
+
+using routing::BreakReason;
+using routing::CallRecord;
+using routing::CounsellorProfile;
+using routing::CounsellorState;
+using routing::FromUnixMillis;
+using routing::Gender;
+using routing::Outcome;
+using routing::PresenceChange;
+using routing::Priority;
+using routing::Timestamp;
+using routing::Topic;
+using routing::ToUnixMillis;
+
+#define REQUIRE_OK(expr)                 \
+  do {                                   \
+    const absl::Status status_ = (expr); \
+    INFO(status_.ToString());            \
+    REQUIRE(status_.ok());               \
+  } while (false)
+
+// A database file under the system temporary directory with a name no other test or process
+// uses; removed, with its WAL and shared-memory files, at the end of the test.
+class TempDb final {
+ public:
+  TempDb() {
+    static std::atomic<int> counter{0};
+    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    path_ = std::filesystem::temp_directory_path() /
+            ("hotline-storage-test-" + std::to_string(::getpid()) + "-" +
+             std::to_string(counter++) + "-" + std::to_string(now) + ".db");
+  }
+  TempDb(const TempDb&) = delete;
+  TempDb& operator=(const TempDb&) = delete;
+  ~TempDb() {
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      std::filesystem::remove(path_.string() + suffix, ignored);
+    }
+  }
+
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::unique_ptr<Store> OpenOrFail(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path);
+  INFO(store.status().ToString());
+  REQUIRE(store.ok());
+  return *std::move(store);
+}
+
+const Timestamp kT0 = FromUnixMillis(1'760'000'000'000);  // 2025-10-09, after the 2025 merger.
+
+Timestamp At(int64_t ms_after_t0) { return kT0 + routing::Millis(ms_after_t0); }
+
+CallRecord CompletedCall(const std::string& call_id) {
+  CallRecord r;
+  r.call.call_id = call_id;
+  r.call.gateway_id = "gw-hanoi-1";
+  r.call.caller_key = "9f86d081884c7d659a2feaa0c55ad015";
+  r.call.caller_masked = "********67";
+  r.call.province = "thanh_hoa";
+  r.call.language = "vi";
+  r.call.topic = Topic::kAbuseReport;
+  r.call.priority = Priority::kHigh;
+  r.call.gender_preference = Gender::kFemale;
+  r.call.arrived_at = At(0);
+  r.outcome = Outcome::kCompleted;
+  r.counsellor_id = "c-lan";
+  r.first_offered_at = At(1'000);
+  r.accepted_at = At(4'000);
+  r.answered_at = At(5'500);
+  r.ended_at = At(605'500);
+  r.wrap_up_done_at = At(640'000);
+  r.offers = 2;
+  r.final_step = 1;
+  r.disposition = routing::Disposition{
+      .category = "sexual_abuse",
+      .action = "referred_child_protection",
+      .flags = {"repeat", "silent"},
+      .heavy = true,
+      .note = "Referred to the provincial child protection office.",
+  };
+  return r;
+}
+
+CallRecord AbandonedCall(const std::string& call_id) {
+  CallRecord r;
+  r.call.call_id = call_id;
+  r.call.gateway_id = "gw-hanoi-1";
+  r.call.caller_key = "2c26b46b68ffc68ff99b453c1d304134";
+  r.call.caller_masked = "********12";
+  r.call.province = "ha_noi";
+  r.call.language = "vi";
+  r.call.topic = Topic::kCounselling;
+  r.call.priority = Priority::kNormal;
+  r.call.arrived_at = At(0);
+  r.outcome = Outcome::kAbandoned;
+  r.first_offered_at = At(2'000);
+  r.ended_at = At(12'000);
+  r.offers = 1;
+  return r;
+}
+
+std::optional<int64_t> Millis(const std::optional<Timestamp>& t) {
+  if (!t) {
+    return std::nullopt;
+  }
+  return ToUnixMillis(*t);
+}
+
+void CheckSameRecord(const CallRecord& got, const CallRecord& want) {
+  CHECK(got.call.call_id == want.call.call_id);
+  CHECK(got.call.gateway_id == want.call.gateway_id);
+  CHECK(got.call.caller_key == want.call.caller_key);
+  CHECK(got.call.caller_masked == want.call.caller_masked);
+  CHECK(got.call.province == want.call.province);
+  CHECK(got.call.language == want.call.language);
+  CHECK(got.call.topic == want.call.topic);
+  CHECK(got.call.priority == want.call.priority);
+  CHECK(got.call.gender_preference == want.call.gender_preference);
+  CHECK(ToUnixMillis(got.call.arrived_at) == ToUnixMillis(want.call.arrived_at));
+  CHECK(got.outcome == want.outcome);
+  CHECK(got.counsellor_id == want.counsellor_id);
+  CHECK(Millis(got.first_offered_at) == Millis(want.first_offered_at));
+  CHECK(Millis(got.accepted_at) == Millis(want.accepted_at));
+  CHECK(Millis(got.answered_at) == Millis(want.answered_at));
+  CHECK(ToUnixMillis(got.ended_at) == ToUnixMillis(want.ended_at));
+  CHECK(Millis(got.wrap_up_done_at) == Millis(want.wrap_up_done_at));
+  CHECK(got.offers == want.offers);
+  CHECK(got.final_step == want.final_step);
+  REQUIRE(got.disposition.has_value() == want.disposition.has_value());
+  if (want.disposition) {
+    CHECK(got.disposition->category == want.disposition->category);
+    CHECK(got.disposition->action == want.disposition->action);
+    CHECK(got.disposition->flags == want.disposition->flags);
+    CHECK(got.disposition->heavy == want.disposition->heavy);
+    CHECK(got.disposition->note == want.disposition->note);
+  }
+  CHECK(got.reason == want.reason);
+}
+
+CallRecord FindOrFail(Store& store, const std::string& call_id) {
+  absl::StatusOr<std::optional<CallRecord>> found = store.FindCall(call_id);
+  INFO(found.status().ToString());
+  REQUIRE(found.ok());
+  REQUIRE(found->has_value());
+  return **found;
+}
+
+StoredCounsellor Counsellor(const std::string& id, const std::string& token_hash) {
+  StoredCounsellor c;
+  c.profile.id = id;
+  c.profile.display_name = "Nguyễn Thị Lan";
+  c.profile.home_province = "thanh_hoa";
+  c.profile.provinces = {"nghe_an", "ninh_binh"};
+  c.profile.skills = {{Topic::kAbuseReport, 4}, {Topic::kCounselling, 3}};
+  c.profile.languages = {"vi", "hmn", "tha"};
+  c.profile.gender = Gender::kFemale;
+  c.profile.endpoint = "sip:lan@desk.hotline.local";
+  c.token_hash = token_hash;
+  return c;
+}
+
+std::vector<StoredCounsellor> LoadOrFail(Store& store) {
+  absl::StatusOr<std::vector<StoredCounsellor>> loaded = store.LoadCounsellors();
+  INFO(loaded.status().ToString());
+  REQUIRE(loaded.ok());
+  return *std::move(loaded);
+}
+
+// The schema as SQLite describes it, to compare before and after a reopen.
+std::vector<std::string> SchemaOf(const std::string& path) {
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  SQLite::Statement q(raw,
+                      "SELECT type || ' ' || name || ': ' || IFNULL(sql, '') "
+                      "FROM sqlite_master ORDER BY type, name");
+  std::vector<std::string> schema;
+  while (q.executeStep()) {
+    schema.push_back(q.getColumn(0).getString());
+  }
+  return schema;
+}
+
+int UserVersion(const std::string& path) {
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  return raw.execAndGet("PRAGMA user_version").getInt();
+}
+
+TEST_CASE("migrations create the schema and opening the database again changes nothing",
+          "[storage]") {
+  TempDb db;
+  {
+    std::unique_ptr<Store> store = OpenOrFail(db.path());
+    CHECK(store->schema_version() == 1);
+    REQUIRE_OK(store->RecordCall(CompletedCall("call-1")));
+  }
+  CHECK(UserVersion(db.path()) == 1);
+  const std::vector<std::string> schema = SchemaOf(db.path());
+  for (const char* name :
+       {"table calls", "table presence", "table counsellors", "index calls_by_arrival",
+        "index calls_by_counsellor", "index presence_by_counsellor"}) {
+    INFO(name);
+    CHECK(std::count_if(schema.begin(), schema.end(), [&](const std::string& entry) {
+            return entry.rfind(std::string(name) + ":", 0) == 0;
+          }) == 1);
+  }
+
+  std::unique_ptr<Store> reopened = OpenOrFail(db.path());
+  CHECK(reopened->schema_version() == 1);
+  CHECK(UserVersion(db.path()) == 1);
+  CHECK(SchemaOf(db.path()) == schema);
+  CheckSameRecord(FindOrFail(*reopened, "call-1"), CompletedCall("call-1"));
+}
+
+TEST_CASE("a completed call round-trips with every field, and its wait and talk times are stored",
+          "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  const CallRecord call = CompletedCall("call-1");
+  REQUIRE_OK(store->RecordCall(call));
+
+  CheckSameRecord(FindOrFail(*store, "call-1"), call);
+
+  SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+  SQLite::Statement row(raw, "SELECT * FROM calls WHERE call_id = 'call-1'");
+  REQUIRE(row.executeStep());
+  CHECK(row.getColumn("topic").getString() == "abuse_report");
+  CHECK(row.getColumn("priority").getString() == "high");
+  CHECK(row.getColumn("gender_preference").getString() == "female");
+  CHECK(row.getColumn("outcome").getString() == "completed");
+  CHECK(row.getColumn("arrived_at").getInt64() == 1'760'000'000'000);
+  CHECK(row.getColumn("answered_at").getInt64() == 1'760'000'005'500);
+  CHECK(row.getColumn("ended_at").getInt64() == 1'760'000'605'500);
+  CHECK(row.getColumn("wait_ms").getInt64() == 5'500);    // answered_at - arrived_at
+  CHECK(row.getColumn("talk_ms").getInt64() == 600'000);  // ended_at - answered_at
+  CHECK(row.getColumn("counsellor_id").getString() == "c-lan");
+  CHECK(row.getColumn("caller_key").getString() == "9f86d081884c7d659a2feaa0c55ad015");
+  CHECK(row.getColumn("flags").getString() == "repeat,silent");
+  CHECK(row.getColumn("heavy").getInt() == 1);
+  CHECK(row.getColumn("category").getString() == "sexual_abuse");
+  CHECK(row.getColumn("reason").isNull());
+}
+
+TEST_CASE("an abandoned call is stored without counsellor, talk time or disposition", "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  const CallRecord call = AbandonedCall("call-2");
+  REQUIRE_OK(store->RecordCall(call));
+
+  const CallRecord found = FindOrFail(*store, "call-2");
+  CheckSameRecord(found, call);
+  CHECK(found.counsellor_id.empty());
+  CHECK_FALSE(found.answered_at.has_value());
+  CHECK_FALSE(found.disposition.has_value());
+
+  SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+  SQLite::Statement row(raw, "SELECT * FROM calls WHERE outcome = 'abandoned'");
+  REQUIRE(row.executeStep());
+  CHECK(row.getColumn("call_id").getString() == "call-2");
+  CHECK(row.getColumn("counsellor_id").isNull());
+  CHECK(row.getColumn("answered_at").isNull());
+  CHECK(row.getColumn("accepted_at").isNull());
+  CHECK(row.getColumn("wait_ms").getInt64() == 12'000);  // ended_at - arrived_at
+  CHECK(row.getColumn("talk_ms").isNull());
+  CHECK(row.getColumn("heavy").isNull());
+  CHECK(row.getColumn("flags").isNull());
+  CHECK(row.getColumn("gender_preference").getString() == "unspecified");
+}
+
+TEST_CASE("a failed call keeps its reason", "[storage]") {
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+  CallRecord call = AbandonedCall("call-3");
+  call.outcome = Outcome::kFailed;
+  call.reason = "gateway gw-hanoi-1 reconnected without this call";
+  REQUIRE_OK(store->RecordCall(call));
+  CheckSameRecord(FindOrFail(*store, "call-3"), call);
+}
+
+TEST_CASE("recording the same call twice fails with ALREADY_EXISTS and keeps the first record",
+          "[storage]") {
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+  REQUIRE_OK(store->RecordCall(CompletedCall("call-1")));
+
+  CallRecord again = AbandonedCall("call-1");
+  const absl::Status status = store->RecordCall(again);
+  CHECK(status.code() == absl::StatusCode::kAlreadyExists);
+  CHECK_THAT(std::string(status.message()), Catch::Contains("call-1"));
+  CheckSameRecord(FindOrFail(*store, "call-1"), CompletedCall("call-1"));
+
+  // The reused statement still works after the failed insert.
+  REQUIRE_OK(store->RecordCall(AbandonedCall("call-2")));
+  CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
+}
+
+TEST_CASE("finding a call that was never recorded returns no record", "[storage]") {
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+  absl::StatusOr<std::optional<CallRecord>> found = store->FindCall("nope");
+  REQUIRE(found.ok());
+  CHECK_FALSE(found->has_value());
+}
+
+TEST_CASE("counsellors are inserted, refused twice, updated, removed and reported missing",
+          "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  const StoredCounsellor lan = Counsellor("c-lan", "aa01");
+  StoredCounsellor minh = Counsellor("c-minh", "bb02");
+  minh.profile.display_name = "Trần Văn Minh";
+  minh.profile.gender = Gender::kMale;
+  minh.profile.provinces = {};
+  minh.profile.skills = {};
+  minh.profile.languages = {"vi"};
+  REQUIRE_OK(store->InsertCounsellor(minh));
+  REQUIRE_OK(store->InsertCounsellor(lan));
+
+  SECTION("they load back ordered by id, with every field") {
+    CHECK(LoadOrFail(*store) == std::vector<StoredCounsellor>{lan, minh});
+
+    SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+    SQLite::Statement row(raw, "SELECT * FROM counsellors WHERE counsellor_id = 'c-lan'");
+    REQUIRE(row.executeStep());
+    CHECK(row.getColumn("skills").getString() == "abuse_report:4,counselling:3");
+    CHECK(row.getColumn("provinces").getString() == "nghe_an,ninh_binh");
+    CHECK(row.getColumn("languages").getString() == "vi,hmn,tha");
+    CHECK(row.getColumn("gender").getString() == "female");
+    CHECK(row.getColumn("token_hash").getString() == "aa01");
+    CHECK(row.getColumn("created_at").getInt64() > 1'700'000'000'000);
+  }
+
+  SECTION("a second counsellor with the same id is refused") {
+    const absl::Status status = store->InsertCounsellor(Counsellor("c-lan", "cc03"));
+    CHECK(status.code() == absl::StatusCode::kAlreadyExists);
+    CHECK(LoadOrFail(*store) == std::vector<StoredCounsellor>{lan, minh});
+    // With the token hash taken too, the message still names the id.
+    const absl::Status both = store->InsertCounsellor(Counsellor("c-lan", "aa01"));
+    CHECK(both.code() == absl::StatusCode::kAlreadyExists);
+    CHECK_THAT(std::string(both.message()), Catch::Contains("counsellor 'c-lan' already exists"));
+  }
+
+  SECTION("a second counsellor with the same token hash is refused") {
+    const absl::Status status = store->InsertCounsellor(Counsellor("c-other", "aa01"));
+    CHECK(status.code() == absl::StatusCode::kAlreadyExists);
+    CHECK_THAT(std::string(status.message()), Catch::Contains("token_hash"));
+    CHECK(LoadOrFail(*store).size() == 2);
+  }
+
+  SECTION("an update replaces the profile and keeps the token hash") {
+    CounsellorProfile changed = lan.profile;
+    changed.display_name = "Lan (senior)";
+    changed.skills[Topic::kInformationLegal] = 5;
+    changed.skills.erase(Topic::kCounselling);
+    changed.provinces = {"ha_noi"};
+    changed.languages = {"vi"};
+    changed.endpoint = "1001";
+    REQUIRE_OK(store->UpdateCounsellor(changed));
+
+    const std::vector<StoredCounsellor> loaded = LoadOrFail(*store);
+    REQUIRE(loaded.size() == 2);
+    CHECK(loaded[0].profile == changed);
+    CHECK(loaded[0].token_hash == "aa01");
+    CHECK(loaded[1] == minh);
+  }
+
+  SECTION("updating a counsellor who does not exist is NOT_FOUND") {
+    CounsellorProfile ghost = lan.profile;
+    ghost.id = "c-ghost";
+    CHECK(store->UpdateCounsellor(ghost).code() == absl::StatusCode::kNotFound);
+    CHECK(LoadOrFail(*store) == std::vector<StoredCounsellor>{lan, minh});
+  }
+
+  SECTION("a removed counsellor is gone, and removing them again is NOT_FOUND") {
+    REQUIRE_OK(store->RemoveCounsellor("c-lan"));
+    CHECK(LoadOrFail(*store) == std::vector<StoredCounsellor>{minh});
+    CHECK(store->RemoveCounsellor("c-lan").code() == absl::StatusCode::kNotFound);
+    // Their token hash is free again.
+    REQUIRE_OK(store->InsertCounsellor(Counsellor("c-lan-2", "aa01")));
+  }
+}
+
+TEST_CASE("presence history comes back in the order it happened", "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  const std::vector<PresenceChange> lan = {
+      {"c-lan", CounsellorState::kAvailable, BreakReason::kNone, At(0), ""},
+      {"c-lan", CounsellorState::kReserved, BreakReason::kNone, At(1'000), "call-1"},
+      {"c-lan", CounsellorState::kOnCall, BreakReason::kNone, At(4'000), "call-1"},
+      {"c-lan", CounsellorState::kWrapUp, BreakReason::kNone, At(600'000), "call-1"},
+      // Same millisecond as the wrap-up ending: insertion order decides.
+      {"c-lan", CounsellorState::kBreak, BreakReason::kCoolDown, At(645'000), ""},
+      {"c-lan", CounsellorState::kAvailable, BreakReason::kNone, At(645'000), ""},
+  };
+  for (const PresenceChange& change : lan) {
+    REQUIRE_OK(store->RecordPresence(change));
+    REQUIRE_OK(store->RecordPresence(
+        {"c-minh", CounsellorState::kOffline, BreakReason::kNone, change.at, ""}));
+  }
+  // Recorded late but earlier in time: it sorts first.
+  const PresenceChange signed_in{"c-lan", CounsellorState::kOffline, BreakReason::kNone,
+                                 At(-60'000), ""};
+  REQUIRE_OK(store->RecordPresence(signed_in));
+
+  absl::StatusOr<std::vector<PresenceChange>> history = store->PresenceHistory("c-lan");
+  INFO(history.status().ToString());
+  REQUIRE(history.ok());
+  std::vector<PresenceChange> want = {signed_in};
+  want.insert(want.end(), lan.begin(), lan.end());
+  REQUIRE(history->size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    INFO("change " << i);
+    CHECK((*history)[i].counsellor_id == "c-lan");
+    CHECK((*history)[i].state == want[i].state);
+    CHECK((*history)[i].reason == want[i].reason);
+    CHECK(ToUnixMillis((*history)[i].at) == ToUnixMillis(want[i].at));
+    CHECK((*history)[i].call_id == want[i].call_id);
+  }
+
+  absl::StatusOr<std::vector<PresenceChange>> nobody = store->PresenceHistory("c-nobody");
+  REQUIRE(nobody.ok());
+  CHECK(nobody->empty());
+
+  SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+  CHECK(raw.execAndGet("SELECT COUNT(*) FROM presence WHERE reason IS NULL AND call_id IS NULL")
+            .getInt() == 3 + 6);
+  CHECK(raw.execAndGet("SELECT reason FROM presence WHERE state = 'break'").getString() ==
+        "cool_down");
+}
+
+TEST_CASE("the database file is in WAL mode", "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+  CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
+}
+
+TEST_CASE("a database whose schema is newer than this build is FAILED_PRECONDITION", "[storage]") {
+  TempDb db;
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec("PRAGMA user_version = 99");
+  }
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db.path());
+  CHECK(store.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(store.status().message()), Catch::Contains("99"));
+  CHECK(UserVersion(db.path()) == 99);
+}
+
+TEST_CASE("opening in a missing directory returns UNAVAILABLE, not an exception", "[storage]") {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "hotline-no-such-dir-5f1c" / "hotline.db").string();
+  REQUIRE_FALSE(std::filesystem::exists(std::filesystem::path(path).parent_path()));
+  absl::StatusOr<std::unique_ptr<Store>> store;
+  REQUIRE_NOTHROW(store = Store::Open(path));
+  CHECK(store.status().code() == absl::StatusCode::kUnavailable);
+  CHECK_THAT(std::string(store.status().message()), Catch::Contains(path));
+}
+
+TEST_CASE("a file that is not a SQLite database is refused with FAILED_PRECONDITION", "[storage]") {
+  TempDb db;
+  {
+    std::ofstream file(db.path());
+    file << "this is a policy file, not a database, and it is long enough to have a header\n";
+  }
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db.path());
+  CHECK(store.status().code() == absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("a stored value this build cannot parse is reported as corrupt, not misread",
+          "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  REQUIRE_OK(store->RecordCall(CompletedCall("call-1")));
+  REQUIRE_OK(store->InsertCounsellor(Counsellor("c-lan", "aa01")));
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+    raw.exec("UPDATE calls SET topic = 'astrology' WHERE call_id = 'call-1'");
+    raw.exec("UPDATE counsellors SET skills = 'abuse_report:four'");
+  }
+
+  absl::StatusOr<std::optional<CallRecord>> found = store->FindCall("call-1");
+  CHECK(found.status().code() == absl::StatusCode::kInternal);
+  CHECK_THAT(std::string(found.status().message()),
+             Catch::Contains("corrupt value 'astrology' in column calls.topic"));
+
+  absl::StatusOr<std::vector<StoredCounsellor>> loaded = store->LoadCounsellors();
+  CHECK(loaded.status().code() == absl::StatusCode::kInternal);
+  CHECK_THAT(std::string(loaded.status().message()),
+             Catch::Contains("corrupt value 'abuse_report:four' in column counsellors.skills"));
+}
+
+TEST_CASE("input the database could not give back is refused with INVALID_ARGUMENT", "[storage]") {
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+
+  CallRecord no_id = CompletedCall("");
+  CHECK(store->RecordCall(no_id).code() == absl::StatusCode::kInvalidArgument);
+
+  CallRecord comma_flag = CompletedCall("call-1");
+  comma_flag.disposition->flags = {"silent,prank"};
+  CHECK(store->RecordCall(comma_flag).code() == absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<std::optional<CallRecord>> found = store->FindCall("call-1");
+  REQUIRE(found.ok());
+  CHECK_FALSE(found->has_value());
+
+  CallRecord bad_topic = CompletedCall("call-2");
+  bad_topic.call.topic = static_cast<Topic>(42);
+  CHECK(store->RecordCall(bad_topic).code() == absl::StatusCode::kInvalidArgument);
+
+  CHECK(store->InsertCounsellor(Counsellor("c-lan", "the-raw-desk-token")).code() ==
+        absl::StatusCode::kInvalidArgument);
+  CHECK(store->InsertCounsellor(Counsellor("c-lan", "")).code() ==
+        absl::StatusCode::kInvalidArgument);
+  StoredCounsellor empty_language = Counsellor("c-lan", "aa01");
+  empty_language.profile.languages = {"vi", ""};
+  CHECK(store->InsertCounsellor(empty_language).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(LoadOrFail(*store).empty());
+
+  CHECK(store->RecordPresence({"", CounsellorState::kAvailable, BreakReason::kNone, At(0), ""})
+            .code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("every enum name reads back as the same value", "[storage]") {
+  for (int i = 1; i <= 4; ++i) {
+    CHECK(ParsePriority(routing::Name(static_cast<Priority>(i))) == static_cast<Priority>(i));
+    CHECK(ParseTopic(routing::Name(static_cast<Topic>(i))) == static_cast<Topic>(i));
+  }
+  for (int i = 0; i <= 2; ++i) {
+    CHECK(ParseGender(routing::Name(static_cast<Gender>(i))) == static_cast<Gender>(i));
+  }
+  for (int i = 1; i <= 6; ++i) {
+    const auto state = static_cast<CounsellorState>(i);
+    CHECK(ParseCounsellorState(routing::Name(state)) == state);
+    CHECK(ParseOutcome(routing::Name(static_cast<Outcome>(i))) == static_cast<Outcome>(i));
+  }
+  for (int i = 1; i <= 5; ++i) {
+    const auto reason = static_cast<BreakReason>(i);
+    CHECK(ParseBreakReason(routing::Name(reason)) == reason);
+  }
+  CHECK_FALSE(ParseBreakReason("").has_value());
+  CHECK_FALSE(ParseOutcome("Abandoned").has_value());
+  CHECK_FALSE(ParseTopic("?").has_value());
+}
+
+}  // namespace
+}  // namespace hotline::storage
