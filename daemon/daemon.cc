@@ -49,6 +49,17 @@ bool RoleToken(const grpc::ServerContext& ctx, const std::string& expected) {
   return diff == 0;
 }
 
+// The response `fill` makes from a value, or the error.
+template <class Response, class T, class Fill>
+absl::StatusOr<Response> Respond(const absl::StatusOr<T>& result, Fill fill) {
+  if (!result.ok()) {
+    return result.status();
+  }
+  Response response;
+  fill(response, *result);
+  return response;
+}
+
 // "host:port" -> (host, port); port -1 when malformed.
 std::pair<std::string, int> SplitHostPort(const std::string& hostport) {
   const size_t colon = hostport.rfind(':');
@@ -232,7 +243,7 @@ class DaemonImpl final : public Daemon {
     host_->Post([call, fn, token = rpc::BearerToken(call->ctx)](EngineHost& h) {
       auto id = h.CounsellorFor(token);
       if (!id.ok()) {
-        call->Fail(ToGrpc(id.status()));
+        call->Fail(id.status());
         return;
       }
       fn(h, *id);
@@ -258,16 +269,12 @@ class DaemonImpl final : public Daemon {
         [this](std::shared_ptr<Presence> call) {
           auto state = ParsePresence(call->request.state(), "state");
           if (!state.ok()) {
-            return call->Fail(ToGrpc(state.status()));
+            return call->Fail(state.status());
           }
           AsCounsellor(call, [call, state = *state](EngineHost& h, const std::string& id) {
-            auto status = h.SetPresence(id, state, routing::BreakReason::kChosen);
-            if (!status.ok()) {
-              return call->Fail(ToGrpc(status.status()));
-            }
-            v1::SetPresenceResponse response;
-            *response.mutable_status() = *status;
-            call->Reply(response);
+            call->Complete(Respond<v1::SetPresenceResponse>(
+                h.SetPresence(id, state, routing::BreakReason::kChosen),
+                [](auto& r, const auto& status) { *r.mutable_status() = status; }));
           });
         });
 
@@ -276,12 +283,12 @@ class DaemonImpl final : public Daemon {
         &desk_, &DeskService::AsyncService::RequestAnswerOffer, cq_.get(),
         [this](std::shared_ptr<Answer> call) {
           if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {
-            return call->Fail(ToGrpc(s));
+            return call->Fail(s);
           }
           AsCounsellor(call, [call](EngineHost& h, const std::string& id) {
             absl::Status s = h.AnswerOffer(id, call->request.call_id(), call->request.accept());
             if (!s.ok()) {
-              return call->Fail(ToGrpc(s));
+              return call->Fail(s);
             }
             call->Reply(v1::AnswerOfferResponse());
           });
@@ -293,21 +300,17 @@ class DaemonImpl final : public Daemon {
         &desk_, &DeskService::AsyncService::RequestSubmitDisposition, cq_.get(),
         [this](std::shared_ptr<Dispo> call) {
           if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {
-            return call->Fail(ToGrpc(s));
+            return call->Fail(s);
           }
           auto d = ParseDisposition(call->request.disposition());
           if (!d.ok()) {
-            return call->Fail(ToGrpc(d.status()));
+            return call->Fail(d.status());
           }
           AsCounsellor(call, [call, d = *d](EngineHost& h, const std::string& id) {
-            auto status = h.SubmitDisposition(id, call->request.call_id(), d,
-                                              call->request.ready_for_next());
-            if (!status.ok()) {
-              return call->Fail(ToGrpc(status.status()));
-            }
-            v1::SubmitDispositionResponse response;
-            *response.mutable_status() = *status;
-            call->Reply(response);
+            call->Complete(Respond<v1::SubmitDispositionResponse>(
+                h.SubmitDisposition(id, call->request.call_id(), d,
+                                    call->request.ready_for_next()),
+                [](auto& r, const auto& status) { *r.mutable_status() = status; }));
           });
         });
   }
@@ -339,17 +342,13 @@ class DaemonImpl final : public Daemon {
           }
           auto state = ParsePresence(call->request.state(), "state");
           if (!state.ok()) {
-            return call->Fail(ToGrpc(state.status()));
+            return call->Fail(state.status());
           }
           host_->Post([call, state = *state](EngineHost& h) {
-            auto status = h.SetPresence(call->request.counsellor_id(), state,
-                                        routing::BreakReason::kSupervisor);
-            if (!status.ok()) {
-              return call->Fail(ToGrpc(status.status()));
-            }
-            v1::SetCounsellorPresenceResponse response;
-            *response.mutable_status() = *status;
-            call->Reply(response);
+            call->Complete(Respond<v1::SetCounsellorPresenceResponse>(
+                h.SetPresence(call->request.counsellor_id(), state,
+                              routing::BreakReason::kSupervisor),
+                [](auto& r, const auto& status) { *r.mutable_status() = status; }));
           });
         });
 
@@ -363,16 +362,12 @@ class DaemonImpl final : public Daemon {
           }
           auto priority = ParsePriority(call->request.priority(), "priority");
           if (!priority.ok()) {
-            return call->Fail(ToGrpc(priority.status()));
+            return call->Fail(priority.status());
           }
           host_->Post([call, priority = *priority](EngineHost& h) {
-            auto status = h.ChangePriority(call->request.call_id(), priority);
-            if (!status.ok()) {
-              return call->Fail(ToGrpc(status.status()));
-            }
-            v1::ChangeCallPriorityResponse response;
-            *response.mutable_call() = *status;
-            call->Reply(response);
+            call->Complete(Respond<v1::ChangeCallPriorityResponse>(
+                h.ChangePriority(call->request.call_id(), priority),
+                [](auto& r, const auto& status) { *r.mutable_call() = status; }));
           });
         });
   }
@@ -389,14 +384,10 @@ class DaemonImpl final : public Daemon {
           }
           auto profile = ParseCounsellor(call->request.counsellor());
           if (!profile.ok()) {
-            return call->Fail(ToGrpc(profile.status()));
+            return call->Fail(profile.status());
           }
           host_->Post([call, profile = *profile](EngineHost& h) {
-            auto response = h.CreateCounsellor(profile);
-            if (!response.ok()) {
-              return call->Fail(ToGrpc(response.status()));
-            }
-            call->Reply(*response);
+            call->Complete(h.CreateCounsellor(profile));
           });
         });
 
@@ -409,11 +400,11 @@ class DaemonImpl final : public Daemon {
           }
           auto profile = ParseCounsellor(call->request.counsellor());
           if (!profile.ok()) {
-            return call->Fail(ToGrpc(profile.status()));
+            return call->Fail(profile.status());
           }
           host_->Post([call, profile = *profile](EngineHost& h) {
             if (absl::Status s = h.UpdateCounsellor(profile); !s.ok()) {
-              return call->Fail(ToGrpc(s));
+              return call->Fail(s);
             }
             v1::UpdateCounsellorResponse response;
             *response.mutable_counsellor() = ToProto(profile);
@@ -440,7 +431,7 @@ class DaemonImpl final : public Daemon {
           }
           host_->Post([call](EngineHost& h) {
             if (absl::Status s = h.RemoveCounsellor(call->request.counsellor_id()); !s.ok()) {
-              return call->Fail(ToGrpc(s));
+              return call->Fail(s);
             }
             call->Reply(v1::RemoveCounsellorResponse());
           });

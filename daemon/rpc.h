@@ -24,7 +24,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "daemon/status.h"
 
 namespace hotline::daemon::rpc {
 
@@ -92,6 +94,15 @@ class UnaryCall final : public std::enable_shared_from_this<UnaryCall<Request, R
   // Sends the reply; call once, from any thread.
   void Reply(const Response& response) { Finish(response, grpc::Status::OK); }
   void Fail(const grpc::Status& status) { Finish(Response(), status); }
+  void Fail(const absl::Status& status) { Fail(ToGrpc(status)); }
+  // Replies with the response, or fails with the error.
+  void Complete(const absl::StatusOr<Response>& result) {
+    if (result.ok()) {
+      Reply(*result);
+    } else {
+      Fail(result.status());
+    }
+  }
 
   grpc::ServerAsyncResponseWriter<Response>* responder() { return &responder_; }
 
