@@ -1,0 +1,76 @@
+// Unit tests of the daemon's config reader and caller privacy helpers.
+#include <fstream>
+
+#include <catch2/catch.hpp>
+
+#include "daemon/caller_key.h"
+#include "daemon/config.h"
+#include "tests/testing/daemon_fixture.h"
+
+namespace hotline::daemon {
+namespace {
+
+TEST_CASE("the shipped config file loads with the documented defaults", "[daemon]") {
+  auto config = LoadConfig(std::string(HOTLINE_SOURCE_DIR) + "/deploy/hotline.toml");
+  INFO(config.status().ToString());
+  REQUIRE(config.ok());
+  CHECK(config->grpc_listen == "127.0.0.1:50051");
+  CHECK(config->http_listen == "127.0.0.1:8080");
+  CHECK(config->database == "var/hotline.db");
+  CHECK(config->engine.offer_timeout_ms == routing::Millis(15'000));
+  CHECK(config->engine.max_wait_ms == routing::Millis(300'000));
+  CHECK(config->gateway_token == "dev-gateway-token");
+}
+
+TEST_CASE("a config error names the file, the line and the key", "[daemon]") {
+  auto typo = ParseConfig("[routing]\n\nofer_timeout_ms = 5\n", "h.toml");
+  REQUIRE(typo.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(typo.status().message()),
+             Catch::Contains("h.toml:3") && Catch::Contains("routing.ofer_timeout_ms"));
+
+  auto range = ParseConfig("[routing]\nwrap_up_ms = -4\n", "h.toml");
+  CHECK_THAT(std::string(range.status().message()),
+             Catch::Contains("h.toml:2") && Catch::Contains("routing.wrap_up_ms"));
+
+  auto type = ParseConfig("[server]\ngrpc_listen = 50051\n", "h.toml");
+  CHECK_THAT(std::string(type.status().message()), Catch::Contains("must be a string"));
+
+  auto syntax = ParseConfig("[server\n", "h.toml");
+  CHECK(syntax.status().code() == absl::StatusCode::kInvalidArgument);
+
+  CHECK(LoadConfig("/nonexistent/hotline.toml").status().code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("caller numbers are masked to their last two digits", "[daemon]") {
+  CHECK(CallerKeyer::Mask("+84912345678") == "**********78");
+  CHECK(CallerKeyer::Mask("7") == "7");
+}
+
+TEST_CASE("the caller key is created once, private, and keys a stable hash", "[daemon]") {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "caller.key").string();
+  auto first = CallerKeyer::LoadOrCreate(path);
+  REQUIRE(first.ok());
+  CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::group_read) ==
+        std::filesystem::perms::none);
+  auto again = CallerKeyer::LoadOrCreate(path);
+  REQUIRE(again.ok());
+  const std::string key = (*first)->Key("+84912345678");
+  CHECK(key.size() == 64);
+  CHECK(key == (*again)->Key("+84912345678"));
+  CHECK(key != (*again)->Key("+84912345679"));
+  // Another key gives another hash: without the key file the hash cannot be checked.
+  testing::TempDir other;
+  auto foreign = CallerKeyer::LoadOrCreate((other.path() / "caller.key").string());
+  CHECK((*foreign)->Key("+84912345678") != key);
+}
+
+TEST_CASE("a caller key file of the wrong size is refused", "[daemon]") {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "caller.key").string();
+  std::ofstream(path) << "short";
+  CHECK(CallerKeyer::LoadOrCreate(path).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace hotline::daemon
