@@ -118,8 +118,9 @@ class DaemonImpl final : public Daemon {
     if (absl::Status s = StartHttp(); !s.ok()) {
       return s;
     }
-    spdlog::info("hotlined serving gRPC on 127.0.0.1:{} and HTTP on port {}, database {}",
-                 grpc_port_, http_port_, config_.database);
+    spdlog::info("hotlined serving gRPC on {} (port {}) and HTTP on {} (port {}), database {}",
+                 config_.grpc_listen, grpc_port_, config_.http_listen, http_port_,
+                 config_.database);
     return absl::OkStatus();
   }
 

@@ -47,10 +47,11 @@ int main(int argc, char** argv) {
     std::cerr << "hotlined: cannot start: " << daemon.status().message() << "\n";
     return 1;
   }
-  // One line a script can wait for.
-  std::cout << "hotlined ready: grpc=127.0.0.1:" << (*daemon)->grpc_port()
-            << " http=127.0.0.1:" << (*daemon)->http_port() << " database=" << config->database
-            << std::endl;
+  // One line a script can wait for, with the ports actually bound.
+  auto host = [](const std::string& hostport) { return hostport.substr(0, hostport.rfind(':')); };
+  std::cout << "hotlined ready: grpc=" << host(config->grpc_listen) << ":"
+            << (*daemon)->grpc_port() << " http=" << host(config->http_listen) << ":"
+            << (*daemon)->http_port() << " database=" << config->database << std::endl;
   int signal = 0;
   sigwait(&stop, &signal);
   spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
