@@ -269,7 +269,7 @@ void EngineHost::GatewayHello(std::shared_ptr<GatewayStream> stream, const v1::H
   }
   slot = stream;
   spdlog::info("gateway '{}' connected, holding {} calls", hello.gateway_id(),
-               hello.held_call_ids_size());
+               hello.held_calls_size());
   v1::HotlineMessage msg;
   msg.mutable_welcome()->set_gateway_id(hello.gateway_id());
   stream->Send(std::move(msg));
