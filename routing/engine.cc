@@ -78,6 +78,8 @@ absl::Status Engine::DeskConnected(const std::string& counsellor_id, Timestamp n
     return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
   }
   c->desk_connected = true;
+  // Back within the grace period: available again at once.
+  MatchCounsellor(*c);
   return absl::OkStatus();
 }
 
@@ -87,18 +89,24 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
   if (c == nullptr) {
     return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
   }
+  if (!c->desk_connected) {
+    return absl::OkStatus();
+  }
   c->desk_connected = false;
+  ++c->desk_drops;
   switch (c->state) {
     case CounsellorState::kReserved: {
-      Call* call = LookupCall(c->call_id);
-      RevokeOffer(*call, RevokeReason::kWithdrawn);
-      ChangeState(*c, CounsellorState::kOffline, BreakReason::kNone, "");
-      MatchCall(*call);
+      Call& call = calls_.at(c->call_id);
+      RevokeOffer(call, RevokeReason::kWithdrawn);
+      // Not a missed offer: the desk went away. They wait for it like an available one.
+      ChangeState(*c, CounsellorState::kAvailable, BreakReason::kNone, "");
+      SetTimer(TimerKind::kDeskGrace, counsellor_id, now_ + options_.desk_grace_ms, c->desk_drops);
+      MatchCall(call);
       break;
     }
     case CounsellorState::kAvailable:
     case CounsellorState::kBreak:
-      ChangeState(*c, CounsellorState::kOffline, BreakReason::kNone, "");
+      SetTimer(TimerKind::kDeskGrace, counsellor_id, now_ + options_.desk_grace_ms, c->desk_drops);
       break;
     case CounsellorState::kOffline:
     case CounsellorState::kOnCall:
@@ -380,6 +388,11 @@ void Engine::AdvanceTo(Timestamp now) {
     FireTimer(timer);
   }
   now_ = std::max(now_, now);
+  while (!finished_order_.empty() &&
+         finished_order_.front().first + options_.finished_call_memory_ms <= now_) {
+    finished_call_ids_.erase(finished_order_.front().second);
+    finished_order_.pop_front();
+  }
 }
 
 void Engine::SetTimer(TimerKind kind, const std::string& key, Timestamp at, uint64_t generation) {
@@ -433,6 +446,15 @@ void Engine::FireTimer(const Timer& timer) {
       }
       return;
     }
+    case TimerKind::kDeskGrace: {
+      Counsellor* c = LookupCounsellor(timer.key);
+      if (c == nullptr || c->desk_connected || c->desk_drops != timer.generation ||
+          (c->state != CounsellorState::kAvailable && c->state != CounsellorState::kBreak)) {
+        return;
+      }
+      ChangeState(*c, CounsellorState::kOffline, BreakReason::kNone, "");
+      return;
+    }
     case TimerKind::kWrapUp: {
       Counsellor* c = LookupCounsellor(timer.key);
       if (c == nullptr || c->state != CounsellorState::kWrapUp ||
@@ -484,7 +506,7 @@ void Engine::ReturnToQueue(Call& call) {
 // --- Matching. ---
 
 bool Engine::Eligible(const Counsellor& c, const Call& call) const {
-  if (c.state != CounsellorState::kAvailable) {
+  if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
     return false;
   }
   const CounsellorProfile& p = c.profile;
@@ -520,7 +542,7 @@ void Engine::MatchCall(Call& call) {
 }
 
 void Engine::MatchCounsellor(Counsellor& c) {
-  if (c.state != CounsellorState::kAvailable) {
+  if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
     return;
   }
   for (const auto& [key, call_id] : queue_) {
@@ -658,7 +680,52 @@ void Engine::Record(Call& call) {
   const std::string id = call.info.call_id;
   Emit(CallFinished{std::move(call.record)});
   finished_call_ids_.insert(id);
+  finished_order_.emplace_back(now_, id);
   calls_.erase(id);
+}
+
+// --- Snapshots. ---
+
+EngineState Engine::SaveState() const {
+  EngineState state;
+  state.now = now_;
+  state.next_seq = next_seq_;
+  for (const auto& [id, c] : counsellors_) {
+    state.counsellors.push_back(c);
+  }
+  for (const auto& [id, call] : calls_) {
+    state.calls.push_back(call);
+  }
+  state.timers.assign(timers_.begin(), timers_.end());
+  state.finished.assign(finished_order_.begin(), finished_order_.end());
+  return state;
+}
+
+void Engine::RestoreState(EngineState state) {
+  now_ = state.now;
+  next_seq_ = state.next_seq;
+  counsellors_.clear();
+  for (auto& c : state.counsellors) {
+    const std::string id = c.profile.id;
+    counsellors_.emplace(id, std::move(c));
+  }
+  calls_.clear();
+  queue_.clear();
+  for (auto& call : state.calls) {
+    const std::string id = call.info.call_id;
+    Call& restored = calls_.emplace(id, std::move(call)).first->second;
+    if (restored.in_queue) {
+      restored.in_queue = false;
+      Enqueue(restored);
+    }
+  }
+  timers_ = std::set<Timer>(state.timers.begin(), state.timers.end());
+  finished_order_.assign(state.finished.begin(), state.finished.end());
+  finished_call_ids_.clear();
+  for (const auto& [at, id] : finished_order_) {
+    finished_call_ids_.insert(id);
+  }
+  effects_.clear();
 }
 
 // --- Lookups and views. ---

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "routing/engine_state.h"
 #include "routing/types.h"
 
 namespace hotline::routing {
@@ -38,6 +40,11 @@ struct EngineOptions {
   Millis wrap_up_ms{45'000};
   // Offers left unanswered in a row that put a counsellor on BREAK(missed offers).
   int missed_offers_before_break = 2;
+  // How long a counsellor whose desk dropped keeps their state (AVAILABLE or BREAK) for the desk
+  // to come back; they get no offers meanwhile. Then they are signed out (OFFLINE).
+  Millis desk_grace_ms{30'000};
+  // How long a finished call's id is remembered, so a gateway reusing it is refused.
+  Millis finished_call_memory_ms{24 * 3'600'000};
 };
 
 // --- Effects: what the engine decided. The daemon carries them out in order. ---
@@ -150,8 +157,10 @@ class Engine final {
 
   // --- Desks. ---
 
-  // The counsellor's desk stream opened / closed. Closing revokes a ringing offer and signs an
-  // AVAILABLE or RESERVED counsellor out; a held call goes on (the phone is on the gateway).
+  // The counsellor's desk stream opened / closed. Closing revokes a ringing offer (the call goes
+  // back in its place); an AVAILABLE or BREAK counsellor keeps that state, without offers, for
+  // desk_grace_ms, then is signed out unless the desk came back; a held call goes on (the phone
+  // is on the gateway) and the desk may come back to finish the wrap-up.
   [[nodiscard]] absl::Status DeskConnected(const std::string& counsellor_id, Timestamp now);
   [[nodiscard]] absl::Status DeskDisconnected(const std::string& counsellor_id, Timestamp now);
 
@@ -212,6 +221,14 @@ class Engine final {
   // Effects decided since the last call, in order.
   std::vector<Effect> TakeEffects();
 
+  // --- Snapshots. ---
+
+  // The whole state, for a snapshot. Pending effects are not part of it: take them first.
+  EngineState SaveState() const;
+  // Replaces the whole state with a saved one. The engine then decides exactly as the engine
+  // that saved it would have. REQUIRES: `state` came from SaveState() with the same options.
+  void RestoreState(EngineState state);
+
   // --- Views. ---
   std::vector<CounsellorView> Counsellors() const;
   // Live calls: waiting ones first in queue order, then the rest by call id.
@@ -220,44 +237,9 @@ class Engine final {
   std::optional<CallView> FindCall(const std::string& call_id) const;
 
  private:
-  struct Counsellor {
-    CounsellorProfile profile;
-    CounsellorState state = CounsellorState::kOffline;
-    BreakReason break_reason = BreakReason::kNone;
-    Timestamp since{};
-    // When they last became AVAILABLE after work or a break: "longest idle" orders by this. An
-    // offer that comes back (declined, missed) does not reset it.
-    Timestamp idle_since{};
-    std::string call_id;
-    bool desk_connected = false;
-    int missed_in_row = 0;
-    // Bumped on every state change; a timer set under an older generation is stale.
-    uint64_t generation = 0;
-  };
-  struct Call {
-    CallInfo info;
-    CallState state = CallState::kWaiting;
-    int step = 0;
-    uint64_t admission_seq = 0;
-    bool in_queue = false;
-    std::string counsellor_id;
-    // Counsellors this call was offered to: not offered again while someone else could take it.
-    std::set<std::string> tried;
-    // Max wait passed while an offer rang: time out when the offer comes back.
-    bool expired = false;
-    uint64_t generation = 0;
-    CallRecord record;
-  };
-  enum class TimerKind { kStep, kMaxWait, kOfferTimeout, kWrapUp };
-  // Ordered by deadline, then by the order timers were set: the firing order is deterministic.
-  struct Timer {
-    Timestamp at;
-    uint64_t seq;
-    TimerKind kind;
-    std::string key;
-    uint64_t generation;
-    bool operator<(const Timer& o) const { return std::tie(at, seq) < std::tie(o.at, o.seq); }
-  };
+  using Counsellor = CounsellorEntry;
+  using Call = CallEntry;
+  using Timer = TimerEntry;
   // Queue order of waiting calls. Invariants: higher priority first, then earlier admission
   // (admission sequence number, which follows arrival order); each waiting call appears once.
   using QueueKey = std::tuple<int, uint64_t>;  // (-priority, admission seq)
@@ -309,6 +291,8 @@ class Engine final {
   std::map<std::string, Counsellor> counsellors_;
   std::map<std::string, Call> calls_;
   std::set<std::string> finished_call_ids_;
+  // The same ids, oldest first, with when they finished: forgotten after finished_call_memory_ms.
+  std::deque<std::pair<Timestamp, std::string>> finished_order_;
   std::map<QueueKey, std::string> queue_;
   std::set<Timer> timers_;
   uint64_t next_seq_ = 0;

@@ -1,0 +1,71 @@
+// The routing engine's whole state as plain values: what a snapshot saves and restores.
+// Engine keeps its state in these same types, so a snapshot cannot miss a field the engine
+// grows (Engine::SaveState copies them; Engine::RestoreState puts them back).
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "routing/types.h"
+
+namespace hotline::routing {
+
+struct CounsellorEntry {
+  CounsellorProfile profile;
+  CounsellorState state = CounsellorState::kOffline;
+  BreakReason break_reason = BreakReason::kNone;
+  Timestamp since{};
+  // When they last became AVAILABLE after work or a break: "longest idle" orders by this. An
+  // offer that comes back (declined, missed) does not reset it.
+  Timestamp idle_since{};
+  std::string call_id;
+  bool desk_connected = false;
+  // Bumped each time the desk drops; a grace timer from an earlier drop is stale.
+  uint64_t desk_drops = 0;
+  int missed_in_row = 0;
+  // Bumped on every state change; a timer set under an older generation is stale.
+  uint64_t generation = 0;
+};
+
+struct CallEntry {
+  CallInfo info;
+  CallState state = CallState::kWaiting;
+  int step = 0;
+  uint64_t admission_seq = 0;
+  bool in_queue = false;
+  std::string counsellor_id;
+  // Counsellors this call was offered to: not offered again while someone else could take it.
+  std::set<std::string> tried;
+  // Max wait passed while an offer rang: time out when the offer comes back.
+  bool expired = false;
+  uint64_t generation = 0;
+  CallRecord record;
+};
+
+enum class TimerKind { kStep = 1, kMaxWait = 2, kOfferTimeout = 3, kWrapUp = 4, kDeskGrace = 5 };
+
+// Ordered by deadline, then by the order timers were set: the firing order is deterministic.
+struct TimerEntry {
+  Timestamp at{};
+  uint64_t seq = 0;
+  TimerKind kind = TimerKind::kStep;
+  std::string key;
+  uint64_t generation = 0;
+  bool operator<(const TimerEntry& o) const { return std::tie(at, seq) < std::tie(o.at, o.seq); }
+};
+
+struct EngineState {
+  Timestamp now{};
+  uint64_t next_seq = 0;
+  std::vector<CounsellorEntry> counsellors;  // by id
+  std::vector<CallEntry> calls;              // by call id
+  std::vector<TimerEntry> timers;            // in firing order
+  // Ids of calls finished recently, oldest first, with when they finished.
+  std::vector<std::pair<Timestamp, std::string>> finished;
+};
+
+}  // namespace hotline::routing
