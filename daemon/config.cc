@@ -24,6 +24,8 @@ const std::set<std::string>& KnownKeys() {
   static const std::set<std::string> keys = {
       "server.grpc_listen",        "server.http_listen",
       "storage.database",          "security.caller_key_file",
+      "storage.synchronous",       "storage.snapshot_every_records",
+      "routing.desk_grace_ms",
       "security.gateway_token",    "security.supervisor_token",
       "security.admin_token",      "routing.province_step_ms",
       "routing.max_wait_ms",       "routing.offer_timeout_ms",
@@ -111,11 +113,15 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
   Reader r(root, source);
   Config c;
   int64_t missed = c.engine.missed_offers_before_break;
+  std::string synchronous = c.synchronous;
   for (absl::Status s : {
            r.CheckKeys(),
            r.String("server.grpc_listen", c.grpc_listen),
            r.String("server.http_listen", c.http_listen),
            r.String("storage.database", c.database),
+           r.String("storage.synchronous", synchronous),
+           r.Integer("storage.snapshot_every_records", c.snapshot_every_records, 100, 100'000'000),
+           r.Millis("routing.desk_grace_ms", c.engine.desk_grace_ms),
            r.String("security.caller_key_file", c.caller_key_file),
            r.String("security.gateway_token", c.gateway_token),
            r.String("security.supervisor_token", c.supervisor_token),
@@ -131,6 +137,11 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
     }
   }
   c.engine.missed_offers_before_break = static_cast<int>(missed);
+  if (synchronous != "NORMAL" && synchronous != "FULL") {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: 'storage.synchronous' must be \"NORMAL\" or \"FULL\"", source));
+  }
+  c.synchronous = synchronous;
   return c;
 }
 

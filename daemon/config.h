@@ -16,6 +16,12 @@ struct Config {
   std::string http_listen = "127.0.0.1:8080";
   // SQLite database file; created with its directory's parent existing.
   std::string database = "var/hotline.db";
+  // SQLite's synchronous setting: "NORMAL" (a commit survives a crash of hotlined; a power
+  // loss may lose the last commits) or "FULL" (a commit survives a power loss too).
+  std::string synchronous = "NORMAL";
+  // A snapshot of the engine is written after this many journal records, so a restart replays
+  // at most this many.
+  int64_t snapshot_every_records = 10'000;
   // 32-byte key for the keyed hash of caller numbers. Created (mode 0600) when missing.
   std::string caller_key_file = "var/caller.key";
   // Bearer tokens of the fixed roles. Empty disables the role.

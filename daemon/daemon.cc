@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 
 #include <filesystem>
+#include <future>
 #include <thread>
 
 #include <asio/executor_work_guard.hpp>
@@ -79,18 +80,25 @@ class DaemonImpl final : public Daemon {
 
   ~DaemonImpl() override { Shutdown(); }
 
-  absl::Status Init() {
+  absl::Status Init(const SinkWrapper& wrap_sink) {
     auto keyer = CallerKeyer::LoadOrCreate(config_.caller_key_file);
     if (!keyer.ok()) {
       return keyer.status();
     }
     keyer_ = std::move(*keyer);
-    auto store = storage::Store::Open(config_.database);
+    auto store = storage::Store::Open(config_.database, {.synchronous = config_.synchronous});
     if (!store.ok()) {
       return store.status();
     }
-    host_ = std::make_unique<EngineHost>(config_, io_, std::move(*store), *keyer_, clock_);
-    if (absl::Status s = host_->Load(); !s.ok()) {
+    store_ = std::move(*store);
+    storage::Sink* sink = store_.get();
+    if (wrap_sink) {
+      wrapped_sink_ = wrap_sink(*store_);
+      sink = wrapped_sink_.get();
+    }
+    writer_ = std::make_unique<Writer>(*sink, [this](bool healthy) { OnStoreHealth(healthy); });
+    host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, clock_);
+    if (absl::Status s = host_->Recover(); !s.ok()) {
       return s;
     }
     engine_thread_ = std::thread([this] { io_.run(); });
@@ -109,6 +117,7 @@ class DaemonImpl final : public Daemon {
       return absl::UnavailableError(
           absl::StrCat("cannot listen for gRPC on '", config_.grpc_listen, "'"));
     }
+    server_->GetHealthCheckService()->SetServingStatus(writer_->healthy());
     ServeGateway();
     ServeDesk();
     ServeSupervisor();
@@ -124,14 +133,15 @@ class DaemonImpl final : public Daemon {
     return absl::OkStatus();
   }
 
+  bool healthy() const override { return writer_ != nullptr && writer_->healthy(); }
+
   int grpc_port() const override { return grpc_port_; }
   int http_port() const override { return http_port_; }
 
   void Shutdown() override {
-    if (stopped_) {
+    if (stopped_.exchange(true)) {
       return;
     }
-    stopped_ = true;
     spdlog::info("hotlined shutting down");
     if (http_) {
       http_->stop();
@@ -141,16 +151,25 @@ class DaemonImpl final : public Daemon {
     }
     if (server_) {
       server_->GetHealthCheckService()->SetServingStatus(false);
-      // Tell every open stream why it ends before the server cancels what is left.
+      // Everything handled so far written and acknowledged, then every stream told why it ends.
+      auto flushed = std::make_shared<std::promise<void>>();
+      auto done = flushed->get_future();
+      host_->Post([flushed](EngineHost& h) { h.Barrier([flushed] { flushed->set_value(); }); });
+      if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+        spdlog::error("the journal did not flush within 5 s; unwritten events stay unacknowledged");
+      }
       host_->Post([](EngineHost& h) {
         h.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "hotlined is shutting down"));
       });
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     }
-    // The engine finishes every input already posted (rows written), then its thread ends.
+    // The engine finishes every input already posted, then its thread ends.
     work_.reset();
     if (engine_thread_.joinable()) {
       engine_thread_.join();
+    }
+    if (writer_) {
+      writer_->Stop(std::chrono::seconds(2));
     }
     if (cq_) {
       cq_->Shutdown();
@@ -158,7 +177,10 @@ class DaemonImpl final : public Daemon {
     if (cq_thread_.joinable()) {
       cq_thread_.join();
     }
-    host_.reset();  // Closes the database.
+    host_.reset();
+    writer_.reset();
+    wrapped_sink_.reset();
+    store_.reset();  // Closes the database.
   }
 
  private:
@@ -268,14 +290,21 @@ class DaemonImpl final : public Daemon {
     rpc::ServeUnary<DeskService::AsyncService, v1::SetPresenceRequest, v1::SetPresenceResponse>(
         &desk_, &DeskService::AsyncService::RequestSetPresence, cq_.get(),
         [this](std::shared_ptr<Presence> call) {
+          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128);
+              !s.ok()) {
+            return call->Fail(s);
+          }
           auto state = ParsePresence(call->request.state(), "state");
           if (!state.ok()) {
             return call->Fail(state.status());
           }
           AsCounsellor(call, [call, state = *state](EngineHost& h, const std::string& id) {
-            call->Complete(Respond<v1::SetPresenceResponse>(
-                h.SetPresence(id, state, routing::BreakReason::kChosen),
-                [](auto& r, const auto& status) { *r.mutable_status() = status; }));
+            h.SetPresence(absl::StrCat("desk:", id), call->request.request_id(), id, state,
+                          routing::BreakReason::kChosen,
+                          [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
+                            call->Complete(Respond<v1::SetPresenceResponse>(
+                                status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
+                          });
           });
         });
 
@@ -283,15 +312,18 @@ class DaemonImpl final : public Daemon {
     rpc::ServeUnary<DeskService::AsyncService, v1::AnswerOfferRequest, v1::AnswerOfferResponse>(
         &desk_, &DeskService::AsyncService::RequestAnswerOffer, cq_.get(),
         [this](std::shared_ptr<Answer> call) {
-          if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {
-            return call->Fail(s);
-          }
-          AsCounsellor(call, [call](EngineHost& h, const std::string& id) {
-            absl::Status s = h.AnswerOffer(id, call->request.call_id(), call->request.accept());
+          for (absl::Status s : {ValidateId(call->request.request_id(), "request_id", 128),
+                                 ValidateId(call->request.call_id(), "call_id", 128)}) {
             if (!s.ok()) {
               return call->Fail(s);
             }
-            call->Reply(v1::AnswerOfferResponse());
+          }
+          AsCounsellor(call, [call](EngineHost& h, const std::string& id) {
+            h.AnswerOffer(id, call->request.request_id(), call->request.call_id(),
+                          call->request.accept(),
+                          [call](const absl::StatusOr<v1::AnswerOfferResponse>& r) {
+                            call->Complete(r);
+                          });
           });
         });
 
@@ -300,18 +332,24 @@ class DaemonImpl final : public Daemon {
                     v1::SubmitDispositionResponse>(
         &desk_, &DeskService::AsyncService::RequestSubmitDisposition, cq_.get(),
         [this](std::shared_ptr<Dispo> call) {
-          if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {
-            return call->Fail(s);
+          for (absl::Status s : {ValidateId(call->request.request_id(), "request_id", 128),
+                                 ValidateId(call->request.call_id(), "call_id", 128)}) {
+            if (!s.ok()) {
+              return call->Fail(s);
+            }
           }
           auto d = ParseDisposition(call->request.disposition());
           if (!d.ok()) {
             return call->Fail(d.status());
           }
           AsCounsellor(call, [call, d = *d](EngineHost& h, const std::string& id) {
-            call->Complete(Respond<v1::SubmitDispositionResponse>(
-                h.SubmitDisposition(id, call->request.call_id(), d,
-                                    call->request.ready_for_next()),
-                [](auto& r, const auto& status) { *r.mutable_status() = status; }));
+            h.SubmitDisposition(
+                id, call->request.request_id(), call->request.call_id(), d,
+                call->request.ready_for_next(),
+                [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
+                  call->Complete(Respond<v1::SubmitDispositionResponse>(
+                      status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
+                });
           });
         });
   }
@@ -341,15 +379,22 @@ class DaemonImpl final : public Daemon {
           if (!RoleToken(call->ctx, config_.supervisor_token)) {
             return call->Fail(kUnauthenticated);
           }
+          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128);
+              !s.ok()) {
+            return call->Fail(s);
+          }
           auto state = ParsePresence(call->request.state(), "state");
           if (!state.ok()) {
             return call->Fail(state.status());
           }
           host_->Post([call, state = *state](EngineHost& h) {
-            call->Complete(Respond<v1::SetCounsellorPresenceResponse>(
-                h.SetPresence(call->request.counsellor_id(), state,
-                              routing::BreakReason::kSupervisor),
-                [](auto& r, const auto& status) { *r.mutable_status() = status; }));
+            h.SetPresence("supervisor", call->request.request_id(),
+                          call->request.counsellor_id(), state,
+                          routing::BreakReason::kSupervisor,
+                          [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
+                            call->Complete(Respond<v1::SetCounsellorPresenceResponse>(
+                                status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
+                          });
           });
         });
 
@@ -361,14 +406,20 @@ class DaemonImpl final : public Daemon {
           if (!RoleToken(call->ctx, config_.supervisor_token)) {
             return call->Fail(kUnauthenticated);
           }
+          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128);
+              !s.ok()) {
+            return call->Fail(s);
+          }
           auto priority = ParsePriority(call->request.priority(), "priority");
           if (!priority.ok()) {
             return call->Fail(priority.status());
           }
           host_->Post([call, priority = *priority](EngineHost& h) {
-            call->Complete(Respond<v1::ChangeCallPriorityResponse>(
-                h.ChangePriority(call->request.call_id(), priority),
-                [](auto& r, const auto& status) { *r.mutable_call() = status; }));
+            h.ChangePriority(call->request.request_id(), call->request.call_id(), priority,
+                             [call](const absl::StatusOr<v1::CallStatus>& status) {
+                               call->Complete(Respond<v1::ChangeCallPriorityResponse>(
+                                   status, [](auto& r, const auto& s) { *r.mutable_call() = s; }));
+                             });
           });
         });
   }
@@ -388,7 +439,7 @@ class DaemonImpl final : public Daemon {
             return call->Fail(profile.status());
           }
           host_->Post([call, profile = *profile](EngineHost& h) {
-            call->Complete(h.CreateCounsellor(profile));
+            h.CreateCounsellor(profile, [call](const auto& r) { call->Complete(r); });
           });
         });
 
@@ -404,12 +455,7 @@ class DaemonImpl final : public Daemon {
             return call->Fail(profile.status());
           }
           host_->Post([call, profile = *profile](EngineHost& h) {
-            if (absl::Status s = h.UpdateCounsellor(profile); !s.ok()) {
-              return call->Fail(s);
-            }
-            v1::UpdateCounsellorResponse response;
-            *response.mutable_counsellor() = ToProto(profile);
-            call->Reply(response);
+            h.UpdateCounsellor(profile, [call](const auto& r) { call->Complete(r); });
           });
         });
 
@@ -431,12 +477,17 @@ class DaemonImpl final : public Daemon {
             return call->Fail(kUnauthenticated);
           }
           host_->Post([call](EngineHost& h) {
-            if (absl::Status s = h.RemoveCounsellor(call->request.counsellor_id()); !s.ok()) {
-              return call->Fail(s);
-            }
-            call->Reply(v1::RemoveCounsellorResponse());
+            h.RemoveCounsellor(call->request.counsellor_id(),
+                               [call](const auto& r) { call->Complete(r); });
           });
         });
+  }
+
+  void OnStoreHealth(bool healthy) {
+    // Gateways and load balancers see it on the health service and /healthz.
+    if (server_ && !stopped_) {
+      server_->GetHealthCheckService()->SetServingStatus(healthy);
+    }
   }
 
   // --- HTTP. ---
@@ -449,9 +500,17 @@ class DaemonImpl final : public Daemon {
     }
     http_ = std::make_unique<httplib::Server>();
     http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
-      // Serving once start-up finished and until shutdown begins.
-      res.set_content(stopped_ ? "shutting down\n" : "ok\n", "text/plain");
-      res.status = stopped_ ? 503 : 200;
+      // Serving once start-up finished, while the journal is written, until shutdown begins.
+      if (stopped_) {
+        res.set_content("shutting down\n", "text/plain");
+        res.status = 503;
+      } else if (!writer_->healthy()) {
+        res.set_content("storage failing: events are not being acknowledged\n", "text/plain");
+        res.status = 503;
+      } else {
+        res.set_content("ok\n", "text/plain");
+        res.status = 200;
+      }
     });
     if (port == 0) {
       http_port_ = http_->bind_to_any_port(host);
@@ -469,6 +528,9 @@ class DaemonImpl final : public Daemon {
   const Config config_;
   SystemClock clock_;
   std::unique_ptr<CallerKeyer> keyer_;
+  std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<storage::Sink> wrapped_sink_;
+  std::unique_ptr<Writer> writer_;
   asio::io_context io_;
   asio::executor_work_guard<asio::io_context::executor_type> work_ = asio::make_work_guard(io_);
   std::unique_ptr<EngineHost> host_;
@@ -491,9 +553,10 @@ class DaemonImpl final : public Daemon {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config) {
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config,
+                                                      SinkWrapper wrap_sink) {
   auto daemon = std::make_unique<DaemonImpl>(config);
-  if (absl::Status s = daemon->Init(); !s.ok()) {
+  if (absl::Status s = daemon->Init(wrap_sink); !s.ok()) {
     daemon->Shutdown();
     return s;
   }

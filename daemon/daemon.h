@@ -5,10 +5,12 @@
 // Thread-safety: Start, Shutdown and the port accessors may be called from any one thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "absl/status/statusor.h"
 #include "daemon/config.h"
+#include "storage/batch.h"
 
 namespace hotline::daemon {
 
@@ -16,7 +18,10 @@ class Daemon {
  public:
   // Opens the database, loads counsellors, starts the engine thread, the gRPC server (with the
   // health and reflection services) and the HTTP server. Errors name what failed to start.
-  static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config);
+  // `wrap_sink`, for tests, wraps the database the journal writer commits to (to inject faults).
+  using SinkWrapper = std::function<std::unique_ptr<storage::Sink>(storage::Sink& store)>;
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config,
+                                                       SinkWrapper wrap_sink = nullptr);
 
   virtual ~Daemon() = default;
 
@@ -24,8 +29,12 @@ class Daemon {
   virtual int grpc_port() const = 0;
   virtual int http_port() const = 0;
 
-  // Stops intake, closes every stream with UNAVAILABLE, lets the engine finish what it has been
-  // given (every row written) and joins all threads. Idempotent.
+  // Whether the journal is being written (false while commits fail: gRPC health NOT_SERVING).
+  virtual bool healthy() const = 0;
+
+  // Writes and acknowledges everything handled so far, closes every stream with UNAVAILABLE,
+  // lets the engine finish what it has been given (every record written) and joins all
+  // threads. Idempotent.
   virtual void Shutdown() = 0;
 };
 

@@ -4,7 +4,9 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "daemon/convert.h"
+#include "daemon/journal.h"
 #include "daemon/status.h"
 
 namespace hotline::daemon {
@@ -16,54 +18,249 @@ struct Overloaded : Ts... {
   using Ts::operator()...;
 };
 
+// How long an answer to a request id is remembered (and repeats recognised).
+constexpr routing::Millis kAnswerMemory{24 * 3'600'000};
+
 v1::DeskEvent DeskEventAt(routing::Timestamp at) {
   v1::DeskEvent e;
   *e.mutable_at() = ToProto(at);
   return e;
 }
 
+std::string CommandKind(v1::Command::KindCase kind) {
+  switch (kind) {
+    case v1::Command::kConnect: return "connect";
+    case v1::Command::kAnnounce: return "announce";
+    case v1::Command::kOfferCallback: return "offer_callback";
+    case v1::Command::kReject: return "reject";
+    case v1::Command::KIND_NOT_SET: break;
+  }
+  return "unknown";
+}
+
+// Answers are stored as (code, message, serialized response); these turn them back.
+template <class Response>
+absl::StatusOr<Response> Decode(const storage::RequestResult& r) {
+  if (r.code != 0) {
+    return absl::Status(static_cast<absl::StatusCode>(r.code), r.message);
+  }
+  Response response;
+  if (!response.ParseFromString(r.response)) {
+    return absl::DataLossError("a stored answer could not be read");
+  }
+  return response;
+}
+
 }  // namespace
 
-EngineHost::EngineHost(const Config& config, asio::io_context& io,
-                       std::unique_ptr<storage::Store> store, const CallerKeyer& keyer,
-                       const Clock& clock)
+EngineHost::EngineHost(const Config& config, asio::io_context& io, storage::Store& store,
+                       Writer& writer, const CallerKeyer& keyer, const Clock& clock)
     : config_(config),
       io_(io),
       timer_(io),
-      store_(std::move(store)),
+      store_(store),
+      writer_(writer),
       keyer_(keyer),
       clock_(clock),
-      engine_(config.engine),
-      // Command ids stay unique across restarts without remembering a counter.
-      command_prefix_(absl::StrCat("cmd-", routing::ToUnixMillis(clock.Now()), "-")) {}
+      engine_(config.engine) {}
 
-absl::Status EngineHost::Load() {
-  auto stored = store_->LoadCounsellors();
+// --- Recovery. ---
+
+absl::Status EngineHost::Recover() {
+  int64_t last_seq = 0;
+  auto snapshot = store_.LoadSnapshot();
+  if (!snapshot.ok()) {
+    return snapshot.status();
+  }
+  if (*snapshot) {
+    v1::EngineSnapshot state;
+    if (!state.ParseFromString((*snapshot)->state)) {
+      return absl::DataLossError(
+          absl::StrCat("the snapshot after journal record ", (*snapshot)->seq, " is unreadable"));
+    }
+    engine_.RestoreState(FromSnapshot(state));
+    last_seq = (*snapshot)->seq;
+  }
+  int64_t replayed = 0;
+  const absl::Status read = store_.ReadJournal(last_seq, [&](const storage::JournalEntry& entry) {
+    v1::JournalRecord record;
+    if (!record.ParseFromString(entry.record)) {
+      return absl::DataLossError(absl::StrCat("journal record ", entry.seq, " is unreadable"));
+    }
+    // The record was accepted when it was written; a refusal now means the replay diverged.
+    if (absl::Status s = ApplyRecord(engine_, record); !s.ok()) {
+      spdlog::error("journal record {} replayed with a different answer: {}", entry.seq,
+                    s.ToString());
+    }
+    engine_.TakeEffects();  // Their rows and messages went out when the record was written.
+    last_seq = entry.seq;
+    ++replayed;
+    return absl::OkStatus();
+  });
+  if (!read.ok()) {
+    return read;
+  }
+  next_journal_seq_ = last_seq + 1;
+  records_since_snapshot_ = replayed;
+  spdlog::info("recovered {} waiting or live calls and {} counsellors from {} and {} journal "
+               "records",
+               engine_.Calls().size(), engine_.Counsellors().size(),
+               *snapshot ? "a snapshot" : "no snapshot", replayed);
+
+  auto stored = store_.LoadCounsellors();
   if (!stored.ok()) {
     return stored.status();
   }
-  const routing::Timestamp now = clock_.Now();
   for (const auto& c : *stored) {
-    if (absl::Status s = engine_.AddCounsellor(c.profile, now); !s.ok()) {
-      return s;
-    }
     counsellor_by_token_hash_[c.token_hash] = c.profile.id;
+    if (!engine_.FindCounsellor(c.profile.id)) {
+      // Created before the journal existed: bring them into the engine through it.
+      v1::JournalRecord record;
+      *record.mutable_add_counsellor() = ToProto(c.profile);
+      if (absl::Status s = Apply(record); !s.ok()) {
+        return s;
+      }
+    }
   }
-  spdlog::info("loaded {} counsellors", stored->size());
+
+  const int64_t since = routing::ToUnixMillis(clock_.Now() - kAnswerMemory);
+  auto answers = store_.LoadRequestResults(since);
+  if (!answers.ok()) {
+    return answers.status();
+  }
+  for (auto& answer : *answers) {
+    RememberAnswer(std::move(answer));
+  }
+
+  // No desk is connected to a process that just started: each gets its grace period to return.
+  for (const auto& c : engine_.Counsellors()) {
+    if (c.desk_connected) {
+      v1::JournalRecord record;
+      record.set_desk_disconnected(c.profile.id);
+      if (absl::Status s = Apply(record); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  TickTo(clock_.Now());
+  ArmTimer();
+  Flush();
   return absl::OkStatus();
 }
 
+// --- The input path. ---
+
 void EngineHost::Post(std::function<void(EngineHost&)> fn) {
-  asio::post(io_, [this, fn = std::move(fn)] { fn(*this); });
+  asio::post(io_, [this, fn = std::move(fn)] {
+    fn(*this);
+    Flush();
+  });
 }
 
-absl::Status EngineHost::Apply(
-    const std::function<absl::Status(routing::Engine&, routing::Timestamp)>& input) {
-  absl::Status status = input(engine_, clock_.Now());
-  // Timers due before the input fire inside it, so there may be effects even on error.
-  CarryOut(engine_.TakeEffects());
+absl::Status EngineHost::Apply(v1::JournalRecord record) {
+  const routing::Timestamp now = clock_.Now();
+  TickTo(now);
+  *record.mutable_at() = ToProto(now);
+  const absl::Status status = ApplyRecord(engine_, record);
+  const std::vector<routing::Effect> effects = engine_.TakeEffects();
+  if (status.ok()) {
+    Journal(record);
+  } else if (!effects.empty()) {
+    // An input the engine refuses must change nothing, or the journal would miss a change.
+    spdlog::critical("BUG: a refused input had effects: {}", status.ToString());
+  }
+  CarryOut(effects);
   ArmTimer();
   return status;
+}
+
+void EngineHost::TickTo(routing::Timestamp now) {
+  engine_.Tick(now);
+  const std::vector<routing::Effect> effects = engine_.TakeEffects();
+  if (effects.empty()) {
+    return;
+  }
+  v1::JournalRecord tick;
+  *tick.mutable_at() = ToProto(now);
+  tick.mutable_tick();
+  Journal(tick);
+  CarryOut(effects);
+}
+
+void EngineHost::Journal(const v1::JournalRecord& record) {
+  pending_.batch.journal.push_back(storage::JournalEntry{
+      next_journal_seq_++, routing::ToUnixMillis(FromProto(record.at())),
+      record.SerializeAsString()});
+  ++records_since_snapshot_;
+  MaybeSnapshot();
+}
+
+void EngineHost::MaybeSnapshot() {
+  if (records_since_snapshot_ < config_.snapshot_every_records) {
+    return;
+  }
+  // Effects of the current record are taken already, so the state is complete.
+  const routing::Timestamp now = clock_.Now();
+  pending_.batch.snapshot = storage::Snapshot{next_journal_seq_ - 1, routing::ToUnixMillis(now),
+                                              ToSnapshot(engine_.SaveState()).SerializeAsString()};
+  pending_.batch.forget_results_before_ms = routing::ToUnixMillis(now - kAnswerMemory);
+  records_since_snapshot_ = 0;
+}
+
+void EngineHost::Deliver(std::function<void()> send) {
+  pending_.sends.push_back(std::move(send));
+}
+
+void EngineHost::Flush() {
+  const routing::Timestamp now = clock_.Now();
+  while (!answer_order_.empty() &&
+         answer_order_.front().first < routing::ToUnixMillis(now - kAnswerMemory)) {
+    answers_.erase(answer_order_.front().second);
+    answer_order_.pop_front();
+  }
+  if (pending_.empty()) {
+    return;
+  }
+  writer_.Submit(std::exchange(pending_, Writer::Unit()));
+}
+
+void EngineHost::Barrier(std::function<void()> done) {
+  pending_.answers.push_back(std::move(done));
+}
+
+// --- Answers. ---
+
+const storage::RequestResult* EngineHost::FindAnswer(const std::string& origin,
+                                                      const std::string& request_id) const {
+  auto it = answers_.find(absl::StrCat(origin, "\n", request_id));
+  return it == answers_.end() ? nullptr : &it->second;
+}
+
+void EngineHost::RememberAnswer(storage::RequestResult result) {
+  const std::string key = absl::StrCat(result.origin, "\n", result.request_id);
+  answer_order_.emplace_back(result.at_ms, key);
+  answers_[key] = std::move(result);
+}
+
+template <class Response>
+void EngineHost::Answer(const std::string& origin, const std::string& request_id,
+                        const std::function<absl::StatusOr<Response>()>& compute,
+                        Reply<Response> reply) {
+  if (const storage::RequestResult* seen = FindAnswer(origin, request_id)) {
+    // A repeat: the original answer, once everything before it is durable, and no change.
+    pending_.answers.push_back([reply, answer = Decode<Response>(*seen)] { reply(answer); });
+    return;
+  }
+  const absl::StatusOr<Response> result = compute();
+  storage::RequestResult stored{origin,
+                                request_id,
+                                routing::ToUnixMillis(clock_.Now()),
+                                static_cast<int>(result.status().code()),
+                                std::string(result.status().message()),
+                                result.ok() ? result->SerializeAsString() : ""};
+  pending_.batch.results.push_back(stored);
+  RememberAnswer(std::move(stored));
+  pending_.answers.push_back([reply, result] { reply(result); });
 }
 
 // --- Effects. ---
@@ -127,17 +324,14 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects) {
               SendDesk(e.counsellor_id, std::move(ev));
             },
             [&](const routing::PresenceChanged& e) {
-              if (absl::Status s = store_->RecordPresence(e.change); !s.ok()) {
-                spdlog::error("recording presence of {}: {}", e.change.counsellor_id,
-                              s.ToString());
-              }
+              pending_.batch.presence.push_back(e.change);
               auto view = engine_.FindCounsellor(e.change.counsellor_id);
               if (view) {
-                v1::DeskEvent ev = DeskEventAt(e.change.at);
-                *ev.mutable_presence_changed()->mutable_status() = ToProto(*view);
                 // The view is the state after every effect of this input; report the state of
                 // this change, so the desk sees each step in order.
+                v1::DeskEvent ev = DeskEventAt(e.change.at);
                 auto* status = ev.mutable_presence_changed()->mutable_status();
+                *status = ToProto(*view);
                 status->set_state(static_cast<v1::CounsellorState>(e.change.state));
                 status->set_break_reason(static_cast<v1::BreakReason>(e.change.reason));
                 status->set_call_id(e.change.call_id);
@@ -154,9 +348,7 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects) {
               } else if (r.outcome == routing::Outcome::kAbandoned) {
                 ++abandoned_today_;
               }
-              if (absl::Status s = store_->RecordCall(r); !s.ok()) {
-                spdlog::error("recording call {}: {}", r.call.call_id, s.ToString());
-              }
+              pending_.batch.calls.push_back(r);
             },
         },
         effect);
@@ -165,24 +357,25 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects) {
 }
 
 void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command) {
-  command.set_command_id(absl::StrCat(command_prefix_, next_command_++));
+  // The id names the kind and the call, so a result is understood even after a restart.
+  command.set_command_id(absl::StrCat(CommandKind(command.kind_case()), "/", command.call_id(),
+                                      "/", next_command_++));
   auto it = gateways_.find(gateway_id);
   if (it == gateways_.end()) {
-    // The gateway will reconcile its calls when it reconnects.
-    spdlog::warn("gateway '{}' is not connected: command {} for call {} not delivered",
-                 gateway_id, command.command_id(), command.call_id());
+    spdlog::warn("gateway '{}' is not connected: command {} waits for it to say hello",
+                 gateway_id, command.command_id());
+    undelivered_[gateway_id].push_back(std::move(command));
     return;
   }
-  commands_[command.command_id()] = PendingCommand{command.call_id(), command.kind_case()};
   v1::HotlineMessage msg;
   *msg.mutable_command() = std::move(command);
-  it->second->Send(std::move(msg));
+  Deliver([stream = it->second, msg = std::move(msg)] { stream->Send(msg); });
 }
 
 void EngineHost::SendDesk(const std::string& counsellor_id, v1::DeskEvent event) {
   auto it = desks_.find(counsellor_id);
   if (it != desks_.end()) {
-    it->second->Send(std::move(event));
+    Deliver([stream = it->second, event = std::move(event)] { stream->Send(event); });
   }
 }
 
@@ -203,7 +396,7 @@ v1::QueueView EngineHost::View() {
   int available = 0;
   for (const auto& c : engine_.Counsellors()) {
     *view.add_counsellors() = ToProto(c);
-    available += c.state == routing::CounsellorState::kAvailable ? 1 : 0;
+    available += c.state == routing::CounsellorState::kAvailable && c.desk_connected ? 1 : 0;
   }
   auto* figures = view.mutable_figures();
   figures->set_waiting(waiting);
@@ -220,7 +413,7 @@ void EngineHost::PublishView() {
   }
   const v1::QueueView view = View();
   for (const auto& w : watchers_) {
-    w->Send(view);
+    Deliver([w, view] { w->Send(view); });
   }
 }
 
@@ -246,112 +439,200 @@ void EngineHost::ArmTimer() {
     }
     armed_for_.reset();
     OnTimer();
+    Flush();
   });
 }
 
 void EngineHost::OnTimer() {
   // The clock may read a hair before the deadline the timer was set for; the engine needs the
   // deadline itself to have passed.
-  const routing::Timestamp now = std::max(clock_.Now(), engine_.NextDeadline().value_or(
-                                                            routing::Timestamp{}));
-  engine_.Tick(now);
-  CarryOut(engine_.TakeEffects());
+  TickTo(std::max(clock_.Now(), engine_.NextDeadline().value_or(routing::Timestamp{})));
   ArmTimer();
 }
 
 // --- Gateways. ---
 
 void EngineHost::GatewayHello(std::shared_ptr<GatewayStream> stream, const v1::Hello& hello) {
-  auto& slot = gateways_[hello.gateway_id()];
+  const std::string& gateway_id = hello.gateway_id();
+  auto& slot = gateways_[gateway_id];
   if (slot != nullptr && slot != stream) {
     slot->Close(grpc::Status(grpc::StatusCode::ABORTED,
                              "replaced by a newer stream for the same gateway_id"));
   }
   slot = stream;
-  spdlog::info("gateway '{}' connected, holding {} calls", hello.gateway_id(),
-               hello.held_calls_size());
-  v1::HotlineMessage msg;
-  msg.mutable_welcome()->set_gateway_id(hello.gateway_id());
-  stream->Send(std::move(msg));
+  spdlog::info("gateway '{}' connected, holding {} calls", gateway_id, hello.held_calls_size());
+  v1::HotlineMessage welcome;
+  welcome.mutable_welcome()->set_gateway_id(gateway_id);
+  // The welcome first, then what reconciliation decides.
+  Deliver([stream, welcome] { stream->Send(welcome); });
+  Reconcile(gateway_id, hello);
+}
+
+void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello) {
+  std::map<std::string, const v1::HeldCall*> held;
+  for (const auto& call : hello.held_calls()) {
+    held[call.call_id()] = &call;
+  }
+  // Calls only we know: the gateway lost them.
+  for (const auto& call : engine_.Calls()) {
+    if (call.info.gateway_id != gateway_id || call.state == routing::CallState::kEnded ||
+        held.contains(call.info.call_id)) {
+      continue;
+    }
+    v1::JournalRecord record;
+    record.mutable_call_failed()->set_call_id(call.info.call_id);
+    record.mutable_call_failed()->set_reason("reconciled: the gateway no longer holds the call");
+    if (absl::Status s = Apply(record); !s.ok()) {
+      spdlog::warn("reconciling call {}: {}", call.info.call_id, s.ToString());
+    }
+  }
+  // Commands that waited for this gateway, for calls still live.
+  std::set<std::string> connect_pending;
+  for (auto& command : std::exchange(undelivered_[gateway_id], {})) {
+    if (!engine_.FindCall(command.call_id())) {
+      continue;
+    }
+    if (command.has_connect()) {
+      connect_pending.insert(command.call_id());
+    }
+    v1::HotlineMessage msg;
+    *msg.mutable_command() = std::move(command);
+    Deliver([stream = gateways_[gateway_id], msg] { stream->Send(msg); });
+  }
+  for (const auto& [call_id, held_call] : held) {
+    auto known = engine_.FindCall(call_id);
+    if (!known) {
+      // Calls only the gateway knows: admitted with their original arrival time.
+      if (!held_call->has_arrived_at()) {
+        spdlog::warn("gateway '{}' holds call {} without arrived_at; not admitted", gateway_id,
+                     call_id);
+        continue;
+      }
+      auto record = ArrivalRecord(gateway_id, call_id, held_call->arrived(),
+                                  FromProto(held_call->arrived_at()));
+      const absl::Status s = record.ok() ? Apply(*record) : record.status();
+      if (!s.ok()) {
+        spdlog::warn("gateway '{}' holds call {} that cannot be admitted: {}", gateway_id,
+                     call_id, s.ToString());
+      }
+      continue;
+    }
+    if (known->state == routing::CallState::kConnecting && !connect_pending.contains(call_id)) {
+      // The connect may have been lost with the old stream or process: ask again (a gateway
+      // treats a repeated connect for the same counsellor as done).
+      auto counsellor = engine_.FindCounsellor(known->counsellor_id);
+      v1::Command cmd;
+      cmd.set_call_id(call_id);
+      cmd.mutable_connect()->set_counsellor_id(known->counsellor_id);
+      cmd.mutable_connect()->set_endpoint(counsellor ? counsellor->profile.endpoint : "");
+      SendCommand(gateway_id, std::move(cmd));
+    }
+  }
+}
+
+absl::StatusOr<v1::JournalRecord> EngineHost::ArrivalRecord(const std::string& gateway_id,
+                                                            const std::string& call_id,
+                                                            const v1::CallArrived& arrived,
+                                                            routing::Timestamp arrived_at) const {
+  auto info = ParseArrival(arrived);
+  if (!info.ok()) {
+    return info.status();
+  }
+  // The raw number stops here: only its keyed hash and masked form go on.
+  info->caller_key = keyer_.Key(arrived.caller_number());
+  info->caller_masked = CallerKeyer::Mask(arrived.caller_number());
+  info->call_id = call_id;
+  info->gateway_id = gateway_id;
+  info->arrived_at = arrived_at;
+  v1::JournalRecord record;
+  *record.mutable_call_arrived() = ToRecord(*info);
+  return record;
 }
 
 void EngineHost::GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::CallEvent& event) {
-  const absl::Status status = HandleEvent(*stream, event);
-  if (!status.ok()) {
-    spdlog::warn("gateway '{}' event {} refused: {}", stream->gateway_id, event.event_id(),
-                 status.ToString());
-  }
-  v1::HotlineMessage msg;
-  msg.mutable_ack()->set_event_id(event.event_id());
-  msg.mutable_ack()->set_code(static_cast<int>(status.code()));
-  msg.mutable_ack()->set_message(std::string(status.message()));
-  stream->Send(std::move(msg));
+  const std::string origin = absl::StrCat("gateway:", stream->gateway_id);
+  Answer<v1::EventAck>(
+      origin, event.event_id(),
+      [&]() -> absl::StatusOr<v1::EventAck> {
+        const absl::Status status = HandleEvent(*stream, event);
+        if (!status.ok()) {
+          spdlog::warn("gateway '{}' event {} refused: {}", stream->gateway_id, event.event_id(),
+                       status.ToString());
+          return status;
+        }
+        return v1::EventAck();
+      },
+      [stream, event_id = event.event_id()](const absl::StatusOr<v1::EventAck>& result) {
+        v1::HotlineMessage msg;
+        msg.mutable_ack()->set_event_id(event_id);
+        msg.mutable_ack()->set_code(static_cast<int>(result.status().code()));
+        msg.mutable_ack()->set_message(std::string(result.status().message()));
+        stream->Send(std::move(msg));
+      });
 }
 
 absl::Status EngineHost::HandleEvent(const GatewayStream& stream, const v1::CallEvent& event) {
   const std::string& call_id = event.call_id();
+  v1::JournalRecord record;
   switch (event.kind_case()) {
     case v1::CallEvent::kArrived: {
-      auto info = ParseArrival(event.arrived());
-      if (!info.ok()) {
-        return info.status();
+      auto arrival = ArrivalRecord(stream.gateway_id, call_id, event.arrived(), clock_.Now());
+      if (!arrival.ok()) {
+        return arrival.status();
       }
-      // The raw number stops here: only its keyed hash and masked form go on.
-      info->caller_key = keyer_.Key(event.arrived().caller_number());
-      info->caller_masked = CallerKeyer::Mask(event.arrived().caller_number());
-      info->call_id = call_id;
-      info->gateway_id = stream.gateway_id;
-      return Apply([&](routing::Engine& e, routing::Timestamp now) {
-        info->arrived_at = now;
-        return e.CallArrived(*info, now);
-      });
+      record = std::move(*arrival);
+      break;
     }
     case v1::CallEvent::kCallerHungUp:
-      return Apply([&](routing::Engine& e, routing::Timestamp now) {
-        return e.CallerHungUp(call_id, now);
-      });
-    case v1::CallEvent::kConnected:
-      return Apply([&](routing::Engine& e, routing::Timestamp now) {
-        return e.CallConnected(call_id, now);
-      });
-    case v1::CallEvent::kEnded:
-      return Apply(
-          [&](routing::Engine& e, routing::Timestamp now) { return e.CallEnded(call_id, now); });
-    case v1::CallEvent::kFailed:
-      return Apply([&](routing::Engine& e, routing::Timestamp now) {
-        return e.CallFailed(call_id, event.failed().reason(), now);
-      });
-    case v1::CallEvent::kCallbackRequested:
-      return Apply([&](routing::Engine& e, routing::Timestamp now) {
-        return e.CallbackRequested(call_id, now);
-      });
-    case v1::CallEvent::KIND_NOT_SET:
+      record.set_caller_hung_up(call_id);
       break;
+    case v1::CallEvent::kConnected:
+      record.set_call_connected(call_id);
+      break;
+    case v1::CallEvent::kEnded:
+      record.set_call_ended(call_id);
+      break;
+    case v1::CallEvent::kFailed:
+      record.mutable_call_failed()->set_call_id(call_id);
+      record.mutable_call_failed()->set_reason(event.failed().reason());
+      break;
+    case v1::CallEvent::kCallbackRequested:
+      record.set_callback_requested(call_id);
+      break;
+    case v1::CallEvent::KIND_NOT_SET:
+      return absl::InvalidArgumentError("event.kind: is required");
   }
-  return absl::InvalidArgumentError("event.kind: is required");
+  if (!record.has_call_arrived()) {
+    // Only the gateway that owns a call may report on it.
+    auto call = engine_.FindCall(call_id);
+    if (call && call->info.gateway_id != stream.gateway_id) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "call_id: '", call_id, "' belongs to another gateway"));
+    }
+  }
+  return Apply(std::move(record));
 }
 
 void EngineHost::GatewayCommandResult(std::shared_ptr<GatewayStream> stream,
                                       const v1::CommandResult& result) {
-  auto it = commands_.find(result.command_id());
-  if (it == commands_.end()) {
+  // "<kind>/<call_id>/<n>": see SendCommand.
+  const std::vector<std::string> parts = absl::StrSplit(result.command_id(), '/');
+  if (parts.size() != 3) {
     spdlog::warn("gateway '{}' answered unknown command '{}'", stream->gateway_id,
                  result.command_id());
     return;
   }
-  const PendingCommand command = it->second;
-  commands_.erase(it);
-  if (command.kind != v1::Command::kConnect || result.has_done()) {
+  if (parts[0] != "connect" || result.has_done()) {
     return;
   }
   const std::string reason = result.has_unreachable()
                                  ? absl::StrCat("unreachable: ", result.unreachable().reason())
                                  : absl::StrCat("connect failed: ", result.error().reason());
-  const absl::Status s = Apply([&](routing::Engine& e, routing::Timestamp now) {
-    return e.ConnectFailed(command.call_id, reason, now);
-  });
-  if (!s.ok()) {
-    spdlog::warn("connect result for call {}: {}", command.call_id, s.ToString());
+  v1::JournalRecord record;
+  record.mutable_connect_failed()->set_call_id(parts[1]);
+  record.mutable_connect_failed()->set_reason(reason);
+  if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+    spdlog::warn("connect result for call {}: {}", parts[1], s.ToString());
   }
 }
 
@@ -387,18 +668,19 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
     slot->Close(grpc::Status(grpc::StatusCode::ABORTED, "replaced by a newer desk"));
   }
   slot = stream;
-  const absl::Status s = Apply([&](routing::Engine& e, routing::Timestamp now) {
-    return e.DeskConnected(*id, now);
-  });
-  if (!s.ok()) {
+  // The current state first: effects of connecting (a new offer) follow it.
+  v1::DeskEvent ev = DeskEventAt(clock_.Now());
+  *ev.mutable_presence_changed()->mutable_status() = ToProto(*engine_.FindCounsellor(*id));
+  ev.mutable_presence_changed()->mutable_status()->set_desk_connected(true);
+  Deliver([stream, ev] { stream->Send(ev); });
+  v1::JournalRecord record;
+  record.set_desk_connected(*id);
+  if (absl::Status s = Apply(std::move(record)); !s.ok()) {
     stream->Close(ToGrpc(s));
     desks_.erase(*id);
     return;
   }
   spdlog::info("desk of '{}' connected", *id);
-  v1::DeskEvent ev = DeskEventAt(clock_.Now());
-  *ev.mutable_presence_changed()->mutable_status() = ToProto(*engine_.FindCounsellor(*id));
-  stream->Send(std::move(ev));
 }
 
 void EngineHost::DeskClosed(std::shared_ptr<DeskStream> stream) {
@@ -408,128 +690,159 @@ void EngineHost::DeskClosed(std::shared_ptr<DeskStream> stream) {
   }
   desks_.erase(it);
   spdlog::info("desk of '{}' disconnected", stream->principal);
-  const absl::Status s = Apply([&](routing::Engine& e, routing::Timestamp now) {
-    return e.DeskDisconnected(stream->principal, now);
-  });
-  if (!s.ok()) {
+  v1::JournalRecord record;
+  record.set_desk_disconnected(stream->principal);
+  if (absl::Status s = Apply(std::move(record)); !s.ok()) {
     spdlog::warn("desk of '{}' closing: {}", stream->principal, s.ToString());
   }
 }
 
-absl::StatusOr<v1::CounsellorStatus> EngineHost::SetPresence(const std::string& counsellor_id,
-                                                             routing::CounsellorState state,
-                                                             routing::BreakReason reason) {
-  const absl::Status s = Apply([&](routing::Engine& e, routing::Timestamp now) {
-    return e.SetPresence(counsellor_id, state, reason, now);
-  });
-  if (!s.ok()) {
-    return s;
-  }
-  return ToProto(*engine_.FindCounsellor(counsellor_id));
+void EngineHost::SetPresence(const std::string& origin, const std::string& request_id,
+                             const std::string& counsellor_id, routing::CounsellorState state,
+                             routing::BreakReason reason, Reply<v1::CounsellorStatus> reply) {
+  Answer<v1::CounsellorStatus>(
+      origin, request_id,
+      [&]() -> absl::StatusOr<v1::CounsellorStatus> {
+        v1::JournalRecord record;
+        auto* in = record.mutable_set_presence();
+        in->set_counsellor_id(counsellor_id);
+        in->set_state(static_cast<v1::CounsellorState>(state));
+        in->set_reason(static_cast<v1::BreakReason>(reason));
+        if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+          return s;
+        }
+        return ToProto(*engine_.FindCounsellor(counsellor_id));
+      },
+      std::move(reply));
 }
 
-absl::Status EngineHost::AnswerOffer(const std::string& counsellor_id, const std::string& call_id,
-                                     bool accept) {
-  return Apply([&](routing::Engine& e, routing::Timestamp now) {
-    return e.AnswerOffer(counsellor_id, call_id, accept, now);
-  });
+void EngineHost::AnswerOffer(const std::string& counsellor_id, const std::string& request_id,
+                             const std::string& call_id, bool accept,
+                             Reply<v1::AnswerOfferResponse> reply) {
+  Answer<v1::AnswerOfferResponse>(
+      absl::StrCat("desk:", counsellor_id), request_id,
+      [&]() -> absl::StatusOr<v1::AnswerOfferResponse> {
+        v1::JournalRecord record;
+        auto* in = record.mutable_answer_offer();
+        in->set_counsellor_id(counsellor_id);
+        in->set_call_id(call_id);
+        in->set_accept(accept);
+        if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+          return s;
+        }
+        return v1::AnswerOfferResponse();
+      },
+      std::move(reply));
 }
 
-absl::StatusOr<v1::CounsellorStatus> EngineHost::SubmitDisposition(
-    const std::string& counsellor_id, const std::string& call_id, const routing::Disposition& d,
-    bool ready_for_next) {
-  const absl::Status s = Apply([&](routing::Engine& e, routing::Timestamp now) {
-    return e.SubmitDisposition(counsellor_id, call_id, d, ready_for_next, now);
-  });
-  if (!s.ok()) {
-    return s;
-  }
-  return ToProto(*engine_.FindCounsellor(counsellor_id));
+void EngineHost::SubmitDisposition(const std::string& counsellor_id,
+                                   const std::string& request_id, const std::string& call_id,
+                                   const routing::Disposition& d, bool ready_for_next,
+                                   Reply<v1::CounsellorStatus> reply) {
+  Answer<v1::CounsellorStatus>(
+      absl::StrCat("desk:", counsellor_id), request_id,
+      [&]() -> absl::StatusOr<v1::CounsellorStatus> {
+        v1::JournalRecord record;
+        auto* in = record.mutable_submit_disposition();
+        in->set_counsellor_id(counsellor_id);
+        in->set_call_id(call_id);
+        *in->mutable_disposition() = ToRecord(d);
+        in->set_ready_for_next(ready_for_next);
+        if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+          return s;
+        }
+        return ToProto(*engine_.FindCounsellor(counsellor_id));
+      },
+      std::move(reply));
 }
 
 // --- Supervisors. ---
 
 void EngineHost::WatchOpened(std::shared_ptr<QueueWatch> stream) {
   watchers_.insert(stream);
-  stream->Send(View());
+  Deliver([stream, view = View()] { stream->Send(view); });
 }
 
 void EngineHost::WatchClosed(std::shared_ptr<QueueWatch> stream) { watchers_.erase(stream); }
 
-absl::StatusOr<v1::CallStatus> EngineHost::ChangePriority(const std::string& call_id,
-                                                          routing::Priority priority) {
-  const absl::Status s = Apply([&](routing::Engine& e, routing::Timestamp now) {
-    return e.ChangePriority(call_id, priority, now);
-  });
-  if (!s.ok()) {
-    return s;
-  }
-  auto view = engine_.FindCall(call_id);
-  if (!view) {
-    return absl::NotFoundError(absl::StrCat("call '", call_id, "' ended"));
-  }
-  return ToProto(*view, clock_.Now());
+void EngineHost::ChangePriority(const std::string& request_id, const std::string& call_id,
+                                routing::Priority priority, Reply<v1::CallStatus> reply) {
+  Answer<v1::CallStatus>(
+      "supervisor", request_id,
+      [&]() -> absl::StatusOr<v1::CallStatus> {
+        v1::JournalRecord record;
+        record.mutable_change_priority()->set_call_id(call_id);
+        record.mutable_change_priority()->set_priority(static_cast<v1::Priority>(priority));
+        if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+          return s;
+        }
+        auto view = engine_.FindCall(call_id);
+        if (!view) {
+          return absl::NotFoundError(absl::StrCat("call '", call_id, "' ended"));
+        }
+        return ToProto(*view, clock_.Now());
+      },
+      std::move(reply));
 }
 
 // --- Administrators. ---
 
-absl::StatusOr<v1::CreateCounsellorResponse> EngineHost::CreateCounsellor(
-    const routing::CounsellorProfile& profile) {
+void EngineHost::CreateCounsellor(const routing::CounsellorProfile& profile,
+                                  Reply<v1::CreateCounsellorResponse> reply) {
   if (engine_.FindCounsellor(profile.id)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("counsellor.counsellor_id: '", profile.id, "' already exists"));
+    reply(absl::AlreadyExistsError(
+        absl::StrCat("counsellor.counsellor_id: '", profile.id, "' already exists")));
+    return;
   }
   const std::string token = NewToken();
   const std::string hash = TokenHash(token);
-  // The database first: a counsellor the engine knows but the database lost would vanish on
-  // restart.
-  if (absl::Status s = store_->InsertCounsellor({profile, hash}); !s.ok()) {
-    return s;
+  v1::JournalRecord record;
+  *record.mutable_add_counsellor() = ToProto(profile);
+  if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+    reply(s);
+    return;
   }
-  if (absl::Status s = Apply([&](routing::Engine& e, routing::Timestamp now) {
-        return e.AddCounsellor(profile, now);
-      });
-      !s.ok()) {
-    return s;
-  }
+  // The profile and token hash in the same commit as the journal record.
+  pending_.batch.counsellors.push_back(
+      storage::CounsellorOp{storage::CounsellorOp::Kind::kInsert, {profile, hash}});
   counsellor_by_token_hash_[hash] = profile.id;
   spdlog::info("counsellor '{}' created", profile.id);
   v1::CreateCounsellorResponse response;
   *response.mutable_counsellor() = ToProto(profile);
   response.set_token(token);
-  return response;
+  pending_.answers.push_back([reply, response] { reply(response); });
 }
 
-absl::Status EngineHost::UpdateCounsellor(const routing::CounsellorProfile& profile) {
-  if (!engine_.FindCounsellor(profile.id)) {
-    return absl::NotFoundError(absl::StrCat("counsellor '", profile.id, "' not found"));
+void EngineHost::UpdateCounsellor(const routing::CounsellorProfile& profile,
+                                  Reply<v1::UpdateCounsellorResponse> reply) {
+  v1::JournalRecord record;
+  *record.mutable_update_counsellor() = ToProto(profile);
+  if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+    reply(s);
+    return;
   }
-  if (absl::Status s = store_->UpdateCounsellor(profile); !s.ok()) {
-    return s;
-  }
-  return Apply([&](routing::Engine& e, routing::Timestamp now) {
-    return e.UpdateCounsellor(profile, now);
-  });
+  pending_.batch.counsellors.push_back(
+      storage::CounsellorOp{storage::CounsellorOp::Kind::kUpdate, {profile, ""}});
+  v1::UpdateCounsellorResponse response;
+  *response.mutable_counsellor() = ToProto(profile);
+  pending_.answers.push_back([reply, response] { reply(response); });
 }
 
-absl::Status EngineHost::RemoveCounsellor(const std::string& counsellor_id) {
-  auto view = engine_.FindCounsellor(counsellor_id);
-  if (!view) {
-    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+void EngineHost::RemoveCounsellor(const std::string& counsellor_id,
+                                  Reply<v1::RemoveCounsellorResponse> reply) {
+  v1::JournalRecord record;
+  record.set_remove_counsellor(counsellor_id);
+  if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+    reply(s);
+    return;
   }
-  if (view->state != routing::CounsellorState::kOffline || view->desk_connected) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "counsellor '", counsellor_id, "' is signed in; sign them out first"));
-  }
-  if (absl::Status s = store_->RemoveCounsellor(counsellor_id); !s.ok()) {
-    return s;
-  }
+  storage::CounsellorOp op{storage::CounsellorOp::Kind::kRemove, {}};
+  op.counsellor.profile.id = counsellor_id;
+  pending_.batch.counsellors.push_back(std::move(op));
   for (auto it = counsellor_by_token_hash_.begin(); it != counsellor_by_token_hash_.end();) {
     it = it->second == counsellor_id ? counsellor_by_token_hash_.erase(it) : std::next(it);
   }
-  return Apply([&](routing::Engine& e, routing::Timestamp now) {
-    return e.RemoveCounsellor(counsellor_id, now);
-  });
+  pending_.answers.push_back([reply] { reply(v1::RemoveCounsellorResponse()); });
 }
 
 v1::ListCounsellorsResponse EngineHost::ListCounsellors() const {

@@ -70,7 +70,84 @@ CREATE TABLE counsellors (
 ) STRICT;
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kMigration1};
+// The journal (DESIGN §4, "Journal first"), the snapshot it restarts from, and the answers given
+// to request ids. `calls` is rebuilt with a surrogate key because a gateway may reuse a call id
+// after a long time, and a second finished call must never be refused or lost; the old rowid
+// becomes `id`, so insertion order survives.
+constexpr std::string_view kMigration2 = R"sql(
+CREATE TABLE journal (
+  seq    INTEGER PRIMARY KEY,  -- strictly increasing, never reused
+  at     INTEGER NOT NULL,
+  record BLOB NOT NULL         -- one accepted engine input, serialized by the daemon
+) STRICT;
+
+CREATE TABLE snapshots (       -- at most one row: the latest
+  seq   INTEGER PRIMARY KEY,   -- the state after journal entry `seq`
+  at    INTEGER NOT NULL,
+  state BLOB NOT NULL
+) STRICT;
+
+CREATE TABLE request_results (
+  origin     TEXT NOT NULL,    -- "gateway:gw-1", "desk:lan", "supervisor"
+  request_id TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  code       INTEGER NOT NULL, -- google.rpc.Code
+  message    TEXT NOT NULL,
+  response   BLOB NOT NULL,    -- the serialized reply; may be empty
+  PRIMARY KEY (origin, request_id)
+) STRICT;
+CREATE INDEX request_results_by_at ON request_results (at);
+
+CREATE TABLE calls_v2 (
+  id                INTEGER PRIMARY KEY,
+  call_id           TEXT NOT NULL,     -- the gateway's; may repeat across a long time
+  gateway_id        TEXT NOT NULL,
+  caller_key        TEXT NOT NULL,  -- keyed hash of the caller's number, never the number
+  caller_masked     TEXT NOT NULL,
+  province          TEXT NOT NULL,
+  language          TEXT NOT NULL,
+  topic             TEXT NOT NULL,
+  priority          TEXT NOT NULL,
+  gender_preference TEXT NOT NULL,
+  arrived_at        INTEGER NOT NULL,  -- Unix milliseconds, like every *_at column
+  first_offered_at  INTEGER,
+  accepted_at       INTEGER,
+  answered_at       INTEGER,
+  ended_at          INTEGER NOT NULL,
+  wrap_up_done_at   INTEGER,
+  outcome           TEXT NOT NULL,
+  counsellor_id     TEXT,              -- NULL when nobody accepted the call
+  wait_ms           INTEGER NOT NULL,  -- answered_at - arrived_at, or ended_at - arrived_at
+  talk_ms           INTEGER,           -- ended_at - answered_at; NULL when never answered
+  offers            INTEGER NOT NULL,
+  final_step        INTEGER NOT NULL,
+  category          TEXT,              -- category..note: NULL without a disposition
+  action            TEXT,
+  flags             TEXT,              -- comma-separated
+  heavy             INTEGER CHECK (heavy IN (0, 1)),
+  note              TEXT,
+  reason            TEXT               -- why FAILED or REJECTED; NULL when none
+) STRICT;
+INSERT INTO calls_v2 (
+  id, call_id, gateway_id, caller_key, caller_masked, province, language, topic, priority,
+  gender_preference, arrived_at, first_offered_at, accepted_at, answered_at, ended_at,
+  wrap_up_done_at, outcome, counsellor_id, wait_ms, talk_ms, offers, final_step,
+  category, action, flags, heavy, note, reason)
+SELECT
+  rowid, call_id, gateway_id, caller_key, caller_masked, province, language, topic, priority,
+  gender_preference, arrived_at, first_offered_at, accepted_at, answered_at, ended_at,
+  wrap_up_done_at, outcome, counsellor_id, wait_ms, talk_ms, offers, final_step,
+  category, action, flags, heavy, note, reason
+FROM calls ORDER BY rowid;
+DROP TABLE calls;  -- and its indexes
+ALTER TABLE calls_v2 RENAME TO calls;
+CREATE INDEX calls_by_call_id ON calls (call_id, arrived_at);
+CREATE INDEX calls_by_arrival ON calls (arrived_at);
+CREATE INDEX calls_by_counsellor ON calls (counsellor_id);
+CREATE INDEX calls_by_caller ON calls (caller_key, arrived_at);  -- repeat callers
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kMigration1, kMigration2};
 
 }  // namespace
 

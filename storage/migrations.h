@@ -13,7 +13,8 @@
 
 namespace hotline::storage {
 
-// The migration scripts, oldest first. Each is one or more SQL statements.
+// The migration scripts, oldest first. Each is one or more SQL statements. Public so tests can
+// build a database of an older version and check that Store::Open upgrades it.
 std::span<const std::string_view> Migrations();
 
 }  // namespace hotline::storage

@@ -7,9 +7,12 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <map>
 #include <span>
@@ -46,16 +49,34 @@ class CorruptValue : public std::runtime_error {
             fmt::format("corrupt value '{}' in column {}.{}", value, table, column)) {}
 };
 
-absl::StatusCode CodeFor(const SQLite::Exception& e) {
+// The errno of the system call behind SQLite's last I/O error, or 0 if unknown. SQLite 3.40 does
+// not record it for an error while committing (sqlite3_system_errno() stays 0 for a WAL write
+// that failed with EFBIG or ENOSPC), so `thread_errno`, the errno captured right after the
+// failure, stands in: a failed system call sets errno, and callers clear it before they start.
+int SystemErrno(sqlite3* db, int thread_errno) {
+  const int recorded = db != nullptr ? sqlite3_system_errno(db) : 0;
+  return recorded != 0 ? recorded : thread_errno;
+}
+
+// A full disk (ENOSPC), a full quota (EDQUOT) or a file size limit (EFBIG, RLIMIT_FSIZE) is the
+// same condition to an operator; SQLite reports only ENOSPC as SQLITE_FULL and the others as a
+// plain I/O error.
+bool IsOutOfSpace(int system_errno) {
+  return system_errno == ENOSPC || system_errno == EDQUOT || system_errno == EFBIG;
+}
+
+absl::StatusCode CodeFor(const SQLite::Exception& e, int system_errno) {
   const int code = e.getErrorCode();
   if (code < 0) {
     return absl::StatusCode::kInternal;  // SQLiteCpp's own error, not SQLite's.
   }
   switch (code & 0xff) {  // The primary result code, in case extended codes are on.
+    case SQLITE_IOERR:
+      return IsOutOfSpace(system_errno) ? absl::StatusCode::kResourceExhausted
+                                        : absl::StatusCode::kUnavailable;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_CANTOPEN:
-    case SQLITE_IOERR:
     case SQLITE_READONLY:
     case SQLITE_PERM:
     case SQLITE_PROTOCOL:
@@ -78,17 +99,36 @@ absl::StatusCode CodeFor(const SQLite::Exception& e) {
   }
 }
 
+// The Status for an exception thrown while doing `operation` on the database at `path`.
+// `system_errno` is SystemErrno() at the failure, used only for an I/O error.
+absl::Status StatusFor(const std::exception& e, int system_errno, std::string_view path,
+                       std::string_view operation) {
+  const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
+  if (sqlite == nullptr) {
+    return absl::InternalError(fmt::format("{} (database '{}'): {}", operation, path, e.what()));
+  }
+  const bool io_error =
+      sqlite->getErrorCode() >= 0 && (sqlite->getErrorCode() & 0xff) == SQLITE_IOERR;
+  // "disk I/O error" alone does not tell an operator what to fix.
+  const std::string system =
+      io_error && system_errno != 0
+          ? fmt::format(" ({}, errno {})", std::strerror(system_errno), system_errno)
+          : "";
+  return absl::Status(CodeFor(*sqlite, system_errno),
+                      fmt::format("{} (database '{}'): {}{}", operation, path, e.what(), system));
+}
+
 // The module edge: runs `body` and turns any exception into a Status that names the operation
-// and the database, so no exception leaves storage.
+// and the database, so no exception leaves storage. `db` is the connection, null before there is
+// one.
 template <typename F>
-auto Guard(std::string_view path, std::string_view operation, F&& body) -> decltype(body()) {
+auto Guard(sqlite3* db, std::string_view path, std::string_view operation, F&& body)
+    -> decltype(body()) {
+  errno = 0;  // So the errno seen after a failure is the failure's (see SystemErrno).
   try {
     return body();
-  } catch (const SQLite::Exception& e) {
-    return absl::Status(CodeFor(e),
-                        fmt::format("{} (database '{}'): {}", operation, path, e.what()));
   } catch (const std::exception& e) {
-    return absl::InternalError(fmt::format("{} (database '{}'): {}", operation, path, e.what()));
+    return StatusFor(e, SystemErrno(db, errno), path, operation);
   }
 }
 
@@ -102,7 +142,16 @@ class StatementUse final {
   }
   StatementUse(const StatementUse&) = delete;
   StatementUse& operator=(const StatementUse&) = delete;
-  ~StatementUse() { statement_.tryReset(); }
+  // Blobs are bound without a copy, so the bindings are cleared too: no pointer into a caller's
+  // string outlives the use.
+  ~StatementUse() {
+    statement_.tryReset();
+    try {
+      statement_.clearBindings();
+    } catch (const SQLite::Exception&) {
+      // sqlite3_clear_bindings() cannot fail on a valid statement.
+    }
+  }
 
   SQLite::Statement& operator*() { return statement_; }
 
@@ -160,6 +209,7 @@ std::string JoinSkills(const std::map<routing::Topic, int>& skills) {
   return joined;
 }
 
+// Names the call in a refusal, since a batch holds many.
 absl::Status CheckRecord(const CallRecord& r) {
   if (r.call.call_id.empty()) {
     return absl::InvalidArgumentError("call record has an empty call_id");
@@ -167,13 +217,64 @@ absl::Status CheckRecord(const CallRecord& r) {
   for (absl::Status s :
        {CheckKnown(r.call.topic, "call topic"), CheckKnown(r.call.priority, "call priority"),
         CheckKnown(r.call.gender_preference, "call gender_preference"),
-        CheckKnown(r.outcome, "call outcome")}) {
+        CheckKnown(r.outcome, "call outcome"),
+        r.disposition ? CheckList(r.disposition->flags, "disposition flag") : absl::OkStatus()}) {
     if (!s.ok()) {
-      return s;
+      return absl::InvalidArgumentError(
+          fmt::format("call '{}': {}", r.call.call_id, std::string(s.message())));
     }
   }
-  if (r.disposition) {
-    return CheckList(r.disposition->flags, "disposition flag");
+  return absl::OkStatus();
+}
+
+absl::Status CheckPresence(const PresenceChange& change) {
+  if (change.counsellor_id.empty()) {
+    return absl::InvalidArgumentError("presence change has an empty counsellor_id");
+  }
+  if (absl::Status s = CheckKnown(change.state, "presence state"); !s.ok()) {
+    return s;
+  }
+  return CheckKnown(change.reason, "break reason");
+}
+
+// Blobs are bound with an int size.
+absl::Status CheckBlob(const std::string& bytes, std::string_view what) {
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} has {} bytes, more than a BLOB can hold", what, bytes.size()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckResult(const RequestResult& r) {
+  if (r.origin.empty() || r.request_id.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("request result needs an origin and a request_id (got '{}' and '{}')", r.origin,
+                    r.request_id));
+  }
+  // google.rpc.Code runs from OK (0) to UNAUTHENTICATED (16).
+  if (r.code < 0 || r.code > 16) {
+    return absl::InvalidArgumentError(
+        fmt::format("request result {} '{}' has code {}, not a google.rpc.Code", r.origin,
+                    r.request_id, r.code));
+  }
+  return CheckBlob(r.response, "request result response");
+}
+
+absl::Status CheckJournal(const std::vector<JournalEntry>& journal) {
+  int64_t previous = 0;
+  for (const JournalEntry& entry : journal) {
+    if (entry.seq <= previous) {
+      return absl::InvalidArgumentError(
+          previous == 0 ? fmt::format("journal seq {} is below 1", entry.seq)
+                        : fmt::format("journal seq {} follows seq {} in the batch; seqs must "
+                                      "strictly increase",
+                                      entry.seq, previous));
+    }
+    if (absl::Status s = CheckBlob(entry.record, "journal record"); !s.ok()) {
+      return s;
+    }
+    previous = entry.seq;
   }
   return absl::OkStatus();
 }
@@ -207,6 +308,58 @@ absl::Status CheckTokenHash(const std::string& token_hash) {
   return absl::OkStatus();
 }
 
+absl::Status CheckCounsellorOp(const CounsellorOp& op) {
+  switch (op.kind) {
+    case CounsellorOp::Kind::kInsert:
+      if (absl::Status s = CheckProfile(op.counsellor.profile); !s.ok()) {
+        return s;
+      }
+      return CheckTokenHash(op.counsellor.token_hash);
+    case CounsellorOp::Kind::kUpdate:
+      return CheckProfile(op.counsellor.profile);
+    case CounsellorOp::Kind::kRemove:
+      return absl::OkStatus();  // An unknown id is NOT_FOUND, found by trying.
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("counsellor op has no known kind ({})", static_cast<int>(op.kind)));
+}
+
+// Everything about a batch that can be checked without the database, so a batch refused here
+// never begins a transaction.
+absl::Status CheckBatch(const Batch& batch) {
+  if (absl::Status s = CheckJournal(batch.journal); !s.ok()) {
+    return s;
+  }
+  for (const CallRecord& r : batch.calls) {
+    if (absl::Status s = CheckRecord(r); !s.ok()) {
+      return s;
+    }
+  }
+  for (const PresenceChange& change : batch.presence) {
+    if (absl::Status s = CheckPresence(change); !s.ok()) {
+      return s;
+    }
+  }
+  for (const RequestResult& r : batch.results) {
+    if (absl::Status s = CheckResult(r); !s.ok()) {
+      return s;
+    }
+  }
+  for (const CounsellorOp& op : batch.counsellors) {
+    if (absl::Status s = CheckCounsellorOp(op); !s.ok()) {
+      return s;
+    }
+  }
+  if (batch.snapshot) {
+    if (batch.snapshot->seq < 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("snapshot seq {} is negative", batch.snapshot->seq));
+    }
+    return CheckBlob(batch.snapshot->state, "snapshot state");
+  }
+  return absl::OkStatus();
+}
+
 void BindName(SQLite::Statement& s, const char* parameter, std::string_view name) {
   s.bind(parameter, std::string(name));
 }
@@ -218,6 +371,11 @@ void BindTextOrNull(SQLite::Statement& s, const char* parameter, const std::stri
   } else {
     s.bind(parameter, value);
   }
+}
+
+// Without a copy: the batch outlives the statement's use (StatementUse clears the bindings).
+void BindBlob(SQLite::Statement& s, const char* parameter, const std::string& bytes) {
+  s.bindNoCopy(parameter, static_cast<const void*>(bytes.data()), static_cast<int>(bytes.size()));
 }
 
 void BindTime(SQLite::Statement& s, const char* parameter, Timestamp t) {
@@ -419,22 +577,149 @@ INSERT INTO presence (counsellor_id, state, reason, call_id, at)
 VALUES (:counsellor_id, :state, :reason, :call_id, :at)
 )sql";
 
+constexpr const char* kInsertJournalSql =
+    "INSERT INTO journal (seq, at, record) VALUES (:seq, :at, :record)";
+
+constexpr const char* kUpsertResultSql = R"sql(
+INSERT OR REPLACE INTO request_results (origin, request_id, at, code, message, response)
+VALUES (:origin, :request_id, :at, :code, :message, :response)
+)sql";
+
 constexpr const char* kCounsellorColumns =
     "counsellor_id, display_name, home_province, provinces, skills, languages, gender, endpoint";
 
+// Both maxima come from the end of an integer primary key: no scan.
+constexpr const char* kLastSeqSql =
+    "SELECT MAX((SELECT IFNULL(MAX(seq), 0) FROM journal), "
+    "(SELECT IFNULL(MAX(seq), 0) FROM snapshots))";
+
+constexpr const char* kCallColumns = R"sql(
+call_id, gateway_id, caller_key, caller_masked, province, language, topic, priority,
+gender_preference, arrived_at, first_offered_at, accepted_at, answered_at, ended_at,
+wrap_up_done_at, outcome, counsellor_id, offers, final_step,
+category, action, flags, heavy, note, reason
+)sql";
+
+CallRecord ReadCall(const RowReader& row) {
+  CallRecord r;
+  r.call.call_id = row.Text("call_id");
+  r.call.gateway_id = row.Text("gateway_id");
+  r.call.caller_key = row.Text("caller_key");
+  r.call.caller_masked = row.Text("caller_masked");
+  r.call.province = row.Text("province");
+  r.call.language = row.Text("language");
+  r.call.topic = row.Enum("topic", &ParseTopic);
+  r.call.priority = row.Enum("priority", &ParsePriority);
+  r.call.gender_preference = row.Enum("gender_preference", &ParseGender);
+  r.call.arrived_at = row.Time("arrived_at");
+  r.first_offered_at = row.OptionalTime("first_offered_at");
+  r.accepted_at = row.OptionalTime("accepted_at");
+  r.answered_at = row.OptionalTime("answered_at");
+  r.ended_at = row.Time("ended_at");
+  r.wrap_up_done_at = row.OptionalTime("wrap_up_done_at");
+  r.outcome = row.Enum("outcome", &ParseOutcome);
+  r.counsellor_id = row.TextOrEmpty("counsellor_id");
+  r.offers = row.SmallInt("offers");
+  r.final_step = row.SmallInt("final_step");
+  // `heavy` is NULL exactly when there is no disposition (WriteCall writes them together).
+  if (const std::optional<int64_t> heavy = row.OptionalInt("heavy")) {
+    routing::Disposition d;
+    d.category = row.Text("category");
+    d.action = row.Text("action");
+    d.flags = row.List("flags");
+    d.heavy = *heavy != 0;
+    d.note = row.Text("note");
+    r.disposition = std::move(d);
+  }
+  r.reason = row.TextOrEmpty("reason");
+  return r;
+}
+
+// What Commit was writing when it failed, for the message; formatted only on failure.
+struct Step {
+  enum class Kind {
+    kBegin,
+    kCall,
+    kPresence,
+    kResult,
+    kCounsellor,
+    kJournal,
+    kSnapshot,
+    kForget,
+    kCommit
+  };
+  Kind kind = Kind::kBegin;
+  std::size_t index = 0;
+};
+
+std::string Describe(const Batch& batch, const Step& step) {
+  switch (step.kind) {
+    case Step::Kind::kBegin:
+      return "beginning a transaction";
+    case Step::Kind::kCall:
+      return fmt::format("recording call '{}'", batch.calls[step.index].call.call_id);
+    case Step::Kind::kPresence:
+      return fmt::format("recording presence of '{}'", batch.presence[step.index].counsellor_id);
+    case Step::Kind::kResult: {
+      const RequestResult& r = batch.results[step.index];
+      return fmt::format("recording the result of {} request '{}'", r.origin, r.request_id);
+    }
+    case Step::Kind::kCounsellor: {
+      const CounsellorOp& op = batch.counsellors[step.index];
+      const char* verb = op.kind == CounsellorOp::Kind::kInsert   ? "inserting"
+                         : op.kind == CounsellorOp::Kind::kUpdate ? "updating"
+                                                                  : "removing";
+      return fmt::format("{} counsellor '{}'", verb, op.counsellor.profile.id);
+    }
+    case Step::Kind::kJournal:
+      return fmt::format("appending journal entry {}", batch.journal[step.index].seq);
+    case Step::Kind::kSnapshot:
+      return fmt::format("writing the snapshot after journal entry {}", batch.snapshot->seq);
+    case Step::Kind::kForget:
+      return fmt::format("forgetting request results before {}", *batch.forget_results_before_ms);
+    case Step::Kind::kCommit:
+      break;
+  }
+  return fmt::format(
+      "committing a batch (journal entries: {}, calls: {}, presence changes: {}, results: {}, "
+      "counsellor ops: {}, snapshot: {})",
+      batch.journal.size(), batch.calls.size(), batch.presence.size(), batch.results.size(),
+      batch.counsellors.size(), batch.snapshot ? "yes" : "no");
+}
+
+absl::Status CheckSynchronous(const std::string& synchronous) {
+  if (synchronous != "NORMAL" && synchronous != "FULL") {
+    return absl::InvalidArgumentError(
+        fmt::format("synchronous must be \"NORMAL\" or \"FULL\", not \"{}\"", synchronous));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
-  return Guard(path, "opening", [&]() -> absl::StatusOr<std::unique_ptr<Store>> {
-    auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                                                 kBusyTimeoutMs);
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
+                                                   const OpenOptions& options) {
+  if (absl::Status s = CheckSynchronous(options.synchronous); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<std::unique_ptr<SQLite::Database>> opened =
+      Guard(nullptr, path, "opening", [&]() -> absl::StatusOr<std::unique_ptr<SQLite::Database>> {
+        return std::make_unique<SQLite::Database>(
+            path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
+      });
+  if (!opened.ok()) {
+    return opened.status();
+  }
+  std::unique_ptr<SQLite::Database> db = *std::move(opened);
+  sqlite3* handle = db->getHandle();
+  return Guard(handle, path, "opening", [&]() -> absl::StatusOr<std::unique_ptr<Store>> {
     // An in-memory database answers "memory": it has no file to keep a WAL beside.
     const std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
     if (mode != "wal" && mode != "memory") {
       return absl::InternalError(
           fmt::format("database '{}' refused WAL journal mode (it stays '{}')", path, mode));
     }
-    db->exec("PRAGMA synchronous = NORMAL");
+    db->exec(fmt::format("PRAGMA synchronous = {}", options.synchronous));
     db->exec("PRAGMA foreign_keys = ON");
     absl::StatusOr<int> version = Migrate(*db, path);
     if (!version.ok()) {
@@ -446,162 +731,389 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
 
 // Open catches what this throws: the statements are prepared inside its Guard.
 Store::Store(std::unique_ptr<SQLite::Database> db, int schema_version)
-    : db_(std::move(db)),
-      schema_version_(schema_version),
-      insert_call_(std::make_unique<SQLite::Statement>(*db_, kInsertCallSql)),
-      insert_presence_(std::make_unique<SQLite::Statement>(*db_, kInsertPresenceSql)) {}
+    : db_(std::move(db)), schema_version_(schema_version) {
+  const auto prepare = [&](std::string_view sql) {
+    return std::make_unique<SQLite::Statement>(*db_, std::string(sql));
+  };
+  insert_call_ = prepare(kInsertCallSql);
+  insert_presence_ = prepare(kInsertPresenceSql);
+  insert_journal_ = prepare(kInsertJournalSql);
+  upsert_result_ = prepare(kUpsertResultSql);
+  counsellor_exists_ = prepare("SELECT 1 FROM counsellors WHERE counsellor_id = :counsellor_id");
+  insert_counsellor_ = prepare(fmt::format(
+      "INSERT INTO counsellors ({}, token_hash) VALUES (:counsellor_id, :display_name, "
+      ":home_province, :provinces, :skills, :languages, :gender, :endpoint, :token_hash)",
+      kCounsellorColumns));
+  update_counsellor_ = prepare(fmt::format(
+      "UPDATE counsellors SET display_name = :display_name, home_province = :home_province, "
+      "provinces = :provinces, skills = :skills, languages = :languages, gender = :gender, "
+      "endpoint = :endpoint, updated_at = {} WHERE counsellor_id = :counsellor_id",
+      kNowMillisSql));
+  remove_counsellor_ = prepare("DELETE FROM counsellors WHERE counsellor_id = :counsellor_id");
+  last_seq_ = prepare(kLastSeqSql);
+  snapshot_seq_ = prepare("SELECT MAX(seq) FROM snapshots");
+  delete_snapshots_ = prepare("DELETE FROM snapshots");
+  insert_snapshot_ = prepare("INSERT INTO snapshots (seq, at, state) VALUES (:seq, :at, :state)");
+  delete_journal_through_ = prepare("DELETE FROM journal WHERE seq <= :seq");
+  forget_results_ = prepare("DELETE FROM request_results WHERE at < :before");
+}
 
 Store::~Store() = default;
 
 int Store::schema_version() const { return schema_version_; }
 
-absl::Status Store::RecordCall(const CallRecord& r) {
-  if (absl::Status s = CheckRecord(r); !s.ok()) {
+// --- Commit ----------------------------------------------------------------------------------
+
+absl::Status Store::Commit(const Batch& batch) {
+  if (batch.empty()) {
+    return absl::OkStatus();
+  }
+  if (absl::Status s = CheckBatch(batch); !s.ok()) {
     return s;
   }
-  const std::string operation = fmt::format("recording call '{}'", r.call.call_id);
-  return Guard(db_->getFilename(), operation, [&]() -> absl::Status {
-    StatementUse use(*insert_call_);
-    SQLite::Statement& s = *use;
-    const routing::CallInfo& c = r.call;
-    s.bind(":call_id", c.call_id);
-    s.bind(":gateway_id", c.gateway_id);
-    s.bind(":caller_key", c.caller_key);
-    s.bind(":caller_masked", c.caller_masked);
-    s.bind(":province", c.province);
-    s.bind(":language", c.language);
-    BindName(s, ":topic", routing::Name(c.topic));
-    BindName(s, ":priority", routing::Name(c.priority));
-    BindName(s, ":gender_preference", routing::Name(c.gender_preference));
-    BindTime(s, ":arrived_at", c.arrived_at);
-    BindTime(s, ":first_offered_at", r.first_offered_at);
-    BindTime(s, ":accepted_at", r.accepted_at);
-    BindTime(s, ":answered_at", r.answered_at);
-    BindTime(s, ":ended_at", r.ended_at);
-    BindTime(s, ":wrap_up_done_at", r.wrap_up_done_at);
-    BindName(s, ":outcome", routing::Name(r.outcome));
-    BindTextOrNull(s, ":counsellor_id", r.counsellor_id);
-    // A caller waits until answered, or until the call ends unanswered.
-    const Timestamp wait_end = r.answered_at.value_or(r.ended_at);
-    s.bind(":wait_ms", static_cast<int64_t>((wait_end - c.arrived_at).count()));
-    if (r.answered_at) {
-      s.bind(":talk_ms", static_cast<int64_t>((r.ended_at - *r.answered_at).count()));
-    } else {
-      s.bind(":talk_ms");
+  Step step;
+  const auto at = [&](Step::Kind kind, std::size_t index) { step = Step{kind, index}; };
+  // Writes everything but the COMMIT. A refusal returned from here rolls the batch back.
+  const auto write = [&]() -> absl::Status {
+    for (std::size_t i = 0; i < batch.calls.size(); ++i) {
+      at(Step::Kind::kCall, i);
+      WriteCall(batch.calls[i]);
     }
-    s.bind(":offers", r.offers);
-    s.bind(":final_step", r.final_step);
-    if (r.disposition) {
-      const routing::Disposition& d = *r.disposition;
-      s.bind(":category", d.category);
-      s.bind(":action", d.action);
-      s.bind(":flags", Join(d.flags));
-      s.bind(":heavy", d.heavy ? 1 : 0);
-      s.bind(":note", d.note);
-    } else {
-      for (const char* parameter : {":category", ":action", ":flags", ":heavy", ":note"}) {
-        s.bind(parameter);
+    for (std::size_t i = 0; i < batch.presence.size(); ++i) {
+      at(Step::Kind::kPresence, i);
+      WritePresence(batch.presence[i]);
+    }
+    for (std::size_t i = 0; i < batch.results.size(); ++i) {
+      at(Step::Kind::kResult, i);
+      WriteResult(batch.results[i]);
+    }
+    for (std::size_t i = 0; i < batch.counsellors.size(); ++i) {
+      at(Step::Kind::kCounsellor, i);
+      if (absl::Status s = WriteCounsellorOp(batch.counsellors[i]); !s.ok()) {
+        return s;
       }
     }
-    BindTextOrNull(s, ":reason", r.reason);
-    s.exec();
+    if (!batch.journal.empty()) {
+      at(Step::Kind::kJournal, 0);
+      if (absl::Status s = WriteJournal(batch.journal); !s.ok()) {
+        return s;
+      }
+    }
+    if (batch.snapshot) {
+      at(Step::Kind::kSnapshot, 0);
+      if (absl::Status s = WriteSnapshot(*batch.snapshot); !s.ok()) {
+        return s;
+      }
+    }
+    if (batch.forget_results_before_ms) {
+      at(Step::Kind::kForget, 0);
+      StatementUse use(*forget_results_);
+      (*use).bind(":before", *batch.forget_results_before_ms);
+      (*use).exec();
+    }
     return absl::OkStatus();
-  });
+  };
+
+  errno = 0;  // So the errno seen after a failure is the failure's (see SystemErrno).
+  int failure_errno = 0;
+  try {
+    // IMMEDIATE takes the write lock up front, so a batch never fails half-way on a lock another
+    // process took (a backup, hotlinectl) after it began. Leaving this scope without commit()
+    // rolls everything back.
+    SQLite::Transaction transaction(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    try {
+      if (absl::Status s = write(); !s.ok()) {
+        return s;
+      }
+      at(Step::Kind::kCommit, 0);
+      transaction.commit();
+      return absl::OkStatus();
+    } catch (...) {
+      failure_errno = errno;  // Before the rollback's own system calls can change it.
+      throw;
+    }
+  } catch (const std::exception& e) {
+    return StatusFor(e, SystemErrno(db_->getHandle(), failure_errno != 0 ? failure_errno : errno),
+                     db_->getFilename(), Describe(batch, step));
+  }
+}
+
+void Store::WriteCall(const CallRecord& r) {
+  StatementUse use(*insert_call_);
+  SQLite::Statement& s = *use;
+  const routing::CallInfo& c = r.call;
+  s.bind(":call_id", c.call_id);
+  s.bind(":gateway_id", c.gateway_id);
+  s.bind(":caller_key", c.caller_key);
+  s.bind(":caller_masked", c.caller_masked);
+  s.bind(":province", c.province);
+  s.bind(":language", c.language);
+  BindName(s, ":topic", routing::Name(c.topic));
+  BindName(s, ":priority", routing::Name(c.priority));
+  BindName(s, ":gender_preference", routing::Name(c.gender_preference));
+  BindTime(s, ":arrived_at", c.arrived_at);
+  BindTime(s, ":first_offered_at", r.first_offered_at);
+  BindTime(s, ":accepted_at", r.accepted_at);
+  BindTime(s, ":answered_at", r.answered_at);
+  BindTime(s, ":ended_at", r.ended_at);
+  BindTime(s, ":wrap_up_done_at", r.wrap_up_done_at);
+  BindName(s, ":outcome", routing::Name(r.outcome));
+  BindTextOrNull(s, ":counsellor_id", r.counsellor_id);
+  // A caller waits until answered, or until the call ends unanswered.
+  const Timestamp wait_end = r.answered_at.value_or(r.ended_at);
+  s.bind(":wait_ms", static_cast<int64_t>((wait_end - c.arrived_at).count()));
+  if (r.answered_at) {
+    s.bind(":talk_ms", static_cast<int64_t>((r.ended_at - *r.answered_at).count()));
+  } else {
+    s.bind(":talk_ms");
+  }
+  s.bind(":offers", r.offers);
+  s.bind(":final_step", r.final_step);
+  if (r.disposition) {
+    const routing::Disposition& d = *r.disposition;
+    s.bind(":category", d.category);
+    s.bind(":action", d.action);
+    s.bind(":flags", Join(d.flags));
+    s.bind(":heavy", d.heavy ? 1 : 0);
+    s.bind(":note", d.note);
+  } else {
+    for (const char* parameter : {":category", ":action", ":flags", ":heavy", ":note"}) {
+      s.bind(parameter);
+    }
+  }
+  BindTextOrNull(s, ":reason", r.reason);
+  s.exec();
+}
+
+void Store::WritePresence(const PresenceChange& change) {
+  StatementUse use(*insert_presence_);
+  SQLite::Statement& s = *use;
+  s.bind(":counsellor_id", change.counsellor_id);
+  BindName(s, ":state", routing::Name(change.state));
+  if (change.reason == routing::BreakReason::kNone) {
+    s.bind(":reason");
+  } else {
+    BindName(s, ":reason", routing::Name(change.reason));
+  }
+  BindTextOrNull(s, ":call_id", change.call_id);
+  BindTime(s, ":at", change.at);
+  s.exec();
+}
+
+void Store::WriteResult(const RequestResult& r) {
+  StatementUse use(*upsert_result_);
+  SQLite::Statement& s = *use;
+  s.bind(":origin", r.origin);
+  s.bind(":request_id", r.request_id);
+  s.bind(":at", r.at_ms);
+  s.bind(":code", r.code);
+  s.bind(":message", r.message);
+  BindBlob(s, ":response", r.response);
+  s.exec();
+}
+
+absl::Status Store::WriteCounsellorOp(const CounsellorOp& op) {
+  const CounsellorProfile& p = op.counsellor.profile;
+  switch (op.kind) {
+    case CounsellorOp::Kind::kInsert: {
+      // SQLite may report the token_hash conflict first when both the id and the hash are
+      // taken, so the id is checked on its own to say which one it is.
+      {
+        StatementUse exists(*counsellor_exists_);
+        (*exists).bind(":counsellor_id", p.id);
+        if ((*exists).executeStep()) {
+          return absl::AlreadyExistsError(fmt::format("counsellor '{}' already exists", p.id));
+        }
+      }
+      StatementUse use(*insert_counsellor_);
+      BindProfile(*use, p);
+      (*use).bind(":token_hash", op.counsellor.token_hash);
+      (*use).exec();
+      return absl::OkStatus();
+    }
+    case CounsellorOp::Kind::kUpdate: {
+      StatementUse use(*update_counsellor_);
+      BindProfile(*use, p);
+      if ((*use).exec() == 0) {
+        return absl::NotFoundError(fmt::format("no counsellor '{}'", p.id));
+      }
+      return absl::OkStatus();
+    }
+    case CounsellorOp::Kind::kRemove: {
+      StatementUse use(*remove_counsellor_);
+      (*use).bind(":counsellor_id", p.id);
+      if ((*use).exec() == 0) {
+        return absl::NotFoundError(fmt::format("no counsellor '{}'", p.id));
+      }
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("counsellor op has no known kind");  // CheckBatch refused it.
+}
+
+int64_t Store::QueryLastSeq() {
+  StatementUse use(*last_seq_);
+  (*use).executeStep();
+  return (*use).getColumn(0).getInt64();
+}
+
+// REQUIRES: `entries` is non-empty with strictly increasing seqs (CheckBatch).
+absl::Status Store::WriteJournal(const std::vector<JournalEntry>& entries) {
+  // A seq at or below a stored one means two writers, or a daemon that lost count: appending
+  // would put entries out of order for replay.
+  const int64_t last = QueryLastSeq();
+  if (entries.front().seq <= last) {
+    return absl::FailedPreconditionError(
+        fmt::format("journal entry {} is not after the last stored seq {} (database '{}')",
+                    entries.front().seq, last, db_->getFilename()));
+  }
+  StatementUse use(*insert_journal_);
+  SQLite::Statement& s = *use;
+  for (const JournalEntry& entry : entries) {
+    s.bind(":seq", entry.seq);
+    s.bind(":at", entry.at_ms);
+    BindBlob(s, ":record", entry.record);
+    s.exec();
+    s.reset();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::WriteSnapshot(const Snapshot& snapshot) {
+  std::optional<int64_t> stored;
+  {
+    StatementUse use(*snapshot_seq_);
+    (*use).executeStep();
+    if (!(*use).getColumn(0).isNull()) {
+      stored = (*use).getColumn(0).getInt64();
+    }
+  }
+  // An older snapshot would need journal entries the stored one already let go of.
+  if (stored && snapshot.seq < *stored) {
+    return absl::FailedPreconditionError(
+        fmt::format("snapshot after journal entry {} is older than the stored one after {} "
+                    "(database '{}')",
+                    snapshot.seq, *stored, db_->getFilename()));
+  }
+  const int64_t last = QueryLastSeq();
+  if (snapshot.seq > last) {
+    return absl::FailedPreconditionError(
+        fmt::format("snapshot after journal entry {}, but the journal ends at {} (database '{}')",
+                    snapshot.seq, last, db_->getFilename()));
+  }
+  {
+    StatementUse use(*delete_snapshots_);
+    (*use).exec();
+  }
+  {
+    StatementUse use(*insert_snapshot_);
+    (*use).bind(":seq", snapshot.seq);
+    (*use).bind(":at", snapshot.at_ms);
+    BindBlob(*use, ":state", snapshot.state);
+    (*use).exec();
+  }
+  StatementUse use(*delete_journal_through_);
+  (*use).bind(":seq", snapshot.seq);
+  (*use).exec();
+  return absl::OkStatus();
+}
+
+absl::Status Store::RecordCall(const CallRecord& r) {
+  Batch batch;
+  batch.calls.push_back(r);
+  return Commit(batch);
 }
 
 absl::Status Store::RecordPresence(const PresenceChange& change) {
-  if (change.counsellor_id.empty()) {
-    return absl::InvalidArgumentError("presence change has an empty counsellor_id");
-  }
-  if (absl::Status s = CheckKnown(change.state, "presence state"); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckKnown(change.reason, "break reason"); !s.ok()) {
-    return s;
-  }
-  const std::string operation = fmt::format("recording presence of '{}'", change.counsellor_id);
-  return Guard(db_->getFilename(), operation, [&]() -> absl::Status {
-    StatementUse use(*insert_presence_);
-    SQLite::Statement& s = *use;
-    s.bind(":counsellor_id", change.counsellor_id);
-    BindName(s, ":state", routing::Name(change.state));
-    if (change.reason == routing::BreakReason::kNone) {
-      s.bind(":reason");
-    } else {
-      BindName(s, ":reason", routing::Name(change.reason));
-    }
-    BindTextOrNull(s, ":call_id", change.call_id);
-    BindTime(s, ":at", change.at);
-    s.exec();
-    return absl::OkStatus();
-  });
+  Batch batch;
+  batch.presence.push_back(change);
+  return Commit(batch);
 }
 
 absl::Status Store::InsertCounsellor(const StoredCounsellor& c) {
-  if (absl::Status s = CheckProfile(c.profile); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckTokenHash(c.token_hash); !s.ok()) {
-    return s;
-  }
-  const std::string operation = fmt::format("inserting counsellor '{}'", c.profile.id);
-  return Guard(db_->getFilename(), operation, [&]() -> absl::Status {
-    // SQLite may report the token_hash conflict first when both the id and the hash are taken, so
-    // the id is checked on its own to say which one it is.
-    SQLite::Statement exists(*db_,
-                             "SELECT 1 FROM counsellors WHERE counsellor_id = :counsellor_id");
-    exists.bind(":counsellor_id", c.profile.id);
-    if (exists.executeStep()) {
-      return absl::AlreadyExistsError(fmt::format("counsellor '{}' already exists", c.profile.id));
-    }
-    SQLite::Statement s(
-        *db_, fmt::format("INSERT INTO counsellors ({}, token_hash) VALUES (:counsellor_id, "
-                          ":display_name, :home_province, :provinces, :skills, :languages, "
-                          ":gender, :endpoint, :token_hash)",
-                          kCounsellorColumns));
-    BindProfile(s, c.profile);
-    s.bind(":token_hash", c.token_hash);
-    s.exec();
-    return absl::OkStatus();
-  });
+  Batch batch;
+  batch.counsellors.push_back({CounsellorOp::Kind::kInsert, c});
+  return Commit(batch);
 }
 
 absl::Status Store::UpdateCounsellor(const CounsellorProfile& p) {
-  if (absl::Status s = CheckProfile(p); !s.ok()) {
-    return s;
-  }
-  const std::string operation = fmt::format("updating counsellor '{}'", p.id);
-  return Guard(db_->getFilename(), operation, [&]() -> absl::Status {
+  Batch batch;
+  batch.counsellors.push_back({CounsellorOp::Kind::kUpdate, StoredCounsellor{p, ""}});
+  return Commit(batch);
+}
+
+absl::Status Store::RemoveCounsellor(const std::string& counsellor_id) {
+  Batch batch;
+  CounsellorOp op{CounsellorOp::Kind::kRemove, {}};
+  op.counsellor.profile.id = counsellor_id;
+  batch.counsellors.push_back(std::move(op));
+  return Commit(batch);
+}
+
+// --- Queries ---------------------------------------------------------------------------------
+
+absl::StatusOr<std::optional<Snapshot>> Store::LoadSnapshot() {
+  return Guard(
+      db_->getHandle(), db_->getFilename(), "loading the snapshot",
+      [&]() -> absl::StatusOr<std::optional<Snapshot>> {
+        SQLite::Statement s(*db_, "SELECT seq, at, state FROM snapshots ORDER BY seq DESC LIMIT 1");
+        if (!s.executeStep()) {
+          return std::optional<Snapshot>();
+        }
+        const RowReader row(s, "snapshots");
+        return std::optional<Snapshot>(Snapshot{row.Int("seq"), row.Int("at"), row.Text("state")});
+      });
+}
+
+absl::Status Store::ReadJournal(int64_t after_seq,
+                                const std::function<absl::Status(const JournalEntry&)>& fn) {
+  const std::string operation = fmt::format("reading the journal after entry {}", after_seq);
+  return Guard(db_->getHandle(), db_->getFilename(), operation, [&]() -> absl::Status {
     SQLite::Statement s(*db_,
-                        fmt::format("UPDATE counsellors SET display_name = :display_name, "
-                                    "home_province = :home_province, provinces = :provinces, "
-                                    "skills = :skills, languages = :languages, gender = :gender, "
-                                    "endpoint = :endpoint, updated_at = {} "
-                                    "WHERE counsellor_id = :counsellor_id",
-                                    kNowMillisSql));
-    BindProfile(s, p);
-    if (s.exec() == 0) {
-      return absl::NotFoundError(fmt::format("no counsellor '{}'", p.id));
+                        "SELECT seq, at, record FROM journal WHERE seq > :after ORDER BY seq");
+    s.bind(":after", after_seq);
+    const RowReader row(s, "journal");
+    JournalEntry entry;
+    while (s.executeStep()) {
+      entry.seq = row.Int("seq");
+      entry.at_ms = row.Int("at");
+      entry.record = row.Text("record");
+      if (absl::Status status = fn(entry); !status.ok()) {
+        return status;
+      }
     }
     return absl::OkStatus();
   });
 }
 
-absl::Status Store::RemoveCounsellor(const std::string& counsellor_id) {
-  const std::string operation = fmt::format("removing counsellor '{}'", counsellor_id);
-  return Guard(db_->getFilename(), operation, [&]() -> absl::Status {
-    SQLite::Statement s(*db_, "DELETE FROM counsellors WHERE counsellor_id = :counsellor_id");
-    s.bind(":counsellor_id", counsellor_id);
-    if (s.exec() == 0) {
-      return absl::NotFoundError(fmt::format("no counsellor '{}'", counsellor_id));
-    }
-    return absl::OkStatus();
-  });
+absl::StatusOr<int64_t> Store::LastJournalSeq() {
+  return Guard(db_->getHandle(), db_->getFilename(), "reading the last journal seq",
+               [&]() -> absl::StatusOr<int64_t> { return QueryLastSeq(); });
+}
+
+absl::StatusOr<std::vector<RequestResult>> Store::LoadRequestResults(int64_t since_ms) {
+  const std::string operation = fmt::format("loading request results since {}", since_ms);
+  return Guard(db_->getHandle(), db_->getFilename(), operation,
+               [&]() -> absl::StatusOr<std::vector<RequestResult>> {
+                 SQLite::Statement s(*db_,
+                                     "SELECT origin, request_id, at, code, message, response "
+                                     "FROM request_results WHERE at >= :since "
+                                     "ORDER BY at, origin, request_id");
+                 s.bind(":since", since_ms);
+                 const RowReader row(s, "request_results");
+                 std::vector<RequestResult> results;
+                 while (s.executeStep()) {
+                   results.push_back(RequestResult{row.Text("origin"), row.Text("request_id"),
+                                                   row.Int("at"), row.SmallInt("code"),
+                                                   row.Text("message"), row.Text("response")});
+                 }
+                 return results;
+               });
 }
 
 absl::StatusOr<std::vector<StoredCounsellor>> Store::LoadCounsellors() {
   return Guard(
-      db_->getFilename(), "loading counsellors",
+      db_->getHandle(), db_->getFilename(), "loading counsellors",
       [&]() -> absl::StatusOr<std::vector<StoredCounsellor>> {
         SQLite::Statement s(*db_, fmt::format("SELECT {}, token_hash FROM counsellors "
                                               "ORDER BY counsellor_id",
@@ -617,78 +1129,63 @@ absl::StatusOr<std::vector<StoredCounsellor>> Store::LoadCounsellors() {
 
 absl::StatusOr<std::optional<CallRecord>> Store::FindCall(const std::string& call_id) {
   const std::string operation = fmt::format("finding call '{}'", call_id);
-  return Guard(db_->getFilename(), operation, [&]() -> absl::StatusOr<std::optional<CallRecord>> {
-    SQLite::Statement s(*db_, R"sql(
-SELECT call_id, gateway_id, caller_key, caller_masked, province, language, topic, priority,
-  gender_preference, arrived_at, first_offered_at, accepted_at, answered_at, ended_at,
-  wrap_up_done_at, outcome, counsellor_id, offers, final_step,
-  category, action, flags, heavy, note, reason
-FROM calls WHERE call_id = :call_id
-)sql");
+  return Guard(db_->getHandle(), db_->getFilename(), operation,
+               [&]() -> absl::StatusOr<std::optional<CallRecord>> {
+                 // A reused call id has several rows: the latest arrival is the call meant now.
+                 SQLite::Statement s(*db_, fmt::format("SELECT {} FROM calls WHERE call_id = "
+                                                       ":call_id ORDER BY arrived_at DESC, id "
+                                                       "DESC LIMIT 1",
+                                                       kCallColumns));
+                 s.bind(":call_id", call_id);
+                 if (!s.executeStep()) {
+                   return std::optional<CallRecord>();
+                 }
+                 return std::optional<CallRecord>(ReadCall(RowReader(s, "calls")));
+               });
+}
+
+absl::StatusOr<int> Store::CountCalls(const std::string& call_id) {
+  const std::string operation = fmt::format("counting calls '{}'", call_id);
+  return Guard(db_->getHandle(), db_->getFilename(), operation, [&]() -> absl::StatusOr<int> {
+    SQLite::Statement s(*db_, "SELECT COUNT(*) FROM calls WHERE call_id = :call_id");
     s.bind(":call_id", call_id);
-    if (!s.executeStep()) {
-      return std::optional<CallRecord>();
-    }
-    const RowReader row(s, "calls");
-    CallRecord r;
-    r.call.call_id = row.Text("call_id");
-    r.call.gateway_id = row.Text("gateway_id");
-    r.call.caller_key = row.Text("caller_key");
-    r.call.caller_masked = row.Text("caller_masked");
-    r.call.province = row.Text("province");
-    r.call.language = row.Text("language");
-    r.call.topic = row.Enum("topic", &ParseTopic);
-    r.call.priority = row.Enum("priority", &ParsePriority);
-    r.call.gender_preference = row.Enum("gender_preference", &ParseGender);
-    r.call.arrived_at = row.Time("arrived_at");
-    r.first_offered_at = row.OptionalTime("first_offered_at");
-    r.accepted_at = row.OptionalTime("accepted_at");
-    r.answered_at = row.OptionalTime("answered_at");
-    r.ended_at = row.Time("ended_at");
-    r.wrap_up_done_at = row.OptionalTime("wrap_up_done_at");
-    r.outcome = row.Enum("outcome", &ParseOutcome);
-    r.counsellor_id = row.TextOrEmpty("counsellor_id");
-    r.offers = row.SmallInt("offers");
-    r.final_step = row.SmallInt("final_step");
-    // `heavy` is NULL exactly when there is no disposition (RecordCall writes them together).
-    if (const std::optional<int64_t> heavy = row.OptionalInt("heavy")) {
-      routing::Disposition d;
-      d.category = row.Text("category");
-      d.action = row.Text("action");
-      d.flags = row.List("flags");
-      d.heavy = *heavy != 0;
-      d.note = row.Text("note");
-      r.disposition = std::move(d);
-    }
-    r.reason = row.TextOrEmpty("reason");
-    return std::optional<CallRecord>(std::move(r));
+    s.executeStep();
+    return s.getColumn(0).getInt();
   });
+}
+
+absl::StatusOr<int> Store::SynchronousLevel() {
+  return Guard(
+      db_->getHandle(), db_->getFilename(), "reading PRAGMA synchronous",
+      [&]() -> absl::StatusOr<int> { return db_->execAndGet("PRAGMA synchronous").getInt(); });
 }
 
 absl::StatusOr<std::vector<PresenceChange>> Store::PresenceHistory(
     const std::string& counsellor_id) {
   const std::string operation = fmt::format("reading presence of '{}'", counsellor_id);
-  return Guard(db_->getFilename(), operation, [&]() -> absl::StatusOr<std::vector<PresenceChange>> {
-    // `id` breaks ties between changes in the same millisecond: insertion order.
-    SQLite::Statement s(*db_,
-                        "SELECT counsellor_id, state, reason, call_id, at FROM presence "
-                        "WHERE counsellor_id = :counsellor_id ORDER BY at, id");
-    s.bind(":counsellor_id", counsellor_id);
-    const RowReader row(s, "presence");
-    std::vector<PresenceChange> history;
-    while (s.executeStep()) {
-      PresenceChange change;
-      change.counsellor_id = row.Text("counsellor_id");
-      change.state = row.Enum("state", &ParseCounsellorState);
-      if (row.OptionalText("reason")) {
-        change.reason = row.Enum("reason", &ParseBreakReason);
-      }
-      change.call_id = row.TextOrEmpty("call_id");
-      change.at = row.Time("at");
-      history.push_back(std::move(change));
-    }
-    return history;
-  });
+  return Guard(db_->getHandle(), db_->getFilename(), operation,
+               [&]() -> absl::StatusOr<std::vector<PresenceChange>> {
+                 // `id` breaks ties between changes in the same millisecond: insertion order.
+                 SQLite::Statement s(*db_,
+                                     "SELECT counsellor_id, state, reason, call_id, at FROM "
+                                     "presence WHERE counsellor_id = :counsellor_id "
+                                     "ORDER BY at, id");
+                 s.bind(":counsellor_id", counsellor_id);
+                 const RowReader row(s, "presence");
+                 std::vector<PresenceChange> history;
+                 while (s.executeStep()) {
+                   PresenceChange change;
+                   change.counsellor_id = row.Text("counsellor_id");
+                   change.state = row.Enum("state", &ParseCounsellorState);
+                   if (row.OptionalText("reason")) {
+                     change.reason = row.Enum("reason", &ParseBreakReason);
+                   }
+                   change.call_id = row.TextOrEmpty("call_id");
+                   change.at = row.Time("at");
+                   history.push_back(std::move(change));
+                 }
+                 return history;
+               });
 }
 
 }  // namespace hotline::storage

@@ -1,25 +1,34 @@
-// The daemon's SQLite database: call records, counsellor presence history and counsellor
-// profiles, behind one Store that owns the connection.
+// The daemon's SQLite database: the journal and its snapshot, call records, counsellor presence
+// history, counsellor profiles and the answers given to request ids, behind one Store that owns
+// the connection and is the daemon's Sink (storage/batch.h).
 //
 // Store owns its one SQLite connection (DESIGN §5: one writer connection) and the prepared
 // statements it reuses. Times are stored as INTEGER Unix milliseconds and enums as their lowercase
-// routing::Name() strings, so reports read `outcome = 'abandoned'`. The schema lives in numbered
-// migrations (storage/migrations.h) tracked by `PRAGMA user_version`.
+// routing::Name() strings, so reports read `outcome = 'abandoned'`. Journal records, snapshot
+// states and responses are BLOBs storage never parses. The schema lives in numbered migrations
+// (storage/migrations.h) tracked by `PRAGMA user_version`.
+//
+// Every write goes through Commit: the single-item functions (RecordCall, InsertCounsellor, ...)
+// commit a one-item Batch, so there is one code path and one transaction per call.
 //
 // No exception leaves this module: every SQLite error becomes an absl::Status. The mapping:
 //   UNAVAILABLE         the file cannot be opened, read or written now (missing directory,
 //                       permissions, I/O error, database busy past the 5 s busy timeout);
-//   RESOURCE_EXHAUSTED  the disk or the database is full;
+//   RESOURCE_EXHAUSTED  the disk or the database is full: SQLITE_FULL, or an I/O error whose
+//                       system error is ENOSPC, EDQUOT or EFBIG (a file size limit);
 //   DATA_LOSS           SQLite reports the file corrupt;
 //   FAILED_PRECONDITION the file is not a SQLite database, or its schema is newer than this build;
+//                       a journal seq or snapshot out of order;
 //   INTERNAL            anything else, including a stored value this build cannot parse
 //                       ("corrupt value ... in column ...").
-// Messages carry SQLite's own message and the database path.
+// Messages carry SQLite's own message, the database path and the item that failed.
 //
-// Thread-safety: not thread-safe. One owner thread (the daemon's engine thread) creates the Store
-// and makes every call on it.
+// Thread-safety: not thread-safe. One owner thread (the daemon's journal writer, or the engine
+// thread before there is one) creates the Store and makes every call on it.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +37,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "routing/types.h"
+#include "storage/batch.h"
 
 namespace SQLite {
 class Database;
@@ -36,35 +46,69 @@ class Statement;
 
 namespace hotline::storage {
 
-// A counsellor as stored: the profile plus the hash of their desk token.
-struct StoredCounsellor {
-  routing::CounsellorProfile profile;
-  // Hex hash of the desk token; never the token itself.
-  std::string token_hash;
-
-  bool operator==(const StoredCounsellor&) const = default;
+struct OpenOptions {
+  // PRAGMA synchronous: "NORMAL" (a commit is durable once the WAL is checkpointed or the next
+  // commit's fsync ran; a power loss may lose the last commits, a process crash loses nothing)
+  // or "FULL" (an fsync of the WAL on every commit: a power loss loses nothing acknowledged).
+  std::string synchronous = "NORMAL";
 };
 
-// Owns the SQLite database. Not thread-safe: one owner thread (the daemon's engine thread) calls
-// it.
-class Store final {
+// Owns the SQLite database. Not thread-safe: one owner thread calls it.
+class Store final : public Sink {
  public:
   // Opens or creates the database at `path` (":memory:" allowed), sets journal_mode=WAL,
-  // synchronous=NORMAL, foreign_keys=ON, busy_timeout 5000 ms, and applies the pending numbered
-  // migrations, each in its own transaction.
-  // Errors: UNAVAILABLE (cannot open, e.g. the directory does not exist) or INTERNAL, with the
+  // synchronous as `options` says, foreign_keys=ON, busy_timeout 5000 ms, and applies the pending
+  // numbered migrations, each in its own transaction.
+  // Errors: INVALID_ARGUMENT if options.synchronous is not "NORMAL" or "FULL" (nothing is
+  // opened); UNAVAILABLE (cannot open, e.g. the directory does not exist) or INTERNAL, with the
   // SQLite message and the path; FAILED_PRECONDITION if the file is not a database or its schema
   // is newer than this build knows; see the file comment for the rest.
-  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& path,
+                                                     const OpenOptions& options = {});
 
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
-  ~Store();
+  ~Store() override;
 
-  // Writes the one row of `calls` for a finished call, with wait_ms and talk_ms derived from its
-  // timestamps. An empty counsellor_id or reason is stored as NULL.
-  // Errors: ALREADY_EXISTS if a row for this call_id exists (nothing is changed);
-  // INVALID_ARGUMENT if call_id is empty or a disposition flag is empty or contains ','.
+  // Writes the whole batch in one IMMEDIATE transaction with the reused prepared statements:
+  // calls, presence, results, counsellor ops in order, journal entries, the snapshot (which then
+  // deletes the journal entries it covers), the pruning of old results. All or nothing.
+  // Errors, with nothing stored:
+  //   INVALID_ARGUMENT    an item the database could not give back as written (as for
+  //                       RecordCall, RecordPresence, InsertCounsellor, UpdateCounsellor), a
+  //                       result with an empty origin or request_id or a code outside 0..16,
+  //                       journal seqs not strictly increasing from 1, a negative snapshot seq;
+  //                       checked before the database is touched;
+  //   FAILED_PRECONDITION the first journal seq is not above every stored seq (journal and
+  //                       snapshot); the snapshot's seq is below the stored snapshot's or above
+  //                       the last journal seq;
+  //   ALREADY_EXISTS      a kInsert counsellor op whose id or token hash is taken;
+  //   NOT_FOUND           a kUpdate or kRemove counsellor op for a counsellor not stored;
+  //   RESOURCE_EXHAUSTED, UNAVAILABLE, ...: see the file comment.
+  [[nodiscard]] absl::Status Commit(const Batch& batch) override;
+
+  // The latest snapshot, or nullopt if none was ever committed.
+  absl::StatusOr<std::optional<Snapshot>> LoadSnapshot();
+
+  // Calls `fn` with each journal entry whose seq is above `after_seq`, in seq order. Stops at
+  // the first error `fn` returns and returns it unchanged; otherwise OK, or a database error.
+  // `fn` must not call this Store.
+  [[nodiscard]] absl::Status ReadJournal(
+      int64_t after_seq, const std::function<absl::Status(const JournalEntry&)>& fn);
+
+  // The highest seq stored: of the journal entries and of the snapshot (a snapshot deletes the
+  // entries it covers). 0 when there is neither. The next journal entry must be above it.
+  absl::StatusOr<int64_t> LastJournalSeq();
+
+  // The stored request results answered at or after `since_ms`, by at_ms, then origin, then
+  // request_id.
+  absl::StatusOr<std::vector<RequestResult>> LoadRequestResults(int64_t since_ms);
+
+  // Writes one row of `calls` for a finished call, with wait_ms and talk_ms derived from its
+  // timestamps. An empty counsellor_id or reason is stored as NULL. A call_id may be recorded
+  // more than once (gateways reuse ids after a while): each record gets its own row.
+  // Errors: INVALID_ARGUMENT if call_id is empty, an enum has no known value, or a disposition
+  // flag is empty or contains ','.
   [[nodiscard]] absl::Status RecordCall(const routing::CallRecord& record);
 
   // Appends one row of `presence`. BreakReason::kNone and an empty call_id are stored as NULL.
@@ -88,13 +132,20 @@ class Store final {
   // Returns every counsellor, ordered by id.
   absl::StatusOr<std::vector<StoredCounsellor>> LoadCounsellors();
 
-  // Returns the record of `call_id`, or nullopt if there is none.
+  // Returns the latest record of `call_id` (by arrival, then by insertion), or nullopt if there
+  // is none.
   absl::StatusOr<std::optional<routing::CallRecord>> FindCall(const std::string& call_id);
+
+  // The number of rows of `calls` for `call_id`.
+  absl::StatusOr<int> CountCalls(const std::string& call_id);
 
   // Returns the presence changes of one counsellor in the order they happened (by `at`, then by
   // insertion). Empty for an unknown counsellor.
   absl::StatusOr<std::vector<routing::PresenceChange>> PresenceHistory(
       const std::string& counsellor_id);
+
+  // PRAGMA synchronous as this connection has it: 1 for NORMAL, 2 for FULL.
+  absl::StatusOr<int> SynchronousLevel();
 
   // The schema version after migrations: the number of migrations applied.
   int schema_version() const;
@@ -102,12 +153,34 @@ class Store final {
  private:
   Store(std::unique_ptr<SQLite::Database> db, int schema_version);
 
+  // The writes of Commit, inside its transaction. Each throws SQLite::Exception on a database
+  // error; the Status ones return a refusal that rolls the batch back.
+  void WriteCall(const routing::CallRecord& r);
+  void WritePresence(const routing::PresenceChange& change);
+  void WriteResult(const RequestResult& result);
+  [[nodiscard]] absl::Status WriteCounsellorOp(const CounsellorOp& op);
+  [[nodiscard]] absl::Status WriteJournal(const std::vector<JournalEntry>& entries);
+  [[nodiscard]] absl::Status WriteSnapshot(const Snapshot& snapshot);
+  int64_t QueryLastSeq();
+
   // Declared first so it is destroyed last, after the statements prepared on it.
   std::unique_ptr<SQLite::Database> db_;
   int schema_version_;
   // Prepared once and reused (re-preparing per row costs about 7x).
   std::unique_ptr<SQLite::Statement> insert_call_;
   std::unique_ptr<SQLite::Statement> insert_presence_;
+  std::unique_ptr<SQLite::Statement> insert_journal_;
+  std::unique_ptr<SQLite::Statement> upsert_result_;
+  std::unique_ptr<SQLite::Statement> counsellor_exists_;
+  std::unique_ptr<SQLite::Statement> insert_counsellor_;
+  std::unique_ptr<SQLite::Statement> update_counsellor_;
+  std::unique_ptr<SQLite::Statement> remove_counsellor_;
+  std::unique_ptr<SQLite::Statement> last_seq_;
+  std::unique_ptr<SQLite::Statement> snapshot_seq_;
+  std::unique_ptr<SQLite::Statement> delete_snapshots_;
+  std::unique_ptr<SQLite::Statement> insert_snapshot_;
+  std::unique_ptr<SQLite::Statement> delete_journal_through_;
+  std::unique_ptr<SQLite::Statement> forget_results_;
 };
 
 }  // namespace hotline::storage

@@ -4,12 +4,9 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -19,23 +16,18 @@
 
 #include "absl/status/status.h"
 #include "routing/types.h"
+#include "storage/migrations.h"
 #include "storage/names.h"
-
-namespace Catch {
-template <>
-struct StringMaker<absl::StatusCode> {
-  static std::string convert(absl::StatusCode code) { return absl::StatusCodeToString(code); }
-};
-}  // namespace Catch
+#include "tests/storage/storage_testing.h"
 
 namespace hotline::storage {
 namespace {
 
+using namespace testing;  // NOLINT(google-build-using-namespace): the helpers of this directory.
 using routing::BreakReason;
 using routing::CallRecord;
 using routing::CounsellorProfile;
 using routing::CounsellorState;
-using routing::FromUnixMillis;
 using routing::Gender;
 using routing::Outcome;
 using routing::PresenceChange;
@@ -43,166 +35,6 @@ using routing::Priority;
 using routing::Timestamp;
 using routing::Topic;
 using routing::ToUnixMillis;
-
-#define REQUIRE_OK(expr)                 \
-  do {                                   \
-    const absl::Status status_ = (expr); \
-    INFO(status_.ToString());            \
-    REQUIRE(status_.ok());               \
-  } while (false)
-
-// A database file under the system temporary directory with a name no other test or process
-// uses; removed, with its WAL and shared-memory files, at the end of the test.
-class TempDb final {
- public:
-  TempDb() {
-    static std::atomic<int> counter{0};
-    const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    path_ = std::filesystem::temp_directory_path() /
-            ("hotline-storage-test-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter++) + "-" + std::to_string(now) + ".db");
-  }
-  TempDb(const TempDb&) = delete;
-  TempDb& operator=(const TempDb&) = delete;
-  ~TempDb() {
-    std::error_code ignored;
-    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
-      std::filesystem::remove(path_.string() + suffix, ignored);
-    }
-  }
-
-  std::string path() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-std::unique_ptr<Store> OpenOrFail(const std::string& path) {
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path);
-  INFO(store.status().ToString());
-  REQUIRE(store.ok());
-  return *std::move(store);
-}
-
-const Timestamp kT0 = FromUnixMillis(1'760'000'000'000);  // 2025-10-09, after the 2025 merger.
-
-Timestamp At(int64_t ms_after_t0) { return kT0 + routing::Millis(ms_after_t0); }
-
-CallRecord CompletedCall(const std::string& call_id) {
-  CallRecord r;
-  r.call.call_id = call_id;
-  r.call.gateway_id = "gw-hanoi-1";
-  r.call.caller_key = "9f86d081884c7d659a2feaa0c55ad015";
-  r.call.caller_masked = "********67";
-  r.call.province = "thanh_hoa";
-  r.call.language = "vi";
-  r.call.topic = Topic::kAbuseReport;
-  r.call.priority = Priority::kHigh;
-  r.call.gender_preference = Gender::kFemale;
-  r.call.arrived_at = At(0);
-  r.outcome = Outcome::kCompleted;
-  r.counsellor_id = "c-lan";
-  r.first_offered_at = At(1'000);
-  r.accepted_at = At(4'000);
-  r.answered_at = At(5'500);
-  r.ended_at = At(605'500);
-  r.wrap_up_done_at = At(640'000);
-  r.offers = 2;
-  r.final_step = 1;
-  r.disposition = routing::Disposition{
-      .category = "sexual_abuse",
-      .action = "referred_child_protection",
-      .flags = {"repeat", "silent"},
-      .heavy = true,
-      .note = "Referred to the provincial child protection office.",
-  };
-  return r;
-}
-
-CallRecord AbandonedCall(const std::string& call_id) {
-  CallRecord r;
-  r.call.call_id = call_id;
-  r.call.gateway_id = "gw-hanoi-1";
-  r.call.caller_key = "2c26b46b68ffc68ff99b453c1d304134";
-  r.call.caller_masked = "********12";
-  r.call.province = "ha_noi";
-  r.call.language = "vi";
-  r.call.topic = Topic::kCounselling;
-  r.call.priority = Priority::kNormal;
-  r.call.arrived_at = At(0);
-  r.outcome = Outcome::kAbandoned;
-  r.first_offered_at = At(2'000);
-  r.ended_at = At(12'000);
-  r.offers = 1;
-  return r;
-}
-
-std::optional<int64_t> Millis(const std::optional<Timestamp>& t) {
-  if (!t) {
-    return std::nullopt;
-  }
-  return ToUnixMillis(*t);
-}
-
-void CheckSameRecord(const CallRecord& got, const CallRecord& want) {
-  CHECK(got.call.call_id == want.call.call_id);
-  CHECK(got.call.gateway_id == want.call.gateway_id);
-  CHECK(got.call.caller_key == want.call.caller_key);
-  CHECK(got.call.caller_masked == want.call.caller_masked);
-  CHECK(got.call.province == want.call.province);
-  CHECK(got.call.language == want.call.language);
-  CHECK(got.call.topic == want.call.topic);
-  CHECK(got.call.priority == want.call.priority);
-  CHECK(got.call.gender_preference == want.call.gender_preference);
-  CHECK(ToUnixMillis(got.call.arrived_at) == ToUnixMillis(want.call.arrived_at));
-  CHECK(got.outcome == want.outcome);
-  CHECK(got.counsellor_id == want.counsellor_id);
-  CHECK(Millis(got.first_offered_at) == Millis(want.first_offered_at));
-  CHECK(Millis(got.accepted_at) == Millis(want.accepted_at));
-  CHECK(Millis(got.answered_at) == Millis(want.answered_at));
-  CHECK(ToUnixMillis(got.ended_at) == ToUnixMillis(want.ended_at));
-  CHECK(Millis(got.wrap_up_done_at) == Millis(want.wrap_up_done_at));
-  CHECK(got.offers == want.offers);
-  CHECK(got.final_step == want.final_step);
-  REQUIRE(got.disposition.has_value() == want.disposition.has_value());
-  if (want.disposition) {
-    CHECK(got.disposition->category == want.disposition->category);
-    CHECK(got.disposition->action == want.disposition->action);
-    CHECK(got.disposition->flags == want.disposition->flags);
-    CHECK(got.disposition->heavy == want.disposition->heavy);
-    CHECK(got.disposition->note == want.disposition->note);
-  }
-  CHECK(got.reason == want.reason);
-}
-
-CallRecord FindOrFail(Store& store, const std::string& call_id) {
-  absl::StatusOr<std::optional<CallRecord>> found = store.FindCall(call_id);
-  INFO(found.status().ToString());
-  REQUIRE(found.ok());
-  REQUIRE(found->has_value());
-  return **found;
-}
-
-StoredCounsellor Counsellor(const std::string& id, const std::string& token_hash) {
-  StoredCounsellor c;
-  c.profile.id = id;
-  c.profile.display_name = "Nguyễn Thị Lan";
-  c.profile.home_province = "thanh_hoa";
-  c.profile.provinces = {"nghe_an", "ninh_binh"};
-  c.profile.skills = {{Topic::kAbuseReport, 4}, {Topic::kCounselling, 3}};
-  c.profile.languages = {"vi", "hmn", "tha"};
-  c.profile.gender = Gender::kFemale;
-  c.profile.endpoint = "sip:lan@desk.hotline.local";
-  c.token_hash = token_hash;
-  return c;
-}
-
-std::vector<StoredCounsellor> LoadOrFail(Store& store) {
-  absl::StatusOr<std::vector<StoredCounsellor>> loaded = store.LoadCounsellors();
-  INFO(loaded.status().ToString());
-  REQUIRE(loaded.ok());
-  return *std::move(loaded);
-}
 
 // The schema as SQLite describes it, to compare before and after a reopen.
 std::vector<std::string> SchemaOf(const std::string& path) {
@@ -224,28 +56,90 @@ int UserVersion(const std::string& path) {
 
 TEST_CASE("migrations create the schema and opening the database again changes nothing",
           "[storage]") {
+  const int latest = static_cast<int>(Migrations().size());
   TempDb db;
   {
     std::unique_ptr<Store> store = OpenOrFail(db.path());
-    CHECK(store->schema_version() == 1);
+    CHECK(store->schema_version() == latest);
     REQUIRE_OK(store->RecordCall(CompletedCall("call-1")));
   }
-  CHECK(UserVersion(db.path()) == 1);
+  CHECK(UserVersion(db.path()) == latest);
   const std::vector<std::string> schema = SchemaOf(db.path());
   for (const char* name :
-       {"table calls", "table presence", "table counsellors", "index calls_by_arrival",
-        "index calls_by_counsellor", "index presence_by_counsellor"}) {
+       {"table calls", "table presence", "table counsellors", "table journal", "table snapshots",
+        "table request_results", "index calls_by_call_id", "index calls_by_arrival",
+        "index calls_by_counsellor", "index calls_by_caller", "index presence_by_counsellor",
+        "index request_results_by_at"}) {
     INFO(name);
     CHECK(std::count_if(schema.begin(), schema.end(), [&](const std::string& entry) {
             return entry.rfind(std::string(name) + ":", 0) == 0;
           }) == 1);
   }
+  CHECK(std::none_of(schema.begin(), schema.end(), [](const std::string& entry) {
+    return entry.find("calls_v2") != std::string::npos;
+  }));
 
   std::unique_ptr<Store> reopened = OpenOrFail(db.path());
-  CHECK(reopened->schema_version() == 1);
-  CHECK(UserVersion(db.path()) == 1);
+  CHECK(reopened->schema_version() == latest);
+  CHECK(UserVersion(db.path()) == latest);
   CHECK(SchemaOf(db.path()) == schema);
   CheckSameRecord(FindOrFail(*reopened, "call-1"), CompletedCall("call-1"));
+}
+
+TEST_CASE("migration 2 upgrades a version-1 database and keeps its rows", "[storage]") {
+  TempDb db;
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec(std::string(Migrations()[0]));
+    raw.exec("PRAGMA user_version = 1");
+    // The rows a version-1 Store wrote for CompletedCall("call-1") and for AbandonedCall("call-2").
+    raw.exec(R"sql(
+INSERT INTO calls VALUES (
+  'call-1', 'gw-hanoi-1', '9f86d081884c7d659a2feaa0c55ad015', '********67', 'thanh_hoa', 'vi',
+  'abuse_report', 'high', 'female', 1760000000000, 1760000001000, 1760000004000, 1760000005500,
+  1760000605500, 1760000640000, 'completed', 'c-lan', 5500, 600000, 2, 1, 'sexual_abuse',
+  'referred_child_protection', 'repeat,silent', 1,
+  'Referred to the provincial child protection office.', NULL);
+INSERT INTO calls VALUES (
+  'call-2', 'gw-hanoi-1', '2c26b46b68ffc68ff99b453c1d304134', '********12', 'ha_noi', 'vi',
+  'counselling', 'normal', 'unspecified', 1760000000000, 1760000002000, NULL, NULL,
+  1760000012000, NULL, 'abandoned', NULL, 12000, NULL, 1, 0, NULL, NULL, NULL, NULL, NULL, NULL);
+INSERT INTO presence (counsellor_id, state, at) VALUES ('c-lan', 'available', 1760000000000);
+INSERT INTO counsellors (counsellor_id, display_name, home_province, provinces, skills, languages,
+  gender, endpoint, token_hash)
+VALUES ('c-lan', 'Lan', 'thanh_hoa', '', 'counselling:3', 'vi', 'female', '1001', 'aa01');
+)sql");
+  }
+  REQUIRE(UserVersion(db.path()) == 1);
+
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  CHECK(store->schema_version() == 2);
+  CHECK(UserVersion(db.path()) == 2);
+  CheckSameRecord(FindOrFail(*store, "call-1"), CompletedCall("call-1"));
+  CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
+  absl::StatusOr<std::vector<PresenceChange>> presence = store->PresenceHistory("c-lan");
+  REQUIRE(presence.ok());
+  CHECK(presence->size() == 1);
+  CHECK(LoadOrFail(*store).size() == 1);
+
+  // Insertion order survives: the old rowids became the ids.
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+    SQLite::Statement ids(raw, "SELECT call_id FROM calls ORDER BY id");
+    std::vector<std::string> order;
+    while (ids.executeStep()) {
+      order.push_back(ids.getColumn(0).getString());
+    }
+    CHECK(order == std::vector<std::string>{"call-1", "call-2"});
+  }
+
+  // The call id, unique in version 1, may now come back.
+  CallRecord again = AbandonedCall("call-1");
+  again.call.arrived_at = At(86'400'000);
+  again.ended_at = At(86'410'000);
+  REQUIRE_OK(store->RecordCall(again));
+  CHECK(store->CountCalls("call-1").value_or(-1) == 2);
+  CheckSameRecord(FindOrFail(*store, "call-1"), again);
 }
 
 TEST_CASE("a completed call round-trips with every field, and its wait and talk times are stored",
@@ -312,20 +206,33 @@ TEST_CASE("a failed call keeps its reason", "[storage]") {
   CheckSameRecord(FindOrFail(*store, "call-3"), call);
 }
 
-TEST_CASE("recording the same call twice fails with ALREADY_EXISTS and keeps the first record",
-          "[storage]") {
+TEST_CASE("a reused call id gets a second row, and finding it returns the latest", "[storage]") {
   std::unique_ptr<Store> store = OpenOrFail(":memory:");
   REQUIRE_OK(store->RecordCall(CompletedCall("call-1")));
 
-  CallRecord again = AbandonedCall("call-1");
-  const absl::Status status = store->RecordCall(again);
-  CHECK(status.code() == absl::StatusCode::kAlreadyExists);
-  CHECK_THAT(std::string(status.message()), Catch::Contains("call-1"));
-  CheckSameRecord(FindOrFail(*store, "call-1"), CompletedCall("call-1"));
+  // The gateway reused the id a day later: a different call, which must not be refused or lost.
+  CallRecord later = AbandonedCall("call-1");
+  later.call.arrived_at = At(86'400'000);
+  later.ended_at = At(86'412'000);
+  REQUIRE_OK(store->RecordCall(later));
+  CHECK(store->CountCalls("call-1").value_or(-1) == 2);
+  CheckSameRecord(FindOrFail(*store, "call-1"), later);
 
-  // The reused statement still works after the failed insert.
-  REQUIRE_OK(store->RecordCall(AbandonedCall("call-2")));
-  CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
+  // Recorded late but arrived earlier: the latest arrival still wins.
+  CallRecord earlier = AbandonedCall("call-1");
+  earlier.call.arrived_at = At(-86'400'000);
+  earlier.ended_at = At(-86'390'000);
+  REQUIRE_OK(store->RecordCall(earlier));
+  CheckSameRecord(FindOrFail(*store, "call-1"), later);
+
+  // The same arrival twice (a record written again): the one inserted last wins.
+  CallRecord rewritten = later;
+  rewritten.outcome = Outcome::kFailed;
+  rewritten.reason = "gateway gw-hanoi-1 reconnected without this call";
+  REQUIRE_OK(store->RecordCall(rewritten));
+  CHECK(store->CountCalls("call-1").value_or(-1) == 4);
+  CheckSameRecord(FindOrFail(*store, "call-1"), rewritten);
+  CHECK(store->CountCalls("call-2").value_or(-1) == 0);
 }
 
 TEST_CASE("finding a call that was never recorded returns no record", "[storage]") {

@@ -61,6 +61,10 @@ class GatewayClient {
  public:
   GatewayClient(std::shared_ptr<grpc::Channel> channel, const std::string& token,
                 const std::string& gateway_id)
+      : GatewayClient(channel, token, HelloFor(gateway_id)) {}
+
+  GatewayClient(std::shared_ptr<grpc::Channel> channel, const std::string& token,
+                const v1::Hello& hello_message)
       : stub_(v1::GatewayService::NewStub(channel)) {
     Authorize(ctx_, token);
     stream_ = stub_->Connect(&ctx_);
@@ -73,8 +77,14 @@ class GatewayClient {
       inbox.Push(v1::HotlineMessage());  // An empty message marks the end of the stream.
     });
     v1::GatewayMessage hello;
-    hello.mutable_hello()->set_gateway_id(gateway_id);
+    *hello.mutable_hello() = hello_message;
     REQUIRE(stream_->Write(hello));
+  }
+
+  static v1::Hello HelloFor(const std::string& gateway_id) {
+    v1::Hello hello;
+    hello.set_gateway_id(gateway_id);
+    return hello;
   }
 
   ~GatewayClient() {
@@ -272,7 +282,9 @@ class DaemonFixture {
   static constexpr const char* kSupervisorToken = "test-supervisor";
   static constexpr const char* kAdminToken = "test-admin";
 
-  explicit DaemonFixture(const std::function<void(daemon::Config&)>& adjust = {}) {
+  explicit DaemonFixture(const std::function<void(daemon::Config&)>& adjust = {},
+                         daemon::Daemon::SinkWrapper wrap = nullptr)
+      : wrap_sink(std::move(wrap)) {
     config.grpc_listen = "127.0.0.1:0";
     config.http_listen = "127.0.0.1:0";
     config.database = (dir.path() / "hotline.db").string();
@@ -287,7 +299,7 @@ class DaemonFixture {
   }
 
   void Start() {
-    auto started = daemon::Daemon::Start(config);
+    auto started = daemon::Daemon::Start(config, wrap_sink);
     INFO(started.status().ToString());
     REQUIRE(started.ok());
     daemon = std::move(*started);
@@ -317,8 +329,29 @@ class DaemonFixture {
     return resp.token();
   }
 
+  // The supervisor's current queue view: the first message of a fresh WatchQueue.
+  v1::QueueView View() {
+    auto stub = v1::SupervisorService::NewStub(channel);
+    grpc::ClientContext ctx;
+    Authorize(ctx, kSupervisorToken);
+    ctx.set_deadline(std::chrono::system_clock::now() + kPatience);
+    auto reader = stub->WatchQueue(&ctx, v1::WatchQueueRequest());
+    v1::QueueView view;
+    REQUIRE(reader->Read(&view));
+    ctx.TryCancel();
+    return view;
+  }
+
+  // Stops the daemon as SIGTERM would and starts it again on the same database.
+  void Restart() {
+    daemon->Shutdown();
+    daemon.reset();
+    Start();
+  }
+
   TempDir dir;
   daemon::Config config;
+  daemon::Daemon::SinkWrapper wrap_sink;
   std::unique_ptr<daemon::Daemon> daemon;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::AdminService::Stub> admin;

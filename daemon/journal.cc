@@ -1,0 +1,274 @@
+#include "daemon/journal.h"
+
+#include "daemon/convert.h"
+
+namespace hotline::daemon {
+
+namespace {
+
+using routing::Timestamp;
+
+// An unset Timestamp field means "no time" for the optional ones.
+void SetTime(google::protobuf::Timestamp* out, const std::optional<Timestamp>& t) {
+  if (t) {
+    *out = ToProto(*t);
+  }
+}
+
+std::optional<Timestamp> GetTime(bool has, const google::protobuf::Timestamp& t) {
+  if (!has) {
+    return std::nullopt;
+  }
+  return FromProto(t);
+}
+
+v1::CallRecordRecord RecordOfCall(const routing::CallRecord& r) {
+  v1::CallRecordRecord out;
+  *out.mutable_call() = ToRecord(r.call);
+  out.set_outcome(static_cast<v1::CallOutcome>(r.outcome));
+  out.set_counsellor_id(r.counsellor_id);
+  SetTime(out.mutable_first_offered_at(), r.first_offered_at);
+  SetTime(out.mutable_accepted_at(), r.accepted_at);
+  SetTime(out.mutable_answered_at(), r.answered_at);
+  *out.mutable_ended_at() = ToProto(r.ended_at);
+  SetTime(out.mutable_wrap_up_done_at(), r.wrap_up_done_at);
+  out.set_offers(r.offers);
+  out.set_final_step(r.final_step);
+  if (r.disposition) {
+    *out.mutable_disposition() = ToRecord(*r.disposition);
+  }
+  out.set_reason(r.reason);
+  return out;
+}
+
+routing::CallRecord CallOfRecord(const v1::CallRecordRecord& r) {
+  routing::CallRecord out;
+  out.call = FromRecord(r.call());
+  out.outcome = static_cast<routing::Outcome>(r.outcome());
+  out.counsellor_id = r.counsellor_id();
+  out.first_offered_at = GetTime(r.has_first_offered_at(), r.first_offered_at());
+  out.accepted_at = GetTime(r.has_accepted_at(), r.accepted_at());
+  out.answered_at = GetTime(r.has_answered_at(), r.answered_at());
+  out.ended_at = FromProto(r.ended_at());
+  out.wrap_up_done_at = GetTime(r.has_wrap_up_done_at(), r.wrap_up_done_at());
+  out.offers = r.offers();
+  out.final_step = r.final_step();
+  if (r.has_disposition()) {
+    out.disposition = FromRecord(r.disposition());
+  }
+  out.reason = r.reason();
+  return out;
+}
+
+}  // namespace
+
+v1::CallInfoRecord ToRecord(const routing::CallInfo& call) {
+  v1::CallInfoRecord r;
+  r.set_call_id(call.call_id);
+  r.set_gateway_id(call.gateway_id);
+  r.set_caller_key(call.caller_key);
+  r.set_caller_masked(call.caller_masked);
+  r.set_province(call.province);
+  r.set_language(call.language);
+  r.set_topic(static_cast<v1::Topic>(call.topic));
+  r.set_priority(static_cast<v1::Priority>(call.priority));
+  r.set_gender_preference(static_cast<v1::Gender>(call.gender_preference));
+  *r.mutable_arrived_at() = ToProto(call.arrived_at);
+  return r;
+}
+
+routing::CallInfo FromRecord(const v1::CallInfoRecord& r) {
+  routing::CallInfo call;
+  call.call_id = r.call_id();
+  call.gateway_id = r.gateway_id();
+  call.caller_key = r.caller_key();
+  call.caller_masked = r.caller_masked();
+  call.province = r.province();
+  call.language = r.language();
+  call.topic = static_cast<routing::Topic>(r.topic());
+  call.priority = static_cast<routing::Priority>(r.priority());
+  call.gender_preference = static_cast<routing::Gender>(r.gender_preference());
+  call.arrived_at = FromProto(r.arrived_at());
+  return call;
+}
+
+v1::DispositionRecord ToRecord(const routing::Disposition& d) {
+  v1::DispositionRecord r;
+  r.set_category(d.category);
+  r.set_action(d.action);
+  for (const auto& flag : d.flags) {
+    r.add_flags(flag);
+  }
+  r.set_heavy(d.heavy);
+  r.set_note(d.note);
+  return r;
+}
+
+routing::Disposition FromRecord(const v1::DispositionRecord& r) {
+  return routing::Disposition{r.category(), r.action(), {r.flags().begin(), r.flags().end()},
+                              r.heavy(), r.note()};
+}
+
+routing::CounsellorProfile FromRecord(const v1::Counsellor& c) {
+  routing::CounsellorProfile p;
+  p.id = c.counsellor_id();
+  p.display_name = c.display_name();
+  p.home_province = c.home_province();
+  p.provinces.assign(c.provinces().begin(), c.provinces().end());
+  for (const auto& skill : c.skills()) {
+    p.skills[static_cast<routing::Topic>(skill.topic())] = skill.proficiency();
+  }
+  p.languages.assign(c.languages().begin(), c.languages().end());
+  p.gender = static_cast<routing::Gender>(c.gender());
+  p.endpoint = c.endpoint();
+  return p;
+}
+
+absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& record) {
+  const Timestamp at = FromProto(record.at());
+  switch (record.input_case()) {
+    case v1::JournalRecord::kAddCounsellor:
+      return engine.AddCounsellor(FromRecord(record.add_counsellor()), at);
+    case v1::JournalRecord::kUpdateCounsellor:
+      return engine.UpdateCounsellor(FromRecord(record.update_counsellor()), at);
+    case v1::JournalRecord::kRemoveCounsellor:
+      return engine.RemoveCounsellor(record.remove_counsellor(), at);
+    case v1::JournalRecord::kDeskConnected:
+      return engine.DeskConnected(record.desk_connected(), at);
+    case v1::JournalRecord::kDeskDisconnected:
+      return engine.DeskDisconnected(record.desk_disconnected(), at);
+    case v1::JournalRecord::kSetPresence: {
+      const auto& in = record.set_presence();
+      return engine.SetPresence(in.counsellor_id(),
+                                static_cast<routing::CounsellorState>(in.state()),
+                                static_cast<routing::BreakReason>(in.reason()), at);
+    }
+    case v1::JournalRecord::kAnswerOffer: {
+      const auto& in = record.answer_offer();
+      return engine.AnswerOffer(in.counsellor_id(), in.call_id(), in.accept(), at);
+    }
+    case v1::JournalRecord::kSubmitDisposition: {
+      const auto& in = record.submit_disposition();
+      return engine.SubmitDisposition(in.counsellor_id(), in.call_id(),
+                                      FromRecord(in.disposition()), in.ready_for_next(), at);
+    }
+    case v1::JournalRecord::kCallArrived:
+      return engine.CallArrived(FromRecord(record.call_arrived()), at);
+    case v1::JournalRecord::kCallerHungUp:
+      return engine.CallerHungUp(record.caller_hung_up(), at);
+    case v1::JournalRecord::kCallbackRequested:
+      return engine.CallbackRequested(record.callback_requested(), at);
+    case v1::JournalRecord::kCallConnected:
+      return engine.CallConnected(record.call_connected(), at);
+    case v1::JournalRecord::kCallEnded:
+      return engine.CallEnded(record.call_ended(), at);
+    case v1::JournalRecord::kCallFailed:
+      return engine.CallFailed(record.call_failed().call_id(), record.call_failed().reason(), at);
+    case v1::JournalRecord::kConnectFailed:
+      return engine.ConnectFailed(record.connect_failed().call_id(),
+                                  record.connect_failed().reason(), at);
+    case v1::JournalRecord::kChangePriority:
+      return engine.ChangePriority(record.change_priority().call_id(),
+                                   static_cast<routing::Priority>(record.change_priority().priority()),
+                                   at);
+    case v1::JournalRecord::kTick:
+      engine.Tick(at);
+      return absl::OkStatus();
+    case v1::JournalRecord::INPUT_NOT_SET:
+      break;
+  }
+  return absl::DataLossError("journal record without an input");
+}
+
+v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
+  v1::EngineSnapshot s;
+  *s.mutable_now() = ToProto(state.now);
+  s.set_next_seq(state.next_seq);
+  for (const auto& c : state.counsellors) {
+    auto* r = s.add_counsellors();
+    *r->mutable_profile() = ToProto(c.profile);
+    r->set_state(static_cast<v1::CounsellorState>(c.state));
+    r->set_break_reason(static_cast<v1::BreakReason>(c.break_reason));
+    *r->mutable_since() = ToProto(c.since);
+    *r->mutable_idle_since() = ToProto(c.idle_since);
+    r->set_call_id(c.call_id);
+    r->set_desk_connected(c.desk_connected);
+    r->set_desk_drops(c.desk_drops);
+    r->set_missed_in_row(c.missed_in_row);
+    r->set_generation(c.generation);
+  }
+  for (const auto& call : state.calls) {
+    auto* r = s.add_calls();
+    *r->mutable_info() = ToRecord(call.info);
+    r->set_state(static_cast<v1::CallState>(call.state));
+    r->set_step(call.step);
+    r->set_admission_seq(call.admission_seq);
+    r->set_in_queue(call.in_queue);
+    r->set_counsellor_id(call.counsellor_id);
+    for (const auto& id : call.tried) {
+      r->add_tried(id);
+    }
+    r->set_expired(call.expired);
+    r->set_generation(call.generation);
+    *r->mutable_record() = RecordOfCall(call.record);
+  }
+  for (const auto& t : state.timers) {
+    auto* r = s.add_timers();
+    *r->mutable_at() = ToProto(t.at);
+    r->set_seq(t.seq);
+    r->set_kind(static_cast<int>(t.kind));
+    r->set_key(t.key);
+    r->set_generation(t.generation);
+  }
+  for (const auto& [at, id] : state.finished) {
+    auto* r = s.add_finished();
+    *r->mutable_at() = ToProto(at);
+    r->set_call_id(id);
+  }
+  return s;
+}
+
+routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
+  routing::EngineState state;
+  state.now = FromProto(s.now());
+  state.next_seq = s.next_seq();
+  for (const auto& r : s.counsellors()) {
+    routing::CounsellorEntry c;
+    c.profile = FromRecord(r.profile());
+    c.state = static_cast<routing::CounsellorState>(r.state());
+    c.break_reason = static_cast<routing::BreakReason>(r.break_reason());
+    c.since = FromProto(r.since());
+    c.idle_since = FromProto(r.idle_since());
+    c.call_id = r.call_id();
+    c.desk_connected = r.desk_connected();
+    c.desk_drops = r.desk_drops();
+    c.missed_in_row = r.missed_in_row();
+    c.generation = r.generation();
+    state.counsellors.push_back(std::move(c));
+  }
+  for (const auto& r : s.calls()) {
+    routing::CallEntry call;
+    call.info = FromRecord(r.info());
+    call.state = static_cast<routing::CallState>(r.state());
+    call.step = r.step();
+    call.admission_seq = r.admission_seq();
+    call.in_queue = r.in_queue();
+    call.counsellor_id = r.counsellor_id();
+    call.tried.insert(r.tried().begin(), r.tried().end());
+    call.expired = r.expired();
+    call.generation = r.generation();
+    call.record = CallOfRecord(r.record());
+    state.calls.push_back(std::move(call));
+  }
+  for (const auto& r : s.timers()) {
+    state.timers.push_back(routing::TimerEntry{FromProto(r.at()), r.seq(),
+                                               static_cast<routing::TimerKind>(r.kind()), r.key(),
+                                               r.generation()});
+  }
+  for (const auto& r : s.finished()) {
+    state.finished.emplace_back(FromProto(r.at()), r.call_id());
+  }
+  return state;
+}
+
+}  // namespace hotline::daemon

@@ -1,0 +1,32 @@
+// The journal's records: building them from inputs, applying them to the engine, and converting
+// the engine's whole state to and from a snapshot.
+//
+// ApplyRecord is the one place an engine input is applied, live or in recovery: the daemon
+// builds a JournalRecord for every input, applies it with ApplyRecord, and writes it to the
+// journal when it is accepted; recovery reads the same records back through the same function.
+// So a replay takes exactly the decisions the live daemon took. Stateless; thread-safe.
+#pragma once
+
+#include "absl/status/status.h"
+#include "hotline/v1/journal.pb.h"
+#include "routing/engine.h"
+
+namespace hotline::daemon {
+
+namespace v1 = ::hotline::v1;
+
+// Applies one record to the engine at the record's time. The engine's answer: OK, or the error
+// that means the input was refused and changed nothing.
+[[nodiscard]] absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& record);
+
+v1::CallInfoRecord ToRecord(const routing::CallInfo& call);
+routing::CallInfo FromRecord(const v1::CallInfoRecord& record);
+v1::DispositionRecord ToRecord(const routing::Disposition& d);
+routing::Disposition FromRecord(const v1::DispositionRecord& record);
+// A profile as stored (no validation: it was validated when it came in).
+routing::CounsellorProfile FromRecord(const v1::Counsellor& c);
+
+v1::EngineSnapshot ToSnapshot(const routing::EngineState& state);
+routing::EngineState FromSnapshot(const v1::EngineSnapshot& snapshot);
+
+}  // namespace hotline::daemon

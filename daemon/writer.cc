@@ -1,0 +1,147 @@
+#include "daemon/writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace hotline::daemon {
+
+namespace {
+
+template <class T>
+void Append(std::vector<T>& into, std::vector<T>&& from) {
+  into.insert(into.end(), std::make_move_iterator(from.begin()),
+              std::make_move_iterator(from.end()));
+}
+
+constexpr std::chrono::milliseconds kFirstRetry{50};
+constexpr std::chrono::milliseconds kLongestRetry{2'000};
+
+}  // namespace
+
+Writer::Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health)
+    : sink_(sink), on_health_(std::move(on_health)), thread_([this] { Run(); }) {}
+
+Writer::~Writer() { Stop(std::chrono::milliseconds(0)); }
+
+void Writer::Submit(Unit unit) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(unit));
+  }
+  cv_.notify_one();
+}
+
+void Writer::Stop(std::chrono::milliseconds patience) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      stopping_ = true;
+      give_up_at_ = std::chrono::steady_clock::now() + patience;
+    }
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void Writer::Merge(Unit& into, Unit&& from) {
+  storage::Batch& a = into.batch;
+  storage::Batch& b = from.batch;
+  Append(a.journal, std::move(b.journal));
+  Append(a.calls, std::move(b.calls));
+  Append(a.presence, std::move(b.presence));
+  Append(a.results, std::move(b.results));
+  Append(a.counsellors, std::move(b.counsellors));
+  if (b.snapshot) {
+    a.snapshot = std::move(b.snapshot);  // A later snapshot covers an earlier one.
+  }
+  if (b.forget_results_before_ms) {
+    a.forget_results_before_ms =
+        std::max(a.forget_results_before_ms.value_or(0), *b.forget_results_before_ms);
+  }
+  Append(into.sends, std::move(from.sends));
+  Append(into.answers, std::move(from.answers));
+}
+
+void Writer::Run() {
+  Unit batch;
+  std::chrono::milliseconds retry = kFirstRetry;
+  auto next_retry = std::chrono::steady_clock::now();
+  absl::StatusCode last_fault = absl::StatusCode::kOk;
+  for (;;) {
+    bool stopping = false;
+    {
+      std::unique_lock lock(mu_);
+      if (batch.empty()) {
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      } else {
+        // A failed batch: retry at next_retry, but take whatever arrives meanwhile.
+        cv_.wait_until(lock, next_retry, [&] { return stopping_ || !queue_.empty(); });
+      }
+      while (!queue_.empty()) {
+        Merge(batch, std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      stopping = stopping_;
+      if (stopping && !batch.empty() && last_fault != absl::StatusCode::kOk &&
+          std::chrono::steady_clock::now() >= give_up_at_) {
+        spdlog::error("shutting down with {} journal records and {} answers unwritten: the "
+                      "store still fails; none of them was acknowledged",
+                      batch.batch.journal.size(), batch.answers.size());
+        return;
+      }
+    }
+    if (batch.empty()) {
+      if (stopping) {
+        return;
+      }
+      continue;
+    }
+    if (!healthy_) {
+      // The store is failing: what the engine decided goes out now; answers stay held.
+      for (auto& send : std::exchange(batch.sends, {})) {
+        send();
+      }
+      if (std::chrono::steady_clock::now() < next_retry && !stopping) {
+        continue;
+      }
+    }
+    const absl::Status status = sink_.Commit(batch.batch);
+    if (!status.ok()) {
+      // Once per fault, not once per retry: the log must stay readable while the disk is full.
+      if (status.code() != last_fault) {
+        spdlog::error("journal commit failed, holding acknowledgements until it succeeds: {}",
+                      status.ToString());
+        last_fault = status.code();
+      }
+      if (healthy_.exchange(false)) {
+        on_health_(false);
+      }
+      for (auto& send : std::exchange(batch.sends, {})) {
+        send();
+      }
+      next_retry = std::chrono::steady_clock::now() + retry;
+      retry = std::min(retry * 2, kLongestRetry);
+      continue;
+    }
+    if (last_fault != absl::StatusCode::kOk) {
+      spdlog::info("journal commits succeed again; acknowledging what was held");
+      last_fault = absl::StatusCode::kOk;
+    }
+    if (!healthy_.exchange(true)) {
+      on_health_(true);
+    }
+    retry = kFirstRetry;
+    for (auto& send : batch.sends) {
+      send();
+    }
+    for (auto& answer : batch.answers) {
+      answer();
+    }
+    batch = Unit();
+  }
+}
+
+}  // namespace hotline::daemon

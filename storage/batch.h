@@ -1,0 +1,114 @@
+// What one group commit writes, and the Sink the daemon's journal writer writes it to.
+//
+// The daemon's writer thread gathers everything a run of accepted engine inputs caused (the
+// inputs themselves as journal entries, the finished calls, the presence changes, the answers
+// given to request ids, the counsellor changes, now and then a snapshot of the engine) into one
+// Batch and hands it to Sink::Commit, which stores all of it in one transaction or none of it
+// (DESIGN §4, "Journal first"). Recovery is the latest snapshot plus the journal entries after it.
+//
+// Journal records and snapshot states are bytes the daemon serialized (protobuf); storage never
+// looks inside them.
+//
+// Thread-safety: the structs are plain values. A Sink is not thread-safe unless an implementation
+// says so: one thread (the journal writer) calls Commit.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "routing/types.h"
+
+namespace hotline::storage {
+
+// A counsellor as stored: the profile plus the hash of their desk token.
+struct StoredCounsellor {
+  routing::CounsellorProfile profile;
+  // Hex hash of the desk token; never the token itself.
+  std::string token_hash;
+
+  bool operator==(const StoredCounsellor&) const = default;
+};
+
+// One accepted engine input, serialized by the daemon; opaque here.
+struct JournalEntry {
+  // Position in the journal, from 1; strictly increasing and never reused.
+  int64_t seq = 0;
+  // When the input was accepted, Unix milliseconds.
+  int64_t at_ms = 0;
+  std::string record;
+
+  bool operator==(const JournalEntry&) const = default;
+};
+
+// The answer once given to a request id, so a repeat gets the same answer (idempotency).
+struct RequestResult {
+  std::string origin;      // e.g. "gateway:gw-1", "desk:lan", "supervisor"
+  std::string request_id;  // the gateway's event_id or a desk/supervisor request_id
+  int64_t at_ms = 0;       // when it was answered, Unix milliseconds
+  int code = 0;            // google.rpc.Code, 0..16
+  std::string message;
+  std::string response;  // serialized reply, may be empty
+
+  bool operator==(const RequestResult&) const = default;
+};
+
+// The engine's whole state after journal entry `seq`, serialized by the daemon.
+struct Snapshot {
+  int64_t seq = 0;
+  int64_t at_ms = 0;  // when it was taken, Unix milliseconds
+  std::string state;
+
+  bool operator==(const Snapshot&) const = default;
+};
+
+// One change to the counsellors table.
+struct CounsellorOp {
+  enum class Kind { kInsert, kUpdate, kRemove };
+  Kind kind = Kind::kInsert;
+  // kRemove uses counsellor.profile.id only; kUpdate keeps the stored token hash.
+  StoredCounsellor counsellor;
+};
+
+// Everything one group commit writes, applied in one transaction: all or nothing.
+struct Batch {
+  // seq strictly increasing, from 1, each greater than every stored seq (journal and snapshot).
+  std::vector<JournalEntry> journal;
+  std::vector<routing::CallRecord> calls;
+  std::vector<routing::PresenceChange> presence;
+  // (origin, request_id) new; a repeat replaces the stored answer (INSERT OR REPLACE).
+  std::vector<RequestResult> results;
+  // Applied in order, after calls, presence and results.
+  std::vector<CounsellorOp> counsellors;
+  // Replaces the stored snapshot, after this batch's journal entries are written; journal entries
+  // with seq <= snapshot->seq, this batch's included, are deleted. Its seq must be at least the
+  // stored snapshot's and at most the last journal seq (this batch's included).
+  std::optional<Snapshot> snapshot;
+  // Deletes the request results with at_ms below this, this batch's included.
+  std::optional<int64_t> forget_results_before_ms;
+
+  // True when committing the batch would write nothing.
+  bool empty() const {
+    return journal.empty() && calls.empty() && presence.empty() && results.empty() &&
+           counsellors.empty() && !snapshot.has_value() && !forget_results_before_ms.has_value();
+  }
+};
+
+// What the daemon writes to: the real Store, or in tests a wrapper that injects faults.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  // Writes the whole batch in one transaction. On any error nothing of it is stored (rollback)
+  // and the Status says why, with the codes of store.h's mapping: INVALID_ARGUMENT for an item
+  // the database could not give back as written (nothing was tried), RESOURCE_EXHAUSTED for a
+  // full disk, UNAVAILABLE for a busy database or an I/O error, FAILED_PRECONDITION for a
+  // journal seq or snapshot out of order, ALREADY_EXISTS / NOT_FOUND for a counsellor op that
+  // conflicts with the stored counsellors, ... An empty batch succeeds without touching the
+  // database.
+  [[nodiscard]] virtual absl::Status Commit(const Batch& batch) = 0;
+};
+
+}  // namespace hotline::storage

@@ -1,0 +1,270 @@
+// Nothing acknowledged is lost: restarts, repeated ids, reconciliation, desk drops and storage
+// faults, through the real daemon.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/testing/daemon_fixture.h"
+#include "tests/testing/faulty_sink.h"
+
+namespace hotline {
+namespace {
+
+using testing::DaemonFixture;
+using testing::DeskClient;
+using testing::GatewayClient;
+namespace v1 = ::hotline::v1;
+using namespace std::chrono_literals;
+
+bool IsOffer(const v1::DeskEvent& e) { return e.has_offer(); }
+
+std::vector<std::string> WaitingIds(const v1::QueueView& view) {
+  std::vector<std::string> ids;
+  for (const auto& call : view.calls()) {
+    if (call.state() == v1::CALL_STATE_WAITING) {
+      ids.push_back(call.summary().call_id());
+    }
+  }
+  return ids;
+}
+
+std::string Outcome(const DaemonFixture& f, const std::string& call_id) {
+  SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT outcome FROM calls WHERE call_id = ?");
+  q.bind(1, call_id);
+  return q.executeStep() ? q.getColumn(0).getString() : "";
+}
+
+int HttpStatus(const DaemonFixture& f, const std::string& path) {
+  httplib::Client client("127.0.0.1", f.daemon->http_port());
+  auto res = client.Get(path.c_str());
+  return res ? res->status : -1;
+}
+
+TEST_CASE("waiting calls survive a restart in their order and on their ladder step",
+          "[integration][recovery]") {
+  DaemonFixture f;
+  const std::string token = f.AddCounsellor("lan", "38");
+  {
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.Arrive("first", "38");
+    CHECK(gw.WaitForAck().code() == 0);
+    gw.Arrive("urgent", "79", v1::PRIORITY_EMERGENCY);
+    CHECK(gw.WaitForAck().code() == 0);
+    gw.Arrive("second", "38");
+    CHECK(gw.WaitForAck().code() == 0);
+  }
+  const v1::QueueView before = f.View();
+  f.Restart();
+  const v1::QueueView after = f.View();
+  CHECK(WaitingIds(after) == std::vector<std::string>{"urgent", "first", "second"});
+  CHECK(WaitingIds(after) == WaitingIds(before));
+  REQUIRE(after.calls_size() == 3);
+  CHECK(after.calls(0).ladder_step() == 1);  // The emergency started national.
+  CHECK(after.calls(1).summary().arrived_at().seconds() ==
+        before.calls(1).summary().arrived_at().seconds());
+
+  // The counsellor signs in to the restarted daemon and takes the oldest call they can.
+  DeskClient desk(f.channel, token);
+  desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  CHECK(desk.WaitFor(IsOffer).offer().call().call_id() == "urgent");
+}
+
+TEST_CASE("a repeated event id gets the original answer and changes nothing, across a restart",
+          "[integration][recovery]") {
+  DaemonFixture f;
+  auto send = [](GatewayClient& gw, const std::string& event_id, const std::string& call_id,
+                 const std::string& province) {
+    v1::GatewayMessage msg;
+    auto* e = msg.mutable_event();
+    e->set_event_id(event_id);
+    e->set_call_id(call_id);
+    auto* a = e->mutable_arrived();
+    a->set_caller_number("+84912000001");
+    a->set_province(province);
+    a->set_language("vi");
+    a->set_topic(v1::TOPIC_COUNSELLING);
+    a->set_priority(v1::PRIORITY_NORMAL);
+    gw.Send(msg);
+    return gw.WaitForAck();
+  };
+  {
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    CHECK(send(gw, "ev-1", "call-1", "38").code() == 0);
+    CHECK(send(gw, "ev-1", "call-1", "38").code() == 0);
+    // The same id with other content is still the same event: the original answer.
+    CHECK(send(gw, "ev-1", "call-2", "38").code() == 0);
+    // A refused event is refused the same way again.
+    const v1::EventAck refused = send(gw, "ev-2", "call-1", "38");
+    CHECK(refused.code() == grpc::StatusCode::ALREADY_EXISTS);
+    CHECK(send(gw, "ev-2", "call-9", "38").code() == grpc::StatusCode::ALREADY_EXISTS);
+  }
+  f.Restart();
+  // The gateway comes back still holding call-1, and resends ev-1 (it missed the ack, say).
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  auto* held = hello.add_held_calls();
+  held->set_call_id("call-1");
+  held->mutable_arrived()->set_caller_number("+84912000001");
+  held->mutable_arrived()->set_province("38");
+  held->mutable_arrived()->set_language("vi");
+  held->mutable_arrived()->set_topic(v1::TOPIC_COUNSELLING);
+  held->mutable_arrived()->set_priority(v1::PRIORITY_NORMAL);
+  held->mutable_arrived_at()->set_seconds(1);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, hello);
+  CHECK(send(gw, "ev-1", "call-1", "38").code() == 0);
+  CHECK(WaitingIds(f.View()) == std::vector<std::string>{"call-1"});
+  // Event ids belong to their gateway: another gateway's ev-1 is a new event.
+  GatewayClient other(f.channel, DaemonFixture::kGatewayToken, "gw-2");
+  CHECK(send(other, "ev-1", "call-3", "38").code() == 0);
+  CHECK(WaitingIds(f.View()) == std::vector<std::string>{"call-1", "call-3"});
+}
+
+TEST_CASE("a repeated desk request id gets the original answer", "[integration][recovery]") {
+  DaemonFixture f;
+  const std::string token = f.AddCounsellor("lan", "38");
+  DeskClient desk(f.channel, token);
+  desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  auto stub = v1::DeskService::NewStub(f.channel);
+  auto set = [&](v1::CounsellorState state) {
+    grpc::ClientContext ctx;
+    testing::Authorize(ctx, token);
+    v1::SetPresenceRequest req;
+    req.set_request_id("same-request");
+    req.set_state(state);
+    v1::SetPresenceResponse resp;
+    grpc::Status s = stub->SetPresence(&ctx, req, &resp);
+    REQUIRE(s.ok());
+    return resp.status().state();
+  };
+  CHECK(set(v1::COUNSELLOR_STATE_AVAILABLE) == v1::COUNSELLOR_STATE_AVAILABLE);
+  // The repeat is not applied again, whatever it now asks.
+  CHECK(set(v1::COUNSELLOR_STATE_BREAK) == v1::COUNSELLOR_STATE_AVAILABLE);
+  grpc::ClientContext ctx;
+  testing::Authorize(ctx, DaemonFixture::kAdminToken);
+  v1::ListCounsellorsResponse list;
+  REQUIRE(f.admin->ListCounsellors(&ctx, v1::ListCounsellorsRequest(), &list).ok());
+  CHECK(list.statuses(0).state() == v1::COUNSELLOR_STATE_AVAILABLE);
+}
+
+TEST_CASE("a reconnecting gateway reconciles the calls it holds", "[integration][recovery]") {
+  DaemonFixture f;
+  {
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.Arrive("kept", "38");
+    CHECK(gw.WaitForAck().code() == 0);
+    gw.Arrive("lost", "38");
+    CHECK(gw.WaitForAck().code() == 0);
+  }
+  // The gateway comes back holding `kept` and `unknown`, a call it never told us about.
+  const int64_t arrived_seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count() -
+                                  42;
+  v1::Hello hello;
+  hello.set_gateway_id("gw-1");
+  for (const char* id : {"kept", "unknown"}) {
+    auto* held = hello.add_held_calls();
+    held->set_call_id(id);
+    auto* a = held->mutable_arrived();
+    a->set_caller_number("+84912000002");
+    a->set_province("38");
+    a->set_language("vi");
+    a->set_topic(v1::TOPIC_COUNSELLING);
+    a->set_priority(v1::PRIORITY_NORMAL);
+    held->mutable_arrived_at()->set_seconds(arrived_seconds);
+  }
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, hello);
+  gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); });
+
+  const v1::QueueView view = f.View();
+  CHECK(WaitingIds(view) == std::vector<std::string>{"kept", "unknown"});
+  CHECK(view.calls(1).summary().arrived_at().seconds() == arrived_seconds);
+  CHECK(Outcome(f, "lost") == "failed");
+  SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+  CHECK_THAT(db.execAndGet("SELECT reason FROM calls WHERE call_id = 'lost'").getString(),
+             Catch::Contains("no longer holds"));
+}
+
+TEST_CASE("a desk that drops during a call can come back and finish the wrap-up",
+          "[integration][recovery]") {
+  DaemonFixture f;
+  const std::string token = f.AddCounsellor("lan", "38");
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  {
+    DeskClient desk(f.channel, token);
+    desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    gw.Arrive("call-1", "38");
+    desk.WaitFor(IsOffer);
+    REQUIRE(desk.Answer("call-1", true).ok());
+    gw.Done(gw.WaitForCommand(v1::Command::kConnect));
+    gw.Event("call-1", [](v1::CallEvent& e) { e.mutable_connected(); });
+    desk.WaitFor([](const v1::DeskEvent& e) { return e.has_call_connected(); });
+  }  // The desk drops mid-call; the phone call goes on.
+  gw.Event("call-1", [](v1::CallEvent& e) { e.mutable_ended(); });
+  gw.WaitFor([](const v1::HotlineMessage& m) {
+    return m.has_ack() && m.ack().code() == 0 && m.ack().event_id() == "ev-3";
+  });
+  DeskClient desk(f.channel, token);
+  const v1::DeskEvent first = desk.WaitFor([](const v1::DeskEvent& e) {
+    return e.has_presence_changed();
+  });
+  CHECK(first.presence_changed().status().state() == v1::COUNSELLOR_STATE_WRAP_UP);
+  CHECK(first.presence_changed().status().call_id() == "call-1");
+  v1::Disposition d;
+  d.set_category(v1::CATEGORY_OTHER);
+  d.set_action(v1::ACTION_COUNSELLED);
+  REQUIRE(desk.Dispose("call-1", d).ok());
+  CHECK(Outcome(f, "call-1") == "completed");
+}
+
+TEST_CASE("while the store fails, routing goes on but nothing is acknowledged until it heals",
+          "[integration][recovery]") {
+  auto faults = std::make_shared<testing::FaultSwitch>();
+  DaemonFixture f({}, [faults](storage::Sink& store) {
+    return std::make_unique<testing::FaultySink>(store, faults);
+  });
+  const std::string token = f.AddCounsellor("lan", "38");
+  DeskClient desk(f.channel, token);
+  desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); });
+  CHECK(HttpStatus(f, "/healthz") == 200);
+
+  faults->Fail(absl::ResourceExhaustedError("database or disk is full"));
+  gw.Arrive("call-1", "38");
+  // Routing goes on from memory: the counsellor is offered the call...
+  CHECK(desk.WaitFor(IsOffer).offer().call().call_id() == "call-1");
+  // ...but the arrival is not acknowledged, and the daemon says it is unhealthy.
+  CHECK_FALSE(gw.inbox.Pop(300ms).has_value());
+  CHECK_FALSE(f.daemon->healthy());
+  CHECK(HttpStatus(f, "/healthz") == 503);
+  CHECK(faults->refused.load() > 0);
+  CHECK(Outcome(f, "call-1").empty());
+
+  faults->Heal();
+  CHECK(gw.WaitForAck().code() == 0);
+  CHECK(f.daemon->healthy());
+  CHECK(HttpStatus(f, "/healthz") == 200);
+}
+
+TEST_CASE("shutdown acknowledges what it accepted and closes streams with UNAVAILABLE",
+          "[integration][recovery]") {
+  DaemonFixture f;
+  const std::string token = f.AddCounsellor("lan", "38");
+  DeskClient desk(f.channel, token);
+  desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("call-1", "38");
+  f.daemon->Shutdown();
+  CHECK(gw.WaitForAck().code() == 0);
+  desk.WaitForEnd();
+  CHECK(desk.final_status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK_THAT(desk.final_status.error_message(), Catch::Contains("shutting down"));
+}
+
+}  // namespace
+}  // namespace hotline

@@ -1,0 +1,385 @@
+// Tests of Store::Commit, the one transaction per group commit, and of what reads it back: the
+// journal, the snapshot, the request results.
+#include "storage/batch.h"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "routing/types.h"
+#include "storage/store.h"
+#include "tests/storage/storage_testing.h"
+
+namespace hotline::storage {
+namespace {
+
+using namespace testing;  // NOLINT(google-build-using-namespace): the helpers of this directory.
+using routing::BreakReason;
+using routing::CounsellorState;
+using routing::PresenceChange;
+
+// A journal record of about the size the daemon writes, with bytes text would not survive.
+JournalEntry Entry(int64_t seq) {
+  std::string record = "input-" + std::to_string(seq);
+  record += std::string("\0\x01\xff", 3);
+  record.resize(200, 'x');
+  return JournalEntry{seq, 1'760'000'000'000 + seq, record};
+}
+
+std::vector<JournalEntry> Entries(int64_t first, int64_t last) {
+  std::vector<JournalEntry> entries;
+  for (int64_t seq = first; seq <= last; ++seq) {
+    entries.push_back(Entry(seq));
+  }
+  return entries;
+}
+
+RequestResult Result(const std::string& request_id, int64_t at_ms, int code = 0) {
+  return RequestResult{"gateway:gw-hanoi-1",
+                       request_id,
+                       at_ms,
+                       code,
+                       code == 0 ? "" : "call 'call-9' is not waiting",
+                       code == 0 ? std::string("\x08\x01\x00", 3) : ""};
+}
+
+std::vector<JournalEntry> ReadAll(Store& store, int64_t after_seq = 0) {
+  std::vector<JournalEntry> entries;
+  REQUIRE_OK(store.ReadJournal(after_seq, [&](const JournalEntry& entry) {
+    entries.push_back(entry);
+    return absl::OkStatus();
+  }));
+  return entries;
+}
+
+int64_t LastSeq(Store& store) {
+  absl::StatusOr<int64_t> last = store.LastJournalSeq();
+  INFO(last.status().ToString());
+  REQUIRE(last.ok());
+  return *last;
+}
+
+std::optional<Snapshot> SnapshotOf(Store& store) {
+  absl::StatusOr<std::optional<Snapshot>> snapshot = store.LoadSnapshot();
+  INFO(snapshot.status().ToString());
+  REQUIRE(snapshot.ok());
+  return *snapshot;
+}
+
+std::vector<RequestResult> ResultsSince(Store& store, int64_t since_ms) {
+  absl::StatusOr<std::vector<RequestResult>> results = store.LoadRequestResults(since_ms);
+  INFO(results.status().ToString());
+  REQUIRE(results.ok());
+  return *std::move(results);
+}
+
+// Every row of every table, read through a second connection, to show a failed batch changed
+// nothing anywhere.
+std::map<std::string, std::vector<std::string>> Dump(const std::string& path) {
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  std::map<std::string, std::vector<std::string>> tables;
+  for (const char* table :
+       {"journal", "snapshots", "request_results", "calls", "presence", "counsellors"}) {
+    SQLite::Statement rows(raw, std::string("SELECT * FROM ") + table + " ORDER BY rowid");
+    std::vector<std::string>& dump = tables[table];
+    while (rows.executeStep()) {
+      std::string row;
+      for (int i = 0; i < rows.getColumnCount(); ++i) {
+        const SQLite::Column column = rows.getColumn(i);
+        row += column.isNull() ? "NULL" : column.getString();
+        row += '|';
+      }
+      dump.push_back(row);
+    }
+  }
+  return tables;
+}
+
+TEST_CASE("a batch writes journal, calls, presence, results and counsellor ops together",
+          "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  const StoredCounsellor lan = Counsellor("c-lan", "aa01");
+  StoredCounsellor lan_changed = lan;
+  lan_changed.profile.display_name = "Lan (senior)";
+  lan_changed.token_hash = "ffff";  // An update keeps the stored hash: this one is ignored.
+
+  Batch batch;
+  batch.journal = Entries(1, 3);
+  batch.calls = {CompletedCall("call-1"), AbandonedCall("call-2")};
+  batch.presence = {
+      {"c-lan", CounsellorState::kAvailable, BreakReason::kNone, At(0), ""},
+      {"c-lan", CounsellorState::kBreak, BreakReason::kMissedOffers, At(30'000), ""},
+  };
+  batch.results = {Result("ev-1", 1'000), Result("ev-2", 2'000, 9)};
+  batch.counsellors = {
+      {CounsellorOp::Kind::kInsert, lan},
+      {CounsellorOp::Kind::kInsert, Counsellor("c-minh", "bb02")},
+      {CounsellorOp::Kind::kUpdate, lan_changed},
+      {CounsellorOp::Kind::kRemove, Counsellor("c-minh", "")},
+  };
+  REQUIRE_FALSE(batch.empty());
+  Sink& sink = *store;
+  REQUIRE_OK(sink.Commit(batch));
+
+  CHECK(ReadAll(*store) == batch.journal);
+  CHECK(ReadAll(*store, 1) == Entries(2, 3));
+  CHECK(ReadAll(*store, 3).empty());
+  CHECK(LastSeq(*store) == 3);
+  CHECK_FALSE(SnapshotOf(*store).has_value());
+  CHECK(ResultsSince(*store, 0) == batch.results);
+  CHECK(ResultsSince(*store, 1'001) == std::vector<RequestResult>{batch.results[1]});
+  CheckSameRecord(FindOrFail(*store, "call-1"), CompletedCall("call-1"));
+  CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
+  absl::StatusOr<std::vector<PresenceChange>> presence = store->PresenceHistory("c-lan");
+  REQUIRE(presence.ok());
+  REQUIRE(presence->size() == 2);
+  CHECK((*presence)[1].reason == BreakReason::kMissedOffers);
+  CHECK(LoadOrFail(*store) == std::vector<StoredCounsellor>{{lan_changed.profile, "aa01"}});
+
+  // All of it is on disk, not only in the connection's cache.
+  store.reset();
+  store = OpenOrFail(db.path());
+  CHECK(ReadAll(*store) == batch.journal);
+  CHECK(ResultsSince(*store, 0) == batch.results);
+}
+
+TEST_CASE("an empty batch succeeds and writes nothing", "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  const auto before = Dump(db.path());
+  REQUIRE(Batch{}.empty());
+  REQUIRE_OK(store->Commit(Batch{}));
+  CHECK(Dump(db.path()) == before);
+  CHECK(LastSeq(*store) == 0);
+}
+
+TEST_CASE("a batch that fails part-way stores nothing", "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  Batch first;
+  first.journal = Entries(1, 2);
+  first.calls = {CompletedCall("call-1")};
+  first.presence = {{"c-lan", CounsellorState::kAvailable, BreakReason::kNone, At(0), ""}};
+  first.results = {Result("ev-1", 1'000)};
+  first.counsellors = {{CounsellorOp::Kind::kInsert, Counsellor("c-lan", "aa01")}};
+  REQUIRE_OK(store->Commit(first));
+
+  // Calls, presence, results and counsellor ops are written before the journal, so each failure
+  // below comes after rows of the batch are already in the transaction.
+  Batch bad;
+  bad.calls = {AbandonedCall("call-2"), CompletedCall("call-1")};
+  bad.presence = {{"c-minh", CounsellorState::kAvailable, BreakReason::kNone, At(5), ""}};
+  bad.results = {Result("ev-2", 2'000), Result("ev-1", 3'000, 5)};  // ev-1 would be replaced.
+  bad.counsellors = {{CounsellorOp::Kind::kInsert, Counsellor("c-minh", "bb02")},
+                     {CounsellorOp::Kind::kUpdate, Counsellor("c-lan", "")}};
+  bad.journal = Entries(3, 4);
+  bad.forget_results_before_ms = 10'000;
+
+  absl::StatusCode want = absl::StatusCode::kOk;
+  std::string mentions;
+  SECTION("a journal seq that is already stored") {
+    bad.journal = Entries(2, 4);
+    want = absl::StatusCode::kFailedPrecondition;
+    mentions = "journal entry 2 is not after the last stored seq 2";
+  }
+  SECTION("a journal seq below a stored snapshot") {
+    Batch snapshot;
+    snapshot.journal = Entries(3, 5);
+    snapshot.snapshot = Snapshot{5, 1'000, "state after 5"};
+    REQUIRE_OK(store->Commit(snapshot));
+    REQUIRE(ReadAll(*store).empty());
+    want = absl::StatusCode::kFailedPrecondition;
+    mentions = "journal entry 3 is not after the last stored seq 5";
+  }
+  SECTION("a counsellor update for a counsellor not stored, placed last") {
+    bad.counsellors.push_back({CounsellorOp::Kind::kUpdate, Counsellor("c-ghost", "")});
+    want = absl::StatusCode::kNotFound;
+    mentions = "no counsellor 'c-ghost'";
+  }
+  SECTION("a counsellor insert whose token hash is taken, placed last") {
+    bad.counsellors.push_back({CounsellorOp::Kind::kInsert, Counsellor("c-other", "aa01")});
+    want = absl::StatusCode::kAlreadyExists;
+    mentions = "inserting counsellor 'c-other'";
+  }
+  SECTION("a snapshot older than the stored one") {
+    Batch snapshot;
+    snapshot.snapshot = Snapshot{2, 1'000, "state after 2"};
+    REQUIRE_OK(store->Commit(snapshot));
+    bad.snapshot = Snapshot{1, 2'000, "state after 1"};
+    want = absl::StatusCode::kFailedPrecondition;
+    mentions = "older than the stored one";
+  }
+  SECTION("a snapshot after the end of the journal") {
+    bad.snapshot = Snapshot{5, 2'000, "state after 5"};
+    want = absl::StatusCode::kFailedPrecondition;
+    mentions = "the journal ends at 4";
+  }
+  SECTION("an invalid counsellor op, placed last, is refused before anything is written") {
+    StoredCounsellor no_id = Counsellor("", "cc03");
+    bad.counsellors.push_back({CounsellorOp::Kind::kInsert, no_id});
+    want = absl::StatusCode::kInvalidArgument;
+    mentions = "empty id";
+  }
+  SECTION("journal seqs that do not increase are refused before anything is written") {
+    bad.journal = {Entry(4), Entry(3)};
+    want = absl::StatusCode::kInvalidArgument;
+    mentions = "journal seq 3 follows seq 4";
+  }
+  SECTION("a request result with a code that is not a google.rpc.Code") {
+    bad.results.push_back(Result("ev-3", 3'000, 17));
+    want = absl::StatusCode::kInvalidArgument;
+    mentions = "code 17";
+  }
+
+  const auto before = Dump(db.path());
+  const absl::Status status = store->Commit(bad);
+  INFO(status.ToString());
+  CHECK(status.code() == want);
+  CHECK_THAT(std::string(status.message()), Catch::Contains(mentions));
+  CHECK(Dump(db.path()) == before);
+
+  // The store and its reused statements still work after the rollback.
+  const int64_t next = LastSeq(*store) + 1;
+  Batch good;
+  good.journal = {Entry(next)};
+  good.calls = {AbandonedCall("call-2")};
+  REQUIRE_OK(store->Commit(good));
+  CHECK(LastSeq(*store) == next);
+  CHECK(store->CountCalls("call-2").value_or(-1) == 1);
+}
+
+TEST_CASE("a snapshot replaces the previous one and deletes the journal entries it covers",
+          "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  CHECK(LastSeq(*store) == 0);
+  Batch batch;
+  batch.journal = Entries(1, 5);
+  REQUIRE_OK(store->Commit(batch));
+  CHECK(LastSeq(*store) == 5);
+
+  batch.journal = {Entry(6)};
+  batch.snapshot = Snapshot{4, 1'000, std::string("state\0after 4", 13)};
+  REQUIRE_OK(store->Commit(batch));
+  CHECK(SnapshotOf(*store) == batch.snapshot);
+  CHECK(ReadAll(*store) == Entries(5, 6));
+  CHECK(LastSeq(*store) == 6);
+
+  // A snapshot covering this batch's own entries leaves the journal empty; the snapshot still
+  // says where the journal ended.
+  batch.journal = Entries(7, 8);
+  batch.snapshot = Snapshot{8, 2'000, "state after 8"};
+  REQUIRE_OK(store->Commit(batch));
+  CHECK(SnapshotOf(*store) == batch.snapshot);
+  CHECK(ReadAll(*store).empty());
+  CHECK(LastSeq(*store) == 8);
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+    CHECK(raw.execAndGet("SELECT COUNT(*) FROM snapshots").getInt() == 1);
+  }
+
+  batch = Batch{};
+  batch.journal = {Entry(8)};
+  CHECK(store->Commit(batch).code() == absl::StatusCode::kFailedPrecondition);
+  batch.journal = {Entry(9)};
+  REQUIRE_OK(store->Commit(batch));
+
+  // A snapshot at the stored seq replaces it.
+  batch = Batch{};
+  batch.snapshot = Snapshot{8, 3'000, "state after 8, again"};
+  REQUIRE_OK(store->Commit(batch));
+  CHECK(ReadAll(*store) == std::vector<JournalEntry>{Entry(9)});
+
+  store.reset();
+  store = OpenOrFail(db.path());
+  CHECK(SnapshotOf(*store) == batch.snapshot);
+  CHECK(ReadAll(*store, SnapshotOf(*store)->seq) == std::vector<JournalEntry>{Entry(9)});
+  CHECK(LastSeq(*store) == 9);
+}
+
+TEST_CASE("forgetting results before a time deletes only older ones; a repeated id replaces",
+          "[storage]") {
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+  Batch batch;
+  batch.results = {Result("ev-1", 100), Result("ev-2", 200), Result("ev-3", 300)};
+  REQUIRE_OK(store->Commit(batch));
+
+  // A repeat of (origin, request_id) replaces the stored answer.
+  batch.results = {Result("ev-1", 150, 6)};
+  REQUIRE_OK(store->Commit(batch));
+  std::vector<RequestResult> all = ResultsSince(*store, 0);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0] == Result("ev-1", 150, 6));
+
+  // The same request id from another origin is another request.
+  RequestResult desk = Result("ev-1", 120);
+  desk.origin = "desk:c-lan";
+  batch.results = {desk};
+  REQUIRE_OK(store->Commit(batch));
+  CHECK(ResultsSince(*store, 0).size() == 4);
+
+  CHECK(ResultsSince(*store, 200) ==
+        std::vector<RequestResult>{Result("ev-2", 200), Result("ev-3", 300)});
+
+  batch = Batch{};
+  batch.forget_results_before_ms = 200;
+  REQUIRE_FALSE(batch.empty());
+  REQUIRE_OK(store->Commit(batch));
+  CHECK(ResultsSince(*store, 0) ==
+        std::vector<RequestResult>{Result("ev-2", 200), Result("ev-3", 300)});
+}
+
+TEST_CASE("reading the journal stops at the first error the callback returns", "[storage]") {
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+  Batch batch;
+  batch.journal = Entries(1, 5);
+  REQUIRE_OK(store->Commit(batch));
+
+  std::vector<int64_t> seen;
+  const absl::Status status = store->ReadJournal(1, [&](const JournalEntry& entry) {
+    seen.push_back(entry.seq);
+    if (entry.seq == 3) {
+      return absl::DataLossError("record 3 does not parse");
+    }
+    return absl::OkStatus();
+  });
+  CHECK(status == absl::DataLossError("record 3 does not parse"));
+  CHECK(seen == std::vector<int64_t>{2, 3});
+}
+
+TEST_CASE("synchronous FULL is applied, NORMAL is the default, and other values are refused",
+          "[storage]") {
+  TempDb db;
+  {
+    std::unique_ptr<Store> store = OpenOrFail(db.path());
+    CHECK(store->SynchronousLevel().value_or(-1) == 1);
+  }
+  {
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db.path(), {.synchronous = "FULL"});
+    REQUIRE(store.ok());
+    CHECK((*store)->SynchronousLevel().value_or(-1) == 2);
+  }
+
+  TempDb never_created;
+  for (const char* value : {"OFF", "EXTRA", "full", ""}) {
+    INFO(value);
+    absl::StatusOr<std::unique_ptr<Store>> store =
+        Store::Open(never_created.path(), {.synchronous = value});
+    CHECK(store.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(store.status().message()), Catch::Contains("synchronous"));
+  }
+  CHECK_FALSE(std::filesystem::exists(never_created.path()));
+}
+
+}  // namespace
+}  // namespace hotline::storage

@@ -1,0 +1,57 @@
+// A Sink that fails on command: how tests inject storage faults (disk full, database locked,
+// I/O error) between the journal writer and the real database.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "absl/status/status.h"
+#include "storage/batch.h"
+
+namespace hotline::testing {
+
+// Shared between the test, which sets faults, and the sink, which the writer thread calls.
+class FaultSwitch {
+ public:
+  // Every commit fails with `status` until Heal().
+  void Fail(absl::Status status) {
+    std::lock_guard lock(mu_);
+    fault_ = std::move(status);
+  }
+  void Heal() { Fail(absl::OkStatus()); }
+  absl::Status fault() const {
+    std::lock_guard lock(mu_);
+    return fault_;
+  }
+  std::atomic<int> refused{0};
+  std::atomic<int> committed{0};
+
+ private:
+  mutable std::mutex mu_;
+  absl::Status fault_;
+};
+
+class FaultySink final : public storage::Sink {
+ public:
+  FaultySink(storage::Sink& inner, std::shared_ptr<FaultSwitch> faults)
+      : inner_(inner), faults_(std::move(faults)) {}
+
+  absl::Status Commit(const storage::Batch& batch) override {
+    if (absl::Status fault = faults_->fault(); !fault.ok()) {
+      ++faults_->refused;
+      return fault;
+    }
+    absl::Status s = inner_.Commit(batch);
+    if (s.ok()) {
+      ++faults_->committed;
+    }
+    return s;
+  }
+
+ private:
+  storage::Sink& inner_;
+  std::shared_ptr<FaultSwitch> faults_;
+};
+
+}  // namespace hotline::testing
