@@ -15,6 +15,7 @@
 #include <map>
 #include <random>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/caller_key.h"
@@ -104,14 +105,14 @@ Generated Generate(Timestamp start) {
   for (int i = 0; i < kCounsellors; ++i) {
     v1::JournalRecord add;
     auto* c = add.mutable_add_counsellor();
-    c->set_counsellor_id("c" + std::to_string(i));
-    c->set_display_name("Counsellor " + std::to_string(i));
-    c->set_home_province(std::to_string(10 + i % 34));
+    c->set_counsellor_id(fmt::format("c{}", i));
+    c->set_display_name(fmt::format("Counsellor {}", i));
+    c->set_home_province(fmt::format("{}", 10 + i % 34));
     auto* skill = c->add_skills();
     skill->set_topic(v1::TOPIC_COUNSELLING);
     skill->set_proficiency(3);
     c->add_languages("vi");
-    c->set_endpoint("sip:c" + std::to_string(i) + "@pbx");
+    c->set_endpoint(fmt::format("sip:c{}@pbx", i));
     apply(add, now);
     v1::JournalRecord desk;
     desk.set_desk_connected(c->counsellor_id());
@@ -135,11 +136,11 @@ Generated Generate(Timestamp start) {
       break;
     }
     routing::CallInfo call;
-    call.call_id = "call-" + std::to_string(n);
+    call.call_id = fmt::format("call-{}", n);
     call.gateway_id = "gw";
-    call.caller_key = keyer.Key("+8491" + std::to_string(1'000'000 + n));
-    call.caller_masked = "********" + std::to_string(n % 100);
-    call.province = std::to_string(10 + rng() % 34);
+    call.caller_key = keyer.Key(fmt::format("+8491{}", 1'000'000 + n));
+    call.caller_masked = fmt::format("********{:02}", n % 100);
+    call.province = fmt::format("{}", 10 + rng() % 34);
     call.language = "vi";
     call.topic = routing::Topic::kCounselling;
     call.priority = rng() % 50 == 0 ? routing::Priority::kEmergency : routing::Priority::kNormal;
