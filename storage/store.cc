@@ -114,8 +114,8 @@ absl::Status StatusFor(const std::exception& e, int system_errno, std::string_vi
       io_error && system_errno != 0
           ? fmt::format(" ({}, errno {})", std::strerror(system_errno), system_errno)
           : "";
-  return absl::Status(CodeFor(*sqlite, system_errno),
-                      fmt::format("{} (database '{}'): {}{}", operation, path, e.what(), system));
+  return {CodeFor(*sqlite, system_errno),
+          fmt::format("{} (database '{}'): {}{}", operation, path, e.what(), system)};
 }
 
 // The module edge: runs `body` and turns any exception into a Status that names the operation
@@ -214,7 +214,7 @@ absl::Status CheckRecord(const CallRecord& r) {
   if (r.call.call_id.empty()) {
     return absl::InvalidArgumentError("call record has an empty call_id");
   }
-  for (absl::Status s :
+  for (const absl::Status& s :
        {CheckKnown(r.call.topic, "call topic"), CheckKnown(r.call.priority, "call priority"),
         CheckKnown(r.call.gender_preference, "call gender_preference"),
         CheckKnown(r.outcome, "call outcome"),
@@ -672,7 +672,8 @@ std::string Describe(const Batch& batch, const Step& step) {
       return fmt::format("{} counsellor '{}'", verb, op.counsellor.profile.id);
     }
     case Step::Kind::kJournal:
-      return fmt::format("appending journal entry {}", batch.journal[step.index].seq);
+      return fmt::format("appending journal entries {} to {}", batch.journal.front().seq,
+                         batch.journal.back().seq);
     case Step::Kind::kSnapshot:
       return fmt::format("writing the snapshot after journal entry {}", batch.snapshot->seq);
     case Step::Kind::kForget:
@@ -690,7 +691,7 @@ std::string Describe(const Batch& batch, const Step& step) {
 absl::Status CheckSynchronous(const std::string& synchronous) {
   if (synchronous != "NORMAL" && synchronous != "FULL") {
     return absl::InvalidArgumentError(
-        fmt::format("synchronous must be \"NORMAL\" or \"FULL\", not \"{}\"", synchronous));
+        fmt::format("synchronous must be 'NORMAL' or 'FULL', not '{}'", synchronous));
   }
   return absl::OkStatus();
 }

@@ -307,7 +307,7 @@ TEST_CASE("a snapshot replaces the previous one and deletes the journal entries 
   CHECK(LastSeq(*store) == 9);
 }
 
-TEST_CASE("forgetting results before a time deletes only older ones; a repeated id replaces",
+TEST_CASE("forgetting results before a time deletes only older ones, and a repeated id replaces",
           "[storage]") {
   std::unique_ptr<Store> store = OpenOrFail(":memory:");
   Batch batch;

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <cstdint>
@@ -33,7 +34,7 @@ using routing::BreakReason;
 using routing::CounsellorState;
 
 // Small enough to fill in a few dozen commits, large enough for the schema.
-constexpr rlim_t kFileSizeLimit = 512 * 1024;
+constexpr rlim_t kFileSizeLimit = rlim_t{512} * 1024;
 constexpr int kEntriesPerBatch = 10;
 constexpr int kMaxBatches = 10'000;
 
@@ -178,8 +179,8 @@ int RunUnderFileSizeLimit(const std::string& path, int report_fd) {
 TEST_CASE("a full disk fails the commit with RESOURCE_EXHAUSTED and every batch stays whole",
           "[storage]") {
   TempDb db;
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
+  std::array<int, 2> fds{};
+  REQUIRE(::pipe(fds.data()) == 0);
   const pid_t child = ::fork();
   REQUIRE(child >= 0);
   if (child == 0) {
@@ -195,10 +196,10 @@ TEST_CASE("a full disk fails the commit with RESOURCE_EXHAUSTED and every batch 
   }
   ::close(fds[1]);
   std::string report;
-  char buffer[512];
+  std::array<char, 512> buffer{};
   ssize_t n = 0;
-  while ((n = ::read(fds[0], buffer, sizeof buffer)) > 0) {
-    report.append(buffer, static_cast<std::size_t>(n));
+  while ((n = ::read(fds[0], buffer.data(), buffer.size())) > 0) {
+    report.append(buffer.data(), static_cast<std::size_t>(n));
   }
   ::close(fds[0]);
   int wait_status = 0;
