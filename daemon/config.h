@@ -24,6 +24,9 @@ struct Config {
   int64_t snapshot_every_records = 10'000;
   // 32-byte key for the keyed hash of caller numbers. Created (mode 0600) when missing.
   std::string caller_key_file = "var/caller.key";
+  // The routing policy and the region tree it routes by (docs/routing.md).
+  std::string policy_file = "deploy/policy.toml";
+  std::string regions_file = "deploy/regions.toml";
   // Bearer tokens of the fixed roles. Empty disables the role.
   std::string gateway_token;
   std::string supervisor_token;

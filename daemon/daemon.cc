@@ -28,11 +28,7 @@ using v1::DeskService;
 using v1::GatewayService;
 using v1::SupervisorService;
 
-// ReloadPolicy stays on the synchronous base class, which answers UNIMPLEMENTED until the
-// policy file exists.
-using AdminAsync = AdminService::WithAsyncMethod_CreateCounsellor<
-    AdminService::WithAsyncMethod_UpdateCounsellor<AdminService::WithAsyncMethod_ListCounsellors<
-        AdminService::WithAsyncMethod_RemoveCounsellor<AdminService::Service>>>>;
+using AdminAsync = AdminService::AsyncService;
 
 const grpc::Status kUnauthenticated(grpc::StatusCode::UNAUTHENTICATED,
                                     "authorization: missing or unknown bearer token");
@@ -122,6 +118,7 @@ class DaemonImpl final : public Daemon {
     ServeDesk();
     ServeSupervisor();
     ServeAdmin();
+    ServeReloadPolicy();
     cq_thread_ = std::thread([this] { rpc::Drive(cq_.get()); });
 
     if (absl::Status s = StartHttp(); !s.ok()) {
@@ -479,6 +476,19 @@ class DaemonImpl final : public Daemon {
           host_->Post([call](EngineHost& h) {
             h.RemoveCounsellor(call->request.counsellor_id(),
                                [call](const auto& r) { call->Complete(r); });
+          });
+        });
+  }
+
+  void ServeReloadPolicy() {
+    using Reload = rpc::UnaryCall<v1::ReloadPolicyRequest, v1::ReloadPolicyResponse>;
+    rpc::ServeUnary<AdminAsync, v1::ReloadPolicyRequest, v1::ReloadPolicyResponse>(
+        &admin_, &AdminAsync::RequestReloadPolicy, cq_.get(), [this](std::shared_ptr<Reload> call) {
+          if (!RoleToken(call->ctx, config_.admin_token)) {
+            return call->Fail(kUnauthenticated);
+          }
+          host_->Post([call](EngineHost& h) {
+            h.ReloadPolicy([call](const auto& r) { call->Complete(r); });
           });
         });
   }

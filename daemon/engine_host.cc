@@ -7,6 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "daemon/convert.h"
 #include "daemon/journal.h"
+#include "daemon/policy_file.h"
 #include "daemon/status.h"
 
 namespace hotline::daemon {
@@ -132,6 +133,10 @@ absl::Status EngineHost::Recover() {
     RememberAnswer(std::move(answer));
   }
 
+  if (absl::Status s = LoadPolicyFiles(); !s.ok()) {
+    return s;
+  }
+
   // No desk is connected to a process that just started: each gets its grace period to return.
   for (const auto& c : engine_.Counsellors()) {
     if (c.desk_connected) {
@@ -145,6 +150,62 @@ absl::Status EngineHost::Recover() {
   TickTo(clock_.Now());
   ArmTimer();
   Flush();
+  return absl::OkStatus();
+}
+
+absl::Status EngineHost::LoadPolicyFiles() {
+  auto policy = LoadPolicy(config_.policy_file, config_.regions_file);
+  if (!policy.ok()) {
+    return policy.status();
+  }
+  if (*policy == engine_.policy()) {
+    return absl::OkStatus();
+  }
+  v1::JournalRecord record;
+  *record.mutable_set_policy() = ToRecord(*policy);
+  if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+    return s;
+  }
+  spdlog::info("policy in force: {}", Summary(engine_.policy()));
+  return absl::OkStatus();
+}
+
+void EngineHost::ReloadPolicy(Reply<v1::ReloadPolicyResponse> reply) {
+  if (absl::Status s = LoadPolicyFiles(); !s.ok()) {
+    spdlog::warn("policy reload refused, the policy in force stays: {}", s.ToString());
+    pending_.answers.push_back([reply, s] { reply(s); });
+    return;
+  }
+  v1::ReloadPolicyResponse response;
+  response.set_summary(Summary(engine_.policy()));
+  pending_.answers.push_back([reply, response] { reply(response); });
+}
+
+absl::Status EngineHost::Canonicalize(routing::CounsellorProfile& profile) const {
+  const routing::Regions& regions = engine_.regions();
+  if (regions.empty()) {
+    return absl::OkStatus();
+  }
+  auto canonical = regions.Canonical(profile.home_province);
+  if (!canonical) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "counsellor.home_province: unknown province code '", profile.home_province, "'"));
+  }
+  profile.home_province = *canonical;
+  std::vector<std::string> provinces;
+  for (size_t i = 0; i < profile.provinces.size(); ++i) {
+    auto code = regions.Canonical(profile.provinces[i]);
+    if (!code) {
+      return absl::InvalidArgumentError(absl::StrCat("counsellor.provinces[", i,
+                                                     "]: unknown province code '",
+                                                     profile.provinces[i], "'"));
+    }
+    if (*code != profile.home_province &&
+        std::find(provinces.begin(), provinces.end(), *code) == provinces.end()) {
+      provinces.push_back(*code);
+    }
+  }
+  profile.provinces = std::move(provinces);
   return absl::OkStatus();
 }
 
@@ -538,6 +599,16 @@ absl::StatusOr<v1::JournalRecord> EngineHost::ArrivalRecord(const std::string& g
   if (!info.ok()) {
     return info.status();
   }
+  // Gateways may still send a pre-2025 code: it means today's province that absorbed it.
+  if (!engine_.regions().empty()) {
+    auto province = engine_.regions().Canonical(info->province);
+    if (!province) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "arrived.province: unknown province code '", info->province,
+          "' (deploy/regions.toml lists the codes)"));
+    }
+    info->province = *province;
+  }
   // The raw number stops here: only its keyed hash and masked form go on.
   info->caller_key = keyer_.Key(arrived.caller_number());
   info->caller_masked = CallerKeyer::Mask(arrived.caller_number());
@@ -787,8 +858,12 @@ void EngineHost::ChangePriority(const std::string& request_id, const std::string
 
 // --- Administrators. ---
 
-void EngineHost::CreateCounsellor(const routing::CounsellorProfile& profile,
+void EngineHost::CreateCounsellor(routing::CounsellorProfile profile,
                                   Reply<v1::CreateCounsellorResponse> reply) {
+  if (absl::Status s = Canonicalize(profile); !s.ok()) {
+    reply(s);
+    return;
+  }
   if (engine_.FindCounsellor(profile.id)) {
     reply(absl::AlreadyExistsError(
         absl::StrCat("counsellor.counsellor_id: '", profile.id, "' already exists")));
@@ -813,8 +888,12 @@ void EngineHost::CreateCounsellor(const routing::CounsellorProfile& profile,
   pending_.answers.push_back([reply, response] { reply(response); });
 }
 
-void EngineHost::UpdateCounsellor(const routing::CounsellorProfile& profile,
+void EngineHost::UpdateCounsellor(routing::CounsellorProfile profile,
                                   Reply<v1::UpdateCounsellorResponse> reply) {
+  if (absl::Status s = Canonicalize(profile); !s.ok()) {
+    reply(s);
+    return;
+  }
   v1::JournalRecord record;
   *record.mutable_update_counsellor() = ToProto(profile);
   if (absl::Status s = Apply(std::move(record)); !s.ok()) {

@@ -101,13 +101,16 @@ class EngineHost final {
                       routing::Priority priority, Reply<v1::CallStatus> reply);
 
   // --- Administrators. ---
-  void CreateCounsellor(const routing::CounsellorProfile& profile,
+  // Province codes are turned into today's (INVALID_ARGUMENT for unknown ones).
+  void CreateCounsellor(routing::CounsellorProfile profile,
                         Reply<v1::CreateCounsellorResponse> reply);
-  void UpdateCounsellor(const routing::CounsellorProfile& profile,
+  void UpdateCounsellor(routing::CounsellorProfile profile,
                         Reply<v1::UpdateCounsellorResponse> reply);
   void RemoveCounsellor(const std::string& counsellor_id,
                         Reply<v1::RemoveCounsellorResponse> reply);
   v1::ListCounsellorsResponse ListCounsellors() const;
+  // Reads the policy and regions files again and puts them in force (journaled).
+  void ReloadPolicy(Reply<v1::ReloadPolicyResponse> reply);
 
   // Runs `done` once everything handled so far is durable (its answers sent). For shutdown.
   void Barrier(std::function<void()> done);
@@ -145,6 +148,10 @@ class EngineHost final {
                                                   const std::string& call_id,
                                                   const v1::CallArrived& arrived,
                                                   routing::Timestamp arrived_at) const;
+  // Applies the policy files if they differ from the policy in force.
+  absl::Status LoadPolicyFiles();
+  // Today's codes for a profile's provinces; INVALID_ARGUMENT naming the field for unknown ones.
+  absl::Status Canonicalize(routing::CounsellorProfile& profile) const;
   void PublishView();
   v1::QueueView View();
   void ArmTimer();

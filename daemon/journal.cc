@@ -124,6 +124,81 @@ routing::CounsellorProfile FromRecord(const v1::Counsellor& c) {
   return p;
 }
 
+namespace {
+
+v1::LadderRecord LadderToRecord(const routing::Ladder& ladder) {
+  v1::LadderRecord r;
+  for (const auto& step : ladder.steps) {
+    auto* s = r.add_steps();
+    s->set_scope(static_cast<int>(step.scope));
+    s->set_min_proficiency(step.min_proficiency);
+    s->set_language(static_cast<int>(step.language));
+    s->set_gender(static_cast<int>(step.gender));
+    s->set_duration_ms(step.duration_ms.count());
+  }
+  return r;
+}
+
+routing::Ladder LadderFromRecord(const v1::LadderRecord& r) {
+  routing::Ladder ladder;
+  for (const auto& s : r.steps()) {
+    ladder.steps.push_back(routing::LadderStep{
+        static_cast<routing::Scope>(s.scope()), s.min_proficiency(),
+        static_cast<routing::Need>(s.language()), static_cast<routing::Need>(s.gender()),
+        routing::Millis(s.duration_ms())});
+  }
+  return ladder;
+}
+
+}  // namespace
+
+v1::PolicyRecord ToRecord(const routing::Policy& policy) {
+  v1::PolicyRecord r;
+  for (const auto& c : policy.regions.centres) {
+    auto* centre = r.add_centres();
+    centre->set_id(c.id);
+    centre->set_name(c.name);
+  }
+  for (const auto& p : policy.regions.provinces) {
+    auto* province = r.add_provinces();
+    province->set_code(p.code);
+    province->set_name(p.name);
+    province->set_centre(p.centre);
+    for (const auto& old : p.old_codes) {
+      province->add_old_codes(old);
+    }
+  }
+  *r.mutable_default_ladder() = LadderToRecord(policy.default_ladder);
+  for (const auto& [priority, ladder] : policy.priority_ladders) {
+    (*r.mutable_priority_ladders())[static_cast<int>(priority)] = LadderToRecord(ladder);
+  }
+  for (const auto& [topic, ladder] : policy.topic_ladders) {
+    (*r.mutable_topic_ladders())[static_cast<int>(topic)] = LadderToRecord(ladder);
+  }
+  r.set_strategy(static_cast<int>(policy.strategy));
+  return r;
+}
+
+routing::Policy FromRecord(const v1::PolicyRecord& r) {
+  routing::Policy policy;
+  for (const auto& c : r.centres()) {
+    policy.regions.centres.push_back({c.id(), c.name()});
+  }
+  for (const auto& p : r.provinces()) {
+    policy.regions.provinces.push_back(
+        {p.code(), p.name(), p.centre(), {p.old_codes().begin(), p.old_codes().end()}});
+  }
+  policy.default_ladder = LadderFromRecord(r.default_ladder());
+  for (const auto& [priority, ladder] : r.priority_ladders()) {
+    policy.priority_ladders[static_cast<routing::Priority>(priority)] = LadderFromRecord(ladder);
+  }
+  for (const auto& [topic, ladder] : r.topic_ladders()) {
+    policy.topic_ladders[static_cast<routing::Topic>(topic)] = LadderFromRecord(ladder);
+  }
+  policy.strategy = static_cast<routing::Strategy>(r.strategy());
+  return policy;
+}
+
 absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& record) {
   const Timestamp at = FromProto(record.at());
   switch (record.input_case()) {
@@ -174,6 +249,8 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
     case v1::JournalRecord::kTick:
       engine.Tick(at);
       return absl::OkStatus();
+    case v1::JournalRecord::kSetPolicy:
+      return engine.SetPolicy(FromRecord(record.set_policy()), at);
     case v1::JournalRecord::INPUT_NOT_SET:
       break;
   }
@@ -182,6 +259,7 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
 
 v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
   v1::EngineSnapshot s;
+  *s.mutable_policy() = ToRecord(state.policy);
   *s.mutable_now() = ToProto(state.now);
   s.set_next_seq(state.next_seq);
   for (const auto& c : state.counsellors) {
@@ -196,6 +274,9 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
     r->set_desk_drops(c.desk_drops);
     r->set_missed_in_row(c.missed_in_row);
     r->set_generation(c.generation);
+    r->set_calls_today(c.calls_today);
+    r->set_calls_day(c.calls_day);
+    r->set_last_offer_seq(c.last_offer_seq);
   }
   for (const auto& call : state.calls) {
     auto* r = s.add_calls();
@@ -211,6 +292,7 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
     r->set_expired(call.expired);
     r->set_generation(call.generation);
     *r->mutable_record() = RecordOfCall(call.record);
+    r->set_ladder_generation(call.ladder_generation);
   }
   for (const auto& t : state.timers) {
     auto* r = s.add_timers();
@@ -230,6 +312,8 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
 
 routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
   routing::EngineState state;
+  // Snapshots from before policies were journaled carry none: they ran the defaults.
+  state.policy = s.has_policy() ? FromRecord(s.policy()) : routing::Policy::Default();
   state.now = FromProto(s.now());
   state.next_seq = s.next_seq();
   for (const auto& r : s.counsellors()) {
@@ -244,6 +328,9 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
     c.desk_drops = r.desk_drops();
     c.missed_in_row = r.missed_in_row();
     c.generation = r.generation();
+    c.calls_today = r.calls_today();
+    c.calls_day = r.calls_day();
+    c.last_offer_seq = r.last_offer_seq();
     state.counsellors.push_back(std::move(c));
   }
   for (const auto& r : s.calls()) {
@@ -258,6 +345,7 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
     call.expired = r.expired();
     call.generation = r.generation();
     call.record = CallOfRecord(r.record());
+    call.ladder_generation = r.ladder_generation();
     state.calls.push_back(std::move(call));
   }
   for (const auto& r : s.timers()) {

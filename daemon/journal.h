@@ -26,6 +26,9 @@ routing::Disposition FromRecord(const v1::DispositionRecord& record);
 // A profile as stored (no validation: it was validated when it came in).
 routing::CounsellorProfile FromRecord(const v1::Counsellor& c);
 
+v1::PolicyRecord ToRecord(const routing::Policy& policy);
+routing::Policy FromRecord(const v1::PolicyRecord& record);
+
 v1::EngineSnapshot ToSnapshot(const routing::EngineState& state);
 routing::EngineState FromSnapshot(const v1::EngineSnapshot& snapshot);
 

@@ -10,9 +10,10 @@ namespace hotline::routing {
 
 namespace {
 
-// Ladder steps of the first engine: the call's province, then national.
-constexpr int kProvinceStep = 0;
-constexpr int kNationalStep = 1;
+// Vietnam keeps UTC+7 all year: "today" for fewest_calls_today is the Vietnamese calendar day.
+int64_t VietnamDay(Timestamp t) {
+  return (ToUnixMillis(t) + 7 * 3'600'000) / 86'400'000;
+}
 
 bool Contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
@@ -24,7 +25,34 @@ bool Serves(const CounsellorProfile& p, const std::string& province) {
 
 }  // namespace
 
-Engine::Engine(EngineOptions options) : options_(options) {}
+Engine::Engine(EngineOptions options, Policy policy) : options_(options) {
+  HOTLINE_CHECK(Validate(policy).ok());
+  regions_ = *Regions::Create(policy.regions);
+  policy_ = std::move(policy);
+}
+
+// --- Policy. ---
+
+absl::Status Engine::SetPolicy(Policy policy, Timestamp now) {
+  AdvanceTo(now);
+  if (absl::Status s = Validate(policy); !s.ok()) {
+    return s;
+  }
+  regions_ = *Regions::Create(policy.regions);
+  policy_ = std::move(policy);
+  // Queue order is priority then admission and does not depend on the policy: nobody moves.
+  for (auto& [id, call] : calls_) {
+    if (call.state == CallState::kWaiting || call.state == CallState::kOffered) {
+      PlaceOnLadder(call);
+    }
+  }
+  // A copy: offering takes calls out of the queue.
+  const auto queue = queue_;
+  for (const auto& [key, call_id] : queue) {
+    MatchCall(calls_.at(call_id));
+  }
+  return absl::OkStatus();
+}
 
 // --- Counsellors. ---
 
@@ -178,6 +206,11 @@ absl::Status Engine::AnswerOffer(const std::string& counsellor_id, const std::st
   ++call->generation;  // The offer timer is now stale.
   call->record.counsellor_id = counsellor_id;
   call->record.accepted_at = now_;
+  if (c->calls_day != VietnamDay(now_)) {
+    c->calls_day = VietnamDay(now_);
+    c->calls_today = 0;
+  }
+  ++c->calls_today;
   ChangeState(*c, CounsellorState::kOnCall, BreakReason::kNone, call_id);
   Emit(ConnectRequested{call_id, call->info.gateway_id, counsellor_id, c->profile.endpoint});
   return absl::OkStatus();
@@ -216,16 +249,15 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   if (calls_.contains(info.call_id) || finished_call_ids_.contains(info.call_id)) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
   }
+  if (!regions_.empty() && regions_.CentreOf(info.province).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("arrived.province: unknown province code '", info.province, "'"));
+  }
   Call& call = calls_[info.call_id];
   call.info = info;
   call.admission_seq = next_seq_++;
   call.record.call = info;
-  // An emergency starts at national scope: nobody waits for a province to free up.
-  call.step = info.priority == Priority::kEmergency ? kNationalStep : kProvinceStep;
-  if (call.step == kProvinceStep) {
-    SetTimer(TimerKind::kStep, info.call_id, info.arrived_at + options_.province_step_ms,
-             kProvinceStep);
-  }
+  PlaceOnLadder(call);
   SetTimer(TimerKind::kMaxWait, info.call_id, info.arrived_at + options_.max_wait_ms, 0);
   Enqueue(call);
   MatchCall(call);
@@ -355,9 +387,8 @@ absl::Status Engine::ChangePriority(const std::string& call_id, Priority priorit
   }
   call->info.priority = priority;
   call->record.call.priority = priority;
-  if (priority == Priority::kEmergency) {
-    call->step = std::max(call->step, kNationalStep);
-  }
+  // Another priority may mean another ladder (an emergency starts national).
+  PlaceOnLadder(*call);
   if (queued) {
     Enqueue(*call);
     MatchCall(*call);
@@ -403,10 +434,10 @@ void Engine::FireTimer(const Timer& timer) {
   switch (timer.kind) {
     case TimerKind::kStep: {
       Call* call = LookupCall(timer.key);
-      if (call == nullptr || call->step != static_cast<int>(timer.generation)) {
+      if (call == nullptr || call->ladder_generation != timer.generation) {
         return;
       }
-      call->step = kNationalStep;
+      PlaceOnLadder(*call);
       if (call->state == CallState::kWaiting) {
         MatchCall(*call);
       }
@@ -505,23 +536,137 @@ void Engine::ReturnToQueue(Call& call) {
 
 // --- Matching. ---
 
+const LadderStep& Engine::StepOf(const Call& call) const {
+  const Ladder& ladder = policy_.LadderFor(call.info.priority, call.info.topic);
+  return ladder.steps[std::min<size_t>(call.step, ladder.steps.size() - 1)];
+}
+
+void Engine::PlaceOnLadder(Call& call) {
+  const Ladder& ladder = policy_.LadderFor(call.info.priority, call.info.topic);
+  const Millis waited = now_ - call.info.arrived_at;
+  size_t step = 0;
+  Millis step_end{0};
+  for (; step + 1 < ladder.steps.size(); ++step) {
+    step_end += ladder.steps[step].duration_ms;
+    if (waited < step_end) {
+      break;
+    }
+  }
+  call.step = static_cast<int>(step);
+  ++call.ladder_generation;
+  if (step + 1 < ladder.steps.size()) {
+    SetTimer(TimerKind::kStep, call.info.call_id, call.info.arrived_at + step_end,
+             call.ladder_generation);
+  }
+}
+
 bool Engine::Eligible(const Counsellor& c, const Call& call) const {
   if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
     return false;
   }
   const CounsellorProfile& p = c.profile;
-  if (!p.skills.contains(call.info.topic) || !Contains(p.languages, call.info.language)) {
+  const LadderStep& step = StepOf(call);
+  auto skill = p.skills.find(call.info.topic);
+  if (skill == p.skills.end() || skill->second < step.min_proficiency) {
     return false;
   }
-  return call.step >= kNationalStep || Serves(p, call.info.province);
+  if (step.language == Need::kRequired && !Contains(p.languages, call.info.language)) {
+    return false;
+  }
+  if (step.gender == Need::kRequired && call.info.gender_preference != Gender::kUnspecified &&
+      p.gender != call.info.gender_preference) {
+    return false;
+  }
+  switch (step.scope) {
+    case Scope::kProvince:
+      return Serves(p, call.info.province);
+    case Scope::kCentre: {
+      const std::string& centre = regions_.CentreOf(call.info.province);
+      if (centre.empty()) {
+        return true;  // Without a region tree, a centre is the whole country.
+      }
+      if (regions_.CentreOf(p.home_province) == centre) {
+        return true;
+      }
+      return std::any_of(p.provinces.begin(), p.provinces.end(),
+                         [&](const std::string& x) { return regions_.CentreOf(x) == centre; });
+    }
+    case Scope::kNational:
+      return true;
+  }
+  return false;
+}
+
+int Engine::Misses(const Counsellor& c, const Call& call) const {
+  const LadderStep& step = StepOf(call);
+  int misses = 0;
+  if (step.language == Need::kPreferred && !Contains(c.profile.languages, call.info.language)) {
+    ++misses;
+  }
+  if (step.gender == Need::kPreferred && call.info.gender_preference != Gender::kUnspecified &&
+      c.profile.gender != call.info.gender_preference) {
+    ++misses;
+  }
+  return misses;
+}
+
+bool Engine::Better(const Counsellor& a, const Counsellor& b, const Call& call) const {
+  if (int ma = Misses(a, call), mb = Misses(b, call); ma != mb) {
+    return ma < mb;
+  }
+  const int64_t today = VietnamDay(now_);
+  auto calls_today = [today](const Counsellor& c) {
+    return c.calls_day == today ? c.calls_today : 0;
+  };
+  auto skill = [&call](const Counsellor& c) { return c.profile.skills.at(call.info.topic); };
+  switch (policy_.strategy) {
+    case Strategy::kLongestIdle:
+      break;
+    case Strategy::kMostSkilled:
+      if (skill(a) != skill(b)) {
+        return skill(a) > skill(b);
+      }
+      break;
+    case Strategy::kFewestCallsToday:
+      if (calls_today(a) != calls_today(b)) {
+        return calls_today(a) < calls_today(b);
+      }
+      break;
+    case Strategy::kRoundRobin:
+      if (a.last_offer_seq != b.last_offer_seq) {
+        return a.last_offer_seq < b.last_offer_seq;
+      }
+      break;
+  }
+  if (a.idle_since != b.idle_since) {
+    return a.idle_since < b.idle_since;
+  }
+  return a.profile.id < b.profile.id;
+}
+
+std::string Engine::Explain(const Counsellor& c, const Call& call) const {
+  const auto idle = std::chrono::duration_cast<std::chrono::seconds>(now_ - c.idle_since);
+  switch (policy_.strategy) {
+    case Strategy::kLongestIdle:
+      return absl::StrCat("longest idle (", idle.count(), " s)");
+    case Strategy::kMostSkilled:
+      return absl::StrCat("most skilled (proficiency ", c.profile.skills.at(call.info.topic),
+                          ")");
+    case Strategy::kFewestCallsToday:
+      return absl::StrCat("fewest calls today (",
+                          c.calls_day == VietnamDay(now_) ? c.calls_today : 0, ")");
+    case Strategy::kRoundRobin:
+      return "round robin";
+  }
+  return "";
 }
 
 void Engine::MatchCall(Call& call) {
   if (call.state != CallState::kWaiting) {
     return;
   }
-  // Longest idle first; std::map order makes the lower id win a tie. Someone the call was
-  // already offered to is chosen only when nobody else could take it.
+  // The policy's order (fewest missed preferences, then the strategy, then the lower id).
+  // Someone the call was already offered to is chosen only when nobody else could take it.
   Counsellor* fresh = nullptr;
   Counsellor* tried = nullptr;
   int eligible = 0;
@@ -531,13 +676,13 @@ void Engine::MatchCall(Call& call) {
     }
     ++eligible;
     Counsellor*& best = call.tried.contains(id) ? tried : fresh;
-    if (best == nullptr || c.idle_since < best->idle_since) {
+    if (best == nullptr || Better(c, *best, call)) {
       best = &c;
     }
   }
   Counsellor* chosen = fresh != nullptr ? fresh : tried;
   if (chosen != nullptr) {
-    Offer(call, *chosen, eligible, "longest idle");
+    Offer(call, *chosen, eligible, Explain(*chosen, call));
   }
 }
 
@@ -563,7 +708,7 @@ void Engine::MatchCounsellor(Counsellor& c) {
     for (const auto& [id, other] : counsellors_) {
       eligible += Eligible(other, call) ? 1 : 0;
     }
-    Offer(call, c, eligible, "next in queue for a freed counsellor");
+    Offer(call, c, eligible, "the first call in the queue this freed counsellor can take");
     return;
   }
 }
@@ -575,6 +720,7 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   call.tried.insert(c.profile.id);
   ++call.generation;
   ++call.record.offers;
+  c.last_offer_seq = next_seq_++;
   if (!call.record.first_offered_at) {
     call.record.first_offered_at = now_;
   }
@@ -688,6 +834,7 @@ void Engine::Record(Call& call) {
 
 EngineState Engine::SaveState() const {
   EngineState state;
+  state.policy = policy_;
   state.now = now_;
   state.next_seq = next_seq_;
   for (const auto& [id, c] : counsellors_) {
@@ -702,6 +849,8 @@ EngineState Engine::SaveState() const {
 }
 
 void Engine::RestoreState(EngineState state) {
+  regions_ = *Regions::Create(state.policy.regions);
+  policy_ = std::move(state.policy);
   now_ = state.now;
   next_seq_ = state.next_seq;
   counsellors_.clear();

@@ -30,8 +30,6 @@
 namespace hotline::routing {
 
 struct EngineOptions {
-  // How long a call waits at province scope before it may go to any counsellor (ladder step 0).
-  Millis province_step_ms{20'000};
   // The longest a call waits in the queue; then the gateway is told to offer a callback.
   Millis max_wait_ms{300'000};
   // How long an offer rings on a desk before it goes to someone else.
@@ -142,7 +140,7 @@ struct CallView {
 
 class Engine final {
  public:
-  explicit Engine(EngineOptions options = {});
+  explicit Engine(EngineOptions options = {}, Policy policy = Policy::Default());
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -211,6 +209,15 @@ class Engine final {
   [[nodiscard]] absl::Status ChangePriority(const std::string& call_id, Priority priority,
                                             Timestamp now);
 
+  // --- Policy. ---
+
+  // Replaces the policy at once. Waiting calls keep their place in the queue; each goes to the
+  // step of its new ladder that its wait so far reaches, and is offered if someone can now take
+  // it. INVALID_ARGUMENT (see Validate) leaves the old policy in force.
+  [[nodiscard]] absl::Status SetPolicy(Policy policy, Timestamp now);
+  const Policy& policy() const { return policy_; }
+  const Regions& regions() const { return regions_; }
+
   // --- Time. ---
 
   // Fires every timer due at or before `now`.
@@ -256,6 +263,15 @@ class Engine final {
   void MatchCall(Call& call);
   void MatchCounsellor(Counsellor& counsellor);
   bool Eligible(const Counsellor& c, const Call& call) const;
+  // The step of `call`'s ladder it is on now.
+  const LadderStep& StepOf(const Call& call) const;
+  // Puts `call` on the step its wait reaches and sets the timer for the next one.
+  void PlaceOnLadder(Call& call);
+  // How many preferences (language, gender) `c` misses for `call` at its step.
+  int Misses(const Counsellor& c, const Call& call) const;
+  // Orders counsellors for a call by the policy's strategy; true if `a` should be chosen first.
+  bool Better(const Counsellor& a, const Counsellor& b, const Call& call) const;
+  std::string Explain(const Counsellor& c, const Call& call) const;
   void Offer(Call& call, Counsellor& c, int eligible, const std::string& rule);
   // Ends the ringing offer of `call`, putting the call back in its place.
   void RevokeOffer(Call& call, RevokeReason reason);
@@ -286,6 +302,8 @@ class Engine final {
   Counsellor* LookupCounsellor(const std::string& counsellor_id);
 
   const EngineOptions options_;
+  Policy policy_;
+  Regions regions_;
   Timestamp now_{};
   // std::map, not unordered: iteration order is part of determinism.
   std::map<std::string, Counsellor> counsellors_;

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "routing/policy.h"
 #include "routing/types.h"
 
 namespace hotline::routing {
@@ -29,6 +30,11 @@ struct CounsellorEntry {
   int missed_in_row = 0;
   // Bumped on every state change; a timer set under an older generation is stale.
   uint64_t generation = 0;
+  // Calls accepted on `calls_day` (days since the epoch, Vietnam time), for fewest_calls_today.
+  int calls_today = 0;
+  int64_t calls_day = 0;
+  // When they were last offered a call (the engine's sequence), for round_robin.
+  uint64_t last_offer_seq = 0;
 };
 
 struct CallEntry {
@@ -43,6 +49,9 @@ struct CallEntry {
   // Max wait passed while an offer rang: time out when the offer comes back.
   bool expired = false;
   uint64_t generation = 0;
+  // Bumped when the call's ladder or step is re-derived (policy reload, priority change); a step
+  // timer set under an older one is stale.
+  uint64_t ladder_generation = 0;
   CallRecord record;
 };
 
@@ -59,6 +68,7 @@ struct TimerEntry {
 };
 
 struct EngineState {
+  Policy policy;
   Timestamp now{};
   uint64_t next_seq = 0;
   std::vector<CounsellorEntry> counsellors;  // by id

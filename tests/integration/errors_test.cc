@@ -160,15 +160,6 @@ TEST_CASE("desk actions out of turn are refused with FAILED_PRECONDITION or NOT_
         grpc::StatusCode::INVALID_ARGUMENT);
 }
 
-TEST_CASE("reloading the policy is not implemented yet and says so", "[integration]") {
-  DaemonFixture f;
-  grpc::ClientContext ctx;
-  Authorize(ctx, DaemonFixture::kAdminToken);
-  v1::ReloadPolicyResponse resp;
-  CHECK(f.admin->ReloadPolicy(&ctx, v1::ReloadPolicyRequest(), &resp).error_code() ==
-        grpc::StatusCode::UNIMPLEMENTED);
-}
-
 TEST_CASE("counsellors survive a restart of the daemon", "[integration]") {
   DaemonFixture f;
   const std::string token = f.AddCounsellor("lan", "38");

@@ -67,7 +67,7 @@ TEST_CASE("an emergency call starts at national scope", "[routing]") {
   auto offers = h.TakeOf<OfferMade>();
   REQUIRE(offers.size() == 1);
   CHECK(offers[0].counsellor_id == "hanoi");
-  CHECK(offers[0].step == 1);
+  CHECK(offers[0].step == 0);  // The emergency ladder has one step: national.
 }
 
 TEST_CASE("a counsellor without the topic skill or the language is not offered the call",
@@ -300,7 +300,7 @@ TEST_CASE("a call past the maximum wait is timed out with a callback offer", "[r
   REQUIRE(effects.size() == 2);
   CHECK(std::get<CallbackOffered>(effects[0]).call_id == "c1");
   CHECK(std::get<CallFinished>(effects[1]).record.outcome == Outcome::kTimedOut);
-  CHECK(std::get<CallFinished>(effects[1]).record.final_step == 1);
+  CHECK(std::get<CallFinished>(effects[1]).record.final_step == 2);
 }
 
 TEST_CASE("a desk that drops during an offer revokes it and the call goes to someone else",

@@ -289,6 +289,8 @@ class DaemonFixture {
     config.http_listen = "127.0.0.1:0";
     config.database = (dir.path() / "hotline.db").string();
     config.caller_key_file = (dir.path() / "caller.key").string();
+    config.policy_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/policy.toml";
+    config.regions_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/regions.toml";
     config.gateway_token = kGatewayToken;
     config.supervisor_token = kSupervisorToken;
     config.admin_token = kAdminToken;

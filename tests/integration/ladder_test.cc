@@ -1,0 +1,182 @@
+// The routing policy through the real daemon: the ladder with the real timer, emergencies first,
+// province codes old and new, and reloading the policy while calls wait.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <fstream>
+
+#include <catch2/catch.hpp>
+
+#include "tests/testing/daemon_fixture.h"
+
+namespace hotline {
+namespace {
+
+using testing::Authorize;
+using testing::DaemonFixture;
+using testing::DeskClient;
+using testing::GatewayClient;
+namespace v1 = ::hotline::v1;
+using namespace std::chrono_literals;
+
+bool IsOffer(const v1::DeskEvent& e) { return e.has_offer(); }
+
+// A short ladder, so the real timer climbs it in about a second.
+constexpr const char* kFastLadder = R"(
+strategy = "longest_idle"
+[[ladders.default]]
+scope = "province"
+duration_ms = 400
+[[ladders.default]]
+scope = "centre"
+duration_ms = 400
+[[ladders.default]]
+scope = "national"
+[[ladders.priority.emergency]]
+scope = "national"
+)";
+
+// A fixture whose policy file is a temporary copy the test may rewrite.
+struct PolicyFixture {
+  explicit PolicyFixture(const std::string& policy)
+      : f([this, policy](daemon::Config& c) {
+          c.policy_file = (dir.path() / "policy.toml").string();
+          std::ofstream(c.policy_file) << policy;
+        }) {}
+  void Rewrite(const std::string& policy) { std::ofstream(f.config.policy_file) << policy; }
+  grpc::Status Reload(v1::ReloadPolicyResponse* response) {
+    grpc::ClientContext ctx;
+    Authorize(ctx, DaemonFixture::kAdminToken);
+    return f.admin->ReloadPolicy(&ctx, v1::ReloadPolicyRequest(), response);
+  }
+  testing::TempDir dir;
+  DaemonFixture f;
+};
+
+struct SignedIn {
+  SignedIn(DaemonFixture& f, const std::string& id, const std::string& province)
+      : desk(f.channel, f.AddCounsellor(id, province)) {
+    desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+  }
+  DeskClient desk;
+};
+
+TEST_CASE("a call from Thanh Hoa climbs province, centre, national with the real timer",
+          "[integration][routing]") {
+  PolicyFixture p(kFastLadder);
+  // Nobody serves Thanh Hóa (38); Hà Nội (01) is in the northern centre, not Thanh Hóa's.
+  SignedIn hanoi(p.f, "hanoi", "01");
+  GatewayClient gw(p.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  const auto arrived = std::chrono::steady_clock::now();
+  gw.Arrive("call-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  CHECK(p.f.View().calls(0).ladder_step() == 0);
+  // Neither the province step (400 ms) nor the centre step (400 ms) lets Hà Nội take it.
+  const v1::DeskEvent offer = hanoi.desk.WaitFor(IsOffer);
+  CHECK(std::chrono::steady_clock::now() - arrived >= 800ms);
+  CHECK(offer.offer().call().call_id() == "call-1");
+  const v1::QueueView view = p.f.View();
+  CHECK(view.calls(0).ladder_step() == 2);
+  CHECK(view.calls(0).state() == v1::CALL_STATE_OFFERED);
+}
+
+TEST_CASE("a call from Thanh Hoa goes to its own centre before the rest of the country",
+          "[integration][routing]") {
+  PolicyFixture p(kFastLadder);
+  SignedIn hanoi(p.f, "hanoi", "01");     // Northern centre.
+  SignedIn nghe_an(p.f, "nghean", "40");  // Nghệ An: Thanh Hóa's centre, not its province.
+  GatewayClient gw(p.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  const auto arrived = std::chrono::steady_clock::now();
+  gw.Arrive("call-1", "38");
+  const v1::DeskEvent offer = nghe_an.desk.WaitFor(IsOffer);
+  CHECK(std::chrono::steady_clock::now() - arrived >= 400ms);
+  CHECK(offer.offer().call().call_id() == "call-1");
+  CHECK(p.f.View().calls(0).ladder_step() == 1);
+}
+
+TEST_CASE("an emergency call is offered before calls that waited longer",
+          "[integration][routing]") {
+  PolicyFixture p(kFastLadder);
+  const std::string token = p.f.AddCounsellor("lan", "38");
+  GatewayClient gw(p.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("early", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  gw.Arrive("later", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  gw.Arrive("danger", "79", v1::PRIORITY_EMERGENCY);  // Another province, another centre.
+  CHECK(gw.WaitForAck().code() == 0);
+  DeskClient desk(p.f.channel, token);
+  desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  CHECK(desk.WaitFor(IsOffer).offer().call().call_id() == "danger");
+}
+
+TEST_CASE("province codes from before 2025 mean today's province; unknown codes are refused",
+          "[integration][routing]") {
+  DaemonFixture f;
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("nam-dinh", "36");  // Nam Định, merged into Ninh Bình (37).
+  CHECK(gw.WaitForAck().code() == 0);
+  CHECK(f.View().calls(0).summary().province() == "37");
+  gw.Arrive("nowhere", "63");
+  const v1::EventAck ack = gw.WaitForAck();
+  CHECK(ack.code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(ack.message(), Catch::Contains("arrived.province") && Catch::Contains("'63'"));
+
+  grpc::ClientContext ctx;
+  Authorize(ctx, DaemonFixture::kAdminToken);
+  v1::CreateCounsellorRequest req;
+  auto* c = req.mutable_counsellor();
+  c->set_counsellor_id("lan");
+  c->set_display_name("Lan");
+  c->set_home_province("99");
+  c->add_languages("vi");
+  c->set_endpoint("sip:lan@pbx");
+  auto* skill = c->add_skills();
+  skill->set_topic(v1::TOPIC_COUNSELLING);
+  skill->set_proficiency(3);
+  v1::CreateCounsellorResponse resp;
+  grpc::Status s = f.admin->CreateCounsellor(&ctx, req, &resp);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(s.error_message(), Catch::Contains("counsellor.home_province"));
+}
+
+TEST_CASE("reloading the policy keeps every waiting call in place; a bad file changes nothing",
+          "[integration][routing]") {
+  // A ladder that would keep the call at province scope for an hour.
+  PolicyFixture p(R"(
+[[ladders.default]]
+scope = "province"
+duration_ms = 3600000
+[[ladders.default]]
+scope = "national"
+)");
+  SignedIn hanoi(p.f, "hanoi", "01");
+  GatewayClient gw(p.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("first", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  gw.Arrive("second", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+
+  p.Rewrite("[[ladders.default]]\nscope = \"provinec\"\n");
+  v1::ReloadPolicyResponse response;
+  grpc::Status bad = p.Reload(&response);
+  CHECK(bad.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(bad.error_message(),
+             Catch::Contains("policy.toml:2") && Catch::Contains("ladders.default[0].scope"));
+  CHECK(p.f.View().calls_size() == 2);
+
+  // Now straight to national: hanoi takes the first call at once, the second keeps its place.
+  p.Rewrite("[[ladders.default]]\nscope = \"national\"\n");
+  REQUIRE(p.Reload(&response).ok());
+  CHECK_THAT(response.summary(), Catch::Contains("default ladder national"));
+  CHECK(hanoi.desk.WaitFor(IsOffer).offer().call().call_id() == "first");
+  const v1::QueueView view = p.f.View();
+  REQUIRE(view.calls_size() == 2);
+  CHECK(view.calls(0).summary().call_id() == "second");
+  CHECK(view.calls(0).position() == 1);
+}
+
+}  // namespace
+}  // namespace hotline
