@@ -129,7 +129,7 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
       // Not a missed offer: the desk went away. They wait for it like an available one.
       ChangeState(*c, CounsellorState::kAvailable, BreakReason::kNone, "");
       SetTimer(TimerKind::kDeskGrace, counsellor_id, now_ + options_.desk_grace_ms, c->desk_drops);
-      MatchCall(call);
+      ReturnToQueue(call);
       break;
     }
     case CounsellorState::kAvailable:
@@ -828,6 +828,56 @@ void Engine::Record(Call& call) {
   finished_call_ids_.insert(id);
   finished_order_.emplace_back(now_, id);
   calls_.erase(id);
+}
+
+absl::Status Engine::CheckInvariants() const {
+  for (const auto& [id, c] : counsellors_) {
+    const bool holds = c.state == CounsellorState::kReserved ||
+                       c.state == CounsellorState::kOnCall || c.state == CounsellorState::kWrapUp;
+    if (holds != !c.call_id.empty()) {
+      return absl::InternalError(absl::StrCat("counsellor ", id, " is ", std::string(Name(c.state)),
+                                              " with call '", c.call_id, "'"));
+    }
+    if (holds) {
+      auto call = calls_.find(c.call_id);
+      if (call == calls_.end() || call->second.counsellor_id != id) {
+        return absl::InternalError(
+            absl::StrCat("counsellor ", id, " holds call ", c.call_id, " that is not theirs"));
+      }
+    }
+  }
+  size_t waiting = 0;
+  for (const auto& [id, call] : calls_) {
+    if (call.state == CallState::kWaiting) {
+      ++waiting;
+      if (!call.in_queue) {
+        return absl::InternalError(absl::StrCat("waiting call ", id, " is not in the queue"));
+      }
+      for (const auto& [cid, c] : counsellors_) {
+        if (Eligible(c, call)) {
+          return absl::InternalError(absl::StrCat("call ", id, " waits while ", cid,
+                                                  " is available and could take it"));
+        }
+      }
+      continue;
+    }
+    if (call.in_queue) {
+      return absl::InternalError(absl::StrCat("call ", id, " is queued while ",
+                                              std::string(Name(call.state))));
+    }
+    if (call.state != CallState::kEnded || !call.counsellor_id.empty()) {
+      auto c = counsellors_.find(call.counsellor_id);
+      if (c == counsellors_.end() || c->second.call_id != id) {
+        return absl::InternalError(absl::StrCat("call ", id, " (", std::string(Name(call.state)),
+                                                ") is not held by ", call.counsellor_id));
+      }
+    }
+  }
+  if (waiting != queue_.size()) {
+    return absl::InternalError(
+        absl::StrCat(queue_.size(), " queued but ", waiting, " calls are waiting"));
+  }
+  return absl::OkStatus();
 }
 
 // --- Snapshots. ---

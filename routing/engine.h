@@ -243,6 +243,12 @@ class Engine final {
   std::optional<CounsellorView> FindCounsellor(const std::string& counsellor_id) const;
   std::optional<CallView> FindCall(const std::string& call_id) const;
 
+  // Checks the engine's invariants (for tests; a failure is a bug): every held call and its
+  // counsellor point at each other, the queue holds exactly the waiting calls, and no waiting call
+  // could be taken by a counsellor who is available with a connected desk (work conservation).
+  // Returns INTERNAL describing the first broken one.
+  absl::Status CheckInvariants() const;
+
  private:
   using Counsellor = CounsellorEntry;
   using Call = CallEntry;

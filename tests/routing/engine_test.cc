@@ -320,6 +320,22 @@ TEST_CASE("a desk that drops during an offer revokes it and the call goes to som
   CHECK_FALSE(h.engine.FindCounsellor("an")->desk_connected);
 }
 
+TEST_CASE("a call whose maximum wait passed while its offer rang times out when the desk drops",
+          "[routing]") {
+  // Found by the property test (a call left waiting with no timer, forever).
+  EngineHarness h;
+  h.Arrive(Call("c1", "38"));
+  h.Advance(299s);
+  h.SignIn(Profile("an", "38"));  // Offered c1 at 299 s; the maximum wait passes at 300 s.
+  h.Advance(2s);
+  CHECK(h.engine.FindCall("c1")->state == CallState::kOffered);
+  h.Take();
+  EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+  auto records = h.TakeOf<CallFinished>();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].record.outcome == Outcome::kTimedOut);
+}
+
 TEST_CASE("a counsellor whose desk stays away past the grace period is signed out",
           "[routing]") {
   EngineHarness h;
