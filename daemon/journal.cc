@@ -176,6 +176,11 @@ v1::PolicyRecord ToRecord(const routing::Policy& policy) {
     (*r.mutable_topic_ladders())[static_cast<int>(topic)] = LadderToRecord(ladder);
   }
   r.set_strategy(static_cast<int>(policy.strategy));
+  for (const auto& [topic, ms] : policy.wrap_up_ms) {
+    (*r.mutable_wrap_up_ms())[static_cast<int>(topic)] = ms.count();
+  }
+  r.set_cool_down_ms(policy.cool_down_ms.count());
+  r.set_max_heavy_in_row(policy.max_heavy_in_row);
   return r;
 }
 
@@ -196,6 +201,11 @@ routing::Policy FromRecord(const v1::PolicyRecord& r) {
     policy.topic_ladders[static_cast<routing::Topic>(topic)] = LadderFromRecord(ladder);
   }
   policy.strategy = static_cast<routing::Strategy>(r.strategy());
+  for (const auto& [topic, ms] : r.wrap_up_ms()) {
+    policy.wrap_up_ms[static_cast<routing::Topic>(topic)] = routing::Millis(ms);
+  }
+  policy.cool_down_ms = routing::Millis(r.cool_down_ms());
+  policy.max_heavy_in_row = r.max_heavy_in_row();
   return policy;
 }
 
@@ -277,6 +287,8 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
     r->set_calls_today(c.calls_today);
     r->set_calls_day(c.calls_day);
     r->set_last_offer_seq(c.last_offer_seq);
+    r->set_heavy_in_row(c.heavy_in_row);
+    *r->mutable_cool_down_until() = ToProto(c.cool_down_until);
   }
   for (const auto& call : state.calls) {
     auto* r = s.add_calls();
@@ -331,6 +343,8 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
     c.calls_today = r.calls_today();
     c.calls_day = r.calls_day();
     c.last_offer_seq = r.last_offer_seq();
+    c.heavy_in_row = r.heavy_in_row();
+    c.cool_down_until = FromProto(r.cool_down_until());
     state.counsellors.push_back(std::move(c));
   }
   for (const auto& r : s.calls()) {

@@ -220,8 +220,62 @@ absl::StatusOr<routing::Policy> ParsePolicy(const std::string& text, const std::
   routing::Policy policy;
   policy.regions = std::move(regions);
   for (const auto& [key, value] : *root) {
-    if (key.str() != "strategy" && key.str() != "ladders") {
+    if (key.str() != "strategy" && key.str() != "ladders" && key.str() != "wrap_up_ms" &&
+        key.str() != "wellbeing") {
       return Error(source, value, fmt::format("unknown key '{}'", key.str()));
+    }
+  }
+  if (const toml::node* node = root->get("wrap_up_ms")) {
+    const toml::table* t = node->as_table();
+    if (t == nullptr) {
+      return Error(source, *node, "'wrap_up_ms' must be a table of topic = milliseconds");
+    }
+    for (const auto& [topic_name, value] : *t) {
+      const std::string field = fmt::format("wrap_up_ms.{}", topic_name.str());
+      bool known = false;
+      for (auto topic : {routing::Topic::kAbuseReport, routing::Topic::kCounselling,
+                         routing::Topic::kInformationLegal, routing::Topic::kOther}) {
+        if (routing::Name(topic) == topic_name.str()) {
+          if (!value.is_integer() || value.as_integer()->get() < 1 ||
+              value.as_integer()->get() > 3'600'000) {
+            return Error(source, value,
+                         fmt::format("'{}' must be an integer from 1 to 3600000", field));
+          }
+          policy.wrap_up_ms[topic] = routing::Millis(value.as_integer()->get());
+          known = true;
+        }
+      }
+      if (!known) {
+        return Error(source, value,
+                     fmt::format("'{}': '{}' is not a topic (abuse_report, counselling, "
+                                 "information_legal, other)",
+                                 field, topic_name.str()));
+      }
+    }
+  }
+  if (const toml::node* node = root->get("wellbeing")) {
+    const toml::table* t = node->as_table();
+    if (t == nullptr) {
+      return Error(source, *node, "'wellbeing' must be a table");
+    }
+    for (const auto& [key, value] : *t) {
+      const std::string field = fmt::format("wellbeing.{}", key.str());
+      const bool cool_down = key.str() == "cool_down_ms";
+      if (!cool_down && key.str() != "max_heavy_in_row") {
+        return Error(source, value, fmt::format("unknown key '{}'", field));
+      }
+      const int64_t max = cool_down ? 86'400'000 : 100;
+      const int64_t min = cool_down ? 0 : 1;
+      if (!value.is_integer() || value.as_integer()->get() < min ||
+          value.as_integer()->get() > max) {
+        return Error(source, value,
+                     fmt::format("'{}' must be an integer from {} to {}", field, min, max));
+      }
+      if (cool_down) {
+        policy.cool_down_ms = routing::Millis(value.as_integer()->get());
+      } else {
+        policy.max_heavy_in_row = static_cast<int>(value.as_integer()->get());
+      }
     }
   }
   if (absl::Status s = Choice<Strategy>(*root, "strategy", "strategy", source,

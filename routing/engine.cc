@@ -163,11 +163,21 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
         "'; answer the offer or finish the call first"));
   }
   if (state == CounsellorState::kAvailable) {
+    if (c->state == CounsellorState::kBreak && c->break_reason == BreakReason::kCoolDown &&
+        now_ < c->cool_down_until && reason != BreakReason::kSupervisor) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "counsellor '", counsellor_id, "' is cooling down after a heavy call for another ",
+          std::chrono::duration_cast<std::chrono::seconds>(c->cool_down_until - now_).count(),
+          " s"));
+    }
     if (!c->desk_connected) {
       return absl::FailedPreconditionError(
           absl::StrCat("counsellor '", counsellor_id, "' has no desk connected; open Watch first"));
     }
     if (c->state != CounsellorState::kAvailable) {
+      if (c->state == CounsellorState::kBreak) {
+        c->heavy_in_row = 0;  // Back from a break: a new run.
+      }
       Release(*c);
     }
     return absl::OkStatus();
@@ -234,10 +244,20 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id,
   call->record.disposition = disposition;
   call->record.wrap_up_done_at = now_;
   Record(*call);
-  if (ready_for_next) {
-    Release(*c);
-  } else {
+  c->heavy_in_row = disposition.heavy ? c->heavy_in_row + 1 : 0;
+  if (!ready_for_next) {
+    // A break of their own choosing: a real break, so the heavy run starts again.
+    c->heavy_in_row = 0;
     ChangeState(*c, CounsellorState::kBreak, BreakReason::kChosen, "");
+  } else if (disposition.heavy) {
+    ChangeState(*c, CounsellorState::kBreak, BreakReason::kCoolDown, "");
+    if (c->heavy_in_row < policy_.max_heavy_in_row) {
+      c->cool_down_until = now_ + policy_.cool_down_ms;
+      SetTimer(TimerKind::kCoolDown, counsellor_id, c->cool_down_until, c->generation);
+    }
+    // Otherwise the cool-down lasts until they (or a supervisor) say they are ready.
+  } else {
+    Release(*c);
   }
   return absl::OkStatus();
 }
@@ -484,6 +504,15 @@ void Engine::FireTimer(const Timer& timer) {
         return;
       }
       ChangeState(*c, CounsellorState::kOffline, BreakReason::kNone, "");
+      return;
+    }
+    case TimerKind::kCoolDown: {
+      Counsellor* c = LookupCounsellor(timer.key);
+      if (c == nullptr || c->state != CounsellorState::kBreak ||
+          c->break_reason != BreakReason::kCoolDown || c->generation != timer.generation) {
+        return;
+      }
+      Release(*c);
       return;
     }
     case TimerKind::kWrapUp: {
@@ -801,7 +830,9 @@ void Engine::StartWrapUp(Call& call, Outcome outcome, const std::string& reason)
   call.record.final_step = call.step;
   Emit(DeskCallEnded{call.info.call_id, c.profile.id, outcome});
   ChangeState(c, CounsellorState::kWrapUp, BreakReason::kNone, call.info.call_id);
-  const Timestamp deadline = now_ + options_.wrap_up_ms;
+  const auto per_topic = policy_.wrap_up_ms.find(call.info.topic);
+  const Timestamp deadline =
+      now_ + (per_topic != policy_.wrap_up_ms.end() ? per_topic->second : options_.wrap_up_ms);
   SetTimer(TimerKind::kWrapUp, c.profile.id, deadline, c.generation);
   Emit(WrapUpStarted{call.info.call_id, c.profile.id, deadline});
 }

@@ -35,6 +35,10 @@ struct CounsellorEntry {
   int64_t calls_day = 0;
   // When they were last offered a call (the engine's sequence), for round_robin.
   uint64_t last_offer_seq = 0;
+  // Heavy calls in a row since their last real break.
+  int heavy_in_row = 0;
+  // The end of a cool-down after a heavy call; before it they cannot make themselves available.
+  Timestamp cool_down_until{};
 };
 
 struct CallEntry {
@@ -55,7 +59,14 @@ struct CallEntry {
   CallRecord record;
 };
 
-enum class TimerKind { kStep = 1, kMaxWait = 2, kOfferTimeout = 3, kWrapUp = 4, kDeskGrace = 5 };
+enum class TimerKind {
+  kStep = 1,
+  kMaxWait = 2,
+  kOfferTimeout = 3,
+  kWrapUp = 4,
+  kDeskGrace = 5,
+  kCoolDown = 6,
+};
 
 // Ordered by deadline, then by the order timers were set: the firing order is deterministic.
 struct TimerEntry {

@@ -79,6 +79,18 @@ absl::Status ValidateLadder(const Ladder& ladder, const std::string& name) {
 }  // namespace
 
 absl::Status Validate(const Policy& policy) {
+  for (const auto& [topic, wrap_up] : policy.wrap_up_ms) {
+    if (wrap_up <= Millis(0)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("wrap_up_ms.", std::string(Name(topic)), ": must be positive"));
+    }
+  }
+  if (policy.cool_down_ms < Millis(0)) {
+    return absl::InvalidArgumentError("wellbeing.cool_down_ms: must not be negative");
+  }
+  if (policy.max_heavy_in_row < 1) {
+    return absl::InvalidArgumentError("wellbeing.max_heavy_in_row: must be at least 1");
+  }
   if (absl::Status s = ValidateLadder(policy.default_ladder, "ladders.default"); !s.ok()) {
     return s;
   }

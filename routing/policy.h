@@ -53,6 +53,13 @@ struct Policy {
   std::map<Priority, Ladder> priority_ladders;
   std::map<Topic, Ladder> topic_ladders;
   Strategy strategy = Strategy::kLongestIdle;
+  // Wrap-up time per topic; topics not listed use EngineOptions::wrap_up_ms.
+  std::map<Topic, Millis> wrap_up_ms;
+  // After a call marked heavy: a break this long before the next offer, then available again.
+  Millis cool_down_ms{300'000};
+  // After this many heavy calls in a row the cool-down does not end by itself: the counsellor
+  // (or a supervisor) decides when they are ready again.
+  int max_heavy_in_row = 3;
 
   bool operator==(const Policy&) const = default;
 

@@ -30,6 +30,9 @@ TEST_CASE("the shipped regions file has 34 provinces in 3 centres and maps the 6
   CHECK(regions->CentreOf("01") == "north");
   CHECK(regions->CentreOf("91") == "south");
   CHECK_THAT(Summary(*policy), Catch::Contains("province 20s > centre 40s > national"));
+  CHECK(policy->wrap_up_ms.at(routing::Topic::kAbuseReport) == routing::Millis(90'000));
+  CHECK(policy->cool_down_ms == routing::Millis(300'000));
+  CHECK(policy->max_heavy_in_row == 3);
 }
 
 TEST_CASE("a policy error names the file, the line and the field", "[daemon]") {
@@ -59,6 +62,12 @@ TEST_CASE("a policy error names the file, the line and the field", "[daemon]") {
       "\"national\"\n",
       "p.toml", none);
   CHECK_THAT(std::string(topic.status().message()), Catch::Contains("'bullying' is not a topic"));
+
+  auto wellbeing = ParsePolicy(
+      "[wellbeing]\nmax_heavy_in_row = 0\n[[ladders.default]]\nscope = \"national\"\n",
+      "p.toml", none);
+  CHECK_THAT(std::string(wellbeing.status().message()),
+             Catch::Contains("p.toml:2") && Catch::Contains("wellbeing.max_heavy_in_row"));
 
   auto missing = ParsePolicy("strategy = \"longest_idle\"\n", "p.toml", none);
   CHECK_THAT(std::string(missing.status().message()), Catch::Contains("default ladder"));

@@ -128,6 +128,94 @@ TEST_CASE("the whole path: accept, connect, end, wrap-up, disposition, one recor
   CHECK_FALSE(h.engine.FindCall("c1").has_value());
 }
 
+// Takes one call from arrival to wrap-up on `who`'s desk.
+void TakeCall(EngineHarness& h, const std::string& who, const std::string& call_id,
+              Topic topic = Topic::kCounselling) {
+  h.Arrive(Call(call_id, "38", Priority::kNormal, topic));
+  EngineHarness::Expect(h.engine.AnswerOffer(who, call_id, true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected(call_id, h.now));
+  h.Advance(60s);
+  EngineHarness::Expect(h.engine.CallEnded(call_id, h.now));
+}
+
+Disposition Heavy(bool heavy) { return Disposition{"sexual_abuse", "referred_police", {}, heavy, ""}; }
+
+TEST_CASE("a call marked heavy gives a cool-down before the next offer", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  TakeCall(h, "an", "c1");
+  EngineHarness::Expect(h.engine.SubmitDisposition("an", "c1", Heavy(true), true, h.now));
+  auto view = h.engine.FindCounsellor("an");
+  CHECK(view->state == CounsellorState::kBreak);
+  CHECK(view->break_reason == BreakReason::kCoolDown);
+  // No offers during the cool-down, and the counsellor cannot cut it short...
+  h.Arrive(Call("c2", "38"));
+  h.Take();
+  CHECK(h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kChosen, h.now)
+            .code() == absl::StatusCode::kFailedPrecondition);
+  h.Advance(299'999ms);
+  CHECK(h.TakeOf<OfferMade>().empty());
+  // ...then back by itself, with the waiting call offered at once.
+  h.Advance(1ms);
+  CHECK(h.StateOf("an") == CounsellorState::kReserved);
+  CHECK(h.engine.FindCall("c2")->counsellor_id == "an");
+}
+
+TEST_CASE("after three heavy calls in a row the break lasts until the counsellor is ready",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  for (int i = 1; i <= 3; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    TakeCall(h, "an", id);
+    EngineHarness::Expect(h.engine.SubmitDisposition("an", id, Heavy(true), true, h.now));
+    if (i < 3) {
+      h.Advance(300s);  // Cool-down over.
+      CHECK(h.StateOf("an") == CounsellorState::kAvailable);
+    }
+  }
+  h.Advance(24h);
+  auto view = h.engine.FindCounsellor("an");
+  CHECK(view->state == CounsellorState::kBreak);
+  CHECK(view->break_reason == BreakReason::kCoolDown);
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kChosen, h.now));
+  // A new run: the next heavy call gives an ordinary cool-down again.
+  TakeCall(h, "an", "c4");
+  EngineHarness::Expect(h.engine.SubmitDisposition("an", "c4", Heavy(true), true, h.now));
+  h.Advance(300s);
+  CHECK(h.StateOf("an") == CounsellorState::kAvailable);
+}
+
+TEST_CASE("a call that is not heavy ends the heavy run", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  for (int i = 1; i <= 4; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    TakeCall(h, "an", id);
+    const bool heavy = i != 2;  // heavy, light, heavy, heavy: never three in a row.
+    EngineHarness::Expect(h.engine.SubmitDisposition("an", id, Heavy(heavy), true, h.now));
+    h.Advance(300s);
+    CHECK(h.StateOf("an") == CounsellorState::kAvailable);
+  }
+}
+
+TEST_CASE("wrap-up time follows the call's topic", "[routing]") {
+  Policy policy = Policy::Default();
+  policy.wrap_up_ms[Topic::kAbuseReport] = Millis(90'000);
+  EngineHarness h(EngineOptions{}, policy);
+  h.SignIn(Profile("an", "38"));
+  TakeCall(h, "an", "c1", Topic::kAbuseReport);
+  auto wrap = h.TakeOf<WrapUpStarted>();
+  REQUIRE(wrap.size() == 1);
+  CHECK(wrap[0].deadline == h.now + 90s);
+  EngineHarness::Expect(h.engine.SubmitDisposition("an", "c1", Heavy(false), true, h.now));
+  TakeCall(h, "an", "c2", Topic::kCounselling);
+  wrap = h.TakeOf<WrapUpStarted>();
+  REQUIRE(wrap.size() == 1);
+  CHECK(wrap[0].deadline == h.now + 45s);
+}
+
 TEST_CASE("a wrap-up that passes its deadline records the call without a disposition",
           "[routing]") {
   EngineHarness h;

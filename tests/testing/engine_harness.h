@@ -51,7 +51,9 @@ inline routing::CallInfo Call(const std::string& id, const std::string& province
 // The engine plus a manual clock. Every helper REQUIREs success so a test reads as a story.
 class EngineHarness {
  public:
-  explicit EngineHarness(routing::EngineOptions options = {}) : engine(options) {}
+  explicit EngineHarness(routing::EngineOptions options = {},
+                         routing::Policy policy = routing::Policy::Default())
+      : engine(options, std::move(policy)) {}
 
   // Advance the clock, then deliver the timers that became due.
   void Advance(Millis by) {
