@@ -76,7 +76,12 @@ TEST_CASE("a call goes from arrival to a recorded outcome through the real daemo
   d.add_flags(v1::DISPOSITION_FLAG_REPEAT);
   d.set_heavy(true);
   REQUIRE(desks.an.Dispose("call-1", d).ok());
-  desks.an.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+  // A heavy call: a cool-down break before the next offer.
+  const v1::DeskEvent cool = desks.an.WaitFor([](const v1::DeskEvent& e) {
+    return e.has_presence_changed() &&
+           e.presence_changed().status().state() == v1::COUNSELLOR_STATE_BREAK;
+  });
+  CHECK(cool.presence_changed().status().break_reason() == v1::BREAK_REASON_COOL_DOWN);
 
   // The row was written before the disposition was answered.
   SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
@@ -115,15 +120,15 @@ TEST_CASE("a call goes from arrival to a recorded outcome through the real daemo
   CHECK(row.getColumn(17).getString() == "38");
   CHECK_FALSE(row.executeStep());
 
-  // Presence history: an went available, reserved, on call, wrap-up, available.
+  // Presence history: an went available, reserved, on call, wrap-up, cool-down break.
   SQLite::Statement presence(db,
                              "SELECT state FROM presence WHERE counsellor_id = 'an' ORDER BY id");
   std::vector<std::string> states;
   while (presence.executeStep()) {
     states.push_back(presence.getColumn(0).getString());
   }
-  CHECK(states == std::vector<std::string>{"available", "reserved", "on_call", "wrap_up",
-                                           "available"});
+  CHECK(states ==
+        std::vector<std::string>{"available", "reserved", "on_call", "wrap_up", "break"});
 }
 
 TEST_CASE("a caller who hangs up while waiting is recorded as abandoned", "[integration]") {
