@@ -357,8 +357,11 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects) {
             [&](const routing::PositionAnnounced& e) {
               v1::Command cmd;
               cmd.set_call_id(e.call_id);
-              // No estimated wait yet: the estimator comes with the full routing engine.
               cmd.mutable_announce()->set_position(e.position);
+              if (e.estimated_wait) {
+                *cmd.mutable_announce()->mutable_estimated_wait() =
+                    ToProtoDuration(*e.estimated_wait);
+              }
               SendCommand(e.gateway_id, std::move(cmd));
             },
             [&](const routing::CallbackOffered& e) {

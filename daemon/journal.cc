@@ -314,6 +314,9 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
     r->set_key(t.key);
     r->set_generation(t.generation);
   }
+  for (routing::Millis m : state.recent_handling) {
+    s.add_recent_handling_ms(m.count());
+  }
   for (const auto& [at, id] : state.finished) {
     auto* r = s.add_finished();
     *r->mutable_at() = ToProto(at);
@@ -369,6 +372,9 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
   }
   for (const auto& r : s.finished()) {
     state.finished.emplace_back(FromProto(r.at()), r.call_id());
+  }
+  for (int64_t ms : s.recent_handling_ms()) {
+    state.recent_handling.push_back(routing::Millis(ms));
   }
   return state;
 }

@@ -282,8 +282,9 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   Enqueue(call);
   MatchCall(call);
   if (call.state == CallState::kWaiting) {
-    Emit(PositionAnnounced{info.call_id, info.gateway_id, PositionOf(call)});
+    Announce(call);
   }
+  SetTimer(TimerKind::kAnnounce, info.call_id, now_ + options_.announce_every_ms, 0);
   // A gateway's arrival time may lie in the past; fire whatever it has already made due.
   AdvanceTo(now_);
   return absl::OkStatus();
@@ -504,6 +505,18 @@ void Engine::FireTimer(const Timer& timer) {
         return;
       }
       ChangeState(*c, CounsellorState::kOffline, BreakReason::kNone, "");
+      return;
+    }
+    case TimerKind::kAnnounce: {
+      Call* call = LookupCall(timer.key);
+      if (call == nullptr || call->state == CallState::kConnecting ||
+          call->state == CallState::kConnected || call->state == CallState::kEnded) {
+        return;  // Connected or gone: nothing more to announce.
+      }
+      if (call->state == CallState::kWaiting) {
+        Announce(*call);
+      }
+      SetTimer(TimerKind::kAnnounce, timer.key, now_ + options_.announce_every_ms, 0);
       return;
     }
     case TimerKind::kCoolDown: {
@@ -821,6 +834,40 @@ void Engine::Release(Counsellor& c) {
   MatchCounsellor(c);
 }
 
+void Engine::Announce(const Call& call) {
+  Emit(PositionAnnounced{call.info.call_id, call.info.gateway_id, PositionOf(call),
+                         Estimate(call)});
+}
+
+std::optional<Millis> Engine::Estimate(const Call& call) const {
+  if (recent_handling_.empty() || !call.in_queue) {
+    return std::nullopt;
+  }
+  int staffed = 0;
+  for (const auto& [id, c] : counsellors_) {
+    const bool signed_in = c.desk_connected && c.state != CounsellorState::kOffline &&
+                           c.state != CounsellorState::kBreak;
+    if (signed_in && c.profile.skills.contains(call.info.topic) &&
+        Contains(c.profile.languages, call.info.language)) {
+      ++staffed;
+    }
+  }
+  if (staffed == 0) {
+    return std::nullopt;
+  }
+  Millis total{0};
+  for (Millis m : recent_handling_) {
+    total += m;
+  }
+  const Millis average = total / static_cast<int64_t>(recent_handling_.size());
+  return average * PositionOf(call) / staffed;
+}
+
+std::optional<Millis> Engine::EstimatedWait(const std::string& call_id) const {
+  auto it = calls_.find(call_id);
+  return it == calls_.end() ? std::nullopt : Estimate(it->second);
+}
+
 void Engine::StartWrapUp(Call& call, Outcome outcome, const std::string& reason) {
   Counsellor& c = counsellors_.at(call.counsellor_id);
   call.state = CallState::kEnded;
@@ -855,6 +902,12 @@ void Engine::Finish(Call& call, Outcome outcome, const std::string& reason) {
 
 void Engine::Record(Call& call) {
   const std::string id = call.info.call_id;
+  if (call.record.accepted_at && call.record.wrap_up_done_at) {
+    recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
+    while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
+      recent_handling_.pop_front();
+    }
+  }
   Emit(CallFinished{std::move(call.record)});
   finished_call_ids_.insert(id);
   finished_order_.emplace_back(now_, id);
@@ -926,6 +979,7 @@ EngineState Engine::SaveState() const {
   }
   state.timers.assign(timers_.begin(), timers_.end());
   state.finished.assign(finished_order_.begin(), finished_order_.end());
+  state.recent_handling.assign(recent_handling_.begin(), recent_handling_.end());
   return state;
 }
 
@@ -955,6 +1009,7 @@ void Engine::RestoreState(EngineState state) {
   for (const auto& [at, id] : finished_order_) {
     finished_call_ids_.insert(id);
   }
+  recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
   effects_.clear();
 }
 

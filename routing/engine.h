@@ -41,6 +41,10 @@ struct EngineOptions {
   // How long a counsellor whose desk dropped keeps their state (AVAILABLE or BREAK) for the desk
   // to come back; they get no offers meanwhile. Then they are signed out (OFFLINE).
   Millis desk_grace_ms{30'000};
+  // How often a waiting caller hears their position and estimated wait (also on arrival).
+  Millis announce_every_ms{60'000};
+  // How many recent calls' handling times the wait estimate averages.
+  int handling_sample_size = 20;
   // How long a finished call's id is remembered, so a gateway reusing it is refused.
   Millis finished_call_memory_ms{24 * 3'600'000};
 };
@@ -73,11 +77,14 @@ struct ConnectRequested {
   std::string endpoint;
 };
 
-// Tell the caller where they stand in the queue (1-based).
+// Tell the caller where they stand in the queue (1-based) and, when there is a basis for it,
+// how long they may still wait: position x average handling time / counsellors staffed for the
+// call (signed in, with its topic and language), from the last calls' handling times.
 struct PositionAnnounced {
   std::string call_id;
   std::string gateway_id;
   int position = 0;
+  std::optional<Millis> estimated_wait;
 };
 
 // The call waited past the maximum: the gateway should offer a callback.
@@ -242,6 +249,9 @@ class Engine final {
   std::vector<CallView> Calls() const;
   std::optional<CounsellorView> FindCounsellor(const std::string& counsellor_id) const;
   std::optional<CallView> FindCall(const std::string& call_id) const;
+  // The estimated remaining wait of a waiting call; nullopt when nobody is staffed for it or no
+  // call has been handled yet.
+  std::optional<Millis> EstimatedWait(const std::string& call_id) const;
 
   // Checks the engine's invariants (for tests; a failure is a bug): every held call and its
   // counsellor point at each other, the queue holds exactly the waiting calls, and no waiting call
@@ -300,6 +310,8 @@ class Engine final {
                    const std::string& call_id);
   // Makes a counsellor AVAILABLE (or OFFLINE if their desk is closed) and looks for work.
   void Release(Counsellor& c);
+  void Announce(const Call& call);
+  std::optional<Millis> Estimate(const Call& call) const;
   void Finish(Call& call, Outcome outcome, const std::string& reason);
   void Record(Call& call);
   void Emit(Effect effect) { effects_.push_back(std::move(effect)); }
@@ -317,6 +329,7 @@ class Engine final {
   std::set<std::string> finished_call_ids_;
   // The same ids, oldest first, with when they finished: forgotten after finished_call_memory_ms.
   std::deque<std::pair<Timestamp, std::string>> finished_order_;
+  std::deque<Millis> recent_handling_;
   std::map<QueueKey, std::string> queue_;
   std::set<Timer> timers_;
   uint64_t next_seq_ = 0;

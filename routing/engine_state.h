@@ -66,6 +66,7 @@ enum class TimerKind {
   kWrapUp = 4,
   kDeskGrace = 5,
   kCoolDown = 6,
+  kAnnounce = 7,
 };
 
 // Ordered by deadline, then by the order timers were set: the firing order is deterministic.
@@ -87,6 +88,8 @@ struct EngineState {
   std::vector<TimerEntry> timers;            // in firing order
   // Ids of calls finished recently, oldest first, with when they finished.
   std::vector<std::pair<Timestamp, std::string>> finished;
+  // Handling times (accepted to wrap-up done) of the most recent calls, oldest first.
+  std::vector<Millis> recent_handling;
 };
 
 }  // namespace hotline::routing

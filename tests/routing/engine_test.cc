@@ -216,6 +216,42 @@ TEST_CASE("wrap-up time follows the call's topic", "[routing]") {
   CHECK(wrap[0].deadline == h.now + 45s);
 }
 
+TEST_CASE("a waiting caller hears position and an honest estimate on arrival and every minute",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  // No call handled yet: a position, but no basis for an estimate.
+  TakeCall(h, "an", "first");  // Accepted, then 60 s of talk.
+  h.Arrive(Call("early", "38"));
+  auto announced = h.TakeOf<PositionAnnounced>();
+  REQUIRE(announced.size() == 1);
+  CHECK(announced[0].position == 1);
+  CHECK_FALSE(announced[0].estimated_wait.has_value());
+  EngineHarness::Expect(h.engine.CallerHungUp("early", h.now));
+  EngineHarness::Expect(h.engine.SubmitDisposition("an", "first", Heavy(false), true, h.now));
+  // One call handled in 60 s. an takes another and stays on it: one counsellor staffed, busy.
+  h.Arrive(Call("busy", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "busy", true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected("busy", h.now));
+  h.Take();
+  h.Arrive(Call("c1", "38"));
+  h.Arrive(Call("c2", "38"));
+  announced = h.TakeOf<PositionAnnounced>();
+  REQUIRE(announced.size() == 2);
+  CHECK(announced[0].estimated_wait == Millis(60'000));   // 1st x 60 s / 1.
+  CHECK(announced[1].estimated_wait == Millis(120'000));  // 2nd x 60 s / 1.
+  h.Advance(59'999ms);
+  CHECK(h.TakeOf<PositionAnnounced>().empty());
+  h.Advance(1ms);
+  CHECK(h.TakeOf<PositionAnnounced>().size() == 2);
+  // Nobody staffed for them any more: positions still, estimates no.
+  EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+  h.Advance(60s);
+  announced = h.TakeOf<PositionAnnounced>();
+  REQUIRE(announced.size() == 2);
+  CHECK_FALSE(announced[1].estimated_wait.has_value());
+}
+
 TEST_CASE("a wrap-up that passes its deadline records the call without a disposition",
           "[routing]") {
   EngineHarness h;
