@@ -311,6 +311,7 @@ v1::CallSummary ToSummary(const routing::CallInfo& call) {
   s.set_priority(static_cast<v1::Priority>(call.priority));
   s.set_gender_preference(static_cast<v1::Gender>(call.gender_preference));
   *s.mutable_arrived_at() = ToProto(call.arrived_at);
+  s.set_repeat_caller(call.repeat_caller);
   return s;
 }
 

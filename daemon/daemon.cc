@@ -119,6 +119,7 @@ class DaemonImpl final : public Daemon {
     ServeSupervisor();
     ServeAdmin();
     ServeReloadPolicy();
+    ServeNeverRoute();
     cq_thread_ = std::thread([this] { rpc::Drive(cq_.get()); });
 
     if (absl::Status s = StartHttp(); !s.ok()) {
@@ -347,6 +348,48 @@ class DaemonImpl final : public Daemon {
                   call->Complete(Respond<v1::SubmitDispositionResponse>(
                       status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
                 });
+          });
+        });
+  }
+
+  void ServeNeverRoute() {
+    using Desk = rpc::UnaryCall<v1::NeverRouteCallerRequest, v1::NeverRouteCallerResponse>;
+    rpc::ServeUnary<DeskService::AsyncService, v1::NeverRouteCallerRequest,
+                    v1::NeverRouteCallerResponse>(
+        &desk_, &DeskService::AsyncService::RequestNeverRouteCaller, cq_.get(),
+        [this](std::shared_ptr<Desk> call) {
+          for (absl::Status s : {ValidateId(call->request.request_id(), "request_id", 128),
+                                 ValidateId(call->request.call_id(), "call_id", 128)}) {
+            if (!s.ok()) {
+              return call->Fail(s);
+            }
+          }
+          AsCounsellor(call, [call](EngineHost& h, const std::string& id) {
+            h.NeverRoute(absl::StrCat("desk:", id), call->request.request_id(), id,
+                         call->request.call_id(), [call](const auto& r) { call->Complete(r); });
+          });
+        });
+    using Sup = rpc::UnaryCall<v1::SupervisorNeverRouteRequest, v1::SupervisorNeverRouteResponse>;
+    rpc::ServeUnary<SupervisorService::AsyncService, v1::SupervisorNeverRouteRequest,
+                    v1::SupervisorNeverRouteResponse>(
+        &supervisor_, &SupervisorService::AsyncService::RequestNeverRouteCaller, cq_.get(),
+        [this](std::shared_ptr<Sup> call) {
+          if (!RoleToken(call->ctx, config_.supervisor_token)) {
+            return call->Fail(kUnauthenticated);
+          }
+          for (absl::Status s : {ValidateId(call->request.request_id(), "request_id", 128),
+                                 ValidateId(call->request.call_id(), "call_id", 128)}) {
+            if (!s.ok()) {
+              return call->Fail(s);
+            }
+          }
+          host_->Post([call](EngineHost& h) {
+            h.NeverRoute("supervisor", call->request.request_id(),
+                         call->request.counsellor_id(), call->request.call_id(),
+                         [call](const absl::StatusOr<v1::NeverRouteCallerResponse>& r) {
+                           call->Complete(Respond<v1::SupervisorNeverRouteResponse>(
+                               r, [](auto&, const auto&) {}));
+                         });
           });
         });
   }

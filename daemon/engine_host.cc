@@ -830,6 +830,25 @@ void EngineHost::SubmitDisposition(const std::string& counsellor_id,
       std::move(reply));
 }
 
+void EngineHost::NeverRoute(const std::string& origin, const std::string& request_id,
+                            const std::string& counsellor_id, const std::string& call_id,
+                            Reply<v1::NeverRouteCallerResponse> reply) {
+  Answer<v1::NeverRouteCallerResponse>(
+      origin, request_id,
+      [&]() -> absl::StatusOr<v1::NeverRouteCallerResponse> {
+        v1::JournalRecord record;
+        record.mutable_never_route()->set_counsellor_id(counsellor_id);
+        record.mutable_never_route()->set_call_id(call_id);
+        if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+          return s;
+        }
+        spdlog::info("the caller of call {} will not be routed to {} again", call_id,
+                     counsellor_id);
+        return v1::NeverRouteCallerResponse();
+      },
+      std::move(reply));
+}
+
 // --- Supervisors. ---
 
 void EngineHost::WatchOpened(std::shared_ptr<QueueWatch> stream) {

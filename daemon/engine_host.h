@@ -94,6 +94,11 @@ class EngineHost final {
                          const std::string& call_id, const routing::Disposition& d,
                          bool ready_for_next, Reply<v1::CounsellorStatus> reply);
 
+  // `origin` as for SetPresence.
+  void NeverRoute(const std::string& origin, const std::string& request_id,
+                  const std::string& counsellor_id, const std::string& call_id,
+                  Reply<v1::NeverRouteCallerResponse> reply);
+
   // --- Supervisors. ---
   void WatchOpened(std::shared_ptr<QueueWatch> stream);
   void WatchClosed(std::shared_ptr<QueueWatch> stream);

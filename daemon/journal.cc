@@ -74,6 +74,7 @@ v1::CallInfoRecord ToRecord(const routing::CallInfo& call) {
   r.set_priority(static_cast<v1::Priority>(call.priority));
   r.set_gender_preference(static_cast<v1::Gender>(call.gender_preference));
   *r.mutable_arrived_at() = ToProto(call.arrived_at);
+  r.set_repeat_caller(call.repeat_caller);
   return r;
 }
 
@@ -89,6 +90,7 @@ routing::CallInfo FromRecord(const v1::CallInfoRecord& r) {
   call.priority = static_cast<routing::Priority>(r.priority());
   call.gender_preference = static_cast<routing::Gender>(r.gender_preference());
   call.arrived_at = FromProto(r.arrived_at());
+  call.repeat_caller = r.repeat_caller();
   return call;
 }
 
@@ -181,6 +183,8 @@ v1::PolicyRecord ToRecord(const routing::Policy& policy) {
   }
   r.set_cool_down_ms(policy.cool_down_ms.count());
   r.set_max_heavy_in_row(policy.max_heavy_in_row);
+  r.set_repeat_window_ms(policy.repeat_window_ms.count());
+  r.set_repeat_wait_ms(policy.repeat_wait_ms.count());
   return r;
 }
 
@@ -206,6 +210,8 @@ routing::Policy FromRecord(const v1::PolicyRecord& r) {
   }
   policy.cool_down_ms = routing::Millis(r.cool_down_ms());
   policy.max_heavy_in_row = r.max_heavy_in_row();
+  policy.repeat_window_ms = routing::Millis(r.repeat_window_ms());
+  policy.repeat_wait_ms = routing::Millis(r.repeat_wait_ms());
   return policy;
 }
 
@@ -259,6 +265,9 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
     case v1::JournalRecord::kTick:
       engine.Tick(at);
       return absl::OkStatus();
+    case v1::JournalRecord::kNeverRoute:
+      return engine.NeverRoute(record.never_route().counsellor_id(),
+                               record.never_route().call_id(), at);
     case v1::JournalRecord::kSetPolicy:
       return engine.SetPolicy(FromRecord(record.set_policy()), at);
     case v1::JournalRecord::INPUT_NOT_SET:
@@ -305,6 +314,8 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
     r->set_generation(call.generation);
     *r->mutable_record() = RecordOfCall(call.record);
     r->set_ladder_generation(call.ladder_generation);
+    r->set_preferred_counsellor(call.preferred_counsellor);
+    *r->mutable_hold_until() = ToProto(call.hold_until);
   }
   for (const auto& t : state.timers) {
     auto* r = s.add_timers();
@@ -317,6 +328,23 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
   for (routing::Millis m : state.recent_handling) {
     s.add_recent_handling_ms(m.count());
   }
+  for (const auto& [key, counsellor, at] : state.last_contacts) {
+    auto* r = s.add_last_contacts();
+    r->set_caller_key(key);
+    r->set_counsellor_id(counsellor);
+    *r->mutable_at() = ToProto(at);
+  }
+  for (const auto& [call_id, key] : state.finished_callers) {
+    auto* r = s.add_finished_callers();
+    r->set_call_id(call_id);
+    r->set_caller_key(key);
+  }
+  for (const auto& [counsellor, key] : state.never_route) {
+    auto* r = s.add_never_route();
+    r->set_counsellor_id(counsellor);
+    r->set_call_id(key);  // Holds the caller key in a snapshot.
+  }
+  *s.mutable_next_contact_sweep() = ToProto(state.next_contact_sweep);
   for (const auto& [at, id] : state.finished) {
     auto* r = s.add_finished();
     *r->mutable_at() = ToProto(at);
@@ -363,6 +391,8 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
     call.generation = r.generation();
     call.record = CallOfRecord(r.record());
     call.ladder_generation = r.ladder_generation();
+    call.preferred_counsellor = r.preferred_counsellor();
+    call.hold_until = FromProto(r.hold_until());
     state.calls.push_back(std::move(call));
   }
   for (const auto& r : s.timers()) {
@@ -376,6 +406,16 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
   for (int64_t ms : s.recent_handling_ms()) {
     state.recent_handling.push_back(routing::Millis(ms));
   }
+  for (const auto& r : s.last_contacts()) {
+    state.last_contacts.emplace_back(r.caller_key(), r.counsellor_id(), FromProto(r.at()));
+  }
+  for (const auto& r : s.finished_callers()) {
+    state.finished_callers.emplace_back(r.call_id(), r.caller_key());
+  }
+  for (const auto& r : s.never_route()) {
+    state.never_route.emplace_back(r.counsellor_id(), r.call_id());
+  }
+  state.next_contact_sweep = FromProto(s.next_contact_sweep());
   return state;
 }
 

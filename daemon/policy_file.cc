@@ -221,7 +221,7 @@ absl::StatusOr<routing::Policy> ParsePolicy(const std::string& text, const std::
   policy.regions = std::move(regions);
   for (const auto& [key, value] : *root) {
     if (key.str() != "strategy" && key.str() != "ladders" && key.str() != "wrap_up_ms" &&
-        key.str() != "wellbeing") {
+        key.str() != "wellbeing" && key.str() != "repeat_callers") {
       return Error(source, value, fmt::format("unknown key '{}'", key.str()));
     }
   }
@@ -286,6 +286,27 @@ absl::StatusOr<routing::Policy> ParsePolicy(const std::string& text, const std::
                                         policy.strategy);
       !s.ok()) {
     return s;
+  }
+  if (const toml::node* node = root->get("repeat_callers")) {
+    const toml::table* t = node->as_table();
+    if (t == nullptr) {
+      return Error(source, *node, "'repeat_callers' must be a table");
+    }
+    for (const auto& [key, value] : *t) {
+      const std::string field = fmt::format("repeat_callers.{}", key.str());
+      routing::Millis* out = key.str() == "window_ms" ? &policy.repeat_window_ms
+                             : key.str() == "wait_ms" ? &policy.repeat_wait_ms
+                                                      : nullptr;
+      if (out == nullptr) {
+        return Error(source, value, fmt::format("unknown key '{}'", field));
+      }
+      if (!value.is_integer() || value.as_integer()->get() < 0 ||
+          value.as_integer()->get() > 90LL * 86'400'000) {
+        return Error(source, value,
+                     fmt::format("'{}' must be an integer from 0 to 7776000000", field));
+      }
+      *out = routing::Millis(value.as_integer()->get());
+    }
   }
   const toml::table* ladders = root->get_as<toml::table>("ladders");
   if (ladders == nullptr || ladders->get("default") == nullptr) {

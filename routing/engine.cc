@@ -276,7 +276,15 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   Call& call = calls_[info.call_id];
   call.info = info;
   call.admission_seq = next_seq_++;
-  call.record.call = info;
+  if (auto last = last_contact_.find(info.caller_key);
+      last != last_contact_.end() && now_ < last->second.at + policy_.repeat_window_ms) {
+    // Children often call many times before they disclose: back to the one they talked to.
+    call.info.repeat_caller = true;
+    call.preferred_counsellor = last->second.counsellor_id;
+    call.hold_until = now_ + policy_.repeat_wait_ms;
+    SetTimer(TimerKind::kRepeatHold, info.call_id, call.hold_until, 0);
+  }
+  call.record.call = call.info;
   PlaceOnLadder(call);
   SetTimer(TimerKind::kMaxWait, info.call_id, info.arrived_at + options_.max_wait_ms, 0);
   Enqueue(call);
@@ -327,6 +335,7 @@ absl::Status Engine::CallConnected(const std::string& call_id, Timestamp now) {
   }
   call->state = CallState::kConnected;
   call->record.answered_at = now_;
+  last_contact_[call->info.caller_key] = LastContact{call->counsellor_id, now_};
   Emit(DeskCallConnected{call_id, call->counsellor_id});
   return absl::OkStatus();
 }
@@ -389,6 +398,24 @@ absl::Status Engine::ConnectFailed(const std::string& call_id, const std::string
   return absl::OkStatus();
 }
 
+absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::string& call_id,
+                                Timestamp now) {
+  AdvanceTo(now);
+  if (LookupCounsellor(counsellor_id) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+  }
+  std::string caller_key;
+  if (const Call* call = LookupCall(call_id)) {
+    caller_key = call->info.caller_key;
+  } else if (auto it = finished_caller_.find(call_id); it != finished_caller_.end()) {
+    caller_key = it->second;
+  } else {
+    return absl::NotFoundError(absl::StrCat("call_id: no call '", call_id, "' in the last day"));
+  }
+  never_route_.insert({counsellor_id, caller_key});
+  return absl::OkStatus();
+}
+
 // --- Supervisor. ---
 
 absl::Status Engine::ChangePriority(const std::string& call_id, Priority priority,
@@ -443,7 +470,16 @@ void Engine::AdvanceTo(Timestamp now) {
   while (!finished_order_.empty() &&
          finished_order_.front().first + options_.finished_call_memory_ms <= now_) {
     finished_call_ids_.erase(finished_order_.front().second);
+    finished_caller_.erase(finished_order_.front().second);
     finished_order_.pop_front();
+  }
+  // Contacts are few (one per caller); a full pass on the rare ticks that pass a day is cheap
+  // enough and keeps no second index to go stale.
+  if (now_ >= next_contact_sweep_) {
+    std::erase_if(last_contact_, [&](const auto& kv) {
+      return kv.second.at + policy_.repeat_window_ms <= now_;
+    });
+    next_contact_sweep_ = now_ + Millis(3'600'000);
   }
 }
 
@@ -517,6 +553,13 @@ void Engine::FireTimer(const Timer& timer) {
         Announce(*call);
       }
       SetTimer(TimerKind::kAnnounce, timer.key, now_ + options_.announce_every_ms, 0);
+      return;
+    }
+    case TimerKind::kRepeatHold: {
+      Call* call = LookupCall(timer.key);
+      if (call != nullptr && call->state == CallState::kWaiting) {
+        MatchCall(*call);  // Waited long enough for their last counsellor.
+      }
       return;
     }
     case TimerKind::kCoolDown: {
@@ -607,6 +650,9 @@ bool Engine::Eligible(const Counsellor& c, const Call& call) const {
     return false;
   }
   const CounsellorProfile& p = c.profile;
+  if (never_route_.contains({p.id, call.info.caller_key})) {
+    return false;
+  }
   const LadderStep& step = StepOf(call);
   auto skill = p.skills.find(call.info.topic);
   if (skill == p.skills.end() || skill->second < step.min_proficiency) {
@@ -703,9 +749,36 @@ std::string Engine::Explain(const Counsellor& c, const Call& call) const {
   return "";
 }
 
+bool Engine::HeldForAnother(const Call& call, const std::string& counsellor_id) const {
+  if (call.preferred_counsellor.empty() || call.preferred_counsellor == counsellor_id ||
+      now_ >= call.hold_until || call.tried.contains(call.preferred_counsellor)) {
+    return false;
+  }
+  auto it = counsellors_.find(call.preferred_counsellor);
+  if (it == counsellors_.end() || !it->second.desk_connected ||
+      never_route_.contains({call.preferred_counsellor, call.info.caller_key})) {
+    return false;
+  }
+  // Worth waiting for only if they are busy with a call and will be free soon.
+  const CounsellorState s = it->second.state;
+  return s == CounsellorState::kReserved || s == CounsellorState::kOnCall ||
+         s == CounsellorState::kWrapUp;
+}
+
 void Engine::MatchCall(Call& call) {
   if (call.state != CallState::kWaiting) {
     return;
+  }
+  if (!call.preferred_counsellor.empty() && now_ < call.hold_until &&
+      !call.tried.contains(call.preferred_counsellor)) {
+    Counsellor* last = LookupCounsellor(call.preferred_counsellor);
+    if (last != nullptr && Eligible(*last, call)) {
+      Offer(call, *last, 1, "repeat caller: back to the counsellor who answered them last");
+      return;
+    }
+    if (HeldForAnother(call, "")) {
+      return;  // Waits for them until hold_until.
+    }
   }
   // The policy's order (fewest missed preferences, then the strategy, then the lower id).
   // Someone the call was already offered to is chosen only when nobody else could take it.
@@ -732,9 +805,19 @@ void Engine::MatchCounsellor(Counsellor& c) {
   if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
     return;
   }
+  // A repeat caller waiting for this counsellor first, then the queue in order, leaving calls
+  // that wait for someone else.
   for (const auto& [key, call_id] : queue_) {
     Call& call = calls_.at(call_id);
-    if (!Eligible(c, call)) {
+    if (call.preferred_counsellor == c.profile.id && now_ < call.hold_until &&
+        !call.tried.contains(c.profile.id) && Eligible(c, call)) {
+      Offer(call, c, 1, "repeat caller: back to the counsellor who answered them last");
+      return;
+    }
+  }
+  for (const auto& [key, call_id] : queue_) {
+    Call& call = calls_.at(call_id);
+    if (!Eligible(c, call) || HeldForAnother(call, c.profile.id)) {
       continue;
     }
     if (call.tried.contains(c.profile.id)) {
@@ -911,6 +994,7 @@ void Engine::Record(Call& call) {
   Emit(CallFinished{std::move(call.record)});
   finished_call_ids_.insert(id);
   finished_order_.emplace_back(now_, id);
+  finished_caller_[id] = call.info.caller_key;
   calls_.erase(id);
 }
 
@@ -938,7 +1022,7 @@ absl::Status Engine::CheckInvariants() const {
         return absl::InternalError(absl::StrCat("waiting call ", id, " is not in the queue"));
       }
       for (const auto& [cid, c] : counsellors_) {
-        if (Eligible(c, call)) {
+        if (Eligible(c, call) && !HeldForAnother(call, cid)) {
           return absl::InternalError(absl::StrCat("call ", id, " waits while ", cid,
                                                   " is available and could take it"));
         }
@@ -980,6 +1064,12 @@ EngineState Engine::SaveState() const {
   state.timers.assign(timers_.begin(), timers_.end());
   state.finished.assign(finished_order_.begin(), finished_order_.end());
   state.recent_handling.assign(recent_handling_.begin(), recent_handling_.end());
+  for (const auto& [key, contact] : last_contact_) {
+    state.last_contacts.emplace_back(key, contact.counsellor_id, contact.at);
+  }
+  state.finished_callers.assign(finished_caller_.begin(), finished_caller_.end());
+  state.never_route.assign(never_route_.begin(), never_route_.end());
+  state.next_contact_sweep = next_contact_sweep_;
   return state;
 }
 
@@ -1010,6 +1100,13 @@ void Engine::RestoreState(EngineState state) {
     finished_call_ids_.insert(id);
   }
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
+  last_contact_.clear();
+  for (const auto& [key, counsellor, at] : state.last_contacts) {
+    last_contact_[key] = LastContact{counsellor, at};
+  }
+  finished_caller_ = {state.finished_callers.begin(), state.finished_callers.end()};
+  never_route_ = {state.never_route.begin(), state.never_route.end()};
+  next_contact_sweep_ = state.next_contact_sweep;
   effects_.clear();
 }
 

@@ -209,6 +209,11 @@ class Engine final {
   [[nodiscard]] absl::Status ConnectFailed(const std::string& call_id, const std::string& reason,
                                            Timestamp now);
 
+  // Never offers this caller (the caller of `call_id`, live or finished within the repeat
+  // window) to this counsellor again. NOT_FOUND if the call is unknown.
+  [[nodiscard]] absl::Status NeverRoute(const std::string& counsellor_id,
+                                        const std::string& call_id, Timestamp now);
+
   // --- Supervisor. ---
 
   // Changes a waiting or offered call's priority at once. NOT_FOUND; FAILED_PRECONDITION once
@@ -279,6 +284,8 @@ class Engine final {
   void MatchCall(Call& call);
   void MatchCounsellor(Counsellor& counsellor);
   bool Eligible(const Counsellor& c, const Call& call) const;
+  // True while a repeat call waits for its last counsellor, who is signed in but busy.
+  bool HeldForAnother(const Call& call, const std::string& counsellor_id) const;
   // The step of `call`'s ladder it is on now.
   const LadderStep& StepOf(const Call& call) const;
   // Puts `call` on the step its wait reaches and sets the timer for the next one.
@@ -330,6 +337,16 @@ class Engine final {
   // The same ids, oldest first, with when they finished: forgotten after finished_call_memory_ms.
   std::deque<std::pair<Timestamp, std::string>> finished_order_;
   std::deque<Millis> recent_handling_;
+  struct LastContact {
+    std::string counsellor_id;
+    Timestamp at{};
+  };
+  // By caller key; forgotten after the policy's repeat window.
+  std::map<std::string, LastContact> last_contact_;
+  // Caller key of each finished call still in the repeat window, for NeverRoute after the call.
+  std::map<std::string, std::string> finished_caller_;
+  std::set<std::pair<std::string, std::string>> never_route_;
+  Timestamp next_contact_sweep_{};
   std::map<QueueKey, std::string> queue_;
   std::set<Timer> timers_;
   uint64_t next_seq_ = 0;

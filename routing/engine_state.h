@@ -53,6 +53,10 @@ struct CallEntry {
   // Max wait passed while an offer rang: time out when the offer comes back.
   bool expired = false;
   uint64_t generation = 0;
+  // A repeat caller: the counsellor who answered them last, who is offered the call first, and
+  // until when the call waits for them if they are busy.
+  std::string preferred_counsellor;
+  Timestamp hold_until{};
   // Bumped when the call's ladder or step is re-derived (policy reload, priority change); a step
   // timer set under an older one is stale.
   uint64_t ladder_generation = 0;
@@ -67,6 +71,7 @@ enum class TimerKind {
   kDeskGrace = 5,
   kCoolDown = 6,
   kAnnounce = 7,
+  kRepeatHold = 8,
 };
 
 // Ordered by deadline, then by the order timers were set: the firing order is deterministic.
@@ -90,6 +95,13 @@ struct EngineState {
   std::vector<std::pair<Timestamp, std::string>> finished;
   // Handling times (accepted to wrap-up done) of the most recent calls, oldest first.
   std::vector<Millis> recent_handling;
+  // Who last answered each caller (by caller key), and when.
+  std::vector<std::tuple<std::string, std::string, Timestamp>> last_contacts;
+  // The caller key of each finished call still remembered (see `finished`).
+  std::vector<std::pair<std::string, std::string>> finished_callers;
+  // Callers (by key) never to be routed to a counsellor: (counsellor id, caller key).
+  std::vector<std::pair<std::string, std::string>> never_route;
+  Timestamp next_contact_sweep{};
 };
 
 }  // namespace hotline::routing

@@ -88,6 +88,9 @@ absl::Status Validate(const Policy& policy) {
   if (policy.cool_down_ms < Millis(0)) {
     return absl::InvalidArgumentError("wellbeing.cool_down_ms: must not be negative");
   }
+  if (policy.repeat_window_ms < Millis(0) || policy.repeat_wait_ms < Millis(0)) {
+    return absl::InvalidArgumentError("repeat_callers: windows must not be negative");
+  }
   if (policy.max_heavy_in_row < 1) {
     return absl::InvalidArgumentError("wellbeing.max_heavy_in_row: must be at least 1");
   }

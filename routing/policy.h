@@ -60,6 +60,11 @@ struct Policy {
   // After this many heavy calls in a row the cool-down does not end by itself: the counsellor
   // (or a supervisor) decides when they are ready again.
   int max_heavy_in_row = 3;
+  // A caller who was answered within this window is a repeat caller: offered first to the
+  // counsellor who answered them last...
+  Millis repeat_window_ms{7 * 24 * 3'600'000};
+  // ...who, if signed in but busy, is waited for this long before routing goes on as usual.
+  Millis repeat_wait_ms{30'000};
 
   bool operator==(const Policy&) const = default;
 

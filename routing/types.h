@@ -93,6 +93,8 @@ struct CallInfo {
   Priority priority = Priority::kNormal;
   Gender gender_preference = Gender::kUnspecified;
   Timestamp arrived_at{};
+  // Set by the engine: this caller was answered within the repeat window.
+  bool repeat_caller = false;
 };
 
 // What a counsellor records after a call. Category, action and flags are the lowercase names of

@@ -252,6 +252,116 @@ TEST_CASE("a waiting caller hears position and an honest estimate on arrival and
   CHECK_FALSE(announced[1].estimated_wait.has_value());
 }
 
+// A call from caller `key` answered and completed by `who`.
+void Answered(EngineHarness& h, const std::string& who, const std::string& call_id,
+              const std::string& key) {
+  auto call = Call(call_id, "38");
+  call.caller_key = key;
+  h.Arrive(call);
+  REQUIRE(h.engine.FindCall(call_id)->counsellor_id == who);
+  EngineHarness::Expect(h.engine.AnswerOffer(who, call_id, true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected(call_id, h.now));
+  EngineHarness::Expect(h.engine.CallEnded(call_id, h.now));
+  EngineHarness::Expect(h.engine.SubmitDisposition(who, call_id, Heavy(false), true, h.now));
+}
+
+routing::CallInfo From(const std::string& call_id, const std::string& key) {
+  auto call = Call(call_id, "38");
+  call.caller_key = key;
+  return call;
+}
+
+TEST_CASE("a repeat caller is offered first to the counsellor who answered them last",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("binh", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("an", "38"));
+  Answered(h, "binh", "first", "child-7");
+  h.Advance(2h);
+  h.Take();
+  // an has been idle longer now, but the child goes back to binh.
+  h.Arrive(From("again", "child-7"));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "binh");
+  CHECK(offers[0].call.repeat_caller);
+  CHECK_THAT(offers[0].rule, Catch::Contains("repeat caller"));
+}
+
+TEST_CASE("a repeat caller waits a short while for a busy counsellor, then goes to another",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("binh", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("an", "38"));
+  Answered(h, "binh", "first", "child-7");
+  // binh takes someone else's call (an is on a short break meanwhile) and is on it.
+  EngineHarness::Expect(h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kNone,
+                                             h.now));
+  h.Arrive(Call("other", "38"));
+  REQUIRE(h.engine.FindCall("other")->counsellor_id == "binh");
+  EngineHarness::Expect(h.engine.AnswerOffer("binh", "other", true, h.now));
+  EngineHarness::Expect(h.engine.SetPresence("an", CounsellorState::kAvailable,
+                                             BreakReason::kNone, h.now));
+  h.Take();
+
+  SECTION("binh is free within the wait: the child goes to binh") {
+    h.Arrive(From("again", "child-7"));
+    CHECK(h.TakeOf<OfferMade>().empty());  // an is free, but the call waits for binh.
+    h.Advance(10s);
+    EngineHarness::Expect(h.engine.CallConnected("other", h.now));
+    EngineHarness::Expect(h.engine.CallEnded("other", h.now));
+    EngineHarness::Expect(h.engine.SubmitDisposition("binh", "other", Heavy(false), true, h.now));
+    auto offers = h.TakeOf<OfferMade>();
+    REQUIRE(offers.size() == 1);
+    CHECK(offers[0].counsellor_id == "binh");
+    CHECK(offers[0].call.call_id == "again");
+  }
+  SECTION("binh stays busy past the wait: the child goes to an after 30 s") {
+    h.Arrive(From("again", "child-7"));
+    h.Advance(29'999ms);
+    CHECK(h.TakeOf<OfferMade>().empty());
+    h.Advance(1ms);
+    auto offers = h.TakeOf<OfferMade>();
+    REQUIRE(offers.size() == 1);
+    CHECK(offers[0].counsellor_id == "an");
+  }
+}
+
+TEST_CASE("a caller is a repeat caller for seven days", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("binh", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("an", "38"));
+  Answered(h, "binh", "first", "child-7");
+  h.Advance(7 * 24h);
+  h.Take();
+  h.Arrive(From("a-week-later", "child-7"));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK_FALSE(offers[0].call.repeat_caller);
+  CHECK(offers[0].counsellor_id == "an");  // Longest idle, as for anyone.
+}
+
+TEST_CASE("a caller marked never-route is not offered to that counsellor again", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("binh", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("an", "38"));
+  Answered(h, "binh", "first", "caller-x");
+  EngineHarness::Expect(h.engine.NeverRoute("binh", "first", h.now));
+  CHECK(h.engine.NeverRoute("binh", "no-such-call", h.now).code() ==
+        absl::StatusCode::kNotFound);
+  EngineHarness::Expect(h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kNone,
+                                             h.now));
+  h.Take();
+  h.Arrive(From("again", "caller-x"));
+  CHECK(h.TakeOf<OfferMade>().empty());  // Only binh is free, and binh is never to get it.
+  h.Advance(5min);
+  CHECK(h.TakeOf<CallFinished>().size() == 1);  // Timed out rather than routed to binh.
+}
+
 TEST_CASE("a wrap-up that passes its deadline records the call without a disposition",
           "[routing]") {
   EngineHarness h;

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 struct Step {
   enum Kind {
     kArrive, kHangUp, kAnswer, kConnected, kEnded, kFailed, kConnectFailed, kDispose,
-    kPresence, kDeskUp, kDeskDown, kPriority, kAdvance,
+    kPresence, kDeskUp, kDeskDown, kPriority, kNeverRoute, kAdvance,
   } kind;
   std::string a;
   std::string b;
@@ -71,6 +71,7 @@ void Apply(Engine& engine, const Step& s, Timestamp& now) {
                                                                : Priority::kNormal,
                                     s.n % 2 ? Topic::kCounselling : Topic::kAbuseReport);
       call.arrived_at = now;
+      call.caller_key = "caller-" + std::to_string(s.n % 12);  // Many repeat callers.
       ignored = engine.CallArrived(call, now);
       break;
     }
@@ -97,6 +98,7 @@ void Apply(Engine& engine, const Step& s, Timestamp& now) {
     case Step::kPriority:
       ignored = engine.ChangePriority(s.a, s.n % 2 ? Priority::kEmergency : Priority::kLow, now);
       break;
+    case Step::kNeverRoute: ignored = engine.NeverRoute(s.b, s.a, now); break;
     case Step::kAdvance:
       now += Millis(s.n);
       engine.Tick(now);
@@ -116,7 +118,7 @@ std::vector<Step> Generate(uint32_t seed, int length) {
   for (int i = 0; i < length; ++i) {
     const std::string call = "c" + std::to_string(calls == 0 ? 0 : pick(calls));
     const std::string who = counsellors[pick(4)];
-    switch (pick(16)) {
+    switch (pick(17)) {
       case 0:
       case 1:
       case 2: steps.push_back({Step::kArrive, "c" + std::to_string(calls++),
@@ -133,6 +135,7 @@ std::vector<Step> Generate(uint32_t seed, int length) {
                                 0}); break;
       case 12: steps.push_back({pick(4) == 0 ? Step::kFailed : Step::kPriority, call, "",
                                 pick(100)}); break;
+      case 13: steps.push_back({Step::kNeverRoute, call, who, 0}); break;
       default: steps.push_back({Step::kAdvance, "", "", pick(40'000)}); break;
     }
   }
