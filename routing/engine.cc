@@ -40,6 +40,7 @@ absl::Status Engine::SetPolicy(Policy policy, Timestamp now) {
   }
   regions_ = *Regions::Create(policy.regions);
   policy_ = std::move(policy);
+  RebuildIndexes();  // Buckets follow the regions, ranks the strategy.
   // Queue order is priority then admission and does not depend on the policy: nobody moves.
   for (auto& [id, call] : calls_) {
     if (call.state == CallState::kWaiting || call.state == CallState::kOffered) {
@@ -75,6 +76,7 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
     return absl::NotFoundError(absl::StrCat("counsellor '", profile.id, "' not found"));
   }
   c->profile = profile;
+  Reindex(*c);
   // New skills or provinces may make waiting calls theirs.
   if (c->state == CounsellorState::kAvailable) {
     MatchCounsellor(*c);
@@ -93,6 +95,7 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
         absl::StrCat("counsellor '", counsellor_id, "' is signed in (", std::string(Name(c->state)),
                      "); sign them out first"));
   }
+  Unindex(counsellor_id);
   counsellors_.erase(counsellor_id);
   return absl::OkStatus();
 }
@@ -106,6 +109,7 @@ absl::Status Engine::DeskConnected(const std::string& counsellor_id, Timestamp n
     return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
   }
   c->desk_connected = true;
+  Reindex(*c);
   // Back within the grace period: available again at once.
   MatchCounsellor(*c);
   return absl::OkStatus();
@@ -122,6 +126,7 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
   }
   c->desk_connected = false;
   ++c->desk_drops;
+  Reindex(*c);
   switch (c->state) {
     case CounsellorState::kReserved: {
       Call& call = calls_.at(c->call_id);
@@ -467,6 +472,9 @@ void Engine::AdvanceTo(Timestamp now) {
     FireTimer(timer);
   }
   now_ = std::max(now_, now);
+  if (policy_.strategy == Strategy::kFewestCallsToday && VietnamDay(now_) != index_day_) {
+    RebuildIndexes();  // A new day: everyone's count starts again.
+  }
   while (!finished_order_.empty() &&
          finished_order_.front().first + options_.finished_call_memory_ms <= now_) {
     finished_call_ids_.erase(finished_order_.front().second);
@@ -593,12 +601,14 @@ void Engine::Enqueue(Call& call) {
   queue_.emplace(QueueKey{-static_cast<int>(call.info.priority), call.admission_seq},
                  call.info.call_id);
   call.in_queue = true;
+  ReindexCall(call);
 }
 
 void Engine::Dequeue(Call& call) {
   HOTLINE_CHECK(call.in_queue);
   queue_.erase(QueueKey{-static_cast<int>(call.info.priority), call.admission_seq});
   call.in_queue = false;
+  ReindexCall(call);
 }
 
 int Engine::PositionOf(const Call& call) const {
@@ -617,6 +627,145 @@ void Engine::ReturnToQueue(Call& call) {
     return;
   }
   MatchCall(call);
+}
+
+// --- Indexes. ---
+
+Engine::Bucket Engine::CallBucket(const Call& call) const {
+  const LadderStep& step = StepOf(call);
+  switch (step.scope) {
+    case Scope::kProvince:
+      return {call.info.topic, Scope::kProvince, call.info.province};
+    case Scope::kCentre: {
+      const std::string& centre = regions_.CentreOf(call.info.province);
+      if (centre.empty()) {
+        return {call.info.topic, Scope::kNational, ""};  // No region tree: see Eligible.
+      }
+      return {call.info.topic, Scope::kCentre, centre};
+    }
+    case Scope::kNational:
+      break;
+  }
+  return {call.info.topic, Scope::kNational, ""};
+}
+
+std::vector<Engine::Bucket> Engine::CounsellorBuckets(const Counsellor& c) const {
+  std::vector<std::string> provinces = {c.profile.home_province};
+  provinces.insert(provinces.end(), c.profile.provinces.begin(), c.profile.provinces.end());
+  std::set<std::string> centres;
+  for (const auto& p : provinces) {
+    if (const std::string& centre = regions_.CentreOf(p); !centre.empty()) {
+      centres.insert(centre);
+    }
+  }
+  std::vector<Bucket> buckets;
+  for (const auto& [topic, level] : c.profile.skills) {
+    for (const auto& p : std::set<std::string>(provinces.begin(), provinces.end())) {
+      buckets.emplace_back(topic, Scope::kProvince, p);
+    }
+    for (const auto& centre : centres) {
+      buckets.emplace_back(topic, Scope::kCentre, centre);
+    }
+    buckets.emplace_back(topic, Scope::kNational, "");
+  }
+  return buckets;
+}
+
+Engine::RankKey Engine::Rank(const Counsellor& c, Topic topic) const {
+  // The same order as Better() after missed preferences: strategy, idle time, id.
+  const int64_t idle = ToUnixMillis(c.idle_since);
+  switch (policy_.strategy) {
+    case Strategy::kLongestIdle:
+      return {idle, 0, c.profile.id};
+    case Strategy::kMostSkilled:
+      return {-c.profile.skills.at(topic), idle, c.profile.id};
+    case Strategy::kFewestCallsToday:
+      return {c.calls_day == VietnamDay(now_) ? c.calls_today : 0, idle, c.profile.id};
+    case Strategy::kRoundRobin:
+      return {static_cast<int64_t>(c.last_offer_seq), idle, c.profile.id};
+  }
+  return {idle, 0, c.profile.id};
+}
+
+void Engine::AddCounsellorSlots(Indexes& index, const Counsellor& c) const {
+  if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
+    return;
+  }
+  auto& slots = index.counsellor_slots[c.profile.id];
+  for (Bucket& bucket : CounsellorBuckets(c)) {
+    RankKey rank = Rank(c, std::get<0>(bucket));
+    index.counsellors[bucket].insert(rank);
+    slots.emplace_back(std::move(bucket), std::move(rank));
+  }
+}
+
+void Engine::AddCallSlot(Indexes& index, const Call& call) const {
+  if (!call.in_queue) {
+    return;
+  }
+  const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
+  Bucket bucket = CallBucket(call);
+  index.calls[bucket].emplace(key, call.info.call_id);
+  index.call_slots[call.info.call_id] = {std::move(bucket), key};
+  if (!call.preferred_counsellor.empty()) {
+    index.preferring[call.preferred_counsellor].emplace(key, call.info.call_id);
+  }
+}
+
+void Engine::Unindex(const std::string& counsellor_id) {
+  auto slots = index_.counsellor_slots.find(counsellor_id);
+  if (slots == index_.counsellor_slots.end()) {
+    return;
+  }
+  for (const auto& [bucket, rank] : slots->second) {
+    auto it = index_.counsellors.find(bucket);
+    it->second.erase(rank);
+    if (it->second.empty()) {
+      index_.counsellors.erase(it);
+    }
+  }
+  index_.counsellor_slots.erase(slots);
+}
+
+void Engine::Reindex(const Counsellor& c) {
+  Unindex(c.profile.id);
+  AddCounsellorSlots(index_, c);
+}
+
+void Engine::ReindexCall(const Call& call) {
+  if (auto slot = index_.call_slots.find(call.info.call_id); slot != index_.call_slots.end()) {
+    const auto& [bucket, key] = slot->second;
+    auto it = index_.calls.find(bucket);
+    it->second.erase(key);
+    if (it->second.empty()) {
+      index_.calls.erase(it);
+    }
+    if (!call.preferred_counsellor.empty()) {
+      auto pref = index_.preferring.find(call.preferred_counsellor);
+      pref->second.erase(key);
+      if (pref->second.empty()) {
+        index_.preferring.erase(pref);
+      }
+    }
+    index_.call_slots.erase(slot);
+  }
+  AddCallSlot(index_, call);
+}
+
+Engine::Indexes Engine::BuildIndexes() const {
+  Indexes index;
+  for (const auto& [id, c] : counsellors_) {
+    AddCounsellorSlots(index, c);
+  }
+  for (const auto& [id, call] : calls_) {
+    AddCallSlot(index, call);
+  }
+  return index;
+}
+
+void Engine::RebuildIndexes() {
+  index_ = BuildIndexes();
+  index_day_ = VietnamDay(now_);
 }
 
 // --- Matching. ---
@@ -639,6 +788,7 @@ void Engine::PlaceOnLadder(Call& call) {
   }
   call.step = static_cast<int>(step);
   ++call.ladder_generation;
+  ReindexCall(call);
   if (step + 1 < ladder.steps.size()) {
     SetTimer(TimerKind::kStep, call.info.call_id, call.info.arrived_at + step_end,
              call.ladder_generation);
@@ -780,19 +930,29 @@ void Engine::MatchCall(Call& call) {
       return;  // Waits for them until hold_until.
     }
   }
-  // The policy's order (fewest missed preferences, then the strategy, then the lower id).
+  // The policy's order (fewest missed preferences, then the strategy, then the lower id), over
+  // the counsellors indexed where the call is, kept in the strategy's order.
   // Someone the call was already offered to is chosen only when nobody else could take it.
   Counsellor* fresh = nullptr;
   Counsellor* tried = nullptr;
+  int fresh_misses = 0;
+  int tried_misses = 0;
   int eligible = 0;
-  for (auto& [id, c] : counsellors_) {
-    if (!Eligible(c, call)) {
-      continue;
-    }
-    ++eligible;
-    Counsellor*& best = call.tried.contains(id) ? tried : fresh;
-    if (best == nullptr || Better(c, *best, call)) {
-      best = &c;
+  if (auto bucket = index_.counsellors.find(CallBucket(call)); bucket != index_.counsellors.end()) {
+    for (const RankKey& rank : bucket->second) {
+      Counsellor& c = counsellors_.at(std::get<2>(rank));
+      if (!Eligible(c, call)) {
+        continue;
+      }
+      ++eligible;
+      const int misses = Misses(c, call);
+      const bool was_tried = call.tried.contains(c.profile.id);
+      Counsellor*& best = was_tried ? tried : fresh;
+      int& best_misses = was_tried ? tried_misses : fresh_misses;
+      if (best == nullptr || misses < best_misses) {
+        best = &c;
+        best_misses = misses;
+      }
     }
   }
   Counsellor* chosen = fresh != nullptr ? fresh : tried;
@@ -805,37 +965,60 @@ void Engine::MatchCounsellor(Counsellor& c) {
   if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
     return;
   }
-  // A repeat caller waiting for this counsellor first, then the queue in order, leaving calls
-  // that wait for someone else.
-  for (const auto& [key, call_id] : queue_) {
-    Call& call = calls_.at(call_id);
-    if (call.preferred_counsellor == c.profile.id && now_ < call.hold_until &&
-        !call.tried.contains(c.profile.id) && Eligible(c, call)) {
-      Offer(call, c, 1, "repeat caller: back to the counsellor who answered them last");
-      return;
-    }
-  }
-  for (const auto& [key, call_id] : queue_) {
-    Call& call = calls_.at(call_id);
-    if (!Eligible(c, call) || HeldForAnother(call, c.profile.id)) {
-      continue;
-    }
-    if (call.tried.contains(c.profile.id)) {
-      // Skip a call they already had while someone else could take it.
-      const bool other = std::any_of(counsellors_.begin(), counsellors_.end(), [&](auto& kv) {
-        return kv.first != c.profile.id && Eligible(kv.second, call);
-      });
-      if (other) {
-        continue;
+  const std::string& id = c.profile.id;
+  // A repeat caller waiting for this counsellor first.
+  if (auto waiting = index_.preferring.find(id); waiting != index_.preferring.end()) {
+    for (const auto& [key, call_id] : waiting->second) {
+      Call& call = calls_.at(call_id);
+      if (now_ < call.hold_until && !call.tried.contains(id) && Eligible(c, call)) {
+        Offer(call, c, 1, "repeat caller: back to the counsellor who answered them last");
+        return;
       }
     }
-    int eligible = 0;
-    for (const auto& [id, other] : counsellors_) {
-      eligible += Eligible(other, call) ? 1 : 0;
+  }
+  // Then the first call in queue order among the buckets of this counsellor, leaving calls that
+  // wait for someone else, and calls they already had while someone else could take them.
+  auto someone_else = [&](const Call& call) {
+    auto bucket = index_.counsellors.find(CallBucket(call));
+    if (bucket == index_.counsellors.end()) {
+      return false;
     }
-    Offer(call, c, eligible, "the first call in the queue this freed counsellor can take");
+    return std::any_of(bucket->second.begin(), bucket->second.end(), [&](const RankKey& r) {
+      return std::get<2>(r) != id && Eligible(counsellors_.at(std::get<2>(r)), call);
+    });
+  };
+  std::optional<QueueKey> best;
+  std::string best_call;
+  for (const Bucket& bucket : CounsellorBuckets(c)) {
+    auto calls = index_.calls.find(bucket);
+    if (calls == index_.calls.end()) {
+      continue;
+    }
+    for (const auto& [key, call_id] : calls->second) {
+      if (best && !(key < *best)) {
+        break;  // Nothing later in this bucket can beat the best found.
+      }
+      const Call& call = calls_.at(call_id);
+      if (!Eligible(c, call) || HeldForAnother(call, id) ||
+          (call.tried.contains(id) && someone_else(call))) {
+        continue;
+      }
+      best = key;
+      best_call = call_id;
+      break;
+    }
+  }
+  if (!best) {
     return;
   }
+  Call& call = calls_.at(best_call);
+  int eligible = 0;
+  if (auto bucket = index_.counsellors.find(CallBucket(call)); bucket != index_.counsellors.end()) {
+    for (const RankKey& r : bucket->second) {
+      eligible += Eligible(counsellors_.at(std::get<2>(r)), call) ? 1 : 0;
+    }
+  }
+  Offer(call, c, eligible, "the first call in the queue this freed counsellor can take");
 }
 
 void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& rule) {
@@ -902,6 +1085,7 @@ void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reaso
   c.call_id = call_id;
   c.since = now_;
   ++c.generation;
+  Reindex(c);
   Emit(PresenceChanged{PresenceChange{c.profile.id, state, reason, now_, call_id}});
 }
 
@@ -914,6 +1098,7 @@ void Engine::Release(Counsellor& c) {
     ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
   }
   c.idle_since = now_;
+  Reindex(c);
   MatchCounsellor(c);
 }
 
@@ -1045,6 +1230,9 @@ absl::Status Engine::CheckInvariants() const {
     return absl::InternalError(
         absl::StrCat(queue_.size(), " queued but ", waiting, " calls are waiting"));
   }
+  if (!(BuildIndexes() == index_)) {
+    return absl::InternalError("the matching indexes differ from the engine's state");
+  }
   return absl::OkStatus();
 }
 
@@ -1107,6 +1295,7 @@ void Engine::RestoreState(EngineState state) {
   finished_caller_ = {state.finished_callers.begin(), state.finished_callers.end()};
   never_route_ = {state.never_route.begin(), state.never_route.end()};
   next_contact_sweep_ = state.next_contact_sweep;
+  RebuildIndexes();
   effects_.clear();
 }
 

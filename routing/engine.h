@@ -272,6 +272,39 @@ class Engine final {
   // (admission sequence number, which follows arrival order); each waiting call appears once.
   using QueueKey = std::tuple<int, uint64_t>;  // (-priority, admission seq)
 
+  // The matching indexes. Matching never scans every counsellor or every call: a call looks only
+  // at the available counsellors who could take a call of its topic where it is on its ladder,
+  // and a freed counsellor only at the waiting calls of its topics where they could take them.
+  // A bucket is (topic, scope, code): code is a province for kProvince, a centre for kCentre,
+  // empty for kNational.
+  using Bucket = std::tuple<Topic, Scope, std::string>;
+  // Order within a counsellor bucket: the strategy's key, then the id.
+  // Invariants: a counsellor is in the buckets of every topic they hold, for every province they
+  // serve, every centre of those, and national, exactly while AVAILABLE with a connected desk;
+  // a waiting call is in the one bucket of its topic and current step's scope, exactly while it
+  // is in the queue. CheckInvariants rebuilds both and compares.
+  using RankKey = std::tuple<int64_t, int64_t, std::string>;
+  struct Indexes {
+    std::map<Bucket, std::set<RankKey>> counsellors;
+    std::map<std::string, std::vector<std::pair<Bucket, RankKey>>> counsellor_slots;
+    std::map<Bucket, std::map<QueueKey, std::string>> calls;
+    std::map<std::string, std::pair<Bucket, QueueKey>> call_slots;
+    // Waiting repeat calls by the counsellor they were last answered by.
+    std::map<std::string, std::map<QueueKey, std::string>> preferring;
+    bool operator==(const Indexes&) const = default;
+  };
+  // Puts the counsellor in (or takes them out of) the buckets their current state calls for.
+  void Reindex(const Counsellor& c);
+  void Unindex(const std::string& counsellor_id);
+  void ReindexCall(const Call& call);
+  void RebuildIndexes();
+  Indexes BuildIndexes() const;
+  void AddCounsellorSlots(Indexes& index, const Counsellor& c) const;
+  void AddCallSlot(Indexes& index, const Call& call) const;
+  Bucket CallBucket(const Call& call) const;
+  std::vector<Bucket> CounsellorBuckets(const Counsellor& c) const;
+  RankKey Rank(const Counsellor& c, Topic topic) const;
+
   void AdvanceTo(Timestamp now);
   void FireTimer(const Timer& timer);
   void SetTimer(TimerKind kind, const std::string& key, Timestamp at, uint64_t generation);
@@ -348,6 +381,9 @@ class Engine final {
   std::set<std::pair<std::string, std::string>> never_route_;
   Timestamp next_contact_sweep_{};
   std::map<QueueKey, std::string> queue_;
+  Indexes index_;
+  // The Vietnamese day the ranks of fewest_calls_today were computed for.
+  int64_t index_day_ = 0;
   std::set<Timer> timers_;
   uint64_t next_seq_ = 0;
   std::vector<Effect> effects_;

@@ -142,8 +142,21 @@ std::vector<Step> Generate(uint32_t seed, int length) {
   return steps;
 }
 
-std::unique_ptr<Engine> NewEngine(Timestamp now) {
-  auto engine = std::make_unique<Engine>();
+// Varies with the seed: every strategy, with and without a region tree.
+Policy PolicyFor(uint32_t seed) {
+  Policy policy = Policy::Default();
+  policy.strategy = static_cast<Strategy>(1 + seed % 4);
+  if (seed % 2 == 0) {
+    policy.regions.centres = {{"north", "North"}, {"south", "South"}};
+    policy.regions.provinces = {{"01", "Ha Noi", "north", {"01"}},
+                                {"38", "Thanh Hoa", "north", {"38"}},
+                                {"79", "Ho Chi Minh", "south", {"79", "74"}}};
+  }
+  return policy;
+}
+
+std::unique_ptr<Engine> NewEngine(Timestamp now, uint32_t seed) {
+  auto engine = std::make_unique<Engine>(EngineOptions{}, PolicyFor(seed));
   const std::vector<std::pair<std::string, std::string>> staff = {
       {"an", "38"}, {"binh", "01"}, {"chi", "38"}, {"dung", "79"}};
   for (const auto& [id, province] : staff) {
@@ -161,7 +174,7 @@ std::unique_ptr<Engine> NewEngine(Timestamp now) {
 Run Execute(const std::vector<Step>& steps, uint32_t seed, std::optional<size_t> restore_at) {
   Run run;
   Timestamp now = testing::kStart;
-  auto engine = NewEngine(now);
+  auto engine = NewEngine(now, seed);
   auto collect = [&] {
     for (const auto& e : engine->TakeEffects()) {
       run.trace.push_back(Describe(e));
@@ -173,7 +186,7 @@ Run Execute(const std::vector<Step>& steps, uint32_t seed, std::optional<size_t>
   for (size_t i = 0; i < steps.size(); ++i) {
     if (restore_at && i == *restore_at) {
       collect();
-      auto copy = std::make_unique<Engine>();
+      auto copy = std::make_unique<Engine>(EngineOptions{}, PolicyFor(seed));
       copy->RestoreState(engine->SaveState());
       engine = std::move(copy);
     }
