@@ -598,15 +598,18 @@ void Engine::FireTimer(const Timer& timer) {
 
 void Engine::Enqueue(Call& call) {
   HOTLINE_CHECK(!call.in_queue);
-  queue_.emplace(QueueKey{-static_cast<int>(call.info.priority), call.admission_seq},
-                 call.info.call_id);
+  const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
+  queue_.emplace(key, call.info.call_id);
+  queue_ranks_.insert(key);
   call.in_queue = true;
   ReindexCall(call);
 }
 
 void Engine::Dequeue(Call& call) {
   HOTLINE_CHECK(call.in_queue);
-  queue_.erase(QueueKey{-static_cast<int>(call.info.priority), call.admission_seq});
+  const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
+  queue_.erase(key);
+  queue_ranks_.erase(key);
   call.in_queue = false;
   ReindexCall(call);
 }
@@ -615,9 +618,8 @@ int Engine::PositionOf(const Call& call) const {
   if (!call.in_queue) {
     return 0;
   }
-  const auto it =
-      queue_.find(QueueKey{-static_cast<int>(call.info.priority), call.admission_seq});
-  return static_cast<int>(std::distance(queue_.begin(), it)) + 1;
+  const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
+  return static_cast<int>(queue_ranks_.order_of_key(key)) + 1;
 }
 
 void Engine::ReturnToQueue(Call& call) {
@@ -688,6 +690,16 @@ Engine::RankKey Engine::Rank(const Counsellor& c, Topic topic) const {
 }
 
 void Engine::AddCounsellorSlots(Indexes& index, const Counsellor& c) const {
+  if (c.desk_connected && c.state != CounsellorState::kOffline &&
+      c.state != CounsellorState::kBreak) {
+    auto& staffed = index.staffed_slots[c.profile.id];
+    for (const auto& [topic, level] : c.profile.skills) {
+      for (const auto& language : c.profile.languages) {
+        ++index.staffed[{topic, language}];
+        staffed.emplace_back(topic, language);
+      }
+    }
+  }
   if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
     return;
   }
@@ -713,6 +725,15 @@ void Engine::AddCallSlot(Indexes& index, const Call& call) const {
 }
 
 void Engine::Unindex(const std::string& counsellor_id) {
+  if (auto staffed = index_.staffed_slots.find(counsellor_id);
+      staffed != index_.staffed_slots.end()) {
+    for (const auto& key : staffed->second) {
+      if (--index_.staffed[key] == 0) {
+        index_.staffed.erase(key);
+      }
+    }
+    index_.staffed_slots.erase(staffed);
+  }
   auto slots = index_.counsellor_slots.find(counsellor_id);
   if (slots == index_.counsellor_slots.end()) {
     return;
@@ -1111,15 +1132,8 @@ std::optional<Millis> Engine::Estimate(const Call& call) const {
   if (recent_handling_.empty() || !call.in_queue) {
     return std::nullopt;
   }
-  int staffed = 0;
-  for (const auto& [id, c] : counsellors_) {
-    const bool signed_in = c.desk_connected && c.state != CounsellorState::kOffline &&
-                           c.state != CounsellorState::kBreak;
-    if (signed_in && c.profile.skills.contains(call.info.topic) &&
-        Contains(c.profile.languages, call.info.language)) {
-      ++staffed;
-    }
-  }
+  auto it = index_.staffed.find({call.info.topic, call.info.language});
+  const int staffed = it == index_.staffed.end() ? 0 : it->second;
   if (staffed == 0) {
     return std::nullopt;
   }
@@ -1230,6 +1244,9 @@ absl::Status Engine::CheckInvariants() const {
     return absl::InternalError(
         absl::StrCat(queue_.size(), " queued but ", waiting, " calls are waiting"));
   }
+  if (queue_ranks_.size() != queue_.size()) {
+    return absl::InternalError("the queue's rank tree differs from the queue");
+  }
   if (!(BuildIndexes() == index_)) {
     return absl::InternalError("the matching indexes differ from the engine's state");
   }
@@ -1273,6 +1290,7 @@ void Engine::RestoreState(EngineState state) {
   }
   calls_.clear();
   queue_.clear();
+  queue_ranks_.clear();
   for (auto& call : state.calls) {
     const std::string id = call.info.call_id;
     Call& restored = calls_.emplace(id, std::move(call)).first->second;

@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
 #include <map>
 #include <optional>
 #include <set>
@@ -291,6 +293,10 @@ class Engine final {
     std::map<std::string, std::pair<Bucket, QueueKey>> call_slots;
     // Waiting repeat calls by the counsellor they were last answered by.
     std::map<std::string, std::map<QueueKey, std::string>> preferring;
+    // Counsellors signed in (desk connected, not OFFLINE or on BREAK) by (topic, language), for
+    // the wait estimate, and what each one counts for.
+    std::map<std::pair<Topic, std::string>, int> staffed;
+    std::map<std::string, std::vector<std::pair<Topic, std::string>>> staffed_slots;
     bool operator==(const Indexes&) const = default;
   };
   // Puts the counsellor in (or takes them out of) the buckets their current state calls for.
@@ -381,6 +387,11 @@ class Engine final {
   std::set<std::pair<std::string, std::string>> never_route_;
   Timestamp next_contact_sweep_{};
   std::map<QueueKey, std::string> queue_;
+  // The same keys in a tree that knows ranks, so a caller's position costs O(log n), not a walk
+  // of the queue (GCC's policy-based data structures; header-only).
+  __gnu_pbds::tree<QueueKey, __gnu_pbds::null_type, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
+                   __gnu_pbds::tree_order_statistics_node_update>
+      queue_ranks_;
   Indexes index_;
   // The Vietnamese day the ranks of fewest_calls_today were computed for.
   int64_t index_day_ = 0;
