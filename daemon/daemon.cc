@@ -120,6 +120,7 @@ class DaemonImpl final : public Daemon {
     ServeAdmin();
     ServeReloadPolicy();
     ServeNeverRoute();
+    ServeExplain();
     cq_thread_ = std::thread([this] { rpc::Drive(cq_.get()); });
 
     if (absl::Status s = StartHttp(); !s.ok()) {
@@ -390,6 +391,24 @@ class DaemonImpl final : public Daemon {
                            call->Complete(Respond<v1::SupervisorNeverRouteResponse>(
                                r, [](auto&, const auto&) {}));
                          });
+          });
+        });
+  }
+
+  void ServeExplain() {
+    using Explain = rpc::UnaryCall<v1::ExplainCallRequest, v1::ExplainCallResponse>;
+    rpc::ServeUnary<SupervisorService::AsyncService, v1::ExplainCallRequest,
+                    v1::ExplainCallResponse>(
+        &supervisor_, &SupervisorService::AsyncService::RequestExplainCall, cq_.get(),
+        [this](std::shared_ptr<Explain> call) {
+          if (!RoleToken(call->ctx, config_.supervisor_token)) {
+            return call->Fail(kUnauthenticated);
+          }
+          if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {
+            return call->Fail(s);
+          }
+          host_->Post([call](EngineHost& h) {
+            h.ExplainCall(call->request.call_id(), [call](const auto& r) { call->Complete(r); });
           });
         });
   }

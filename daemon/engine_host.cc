@@ -22,6 +22,16 @@ struct Overloaded : Ts... {
 // How long an answer to a request id is remembered (and repeats recognised).
 constexpr routing::Millis kAnswerMemory{24 * 3'600'000};
 
+std::string RevokeName(routing::RevokeReason r) {
+  switch (r) {
+    case routing::RevokeReason::kTimedOut: return "timed_out";
+    case routing::RevokeReason::kCallerHungUp: return "caller_hung_up";
+    case routing::RevokeReason::kDeclined: return "declined";
+    case routing::RevokeReason::kWithdrawn: return "withdrawn";
+  }
+  return "";
+}
+
 v1::DeskEvent DeskEventAt(routing::Timestamp at) {
   v1::DeskEvent e;
   *e.mutable_at() = ToProto(at);
@@ -336,18 +346,26 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects) {
             [&](const routing::OfferMade& e) {
               spdlog::info("offer call={} counsellor={} step={} eligible={} rule='{}'",
                            e.call.call_id, e.counsellor_id, e.step, e.eligible, e.rule);
+              pending_.batch.offers.push_back(storage::OfferRow{
+                  e.call.call_id, e.counsellor_id, routing::ToUnixMillis(clock_.Now()), e.step,
+                  std::string(routing::Name(e.scope)), e.eligible, e.rule, "", 0});
               v1::DeskEvent ev = DeskEventAt(clock_.Now());
               *ev.mutable_offer()->mutable_call() = ToSummary(e.call);
               *ev.mutable_offer()->mutable_expires_at() = ToProto(e.expires_at);
               SendDesk(e.counsellor_id, std::move(ev));
             },
             [&](const routing::OfferRevoked& e) {
+              pending_.batch.offer_results.push_back(
+                  storage::OfferResult{e.call_id, e.counsellor_id, RevokeName(e.reason),
+                                       routing::ToUnixMillis(clock_.Now())});
               v1::DeskEvent ev = DeskEventAt(clock_.Now());
               ev.mutable_offer_revoked()->set_call_id(e.call_id);
               ev.mutable_offer_revoked()->set_reason(ToProto(e.reason));
               SendDesk(e.counsellor_id, std::move(ev));
             },
             [&](const routing::ConnectRequested& e) {
+              pending_.batch.offer_results.push_back(storage::OfferResult{
+                  e.call_id, e.counsellor_id, "accepted", routing::ToUnixMillis(clock_.Now())});
               v1::Command cmd;
               cmd.set_call_id(e.call_id);
               cmd.mutable_connect()->set_counsellor_id(e.counsellor_id);
@@ -847,6 +865,34 @@ void EngineHost::NeverRoute(const std::string& origin, const std::string& reques
         return v1::NeverRouteCallerResponse();
       },
       std::move(reply));
+}
+
+void EngineHost::ExplainCall(const std::string& call_id, Reply<v1::ExplainCallResponse> reply) {
+  pending_.answers.push_back([this, call_id, reply] {
+    auto rows = store_.ListOffers(call_id);
+    if (!rows.ok()) {
+      return reply(rows.status());
+    }
+    if (rows->empty()) {
+      return reply(absl::NotFoundError(
+          absl::StrCat("call_id: no offer was ever made for call '", call_id, "'")));
+    }
+    v1::ExplainCallResponse response;
+    for (const auto& row : *rows) {
+      auto* offer = response.add_offers();
+      offer->set_counsellor_id(row.counsellor_id);
+      *offer->mutable_offered_at() = ToProto(routing::FromUnixMillis(row.offered_at_ms));
+      offer->set_step(row.step);
+      offer->set_scope(row.scope);
+      offer->set_eligible(row.eligible);
+      offer->set_rule(row.rule);
+      offer->set_result(row.result);
+      if (!row.result.empty()) {
+        *offer->mutable_ended_at() = ToProto(routing::FromUnixMillis(row.ended_at_ms));
+      }
+    }
+    reply(response);
+  });
 }
 
 // --- Supervisors. ---

@@ -99,6 +99,10 @@ class EngineHost final {
                   const std::string& counsellor_id, const std::string& call_id,
                   Reply<v1::NeverRouteCallerResponse> reply);
 
+  // Every offer made for a call, with its reason and result, read once everything before it is
+  // written (on the writer thread, which owns the database connection).
+  void ExplainCall(const std::string& call_id, Reply<v1::ExplainCallResponse> reply);
+
   // --- Supervisors. ---
   void WatchOpened(std::shared_ptr<QueueWatch> stream);
   void WatchClosed(std::shared_ptr<QueueWatch> stream);

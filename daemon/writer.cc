@@ -47,20 +47,7 @@ void Writer::Stop(std::chrono::milliseconds patience) {
 }
 
 void Writer::Merge(Unit& into, Unit&& from) {
-  storage::Batch& a = into.batch;
-  storage::Batch& b = from.batch;
-  Append(a.journal, std::move(b.journal));
-  Append(a.calls, std::move(b.calls));
-  Append(a.presence, std::move(b.presence));
-  Append(a.results, std::move(b.results));
-  Append(a.counsellors, std::move(b.counsellors));
-  if (b.snapshot) {
-    a.snapshot = std::move(b.snapshot);  // A later snapshot covers an earlier one.
-  }
-  if (b.forget_results_before_ms) {
-    a.forget_results_before_ms =
-        std::max(a.forget_results_before_ms.value_or(0), *b.forget_results_before_ms);
-  }
+  into.batch.Absorb(std::move(from.batch));
   Append(into.sends, std::move(from.sends));
   Append(into.answers, std::move(from.answers));
 }
@@ -108,7 +95,9 @@ void Writer::Run() {
         continue;
       }
     }
-    const absl::Status status = sink_.Commit(batch.batch);
+    // A unit may carry only answers (a repeat, a read): nothing to write, no transaction.
+    const absl::Status status =
+        batch.batch.empty() ? absl::OkStatus() : sink_.Commit(batch.batch);
     if (!status.ok()) {
       // Once per fault, not once per retry: the log must stay readable while the disk is full.
       if (status.code() != last_fault) {

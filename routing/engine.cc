@@ -1056,7 +1056,7 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   const Timestamp expires = now_ + options_.offer_timeout_ms;
   SetTimer(TimerKind::kOfferTimeout, call.info.call_id, expires, call.generation);
   // The offer first, so a desk sees what it is reserved for before the state change.
-  Emit(OfferMade{call.info, c.profile.id, expires, call.step, eligible, rule});
+  Emit(OfferMade{call.info, c.profile.id, expires, call.step, StepOf(call).scope, eligible, rule});
   ChangeState(c, CounsellorState::kReserved, BreakReason::kNone, call.info.call_id);
 }
 

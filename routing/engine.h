@@ -58,8 +58,9 @@ struct OfferMade {
   CallInfo call;
   std::string counsellor_id;
   Timestamp expires_at{};
-  // Why: the ladder step, how many counsellors were eligible, the rule that chose.
+  // Why: the ladder step and its scope, how many counsellors were eligible, the rule that chose.
   int step = 0;
+  Scope scope = Scope::kNational;
   int eligible = 0;
   std::string rule;
 };

@@ -13,7 +13,9 @@
 // says so: one thread (the journal writer) calls Commit.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +74,34 @@ struct CounsellorOp {
   StoredCounsellor counsellor;
 };
 
+// One offer of a call to a counsellor, with why it was made, so a supervisor can ask "why did this
+// call go to her?".
+struct OfferRow {
+  std::string call_id;
+  std::string counsellor_id;
+  int64_t offered_at_ms = 0;
+  int step = 0;       // 0-based ladder step
+  std::string scope;  // "province" | "centre" | "national"
+  int eligible = 0;   // how many counsellors could have taken it
+  std::string rule;   // e.g. "longest idle (42 s)"
+  // Filled when the offer ends (empty/0 while it rings); stored as NULL while result is empty,
+  // so ended_at_ms is then ignored and reads back as 0.
+  std::string result;  // "accepted" | "declined" | "timed_out" | "withdrawn" | "caller_hung_up"
+  int64_t ended_at_ms = 0;
+
+  bool operator==(const OfferRow&) const = default;
+};
+
+// The end of the open offer (result empty) of call_id to counsellor_id.
+struct OfferResult {
+  std::string call_id;
+  std::string counsellor_id;
+  std::string result;  // non-empty; one of OfferRow::result's values
+  int64_t ended_at_ms = 0;
+
+  bool operator==(const OfferResult&) const = default;
+};
+
 // Everything one group commit writes, applied in one transaction: all or nothing.
 struct Batch {
   // seq strictly increasing, from 1, each greater than every stored seq (journal and snapshot).
@@ -82,6 +112,12 @@ struct Batch {
   std::vector<RequestResult> results;
   // Applied in order, after calls, presence and results.
   std::vector<CounsellorOp> counsellors;
+  // Inserted in order, after the counsellor ops.
+  std::vector<OfferRow> offers;
+  // Applied in order after this batch's offers are inserted: each sets result and ended_at on the
+  // newest row (by offered_at, then insertion) for its (call_id, counsellor_id) whose result is
+  // NULL. If there is none, it changes nothing and is not an error.
+  std::vector<OfferResult> offer_results;
   // Replaces the stored snapshot, after this batch's journal entries are written; journal entries
   // with seq <= snapshot->seq, this batch's included, are deleted. Its seq must be at least the
   // stored snapshot's and at most the last journal seq (this batch's included).
@@ -89,10 +125,34 @@ struct Batch {
   // Deletes the request results with at_ms below this, this batch's included.
   std::optional<int64_t> forget_results_before_ms;
 
+  // Appends a later batch to this one, so both commit in one transaction with the same effect
+  // as committing this, then `later`. Keep it next to the fields: a field it misses is lost.
+  void Absorb(Batch&& later) {
+    auto append = [](auto& into, auto& from) {
+      into.insert(into.end(), std::make_move_iterator(from.begin()),
+                  std::make_move_iterator(from.end()));
+    };
+    append(journal, later.journal);
+    append(calls, later.calls);
+    append(presence, later.presence);
+    append(results, later.results);
+    append(counsellors, later.counsellors);
+    append(offers, later.offers);
+    append(offer_results, later.offer_results);
+    if (later.snapshot) {
+      snapshot = std::move(later.snapshot);  // A later snapshot covers an earlier one.
+    }
+    if (later.forget_results_before_ms) {
+      forget_results_before_ms =
+          std::max(forget_results_before_ms.value_or(0), *later.forget_results_before_ms);
+    }
+  }
+
   // True when committing the batch would write nothing.
   bool empty() const {
     return journal.empty() && calls.empty() && presence.empty() && results.empty() &&
-           counsellors.empty() && !snapshot.has_value() && !forget_results_before_ms.has_value();
+           counsellors.empty() && offers.empty() && offer_results.empty() &&
+           !snapshot.has_value() && !forget_results_before_ms.has_value();
   }
 };
 

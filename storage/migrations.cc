@@ -147,7 +147,26 @@ CREATE INDEX calls_by_counsellor ON calls (counsellor_id);
 CREATE INDEX calls_by_caller ON calls (caller_key, arrived_at);  -- repeat callers
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kMigration1, kMigration2};
+// Each offer of a call with why it was made, so a supervisor can ask "why did this call go to
+// her?". result and ended_at stay NULL while the offer rings.
+constexpr std::string_view kMigration3 = R"sql(
+CREATE TABLE offers (
+  id            INTEGER PRIMARY KEY,
+  call_id       TEXT NOT NULL,
+  counsellor_id TEXT NOT NULL,
+  offered_at    INTEGER NOT NULL,
+  step          INTEGER NOT NULL,  -- 0-based ladder step
+  scope         TEXT NOT NULL,     -- "province", "centre", "national"
+  eligible      INTEGER NOT NULL,  -- how many counsellors could have taken it
+  rule          TEXT NOT NULL,     -- e.g. "longest idle (42 s)"
+  result        TEXT,              -- "accepted", "declined", ...; NULL while it rings
+  ended_at      INTEGER            -- NULL while it rings
+) STRICT;
+CREATE INDEX offers_by_call ON offers (call_id, offered_at);
+CREATE INDEX offers_by_counsellor ON offers (counsellor_id, offered_at);
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
 
 }  // namespace
 

@@ -324,6 +324,27 @@ absl::Status CheckCounsellorOp(const CounsellorOp& op) {
       fmt::format("counsellor op has no known kind ({})", static_cast<int>(op.kind)));
 }
 
+absl::Status CheckOfferIds(const std::string& call_id, const std::string& counsellor_id,
+                           std::string_view what) {
+  if (call_id.empty() || counsellor_id.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} needs a call_id and a counsellor_id (got '{}' and '{}')", what, call_id,
+                    counsellor_id));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckOfferResult(const OfferResult& r) {
+  if (absl::Status s = CheckOfferIds(r.call_id, r.counsellor_id, "offer result"); !s.ok()) {
+    return s;
+  }
+  if (r.result.empty()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "offer result of call '{}' to '{}' has an empty result", r.call_id, r.counsellor_id));
+  }
+  return absl::OkStatus();
+}
+
 // Everything about a batch that can be checked without the database, so a batch refused here
 // never begins a transaction.
 absl::Status CheckBatch(const Batch& batch) {
@@ -347,6 +368,16 @@ absl::Status CheckBatch(const Batch& batch) {
   }
   for (const CounsellorOp& op : batch.counsellors) {
     if (absl::Status s = CheckCounsellorOp(op); !s.ok()) {
+      return s;
+    }
+  }
+  for (const OfferRow& offer : batch.offers) {
+    if (absl::Status s = CheckOfferIds(offer.call_id, offer.counsellor_id, "offer"); !s.ok()) {
+      return s;
+    }
+  }
+  for (const OfferResult& r : batch.offer_results) {
+    if (absl::Status s = CheckOfferResult(r); !s.ok()) {
       return s;
     }
   }
@@ -635,6 +666,15 @@ CallRecord ReadCall(const RowReader& row) {
   return r;
 }
 
+// The newest open offer (by offered_at, then insertion) of the call to the counsellor;
+// offers_by_call finds the call's few rows.
+constexpr const char* kEndOfferSql = R"sql(
+UPDATE offers SET result = :result, ended_at = :ended_at
+WHERE id = (SELECT id FROM offers
+            WHERE call_id = :call_id AND counsellor_id = :counsellor_id AND result IS NULL
+            ORDER BY offered_at DESC, id DESC LIMIT 1)
+)sql";
+
 // What Commit was writing when it failed, for the message; formatted only on failure.
 struct Step {
   enum class Kind {
@@ -643,6 +683,8 @@ struct Step {
     kPresence,
     kResult,
     kCounsellor,
+    kOffer,
+    kOfferResult,
     kJournal,
     kSnapshot,
     kForget,
@@ -671,6 +713,14 @@ std::string Describe(const Batch& batch, const Step& step) {
                                                                   : "removing";
       return fmt::format("{} counsellor '{}'", verb, op.counsellor.profile.id);
     }
+    case Step::Kind::kOffer: {
+      const OfferRow& o = batch.offers[step.index];
+      return fmt::format("recording the offer of call '{}' to '{}'", o.call_id, o.counsellor_id);
+    }
+    case Step::Kind::kOfferResult: {
+      const OfferResult& r = batch.offer_results[step.index];
+      return fmt::format("ending the offer of call '{}' to '{}'", r.call_id, r.counsellor_id);
+    }
     case Step::Kind::kJournal:
       return fmt::format("appending journal entries {} to {}", batch.journal.front().seq,
                          batch.journal.back().seq);
@@ -683,9 +733,10 @@ std::string Describe(const Batch& batch, const Step& step) {
   }
   return fmt::format(
       "committing a batch (journal entries: {}, calls: {}, presence changes: {}, results: {}, "
-      "counsellor ops: {}, snapshot: {})",
+      "counsellor ops: {}, offers: {}, offer results: {}, snapshot: {})",
       batch.journal.size(), batch.calls.size(), batch.presence.size(), batch.results.size(),
-      batch.counsellors.size(), batch.snapshot ? "yes" : "no");
+      batch.counsellors.size(), batch.offers.size(), batch.offer_results.size(),
+      batch.snapshot ? "yes" : "no");
 }
 
 absl::Status CheckSynchronous(const std::string& synchronous) {
@@ -757,6 +808,11 @@ Store::Store(std::unique_ptr<SQLite::Database> db, int schema_version)
   insert_snapshot_ = prepare("INSERT INTO snapshots (seq, at, state) VALUES (:seq, :at, :state)");
   delete_journal_through_ = prepare("DELETE FROM journal WHERE seq <= :seq");
   forget_results_ = prepare("DELETE FROM request_results WHERE at < :before");
+  insert_offer_ = prepare(
+      "INSERT INTO offers (call_id, counsellor_id, offered_at, step, scope, eligible, rule, "
+      "result, ended_at) VALUES (:call_id, :counsellor_id, :offered_at, :step, :scope, "
+      ":eligible, :rule, :result, :ended_at)");
+  end_offer_ = prepare(kEndOfferSql);
 }
 
 Store::~Store() = default;
@@ -793,6 +849,14 @@ absl::Status Store::Commit(const Batch& batch) {
       if (absl::Status s = WriteCounsellorOp(batch.counsellors[i]); !s.ok()) {
         return s;
       }
+    }
+    for (std::size_t i = 0; i < batch.offers.size(); ++i) {
+      at(Step::Kind::kOffer, i);
+      WriteOffer(batch.offers[i]);
+    }
+    for (std::size_t i = 0; i < batch.offer_results.size(); ++i) {
+      at(Step::Kind::kOfferResult, i);
+      WriteOfferResult(batch.offer_results[i]);
     }
     if (!batch.journal.empty()) {
       at(Step::Kind::kJournal, 0);
@@ -950,6 +1014,38 @@ absl::Status Store::WriteCounsellorOp(const CounsellorOp& op) {
     }
   }
   return absl::InvalidArgumentError("counsellor op has no known kind");  // CheckBatch refused it.
+}
+
+void Store::WriteOffer(const OfferRow& o) {
+  StatementUse use(*insert_offer_);
+  SQLite::Statement& s = *use;
+  s.bind(":call_id", o.call_id);
+  s.bind(":counsellor_id", o.counsellor_id);
+  s.bind(":offered_at", o.offered_at_ms);
+  s.bind(":step", o.step);
+  s.bind(":scope", o.scope);
+  s.bind(":eligible", o.eligible);
+  s.bind(":rule", o.rule);
+  // A ringing offer has neither; an offer that already ended has both.
+  if (o.result.empty()) {
+    s.bind(":result");
+    s.bind(":ended_at");
+  } else {
+    s.bind(":result", o.result);
+    s.bind(":ended_at", o.ended_at_ms);
+  }
+  s.exec();
+}
+
+// No open offer is not an error: the offer may have been recorded before storage kept offers.
+void Store::WriteOfferResult(const OfferResult& r) {
+  StatementUse use(*end_offer_);
+  SQLite::Statement& s = *use;
+  s.bind(":call_id", r.call_id);
+  s.bind(":counsellor_id", r.counsellor_id);
+  s.bind(":result", r.result);
+  s.bind(":ended_at", r.ended_at_ms);
+  s.exec();
 }
 
 int64_t Store::QueryLastSeq() {
@@ -1153,6 +1249,34 @@ absl::StatusOr<int> Store::CountCalls(const std::string& call_id) {
     s.executeStep();
     return s.getColumn(0).getInt();
   });
+}
+
+absl::StatusOr<std::vector<OfferRow>> Store::ListOffers(const std::string& call_id) {
+  const std::string operation = fmt::format("listing the offers of call '{}'", call_id);
+  return Guard(db_->getHandle(), db_->getFilename(), operation,
+               [&]() -> absl::StatusOr<std::vector<OfferRow>> {
+                 SQLite::Statement s(*db_,
+                                     "SELECT call_id, counsellor_id, offered_at, step, scope, "
+                                     "eligible, rule, result, ended_at FROM offers "
+                                     "WHERE call_id = :call_id ORDER BY offered_at, id");
+                 s.bind(":call_id", call_id);
+                 const RowReader row(s, "offers");
+                 std::vector<OfferRow> offers;
+                 while (s.executeStep()) {
+                   OfferRow o;
+                   o.call_id = row.Text("call_id");
+                   o.counsellor_id = row.Text("counsellor_id");
+                   o.offered_at_ms = row.Int("offered_at");
+                   o.step = row.SmallInt("step");
+                   o.scope = row.Text("scope");
+                   o.eligible = row.SmallInt("eligible");
+                   o.rule = row.Text("rule");
+                   o.result = row.TextOrEmpty("result");
+                   o.ended_at_ms = row.OptionalInt("ended_at").value_or(0);
+                   offers.push_back(std::move(o));
+                 }
+                 return offers;
+               });
 }
 
 absl::StatusOr<int> Store::SynchronousLevel() {

@@ -71,13 +71,16 @@ class Store final : public Sink {
   ~Store() override;
 
   // Writes the whole batch in one IMMEDIATE transaction with the reused prepared statements:
-  // calls, presence, results, counsellor ops in order, journal entries, the snapshot (which then
+  // calls, presence, results, counsellor ops in order, offers, offer results in order, journal
+  // entries, the snapshot (which then
   // deletes the journal entries it covers), the pruning of old results. All or nothing.
   // Errors, with nothing stored:
   //   INVALID_ARGUMENT    an item the database could not give back as written (as for
   //                       RecordCall, RecordPresence, InsertCounsellor, UpdateCounsellor), a
   //                       result with an empty origin or request_id or a code outside 0..16,
-  //                       journal seqs not strictly increasing from 1, a negative snapshot seq;
+  //                       journal seqs not strictly increasing from 1, a negative snapshot seq,
+  //                       an offer or offer result with an empty call_id or counsellor_id, an
+  //                       offer result with an empty result;
   //                       checked before the database is touched;
   //   FAILED_PRECONDITION the first journal seq is not above every stored seq (journal and
   //                       snapshot); the snapshot's seq is below the stored snapshot's or above
@@ -144,6 +147,13 @@ class Store final : public Sink {
   absl::StatusOr<std::vector<routing::PresenceChange>> PresenceHistory(
       const std::string& counsellor_id);
 
+  // The offers of `call_id`, with their explanations and results, in the order they were made
+  // (offered_at, then insertion). Empty for an unknown call. A reused call id lists the offers of
+  // every call that had it.
+  // Thread-safety: like every call here, on the owner thread; the daemon calls it on the journal
+  // writer thread (the one that calls Commit), after a commit.
+  absl::StatusOr<std::vector<OfferRow>> ListOffers(const std::string& call_id);
+
   // PRAGMA synchronous as this connection has it: 1 for NORMAL, 2 for FULL.
   absl::StatusOr<int> SynchronousLevel();
 
@@ -159,6 +169,8 @@ class Store final : public Sink {
   void WritePresence(const routing::PresenceChange& change);
   void WriteResult(const RequestResult& result);
   [[nodiscard]] absl::Status WriteCounsellorOp(const CounsellorOp& op);
+  void WriteOffer(const OfferRow& offer);
+  void WriteOfferResult(const OfferResult& result);
   [[nodiscard]] absl::Status WriteJournal(const std::vector<JournalEntry>& entries);
   [[nodiscard]] absl::Status WriteSnapshot(const Snapshot& snapshot);
   int64_t QueryLastSeq();
@@ -181,6 +193,8 @@ class Store final : public Sink {
   std::unique_ptr<SQLite::Statement> insert_snapshot_;
   std::unique_ptr<SQLite::Statement> delete_journal_through_;
   std::unique_ptr<SQLite::Statement> forget_results_;
+  std::unique_ptr<SQLite::Statement> insert_offer_;
+  std::unique_ptr<SQLite::Statement> end_offer_;
 };
 
 }  // namespace hotline::storage

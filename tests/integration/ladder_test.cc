@@ -54,11 +54,12 @@ struct PolicyFixture {
 
 struct SignedIn {
   SignedIn(DaemonFixture& f, const std::string& id, const std::string& province)
-      : desk(f.channel, f.AddCounsellor(id, province)) {
+      : token(f.AddCounsellor(id, province)), desk(f.channel, token) {
     desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
     REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
     desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
   }
+  std::string token;
   DeskClient desk;
 };
 
@@ -176,6 +177,86 @@ scope = "national"
   REQUIRE(view.calls_size() == 2);
   CHECK(view.calls(0).summary().call_id() == "second");
   CHECK(view.calls(0).position() == 1);
+}
+
+// Takes the call ringing on `desk` through to a recorded, not heavy, outcome.
+void Complete(DeskClient& desk, GatewayClient& gw, const std::string& call_id) {
+  REQUIRE(desk.Answer(call_id, true).ok());
+  gw.Done(gw.WaitForCommand(v1::Command::kConnect));
+  gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_connected(); });
+  gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_ended(); });
+  desk.WaitFor([](const v1::DeskEvent& e) { return e.has_wrap_up_started(); });
+  v1::Disposition d;
+  d.set_category(v1::CATEGORY_FAMILY_RELATIONSHIPS);
+  d.set_action(v1::ACTION_COUNSELLED);
+  REQUIRE(desk.Dispose(call_id, d).ok());
+  desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+}
+
+TEST_CASE("a repeat caller goes back to their counsellor, unless she asked never to get them",
+          "[integration][routing]") {
+  DaemonFixture f;
+  SignedIn an(f, "an", "38");
+  SignedIn binh(f, "binh", "38");
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  const std::string child = "+84987654321";
+  gw.Arrive("first", "38", v1::PRIORITY_NORMAL, child);
+  CHECK_FALSE(an.desk.WaitFor(IsOffer).offer().call().repeat_caller());
+  Complete(an.desk, gw, "first");
+
+  // binh has now been idle longer, but the child goes back to an.
+  gw.Arrive("second", "38", v1::PRIORITY_NORMAL, child);
+  const v1::DeskEvent again = an.desk.WaitFor(IsOffer);
+  CHECK(again.offer().call().call_id() == "second");
+  CHECK(again.offer().call().repeat_caller());
+  Complete(an.desk, gw, "second");
+
+  // an asks never to be given this caller again.
+  auto stub = v1::DeskService::NewStub(f.channel);
+  grpc::ClientContext ctx;
+  Authorize(ctx, an.token);
+  v1::NeverRouteCallerRequest req;
+  req.set_request_id("never-1");
+  req.set_call_id("second");
+  v1::NeverRouteCallerResponse resp;
+  REQUIRE(stub->NeverRouteCaller(&ctx, req, &resp).ok());
+  gw.Arrive("third", "38", v1::PRIORITY_NORMAL, child);
+  CHECK(binh.desk.WaitFor(IsOffer).offer().call().call_id() == "third");
+}
+
+TEST_CASE("a supervisor can ask why a call went where it went", "[integration][routing]") {
+  DaemonFixture f([](daemon::Config& c) { c.engine.offer_timeout_ms = routing::Millis(300); });
+  SignedIn an(f, "an", "38");
+  SignedIn binh(f, "binh", "38");
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("call-1", "38");
+  an.desk.WaitFor(IsOffer);  // an lets it ring out...
+  binh.desk.WaitFor(IsOffer);
+  REQUIRE(binh.desk.Answer("call-1", true).ok());  // ...and binh takes it.
+  gw.WaitForCommand(v1::Command::kConnect);
+
+  auto stub = v1::SupervisorService::NewStub(f.channel);
+  grpc::ClientContext ctx;
+  Authorize(ctx, DaemonFixture::kSupervisorToken);
+  v1::ExplainCallRequest req;
+  req.set_call_id("call-1");
+  v1::ExplainCallResponse resp;
+  grpc::Status s = stub->ExplainCall(&ctx, req, &resp);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  REQUIRE(resp.offers_size() == 2);
+  CHECK(resp.offers(0).counsellor_id() == "an");
+  CHECK(resp.offers(0).result() == "timed_out");
+  CHECK(resp.offers(0).scope() == "province");
+  CHECK(resp.offers(0).eligible() == 2);
+  CHECK_THAT(resp.offers(0).rule(), Catch::Contains("longest idle"));
+  CHECK(resp.offers(1).counsellor_id() == "binh");
+  CHECK(resp.offers(1).result() == "accepted");
+
+  grpc::ClientContext unknown;
+  Authorize(unknown, DaemonFixture::kSupervisorToken);
+  req.set_call_id("never-was");
+  CHECK(stub->ExplainCall(&unknown, req, &resp).error_code() == grpc::StatusCode::NOT_FOUND);
 }
 
 }  // namespace

@@ -52,6 +52,32 @@ RequestResult Result(const std::string& request_id, int64_t at_ms, int code = 0)
                        code == 0 ? std::string("\x08\x01\x00", 3) : ""};
 }
 
+OfferRow Offer(const std::string& call_id, const std::string& counsellor_id, int64_t at_ms,
+               int step) {
+  return OfferRow{call_id,
+                  counsellor_id,
+                  at_ms,
+                  step,
+                  step == 0 ? "province" : "national",
+                  4 - step,
+                  "longest idle (" + std::to_string(at_ms / 1000) + " s)",
+                  "",
+                  0};
+}
+
+std::vector<OfferRow> OffersOf(Store& store, const std::string& call_id) {
+  absl::StatusOr<std::vector<OfferRow>> offers = store.ListOffers(call_id);
+  INFO(offers.status().ToString());
+  REQUIRE(offers.ok());
+  return *std::move(offers);
+}
+
+OfferRow Ended(OfferRow offer, const std::string& result, int64_t ended_at_ms) {
+  offer.result = result;
+  offer.ended_at_ms = ended_at_ms;
+  return offer;
+}
+
 std::vector<JournalEntry> ReadAll(Store& store, int64_t after_seq = 0) {
   std::vector<JournalEntry> entries;
   REQUIRE_OK(store.ReadJournal(after_seq, [&](const JournalEntry& entry) {
@@ -88,7 +114,7 @@ std::map<std::string, std::vector<std::string>> Dump(const std::string& path) {
   SQLite::Database raw(path, SQLite::OPEN_READONLY);
   std::map<std::string, std::vector<std::string>> tables;
   for (const char* table :
-       {"journal", "snapshots", "request_results", "calls", "presence", "counsellors"}) {
+       {"journal", "snapshots", "request_results", "calls", "presence", "counsellors", "offers"}) {
     SQLite::Statement rows(raw, std::string("SELECT * FROM ") + table + " ORDER BY rowid");
     std::vector<std::string>& dump = tables[table];
     while (rows.executeStep()) {
@@ -235,6 +261,23 @@ TEST_CASE("a batch that fails part-way stores nothing", "[storage]") {
     want = absl::StatusCode::kInvalidArgument;
     mentions = "journal seq 3 follows seq 4";
   }
+  SECTION("offers and offer results, then a journal seq that is already stored") {
+    bad.offers = {Offer("call-2", "c-lan", 100, 0)};
+    bad.offer_results = {{"call-2", "c-lan", "declined", 200}};
+    bad.journal = Entries(2, 4);
+    want = absl::StatusCode::kFailedPrecondition;
+    mentions = "journal entry 2 is not after the last stored seq 2";
+  }
+  SECTION("an offer with an empty counsellor_id is refused before anything is written") {
+    bad.offers = {Offer("call-2", "c-lan", 100, 0), Offer("call-2", "", 200, 1)};
+    want = absl::StatusCode::kInvalidArgument;
+    mentions = "offer needs a call_id and a counsellor_id";
+  }
+  SECTION("an offer result with an empty call_id is refused before anything is written") {
+    bad.offer_results = {{"", "c-lan", "declined", 200}};
+    want = absl::StatusCode::kInvalidArgument;
+    mentions = "offer result needs a call_id and a counsellor_id";
+  }
   SECTION("a request result with a code that is not a google.rpc.Code") {
     bad.results.push_back(Result("ev-3", 3'000, 17));
     want = absl::StatusCode::kInvalidArgument;
@@ -379,6 +422,127 @@ TEST_CASE("synchronous FULL is applied, NORMAL is the default, and other values 
     CHECK_THAT(std::string(store.status().message()), Catch::Contains("synchronous"));
   }
   CHECK_FALSE(std::filesystem::exists(never_created.path()));
+}
+
+}  // namespace
+}  // namespace hotline::storage
+
+namespace hotline::storage {
+namespace {
+
+using namespace testing;  // NOLINT(google-build-using-namespace): the helpers of this directory.
+
+TEST_CASE("offers and their results round-trip within one batch and across batches", "[storage]") {
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+  const OfferRow lan = Offer("call-1", "c-lan", 1'000, 0);
+  const OfferRow minh = Offer("call-1", "c-minh", 16'000, 1);
+  const OfferRow other = Offer("call-2", "c-lan", 2'000, 0);
+
+  Batch first;
+  first.journal = Entries(1, 1);
+  first.offers = {lan, other};
+  first.offer_results = {{"call-1", "c-lan", "timed_out", 16'000}};  // Same batch.
+  REQUIRE_FALSE(first.empty());
+  REQUIRE_OK(store->Commit(first));
+  CHECK(OffersOf(*store, "call-1") == std::vector<OfferRow>{Ended(lan, "timed_out", 16'000)});
+  CHECK(OffersOf(*store, "call-2") == std::vector<OfferRow>{other});
+
+  Batch second;
+  second.offers = {minh};
+  REQUIRE_OK(store->Commit(second));
+  // Ringing: no result yet.
+  CHECK(OffersOf(*store, "call-1") == std::vector<OfferRow>{Ended(lan, "timed_out", 16'000), minh});
+
+  Batch third;  // Only offer results: not empty, ends the offer of an earlier batch.
+  third.offer_results = {{"call-1", "c-minh", "accepted", 19'000},
+                         {"call-2", "c-lan", "caller_hung_up", 5'000}};
+  REQUIRE_FALSE(third.empty());
+  REQUIRE_OK(store->Commit(third));
+  CHECK(OffersOf(*store, "call-1") ==
+        std::vector<OfferRow>{Ended(lan, "timed_out", 16'000), Ended(minh, "accepted", 19'000)});
+  CHECK(OffersOf(*store, "call-2") == std::vector<OfferRow>{Ended(other, "caller_hung_up", 5'000)});
+  CHECK(OffersOf(*store, "call-unknown").empty());
+
+  // An offer stored already ended keeps its result.
+  Batch ended;
+  ended.offers = {Ended(Offer("call-3", "c-lan", 3'000, 2), "withdrawn", 4'000)};
+  REQUIRE_OK(store->Commit(ended));
+  CHECK(OffersOf(*store, "call-3") == ended.offers);
+}
+
+TEST_CASE("a result ends only the newest open offer of the call to that counsellor", "[storage]") {
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+  // Offered to Lan twice (the first timed out), and the second is still ringing.
+  const OfferRow first = Ended(Offer("call-1", "c-lan", 1'000, 0), "timed_out", 16'000);
+  const OfferRow second = Offer("call-1", "c-lan", 40'000, 2);
+  Batch batch;
+  batch.offers = {first, second};
+  batch.offer_results = {{"call-1", "c-lan", "declined", 41'000},
+                         {"call-1", "c-lan", "accepted", 42'000}};  // No open offer left.
+  REQUIRE_OK(store->Commit(batch));
+  CHECK(OffersOf(*store, "call-1") ==
+        std::vector<OfferRow>{first, Ended(second, "declined", 41'000)});
+}
+
+TEST_CASE("a result without an open offer changes nothing and is not an error", "[storage]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  Batch offers;
+  offers.offers = {Ended(Offer("call-1", "c-lan", 1'000, 0), "declined", 2'000),
+                   Offer("call-1", "c-minh", 3'000, 1)};
+  REQUIRE_OK(store->Commit(offers));
+  const auto before = Dump(db.path());
+
+  Batch orphans;
+  orphans.offer_results = {{"call-1", "c-lan", "accepted", 5'000},     // Already ended.
+                           {"call-1", "c-ghost", "declined", 5'000},   // Never offered to.
+                           {"call-9", "c-minh", "timed_out", 5'000}};  // Unknown call.
+  REQUIRE_OK(store->Commit(orphans));
+  CHECK(Dump(db.path()) == before);
+
+  Batch refused;
+  refused.offer_results = {{"call-1", "c-minh", "", 5'000}};
+  const absl::Status status = store->Commit(refused);
+  CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(Dump(db.path()) == before);
+}
+
+}  // namespace
+}  // namespace hotline::storage
+
+namespace hotline::storage {
+namespace {
+
+TEST_CASE("absorbing a later batch keeps every part of both", "[storage]") {
+  Batch a;
+  a.journal.push_back({1, 10, "one"});
+  a.results.push_back({"gateway:gw", "e1", 10, 0, "", ""});
+  a.offers.push_back({"c1", "lan", 10, 0, "province", 1, "longest idle (1 s)", "", 0});
+  a.forget_results_before_ms = 5;
+  Batch b;
+  b.journal.push_back({2, 20, "two"});
+  b.presence.push_back(routing::PresenceChange{"lan", routing::CounsellorState::kAvailable,
+                                               routing::BreakReason::kNone,
+                                               routing::FromUnixMillis(20), ""});
+  b.counsellors.push_back({CounsellorOp::Kind::kRemove, {}});
+  b.offer_results.push_back({"c1", "lan", "accepted", 20});
+  b.snapshot = Snapshot{2, 20, "state"};
+  b.forget_results_before_ms = 3;
+  routing::CallRecord record;
+  record.call.call_id = "c0";
+  b.calls.push_back(record);
+  a.Absorb(std::move(b));
+  CHECK(a.journal.size() == 2);
+  CHECK(a.journal[1].record == "two");
+  CHECK(a.calls.size() == 1);
+  CHECK(a.presence.size() == 1);
+  CHECK(a.results.size() == 1);
+  CHECK(a.counsellors.size() == 1);
+  CHECK(a.offers.size() == 1);
+  CHECK(a.offer_results.size() == 1);
+  REQUIRE(a.snapshot.has_value());
+  CHECK(a.snapshot->seq == 2);
+  CHECK(a.forget_results_before_ms == 5);
 }
 
 }  // namespace

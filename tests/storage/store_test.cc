@@ -69,7 +69,8 @@ TEST_CASE("migrations create the schema and opening the database again changes n
        {"table calls", "table presence", "table counsellors", "table journal", "table snapshots",
         "table request_results", "index calls_by_call_id", "index calls_by_arrival",
         "index calls_by_counsellor", "index calls_by_caller", "index presence_by_counsellor",
-        "index request_results_by_at"}) {
+        "index request_results_by_at", "table offers", "index offers_by_call",
+        "index offers_by_counsellor"}) {
     INFO(name);
     CHECK(std::count_if(schema.begin(), schema.end(), [&](const std::string& entry) {
             return entry.rfind(std::string(name) + ":", 0) == 0;
@@ -113,8 +114,9 @@ VALUES ('c-lan', 'Lan', 'thanh_hoa', '', 'counselling:3', 'vi', 'female', '1001'
   REQUIRE(UserVersion(db.path()) == 1);
 
   std::unique_ptr<Store> store = OpenOrFail(db.path());
-  CHECK(store->schema_version() == 2);
-  CHECK(UserVersion(db.path()) == 2);
+  const int latest = static_cast<int>(Migrations().size());
+  CHECK(store->schema_version() == latest);
+  CHECK(UserVersion(db.path()) == latest);
   CheckSameRecord(FindOrFail(*store, "call-1"), CompletedCall("call-1"));
   CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
   absl::StatusOr<std::vector<PresenceChange>> presence = store->PresenceHistory("c-lan");
@@ -140,6 +142,47 @@ VALUES ('c-lan', 'Lan', 'thanh_hoa', '', 'counselling:3', 'vi', 'female', '1001'
   REQUIRE_OK(store->RecordCall(again));
   CHECK(store->CountCalls("call-1").value_or(-1) == 2);
   CheckSameRecord(FindOrFail(*store, "call-1"), again);
+}
+
+TEST_CASE("migration 3 upgrades a version-2 database with rows and adds offers", "[storage]") {
+  TempDb db;
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    raw.exec(std::string(Migrations()[0]));
+    raw.exec(std::string(Migrations()[1]));
+    raw.exec("PRAGMA user_version = 2");
+    // The rows a version-2 Store wrote for AbandonedCall("call-2"), a journal entry and a snapshot.
+    raw.exec(R"sql(
+INSERT INTO calls (call_id, gateway_id, caller_key, caller_masked, province, language, topic,
+  priority, gender_preference, arrived_at, first_offered_at, ended_at, outcome, wait_ms, offers,
+  final_step)
+VALUES ('call-2', 'gw-hanoi-1', '2c26b46b68ffc68ff99b453c1d304134', '********12', 'ha_noi', 'vi',
+  'counselling', 'normal', 'unspecified', 1760000000000, 1760000002000, 1760000012000,
+  'abandoned', 12000, 1, 0);
+INSERT INTO journal (seq, at, record) VALUES (7, 1760000000000, X'0801');
+INSERT INTO snapshots (seq, at, state) VALUES (6, 1760000000000, X'00');
+INSERT INTO request_results VALUES ('gateway:gw-1', 'ev-1', 1760000000000, 0, '', X'');
+)sql");
+  }
+  REQUIRE(UserVersion(db.path()) == 2);
+
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  CHECK(store->schema_version() == 3);
+  CHECK(UserVersion(db.path()) == 3);
+  CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
+  CHECK(store->LastJournalSeq().value_or(-1) == 7);
+  CHECK(store->LoadRequestResults(0).value_or(std::vector<RequestResult>{}).size() == 1);
+  absl::StatusOr<std::vector<OfferRow>> none = store->ListOffers("call-2");
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+
+  Batch batch;
+  batch.offers = {
+      {"call-2", "c-lan", 1'760'000'001'000, 0, "province", 3, "longest idle (42 s)", "", 0}};
+  REQUIRE_OK(store->Commit(batch));
+  absl::StatusOr<std::vector<OfferRow>> offers = store->ListOffers("call-2");
+  REQUIRE(offers.ok());
+  CHECK(*offers == batch.offers);
 }
 
 TEST_CASE("a completed call round-trips with every field, and its wait and talk times are stored",

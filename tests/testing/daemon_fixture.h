@@ -104,10 +104,13 @@ class GatewayClient {
   }
 
   void Arrive(const std::string& call_id, const std::string& province,
-              v1::Priority priority = v1::PRIORITY_NORMAL) {
+              v1::Priority priority = v1::PRIORITY_NORMAL, std::string caller = "") {
+    if (caller.empty()) {
+      caller = "+84912345" + std::to_string(100 + next_event_);
+    }
     Event(call_id, [&](v1::CallEvent& e) {
       auto* a = e.mutable_arrived();
-      a->set_caller_number("+84912345" + std::to_string(100 + next_event_));
+      a->set_caller_number(caller);
       a->set_province(province);
       a->set_language("vi");
       a->set_topic(v1::TOPIC_COUNSELLING);
