@@ -1,4 +1,4 @@
-// hotlinectl: administration of hotlined (status, counsellors, policy).
+// hotlinectl: administration of hotlined (status, counsellors, policy, call explanations).
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -66,8 +66,11 @@ int main(int argc, char** argv) {
   hotline::clients::CounsellorFlags add_flags;
   hotline::clients::CounsellorFlags update_flags;
   std::string remove_id;
+  std::string explain_call_id;
+  std::string supervisor_token;
 
-  CLI::App app("hotlinectl: administer hotlined: status, counsellors, routing policy.");
+  CLI::App app(
+      "hotlinectl: administer hotlined: status, counsellors, routing policy, call explanations.");
   // --server and --token may follow the subcommand too: `hotlinectl status --server ...`.
   app.fallthrough();
   app.require_subcommand(1);
@@ -93,10 +96,34 @@ int main(int argc, char** argv) {
   CLI::App* reload =
       policy->add_subcommand("reload", "Reload the policy file; the old one stays if it is wrong");
 
+  CLI::App* explain = app.add_subcommand(
+      "explain", "Why a call went where it went: each offer made for it (supervisor token)");
+  explain->add_option("call_id", explain_call_id, "Call id")->required();
+  explain
+      ->add_option("--supervisor-token", supervisor_token,
+                   "Supervisor bearer token, not the admin one; better set "
+                   "HOTLINE_SUPERVISOR_TOKEN")
+      ->envname("HOTLINE_SUPERVISOR_TOKEN");
+  explain->footer(
+      "Prints one line per offer, oldest first: when it was made, the ladder step (0-based) and\n"
+      "its scope, the counsellor, how many were eligible, the rule that chose them, and how the\n"
+      "offer ended ('ringing' while it still rings). Needs the supervisor token, not the admin\n"
+      "one: --token and HOTLINE_ADMIN_TOKEN are not used.");
+
   CLI11_PARSE(app, argc, argv);
 
   if (status->parsed()) {
     return hotline::clients::ShowStatus(server_address);
+  }
+  if (explain->parsed()) {
+    if (supervisor_token.empty()) {
+      hotline::clients::PrintErrorLine(
+          "error: no supervisor token: set HOTLINE_SUPERVISOR_TOKEN or pass --supervisor-token "
+          "(the admin token does not work here)");
+      return 1;
+    }
+    const hotline::clients::Server supervisor(server_address, supervisor_token);
+    return hotline::clients::ExplainCall(supervisor, explain_call_id);
   }
   if (token.empty()) {
     hotline::clients::PrintErrorLine(

@@ -82,6 +82,7 @@ class Desk final {
   void SetPresence(v1::CounsellorState state);
   void AnswerOffer(std::string call_id, bool accept);
   void SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next);
+  void NeverRouteCaller(std::string call_id);
 
   // Makes Run return `code` (the first request wins). Any thread.
   void RequestExit(int code);
@@ -100,6 +101,8 @@ class Desk final {
   std::string offer_call_id_ ABSL_GUARDED_BY(mutex_);
   // The call in wrap-up, which dispo records.
   std::string wrap_up_call_id_ ABSL_GUARDED_BY(mutex_);
+  // The last call offered, connected or ended: `never`'s default when none is in wrap-up.
+  std::string last_call_id_ ABSL_GUARDED_BY(mutex_);
   bool presence_seen_ ABSL_GUARDED_BY(mutex_) = false;
   int dispositions_ ABSL_GUARDED_BY(mutex_) = 0;
   bool watch_ended_ ABSL_GUARDED_BY(mutex_) = false;
@@ -170,6 +173,7 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       {
         absl::MutexLock lock(&mutex_);
         offer_call_id_ = call_id;
+        last_call_id_ = call_id;
       }
       PrintLine(at + " " + OfferText(event.offer()));
       if (options_.auto_accept) {
@@ -189,13 +193,23 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
           fmt::format("{} revoked call {}: {}", at, revoked.call_id(), EnumName(revoked.reason())));
       break;
     }
-    case v1::DeskEvent::kCallConnected:
+    case v1::DeskEvent::kCallConnected: {
+      {
+        absl::MutexLock lock(&mutex_);
+        last_call_id_ = event.call_connected().call_id();
+      }
       PrintLine(fmt::format("{} connected call {}", at, event.call_connected().call_id()));
       break;
-    case v1::DeskEvent::kCallEnded:
+    }
+    case v1::DeskEvent::kCallEnded: {
+      {
+        absl::MutexLock lock(&mutex_);
+        last_call_id_ = event.call_ended().call_id();
+      }
       PrintLine(fmt::format("{} ended call {}: {}", at, event.call_ended().call_id(),
                             EnumName(event.call_ended().outcome())));
       break;
+    }
     case v1::DeskEvent::kWrapUpStarted: {
       const v1::WrapUpStartedEvent& wrap_up = event.wrap_up_started();
       {
@@ -321,6 +335,9 @@ void Desk::HandleLine(std::string_view line) {
     case DeskCommand::Kind::kDisposition:
       SubmitDisposition(command->disposition, command->ready_for_next);
       break;
+    case DeskCommand::Kind::kNeverRoute:
+      NeverRouteCaller(command->call_id);
+      break;
     case DeskCommand::Kind::kHelp:
       PrintLine(DeskHelp());
       break;
@@ -412,6 +429,29 @@ void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_
   if (enough) {
     RequestExit(0);
   }
+}
+
+void Desk::NeverRouteCaller(std::string call_id) {
+  if (call_id.empty()) {
+    absl::MutexLock lock(&mutex_);
+    call_id = wrap_up_call_id_.empty() ? last_call_id_ : wrap_up_call_id_;
+  }
+  if (call_id.empty()) {
+    PrintErrorLine("error: no call seen yet; give its id: never CALL");
+    return;
+  }
+  v1::NeverRouteCallerRequest request;
+  request.set_request_id(NewRequestId());
+  request.set_call_id(call_id);
+  v1::NeverRouteCallerResponse response;
+  grpc::ClientContext context;
+  server_.Prepare(context, kUnaryTimeout);
+  const grpc::Status status = stub_->NeverRouteCaller(&context, request, &response);
+  if (!status.ok()) {
+    PrintErrorLine(ErrorLine(status));
+    return;
+  }
+  PrintLine(fmt::format("ok: caller of call {} will not be routed to you again", call_id));
 }
 
 void Desk::RequestExit(int code) {

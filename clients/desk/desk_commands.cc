@@ -157,6 +157,9 @@ absl::StatusOr<DeskCommand> ParseDeskCommand(std::string_view line) {
     command.kind = DeskCommand::Kind::kAnswer;
     command.accept = verb == "accept";
     command.call_id = std::string(words.Next());
+  } else if (verb == "never") {
+    command.kind = DeskCommand::Kind::kNeverRoute;
+    command.call_id = std::string(words.Next());
   } else if (verb == "dispo") {
     return ParseDisposition(words);
   } else if (verb == "help" || verb == "?") {
@@ -204,6 +207,8 @@ std::string DeskHelp() {
       "  dispo CATEGORY ACTION [heavy] [flags=F,...] [break] [note...]\n"
       "                           record the call in wrap-up; 'heavy' asks for a cool-down,\n"
       "                           'break' stays on BREAK afterwards instead of AVAILABLE\n"
+      "  never [CALL]             never be routed this caller again: CALL's (live, or ended in\n"
+      "                           the last day), else the call in wrap-up, else the last seen\n"
       "  help                     this text\n"
       "  quit                     sign out and exit\n"
       "{}\n{}\n{}",

@@ -18,6 +18,7 @@ struct DeskCommand {
     kPresence,     // available | break | offline
     kAnswer,       // accept [call_id] | decline [call_id]
     kDisposition,  // dispo CATEGORY ACTION [heavy] [flags=F,...] [break] [note...]
+    kNeverRoute,   // never [call_id]
     kHelp,
     kQuit,
   };
@@ -27,6 +28,8 @@ struct DeskCommand {
   // kAnswer.
   bool accept = false;
   // kAnswer: the call to answer; empty means the offer ringing now.
+  // kNeverRoute: the call whose caller to avoid; empty means the call in wrap-up, else the last
+  // call the desk saw.
   std::string call_id;
   // kDisposition.
   hotline::v1::Disposition disposition;
