@@ -1,0 +1,193 @@
+// Unit tests of the routing policy in the engine: ladders to the millisecond, scopes, needs,
+// strategies and reloading mid-queue. Manual clock; the region tree is a small one.
+#include <catch2/catch.hpp>
+
+#include "routing/engine.h"
+#include "tests/testing/engine_harness.h"
+
+namespace hotline::routing {
+namespace {
+
+using testing::Call;
+using testing::EngineHarness;
+using testing::Profile;
+using namespace std::chrono_literals;
+
+// Thanh Hóa (38) and Nghệ An (40) share the central centre; Hà Nội (01) is the north.
+Policy ThreeProvinces(Strategy strategy = Strategy::kLongestIdle) {
+  Policy p = Policy::Default();
+  p.strategy = strategy;
+  p.regions.centres = {{"north", "North"}, {"central", "Central"}};
+  p.regions.provinces = {{"01", "Hà Nội", "north", {"01"}},
+                         {"38", "Thanh Hóa", "central", {"38"}},
+                         {"40", "Nghệ An", "central", {"40"}}};
+  return p;
+}
+
+TEST_CASE("a call climbs province, centre and national at 20 s and 60 s to the millisecond",
+          "[routing]") {
+  EngineHarness h(EngineOptions{}, ThreeProvinces());
+  h.SignIn(Profile("hanoi", "01"));
+  h.Arrive(Call("c1", "38"));
+  h.Advance(19'999ms);
+  CHECK(h.engine.FindCall("c1")->step == 0);
+  h.Advance(1ms);
+  CHECK(h.engine.FindCall("c1")->step == 1);  // Centre: Hà Nội is not in it.
+  h.Advance(39'999ms);
+  CHECK(h.engine.FindCall("c1")->step == 1);
+  CHECK(h.TakeOf<OfferMade>().empty());
+  h.Advance(1ms);
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "hanoi");
+  CHECK(offers[0].step == 2);
+  CHECK(offers[0].scope == Scope::kNational);
+}
+
+TEST_CASE("at the centre step a counsellor of the call's centre may take it", "[routing]") {
+  EngineHarness h(EngineOptions{}, ThreeProvinces());
+  h.SignIn(Profile("hanoi", "01"));
+  h.SignIn(Profile("nghean", "40"));
+  h.Arrive(Call("c1", "38"));
+  CHECK(h.TakeOf<OfferMade>().empty());
+  h.Advance(20s);
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "nghean");  // Hà Nội was idle longer, but is not central.
+  CHECK(offers[0].scope == Scope::kCentre);
+}
+
+TEST_CASE("a step's minimum proficiency keeps less skilled counsellors out", "[routing]") {
+  Policy policy = ThreeProvinces();
+  policy.default_ladder.steps = {LadderStep{Scope::kNational, 4, Need::kRequired,
+                                            Need::kPreferred, Millis(0)}};
+  EngineHarness h(EngineOptions{}, policy);
+  auto novice = Profile("novice", "38");  // Proficiency 3 everywhere.
+  auto expert = Profile("expert", "38");
+  expert.skills[Topic::kCounselling] = 5;
+  h.SignIn(novice);
+  h.SignIn(expert);
+  h.Arrive(Call("c1", "38"));
+  CHECK(h.TakeOf<OfferMade>().at(0).counsellor_id == "expert");
+}
+
+TEST_CASE("a preferred language or gender wins over the strategy; a required one excludes",
+          "[routing]") {
+  Policy policy = ThreeProvinces();
+  policy.default_ladder.steps = {LadderStep{Scope::kNational, 1, Need::kPreferred,
+                                            Need::kRequired, Millis(0)}};
+  EngineHarness h(EngineOptions{}, policy);
+  auto lan = Profile("lan", "38");
+  lan.gender = Gender::kFemale;
+  auto mai = Profile("mai", "38");
+  mai.gender = Gender::kFemale;
+  mai.languages = {"vi", "hmn"};
+  auto tuan = Profile("tuan", "38");
+  tuan.gender = Gender::kMale;
+  tuan.languages = {"vi", "hmn"};
+  h.SignIn(tuan);  // Idle longest, speaks Hmong, but male.
+  h.Advance(1s);
+  h.SignIn(lan);  // Idle longer than mai, but no Hmong.
+  h.Advance(1s);
+  h.SignIn(mai);
+  auto call = Call("c1", "38");
+  call.language = "hmn";
+  call.gender_preference = Gender::kFemale;
+  h.Arrive(call);
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "mai");
+  CHECK(offers[0].eligible == 2);  // tuan is out: gender is required here.
+}
+
+TEST_CASE("each strategy chooses as documented, ties going to the lower id", "[routing]") {
+  SECTION("most skilled") {
+    EngineHarness h(EngineOptions{}, ThreeProvinces(Strategy::kMostSkilled));
+    auto a = Profile("a", "38");
+    auto b = Profile("b", "38");
+    b.skills[Topic::kCounselling] = 5;
+    h.SignIn(a);
+    h.SignIn(b);
+    h.Arrive(Call("c1", "38"));
+    auto offer = h.TakeOf<OfferMade>().at(0);
+    CHECK(offer.counsellor_id == "b");
+    CHECK_THAT(offer.rule, Catch::Contains("proficiency 5"));
+  }
+  SECTION("fewest calls today") {
+    EngineHarness h(EngineOptions{}, ThreeProvinces(Strategy::kFewestCallsToday));
+    h.SignIn(Profile("a", "38"));
+    h.SignIn(Profile("b", "38"));
+    // a takes one call and comes back; then b is the one with fewer calls today.
+    h.Arrive(Call("c1", "38"));
+    REQUIRE(h.engine.FindCall("c1")->counsellor_id == "a");
+    EngineHarness::Expect(h.engine.AnswerOffer("a", "c1", true, h.now));
+    EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
+    EngineHarness::Expect(h.engine.CallEnded("c1", h.now));
+    EngineHarness::Expect(h.engine.SubmitDisposition(
+        "a", "c1", Disposition{"other", "counselled", {}, false, ""}, true, h.now));
+    EngineHarness::Expect(
+        h.engine.SetPresence("b", CounsellorState::kBreak, BreakReason::kNone, h.now));
+    EngineHarness::Expect(
+        h.engine.SetPresence("b", CounsellorState::kAvailable, BreakReason::kNone, h.now));
+    h.Take();
+    h.Arrive(Call("c2", "38"));  // b idled less, but has no calls today.
+    CHECK(h.TakeOf<OfferMade>().at(0).counsellor_id == "b");
+  }
+  SECTION("round robin") {
+    EngineHarness h(EngineOptions{}, ThreeProvinces(Strategy::kRoundRobin));
+    h.SignIn(Profile("a", "38"));  // Idle longest...
+    h.Advance(1s);
+    h.SignIn(Profile("b", "38"));
+    h.Advance(1s);
+    h.SignIn(Profile("c", "38"));  // ...and c the least.
+    h.Arrive(Call("c1", "38"));
+    CHECK(h.TakeOf<OfferMade>().at(0).counsellor_id == "a");  // Nobody offered yet: idle time.
+    EngineHarness::Expect(h.engine.AnswerOffer("a", "c1", false, h.now));
+    CHECK(h.TakeOf<OfferMade>().at(0).counsellor_id == "b");
+    EngineHarness::Expect(h.engine.AnswerOffer("b", "c1", true, h.now));
+    h.Arrive(Call("c2", "38"));
+    // Longest idle would pick a; round robin picks c, never offered a call.
+    CHECK(h.TakeOf<OfferMade>().at(0).counsellor_id == "c");
+  }
+}
+
+TEST_CASE("reloading the policy mid-queue keeps every call in place and re-steps it by its wait",
+          "[routing]") {
+  EngineHarness h(EngineOptions{}, ThreeProvinces());
+  h.Arrive(Call("old", "38"));
+  h.Advance(30s);
+  h.Arrive(Call("new", "38"));
+  h.Arrive(Call("urgent", "01", Priority::kHigh));
+  h.Advance(5s);
+  // New ladder: province 10 s, then national.
+  Policy policy = ThreeProvinces();
+  policy.default_ladder.steps = {
+      LadderStep{Scope::kProvince, 1, Need::kRequired, Need::kPreferred, Millis(10'000)},
+      LadderStep{Scope::kNational, 1, Need::kRequired, Need::kPreferred, Millis(0)}};
+  EngineHarness::Expect(h.engine.SetPolicy(policy, h.now));
+  auto calls = h.engine.Calls();
+  REQUIRE(calls.size() == 3);
+  CHECK(calls[0].info.call_id == "urgent");
+  CHECK(calls[1].info.call_id == "old");
+  CHECK(calls[2].info.call_id == "new");
+  CHECK(calls[1].step == 1);  // Waited 35 s: past the new 10 s province step.
+  CHECK(calls[2].step == 0);  // Waited 5 s.
+  h.Advance(5s);
+  CHECK(h.engine.FindCall("new")->step == 1);  // Exactly 10 s after it arrived.
+  // A bad policy is refused and changes nothing.
+  policy.default_ladder.steps.clear();
+  CHECK(h.engine.SetPolicy(policy, h.now).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(h.engine.policy().default_ladder.steps.size() == 2);
+}
+
+TEST_CASE("a call from an unknown province is refused when there is a region tree",
+          "[routing]") {
+  EngineHarness h(EngineOptions{}, ThreeProvinces());
+  auto call = Call("c1", "99");
+  call.arrived_at = h.now;
+  CHECK(h.engine.CallArrived(call, h.now).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(h.engine.Calls().empty());
+}
+
+}  // namespace
+}  // namespace hotline::routing
