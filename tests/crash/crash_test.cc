@@ -278,7 +278,9 @@ class Scheduler {
       }
       auto first = tasks_.begin();
       if (first->first > SteadyClock::now()) {
-        cv_.wait_until(lock, first->first);
+        // A copy: Stop() may free the task while this waits (ASan caught the reference).
+        const SteadyClock::time_point when = first->first;
+        cv_.wait_until(lock, when);
         continue;
       }
       std::function<void()> task = std::move(first->second);
