@@ -40,6 +40,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -415,20 +416,22 @@ class DaemonProcess {
       return -1;
     }
     kill(pid_, SIGTERM);
-    const auto deadline = SteadyClock::now() + patience;
-    int status = 0;
-    while (true) {
-      const pid_t r = waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        break;
-      }
-      if (SteadyClock::now() > deadline) {
-        Say("hotlined did not exit within ", patience.count(), " ms of SIGTERM; killing it");
-        Kill();
-        return -1;
-      }
-      std::this_thread::sleep_for(20ms);
+    // A blocking waitpid on its own thread, waited for with a deadline.
+    const pid_t pid = pid_;
+    auto exited = std::async(std::launch::async, [pid] {
+      int status = 0;
+      waitpid(pid, &status, 0);
+      return status;
+    });
+    if (exited.wait_for(patience) != std::future_status::ready) {
+      Say("hotlined did not exit within ", patience.count(), " ms of SIGTERM; killing it");
+      kill(pid, SIGKILL);
+      exited.wait();
+      pid_ = -1;
+      drain_.join();
+      return -1;
     }
+    const int status = exited.get();
     pid_ = -1;
     drain_.join();
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -591,6 +594,13 @@ class Gateway {
     cv_.wait_until(lock, deadline, [&] { return next_call_ >= std::min(n, calls_); });
   }
 
+  // Waits until the daemon says anything to this gateway, or `timeout` passes.
+  void AwaitNews(Millis timeout) const {
+    std::unique_lock lock(mu_);
+    const uint64_t heard = heard_;
+    cv_.wait_for(lock, timeout, [&] { return heard_ != heard; });
+  }
+
   // Waits until every arrival has been made and every event acknowledged. False at the deadline.
   bool WaitUntilSettled(SteadyClock::time_point deadline) {
     std::unique_lock lock(mu_);
@@ -738,6 +748,7 @@ class Gateway {
       case v1::HotlineMessage::KIND_NOT_SET:
         break;
     }
+    ++heard_;
     cv_.notify_all();
   }
 
@@ -948,7 +959,8 @@ class Gateway {
   StopFlag stop_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;  // Signalled on arrivals and acks.
+  mutable std::condition_variable cv_;  // Signalled on arrivals and on every daemon message.
+  uint64_t heard_ = 0;                  // Daemon messages received.
   std::mt19937 rng_;            // Guarded by mu_, like everything below.
   std::map<std::string, Call> model_;
   std::map<uint64_t, Pending> pending_;  // By event sequence: the resend order.
@@ -1560,7 +1572,9 @@ std::pair<Verdict, GatewayReport> CheckUntilSettled(const Checker& checker,
     if (now > deadline || (verdict.complete && now - stable_since > kStableFailure)) {
       return {std::move(verdict), std::move(report)};
     }
-    std::this_thread::sleep_for(kPollInterval);
+    // Look again when the daemon next says something, or after kPollInterval at the latest
+    // (a row may be written without a message to the gateway).
+    gateway.AwaitNews(kPollInterval);
   }
 }
 
