@@ -52,8 +52,8 @@ absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::LoadOrCreate(const std
   if (in) {
     in.read(reinterpret_cast<char*>(key.data()), key.size());
     if (in.gcount() != static_cast<std::streamsize>(key.size()) || in.peek() != EOF) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "caller key file '", path, "' must hold exactly ", kKeyBytes, " bytes"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("caller key file '", path, "' must hold exactly ", kKeyBytes, " bytes"));
     }
     return std::make_unique<CallerKeyer>(key);
   }
@@ -65,8 +65,8 @@ absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::LoadOrCreate(const std
   out.close();
   umask(old_mask);
   if (!out) {
-    return absl::InternalError(absl::StrCat("cannot create caller key file '", path,
-                                            "': ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("cannot create caller key file '", path, "': ", std::strerror(errno)));
   }
   return std::make_unique<CallerKeyer>(key);
 }

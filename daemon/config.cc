@@ -1,13 +1,12 @@
 #include "daemon/config.h"
 
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <toml++/toml.h>
-
-#include <fmt/format.h>
 
 #include "absl/strings/str_cat.h"
 
@@ -25,10 +24,9 @@ const std::set<std::string>& KnownKeys() {
       "server.grpc_listen",        "server.http_listen",
       "storage.database",          "security.caller_key_file",
       "storage.synchronous",       "storage.snapshot_every_records",
-      "routing.desk_grace_ms",
-      "security.gateway_token",    "security.supervisor_token",
-      "security.admin_token",      "routing.policy_file",
-      "routing.regions_file",
+      "routing.desk_grace_ms",     "security.gateway_token",
+      "security.supervisor_token", "security.admin_token",
+      "routing.policy_file",       "routing.regions_file",
       "routing.max_wait_ms",       "routing.offer_timeout_ms",
       "routing.wrap_up_ms",        "routing.missed_offers_before_break",
   };
@@ -43,9 +41,8 @@ class Reader {
     for (const auto& [section, node] : root_) {
       const toml::table* table = node.as_table();
       if (table == nullptr) {
-        return absl::InvalidArgumentError(fmt::format("{}: '{}' must be a table",
-                                                      Where(source_, node.source()),
-                                                      section.str()));
+        return absl::InvalidArgumentError(
+            fmt::format("{}: '{}' must be a table", Where(source_, node.source()), section.str()));
       }
       for (const auto& [key, value] : *table) {
         const std::string full = fmt::format("{}.{}", section.str(), key.str());

@@ -1,10 +1,10 @@
 #include "daemon/convert.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <algorithm>
 #include <cctype>
 #include <set>
-
-#include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -26,8 +26,8 @@ bool IdChar(char c) {
          c == ':';
 }
 bool CounsellorIdChar(char c) {
-  return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-         c == '-' || c == '_';
+  return std::islower(static_cast<unsigned char>(c)) ||
+         std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '_';
 }
 bool ProvinceChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
@@ -83,8 +83,8 @@ google::protobuf::Duration ToProtoDuration(routing::Millis d) {
 
 absl::Status ValidateId(const std::string& value, const std::string& field, size_t max_size) {
   if (value.empty() || value.size() > max_size || !AllOf(value, IdChar)) {
-    return Invalid(field, absl::StrCat("must be 1-", max_size,
-                                       " letters, digits, '-', '_', '.' or ':'"));
+    return Invalid(field,
+                   absl::StrCat("must be 1-", max_size, " letters, digits, '-', '_', '.' or ':'"));
   }
   return absl::OkStatus();
 }
@@ -97,8 +97,9 @@ absl::Status ValidateEvent(const v1::CallEvent& event) {
     return s;
   }
   if (event.kind_case() == v1::CallEvent::KIND_NOT_SET) {
-    return Invalid("event.kind", "one of arrived, caller_hung_up, connected, ended, failed or "
-                                 "callback_requested is required");
+    return Invalid("event.kind",
+                   "one of arrived, caller_hung_up, connected, ended, failed or "
+                   "callback_requested is required");
   }
   // The range google.protobuf.Timestamp allows: 0001-01-01 to 9999-12-31.
   if (event.has_occurred_at() &&
@@ -107,8 +108,8 @@ absl::Status ValidateEvent(const v1::CallEvent& event) {
        event.occurred_at().nanos() > 999'999'999)) {
     return Invalid("event.occurred_at", "is not a valid timestamp");
   }
-  if (event.has_failed() && (event.failed().reason().empty() ||
-                             event.failed().reason().size() > 500)) {
+  if (event.has_failed() &&
+      (event.failed().reason().empty() || event.failed().reason().size() > 500)) {
     return Invalid("event.failed.reason", "must be 1-500 characters");
   }
   return absl::OkStatus();
@@ -116,8 +117,9 @@ absl::Status ValidateEvent(const v1::CallEvent& event) {
 
 absl::Status ValidateCallerNumber(const std::string& number) {
   const size_t digits_from = !number.empty() && number[0] == '+' ? 1 : 0;
-  const bool digits = std::all_of(number.begin() + static_cast<long>(digits_from), number.end(),
-                                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  const bool digits =
+      std::all_of(number.begin() + static_cast<long>(digits_from), number.end(),
+                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
   if (number.size() < 3 || number.size() > 20 || !digits) {
     return Invalid("arrived.caller_number", "must be 3-20 digits with an optional leading '+'");
   }
@@ -165,10 +167,14 @@ absl::StatusOr<routing::Priority> ParsePriority(v1::Priority p, const std::strin
 absl::StatusOr<routing::CounsellorState> ParsePresence(v1::CounsellorState s,
                                                        const std::string& field) {
   switch (s) {
-    case v1::COUNSELLOR_STATE_AVAILABLE: return routing::CounsellorState::kAvailable;
-    case v1::COUNSELLOR_STATE_BREAK: return routing::CounsellorState::kBreak;
-    case v1::COUNSELLOR_STATE_OFFLINE: return routing::CounsellorState::kOffline;
-    default: return Invalid(field, "must be AVAILABLE, BREAK or OFFLINE");
+    case v1::COUNSELLOR_STATE_AVAILABLE:
+      return routing::CounsellorState::kAvailable;
+    case v1::COUNSELLOR_STATE_BREAK:
+      return routing::CounsellorState::kBreak;
+    case v1::COUNSELLOR_STATE_OFFLINE:
+      return routing::CounsellorState::kOffline;
+    default:
+      return Invalid(field, "must be AVAILABLE, BREAK or OFFLINE");
   }
 }
 
@@ -218,8 +224,8 @@ absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor&
     return Invalid("counsellor.languages", "at least one language is required");
   }
   for (int i = 0; i < c.languages_size(); ++i) {
-    if (absl::Status s = ValidateLanguage(c.languages(i), absl::StrCat("counsellor.languages[", i,
-                                                                       "]"));
+    if (absl::Status s =
+            ValidateLanguage(c.languages(i), absl::StrCat("counsellor.languages[", i, "]"));
         !s.ok()) {
       return s;
     }

@@ -1,15 +1,15 @@
 #include "daemon/daemon.h"
 
-#include <filesystem>
-#include <future>
-#include <thread>
-
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <filesystem>
+#include <future>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/caller_key.h"
@@ -44,6 +44,16 @@ bool RoleToken(const grpc::ServerContext& ctx, const std::string& expected) {
     diff |= static_cast<unsigned char>(token[i] ^ expected[i]);
   }
   return diff == 0;
+}
+
+// The first failed check, or OK.
+absl::Status FirstError(std::initializer_list<absl::Status> checks) {
+  for (const absl::Status& s : checks) {
+    if (!s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 // The response `fill` makes from a value, or the error.
@@ -228,7 +238,8 @@ class DaemonImpl final : public Daemon {
           return;
         }
         stream->gateway_id = msg.hello().gateway_id();
-        host_->Post([stream, hello = msg.hello()](EngineHost& h) { h.GatewayHello(stream, hello); });
+        host_->Post(
+            [stream, hello = msg.hello()](EngineHost& h) { h.GatewayHello(stream, hello); });
       } else if (msg.has_event()) {
         if (absl::Status s = ValidateEvent(msg.event()); !s.ok()) {
           v1::HotlineMessage ack;
@@ -237,9 +248,8 @@ class DaemonImpl final : public Daemon {
           ack.mutable_ack()->set_message(std::string(s.message()));
           stream->Send(std::move(ack));
         } else {
-          host_->Post([stream, event = msg.event()](EngineHost& h) {
-            h.GatewayEvent(stream, event);
-          });
+          host_->Post(
+              [stream, event = msg.event()](EngineHost& h) { h.GatewayEvent(stream, event); });
         }
       } else if (msg.has_command_result()) {
         host_->Post([stream, result = msg.command_result()](EngineHost& h) {
@@ -276,9 +286,8 @@ class DaemonImpl final : public Daemon {
     ServeServerStream<DeskService::AsyncService, v1::WatchDeskRequest, v1::DeskEvent>(
         &desk_, &DeskService::AsyncService::RequestWatch, cq_.get(),
         [this](std::shared_ptr<DeskStream> s) {
-          host_->Post([s, token = rpc::BearerToken(s->ctx)](EngineHost& h) {
-            h.DeskOpened(s, token);
-          });
+          host_->Post(
+              [s, token = rpc::BearerToken(s->ctx)](EngineHost& h) { h.DeskOpened(s, token); });
         },
         [this](std::shared_ptr<DeskStream> s) {
           s->Close(grpc::Status::CANCELLED);  // A no-op when it already finished.
@@ -289,8 +298,7 @@ class DaemonImpl final : public Daemon {
     rpc::ServeUnary<DeskService::AsyncService, v1::SetPresenceRequest, v1::SetPresenceResponse>(
         &desk_, &DeskService::AsyncService::RequestSetPresence, cq_.get(),
         [this](std::shared_ptr<Presence> call) {
-          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128);
-              !s.ok()) {
+          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128); !s.ok()) {
             return call->Fail(s);
           }
           auto state = ParsePresence(call->request.state(), "state");
@@ -311,18 +319,16 @@ class DaemonImpl final : public Daemon {
     rpc::ServeUnary<DeskService::AsyncService, v1::AnswerOfferRequest, v1::AnswerOfferResponse>(
         &desk_, &DeskService::AsyncService::RequestAnswerOffer, cq_.get(),
         [this](std::shared_ptr<Answer> call) {
-          for (absl::Status s : {ValidateId(call->request.request_id(), "request_id", 128),
-                                 ValidateId(call->request.call_id(), "call_id", 128)}) {
-            if (!s.ok()) {
-              return call->Fail(s);
-            }
+          if (absl::Status s =
+                  FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                              ValidateId(call->request.call_id(), "call_id", 128)});
+              !s.ok()) {
+            return call->Fail(s);
           }
           AsCounsellor(call, [call](EngineHost& h, const std::string& id) {
-            h.AnswerOffer(id, call->request.request_id(), call->request.call_id(),
-                          call->request.accept(),
-                          [call](const absl::StatusOr<v1::AnswerOfferResponse>& r) {
-                            call->Complete(r);
-                          });
+            h.AnswerOffer(
+                id, call->request.request_id(), call->request.call_id(), call->request.accept(),
+                [call](const absl::StatusOr<v1::AnswerOfferResponse>& r) { call->Complete(r); });
           });
         });
 
@@ -331,11 +337,11 @@ class DaemonImpl final : public Daemon {
                     v1::SubmitDispositionResponse>(
         &desk_, &DeskService::AsyncService::RequestSubmitDisposition, cq_.get(),
         [this](std::shared_ptr<Dispo> call) {
-          for (absl::Status s : {ValidateId(call->request.request_id(), "request_id", 128),
-                                 ValidateId(call->request.call_id(), "call_id", 128)}) {
-            if (!s.ok()) {
-              return call->Fail(s);
-            }
+          if (absl::Status s =
+                  FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                              ValidateId(call->request.call_id(), "call_id", 128)});
+              !s.ok()) {
+            return call->Fail(s);
           }
           auto d = ParseDisposition(call->request.disposition());
           if (!d.ok()) {
@@ -359,11 +365,11 @@ class DaemonImpl final : public Daemon {
                     v1::NeverRouteCallerResponse>(
         &desk_, &DeskService::AsyncService::RequestNeverRouteCaller, cq_.get(),
         [this](std::shared_ptr<Desk> call) {
-          for (absl::Status s : {ValidateId(call->request.request_id(), "request_id", 128),
-                                 ValidateId(call->request.call_id(), "call_id", 128)}) {
-            if (!s.ok()) {
-              return call->Fail(s);
-            }
+          if (absl::Status s =
+                  FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                              ValidateId(call->request.call_id(), "call_id", 128)});
+              !s.ok()) {
+            return call->Fail(s);
           }
           AsCounsellor(call, [call](EngineHost& h, const std::string& id) {
             h.NeverRoute(absl::StrCat("desk:", id), call->request.request_id(), id,
@@ -378,15 +384,15 @@ class DaemonImpl final : public Daemon {
           if (!RoleToken(call->ctx, config_.supervisor_token)) {
             return call->Fail(kUnauthenticated);
           }
-          for (absl::Status s : {ValidateId(call->request.request_id(), "request_id", 128),
-                                 ValidateId(call->request.call_id(), "call_id", 128)}) {
-            if (!s.ok()) {
-              return call->Fail(s);
-            }
+          if (absl::Status s =
+                  FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                              ValidateId(call->request.call_id(), "call_id", 128)});
+              !s.ok()) {
+            return call->Fail(s);
           }
           host_->Post([call](EngineHost& h) {
-            h.NeverRoute("supervisor", call->request.request_id(),
-                         call->request.counsellor_id(), call->request.call_id(),
+            h.NeverRoute("supervisor", call->request.request_id(), call->request.counsellor_id(),
+                         call->request.call_id(),
                          [call](const absl::StatusOr<v1::NeverRouteCallerResponse>& r) {
                            call->Complete(Respond<v1::SupervisorNeverRouteResponse>(
                                r, [](auto&, const auto&) {}));
@@ -438,8 +444,7 @@ class DaemonImpl final : public Daemon {
           if (!RoleToken(call->ctx, config_.supervisor_token)) {
             return call->Fail(kUnauthenticated);
           }
-          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128);
-              !s.ok()) {
+          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128); !s.ok()) {
             return call->Fail(s);
           }
           auto state = ParsePresence(call->request.state(), "state");
@@ -447,9 +452,8 @@ class DaemonImpl final : public Daemon {
             return call->Fail(state.status());
           }
           host_->Post([call, state = *state](EngineHost& h) {
-            h.SetPresence("supervisor", call->request.request_id(),
-                          call->request.counsellor_id(), state,
-                          routing::BreakReason::kSupervisor,
+            h.SetPresence("supervisor", call->request.request_id(), call->request.counsellor_id(),
+                          state, routing::BreakReason::kSupervisor,
                           [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
                             call->Complete(Respond<v1::SetCounsellorPresenceResponse>(
                                 status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
@@ -465,8 +469,7 @@ class DaemonImpl final : public Daemon {
           if (!RoleToken(call->ctx, config_.supervisor_token)) {
             return call->Fail(kUnauthenticated);
           }
-          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128);
-              !s.ok()) {
+          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128); !s.ok()) {
             return call->Fail(s);
           }
           auto priority = ParsePriority(call->request.priority(), "priority");
@@ -625,8 +628,7 @@ class DaemonImpl final : public Daemon {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config,
-                                                      SinkWrapper wrap_sink) {
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, SinkWrapper wrap_sink) {
   auto daemon = std::make_unique<DaemonImpl>(config);
   if (absl::Status s = daemon->Init(wrap_sink); !s.ok()) {
     daemon->Shutdown();

@@ -1,7 +1,8 @@
 #include "daemon/engine_host.h"
 
-#include <asio/post.hpp>
 #include <spdlog/spdlog.h>
+
+#include <asio/post.hpp>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -24,10 +25,14 @@ constexpr routing::Millis kAnswerMemory{24 * 3'600'000};
 
 std::string RevokeName(routing::RevokeReason r) {
   switch (r) {
-    case routing::RevokeReason::kTimedOut: return "timed_out";
-    case routing::RevokeReason::kCallerHungUp: return "caller_hung_up";
-    case routing::RevokeReason::kDeclined: return "declined";
-    case routing::RevokeReason::kWithdrawn: return "withdrawn";
+    case routing::RevokeReason::kTimedOut:
+      return "timed_out";
+    case routing::RevokeReason::kCallerHungUp:
+      return "caller_hung_up";
+    case routing::RevokeReason::kDeclined:
+      return "declined";
+    case routing::RevokeReason::kWithdrawn:
+      return "withdrawn";
   }
   return "";
 }
@@ -40,11 +45,16 @@ v1::DeskEvent DeskEventAt(routing::Timestamp at) {
 
 std::string CommandKind(v1::Command::KindCase kind) {
   switch (kind) {
-    case v1::Command::kConnect: return "connect";
-    case v1::Command::kAnnounce: return "announce";
-    case v1::Command::kOfferCallback: return "offer_callback";
-    case v1::Command::kReject: return "reject";
-    case v1::Command::KIND_NOT_SET: break;
+    case v1::Command::kConnect:
+      return "connect";
+    case v1::Command::kAnnounce:
+      return "announce";
+    case v1::Command::kOfferCallback:
+      return "offer_callback";
+    case v1::Command::kReject:
+      return "reject";
+    case v1::Command::KIND_NOT_SET:
+      break;
   }
   return "unknown";
 }
@@ -113,10 +123,11 @@ absl::Status EngineHost::Recover() {
   }
   next_journal_seq_ = last_seq + 1;
   records_since_snapshot_ = replayed;
-  spdlog::info("recovered {} waiting or live calls and {} counsellors from {} and {} journal "
-               "records",
-               engine_.Calls().size(), engine_.Counsellors().size(),
-               *snapshot ? "a snapshot" : "no snapshot", replayed);
+  spdlog::info(
+      "recovered {} waiting or live calls and {} counsellors from {} and {} journal "
+      "records",
+      engine_.Calls().size(), engine_.Counsellors().size(),
+      *snapshot ? "a snapshot" : "no snapshot", replayed);
 
   auto stored = store_.LoadCounsellors();
   if (!stored.ok()) {
@@ -206,9 +217,8 @@ absl::Status EngineHost::Canonicalize(routing::CounsellorProfile& profile) const
   for (size_t i = 0; i < profile.provinces.size(); ++i) {
     auto code = regions.Canonical(profile.provinces[i]);
     if (!code) {
-      return absl::InvalidArgumentError(absl::StrCat("counsellor.provinces[", i,
-                                                     "]: unknown province code '",
-                                                     profile.provinces[i], "'"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "counsellor.provinces[", i, "]: unknown province code '", profile.provinces[i], "'"));
     }
     if (*code != profile.home_province &&
         std::find(provinces.begin(), provinces.end(), *code) == provinces.end()) {
@@ -259,9 +269,9 @@ void EngineHost::TickTo(routing::Timestamp now) {
 }
 
 void EngineHost::Journal(const v1::JournalRecord& record) {
-  pending_.batch.journal.push_back(storage::JournalEntry{
-      next_journal_seq_++, routing::ToUnixMillis(FromProto(record.at())),
-      record.SerializeAsString()});
+  pending_.batch.journal.push_back(
+      storage::JournalEntry{next_journal_seq_++, routing::ToUnixMillis(FromProto(record.at())),
+                            record.SerializeAsString()});
   ++records_since_snapshot_;
   MaybeSnapshot();
 }
@@ -278,9 +288,7 @@ void EngineHost::MaybeSnapshot() {
   records_since_snapshot_ = 0;
 }
 
-void EngineHost::Deliver(std::function<void()> send) {
-  pending_.sends.push_back(std::move(send));
-}
+void EngineHost::Deliver(std::function<void()> send) { pending_.sends.push_back(std::move(send)); }
 
 void EngineHost::Flush() {
   const routing::Timestamp now = clock_.Now();
@@ -302,7 +310,7 @@ void EngineHost::Barrier(std::function<void()> done) {
 // --- Answers. ---
 
 const storage::RequestResult* EngineHost::FindAnswer(const std::string& origin,
-                                                      const std::string& request_id) const {
+                                                     const std::string& request_id) const {
   auto it = answers_.find(absl::StrCat(origin, "\n", request_id));
   return it == answers_.end() ? nullptr : &it->second;
 }
@@ -440,12 +448,12 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects) {
 
 void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command) {
   // The id names the kind and the call, so a result is understood even after a restart.
-  command.set_command_id(absl::StrCat(CommandKind(command.kind_case()), "/", command.call_id(),
-                                      "/", next_command_++));
+  command.set_command_id(
+      absl::StrCat(CommandKind(command.kind_case()), "/", command.call_id(), "/", next_command_++));
   auto it = gateways_.find(gateway_id);
   if (it == gateways_.end()) {
-    spdlog::warn("gateway '{}' is not connected: command {} waits for it to say hello",
-                 gateway_id, command.command_id());
+    spdlog::warn("gateway '{}' is not connected: command {} waits for it to say hello", gateway_id,
+                 command.command_id());
     undelivered_[gateway_id].push_back(std::move(command));
     return;
   }
@@ -594,8 +602,8 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
                                   FromProto(held_call->arrived_at()));
       const absl::Status s = record.ok() ? Apply(*record) : record.status();
       if (!s.ok()) {
-        spdlog::warn("gateway '{}' holds call {} that cannot be admitted: {}", gateway_id,
-                     call_id, s.ToString());
+        spdlog::warn("gateway '{}' holds call {} that cannot be admitted: {}", gateway_id, call_id,
+                     s.ToString());
       }
       continue;
     }
@@ -624,9 +632,9 @@ absl::StatusOr<v1::JournalRecord> EngineHost::ArrivalRecord(const std::string& g
   if (!engine_.regions().empty()) {
     auto province = engine_.regions().Canonical(info->province);
     if (!province) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "arrived.province: unknown province code '", info->province,
-          "' (deploy/regions.toml lists the codes)"));
+      return absl::InvalidArgumentError(absl::StrCat("arrived.province: unknown province code '",
+                                                     info->province,
+                                                     "' (deploy/regions.toml lists the codes)"));
     }
     info->province = *province;
   }
@@ -698,8 +706,8 @@ absl::Status EngineHost::HandleEvent(const GatewayStream& stream, const v1::Call
     // Only the gateway that owns a call may report on it.
     auto call = engine_.FindCall(call_id);
     if (call && call->info.gateway_id != stream.gateway_id) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "call_id: '", call_id, "' belongs to another gateway"));
+      return absl::PermissionDeniedError(
+          absl::StrCat("call_id: '", call_id, "' belongs to another gateway"));
     }
   }
   return Apply(std::move(record));
@@ -827,10 +835,9 @@ void EngineHost::AnswerOffer(const std::string& counsellor_id, const std::string
       std::move(reply));
 }
 
-void EngineHost::SubmitDisposition(const std::string& counsellor_id,
-                                   const std::string& request_id, const std::string& call_id,
-                                   const routing::Disposition& d, bool ready_for_next,
-                                   Reply<v1::CounsellorStatus> reply) {
+void EngineHost::SubmitDisposition(const std::string& counsellor_id, const std::string& request_id,
+                                   const std::string& call_id, const routing::Disposition& d,
+                                   bool ready_for_next, Reply<v1::CounsellorStatus> reply) {
   Answer<v1::CounsellorStatus>(
       absl::StrCat("desk:", counsellor_id), request_id,
       [&]() -> absl::StatusOr<v1::CounsellorStatus> {

@@ -13,15 +13,14 @@
 // Post(), never directly.
 #pragma once
 
+#include <asio/io_context.hpp>
+#include <asio/system_timer.hpp>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
-
-#include <asio/io_context.hpp>
-#include <asio/system_timer.hpp>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -73,8 +72,7 @@ class EngineHost final {
   // --- Gateways. ---
   void GatewayHello(std::shared_ptr<GatewayStream> stream, const v1::Hello& hello);
   void GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::CallEvent& event);
-  void GatewayCommandResult(std::shared_ptr<GatewayStream> stream,
-                            const v1::CommandResult& result);
+  void GatewayCommandResult(std::shared_ptr<GatewayStream> stream, const v1::CommandResult& result);
   void GatewayClosed(std::shared_ptr<GatewayStream> stream);
 
   // --- Desks. `token` is the bearer token the request carried. ---
@@ -142,8 +140,7 @@ class EngineHost final {
   // The idempotent answer: a repeat of (origin, request_id) gets the stored answer.
   template <class Response>
   void Answer(const std::string& origin, const std::string& request_id,
-              const std::function<absl::StatusOr<Response>()>& compute,
-              Reply<Response> reply);
+              const std::function<absl::StatusOr<Response>()>& compute, Reply<Response> reply);
   // The stored answer of (origin, request_id), if any.
   const storage::RequestResult* FindAnswer(const std::string& origin,
                                            const std::string& request_id) const;

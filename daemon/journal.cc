@@ -107,8 +107,8 @@ v1::DispositionRecord ToRecord(const routing::Disposition& d) {
 }
 
 routing::Disposition FromRecord(const v1::DispositionRecord& r) {
-  return routing::Disposition{r.category(), r.action(), {r.flags().begin(), r.flags().end()},
-                              r.heavy(), r.note()};
+  return routing::Disposition{
+      r.category(), r.action(), {r.flags().begin(), r.flags().end()}, r.heavy(), r.note()};
 }
 
 routing::CounsellorProfile FromRecord(const v1::Counsellor& c) {
@@ -259,15 +259,15 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
       return engine.ConnectFailed(record.connect_failed().call_id(),
                                   record.connect_failed().reason(), at);
     case v1::JournalRecord::kChangePriority:
-      return engine.ChangePriority(record.change_priority().call_id(),
-                                   static_cast<routing::Priority>(record.change_priority().priority()),
-                                   at);
+      return engine.ChangePriority(
+          record.change_priority().call_id(),
+          static_cast<routing::Priority>(record.change_priority().priority()), at);
     case v1::JournalRecord::kTick:
       engine.Tick(at);
       return absl::OkStatus();
     case v1::JournalRecord::kNeverRoute:
-      return engine.NeverRoute(record.never_route().counsellor_id(),
-                               record.never_route().call_id(), at);
+      return engine.NeverRoute(record.never_route().counsellor_id(), record.never_route().call_id(),
+                               at);
     case v1::JournalRecord::kSetPolicy:
       return engine.SetPolicy(FromRecord(record.set_policy()), at);
     case v1::JournalRecord::INPUT_NOT_SET:

@@ -1,12 +1,11 @@
 // hotlined: the Hotline routing daemon. Reads its TOML config, applies command-line overrides,
 // runs until SIGTERM or SIGINT, then shuts down cleanly.
 #include <signal.h>
-
-#include <cstdlib>
-#include <iostream>
+#include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
+#include <cstdlib>
+#include <iostream>
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
@@ -49,9 +48,9 @@ int main(int argc, char** argv) {
   }
   // One line a script can wait for, with the ports actually bound.
   auto host = [](const std::string& hostport) { return hostport.substr(0, hostport.rfind(':')); };
-  std::cout << "hotlined ready: grpc=" << host(config->grpc_listen) << ":"
-            << (*daemon)->grpc_port() << " http=" << host(config->http_listen) << ":"
-            << (*daemon)->http_port() << " database=" << config->database << std::endl;
+  std::cout << "hotlined ready: grpc=" << host(config->grpc_listen) << ":" << (*daemon)->grpc_port()
+            << " http=" << host(config->http_listen) << ":" << (*daemon)->http_port()
+            << " database=" << config->database << std::endl;
   int signal = 0;
   sigwait(&stop, &signal);
   spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -1,12 +1,11 @@
 #include "daemon/policy_file.h"
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 namespace hotline::daemon {
 
@@ -58,8 +57,8 @@ absl::Status String(const toml::table& table, const char* key, const std::string
 
 template <class E>
 absl::Status Choice(const toml::table& table, const char* key, const std::string& field,
-                    const std::string& source, const std::vector<std::pair<std::string, E>>& choices,
-                    E& out) {
+                    const std::string& source,
+                    const std::vector<std::pair<std::string, E>>& choices, E& out) {
   const toml::node* node = table.get(key);
   if (node == nullptr) {
     return absl::OkStatus();
@@ -82,8 +81,8 @@ absl::StatusOr<routing::Ladder> ParseLadder(const toml::node& node, const std::s
     return Error(source, node,
                  fmt::format("'{}' must be a list of steps ([[{}]] tables)", name, name));
   }
-  static const std::set<std::string> kKeys = {"scope", "duration_ms", "min_proficiency",
-                                              "language", "gender"};
+  static const std::set<std::string> kKeys = {"scope", "duration_ms", "min_proficiency", "language",
+                                              "gender"};
   routing::Ladder ladder;
   for (size_t i = 0; i < steps->size(); ++i) {
     const toml::node& entry = *steps->get(i);
@@ -134,11 +133,9 @@ absl::StatusOr<routing::Ladder> ParseLadder(const toml::node& node, const std::s
                                field));
     }
     if (d != nullptr) {
-      if (!d->is_integer() || d->as_integer()->get() < 1 ||
-          d->as_integer()->get() > 86'400'000) {
+      if (!d->is_integer() || d->as_integer()->get() < 1 || d->as_integer()->get() > 86'400'000) {
         return Error(source, *d,
-                     fmt::format("'{}.duration_ms' must be an integer from 1 to 86400000",
-                                 field));
+                     fmt::format("'{}.duration_ms' must be an integer from 1 to 86400000", field));
       }
       step.duration_ms = routing::Millis(d->as_integer()->get());
     }
@@ -160,8 +157,7 @@ absl::StatusOr<routing::RegionTable> ParseRegions(const std::string& text,
   const toml::table* provinces = root->get_as<toml::table>("provinces");
   if (centres == nullptr || provinces == nullptr) {
     return absl::InvalidArgumentError(
-        fmt::format("{}: needs a [centres.<id>] table per centre and a [provinces] table",
-                    source));
+        fmt::format("{}: needs a [centres.<id>] table per centre and a [provinces] table", source));
   }
   for (const auto& [id, node] : *centres) {
     const toml::table* t = node.as_table();
@@ -169,8 +165,8 @@ absl::StatusOr<routing::RegionTable> ParseRegions(const std::string& text,
       return Error(source, node, fmt::format("'centres.{}' must be a table", id.str()));
     }
     routing::RegionTable::Centre centre{std::string(id.str()), ""};
-    if (absl::Status s = String(*t, "name", fmt::format("centres.{}.name", id.str()), source,
-                                centre.name, true);
+    if (absl::Status s =
+            String(*t, "name", fmt::format("centres.{}.name", id.str()), source, centre.name, true);
         !s.ok()) {
       return s;
     }
@@ -359,9 +355,9 @@ absl::StatusOr<routing::Policy> ParsePolicy(const std::string& text, const std::
         }
       }
     } else {
-      return Error(source, node,
-                   fmt::format("unknown ladder group 'ladders.{}' (default, priority, topic)",
-                               name));
+      return Error(
+          source, node,
+          fmt::format("unknown ladder group 'ladders.{}' (default, priority, topic)", name));
     }
   }
   if (absl::Status s = routing::Validate(policy); !s.ok()) {

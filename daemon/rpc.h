@@ -13,6 +13,8 @@
 // reference through its tag, so the object lives until the last operation completes.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <deque>
 #include <functional>
 #include <memory>
@@ -20,8 +22,6 @@
 #include <optional>
 #include <string>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -117,13 +117,13 @@ class UnaryCall final : public std::enable_shared_from_this<UnaryCall<Request, R
 // Serves every call of one unary method with `handler`, which must reply exactly once (now or
 // later, from any thread). `request_fn` is the generated AsyncService::RequestX method.
 template <class Service, class Request, class Response>
-void ServeUnary(
-    Service* service,
-    void (Service::*request_fn)(grpc::ServerContext*, Request*,
-                                grpc::ServerAsyncResponseWriter<Response>*,
-                                grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*),
-    grpc::ServerCompletionQueue* cq,
-    std::function<void(std::shared_ptr<UnaryCall<Request, Response>>)> handler) {
+void ServeUnary(Service* service,
+                void (Service::*request_fn)(grpc::ServerContext*, Request*,
+                                            grpc::ServerAsyncResponseWriter<Response>*,
+                                            grpc::CompletionQueue*, grpc::ServerCompletionQueue*,
+                                            void*),
+                grpc::ServerCompletionQueue* cq,
+                std::function<void(std::shared_ptr<UnaryCall<Request, Response>>)> handler) {
   auto call = std::make_shared<UnaryCall<Request, Response>>();
   auto* raw = call.get();
   (service->*request_fn)(&raw->ctx, &raw->request, raw->responder(), cq, cq,

@@ -42,31 +42,31 @@ using QueueWatch = ServerStream<v1::WatchQueueRequest, v1::QueueView>;
 // Serves every call of one server-streaming method: `on_open` when a call starts, `on_done`
 // once when it is over for any reason (both on the completion-queue thread).
 template <class Service, class Request, class Out>
-void ServeServerStream(
-    Service* service,
-    void (Service::*request_fn)(grpc::ServerContext*, Request*, grpc::ServerAsyncWriter<Out>*,
-                                grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*),
-    grpc::ServerCompletionQueue* cq,
-    std::function<void(std::shared_ptr<ServerStream<Request, Out>>)> on_open,
-    std::function<void(std::shared_ptr<ServerStream<Request, Out>>)> on_done) {
+void ServeServerStream(Service* service,
+                       void (Service::*request_fn)(grpc::ServerContext*, Request*,
+                                                   grpc::ServerAsyncWriter<Out>*,
+                                                   grpc::CompletionQueue*,
+                                                   grpc::ServerCompletionQueue*, void*),
+                       grpc::ServerCompletionQueue* cq,
+                       std::function<void(std::shared_ptr<ServerStream<Request, Out>>)> on_open,
+                       std::function<void(std::shared_ptr<ServerStream<Request, Out>>)> on_done) {
   auto stream = std::make_shared<ServerStream<Request, Out>>();
   auto* raw = stream.get();
   raw->done.Arm(&raw->ctx);
-  (service->*request_fn)(
-      &raw->ctx, &raw->request, raw->writer(), cq, cq,
-      rpc::Once([service, request_fn, cq, on_open, on_done, stream](bool ok) {
-        if (!ok) {
-          return;  // The server is shutting down.
-        }
-        ServeServerStream(service, request_fn, cq, on_open, on_done);
-        std::weak_ptr<ServerStream<Request, Out>> weak = stream;
-        stream->done.Hold(stream, [weak, on_done] {
-          if (auto s = weak.lock()) {
-            on_done(s);
-          }
-        });
-        on_open(stream);
-      }));
+  (service->*request_fn)(&raw->ctx, &raw->request, raw->writer(), cq, cq,
+                         rpc::Once([service, request_fn, cq, on_open, on_done, stream](bool ok) {
+                           if (!ok) {
+                             return;  // The server is shutting down.
+                           }
+                           ServeServerStream(service, request_fn, cq, on_open, on_done);
+                           std::weak_ptr<ServerStream<Request, Out>> weak = stream;
+                           stream->done.Hold(stream, [weak, on_done] {
+                             if (auto s = weak.lock()) {
+                               on_done(s);
+                             }
+                           });
+                           on_open(stream);
+                         }));
 }
 
 // A gateway's bidirectional stream. Reads one message at a time on the completion-queue thread.
@@ -74,9 +74,7 @@ class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
  public:
   using Wire = grpc::ServerAsyncReaderWriter<v1::HotlineMessage, v1::GatewayMessage>;
 
-  void Send(v1::HotlineMessage message) {
-    outbox_.Send(std::move(message), shared_from_this());
-  }
+  void Send(v1::HotlineMessage message) { outbox_.Send(std::move(message), shared_from_this()); }
   void Close(const grpc::Status& status) { outbox_.Close(status, shared_from_this()); }
 
   // Reads the next message into `incoming` and runs `then(ok)`; ok=false when the gateway

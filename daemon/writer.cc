@@ -74,9 +74,10 @@ void Writer::Run() {
       stopping = stopping_;
       if (stopping && !batch.empty() && last_fault != absl::StatusCode::kOk &&
           std::chrono::steady_clock::now() >= give_up_at_) {
-        spdlog::error("shutting down with {} journal records and {} answers unwritten: the "
-                      "store still fails; none of them was acknowledged",
-                      batch.batch.journal.size(), batch.answers.size());
+        spdlog::error(
+            "shutting down with {} journal records and {} answers unwritten: the "
+            "store still fails; none of them was acknowledged",
+            batch.batch.journal.size(), batch.answers.size());
         return;
       }
     }
@@ -96,8 +97,7 @@ void Writer::Run() {
       }
     }
     // A unit may carry only answers (a repeat, a read): nothing to write, no transaction.
-    const absl::Status status =
-        batch.batch.empty() ? absl::OkStatus() : sink_.Commit(batch.batch);
+    const absl::Status status = batch.batch.empty() ? absl::OkStatus() : sink_.Commit(batch.batch);
     if (!status.ok()) {
       // Once per fault, not once per retry: the log must stay readable while the disk is full.
       if (status.code() != last_fault) {

@@ -66,8 +66,8 @@ class Writer final {
   const std::function<void(bool)> on_health_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Unit> queue_;  // Guarded by mu_.
-  bool stopping_ = false;   // Guarded by mu_.
+  std::deque<Unit> queue_;                            // Guarded by mu_.
+  bool stopping_ = false;                             // Guarded by mu_.
   std::chrono::steady_clock::time_point give_up_at_;  // Guarded by mu_.
   std::atomic<bool> healthy_ = true;
   std::thread thread_;

@@ -11,9 +11,7 @@ namespace hotline::routing {
 namespace {
 
 // Vietnam keeps UTC+7 all year: "today" for fewest_calls_today is the Vietnamese calendar day.
-int64_t VietnamDay(Timestamp t) {
-  return (ToUnixMillis(t) + 7 * 3'600'000) / 86'400'000;
-}
+int64_t VietnamDay(Timestamp t) { return (ToUnixMillis(t) + 7 * 3'600'000) / 86'400'000; }
 
 bool Contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
@@ -163,9 +161,9 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
   }
   if (c->state == CounsellorState::kReserved || c->state == CounsellorState::kOnCall ||
       c->state == CounsellorState::kWrapUp) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "counsellor '", counsellor_id, "' is ", std::string(Name(c->state)), " with call '", c->call_id,
-        "'; answer the offer or finish the call first"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("counsellor '", counsellor_id, "' is ", std::string(Name(c->state)),
+                     " with call '", c->call_id, "'; answer the offer or finish the call first"));
   }
   if (state == CounsellorState::kAvailable) {
     if (c->state == CounsellorState::kBreak && c->break_reason == BreakReason::kCoolDown &&
@@ -231,8 +229,7 @@ absl::Status Engine::AnswerOffer(const std::string& counsellor_id, const std::st
   return absl::OkStatus();
 }
 
-absl::Status Engine::SubmitDisposition(const std::string& counsellor_id,
-                                       const std::string& call_id,
+absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const std::string& call_id,
                                        const Disposition& disposition, bool ready_for_next,
                                        Timestamp now) {
   AdvanceTo(now);
@@ -241,9 +238,9 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id,
     return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
   }
   if (c->state != CounsellorState::kWrapUp || c->call_id != call_id) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "counsellor '", counsellor_id, "' is not in wrap-up for call '", call_id,
-        "' (the wrap-up may have ended)"));
+    return absl::FailedPreconditionError(absl::StrCat("counsellor '", counsellor_id,
+                                                      "' is not in wrap-up for call '", call_id,
+                                                      "' (the wrap-up may have ended)"));
   }
   Call* call = LookupCall(call_id);
   call->record.disposition = disposition;
@@ -319,8 +316,9 @@ absl::Status Engine::LeaveBeforeConnected(const std::string& call_id, Outcome ou
     return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
   }
   if (call->state == CallState::kConnected || call->state == CallState::kEnded) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "call '", call_id, "' is ", std::string(Name(call->state)), "; send ended or failed instead"));
+    return absl::FailedPreconditionError(absl::StrCat("call '", call_id, "' is ",
+                                                      std::string(Name(call->state)),
+                                                      "; send ended or failed instead"));
   }
   Counsellor* freed = DetachCounsellor(*call, RevokeReason::kCallerHungUp, outcome);
   Finish(*call, outcome, "");
@@ -423,16 +421,16 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
 
 // --- Supervisor. ---
 
-absl::Status Engine::ChangePriority(const std::string& call_id, Priority priority,
-                                    Timestamp now) {
+absl::Status Engine::ChangePriority(const std::string& call_id, Priority priority, Timestamp now) {
   AdvanceTo(now);
   Call* call = LookupCall(call_id);
   if (call == nullptr) {
     return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
   }
   if (call->state != CallState::kWaiting && call->state != CallState::kOffered) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "call '", call_id, "' is ", std::string(Name(call->state)), "; only waiting calls change priority"));
+    return absl::FailedPreconditionError(absl::StrCat("call '", call_id, "' is ",
+                                                      std::string(Name(call->state)),
+                                                      "; only waiting calls change priority"));
   }
   const bool queued = call->in_queue;
   if (queued) {
@@ -484,9 +482,8 @@ void Engine::AdvanceTo(Timestamp now) {
   // Contacts are few (one per caller); a full pass on the rare ticks that pass a day is cheap
   // enough and keeps no second index to go stale.
   if (now_ >= next_contact_sweep_) {
-    std::erase_if(last_contact_, [&](const auto& kv) {
-      return kv.second.at + policy_.repeat_window_ms <= now_;
-    });
+    std::erase_if(last_contact_,
+                  [&](const auto& kv) { return kv.second.at + policy_.repeat_window_ms <= now_; });
     next_contact_sweep_ = now_ + Millis(3'600'000);
   }
 }
@@ -909,8 +906,7 @@ std::string Engine::Explain(const Counsellor& c, const Call& call) const {
     case Strategy::kLongestIdle:
       return absl::StrCat("longest idle (", idle.count(), " s)");
     case Strategy::kMostSkilled:
-      return absl::StrCat("most skilled (proficiency ", c.profile.skills.at(call.info.topic),
-                          ")");
+      return absl::StrCat("most skilled (proficiency ", c.profile.skills.at(call.info.topic), ")");
     case Strategy::kFewestCallsToday:
       return absl::StrCat("fewest calls today (",
                           c.calls_day == VietnamDay(now_) ? c.calls_today : 0, ")");
@@ -1124,8 +1120,8 @@ void Engine::Release(Counsellor& c) {
 }
 
 void Engine::Announce(const Call& call) {
-  Emit(PositionAnnounced{call.info.call_id, call.info.gateway_id, PositionOf(call),
-                         Estimate(call)});
+  Emit(
+      PositionAnnounced{call.info.call_id, call.info.gateway_id, PositionOf(call), Estimate(call)});
 }
 
 std::optional<Millis> Engine::Estimate(const Call& call) const {
@@ -1222,15 +1218,15 @@ absl::Status Engine::CheckInvariants() const {
       }
       for (const auto& [cid, c] : counsellors_) {
         if (Eligible(c, call) && !HeldForAnother(call, cid)) {
-          return absl::InternalError(absl::StrCat("call ", id, " waits while ", cid,
-                                                  " is available and could take it"));
+          return absl::InternalError(
+              absl::StrCat("call ", id, " waits while ", cid, " is available and could take it"));
         }
       }
       continue;
     }
     if (call.in_queue) {
-      return absl::InternalError(absl::StrCat("call ", id, " is queued while ",
-                                              std::string(Name(call.state))));
+      return absl::InternalError(
+          absl::StrCat("call ", id, " is queued while ", std::string(Name(call.state))));
     }
     if (call.state != CallState::kEnded || !call.counsellor_id.empty()) {
       auto c = counsellors_.find(call.counsellor_id);
@@ -1342,8 +1338,7 @@ std::vector<CounsellorView> Engine::Counsellors() const {
   std::vector<CounsellorView> out;
   out.reserve(counsellors_.size());
   for (const auto& [id, c] : counsellors_) {
-    out.push_back(
-        ViewOf(c.profile, c.state, c.break_reason, c.since, c.call_id, c.desk_connected));
+    out.push_back(ViewOf(c.profile, c.state, c.break_reason, c.since, c.call_id, c.desk_connected));
   }
   return out;
 }

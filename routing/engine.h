@@ -124,9 +124,9 @@ struct CallFinished {
   CallRecord record;
 };
 
-using Effect = std::variant<OfferMade, OfferRevoked, ConnectRequested, PositionAnnounced,
-                            CallbackOffered, DeskCallConnected, DeskCallEnded, WrapUpStarted,
-                            PresenceChanged, CallFinished>;
+using Effect =
+    std::variant<OfferMade, OfferRevoked, ConnectRequested, PositionAnnounced, CallbackOffered,
+                 DeskCallConnected, DeskCallEnded, WrapUpStarted, PresenceChanged, CallFinished>;
 
 // --- Read-only views, for the supervisor's queue view and for tests. ---
 

@@ -6,27 +6,36 @@ namespace hotline::routing {
 
 std::string_view Name(Scope s) {
   switch (s) {
-    case Scope::kProvince: return "province";
-    case Scope::kCentre: return "centre";
-    case Scope::kNational: return "national";
+    case Scope::kProvince:
+      return "province";
+    case Scope::kCentre:
+      return "centre";
+    case Scope::kNational:
+      return "national";
   }
   return "?";
 }
 
 std::string_view Name(Need n) {
   switch (n) {
-    case Need::kRequired: return "required";
-    case Need::kPreferred: return "preferred";
+    case Need::kRequired:
+      return "required";
+    case Need::kPreferred:
+      return "preferred";
   }
   return "?";
 }
 
 std::string_view Name(Strategy s) {
   switch (s) {
-    case Strategy::kLongestIdle: return "longest_idle";
-    case Strategy::kMostSkilled: return "most_skilled";
-    case Strategy::kFewestCallsToday: return "fewest_calls_today";
-    case Strategy::kRoundRobin: return "round_robin";
+    case Strategy::kLongestIdle:
+      return "longest_idle";
+    case Strategy::kMostSkilled:
+      return "most_skilled";
+    case Strategy::kFewestCallsToday:
+      return "fewest_calls_today";
+    case Strategy::kRoundRobin:
+      return "round_robin";
   }
   return "?";
 }
@@ -64,13 +73,13 @@ absl::Status ValidateLadder(const Ladder& ladder, const std::string& name) {
     const LadderStep& step = ladder.steps[i];
     const std::string field = absl::StrCat(name, "[", i, "]");
     if (step.min_proficiency < 1 || step.min_proficiency > 5) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".min_proficiency: must be 1 to 5"));
+      return absl::InvalidArgumentError(absl::StrCat(field, ".min_proficiency: must be 1 to 5"));
     }
     if (i + 1 < ladder.steps.size() && step.duration_ms <= Millis(0)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, ".duration_ms: must be positive (only the last step lasts until the maximum "
-                 "wait)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field,
+                       ".duration_ms: must be positive (only the last step lasts until the maximum "
+                       "wait)"));
     }
   }
   return absl::OkStatus();

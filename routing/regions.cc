@@ -59,9 +59,8 @@ absl::StatusOr<Regions> Regions::Create(RegionTable table) {
     for (const auto& old : p.old_codes) {
       auto [it, inserted] = r.canonical_.emplace(old, p.code);
       if (!inserted && it->second != p.code) {
-        return absl::InvalidArgumentError(absl::StrCat("provinces.", p.code, ".old: '", old,
-                                                       "' already means province '", it->second,
-                                                       "'"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "provinces.", p.code, ".old: '", old, "' already means province '", it->second, "'"));
       }
     }
   }

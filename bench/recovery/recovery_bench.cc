@@ -9,14 +9,13 @@
 //
 // Run: build/bench/recovery/recovery_bench
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <asio/io_context.hpp>
 #include <filesystem>
 #include <map>
 #include <random>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
@@ -168,9 +167,9 @@ void WriteDatabase(const std::string& path, const Generated& g, bool snapshots) 
   }
   storage::Batch batch;
   for (int i = 0; i < static_cast<int>(g.records.size()); ++i) {
-    batch.journal.push_back(storage::JournalEntry{
-        i + 1, routing::ToUnixMillis(daemon::FromProto(g.records[i].at())),
-        g.records[i].SerializeAsString()});
+    batch.journal.push_back(
+        storage::JournalEntry{i + 1, routing::ToUnixMillis(daemon::FromProto(g.records[i].at())),
+                              g.records[i].SerializeAsString()});
     // The worst case: the next snapshot is one record away, so a full interval is replayed.
     if (snapshots && g.snapshots.contains(i) && i + 1 < static_cast<int>(g.records.size())) {
       batch.snapshot = storage::Snapshot{i + 1, batch.journal.back().at_ms, g.snapshots.at(i)};
@@ -193,16 +192,15 @@ class DiscardSink final : public storage::Sink {
 };
 
 const Generated& Journal() {
-  static const Generated generated = Generate(
-      std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()) - 8h);
+  static const Generated generated =
+      Generate(std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now()) - 8h);
   return generated;
 }
 
 void Recover(benchmark::State& state, bool snapshots) {
-  const std::string path =
-      (std::filesystem::temp_directory_path() /
-       (snapshots ? "hotline-recovery-snap.db" : "hotline-recovery-nosnap.db"))
-          .string();
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            (snapshots ? "hotline-recovery-snap.db" : "hotline-recovery-nosnap.db"))
+                               .string();
   WriteDatabase(path, Journal(), snapshots);
   daemon::Config config;
   const daemon::SystemClock clock;

@@ -3,11 +3,11 @@
 // 100,000 waiting calls.
 //
 // The steady state of a busy line: every counsellor is on a call or in wrap-up and the queue
-// holds `waiting` calls, all past the province and centre steps. Each iteration is one cycle of six events: a new call arrives (and
-// finds nobody free), one counsellor records the outcome of their last call and becomes
-// available (and is offered the oldest call they can take, from the whole queue), accepts it,
-// is connected, and the call ends (wrap-up). The region tree is 34 provinces in 3 centres; each
-// counsellor serves their home province and takes two or three of the four topics.
+// holds `waiting` calls, all past the province and centre steps. Each iteration is one cycle of six
+// events: a new call arrives (and finds nobody free), one counsellor records the outcome of their
+// last call and becomes available (and is offered the oldest call they can take, from the whole
+// queue), accepts it, is connected, and the call ends (wrap-up). The region tree is 34 provinces in
+// 3 centres; each counsellor serves their home province and takes two or three of the four topics.
 //
 // Run: build/bench/routing/engine_bench
 #include <benchmark/benchmark.h>
@@ -81,9 +81,8 @@ class Line {
     // queue neither drains nor fills with calls nobody may take yet.
     NextCall(Province(static_cast<int>(rng_() % kProvinces)), kTopics[rng_() % 4], 1h);
     auto [counsellor, done] = in_wrap_up_[next_++ % in_wrap_up_.size()];
-    Check(engine_.SubmitDisposition(counsellor, done, Disposition{"other", "counselled", {},
-                                                                  false, ""},
-                                    true, now_));
+    Check(engine_.SubmitDisposition(counsellor, done,
+                                    Disposition{"other", "counselled", {}, false, ""}, true, now_));
     auto view = engine_.FindCounsellor(counsellor);
     const std::string call = view->call_id;  // The call they were just offered.
     Check(engine_.AnswerOffer(counsellor, call, true, now_));

@@ -1,11 +1,11 @@
 #include "clients/common/client.h"
 
+#include <absl/status/status.h>
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <random>
 #include <utility>
-
-#include <absl/status/status.h>
-#include <fmt/format.h>
 
 namespace hotline::clients {
 

@@ -5,13 +5,13 @@
 // are thread-safe). The free functions are thread-safe.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <grpcpp/grpcpp.h>
-#include <CLI/CLI.hpp>
 
 namespace hotline::clients {
 

@@ -9,13 +9,13 @@
 // Thread-safe: descriptors are immutable.
 #pragma once
 
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/generated_enum_reflection.h>
+
+#include <CLI/CLI.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/generated_enum_reflection.h>
-#include <CLI/CLI.hpp>
 
 namespace hotline::clients {
 namespace internal {

@@ -1,15 +1,15 @@
 #include "clients/common/text.h"
 
+#include <absl/base/const_init.h>
+#include <absl/synchronization/mutex.h>
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
-
-#include <absl/base/const_init.h>
-#include <absl/synchronization/mutex.h>
-#include <fmt/format.h>
-#include <google/protobuf/util/time_util.h>
 
 namespace hotline::clients {
 namespace {

@@ -5,13 +5,13 @@
 // stream's reader thread and the main thread never interleave mid-line.
 #pragma once
 
+#include <google/protobuf/duration.pb.h>
+#include <google/protobuf/timestamp.pb.h>
+
 #include <chrono>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <google/protobuf/duration.pb.h>
-#include <google/protobuf/timestamp.pb.h>
 
 namespace hotline::clients {
 

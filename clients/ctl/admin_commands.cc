@@ -1,16 +1,15 @@
 #include "clients/ctl/admin_commands.h"
 
+#include <absl/status/status.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
-
-#include <charconv>
-
-#include <absl/status/status.h>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "clients/common/enum_names.h"
 #include "clients/common/text.h"

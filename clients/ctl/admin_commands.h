@@ -2,11 +2,11 @@
 // "error: <CODE>: <message>" on stderr, and returns the process exit code (0 or 1).
 #pragma once
 
+#include <absl/status/statusor.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <absl/status/statusor.h>
 
 #include "clients/common/client.h"
 #include "hotline/v1/common.pb.h"

@@ -1,7 +1,6 @@
 // hotlinectl: administration of hotlined (status, counsellors, policy, call explanations).
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"

@@ -1,6 +1,9 @@
 #include "clients/desk/desk.h"
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -13,10 +16,6 @@
 #include <string_view>
 #include <thread>
 #include <utility>
-
-#include <absl/base/thread_annotations.h>
-#include <absl/synchronization/mutex.h>
-#include <fmt/format.h>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"

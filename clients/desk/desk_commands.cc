@@ -1,11 +1,11 @@
 #include "clients/desk/desk_commands.h"
 
+#include <absl/status/status.h>
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <optional>
 #include <vector>
-
-#include <absl/status/status.h>
-#include <fmt/format.h>
 
 #include "clients/common/enum_names.h"
 #include "clients/common/text.h"

@@ -2,10 +2,10 @@
 // the grammar can be tested on its own.
 #pragma once
 
+#include <absl/status/statusor.h>
+
 #include <string>
 #include <string_view>
-
-#include <absl/status/statusor.h>
 
 #include "hotline/v1/common.pb.h"
 

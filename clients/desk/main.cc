@@ -1,7 +1,6 @@
 // hotline-desk: a counsellor's desk for hotlined, one line per event, commands on stdin.
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "clients/common/client.h"
 #include "clients/desk/desk.h"

@@ -1,5 +1,9 @@
 #include "clients/sim/gateway_sim.h"
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+#include <fmt/format.h>
+#include <google/protobuf/util/time_util.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -7,11 +11,6 @@
 #include <memory>
 #include <string_view>
 #include <utility>
-
-#include <absl/base/thread_annotations.h>
-#include <absl/synchronization/mutex.h>
-#include <fmt/format.h>
-#include <google/protobuf/util/time_util.h>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"

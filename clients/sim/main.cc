@@ -1,7 +1,6 @@
 // hotline-sim: a telephony gateway simulator and load generator for hotlined.
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"

@@ -1,8 +1,8 @@
 #include "clients/sim/timer_thread.h"
 
-#include <utility>
-
 #include <absl/time/time.h>
+
+#include <utility>
 
 namespace hotline::clients {
 

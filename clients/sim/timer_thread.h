@@ -6,13 +6,13 @@
 // Thread-safe: At and Stop may be called from any thread, including from inside a task.
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+#include <absl/synchronization/mutex.h>
+
 #include <chrono>
 #include <functional>
 #include <map>
 #include <thread>
-
-#include <absl/base/thread_annotations.h>
-#include <absl/synchronization/mutex.h>
 
 namespace hotline::clients {
 

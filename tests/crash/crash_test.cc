@@ -961,7 +961,7 @@ class Gateway {
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;  // Signalled on arrivals and on every daemon message.
   uint64_t heard_ = 0;                  // Daemon messages received.
-  std::mt19937 rng_;            // Guarded by mu_, like everything below.
+  std::mt19937 rng_;                    // Guarded by mu_, like everything below.
   std::map<std::string, Call> model_;
   std::map<uint64_t, Pending> pending_;  // By event sequence: the resend order.
   std::map<std::string, uint64_t> pending_by_id_;

@@ -1,10 +1,10 @@
 // Unit tests of the daemon's config reader and caller privacy helpers.
-#include <fstream>
+#include "daemon/config.h"
 
 #include <catch2/catch.hpp>
+#include <fstream>
 
 #include "daemon/caller_key.h"
-#include "daemon/config.h"
 #include "tests/testing/daemon_fixture.h"
 
 namespace hotline::daemon {

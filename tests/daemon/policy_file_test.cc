@@ -63,17 +63,17 @@ TEST_CASE("a policy error names the file, the line and the field", "[daemon]") {
       "p.toml", none);
   CHECK_THAT(std::string(topic.status().message()), Catch::Contains("'bullying' is not a topic"));
 
-  auto wellbeing = ParsePolicy(
-      "[wellbeing]\nmax_heavy_in_row = 0\n[[ladders.default]]\nscope = \"national\"\n",
-      "p.toml", none);
+  auto wellbeing =
+      ParsePolicy("[wellbeing]\nmax_heavy_in_row = 0\n[[ladders.default]]\nscope = \"national\"\n",
+                  "p.toml", none);
   CHECK_THAT(std::string(wellbeing.status().message()),
              Catch::Contains("p.toml:2") && Catch::Contains("wellbeing.max_heavy_in_row"));
 
   auto missing = ParsePolicy("strategy = \"longest_idle\"\n", "p.toml", none);
   CHECK_THAT(std::string(missing.status().message()), Catch::Contains("default ladder"));
 
-  auto strategy = ParsePolicy(
-      "strategy = \"random\"\n[[ladders.default]]\nscope = \"national\"\n", "p.toml", none);
+  auto strategy = ParsePolicy("strategy = \"random\"\n[[ladders.default]]\nscope = \"national\"\n",
+                              "p.toml", none);
   CHECK_THAT(std::string(strategy.status().message()),
              Catch::Contains("p.toml:1") && Catch::Contains("round_robin"));
 }

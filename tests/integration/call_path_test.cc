@@ -65,9 +65,8 @@ TEST_CASE("a call goes from arrival to a recorded outcome through the real daemo
   gw.Event("call-1", [](v1::CallEvent& e) { e.mutable_ended(); });
   CHECK(gw.WaitForAck().code() == 0);
   desks.an.WaitFor([](const v1::DeskEvent& e) { return e.has_call_ended(); });
-  const v1::DeskEvent wrap = desks.an.WaitFor([](const v1::DeskEvent& e) {
-    return e.has_wrap_up_started();
-  });
+  const v1::DeskEvent wrap =
+      desks.an.WaitFor([](const v1::DeskEvent& e) { return e.has_wrap_up_started(); });
   CHECK(wrap.wrap_up_started().call_id() == "call-1");
 
   v1::Disposition d;
@@ -127,8 +126,7 @@ TEST_CASE("a call goes from arrival to a recorded outcome through the real daemo
   while (presence.executeStep()) {
     states.push_back(presence.getColumn(0).getString());
   }
-  CHECK(states ==
-        std::vector<std::string>{"available", "reserved", "on_call", "wrap_up", "break"});
+  CHECK(states == std::vector<std::string>{"available", "reserved", "on_call", "wrap_up", "break"});
 }
 
 TEST_CASE("a caller who hangs up while waiting is recorded as abandoned", "[integration]") {

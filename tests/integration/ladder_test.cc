@@ -2,9 +2,8 @@
 // province codes old and new, and reloading the policy while calls wait.
 #include <SQLiteCpp/SQLiteCpp.h>
 
-#include <fstream>
-
 #include <catch2/catch.hpp>
+#include <fstream>
 
 #include "tests/testing/daemon_fixture.h"
 

@@ -209,9 +209,8 @@ TEST_CASE("a desk that drops during a call can come back and finish the wrap-up"
     return m.has_ack() && m.ack().code() == 0 && m.ack().event_id() == "ev-3";
   });
   DeskClient desk(f.channel, token);
-  const v1::DeskEvent first = desk.WaitFor([](const v1::DeskEvent& e) {
-    return e.has_presence_changed();
-  });
+  const v1::DeskEvent first =
+      desk.WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); });
   CHECK(first.presence_changed().status().state() == v1::COUNSELLOR_STATE_WRAP_UP);
   CHECK(first.presence_changed().status().call_id() == "call-1");
   v1::Disposition d;

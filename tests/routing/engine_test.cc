@@ -138,7 +138,9 @@ void TakeCall(EngineHarness& h, const std::string& who, const std::string& call_
   EngineHarness::Expect(h.engine.CallEnded(call_id, h.now));
 }
 
-Disposition Heavy(bool heavy) { return Disposition{"sexual_abuse", "referred_police", {}, heavy, ""}; }
+Disposition Heavy(bool heavy) {
+  return Disposition{"sexual_abuse", "referred_police", {}, heavy, ""};
+}
 
 TEST_CASE("a call marked heavy gives a cool-down before the next offer", "[routing]") {
   EngineHarness h;
@@ -151,8 +153,9 @@ TEST_CASE("a call marked heavy gives a cool-down before the next offer", "[routi
   // No offers during the cool-down, and the counsellor cannot cut it short...
   h.Arrive(Call("c2", "38"));
   h.Take();
-  CHECK(h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kChosen, h.now)
-            .code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(
+      h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kChosen, h.now).code() ==
+      absl::StatusCode::kFailedPrecondition);
   h.Advance(299'999ms);
   CHECK(h.TakeOf<OfferMade>().empty());
   // ...then back by itself, with the waiting call offered at once.
@@ -297,13 +300,13 @@ TEST_CASE("a repeat caller waits a short while for a busy counsellor, then goes 
   h.SignIn(Profile("an", "38"));
   Answered(h, "binh", "first", "child-7");
   // binh takes someone else's call (an is on a short break meanwhile) and is on it.
-  EngineHarness::Expect(h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kNone,
-                                             h.now));
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kNone, h.now));
   h.Arrive(Call("other", "38"));
   REQUIRE(h.engine.FindCall("other")->counsellor_id == "binh");
   EngineHarness::Expect(h.engine.AnswerOffer("binh", "other", true, h.now));
-  EngineHarness::Expect(h.engine.SetPresence("an", CounsellorState::kAvailable,
-                                             BreakReason::kNone, h.now));
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kNone, h.now));
   h.Take();
 
   SECTION("binh is free within the wait: the child goes to binh") {
@@ -351,10 +354,9 @@ TEST_CASE("a caller marked never-route is not offered to that counsellor again",
   h.SignIn(Profile("an", "38"));
   Answered(h, "binh", "first", "caller-x");
   EngineHarness::Expect(h.engine.NeverRoute("binh", "first", h.now));
-  CHECK(h.engine.NeverRoute("binh", "no-such-call", h.now).code() ==
-        absl::StatusCode::kNotFound);
-  EngineHarness::Expect(h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kNone,
-                                             h.now));
+  CHECK(h.engine.NeverRoute("binh", "no-such-call", h.now).code() == absl::StatusCode::kNotFound);
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kNone, h.now));
   h.Take();
   h.Arrive(From("again", "caller-x"));
   CHECK(h.TakeOf<OfferMade>().empty());  // Only binh is free, and binh is never to get it.
@@ -505,8 +507,7 @@ TEST_CASE("a caller who hangs up while an offer rings revokes it and frees the c
   CHECK(h.engine.Calls().empty());
 }
 
-TEST_CASE("an unreachable counsellor goes on break and the call goes back in place",
-          "[routing]") {
+TEST_CASE("an unreachable counsellor goes on break and the call goes back in place", "[routing]") {
   EngineHarness h;
   h.SignIn(Profile("an", "38"));
   h.Advance(1s);
@@ -570,8 +571,7 @@ TEST_CASE("a call whose maximum wait passed while its offer rang times out when 
   CHECK(records[0].record.outcome == Outcome::kTimedOut);
 }
 
-TEST_CASE("a counsellor whose desk stays away past the grace period is signed out",
-          "[routing]") {
+TEST_CASE("a counsellor whose desk stays away past the grace period is signed out", "[routing]") {
   EngineHarness h;
   h.SignIn(Profile("an", "38"));
   EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
@@ -583,8 +583,7 @@ TEST_CASE("a counsellor whose desk stays away past the grace period is signed ou
   CHECK(h.StateOf("an") == CounsellorState::kOffline);
 }
 
-TEST_CASE("a desk that comes back within the grace period gets offers again at once",
-          "[routing]") {
+TEST_CASE("a desk that comes back within the grace period gets offers again at once", "[routing]") {
   EngineHarness h;
   h.SignIn(Profile("an", "38"));
   EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
@@ -614,9 +613,8 @@ TEST_CASE("a desk that drops during a call lets the call go on and finishes the 
   CHECK(h.StateOf("an") == CounsellorState::kWrapUp);
   EngineHarness::Expect(h.engine.DeskConnected("an", h.now));
   h.Take();
-  EngineHarness::Expect(h.engine.SubmitDisposition("an", "c1", Disposition{"other", "none", {},
-                                                                            false, ""},
-                                                   true, h.now));
+  EngineHarness::Expect(h.engine.SubmitDisposition(
+      "an", "c1", Disposition{"other", "none", {}, false, ""}, true, h.now));
   auto records = h.TakeOf<CallFinished>();
   REQUIRE(records.size() == 1);
   CHECK(records[0].record.disposition.has_value());
@@ -687,8 +685,8 @@ TEST_CASE("presence changes are refused with a precise status", "[routing]") {
   CHECK(h.engine.SetPresence("ghost", CounsellorState::kAvailable, BreakReason::kNone, h.now)
             .code() == absl::StatusCode::kNotFound);
   EngineHarness::Expect(h.engine.AddCounsellor(Profile("an", "38"), h.now));
-  CHECK(h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kNone, h.now)
-            .code() == absl::StatusCode::kFailedPrecondition);  // No desk open.
+  CHECK(h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kNone, h.now).code() ==
+        absl::StatusCode::kFailedPrecondition);  // No desk open.
   CHECK(h.engine.SetPresence("an", CounsellorState::kOnCall, BreakReason::kNone, h.now).code() ==
         absl::StatusCode::kInvalidArgument);
   CHECK(h.engine.AddCounsellor(Profile("an", "38"), h.now).code() ==

@@ -59,8 +59,8 @@ TEST_CASE("at the centre step a counsellor of the call's centre may take it", "[
 
 TEST_CASE("a step's minimum proficiency keeps less skilled counsellors out", "[routing]") {
   Policy policy = ThreeProvinces();
-  policy.default_ladder.steps = {LadderStep{Scope::kNational, 4, Need::kRequired,
-                                            Need::kPreferred, Millis(0)}};
+  policy.default_ladder.steps = {
+      LadderStep{Scope::kNational, 4, Need::kRequired, Need::kPreferred, Millis(0)}};
   EngineHarness h(EngineOptions{}, policy);
   auto novice = Profile("novice", "38");  // Proficiency 3 everywhere.
   auto expert = Profile("expert", "38");
@@ -74,8 +74,8 @@ TEST_CASE("a step's minimum proficiency keeps less skilled counsellors out", "[r
 TEST_CASE("a preferred language or gender wins over the strategy; a required one excludes",
           "[routing]") {
   Policy policy = ThreeProvinces();
-  policy.default_ladder.steps = {LadderStep{Scope::kNational, 1, Need::kPreferred,
-                                            Need::kRequired, Millis(0)}};
+  policy.default_ladder.steps = {
+      LadderStep{Scope::kNational, 1, Need::kPreferred, Need::kRequired, Millis(0)}};
   EngineHarness h(EngineOptions{}, policy);
   auto lan = Profile("lan", "38");
   lan.gender = Gender::kFemale;
@@ -180,8 +180,7 @@ TEST_CASE("reloading the policy mid-queue keeps every call in place and re-steps
   CHECK(h.engine.policy().default_ladder.steps.size() == 2);
 }
 
-TEST_CASE("a call from an unknown province is refused when there is a region tree",
-          "[routing]") {
+TEST_CASE("a call from an unknown province is refused when there is a region tree", "[routing]") {
   EngineHarness h(EngineOptions{}, ThreeProvinces());
   auto call = Call("c1", "99");
   call.arrived_at = h.now;

@@ -3,7 +3,6 @@
 // that the same sequence (or a snapshot restored midway) gives the same decisions. Seeded: a
 // failure prints its seed; rerun one with HOTLINE_PROPERTY_SEED=<seed>.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <map>
 #include <random>
@@ -20,8 +19,20 @@ using namespace std::chrono_literals;
 // One input, as the test applies it: replayable on another engine.
 struct Step {
   enum Kind {
-    kArrive, kHangUp, kAnswer, kConnected, kEnded, kFailed, kConnectFailed, kDispose,
-    kPresence, kDeskUp, kDeskDown, kPriority, kNeverRoute, kAdvance,
+    kArrive,
+    kHangUp,
+    kAnswer,
+    kConnected,
+    kEnded,
+    kFailed,
+    kConnectFailed,
+    kDispose,
+    kPresence,
+    kDeskUp,
+    kDeskDown,
+    kPriority,
+    kNeverRoute,
+    kAdvance,
   } kind;
   std::string a;
   std::string b;
@@ -66,25 +77,37 @@ void Apply(Engine& engine, const Step& s, Timestamp& now) {
   absl::Status ignored;
   switch (s.kind) {
     case Step::kArrive: {
-      CallInfo call = testing::Call(s.a, s.b, s.n % 7 == 0 ? Priority::kEmergency
-                                                : s.n % 3 == 0 ? Priority::kHigh
-                                                               : Priority::kNormal,
+      CallInfo call = testing::Call(s.a, s.b,
+                                    s.n % 7 == 0   ? Priority::kEmergency
+                                    : s.n % 3 == 0 ? Priority::kHigh
+                                                   : Priority::kNormal,
                                     s.n % 2 ? Topic::kCounselling : Topic::kAbuseReport);
       call.arrived_at = now;
       call.caller_key = "caller-" + std::to_string(s.n % 12);  // Many repeat callers.
       ignored = engine.CallArrived(call, now);
       break;
     }
-    case Step::kHangUp: ignored = engine.CallerHungUp(s.a, now); break;
-    case Step::kAnswer: ignored = engine.AnswerOffer(s.b, s.a, s.n % 4 != 0, now); break;
-    case Step::kConnected: ignored = engine.CallConnected(s.a, now); break;
-    case Step::kEnded: ignored = engine.CallEnded(s.a, now); break;
-    case Step::kFailed: ignored = engine.CallFailed(s.a, "line dropped", now); break;
-    case Step::kConnectFailed: ignored = engine.ConnectFailed(s.a, "480", now); break;
+    case Step::kHangUp:
+      ignored = engine.CallerHungUp(s.a, now);
+      break;
+    case Step::kAnswer:
+      ignored = engine.AnswerOffer(s.b, s.a, s.n % 4 != 0, now);
+      break;
+    case Step::kConnected:
+      ignored = engine.CallConnected(s.a, now);
+      break;
+    case Step::kEnded:
+      ignored = engine.CallEnded(s.a, now);
+      break;
+    case Step::kFailed:
+      ignored = engine.CallFailed(s.a, "line dropped", now);
+      break;
+    case Step::kConnectFailed:
+      ignored = engine.ConnectFailed(s.a, "480", now);
+      break;
     case Step::kDispose:
-      ignored = engine.SubmitDisposition(s.b, s.a, Disposition{"other", "counselled", {},
-                                                               s.n % 5 == 0, ""},
-                                         s.n % 6 != 0, now);
+      ignored = engine.SubmitDisposition(
+          s.b, s.a, Disposition{"other", "counselled", {}, s.n % 5 == 0, ""}, s.n % 6 != 0, now);
       break;
     case Step::kPresence:
       ignored = engine.SetPresence(s.b,
@@ -93,12 +116,18 @@ void Apply(Engine& engine, const Step& s, Timestamp& now) {
                                                   : CounsellorState::kOffline,
                                    BreakReason::kNone, now);
       break;
-    case Step::kDeskUp: ignored = engine.DeskConnected(s.b, now); break;
-    case Step::kDeskDown: ignored = engine.DeskDisconnected(s.b, now); break;
+    case Step::kDeskUp:
+      ignored = engine.DeskConnected(s.b, now);
+      break;
+    case Step::kDeskDown:
+      ignored = engine.DeskDisconnected(s.b, now);
+      break;
     case Step::kPriority:
       ignored = engine.ChangePriority(s.a, s.n % 2 ? Priority::kEmergency : Priority::kLow, now);
       break;
-    case Step::kNeverRoute: ignored = engine.NeverRoute(s.b, s.a, now); break;
+    case Step::kNeverRoute:
+      ignored = engine.NeverRoute(s.b, s.a, now);
+      break;
     case Step::kAdvance:
       now += Millis(s.n);
       engine.Tick(now);
@@ -121,22 +150,44 @@ std::vector<Step> Generate(uint32_t seed, int length) {
     switch (pick(17)) {
       case 0:
       case 1:
-      case 2: steps.push_back({Step::kArrive, "c" + std::to_string(calls++),
-                               provinces[pick(3)], pick(100)}); break;
-      case 3: steps.push_back({Step::kHangUp, call, "", 0}); break;
+      case 2:
+        steps.push_back(
+            {Step::kArrive, "c" + std::to_string(calls++), provinces[pick(3)], pick(100)});
+        break;
+      case 3:
+        steps.push_back({Step::kHangUp, call, "", 0});
+        break;
       case 4:
-      case 5: steps.push_back({Step::kAnswer, call, who, pick(100)}); break;
-      case 6: steps.push_back({Step::kConnected, call, "", 0}); break;
-      case 7: steps.push_back({Step::kEnded, call, "", 0}); break;
-      case 8: steps.push_back({Step::kDispose, call, who, pick(100)}); break;
-      case 9: steps.push_back({Step::kPresence, "", who, pick(100)}); break;
-      case 10: steps.push_back({Step::kDeskUp, "", who, 0}); break;
-      case 11: steps.push_back({pick(3) == 0 ? Step::kDeskDown : Step::kConnectFailed, call, who,
-                                0}); break;
-      case 12: steps.push_back({pick(4) == 0 ? Step::kFailed : Step::kPriority, call, "",
-                                pick(100)}); break;
-      case 13: steps.push_back({Step::kNeverRoute, call, who, 0}); break;
-      default: steps.push_back({Step::kAdvance, "", "", pick(40'000)}); break;
+      case 5:
+        steps.push_back({Step::kAnswer, call, who, pick(100)});
+        break;
+      case 6:
+        steps.push_back({Step::kConnected, call, "", 0});
+        break;
+      case 7:
+        steps.push_back({Step::kEnded, call, "", 0});
+        break;
+      case 8:
+        steps.push_back({Step::kDispose, call, who, pick(100)});
+        break;
+      case 9:
+        steps.push_back({Step::kPresence, "", who, pick(100)});
+        break;
+      case 10:
+        steps.push_back({Step::kDeskUp, "", who, 0});
+        break;
+      case 11:
+        steps.push_back({pick(3) == 0 ? Step::kDeskDown : Step::kConnectFailed, call, who, 0});
+        break;
+      case 12:
+        steps.push_back({pick(4) == 0 ? Step::kFailed : Step::kPriority, call, "", pick(100)});
+        break;
+      case 13:
+        steps.push_back({Step::kNeverRoute, call, who, 0});
+        break;
+      default:
+        steps.push_back({Step::kAdvance, "", "", pick(40'000)});
+        break;
     }
   }
   return steps;
@@ -221,9 +272,9 @@ Run Execute(const std::vector<Step>& steps, uint32_t seed, std::optional<size_t>
   collect();
   for (const auto& call : engine->Calls()) {
     auto c = engine->FindCounsellor(call.counsellor_id);
-    run.leftover[call.info.call_id] =
-        std::string(Name(call.state)) + " with '" + call.counsellor_id + "' (" +
-        (c ? std::string(Name(c->state)) : "-") + ")";
+    run.leftover[call.info.call_id] = std::string(Name(call.state)) + " with '" +
+                                      call.counsellor_id + "' (" +
+                                      (c ? std::string(Name(c->state)) : "-") + ")";
   }
   const absl::Status invariants = engine->CheckInvariants();
   if (!invariants.ok()) {
@@ -257,8 +308,8 @@ TEST_CASE("random event sequences keep every invariant and end every call exactl
       }
     }
     if (run.outcomes.size() != run.admitted.size()) {
-      FAIL("seed " << seed << ": " << run.outcomes.size() << " records for "
-                   << run.admitted.size() << " admitted calls");
+      FAIL("seed " << seed << ": " << run.outcomes.size() << " records for " << run.admitted.size()
+                   << " admitted calls");
     }
   }
   SUCCEED("ran " << runs << " sequences from seed " << base);

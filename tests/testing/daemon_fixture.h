@@ -4,7 +4,10 @@
 // BlockingQueue, so tests wait on messages with a deadline and never sleep.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -12,9 +15,6 @@
 #include <random>
 #include <string>
 #include <thread>
-
-#include <catch2/catch.hpp>
-#include <grpcpp/grpcpp.h>
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"

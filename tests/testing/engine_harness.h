@@ -1,11 +1,10 @@
 // A routing engine driven by a manual clock, with helpers to read its effects. For unit tests.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "routing/engine.h"
 
