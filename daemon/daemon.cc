@@ -488,11 +488,17 @@ class DaemonImpl final : public Daemon {
 
   // --- Admin. ---
 
-  void ServeAdmin() {
-    using Create = rpc::UnaryCall<v1::CreateCounsellorRequest, v1::CreateCounsellorResponse>;
-    rpc::ServeUnary<AdminAsync, v1::CreateCounsellorRequest, v1::CreateCounsellorResponse>(
-        &admin_, &AdminAsync::RequestCreateCounsellor, cq_.get(),
-        [this](std::shared_ptr<Create> call) {
+  // Create and update take the same profile, checked the same way; only the host's action
+  // differs.
+  template <class Service, class Request, class Response>
+  void ServeProfile(void (Service::*request_fn)(grpc::ServerContext*, Request*,
+                                                grpc::ServerAsyncResponseWriter<Response>*,
+                                                grpc::CompletionQueue*,
+                                                grpc::ServerCompletionQueue*, void*),
+                    void (EngineHost::*action)(routing::CounsellorProfile, Reply<Response>)) {
+    rpc::ServeUnary<Service, Request, Response>(
+        &admin_, request_fn, cq_.get(),
+        [this, action](std::shared_ptr<rpc::UnaryCall<Request, Response>> call) {
           if (!RoleToken(call->ctx, config_.admin_token)) {
             return call->Fail(kUnauthenticated);
           }
@@ -500,26 +506,15 @@ class DaemonImpl final : public Daemon {
           if (!profile.ok()) {
             return call->Fail(profile.status());
           }
-          host_->Post([call, profile = *profile](EngineHost& h) {
-            h.CreateCounsellor(profile, [call](const auto& r) { call->Complete(r); });
+          host_->Post([call, action, profile = *profile](EngineHost& h) {
+            (h.*action)(profile, [call](const auto& r) { call->Complete(r); });
           });
         });
+  }
 
-    using Update = rpc::UnaryCall<v1::UpdateCounsellorRequest, v1::UpdateCounsellorResponse>;
-    rpc::ServeUnary<AdminAsync, v1::UpdateCounsellorRequest, v1::UpdateCounsellorResponse>(
-        &admin_, &AdminAsync::RequestUpdateCounsellor, cq_.get(),
-        [this](std::shared_ptr<Update> call) {
-          if (!RoleToken(call->ctx, config_.admin_token)) {
-            return call->Fail(kUnauthenticated);
-          }
-          auto profile = ParseCounsellor(call->request.counsellor());
-          if (!profile.ok()) {
-            return call->Fail(profile.status());
-          }
-          host_->Post([call, profile = *profile](EngineHost& h) {
-            h.UpdateCounsellor(profile, [call](const auto& r) { call->Complete(r); });
-          });
-        });
+  void ServeAdmin() {
+    ServeProfile(&AdminAsync::RequestCreateCounsellor, &EngineHost::CreateCounsellor);
+    ServeProfile(&AdminAsync::RequestUpdateCounsellor, &EngineHost::UpdateCounsellor);
 
     using List = rpc::UnaryCall<v1::ListCounsellorsRequest, v1::ListCounsellorsResponse>;
     rpc::ServeUnary<AdminAsync, v1::ListCounsellorsRequest, v1::ListCounsellorsResponse>(
