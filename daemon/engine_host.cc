@@ -297,6 +297,10 @@ void EngineHost::Flush() {
     answers_.erase(answer_order_.front().second);
     answer_order_.pop_front();
   }
+  if (view_changed_) {
+    view_changed_ = false;
+    PublishView();
+  }
   if (pending_.empty()) {
     return;
   }
@@ -443,7 +447,7 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects) {
         },
         effect);
   }
-  PublishView();
+  view_changed_ = true;  // Published once per handled input, in Flush().
 }
 
 void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command) {

@@ -190,6 +190,9 @@ class EngineHost final {
 
   uint64_t next_command_ = 1;
   uint64_t view_sequence_ = 0;
+  // Something changed since the last queue view was sent: building one walks every call, so
+  // it is done once per handled input, not once per effect batch.
+  bool view_changed_ = false;
   int answered_today_ = 0;
   int abandoned_today_ = 0;
   std::optional<routing::Timestamp> armed_for_;
