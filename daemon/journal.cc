@@ -8,10 +8,12 @@ namespace {
 
 using routing::Timestamp;
 
-// An unset Timestamp field means "no time" for the optional ones.
-void SetTime(google::protobuf::Timestamp* out, const std::optional<Timestamp>& t) {
+// An unset Timestamp field means "no time" for the optional ones. Presence is data: the field is
+// touched (mutable_*) only when there is a time, so `mutable` is called lazily.
+template <class Mutable>
+void SetTime(Mutable&& mutable_field, const std::optional<Timestamp>& t) {
   if (t) {
-    *out = ToProto(*t);
+    *mutable_field() = ToProto(*t);
   }
 }
 
@@ -27,11 +29,11 @@ v1::CallRecordRecord RecordOfCall(const routing::CallRecord& r) {
   *out.mutable_call() = ToRecord(r.call);
   out.set_outcome(static_cast<v1::CallOutcome>(r.outcome));
   out.set_counsellor_id(r.counsellor_id);
-  SetTime(out.mutable_first_offered_at(), r.first_offered_at);
-  SetTime(out.mutable_accepted_at(), r.accepted_at);
-  SetTime(out.mutable_answered_at(), r.answered_at);
+  SetTime([&] { return out.mutable_first_offered_at(); }, r.first_offered_at);
+  SetTime([&] { return out.mutable_accepted_at(); }, r.accepted_at);
+  SetTime([&] { return out.mutable_answered_at(); }, r.answered_at);
   *out.mutable_ended_at() = ToProto(r.ended_at);
-  SetTime(out.mutable_wrap_up_done_at(), r.wrap_up_done_at);
+  SetTime([&] { return out.mutable_wrap_up_done_at(); }, r.wrap_up_done_at);
   out.set_offers(r.offers);
   out.set_final_step(r.final_step);
   if (r.disposition) {
@@ -75,6 +77,8 @@ v1::CallInfoRecord ToRecord(const routing::CallInfo& call) {
   r.set_gender_preference(static_cast<v1::Gender>(call.gender_preference));
   *r.mutable_arrived_at() = ToProto(call.arrived_at);
   r.set_repeat_caller(call.repeat_caller);
+  r.set_province_unknown(call.province_unknown);
+  r.set_caller_withheld(call.caller_withheld);
   return r;
 }
 
@@ -91,6 +95,8 @@ routing::CallInfo FromRecord(const v1::CallInfoRecord& r) {
   call.gender_preference = static_cast<routing::Gender>(r.gender_preference());
   call.arrived_at = FromProto(r.arrived_at());
   call.repeat_caller = r.repeat_caller();
+  call.province_unknown = r.province_unknown();
+  call.caller_withheld = r.caller_withheld();
   return call;
 }
 

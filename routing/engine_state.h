@@ -39,6 +39,8 @@ struct CounsellorEntry {
   int heavy_in_row = 0;
   // The end of a cool-down after a heavy call; before it they cannot make themselves available.
   Timestamp cool_down_until{};
+
+  bool operator==(const CounsellorEntry&) const = default;
 };
 
 struct CallEntry {
@@ -61,6 +63,8 @@ struct CallEntry {
   // timer set under an older one is stale.
   uint64_t ladder_generation = 0;
   CallRecord record;
+
+  bool operator==(const CallEntry&) const = default;
 };
 
 enum class TimerKind {
@@ -82,6 +86,7 @@ struct TimerEntry {
   std::string key;
   uint64_t generation = 0;
   bool operator<(const TimerEntry& o) const { return std::tie(at, seq) < std::tie(o.at, o.seq); }
+  bool operator==(const TimerEntry&) const = default;
 };
 
 struct EngineState {
@@ -102,6 +107,8 @@ struct EngineState {
   // Callers (by key) never to be routed to a counsellor: (counsellor id, caller key).
   std::vector<std::pair<std::string, std::string>> never_route;
   Timestamp next_contact_sweep{};
+
+  bool operator==(const EngineState&) const = default;
 };
 
 }  // namespace hotline::routing

@@ -95,6 +95,14 @@ struct CallInfo {
   Timestamp arrived_at{};
   // Set by the engine: this caller was answered within the repeat window.
   bool repeat_caller = false;
+  // Gateway data errors, marked on the row rather than refused (DESIGN §6): the province code is
+  // not in the region tree (the call routes at national scope; `province` keeps the code as
+  // sent), and the number was withheld or malformed (an unknown caller: no caller key, never a
+  // repeat caller).
+  bool province_unknown = false;
+  bool caller_withheld = false;
+
+  bool operator==(const CallInfo&) const = default;
 };
 
 // What a counsellor records after a call. Category, action and flags are the lowercase names of
@@ -105,6 +113,8 @@ struct Disposition {
   std::vector<std::string> flags;
   bool heavy = false;
   std::string note;
+
+  bool operator==(const Disposition&) const = default;
 };
 
 // Everything known about a finished call: one row of the `calls` table.
@@ -128,6 +138,8 @@ struct CallRecord {
   std::optional<Disposition> disposition;
   // For FAILED and REJECTED: why.
   std::string reason;
+
+  bool operator==(const CallRecord&) const = default;
 };
 
 // One counsellor state change: one row of the `presence` table.
@@ -138,6 +150,8 @@ struct PresenceChange {
   Timestamp at{};
   // The call they hold in this state, if any.
   std::string call_id;
+
+  bool operator==(const PresenceChange&) const = default;
 };
 
 }  // namespace hotline::routing
