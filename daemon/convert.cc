@@ -126,34 +126,45 @@ absl::Status ValidateCallerNumber(const std::string& number) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<routing::CallInfo> ParseArrival(const v1::CallArrived& a) {
-  if (absl::Status s = ValidateCallerNumber(a.caller_number()); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ValidateProvince(a.province(), "arrived.province"); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = ValidateLanguage(a.language(), "arrived.language"); !s.ok()) {
-    return s;
-  }
-  auto topic = ParseTopic(a.topic(), "arrived.topic");
-  if (!topic.ok()) {
-    return topic.status();
-  }
-  auto priority = ParsePriority(a.priority(), "arrived.priority");
-  if (!priority.ok()) {
-    return priority.status();
-  }
-  auto gender = ParseGender(a.gender_preference(), "arrived.gender_preference");
-  if (!gender.ok()) {
-    return gender.status();
-  }
+routing::CallInfo ParseArrival(const v1::CallArrived& a, std::vector<std::string>* defaulted) {
+  auto note = [&](const char* field) {
+    if (defaulted != nullptr) {
+      defaulted->emplace_back(field);
+    }
+  };
   routing::CallInfo info;
-  info.province = a.province();
-  info.language = a.language();
-  info.topic = *topic;
-  info.priority = *priority;
-  info.gender_preference = *gender;
+  if (!ValidateCallerNumber(a.caller_number()).ok()) {
+    info.caller_withheld = true;  // "anonymous", empty, or not a number at all.
+    info.caller_masked = "withheld";
+  }
+  if (ValidateProvince(a.province(), "arrived.province").ok()) {
+    info.province = a.province();
+  } else {
+    info.province_unknown = true;
+  }
+  if (ValidateLanguage(a.language(), "arrived.language").ok()) {
+    info.language = a.language();
+  } else {
+    info.language = "vi";
+    note("arrived.language");
+  }
+  if (auto topic = ParseTopic(a.topic(), "arrived.topic"); topic.ok()) {
+    info.topic = *topic;
+  } else {
+    info.topic = routing::Topic::kOther;
+    note("arrived.topic");
+  }
+  if (auto priority = ParsePriority(a.priority(), "arrived.priority"); priority.ok()) {
+    info.priority = *priority;
+  } else {
+    info.priority = routing::Priority::kNormal;
+    note("arrived.priority");
+  }
+  if (auto gender = ParseGender(a.gender_preference(), "arrived.gender_preference"); gender.ok()) {
+    info.gender_preference = *gender;
+  } else {
+    note("arrived.gender_preference");
+  }
   return info;
 }
 

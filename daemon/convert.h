@@ -30,9 +30,16 @@ absl::Status ValidateEvent(const v1::CallEvent& event);
 // Identifier checks shared by several messages. `field` names the field in the error.
 absl::Status ValidateId(const std::string& value, const std::string& field, size_t max_size);
 
-// The arrival, minus the caller number (which the caller turns into key and mask itself).
-// REQUIRES: the caller fills call_id, gateway_id, caller_key, caller_masked, arrived_at.
-absl::StatusOr<routing::CallInfo> ParseArrival(const v1::CallArrived& arrived);
+// The arrival, minus the caller number (which the caller turns into key and mask itself). Never
+// fails: a child's call is never refused for the gateway's data (DESIGN §6). A withheld or
+// malformed number sets caller_withheld (masked "withheld"); a malformed province sets
+// province_unknown (the code is dropped); a malformed language is taken as "vi", an unset or
+// unknown topic as OTHER, priority as NORMAL and gender preference as none. `defaulted` lists the
+// fields of that last kind, for the log.
+// REQUIRES: the caller fills call_id, gateway_id, caller_key, caller_masked (unless withheld),
+// arrived_at.
+routing::CallInfo ParseArrival(const v1::CallArrived& arrived,
+                               std::vector<std::string>* defaulted = nullptr);
 absl::Status ValidateCallerNumber(const std::string& number);
 
 absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor& c);

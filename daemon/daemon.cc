@@ -82,7 +82,9 @@ std::pair<std::string, int> SplitHostPort(const std::string& hostport) {
 
 class DaemonImpl final : public Daemon {
  public:
-  explicit DaemonImpl(const Config& config) : config_(config) {}
+  DaemonImpl(const Config& config, std::shared_ptr<TimeSource> time)
+      : config_(config),
+        time_(time != nullptr ? std::move(time) : std::make_shared<RealTimeSource>()) {}
 
   ~DaemonImpl() override { Shutdown(); }
 
@@ -103,10 +105,11 @@ class DaemonImpl final : public Daemon {
       sink = wrapped_sink_.get();
     }
     writer_ = std::make_unique<Writer>(*sink, [this](bool healthy) { OnStoreHealth(healthy); });
-    host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, clock_);
+    host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, *time_);
     if (absl::Status s = host_->Recover(); !s.ok()) {
       return s;
     }
+    recovered_digest_ = host_->recovered_digest();
     engine_thread_ = std::thread([this] { io_.run(); });
 
     grpc::EnableDefaultHealthCheckService(true);
@@ -144,6 +147,9 @@ class DaemonImpl final : public Daemon {
 
   bool healthy() const override { return writer_ != nullptr && writer_->healthy(); }
 
+  std::string recovered_digest() const override { return recovered_digest_; }
+  std::string shutdown_digest() const override { return shutdown_digest_; }
+
   int grpc_port() const override { return grpc_port_; }
   int http_port() const override { return http_port_; }
 
@@ -179,6 +185,11 @@ class DaemonImpl final : public Daemon {
     }
     if (writer_) {
       writer_->Stop(std::chrono::seconds(2));
+    }
+    if (host_) {
+      // What recovery should rebuild from the journal; it logs its own digest to compare.
+      shutdown_digest_ = host_->StateDigest();
+      spdlog::info("state digest at shutdown: {}", shutdown_digest_);
     }
     if (cq_) {
       cq_->Shutdown();
@@ -596,7 +607,8 @@ class DaemonImpl final : public Daemon {
   }
 
   const Config config_;
-  SystemClock clock_;
+  // Shared with the test that injected it, which moves it from its own thread.
+  std::shared_ptr<TimeSource> time_;
   std::unique_ptr<CallerKeyer> keyer_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::Sink> wrapped_sink_;
@@ -619,12 +631,15 @@ class DaemonImpl final : public Daemon {
   std::thread http_thread_;
   int http_port_ = 0;
   std::atomic<bool> stopped_ = false;
+  std::string recovered_digest_;  // Set in Init, before any other thread reads it.
+  std::string shutdown_digest_;   // Set in Shutdown.
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, SinkWrapper wrap_sink) {
-  auto daemon = std::make_unique<DaemonImpl>(config);
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, SinkWrapper wrap_sink,
+                                                       std::shared_ptr<TimeSource> time) {
+  auto daemon = std::make_unique<DaemonImpl>(config, std::move(time));
   if (absl::Status s = daemon->Init(wrap_sink); !s.ok()) {
     daemon->Shutdown();
     return s;

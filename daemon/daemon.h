@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/config.h"
+#include "daemon/time_source.h"
 #include "storage/batch.h"
 
 namespace hotline::daemon {
@@ -19,9 +20,11 @@ class Daemon {
   // Opens the database, loads counsellors, starts the engine thread, the gRPC server (with the
   // health and reflection services) and the HTTP server. Errors name what failed to start.
   // `wrap_sink`, for tests, wraps the database the journal writer commits to (to inject faults).
+  // `time`, for tests, replaces the system clocks and timers (tests/testing/manual_time.h).
   using SinkWrapper = std::function<std::unique_ptr<storage::Sink>(storage::Sink& store)>;
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config,
-                                                       SinkWrapper wrap_sink = nullptr);
+                                                       SinkWrapper wrap_sink = nullptr,
+                                                       std::shared_ptr<TimeSource> time = nullptr);
 
   virtual ~Daemon() = default;
 
@@ -31,6 +34,12 @@ class Daemon {
 
   // Whether the journal is being written (false while commits fail: gRPC health NOT_SERVING).
   virtual bool healthy() const = 0;
+
+  // Digests of the engine's state (journal.h StateDigest): as recovery rebuilt it from the
+  // snapshot and journal at start, and as it was at the end of Shutdown() (empty before). A
+  // restart after a clean shutdown rebuilds exactly the state it left: the two agree.
+  virtual std::string recovered_digest() const = 0;
+  virtual std::string shutdown_digest() const = 0;
 
   // Writes and acknowledges everything handled so far, closes every stream with UNAVAILABLE,
   // lets the engine finish what it has been given (every record written) and joins all

@@ -5,6 +5,7 @@
 #include <asio/post.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "daemon/convert.h"
 #include "daemon/journal.h"
@@ -15,32 +16,18 @@ namespace hotline::daemon {
 
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-
 // How long an answer to a request id is remembered (and repeats recognised).
 constexpr routing::Millis kAnswerMemory{24 * 3'600'000};
+// The earliest arrival time a gateway may give, before now (gateway.proto HeldCall.arrived_at).
+constexpr routing::Millis kLongestBackdate{24 * 3'600'000};
+// How many distinct unknown province codes are logged (one line each).
+constexpr size_t kUnknownProvincesLogged = 100;
 
-std::string RevokeName(routing::RevokeReason r) {
-  switch (r) {
-    case routing::RevokeReason::kTimedOut:
-      return "timed_out";
-    case routing::RevokeReason::kCallerHungUp:
-      return "caller_hung_up";
-    case routing::RevokeReason::kDeclined:
-      return "declined";
-    case routing::RevokeReason::kWithdrawn:
-      return "withdrawn";
-  }
-  return "";
-}
+v1::CallOutcome ToProtoOutcome(routing::Outcome o) { return static_cast<v1::CallOutcome>(o); }
 
-v1::DeskEvent DeskEventAt(routing::Timestamp at) {
-  v1::DeskEvent e;
-  *e.mutable_at() = ToProto(at);
-  return e;
+bool IsFinalEvent(const v1::CallEvent& event) {
+  return event.has_caller_hung_up() || event.has_ended() || event.has_failed() ||
+         event.has_callback_requested();
 }
 
 std::string CommandKind(v1::Command::KindCase kind) {
@@ -75,20 +62,41 @@ absl::StatusOr<Response> Decode(const storage::RequestResult& r) {
 }  // namespace
 
 EngineHost::EngineHost(const Config& config, asio::io_context& io, storage::Store& store,
-                       Writer& writer, const CallerKeyer& keyer, const Clock& clock)
+                       Writer& writer, const CallerKeyer& keyer, TimeSource& time)
     : config_(config),
       io_(io),
-      timer_(io),
+      time_(time),
+      timer_(time.MakeTimer(io)),
+      wall_anchor_(time.SystemTime()),
+      mono_anchor_(time.MonotonicNow()),
       store_(store),
       writer_(writer),
       keyer_(keyer),
-      clock_(clock),
       engine_(config.engine) {}
+
+routing::Timestamp EngineHost::Now() const {
+  const routing::Timestamp now =
+      wall_anchor_ +
+      std::chrono::duration_cast<routing::Millis>(time_.MonotonicNow() - mono_anchor_);
+  const routing::Millis skew =
+      std::chrono::duration_cast<routing::Millis>(time_.SystemTime() - now);
+  if (std::chrono::abs(skew - reported_skew_) > std::chrono::seconds(1)) {
+    reported_skew_ = skew;
+    spdlog::warn(
+        "the system clock differs from hotlined's by {} ms (a clock step?): timers and records "
+        "keep hotlined's clock until the next start",
+        skew.count());
+  }
+  return now;
+}
+
+std::string EngineHost::StateDigest() const { return daemon::StateDigest(engine_.SaveState()); }
 
 // --- Recovery. ---
 
 absl::Status EngineHost::Recover() {
   int64_t last_seq = 0;
+  routing::Timestamp last_time{};
   auto snapshot = store_.LoadSnapshot();
   if (!snapshot.ok()) {
     return snapshot.status();
@@ -99,7 +107,14 @@ absl::Status EngineHost::Recover() {
       return absl::DataLossError(
           absl::StrCat("the snapshot after journal record ", (*snapshot)->seq, " is unreadable"));
     }
-    engine_.RestoreState(FromSnapshot(state));
+    routing::EngineState restored = FromSnapshot(state);
+    last_time = restored.now;
+    engine_.RestoreState(std::move(restored));
+    for (const auto& r : state.gateway_fates()) {
+      fates_[r.call_id()] = Fate{r.gateway_id(), static_cast<routing::Outcome>(r.outcome()),
+                                 FromProto(r.finished_at()), r.offer_callback()};
+      fate_order_.emplace_back(FromProto(r.finished_at()), r.call_id());
+    }
     last_seq = (*snapshot)->seq;
   }
   int64_t replayed = 0;
@@ -113,7 +128,13 @@ absl::Status EngineHost::Recover() {
       spdlog::error("journal record {} replayed with a different answer: {}", entry.seq,
                     s.ToString());
     }
-    engine_.TakeEffects();  // Their rows and messages went out when the record was written.
+    // Their rows and messages went out when the record was written; only the fates of finished
+    // calls are the daemon's own memory.
+    const routing::Timestamp at = FromProto(record.at());
+    for (const routing::Effect& effect : engine_.TakeEffects()) {
+      RememberFate(effect, at);
+    }
+    last_time = std::max(last_time, at);
     last_seq = entry.seq;
     ++replayed;
     return absl::OkStatus();
@@ -123,6 +144,16 @@ absl::Status EngineHost::Recover() {
   }
   next_journal_seq_ = last_seq + 1;
   records_since_snapshot_ = replayed;
+  recovered_digest_ = StateDigest();
+  spdlog::info("state digest after recovery: {}", recovered_digest_);
+  if (Now() < last_time) {
+    // The system clock is behind the journal (stepped back while we were down): journal times
+    // never go back, so this run's clock starts where the journal ended.
+    spdlog::warn("the system clock is {} ms behind the journal; hotlined's clock starts at the "
+                 "journal's last time",
+                 (last_time - Now()).count());
+    wall_anchor_ += last_time - Now();
+  }
   spdlog::info(
       "recovered {} waiting or live calls and {} counsellors from {} and {} journal "
       "records",
@@ -145,7 +176,7 @@ absl::Status EngineHost::Recover() {
     }
   }
 
-  const int64_t since = routing::ToUnixMillis(clock_.Now() - kAnswerMemory);
+  const int64_t since = routing::ToUnixMillis(Now() - kAnswerMemory);
   auto answers = store_.LoadRequestResults(since);
   if (!answers.ok()) {
     return answers.status();
@@ -168,7 +199,7 @@ absl::Status EngineHost::Recover() {
       }
     }
   }
-  TickTo(clock_.Now());
+  TickTo(Now());
   ArmTimer();
   Flush();
   return absl::OkStatus();
@@ -239,33 +270,40 @@ void EngineHost::Post(std::function<void(EngineHost&)> fn) {
 }
 
 absl::Status EngineHost::Apply(v1::JournalRecord record) {
-  const routing::Timestamp now = clock_.Now();
+  const routing::Timestamp now = Now();
   TickTo(now);
   *record.mutable_at() = ToProto(now);
   const absl::Status status = ApplyRecord(engine_, record);
   const std::vector<routing::Effect> effects = engine_.TakeEffects();
   if (status.ok()) {
+    for (const routing::Effect& effect : effects) {
+      RememberFate(effect, now);  // Before Journal(), which may snapshot the fates.
+    }
     Journal(record);
   } else if (!effects.empty()) {
     // An input the engine refuses must change nothing, or the journal would miss a change.
     spdlog::critical("BUG: a refused input had effects: {}", status.ToString());
   }
-  CarryOut(effects);
+  CarryOut(effects, now);
   ArmTimer();
   return status;
 }
 
 void EngineHost::TickTo(routing::Timestamp now) {
+  const std::optional<routing::Timestamp> due = engine_.NextDeadline();
+  if (!due || *due > now) {
+    return;  // Nothing due: the engine's state does not change, so nothing to journal.
+  }
   engine_.Tick(now);
   const std::vector<routing::Effect> effects = engine_.TakeEffects();
-  if (effects.empty()) {
-    return;
+  for (const routing::Effect& effect : effects) {
+    RememberFate(effect, now);
   }
   v1::JournalRecord tick;
   *tick.mutable_at() = ToProto(now);
   tick.mutable_tick();
   Journal(tick);
-  CarryOut(effects);
+  CarryOut(effects, now);
 }
 
 void EngineHost::Journal(const v1::JournalRecord& record) {
@@ -281,9 +319,18 @@ void EngineHost::MaybeSnapshot() {
     return;
   }
   // Effects of the current record are taken already, so the state is complete.
-  const routing::Timestamp now = clock_.Now();
+  const routing::Timestamp now = Now();
+  v1::EngineSnapshot state = ToSnapshot(engine_.SaveState());
+  for (const auto& [call_id, fate] : fates_) {
+    auto* r = state.add_gateway_fates();
+    r->set_call_id(call_id);
+    r->set_gateway_id(fate.gateway_id);
+    r->set_outcome(ToProtoOutcome(fate.outcome));
+    *r->mutable_finished_at() = ToProto(fate.finished_at);
+    r->set_offer_callback(fate.offer_callback);
+  }
   pending_.batch.snapshot = storage::Snapshot{next_journal_seq_ - 1, routing::ToUnixMillis(now),
-                                              ToSnapshot(engine_.SaveState()).SerializeAsString()};
+                                              state.SerializeAsString()};
   pending_.batch.forget_results_before_ms = routing::ToUnixMillis(now - kAnswerMemory);
   records_since_snapshot_ = 0;
 }
@@ -291,7 +338,8 @@ void EngineHost::MaybeSnapshot() {
 void EngineHost::Deliver(std::function<void()> send) { pending_.sends.push_back(std::move(send)); }
 
 void EngineHost::Flush() {
-  const routing::Timestamp now = clock_.Now();
+  const routing::Timestamp now = Now();
+  ForgetFates(now);
   while (!answer_order_.empty() &&
          answer_order_.front().first < routing::ToUnixMillis(now - kAnswerMemory)) {
     answers_.erase(answer_order_.front().second);
@@ -337,7 +385,7 @@ void EngineHost::Answer(const std::string& origin, const std::string& request_id
   const absl::StatusOr<Response> result = compute();
   storage::RequestResult stored{origin,
                                 request_id,
-                                routing::ToUnixMillis(clock_.Now()),
+                                routing::ToUnixMillis(Now()),
                                 static_cast<int>(result.status().code()),
                                 std::string(result.status().message()),
                                 result.ok() ? result->SerializeAsString() : ""};
@@ -348,106 +396,69 @@ void EngineHost::Answer(const std::string& origin, const std::string& request_id
 
 // --- Effects. ---
 
-void EngineHost::CarryOut(const std::vector<routing::Effect>& effects) {
+void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::Timestamp at) {
   if (effects.empty()) {
     return;
   }
   for (const routing::Effect& effect : effects) {
-    std::visit(
-        Overloaded{
-            [&](const routing::OfferMade& e) {
-              spdlog::info("offer call={} counsellor={} step={} eligible={} rule='{}'",
-                           e.call.call_id, e.counsellor_id, e.step, e.eligible, e.rule);
-              pending_.batch.offers.push_back(storage::OfferRow{
-                  e.call.call_id, e.counsellor_id, routing::ToUnixMillis(clock_.Now()), e.step,
-                  std::string(routing::Name(e.scope)), e.eligible, e.rule, "", 0});
-              v1::DeskEvent ev = DeskEventAt(clock_.Now());
-              *ev.mutable_offer()->mutable_call() = ToSummary(e.call);
-              *ev.mutable_offer()->mutable_expires_at() = ToProto(e.expires_at);
-              SendDesk(e.counsellor_id, std::move(ev));
-            },
-            [&](const routing::OfferRevoked& e) {
-              pending_.batch.offer_results.push_back(
-                  storage::OfferResult{e.call_id, e.counsellor_id, RevokeName(e.reason),
-                                       routing::ToUnixMillis(clock_.Now())});
-              v1::DeskEvent ev = DeskEventAt(clock_.Now());
-              ev.mutable_offer_revoked()->set_call_id(e.call_id);
-              ev.mutable_offer_revoked()->set_reason(ToProto(e.reason));
-              SendDesk(e.counsellor_id, std::move(ev));
-            },
-            [&](const routing::ConnectRequested& e) {
-              pending_.batch.offer_results.push_back(storage::OfferResult{
-                  e.call_id, e.counsellor_id, "accepted", routing::ToUnixMillis(clock_.Now())});
-              v1::Command cmd;
-              cmd.set_call_id(e.call_id);
-              cmd.mutable_connect()->set_counsellor_id(e.counsellor_id);
-              cmd.mutable_connect()->set_endpoint(e.endpoint);
-              SendCommand(e.gateway_id, std::move(cmd));
-            },
-            [&](const routing::PositionAnnounced& e) {
-              v1::Command cmd;
-              cmd.set_call_id(e.call_id);
-              cmd.mutable_announce()->set_position(e.position);
-              if (e.estimated_wait) {
-                *cmd.mutable_announce()->mutable_estimated_wait() =
-                    ToProtoDuration(*e.estimated_wait);
-              }
-              SendCommand(e.gateway_id, std::move(cmd));
-            },
-            [&](const routing::CallbackOffered& e) {
-              v1::Command cmd;
-              cmd.set_call_id(e.call_id);
-              cmd.mutable_offer_callback();
-              SendCommand(e.gateway_id, std::move(cmd));
-            },
-            [&](const routing::DeskCallConnected& e) {
-              v1::DeskEvent ev = DeskEventAt(clock_.Now());
-              ev.mutable_call_connected()->set_call_id(e.call_id);
-              SendDesk(e.counsellor_id, std::move(ev));
-            },
-            [&](const routing::DeskCallEnded& e) {
-              v1::DeskEvent ev = DeskEventAt(clock_.Now());
-              ev.mutable_call_ended()->set_call_id(e.call_id);
-              ev.mutable_call_ended()->set_outcome(ToProto(e.outcome));
-              SendDesk(e.counsellor_id, std::move(ev));
-            },
-            [&](const routing::WrapUpStarted& e) {
-              v1::DeskEvent ev = DeskEventAt(clock_.Now());
-              ev.mutable_wrap_up_started()->set_call_id(e.call_id);
-              *ev.mutable_wrap_up_started()->mutable_deadline() = ToProto(e.deadline);
-              SendDesk(e.counsellor_id, std::move(ev));
-            },
-            [&](const routing::PresenceChanged& e) {
-              pending_.batch.presence.push_back(e.change);
-              auto view = engine_.FindCounsellor(e.change.counsellor_id);
-              if (view) {
-                // The view is the state after every effect of this input; report the state of
-                // this change, so the desk sees each step in order.
-                v1::DeskEvent ev = DeskEventAt(e.change.at);
-                auto* status = ev.mutable_presence_changed()->mutable_status();
-                *status = ToProto(*view);
-                status->set_state(static_cast<v1::CounsellorState>(e.change.state));
-                status->set_break_reason(static_cast<v1::BreakReason>(e.change.reason));
-                status->set_call_id(e.change.call_id);
-                *status->mutable_since() = ToProto(e.change.at);
-                SendDesk(e.change.counsellor_id, std::move(ev));
-              }
-            },
-            [&](const routing::CallFinished& e) {
-              const routing::CallRecord& r = e.record;
-              spdlog::info("call {} finished: {} counsellor={} offers={}", r.call.call_id,
-                           routing::Name(r.outcome), r.counsellor_id, r.offers);
-              if (r.outcome == routing::Outcome::kCompleted) {
-                ++answered_today_;
-              } else if (r.outcome == routing::Outcome::kAbandoned) {
-                ++abandoned_today_;
-              }
-              pending_.batch.calls.push_back(r);
-            },
-        },
-        effect);
+    if (const auto* e = std::get_if<routing::OfferMade>(&effect)) {
+      spdlog::info("offer call={} counsellor={} step={} eligible={} rule='{}'", e->call.call_id,
+                   e->counsellor_id, e->step, e->eligible, e->rule);
+    } else if (const auto* f = std::get_if<routing::CallFinished>(&effect)) {
+      const routing::CallRecord& r = f->record;
+      spdlog::info("call {} finished: {} counsellor={} offers={}", r.call.call_id,
+                   routing::Name(r.outcome), r.counsellor_id, r.offers);
+      if (r.outcome == routing::Outcome::kCompleted) {
+        ++answered_today_;
+      } else if (r.outcome == routing::Outcome::kAbandoned) {
+        ++abandoned_today_;
+      }
+    }
+  }
+  Translation out = Translate(effects, at, engine_);
+  auto append = [](auto& into, auto& from) {
+    into.insert(into.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
+  };
+  append(pending_.batch.calls, out.calls);
+  append(pending_.batch.presence, out.presence);
+  append(pending_.batch.offers, out.offers);
+  for (Message& message : out.messages) {
+    if (auto* desk = std::get_if<DeskMessage>(&message)) {
+      SendDesk(desk->counsellor_id, std::move(desk->event));
+    } else {
+      auto& cmd = std::get<GatewayCommand>(message);
+      SendCommand(cmd.gateway_id, std::move(cmd.command));
+    }
   }
   view_changed_ = true;  // Published once per handled input, in Flush().
+}
+
+void EngineHost::RememberFate(const routing::Effect& effect, routing::Timestamp at) {
+  if (const auto* f = std::get_if<routing::CallFinished>(&effect)) {
+    const routing::CallRecord& r = f->record;
+    Fate& fate = fates_[r.call.call_id];
+    fate.gateway_id = r.call.gateway_id;
+    fate.outcome = r.outcome;
+    fate.finished_at = at;
+    fate_order_.emplace_back(at, r.call.call_id);
+  } else if (const auto* c = std::get_if<routing::CallbackOffered>(&effect)) {
+    // The engine offers the callback as the call finishes (CallFinished may come first).
+    Fate& fate = fates_[c->call_id];
+    fate.gateway_id = c->gateway_id;
+    fate.offer_callback = true;
+  }
+}
+
+void EngineHost::ForgetFates(routing::Timestamp now) {
+  const routing::Timestamp before = now - config_.engine.finished_call_memory_ms;
+  while (!fate_order_.empty() && fate_order_.front().first < before) {
+    auto it = fates_.find(fate_order_.front().second);
+    if (it != fates_.end() && it->second.finished_at < before) {
+      fates_.erase(it);
+    }
+    fate_order_.pop_front();
+  }
 }
 
 void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command) {
@@ -456,9 +467,22 @@ void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command)
       absl::StrCat(CommandKind(command.kind_case()), "/", command.call_id(), "/", next_command_++));
   auto it = gateways_.find(gateway_id);
   if (it == gateways_.end()) {
+    if (command.has_offer_callback()) {
+      // The call is finished: its fate, callback included, answers the gateway's next Hello.
+      spdlog::warn("gateway '{}' is not connected: call {} timed out and waits in its fate",
+                   gateway_id, command.call_id());
+      return;
+    }
     spdlog::warn("gateway '{}' is not connected: command {} waits for it to say hello", gateway_id,
                  command.command_id());
-    undelivered_[gateway_id].push_back(std::move(command));
+    auto& waiting = undelivered_[gateway_id];
+    if (command.has_announce()) {
+      // Only the latest position is worth telling a caller.
+      std::erase_if(waiting, [&](const v1::Command& c) {
+        return c.has_announce() && c.call_id() == command.call_id();
+      });
+    }
+    waiting.push_back(std::move(command));
     return;
   }
   v1::HotlineMessage msg;
@@ -474,7 +498,7 @@ void EngineHost::SendDesk(const std::string& counsellor_id, v1::DeskEvent event)
 }
 
 v1::QueueView EngineHost::View() {
-  const routing::Timestamp now = clock_.Now();
+  const routing::Timestamp now = Now();
   v1::QueueView view;
   view.set_sequence(++view_sequence_);
   *view.mutable_at() = ToProto(now);
@@ -523,13 +547,18 @@ void EngineHost::ArmTimer() {
   }
   armed_for_ = next;
   if (!next) {
-    timer_.cancel();
+    timer_->Cancel();
     return;
   }
-  timer_.expires_at(*next);
-  timer_.async_wait([this](const std::error_code& ec) {
-    if (ec) {
-      return;  // Re-armed or cancelled.
+  // Scheduled on the monotonic clock: the engine's time advances with it (see Now()), so a step
+  // of the system clock neither delays nor hastens a timer.
+  const MonotonicTime at =
+      mono_anchor_ + std::chrono::duration_cast<MonotonicTime::duration>(*next - wall_anchor_);
+  timer_->ArmAt(at, [this, deadline = *next] {
+    // A completion already queued when the timer was re-armed or cancelled still runs: only the
+    // one for the deadline armed now counts.
+    if (armed_for_ != deadline) {
+      return;
     }
     armed_for_.reset();
     OnTimer();
@@ -538,9 +567,8 @@ void EngineHost::ArmTimer() {
 }
 
 void EngineHost::OnTimer() {
-  // The clock may read a hair before the deadline the timer was set for; the engine needs the
-  // deadline itself to have passed.
-  TickTo(std::max(clock_.Now(), engine_.NextDeadline().value_or(routing::Timestamp{})));
+  // Never past the clock: the engine's time is the daemon's, which has reached the deadline.
+  TickTo(Now());
   ArmTimer();
 }
 
@@ -555,19 +583,22 @@ void EngineHost::GatewayHello(std::shared_ptr<GatewayStream> stream, const v1::H
   }
   slot = stream;
   spdlog::info("gateway '{}' connected, holding {} calls", gateway_id, hello.held_calls_size());
-  v1::HotlineMessage welcome;
-  welcome.mutable_welcome()->set_gateway_id(gateway_id);
-  // The welcome first, then what reconciliation decides.
-  Deliver([stream, welcome] { stream->Send(welcome); });
-  Reconcile(gateway_id, hello);
+  // The welcome goes first, and carries what reconciliation decides: its place in the sends is
+  // taken now, its content filled in below (before the unit reaches the writer).
+  auto welcome = std::make_shared<v1::HotlineMessage>();
+  welcome->mutable_welcome()->set_gateway_id(gateway_id);
+  Deliver([stream, welcome] { stream->Send(*welcome); });
+  Reconcile(gateway_id, hello, *welcome->mutable_welcome());
 }
 
-void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello) {
-  std::map<std::string, const v1::HeldCall*> held;
+void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello,
+                           v1::Welcome& welcome) {
+  std::set<std::string> held;
   for (const auto& call : hello.held_calls()) {
-    held[call.call_id()] = &call;
+    held.insert(call.call_id());
   }
-  // Calls only we know: the gateway lost them.
+  // Calls only we know: the gateway lost them (a call whose final event is unacknowledged is
+  // still listed, so this is never a hang-up that got lost on the way).
   for (const auto& call : engine_.Calls()) {
     if (call.info.gateway_id != gateway_id || call.state == routing::CallState::kEnded ||
         held.contains(call.info.call_id)) {
@@ -584,7 +615,7 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
   std::set<std::string> connect_pending;
   for (auto& command : std::exchange(undelivered_[gateway_id], {})) {
     if (!engine_.FindCall(command.call_id())) {
-      continue;
+      continue;  // Finished meanwhile: its fate answers the Hello instead.
     }
     if (command.has_connect()) {
       connect_pending.insert(command.call_id());
@@ -593,23 +624,33 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
     *msg.mutable_command() = std::move(command);
     Deliver([stream = gateways_[gateway_id], msg] { stream->Send(msg); });
   }
-  for (const auto& [call_id, held_call] : held) {
-    auto known = engine_.FindCall(call_id);
-    if (!known) {
-      // Calls only the gateway knows: admitted with their original arrival time.
-      if (!held_call->has_arrived_at()) {
-        spdlog::warn("gateway '{}' holds call {} without arrived_at; not admitted", gateway_id,
-                     call_id);
-        continue;
-      }
-      auto record = ArrivalRecord(gateway_id, call_id, held_call->arrived(),
-                                  FromProto(held_call->arrived_at()));
-      const absl::Status s = record.ok() ? Apply(*record) : record.status();
-      if (!s.ok()) {
-        spdlog::warn("gateway '{}' holds call {} that cannot be admitted: {}", gateway_id, call_id,
-                     s.ToString());
-      }
-      continue;
+  undelivered_.erase(gateway_id);
+  for (const auto& held_call : hello.held_calls()) {
+    *welcome.add_held_calls() = ReconcileHeld(gateway_id, held_call, connect_pending);
+  }
+}
+
+v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
+                                             const v1::HeldCall& held,
+                                             const std::set<std::string>& connect_pending) {
+  v1::HeldCallResult result;
+  const std::string& call_id = held.call_id();
+  result.set_call_id(call_id.substr(0, 128));
+  auto refuse = [&](const absl::Status& status) {
+    spdlog::warn("gateway '{}' holds a call that cannot be taken: {}", gateway_id,
+                 status.ToString());
+    result.set_fate(v1::HeldCallResult::FATE_REFUSED);
+    result.set_code(static_cast<int>(status.code()));
+    result.set_message(std::string(status.message()));
+    return result;
+  };
+  if (absl::Status s = ValidateId(call_id, "hello.held_calls.call_id", 128); !s.ok()) {
+    return refuse(s);
+  }
+  if (auto known = engine_.FindCall(call_id)) {
+    if (known->info.gateway_id != gateway_id) {
+      return refuse(absl::PermissionDeniedError(
+          absl::StrCat("hello.held_calls.call_id: '", call_id, "' belongs to another gateway")));
     }
     if (known->state == routing::CallState::kConnecting && !connect_pending.contains(call_id)) {
       // The connect may have been lost with the old stream or process: ask again (a gateway
@@ -621,35 +662,90 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
       cmd.mutable_connect()->set_endpoint(counsellor ? counsellor->profile.endpoint : "");
       SendCommand(gateway_id, std::move(cmd));
     }
+    result.set_fate(v1::HeldCallResult::FATE_LIVE);
+    result.set_state(static_cast<v1::CallState>(known->state));
+    return result;
   }
+  if (auto fate = fates_.find(call_id); fate != fates_.end()) {
+    if (fate->second.gateway_id != gateway_id) {
+      return refuse(absl::PermissionDeniedError(
+          absl::StrCat("hello.held_calls.call_id: '", call_id, "' belongs to another gateway")));
+    }
+    result.set_fate(v1::HeldCallResult::FATE_FINISHED);
+    result.set_outcome(ToProtoOutcome(fate->second.outcome));
+    if (fate->second.offer_callback) {
+      v1::Command* cmd = result.mutable_command();
+      cmd->set_call_id(call_id);
+      cmd->mutable_offer_callback();
+      cmd->set_command_id(absl::StrCat("offer_callback/", call_id, "/", next_command_++));
+    }
+    return result;
+  }
+  // Only the gateway knows the call: admitted with its original arrival time.
+  std::optional<routing::Timestamp> arrived_at;
+  if (held.has_arrived_at()) {
+    arrived_at = FromProto(held.arrived_at());
+  }
+  const absl::Status s = Apply(ArrivalRecord(gateway_id, call_id, held.arrived(), arrived_at));
+  if (!s.ok()) {
+    return refuse(s);
+  }
+  result.set_fate(v1::HeldCallResult::FATE_ADMITTED);
+  if (auto admitted = engine_.FindCall(call_id)) {
+    result.set_state(static_cast<v1::CallState>(admitted->state));
+  } else {
+    // Admitted already past its maximum wait: finished at once, with its callback.
+    result.set_fate(v1::HeldCallResult::FATE_FINISHED);
+    if (auto fate = fates_.find(call_id); fate != fates_.end()) {
+      result.set_outcome(ToProtoOutcome(fate->second.outcome));
+      if (fate->second.offer_callback) {
+        v1::Command* cmd = result.mutable_command();
+        cmd->set_call_id(call_id);
+        cmd->mutable_offer_callback();
+        cmd->set_command_id(absl::StrCat("offer_callback/", call_id, "/", next_command_++));
+      }
+    }
+  }
+  return result;
 }
 
-absl::StatusOr<v1::JournalRecord> EngineHost::ArrivalRecord(const std::string& gateway_id,
-                                                            const std::string& call_id,
-                                                            const v1::CallArrived& arrived,
-                                                            routing::Timestamp arrived_at) const {
-  auto info = ParseArrival(arrived);
-  if (!info.ok()) {
-    return info.status();
+v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,
+                                            const std::string& call_id,
+                                            const v1::CallArrived& arrived,
+                                            std::optional<routing::Timestamp> arrived_at) {
+  std::vector<std::string> defaulted;
+  routing::CallInfo info = ParseArrival(arrived, &defaulted);
+  if (!defaulted.empty()) {
+    spdlog::warn("gateway '{}' call {}: {} malformed or unset; routed with defaults", gateway_id,
+                 call_id, absl::StrJoin(defaulted, ", "));
   }
   // Gateways may still send a pre-2025 code: it means today's province that absorbed it.
-  if (!engine_.regions().empty()) {
-    auto province = engine_.regions().Canonical(info->province);
-    if (!province) {
-      return absl::InvalidArgumentError(absl::StrCat("arrived.province: unknown province code '",
-                                                     info->province,
-                                                     "' (deploy/regions.toml lists the codes)"));
+  if (!engine_.regions().empty() && !info.province_unknown) {
+    if (auto province = engine_.regions().Canonical(info.province)) {
+      info.province = *province;
+    } else {
+      info.province_unknown = true;
     }
-    info->province = *province;
+  }
+  if (info.province_unknown &&
+      unknown_provinces_logged_.size() < kUnknownProvincesLogged &&
+      unknown_provinces_logged_.insert(info.province).second) {
+    spdlog::warn("gateway '{}' sent unknown province code '{}' (deploy/regions.toml lists the "
+                 "codes): such calls route at national scope and are marked on their row",
+                 gateway_id, info.province);
   }
   // The raw number stops here: only its keyed hash and masked form go on.
-  info->caller_key = keyer_.Key(arrived.caller_number());
-  info->caller_masked = CallerKeyer::Mask(arrived.caller_number());
-  info->call_id = call_id;
-  info->gateway_id = gateway_id;
-  info->arrived_at = arrived_at;
+  if (!info.caller_withheld) {
+    info.caller_key = keyer_.Key(arrived.caller_number());
+    info.caller_masked = CallerKeyer::Mask(arrived.caller_number());
+  }
+  info.call_id = call_id;
+  info.gateway_id = gateway_id;
+  // A gateway's clock may be wrong: never after ours, never more than a day before it.
+  const routing::Timestamp now = Now();
+  info.arrived_at = std::clamp(arrived_at.value_or(now), now - kLongestBackdate, now);
   v1::JournalRecord record;
-  *record.mutable_call_arrived() = ToRecord(*info);
+  *record.mutable_call_arrived() = ToRecord(info);
   return record;
 }
 
@@ -658,33 +754,38 @@ void EngineHost::GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::C
   Answer<v1::EventAck>(
       origin, event.event_id(),
       [&]() -> absl::StatusOr<v1::EventAck> {
-        const absl::Status status = HandleEvent(*stream, event);
+        std::string note;
+        const absl::Status status = HandleEvent(*stream, event, note);
         if (!status.ok()) {
-          spdlog::warn("gateway '{}' event {} refused: {}", stream->gateway_id, event.event_id(),
-                       status.ToString());
+          spdlog::warn("gateway '{}' event {} refused: {}", stream->gateway_id,
+                       event.event_id(), status.ToString());
           return status;
         }
-        return v1::EventAck();
+        v1::EventAck ack;
+        ack.set_message(note);
+        return ack;
       },
       [stream, event_id = event.event_id()](const absl::StatusOr<v1::EventAck>& result) {
         v1::HotlineMessage msg;
         msg.mutable_ack()->set_event_id(event_id);
         msg.mutable_ack()->set_code(static_cast<int>(result.status().code()));
-        msg.mutable_ack()->set_message(std::string(result.status().message()));
+        msg.mutable_ack()->set_message(result.ok() ? result->message()
+                                                   : std::string(result.status().message()));
         stream->Send(std::move(msg));
       });
 }
 
-absl::Status EngineHost::HandleEvent(const GatewayStream& stream, const v1::CallEvent& event) {
+absl::Status EngineHost::HandleEvent(const GatewayStream& stream, const v1::CallEvent& event,
+                                     std::string& ack_message) {
   const std::string& call_id = event.call_id();
   v1::JournalRecord record;
   switch (event.kind_case()) {
     case v1::CallEvent::kArrived: {
-      auto arrival = ArrivalRecord(stream.gateway_id, call_id, event.arrived(), clock_.Now());
-      if (!arrival.ok()) {
-        return arrival.status();
+      std::optional<routing::Timestamp> occurred_at;
+      if (event.has_occurred_at()) {
+        occurred_at = FromProto(event.occurred_at());
       }
-      record = std::move(*arrival);
+      record = ArrivalRecord(stream.gateway_id, call_id, event.arrived(), occurred_at);
       break;
     }
     case v1::CallEvent::kCallerHungUp:
@@ -713,6 +814,15 @@ absl::Status EngineHost::HandleEvent(const GatewayStream& stream, const v1::Call
       return absl::PermissionDeniedError(
           absl::StrCat("call_id: '", call_id, "' belongs to another gateway"));
     }
+    auto fate = fates_.find(call_id);
+    if (!call && fate != fates_.end() && fate->second.gateway_id == stream.gateway_id &&
+        IsFinalEvent(event)) {
+      // Resent after a reconnect, or overtaken by a time-out while the gateway was away: the
+      // call is over either way, and the answer it would have had is OK.
+      ack_message = absl::StrCat("call '", call_id, "' had already finished: ",
+                                 std::string(routing::Name(fate->second.outcome)));
+      return absl::OkStatus();
+    }
   }
   return Apply(std::move(record));
 }
@@ -732,6 +842,11 @@ void EngineHost::GatewayCommandResult(std::shared_ptr<GatewayStream> stream,
   const std::string reason = result.has_unreachable()
                                  ? absl::StrCat("unreachable: ", result.unreachable().reason())
                                  : absl::StrCat("connect failed: ", result.error().reason());
+  if (auto call = engine_.FindCall(parts[1]); call && call->info.gateway_id != stream->gateway_id) {
+    spdlog::warn("gateway '{}' answered a command for call {} of another gateway; ignored",
+                 stream->gateway_id, parts[1]);
+    return;
+  }
   v1::JournalRecord record;
   record.mutable_connect_failed()->set_call_id(parts[1]);
   record.mutable_connect_failed()->set_reason(reason);
@@ -773,7 +888,8 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
   }
   slot = stream;
   // The current state first: effects of connecting (a new offer) follow it.
-  v1::DeskEvent ev = DeskEventAt(clock_.Now());
+  v1::DeskEvent ev;
+  *ev.mutable_at() = ToProto(Now());
   *ev.mutable_presence_changed()->mutable_status() = ToProto(*engine_.FindCounsellor(*id));
   ev.mutable_presence_changed()->mutable_status()->set_desk_connected(true);
   Deliver([stream, ev] { stream->Send(ev); });
@@ -930,7 +1046,7 @@ void EngineHost::ChangePriority(const std::string& request_id, const std::string
         if (!view) {
           return absl::NotFoundError(absl::StrCat("call '", call_id, "' ended"));
         }
-        return ToProto(*view, clock_.Now());
+        return ToProto(*view, Now());
       },
       std::move(reply));
 }
@@ -1023,7 +1139,7 @@ void EngineHost::CloseAll(const grpc::Status& status) {
     w->Close(status);
   }
   stopping_ = true;
-  timer_.cancel();
+  timer_->Cancel();
   armed_for_.reset();
 }
 

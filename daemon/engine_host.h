@@ -14,11 +14,11 @@
 #pragma once
 
 #include <asio/io_context.hpp>
-#include <asio/system_timer.hpp>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -26,7 +26,9 @@
 #include "absl/status/statusor.h"
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
+#include "daemon/effects.h"
 #include "daemon/streams.h"
+#include "daemon/time_source.h"
 #include "daemon/writer.h"
 #include "hotline/v1/admin.pb.h"
 #include "hotline/v1/journal.pb.h"
@@ -35,29 +37,16 @@
 
 namespace hotline::daemon {
 
-// The daemon's source of time: the seam where tests could substitute a manual clock.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual routing::Timestamp Now() const = 0;
-};
-
-class SystemClock final : public Clock {
- public:
-  routing::Timestamp Now() const override {
-    return std::chrono::time_point_cast<routing::Millis>(std::chrono::system_clock::now());
-  }
-};
-
 // How a request is answered: once, with the response or the error.
 template <class T>
 using Reply = std::function<void(const absl::StatusOr<T>&)>;
 
 class EngineHost final {
  public:
-  // `store` is read here (recovery); every write goes through `writer`.
+  // `store` is read here (recovery); every write goes through `writer`. Timers are scheduled on
+  // `time`'s monotonic clock (see Now()).
   EngineHost(const Config& config, asio::io_context& io, storage::Store& store, Writer& writer,
-             const CallerKeyer& keyer, const Clock& clock);
+             const CallerKeyer& keyer, TimeSource& time);
   EngineHost(const EngineHost&) = delete;
   EngineHost& operator=(const EngineHost&) = delete;
 
@@ -124,14 +113,30 @@ class EngineHost final {
   // Closes every stream with `status` and stops the timer; for shutdown.
   void CloseAll(const grpc::Status& status);
 
+  // A digest of the engine's state (journal.h StateDigest): logged at shutdown and after
+  // recovery replays the journal, so a test (or an operator) can check they agree.
+  std::string StateDigest() const;
+  // StateDigest() as the journal replay left it, before start-up's own inputs (desks signed out,
+  // policy files, timers due).
+  const std::string& recovered_digest() const { return recovered_digest_; }
+
  private:
+  // The engine's time: the system time read at start (never before the last journaled time),
+  // then advanced by the monotonic clock. A step of the system clock moves neither timers nor
+  // records while the daemon runs; it is logged, and taken up at the next start.
+  routing::Timestamp Now() const;
   // Applies one input at the current time (timers due first, as their own record) and, when it
   // is accepted, journals it. Returns the engine's answer.
   absl::Status Apply(v1::JournalRecord record);
-  // Fires the timers due by `now`, journaling the tick if it changed anything.
+  // Fires the timers due by `now`, journaling the tick whenever one was due (even if it produced
+  // no effect: a ladder step changes state silently, and replay must see the same ticks).
   void TickTo(routing::Timestamp now);
   void Journal(const v1::JournalRecord& record);
-  void CarryOut(const std::vector<routing::Effect>& effects);
+  // Writes and sends what one input's effects call for, in the engine's order.
+  void CarryOut(const std::vector<routing::Effect>& effects, routing::Timestamp at);
+  // What the daemon remembers of a call that finished, for a gateway's Hello.
+  void RememberFate(const routing::Effect& effect, routing::Timestamp at);
+  void ForgetFates(routing::Timestamp now);
   // Sends once the current unit is durable, or as soon as the store is found failing.
   void Deliver(std::function<void()> send);
   void Flush();
@@ -148,12 +153,19 @@ class EngineHost final {
 
   void SendCommand(const std::string& gateway_id, v1::Command command);
   void SendDesk(const std::string& counsellor_id, v1::DeskEvent event);
-  void Reconcile(const std::string& gateway_id, const v1::Hello& hello);
-  absl::Status HandleEvent(const GatewayStream& stream, const v1::CallEvent& event);
-  absl::StatusOr<v1::JournalRecord> ArrivalRecord(const std::string& gateway_id,
-                                                  const std::string& call_id,
-                                                  const v1::CallArrived& arrived,
-                                                  routing::Timestamp arrived_at) const;
+  // The reconciliation contract of gateway.proto: fills `welcome` with a result per held call.
+  void Reconcile(const std::string& gateway_id, const v1::Hello& hello, v1::Welcome& welcome);
+  v1::HeldCallResult ReconcileHeld(const std::string& gateway_id, const v1::HeldCall& held,
+                                   const std::set<std::string>& connect_pending);
+  // The answer to an event; `ack_message` may carry words for an OK answer.
+  absl::Status HandleEvent(const GatewayStream& stream, const v1::CallEvent& event,
+                           std::string& ack_message);
+  // An arrival as a journal record. Never refuses a child's call for the gateway's data: an
+  // unknown province or a withheld number is marked on the call. `arrived_at` is bounded (see
+  // gateway.proto HeldCall.arrived_at); absent means now.
+  v1::JournalRecord ArrivalRecord(const std::string& gateway_id, const std::string& call_id,
+                                  const v1::CallArrived& arrived,
+                                  std::optional<routing::Timestamp> arrived_at);
   // Applies the policy files if they differ from the policy in force.
   absl::Status LoadPolicyFiles();
   // Today's codes for a profile's provinces; INVALID_ARGUMENT naming the field for unknown ones.
@@ -165,24 +177,42 @@ class EngineHost final {
 
   const Config& config_;
   asio::io_context& io_;
-  asio::system_timer timer_;
+  TimeSource& time_;
+  std::unique_ptr<Timer> timer_;
+  // Now() = wall_anchor_ + (monotonic now - mono_anchor_).
+  routing::Timestamp wall_anchor_;
+  MonotonicTime mono_anchor_;
+  // The last system-clock difference logged, so a step is reported once.
+  mutable routing::Millis reported_skew_{0};
   storage::Store& store_;
   Writer& writer_;
   const CallerKeyer& keyer_;
-  const Clock& clock_;
   routing::Engine engine_;
 
   // What the input being handled produced; handed to the writer by Flush().
   Writer::Unit pending_;
   int64_t next_journal_seq_ = 1;
   int64_t records_since_snapshot_ = 0;
+  std::string recovered_digest_;
 
   std::map<std::string, std::string> counsellor_by_token_hash_;
   std::map<std::string, std::shared_ptr<DeskStream>> desks_;
   std::map<std::string, std::shared_ptr<GatewayStream>> gateways_;
   std::set<std::shared_ptr<QueueWatch>> watchers_;
-  // Commands for a gateway that was not connected, sent when it says hello again.
+  // Commands for live calls of a gateway that was not connected, sent when it says hello again.
   std::map<std::string, std::vector<v1::Command>> undelivered_;
+  // How recently finished calls ended, by call id: a Hello that still lists one learns its fate.
+  // Kept as long as the engine remembers finished call ids; in snapshots, rebuilt by replay.
+  struct Fate {
+    std::string gateway_id;
+    routing::Outcome outcome = routing::Outcome::kFailed;
+    routing::Timestamp finished_at{};
+    bool offer_callback = false;
+  };
+  std::map<std::string, Fate> fates_;
+  std::deque<std::pair<routing::Timestamp, std::string>> fate_order_;
+  // Unknown province codes already logged (bounded), so a misconfigured gateway logs each once.
+  std::set<std::string> unknown_provinces_logged_;
 
   // Answers by "origin\nrequest_id", and the same keys oldest first for forgetting.
   std::map<std::string, storage::RequestResult> answers_;
@@ -195,6 +225,7 @@ class EngineHost final {
   bool view_changed_ = false;
   int answered_today_ = 0;
   int abandoned_today_ = 0;
+  // The engine deadline the timer is armed for; a completion for another deadline is stale.
   std::optional<routing::Timestamp> armed_for_;
   // Set by CloseAll: the timer is not armed again, so the engine thread can run out of work.
   bool stopping_ = false;

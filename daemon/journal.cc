@@ -1,5 +1,9 @@
 #include "daemon/journal.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <sodium.h>
+
 #include "daemon/convert.h"
 
 namespace hotline::daemon {
@@ -423,6 +427,24 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
   }
   state.next_contact_sweep = FromProto(s.next_contact_sweep());
   return state;
+}
+
+std::string StateDigest(const routing::EngineState& state) {
+  routing::EngineState copy = state;
+  copy.now = {};
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);  // Map fields in key order.
+    ToSnapshot(copy).SerializeToCodedStream(&coded);
+  }
+  unsigned char hash[16];
+  crypto_generichash(hash, sizeof hash, reinterpret_cast<const unsigned char*>(bytes.data()),
+                     bytes.size(), nullptr, 0);
+  char hex[2 * sizeof hash + 1];
+  sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+  return hex;
 }
 
 }  // namespace hotline::daemon

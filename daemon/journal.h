@@ -32,4 +32,9 @@ routing::Policy FromRecord(const v1::PolicyRecord& record);
 v1::EngineSnapshot ToSnapshot(const routing::EngineState& state);
 routing::EngineState FromSnapshot(const v1::EngineSnapshot& snapshot);
 
+// A short hex digest of the engine's state, for comparing the live state at shutdown with the
+// state recovery rebuilds from the journal. The engine's `now` is left out: it is the time of the
+// last input, and a refused input (never journaled) moves it too.
+std::string StateDigest(const routing::EngineState& state);
+
 }  // namespace hotline::daemon

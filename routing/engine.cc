@@ -338,7 +338,9 @@ absl::Status Engine::CallConnected(const std::string& call_id, Timestamp now) {
   }
   call->state = CallState::kConnected;
   call->record.answered_at = now_;
-  last_contact_[call->info.caller_key] = LastContact{call->counsellor_id, now_};
+  if (!call->info.caller_key.empty()) {  // A withheld number is nobody's repeat call.
+    last_contact_[call->info.caller_key] = LastContact{call->counsellor_id, now_};
+  }
   Emit(DeskCallConnected{call_id, call->counsellor_id});
   return absl::OkStatus();
 }
@@ -414,6 +416,11 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
     caller_key = it->second;
   } else {
     return absl::NotFoundError(absl::StrCat("call_id: no call '", call_id, "' in the last day"));
+  }
+  if (caller_key.empty()) {
+    // Every withheld caller shares the empty key: blocking it would block them all.
+    return absl::FailedPreconditionError(
+        absl::StrCat("call_id: the caller of '", call_id, "' withheld their number"));
   }
   never_route_.insert({counsellor_id, caller_key});
   return absl::OkStatus();

@@ -18,6 +18,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -102,6 +103,11 @@ struct OfferResult {
   bool operator==(const OfferResult&) const = default;
 };
 
+// A change to the offers table: a new offer, or the end of an open one. The engine can end an offer
+// and make a new one to the same counsellor within one input (a decline when nobody else is
+// eligible), so the changes are kept in the one order they happened, never split by kind.
+using OfferChange = std::variant<OfferRow, OfferResult>;
+
 // Everything one group commit writes, applied in one transaction: all or nothing.
 struct Batch {
   // seq strictly increasing, from 1, each greater than every stored seq (journal and snapshot).
@@ -112,12 +118,11 @@ struct Batch {
   std::vector<RequestResult> results;
   // Applied in order, after calls, presence and results.
   std::vector<CounsellorOp> counsellors;
-  // Inserted in order, after the counsellor ops.
-  std::vector<OfferRow> offers;
-  // Applied in order after this batch's offers are inserted: each sets result and ended_at on the
-  // newest row (by offered_at, then insertion) for its (call_id, counsellor_id) whose result is
-  // NULL. If there is none, it changes nothing and is not an error.
-  std::vector<OfferResult> offer_results;
+  // Applied in order, after the counsellor ops. An OfferRow is inserted; an OfferResult sets result
+  // and ended_at on the newest row (by offered_at, then insertion) for its (call_id,
+  // counsellor_id) whose result is NULL at that point; if there is none, it changes nothing and is
+  // not an error.
+  std::vector<OfferChange> offers;
   // Replaces the stored snapshot, after this batch's journal entries are written; journal entries
   // with seq <= snapshot->seq, this batch's included, are deleted. Its seq must be at least the
   // stored snapshot's and at most the last journal seq (this batch's included).
@@ -138,7 +143,6 @@ struct Batch {
     append(results, later.results);
     append(counsellors, later.counsellors);
     append(offers, later.offers);
-    append(offer_results, later.offer_results);
     if (later.snapshot) {
       snapshot = std::move(later.snapshot);  // A later snapshot covers an earlier one.
     }
@@ -151,7 +155,7 @@ struct Batch {
   // True when committing the batch would write nothing.
   bool empty() const {
     return journal.empty() && calls.empty() && presence.empty() && results.empty() &&
-           counsellors.empty() && offers.empty() && offer_results.empty() &&
+           counsellors.empty() && offers.empty() &&
            !snapshot.has_value() && !forget_results_before_ms.has_value();
   }
 };

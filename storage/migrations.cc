@@ -166,7 +166,18 @@ CREATE INDEX offers_by_call ON offers (call_id, offered_at);
 CREATE INDEX offers_by_counsellor ON offers (counsellor_id, offered_at);
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kMigration1, kMigration2, kMigration3};
+// Gateway data errors are marked on the call, never refused (DESIGN §6): a province code not in
+// the region tree (routed at national scope) and a withheld or malformed number (an unknown
+// caller, caller_key empty).
+constexpr std::string_view kMigration4 = R"sql(
+ALTER TABLE calls ADD COLUMN province_unknown INTEGER NOT NULL DEFAULT 0
+  CHECK (province_unknown IN (0, 1));
+ALTER TABLE calls ADD COLUMN caller_withheld INTEGER NOT NULL DEFAULT 0
+  CHECK (caller_withheld IN (0, 1));
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kMigration1, kMigration2, kMigration3,
+                                                         kMigration4};
 
 }  // namespace
 

@@ -371,13 +371,13 @@ absl::Status CheckBatch(const Batch& batch) {
       return s;
     }
   }
-  for (const OfferRow& offer : batch.offers) {
-    if (absl::Status s = CheckOfferIds(offer.call_id, offer.counsellor_id, "offer"); !s.ok()) {
-      return s;
-    }
-  }
-  for (const OfferResult& r : batch.offer_results) {
-    if (absl::Status s = CheckOfferResult(r); !s.ok()) {
+  for (const OfferChange& change : batch.offers) {
+    const absl::Status s =
+        std::holds_alternative<OfferRow>(change)
+            ? CheckOfferIds(std::get<OfferRow>(change).call_id,
+                            std::get<OfferRow>(change).counsellor_id, "offer")
+            : CheckOfferResult(std::get<OfferResult>(change));
+    if (!s.ok()) {
       return s;
     }
   }
@@ -595,12 +595,12 @@ INSERT INTO calls (
   call_id, gateway_id, caller_key, caller_masked, province, language, topic, priority,
   gender_preference, arrived_at, first_offered_at, accepted_at, answered_at, ended_at,
   wrap_up_done_at, outcome, counsellor_id, wait_ms, talk_ms, offers, final_step,
-  category, action, flags, heavy, note, reason)
+  category, action, flags, heavy, note, reason, province_unknown, caller_withheld)
 VALUES (
   :call_id, :gateway_id, :caller_key, :caller_masked, :province, :language, :topic, :priority,
   :gender_preference, :arrived_at, :first_offered_at, :accepted_at, :answered_at, :ended_at,
   :wrap_up_done_at, :outcome, :counsellor_id, :wait_ms, :talk_ms, :offers, :final_step,
-  :category, :action, :flags, :heavy, :note, :reason)
+  :category, :action, :flags, :heavy, :note, :reason, :province_unknown, :caller_withheld)
 )sql";
 
 constexpr const char* kInsertPresenceSql = R"sql(
@@ -628,7 +628,7 @@ constexpr const char* kCallColumns = R"sql(
 call_id, gateway_id, caller_key, caller_masked, province, language, topic, priority,
 gender_preference, arrived_at, first_offered_at, accepted_at, answered_at, ended_at,
 wrap_up_done_at, outcome, counsellor_id, offers, final_step,
-category, action, flags, heavy, note, reason
+category, action, flags, heavy, note, reason, province_unknown, caller_withheld
 )sql";
 
 CallRecord ReadCall(const RowReader& row) {
@@ -638,6 +638,8 @@ CallRecord ReadCall(const RowReader& row) {
   r.call.caller_key = row.Text("caller_key");
   r.call.caller_masked = row.Text("caller_masked");
   r.call.province = row.Text("province");
+  r.call.province_unknown = row.SmallInt("province_unknown") != 0;
+  r.call.caller_withheld = row.SmallInt("caller_withheld") != 0;
   r.call.language = row.Text("language");
   r.call.topic = row.Enum("topic", &ParseTopic);
   r.call.priority = row.Enum("priority", &ParsePriority);
@@ -684,7 +686,6 @@ struct Step {
     kResult,
     kCounsellor,
     kOffer,
-    kOfferResult,
     kJournal,
     kSnapshot,
     kForget,
@@ -714,11 +715,11 @@ std::string Describe(const Batch& batch, const Step& step) {
       return fmt::format("{} counsellor '{}'", verb, op.counsellor.profile.id);
     }
     case Step::Kind::kOffer: {
-      const OfferRow& o = batch.offers[step.index];
-      return fmt::format("recording the offer of call '{}' to '{}'", o.call_id, o.counsellor_id);
-    }
-    case Step::Kind::kOfferResult: {
-      const OfferResult& r = batch.offer_results[step.index];
+      if (const auto* o = std::get_if<OfferRow>(&batch.offers[step.index])) {
+        return fmt::format("recording the offer of call '{}' to '{}'", o->call_id,
+                           o->counsellor_id);
+      }
+      const auto& r = std::get<OfferResult>(batch.offers[step.index]);
       return fmt::format("ending the offer of call '{}' to '{}'", r.call_id, r.counsellor_id);
     }
     case Step::Kind::kJournal:
@@ -733,9 +734,9 @@ std::string Describe(const Batch& batch, const Step& step) {
   }
   return fmt::format(
       "committing a batch (journal entries: {}, calls: {}, presence changes: {}, results: {}, "
-      "counsellor ops: {}, offers: {}, offer results: {}, snapshot: {})",
+      "counsellor ops: {}, offer changes: {}, snapshot: {})",
       batch.journal.size(), batch.calls.size(), batch.presence.size(), batch.results.size(),
-      batch.counsellors.size(), batch.offers.size(), batch.offer_results.size(),
+      batch.counsellors.size(), batch.offers.size(),
       batch.snapshot ? "yes" : "no");
 }
 
@@ -852,11 +853,11 @@ absl::Status Store::Commit(const Batch& batch) {
     }
     for (std::size_t i = 0; i < batch.offers.size(); ++i) {
       at(Step::Kind::kOffer, i);
-      WriteOffer(batch.offers[i]);
-    }
-    for (std::size_t i = 0; i < batch.offer_results.size(); ++i) {
-      at(Step::Kind::kOfferResult, i);
-      WriteOfferResult(batch.offer_results[i]);
+      if (const auto* offer = std::get_if<OfferRow>(&batch.offers[i])) {
+        WriteOffer(*offer);
+      } else {
+        WriteOfferResult(std::get<OfferResult>(batch.offers[i]));
+      }
     }
     if (!batch.journal.empty()) {
       at(Step::Kind::kJournal, 0);
@@ -912,6 +913,8 @@ void Store::WriteCall(const CallRecord& r) {
   s.bind(":caller_key", c.caller_key);
   s.bind(":caller_masked", c.caller_masked);
   s.bind(":province", c.province);
+  s.bind(":province_unknown", c.province_unknown ? 1 : 0);
+  s.bind(":caller_withheld", c.caller_withheld ? 1 : 0);
   s.bind(":language", c.language);
   BindName(s, ":topic", routing::Name(c.topic));
   BindName(s, ":priority", routing::Name(c.priority));

@@ -203,7 +203,7 @@ void Recover(benchmark::State& state, bool snapshots) {
                                .string();
   WriteDatabase(path, Journal(), snapshots);
   daemon::Config config;
-  const daemon::SystemClock clock;
+  daemon::RealTimeSource clock;
   const daemon::CallerKeyer keyer(std::array<unsigned char, 32>{});
   for (auto _ : state) {
     auto store = storage::Store::Open(path);

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/testing/daemon_fixture.h"
+#include "tests/testing/manual_time.h"
 
 namespace hotline {
 namespace {
@@ -16,11 +17,16 @@ namespace v1 = ::hotline::v1;
 
 bool IsOffer(const v1::DeskEvent& e) { return e.has_offer(); }
 
-// Short timers so the timed paths run in well under a second.
 void FastTimers(daemon::Config& c) {
   c.engine.offer_timeout_ms = routing::Millis(400);
   c.engine.wrap_up_ms = routing::Millis(5'000);
 }
+
+// The daemon on a manual clock: no timer runs unless the test moves time.
+struct ManualDaemon {
+  std::shared_ptr<testing::ManualTime> time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f{FastTimers, nullptr, time};
+};
 
 // Two counsellors of Thanh Hóa (38), signed in and available; `an` became available first.
 struct TwoDesks {
@@ -39,7 +45,8 @@ struct TwoDesks {
 
 TEST_CASE("a call goes from arrival to a recorded outcome through the real daemon",
           "[integration]") {
-  DaemonFixture f(FastTimers);
+  ManualDaemon md;
+  DaemonFixture& f = md.f;
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); });
@@ -51,6 +58,7 @@ TEST_CASE("a call goes from arrival to a recorded outcome through the real daemo
   CHECK(offer.offer().call().call_id() == "call-1");
   CHECK(offer.offer().call().province() == "38");
   CHECK(offer.offer().call().caller_masked().substr(0, 8) == "********");
+  md.time->Advance(routing::Millis(200));  // The offer rings for 200 ms of its 400.
   REQUIRE(desks.an.Answer("call-1", true).ok());
 
   const v1::Command connect = gw.WaitForCommand(v1::Command::kConnect);
@@ -62,6 +70,7 @@ TEST_CASE("a call goes from arrival to a recorded outcome through the real daemo
   CHECK(gw.WaitForAck().code() == 0);
   desks.an.WaitFor([](const v1::DeskEvent& e) { return e.has_call_connected(); });
 
+  md.time->Advance(routing::Millis(60'000));  // A minute's talk.
   gw.Event("call-1", [](v1::CallEvent& e) { e.mutable_ended(); });
   CHECK(gw.WaitForAck().code() == 0);
   desks.an.WaitFor([](const v1::DeskEvent& e) { return e.has_call_ended(); });
@@ -74,6 +83,7 @@ TEST_CASE("a call goes from arrival to a recorded outcome through the real daemo
   d.set_action(v1::ACTION_COUNSELLED);
   d.add_flags(v1::DISPOSITION_FLAG_REPEAT);
   d.set_heavy(true);
+  md.time->Advance(routing::Millis(1'000));  // Within the 5 s wrap-up.
   REQUIRE(desks.an.Dispose("call-1", d).ok());
   // A heavy call: a cool-down break before the next offer.
   const v1::DeskEvent cool = desks.an.WaitFor([](const v1::DeskEvent& e) {
@@ -99,11 +109,12 @@ TEST_CASE("a call goes from arrival to a recorded outcome through the real daemo
   const int64_t ended = row.getColumn(6).getInt64();
   const int64_t done = row.getColumn(7).getInt64();
   CHECK(arrived > 1'700'000'000'000);  // A real wall-clock time in ms.
-  CHECK(arrived <= offered);
-  CHECK(offered <= accepted);
-  CHECK(accepted <= answered);
-  CHECK(answered <= ended);
-  CHECK(ended <= done);
+  // The manual clock makes every interval exact.
+  CHECK(offered == arrived);
+  CHECK(accepted == offered + 200);
+  CHECK(answered == accepted);
+  CHECK(ended == answered + 60'000);
+  CHECK(done == ended + 1'000);
   CHECK(row.getColumn(8).getInt64() == answered - arrived);
   CHECK(row.getColumn(9).getInt64() == ended - answered);
   CHECK(row.getColumn(10).getString() == "family_relationships");
@@ -151,11 +162,13 @@ TEST_CASE("a caller who hangs up while waiting is recorded as abandoned", "[inte
 }
 
 TEST_CASE("an offer left unanswered goes to the other counsellor", "[integration]") {
-  DaemonFixture f(FastTimers);
+  ManualDaemon md;
+  DaemonFixture& f = md.f;
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.Arrive("call-3", "38");
   CHECK(desks.an.WaitFor(IsOffer).offer().call().call_id() == "call-3");
+  md.time->Advance(routing::Millis(400));
   // an does nothing; after the 400 ms offer timeout it is revoked and binh is offered the call.
   const v1::DeskEvent revoked =
       desks.an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer_revoked(); });

@@ -25,41 +25,15 @@ TEST_CASE("a call event with a bad field is refused naming the field and changes
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); });
 
-  gw.Event("bad-1", [](v1::CallEvent& e) {
-    auto* a = e.mutable_arrived();
-    a->set_caller_number("0912345678");
-    a->set_language("vi");
-    a->set_topic(v1::TOPIC_COUNSELLING);
-    a->set_priority(v1::PRIORITY_NORMAL);
-  });
+  // A child's call is never refused for the gateway's data (reconcile_test.cc shows those);
+  // only a broken protocol is.
+  v1::GatewayMessage no_id;
+  no_id.mutable_event()->set_call_id("c-1");
+  no_id.mutable_event()->mutable_caller_hung_up();
+  gw.Send(no_id);
   v1::EventAck ack = gw.WaitForAck();
   CHECK(ack.code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK_THAT(ack.message(), Catch::Contains("arrived.province"));
-
-  gw.Event("bad-2", [](v1::CallEvent& e) {
-    auto* a = e.mutable_arrived();
-    a->set_caller_number("not a number");
-    a->set_province("38");
-    a->set_language("vi");
-    a->set_topic(v1::TOPIC_COUNSELLING);
-    a->set_priority(v1::PRIORITY_NORMAL);
-  });
-  ack = gw.WaitForAck();
-  CHECK(ack.code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK_THAT(ack.message(), Catch::Contains("arrived.caller_number"));
-  // The refused number is not echoed back.
-  CHECK_THAT(ack.message(), !Catch::Contains("not a number"));
-
-  gw.Event("bad-3", [](v1::CallEvent& e) {
-    auto* a = e.mutable_arrived();
-    a->set_caller_number("0912345678");
-    a->set_province("38");
-    a->set_language("vi");
-    a->set_topic(v1::TOPIC_COUNSELLING);
-  });
-  ack = gw.WaitForAck();
-  CHECK(ack.code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK_THAT(ack.message(), Catch::Contains("arrived.priority"));
+  CHECK_THAT(ack.message(), Catch::Contains("event.event_id"));
 
   gw.Event("ghost", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
   ack = gw.WaitForAck();

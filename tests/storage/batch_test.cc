@@ -262,8 +262,7 @@ TEST_CASE("a batch that fails part-way stores nothing", "[storage]") {
     mentions = "journal seq 3 follows seq 4";
   }
   SECTION("offers and offer results, then a journal seq that is already stored") {
-    bad.offers = {Offer("call-2", "c-lan", 100, 0)};
-    bad.offer_results = {{"call-2", "c-lan", "declined", 200}};
+    bad.offers = {Offer("call-2", "c-lan", 100, 0), OfferResult{"call-2", "c-lan", "declined", 200}};
     bad.journal = Entries(2, 4);
     want = absl::StatusCode::kFailedPrecondition;
     mentions = "journal entry 2 is not after the last stored seq 2";
@@ -274,7 +273,7 @@ TEST_CASE("a batch that fails part-way stores nothing", "[storage]") {
     mentions = "offer needs a call_id and a counsellor_id";
   }
   SECTION("an offer result with an empty call_id is refused before anything is written") {
-    bad.offer_results = {{"", "c-lan", "declined", 200}};
+    bad.offers = {OfferResult{"", "c-lan", "declined", 200}};
     want = absl::StatusCode::kInvalidArgument;
     mentions = "offer result needs a call_id and a counsellor_id";
   }
@@ -440,8 +439,7 @@ TEST_CASE("offers and their results round-trip within one batch and across batch
 
   Batch first;
   first.journal = Entries(1, 1);
-  first.offers = {lan, other};
-  first.offer_results = {{"call-1", "c-lan", "timed_out", 16'000}};  // Same batch.
+  first.offers = {lan, other, OfferResult{"call-1", "c-lan", "timed_out", 16'000}};  // Same batch.
   REQUIRE_FALSE(first.empty());
   REQUIRE_OK(store->Commit(first));
   CHECK(OffersOf(*store, "call-1") == std::vector<OfferRow>{Ended(lan, "timed_out", 16'000)});
@@ -454,8 +452,8 @@ TEST_CASE("offers and their results round-trip within one batch and across batch
   CHECK(OffersOf(*store, "call-1") == std::vector<OfferRow>{Ended(lan, "timed_out", 16'000), minh});
 
   Batch third;  // Only offer results: not empty, ends the offer of an earlier batch.
-  third.offer_results = {{"call-1", "c-minh", "accepted", 19'000},
-                         {"call-2", "c-lan", "caller_hung_up", 5'000}};
+  third.offers = {OfferResult{"call-1", "c-minh", "accepted", 19'000},
+                  OfferResult{"call-2", "c-lan", "caller_hung_up", 5'000}};
   REQUIRE_FALSE(third.empty());
   REQUIRE_OK(store->Commit(third));
   CHECK(OffersOf(*store, "call-1") ==
@@ -465,9 +463,10 @@ TEST_CASE("offers and their results round-trip within one batch and across batch
 
   // An offer stored already ended keeps its result.
   Batch ended;
-  ended.offers = {Ended(Offer("call-3", "c-lan", 3'000, 2), "withdrawn", 4'000)};
+  const OfferRow withdrawn = Ended(Offer("call-3", "c-lan", 3'000, 2), "withdrawn", 4'000);
+  ended.offers = {withdrawn};
   REQUIRE_OK(store->Commit(ended));
-  CHECK(OffersOf(*store, "call-3") == ended.offers);
+  CHECK(OffersOf(*store, "call-3") == std::vector<OfferRow>{withdrawn});
 }
 
 TEST_CASE("a result ends only the newest open offer of the call to that counsellor", "[storage]") {
@@ -476,12 +475,32 @@ TEST_CASE("a result ends only the newest open offer of the call to that counsell
   const OfferRow first = Ended(Offer("call-1", "c-lan", 1'000, 0), "timed_out", 16'000);
   const OfferRow second = Offer("call-1", "c-lan", 40'000, 2);
   Batch batch;
-  batch.offers = {first, second};
-  batch.offer_results = {{"call-1", "c-lan", "declined", 41'000},
-                         {"call-1", "c-lan", "accepted", 42'000}};  // No open offer left.
+  batch.offers = {first, second, OfferResult{"call-1", "c-lan", "declined", 41'000},
+                  OfferResult{"call-1", "c-lan", "accepted", 42'000}};  // No open offer left.
   REQUIRE_OK(store->Commit(batch));
   CHECK(OffersOf(*store, "call-1") ==
         std::vector<OfferRow>{first, Ended(second, "declined", 41'000)});
+}
+
+TEST_CASE("an offer ended and made again to the same counsellor in one batch lands on the right rows",
+          "[storage]") {
+  // The engine revokes a declined offer and, with nobody else eligible, offers the call to the
+  // same counsellor again within one input. The end belongs to the old row; the new row rings.
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+  const OfferRow first = Offer("call-1", "c-lan", 1'000, 0);
+  Batch ringing;
+  ringing.offers = {first};
+  REQUIRE_OK(store->Commit(ringing));
+  const OfferRow again = Offer("call-1", "c-lan", 5'000, 0);
+  Batch declined;
+  declined.offers = {OfferResult{"call-1", "c-lan", "declined", 5'000}, again};
+  REQUIRE_OK(store->Commit(declined));
+  CHECK(OffersOf(*store, "call-1") == std::vector<OfferRow>{Ended(first, "declined", 5'000), again});
+  Batch accepted;
+  accepted.offers = {OfferResult{"call-1", "c-lan", "accepted", 6'000}};
+  REQUIRE_OK(store->Commit(accepted));
+  CHECK(OffersOf(*store, "call-1") == std::vector<OfferRow>{Ended(first, "declined", 5'000),
+                                                            Ended(again, "accepted", 6'000)});
 }
 
 TEST_CASE("a result without an open offer changes nothing and is not an error", "[storage]") {
@@ -494,14 +513,14 @@ TEST_CASE("a result without an open offer changes nothing and is not an error", 
   const auto before = Dump(db.path());
 
   Batch orphans;
-  orphans.offer_results = {{"call-1", "c-lan", "accepted", 5'000},     // Already ended.
-                           {"call-1", "c-ghost", "declined", 5'000},   // Never offered to.
-                           {"call-9", "c-minh", "timed_out", 5'000}};  // Unknown call.
+  orphans.offers = {OfferResult{"call-1", "c-lan", "accepted", 5'000},     // Already ended.
+                    OfferResult{"call-1", "c-ghost", "declined", 5'000},   // Never offered to.
+                    OfferResult{"call-9", "c-minh", "timed_out", 5'000}};  // Unknown call.
   REQUIRE_OK(store->Commit(orphans));
   CHECK(Dump(db.path()) == before);
 
   Batch refused;
-  refused.offer_results = {{"call-1", "c-minh", "", 5'000}};
+  refused.offers = {OfferResult{"call-1", "c-minh", "", 5'000}};
   const absl::Status status = store->Commit(refused);
   CHECK(status.code() == absl::StatusCode::kInvalidArgument);
   CHECK(Dump(db.path()) == before);
@@ -517,7 +536,7 @@ TEST_CASE("absorbing a later batch keeps every part of both", "[storage]") {
   Batch a;
   a.journal.push_back({1, 10, "one"});
   a.results.push_back({"gateway:gw", "e1", 10, 0, "", ""});
-  a.offers.push_back({"c1", "lan", 10, 0, "province", 1, "longest idle (1 s)", "", 0});
+  a.offers.push_back(OfferRow{"c1", "lan", 10, 0, "province", 1, "longest idle (1 s)", "", 0});
   a.forget_results_before_ms = 5;
   Batch b;
   b.journal.push_back({2, 20, "two"});
@@ -525,7 +544,7 @@ TEST_CASE("absorbing a later batch keeps every part of both", "[storage]") {
                                                routing::BreakReason::kNone,
                                                routing::FromUnixMillis(20), ""});
   b.counsellors.push_back({CounsellorOp::Kind::kRemove, {}});
-  b.offer_results.push_back({"c1", "lan", "accepted", 20});
+  b.offers.push_back(OfferResult{"c1", "lan", "accepted", 20});
   b.snapshot = Snapshot{2, 20, "state"};
   b.forget_results_before_ms = 3;
   routing::CallRecord record;
@@ -538,8 +557,9 @@ TEST_CASE("absorbing a later batch keeps every part of both", "[storage]") {
   CHECK(a.presence.size() == 1);
   CHECK(a.results.size() == 1);
   CHECK(a.counsellors.size() == 1);
-  CHECK(a.offers.size() == 1);
-  CHECK(a.offer_results.size() == 1);
+  REQUIRE(a.offers.size() == 2);
+  CHECK(std::holds_alternative<OfferRow>(a.offers[0]));
+  CHECK(std::holds_alternative<OfferResult>(a.offers[1]));
   REQUIRE(a.snapshot.has_value());
   CHECK(a.snapshot->seq == 2);
   CHECK(a.forget_results_before_ms == 5);

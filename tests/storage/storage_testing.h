@@ -159,6 +159,8 @@ inline void CheckSameRecord(const CallRecord& got, const CallRecord& want) {
   CHECK(got.call.caller_key == want.call.caller_key);
   CHECK(got.call.caller_masked == want.call.caller_masked);
   CHECK(got.call.province == want.call.province);
+  CHECK(got.call.province_unknown == want.call.province_unknown);
+  CHECK(got.call.caller_withheld == want.call.caller_withheld);
   CHECK(got.call.language == want.call.language);
   CHECK(got.call.topic == want.call.topic);
   CHECK(got.call.priority == want.call.priority);

@@ -167,8 +167,8 @@ INSERT INTO request_results VALUES ('gateway:gw-1', 'ev-1', 1760000000000, 0, ''
   REQUIRE(UserVersion(db.path()) == 2);
 
   std::unique_ptr<Store> store = OpenOrFail(db.path());
-  CHECK(store->schema_version() == 3);
-  CHECK(UserVersion(db.path()) == 3);
+  CHECK(store->schema_version() == static_cast<int>(Migrations().size()));
+  CHECK(UserVersion(db.path()) == static_cast<int>(Migrations().size()));
   CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
   CHECK(store->LastJournalSeq().value_or(-1) == 7);
   CHECK(store->LoadRequestResults(0).value_or(std::vector<RequestResult>{}).size() == 1);
@@ -177,12 +177,13 @@ INSERT INTO request_results VALUES ('gateway:gw-1', 'ev-1', 1760000000000, 0, ''
   CHECK(none->empty());
 
   Batch batch;
-  batch.offers = {
-      {"call-2", "c-lan", 1'760'000'001'000, 0, "province", 3, "longest idle (42 s)", "", 0}};
+  const OfferRow offer{
+      "call-2", "c-lan", 1'760'000'001'000, 0, "province", 3, "longest idle (42 s)", "", 0};
+  batch.offers = {offer};
   REQUIRE_OK(store->Commit(batch));
   absl::StatusOr<std::vector<OfferRow>> offers = store->ListOffers("call-2");
   REQUIRE(offers.ok());
-  CHECK(*offers == batch.offers);
+  CHECK(*offers == std::vector<OfferRow>{offer});
 }
 
 TEST_CASE("a completed call round-trips with every field, and its wait and talk times are stored",
@@ -247,6 +248,19 @@ TEST_CASE("a failed call keeps its reason", "[storage]") {
   call.reason = "gateway gw-hanoi-1 reconnected without this call";
   REQUIRE_OK(store->RecordCall(call));
   CheckSameRecord(FindOrFail(*store, "call-3"), call);
+}
+
+TEST_CASE("a call with an unknown province and a withheld number is stored and marked",
+          "[storage]") {
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+  CallRecord call = AbandonedCall("call-4");
+  call.call.province = "zz";
+  call.call.province_unknown = true;
+  call.call.caller_key.clear();
+  call.call.caller_masked = "withheld";
+  call.call.caller_withheld = true;
+  REQUIRE_OK(store->RecordCall(call));
+  CheckSameRecord(FindOrFail(*store, "call-4"), call);
 }
 
 TEST_CASE("a reused call id gets a second row, and finding it returns the latest", "[storage]") {

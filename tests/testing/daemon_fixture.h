@@ -286,8 +286,9 @@ class DaemonFixture {
   static constexpr const char* kAdminToken = "test-admin";
 
   explicit DaemonFixture(const std::function<void(daemon::Config&)>& adjust = {},
-                         daemon::Daemon::SinkWrapper wrap = nullptr)
-      : wrap_sink(std::move(wrap)) {
+                         daemon::Daemon::SinkWrapper wrap = nullptr,
+                         std::shared_ptr<daemon::TimeSource> time_source = nullptr)
+      : wrap_sink(std::move(wrap)), time(std::move(time_source)) {
     config.grpc_listen = "127.0.0.1:0";
     config.http_listen = "127.0.0.1:0";
     config.database = (dir.path() / "hotline.db").string();
@@ -304,7 +305,7 @@ class DaemonFixture {
   }
 
   void Start() {
-    auto started = daemon::Daemon::Start(config, wrap_sink);
+    auto started = daemon::Daemon::Start(config, wrap_sink, time);
     INFO(started.status().ToString());
     REQUIRE(started.ok());
     daemon = std::move(*started);
@@ -357,6 +358,8 @@ class DaemonFixture {
   TempDir dir;
   daemon::Config config;
   daemon::Daemon::SinkWrapper wrap_sink;
+  // Null: the system's clocks. A ManualTime (tests/testing/manual_time.h) makes time the test's.
+  std::shared_ptr<daemon::TimeSource> time;
   std::unique_ptr<daemon::Daemon> daemon;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::AdminService::Stub> admin;

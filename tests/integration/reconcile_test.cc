@@ -1,0 +1,406 @@
+// The reconciliation contract of gateway.proto, time that belongs to the daemon, and a child's call
+// never refused for the gateway's data: through the real daemon, on a manual clock.
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/testing/daemon_fixture.h"
+#include "tests/testing/manual_time.h"
+
+namespace hotline {
+namespace {
+
+using testing::DaemonFixture;
+using testing::DeskClient;
+using testing::GatewayClient;
+using testing::ManualTime;
+namespace v1 = ::hotline::v1;
+using namespace std::chrono_literals;
+using routing::Millis;
+
+// A daemon whose time is the test's.
+struct ManualFixture {
+  std::shared_ptr<ManualTime> time = std::make_shared<ManualTime>();
+  DaemonFixture f{{}, nullptr, time};
+
+  // Returns once the engine thread has handled everything posted before (a queue view is built
+  // there), so a timer delivered earlier has run.
+  void Sync() { f.View(); }
+};
+
+v1::CallArrived Arrival(const std::string& province, const std::string& number = "0912345678") {
+  v1::CallArrived a;
+  a.set_caller_number(number);
+  a.set_province(province);
+  a.set_language("vi");
+  a.set_topic(v1::TOPIC_COUNSELLING);
+  a.set_priority(v1::PRIORITY_NORMAL);
+  return a;
+}
+
+v1::HeldCall Held(const std::string& call_id, const std::string& province,
+                  routing::Timestamp arrived_at) {
+  v1::HeldCall held;
+  held.set_call_id(call_id);
+  *held.mutable_arrived() = Arrival(province);
+  held.mutable_arrived_at()->set_seconds(routing::ToUnixMillis(arrived_at) / 1000);
+  return held;
+}
+
+v1::Welcome WelcomeOf(GatewayClient& gw) {
+  return gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); }).welcome();
+}
+
+// One column of the call's row, as text ("" when there is no row or the value is NULL).
+std::string Column(const DaemonFixture& f, const std::string& call_id, const std::string& column) {
+  SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT " + column + " FROM calls WHERE call_id = ?");
+  q.bind(1, call_id);
+  return q.executeStep() && !q.getColumn(0).isNull() ? q.getColumn(0).getString() : "";
+}
+
+int64_t LatestJournalTime(const DaemonFixture& f) {
+  SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+  return db.execAndGet("SELECT IFNULL(MAX(at), 0) FROM journal").getInt64();
+}
+
+bool JournalTimesNeverDecrease(const DaemonFixture& f) {
+  SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+  return db.execAndGet("SELECT COUNT(*) FROM journal a JOIN journal b ON b.seq > a.seq "
+                       "WHERE b.at < a.at")
+             .getInt() == 0;
+}
+
+void HangUp(GatewayClient& gw, const std::string& call_id, const std::string& event_id) {
+  v1::GatewayMessage msg;
+  msg.mutable_event()->set_event_id(event_id);
+  msg.mutable_event()->set_call_id(call_id);
+  msg.mutable_event()->mutable_caller_hung_up();
+  gw.Send(msg);
+}
+
+TEST_CASE("a call whose maximum wait passes while its gateway is away gets its callback on hello",
+          "[integration]") {
+  ManualFixture m;
+  const routing::Timestamp t0 = m.time->SystemTime();
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    WelcomeOf(gw);
+    gw.Arrive("c-1", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+  }  // The stream drops.
+  m.time->Advance(301s);  // Past the 300 s maximum wait, with nobody to tell.
+  m.Sync();
+
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  *hello.add_held_calls() = Held("c-1", "38", t0);
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = WelcomeOf(gw);
+  REQUIRE(welcome.held_calls_size() == 1);
+  CHECK(welcome.held_calls(0).call_id() == "c-1");
+  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_FINISHED);
+  CHECK(welcome.held_calls(0).outcome() == v1::CALL_OUTCOME_TIMED_OUT);
+  CHECK(welcome.held_calls(0).command().has_offer_callback());
+  CHECK_FALSE(welcome.held_calls(0).command().command_id().empty());
+
+  // The child hung up meanwhile: the resent hang-up is answered as it would have been.
+  HangUp(gw, "c-1", "late-hangup");
+  const v1::EventAck ack = gw.WaitForAck();
+  CHECK(ack.code() == 0);
+  CHECK_THAT(ack.message(), Catch::Contains("timed_out"));
+  CHECK(Column(m.f, "c-1", "outcome") == "timed_out");
+}
+
+TEST_CASE("a call whose maximum wait passes while the daemon is down gets its callback on hello",
+          "[integration]") {
+  ManualFixture m;
+  const routing::Timestamp t0 = m.time->SystemTime();
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    WelcomeOf(gw);
+    gw.Arrive("c-1", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+  }
+  m.f.daemon->Shutdown();
+  m.time->Advance(400s);  // The timer falls due while no daemon runs: recovery fires it.
+  m.f.Start();
+
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  *hello.add_held_calls() = Held("c-1", "38", t0);
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = WelcomeOf(gw);
+  REQUIRE(welcome.held_calls_size() == 1);
+  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_FINISHED);
+  CHECK(welcome.held_calls(0).outcome() == v1::CALL_OUTCOME_TIMED_OUT);
+  CHECK(welcome.held_calls(0).command().has_offer_callback());
+  CHECK(Column(m.f, "c-1", "outcome") == "timed_out");
+}
+
+TEST_CASE("a hang-up unacknowledged across a reconnect abandons the call instead of failing it",
+          "[integration]") {
+  ManualFixture m;
+  const routing::Timestamp t0 = m.time->SystemTime();
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    WelcomeOf(gw);
+    gw.Arrive("c-kept", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+    gw.Arrive("c-lost", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+  }
+  m.time->Advance(5s);
+  // The caller of c-kept hung up while the stream was down; the gateway lost c-lost.
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  *hello.add_held_calls() = Held("c-kept", "38", t0);
+  *hello.add_held_calls() = Held("c-new", "38", t0);  // Never reached Hotline.
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = WelcomeOf(gw);
+  REQUIRE(welcome.held_calls_size() == 2);
+  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_LIVE);
+  CHECK(welcome.held_calls(0).state() == v1::CALL_STATE_WAITING);
+  CHECK(welcome.held_calls(1).fate() == v1::HeldCallResult::FATE_ADMITTED);
+
+  HangUp(gw, "c-kept", "hangup-kept");
+  CHECK(gw.WaitForAck().code() == 0);
+  HangUp(gw, "c-new", "hangup-new");
+  CHECK(gw.WaitForAck().code() == 0);
+  CHECK(Column(m.f, "c-kept", "outcome") == "abandoned");
+  CHECK(Column(m.f, "c-lost", "outcome") == "failed");
+  // Admitted with the arrival time the gateway listed, not the time of the hello.
+  CHECK(Column(m.f, "c-new", "arrived_at") == std::to_string(routing::ToUnixMillis(t0)));
+}
+
+TEST_CASE("a resent arrival keeps its arrival time, within bounds", "[integration]") {
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  WelcomeOf(gw);
+  const routing::Timestamp now = m.time->SystemTime();
+  auto arrive = [&](const std::string& call_id, int64_t occurred_s) {
+    gw.Event(call_id, [&](v1::CallEvent& e) {
+      *e.mutable_arrived() = Arrival("38");
+      e.mutable_occurred_at()->set_seconds(occurred_s);
+    });
+    REQUIRE(gw.WaitForAck().code() == 0);
+    gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+    REQUIRE(gw.WaitForAck().code() == 0);
+  };
+  const int64_t now_s = routing::ToUnixMillis(now) / 1000;
+  arrive("c-past", now_s - 30);
+  arrive("c-future", 253'402'300'799);  // 9999-12-31: taken as now.
+  CHECK(Column(m.f, "c-past", "arrived_at") == std::to_string((now_s - 30) * 1000));
+  CHECK(Column(m.f, "c-past", "wait_ms") == "30000");
+  CHECK(Column(m.f, "c-future", "arrived_at") == std::to_string(routing::ToUnixMillis(now)));
+}
+
+TEST_CASE("a timer completion overtaken by an input never runs the engine ahead of the clock",
+          "[integration]") {
+  ManualFixture m;
+  // Binh serves Ha Noi's centre but not the caller's province: the call reaches her at 20 s.
+  DeskClient binh(m.f.channel, m.f.AddCounsellor("binh", "01"));
+  binh.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(binh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  WelcomeOf(gw);
+  gw.Arrive("c-1", "04");
+  REQUIRE(gw.WaitForAck().code() == 0);
+
+  // The step timer falls due, but its completion waits behind an input that arrives first: the
+  // input fires the step itself (the offer to Binh) and re-arms for the offer's 15 s timeout.
+  m.time->AdvanceHoldingTimers(20s);
+  gw.Arrive("c-2", "04");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  binh.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  m.time->DeliverHeld();  // The stale completion runs now.
+  m.Sync();
+
+  // The offer still rings: nothing was ticked to its 15 s deadline.
+  REQUIRE(binh.Answer("c-1", true).ok());
+  CHECK(LatestJournalTime(m.f) <= routing::ToUnixMillis(m.time->SystemTime()));
+  CHECK(JournalTimesNeverDecrease(m.f));
+}
+
+TEST_CASE("a step of the system clock neither delays nor hastens the ladder", "[integration]") {
+  ManualFixture m;
+  DeskClient binh(m.f.channel, m.f.AddCounsellor("binh", "01"));
+  binh.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(binh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  WelcomeOf(gw);
+  gw.Arrive("c-1", "04");
+  REQUIRE(gw.WaitForAck().code() == 0);
+
+  SECTION("back an hour") { m.time->StepSystemTime(-std::chrono::hours(1)); }
+  SECTION("forward an hour") { m.time->StepSystemTime(std::chrono::hours(1)); }
+  // Nineteen seconds later the call is still at province scope: no offer yet.
+  m.time->Advance(19s);
+  m.Sync();
+  while (auto e = binh.inbox.Pop(0ms)) {
+    CHECK_FALSE(e->has_offer());
+  }
+  // At twenty it climbs to the centre and rings Binh.
+  m.time->Advance(1s);
+  const v1::DeskEvent offer = binh.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  CHECK(offer.offer().call().call_id() == "c-1");
+  CHECK(JournalTimesNeverDecrease(m.f));
+}
+
+TEST_CASE("a child's call is never refused for the gateway's data; the row is marked",
+          "[integration]") {
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  WelcomeOf(gw);
+  struct Case {
+    std::string call_id;
+    std::function<void(v1::CallArrived&)> spoil;
+  };
+  const std::vector<Case> cases = {
+      {"c-unknown-province", [](v1::CallArrived& a) { a.set_province("99"); }},
+      {"c-no-province", [](v1::CallArrived& a) { a.clear_province(); }},
+      {"c-anonymous", [](v1::CallArrived& a) { a.set_caller_number("anonymous"); }},
+      {"c-no-number", [](v1::CallArrived& a) { a.clear_caller_number(); }},
+      {"c-no-priority", [](v1::CallArrived& a) { a.clear_priority(); }},
+      {"c-no-topic", [](v1::CallArrived& a) { a.clear_topic(); }},
+  };
+  for (const Case& c : cases) {
+    gw.Event(c.call_id, [&](v1::CallEvent& e) {
+      *e.mutable_arrived() = Arrival("38");
+      c.spoil(*e.mutable_arrived());
+    });
+    const v1::EventAck ack = gw.WaitForAck();
+    INFO(c.call_id << ": " << ack.message());
+    CHECK(ack.code() == 0);
+  }
+  for (const Case& c : cases) {
+    gw.Event(c.call_id, [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+    REQUIRE(gw.WaitForAck().code() == 0);
+  }
+  CHECK(Column(m.f, "c-unknown-province", "province_unknown") == "1");
+  CHECK(Column(m.f, "c-unknown-province", "province") == "99");
+  CHECK(Column(m.f, "c-no-province", "province_unknown") == "1");
+  CHECK(Column(m.f, "c-anonymous", "caller_withheld") == "1");
+  CHECK(Column(m.f, "c-anonymous", "caller_key") == "");
+  CHECK(Column(m.f, "c-anonymous", "caller_masked") == "withheld");
+  CHECK(Column(m.f, "c-no-number", "caller_withheld") == "1");
+  CHECK(Column(m.f, "c-no-priority", "priority") == "normal");
+  CHECK(Column(m.f, "c-no-topic", "topic") == "other");
+  CHECK(Column(m.f, "c-no-topic", "province_unknown") == "0");
+  CHECK(Column(m.f, "c-no-topic", "caller_withheld") == "0");
+}
+
+TEST_CASE("a call from an unknown province is offered at national scope at once",
+          "[integration]") {
+  ManualFixture m;
+  DeskClient an(m.f.channel, m.f.AddCounsellor("an", "79"));  // The far south.
+  an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  WelcomeOf(gw);
+  gw.Event("c-1", [](v1::CallEvent& e) { *e.mutable_arrived() = Arrival("zz-9"); });
+  REQUIRE(gw.WaitForAck().code() == 0);
+  const v1::DeskEvent offer = an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  CHECK(offer.offer().call().call_id() == "c-1");
+}
+
+TEST_CASE("withheld callers are never taken for one repeat caller", "[integration]") {
+  ManualFixture m;
+  DeskClient an(m.f.channel, m.f.AddCounsellor("an", "38"));
+  an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  WelcomeOf(gw);
+  auto answer_and_end = [&](const std::string& call_id) {
+    gw.Event(call_id, [](v1::CallEvent& e) { *e.mutable_arrived() = Arrival("38", "anonymous"); });
+    REQUIRE(gw.WaitForAck().code() == 0);
+    const v1::DeskEvent offer = an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+    CHECK_FALSE(offer.offer().call().repeat_caller());
+    REQUIRE(an.Answer(call_id, true).ok());
+    gw.Done(gw.WaitForCommand(v1::Command::kConnect));
+    gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_connected(); });
+    REQUIRE(gw.WaitForAck().code() == 0);
+    gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_ended(); });
+    REQUIRE(gw.WaitForAck().code() == 0);
+    v1::Disposition d;
+    d.set_category(v1::CATEGORY_FAMILY_RELATIONSHIPS);
+    d.set_action(v1::ACTION_COUNSELLED);
+    REQUIRE(an.Dispose(call_id, d).ok());
+  };
+  answer_and_end("c-1");
+  answer_and_end("c-2");
+}
+
+TEST_CASE("an offer declined and made again to the same counsellor keeps its history straight",
+          "[integration]") {
+  ManualFixture m;
+  DeskClient an(m.f.channel, m.f.AddCounsellor("an", "38"));
+  an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  WelcomeOf(gw);
+  gw.Arrive("c-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  m.time->Advance(2s);
+  // Nobody else can take it: the decline gives the same offer back at once, in the same input.
+  REQUIRE(an.Answer("c-1", false).ok());
+  an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  m.time->Advance(1s);
+  REQUIRE(an.Answer("c-1", true).ok());
+  gw.WaitForCommand(v1::Command::kConnect);
+
+  SQLite::Database db(m.f.config.database, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db,
+                      "SELECT offered_at, result, ended_at FROM offers WHERE call_id = 'c-1' "
+                      "ORDER BY id");
+  const int64_t t0 = routing::ToUnixMillis(m.time->SystemTime()) - 3'000;
+  std::vector<std::tuple<int64_t, std::string, int64_t>> rows;
+  while (q.executeStep()) {
+    rows.emplace_back(q.getColumn(0).getInt64(),
+                      q.getColumn(1).isNull() ? "" : q.getColumn(1).getString(),
+                      q.getColumn(2).isNull() ? 0 : q.getColumn(2).getInt64());
+  }
+  using Row = std::tuple<int64_t, std::string, int64_t>;
+  CHECK(rows == std::vector<Row>{Row{t0, "declined", t0 + 2'000},
+                                 Row{t0 + 2'000, "accepted", t0 + 3'000}});
+}
+
+}  // namespace
+}  // namespace hotline
+
+namespace hotline {
+namespace {
+
+TEST_CASE("recovery rebuilds exactly the state the daemon shut down with, across snapshots",
+          "[integration]") {
+  auto time = std::make_shared<ManualTime>();
+  DaemonFixture f([](daemon::Config& c) { c.snapshot_every_records = 3; }, nullptr, time);
+  {
+    DeskClient binh(f.channel, f.AddCounsellor("binh", "01"));
+    binh.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    REQUIRE(binh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    WelcomeOf(gw);
+    gw.Arrive("c-near", "01");  // Offered to Binh at once.
+    REQUIRE(gw.WaitForAck().code() == 0);
+    gw.Arrive("c-far", "38");  // Nobody in Thanh Hoa's centre: climbs in silence.
+    REQUIRE(gw.WaitForAck().code() == 0);
+    gw.Arrive("c-waiting", "04");
+    REQUIRE(gw.WaitForAck().code() == 0);
+    binh.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+    time->Advance(2s);
+    REQUIRE(binh.Answer("c-near", true).ok());
+    gw.Done(gw.WaitForCommand(v1::Command::kConnect));
+    gw.Event("c-near", [](v1::CallEvent& e) { e.mutable_connected(); });
+    REQUIRE(gw.WaitForAck().code() == 0);
+    time->Advance(25s);  // c-far and c-waiting reach their centre step with nobody to offer.
+    f.View();
+  }
+  f.daemon->Shutdown();
+  const std::string live = f.daemon->shutdown_digest();
+  REQUIRE_FALSE(live.empty());
+  f.daemon.reset();
+  f.Start();
+  CHECK(f.daemon->recovered_digest() == live);
+}
+
+}  // namespace
+}  // namespace hotline

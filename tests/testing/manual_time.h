@@ -1,0 +1,113 @@
+// A TimeSource moved by hand, for daemon tests: Advance() moves the wall and monotonic clocks
+// together and fires the timers that became due (posted to their io_context, as a real timer's
+// completion would be); StepSystemTime() moves only the wall clock, as NTP does.
+//
+// Thread-safe: tests call Advance from their own thread while the engine thread arms timers.
+#pragma once
+
+#include <asio/post.hpp>
+#include <map>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "daemon/time_source.h"
+
+namespace hotline::testing {
+
+class ManualTime final : public daemon::TimeSource {
+ public:
+  // 2026-01-01T00:00:00Z; the monotonic clock starts at an arbitrary point of its own.
+  ManualTime() : wall_(routing::Millis(1'767'225'600'000)), mono_(std::chrono::hours(1000)) {}
+
+  routing::Timestamp SystemTime() const override {
+    std::lock_guard lock(mu_);
+    return wall_;
+  }
+  daemon::MonotonicTime MonotonicNow() const override {
+    std::lock_guard lock(mu_);
+    return mono_;
+  }
+
+  std::unique_ptr<daemon::Timer> MakeTimer(asio::io_context& io) override {
+    return std::make_unique<ManualTimer>(*this, io);
+  }
+
+  // Both clocks move by `by`; every timer due by then fires (posted to its io_context).
+  void Advance(routing::Millis by) {
+    AdvanceHoldingTimers(by);
+    DeliverHeld();
+  }
+
+  // Both clocks move, and the timers that fall due are expired but their completions held back,
+  // as when the thread that runs them is busy: re-arming or cancelling the timer now cannot take
+  // them back (as with Asio). DeliverHeld() posts them.
+  void AdvanceHoldingTimers(routing::Millis by) {
+    std::lock_guard lock(mu_);
+    wall_ += by;
+    mono_ += by;
+    for (auto it = armed_.begin(); it != armed_.end();) {
+      if (it->second.at <= mono_) {
+        held_.emplace_back(&it->first->io_, std::move(it->second.fire));
+        it = armed_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void DeliverHeld() {
+    std::lock_guard lock(mu_);
+    for (auto& [io, fire] : held_) {
+      asio::post(*io, std::move(fire));
+    }
+    held_.clear();
+  }
+
+  // Only the wall clock moves (forward or back); timers stay where they are.
+  void StepSystemTime(routing::Millis by) {
+    std::lock_guard lock(mu_);
+    wall_ += by;
+  }
+
+ private:
+  class ManualTimer final : public daemon::Timer {
+   public:
+    ManualTimer(ManualTime& time, asio::io_context& io) : time_(time), io_(io) {}
+    ~ManualTimer() override {
+      std::lock_guard lock(time_.mu_);
+      time_.armed_.erase(this);
+    }
+    void ArmAt(daemon::MonotonicTime at, std::function<void()> fire) override {
+      std::lock_guard lock(time_.mu_);
+      if (at <= time_.mono_) {
+        time_.armed_.erase(this);
+        asio::post(io_, std::move(fire));
+        return;
+      }
+      time_.armed_[this] = Armed{at, std::move(fire)};
+    }
+    void Cancel() override {
+      std::lock_guard lock(time_.mu_);
+      time_.armed_.erase(this);
+    }
+
+   private:
+    friend class ManualTime;
+    ManualTime& time_;
+    asio::io_context& io_;
+  };
+
+  struct Armed {
+    daemon::MonotonicTime at;
+    std::function<void()> fire;
+  };
+
+  mutable std::mutex mu_;
+  routing::Timestamp wall_;
+  daemon::MonotonicTime mono_;
+  std::map<ManualTimer*, Armed> armed_;
+  std::vector<std::pair<asio::io_context*, std::function<void()>>> held_;
+};
+
+}  // namespace hotline::testing
