@@ -602,7 +602,19 @@ class DaemonImpl final : public Daemon {
       return absl::UnavailableError(
           absl::StrCat("cannot listen for HTTP on '", config_.http_listen, "'"));
     }
-    http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+    http_thread_ = std::thread([this] {
+      http_->listen_after_bind();
+      http_exited_ = true;
+    });
+    // cpp-httplib's stop() does nothing until the listener is running, so a Shutdown() right
+    // after start would wait on a listener nobody stops: start-up returns only once it runs.
+    while (!http_->is_running() && !http_exited_) {
+      std::this_thread::yield();
+    }
+    if (!http_->is_running()) {
+      return absl::UnavailableError(
+          absl::StrCat("the HTTP listener on '", config_.http_listen, "' stopped at once"));
+    }
     return absl::OkStatus();
   }
 
@@ -629,6 +641,7 @@ class DaemonImpl final : public Daemon {
 
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;
+  std::atomic<bool> http_exited_ = false;
   int http_port_ = 0;
   std::atomic<bool> stopped_ = false;
   std::string recovered_digest_;  // Set in Init, before any other thread reads it.

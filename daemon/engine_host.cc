@@ -182,7 +182,7 @@ absl::Status EngineHost::Recover() {
     return answers.status();
   }
   for (auto& answer : *answers) {
-    RememberAnswer(std::move(answer));
+    answers_.Remember(std::move(answer));
   }
 
   if (absl::Status s = LoadPolicyFiles(); !s.ok()) {
@@ -340,11 +340,7 @@ void EngineHost::Deliver(std::function<void()> send) { pending_.sends.push_back(
 void EngineHost::Flush() {
   const routing::Timestamp now = Now();
   ForgetFates(now);
-  while (!answer_order_.empty() &&
-         answer_order_.front().first < routing::ToUnixMillis(now - kAnswerMemory)) {
-    answers_.erase(answer_order_.front().second);
-    answer_order_.pop_front();
-  }
+  answers_.ForgetBefore(routing::ToUnixMillis(now - kAnswerMemory));
   if (view_changed_) {
     view_changed_ = false;
     PublishView();
@@ -361,23 +357,11 @@ void EngineHost::Barrier(std::function<void()> done) {
 
 // --- Answers. ---
 
-const storage::RequestResult* EngineHost::FindAnswer(const std::string& origin,
-                                                     const std::string& request_id) const {
-  auto it = answers_.find(absl::StrCat(origin, "\n", request_id));
-  return it == answers_.end() ? nullptr : &it->second;
-}
-
-void EngineHost::RememberAnswer(storage::RequestResult result) {
-  const std::string key = absl::StrCat(result.origin, "\n", result.request_id);
-  answer_order_.emplace_back(result.at_ms, key);
-  answers_[key] = std::move(result);
-}
-
 template <class Response>
 void EngineHost::Answer(const std::string& origin, const std::string& request_id,
                         const std::function<absl::StatusOr<Response>()>& compute,
                         Reply<Response> reply) {
-  if (const storage::RequestResult* seen = FindAnswer(origin, request_id)) {
+  if (const storage::RequestResult* seen = answers_.Find(origin, request_id)) {
     // A repeat: the original answer, once everything before it is durable, and no change.
     pending_.answers.push_back([reply, answer = Decode<Response>(*seen)] { reply(answer); });
     return;
@@ -390,7 +374,7 @@ void EngineHost::Answer(const std::string& origin, const std::string& request_id
                                 std::string(result.status().message()),
                                 result.ok() ? result->SerializeAsString() : ""};
   pending_.batch.results.push_back(stored);
-  RememberAnswer(std::move(stored));
+  answers_.Remember(std::move(stored));
   pending_.answers.push_back([reply, result] { reply(result); });
 }
 

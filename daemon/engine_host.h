@@ -24,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "daemon/answer_cache.h"
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
 #include "daemon/effects.h"
@@ -146,10 +147,6 @@ class EngineHost final {
   template <class Response>
   void Answer(const std::string& origin, const std::string& request_id,
               const std::function<absl::StatusOr<Response>()>& compute, Reply<Response> reply);
-  // The stored answer of (origin, request_id), if any.
-  const storage::RequestResult* FindAnswer(const std::string& origin,
-                                           const std::string& request_id) const;
-  void RememberAnswer(storage::RequestResult result);
 
   void SendCommand(const std::string& gateway_id, v1::Command command);
   void SendDesk(const std::string& counsellor_id, v1::DeskEvent event);
@@ -214,9 +211,7 @@ class EngineHost final {
   // Unknown province codes already logged (bounded), so a misconfigured gateway logs each once.
   std::set<std::string> unknown_provinces_logged_;
 
-  // Answers by "origin\nrequest_id", and the same keys oldest first for forgetting.
-  std::map<std::string, storage::RequestResult> answers_;
-  std::deque<std::pair<int64_t, std::string>> answer_order_;
+  AnswerCache answers_;
 
   uint64_t next_command_ = 1;
   uint64_t view_sequence_ = 0;
