@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "daemon/convert.h"
 #include "tests/testing/engine_harness.h"
 
 namespace hotline::daemon {
@@ -107,6 +108,97 @@ TEST_CASE("a call's marks for gateway data errors survive a snapshot", "[daemon]
   call.caller_withheld = true;
   call.caller_key.clear();
   CHECK(FromRecord(ToRecord(call)) == call);
+}
+
+// Records as the engine host builds them, each at its own time.
+struct Journal {
+  routing::Timestamp at = testing::kStart;
+  std::vector<v1::JournalRecord> records;
+  v1::JournalRecord& Add(Millis after = Millis(0)) {
+    at += after;
+    records.emplace_back();
+    *records.back().mutable_at() = ToProto(at);
+    return records.back();
+  }
+};
+
+TEST_CASE("every kind of journal record applies to the engine as the direct call does",
+          "[daemon]") {
+  Journal j;
+  *j.Add().mutable_add_counsellor() = ToProto(Profile("an", "01"));
+  *j.Add().mutable_add_counsellor() = ToProto(Profile("binh", "01"));
+  routing::CounsellorProfile updated = Profile("binh", "01");
+  updated.display_name = "Binh (evenings)";
+  *j.Add().mutable_update_counsellor() = ToProto(updated);
+  j.Add().set_desk_connected("an");
+  auto* presence = j.Add().mutable_set_presence();
+  presence->set_counsellor_id("an");
+  presence->set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+  routing::CallInfo call = Call("c-1", "01");
+  call.arrived_at = j.at;
+  *j.Add(Millis(1'000)).mutable_call_arrived() = ToRecord(call);
+  auto* answer = j.Add(Millis(2'000)).mutable_answer_offer();
+  answer->set_counsellor_id("an");
+  answer->set_call_id("c-1");
+  answer->set_accept(true);
+  j.Add().set_call_connected("c-1");
+  j.Add(Millis(60'000)).set_call_ended("c-1");
+  auto* dispose = j.Add(Millis(5'000)).mutable_submit_disposition();
+  dispose->set_counsellor_id("an");
+  dispose->set_call_id("c-1");
+  *dispose->mutable_disposition() =
+      ToRecord(routing::Disposition{"family_relationships", "counselled", {}, false, ""});
+  dispose->set_ready_for_next(false);
+  routing::CallInfo second = Call("c-2", "04");
+  second.arrived_at = j.at;
+  *j.Add().mutable_call_arrived() = ToRecord(second);
+  auto* priority = j.Add().mutable_change_priority();
+  priority->set_call_id("c-2");
+  priority->set_priority(v1::PRIORITY_HIGH);
+  j.Add(Millis(30'000)).mutable_tick();
+  j.Add().set_caller_hung_up("c-2");
+  j.Add().set_desk_disconnected("an");
+  j.Add().set_remove_counsellor("binh");
+
+  routing::Engine replayed;
+  for (const auto& record : j.records) {
+    INFO(record.DebugString());
+    REQUIRE(ApplyRecord(replayed, record).ok());
+  }
+
+  EngineHarness direct;
+  auto t = [&](Millis after) { return direct.now += after; };
+  EngineHarness::Expect(direct.engine.AddCounsellor(Profile("an", "01"), t(Millis(0))));
+  EngineHarness::Expect(direct.engine.AddCounsellor(Profile("binh", "01"), t(Millis(0))));
+  EngineHarness::Expect(direct.engine.UpdateCounsellor(updated, t(Millis(0))));
+  EngineHarness::Expect(direct.engine.DeskConnected("an", t(Millis(0))));
+  EngineHarness::Expect(direct.engine.SetPresence("an", CounsellorState::kAvailable,
+                                                  BreakReason::kNone, t(Millis(0))));
+  EngineHarness::Expect(direct.engine.CallArrived(call, t(Millis(1'000))));
+  EngineHarness::Expect(direct.engine.AnswerOffer("an", "c-1", true, t(Millis(2'000))));
+  EngineHarness::Expect(direct.engine.CallConnected("c-1", t(Millis(0))));
+  EngineHarness::Expect(direct.engine.CallEnded("c-1", t(Millis(60'000))));
+  EngineHarness::Expect(direct.engine.SubmitDisposition(
+      "an", "c-1", routing::Disposition{"family_relationships", "counselled", {}, false, ""},
+      false, t(Millis(5'000))));
+  EngineHarness::Expect(direct.engine.CallArrived(second, t(Millis(0))));
+  EngineHarness::Expect(
+      direct.engine.ChangePriority("c-2", routing::Priority::kHigh, t(Millis(0))));
+  direct.engine.Tick(t(Millis(30'000)));
+  EngineHarness::Expect(direct.engine.CallerHungUp("c-2", t(Millis(0))));
+  EngineHarness::Expect(direct.engine.DeskDisconnected("an", t(Millis(0))));
+  EngineHarness::Expect(direct.engine.RemoveCounsellor("binh", t(Millis(0))));
+
+  CHECK(replayed.SaveState() == direct.engine.SaveState());
+}
+
+TEST_CASE("a refused record reports the engine's refusal; a record without an input is data loss",
+          "[daemon]") {
+  routing::Engine engine;
+  Journal j;
+  j.Add().set_caller_hung_up("never-was");
+  CHECK(ApplyRecord(engine, j.records.back()).code() == absl::StatusCode::kNotFound);
+  CHECK(ApplyRecord(engine, j.Add()).code() == absl::StatusCode::kDataLoss);
 }
 
 }  // namespace
