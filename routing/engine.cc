@@ -75,10 +75,13 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
   }
   c->profile = profile;
   Reindex(*c);
-  // New skills or provinces may make waiting calls theirs.
+  // New skills or provinces may make waiting calls theirs...
   if (c->state == CounsellorState::kAvailable) {
     MatchCounsellor(*c);
   }
+  // ...and lost ones end the wait of calls held for them.
+  holds_to_review_.push_back(profile.id);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -95,6 +98,9 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
   }
   Unindex(counsellor_id);
   counsellors_.erase(counsellor_id);
+  // Signed out, so nothing should wait for them; should anything still, it goes on now.
+  holds_to_review_.push_back(counsellor_id);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -145,6 +151,9 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
       // The phone call lives on the gateway; the desk may come back to finish the wrap-up.
       break;
   }
+  // Nobody knows when (or whether) the desk comes back: calls held for them go on.
+  holds_to_review_.push_back(counsellor_id);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -183,6 +192,7 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
       }
       Release(*c);
     }
+    ReviewHolds();
     return absl::OkStatus();
   }
   const BreakReason new_reason =
@@ -192,6 +202,7 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
   if (c->state != state || c->break_reason != new_reason) {
     ChangeState(*c, state, new_reason, "");
   }
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -213,6 +224,7 @@ absl::Status Engine::AnswerOffer(const std::string& counsellor_id, const std::st
     if (c->state == CounsellorState::kAvailable) {
       MatchCounsellor(*c);
     }
+    ReviewHolds();
     return absl::OkStatus();
   }
   call->state = CallState::kConnecting;
@@ -261,6 +273,7 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
   } else {
     Release(*c);
   }
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -323,6 +336,7 @@ absl::Status Engine::LeaveBeforeConnected(const std::string& call_id, Outcome ou
   Counsellor* freed = DetachCounsellor(*call, RevokeReason::kCallerHungUp, outcome);
   Finish(*call, outcome, "");
   Resume(freed);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -375,6 +389,7 @@ absl::Status Engine::CallFailed(const std::string& call_id, const std::string& r
   Counsellor* freed = DetachCounsellor(*call, RevokeReason::kWithdrawn, Outcome::kFailed);
   Finish(*call, Outcome::kFailed, reason);
   Resume(freed);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -397,7 +412,8 @@ absl::Status Engine::ConnectFailed(const std::string& call_id, const std::string
   call->record.reason = reason;
   ChangeState(c, CounsellorState::kBreak, BreakReason::kUnreachable, "");
   Enqueue(*call);
-  ReturnToQueue(*call);
+  ReturnToQueue(*call);  // The call back in its place first, then any held for them.
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -416,6 +432,8 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
     return absl::NotFoundError(absl::StrCat("call_id: no call '", call_id, "' in the last day"));
   }
   never_route_.insert({counsellor_id, caller_key});
+  holds_to_review_.push_back(counsellor_id);  // A call of this caller may be held for them.
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -468,6 +486,7 @@ void Engine::AdvanceTo(Timestamp now) {
     timers_.erase(timers_.begin());
     now_ = std::max(now_, timer.at);
     FireTimer(timer);
+    ReviewHolds();
   }
   now_ = std::max(now_, now);
   if (policy_.strategy == Strategy::kFewestCallsToday && VietnamDay(now_) != index_day_) {
@@ -814,9 +833,10 @@ void Engine::PlaceOnLadder(Call& call) {
 }
 
 bool Engine::Eligible(const Counsellor& c, const Call& call) const {
-  if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
-    return false;
-  }
+  return c.state == CounsellorState::kAvailable && c.desk_connected && Qualified(c, call);
+}
+
+bool Engine::Qualified(const Counsellor& c, const Call& call) const {
   const CounsellorProfile& p = c.profile;
   if (never_route_.contains({p.id, call.info.caller_key})) {
     return false;
@@ -922,14 +942,15 @@ bool Engine::HeldForAnother(const Call& call, const std::string& counsellor_id) 
     return false;
   }
   auto it = counsellors_.find(call.preferred_counsellor);
-  if (it == counsellors_.end() || !it->second.desk_connected ||
-      never_route_.contains({call.preferred_counsellor, call.info.caller_key})) {
+  if (it == counsellors_.end() || !it->second.desk_connected) {
     return false;
   }
-  // Worth waiting for only if they are busy with a call and will be free soon.
+  // Worth waiting for only if they are busy with a call, will be free soon, and could take this
+  // one then: waiting for someone the step's rules (or a never-route) keep out only idles others.
   const CounsellorState s = it->second.state;
-  return s == CounsellorState::kReserved || s == CounsellorState::kOnCall ||
-         s == CounsellorState::kWrapUp;
+  return (s == CounsellorState::kReserved || s == CounsellorState::kOnCall ||
+          s == CounsellorState::kWrapUp) &&
+         Qualified(it->second, call);
 }
 
 void Engine::MatchCall(Call& call) {
@@ -946,6 +967,10 @@ void Engine::MatchCall(Call& call) {
     if (HeldForAnother(call, "")) {
       return;  // Waits for them until hold_until.
     }
+    // They cannot take it now and will not soon (on a break, signed out, desk gone, tried, or
+    // kept out by the step's rules): the hold ends for good, so that their coming back busy
+    // within hold_until cannot hold the call again after it was routed as usual.
+    call.hold_until = now_;
   }
   // The policy's order (fewest missed preferences, then the strategy, then the lower id), over
   // the counsellors indexed where the call is, kept in the strategy's order.
@@ -1104,6 +1129,34 @@ void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reaso
   ++c.generation;
   Reindex(c);
   Emit(PresenceChanged{PresenceChange{c.profile.id, state, reason, now_, call_id}});
+  if (state != CounsellorState::kReserved && state != CounsellorState::kOnCall &&
+      state != CounsellorState::kWrapUp) {
+    holds_to_review_.push_back(c.profile.id);  // No longer busy: calls held for them may go on.
+  }
+}
+
+void Engine::ReviewHolds() {
+  // By index and by copy: matching may add to the list.
+  for (size_t i = 0; i < holds_to_review_.size(); ++i) {
+    const std::string counsellor_id = holds_to_review_[i];
+    auto waiting = index_.preferring.find(counsellor_id);
+    if (waiting == index_.preferring.end()) {
+      continue;
+    }
+    // In queue order, and a copy: offering takes calls out of the index.
+    std::vector<std::string> call_ids;
+    for (const auto& [key, call_id] : waiting->second) {
+      call_ids.push_back(call_id);
+    }
+    for (const std::string& call_id : call_ids) {
+      Call* call = LookupCall(call_id);
+      if (call != nullptr && call->state == CallState::kWaiting && now_ < call->hold_until &&
+          !HeldForAnother(*call, "")) {
+        MatchCall(*call);  // Offers it to them if they can take it now, else ends the hold.
+      }
+    }
+  }
+  holds_to_review_.clear();
 }
 
 void Engine::Release(Counsellor& c) {
@@ -1194,6 +1247,10 @@ void Engine::Record(Call& call) {
 }
 
 absl::Status Engine::CheckInvariants() const {
+  if (!holds_to_review_.empty()) {
+    return absl::InternalError(absl::StrCat("an input ended with the holds for ",
+                                            holds_to_review_.front(), " not reviewed"));
+  }
   for (const auto& [id, c] : counsellors_) {
     const bool holds = c.state == CounsellorState::kReserved ||
                        c.state == CounsellorState::kOnCall || c.state == CounsellorState::kWrapUp;
@@ -1215,6 +1272,12 @@ absl::Status Engine::CheckInvariants() const {
       ++waiting;
       if (!call.in_queue) {
         return absl::InternalError(absl::StrCat("waiting call ", id, " is not in the queue"));
+      }
+      if (!call.preferred_counsellor.empty() && now_ < call.hold_until &&
+          !HeldForAnother(call, "")) {
+        return absl::InternalError(absl::StrCat("call ", id, " is still held for ",
+                                                call.preferred_counsellor,
+                                                ", who cannot take it soon"));
       }
       for (const auto& [cid, c] : counsellors_) {
         if (Eligible(c, call) && !HeldForAnother(call, cid)) {

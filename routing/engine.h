@@ -323,9 +323,19 @@ class Engine final {
   // Matching, in both directions. Each makes at most one offer.
   void MatchCall(Call& call);
   void MatchCounsellor(Counsellor& counsellor);
+  // True if `c` may take `call` now: AVAILABLE, desk open, and Qualified.
   bool Eligible(const Counsellor& c, const Call& call) const;
-  // True while a repeat call waits for its last counsellor, who is signed in but busy.
+  // True if `c` meets the rules of `call`'s step (topic skill, language, gender, scope) and is
+  // not barred from its caller, whatever their state.
+  bool Qualified(const Counsellor& c, const Call& call) const;
+  // True while a repeat call waits for its last counsellor (other than `counsellor_id`), who is
+  // signed in, busy, and qualified for it. Invariants: a waiting call whose hold is in force is
+  // held; once its counsellor cannot take it soon, MatchCall ends the hold for good.
   bool HeldForAnother(const Call& call, const std::string& counsellor_id) const;
+  // Re-matches the calls held for the counsellors in holds_to_review_ that are held no longer.
+  // Called at the end of every input and timer that can change a counsellor's state, desk,
+  // profile or never-route list, so such calls go on at that same instant.
+  void ReviewHolds();
   // The step of `call`'s ladder it is on now.
   const LadderStep& StepOf(const Call& call) const;
   // Puts `call` on the step its wait reaches and sets the timer for the next one.
@@ -399,6 +409,10 @@ class Engine final {
   std::set<Timer> timers_;
   uint64_t next_seq_ = 0;
   std::vector<Effect> effects_;
+  // Counsellors who stopped being busy, lost their desk, profile or a caller during the current
+  // input: the calls held for them are reviewed before it returns. Empty between inputs, so not
+  // part of the saved state.
+  std::vector<std::string> holds_to_review_;
 };
 
 }  // namespace hotline::routing
