@@ -135,9 +135,9 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
     case CounsellorState::kReserved: {
       Call& call = calls_.at(c->call_id);
       RevokeOffer(call, RevokeReason::kWithdrawn);
-      // Not a missed offer: the desk went away. They wait for it like an available one.
+      // Not a missed offer: the desk went away. They wait for it like an available one (the
+      // change of state sets the grace timer).
       ChangeState(*c, CounsellorState::kAvailable, BreakReason::kNone, "");
-      SetTimer(TimerKind::kDeskGrace, counsellor_id, now_ + options_.desk_grace_ms, c->desk_drops);
       ReturnToQueue(call);
       break;
     }
@@ -194,6 +194,12 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
     }
     ReviewHolds();
     return absl::OkStatus();
+  }
+  if (state == CounsellorState::kBreak && c->state == CounsellorState::kOffline &&
+      !c->desk_connected) {
+    // With no desk there is nothing to end the break: they would show as on break for good.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "counsellor '", counsellor_id, "' is signed out; a break needs their desk open"));
   }
   const BreakReason new_reason =
       state == CounsellorState::kBreak
@@ -1122,6 +1128,14 @@ void Engine::Resume(Counsellor* c) {
 
 void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reason,
                          const std::string& call_id) {
+  const bool was_idle =
+      c.state == CounsellorState::kAvailable || c.state == CounsellorState::kBreak;
+  const bool idle = state == CounsellorState::kAvailable || state == CounsellorState::kBreak;
+  if (idle && !was_idle && !c.desk_connected) {
+    // Out of a call (or an offer) to a desk that dropped meanwhile: they get the grace period
+    // from now, and are signed out if the desk does not come back; nothing else would.
+    SetTimer(TimerKind::kDeskGrace, c.profile.id, now_ + options_.desk_grace_ms, c.desk_drops);
+  }
   c.state = state;
   c.break_reason = reason;
   c.call_id = call_id;
@@ -1264,6 +1278,20 @@ absl::Status Engine::CheckInvariants() const {
         return absl::InternalError(
             absl::StrCat("counsellor ", id, " holds call ", c.call_id, " that is not theirs"));
       }
+    }
+  }
+  // Every counsellor idle with a closed desk is signed out when the grace period ends.
+  std::set<std::pair<std::string, uint64_t>> grace;
+  for (const Timer& timer : timers_) {
+    if (timer.kind == TimerKind::kDeskGrace) {
+      grace.emplace(timer.key, timer.generation);
+    }
+  }
+  for (const auto& [id, c] : counsellors_) {
+    if ((c.state == CounsellorState::kAvailable || c.state == CounsellorState::kBreak) &&
+        !c.desk_connected && !grace.contains({id, c.desk_drops})) {
+      return absl::InternalError(absl::StrCat("counsellor ", id, " is ", std::string(Name(c.state)),
+                                              " with a closed desk and no grace timer"));
     }
   }
   size_t waiting = 0;

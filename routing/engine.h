@@ -174,8 +174,10 @@ class Engine final {
 
   // Sets AVAILABLE, BREAK or OFFLINE. `reason` is the break reason (CHOSEN from the desk,
   // SUPERVISOR from a supervisor). NOT_FOUND for an unknown counsellor; INVALID_ARGUMENT for
-  // another state; FAILED_PRECONDITION for AVAILABLE without an open desk, or while an offer
-  // rings or a call is held.
+  // another state; FAILED_PRECONDITION for AVAILABLE without an open desk, BREAK for a
+  // signed-out counsellor without one (nothing would ever end that break), or while an offer
+  // rings or a call is held. A counsellor left AVAILABLE or on BREAK with a closed desk (it
+  // dropped, or they came out of a call after it dropped) is signed out desk_grace_ms later.
   [[nodiscard]] absl::Status SetPresence(const std::string& counsellor_id, CounsellorState state,
                                          BreakReason reason, Timestamp now);
 
@@ -262,8 +264,10 @@ class Engine final {
   std::optional<Millis> EstimatedWait(const std::string& call_id) const;
 
   // Checks the engine's invariants (for tests; a failure is a bug): every held call and its
-  // counsellor point at each other, the queue holds exactly the waiting calls, and no waiting call
-  // could be taken by a counsellor who is available with a connected desk (work conservation).
+  // counsellor point at each other, the queue holds exactly the waiting calls, no waiting call
+  // could be taken by a counsellor who is available with a connected desk (work conservation),
+  // a repeat call's hold is in force only while its counsellor is busy and could take it, and
+  // every counsellor AVAILABLE or on BREAK with a closed desk has a grace timer pending.
   // Returns INTERNAL describing the first broken one.
   absl::Status CheckInvariants() const;
 

@@ -782,6 +782,72 @@ TEST_CASE("a desk that drops during a call lets the call go on and finishes the 
   CHECK(h.StateOf("an") == CounsellorState::kAvailable);
 }
 
+// --- Nobody is left on BREAK or AVAILABLE with a closed desk and nothing to sign them out. ---
+
+TEST_CASE("a supervisor cannot put a signed-out counsellor on break", "[routing]") {
+  EngineHarness h;
+  EngineHarness::Expect(h.engine.AddCounsellor(Profile("an", "38"), h.now));
+  h.Take();
+  const absl::Status s =
+      h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kSupervisor, h.now);
+  CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(s.message()), Catch::Contains("signed out"));
+  CHECK(h.StateOf("an") == CounsellorState::kOffline);
+  CHECK(h.Take().empty());
+  EngineHarness::Expect(h.engine.CheckInvariants());
+  // With the desk open, signed out or not, a break is theirs to take.
+  EngineHarness::Expect(h.engine.DeskConnected("an", h.now));
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kSupervisor, h.now));
+  CHECK(h.StateOf("an") == CounsellorState::kBreak);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE("a supervisor's break during the desk grace period still ends in sign-out", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+  h.Advance(10s);
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kSupervisor, h.now));
+  EngineHarness::Expect(h.engine.CheckInvariants());
+  h.Advance(19'999ms);
+  CHECK(h.StateOf("an") == CounsellorState::kBreak);
+  h.Advance(1ms);  // 30 s after the desk dropped.
+  CHECK(h.StateOf("an") == CounsellorState::kOffline);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE("a counsellor put on break after a call with their desk closed is signed out after grace",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  SECTION("unreachable") {
+    EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+    h.Advance(5s);
+    EngineHarness::Expect(h.engine.ConnectFailed("c1", "SIP 480", h.now));
+    CHECK(h.engine.FindCounsellor("an")->break_reason == BreakReason::kUnreachable);
+  }
+  SECTION("a break chosen with the disposition") {
+    EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
+    EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+    h.Advance(5s);
+    EngineHarness::Expect(h.engine.CallEnded("c1", h.now));
+    EngineHarness::Expect(h.engine.SubmitDisposition(
+        "an", "c1", Disposition{"other", "counselled", {}, false, ""}, false, h.now));
+    CHECK(h.engine.FindCounsellor("an")->break_reason == BreakReason::kChosen);
+  }
+  EngineHarness::Expect(h.engine.CheckInvariants());
+  REQUIRE(h.StateOf("an") == CounsellorState::kBreak);
+  h.Advance(29'999ms);
+  CHECK(h.StateOf("an") == CounsellorState::kBreak);
+  h.Advance(1ms);
+  CHECK(h.StateOf("an") == CounsellorState::kOffline);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
 TEST_CASE("a restored snapshot decides exactly as the engine that saved it", "[routing]") {
   EngineHarness original;
   original.SignIn(Profile("an", "38"));
