@@ -290,10 +290,6 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   if (calls_.contains(info.call_id) || finished_call_ids_.contains(info.call_id)) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
   }
-  if (!regions_.empty() && regions_.CentreOf(info.province).empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("arrived.province: unknown province code '", info.province, "'"));
-  }
   Call& call = calls_[info.call_id];
   call.info = info;
   call.admission_seq = next_seq_++;
@@ -656,8 +652,7 @@ void Engine::ReturnToQueue(Call& call) {
 // --- Indexes. ---
 
 Engine::Bucket Engine::CallBucket(const Call& call) const {
-  const LadderStep& step = StepOf(call);
-  switch (step.scope) {
+  switch (ScopeOf(call)) {
     case Scope::kProvince:
       return {call.info.topic, Scope::kProvince, call.info.province};
     case Scope::kCentre: {
@@ -818,6 +813,14 @@ const LadderStep& Engine::StepOf(const Call& call) const {
   return ladder.steps[std::min<size_t>(call.step, ladder.steps.size() - 1)];
 }
 
+Scope Engine::ScopeOf(const Call& call) const {
+  // A gateway data error must never keep a child waiting: with no province to route by, every
+  // step is national. Without a region tree a province is still matched by its code.
+  const bool no_province = call.info.province_unknown || call.info.province.empty() ||
+                           (!regions_.empty() && regions_.CentreOf(call.info.province).empty());
+  return no_province ? Scope::kNational : StepOf(call).scope;
+}
+
 void Engine::PlaceOnLadder(Call& call) {
   const Ladder& ladder = policy_.LadderFor(call.info.priority, call.info.topic);
   const Millis waited = now_ - call.info.arrived_at;
@@ -859,7 +862,7 @@ bool Engine::Qualified(const Counsellor& c, const Call& call) const {
       p.gender != call.info.gender_preference) {
     return false;
   }
-  switch (step.scope) {
+  switch (ScopeOf(call)) {
     case Scope::kProvince:
       return Serves(p, call.info.province);
     case Scope::kCentre: {
@@ -1083,7 +1086,7 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   const Timestamp expires = now_ + options_.offer_timeout_ms;
   SetTimer(TimerKind::kOfferTimeout, call.info.call_id, expires, call.generation);
   // The offer first, so a desk sees what it is reserved for before the state change.
-  Emit(OfferMade{call.info, c.profile.id, expires, call.step, StepOf(call).scope, eligible, rule});
+  Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule});
   ChangeState(c, CounsellorState::kReserved, BreakReason::kNone, call.info.call_id);
 }
 

@@ -196,7 +196,9 @@ class Engine final {
   // --- Gateway events. ---
 
   // Queues a new call and offers it if someone can take it. ALREADY_EXISTS if the call id is
-  // live or was finished recently (the engine remembers ids it finished this run).
+  // live or was finished recently (the engine remembers ids it finished this run). A province
+  // that is missing or unknown is no reason to refuse a call: it routes at national scope on
+  // every step of its ladder (see ScopeOf).
   [[nodiscard]] absl::Status CallArrived(const CallInfo& call, Timestamp now);
   // The caller hung up before being connected. NOT_FOUND; FAILED_PRECONDITION once connected.
   [[nodiscard]] absl::Status CallerHungUp(const std::string& call_id, Timestamp now);
@@ -342,6 +344,9 @@ class Engine final {
   void ReviewHolds();
   // The step of `call`'s ladder it is on now.
   const LadderStep& StepOf(const Call& call) const;
+  // The scope the call is matched at now: its step's, or national for a call whose province is
+  // missing, unknown to the region tree, or marked unknown by the daemon.
+  Scope ScopeOf(const Call& call) const;
   // Puts `call` on the step its wait reaches and sets the timer for the next one.
   void PlaceOnLadder(Call& call);
   // How many preferences (language, gender) `c` misses for `call` at its step.
