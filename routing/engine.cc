@@ -1,6 +1,8 @@
 #include "routing/engine.h"
 
 #include <algorithm>
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,11 +25,22 @@ bool Serves(const CounsellorProfile& p, const std::string& province) {
 
 }  // namespace
 
-Engine::Engine(EngineOptions options, Policy policy) : options_(options) {
+// GCC's policy-based data structures (header-only): a red-black tree whose nodes know their
+// subtree sizes, so order_of_key is O(log n).
+struct Engine::QueueRanks {
+  __gnu_pbds::tree<QueueKey, __gnu_pbds::null_type, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
+                   __gnu_pbds::tree_order_statistics_node_update>
+      tree;
+};
+
+Engine::Engine(EngineOptions options, Policy policy)
+    : options_(options), queue_ranks_(std::make_unique<QueueRanks>()) {
   HOTLINE_CHECK(Validate(policy).ok());
   regions_ = *Regions::Create(policy.regions);
   policy_ = std::move(policy);
 }
+
+Engine::~Engine() = default;
 
 // --- Policy. ---
 
@@ -618,7 +631,7 @@ void Engine::Enqueue(Call& call) {
   HOTLINE_CHECK(!call.in_queue);
   const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
   queue_.emplace(key, call.info.call_id);
-  queue_ranks_.insert(key);
+  queue_ranks_->tree.insert(key);
   call.in_queue = true;
   ReindexCall(call);
 }
@@ -627,7 +640,7 @@ void Engine::Dequeue(Call& call) {
   HOTLINE_CHECK(call.in_queue);
   const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
   queue_.erase(key);
-  queue_ranks_.erase(key);
+  queue_ranks_->tree.erase(key);
   call.in_queue = false;
   ReindexCall(call);
 }
@@ -637,7 +650,7 @@ int Engine::PositionOf(const Call& call) const {
     return 0;
   }
   const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
-  return static_cast<int>(queue_ranks_.order_of_key(key)) + 1;
+  return static_cast<int>(queue_ranks_->tree.order_of_key(key)) + 1;
 }
 
 void Engine::ReturnToQueue(Call& call) {
@@ -691,7 +704,8 @@ std::vector<Engine::Bucket> Engine::CounsellorBuckets(const Counsellor& c) const
 }
 
 Engine::RankKey Engine::Rank(const Counsellor& c, Topic topic) const {
-  // The same order as Better() after missed preferences: strategy, idle time, id.
+  // The policy's order after missed preferences (which MatchCall weighs): the strategy's key,
+  // then idle time, then id.
   const int64_t idle = ToUnixMillis(c.idle_since);
   switch (policy_.strategy) {
     case Strategy::kLongestIdle:
@@ -893,40 +907,6 @@ int Engine::Misses(const Counsellor& c, const Call& call) const {
     ++misses;
   }
   return misses;
-}
-
-bool Engine::Better(const Counsellor& a, const Counsellor& b, const Call& call) const {
-  if (int ma = Misses(a, call), mb = Misses(b, call); ma != mb) {
-    return ma < mb;
-  }
-  const int64_t today = VietnamDay(now_);
-  auto calls_today = [today](const Counsellor& c) {
-    return c.calls_day == today ? c.calls_today : 0;
-  };
-  auto skill = [&call](const Counsellor& c) { return c.profile.skills.at(call.info.topic); };
-  switch (policy_.strategy) {
-    case Strategy::kLongestIdle:
-      break;
-    case Strategy::kMostSkilled:
-      if (skill(a) != skill(b)) {
-        return skill(a) > skill(b);
-      }
-      break;
-    case Strategy::kFewestCallsToday:
-      if (calls_today(a) != calls_today(b)) {
-        return calls_today(a) < calls_today(b);
-      }
-      break;
-    case Strategy::kRoundRobin:
-      if (a.last_offer_seq != b.last_offer_seq) {
-        return a.last_offer_seq < b.last_offer_seq;
-      }
-      break;
-  }
-  if (a.idle_since != b.idle_since) {
-    return a.idle_since < b.idle_since;
-  }
-  return a.profile.id < b.profile.id;
 }
 
 std::string Engine::Explain(const Counsellor& c, const Call& call) const {
@@ -1211,11 +1191,6 @@ std::optional<Millis> Engine::Estimate(const Call& call) const {
   return average * PositionOf(call) / staffed;
 }
 
-std::optional<Millis> Engine::EstimatedWait(const std::string& call_id) const {
-  auto it = calls_.find(call_id);
-  return it == calls_.end() ? std::nullopt : Estimate(it->second);
-}
-
 void Engine::StartWrapUp(Call& call, Outcome outcome, const std::string& reason) {
   Counsellor& c = counsellors_.at(call.counsellor_id);
   call.state = CallState::kEnded;
@@ -1334,7 +1309,7 @@ absl::Status Engine::CheckInvariants() const {
     return absl::InternalError(
         absl::StrCat(queue_.size(), " queued but ", waiting, " calls are waiting"));
   }
-  if (queue_ranks_.size() != queue_.size()) {
+  if (queue_ranks_->tree.size() != queue_.size()) {
     return absl::InternalError("the queue's rank tree differs from the queue");
   }
   if (!(BuildIndexes() == index_)) {
@@ -1380,7 +1355,7 @@ void Engine::RestoreState(EngineState state) {
   }
   calls_.clear();
   queue_.clear();
-  queue_ranks_.clear();
+  queue_ranks_->tree.clear();
   for (auto& call : state.calls) {
     const std::string id = call.info.call_id;
     Call& restored = calls_.emplace(id, std::move(call)).first->second;

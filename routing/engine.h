@@ -15,9 +15,8 @@
 
 #include <cstdint>
 #include <deque>
-#include <ext/pb_ds/assoc_container.hpp>
-#include <ext/pb_ds/tree_policy.hpp>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -153,6 +152,7 @@ class Engine final {
   explicit Engine(EngineOptions options = {}, Policy policy = Policy::Default());
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
+  ~Engine();
 
   // --- Counsellors (administrator). ---
 
@@ -261,9 +261,6 @@ class Engine final {
   std::vector<CallView> Calls() const;
   std::optional<CounsellorView> FindCounsellor(const std::string& counsellor_id) const;
   std::optional<CallView> FindCall(const std::string& call_id) const;
-  // The estimated remaining wait of a waiting call; nullopt when nobody is staffed for it or no
-  // call has been handled yet.
-  std::optional<Millis> EstimatedWait(const std::string& call_id) const;
 
   // Checks the engine's invariants (for tests; a failure is a bug): every held call and its
   // counsellor point at each other, the queue holds exactly the waiting calls, no waiting call
@@ -351,8 +348,6 @@ class Engine final {
   void PlaceOnLadder(Call& call);
   // How many preferences (language, gender) `c` misses for `call` at its step.
   int Misses(const Counsellor& c, const Call& call) const;
-  // Orders counsellors for a call by the policy's strategy; true if `a` should be chosen first.
-  bool Better(const Counsellor& a, const Counsellor& b, const Call& call) const;
   std::string Explain(const Counsellor& c, const Call& call) const;
   void Offer(Call& call, Counsellor& c, int eligible, const std::string& rule);
   // Ends the ringing offer of `call`, putting the call back in its place.
@@ -408,10 +403,9 @@ class Engine final {
   Timestamp next_contact_sweep_{};
   std::map<QueueKey, std::string> queue_;
   // The same keys in a tree that knows ranks, so a caller's position costs O(log n), not a walk
-  // of the queue (GCC's policy-based data structures; header-only).
-  __gnu_pbds::tree<QueueKey, __gnu_pbds::null_type, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
-                   __gnu_pbds::tree_order_statistics_node_update>
-      queue_ranks_;
+  // of the queue. Defined in engine.cc: its GCC-only type stays out of this header.
+  struct QueueRanks;
+  std::unique_ptr<QueueRanks> queue_ranks_;
   Indexes index_;
   // The Vietnamese day the ranks of fewest_calls_today were computed for.
   int64_t index_day_ = 0;
