@@ -1,6 +1,8 @@
 #include "routing/engine.h"
 
 #include <algorithm>
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -23,11 +25,22 @@ bool Serves(const CounsellorProfile& p, const std::string& province) {
 
 }  // namespace
 
-Engine::Engine(EngineOptions options, Policy policy) : options_(options) {
+// GCC's policy-based data structures (header-only): a red-black tree whose nodes know their
+// subtree sizes, so order_of_key is O(log n).
+struct Engine::QueueRanks {
+  __gnu_pbds::tree<QueueKey, __gnu_pbds::null_type, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
+                   __gnu_pbds::tree_order_statistics_node_update>
+      tree;
+};
+
+Engine::Engine(EngineOptions options, Policy policy)
+    : options_(options), queue_ranks_(std::make_unique<QueueRanks>()) {
   HOTLINE_CHECK(Validate(policy).ok());
   regions_ = *Regions::Create(policy.regions);
   policy_ = std::move(policy);
 }
+
+Engine::~Engine() = default;
 
 // --- Policy. ---
 
@@ -75,10 +88,13 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
   }
   c->profile = profile;
   Reindex(*c);
-  // New skills or provinces may make waiting calls theirs.
+  // New skills or provinces may make waiting calls theirs...
   if (c->state == CounsellorState::kAvailable) {
     MatchCounsellor(*c);
   }
+  // ...and lost ones end the wait of calls held for them.
+  holds_to_review_.push_back(profile.id);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -95,6 +111,9 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
   }
   Unindex(counsellor_id);
   counsellors_.erase(counsellor_id);
+  // Signed out, so nothing should wait for them; should anything still, it goes on now.
+  holds_to_review_.push_back(counsellor_id);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -129,9 +148,9 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
     case CounsellorState::kReserved: {
       Call& call = calls_.at(c->call_id);
       RevokeOffer(call, RevokeReason::kWithdrawn);
-      // Not a missed offer: the desk went away. They wait for it like an available one.
+      // Not a missed offer: the desk went away. They wait for it like an available one (the
+      // change of state sets the grace timer).
       ChangeState(*c, CounsellorState::kAvailable, BreakReason::kNone, "");
-      SetTimer(TimerKind::kDeskGrace, counsellor_id, now_ + options_.desk_grace_ms, c->desk_drops);
       ReturnToQueue(call);
       break;
     }
@@ -145,6 +164,9 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
       // The phone call lives on the gateway; the desk may come back to finish the wrap-up.
       break;
   }
+  // Nobody knows when (or whether) the desk comes back: calls held for them go on.
+  holds_to_review_.push_back(counsellor_id);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -183,7 +205,14 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
       }
       Release(*c);
     }
+    ReviewHolds();
     return absl::OkStatus();
+  }
+  if (state == CounsellorState::kBreak && c->state == CounsellorState::kOffline &&
+      !c->desk_connected) {
+    // With no desk there is nothing to end the break: they would show as on break for good.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "counsellor '", counsellor_id, "' is signed out; a break needs their desk open"));
   }
   const BreakReason new_reason =
       state == CounsellorState::kBreak
@@ -192,6 +221,7 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
   if (c->state != state || c->break_reason != new_reason) {
     ChangeState(*c, state, new_reason, "");
   }
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -213,6 +243,7 @@ absl::Status Engine::AnswerOffer(const std::string& counsellor_id, const std::st
     if (c->state == CounsellorState::kAvailable) {
       MatchCounsellor(*c);
     }
+    ReviewHolds();
     return absl::OkStatus();
   }
   call->state = CallState::kConnecting;
@@ -261,6 +292,7 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
   } else {
     Release(*c);
   }
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -270,10 +302,6 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   AdvanceTo(now);
   if (calls_.contains(info.call_id) || finished_call_ids_.contains(info.call_id)) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
-  }
-  if (!regions_.empty() && regions_.CentreOf(info.province).empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("arrived.province: unknown province code '", info.province, "'"));
   }
   Call& call = calls_[info.call_id];
   call.info = info;
@@ -323,6 +351,7 @@ absl::Status Engine::LeaveBeforeConnected(const std::string& call_id, Outcome ou
   Counsellor* freed = DetachCounsellor(*call, RevokeReason::kCallerHungUp, outcome);
   Finish(*call, outcome, "");
   Resume(freed);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -377,6 +406,7 @@ absl::Status Engine::CallFailed(const std::string& call_id, const std::string& r
   Counsellor* freed = DetachCounsellor(*call, RevokeReason::kWithdrawn, Outcome::kFailed);
   Finish(*call, Outcome::kFailed, reason);
   Resume(freed);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -399,7 +429,8 @@ absl::Status Engine::ConnectFailed(const std::string& call_id, const std::string
   call->record.reason = reason;
   ChangeState(c, CounsellorState::kBreak, BreakReason::kUnreachable, "");
   Enqueue(*call);
-  ReturnToQueue(*call);
+  ReturnToQueue(*call);  // The call back in its place first, then any held for them.
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -423,6 +454,8 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
         absl::StrCat("call_id: the caller of '", call_id, "' withheld their number"));
   }
   never_route_.insert({counsellor_id, caller_key});
+  holds_to_review_.push_back(counsellor_id);  // A call of this caller may be held for them.
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -475,6 +508,7 @@ void Engine::AdvanceTo(Timestamp now) {
     timers_.erase(timers_.begin());
     now_ = std::max(now_, timer.at);
     FireTimer(timer);
+    ReviewHolds();
   }
   now_ = std::max(now_, now);
   if (policy_.strategy == Strategy::kFewestCallsToday && VietnamDay(now_) != index_day_) {
@@ -604,7 +638,7 @@ void Engine::Enqueue(Call& call) {
   HOTLINE_CHECK(!call.in_queue);
   const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
   queue_.emplace(key, call.info.call_id);
-  queue_ranks_.insert(key);
+  queue_ranks_->tree.insert(key);
   call.in_queue = true;
   ReindexCall(call);
 }
@@ -613,7 +647,7 @@ void Engine::Dequeue(Call& call) {
   HOTLINE_CHECK(call.in_queue);
   const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
   queue_.erase(key);
-  queue_ranks_.erase(key);
+  queue_ranks_->tree.erase(key);
   call.in_queue = false;
   ReindexCall(call);
 }
@@ -623,7 +657,7 @@ int Engine::PositionOf(const Call& call) const {
     return 0;
   }
   const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
-  return static_cast<int>(queue_ranks_.order_of_key(key)) + 1;
+  return static_cast<int>(queue_ranks_->tree.order_of_key(key)) + 1;
 }
 
 void Engine::ReturnToQueue(Call& call) {
@@ -638,8 +672,7 @@ void Engine::ReturnToQueue(Call& call) {
 // --- Indexes. ---
 
 Engine::Bucket Engine::CallBucket(const Call& call) const {
-  const LadderStep& step = StepOf(call);
-  switch (step.scope) {
+  switch (ScopeOf(call)) {
     case Scope::kProvince:
       return {call.info.topic, Scope::kProvince, call.info.province};
     case Scope::kCentre: {
@@ -678,7 +711,8 @@ std::vector<Engine::Bucket> Engine::CounsellorBuckets(const Counsellor& c) const
 }
 
 Engine::RankKey Engine::Rank(const Counsellor& c, Topic topic) const {
-  // The same order as Better() after missed preferences: strategy, idle time, id.
+  // The policy's order after missed preferences (which MatchCall weighs): the strategy's key,
+  // then idle time, then id.
   const int64_t idle = ToUnixMillis(c.idle_since);
   switch (policy_.strategy) {
     case Strategy::kLongestIdle:
@@ -800,6 +834,14 @@ const LadderStep& Engine::StepOf(const Call& call) const {
   return ladder.steps[std::min<size_t>(call.step, ladder.steps.size() - 1)];
 }
 
+Scope Engine::ScopeOf(const Call& call) const {
+  // A gateway data error must never keep a child waiting: with no province to route by, every
+  // step is national. Without a region tree a province is still matched by its code.
+  const bool no_province = call.info.province_unknown || call.info.province.empty() ||
+                           (!regions_.empty() && regions_.CentreOf(call.info.province).empty());
+  return no_province ? Scope::kNational : StepOf(call).scope;
+}
+
 void Engine::PlaceOnLadder(Call& call) {
   const Ladder& ladder = policy_.LadderFor(call.info.priority, call.info.topic);
   const Millis waited = now_ - call.info.arrived_at;
@@ -821,9 +863,10 @@ void Engine::PlaceOnLadder(Call& call) {
 }
 
 bool Engine::Eligible(const Counsellor& c, const Call& call) const {
-  if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
-    return false;
-  }
+  return c.state == CounsellorState::kAvailable && c.desk_connected && Qualified(c, call);
+}
+
+bool Engine::Qualified(const Counsellor& c, const Call& call) const {
   const CounsellorProfile& p = c.profile;
   if (never_route_.contains({p.id, call.info.caller_key})) {
     return false;
@@ -840,7 +883,7 @@ bool Engine::Eligible(const Counsellor& c, const Call& call) const {
       p.gender != call.info.gender_preference) {
     return false;
   }
-  switch (step.scope) {
+  switch (ScopeOf(call)) {
     case Scope::kProvince:
       return Serves(p, call.info.province);
     case Scope::kCentre: {
@@ -873,40 +916,6 @@ int Engine::Misses(const Counsellor& c, const Call& call) const {
   return misses;
 }
 
-bool Engine::Better(const Counsellor& a, const Counsellor& b, const Call& call) const {
-  if (int ma = Misses(a, call), mb = Misses(b, call); ma != mb) {
-    return ma < mb;
-  }
-  const int64_t today = VietnamDay(now_);
-  auto calls_today = [today](const Counsellor& c) {
-    return c.calls_day == today ? c.calls_today : 0;
-  };
-  auto skill = [&call](const Counsellor& c) { return c.profile.skills.at(call.info.topic); };
-  switch (policy_.strategy) {
-    case Strategy::kLongestIdle:
-      break;
-    case Strategy::kMostSkilled:
-      if (skill(a) != skill(b)) {
-        return skill(a) > skill(b);
-      }
-      break;
-    case Strategy::kFewestCallsToday:
-      if (calls_today(a) != calls_today(b)) {
-        return calls_today(a) < calls_today(b);
-      }
-      break;
-    case Strategy::kRoundRobin:
-      if (a.last_offer_seq != b.last_offer_seq) {
-        return a.last_offer_seq < b.last_offer_seq;
-      }
-      break;
-  }
-  if (a.idle_since != b.idle_since) {
-    return a.idle_since < b.idle_since;
-  }
-  return a.profile.id < b.profile.id;
-}
-
 std::string Engine::Explain(const Counsellor& c, const Call& call) const {
   const auto idle = std::chrono::duration_cast<std::chrono::seconds>(now_ - c.idle_since);
   switch (policy_.strategy) {
@@ -929,14 +938,15 @@ bool Engine::HeldForAnother(const Call& call, const std::string& counsellor_id) 
     return false;
   }
   auto it = counsellors_.find(call.preferred_counsellor);
-  if (it == counsellors_.end() || !it->second.desk_connected ||
-      never_route_.contains({call.preferred_counsellor, call.info.caller_key})) {
+  if (it == counsellors_.end() || !it->second.desk_connected) {
     return false;
   }
-  // Worth waiting for only if they are busy with a call and will be free soon.
+  // Worth waiting for only if they are busy with a call, will be free soon, and could take this
+  // one then: waiting for someone the step's rules (or a never-route) keep out only idles others.
   const CounsellorState s = it->second.state;
-  return s == CounsellorState::kReserved || s == CounsellorState::kOnCall ||
-         s == CounsellorState::kWrapUp;
+  return (s == CounsellorState::kReserved || s == CounsellorState::kOnCall ||
+          s == CounsellorState::kWrapUp) &&
+         Qualified(it->second, call);
 }
 
 void Engine::MatchCall(Call& call) {
@@ -953,6 +963,10 @@ void Engine::MatchCall(Call& call) {
     if (HeldForAnother(call, "")) {
       return;  // Waits for them until hold_until.
     }
+    // They cannot take it now and will not soon (on a break, signed out, desk gone, tried, or
+    // kept out by the step's rules): the hold ends for good, so that their coming back busy
+    // within hold_until cannot hold the call again after it was routed as usual.
+    call.hold_until = now_;
   }
   // The policy's order (fewest missed preferences, then the strategy, then the lower id), over
   // the counsellors indexed where the call is, kept in the strategy's order.
@@ -1059,7 +1073,7 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   const Timestamp expires = now_ + options_.offer_timeout_ms;
   SetTimer(TimerKind::kOfferTimeout, call.info.call_id, expires, call.generation);
   // The offer first, so a desk sees what it is reserved for before the state change.
-  Emit(OfferMade{call.info, c.profile.id, expires, call.step, StepOf(call).scope, eligible, rule});
+  Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule});
   ChangeState(c, CounsellorState::kReserved, BreakReason::kNone, call.info.call_id);
 }
 
@@ -1104,6 +1118,14 @@ void Engine::Resume(Counsellor* c) {
 
 void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reason,
                          const std::string& call_id) {
+  const bool was_idle =
+      c.state == CounsellorState::kAvailable || c.state == CounsellorState::kBreak;
+  const bool idle = state == CounsellorState::kAvailable || state == CounsellorState::kBreak;
+  if (idle && !was_idle && !c.desk_connected) {
+    // Out of a call (or an offer) to a desk that dropped meanwhile: they get the grace period
+    // from now, and are signed out if the desk does not come back; nothing else would.
+    SetTimer(TimerKind::kDeskGrace, c.profile.id, now_ + options_.desk_grace_ms, c.desk_drops);
+  }
   c.state = state;
   c.break_reason = reason;
   c.call_id = call_id;
@@ -1111,6 +1133,34 @@ void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reaso
   ++c.generation;
   Reindex(c);
   Emit(PresenceChanged{PresenceChange{c.profile.id, state, reason, now_, call_id}});
+  if (state != CounsellorState::kReserved && state != CounsellorState::kOnCall &&
+      state != CounsellorState::kWrapUp) {
+    holds_to_review_.push_back(c.profile.id);  // No longer busy: calls held for them may go on.
+  }
+}
+
+void Engine::ReviewHolds() {
+  // By index and by copy: matching may add to the list.
+  for (size_t i = 0; i < holds_to_review_.size(); ++i) {
+    const std::string counsellor_id = holds_to_review_[i];
+    auto waiting = index_.preferring.find(counsellor_id);
+    if (waiting == index_.preferring.end()) {
+      continue;
+    }
+    // In queue order, and a copy: offering takes calls out of the index.
+    std::vector<std::string> call_ids;
+    for (const auto& [key, call_id] : waiting->second) {
+      call_ids.push_back(call_id);
+    }
+    for (const std::string& call_id : call_ids) {
+      Call* call = LookupCall(call_id);
+      if (call != nullptr && call->state == CallState::kWaiting && now_ < call->hold_until &&
+          !HeldForAnother(*call, "")) {
+        MatchCall(*call);  // Offers it to them if they can take it now, else ends the hold.
+      }
+    }
+  }
+  holds_to_review_.clear();
 }
 
 void Engine::Release(Counsellor& c) {
@@ -1146,11 +1196,6 @@ std::optional<Millis> Engine::Estimate(const Call& call) const {
   }
   const Millis average = total / static_cast<int64_t>(recent_handling_.size());
   return average * PositionOf(call) / staffed;
-}
-
-std::optional<Millis> Engine::EstimatedWait(const std::string& call_id) const {
-  auto it = calls_.find(call_id);
-  return it == calls_.end() ? std::nullopt : Estimate(it->second);
 }
 
 void Engine::StartWrapUp(Call& call, Outcome outcome, const std::string& reason) {
@@ -1201,6 +1246,10 @@ void Engine::Record(Call& call) {
 }
 
 absl::Status Engine::CheckInvariants() const {
+  if (!holds_to_review_.empty()) {
+    return absl::InternalError(absl::StrCat("an input ended with the holds for ",
+                                            holds_to_review_.front(), " not reviewed"));
+  }
   for (const auto& [id, c] : counsellors_) {
     const bool holds = c.state == CounsellorState::kReserved ||
                        c.state == CounsellorState::kOnCall || c.state == CounsellorState::kWrapUp;
@@ -1216,12 +1265,32 @@ absl::Status Engine::CheckInvariants() const {
       }
     }
   }
+  // Every counsellor idle with a closed desk is signed out when the grace period ends.
+  std::set<std::pair<std::string, uint64_t>> grace;
+  for (const Timer& timer : timers_) {
+    if (timer.kind == TimerKind::kDeskGrace) {
+      grace.emplace(timer.key, timer.generation);
+    }
+  }
+  for (const auto& [id, c] : counsellors_) {
+    if ((c.state == CounsellorState::kAvailable || c.state == CounsellorState::kBreak) &&
+        !c.desk_connected && !grace.contains({id, c.desk_drops})) {
+      return absl::InternalError(absl::StrCat("counsellor ", id, " is ", std::string(Name(c.state)),
+                                              " with a closed desk and no grace timer"));
+    }
+  }
   size_t waiting = 0;
   for (const auto& [id, call] : calls_) {
     if (call.state == CallState::kWaiting) {
       ++waiting;
       if (!call.in_queue) {
         return absl::InternalError(absl::StrCat("waiting call ", id, " is not in the queue"));
+      }
+      if (!call.preferred_counsellor.empty() && now_ < call.hold_until &&
+          !HeldForAnother(call, "")) {
+        return absl::InternalError(absl::StrCat("call ", id, " is still held for ",
+                                                call.preferred_counsellor,
+                                                ", who cannot take it soon"));
       }
       for (const auto& [cid, c] : counsellors_) {
         if (Eligible(c, call) && !HeldForAnother(call, cid)) {
@@ -1247,7 +1316,7 @@ absl::Status Engine::CheckInvariants() const {
     return absl::InternalError(
         absl::StrCat(queue_.size(), " queued but ", waiting, " calls are waiting"));
   }
-  if (queue_ranks_.size() != queue_.size()) {
+  if (queue_ranks_->tree.size() != queue_.size()) {
     return absl::InternalError("the queue's rank tree differs from the queue");
   }
   if (!(BuildIndexes() == index_)) {
@@ -1293,7 +1362,7 @@ void Engine::RestoreState(EngineState state) {
   }
   calls_.clear();
   queue_.clear();
-  queue_ranks_.clear();
+  queue_ranks_->tree.clear();
   for (auto& call : state.calls) {
     const std::string id = call.info.call_id;
     Call& restored = calls_.emplace(id, std::move(call)).first->second;

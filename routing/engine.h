@@ -15,9 +15,8 @@
 
 #include <cstdint>
 #include <deque>
-#include <ext/pb_ds/assoc_container.hpp>
-#include <ext/pb_ds/tree_policy.hpp>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -153,6 +152,7 @@ class Engine final {
   explicit Engine(EngineOptions options = {}, Policy policy = Policy::Default());
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
+  ~Engine();
 
   // --- Counsellors (administrator). ---
 
@@ -174,8 +174,10 @@ class Engine final {
 
   // Sets AVAILABLE, BREAK or OFFLINE. `reason` is the break reason (CHOSEN from the desk,
   // SUPERVISOR from a supervisor). NOT_FOUND for an unknown counsellor; INVALID_ARGUMENT for
-  // another state; FAILED_PRECONDITION for AVAILABLE without an open desk, or while an offer
-  // rings or a call is held.
+  // another state; FAILED_PRECONDITION for AVAILABLE without an open desk, BREAK for a
+  // signed-out counsellor without one (nothing would ever end that break), or while an offer
+  // rings or a call is held. A counsellor left AVAILABLE or on BREAK with a closed desk (it
+  // dropped, or they came out of a call after it dropped) is signed out desk_grace_ms later.
   [[nodiscard]] absl::Status SetPresence(const std::string& counsellor_id, CounsellorState state,
                                          BreakReason reason, Timestamp now);
 
@@ -194,7 +196,9 @@ class Engine final {
   // --- Gateway events. ---
 
   // Queues a new call and offers it if someone can take it. ALREADY_EXISTS if the call id is
-  // live or was finished recently (the engine remembers ids it finished this run).
+  // live or was finished recently (the engine remembers ids it finished this run). A province
+  // that is missing or unknown is no reason to refuse a call: it routes at national scope on
+  // every step of its ladder (see ScopeOf).
   [[nodiscard]] absl::Status CallArrived(const CallInfo& call, Timestamp now);
   // The caller hung up before being connected. NOT_FOUND; FAILED_PRECONDITION once connected.
   [[nodiscard]] absl::Status CallerHungUp(const std::string& call_id, Timestamp now);
@@ -257,13 +261,12 @@ class Engine final {
   std::vector<CallView> Calls() const;
   std::optional<CounsellorView> FindCounsellor(const std::string& counsellor_id) const;
   std::optional<CallView> FindCall(const std::string& call_id) const;
-  // The estimated remaining wait of a waiting call; nullopt when nobody is staffed for it or no
-  // call has been handled yet.
-  std::optional<Millis> EstimatedWait(const std::string& call_id) const;
 
   // Checks the engine's invariants (for tests; a failure is a bug): every held call and its
-  // counsellor point at each other, the queue holds exactly the waiting calls, and no waiting call
-  // could be taken by a counsellor who is available with a connected desk (work conservation).
+  // counsellor point at each other, the queue holds exactly the waiting calls, no waiting call
+  // could be taken by a counsellor who is available with a connected desk (work conservation),
+  // a repeat call's hold is in force only while its counsellor is busy and could take it, and
+  // every counsellor AVAILABLE or on BREAK with a closed desk has a grace timer pending.
   // Returns INTERNAL describing the first broken one.
   absl::Status CheckInvariants() const;
 
@@ -323,17 +326,28 @@ class Engine final {
   // Matching, in both directions. Each makes at most one offer.
   void MatchCall(Call& call);
   void MatchCounsellor(Counsellor& counsellor);
+  // True if `c` may take `call` now: AVAILABLE, desk open, and Qualified.
   bool Eligible(const Counsellor& c, const Call& call) const;
-  // True while a repeat call waits for its last counsellor, who is signed in but busy.
+  // True if `c` meets the rules of `call`'s step (topic skill, language, gender, scope) and is
+  // not barred from its caller, whatever their state.
+  bool Qualified(const Counsellor& c, const Call& call) const;
+  // True while a repeat call waits for its last counsellor (other than `counsellor_id`), who is
+  // signed in, busy, and qualified for it. Invariants: a waiting call whose hold is in force is
+  // held; once its counsellor cannot take it soon, MatchCall ends the hold for good.
   bool HeldForAnother(const Call& call, const std::string& counsellor_id) const;
+  // Re-matches the calls held for the counsellors in holds_to_review_ that are held no longer.
+  // Called at the end of every input and timer that can change a counsellor's state, desk,
+  // profile or never-route list, so such calls go on at that same instant.
+  void ReviewHolds();
   // The step of `call`'s ladder it is on now.
   const LadderStep& StepOf(const Call& call) const;
+  // The scope the call is matched at now: its step's, or national for a call whose province is
+  // missing, unknown to the region tree, or marked unknown by the daemon.
+  Scope ScopeOf(const Call& call) const;
   // Puts `call` on the step its wait reaches and sets the timer for the next one.
   void PlaceOnLadder(Call& call);
   // How many preferences (language, gender) `c` misses for `call` at its step.
   int Misses(const Counsellor& c, const Call& call) const;
-  // Orders counsellors for a call by the policy's strategy; true if `a` should be chosen first.
-  bool Better(const Counsellor& a, const Counsellor& b, const Call& call) const;
   std::string Explain(const Counsellor& c, const Call& call) const;
   void Offer(Call& call, Counsellor& c, int eligible, const std::string& rule);
   // Ends the ringing offer of `call`, putting the call back in its place.
@@ -389,16 +403,19 @@ class Engine final {
   Timestamp next_contact_sweep_{};
   std::map<QueueKey, std::string> queue_;
   // The same keys in a tree that knows ranks, so a caller's position costs O(log n), not a walk
-  // of the queue (GCC's policy-based data structures; header-only).
-  __gnu_pbds::tree<QueueKey, __gnu_pbds::null_type, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
-                   __gnu_pbds::tree_order_statistics_node_update>
-      queue_ranks_;
+  // of the queue. Defined in engine.cc: its GCC-only type stays out of this header.
+  struct QueueRanks;
+  std::unique_ptr<QueueRanks> queue_ranks_;
   Indexes index_;
   // The Vietnamese day the ranks of fewest_calls_today were computed for.
   int64_t index_day_ = 0;
   std::set<Timer> timers_;
   uint64_t next_seq_ = 0;
   std::vector<Effect> effects_;
+  // Counsellors who stopped being busy, lost their desk, profile or a caller during the current
+  // input: the calls held for them are reviewed before it returns. Empty between inputs, so not
+  // part of the saved state.
+  std::vector<std::string> holds_to_review_;
 };
 
 }  // namespace hotline::routing

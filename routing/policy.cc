@@ -16,16 +16,6 @@ std::string_view Name(Scope s) {
   return "?";
 }
 
-std::string_view Name(Need n) {
-  switch (n) {
-    case Need::kRequired:
-      return "required";
-    case Need::kPreferred:
-      return "preferred";
-  }
-  return "?";
-}
-
 std::string_view Name(Strategy s) {
   switch (s) {
     case Strategy::kLongestIdle:

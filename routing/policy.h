@@ -23,7 +23,6 @@ enum class Need { kRequired = 1, kPreferred = 2 };
 enum class Strategy { kLongestIdle = 1, kMostSkilled = 2, kFewestCallsToday = 3, kRoundRobin = 4 };
 
 std::string_view Name(Scope s);
-std::string_view Name(Need n);
 std::string_view Name(Strategy s);
 
 struct LadderStep {

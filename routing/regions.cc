@@ -32,7 +32,7 @@ bool RegionTable::operator==(const RegionTable& o) const {
   return true;
 }
 
-absl::StatusOr<Regions> Regions::Create(RegionTable table) {
+absl::StatusOr<Regions> Regions::Create(const RegionTable& table) {
   Regions r;
   std::set<std::string> centres;
   for (const auto& c : table.centres) {
@@ -64,7 +64,6 @@ absl::StatusOr<Regions> Regions::Create(RegionTable table) {
       }
     }
   }
-  r.table_ = std::move(table);
   return r;
 }
 

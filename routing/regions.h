@@ -38,7 +38,7 @@ class Regions final {
   // Validates the table. INVALID_ARGUMENT naming the offending centre or province when a code or
   // id is empty or listed twice, a province names an unknown centre, or an old code maps to two
   // provinces.
-  static absl::StatusOr<Regions> Create(RegionTable table);
+  static absl::StatusOr<Regions> Create(const RegionTable& table);
 
   // An empty tree: every code unknown. For engines that do not route by region (tests).
   Regions() = default;
@@ -49,11 +49,9 @@ class Regions final {
   // The centre of today's province `code`, or empty if unknown.
   const std::string& CentreOf(const std::string& code) const;
 
-  const RegionTable& table() const { return table_; }
-  bool empty() const { return table_.provinces.empty(); }
+  bool empty() const { return centre_.empty(); }
 
  private:
-  RegionTable table_;
   // Every accepted code (today's and old) -> today's code.
   std::map<std::string, std::string> canonical_;
   // Today's code -> centre id.

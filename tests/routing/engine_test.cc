@@ -364,6 +364,167 @@ TEST_CASE("a caller marked never-route is not offered to that counsellor again",
   CHECK(h.TakeOf<CallFinished>().size() == 1);  // Timed out rather than routed to binh.
 }
 
+// --- A repeat call held for a busy counsellor, who then cannot take it after all. ---
+
+// Where binh, who answered child-7 before, is with someone else's call when child-7 calls again.
+enum class Busy { kRinging, kConnecting, kOnCall, kWrapUp };
+
+// binh answered child-7 before and is now busy with `other`, an abuse report an cannot take; an
+// (counselling only) is free. child-7 calls again ("again") and waits for binh, an idle.
+void HoldForBinh(EngineHarness& h, Busy busy) {
+  h.SignIn(Profile("binh", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("an", "38", {Topic::kCounselling}));
+  Answered(h, "binh", "first", "child-7");
+  h.Arrive(Call("other", "38", Priority::kNormal, Topic::kAbuseReport));
+  REQUIRE(h.engine.FindCall("other")->counsellor_id == "binh");
+  if (busy != Busy::kRinging) {
+    EngineHarness::Expect(h.engine.AnswerOffer("binh", "other", true, h.now));
+  }
+  if (busy == Busy::kOnCall || busy == Busy::kWrapUp) {
+    EngineHarness::Expect(h.engine.CallConnected("other", h.now));
+  }
+  if (busy == Busy::kWrapUp) {
+    EngineHarness::Expect(h.engine.CallEnded("other", h.now));
+  }
+  h.Advance(1s);
+  h.Arrive(From("again", "child-7"));
+  h.Take();
+  REQUIRE(h.engine.FindCall("again")->state == CallState::kWaiting);  // Held for binh.
+  EngineHarness::Expect(h.engine.CheckInvariants());
+  h.Advance(2s);
+}
+
+// The held call went to an at this very instant, and the engine agrees nothing is left undone.
+void OfferedToAnAtOnce(EngineHarness& h) {
+  auto offers = h.TakeOf<OfferMade>();
+  std::vector<std::string> to_an;
+  for (const auto& o : offers) {
+    if (o.counsellor_id == "an") {
+      to_an.push_back(o.call.call_id);
+    }
+  }
+  CHECK(to_an == std::vector<std::string>{"again"});
+  CHECK(h.engine.FindCall("again")->counsellor_id == "an");
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE("a held repeat call goes to someone else at once when its counsellor takes a break",
+          "[routing]") {
+  EngineHarness h;
+  HoldForBinh(h, Busy::kWrapUp);
+  EngineHarness::Expect(h.engine.SubmitDisposition("binh", "other", Heavy(false),
+                                                   /*ready_for_next=*/false, h.now));
+  REQUIRE(h.StateOf("binh") == CounsellorState::kBreak);
+  OfferedToAnAtOnce(h);
+}
+
+TEST_CASE("a held repeat call goes to someone else at once when its counsellor cools down",
+          "[routing]") {
+  EngineHarness h;
+  HoldForBinh(h, Busy::kWrapUp);
+  EngineHarness::Expect(h.engine.SubmitDisposition("binh", "other", Heavy(true), true, h.now));
+  REQUIRE(h.engine.FindCounsellor("binh")->break_reason == BreakReason::kCoolDown);
+  OfferedToAnAtOnce(h);
+}
+
+TEST_CASE("a held repeat call goes to someone else at once when its counsellor misses offers",
+          "[routing]") {
+  EngineOptions options;
+  options.missed_offers_before_break = 1;
+  EngineHarness h(options);
+  HoldForBinh(h, Busy::kRinging);  // The offer of `other` rang from 1 s; now is 4 s.
+  h.Advance(12s);                  // It times out: binh goes on break.
+  REQUIRE(h.engine.FindCounsellor("binh")->break_reason == BreakReason::kMissedOffers);
+  REQUIRE(h.now == testing::kStart + 16s);
+  OfferedToAnAtOnce(h);
+}
+
+TEST_CASE("a held repeat call goes to someone else at once when its counsellor is unreachable",
+          "[routing]") {
+  EngineHarness h;
+  HoldForBinh(h, Busy::kConnecting);
+  EngineHarness::Expect(h.engine.ConnectFailed("other", "SIP 480", h.now));
+  REQUIRE(h.engine.FindCounsellor("binh")->break_reason == BreakReason::kUnreachable);
+  OfferedToAnAtOnce(h);
+}
+
+TEST_CASE("a held repeat call goes to someone else at once when its counsellor's desk drops",
+          "[routing]") {
+  const Busy busy = GENERATE(Busy::kRinging, Busy::kConnecting, Busy::kOnCall, Busy::kWrapUp);
+  INFO("binh busy (0 ringing, 1 connecting, 2 on call, 3 wrap-up): " << static_cast<int>(busy));
+  EngineHarness h;
+  HoldForBinh(h, busy);
+  EngineHarness::Expect(h.engine.DeskDisconnected("binh", h.now));
+  OfferedToAnAtOnce(h);
+  // The desk coming back does not bring the hold back: the call is an's.
+  EngineHarness::Expect(h.engine.DeskConnected("binh", h.now));
+  CHECK(h.engine.FindCall("again")->counsellor_id == "an");
+}
+
+TEST_CASE("a held repeat call goes to someone else at once when its counsellor signs out",
+          "[routing]") {
+  // A busy counsellor cannot be signed out or removed: the call they hold comes first...
+  EngineHarness h;
+  HoldForBinh(h, Busy::kWrapUp);
+  CHECK(h.engine.SetPresence("binh", CounsellorState::kOffline, BreakReason::kNone, h.now).code() ==
+        absl::StatusCode::kFailedPrecondition);
+  CHECK(h.engine.RemoveCounsellor("binh", h.now).code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(h.TakeOf<OfferMade>().empty());
+  EngineHarness::Expect(h.engine.CheckInvariants());
+  // ...so they sign out by closing the desk, and the wrap-up then ends with them OFFLINE. The
+  // call stops waiting for them when the desk closes, not 30 s later.
+  EngineHarness::Expect(h.engine.DeskDisconnected("binh", h.now));
+  OfferedToAnAtOnce(h);
+  EngineHarness::Expect(h.engine.SubmitDisposition("binh", "other", Heavy(false), true, h.now));
+  CHECK(h.StateOf("binh") == CounsellorState::kOffline);
+  EngineHarness::Expect(h.engine.RemoveCounsellor("binh", h.now));
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE("a held repeat call goes to someone else at once when its counsellor never wants it",
+          "[routing]") {
+  EngineHarness h;
+  HoldForBinh(h, Busy::kOnCall);
+  EngineHarness::Expect(h.engine.NeverRoute("binh", "again", h.now));
+  OfferedToAnAtOnce(h);
+}
+
+TEST_CASE("a held repeat call goes to someone else at once when its counsellor loses the skill",
+          "[routing]") {
+  EngineHarness h;
+  HoldForBinh(h, Busy::kOnCall);
+  EngineHarness::Expect(
+      h.engine.UpdateCounsellor(Profile("binh", "38", {Topic::kAbuseReport}), h.now));
+  OfferedToAnAtOnce(h);
+}
+
+TEST_CASE("a repeat call does not wait for a busy counsellor who could not take it at its step",
+          "[routing]") {
+  // binh serves Hà Nội only: at the province step of a Thanh Hóa call, binh could not take it
+  // even when free, so waiting for binh would only keep an idle.
+  EngineHarness h;
+  h.SignIn(Profile("binh", "01"));
+  h.Advance(1s);
+  h.SignIn(Profile("an", "38", {Topic::kCounselling}));
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kNone, h.now));
+  h.Arrive(From("first", "child-7"));  // At national scope only binh is on: binh answers.
+  h.Advance(20s);
+  REQUIRE(h.engine.FindCall("first")->counsellor_id == "binh");
+  EngineHarness::Expect(h.engine.AnswerOffer("binh", "first", true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected("first", h.now));
+  EngineHarness::Expect(h.engine.CallEnded("first", h.now));
+  EngineHarness::Expect(h.engine.SubmitDisposition("binh", "first", Heavy(false), true, h.now));
+  h.Arrive(Call("other", "01"));
+  EngineHarness::Expect(h.engine.AnswerOffer("binh", "other", true, h.now));
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kNone, h.now));
+  h.Take();
+  h.Arrive(From("again", "child-7"));
+  OfferedToAnAtOnce(h);
+}
+
 TEST_CASE("a wrap-up that passes its deadline records the call without a disposition",
           "[routing]") {
   EngineHarness h;
@@ -619,6 +780,72 @@ TEST_CASE("a desk that drops during a call lets the call go on and finishes the 
   REQUIRE(records.size() == 1);
   CHECK(records[0].record.disposition.has_value());
   CHECK(h.StateOf("an") == CounsellorState::kAvailable);
+}
+
+// --- Nobody is left on BREAK or AVAILABLE with a closed desk and nothing to sign them out. ---
+
+TEST_CASE("a supervisor cannot put a signed-out counsellor on break", "[routing]") {
+  EngineHarness h;
+  EngineHarness::Expect(h.engine.AddCounsellor(Profile("an", "38"), h.now));
+  h.Take();
+  const absl::Status s =
+      h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kSupervisor, h.now);
+  CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(s.message()), Catch::Contains("signed out"));
+  CHECK(h.StateOf("an") == CounsellorState::kOffline);
+  CHECK(h.Take().empty());
+  EngineHarness::Expect(h.engine.CheckInvariants());
+  // With the desk open, signed out or not, a break is theirs to take.
+  EngineHarness::Expect(h.engine.DeskConnected("an", h.now));
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kSupervisor, h.now));
+  CHECK(h.StateOf("an") == CounsellorState::kBreak);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE("a supervisor's break during the desk grace period still ends in sign-out", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+  h.Advance(10s);
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kBreak, BreakReason::kSupervisor, h.now));
+  EngineHarness::Expect(h.engine.CheckInvariants());
+  h.Advance(19'999ms);
+  CHECK(h.StateOf("an") == CounsellorState::kBreak);
+  h.Advance(1ms);  // 30 s after the desk dropped.
+  CHECK(h.StateOf("an") == CounsellorState::kOffline);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE("a counsellor put on break after a call with their desk closed is signed out after grace",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  SECTION("unreachable") {
+    EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+    h.Advance(5s);
+    EngineHarness::Expect(h.engine.ConnectFailed("c1", "SIP 480", h.now));
+    CHECK(h.engine.FindCounsellor("an")->break_reason == BreakReason::kUnreachable);
+  }
+  SECTION("a break chosen with the disposition") {
+    EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
+    EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+    h.Advance(5s);
+    EngineHarness::Expect(h.engine.CallEnded("c1", h.now));
+    EngineHarness::Expect(h.engine.SubmitDisposition(
+        "an", "c1", Disposition{"other", "counselled", {}, false, ""}, false, h.now));
+    CHECK(h.engine.FindCounsellor("an")->break_reason == BreakReason::kChosen);
+  }
+  EngineHarness::Expect(h.engine.CheckInvariants());
+  REQUIRE(h.StateOf("an") == CounsellorState::kBreak);
+  h.Advance(29'999ms);
+  CHECK(h.StateOf("an") == CounsellorState::kBreak);
+  h.Advance(1ms);
+  CHECK(h.StateOf("an") == CounsellorState::kOffline);
+  EngineHarness::Expect(h.engine.CheckInvariants());
 }
 
 TEST_CASE("a restored snapshot decides exactly as the engine that saved it", "[routing]") {

@@ -180,12 +180,55 @@ TEST_CASE("reloading the policy mid-queue keeps every call in place and re-steps
   CHECK(h.engine.policy().default_ladder.steps.size() == 2);
 }
 
-TEST_CASE("a call from an unknown province is refused when there is a region tree", "[routing]") {
-  EngineHarness h(EngineOptions{}, ThreeProvinces());
-  auto call = Call("c1", "99");
-  call.arrived_at = h.now;
-  CHECK(h.engine.CallArrived(call, h.now).code() == absl::StatusCode::kInvalidArgument);
-  CHECK(h.engine.Calls().empty());
+// A gateway data error never refuses a child's call: with no province to go by, every step of
+// its ladder is national, keeping the step's other rules and timing.
+TEST_CASE("a call from an unknown province routes at national scope on every step", "[routing]") {
+  Policy policy = ThreeProvinces();
+  policy.default_ladder.steps = {
+      LadderStep{Scope::kProvince, 4, Need::kRequired, Need::kPreferred, Millis(20'000)},
+      LadderStep{Scope::kCentre, 4, Need::kRequired, Need::kPreferred, Millis(40'000)},
+      LadderStep{Scope::kNational, 1, Need::kRequired, Need::kPreferred, Millis(0)}};
+  EngineHarness h(EngineOptions{}, policy);
+  h.SignIn(Profile("hanoi", "01"));  // Proficiency 3: enough only on the last step.
+  auto khmer = Profile("khmer", "01");
+  khmer.skills[Topic::kCounselling] = 5;
+  khmer.languages = {"khm"};  // Skilled enough, but language is required on every step.
+  h.SignIn(khmer);
+  h.Take();
+  // Unknown, missing, and known but marked by the daemon as one it could not map on arrival.
+  const std::string code = GENERATE(as<std::string>{}, "99", "", "38");
+  INFO("province '" << code << "'");
+  auto call = Call("c1", code);
+  call.province_unknown = code == "38";
+  h.Arrive(call);
+  REQUIRE(h.engine.FindCall("c1").has_value());
+  CHECK(h.engine.FindCall("c1")->info.province == code);  // Kept as sent, for the record.
+  h.Advance(59'999ms);
+  CHECK(h.TakeOf<OfferMade>().empty());
+  CHECK(h.engine.FindCall("c1")->step == 1);
+  h.Advance(1ms);  // The national step, to the millisecond.
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "hanoi");
+  CHECK(offers[0].step == 2);
+  CHECK(offers[0].scope == Scope::kNational);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE("a call from an unknown province is offered at once to anyone its first step allows",
+          "[routing]") {
+  const bool tree = GENERATE(true, false);
+  INFO((tree ? "with" : "without") << " a region tree");
+  EngineHarness h(EngineOptions{}, tree ? ThreeProvinces() : Policy::Default());
+  h.SignIn(Profile("hanoi", "01"));
+  h.Take();
+  h.Arrive(Call("c1", tree ? "99" : ""));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "hanoi");
+  CHECK(offers[0].step == 0);
+  CHECK(offers[0].scope == Scope::kNational);
+  EngineHarness::Expect(h.engine.CheckInvariants());
 }
 
 }  // namespace
