@@ -8,10 +8,11 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <filesystem>
-#include <future>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "daemon/caller_key.h"
 #include "daemon/convert.h"
 #include "daemon/engine_host.h"
@@ -82,7 +83,8 @@ std::pair<std::string, int> SplitHostPort(const std::string& hostport) {
 
 class DaemonImpl final : public Daemon {
  public:
-  explicit DaemonImpl(const Config& config) : config_(config) {}
+  DaemonImpl(const Config& config, FatalHandler on_fatal)
+      : config_(config), on_fatal_(std::move(on_fatal)) {}
 
   ~DaemonImpl() override { Shutdown(); }
 
@@ -102,7 +104,9 @@ class DaemonImpl final : public Daemon {
       wrapped_sink_ = wrap_sink(*store_);
       sink = wrapped_sink_.get();
     }
-    writer_ = std::make_unique<Writer>(*sink, [this](bool healthy) { OnStoreHealth(healthy); });
+    writer_ = std::make_unique<Writer>(
+        *sink, [this](bool healthy) { OnStoreHealth(healthy); },
+        [this](const absl::Status& why) { OnWriterFatal(why); });
     host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, clock_);
     if (absl::Status s = host_->Recover(); !s.ok()) {
       return s;
@@ -144,6 +148,11 @@ class DaemonImpl final : public Daemon {
 
   bool healthy() const override { return writer_ != nullptr && writer_->healthy(); }
 
+  absl::Status failure() const override {
+    absl::MutexLock lock(&mu_);
+    return failure_;
+  }
+
   int grpc_port() const override { return grpc_port_; }
   int http_port() const override { return http_port_; }
 
@@ -161,11 +170,24 @@ class DaemonImpl final : public Daemon {
     if (server_) {
       server_->GetHealthCheckService()->SetServingStatus(false);
       // Everything handled so far written and acknowledged, then every stream told why it ends.
-      auto flushed = std::make_shared<std::promise<void>>();
-      auto done = flushed->get_future();
-      host_->Post([flushed](EngineHost& h) { h.Barrier([flushed] { flushed->set_value(); }); });
-      if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-        spdlog::error("the journal did not flush within 5 s; unwritten events stay unacknowledged");
+      // A writer stopped for good never answers the barrier: then there is nothing to wait for.
+      // The barrier runs on the writer thread, which is joined below, before `this` goes.
+      host_->Post([this](EngineHost& h) {
+        h.Barrier([this] {
+          absl::MutexLock lock(&mu_);
+          flushed_ = true;
+        });
+      });
+      {
+        absl::MutexLock lock(&mu_);
+        if (!mu_.AwaitWithTimeout(absl::Condition(this, &DaemonImpl::FlushedOrFailed),
+                                  absl::Seconds(5))) {
+          spdlog::error(
+              "the journal did not flush within 5 s; unwritten events stay unacknowledged");
+        } else if (!failure_.ok()) {
+          spdlog::error("the journal writer stopped for good; unwritten events stay "
+                        "unacknowledged");
+        }
       }
       host_->Post([](EngineHost& h) {
         h.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "hotlined is shutting down"));
@@ -553,6 +575,20 @@ class DaemonImpl final : public Daemon {
         });
   }
 
+  bool FlushedOrFailed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return flushed_ || !failure_.ok();
+  }
+
+  void OnWriterFatal(const absl::Status& why) {
+    {
+      absl::MutexLock lock(&mu_);
+      failure_ = why;  // Also ends a Shutdown waiting for the flush.
+    }
+    if (on_fatal_) {
+      on_fatal_(why);
+    }
+  }
+
   void OnStoreHealth(bool healthy) {
     // Gateways and load balancers see it on the health service and /healthz.
     if (server_ && !stopped_) {
@@ -596,7 +632,13 @@ class DaemonImpl final : public Daemon {
   }
 
   const Config config_;
+  const FatalHandler on_fatal_;
   SystemClock clock_;
+  mutable absl::Mutex mu_;
+  // The shutdown barrier was answered: everything handled before it is written and acknowledged.
+  bool flushed_ ABSL_GUARDED_BY(mu_) = false;
+  // Why the journal writer stopped for good; OK while it runs.
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<CallerKeyer> keyer_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::Sink> wrapped_sink_;
@@ -623,8 +665,9 @@ class DaemonImpl final : public Daemon {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, SinkWrapper wrap_sink) {
-  auto daemon = std::make_unique<DaemonImpl>(config);
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, SinkWrapper wrap_sink,
+                                                      FatalHandler on_fatal) {
+  auto daemon = std::make_unique<DaemonImpl>(config, std::move(on_fatal));
   if (absl::Status s = daemon->Init(wrap_sink); !s.ok()) {
     daemon->Shutdown();
     return s;

@@ -14,13 +14,20 @@ void Append(std::vector<T>& into, std::vector<T>&& from) {
               std::make_move_iterator(from.end()));
 }
 
-constexpr std::chrono::milliseconds kFirstRetry{50};
-constexpr std::chrono::milliseconds kLongestRetry{2'000};
-
 }  // namespace
 
-Writer::Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health)
-    : sink_(sink), on_health_(std::move(on_health)), thread_([this] { Run(); }) {}
+bool Writer::IsTransient(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kResourceExhausted ||
+         status.code() == absl::StatusCode::kUnavailable;
+}
+
+Writer::Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health,
+               std::function<void(const absl::Status&)> on_fatal, WriterOptions options)
+    : sink_(sink),
+      on_health_(std::move(on_health)),
+      on_fatal_(std::move(on_fatal)),
+      options_(options),
+      thread_([this] { Run(); }) {}
 
 Writer::~Writer() { Stop(std::chrono::milliseconds(0)); }
 
@@ -30,6 +37,11 @@ void Writer::Submit(Unit unit) {
     queue_.push_back(std::move(unit));
   }
   cv_.notify_one();
+}
+
+absl::Status Writer::failure() const {
+  std::lock_guard lock(mu_);
+  return failure_;
 }
 
 void Writer::Stop(std::chrono::milliseconds patience) {
@@ -54,7 +66,7 @@ void Writer::Merge(Unit& into, Unit&& from) {
 
 void Writer::Run() {
   Unit batch;
-  std::chrono::milliseconds retry = kFirstRetry;
+  std::chrono::milliseconds retry = options_.first_retry;
   auto next_retry = std::chrono::steady_clock::now();
   absl::StatusCode last_fault = absl::StatusCode::kOk;
   for (;;) {
@@ -112,7 +124,7 @@ void Writer::Run() {
         send();
       }
       next_retry = std::chrono::steady_clock::now() + retry;
-      retry = std::min(retry * 2, kLongestRetry);
+      retry = std::min(retry * 2, options_.longest_retry);
       continue;
     }
     if (last_fault != absl::StatusCode::kOk) {
@@ -122,7 +134,7 @@ void Writer::Run() {
     if (!healthy_.exchange(true)) {
       on_health_(true);
     }
-    retry = kFirstRetry;
+    retry = options_.first_retry;
     for (auto& send : batch.sends) {
       send();
     }
