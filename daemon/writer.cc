@@ -58,6 +58,24 @@ void Writer::Stop(std::chrono::milliseconds patience) {
   }
 }
 
+void Writer::StopForGood(const absl::Status& status, const Unit& batch) {
+  spdlog::critical(
+      "journal commit refused, and retrying cannot mend it: {}. The journal writer stops: nothing "
+      "more is written, sent or acknowledged, starting with this batch ({} journal records, {} "
+      "answers); restart hotlined to recover from the journal",
+      status.ToString(), batch.batch.journal.size(), batch.answers.size());
+  {
+    std::lock_guard lock(mu_);
+    failure_ = status;
+  }
+  if (healthy_.exchange(false)) {
+    on_health_(false);
+  }
+  if (on_fatal_) {
+    on_fatal_(status);
+  }
+}
+
 void Writer::Merge(Unit& into, Unit&& from) {
   into.batch.Absorb(std::move(from.batch));
   Append(into.sends, std::move(from.sends));
@@ -110,6 +128,18 @@ void Writer::Run() {
     }
     // A unit may carry only answers (a repeat, a read): nothing to write, no transaction.
     const absl::Status status = batch.batch.empty() ? absl::OkStatus() : sink_.Commit(batch.batch);
+    if (!status.ok() && !IsTransient(status)) {
+      StopForGood(status, batch);
+      // Hold the refused batch and every unit submitted after it, unwritten and unanswered, until
+      // Stop: their closures hold RPCs, which the daemon's shutdown ends with its own status.
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_; });
+      if (!queue_.empty()) {
+        spdlog::error("{} units submitted after the refusal were never written or acknowledged",
+                      queue_.size());
+      }
+      return;
+    }
     if (!status.ok()) {
       // Once per fault, not once per retry: the log must stay readable while the disk is full.
       if (status.code() != last_fault) {

@@ -159,5 +159,59 @@ TEST_CASE("a transient fault: sends go out at once, answers wait, and run in ord
   CHECK(h.writer.failure().ok());
 }
 
+TEST_CASE("a refusal retrying cannot mend stops the writer for good: nothing more is answered",
+          "[daemon][writer]") {
+  const absl::Status refusal =
+      GENERATE(absl::FailedPreconditionError("journal seq 7 is not above the stored seq 9"),
+               absl::InvalidArgumentError("call record: empty call_id"),
+               absl::AlreadyExistsError("counsellor 'lan' exists"),
+               absl::NotFoundError("no counsellor 'lan'"), absl::InternalError("constraint failed"),
+               absl::DataLossError("database disk image is malformed"));
+  INFO(refusal.ToString());
+  REQUIRE_FALSE(Writer::IsTransient(refusal));
+  Harness h;
+  h.faults->Fail(refusal);
+  h.writer.Submit(h.Unit(1));
+  CHECK(h.Next() == "unhealthy");
+  REQUIRE(h.Next() == "fatal");  // Not "send 1": nothing the refused batch decided goes out.
+  CHECK(h.fatal_status == refusal);
+  CHECK(h.writer.failure() == refusal);
+  CHECK_FALSE(h.writer.healthy());
+
+  // Even once the store would take it, nothing after the refusal is written or answered.
+  h.faults->Heal();
+  h.writer.Submit(h.Unit(2));
+  h.writer.Stop(0ms);
+  CHECK_FALSE(h.events.Pop(0ms).has_value());
+  CHECK(h.faults->refused.load() == 1);  // Tried once, never retried.
+  CHECK(h.faults->committed.load() == 0);
+  CHECK(h.store.seqs().empty());
+  CHECK(h.fatal_calls == 1);
+}
+
+TEST_CASE("a refusal after transient faults stops the writer; the answers held stay unanswered",
+          "[daemon][writer]") {
+  Harness h;
+  h.faults->Fail(absl::UnavailableError("disk I/O error"));
+  h.writer.Submit(h.Unit(1));
+  CHECK(h.Next() == "unhealthy");
+  CHECK(h.Next() == "send 1");  // Routing went on from memory while the fault looked transient.
+
+  h.faults->Fail(absl::FailedPreconditionError("journal seq 1 is not above the stored seq 1"));
+  h.writer.Submit(h.Unit(2));
+  // Unit 2's send may go out before the refusal comes (commits were failing); never an answer.
+  std::string event = h.Next();
+  if (event == "send 2") {
+    event = h.Next();
+  }
+  CHECK(event == "fatal");
+  h.faults->Heal();
+  h.writer.Submit(h.Unit(3));
+  h.writer.Stop(0ms);
+  CHECK_FALSE(h.events.Pop(0ms).has_value());
+  CHECK(h.store.seqs().empty());
+  CHECK(h.fatal_calls == 1);
+}
+
 }  // namespace
 }  // namespace hotline::daemon
