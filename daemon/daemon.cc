@@ -1,12 +1,21 @@
 #include "daemon/daemon.h"
 
+#include <fcntl.h>
+#include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -81,6 +90,66 @@ std::pair<std::string, int> SplitHostPort(const std::string& hostport) {
   }
 }
 
+// Holds `<database>.lock` locked for the daemon's lifetime, so a second hotlined on the same
+// database refuses to start instead of writing beside the first (their journal seqs would
+// collide, and SQLite 3.40 has a WAL-reset bug with two writing connections: DESIGN.md §5).
+// flock() locks belong to the open file: the kernel drops them when the process ends, even by
+// kill -9, so a lock file left behind never blocks a restart. The file is 0600 and holds the
+// holder's pid, for the refusal message. It is never deleted: unlinking a lock file races with a
+// daemon that has just opened it and is about to lock it.
+class DatabaseLock {
+ public:
+  // Errors: FAILED_PRECONDITION when another process holds the lock, naming its pid, the
+  // database and the lock file; UNAVAILABLE when the lock file cannot be opened or written.
+  static absl::StatusOr<std::unique_ptr<DatabaseLock>> Acquire(const std::string& database) {
+    const std::string path = database + ".lock";
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      return absl::UnavailableError(absl::StrCat("cannot open the lock file '", path,
+                                                 "' of the database: ", std::strerror(errno)));
+    }
+    auto lock = std::make_unique<DatabaseLock>(fd);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot lock '", path, "': ", std::strerror(errno)));
+      }
+      const std::string holder = lock->Holder();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database '", database, "' is in use by another hotlined (pid ",
+          holder.empty() ? "unknown" : holder, ", which holds the lock '", path,
+          "'); one database has one daemon"));
+    }
+    const std::string pid = absl::StrCat(getpid(), "\n");
+    if (fchmod(fd, 0600) != 0 || ftruncate(fd, 0) != 0 ||
+        pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot write the lock file '", path, "': ", std::strerror(errno)));
+    }
+    return lock;
+  }
+
+  // Owns `fd`, an open lock file (locked or not).
+  explicit DatabaseLock(int fd) : fd_(fd) {}
+  DatabaseLock(const DatabaseLock&) = delete;
+  DatabaseLock& operator=(const DatabaseLock&) = delete;
+  ~DatabaseLock() { close(fd_); }  // Releases the lock.
+
+ private:
+  // The pid the holder wrote, or empty (it may not have written it yet).
+  std::string Holder() const {
+    char buffer[32] = {};
+    const ssize_t n = pread(fd_, buffer, sizeof(buffer) - 1, 0);
+    std::string pid;
+    for (ssize_t i = 0; i < n && buffer[i] >= '0' && buffer[i] <= '9'; ++i) {
+      pid.push_back(buffer[i]);
+    }
+    return pid;
+  }
+
+  const int fd_;
+};
+
 class DaemonImpl final : public Daemon {
  public:
   DaemonImpl(const Config& config, FatalHandler on_fatal)
@@ -89,6 +158,14 @@ class DaemonImpl final : public Daemon {
   ~DaemonImpl() override { Shutdown(); }
 
   absl::Status Init(const SinkWrapper& wrap_sink) {
+    // First of all, before the database is opened or migrated, or the caller key created.
+    if (config_.database != ":memory:") {
+      auto lock = DatabaseLock::Acquire(config_.database);
+      if (!lock.ok()) {
+        return lock.status();
+      }
+      database_lock_ = std::move(*lock);
+    }
     auto keyer = CallerKeyer::LoadOrCreate(config_.caller_key_file);
     if (!keyer.ok()) {
       return keyer.status();
@@ -116,6 +193,9 @@ class DaemonImpl final : public Daemon {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
+    // gRPC sets SO_REUSEPORT by default: a second daemon on this port would start beside us and
+    // share the connections. Without it the bind fails and BuildAndStart returns null.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddListeningPort(config_.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port_);
     builder.RegisterService(&gateway_);
     builder.RegisterService(&desk_);
@@ -124,8 +204,9 @@ class DaemonImpl final : public Daemon {
     cq_ = builder.AddCompletionQueue();
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || grpc_port_ == 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen for gRPC on '", config_.grpc_listen, "'"));
+      return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on '", config_.grpc_listen,
+                                                 "': the port is taken or the address is not "
+                                                 "this machine's"));
     }
     server_->GetHealthCheckService()->SetServingStatus(writer_->healthy());
     ServeGateway();
@@ -212,6 +293,7 @@ class DaemonImpl final : public Daemon {
     writer_.reset();
     wrapped_sink_.reset();
     store_.reset();  // Closes the database.
+    database_lock_.reset();  // Last: another daemon may open the database now.
   }
 
  private:
@@ -605,6 +687,12 @@ class DaemonImpl final : public Daemon {
           absl::StrCat("http_listen: '", config_.http_listen, "' is not host:port"));
     }
     http_ = std::make_unique<httplib::Server>();
+    // cpp-httplib's default sets SO_REUSEPORT, which lets a second daemon bind this port too.
+    // SO_REUSEADDR alone still allows a quick restart over connections in TIME_WAIT.
+    http_->set_socket_options([](socket_t sock) {
+      const int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       // Serving once start-up finished, while the journal is written, until shutdown begins.
       if (stopped_) {
@@ -624,8 +712,9 @@ class DaemonImpl final : public Daemon {
       http_port_ = http_->bind_to_port(host, port) ? port : -1;
     }
     if (http_port_ <= 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen for HTTP on '", config_.http_listen, "'"));
+      return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on '", config_.http_listen,
+                                                 "': the port is taken or the address is not "
+                                                 "this machine's"));
     }
     http_thread_ = std::thread([this] { http_->listen_after_bind(); });
     return absl::OkStatus();
@@ -633,6 +722,7 @@ class DaemonImpl final : public Daemon {
 
   const Config config_;
   const FatalHandler on_fatal_;
+  std::unique_ptr<DatabaseLock> database_lock_;
   SystemClock clock_;
   mutable absl::Mutex mu_;
   // The shutdown barrier was answered: everything handled before it is written and acknowledged.
