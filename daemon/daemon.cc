@@ -1,17 +1,27 @@
 #include "daemon/daemon.h"
 
+#include <fcntl.h>
+#include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <future>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "daemon/caller_key.h"
 #include "daemon/convert.h"
 #include "daemon/engine_host.h"
@@ -80,15 +90,84 @@ std::pair<std::string, int> SplitHostPort(const std::string& hostport) {
   }
 }
 
+// Holds `<database>.lock` locked for the daemon's lifetime, so a second hotlined on the same
+// database refuses to start instead of writing beside the first (their journal seqs would
+// collide, and SQLite 3.40 has a WAL-reset bug with two writing connections: DESIGN.md §5).
+// flock() locks belong to the open file: the kernel drops them when the process ends, even by
+// kill -9, so a lock file left behind never blocks a restart. The file is 0600 and holds the
+// holder's pid, for the refusal message. It is never deleted: unlinking a lock file races with a
+// daemon that has just opened it and is about to lock it.
+class DatabaseLock {
+ public:
+  // Errors: FAILED_PRECONDITION when another process holds the lock, naming its pid, the
+  // database and the lock file; UNAVAILABLE when the lock file cannot be opened or written.
+  static absl::StatusOr<std::unique_ptr<DatabaseLock>> Acquire(const std::string& database) {
+    const std::string path = database + ".lock";
+    const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      return absl::UnavailableError(absl::StrCat("cannot open the lock file '", path,
+                                                 "' of the database: ", std::strerror(errno)));
+    }
+    auto lock = std::make_unique<DatabaseLock>(fd);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot lock '", path, "': ", std::strerror(errno)));
+      }
+      const std::string holder = lock->Holder();
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database '", database, "' is in use by another hotlined (pid ",
+          holder.empty() ? "unknown" : holder, ", which holds the lock '", path,
+          "'); one database has one daemon"));
+    }
+    const std::string pid = absl::StrCat(getpid(), "\n");
+    if (fchmod(fd, 0600) != 0 || ftruncate(fd, 0) != 0 ||
+        pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot write the lock file '", path, "': ", std::strerror(errno)));
+    }
+    return lock;
+  }
+
+  // Owns `fd`, an open lock file (locked or not).
+  explicit DatabaseLock(int fd) : fd_(fd) {}
+  DatabaseLock(const DatabaseLock&) = delete;
+  DatabaseLock& operator=(const DatabaseLock&) = delete;
+  ~DatabaseLock() { close(fd_); }  // Releases the lock.
+
+ private:
+  // The pid the holder wrote, or empty (it may not have written it yet).
+  std::string Holder() const {
+    char buffer[32] = {};
+    const ssize_t n = pread(fd_, buffer, sizeof(buffer) - 1, 0);
+    std::string pid;
+    for (ssize_t i = 0; i < n && buffer[i] >= '0' && buffer[i] <= '9'; ++i) {
+      pid.push_back(buffer[i]);
+    }
+    return pid;
+  }
+
+  const int fd_;
+};
+
 class DaemonImpl final : public Daemon {
  public:
-  DaemonImpl(const Config& config, std::shared_ptr<TimeSource> time)
+  DaemonImpl(const Config& config, FatalHandler on_fatal, std::shared_ptr<TimeSource> time)
       : config_(config),
+        on_fatal_(std::move(on_fatal)),
         time_(time != nullptr ? std::move(time) : std::make_shared<RealTimeSource>()) {}
 
   ~DaemonImpl() override { Shutdown(); }
 
   absl::Status Init(const SinkWrapper& wrap_sink) {
+    // First of all, before the database is opened or migrated, or the caller key created.
+    if (config_.database != ":memory:") {
+      auto lock = DatabaseLock::Acquire(config_.database);
+      if (!lock.ok()) {
+        return lock.status();
+      }
+      database_lock_ = std::move(*lock);
+    }
     auto keyer = CallerKeyer::LoadOrCreate(config_.caller_key_file);
     if (!keyer.ok()) {
       return keyer.status();
@@ -104,7 +183,9 @@ class DaemonImpl final : public Daemon {
       wrapped_sink_ = wrap_sink(*store_);
       sink = wrapped_sink_.get();
     }
-    writer_ = std::make_unique<Writer>(*sink, [this](bool healthy) { OnStoreHealth(healthy); });
+    writer_ = std::make_unique<Writer>(
+        *sink, [this](bool healthy) { OnStoreHealth(healthy); },
+        [this](const absl::Status& why) { OnWriterFatal(why); });
     host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, *time_);
     if (absl::Status s = host_->Recover(); !s.ok()) {
       return s;
@@ -115,6 +196,9 @@ class DaemonImpl final : public Daemon {
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
+    // gRPC sets SO_REUSEPORT by default: a second daemon on this port would start beside us and
+    // share the connections. Without it the bind fails and BuildAndStart returns null.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddListeningPort(config_.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port_);
     builder.RegisterService(&gateway_);
     builder.RegisterService(&desk_);
@@ -123,8 +207,9 @@ class DaemonImpl final : public Daemon {
     cq_ = builder.AddCompletionQueue();
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || grpc_port_ == 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen for gRPC on '", config_.grpc_listen, "'"));
+      return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on '", config_.grpc_listen,
+                                                 "': the port is taken or the address is not "
+                                                 "this machine's"));
     }
     server_->GetHealthCheckService()->SetServingStatus(writer_->healthy());
     ServeGateway();
@@ -150,6 +235,11 @@ class DaemonImpl final : public Daemon {
   std::string recovered_digest() const override { return recovered_digest_; }
   std::string shutdown_digest() const override { return shutdown_digest_; }
 
+  absl::Status failure() const override {
+    absl::MutexLock lock(&mu_);
+    return failure_;
+  }
+
   int grpc_port() const override { return grpc_port_; }
   int http_port() const override { return http_port_; }
 
@@ -167,11 +257,24 @@ class DaemonImpl final : public Daemon {
     if (server_) {
       server_->GetHealthCheckService()->SetServingStatus(false);
       // Everything handled so far written and acknowledged, then every stream told why it ends.
-      auto flushed = std::make_shared<std::promise<void>>();
-      auto done = flushed->get_future();
-      host_->Post([flushed](EngineHost& h) { h.Barrier([flushed] { flushed->set_value(); }); });
-      if (done.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-        spdlog::error("the journal did not flush within 5 s; unwritten events stay unacknowledged");
+      // A writer stopped for good never answers the barrier: then there is nothing to wait for.
+      // The barrier runs on the writer thread, which is joined below, before `this` goes.
+      host_->Post([this](EngineHost& h) {
+        h.Barrier([this] {
+          absl::MutexLock lock(&mu_);
+          flushed_ = true;
+        });
+      });
+      {
+        absl::MutexLock lock(&mu_);
+        if (!mu_.AwaitWithTimeout(absl::Condition(this, &DaemonImpl::FlushedOrFailed),
+                                  absl::Seconds(5))) {
+          spdlog::error(
+              "the journal did not flush within 5 s; unwritten events stay unacknowledged");
+        } else if (!failure_.ok()) {
+          spdlog::error("the journal writer stopped for good; unwritten events stay "
+                        "unacknowledged");
+        }
       }
       host_->Post([](EngineHost& h) {
         h.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "hotlined is shutting down"));
@@ -201,6 +304,7 @@ class DaemonImpl final : public Daemon {
     writer_.reset();
     wrapped_sink_.reset();
     store_.reset();  // Closes the database.
+    database_lock_.reset();  // Last: another daemon may open the database now.
   }
 
  private:
@@ -564,6 +668,20 @@ class DaemonImpl final : public Daemon {
         });
   }
 
+  bool FlushedOrFailed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return flushed_ || !failure_.ok();
+  }
+
+  void OnWriterFatal(const absl::Status& why) {
+    {
+      absl::MutexLock lock(&mu_);
+      failure_ = why;  // Also ends a Shutdown waiting for the flush.
+    }
+    if (on_fatal_) {
+      on_fatal_(why);
+    }
+  }
+
   void OnStoreHealth(bool healthy) {
     // Gateways and load balancers see it on the health service and /healthz.
     if (server_ && !stopped_) {
@@ -580,6 +698,12 @@ class DaemonImpl final : public Daemon {
           absl::StrCat("http_listen: '", config_.http_listen, "' is not host:port"));
     }
     http_ = std::make_unique<httplib::Server>();
+    // cpp-httplib's default sets SO_REUSEPORT, which lets a second daemon bind this port too.
+    // SO_REUSEADDR alone still allows a quick restart over connections in TIME_WAIT.
+    http_->set_socket_options([](socket_t sock) {
+      const int yes = 1;
+      setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
     http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       // Serving once start-up finished, while the journal is written, until shutdown begins.
       if (stopped_) {
@@ -599,8 +723,9 @@ class DaemonImpl final : public Daemon {
       http_port_ = http_->bind_to_port(host, port) ? port : -1;
     }
     if (http_port_ <= 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot listen for HTTP on '", config_.http_listen, "'"));
+      return absl::UnavailableError(absl::StrCat("cannot listen for HTTP on '", config_.http_listen,
+                                                 "': the port is taken or the address is not "
+                                                 "this machine's"));
     }
     http_thread_ = std::thread([this] {
       http_->listen_after_bind();
@@ -619,8 +744,15 @@ class DaemonImpl final : public Daemon {
   }
 
   const Config config_;
+  const FatalHandler on_fatal_;
   // Shared with the test that injected it, which moves it from its own thread.
   std::shared_ptr<TimeSource> time_;
+  std::unique_ptr<DatabaseLock> database_lock_;
+  mutable absl::Mutex mu_;
+  // The shutdown barrier was answered: everything handled before it is written and acknowledged.
+  bool flushed_ ABSL_GUARDED_BY(mu_) = false;
+  // Why the journal writer stopped for good; OK while it runs.
+  absl::Status failure_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<CallerKeyer> keyer_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::Sink> wrapped_sink_;
@@ -651,8 +783,9 @@ class DaemonImpl final : public Daemon {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, SinkWrapper wrap_sink,
+                                                       FatalHandler on_fatal,
                                                        std::shared_ptr<TimeSource> time) {
-  auto daemon = std::make_unique<DaemonImpl>(config, std::move(time));
+  auto daemon = std::make_unique<DaemonImpl>(config, std::move(on_fatal), std::move(time));
   if (absl::Status s = daemon->Init(wrap_sink); !s.ok()) {
     daemon->Shutdown();
     return s;

@@ -20,10 +20,16 @@ class Daemon {
   // Opens the database, loads counsellors, starts the engine thread, the gRPC server (with the
   // health and reflection services) and the HTTP server. Errors name what failed to start.
   // `wrap_sink`, for tests, wraps the database the journal writer commits to (to inject faults).
+  // `on_fatal` is called at most once, on the journal writer's thread, when the writer stopped
+  // for good (a commit refused for a reason retrying cannot mend, see writer.h): from then on
+  // nothing is written or acknowledged, and the process should shut down and exit non-zero so
+  // that a restart recovers from the journal. It must not block and must not call Shutdown.
   // `time`, for tests, replaces the system clocks and timers (tests/testing/manual_time.h).
   using SinkWrapper = std::function<std::unique_ptr<storage::Sink>(storage::Sink& store)>;
+  using FatalHandler = std::function<void(const absl::Status& why)>;
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config,
                                                        SinkWrapper wrap_sink = nullptr,
+                                                       FatalHandler on_fatal = nullptr,
                                                        std::shared_ptr<TimeSource> time = nullptr);
 
   virtual ~Daemon() = default;
@@ -40,6 +46,10 @@ class Daemon {
   // restart after a clean shutdown rebuilds exactly the state it left: the two agree.
   virtual std::string recovered_digest() const = 0;
   virtual std::string shutdown_digest() const = 0;
+
+  // OK, or the refusal that stopped the journal writer for good (the status `on_fatal` got).
+  // Still answers after Shutdown.
+  virtual absl::Status failure() const = 0;
 
   // Writes and acknowledges everything handled so far, closes every stream with UNAVAILABLE,
   // lets the engine finish what it has been given (every record written) and joins all

@@ -1,7 +1,13 @@
 // hotlined: the Hotline routing daemon. Reads its TOML config, applies command-line overrides,
 // runs until SIGTERM or SIGINT, then shuts down cleanly.
+//
+// Exit status: 0 after SIGTERM or SIGINT; 1 when it cannot start (the database is in use by
+// another hotlined, a port is taken, ...); 2 for a bad config; 3 when the journal writer stopped
+// for good (a commit refused for a reason retrying cannot mend): a supervisor restarts it and
+// recovery from the journal takes over.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
@@ -9,6 +15,18 @@
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+
+namespace {
+
+constexpr int kCannotStart = 1;
+constexpr int kBadConfig = 2;
+constexpr int kWriterFailed = 3;
+
+// How long the shutdown after a writer failure may take before SIGALRM ends the process: nobody
+// asked for that shutdown, so nobody would notice it hanging.
+constexpr unsigned kFailedShutdownLimitS = 30;
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"hotlined: the call-routing daemon of the 18001567 child helpline"};
@@ -27,7 +45,7 @@ int main(int argc, char** argv) {
   auto config = hotline::daemon::LoadConfig(config_path);
   if (!config.ok()) {
     std::cerr << "hotlined: " << config.status().message() << "\n";
-    return 2;
+    return kBadConfig;
   }
   if (!grpc_listen.empty()) config->grpc_listen = grpc_listen;
   if (!http_listen.empty()) config->http_listen = http_listen;
@@ -41,10 +59,17 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-  auto daemon = hotline::daemon::Daemon::Start(*config);
+  // A writer that stopped for good wakes the sigwait below, as SIGTERM would, so the daemon still
+  // shuts down cleanly (streams told UNAVAILABLE, so gateways reconnect to the restarted daemon
+  // and resend what was never acknowledged; logs flushed; the database closed) rather than
+  // _exit()ing from the writer thread. The signal is process-directed and blocked in every
+  // thread, so it waits for sigwait even when it is raised before main gets there.
+  auto daemon = hotline::daemon::Daemon::Start(*config, nullptr, [](const absl::Status&) {
+    kill(getpid(), SIGTERM);
+  });
   if (!daemon.ok()) {
     std::cerr << "hotlined: cannot start: " << daemon.status().message() << "\n";
-    return 1;
+    return kCannotStart;
   }
   // One line a script can wait for, with the ports actually bound.
   auto host = [](const std::string& hostport) { return hostport.substr(0, hostport.rfind(':')); };
@@ -53,7 +78,17 @@ int main(int argc, char** argv) {
             << " database=" << config->database << std::endl;
   int signal = 0;
   sigwait(&stop, &signal);
-  spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (const absl::Status failure = (*daemon)->failure(); !failure.ok()) {
+    spdlog::critical("stopping: the journal writer stopped for good: {}", failure.ToString());
+    alarm(kFailedShutdownLimitS);  // SIGALRM is not blocked: its default action ends us.
+  } else {
+    spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  }
   (*daemon)->Shutdown();
+  // Checked again: a refusal may also come while the shutdown writes what is left.
+  if (!(*daemon)->failure().ok()) {
+    spdlog::shutdown();  // Flushes the logs.
+    return kWriterFailed;
+  }
   return 0;
 }

@@ -14,13 +14,20 @@ void Append(std::vector<T>& into, std::vector<T>&& from) {
               std::make_move_iterator(from.end()));
 }
 
-constexpr std::chrono::milliseconds kFirstRetry{50};
-constexpr std::chrono::milliseconds kLongestRetry{2'000};
-
 }  // namespace
 
-Writer::Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health)
-    : sink_(sink), on_health_(std::move(on_health)), thread_([this] { Run(); }) {}
+bool Writer::IsTransient(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kResourceExhausted ||
+         status.code() == absl::StatusCode::kUnavailable;
+}
+
+Writer::Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health,
+               std::function<void(const absl::Status&)> on_fatal, WriterOptions options)
+    : sink_(sink),
+      on_health_(std::move(on_health)),
+      on_fatal_(std::move(on_fatal)),
+      options_(options),
+      thread_([this] { Run(); }) {}
 
 Writer::~Writer() { Stop(std::chrono::milliseconds(0)); }
 
@@ -30,6 +37,11 @@ void Writer::Submit(Unit unit) {
     queue_.push_back(std::move(unit));
   }
   cv_.notify_one();
+}
+
+absl::Status Writer::failure() const {
+  std::lock_guard lock(mu_);
+  return failure_;
 }
 
 void Writer::Stop(std::chrono::milliseconds patience) {
@@ -46,6 +58,24 @@ void Writer::Stop(std::chrono::milliseconds patience) {
   }
 }
 
+void Writer::StopForGood(const absl::Status& status, const Unit& batch) {
+  spdlog::critical(
+      "journal commit refused, and retrying cannot mend it: {}. The journal writer stops: nothing "
+      "more is written, sent or acknowledged, starting with this batch ({} journal records, {} "
+      "answers); restart hotlined to recover from the journal",
+      status.ToString(), batch.batch.journal.size(), batch.answers.size());
+  {
+    std::lock_guard lock(mu_);
+    failure_ = status;
+  }
+  if (healthy_.exchange(false)) {
+    on_health_(false);
+  }
+  if (on_fatal_) {
+    on_fatal_(status);
+  }
+}
+
 void Writer::Merge(Unit& into, Unit&& from) {
   into.batch.Absorb(std::move(from.batch));
   Append(into.sends, std::move(from.sends));
@@ -54,7 +84,7 @@ void Writer::Merge(Unit& into, Unit&& from) {
 
 void Writer::Run() {
   Unit batch;
-  std::chrono::milliseconds retry = kFirstRetry;
+  std::chrono::milliseconds retry = options_.first_retry;
   auto next_retry = std::chrono::steady_clock::now();
   absl::StatusCode last_fault = absl::StatusCode::kOk;
   for (;;) {
@@ -98,6 +128,18 @@ void Writer::Run() {
     }
     // A unit may carry only answers (a repeat, a read): nothing to write, no transaction.
     const absl::Status status = batch.batch.empty() ? absl::OkStatus() : sink_.Commit(batch.batch);
+    if (!status.ok() && !IsTransient(status)) {
+      StopForGood(status, batch);
+      // Hold the refused batch and every unit submitted after it, unwritten and unanswered, until
+      // Stop: their closures hold RPCs, which the daemon's shutdown ends with its own status.
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_; });
+      if (!queue_.empty()) {
+        spdlog::error("{} units submitted after the refusal were never written or acknowledged",
+                      queue_.size());
+      }
+      return;
+    }
     if (!status.ok()) {
       // Once per fault, not once per retry: the log must stay readable while the disk is full.
       if (status.code() != last_fault) {
@@ -112,7 +154,7 @@ void Writer::Run() {
         send();
       }
       next_retry = std::chrono::steady_clock::now() + retry;
-      retry = std::min(retry * 2, kLongestRetry);
+      retry = std::min(retry * 2, options_.longest_retry);
       continue;
     }
     if (last_fault != absl::StatusCode::kOk) {
@@ -122,7 +164,7 @@ void Writer::Run() {
     if (!healthy_.exchange(true)) {
       on_health_(true);
     }
-    retry = kFirstRetry;
+    retry = options_.first_retry;
     for (auto& send : batch.sends) {
       send();
     }

@@ -7,14 +7,22 @@
 // durability costs one commit per batch, not per event; then it runs the units' sends, then their
 // answers, each in order.
 //
-// When a commit fails (disk full, database locked, I/O error) the writer keeps the batch, reports
-// the fault once through `on_health(false)`, and retries with a growing pause, merging what
-// arrives meanwhile. Routing goes on from memory: sends run at once while commits fail. Answers
-// wait: nothing is acknowledged until it is written. When a retry succeeds it reports
-// `on_health(true)` and carries on.
+// When a commit fails for a reason a retry can mend (IsTransient: a full disk, a busy database,
+// an I/O error) the writer keeps the batch, reports the fault once through `on_health(false)`,
+// and retries with a growing pause, merging what arrives meanwhile. Routing goes on from memory:
+// sends run at once while commits fail. Answers wait: nothing is acknowledged until it is
+// written. When a retry succeeds it reports `on_health(true)` and carries on.
 //
-// Thread-safe: Submit from any thread (in practice the engine thread); the rest runs on the
-// writer's own thread.
+// Any other refusal (a journal seq out of order, an invalid item, a counsellor op that conflicts,
+// a corrupt file, ...) means the daemon asked for something wrong or the file cannot be trusted;
+// retrying would refuse it forever and hold every later acknowledgement behind it. Like
+// LevelDB's sticky background error, the writer then stops for good: it logs the refusal,
+// reports `on_health(false)` and calls `on_fatal` once, and from then on writes nothing and runs
+// no send and no answer, of the refused batch or of any unit submitted later. The daemon exits
+// and a restart recovers from the journal, which holds exactly what was acknowledged.
+//
+// Thread-safety: Submit, healthy, failure and Stop from any thread (in practice the engine thread
+// submits); the rest runs on the writer's own thread.
 #pragma once
 
 #include <atomic>
@@ -26,9 +34,17 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "storage/store.h"
 
 namespace hotline::daemon {
+
+struct WriterOptions {
+  // The pause before the first retry of a commit that failed for a transient reason; each further
+  // failure doubles it, up to longest_retry. Tests shorten both so nothing waits on a timer.
+  std::chrono::milliseconds first_retry{50};
+  std::chrono::milliseconds longest_retry{2'000};
+};
 
 class Writer final {
  public:
@@ -41,34 +57,52 @@ class Writer final {
     bool empty() const { return batch.empty() && sends.empty() && answers.empty(); }
   };
 
-  // `sink` must outlive the Writer. `on_health` runs on the writer thread.
-  Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health);
+  // Whether a commit that failed with `status` may succeed if tried again: RESOURCE_EXHAUSTED
+  // (the disk or the database is full) and UNAVAILABLE (busy, an I/O error, a file that cannot be
+  // opened or written now), as storage/store.h maps SQLite's errors. Every other code is a refusal
+  // retrying cannot mend.
+  static bool IsTransient(const absl::Status& status);
+
+  // `sink` must outlive the Writer. `on_health` and `on_fatal` run on the writer thread and must
+  // not call Stop; `on_fatal` runs at most once, with the refusal.
+  Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health,
+         std::function<void(const absl::Status&)> on_fatal, WriterOptions options = {});
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
   ~Writer();
 
+  // Queues a unit for the next commit. After the writer stopped for good the unit is kept, never
+  // written, sent or answered, until Stop.
   void Submit(Unit unit);
 
-  // False while commits are failing.
+  // False while commits are failing, and for good once a refusal stopped the writer.
   bool healthy() const { return healthy_.load(); }
+
+  // OK, or the refusal that stopped the writer for good.
+  absl::Status failure() const;
 
   // Writes what is queued (retrying a failing store until `patience` runs out), then stops the
   // thread. Units that could not be written are dropped, with an error logged: they were never
-  // acknowledged. Idempotent.
+  // acknowledged. After a refusal it writes nothing and returns at once. Idempotent.
   void Stop(std::chrono::milliseconds patience);
 
  private:
   void Run();
+  // Reports a refusal retrying cannot mend; `batch` is what it refused.
+  void StopForGood(const absl::Status& status, const Unit& batch);
   // Appends `from` to `into`.
   static void Merge(Unit& into, Unit&& from);
 
   storage::Sink& sink_;
   const std::function<void(bool)> on_health_;
-  std::mutex mu_;
+  const std::function<void(const absl::Status&)> on_fatal_;
+  const WriterOptions options_;
+  mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Unit> queue_;                            // Guarded by mu_.
   bool stopping_ = false;                             // Guarded by mu_.
   std::chrono::steady_clock::time_point give_up_at_;  // Guarded by mu_.
+  absl::Status failure_;                              // Guarded by mu_.
   std::atomic<bool> healthy_ = true;
   std::thread thread_;
 };

@@ -208,7 +208,7 @@ void Recover(benchmark::State& state, bool snapshots) {
   for (auto _ : state) {
     auto store = storage::Store::Open(path);
     DiscardSink sink;
-    daemon::Writer writer(sink, [](bool) {});
+    daemon::Writer writer(sink, [](bool) {}, [](const absl::Status&) {});
     asio::io_context io;
     daemon::EngineHost host(config, io, **store, writer, keyer, clock);
     if (!host.Recover().ok()) {

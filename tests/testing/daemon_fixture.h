@@ -305,7 +305,7 @@ class DaemonFixture {
   }
 
   void Start() {
-    auto started = daemon::Daemon::Start(config, wrap_sink, time);
+    auto started = daemon::Daemon::Start(config, wrap_sink, nullptr, time);
     INFO(started.status().ToString());
     REQUIRE(started.ok());
     daemon = std::move(*started);

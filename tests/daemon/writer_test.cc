@@ -1,0 +1,217 @@
+// The journal writer on its own thread, over a FaultySink: group commit, then sends, then answers;
+// transient faults retried with answers held; a refusal retrying cannot mend stops it for good.
+// Retries are injected at 1 ms and every wait is on an event with a deadline, never a sleep.
+#include "daemon/writer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/testing/blocking_queue.h"
+#include "tests/testing/faulty_sink.h"
+
+namespace hotline::daemon {
+namespace {
+
+using namespace std::chrono_literals;
+
+// How long a test waits for an event that should come; a missing one still fails the test.
+constexpr std::chrono::milliseconds kPatience = 10s;
+
+// The database behind the FaultySink: keeps the journal seqs it committed.
+class RecordingSink final : public storage::Sink {
+ public:
+  absl::Status Commit(const storage::Batch& batch) override {
+    std::lock_guard lock(mu_);
+    for (const storage::JournalEntry& entry : batch.journal) {
+      seqs_.push_back(entry.seq);
+    }
+    return absl::OkStatus();
+  }
+
+  std::vector<int64_t> seqs() const {
+    std::lock_guard lock(mu_);
+    return seqs_;
+  }
+
+  bool Has(int64_t seq) const {
+    std::lock_guard lock(mu_);
+    return std::find(seqs_.begin(), seqs_.end(), seq) != seqs_.end();
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<int64_t> seqs_;
+};
+
+// A writer over FaultySink over RecordingSink, reporting everything it does as an event:
+// "send N", "answer N durable" (or "answer N NOT durable"), "healthy", "unhealthy", "fatal".
+struct Harness {
+  Harness() = default;
+  Harness(const Harness&) = delete;
+  Harness& operator=(const Harness&) = delete;
+
+  // The unit of journal record `seq`, with one send and one answer.
+  Writer::Unit Unit(int64_t seq) {
+    Writer::Unit unit;
+    unit.batch.journal.push_back(
+        storage::JournalEntry{.seq = seq, .at_ms = 1'000 + seq, .record = "record"});
+    unit.sends.push_back([this, seq] { events.Push("send " + std::to_string(seq)); });
+    unit.answers.push_back([this, seq] {
+      events.Push("answer " + std::to_string(seq) + (store.Has(seq) ? " durable" : " NOT durable"));
+    });
+    return unit;
+  }
+
+  // The next event; fails the test if none comes within kPatience.
+  std::string Next() {
+    std::optional<std::string> event = events.Pop(kPatience);
+    REQUIRE(event.has_value());
+    return *event;
+  }
+
+  // Events until `count` answers came, in order.
+  std::vector<std::string> UntilAnswers(int count) {
+    std::vector<std::string> seen;
+    while (count > 0) {
+      seen.push_back(Next());
+      if (seen.back().rfind("answer", 0) == 0) {
+        --count;
+      }
+    }
+    return seen;
+  }
+
+  RecordingSink store;
+  std::shared_ptr<testing::FaultSwitch> faults = std::make_shared<testing::FaultSwitch>();
+  testing::FaultySink sink{store, faults};
+  testing::BlockingQueue<std::string> events;
+  std::atomic<int> fatal_calls = 0;
+  absl::Status fatal_status;  // Written by on_fatal before its event is pushed.
+  // Last: stopped and joined before what it calls is destroyed.
+  Writer writer{sink, [this](bool healthy) { events.Push(healthy ? "healthy" : "unhealthy"); },
+                [this](const absl::Status& why) {
+                  fatal_status = why;
+                  ++fatal_calls;
+                  events.Push("fatal");
+                },
+                WriterOptions{.first_retry = 1ms, .longest_retry = 1ms}};
+};
+
+// The position of `event` in `events`; fails the test if it is not there.
+size_t IndexOf(const std::vector<std::string>& events, const std::string& event) {
+  auto it = std::find(events.begin(), events.end(), event);
+  INFO(event);
+  REQUIRE(it != events.end());
+  return static_cast<size_t>(it - events.begin());
+}
+
+TEST_CASE("the writer answers each unit after it is durable, sends first, in submission order",
+          "[daemon][writer]") {
+  Harness h;
+  h.writer.Submit(h.Unit(1));
+  h.writer.Submit(h.Unit(2));
+  const std::vector<std::string> events = h.UntilAnswers(2);
+  // Merged into one commit or not, each answer follows its send and the answers keep their order.
+  CHECK(IndexOf(events, "send 1") < IndexOf(events, "answer 1 durable"));
+  CHECK(IndexOf(events, "send 2") < IndexOf(events, "answer 2 durable"));
+  CHECK(IndexOf(events, "answer 1 durable") < IndexOf(events, "answer 2 durable"));
+  h.writer.Stop(0ms);
+  CHECK(h.store.seqs() == std::vector<int64_t>{1, 2});
+  CHECK(h.writer.healthy());
+  CHECK(h.writer.failure().ok());
+  CHECK(h.fatal_calls == 0);
+}
+
+TEST_CASE("a transient fault: sends go out at once, answers wait, and run in order once durable",
+          "[daemon][writer]") {
+  const absl::Status fault = GENERATE(absl::UnavailableError("database is locked"),
+                                      absl::ResourceExhaustedError("database or disk is full"));
+  INFO(fault.ToString());
+  REQUIRE(Writer::IsTransient(fault));
+  Harness h;
+  h.faults->Fail(fault);
+  h.writer.Submit(h.Unit(1));
+  // The refusal is reported, then what the engine decided goes out; the answer is held.
+  CHECK(h.Next() == "unhealthy");
+  CHECK(h.Next() == "send 1");
+  CHECK(h.faults->refused.load() >= 1);
+  CHECK_FALSE(h.writer.healthy());
+  // A unit submitted while commits fail: its send goes out at once too.
+  h.writer.Submit(h.Unit(2));
+  CHECK(h.Next() == "send 2");
+
+  h.faults->Heal();
+  // Both written in the retry; only then the answers, in order, and no send a second time.
+  CHECK(h.Next() == "healthy");
+  CHECK(h.Next() == "answer 1 durable");
+  CHECK(h.Next() == "answer 2 durable");
+  CHECK(h.writer.healthy());
+  h.writer.Stop(0ms);
+  CHECK_FALSE(h.events.Pop(0ms).has_value());
+  CHECK(h.store.seqs() == std::vector<int64_t>{1, 2});
+  CHECK(h.fatal_calls == 0);
+  CHECK(h.writer.failure().ok());
+}
+
+TEST_CASE("a refusal retrying cannot mend stops the writer for good: nothing more is answered",
+          "[daemon][writer]") {
+  const absl::Status refusal =
+      GENERATE(absl::FailedPreconditionError("journal seq 7 is not above the stored seq 9"),
+               absl::InvalidArgumentError("call record: empty call_id"),
+               absl::AlreadyExistsError("counsellor 'lan' exists"),
+               absl::NotFoundError("no counsellor 'lan'"), absl::InternalError("constraint failed"),
+               absl::DataLossError("database disk image is malformed"));
+  INFO(refusal.ToString());
+  REQUIRE_FALSE(Writer::IsTransient(refusal));
+  Harness h;
+  h.faults->Fail(refusal);
+  h.writer.Submit(h.Unit(1));
+  CHECK(h.Next() == "unhealthy");
+  REQUIRE(h.Next() == "fatal");  // Not "send 1": nothing the refused batch decided goes out.
+  CHECK(h.fatal_status == refusal);
+  CHECK(h.writer.failure() == refusal);
+  CHECK_FALSE(h.writer.healthy());
+
+  // Even once the store would take it, nothing after the refusal is written or answered.
+  h.faults->Heal();
+  h.writer.Submit(h.Unit(2));
+  h.writer.Stop(0ms);
+  CHECK_FALSE(h.events.Pop(0ms).has_value());
+  CHECK(h.faults->refused.load() == 1);  // Tried once, never retried.
+  CHECK(h.faults->committed.load() == 0);
+  CHECK(h.store.seqs().empty());
+  CHECK(h.fatal_calls == 1);
+}
+
+TEST_CASE("a refusal after transient faults stops the writer; the answers held stay unanswered",
+          "[daemon][writer]") {
+  Harness h;
+  h.faults->Fail(absl::UnavailableError("disk I/O error"));
+  h.writer.Submit(h.Unit(1));
+  CHECK(h.Next() == "unhealthy");
+  CHECK(h.Next() == "send 1");  // Routing went on from memory while the fault looked transient.
+
+  h.faults->Fail(absl::FailedPreconditionError("journal seq 1 is not above the stored seq 1"));
+  h.writer.Submit(h.Unit(2));
+  // Unit 2's send may go out before the refusal comes (commits were failing); never an answer.
+  std::string event = h.Next();
+  if (event == "send 2") {
+    event = h.Next();
+  }
+  CHECK(event == "fatal");
+  h.faults->Heal();
+  h.writer.Submit(h.Unit(3));
+  h.writer.Stop(0ms);
+  CHECK_FALSE(h.events.Pop(0ms).has_value());
+  CHECK(h.store.seqs().empty());
+  CHECK(h.fatal_calls == 1);
+}
+
+}  // namespace
+}  // namespace hotline::daemon

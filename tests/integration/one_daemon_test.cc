@@ -1,0 +1,56 @@
+// One daemon per database and per port, in-process: a second Daemon::Start on the first's
+// database or on one of its ports fails and says why, and the first goes on serving.
+// one_daemon_test.sh checks the same with real processes.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/testing/daemon_fixture.h"
+
+namespace hotline {
+namespace {
+
+using testing::DaemonFixture;
+using testing::TempDir;
+
+TEST_CASE("a second daemon on the same database refuses to start, naming the holder",
+          "[integration][start]") {
+  DaemonFixture first;
+  const auto second = daemon::Daemon::Start(first.config);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(second.status().message()),
+             Catch::Contains("pid " + std::to_string(getpid())) &&
+                 Catch::Contains(first.config.database));
+  // The refused daemon released nothing of the first's: it still writes its database.
+  first.AddCounsellor("lan", "38");
+  first.Restart();  // And a daemon that stopped leaves the database free.
+  CHECK(first.daemon->grpc_port() > 0);
+}
+
+TEST_CASE("a second daemon on a port already bound refuses to start, naming the port",
+          "[integration][start]") {
+  DaemonFixture first;
+  TempDir other;
+  daemon::Config config = first.config;
+  config.database = (other.path() / "hotline.db").string();
+  config.caller_key_file = (other.path() / "caller.key").string();
+
+  SECTION("gRPC") {
+    config.grpc_listen = "127.0.0.1:" + std::to_string(first.daemon->grpc_port());
+    const auto second = daemon::Daemon::Start(config);
+    REQUIRE_FALSE(second.ok());
+    CHECK_THAT(std::string(second.status().message()), Catch::Contains(config.grpc_listen));
+  }
+  SECTION("HTTP") {
+    config.http_listen = "127.0.0.1:" + std::to_string(first.daemon->http_port());
+    const auto second = daemon::Daemon::Start(config);
+    REQUIRE_FALSE(second.ok());
+    CHECK_THAT(std::string(second.status().message()), Catch::Contains(config.http_listen));
+  }
+  first.AddCounsellor("lan", "38");
+  CHECK(first.daemon->healthy());
+}
+
+}  // namespace
+}  // namespace hotline

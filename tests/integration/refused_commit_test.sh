@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# A commit the database refuses for good, with real processes: another writer puts a journal
+# entry ahead of hotlined's, so hotlined's next commit is refused (FAILED_PRECONDITION, "journal
+# entry N is not after the last stored seq"). hotlined must not retry it forever: it logs why,
+# acknowledges nothing after it, and exits 3 so a supervisor restarts it; the restart recovers
+# what was acknowledged from the journal.
+#
+# Usage: refused_commit_test.sh BIN_DIR SOURCE_DIR
+set -euo pipefail
+bin=$1
+src=$2
+dir=$(mktemp -d)
+daemon_pid=""
+
+cleanup() {
+  [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$dir"/*.log "$dir"/*.out; do
+    [ -f "$f" ] && { echo "--- $f"; cat "$f"; } >&2
+  done
+  exit 1
+}
+
+# Waits (polling, up to 20 s) until `grep -q PATTERN FILE` succeeds.
+wait_for() {
+  local pattern=$1 file=$2
+  for _ in $(seq 200); do
+    grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  fail "waited 20 s for '$pattern' in $file"
+}
+
+# start NAME: hotlined on the test's database, output in $dir/NAME.*; sets daemon_pid and grpc.
+start() {
+  "$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
+    --http-listen 127.0.0.1:0 --database "$dir/hotline.db" --caller-key-file "$dir/caller.key" \
+    > "$dir/$1.out" 2> "$dir/$1.log" &
+  daemon_pid=$!
+  wait_for "hotlined ready" "$dir/$1.out"
+  grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/$1.out")
+}
+
+add() {
+  "$bin/hotlinectl" --server "$grpc" counsellor add "$1" --name "Counsellor $1" \
+    --home-province 38 --skill counselling:4 --language vi --endpoint "sip:$1@pbx"
+}
+
+export HOTLINE_ADMIN_TOKEN=dev-admin-token
+start first
+add an > "$dir/add_an.out" || fail "hotlinectl counsellor add an"
+
+sqlite3 "$dir/hotline.db" "INSERT INTO journal (seq, at, record) VALUES (1000000000, 0, x'')"
+if add binh > "$dir/add_binh.out" 2>&1; then
+  fail "a counsellor was acknowledged after the refused commit"
+fi
+
+# hotlined stops by itself, non-zero, and says why.
+status=0
+for _ in $(seq 200); do
+  kill -0 "$daemon_pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$daemon_pid" 2>/dev/null && fail "hotlined still runs 20 s after a refused commit"
+wait "$daemon_pid" || status=$?
+daemon_pid=""
+[ "$status" -eq 3 ] || fail "hotlined exited $status after a refused commit, not 3"
+cat "$dir/first.out" "$dir/first.log" | grep -q "journal commit refused" || fail "the refusal is not logged"
+cat "$dir/first.out" "$dir/first.log" | grep -q "not after the last stored seq" || fail "the reason is not logged"
+
+# The other writer's entry removed, a restart recovers what was acknowledged: an, not binh.
+sqlite3 "$dir/hotline.db" "DELETE FROM journal WHERE seq = 1000000000"
+start second
+"$bin/hotlinectl" --server "$grpc" counsellor list > "$dir/list.out" || fail "hotlinectl list"
+grep -qw "an" "$dir/list.out" || fail "the acknowledged counsellor is gone"
+if grep -qw "binh" "$dir/list.out"; then
+  fail "the unacknowledged counsellor was recovered"
+fi
+[ "$(sqlite3 "$dir/hotline.db" "SELECT counsellor_id FROM counsellors")" = "an" ] ||
+  fail "the database holds other counsellors than the acknowledged one"
+add binh > "$dir/add_binh_again.out" || fail "hotlinectl counsellor add binh after the restart"
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
+daemon_pid=""
+echo "PASS: a refused commit stops hotlined with status 3 and a restart recovers"
