@@ -650,20 +650,24 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     result.set_state(static_cast<v1::CallState>(known->state));
     return result;
   }
-  if (auto fate = fates_.find(call_id); fate != fates_.end()) {
-    if (fate->second.gateway_id != gateway_id) {
-      return refuse(absl::PermissionDeniedError(
-          absl::StrCat("hello.held_calls.call_id: '", call_id, "' belongs to another gateway")));
-    }
+  // How the call ended, and the callback to offer when its maximum wait passed.
+  auto finished = [&](const Fate& fate) {
     result.set_fate(v1::HeldCallResult::FATE_FINISHED);
-    result.set_outcome(ToProtoOutcome(fate->second.outcome));
-    if (fate->second.offer_callback) {
+    result.set_outcome(ToProtoOutcome(fate.outcome));
+    if (fate.offer_callback) {
       v1::Command* cmd = result.mutable_command();
       cmd->set_call_id(call_id);
       cmd->mutable_offer_callback();
       cmd->set_command_id(absl::StrCat("offer_callback/", call_id, "/", next_command_++));
     }
     return result;
+  };
+  if (auto fate = fates_.find(call_id); fate != fates_.end()) {
+    if (fate->second.gateway_id != gateway_id) {
+      return refuse(absl::PermissionDeniedError(
+          absl::StrCat("hello.held_calls.call_id: '", call_id, "' belongs to another gateway")));
+    }
+    return finished(fate->second);
   }
   // Only the gateway knows the call: admitted with its original arrival time.
   std::optional<routing::Timestamp> arrived_at;
@@ -674,23 +678,19 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
   if (!s.ok()) {
     return refuse(s);
   }
-  result.set_fate(v1::HeldCallResult::FATE_ADMITTED);
   if (auto admitted = engine_.FindCall(call_id)) {
+    result.set_fate(v1::HeldCallResult::FATE_ADMITTED);
     result.set_state(static_cast<v1::CallState>(admitted->state));
-  } else {
-    // Admitted already past its maximum wait: finished at once, with its callback.
-    result.set_fate(v1::HeldCallResult::FATE_FINISHED);
-    if (auto fate = fates_.find(call_id); fate != fates_.end()) {
-      result.set_outcome(ToProtoOutcome(fate->second.outcome));
-      if (fate->second.offer_callback) {
-        v1::Command* cmd = result.mutable_command();
-        cmd->set_call_id(call_id);
-        cmd->mutable_offer_callback();
-        cmd->set_command_id(absl::StrCat("offer_callback/", call_id, "/", next_command_++));
-      }
-    }
+    return result;
   }
-  return result;
+  // Admitted already past its maximum wait: finished at once, with its callback.
+  auto fate = fates_.find(call_id);
+  if (fate == fates_.end()) {
+    spdlog::critical("BUG: call {} admitted from a hello is neither live nor finished", call_id);
+    result.set_fate(v1::HeldCallResult::FATE_ADMITTED);
+    return result;
+  }
+  return finished(fate->second);
 }
 
 v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,

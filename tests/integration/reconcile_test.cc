@@ -79,7 +79,8 @@ void HangUp(GatewayClient& gw, const std::string& call_id, const std::string& ev
   gw.Send(msg);
 }
 
-TEST_CASE("a call whose maximum wait passes while its gateway is away gets its callback on hello",
+TEST_CASE("a call whose maximum wait passes while nobody can tell its gateway gets its callback "
+          "on the next hello",
           "[integration]") {
   ManualFixture m;
   const routing::Timestamp t0 = m.time->SystemTime();
@@ -89,8 +90,15 @@ TEST_CASE("a call whose maximum wait passes while its gateway is away gets its c
     gw.Arrive("c-1", "38");
     REQUIRE(gw.WaitForAck().code() == 0);
   }  // The stream drops.
-  m.time->Advance(301s);  // Past the 300 s maximum wait, with nobody to tell.
-  m.Sync();
+  SECTION("the gateway's stream is down") {
+    m.time->Advance(301s);  // Past the 300 s maximum wait, with nobody to tell.
+    m.Sync();
+  }
+  SECTION("the daemon is down too") {
+    m.f.daemon->Shutdown();
+    m.time->Advance(400s);  // The timer falls due while no daemon runs: recovery fires it.
+    m.f.Start();
+  }
 
   v1::Hello hello = GatewayClient::HelloFor("gw-1");
   *hello.add_held_calls() = Held("c-1", "38", t0);
@@ -108,31 +116,6 @@ TEST_CASE("a call whose maximum wait passes while its gateway is away gets its c
   const v1::EventAck ack = gw.WaitForAck();
   CHECK(ack.code() == 0);
   CHECK_THAT(ack.message(), Catch::Contains("timed_out"));
-  CHECK(Column(m.f, "c-1", "outcome") == "timed_out");
-}
-
-TEST_CASE("a call whose maximum wait passes while the daemon is down gets its callback on hello",
-          "[integration]") {
-  ManualFixture m;
-  const routing::Timestamp t0 = m.time->SystemTime();
-  {
-    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-    WelcomeOf(gw);
-    gw.Arrive("c-1", "38");
-    REQUIRE(gw.WaitForAck().code() == 0);
-  }
-  m.f.daemon->Shutdown();
-  m.time->Advance(400s);  // The timer falls due while no daemon runs: recovery fires it.
-  m.f.Start();
-
-  v1::Hello hello = GatewayClient::HelloFor("gw-1");
-  *hello.add_held_calls() = Held("c-1", "38", t0);
-  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
-  const v1::Welcome welcome = WelcomeOf(gw);
-  REQUIRE(welcome.held_calls_size() == 1);
-  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_FINISHED);
-  CHECK(welcome.held_calls(0).outcome() == v1::CALL_OUTCOME_TIMED_OUT);
-  CHECK(welcome.held_calls(0).command().has_offer_callback());
   CHECK(Column(m.f, "c-1", "outcome") == "timed_out");
 }
 
@@ -168,6 +151,31 @@ TEST_CASE("a hang-up unacknowledged across a reconnect abandons the call instead
   CHECK(Column(m.f, "c-lost", "outcome") == "failed");
   // Admitted with the arrival time the gateway listed, not the time of the hello.
   CHECK(Column(m.f, "c-new", "arrived_at") == std::to_string(routing::ToUnixMillis(t0)));
+}
+
+TEST_CASE("a held call Hotline never saw that waited past its maximum is finished at once",
+          "[integration]") {
+  ManualFixture m;
+  const routing::Timestamp now = m.time->SystemTime();
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  *hello.add_held_calls() = Held("c-old", "38", now - std::chrono::hours(48));
+  *hello.add_held_calls() = Held("c-recent", "38", now - std::chrono::minutes(1));
+  v1::HeldCall broken = Held("", "38", now);
+  *hello.add_held_calls() = broken;
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = WelcomeOf(gw);
+  REQUIRE(welcome.held_calls_size() == 3);
+  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_FINISHED);
+  CHECK(welcome.held_calls(0).outcome() == v1::CALL_OUTCOME_TIMED_OUT);
+  CHECK(welcome.held_calls(0).command().has_offer_callback());
+  CHECK(welcome.held_calls(1).fate() == v1::HeldCallResult::FATE_ADMITTED);
+  CHECK(welcome.held_calls(1).state() == v1::CALL_STATE_WAITING);
+  CHECK(welcome.held_calls(2).fate() == v1::HeldCallResult::FATE_REFUSED);
+  CHECK(welcome.held_calls(2).code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(welcome.held_calls(2).message(), Catch::Contains("hello.held_calls.call_id"));
+  // Taken as arriving a day ago at the earliest.
+  CHECK(Column(m.f, "c-old", "arrived_at") ==
+        std::to_string(routing::ToUnixMillis(now - std::chrono::hours(24))));
 }
 
 TEST_CASE("a resent arrival keeps its arrival time, within bounds", "[integration]") {
