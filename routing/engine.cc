@@ -53,8 +53,10 @@ absl::Status Engine::SetPolicy(Policy policy, Timestamp now) {
   policy_ = std::move(policy);
   RebuildIndexes();  // Buckets follow the regions, ranks the strategy.
   // Queue order is priority then admission and does not depend on the policy: nobody moves.
+  // A connecting call may come back to the queue (ConnectFailed): it moves to the new ladder too.
   for (auto& [id, call] : calls_) {
-    if (call.state == CallState::kWaiting || call.state == CallState::kOffered) {
+    if (call.state == CallState::kWaiting || call.state == CallState::kOffered ||
+        call.state == CallState::kConnecting) {
       PlaceOnLadder(call);
     }
   }

@@ -230,9 +230,10 @@ class Engine final {
 
   // --- Policy. ---
 
-  // Replaces the policy at once. Waiting calls keep their place in the queue; each goes to the
-  // step of its new ladder that its wait so far reaches, and is offered if someone can now take
-  // it. INVALID_ARGUMENT (see Validate) leaves the old policy in force.
+  // Replaces the policy at once. Waiting calls keep their place in the queue; each (and each
+  // ringing or connecting call, which may come back to it) goes to the step of its new ladder
+  // that its wait so far reaches, and is offered if someone can now take it. INVALID_ARGUMENT
+  // (see Validate) leaves the old policy in force.
   [[nodiscard]] absl::Status SetPolicy(Policy policy, Timestamp now);
   const Policy& policy() const { return policy_; }
   const Regions& regions() const { return regions_; }

@@ -180,6 +180,31 @@ TEST_CASE("reloading the policy mid-queue keeps every call in place and re-steps
   CHECK(h.engine.policy().default_ladder.steps.size() == 2);
 }
 
+TEST_CASE("a call whose connection fails after a policy reload goes back on the new ladder",
+          "[routing]") {
+  // Found by the property test: a reload re-stepped waiting and ringing calls only, so a call
+  // connecting meanwhile came back on a step of the old ladder.
+  EngineHarness h(EngineOptions{}, ThreeProvinces());
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  h.SignIn(Profile("binh", "01"));
+  h.Advance(5s);
+  Policy policy = ThreeProvinces();
+  policy.default_ladder.steps = {
+      LadderStep{Scope::kProvince, 1, Need::kRequired, Need::kPreferred, Millis(10'000)},
+      LadderStep{Scope::kNational, 1, Need::kRequired, Need::kPreferred, Millis(0)}};
+  EngineHarness::Expect(h.engine.SetPolicy(policy, h.now));
+  h.Advance(10s);  // 15 s after arrival: past the new province step.
+  h.Take();
+  EngineHarness::Expect(h.engine.ConnectFailed("c1", "SIP 480", h.now));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "binh");
+  CHECK(offers[0].step == 1);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
 // A gateway data error never refuses a child's call: with no province to go by, every step of
 // its ladder is national, keeping the step's other rules and timing.
 TEST_CASE("a call from an unknown province routes at national scope on every step", "[routing]") {
