@@ -509,13 +509,12 @@ void Engine::AdvanceTo(Timestamp now) {
     Timer timer = *timers_.begin();
     timers_.erase(timers_.begin());
     now_ = std::max(now_, timer.at);
+    StartNewDay();  // A timer past midnight decides by the new day's counts.
     FireTimer(timer);
     ReviewHolds();
   }
   now_ = std::max(now_, now);
-  if (policy_.strategy == Strategy::kFewestCallsToday && VietnamDay(now_) != index_day_) {
-    RebuildIndexes();  // A new day: everyone's count starts again.
-  }
+  StartNewDay();
   while (!finished_order_.empty() &&
          finished_order_.front().first + options_.finished_call_memory_ms <= now_) {
     finished_call_ids_.erase(finished_order_.front().second);
@@ -528,6 +527,12 @@ void Engine::AdvanceTo(Timestamp now) {
     std::erase_if(last_contact_,
                   [&](const auto& kv) { return kv.second.at + policy_.repeat_window_ms <= now_; });
     next_contact_sweep_ = now_ + Millis(3'600'000);
+  }
+}
+
+void Engine::StartNewDay() {
+  if (policy_.strategy == Strategy::kFewestCallsToday && VietnamDay(now_) != index_day_) {
+    RebuildIndexes();  // A new day: everyone's count starts again.
   }
 }
 

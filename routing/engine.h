@@ -317,6 +317,9 @@ class Engine final {
   RankKey Rank(const Counsellor& c, Topic topic) const;
 
   void AdvanceTo(Timestamp now);
+  // Re-ranks everyone when now_ has entered a new Vietnamese day and the strategy counts calls
+  // per day; the ranks must never be a day behind a decision.
+  void StartNewDay();
   void FireTimer(const Timer& timer);
   void SetTimer(TimerKind kind, const std::string& key, Timestamp at, uint64_t generation);
 

@@ -151,6 +151,35 @@ TEST_CASE("each strategy chooses as documented, ties going to the lower id", "[r
   }
 }
 
+TEST_CASE("fewest calls today starts again at midnight in Vietnam, even for a timer's decision",
+          "[routing]") {
+  // Found by the property test: an offer timing out just after midnight was re-offered by
+  // yesterday's counts, the day's rebuild coming only after the due timers had fired.
+  EngineHarness h(EngineOptions{}, ThreeProvinces(Strategy::kFewestCallsToday));
+  h.now = testing::kStart + 16h + 50min;  // 23:50 in Vietnam (UTC+7).
+  h.SignIn(Profile("a", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("a", "c1", true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
+  h.Advance(5min);
+  EngineHarness::Expect(h.engine.CallEnded("c1", h.now));
+  EngineHarness::Expect(h.engine.SubmitDisposition(
+      "a", "c1", Disposition{"other", "counselled", {}, false, ""}, true, h.now));
+  h.Advance(1min);
+  h.SignIn(Profile("b", "38"));
+  h.Advance(1min);
+  h.SignIn(Profile("c", "38"));
+  h.Advance(2min + 50s);  // 23:59:50: a has one call today, b and c none; b idled longer.
+  h.Take();
+  h.Arrive(Call("c2", "38"));
+  REQUIRE(h.TakeOf<OfferMade>().at(0).counsellor_id == "b");
+  h.Advance(20s);  // The offer times out at 00:00:05: a new day, and nobody has a call in it.
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "a");  // Idle the longest of a and c.
+  CHECK(offers[0].expires_at == testing::kStart + 17h + 5s + 15s);
+}
+
 TEST_CASE("reloading the policy mid-queue keeps every call in place and re-steps it by its wait",
           "[routing]") {
   EngineHarness h(EngineOptions{}, ThreeProvinces());
