@@ -1071,6 +1071,8 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   call.state = CallState::kOffered;
   call.counsellor_id = c.profile.id;
   call.tried.insert(c.profile.id);
+  // Routed: whatever becomes of this offer, the call waits for nobody in particular again.
+  call.hold_until = std::min(call.hold_until, now_);
   ++call.generation;
   ++call.record.offers;
   c.last_offer_seq = next_seq_++;

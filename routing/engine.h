@@ -337,7 +337,8 @@ class Engine final {
   bool Qualified(const Counsellor& c, const Call& call) const;
   // True while a repeat call waits for its last counsellor (other than `counsellor_id`), who is
   // signed in, busy, and qualified for it. Invariants: a waiting call whose hold is in force is
-  // held; once its counsellor cannot take it soon, MatchCall ends the hold for good.
+  // held; the hold ends for good at the call's first offer (to anyone), or when MatchCall finds
+  // its counsellor cannot take it soon.
   bool HeldForAnother(const Call& call, const std::string& counsellor_id) const;
   // Re-matches the calls held for the counsellors in holds_to_review_ that are held no longer.
   // Called at the end of every input and timer that can change a counsellor's state, desk,

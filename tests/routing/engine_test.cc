@@ -499,6 +499,25 @@ TEST_CASE("a held repeat call goes to someone else at once when its counsellor l
   OfferedToAnAtOnce(h);
 }
 
+TEST_CASE("a repeat call offered back to its counsellor waits for nobody once that comes back",
+          "[routing]") {
+  // Found by the property test: the hold outlived the offer, and CheckInvariants took the
+  // call for one held for someone who could not take it.
+  EngineHarness h;
+  h.SignIn(Profile("binh", "38"));
+  Answered(h, "binh", "first", "child-7");
+  h.Arrive(From("again", "child-7"));
+  REQUIRE(h.engine.FindCall("again")->counsellor_id == "binh");
+  EngineHarness::Expect(h.engine.DeskDisconnected("binh", h.now));  // The offer comes back.
+  CHECK(h.engine.FindCall("again")->state == CallState::kWaiting);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+  // Routed as usual from now on: the next counsellor in takes it at once.
+  h.Take();
+  h.SignIn(Profile("an", "38"));
+  CHECK(h.engine.FindCall("again")->counsellor_id == "an");
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
 TEST_CASE("a repeat call does not wait for a busy counsellor who could not take it at its step",
           "[routing]") {
   // binh serves Hà Nội only: at the province step of a Thanh Hóa call, binh could not take it
