@@ -1149,8 +1149,8 @@ void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reaso
 }
 
 void Engine::ReviewHolds() {
-  // By index and by copy: matching may add to the list.
-  for (size_t i = 0; i < holds_to_review_.size(); ++i) {
+  // By index and by copy: matching may add to the list (a range-for would then be undefined).
+  for (size_t i = 0; i < holds_to_review_.size(); ++i) {  // NOLINT(modernize-loop-convert)
     const std::string counsellor_id = holds_to_review_[i];
     auto waiting = index_.preferring.find(counsellor_id);
     if (waiting == index_.preferring.end()) {
