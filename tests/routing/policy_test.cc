@@ -271,12 +271,16 @@ TEST_CASE("a call from an unknown province routes at national scope on every ste
 
 TEST_CASE("a call from an unknown province is offered at once to anyone its first step allows",
           "[routing]") {
-  const bool tree = GENERATE(true, false);
-  INFO((tree ? "with" : "without") << " a region tree");
-  EngineHarness h(EngineOptions{}, tree ? ThreeProvinces() : Policy::Default());
+  // Unknown to the tree; missing, without a tree; known, but marked by the daemon as a code it
+  // could not map when the call arrived (its mark wins).
+  const int which = GENERATE(0, 1, 2);
+  INFO((std::vector<std::string>{"unknown", "missing", "marked unknown"}[which]));
+  EngineHarness h(EngineOptions{}, which != 1 ? ThreeProvinces() : Policy::Default());
   h.SignIn(Profile("hanoi", "01"));
   h.Take();
-  h.Arrive(Call("c1", tree ? "99" : ""));
+  auto call = Call("c1", std::vector<std::string>{"99", "", "38"}[which]);
+  call.province_unknown = which == 2;
+  h.Arrive(call);
   auto offers = h.TakeOf<OfferMade>();
   REQUIRE(offers.size() == 1);
   CHECK(offers[0].counsellor_id == "hanoi");
