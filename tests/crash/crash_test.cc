@@ -406,8 +406,7 @@ struct Ending {
   std::string shutdown_digest;
   std::string recovered_digest;
   std::string recovery;
-  std::set<std::string> live;  // What the last run held.
-  bool view_read = false;
+  Verdict last_look;  // Checker::Look at the last run, right after its recovery.
 };
 
 std::string MapOf(const std::map<std::string, int>& m) {
@@ -495,8 +494,17 @@ bool PrintResults(const Options& o, const Verdict& v, const GatewayReport& gatew
     failures.push_back("the state recovered from the journal (" + end.recovered_digest +
                        ") is not the state at shutdown (" + end.shutdown_digest + ")");
   }
-  if (!end.view_read) {
-    failures.push_back("the last run's queue view could not be read");
+  const Verdict& last = end.last_look;
+  if (!last.complete) {
+    failures.push_back("the last run's database or queue view could not be read");
+  }
+  fail("acknowledged calls lost after the last recovery", last.lost);
+  fail("duplicated after the last recovery", last.duplicated);
+  fail("calls revived by the last recovery", last.revived);
+  fail("recorded calls without exactly one outcome after the last recovery", last.bad_outcome);
+  if (!last.order_violation.empty()) {
+    failures.push_back("waiting calls out of arrival order after the last recovery: " +
+                       last.order_violation);
   }
   fail("error lines in hotlined's log", record.daemon_errors);
   if (raw_numbers > 0) {
@@ -631,21 +639,18 @@ int Run(const Options& o) {
     const RunLog run = daemon.run();
     end.recovered_digest = run.recovered_digest;
     end.recovery = run.recovery;
-    if (auto view = FirstView(target)) {
-      end.view_read = true;
-      for (const auto& c : view->calls()) {
-        end.live.insert(c.summary().call_id());
-      }
-    }
+    // The same consistent look as while the load ran, on what recovery rebuilt.
+    end.last_look = Checker(target, daemon.database_path()).Look(report);
     end.digest_stop_status = daemon.Stop(15s);
     CollectErrors(daemon, record);
-    Say("digest run: recovered ", end.recovered_digest, "; ", end.live.size(),
+    Say("digest run: recovered ", end.recovered_digest, "; ", end.last_look.live.size(),
         " calls live; exited with status ", end.digest_stop_status);
   }
   journal.Stop();
   journal.Look();
 
-  const DatabaseFindings db = CheckDatabase(daemon.database_path(), report, end.live);
+  const DatabaseFindings db =
+      CheckDatabase(daemon.database_path(), report, end.last_look.live);
   const int raw_numbers = RawNumbersOnDisk(dir, gateway.CallerDigits());
   const bool passed = PrintResults(o, verdict, report, desk_total, record, end,
                                    journal.Findings(), db, raw_numbers);
