@@ -35,8 +35,8 @@
 namespace hotline::crash {
 
 // Every outcome a calls row may carry (storage/names.cc).
-inline const std::set<std::string> kOutcomes = {
-    "completed", "abandoned", "timed_out", "rejected", "failed", "callback_requested"};
+inline const std::set<std::string> kOutcomes = {"completed", "abandoned", "timed_out",
+                                                "rejected",  "failed",    "callback_requested"};
 
 // The supervisor's current view: the first message of a fresh WatchQueue; nullopt (said why)
 // when the daemon gave none.
@@ -235,8 +235,8 @@ class Checker {
 // What the journal watcher found.
 struct JournalFindings {
   int looks = 0;
-  int64_t records_seen = 0;  // Distinct journal records ever seen ...
-  int64_t last_seq = 0;      // ... of this many written.
+  int64_t records_seen = 0;     // Distinct journal records ever seen ...
+  int64_t last_seq = 0;         // ... of this many written.
   std::set<int64_t> snapshots;  // The snapshot positions seen (journal seq they follow).
   std::vector<std::string> problems;
 };
@@ -331,9 +331,9 @@ class JournalWatcher {
                              std::to_string(at));
       }
       if (last && at < last->second) {
-        f.problems.push_back("journal time goes back: seq " + std::to_string(last->first) +
-                             " at " + std::to_string(last->second) + ", then seq " +
-                             std::to_string(seq) + " at " + std::to_string(at));
+        f.problems.push_back("journal time goes back: seq " + std::to_string(last->first) + " at " +
+                             std::to_string(last->second) + ", then seq " + std::to_string(seq) +
+                             " at " + std::to_string(at));
       }
       last = {seq, at};
     }
@@ -363,11 +363,11 @@ struct DatabaseFindings {
   bool complete = false;  // False when the database could not be read.
   int rows = 0;
   int completed = 0;
-  int counsellor_intervals = 0;  // Calls checked for overlap.
-  std::vector<std::string> bad_times;     // A row whose times are missing, absurd or disordered.
-  std::vector<std::string> overlaps;      // One counsellor on two calls at once.
-  std::vector<std::string> bad_records;   // An acknowledged call not recorded exactly once,
-                                          // or recorded and still live; a row for no call made.
+  int counsellor_intervals = 0;          // Calls checked for overlap.
+  std::vector<std::string> bad_times;    // A row whose times are missing, absurd or disordered.
+  std::vector<std::string> overlaps;     // One counsellor on two calls at once.
+  std::vector<std::string> bad_records;  // An acknowledged call not recorded exactly once,
+                                         // or recorded and still live; a row for no call made.
   // A call recorded with an outcome that is not how it ended for the gateway.
   std::vector<std::string> disagreements;
 
@@ -431,9 +431,8 @@ inline DatabaseFindings CheckDatabase(const std::filesystem::path& database,
           f.bad_times.push_back(id + " (" + kTimes[i] + " = " + std::to_string(*times[i]) + ")");
         }
         if (last && *times[i] < last->second) {
-          f.bad_times.push_back(id + " (" + kTimes[i] + " " + std::to_string(*times[i]) +
-                                " < " + kTimes[last->first] + " " +
-                                std::to_string(last->second) + ")");
+          f.bad_times.push_back(id + " (" + kTimes[i] + " " + std::to_string(*times[i]) + " < " +
+                                kTimes[last->first] + " " + std::to_string(last->second) + ")");
         }
         last = {i, *times[i]};
       }
@@ -466,8 +465,8 @@ inline DatabaseFindings CheckDatabase(const std::filesystem::path& database,
     const Interval* busiest = nullptr;  // The interval reaching furthest so far.
     for (const Interval& i : intervals) {
       if (busiest != nullptr && i.from < busiest->to) {
-        f.overlaps.push_back(counsellor + ": " + i.call_id + " [" + std::to_string(i.from) +
-                             ", " + std::to_string(i.to) + "] inside " + busiest->call_id + " [" +
+        f.overlaps.push_back(counsellor + ": " + i.call_id + " [" + std::to_string(i.from) + ", " +
+                             std::to_string(i.to) + "] inside " + busiest->call_id + " [" +
                              std::to_string(busiest->from) + ", " + std::to_string(busiest->to) +
                              "]");
       }
@@ -509,8 +508,8 @@ inline DatabaseFindings CheckDatabase(const std::filesystem::path& database,
       continue;  // Not recorded: judged below.
     }
     if (!allowed->second.count(outcome->second)) {
-      f.disagreements.push_back(id + " (" + how + " for the gateway, recorded " +
-                                outcome->second + ")");
+      f.disagreements.push_back(id + " (" + how + " for the gateway, recorded " + outcome->second +
+                                ")");
     }
   }
   for (const auto& [id, seq] : gateway.acknowledged) {

@@ -438,8 +438,8 @@ bool PrintResults(const Options& o, const Verdict& v, const GatewayReport& gatew
       " of ", record.restarts, " restarts recovered from a snapshot");
   Say("database: ", db.rows, " calls rows (", db.completed, " completed), ",
       db.counsellor_intervals, " counsellor intervals checked");
-  Say("digests: at shutdown ", end.shutdown_digest, ", after recovery ", end.recovered_digest,
-      " (", end.recovery, ")");
+  Say("digests: at shutdown ", end.shutdown_digest, ", after recovery ", end.recovered_digest, " (",
+      end.recovery, ")");
 
   std::vector<std::string> failures;
   auto fail = [&](const std::string& what, const std::vector<std::string>& list) {
@@ -528,15 +528,15 @@ bool PrintResults(const Options& o, const Verdict& v, const GatewayReport& gatew
             << (passed ? "PASS" : "FAIL") << std::endl;
   if (!passed) {
     std::cout << "FAILED with seed=" << o.seed << "; rerun: HOTLINE_CRASH_SEED=" << o.seed
-              << " crash_test --hotlined " << o.hotlined << " --config " << o.config
-              << " --keep" << std::endl;
+              << " crash_test --hotlined " << o.hotlined << " --config " << o.config << " --keep"
+              << std::endl;
   }
   return passed;
 }
 
 int Run(const Options& o) {
-  Say("crash_test: seed=", o.seed, " (from ", o.seed_from, ") kills=", o.kills,
-      " aways=", o.aways, " calls=", o.calls, " snapshot_every_records=", o.snapshot_every,
+  Say("crash_test: seed=", o.seed, " (from ", o.seed_from, ") kills=", o.kills, " aways=", o.aways,
+      " calls=", o.calls, " snapshot_every_records=", o.snapshot_every,
       " max_wait_ms=", o.max_wait_ms, " (rerun with --seed ", o.seed, ")");
   if (access(o.hotlined.c_str(), X_OK) != 0 || access(o.config.c_str(), R_OK) != 0) {
     Say("cannot run ", o.hotlined, " with ", o.config, ": ", std::strerror(errno));
@@ -649,11 +649,10 @@ int Run(const Options& o) {
   journal.Stop();
   journal.Look();
 
-  const DatabaseFindings db =
-      CheckDatabase(daemon.database_path(), report, end.last_look.live);
+  const DatabaseFindings db = CheckDatabase(daemon.database_path(), report, end.last_look.live);
   const int raw_numbers = RawNumbersOnDisk(dir, gateway.CallerDigits());
-  const bool passed = PrintResults(o, verdict, report, desk_total, record, end,
-                                   journal.Findings(), db, raw_numbers);
+  const bool passed = PrintResults(o, verdict, report, desk_total, record, end, journal.Findings(),
+                                   db, raw_numbers);
   if (!passed && !o.keep) {
     Say("the run's directory is removed; rerun with --keep to look at its database and log");
   }

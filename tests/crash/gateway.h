@@ -310,8 +310,7 @@ class Gateway {
       auto msg = conn.inbox.Pop(std::max(left, Millis(0)));
       if (!msg) {
         std::lock_guard lock(mu_);
-        Fail("no Welcome within " + std::to_string(kWelcomeDeadline.count()) +
-             " ms of the Hello");
+        Fail("no Welcome within " + std::to_string(kWelcomeDeadline.count()) + " ms of the Hello");
         return false;
       }
       if (testing::IsEndOfStream(*msg)) {
@@ -481,8 +480,7 @@ class Gateway {
           ++report_.reconciled;
         } else {
           // A child's call is never refused for its data, and this gateway's protocol is sound.
-          Fail("the arrival of " + what + " was refused: " + CodeName(code) + ": " +
-               ack.message());
+          Fail("the arrival of " + what + " was refused: " + CodeName(code) + ": " + ack.message());
           Finish(call, event.call_id(), "refused");
         }
         break;
@@ -545,8 +543,7 @@ class Gateway {
         } else if (call.phase == Phase::kTalking) {
           Say("gateway: ", id, " is talking to ", call.counsellor_id,
               " but the daemon connects it to ", to);
-          report_.connected_twice.push_back(id + " (" + call.counsellor_id + ", then " + to +
-                                            ")");
+          report_.connected_twice.push_back(id + " (" + call.counsellor_id + ", then " + to + ")");
           Result(conn, command, "the caller is already talking to a counsellor");
         } else {
           Result(conn, command, "the caller is gone");
@@ -560,8 +557,7 @@ class Gateway {
         Result(conn, command, "");
         if (call.phase == Phase::kTalking ||
             (call.phase == Phase::kEnding && !call.counsellor_id.empty())) {
-          Fail("a callback offered for " + id + " after it was connected to " +
-               call.counsellor_id);
+          Fail("a callback offered for " + id + " after it was connected to " + call.counsellor_id);
         }
         Finish(call, id, "timed out");
         break;

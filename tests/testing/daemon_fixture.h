@@ -68,9 +68,7 @@ class GatewayClient : public GatewayConnection {
     REQUIRE(hello_written());
   }
 
-  static v1::Hello HelloFor(const std::string& gateway_id) {
-    return testing::HelloFor(gateway_id);
-  }
+  static v1::Hello HelloFor(const std::string& gateway_id) { return testing::HelloFor(gateway_id); }
 
   void Send(const v1::GatewayMessage& msg) { REQUIRE(Write(msg)); }
 
