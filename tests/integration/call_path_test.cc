@@ -13,9 +13,8 @@ namespace {
 using testing::DaemonFixture;
 using testing::DeskClient;
 using testing::GatewayClient;
+using testing::IsOffer;
 namespace v1 = ::hotline::v1;
-
-bool IsOffer(const v1::DeskEvent& e) { return e.has_offer(); }
 
 void FastTimers(daemon::Config& c) {
   c.engine.offer_timeout_ms = routing::Millis(400);
@@ -49,7 +48,7 @@ TEST_CASE("a call goes from arrival to a recorded outcome through the real daemo
   DaemonFixture& f = md.f;
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); });
+  gw.WaitForWelcome();
 
   gw.Arrive("call-1", "38");
   CHECK(gw.WaitForAck().code() == 0);

@@ -23,7 +23,7 @@ TEST_CASE("a call event with a bad field is refused naming the field and changes
           "[integration]") {
   DaemonFixture f;
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); });
+  gw.WaitForWelcome();
 
   // A child's call is never refused for the gateway's data (reconcile_test.cc shows those);
   // only a broken protocol is.

@@ -15,11 +15,10 @@ using testing::Authorize;
 using testing::DaemonFixture;
 using testing::DeskClient;
 using testing::GatewayClient;
+using testing::IsOffer;
 using testing::ManualTime;
 namespace v1 = ::hotline::v1;
 using namespace std::chrono_literals;
-
-bool IsOffer(const v1::DeskEvent& e) { return e.has_offer(); }
 
 // A short ladder.
 constexpr const char* kFastLadder = R"(

@@ -10,9 +10,11 @@
 namespace hotline {
 namespace {
 
+using testing::Arrival;
 using testing::DaemonFixture;
 using testing::DeskClient;
 using testing::GatewayClient;
+using testing::IsOffer;
 using testing::ManualTime;
 namespace v1 = ::hotline::v1;
 using namespace std::chrono_literals;
@@ -28,16 +30,6 @@ struct ManualFixture {
   void Sync() { f.View(); }
 };
 
-v1::CallArrived Arrival(const std::string& province, const std::string& number = "0912345678") {
-  v1::CallArrived a;
-  a.set_caller_number(number);
-  a.set_province(province);
-  a.set_language("vi");
-  a.set_topic(v1::TOPIC_COUNSELLING);
-  a.set_priority(v1::PRIORITY_NORMAL);
-  return a;
-}
-
 v1::HeldCall Held(const std::string& call_id, const std::string& province,
                   routing::Timestamp arrived_at) {
   v1::HeldCall held;
@@ -45,10 +37,6 @@ v1::HeldCall Held(const std::string& call_id, const std::string& province,
   *held.mutable_arrived() = Arrival(province);
   held.mutable_arrived_at()->set_seconds(routing::ToUnixMillis(arrived_at) / 1000);
   return held;
-}
-
-v1::Welcome WelcomeOf(GatewayClient& gw) {
-  return gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); }).welcome();
 }
 
 // One column of the call's row, as text ("" when there is no row or the value is NULL).
@@ -86,7 +74,7 @@ TEST_CASE("a call whose maximum wait passes while nobody can tell its gateway ge
   const routing::Timestamp t0 = m.time->SystemTime();
   {
     GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-    WelcomeOf(gw);
+    gw.WaitForWelcome();
     gw.Arrive("c-1", "38");
     REQUIRE(gw.WaitForAck().code() == 0);
   }  // The stream drops.
@@ -103,7 +91,7 @@ TEST_CASE("a call whose maximum wait passes while nobody can tell its gateway ge
   v1::Hello hello = GatewayClient::HelloFor("gw-1");
   *hello.add_held_calls() = Held("c-1", "38", t0);
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
-  const v1::Welcome welcome = WelcomeOf(gw);
+  const v1::Welcome welcome = gw.WaitForWelcome();
   REQUIRE(welcome.held_calls_size() == 1);
   CHECK(welcome.held_calls(0).call_id() == "c-1");
   CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_FINISHED);
@@ -125,7 +113,7 @@ TEST_CASE("a hang-up unacknowledged across a reconnect abandons the call instead
   const routing::Timestamp t0 = m.time->SystemTime();
   {
     GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-    WelcomeOf(gw);
+    gw.WaitForWelcome();
     gw.Arrive("c-kept", "38");
     REQUIRE(gw.WaitForAck().code() == 0);
     gw.Arrive("c-lost", "38");
@@ -137,7 +125,7 @@ TEST_CASE("a hang-up unacknowledged across a reconnect abandons the call instead
   *hello.add_held_calls() = Held("c-kept", "38", t0);
   *hello.add_held_calls() = Held("c-new", "38", t0);  // Never reached Hotline.
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
-  const v1::Welcome welcome = WelcomeOf(gw);
+  const v1::Welcome welcome = gw.WaitForWelcome();
   REQUIRE(welcome.held_calls_size() == 2);
   CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_LIVE);
   CHECK(welcome.held_calls(0).state() == v1::CALL_STATE_WAITING);
@@ -163,7 +151,7 @@ TEST_CASE("a held call Hotline never saw that waited past its maximum is finishe
   v1::HeldCall broken = Held("", "38", now);
   *hello.add_held_calls() = broken;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
-  const v1::Welcome welcome = WelcomeOf(gw);
+  const v1::Welcome welcome = gw.WaitForWelcome();
   REQUIRE(welcome.held_calls_size() == 3);
   CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_FINISHED);
   CHECK(welcome.held_calls(0).outcome() == v1::CALL_OUTCOME_TIMED_OUT);
@@ -181,7 +169,7 @@ TEST_CASE("a held call Hotline never saw that waited past its maximum is finishe
 TEST_CASE("a resent arrival keeps its arrival time, within bounds", "[integration]") {
   ManualFixture m;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  WelcomeOf(gw);
+  gw.WaitForWelcome();
   const routing::Timestamp now = m.time->SystemTime();
   auto arrive = [&](const std::string& call_id, int64_t occurred_s) {
     gw.Event(call_id, [&](v1::CallEvent& e) {
@@ -208,7 +196,7 @@ TEST_CASE("a timer completion overtaken by an input never runs the engine ahead 
   binh.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
   REQUIRE(binh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  WelcomeOf(gw);
+  gw.WaitForWelcome();
   gw.Arrive("c-1", "04");
   REQUIRE(gw.WaitForAck().code() == 0);
 
@@ -217,7 +205,7 @@ TEST_CASE("a timer completion overtaken by an input never runs the engine ahead 
   m.time->AdvanceHoldingTimers(20s);
   gw.Arrive("c-2", "04");
   REQUIRE(gw.WaitForAck().code() == 0);
-  binh.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  binh.WaitFor(IsOffer);
   m.time->DeliverHeld();  // The stale completion runs now.
   m.Sync();
 
@@ -233,7 +221,7 @@ TEST_CASE("a step of the system clock neither delays nor hastens the ladder", "[
   binh.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
   REQUIRE(binh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  WelcomeOf(gw);
+  gw.WaitForWelcome();
   gw.Arrive("c-1", "04");
   REQUIRE(gw.WaitForAck().code() == 0);
 
@@ -247,7 +235,7 @@ TEST_CASE("a step of the system clock neither delays nor hastens the ladder", "[
   }
   // At twenty it climbs to the centre and rings Binh.
   m.time->Advance(1s);
-  const v1::DeskEvent offer = binh.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  const v1::DeskEvent offer = binh.WaitFor(IsOffer);
   CHECK(offer.offer().call().call_id() == "c-1");
   CHECK(JournalTimesNeverDecrease(m.f));
 }
@@ -256,7 +244,7 @@ TEST_CASE("a child's call is never refused for the gateway's data; the row is ma
           "[integration]") {
   ManualFixture m;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  WelcomeOf(gw);
+  gw.WaitForWelcome();
   struct Case {
     std::string call_id;
     std::function<void(v1::CallArrived&)> spoil;
@@ -302,10 +290,10 @@ TEST_CASE("a call from an unknown province is offered at national scope at once"
   an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
   REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  WelcomeOf(gw);
+  gw.WaitForWelcome();
   gw.Event("c-1", [](v1::CallEvent& e) { *e.mutable_arrived() = Arrival("zz-9"); });
   REQUIRE(gw.WaitForAck().code() == 0);
-  const v1::DeskEvent offer = an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  const v1::DeskEvent offer = an.WaitFor(IsOffer);
   CHECK(offer.offer().call().call_id() == "c-1");
 }
 
@@ -315,11 +303,11 @@ TEST_CASE("withheld callers are never taken for one repeat caller", "[integratio
   an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
   REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  WelcomeOf(gw);
+  gw.WaitForWelcome();
   auto answer_and_end = [&](const std::string& call_id) {
     gw.Event(call_id, [](v1::CallEvent& e) { *e.mutable_arrived() = Arrival("38", "anonymous"); });
     REQUIRE(gw.WaitForAck().code() == 0);
-    const v1::DeskEvent offer = an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+    const v1::DeskEvent offer = an.WaitFor(IsOffer);
     CHECK_FALSE(offer.offer().call().repeat_caller());
     REQUIRE(an.Answer(call_id, true).ok());
     gw.Done(gw.WaitForCommand(v1::Command::kConnect));
@@ -343,14 +331,14 @@ TEST_CASE("an offer declined and made again to the same counsellor keeps its his
   an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
   REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  WelcomeOf(gw);
+  gw.WaitForWelcome();
   gw.Arrive("c-1", "38");
   REQUIRE(gw.WaitForAck().code() == 0);
-  an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  an.WaitFor(IsOffer);
   m.time->Advance(2s);
   // Nobody else can take it: the decline gives the same offer back at once, in the same input.
   REQUIRE(an.Answer("c-1", false).ok());
-  an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  an.WaitFor(IsOffer);
   m.time->Advance(1s);
   REQUIRE(an.Answer("c-1", true).ok());
   gw.WaitForCommand(v1::Command::kConnect);
@@ -386,14 +374,14 @@ TEST_CASE("recovery rebuilds exactly the state the daemon shut down with, across
     binh.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
     REQUIRE(binh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
     GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
-    WelcomeOf(gw);
+    gw.WaitForWelcome();
     gw.Arrive("c-near", "01");  // Offered to Binh at once.
     REQUIRE(gw.WaitForAck().code() == 0);
     gw.Arrive("c-far", "38");  // Nobody in Thanh Hoa's centre: climbs in silence.
     REQUIRE(gw.WaitForAck().code() == 0);
     gw.Arrive("c-waiting", "04");
     REQUIRE(gw.WaitForAck().code() == 0);
-    binh.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+    binh.WaitFor(IsOffer);
     time->Advance(2s);
     REQUIRE(binh.Answer("c-near", true).ok());
     gw.Done(gw.WaitForCommand(v1::Command::kConnect));

@@ -14,10 +14,9 @@ namespace {
 using testing::DaemonFixture;
 using testing::DeskClient;
 using testing::GatewayClient;
+using testing::IsOffer;
 namespace v1 = ::hotline::v1;
 using namespace std::chrono_literals;
-
-bool IsOffer(const v1::DeskEvent& e) { return e.has_offer(); }
 
 std::vector<std::string> WaitingIds(const v1::QueueView& view) {
   std::vector<std::string> ids;
@@ -177,7 +176,7 @@ TEST_CASE("a reconnecting gateway reconciles the calls it holds", "[integration]
     held->mutable_arrived_at()->set_seconds(arrived_seconds);
   }
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, hello);
-  gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); });
+  gw.WaitForWelcome();
 
   const v1::QueueView view = f.View();
   CHECK(WaitingIds(view) == std::vector<std::string>{"kept", "unknown"});
@@ -231,7 +230,7 @@ TEST_CASE("while the store fails, routing goes on but nothing is acknowledged un
   desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
   REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  gw.WaitFor([](const v1::HotlineMessage& m) { return m.has_welcome(); });
+  gw.WaitForWelcome();
   CHECK(HttpStatus(f, "/healthz") == 200);
 
   faults->Fail(absl::ResourceExhaustedError("database or disk is full"));

@@ -1,7 +1,8 @@
 // Integration-test plumbing: the real daemon started in-process on 127.0.0.1:0 with a temporary
 // database, and gRPC clients for the gateway, desks and the administrator that talk to it only
-// over the network. Stream readers run on their own threads and hand messages over through
-// BlockingQueue, so tests wait on messages with a deadline and never sleep.
+// over the network: the clients of clients.h with Catch2 checks added. Stream readers run on
+// their own threads and hand messages over through BlockingQueue, so tests wait on messages with
+// a deadline and never sleep.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -23,6 +24,7 @@
 #include "hotline/v1/gateway.grpc.pb.h"
 #include "hotline/v1/supervisor.grpc.pb.h"
 #include "tests/testing/blocking_queue.h"
+#include "tests/testing/clients.h"
 
 namespace hotline::testing {
 
@@ -52,12 +54,9 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-inline void Authorize(grpc::ClientContext& ctx, const std::string& token) {
-  ctx.AddMetadata("authorization", "Bearer " + token);
-}
-
-// A gateway's stream, read on its own thread.
-class GatewayClient {
+// A gateway's stream, read on its own thread (clients.h GatewayConnection), with Catch2 checks:
+// a write that fails or a message that does not come fails the test.
+class GatewayClient : public GatewayConnection {
  public:
   GatewayClient(std::shared_ptr<grpc::Channel> channel, const std::string& token,
                 const std::string& gateway_id)
@@ -65,34 +64,13 @@ class GatewayClient {
 
   GatewayClient(std::shared_ptr<grpc::Channel> channel, const std::string& token,
                 const v1::Hello& hello_message)
-      : stub_(v1::GatewayService::NewStub(channel)) {
-    Authorize(ctx_, token);
-    stream_ = stub_->Connect(&ctx_);
-    reader_ = std::thread([this] {
-      v1::HotlineMessage msg;
-      while (stream_->Read(&msg)) {
-        inbox.Push(msg);
-      }
-      closed_ = true;
-      inbox.Push(v1::HotlineMessage());  // An empty message marks the end of the stream.
-    });
-    v1::GatewayMessage hello;
-    *hello.mutable_hello() = hello_message;
-    REQUIRE(stream_->Write(hello));
+      : GatewayConnection(channel, token, hello_message) {
+    REQUIRE(hello_written());
   }
 
-  static v1::Hello HelloFor(const std::string& gateway_id) {
-    v1::Hello hello;
-    hello.set_gateway_id(gateway_id);
-    return hello;
-  }
+  static v1::Hello HelloFor(const std::string& gateway_id) { return testing::HelloFor(gateway_id); }
 
-  ~GatewayClient() {
-    ctx_.TryCancel();
-    reader_.join();
-  }
-
-  void Send(const v1::GatewayMessage& msg) { REQUIRE(stream_->Write(msg)); }
+  void Send(const v1::GatewayMessage& msg) { REQUIRE(Write(msg)); }
 
   void Event(const std::string& call_id, const std::function<void(v1::CallEvent&)>& fill) {
     v1::GatewayMessage msg;
@@ -108,41 +86,21 @@ class GatewayClient {
     if (caller.empty()) {
       caller = "+84912345" + std::to_string(100 + next_event_);
     }
-    Event(call_id, [&](v1::CallEvent& e) {
-      auto* a = e.mutable_arrived();
-      a->set_caller_number(caller);
-      a->set_province(province);
-      a->set_language("vi");
-      a->set_topic(v1::TOPIC_COUNSELLING);
-      a->set_priority(priority);
-    });
+    Event(call_id,
+          [&](v1::CallEvent& e) { *e.mutable_arrived() = Arrival(province, caller, priority); });
   }
 
   // The first message, in arrival order, that satisfies `match`; fails the test after
   // kPatience. Messages passed over are kept for later waits: acks and commands interleave.
   v1::HotlineMessage WaitFor(const std::function<bool(const v1::HotlineMessage&)>& match) {
-    for (auto it = passed_over_.begin(); it != passed_over_.end(); ++it) {
-      if (match(*it)) {
-        v1::HotlineMessage msg = *it;
-        passed_over_.erase(it);
-        return msg;
-      }
-    }
-    const auto deadline = std::chrono::steady_clock::now() + kPatience;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto msg = inbox.Pop(std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now()));
-      if (!msg) {
-        break;
-      }
-      if (match(*msg)) {
-        return *msg;
-      }
-      passed_over_.push_back(*msg);
+    if (auto msg = GatewayConnection::WaitFor(match, kPatience)) {
+      return *msg;
     }
     FAIL("the gateway did not receive the expected message in time");
     return {};
   }
+
+  v1::Welcome WaitForWelcome() { return WaitFor(IsWelcome).welcome(); }
 
   v1::EventAck WaitForAck() {
     return WaitFor([](const v1::HotlineMessage& m) { return m.has_ack(); }).ack();
@@ -163,97 +121,28 @@ class GatewayClient {
     Send(msg);
   }
 
-  BlockingQueue<v1::HotlineMessage> inbox;
-
  private:
-  std::unique_ptr<v1::GatewayService::Stub> stub_;
-  grpc::ClientContext ctx_;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::GatewayMessage, v1::HotlineMessage>> stream_;
-  std::thread reader_;
-  std::atomic<bool> closed_ = false;
-  std::deque<v1::HotlineMessage> passed_over_;
   int next_event_ = 0;
 };
 
-// A counsellor's desk: the Watch stream, read on its own thread, and the unary calls.
-class DeskClient {
+// A counsellor's desk (clients.h DeskConnection) with Catch2 checks: an event that does not come
+// fails the test.
+class DeskClient : public DeskConnection {
  public:
   DeskClient(std::shared_ptr<grpc::Channel> channel, const std::string& token)
-      : stub_(v1::DeskService::NewStub(channel)), token_(token) {
-    Authorize(ctx_, token);
-    reader_stream_ = stub_->Watch(&ctx_, v1::WatchDeskRequest());
-    reader_ = std::thread([this] {
-      v1::DeskEvent e;
-      while (reader_stream_->Read(&e)) {
-        inbox.Push(e);
-      }
-      final_status = reader_stream_->Finish();
-      inbox.Push(v1::DeskEvent());
-    });
-  }
-
-  ~DeskClient() { Close(); }
+      : DeskConnection(channel, token) {}
 
   // Waits until the daemon ends the stream; final_status then holds its status.
   void WaitForEnd() {
-    WaitFor([](const v1::DeskEvent& e) { return e.kind_case() == v1::DeskEvent::KIND_NOT_SET; });
-    reader_.join();
-  }
-
-  // Drops the desk's stream, as a crashed or disconnected desk would.
-  void Close() {
-    if (reader_.joinable()) {
-      ctx_.TryCancel();
-      reader_.join();
-    }
-  }
-
-  grpc::Status SetPresence(v1::CounsellorState state) {
-    grpc::ClientContext ctx;
-    Authorize(ctx, token_);
-    v1::SetPresenceRequest req;
-    req.set_request_id("p-" + std::to_string(++next_request_));
-    req.set_state(state);
-    v1::SetPresenceResponse resp;
-    return stub_->SetPresence(&ctx, req, &resp);
-  }
-
-  grpc::Status Answer(const std::string& call_id, bool accept) {
-    grpc::ClientContext ctx;
-    Authorize(ctx, token_);
-    v1::AnswerOfferRequest req;
-    req.set_request_id("a-" + std::to_string(++next_request_));
-    req.set_call_id(call_id);
-    req.set_accept(accept);
-    v1::AnswerOfferResponse resp;
-    return stub_->AnswerOffer(&ctx, req, &resp);
-  }
-
-  grpc::Status Dispose(const std::string& call_id, const v1::Disposition& d, bool ready = true) {
-    grpc::ClientContext ctx;
-    Authorize(ctx, token_);
-    v1::SubmitDispositionRequest req;
-    req.set_request_id("d-" + std::to_string(++next_request_));
-    req.set_call_id(call_id);
-    *req.mutable_disposition() = d;
-    req.set_ready_for_next(ready);
-    v1::SubmitDispositionResponse resp;
-    return stub_->SubmitDisposition(&ctx, req, &resp);
+    WaitFor([](const v1::DeskEvent& e) { return IsEndOfStream(e); });
+    Join();
   }
 
   // Reads until an event satisfies `match`; fails the test after `patience`.
   v1::DeskEvent WaitFor(const std::function<bool(const v1::DeskEvent&)>& match,
                         std::chrono::milliseconds patience = kPatience) {
-    const auto deadline = std::chrono::steady_clock::now() + patience;
-    while (std::chrono::steady_clock::now() < deadline) {
-      auto e = inbox.Pop(std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now()));
-      if (!e) {
-        break;
-      }
-      if (match(*e)) {
-        return *e;
-      }
+    if (auto e = DeskConnection::WaitFor(match, patience)) {
+      return *e;
     }
     FAIL("the desk did not receive the expected event in time");
     return {};
@@ -265,17 +154,6 @@ class DeskClient {
       return e.has_presence_changed() && e.presence_changed().status().state() == state;
     });
   }
-
-  BlockingQueue<v1::DeskEvent> inbox;
-  grpc::Status final_status;
-
- private:
-  std::unique_ptr<v1::DeskService::Stub> stub_;
-  std::string token_;
-  grpc::ClientContext ctx_;
-  std::unique_ptr<grpc::ClientReader<v1::DeskEvent>> reader_stream_;
-  std::thread reader_;
-  int next_request_ = 0;
 };
 
 // The daemon, running in this process, with a fresh database.
