@@ -798,6 +798,12 @@ absl::Status EngineHost::HandleEvent(const GatewayStream& stream, const v1::Call
       return absl::PermissionDeniedError(
           absl::StrCat("call_id: '", call_id, "' belongs to another gateway"));
     }
+    if (call && call->state == routing::CallState::kEnded && IsFinalEvent(event)) {
+      // The line is closed and the counsellor is writing it up: a second word of its end (resent
+      // under a new event id) changes nothing.
+      ack_message = absl::StrCat("call '", call_id, "' had already ended");
+      return absl::OkStatus();
+    }
     auto fate = fates_.find(call_id);
     if (!call && fate != fates_.end() && fate->second.gateway_id == stream.gateway_id &&
         IsFinalEvent(event)) {

@@ -166,6 +166,37 @@ TEST_CASE("a held call Hotline never saw that waited past its maximum is finishe
         std::to_string(routing::ToUnixMillis(now - std::chrono::hours(24))));
 }
 
+TEST_CASE("a final event for a call already ended is acknowledged and changes nothing",
+          "[integration]") {
+  ManualFixture m;
+  DeskClient an(m.f.channel, m.f.AddCounsellor("an", "38"));
+  an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("c-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  REQUIRE(an.Answer("c-1", true).ok());
+  gw.Done(gw.WaitForCommand(v1::Command::kConnect));
+  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_connected(); });
+  REQUIRE(gw.WaitForAck().code() == 0);
+  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_ended(); });
+  REQUIRE(gw.WaitForAck().code() == 0);
+  // In wrap-up: the gateway says it again under new ids (its first acks were lost, say).
+  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_ended(); });
+  v1::EventAck ack = gw.WaitForAck();
+  CHECK(ack.code() == 0);
+  CHECK_THAT(ack.message(), Catch::Contains("already ended"));
+  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  CHECK(gw.WaitForAck().code() == 0);
+  v1::Disposition d;
+  d.set_category(v1::CATEGORY_FAMILY_RELATIONSHIPS);
+  d.set_action(v1::ACTION_COUNSELLED);
+  REQUIRE(an.Dispose("c-1", d).ok());
+  CHECK(Column(m.f, "c-1", "outcome") == "completed");
+}
+
 TEST_CASE("a resent arrival keeps its arrival time, within bounds", "[integration]") {
   ManualFixture m;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
