@@ -15,13 +15,13 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "daemon/caller_key.h"
 #include "daemon/convert.h"
 #include "daemon/engine_host.h"
@@ -211,7 +211,13 @@ class DaemonImpl final : public Daemon {
                                                  "': the port is taken or the address is not "
                                                  "this machine's"));
     }
-    server_->GetHealthCheckService()->SetServingStatus(writer_->healthy());
+    {
+      // From here on the writer's health reports reach the health service. writer_->healthy() is
+      // read under the lock: a change the writer makes meanwhile waits for it and lands after.
+      std::lock_guard lock(health_mu_);
+      health_ = server_->GetHealthCheckService();
+      health_->SetServingStatus(writer_->healthy());
+    }
     ServeGateway();
     ServeDesk();
     ServeSupervisor();
@@ -236,7 +242,7 @@ class DaemonImpl final : public Daemon {
   std::string shutdown_digest() const override { return shutdown_digest_; }
 
   absl::Status failure() const override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     return failure_;
   }
 
@@ -254,21 +260,31 @@ class DaemonImpl final : public Daemon {
     if (http_thread_.joinable()) {
       http_thread_.join();
     }
+    {
+      // NOT_SERVING from now on: the writer's reports no longer reach the health service.
+      std::lock_guard lock(health_mu_);
+      if (health_ != nullptr) {
+        health_->SetServingStatus(false);
+        health_ = nullptr;
+      }
+    }
     if (server_) {
-      server_->GetHealthCheckService()->SetServingStatus(false);
       // Everything handled so far written and acknowledged, then every stream told why it ends.
       // A writer stopped for good never answers the barrier: then there is nothing to wait for.
       // The barrier runs on the writer thread, which is joined below, before `this` goes.
       host_->Post([this](EngineHost& h) {
         h.Barrier([this] {
-          absl::MutexLock lock(&mu_);
-          flushed_ = true;
+          {
+            std::lock_guard lock(mu_);
+            flushed_ = true;
+          }
+          flushed_or_failed_.notify_all();
         });
       });
       {
-        absl::MutexLock lock(&mu_);
-        if (!mu_.AwaitWithTimeout(absl::Condition(this, &DaemonImpl::FlushedOrFailed),
-                                  absl::Seconds(5))) {
+        std::unique_lock lock(mu_);
+        if (!flushed_or_failed_.wait_for(lock, std::chrono::seconds(5),
+                                         [this] { return flushed_ || !failure_.ok(); })) {
           spdlog::error(
               "the journal did not flush within 5 s; unwritten events stay unacknowledged");
         } else if (!failure_.ok()) {
@@ -668,24 +684,24 @@ class DaemonImpl final : public Daemon {
         });
   }
 
-  bool FlushedOrFailed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return flushed_ || !failure_.ok();
-  }
-
   void OnWriterFatal(const absl::Status& why) {
     {
-      absl::MutexLock lock(&mu_);
-      failure_ = why;  // Also ends a Shutdown waiting for the flush.
+      std::lock_guard lock(mu_);
+      failure_ = why;
     }
+    flushed_or_failed_.notify_all();  // A Shutdown waiting for the flush need not wait.
     if (on_fatal_) {
       on_fatal_(why);
     }
   }
 
+  // On the writer thread, which starts before the gRPC server exists (recovery writes), so it
+  // must not read server_, which Init assigns on its own thread.
   void OnStoreHealth(bool healthy) {
     // Gateways and load balancers see it on the health service and /healthz.
-    if (server_ && !stopped_) {
-      server_->GetHealthCheckService()->SetServingStatus(healthy);
+    std::lock_guard lock(health_mu_);
+    if (health_ != nullptr) {
+      health_->SetServingStatus(healthy);
     }
   }
 
@@ -748,11 +764,15 @@ class DaemonImpl final : public Daemon {
   // Shared with the test that injected it, which moves it from its own thread.
   std::shared_ptr<TimeSource> time_;
   std::unique_ptr<DatabaseLock> database_lock_;
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex here: Debian's Abseil is not built for ThreadSanitizer,
+  // which then cannot see an absl::Mutex order anything, and a -DHOTLINE_SANITIZE=thread build
+  // would report every access below as a race.
+  mutable std::mutex mu_;
+  std::condition_variable flushed_or_failed_;
   // The shutdown barrier was answered: everything handled before it is written and acknowledged.
-  bool flushed_ ABSL_GUARDED_BY(mu_) = false;
+  bool flushed_ = false;  // Guarded by mu_.
   // Why the journal writer stopped for good; OK while it runs.
-  absl::Status failure_ ABSL_GUARDED_BY(mu_);
+  absl::Status failure_;  // Guarded by mu_.
   std::unique_ptr<CallerKeyer> keyer_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::Sink> wrapped_sink_;
@@ -768,6 +788,11 @@ class DaemonImpl final : public Daemon {
   AdminAsync admin_;
   std::unique_ptr<grpc::ServerCompletionQueue> cq_;
   std::unique_ptr<grpc::Server> server_;
+  // The server's health service, once the server is built, until Shutdown begins. The writer
+  // thread's reports and Init's first status go through it under health_mu_ (a std::mutex, as
+  // mu_ is).
+  std::mutex health_mu_;
+  grpc::HealthCheckServiceInterface* health_ = nullptr;  // Guarded by health_mu_.
   std::thread cq_thread_;
   int grpc_port_ = 0;
 
