@@ -52,5 +52,22 @@ TEST_CASE("a second daemon on a port already bound refuses to start, naming the 
   CHECK(first.daemon->healthy());
 }
 
+TEST_CASE("a daemon shut down as soon as it started stops, and leaves its database free",
+          "[integration][start]") {
+  DaemonFixture f;
+  f.daemon->Shutdown();
+  f.daemon.reset();
+  // Before, a Shutdown that came before the HTTP listener thread had begun left that thread in
+  // accept() and hung; a few rounds make that window likely.
+  for (int round = 0; round < 50; ++round) {
+    INFO("round " << round);
+    auto started = daemon::Daemon::Start(f.config);
+    REQUIRE(started.ok());
+    (*started)->Shutdown();
+  }
+  f.Start();
+  f.AddCounsellor("lan", "38");
+}
+
 }  // namespace
 }  // namespace hotline
