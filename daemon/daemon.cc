@@ -6,7 +6,6 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
-
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,6 +24,7 @@
 #include "daemon/caller_key.h"
 #include "daemon/convert.h"
 #include "daemon/engine_host.h"
+#include "daemon/services.h"
 #include "daemon/status.h"
 #include "daemon/streams.h"
 #include "hotline/v1/admin.grpc.pb.h"
@@ -39,43 +39,6 @@ using v1::GatewayService;
 using v1::SupervisorService;
 
 using AdminAsync = AdminService::AsyncService;
-
-const grpc::Status kUnauthenticated(grpc::StatusCode::UNAUTHENTICATED,
-                                    "authorization: missing or unknown bearer token");
-
-// A fixed-role token check; constant-time so a wrong guess learns nothing from timing.
-bool RoleToken(const grpc::ServerContext& ctx, const std::string& expected) {
-  const std::string token = rpc::BearerToken(ctx);
-  if (expected.empty() || token.size() != expected.size()) {
-    return false;
-  }
-  unsigned char diff = 0;
-  for (size_t i = 0; i < token.size(); ++i) {
-    diff |= static_cast<unsigned char>(token[i] ^ expected[i]);
-  }
-  return diff == 0;
-}
-
-// The first failed check, or OK.
-absl::Status FirstError(std::initializer_list<absl::Status> checks) {
-  for (const absl::Status& s : checks) {
-    if (!s.ok()) {
-      return s;
-    }
-  }
-  return absl::OkStatus();
-}
-
-// The response `fill` makes from a value, or the error.
-template <class Response, class T, class Fill>
-absl::StatusOr<Response> Respond(const absl::StatusOr<T>& result, Fill fill) {
-  if (!result.ok()) {
-    return result.status();
-  }
-  Response response;
-  fill(response, *result);
-  return response;
-}
 
 // "host:port" -> (host, port); port -1 when malformed.
 std::pair<std::string, int> SplitHostPort(const std::string& hostport) {
@@ -115,10 +78,10 @@ class DatabaseLock {
             absl::StrCat("cannot lock '", path, "': ", std::strerror(errno)));
       }
       const std::string holder = lock->Holder();
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the database '", database, "' is in use by another hotlined (pid ",
-          holder.empty() ? "unknown" : holder, ", which holds the lock '", path,
-          "'); one database has one daemon"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the database '", database, "' is in use by another hotlined (pid ",
+                       holder.empty() ? "unknown" : holder, ", which holds the lock '", path,
+                       "'); one database has one daemon"));
     }
     const std::string pid = absl::StrCat(getpid(), "\n");
     if (fchmod(fd, 0600) != 0 || ftruncate(fd, 0) != 0 ||
@@ -218,13 +181,11 @@ class DaemonImpl final : public Daemon {
       health_ = server_->GetHealthCheckService();
       health_->SetServingStatus(writer_->healthy());
     }
-    ServeGateway();
-    ServeDesk();
-    ServeSupervisor();
-    ServeAdmin();
-    ServeReloadPolicy();
-    ServeNeverRoute();
-    ServeExplain();
+    const Services services{config_, *host_, cq_.get()};
+    ServeGateway(gateway_, services);
+    ServeDesk(desk_, services);
+    ServeSupervisor(supervisor_, services);
+    ServeAdmin(admin_, services);
     cq_thread_ = std::thread([this] { rpc::Drive(cq_.get()); });
 
     if (absl::Status s = StartHttp(); !s.ok()) {
@@ -288,8 +249,9 @@ class DaemonImpl final : public Daemon {
           spdlog::error(
               "the journal did not flush within 5 s; unwritten events stay unacknowledged");
         } else if (!failure_.ok()) {
-          spdlog::error("the journal writer stopped for good; unwritten events stay "
-                        "unacknowledged");
+          spdlog::error(
+              "the journal writer stopped for good; unwritten events stay "
+              "unacknowledged");
         }
       }
       host_->Post([](EngineHost& h) {
@@ -319,371 +281,11 @@ class DaemonImpl final : public Daemon {
     host_.reset();
     writer_.reset();
     wrapped_sink_.reset();
-    store_.reset();  // Closes the database.
+    store_.reset();          // Closes the database.
     database_lock_.reset();  // Last: another daemon may open the database now.
   }
 
  private:
-  // --- Gateway. ---
-
-  void ServeGateway() {
-    auto stream = std::make_shared<GatewayStream>();
-    auto* raw = stream.get();
-    raw->done.Arm(&raw->ctx);
-    gateway_.RequestConnect(&raw->ctx, raw->wire(), cq_.get(), cq_.get(),
-                            rpc::Once([this, stream](bool ok) {
-                              if (!ok) {
-                                return;
-                              }
-                              ServeGateway();
-                              std::weak_ptr<GatewayStream> weak = stream;
-                              stream->done.Hold(stream, [this, weak] {
-                                if (auto s = weak.lock()) {
-                                  host_->Post([s](EngineHost& h) { h.GatewayClosed(s); });
-                                }
-                              });
-                              if (!RoleToken(stream->ctx, config_.gateway_token)) {
-                                stream->Close(kUnauthenticated);
-                                return;
-                              }
-                              ReadGateway(stream);
-                            }));
-  }
-
-  void ReadGateway(std::shared_ptr<GatewayStream> stream) {
-    stream->Read([this, stream](bool ok) {
-      if (!ok) {
-        stream->Close(grpc::Status::OK);  // The gateway closed its side.
-        return;
-      }
-      const v1::GatewayMessage& msg = stream->incoming;
-      if (stream->gateway_id.empty()) {
-        if (!msg.has_hello()) {
-          stream->Close(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                     "the first message must be a hello"));
-          return;
-        }
-        if (absl::Status s = ValidateId(msg.hello().gateway_id(), "hello.gateway_id", 64);
-            !s.ok()) {
-          stream->Close(ToGrpc(s));
-          return;
-        }
-        stream->gateway_id = msg.hello().gateway_id();
-        host_->Post(
-            [stream, hello = msg.hello()](EngineHost& h) { h.GatewayHello(stream, hello); });
-      } else if (msg.has_event()) {
-        if (absl::Status s = ValidateEvent(msg.event()); !s.ok()) {
-          v1::HotlineMessage ack;
-          ack.mutable_ack()->set_event_id(msg.event().event_id());
-          ack.mutable_ack()->set_code(static_cast<int>(s.code()));
-          ack.mutable_ack()->set_message(std::string(s.message()));
-          stream->Send(std::move(ack));
-        } else {
-          host_->Post(
-              [stream, event = msg.event()](EngineHost& h) { h.GatewayEvent(stream, event); });
-        }
-      } else if (msg.has_command_result()) {
-        host_->Post([stream, result = msg.command_result()](EngineHost& h) {
-          h.GatewayCommandResult(stream, result);
-        });
-      } else {
-        stream->Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                   msg.has_hello() ? "hello: sent twice"
-                                                   : "message: one of hello, event or "
-                                                     "command_result is required"));
-        return;
-      }
-      ReadGateway(stream);
-    });
-  }
-
-  // --- Desk. ---
-
-  // Runs `fn(host, counsellor_id)` on the engine thread for an authenticated desk request, or
-  // fails the call with UNAUTHENTICATED.
-  template <class Call, class Fn>
-  void AsCounsellor(std::shared_ptr<Call> call, Fn fn) {
-    host_->Post([call, fn, token = rpc::BearerToken(call->ctx)](EngineHost& h) {
-      auto id = h.CounsellorFor(token);
-      if (!id.ok()) {
-        call->Fail(id.status());
-        return;
-      }
-      fn(h, *id);
-    });
-  }
-
-  void ServeDesk() {
-    ServeServerStream<DeskService::AsyncService, v1::WatchDeskRequest, v1::DeskEvent>(
-        &desk_, &DeskService::AsyncService::RequestWatch, cq_.get(),
-        [this](std::shared_ptr<DeskStream> s) {
-          host_->Post(
-              [s, token = rpc::BearerToken(s->ctx)](EngineHost& h) { h.DeskOpened(s, token); });
-        },
-        [this](std::shared_ptr<DeskStream> s) {
-          s->Close(grpc::Status::CANCELLED);  // A no-op when it already finished.
-          host_->Post([s](EngineHost& h) { h.DeskClosed(s); });
-        });
-
-    using Presence = rpc::UnaryCall<v1::SetPresenceRequest, v1::SetPresenceResponse>;
-    rpc::ServeUnary<DeskService::AsyncService, v1::SetPresenceRequest, v1::SetPresenceResponse>(
-        &desk_, &DeskService::AsyncService::RequestSetPresence, cq_.get(),
-        [this](std::shared_ptr<Presence> call) {
-          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128); !s.ok()) {
-            return call->Fail(s);
-          }
-          auto state = ParsePresence(call->request.state(), "state");
-          if (!state.ok()) {
-            return call->Fail(state.status());
-          }
-          AsCounsellor(call, [call, state = *state](EngineHost& h, const std::string& id) {
-            h.SetPresence(absl::StrCat("desk:", id), call->request.request_id(), id, state,
-                          routing::BreakReason::kChosen,
-                          [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
-                            call->Complete(Respond<v1::SetPresenceResponse>(
-                                status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
-                          });
-          });
-        });
-
-    using Answer = rpc::UnaryCall<v1::AnswerOfferRequest, v1::AnswerOfferResponse>;
-    rpc::ServeUnary<DeskService::AsyncService, v1::AnswerOfferRequest, v1::AnswerOfferResponse>(
-        &desk_, &DeskService::AsyncService::RequestAnswerOffer, cq_.get(),
-        [this](std::shared_ptr<Answer> call) {
-          if (absl::Status s =
-                  FirstError({ValidateId(call->request.request_id(), "request_id", 128),
-                              ValidateId(call->request.call_id(), "call_id", 128)});
-              !s.ok()) {
-            return call->Fail(s);
-          }
-          AsCounsellor(call, [call](EngineHost& h, const std::string& id) {
-            h.AnswerOffer(
-                id, call->request.request_id(), call->request.call_id(), call->request.accept(),
-                [call](const absl::StatusOr<v1::AnswerOfferResponse>& r) { call->Complete(r); });
-          });
-        });
-
-    using Dispo = rpc::UnaryCall<v1::SubmitDispositionRequest, v1::SubmitDispositionResponse>;
-    rpc::ServeUnary<DeskService::AsyncService, v1::SubmitDispositionRequest,
-                    v1::SubmitDispositionResponse>(
-        &desk_, &DeskService::AsyncService::RequestSubmitDisposition, cq_.get(),
-        [this](std::shared_ptr<Dispo> call) {
-          if (absl::Status s =
-                  FirstError({ValidateId(call->request.request_id(), "request_id", 128),
-                              ValidateId(call->request.call_id(), "call_id", 128)});
-              !s.ok()) {
-            return call->Fail(s);
-          }
-          auto d = ParseDisposition(call->request.disposition());
-          if (!d.ok()) {
-            return call->Fail(d.status());
-          }
-          AsCounsellor(call, [call, d = *d](EngineHost& h, const std::string& id) {
-            h.SubmitDisposition(
-                id, call->request.request_id(), call->request.call_id(), d,
-                call->request.ready_for_next(),
-                [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
-                  call->Complete(Respond<v1::SubmitDispositionResponse>(
-                      status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
-                });
-          });
-        });
-  }
-
-  void ServeNeverRoute() {
-    using Desk = rpc::UnaryCall<v1::NeverRouteCallerRequest, v1::NeverRouteCallerResponse>;
-    rpc::ServeUnary<DeskService::AsyncService, v1::NeverRouteCallerRequest,
-                    v1::NeverRouteCallerResponse>(
-        &desk_, &DeskService::AsyncService::RequestNeverRouteCaller, cq_.get(),
-        [this](std::shared_ptr<Desk> call) {
-          if (absl::Status s =
-                  FirstError({ValidateId(call->request.request_id(), "request_id", 128),
-                              ValidateId(call->request.call_id(), "call_id", 128)});
-              !s.ok()) {
-            return call->Fail(s);
-          }
-          AsCounsellor(call, [call](EngineHost& h, const std::string& id) {
-            h.NeverRoute(absl::StrCat("desk:", id), call->request.request_id(), id,
-                         call->request.call_id(), [call](const auto& r) { call->Complete(r); });
-          });
-        });
-    using Sup = rpc::UnaryCall<v1::SupervisorNeverRouteRequest, v1::SupervisorNeverRouteResponse>;
-    rpc::ServeUnary<SupervisorService::AsyncService, v1::SupervisorNeverRouteRequest,
-                    v1::SupervisorNeverRouteResponse>(
-        &supervisor_, &SupervisorService::AsyncService::RequestNeverRouteCaller, cq_.get(),
-        [this](std::shared_ptr<Sup> call) {
-          if (!RoleToken(call->ctx, config_.supervisor_token)) {
-            return call->Fail(kUnauthenticated);
-          }
-          if (absl::Status s =
-                  FirstError({ValidateId(call->request.request_id(), "request_id", 128),
-                              ValidateId(call->request.call_id(), "call_id", 128)});
-              !s.ok()) {
-            return call->Fail(s);
-          }
-          host_->Post([call](EngineHost& h) {
-            h.NeverRoute("supervisor", call->request.request_id(), call->request.counsellor_id(),
-                         call->request.call_id(),
-                         [call](const absl::StatusOr<v1::NeverRouteCallerResponse>& r) {
-                           call->Complete(Respond<v1::SupervisorNeverRouteResponse>(
-                               r, [](auto&, const auto&) {}));
-                         });
-          });
-        });
-  }
-
-  void ServeExplain() {
-    using Explain = rpc::UnaryCall<v1::ExplainCallRequest, v1::ExplainCallResponse>;
-    rpc::ServeUnary<SupervisorService::AsyncService, v1::ExplainCallRequest,
-                    v1::ExplainCallResponse>(
-        &supervisor_, &SupervisorService::AsyncService::RequestExplainCall, cq_.get(),
-        [this](std::shared_ptr<Explain> call) {
-          if (!RoleToken(call->ctx, config_.supervisor_token)) {
-            return call->Fail(kUnauthenticated);
-          }
-          if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {
-            return call->Fail(s);
-          }
-          host_->Post([call](EngineHost& h) {
-            h.ExplainCall(call->request.call_id(), [call](const auto& r) { call->Complete(r); });
-          });
-        });
-  }
-
-  // --- Supervisor. ---
-
-  void ServeSupervisor() {
-    ServeServerStream<SupervisorService::AsyncService, v1::WatchQueueRequest, v1::QueueView>(
-        &supervisor_, &SupervisorService::AsyncService::RequestWatchQueue, cq_.get(),
-        [this](std::shared_ptr<QueueWatch> s) {
-          if (!RoleToken(s->ctx, config_.supervisor_token)) {
-            return s->Close(kUnauthenticated);
-          }
-          host_->Post([s](EngineHost& h) { h.WatchOpened(s); });
-        },
-        [this](std::shared_ptr<QueueWatch> s) {
-          s->Close(grpc::Status::CANCELLED);
-          host_->Post([s](EngineHost& h) { h.WatchClosed(s); });
-        });
-
-    using Presence =
-        rpc::UnaryCall<v1::SetCounsellorPresenceRequest, v1::SetCounsellorPresenceResponse>;
-    rpc::ServeUnary<SupervisorService::AsyncService, v1::SetCounsellorPresenceRequest,
-                    v1::SetCounsellorPresenceResponse>(
-        &supervisor_, &SupervisorService::AsyncService::RequestSetCounsellorPresence, cq_.get(),
-        [this](std::shared_ptr<Presence> call) {
-          if (!RoleToken(call->ctx, config_.supervisor_token)) {
-            return call->Fail(kUnauthenticated);
-          }
-          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128); !s.ok()) {
-            return call->Fail(s);
-          }
-          auto state = ParsePresence(call->request.state(), "state");
-          if (!state.ok()) {
-            return call->Fail(state.status());
-          }
-          host_->Post([call, state = *state](EngineHost& h) {
-            h.SetPresence("supervisor", call->request.request_id(), call->request.counsellor_id(),
-                          state, routing::BreakReason::kSupervisor,
-                          [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
-                            call->Complete(Respond<v1::SetCounsellorPresenceResponse>(
-                                status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
-                          });
-          });
-        });
-
-    using Priority = rpc::UnaryCall<v1::ChangeCallPriorityRequest, v1::ChangeCallPriorityResponse>;
-    rpc::ServeUnary<SupervisorService::AsyncService, v1::ChangeCallPriorityRequest,
-                    v1::ChangeCallPriorityResponse>(
-        &supervisor_, &SupervisorService::AsyncService::RequestChangeCallPriority, cq_.get(),
-        [this](std::shared_ptr<Priority> call) {
-          if (!RoleToken(call->ctx, config_.supervisor_token)) {
-            return call->Fail(kUnauthenticated);
-          }
-          if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128); !s.ok()) {
-            return call->Fail(s);
-          }
-          auto priority = ParsePriority(call->request.priority(), "priority");
-          if (!priority.ok()) {
-            return call->Fail(priority.status());
-          }
-          host_->Post([call, priority = *priority](EngineHost& h) {
-            h.ChangePriority(call->request.request_id(), call->request.call_id(), priority,
-                             [call](const absl::StatusOr<v1::CallStatus>& status) {
-                               call->Complete(Respond<v1::ChangeCallPriorityResponse>(
-                                   status, [](auto& r, const auto& s) { *r.mutable_call() = s; }));
-                             });
-          });
-        });
-  }
-
-  // --- Admin. ---
-
-  // Create and update take the same profile, checked the same way; only the host's action
-  // differs.
-  template <class Service, class Request, class Response>
-  void ServeProfile(void (Service::*request_fn)(grpc::ServerContext*, Request*,
-                                                grpc::ServerAsyncResponseWriter<Response>*,
-                                                grpc::CompletionQueue*,
-                                                grpc::ServerCompletionQueue*, void*),
-                    void (EngineHost::*action)(routing::CounsellorProfile, Reply<Response>)) {
-    rpc::ServeUnary<Service, Request, Response>(
-        &admin_, request_fn, cq_.get(),
-        [this, action](std::shared_ptr<rpc::UnaryCall<Request, Response>> call) {
-          if (!RoleToken(call->ctx, config_.admin_token)) {
-            return call->Fail(kUnauthenticated);
-          }
-          auto profile = ParseCounsellor(call->request.counsellor());
-          if (!profile.ok()) {
-            return call->Fail(profile.status());
-          }
-          host_->Post([call, action, profile = *profile](EngineHost& h) {
-            (h.*action)(profile, [call](const auto& r) { call->Complete(r); });
-          });
-        });
-  }
-
-  void ServeAdmin() {
-    ServeProfile(&AdminAsync::RequestCreateCounsellor, &EngineHost::CreateCounsellor);
-    ServeProfile(&AdminAsync::RequestUpdateCounsellor, &EngineHost::UpdateCounsellor);
-
-    using List = rpc::UnaryCall<v1::ListCounsellorsRequest, v1::ListCounsellorsResponse>;
-    rpc::ServeUnary<AdminAsync, v1::ListCounsellorsRequest, v1::ListCounsellorsResponse>(
-        &admin_, &AdminAsync::RequestListCounsellors, cq_.get(),
-        [this](std::shared_ptr<List> call) {
-          if (!RoleToken(call->ctx, config_.admin_token)) {
-            return call->Fail(kUnauthenticated);
-          }
-          host_->Post([call](EngineHost& h) { call->Reply(h.ListCounsellors()); });
-        });
-
-    using Remove = rpc::UnaryCall<v1::RemoveCounsellorRequest, v1::RemoveCounsellorResponse>;
-    rpc::ServeUnary<AdminAsync, v1::RemoveCounsellorRequest, v1::RemoveCounsellorResponse>(
-        &admin_, &AdminAsync::RequestRemoveCounsellor, cq_.get(),
-        [this](std::shared_ptr<Remove> call) {
-          if (!RoleToken(call->ctx, config_.admin_token)) {
-            return call->Fail(kUnauthenticated);
-          }
-          host_->Post([call](EngineHost& h) {
-            h.RemoveCounsellor(call->request.counsellor_id(),
-                               [call](const auto& r) { call->Complete(r); });
-          });
-        });
-  }
-
-  void ServeReloadPolicy() {
-    using Reload = rpc::UnaryCall<v1::ReloadPolicyRequest, v1::ReloadPolicyResponse>;
-    rpc::ServeUnary<AdminAsync, v1::ReloadPolicyRequest, v1::ReloadPolicyResponse>(
-        &admin_, &AdminAsync::RequestReloadPolicy, cq_.get(), [this](std::shared_ptr<Reload> call) {
-          if (!RoleToken(call->ctx, config_.admin_token)) {
-            return call->Fail(kUnauthenticated);
-          }
-          host_->Post([call](EngineHost& h) {
-            h.ReloadPolicy([call](const auto& r) { call->Complete(r); });
-          });
-        });
-  }
-
   void OnWriterFatal(const absl::Status& why) {
     {
       std::lock_guard lock(mu_);
@@ -808,8 +410,8 @@ class DaemonImpl final : public Daemon {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config, SinkWrapper wrap_sink,
-                                                       FatalHandler on_fatal,
-                                                       std::shared_ptr<TimeSource> time) {
+                                                      FatalHandler on_fatal,
+                                                      std::shared_ptr<TimeSource> time) {
   auto daemon = std::make_unique<DaemonImpl>(config, std::move(on_fatal), std::move(time));
   if (absl::Status s = daemon->Init(wrap_sink); !s.ok()) {
     daemon->Shutdown();

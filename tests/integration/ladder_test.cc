@@ -17,6 +17,7 @@ using testing::DeskClient;
 using testing::GatewayClient;
 using testing::IsOffer;
 using testing::ManualTime;
+using testing::SignedIn;
 namespace v1 = ::hotline::v1;
 using namespace std::chrono_literals;
 
@@ -67,16 +68,6 @@ void NoOfferYet(DeskClient& desk) {
   }
 }
 
-struct SignedIn {
-  SignedIn(DaemonFixture& f, const std::string& id, const std::string& province)
-      : token(f.AddCounsellor(id, province)), desk(f.channel, token) {
-    desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
-    REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
-    desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
-  }
-  std::string token;
-  DeskClient desk;
-};
 
 TEST_CASE("a call from Thanh Hoa climbs province, centre, national to the millisecond",
           "[integration][routing]") {

@@ -169,9 +169,8 @@ TEST_CASE("a held call Hotline never saw that waited past its maximum is finishe
 TEST_CASE("a final event for a call already ended is acknowledged and changes nothing",
           "[integration]") {
   ManualFixture m;
-  DeskClient an(m.f.channel, m.f.AddCounsellor("an", "38"));
-  an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
-  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  testing::SignedIn signed_in_an(m.f, "an", "38");
+  DeskClient& an = signed_in_an.desk;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
   gw.Arrive("c-1", "38");
@@ -223,9 +222,8 @@ TEST_CASE("a timer completion overtaken by an input never runs the engine ahead 
           "[integration]") {
   ManualFixture m;
   // Binh serves Ha Noi's centre but not the caller's province: the call reaches her at 20 s.
-  DeskClient binh(m.f.channel, m.f.AddCounsellor("binh", "01"));
-  binh.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
-  REQUIRE(binh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  testing::SignedIn signed_in_binh(m.f, "binh", "01");
+  DeskClient& binh = signed_in_binh.desk;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
   gw.Arrive("c-1", "04");
@@ -248,9 +246,8 @@ TEST_CASE("a timer completion overtaken by an input never runs the engine ahead 
 
 TEST_CASE("a step of the system clock neither delays nor hastens the ladder", "[integration]") {
   ManualFixture m;
-  DeskClient binh(m.f.channel, m.f.AddCounsellor("binh", "01"));
-  binh.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
-  REQUIRE(binh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  testing::SignedIn signed_in_binh(m.f, "binh", "01");
+  DeskClient& binh = signed_in_binh.desk;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
   gw.Arrive("c-1", "04");
@@ -317,9 +314,9 @@ TEST_CASE("a child's call is never refused for the gateway's data; the row is ma
 TEST_CASE("a call from an unknown province is offered at national scope at once",
           "[integration]") {
   ManualFixture m;
-  DeskClient an(m.f.channel, m.f.AddCounsellor("an", "79"));  // The far south.
-  an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
-  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  // The far south.
+  testing::SignedIn signed_in_an(m.f, "an", "79");
+  DeskClient& an = signed_in_an.desk;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
   gw.Event("c-1", [](v1::CallEvent& e) { *e.mutable_arrived() = Arrival("zz-9"); });
@@ -330,9 +327,8 @@ TEST_CASE("a call from an unknown province is offered at national scope at once"
 
 TEST_CASE("withheld callers are never taken for one repeat caller", "[integration]") {
   ManualFixture m;
-  DeskClient an(m.f.channel, m.f.AddCounsellor("an", "38"));
-  an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
-  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  testing::SignedIn signed_in_an(m.f, "an", "38");
+  DeskClient& an = signed_in_an.desk;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
   auto answer_and_end = [&](const std::string& call_id) {
@@ -358,9 +354,8 @@ TEST_CASE("withheld callers are never taken for one repeat caller", "[integratio
 TEST_CASE("an offer declined and made again to the same counsellor keeps its history straight",
           "[integration]") {
   ManualFixture m;
-  DeskClient an(m.f.channel, m.f.AddCounsellor("an", "38"));
-  an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
-  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  testing::SignedIn signed_in_an(m.f, "an", "38");
+  DeskClient& an = signed_in_an.desk;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
   gw.Arrive("c-1", "38");

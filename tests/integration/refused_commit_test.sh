@@ -18,23 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$dir"/*.log "$dir"/*.out; do
-    [ -f "$f" ] && { echo "--- $f"; cat "$f"; } >&2
-  done
-  exit 1
-}
-
-# Waits (polling, up to 20 s) until `grep -q PATTERN FILE` succeeds.
-wait_for() {
-  local pattern=$1 file=$2
-  for _ in $(seq 200); do
-    grep -q -- "$pattern" "$file" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  fail "waited 20 s for '$pattern' in $file"
-}
+# fail, wait_for.
+. "$(dirname "$0")/lib.sh"
 
 # start NAME: hotlined on the test's database, output in $dir/NAME.*; sets daemon_pid and grpc.
 start() {

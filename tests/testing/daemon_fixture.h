@@ -243,4 +243,16 @@ class DaemonFixture {
   std::unique_ptr<v1::AdminService::Stub> admin;
 };
 
+// A counsellor created, with their desk open and AVAILABLE.
+struct SignedIn {
+  SignedIn(DaemonFixture& f, const std::string& id, const std::string& province)
+      : token(f.AddCounsellor(id, province)), desk(f.channel, token) {
+    desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+  }
+  std::string token;
+  DeskClient desk;
+};
+
 }  // namespace hotline::testing

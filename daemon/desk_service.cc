@@ -1,0 +1,122 @@
+// DeskService: the counsellors' desks. Every request is checked here and carried out on the
+// engine thread for the counsellor the bearer token belongs to: a desk acts only on its own.
+#include "absl/strings/str_cat.h"
+#include "daemon/convert.h"
+#include "daemon/services.h"
+#include "daemon/streams.h"
+
+namespace hotline::daemon {
+
+namespace {
+
+using v1::DeskService;
+
+// Runs `fn(host, counsellor_id)` on the engine thread for an authenticated desk request, or
+// fails the call with UNAUTHENTICATED.
+template <class Call, class Fn>
+void AsCounsellor(EngineHost& host, std::shared_ptr<Call> call, Fn fn) {
+  host.Post([call, fn, token = rpc::BearerToken(call->ctx)](EngineHost& h) {
+    auto id = h.CounsellorFor(token);
+    if (!id.ok()) {
+      call->Fail(id.status());
+      return;
+    }
+    fn(h, *id);
+  });
+}
+
+}  // namespace
+
+void ServeDesk(v1::DeskService::AsyncService& service, Services services) {
+  ServeServerStream<DeskService::AsyncService, v1::WatchDeskRequest, v1::DeskEvent>(
+      &service, &DeskService::AsyncService::RequestWatch, services.cq,
+      [services](std::shared_ptr<DeskStream> s) {
+        services.host.Post(
+            [s, token = rpc::BearerToken(s->ctx)](EngineHost& h) { h.DeskOpened(s, token); });
+      },
+      [services](std::shared_ptr<DeskStream> s) {
+        s->Close(grpc::Status::CANCELLED);  // A no-op when it already finished.
+        services.host.Post([s](EngineHost& h) { h.DeskClosed(s); });
+      });
+
+  using Presence = rpc::UnaryCall<v1::SetPresenceRequest, v1::SetPresenceResponse>;
+  rpc::ServeUnary<DeskService::AsyncService, v1::SetPresenceRequest, v1::SetPresenceResponse>(
+      &service, &DeskService::AsyncService::RequestSetPresence, services.cq,
+      [services](std::shared_ptr<Presence> call) {
+        if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128); !s.ok()) {
+          return call->Fail(s);
+        }
+        auto state = ParsePresence(call->request.state(), "state");
+        if (!state.ok()) {
+          return call->Fail(state.status());
+        }
+        AsCounsellor(
+            services.host, call, [call, state = *state](EngineHost& h, const std::string& id) {
+              h.SetPresence(absl::StrCat("desk:", id), call->request.request_id(), id, state,
+                            routing::BreakReason::kChosen,
+                            [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
+                              call->Complete(Respond<v1::SetPresenceResponse>(
+                                  status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
+                            });
+            });
+      });
+
+  using Answer = rpc::UnaryCall<v1::AnswerOfferRequest, v1::AnswerOfferResponse>;
+  rpc::ServeUnary<DeskService::AsyncService, v1::AnswerOfferRequest, v1::AnswerOfferResponse>(
+      &service, &DeskService::AsyncService::RequestAnswerOffer, services.cq,
+      [services](std::shared_ptr<Answer> call) {
+        if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                                         ValidateId(call->request.call_id(), "call_id", 128)});
+            !s.ok()) {
+          return call->Fail(s);
+        }
+        AsCounsellor(services.host, call, [call](EngineHost& h, const std::string& id) {
+          h.AnswerOffer(
+              id, call->request.request_id(), call->request.call_id(), call->request.accept(),
+              [call](const absl::StatusOr<v1::AnswerOfferResponse>& r) { call->Complete(r); });
+        });
+      });
+
+  using Dispo = rpc::UnaryCall<v1::SubmitDispositionRequest, v1::SubmitDispositionResponse>;
+  rpc::ServeUnary<DeskService::AsyncService, v1::SubmitDispositionRequest,
+                  v1::SubmitDispositionResponse>(
+      &service, &DeskService::AsyncService::RequestSubmitDisposition, services.cq,
+      [services](std::shared_ptr<Dispo> call) {
+        if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                                         ValidateId(call->request.call_id(), "call_id", 128)});
+            !s.ok()) {
+          return call->Fail(s);
+        }
+        auto d = ParseDisposition(call->request.disposition());
+        if (!d.ok()) {
+          return call->Fail(d.status());
+        }
+        AsCounsellor(services.host, call, [call, d = *d](EngineHost& h, const std::string& id) {
+          h.SubmitDisposition(
+              id, call->request.request_id(), call->request.call_id(), d,
+              call->request.ready_for_next(),
+              [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
+                call->Complete(Respond<v1::SubmitDispositionResponse>(
+                    status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
+              });
+        });
+      });
+
+  using Desk = rpc::UnaryCall<v1::NeverRouteCallerRequest, v1::NeverRouteCallerResponse>;
+  rpc::ServeUnary<DeskService::AsyncService, v1::NeverRouteCallerRequest,
+                  v1::NeverRouteCallerResponse>(
+      &service, &DeskService::AsyncService::RequestNeverRouteCaller, services.cq,
+      [services](std::shared_ptr<Desk> call) {
+        if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                                         ValidateId(call->request.call_id(), "call_id", 128)});
+            !s.ok()) {
+          return call->Fail(s);
+        }
+        AsCounsellor(services.host, call, [call](EngineHost& h, const std::string& id) {
+          h.NeverRoute(absl::StrCat("desk:", id), call->request.request_id(), id,
+                       call->request.call_id(), [call](const auto& r) { call->Complete(r); });
+        });
+      });
+}
+
+}  // namespace hotline::daemon
