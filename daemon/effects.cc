@@ -36,95 +36,96 @@ std::string RevokeName(routing::RevokeReason r) {
 Translation Translate(const std::vector<routing::Effect>& effects, routing::Timestamp at,
                       const routing::Engine& engine) {
   Translation out;
-  const int64_t at_ms = routing::ToUnixMillis(at);
   auto desk = [&](const std::string& counsellor_id, v1::DeskEvent event) {
     out.messages.emplace_back(DeskMessage{counsellor_id, std::move(event)});
   };
   auto command = [&](const std::string& gateway_id, v1::Command cmd) {
     out.messages.emplace_back(GatewayCommand{gateway_id, std::move(cmd)});
   };
+  // An effect's own decision time when it has one (a timer's deadline), else the input's.
+  auto when = [&](routing::Timestamp own) { return own == routing::Timestamp{} ? at : own; };
+  auto ms = [&](routing::Timestamp own) { return routing::ToUnixMillis(when(own)); };
   for (const routing::Effect& effect : effects) {
-    std::visit(
-        Overloaded{
-            [&](const routing::OfferMade& e) {
-              out.offers.emplace_back(storage::OfferRow{e.call.call_id, e.counsellor_id, at_ms,
-                                                        e.step, std::string(routing::Name(e.scope)),
-                                                        e.eligible, e.rule, "", 0});
-              v1::DeskEvent ev = DeskEventAt(at);
-              *ev.mutable_offer()->mutable_call() = ToSummary(e.call);
-              *ev.mutable_offer()->mutable_expires_at() = ToProto(e.expires_at);
-              desk(e.counsellor_id, std::move(ev));
-            },
-            [&](const routing::OfferRevoked& e) {
-              out.offers.emplace_back(
-                  storage::OfferResult{e.call_id, e.counsellor_id, RevokeName(e.reason), at_ms});
-              v1::DeskEvent ev = DeskEventAt(at);
-              ev.mutable_offer_revoked()->set_call_id(e.call_id);
-              ev.mutable_offer_revoked()->set_reason(ToProto(e.reason));
-              desk(e.counsellor_id, std::move(ev));
-            },
-            [&](const routing::ConnectRequested& e) {
-              out.offers.emplace_back(
-                  storage::OfferResult{e.call_id, e.counsellor_id, "accepted", at_ms});
-              v1::Command cmd;
-              cmd.set_call_id(e.call_id);
-              cmd.mutable_connect()->set_counsellor_id(e.counsellor_id);
-              cmd.mutable_connect()->set_endpoint(e.endpoint);
-              command(e.gateway_id, std::move(cmd));
-            },
-            [&](const routing::PositionAnnounced& e) {
-              v1::Command cmd;
-              cmd.set_call_id(e.call_id);
-              cmd.mutable_announce()->set_position(e.position);
-              if (e.estimated_wait) {
-                *cmd.mutable_announce()->mutable_estimated_wait() =
-                    ToProtoDuration(*e.estimated_wait);
-              }
-              command(e.gateway_id, std::move(cmd));
-            },
-            [&](const routing::CallbackOffered& e) {
-              v1::Command cmd;
-              cmd.set_call_id(e.call_id);
-              cmd.mutable_offer_callback();
-              command(e.gateway_id, std::move(cmd));
-            },
-            [&](const routing::DeskCallConnected& e) {
-              v1::DeskEvent ev = DeskEventAt(at);
-              ev.mutable_call_connected()->set_call_id(e.call_id);
-              desk(e.counsellor_id, std::move(ev));
-            },
-            [&](const routing::DeskCallEnded& e) {
-              v1::DeskEvent ev = DeskEventAt(at);
-              ev.mutable_call_ended()->set_call_id(e.call_id);
-              ev.mutable_call_ended()->set_outcome(ToProto(e.outcome));
-              desk(e.counsellor_id, std::move(ev));
-            },
-            [&](const routing::WrapUpStarted& e) {
-              v1::DeskEvent ev = DeskEventAt(at);
-              ev.mutable_wrap_up_started()->set_call_id(e.call_id);
-              *ev.mutable_wrap_up_started()->mutable_deadline() = ToProto(e.deadline);
-              desk(e.counsellor_id, std::move(ev));
-            },
-            [&](const routing::PresenceChanged& e) {
-              out.presence.push_back(e.change);
-              auto view = engine.FindCounsellor(e.change.counsellor_id);
-              if (!view) {
-                return;  // Removed: nobody to tell.
-              }
-              // The view is the state after every effect of this input; report the state of
-              // this change, so the desk sees each step in order.
-              v1::DeskEvent ev = DeskEventAt(e.change.at);
-              auto* status = ev.mutable_presence_changed()->mutable_status();
-              *status = ToProto(*view);
-              status->set_state(static_cast<v1::CounsellorState>(e.change.state));
-              status->set_break_reason(static_cast<v1::BreakReason>(e.change.reason));
-              status->set_call_id(e.change.call_id);
-              *status->mutable_since() = ToProto(e.change.at);
-              desk(e.change.counsellor_id, std::move(ev));
-            },
-            [&](const routing::CallFinished& e) { out.calls.push_back(e.record); },
-        },
-        effect);
+    std::visit(Overloaded{
+                   [&](const routing::OfferMade& e) {
+                     out.offers.emplace_back(storage::OfferRow{
+                         e.call.call_id, e.counsellor_id, ms(e.at), e.step,
+                         std::string(routing::Name(e.scope)), e.eligible, e.rule, "", 0});
+                     v1::DeskEvent ev = DeskEventAt(when(e.at));
+                     *ev.mutable_offer()->mutable_call() = ToSummary(e.call);
+                     *ev.mutable_offer()->mutable_expires_at() = ToProto(e.expires_at);
+                     desk(e.counsellor_id, std::move(ev));
+                   },
+                   [&](const routing::OfferRevoked& e) {
+                     out.offers.emplace_back(storage::OfferResult{e.call_id, e.counsellor_id,
+                                                                  RevokeName(e.reason), ms(e.at)});
+                     v1::DeskEvent ev = DeskEventAt(when(e.at));
+                     ev.mutable_offer_revoked()->set_call_id(e.call_id);
+                     ev.mutable_offer_revoked()->set_reason(ToProto(e.reason));
+                     desk(e.counsellor_id, std::move(ev));
+                   },
+                   [&](const routing::ConnectRequested& e) {
+                     out.offers.emplace_back(
+                         storage::OfferResult{e.call_id, e.counsellor_id, "accepted", ms(e.at)});
+                     v1::Command cmd;
+                     cmd.set_call_id(e.call_id);
+                     cmd.mutable_connect()->set_counsellor_id(e.counsellor_id);
+                     cmd.mutable_connect()->set_endpoint(e.endpoint);
+                     command(e.gateway_id, std::move(cmd));
+                   },
+                   [&](const routing::PositionAnnounced& e) {
+                     v1::Command cmd;
+                     cmd.set_call_id(e.call_id);
+                     cmd.mutable_announce()->set_position(e.position);
+                     if (e.estimated_wait) {
+                       *cmd.mutable_announce()->mutable_estimated_wait() =
+                           ToProtoDuration(*e.estimated_wait);
+                     }
+                     command(e.gateway_id, std::move(cmd));
+                   },
+                   [&](const routing::CallbackOffered& e) {
+                     v1::Command cmd;
+                     cmd.set_call_id(e.call_id);
+                     cmd.mutable_offer_callback();
+                     command(e.gateway_id, std::move(cmd));
+                   },
+                   [&](const routing::DeskCallConnected& e) {
+                     v1::DeskEvent ev = DeskEventAt(at);
+                     ev.mutable_call_connected()->set_call_id(e.call_id);
+                     desk(e.counsellor_id, std::move(ev));
+                   },
+                   [&](const routing::DeskCallEnded& e) {
+                     v1::DeskEvent ev = DeskEventAt(at);
+                     ev.mutable_call_ended()->set_call_id(e.call_id);
+                     ev.mutable_call_ended()->set_outcome(ToProto(e.outcome));
+                     desk(e.counsellor_id, std::move(ev));
+                   },
+                   [&](const routing::WrapUpStarted& e) {
+                     v1::DeskEvent ev = DeskEventAt(at);
+                     ev.mutable_wrap_up_started()->set_call_id(e.call_id);
+                     *ev.mutable_wrap_up_started()->mutable_deadline() = ToProto(e.deadline);
+                     desk(e.counsellor_id, std::move(ev));
+                   },
+                   [&](const routing::PresenceChanged& e) {
+                     out.presence.push_back(e.change);
+                     auto view = engine.FindCounsellor(e.change.counsellor_id);
+                     if (!view) {
+                       return;  // Removed: nobody to tell.
+                     }
+                     // The view is the state after every effect of this input; report the state of
+                     // this change, so the desk sees each step in order.
+                     v1::DeskEvent ev = DeskEventAt(e.change.at);
+                     auto* status = ev.mutable_presence_changed()->mutable_status();
+                     *status = ToProto(*view);
+                     status->set_state(static_cast<v1::CounsellorState>(e.change.state));
+                     status->set_break_reason(static_cast<v1::BreakReason>(e.change.reason));
+                     status->set_call_id(e.change.call_id);
+                     *status->mutable_since() = ToProto(e.change.at);
+                     desk(e.change.counsellor_id, std::move(ev));
+                   },
+                   [&](const routing::CallFinished& e) { out.calls.push_back(e.record); },
+               },
+               effect);
   }
   return out;
 }

@@ -43,7 +43,8 @@ struct Translation {
 };
 
 // `at` is the engine's time for the input that produced the effects (the journal record's time):
-// offer rows and desk events are stamped with it, never with a clock read later.
+// rows and desk events are stamped with it, or with the effect's own decision time when it
+// carries one (a timer's deadline, when a late tick fired it), never with a clock read later.
 Translation Translate(const std::vector<routing::Effect>& effects, routing::Timestamp at,
                       const routing::Engine& engine);
 

@@ -75,9 +75,8 @@ EngineHost::EngineHost(const Config& config, asio::io_context& io, storage::Stor
       engine_(config.engine) {}
 
 routing::Timestamp EngineHost::Now() const {
-  const routing::Timestamp now =
-      wall_anchor_ +
-      std::chrono::duration_cast<routing::Millis>(time_.MonotonicNow() - mono_anchor_);
+  const routing::Timestamp now = wall_anchor_ + std::chrono::duration_cast<routing::Millis>(
+                                                    time_.MonotonicNow() - mono_anchor_);
   const routing::Millis skew =
       std::chrono::duration_cast<routing::Millis>(time_.SystemTime() - now);
   if (std::chrono::abs(skew - reported_skew_) > std::chrono::seconds(1)) {
@@ -115,6 +114,7 @@ absl::Status EngineHost::Recover() {
                                  FromProto(r.finished_at()), r.offer_callback()};
       fate_order_.emplace_back(FromProto(r.finished_at()), r.call_id());
     }
+    std::sort(fate_order_.begin(), fate_order_.end());  // ForgetFates reads it oldest first.
     last_seq = (*snapshot)->seq;
   }
   int64_t replayed = 0;
@@ -149,10 +149,23 @@ absl::Status EngineHost::Recover() {
   if (Now() < last_time) {
     // The system clock is behind the journal (stepped back while we were down): journal times
     // never go back, so this run's clock starts where the journal ended.
-    spdlog::warn("the system clock is {} ms behind the journal; hotlined's clock starts at the "
-                 "journal's last time",
-                 (last_time - Now()).count());
+    spdlog::warn(
+        "the system clock is {} ms behind the journal; hotlined's clock starts at the "
+        "journal's last time",
+        (last_time - Now()).count());
     wall_anchor_ += last_time - Now();
+  }
+  // No desk is connected to a process that just started, and none was while it was down: the
+  // desks are gone as of the journal's last time, before the timers of the downtime fire, so no
+  // call is offered to a desk that died with the process. Each gets its grace period from then.
+  for (const auto& c : engine_.Counsellors()) {
+    if (c.desk_connected) {
+      v1::JournalRecord record;
+      record.set_desk_disconnected(c.profile.id);
+      if (absl::Status s = ApplyAt(record, last_time); !s.ok()) {
+        return s;
+      }
+    }
   }
   spdlog::info(
       "recovered {} waiting or live calls and {} counsellors from {} and {} journal "
@@ -189,16 +202,6 @@ absl::Status EngineHost::Recover() {
     return s;
   }
 
-  // No desk is connected to a process that just started: each gets its grace period to return.
-  for (const auto& c : engine_.Counsellors()) {
-    if (c.desk_connected) {
-      v1::JournalRecord record;
-      record.set_desk_disconnected(c.profile.id);
-      if (absl::Status s = Apply(record); !s.ok()) {
-        return s;
-      }
-    }
-  }
   TickTo(Now());
   ArmTimer();
   Flush();
@@ -270,19 +273,33 @@ void EngineHost::Post(std::function<void(EngineHost&)> fn) {
 }
 
 absl::Status EngineHost::Apply(v1::JournalRecord record) {
-  const routing::Timestamp now = Now();
+  return ApplyAt(std::move(record), Now());
+}
+
+absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp now) {
   TickTo(now);
   *record.mutable_at() = ToProto(now);
   const absl::Status status = ApplyRecord(engine_, record);
   const std::vector<routing::Effect> effects = engine_.TakeEffects();
   if (status.ok()) {
+    if (record.has_call_arrived()) {
+      fates_.erase(record.call_arrived().call_id());  // A new call under an id used before.
+    }
     for (const routing::Effect& effect : effects) {
       RememberFate(effect, now);  // Before Journal(), which may snapshot the fates.
     }
     Journal(record);
-  } else if (!effects.empty()) {
-    // An input the engine refuses must change nothing, or the journal would miss a change.
-    spdlog::critical("BUG: a refused input had effects: {}", status.ToString());
+  } else {
+    if (!effects.empty()) {
+      // An input the engine refuses must change nothing, or the journal would miss a change.
+      spdlog::critical("BUG: a refused input had effects: {}", status.ToString());
+    }
+    // Refused, but the engine came to `now` first, and coming to a time does its housekeeping
+    // (forgetting old contacts and finished ids): a tick at the same time replays exactly that.
+    v1::JournalRecord tick;
+    *tick.mutable_at() = ToProto(now);
+    tick.mutable_tick();
+    Journal(tick);
   }
   CarryOut(effects, now);
   ArmTimer();
@@ -392,6 +409,11 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
       const routing::CallRecord& r = f->record;
       spdlog::info("call {} finished: {} counsellor={} offers={}", r.call.call_id,
                    routing::Name(r.outcome), r.counsellor_id, r.offers);
+      connect_ids_.erase(r.call.call_id);
+      if (auto waiting = undelivered_.find(r.call.gateway_id); waiting != undelivered_.end()) {
+        std::erase_if(waiting->second,
+                      [&](const v1::Command& c) { return c.call_id() == r.call.call_id; });
+      }
       if (r.outcome == routing::Outcome::kCompleted) {
         ++answered_today_;
       } else if (r.outcome == routing::Outcome::kAbandoned) {
@@ -449,6 +471,9 @@ void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command)
   // The id names the kind and the call, so a result is understood even after a restart.
   command.set_command_id(
       absl::StrCat(CommandKind(command.kind_case()), "/", command.call_id(), "/", next_command_++));
+  if (command.has_connect()) {
+    connect_ids_[command.call_id()] = command.command_id();
+  }
   auto it = gateways_.find(gateway_id);
   if (it == gateways_.end()) {
     if (command.has_offer_callback()) {
@@ -671,7 +696,10 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
   }
   // Only the gateway knows the call: admitted with its original arrival time.
   std::optional<routing::Timestamp> arrived_at;
-  if (held.has_arrived_at()) {
+  // The range google.protobuf.Timestamp allows; anything else counts as absent.
+  if (held.has_arrived_at() && held.arrived_at().seconds() >= -62'135'596'800 &&
+      held.arrived_at().seconds() <= 253'402'300'799 && held.arrived_at().nanos() >= 0 &&
+      held.arrived_at().nanos() <= 999'999'999) {
     arrived_at = FromProto(held.arrived_at());
   }
   const absl::Status s = Apply(ArrivalRecord(gateway_id, call_id, held.arrived(), arrived_at));
@@ -711,12 +739,12 @@ v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,
       info.province_unknown = true;
     }
   }
-  if (info.province_unknown &&
-      unknown_provinces_logged_.size() < kUnknownProvincesLogged &&
+  if (info.province_unknown && unknown_provinces_logged_.size() < kUnknownProvincesLogged &&
       unknown_provinces_logged_.insert(info.province).second) {
-    spdlog::warn("gateway '{}' sent unknown province code '{}' (deploy/regions.toml lists the "
-                 "codes): such calls route at national scope and are marked on their row",
-                 gateway_id, info.province);
+    spdlog::warn(
+        "gateway '{}' sent unknown province code '{}' (deploy/regions.toml lists the "
+        "codes): such calls route at national scope and are marked on their row",
+        gateway_id, info.province);
   }
   // The raw number stops here: only its keyed hash and masked form go on.
   if (!info.caller_withheld) {
@@ -741,8 +769,8 @@ void EngineHost::GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::C
         std::string note;
         const absl::Status status = HandleEvent(*stream, event, note);
         if (!status.ok()) {
-          spdlog::warn("gateway '{}' event {} refused: {}", stream->gateway_id,
-                       event.event_id(), status.ToString());
+          spdlog::warn("gateway '{}' event {} refused: {}", stream->gateway_id, event.event_id(),
+                       status.ToString());
           return status;
         }
         v1::EventAck ack;
@@ -826,7 +854,16 @@ void EngineHost::GatewayCommandResult(std::shared_ptr<GatewayStream> stream,
                  result.command_id());
     return;
   }
-  if (parts[0] != "connect" || result.has_done()) {
+  if (parts[0] != "connect") {
+    return;
+  }
+  if (auto current = connect_ids_.find(parts[1]);
+      current == connect_ids_.end() || current->second != result.command_id()) {
+    spdlog::info("gateway '{}' answered connect {}, which is no longer the call's connect; ignored",
+                 stream->gateway_id, result.command_id());
+    return;
+  }
+  if (result.has_done()) {
     return;
   }
   const std::string reason = result.has_unreachable()
@@ -843,6 +880,10 @@ void EngineHost::GatewayCommandResult(std::shared_ptr<GatewayStream> stream,
   if (absl::Status s = Apply(std::move(record)); !s.ok()) {
     spdlog::warn("connect result for call {}: {}", parts[1], s.ToString());
   }
+}
+
+void EngineHost::GatewayRefused(std::shared_ptr<GatewayStream> stream, v1::HotlineMessage answer) {
+  Deliver([stream, answer = std::move(answer)] { stream->Send(answer); });
 }
 
 void EngineHost::GatewayClosed(std::shared_ptr<GatewayStream> stream) {

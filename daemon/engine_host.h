@@ -64,6 +64,9 @@ class EngineHost final {
   void GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::CallEvent& event);
   void GatewayCommandResult(std::shared_ptr<GatewayStream> stream, const v1::CommandResult& result);
   void GatewayClosed(std::shared_ptr<GatewayStream> stream);
+  // A gateway message refused before the engine saw it (a malformed event): its answer goes out
+  // in order with everything else, never ahead of the Welcome.
+  void GatewayRefused(std::shared_ptr<GatewayStream> stream, v1::HotlineMessage answer);
 
   // --- Desks. `token` is the bearer token the request carried. ---
   void DeskOpened(std::shared_ptr<DeskStream> stream, const std::string& token);
@@ -129,6 +132,8 @@ class EngineHost final {
   // Applies one input at the current time (timers due first, as their own record) and, when it
   // is accepted, journals it. Returns the engine's answer.
   absl::Status Apply(v1::JournalRecord record);
+  // The same at a given time, never earlier than the last journaled one (recovery).
+  absl::Status ApplyAt(v1::JournalRecord record, routing::Timestamp now);
   // Fires the timers due by `now`, journaling the tick whenever one was due (even if it produced
   // no effect: a ladder step changes state silently, and replay must see the same ticks).
   void TickTo(routing::Timestamp now);
@@ -197,7 +202,11 @@ class EngineHost final {
   std::map<std::string, std::shared_ptr<GatewayStream>> gateways_;
   std::set<std::shared_ptr<QueueWatch>> watchers_;
   // Commands for live calls of a gateway that was not connected, sent when it says hello again.
+  // A call's commands go when it finishes, so this holds at most the live calls' latest.
   std::map<std::string, std::vector<v1::Command>> undelivered_;
+  // The id of the connect command in force for each connecting call: a result for any other
+  // (an older connect's, repeated or late) must not fail the current one.
+  std::map<std::string, std::string> connect_ids_;
   // How recently finished calls ended, by call id: a Hello that still lists one learns its fate.
   // Kept as long as the engine remembers finished call ids; in snapshots, rebuilt by replay.
   struct Fate {

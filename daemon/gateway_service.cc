@@ -37,7 +37,9 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services) {
         ack.mutable_ack()->set_event_id(msg.event().event_id());
         ack.mutable_ack()->set_code(static_cast<int>(s.code()));
         ack.mutable_ack()->set_message(std::string(s.message()));
-        stream->Send(std::move(ack));
+        services.host.Post([stream, ack = std::move(ack)](EngineHost& h) mutable {
+          h.GatewayRefused(stream, std::move(ack));
+        });
       } else {
         services.host.Post(
             [stream, event = msg.event()](EngineHost& h) { h.GatewayEvent(stream, event); });

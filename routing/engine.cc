@@ -258,7 +258,7 @@ absl::Status Engine::AnswerOffer(const std::string& counsellor_id, const std::st
   }
   ++c->calls_today;
   ChangeState(*c, CounsellorState::kOnCall, BreakReason::kNone, call_id);
-  Emit(ConnectRequested{call_id, call->info.gateway_id, counsellor_id, c->profile.endpoint});
+  Emit(ConnectRequested{call_id, call->info.gateway_id, counsellor_id, c->profile.endpoint, now_});
   return absl::OkStatus();
 }
 
@@ -1082,12 +1082,12 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   const Timestamp expires = now_ + options_.offer_timeout_ms;
   SetTimer(TimerKind::kOfferTimeout, call.info.call_id, expires, call.generation);
   // The offer first, so a desk sees what it is reserved for before the state change.
-  Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule});
+  Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule, now_});
   ChangeState(c, CounsellorState::kReserved, BreakReason::kNone, call.info.call_id);
 }
 
 void Engine::RevokeOffer(Call& call, RevokeReason reason) {
-  Emit(OfferRevoked{call.info.call_id, call.counsellor_id, reason});
+  Emit(OfferRevoked{call.info.call_id, call.counsellor_id, reason, now_});
   call.state = CallState::kWaiting;
   call.counsellor_id.clear();
   ++call.generation;
@@ -1097,7 +1097,7 @@ void Engine::RevokeOffer(Call& call, RevokeReason reason) {
 Engine::Counsellor* Engine::DetachCounsellor(Call& call, RevokeReason reason, Outcome outcome) {
   if (call.state == CallState::kOffered) {
     Counsellor& c = counsellors_.at(call.counsellor_id);
-    Emit(OfferRevoked{call.info.call_id, c.profile.id, reason});
+    Emit(OfferRevoked{call.info.call_id, c.profile.id, reason, now_});
     // Back to where they were: an offer that went away is not work done.
     ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
     call.counsellor_id.clear();

@@ -62,6 +62,8 @@ struct OfferMade {
   Scope scope = Scope::kNational;
   int eligible = 0;
   std::string rule;
+  // When it was decided (a timer's own deadline when a timer caused it).
+  Timestamp at{};
 };
 
 // The offer of `call_id` to `counsellor_id` is gone.
@@ -69,6 +71,7 @@ struct OfferRevoked {
   std::string call_id;
   std::string counsellor_id;
   RevokeReason reason = RevokeReason::kTimedOut;
+  Timestamp at{};  // When it was decided.
 };
 
 // Tell the call's gateway to bridge the caller to the counsellor's endpoint.
@@ -77,6 +80,7 @@ struct ConnectRequested {
   std::string gateway_id;
   std::string counsellor_id;
   std::string endpoint;
+  Timestamp at{};  // When it was decided.
 };
 
 // Tell the caller where they stand in the queue (1-based) and, when there is a basis for it,

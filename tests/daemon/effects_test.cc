@@ -66,6 +66,21 @@ TEST_CASE("rows and messages are stamped with the input's time, not a later cloc
   CHECK(t.presence[0].call_id == "c-1");
 }
 
+TEST_CASE("an offer a late tick makes is stamped with the timer's deadline, not the tick's time",
+          "[daemon]") {
+  EngineHarness h;
+  h.SignIn(Profile("binh", "01"));  // Ha Noi: the centre of Cao Bang, not its province.
+  h.Arrive(Call("c-1", "04"));
+  h.Take();
+  const routing::Timestamp step = h.now + Millis(20'000);  // The province step ends.
+  const routing::Timestamp late = h.now + Millis(90'000);  // The daemon was down meanwhile.
+  h.engine.Tick(late);
+  const Translation t = Translate(h.engine.TakeEffects(), late, h.engine);
+  REQUIRE_FALSE(t.offers.empty());
+  REQUIRE(RowAt(t, 0) != nullptr);
+  CHECK(RowAt(t, 0)->offered_at_ms == routing::ToUnixMillis(step));
+}
+
 TEST_CASE("messages keep the engine's order across desks and gateways", "[daemon]") {
   EngineHarness h;
   h.SignIn(Profile("an", "01"));

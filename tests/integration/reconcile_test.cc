@@ -426,3 +426,81 @@ TEST_CASE("recovery rebuilds exactly the state the daemon shut down with, across
 
 }  // namespace
 }  // namespace hotline
+
+namespace hotline {
+namespace {
+
+void Unreachable(GatewayClient& gw, const std::string& command_id) {
+  v1::GatewayMessage msg;
+  msg.mutable_command_result()->set_command_id(command_id);
+  msg.mutable_command_result()->mutable_unreachable()->set_reason("busy tone");
+  gw.Send(msg);
+}
+
+TEST_CASE("a late or repeated connect result never fails the call's current connect",
+          "[integration]") {
+  ManualFixture m;
+  testing::SignedIn an(m.f, "an", "38");
+  testing::SignedIn binh(m.f, "binh", "38");
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("c-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  an.desk.WaitFor(IsOffer);
+  REQUIRE(an.desk.Answer("c-1", true).ok());
+  const v1::Command to_an = gw.WaitForCommand(v1::Command::kConnect);
+  Unreachable(gw, to_an.command_id());  // An's phone is busy: the call goes to Binh.
+  binh.desk.WaitFor(IsOffer);
+  REQUIRE(binh.desk.Answer("c-1", true).ok());
+  const v1::Command to_binh = gw.WaitForCommand(v1::Command::kConnect);
+  CHECK(to_binh.connect().counsellor_id() == "binh");
+  Unreachable(gw, to_an.command_id());  // An's old result again, late.
+  gw.Done(to_binh);
+  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_connected(); });
+  CHECK(gw.WaitForAck().code() == 0);  // Still Binh's call: connected, not back in the queue.
+  binh.desk.WaitFor([](const v1::DeskEvent& e) { return e.has_call_connected(); });
+}
+
+TEST_CASE("an input refused after quiet hours replays to the same state", "[integration]") {
+  auto time = std::make_shared<ManualTime>();
+  DaemonFixture f({}, nullptr, time);
+  {
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.WaitForWelcome();
+    gw.Arrive("c-1", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+    gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+    REQUIRE(gw.WaitForAck().code() == 0);
+    for (int i = 0; i < 20; ++i) {  // Every timer of c-1 fires (journaled ticks).
+      time->Advance(60s);
+      f.View();
+    }
+    time->Advance(std::chrono::hours(2));  // No timer left: nothing is journaled.
+    f.View();
+    // Refused, but coming to this time does the engine's hourly housekeeping.
+    gw.Event("ghost", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+    REQUIRE(gw.WaitForAck().code() == grpc::StatusCode::NOT_FOUND);
+  }
+  f.daemon->Shutdown();
+  const std::string live = f.daemon->shutdown_digest();
+  f.daemon.reset();
+  f.Start();
+  CHECK(f.daemon->recovered_digest() == live);
+}
+
+TEST_CASE("the Welcome comes before the answer to anything sent after the hello",
+          "[integration]") {
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  v1::GatewayMessage malformed;
+  malformed.mutable_event()->set_call_id("c-1");
+  malformed.mutable_event()->mutable_caller_hung_up();  // No event id.
+  gw.Send(malformed);
+  const auto first = gw.inbox.Pop(testing::kPatience);
+  REQUIRE(first.has_value());
+  CHECK(first->has_welcome());
+  CHECK(gw.WaitForAck().code() == grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace hotline
