@@ -64,9 +64,8 @@ int main(int argc, char** argv) {
   // and resend what was never acknowledged; logs flushed; the database closed) rather than
   // _exit()ing from the writer thread. The signal is process-directed and blocked in every
   // thread, so it waits for sigwait even when it is raised before main gets there.
-  auto daemon = hotline::daemon::Daemon::Start(*config, nullptr, [](const absl::Status&) {
-    kill(getpid(), SIGTERM);
-  });
+  auto daemon = hotline::daemon::Daemon::Start(
+      *config, nullptr, [](const absl::Status&) { kill(getpid(), SIGTERM); });
   if (!daemon.ok()) {
     std::cerr << "hotlined: cannot start: " << daemon.status().message() << "\n";
     return kCannotStart;

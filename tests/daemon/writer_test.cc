@@ -189,7 +189,7 @@ TEST_CASE("a refusal retrying cannot mend stops the writer for good: nothing mor
   CHECK(h.fatal_calls == 1);
 }
 
-TEST_CASE("a refusal after transient faults stops the writer; the answers held stay unanswered",
+TEST_CASE("a refusal after transient faults stops the writer, and what it held stays unanswered",
           "[daemon][writer]") {
   Harness h;
   h.faults->Fail(absl::UnavailableError("disk I/O error"));

@@ -19,9 +19,9 @@ TEST_CASE("a second daemon on the same database refuses to start, naming the hol
   const auto second = daemon::Daemon::Start(first.config);
   REQUIRE_FALSE(second.ok());
   CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
-  CHECK_THAT(std::string(second.status().message()),
-             Catch::Contains("pid " + std::to_string(getpid())) &&
-                 Catch::Contains(first.config.database));
+  CHECK_THAT(
+      std::string(second.status().message()),
+      Catch::Contains("pid " + std::to_string(getpid())) && Catch::Contains(first.config.database));
   // The refused daemon released nothing of the first's: it still writes its database.
   first.AddCounsellor("lan", "38");
   first.Restart();  // And a daemon that stopped leaves the database free.

@@ -14,7 +14,7 @@ using testing::kPatience;
 namespace v1 = ::hotline::v1;
 using namespace std::chrono_literals;
 
-TEST_CASE("a refused commit stops the daemon acknowledging for good; a restart recovers",
+TEST_CASE("a refused commit stops the daemon acknowledging for good, and a restart recovers",
           "[integration][recovery]") {
   FaultyDaemon d;
   REQUIRE(d.CreateCounsellor("an").ok());
@@ -42,7 +42,7 @@ TEST_CASE("a refused commit stops the daemon acknowledging for good; a restart r
   create.join();
   CHECK_FALSE(binh.ok());
   CHECK(d.faults->committed.load() == committed);
-  CHECK(d.daemon->failure() == refusal);   // Still there for main's exit status.
+  CHECK(d.daemon->failure() == refusal);    // Still there for main's exit status.
   CHECK(d.fatal.Pop(0ms) == std::nullopt);  // Once.
 
   d.daemon.reset();

@@ -43,9 +43,7 @@ class FaultyDaemon {
   void Start() {
     auto started = daemon::Daemon::Start(
         config,
-        [this](storage::Sink& store) {
-          return std::make_unique<FaultySink>(store, faults);
-        },
+        [this](storage::Sink& store) { return std::make_unique<FaultySink>(store, faults); },
         [this](const absl::Status& why) { fatal.Push(why); });
     INFO(started.status().ToString());
     REQUIRE(started.ok());
