@@ -94,8 +94,8 @@ TEST_CASE("a restored engine decides as the engine that saved it", "[daemon]") {
   CHECK(live.engine.SaveState() == twin.engine.SaveState());
   // The caller who hung up while waiting: no negative or invented wait in their row.
   for (const auto& e : twin_effects) {
-    if (const auto* f = std::get_if<routing::CallFinished>(&e); f && f->record.call.call_id ==
-                                                                        "waiting") {
+    if (const auto* f = std::get_if<routing::CallFinished>(&e);
+        f && f->record.call.call_id == "waiting") {
       CHECK_FALSE(f->record.first_offered_at.has_value());
       CHECK_FALSE(f->record.answered_at.has_value());
     }
@@ -179,8 +179,8 @@ TEST_CASE("every kind of journal record applies to the engine as the direct call
   EngineHarness::Expect(direct.engine.CallConnected("c-1", t(Millis(0))));
   EngineHarness::Expect(direct.engine.CallEnded("c-1", t(Millis(60'000))));
   EngineHarness::Expect(direct.engine.SubmitDisposition(
-      "an", "c-1", routing::Disposition{"family_relationships", "counselled", {}, false, ""},
-      false, t(Millis(5'000))));
+      "an", "c-1", routing::Disposition{"family_relationships", "counselled", {}, false, ""}, false,
+      t(Millis(5'000))));
   EngineHarness::Expect(direct.engine.CallArrived(second, t(Millis(0))));
   EngineHarness::Expect(
       direct.engine.ChangePriority("c-2", routing::Priority::kHigh, t(Millis(0))));
@@ -192,8 +192,9 @@ TEST_CASE("every kind of journal record applies to the engine as the direct call
   CHECK(replayed.SaveState() == direct.engine.SaveState());
 }
 
-TEST_CASE("a refused record reports the engine's refusal; a record without an input is data loss",
-          "[daemon]") {
+TEST_CASE(
+    "a refused record reports the engine's refusal, and a record without an input is data loss",
+    "[daemon]") {
   routing::Engine engine;
   Journal j;
   j.Add().set_caller_hung_up("never-was");

@@ -68,7 +68,6 @@ void NoOfferYet(DeskClient& desk) {
   }
 }
 
-
 TEST_CASE("a call from Thanh Hoa climbs province, centre, national to the millisecond",
           "[integration][routing]") {
   PolicyFixture p(kFastLadder);
@@ -125,7 +124,7 @@ TEST_CASE("an emergency call is offered before calls that waited longer",
   CHECK(desk.WaitFor(IsOffer).offer().call().call_id() == "danger");
 }
 
-TEST_CASE("province codes from before 2025 mean today's province; an unknown code still routes",
+TEST_CASE("province codes from before 2025 mean today's province, and an unknown code still routes",
           "[integration][routing]") {
   DaemonFixture f;
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
@@ -155,7 +154,7 @@ TEST_CASE("province codes from before 2025 mean today's province; an unknown cod
   CHECK_THAT(s.error_message(), Catch::Contains("counsellor.home_province"));
 }
 
-TEST_CASE("reloading the policy keeps every waiting call in place; a bad file changes nothing",
+TEST_CASE("reloading the policy keeps every waiting call in place, and a bad file changes nothing",
           "[integration][routing]") {
   // A ladder that would keep the call at province scope for an hour.
   PolicyFixture p(R"(

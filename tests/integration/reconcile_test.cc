@@ -54,8 +54,9 @@ int64_t LatestJournalTime(const DaemonFixture& f) {
 
 bool JournalTimesNeverDecrease(const DaemonFixture& f) {
   SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
-  return db.execAndGet("SELECT COUNT(*) FROM journal a JOIN journal b ON b.seq > a.seq "
-                       "WHERE b.at < a.at")
+  return db.execAndGet(
+               "SELECT COUNT(*) FROM journal a JOIN journal b ON b.seq > a.seq "
+               "WHERE b.at < a.at")
              .getInt() == 0;
 }
 
@@ -67,9 +68,10 @@ void HangUp(GatewayClient& gw, const std::string& call_id, const std::string& ev
   gw.Send(msg);
 }
 
-TEST_CASE("a call whose maximum wait passes while nobody can tell its gateway gets its callback "
-          "on the next hello",
-          "[integration]") {
+TEST_CASE(
+    "a call whose maximum wait passes while nobody can tell its gateway gets its callback "
+    "on the next hello",
+    "[integration]") {
   ManualFixture m;
   const routing::Timestamp t0 = m.time->SystemTime();
   {
@@ -268,7 +270,7 @@ TEST_CASE("a step of the system clock neither delays nor hastens the ladder", "[
   CHECK(JournalTimesNeverDecrease(m.f));
 }
 
-TEST_CASE("a child's call is never refused for the gateway's data; the row is marked",
+TEST_CASE("a child's call is never refused for the gateway's data, and the row is marked",
           "[integration]") {
   ManualFixture m;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
@@ -311,8 +313,7 @@ TEST_CASE("a child's call is never refused for the gateway's data; the row is ma
   CHECK(Column(m.f, "c-no-topic", "caller_withheld") == "0");
 }
 
-TEST_CASE("a call from an unknown province is offered at national scope at once",
-          "[integration]") {
+TEST_CASE("a call from an unknown province is offered at national scope at once", "[integration]") {
   ManualFixture m;
   // The far south.
   testing::SignedIn signed_in_an(m.f, "an", "79");
@@ -381,8 +382,8 @@ TEST_CASE("an offer declined and made again to the same counsellor keeps its his
                       q.getColumn(2).isNull() ? 0 : q.getColumn(2).getInt64());
   }
   using Row = std::tuple<int64_t, std::string, int64_t>;
-  CHECK(rows == std::vector<Row>{Row{t0, "declined", t0 + 2'000},
-                                 Row{t0 + 2'000, "accepted", t0 + 3'000}});
+  CHECK(rows ==
+        std::vector<Row>{Row{t0, "declined", t0 + 2'000}, Row{t0 + 2'000, "accepted", t0 + 3'000}});
 }
 
 }  // namespace
@@ -488,8 +489,7 @@ TEST_CASE("an input refused after quiet hours replays to the same state", "[inte
   CHECK(f.daemon->recovered_digest() == live);
 }
 
-TEST_CASE("the Welcome comes before the answer to anything sent after the hello",
-          "[integration]") {
+TEST_CASE("the Welcome comes before the answer to anything sent after the hello", "[integration]") {
   ManualFixture m;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
   v1::GatewayMessage malformed;

@@ -71,7 +71,7 @@ TEST_CASE("a step's minimum proficiency keeps less skilled counsellors out", "[r
   CHECK(h.TakeOf<OfferMade>().at(0).counsellor_id == "expert");
 }
 
-TEST_CASE("a preferred language or gender wins over the strategy; a required one excludes",
+TEST_CASE("a preferred language or gender wins over the strategy, and a required one excludes",
           "[routing]") {
   Policy policy = ThreeProvinces();
   policy.default_ladder.steps = {
