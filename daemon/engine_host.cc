@@ -703,6 +703,12 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     arrived_at = FromProto(held.arrived_at());
   }
   const absl::Status s = Apply(ArrivalRecord(gateway_id, call_id, held.arrived(), arrived_at));
+  if (s.code() == absl::StatusCode::kAlreadyExists) {
+    // Not live, so finished within the engine's memory, but its fate is not known (it finished
+    // before this daemon kept fates): finished, outcome unknown, nothing to carry out.
+    result.set_fate(v1::HeldCallResult::FATE_FINISHED);
+    return result;
+  }
   if (!s.ok()) {
     return refuse(s);
   }

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "daemon/convert.h"
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/manual_time.h"
 
@@ -252,6 +253,7 @@ TEST_CASE("a step of the system clock neither delays nor hastens the ladder", "[
   DeskClient& binh = signed_in_binh.desk;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
+  const routing::Timestamp t0 = m.time->SystemTime();
   gw.Arrive("c-1", "04");
   REQUIRE(gw.WaitForAck().code() == 0);
 
@@ -267,6 +269,12 @@ TEST_CASE("a step of the system clock neither delays nor hastens the ladder", "[
   m.time->Advance(1s);
   const v1::DeskEvent offer = binh.WaitFor(IsOffer);
   CHECK(offer.offer().call().call_id() == "c-1");
+  // Made at twenty seconds of the daemon's own time, whichever way the system clock stepped, and
+  // recorded so: the offer row says the same.
+  CHECK(daemon::FromProto(offer.at()) == t0 + 20s);
+  SQLite::Database db(m.f.config.database, SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT offered_at FROM offers WHERE call_id = 'c-1'").getInt64() ==
+        routing::ToUnixMillis(t0 + 20s));
   CHECK(JournalTimesNeverDecrease(m.f));
 }
 
