@@ -75,10 +75,13 @@ EngineHost::EngineHost(const Config& config, asio::io_context& io, storage::Stor
       engine_(config.engine) {}
 
 routing::Timestamp EngineHost::Now() const {
-  const routing::Timestamp now = wall_anchor_ + std::chrono::duration_cast<routing::Millis>(
-                                                    time_.MonotonicNow() - mono_anchor_);
+  return wall_anchor_ +
+         std::chrono::duration_cast<routing::Millis>(time_.MonotonicNow() - mono_anchor_);
+}
+
+void EngineHost::ReportClockStep() {
   const routing::Millis skew =
-      std::chrono::duration_cast<routing::Millis>(time_.SystemTime() - now);
+      std::chrono::duration_cast<routing::Millis>(time_.SystemTime() - Now());
   if (std::chrono::abs(skew - reported_skew_) > std::chrono::seconds(1)) {
     reported_skew_ = skew;
     spdlog::warn(
@@ -86,7 +89,6 @@ routing::Timestamp EngineHost::Now() const {
         "keep hotlined's clock until the next start",
         skew.count());
   }
-  return now;
 }
 
 std::string EngineHost::StateDigest() const { return daemon::StateDigest(engine_.SaveState()); }
@@ -355,6 +357,7 @@ void EngineHost::MaybeSnapshot() {
 void EngineHost::Deliver(std::function<void()> send) { pending_.sends.push_back(std::move(send)); }
 
 void EngineHost::Flush() {
+  ReportClockStep();  // Once per handled input, not at every read of the time.
   const routing::Timestamp now = Now();
   ForgetFates(now);
   answers_.ForgetBefore(routing::ToUnixMillis(now - kAnswerMemory));

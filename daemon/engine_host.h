@@ -129,6 +129,8 @@ class EngineHost final {
   // then advanced by the monotonic clock. A step of the system clock moves neither timers nor
   // records while the daemon runs; it is logged, and taken up at the next start.
   routing::Timestamp Now() const;
+  // Logs when the system clock has stepped more than a second away from Now() since last said.
+  void ReportClockStep();
   // Applies one input at the current time (timers due first, as their own record) and, when it
   // is accepted, journals it. Returns the engine's answer.
   absl::Status Apply(v1::JournalRecord record);
@@ -185,7 +187,7 @@ class EngineHost final {
   routing::Timestamp wall_anchor_;
   MonotonicTime mono_anchor_;
   // The last system-clock difference logged, so a step is reported once.
-  mutable routing::Millis reported_skew_{0};
+  routing::Millis reported_skew_{0};
   storage::Store& store_;
   Writer& writer_;
   const CallerKeyer& keyer_;

@@ -69,6 +69,28 @@ void HangUp(GatewayClient& gw, const std::string& call_id, const std::string& ev
   gw.Send(msg);
 }
 
+// The offered call `call_id` is accepted at `desk`, bridged, and ended by the caller: the
+// counsellor is in wrap-up. Returns the offer.
+v1::DeskEvent AnswerAndEnd(GatewayClient& gw, DeskClient& desk, const std::string& call_id) {
+  const v1::DeskEvent offer = desk.WaitFor(IsOffer);
+  REQUIRE(offer.offer().call().call_id() == call_id);
+  REQUIRE(desk.Answer(call_id, true).ok());
+  gw.Done(gw.WaitForCommand(v1::Command::kConnect));
+  gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_connected(); });
+  REQUIRE(gw.WaitForAck().code() == 0);
+  gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_ended(); });
+  REQUIRE(gw.WaitForAck().code() == 0);
+  return offer;
+}
+
+// The counsellor records the call and is ready for the next.
+void Dispose(DeskClient& desk, const std::string& call_id) {
+  v1::Disposition d;
+  d.set_category(v1::CATEGORY_FAMILY_RELATIONSHIPS);
+  d.set_action(v1::ACTION_COUNSELLED);
+  REQUIRE(desk.Dispose(call_id, d).ok());
+}
+
 TEST_CASE(
     "a call whose maximum wait passes while nobody can tell its gateway gets its callback "
     "on the next hello",
@@ -178,13 +200,7 @@ TEST_CASE("a final event for a call already ended is acknowledged and changes no
   gw.WaitForWelcome();
   gw.Arrive("c-1", "38");
   REQUIRE(gw.WaitForAck().code() == 0);
-  an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
-  REQUIRE(an.Answer("c-1", true).ok());
-  gw.Done(gw.WaitForCommand(v1::Command::kConnect));
-  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_connected(); });
-  REQUIRE(gw.WaitForAck().code() == 0);
-  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_ended(); });
-  REQUIRE(gw.WaitForAck().code() == 0);
+  AnswerAndEnd(gw, an, "c-1");
   // In wrap-up: the gateway says it again under new ids (its first acks were lost, say).
   gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_ended(); });
   v1::EventAck ack = gw.WaitForAck();
@@ -192,10 +208,7 @@ TEST_CASE("a final event for a call already ended is acknowledged and changes no
   CHECK_THAT(ack.message(), Catch::Contains("already ended"));
   gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
   CHECK(gw.WaitForAck().code() == 0);
-  v1::Disposition d;
-  d.set_category(v1::CATEGORY_FAMILY_RELATIONSHIPS);
-  d.set_action(v1::ACTION_COUNSELLED);
-  REQUIRE(an.Dispose("c-1", d).ok());
+  Dispose(an, "c-1");
   CHECK(Column(m.f, "c-1", "outcome") == "completed");
 }
 
@@ -340,24 +353,12 @@ TEST_CASE("withheld callers are never taken for one repeat caller", "[integratio
   DeskClient& an = signed_in_an.desk;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
-  auto answer_and_end = [&](const std::string& call_id) {
+  for (const char* call_id : {"c-1", "c-2"}) {
     gw.Event(call_id, [](v1::CallEvent& e) { *e.mutable_arrived() = Arrival("38", "anonymous"); });
     REQUIRE(gw.WaitForAck().code() == 0);
-    const v1::DeskEvent offer = an.WaitFor(IsOffer);
-    CHECK_FALSE(offer.offer().call().repeat_caller());
-    REQUIRE(an.Answer(call_id, true).ok());
-    gw.Done(gw.WaitForCommand(v1::Command::kConnect));
-    gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_connected(); });
-    REQUIRE(gw.WaitForAck().code() == 0);
-    gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_ended(); });
-    REQUIRE(gw.WaitForAck().code() == 0);
-    v1::Disposition d;
-    d.set_category(v1::CATEGORY_FAMILY_RELATIONSHIPS);
-    d.set_action(v1::ACTION_COUNSELLED);
-    REQUIRE(an.Dispose(call_id, d).ok());
-  };
-  answer_and_end("c-1");
-  answer_and_end("c-2");
+    CHECK_FALSE(AnswerAndEnd(gw, an, call_id).offer().call().repeat_caller());
+    Dispose(an, call_id);
+  }
 }
 
 TEST_CASE("an offer declined and made again to the same counsellor keeps its history straight",

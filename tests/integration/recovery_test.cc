@@ -7,6 +7,7 @@
 
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/faulty_sink.h"
+#include "tests/testing/manual_time.h"
 
 namespace hotline {
 namespace {
@@ -149,7 +150,8 @@ TEST_CASE("a repeated desk request id gets the original answer", "[integration][
 }
 
 TEST_CASE("a reconnecting gateway reconciles the calls it holds", "[integration][recovery]") {
-  DaemonFixture f;
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f({}, nullptr, time);
   {
     GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
     gw.Arrive("kept", "38");
@@ -158,10 +160,7 @@ TEST_CASE("a reconnecting gateway reconciles the calls it holds", "[integration]
     CHECK(gw.WaitForAck().code() == 0);
   }
   // The gateway comes back holding `kept` and `unknown`, a call it never told us about.
-  const int64_t arrived_seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count() -
-                                  42;
+  const int64_t arrived_seconds = routing::ToUnixMillis(time->SystemTime()) / 1000 - 42;
   v1::Hello hello;
   hello.set_gateway_id("gw-1");
   for (const char* id : {"kept", "unknown"}) {

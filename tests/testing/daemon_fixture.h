@@ -156,26 +156,38 @@ class DeskClient : public DeskConnection {
   }
 };
 
+inline constexpr const char* kTestGatewayToken = "test-gateway";
+inline constexpr const char* kTestSupervisorToken = "test-supervisor";
+inline constexpr const char* kTestAdminToken = "test-admin";
+
+// A daemon's configuration for a test: loopback on ports the OS picks, the database and caller key
+// in `dir`, the shipped policy and regions, and the test tokens.
+inline daemon::Config TestConfig(const TempDir& dir) {
+  daemon::Config config;
+  config.grpc_listen = "127.0.0.1:0";
+  config.http_listen = "127.0.0.1:0";
+  config.database = (dir.path() / "hotline.db").string();
+  config.caller_key_file = (dir.path() / "caller.key").string();
+  config.policy_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/policy.toml";
+  config.regions_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/regions.toml";
+  config.gateway_token = kTestGatewayToken;
+  config.supervisor_token = kTestSupervisorToken;
+  config.admin_token = kTestAdminToken;
+  return config;
+}
+
 // The daemon, running in this process, with a fresh database.
 class DaemonFixture {
  public:
-  static constexpr const char* kGatewayToken = "test-gateway";
-  static constexpr const char* kSupervisorToken = "test-supervisor";
-  static constexpr const char* kAdminToken = "test-admin";
+  static constexpr const char* kGatewayToken = kTestGatewayToken;
+  static constexpr const char* kSupervisorToken = kTestSupervisorToken;
+  static constexpr const char* kAdminToken = kTestAdminToken;
 
   explicit DaemonFixture(const std::function<void(daemon::Config&)>& adjust = {},
                          daemon::Daemon::SinkWrapper wrap = nullptr,
                          std::shared_ptr<daemon::TimeSource> time_source = nullptr)
       : wrap_sink(std::move(wrap)), time(std::move(time_source)) {
-    config.grpc_listen = "127.0.0.1:0";
-    config.http_listen = "127.0.0.1:0";
-    config.database = (dir.path() / "hotline.db").string();
-    config.caller_key_file = (dir.path() / "caller.key").string();
-    config.policy_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/policy.toml";
-    config.regions_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/regions.toml";
-    config.gateway_token = kGatewayToken;
-    config.supervisor_token = kSupervisorToken;
-    config.admin_token = kAdminToken;
+    config = TestConfig(dir);
     if (adjust) {
       adjust(config);
     }

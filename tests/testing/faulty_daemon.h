@@ -26,15 +26,7 @@ class FaultyDaemon {
  public:
   // Starts the daemon unless `start` is false (then the test calls Start()).
   explicit FaultyDaemon(bool start = true) {
-    config.grpc_listen = "127.0.0.1:0";
-    config.http_listen = "127.0.0.1:0";
-    config.database = (dir.path() / "hotline.db").string();
-    config.caller_key_file = (dir.path() / "caller.key").string();
-    config.policy_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/policy.toml";
-    config.regions_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/regions.toml";
-    config.admin_token = DaemonFixture::kAdminToken;
-    config.gateway_token = DaemonFixture::kGatewayToken;
-    config.supervisor_token = DaemonFixture::kSupervisorToken;
+    config = TestConfig(dir);
     if (start) {
       Start();
     }
