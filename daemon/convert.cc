@@ -339,6 +339,7 @@ v1::CallStatus ToProto(const routing::CallView& call, routing::Timestamp now) {
   s.set_ladder_step(call.step);
   s.set_counsellor_id(call.counsellor_id);
   s.set_position(call.position);
+  s.set_admission(call.admission);
   *s.mutable_waited() = ToProtoDuration(std::max(routing::Millis(0), now - call.info.arrived_at));
   return s;
 }

@@ -417,11 +417,6 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
         std::erase_if(waiting->second,
                       [&](const v1::Command& c) { return c.call_id() == r.call.call_id; });
       }
-      if (r.outcome == routing::Outcome::kCompleted) {
-        ++answered_today_;
-      } else if (r.outcome == routing::Outcome::kAbandoned) {
-        ++abandoned_today_;
-      }
     }
   }
   Translation out = Translate(effects, at, engine_);
@@ -509,11 +504,12 @@ void EngineHost::SendDesk(const std::string& counsellor_id, v1::DeskEvent event)
   }
 }
 
-v1::QueueView EngineHost::View() {
+v1::QueueUpdate EngineHost::View() {
   const routing::Timestamp now = Now();
-  v1::QueueView view;
-  view.set_sequence(++view_sequence_);
-  *view.mutable_at() = ToProto(now);
+  v1::QueueUpdate update;
+  update.set_sequence(++view_sequence_);
+  *update.mutable_at() = ToProto(now);
+  v1::QueueView& view = *update.mutable_view();
   int waiting = 0;
   routing::Millis longest{0};
   for (const auto& call : engine_.Calls()) {
@@ -528,20 +524,18 @@ v1::QueueView EngineHost::View() {
     *view.add_counsellors() = ToProto(c);
     available += c.state == routing::CounsellorState::kAvailable && c.desk_connected ? 1 : 0;
   }
-  auto* figures = view.mutable_figures();
-  figures->set_waiting(waiting);
-  figures->set_available_counsellors(available);
-  *figures->mutable_longest_wait() = ToProtoDuration(longest);
-  figures->set_answered_today(answered_today_);
-  figures->set_abandoned_today(abandoned_today_);
-  return view;
+  auto* summary = view.mutable_summary();
+  summary->set_waiting_total(waiting);
+  summary->set_available_counsellors(available);
+  *summary->mutable_longest_wait() = ToProtoDuration(longest);
+  return update;
 }
 
 void EngineHost::PublishView() {
   if (watchers_.empty()) {
     return;
   }
-  const v1::QueueView view = View();
+  const v1::QueueUpdate view = View();
   for (const auto& w : watchers_) {
     Deliver([w, view] { w->Send(view); });
   }

@@ -175,7 +175,7 @@ class EngineHost final {
   // Today's codes for a profile's provinces; INVALID_ARGUMENT naming the field for unknown ones.
   absl::Status Canonicalize(routing::CounsellorProfile& profile) const;
   void PublishView();
-  v1::QueueView View();
+  v1::QueueUpdate View();
   void ArmTimer();
   void OnTimer();
 
@@ -229,8 +229,6 @@ class EngineHost final {
   // Something changed since the last queue view was sent: building one walks every call, so
   // it is done once per handled input, not once per effect batch.
   bool view_changed_ = false;
-  int answered_today_ = 0;
-  int abandoned_today_ = 0;
   // The engine deadline the timer is armed for; a completion for another deadline is stale.
   std::optional<routing::Timestamp> armed_for_;
   // Set by CloseAll: the timer is not armed again, so the engine thread can run out of work.

@@ -37,7 +37,7 @@ class ServerStream final : public std::enable_shared_from_this<ServerStream<Requ
 };
 
 using DeskStream = ServerStream<v1::WatchDeskRequest, v1::DeskEvent>;
-using QueueWatch = ServerStream<v1::WatchQueueRequest, v1::QueueView>;
+using QueueWatch = ServerStream<v1::WatchQueueRequest, v1::QueueUpdate>;
 
 // Serves every call of one server-streaming method: `on_open` when a call starts, `on_done`
 // once when it is over for any reason (both on the completion-queue thread).

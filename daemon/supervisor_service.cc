@@ -9,7 +9,7 @@ namespace hotline::daemon {
 using v1::SupervisorService;
 
 void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services services) {
-  ServeServerStream<SupervisorService::AsyncService, v1::WatchQueueRequest, v1::QueueView>(
+  ServeServerStream<SupervisorService::AsyncService, v1::WatchQueueRequest, v1::QueueUpdate>(
       &service, &SupervisorService::AsyncService::RequestWatchQueue, services.cq,
       [services](std::shared_ptr<QueueWatch> s) {
         if (!RoleToken(s->ctx, services.config.supervisor_token)) {

@@ -1437,20 +1437,43 @@ std::optional<CounsellorView> Engine::FindCounsellor(const std::string& counsell
   return ViewOf(c.profile, c.state, c.break_reason, c.since, c.call_id, c.desk_connected);
 }
 
-std::vector<CallView> Engine::Calls() const {
+std::vector<CallView> Engine::Calls() const { return Calls(queue_.size()); }
+
+std::vector<CallView> Engine::Calls(size_t waiting_limit) const {
   std::vector<CallView> out;
-  out.reserve(calls_.size());
   int position = 0;
   for (const auto& [key, call_id] : queue_) {
+    if (out.size() >= waiting_limit) {
+      break;
+    }
     const Call& call = calls_.at(call_id);
-    out.push_back(CallView{call.info, call.state, call.step, call.counsellor_id, ++position});
+    out.push_back(CallView{call.info, call.state, call.step, call.counsellor_id, ++position,
+                           call.admission_seq});
   }
-  for (const auto& [id, call] : calls_) {
-    if (!call.in_queue) {
-      out.push_back(CallView{call.info, call.state, call.step, call.counsellor_id, 0});
+  // A call out of the queue is held (offered, connecting, connected) by the counsellor who
+  // points at it (CheckInvariants), so walking the counsellors finds them all without a walk of
+  // every waiting call.
+  std::set<std::string> held;
+  for (const auto& [id, c] : counsellors_) {
+    if (!c.call_id.empty()) {
+      held.insert(c.call_id);
+    }
+  }
+  for (const std::string& id : held) {
+    auto it = calls_.find(id);
+    if (it != calls_.end() && !it->second.in_queue) {
+      const Call& call = it->second;
+      out.push_back(
+          CallView{call.info, call.state, call.step, call.counsellor_id, 0, call.admission_seq});
     }
   }
   return out;
+}
+
+void Engine::ForEachCall(const std::function<void(const CallInfo&, CallState)>& visit) const {
+  for (const auto& [id, call] : calls_) {
+    visit(call.info, call.state);
+  }
 }
 
 std::optional<CallView> Engine::FindCall(const std::string& call_id) const {
@@ -1459,7 +1482,8 @@ std::optional<CallView> Engine::FindCall(const std::string& call_id) const {
     return std::nullopt;
   }
   const Call& call = it->second;
-  return CallView{call.info, call.state, call.step, call.counsellor_id, PositionOf(call)};
+  return CallView{call.info,          call.state,       call.step,
+                  call.counsellor_id, PositionOf(call), call.admission_seq};
 }
 
 }  // namespace hotline::routing

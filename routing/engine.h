@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -149,6 +150,8 @@ struct CallView {
   std::string counsellor_id;
   // 1-based queue position while waiting, else 0.
   int position = 0;
+  // The order the call entered the queue in: waiting calls are served by priority, then by it.
+  uint64_t admission = 0;
 };
 
 class Engine final {
@@ -264,6 +267,11 @@ class Engine final {
   std::vector<CounsellorView> Counsellors() const;
   // Live calls: waiting ones first in queue order, then the rest by call id.
   std::vector<CallView> Calls() const;
+  // The same, but at most `waiting_limit` of the waiting ones (the first in queue order): the
+  // rest are all held by a counsellor or ringing, so bounded by the counsellors.
+  std::vector<CallView> Calls(size_t waiting_limit) const;
+  // Visits every live call (no copies), in no particular order: for counting.
+  void ForEachCall(const std::function<void(const CallInfo&, CallState)>& visit) const;
   std::optional<CounsellorView> FindCounsellor(const std::string& counsellor_id) const;
   std::optional<CallView> FindCall(const std::string& call_id) const;
 

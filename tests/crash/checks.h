@@ -46,15 +46,15 @@ inline std::optional<v1::QueueView> FirstView(const Target& target) {
   testing::Authorize(ctx, kSupervisorToken);
   SetDeadline(ctx);
   auto reader = stub->WatchQueue(&ctx, v1::WatchQueueRequest());
-  v1::QueueView view;
-  const bool ok = reader->Read(&view);
+  v1::QueueUpdate update;
+  const bool ok = reader->Read(&update);
   ctx.TryCancel();
   const grpc::Status s = reader->Finish();
   if (!ok) {
     Say("checker: WatchQueue gave no view: ", Describe(s));
     return std::nullopt;
   }
-  return view;
+  return update.view();
 }
 
 // The ids of the calls recorded with `outcome`; nullopt (said why) when unreadable.

@@ -232,10 +232,11 @@ class DaemonFixture {
     Authorize(ctx, kSupervisorToken);
     ctx.set_deadline(std::chrono::system_clock::now() + kPatience);
     auto reader = stub->WatchQueue(&ctx, v1::WatchQueueRequest());
-    v1::QueueView view;
-    REQUIRE(reader->Read(&view));
+    v1::QueueUpdate update;
+    REQUIRE(reader->Read(&update));
+    REQUIRE(update.has_view());
     ctx.TryCancel();
-    return view;
+    return update.view();
   }
 
   // Stops the daemon as SIGTERM would and starts it again on the same database.
