@@ -27,6 +27,7 @@
 #include "daemon/services.h"
 #include "daemon/status.h"
 #include "daemon/streams.h"
+#include "daemon/web.h"
 #include "hotline/v1/admin.grpc.pb.h"
 
 namespace hotline::daemon {
@@ -322,6 +323,7 @@ class DaemonImpl final : public Daemon {
       const int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
+    ServeWebAssets(*http_);  // The live view's page: /, /app.js, /style.css, ...
     http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       // Serving once start-up finished, while the journal is written, until shutdown begins.
       if (stopped_) {
