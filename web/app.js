@@ -382,16 +382,17 @@ function renderWaiting() {
 
   const box = $('waiting');
   const parts = [];
+  const bodies = [];
   const emergencies = waiting.filter((c) => c.priority === 'PRIORITY_EMERGENCY');
   if (emergencies.length > 0) {
-    parts.push(h('table', { class: 'calls emergencies', 'data-testid': 'emergency-calls' },
-      h('caption', { text: t('emergencyHeading') }),
-      waitingHead(),
-      h('tbody', {}, ...emergencies.map(waitingRow))));
+    bodies.push(h('tbody', { class: 'emergencies', 'data-testid': 'emergency-calls' },
+      h('tr', { class: 'emergency-head' },
+        h('th', { colspan: 7, scope: 'rowgroup', text: t('emergencyHeading') })),
+      ...emergencies.map(waitingRow)));
   }
   const groups = waitingGroups(waiting);
   if (groups.length > 0) {
-    const body = h('tbody');
+    const body = h('tbody', { class: 'groups' });
     for (const { centre, provinces } of groups) {
       const total = provinces.reduce((n, p) => n + p.count, 0);
       body.append(h('tr', { class: 'centre-row', 'data-testid': 'centre-group', 'data-centre': centre },
@@ -422,7 +423,10 @@ function renderWaiting() {
         }
       }
     }
-    parts.push(h('table', { class: 'calls groups' }, waitingHead(), body));
+    bodies.push(body);
+  }
+  if (bodies.length > 0) {
+    parts.push(h('table', { class: 'calls waiting-calls' }, waitingHead(), ...bodies));
   }
   if (s.waitingNotListed > 0) {
     parts.push(h('p', { class: 'note', 'data-testid': 'not-listed',
@@ -483,7 +487,7 @@ function renderCounsellors() {
     return;
   }
   const head = h('thead', {}, h('tr', {},
-    ...['colCounsellor', 'colState', 'colTimeInState', 'colCurrentCall', 'colBreakReason', 'colDesk']
+    ...['colCounsellor', 'colState', 'colTimeInState', 'colCurrentCall', 'colDesk']
       .map((k) => h('th', { scope: 'col', text: t(k) }))));
   const rows = all.map((c) => {
     const state = c.state.replace('COUNSELLOR_STATE_', '').toLowerCase().replaceAll('_', '-');
@@ -493,13 +497,12 @@ function renderCounsellors() {
       'data-counsellor-id': c.id,
       'data-state': c.state,
     },
-    h('td', { class: 'name' }, h('span', { text: c.name || c.id }),
-      c.name ? h('span', { class: 'id', text: c.id }) : null),
-    h('td', { class: 'state' }, h('span', { class: 'badge', text: enumWord(c.state) })),
+    h('td', { class: 'name', title: c.id, text: c.name || c.id }),
+    h('td', { class: 'state' }, h('span', { class: 'badge', text: enumWord(c.state) }),
+      c.state === 'COUNSELLOR_STATE_BREAK' && c.breakReason !== 'BREAK_REASON_UNSPECIFIED'
+        ? h('span', { class: 'break-reason', text: enumWord(c.breakReason) }) : null),
     ticking('td', c.sinceMs, { class: 'time' }),
     h('td', { class: 'call-id', text: c.callId }),
-    h('td', { class: 'break-reason',
-      text: c.state === 'COUNSELLOR_STATE_BREAK' ? enumWord(c.breakReason) : '' }),
     h('td', { class: `desk ${c.deskConnected ? 'up' : 'down'}`,
       text: c.deskConnected ? t('deskConnected') : t('deskDisconnected') }));
   });

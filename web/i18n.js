@@ -60,7 +60,6 @@ const STRINGS = {
     colSinceArrival: 'Từ lúc gọi',
     colTimeInState: 'Thời gian',
     colCurrentCall: 'Cuộc gọi hiện tại',
-    colBreakReason: 'Lý do nghỉ',
     colDesk: 'Bàn làm việc',
     deskConnected: 'đã kết nối',
     deskDisconnected: 'mất kết nối',
@@ -125,7 +124,9 @@ const STRINGS = {
     waitingTotal: '{count} waiting',
     longestWait: 'longest {wait}',
     available: '{count} counsellors available',
+    availableOne: '1 counsellor available',
     notListed: '{count} waiting calls not listed (only the front of the queue is listed)',
+    notListedOne: '1 waiting call not listed (only the front of the queue is listed)',
     groupNotListed: '+{count} more not listed',
     emergencyHeading: 'Emergency',
     noWaiting: 'No calls are waiting.',
@@ -154,7 +155,6 @@ const STRINGS = {
     colSinceArrival: 'Since arrival',
     colTimeInState: 'Time',
     colCurrentCall: 'Current call',
-    colBreakReason: 'Break reason',
     colDesk: 'Desk',
     deskConnected: 'connected',
     deskDisconnected: 'disconnected',
@@ -165,6 +165,7 @@ const STRINGS = {
     province: 'Province {code}',
     provinceUnknown: 'Province unknown',
     groupCount: '{count} calls',
+    groupCountOne: '1 call',
     figService: 'Service level',
     figServiceDef: 'Share of calls answered within 20 s (emergencies: 10 s), short abandons left out.',
     figAbandon: 'Abandonment rate',
@@ -283,9 +284,11 @@ export function setLanguage(lang) {
   current = LANGUAGES.includes(lang) ? lang : 'vi';
 }
 
-// The string `key` in the current language with `{name}` replaced from `args`.
+// The string `key` in the current language with `{name}` replaced from `args`. With a count of 1
+// the key's `One` form is used where the language has one (English; Vietnamese has no plural).
 export function t(key, args = {}) {
-  const template = STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  const one = args.count === 1 ? STRINGS[current][`${key}One`] : undefined;
+  const template = one ?? STRINGS[current][key] ?? STRINGS.en[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (_, name) => (name in args ? String(args[name]) : ''));
 }
 
