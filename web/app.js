@@ -330,7 +330,9 @@ function waitingGroups(listedWaiting) {
     }
     const provinces = centres.get(centre);
     if (!provinces.has(province)) {
-      provinces.set(province, { count: 0, emergency: 0, longestWaitMs: 0, calls: [], listed: 0 });
+      provinces.set(province, {
+        count: 0, emergency: 0, longestWaitMs: 0, calls: [], listed: 0, listedEmergency: 0,
+      });
     }
     return provinces.get(province);
   };
@@ -349,6 +351,9 @@ function waitingGroups(listedWaiting) {
   for (const call of [...listedWaiting, ...ringing]) {
     const entry = group(provinceCentre.get(call.province) ?? '', call.province);
     entry.listed += 1;
+    if (call.priority === 'PRIORITY_EMERGENCY') {
+      entry.listedEmergency += 1;
+    }
     if (call.state === 'CALL_STATE_WAITING' && call.priority !== 'PRIORITY_EMERGENCY') {
       entry.calls.push(call);
     }
@@ -357,6 +362,13 @@ function waitingGroups(listedWaiting) {
     const i = CENTRE_ORDER.indexOf(c);
     return i >= 0 ? i : c === '' ? CENTRE_ORDER.length + 1 : CENTRE_ORDER.length;
   };
+  // The summary is rebuilt at most once a second: a call listed before it is counted still counts.
+  for (const provinces of centres.values()) {
+    for (const entry of provinces.values()) {
+      entry.count = Math.max(entry.count, entry.listed);
+      entry.emergency = Math.max(entry.emergency, entry.listedEmergency);
+    }
+  }
   return [...centres.entries()]
     .sort(([a], [b]) => centreRank(a) - centreRank(b) || a.localeCompare(b))
     .map(([centre, provinces]) => ({
