@@ -162,6 +162,7 @@ function startLive(token) {
   stream?.stop();
   model.reset();
   summaryAtMs = null;
+  drawnAlerts = null;
   $('signin-submit').disabled = true;
   stream = new QueueStream(token, {
     resumeFrom: () => (model.hasView ? { epoch: model.epoch, sequence: model.sequence } : null),
@@ -247,24 +248,36 @@ function alertKind(kind) {
   return (kind || '').replace(/^KIND_/, '');
 }
 
-function alertText(alert) {
-  const wait = formatDuration(alert.waitedMs);
+// An alert's words, with its wait ticking: from the call's arrival when the page holds the call,
+// else from the wait the summary gave.
+function alertContent(alert) {
   const call = alert.callId;
+  const MARK = '\u0000';
+  const withWait = (key) => {
+    const [before, after] = t(key, { call, wait: MARK }).split(MARK);
+    const held = model.calls.get(call);
+    const from = held ? held.arrivedMs : (summaryAtMs ?? model.nowMs() ?? 0) - alert.waitedMs;
+    return [before, ticking('span', from, { class: 'alert-wait' }), after ?? ''];
+  };
   switch (alertKind(alert.kind)) {
     case 'EMERGENCY_WAITING':
-      return t('alertEmergencyWaiting', { call, wait });
+      return withWait('alertEmergencyWaiting');
     case 'LONG_WAIT':
-      return t('alertLongWait', { call, wait });
+      return withWait('alertLongWait');
     case 'SERVICE_LEVEL_LOW':
-      return t('alertServiceLevelLow');
+      return [t('alertServiceLevelLow')];
     case 'LANGUAGE_UNCOVERED':
-      return t('alertLanguageUncovered', { call, language: callerLanguageName(alert.language) });
+      return [t('alertLanguageUncovered', { call, language: callerLanguageName(alert.language) })];
     case 'STORAGE_NOT_SERVING':
-      return t('alertStorageNotServing');
+      return [t('alertStorageNotServing')];
     default:
-      return alert.message || t('alertOther');
+      return [alert.message || t('alertOther')];
   }
 }
+
+// The alerts drawn last, as "kind call language" keys: the list is rebuilt (and announced to a
+// screen reader) only when an alert comes or goes, not at every summary.
+let drawnAlerts = null;
 
 function renderAlerts() {
   const rank = (a) => {
@@ -272,6 +285,11 @@ function renderAlerts() {
     return i < 0 ? ALERT_ORDER.length : i;
   };
   const alerts = [...model.summary.alerts].sort((a, b) => rank(a) - rank(b));
+  const keys = `${language()}|${alerts.map((a) => `${a.kind} ${a.callId} ${a.language}`).join('|')}`;
+  if (keys === drawnAlerts) {
+    return;
+  }
+  drawnAlerts = keys;
   const list = $('alert-list');
   list.replaceChildren(...alerts.map((a) => {
     const kind = alertKind(a.kind);
@@ -281,8 +299,7 @@ function renderAlerts() {
       'data-kind': kind,
       'data-call-id': a.callId || null,
       title: a.message || null,
-      text: alertText(a),
-    });
+    }, ...alertContent(a));
   }));
   if (alerts.length === 0) {
     list.append(h('li', { class: 'alert-none', text: t('noAlerts') }));
@@ -501,7 +518,9 @@ function renderCounsellors() {
   const head = h('thead', {}, h('tr', {},
     ...['colCounsellor', 'colState', 'colTimeInState', 'colCurrentCall', 'colDesk']
       .map((k) => h('th', { scope: 'col', text: t(k) }))));
-  const rows = all.map((c) => {
+  // Every known counsellor is in the view: the signed-out ones are folded away below the board.
+  const offline = all.filter((c) => c.state === 'COUNSELLOR_STATE_OFFLINE');
+  const row = (c) => {
     const state = c.state.replace('COUNSELLOR_STATE_', '').toLowerCase().replaceAll('_', '-');
     return h('tr', {
       class: `counsellor state-${state}`,
@@ -517,8 +536,18 @@ function renderCounsellors() {
     h('td', { class: 'call-id', text: c.callId }),
     h('td', { class: `desk ${c.deskConnected ? 'up' : 'down'}`,
       text: c.deskConnected ? t('deskConnected') : t('deskDisconnected') }));
-  });
-  box.replaceChildren(h('table', { class: 'board' }, head, h('tbody', {}, ...rows)));
+  };
+  const parts = [h('table', { class: 'board' }, head,
+    h('tbody', {}, ...all.filter((c) => c.state !== 'COUNSELLOR_STATE_OFFLINE').map(row)))];
+  if (offline.length > 0) {
+    const details = h('details', { class: 'offline', 'data-testid': 'offline-counsellors' },
+      h('summary', { text: t('offlineCounsellors', { count: offline.length }) }),
+      h('table', { class: 'board' }, h('tbody', {}, ...offline.map(row))));
+    // Stay open across redraws once the supervisor opened it.
+    details.open = $('counsellors').querySelector('details.offline')?.open ?? false;
+    parts.push(details);
+  }
+  box.replaceChildren(...parts);
 }
 
 function figureRows() {
