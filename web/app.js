@@ -330,10 +330,20 @@ function waitingRow(call) {
   }, ticking('td', call.arrivedMs, { class: 'wait' }), ...callCells(call));
 }
 
-function waitingHead() {
+// Column headings; each heading has its column's class, as its cells do (wall mode hides some).
+const COLUMN_CLASS = {
+  colWait: 'wait', colPriority: 'priority', colTopic: 'topic', colLanguage: 'language',
+  colStep: 'step', colCaller: 'caller', colCall: 'call-id', colState: 'state',
+  colCounsellor: 'counsellor', colProvince: 'province', colSinceArrival: 'wait',
+};
+
+function headRow(keys) {
   return h('thead', {}, h('tr', {},
-    ...['colWait', 'colPriority', 'colTopic', 'colLanguage', 'colStep', 'colCaller', 'colCall']
-      .map((k) => h('th', { scope: 'col', text: t(k) }))));
+    ...keys.map((k) => h('th', { scope: 'col', class: COLUMN_CLASS[k] ?? null, text: t(k) }))));
+}
+
+function waitingHead() {
+  return headRow(['colWait', 'colPriority', 'colTopic', 'colLanguage', 'colStep', 'colCaller', 'colCall']);
 }
 
 // Province groups of the waiting calls: counts from the summary (every waiting call, listed or
@@ -479,9 +489,8 @@ function renderHandled() {
     box.replaceChildren(h('p', { class: 'empty', text: t('noHandled') }));
     return;
   }
-  const head = h('thead', {}, h('tr', {},
-    ...['colCall', 'colState', 'colCounsellor', 'colPriority', 'colTopic', 'colLanguage',
-      'colProvince', 'colSinceArrival', 'colCaller'].map((k) => h('th', { scope: 'col', text: t(k) }))));
+  const head = headRow(['colCall', 'colState', 'colCounsellor', 'colPriority', 'colTopic',
+    'colLanguage', 'colProvince', 'colSinceArrival', 'colCaller']);
   const rows = calls.map((call) => h('tr', {
     class: `call-row handled ${priorityClass(call.priority)}${call.priority === 'PRIORITY_EMERGENCY' ? ' emergency' : ''}`,
     'data-testid': 'handled-call',
