@@ -14,7 +14,7 @@ namespace {
 // its data comes from this origin. The rest closes what default-src leaves open: framing (click
 // jacking), <base> rewriting, and a form posted anywhere (the sign-in form is handled by script
 // and must never submit the token in a URL).
-constexpr char kContentSecurityPolicy[] =
+constexpr std::string_view kContentSecurityPolicy =
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 // cpp-httplib matches a route as a regular expression over the whole path: escape the dots.
@@ -36,7 +36,7 @@ void ServeWebAssets(httplib::Server& server) {
     const Asset asset = *FindWebAsset(path);
     server.Get(RoutePattern(path), [asset](const httplib::Request&, httplib::Response& res) {
       res.set_header("Cache-Control", "no-store");
-      res.set_header("Content-Security-Policy", kContentSecurityPolicy);
+      res.set_header("Content-Security-Policy", std::string(kContentSecurityPolicy));
       res.set_header("X-Content-Type-Options", "nosniff");
       res.set_header("Referrer-Policy", "no-referrer");
       res.set_content(asset.body.data(), asset.body.size(), std::string(asset.content_type));

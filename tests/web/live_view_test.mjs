@@ -433,6 +433,9 @@ async function run() {
   check(stored.session.includes(SUPERVISOR_TOKEN), 'the token is not in sessionStorage');
   check(!stored.local.includes(SUPERVISOR_TOKEN), 'the token reached localStorage');
   step('signed in with the supervisor token (kept in sessionStorage only)');
+  const defined = await page.locator('[data-testid="figures"] th[title]').count();
+  check(defined >= 8, `only ${defined} figures carry a definition`);
+  check(await page.locator('[data-testid="chart"] > *').count() > 0, 'the chart is empty');
 
   // Calls appear within a second of their arrival.
   const calls = [
@@ -542,6 +545,18 @@ async function run() {
   check(epochAfter && epochAfter !== epochBefore, `the epoch did not change (${epochBefore} -> ${epochAfter})`);
   await waitFor(page, '[data-testid="stale"]', 'the out-of-date note gone', { state: 'hidden' });
   step(`after the restart the page shows the calls again without a reload (epoch ${epochBefore} -> ${epochAfter})`);
+
+  // The emergency call has now waited a few seconds (its arrival time survives the restart):
+  // past 10 s the daemon raises an alert, which the page puts at the top, in red.
+  const alert = '[data-testid="alert"][data-kind="EMERGENCY_WAITING"][data-call-id="web-emergency-1"]';
+  await waitFor(page, alert, 'the emergency-waiting alert (the call waited over 10 s)',
+    { timeout: 15_000 });
+  const alertBox = await page.locator(alert).boundingBox();
+  const queueBox = await page.locator('[data-testid="waiting"]').boundingBox();
+  check(alertBox.y < queueBox.y, 'the emergency alert is not above the queue');
+  const alertColour = await page.locator(alert).evaluate((li) => getComputedStyle(li).backgroundColor);
+  check(alertColour === colour, `the emergency alert's background is ${alertColour}, not red`);
+  step(`the emergency alert is at the top: "${(await page.locator(alert).textContent()).trim()}"`);
 
   // A call that arrives now appears within a second too.
   await gateway.arrive('web-high-2', { callerNumber: '+84912345674', province: '48', language: 'hmn',
