@@ -202,7 +202,8 @@ function setConnection(status) {
   connection = status;
   const node = $('connection');
   node.dataset.state = status.state;
-  const seconds = Math.max(1, Math.round((status.retryMs ?? 0) / 1000 * 10) / 10);
+  const seconds = new Intl.NumberFormat(language(), { maximumFractionDigits: 1 })
+    .format((status.retryMs ?? 0) / 1000);
   const texts = {
     'signed-out': t('connSignedOut'),
     connecting: t('connConnecting'),

@@ -83,6 +83,9 @@ export class QueueStream {
     this.retryMs = FIRST_RETRY_MS;
     this.timer = null;
     this.resume = true;
+    // Tries since the last update delivered: the first is "connecting", later ones stay
+    // "reconnecting" until an update arrives.
+    this.attempts = 0;
   }
 
   start() {
@@ -99,7 +102,10 @@ export class QueueStream {
     if (this.stopped) {
       return;
     }
-    this.handlers.onStatus({ state: 'connecting' });
+    if (this.attempts === 0) {
+      this.handlers.onStatus({ state: 'connecting' });
+    }
+    this.attempts += 1;
     const controller = new AbortController();
     this.controller = controller;
     let silence = null;
@@ -138,6 +144,7 @@ export class QueueStream {
         }
         // Only a stream that delivered an update counts as recovered.
         this.retryMs = FIRST_RETRY_MS;
+        this.attempts = 0;
         try {
           this.handlers.onUpdate(JSON.parse(event.data));
         } catch (err) {
