@@ -1,3 +1,4 @@
+#include "daemon/web_events.h"
 #include "daemon/daemon.h"
 
 #include <fcntl.h>
@@ -216,6 +217,9 @@ class DaemonImpl final : public Daemon {
       return;
     }
     spdlog::info("hotlined shutting down");
+    if (web_views_) {
+      web_views_->StopAll();  // The server waits for its workers; a page's stream holds one.
+    }
     if (http_) {
       http_->stop();
     }
@@ -323,6 +327,9 @@ class DaemonImpl final : public Daemon {
       const int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
+    web_views_ = std::make_unique<WebViews>(config_, *host_);
+    http_->new_task_queue = [n = web_views_->threads()] { return new httplib::ThreadPool(n); };
+    web_views_->Register(*http_);
     ServeWebAssets(*http_);  // The live view's page: /, /app.js, /style.css, ...
     http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       // Serving once start-up finished, while the journal is written, until shutdown begins.
@@ -400,6 +407,8 @@ class DaemonImpl final : public Daemon {
   std::thread cq_thread_;
   int grpc_port_ = 0;
 
+  // Before http_: its pages' streams end after the server's workers.
+  std::unique_ptr<WebViews> web_views_;
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;
   std::atomic<bool> http_exited_ = false;

@@ -43,6 +43,8 @@ extern const grpc::Status kUnauthenticated;
 // A fixed-role token check (gateway, supervisor, admin); constant-time so a wrong guess learns
 // nothing from timing.
 bool RoleToken(const grpc::ServerContext& ctx, const std::string& expected);
+// The same comparison for a token that came another way (HTTP).
+bool SameToken(const std::string& token, const std::string& expected);
 
 // The first failed check, or OK.
 absl::Status FirstError(std::initializer_list<absl::Status> checks);

@@ -18,12 +18,31 @@ namespace hotline::daemon {
 
 namespace v1 = ::hotline::v1;
 
+// Where a stream of `Out` goes, whatever carries it (a gRPC stream, an HTTP event stream).
+template <class Out>
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void Send(Out message) = 0;
+  virtual void Close(const grpc::Status& status) = 0;
+};
+
+// A supervisor's live queue: a WatchQueue stream or a web page's event stream.
+using QueueSink = Sink<v1::QueueUpdate>;
+
 // A server-streaming RPC: one request in, a stream of `Out` back.
 template <class Request, class Out>
-class ServerStream final : public std::enable_shared_from_this<ServerStream<Request, Out>> {
+class ServerStream final : public Sink<Out>,
+                           public std::enable_shared_from_this<ServerStream<Request, Out>> {
  public:
-  void Send(Out message) { outbox_.Send(std::move(message), this->shared_from_this()); }
-  void Close(const grpc::Status& status) { outbox_.Close(status, this->shared_from_this()); }
+  void Send(Out message) override { outbox_.Send(std::move(message), this->shared_from_this()); }
+  void Close(const grpc::Status& status) override {
+    outbox_.Close(status, this->shared_from_this());
+  }
+  // See rpc::Outbox::Bound.
+  void Bound(size_t limit, std::function<void()> caught_up) {
+    outbox_.Bound(limit, std::move(caught_up));
+  }
 
   grpc::ServerContext ctx;
   Request request;
