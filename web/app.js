@@ -268,7 +268,8 @@ function alertContent(alert) {
     case 'SERVICE_LEVEL_LOW':
       return [t('alertServiceLevelLow')];
     case 'LANGUAGE_UNCOVERED':
-      return [t('alertLanguageUncovered', { call, language: callerLanguageName(alert.language) })];
+      return [t(call ? 'alertLanguageUncovered' : 'alertLanguageUncoveredNoCall',
+        { call, language: callerLanguageName(alert.language, { inSentence: true }) })];
     case 'STORAGE_NOT_SERVING':
       return [t('alertStorageNotServing')];
     default:
@@ -410,9 +411,13 @@ function waitingGroups(listedWaiting) {
 function renderWaiting() {
   const s = model.summary;
   const waiting = model.waitingCalls();
+  // Waiting and ringing calls, as the summary counts them; it is rebuilt at most once a second,
+  // so never fewer than the page lists.
+  const listed = [...model.calls.values()].filter(
+    (c) => c.state === 'CALL_STATE_WAITING' || c.state === 'CALL_STATE_OFFERED').length;
   const note = $('waiting-summary');
   note.replaceChildren(h('span', { class: 'total', 'data-testid': 'waiting-total',
-    text: t('waitingTotal', { count: s.waitingTotal }) }));
+    text: t('waitingTotal', { count: Math.max(s.waitingTotal, listed) }) }));
   if (s.longestWaitMs > 0 && summaryAtMs !== null) {
     const from = summaryAtMs - s.longestWaitMs;
     note.append(' · ', h('span', { text: t('longestWait', { wait: '' }) }),

@@ -93,7 +93,8 @@ const STRINGS = {
     alertEmergencyWaiting: 'Cuộc gọi khẩn cấp {call} đã chờ {wait}',
     alertLongWait: 'Cuộc gọi {call} đã chờ {wait}',
     alertServiceLevelLow: 'Mức phục vụ 15 phút qua dưới mục tiêu 80 %',
-    alertLanguageUncovered: 'Cuộc gọi {call} chờ bằng tiếng {language}, không tư vấn viên nào đang đăng nhập nói được',
+    alertLanguageUncovered: 'Cuộc gọi {call} chờ bằng {language}, không tư vấn viên nào đang đăng nhập nói được',
+    alertLanguageUncoveredNoCall: 'Có cuộc gọi chờ bằng {language}, không tư vấn viên nào đang đăng nhập nói được',
     alertStorageNotServing: 'Không ghi được nhật ký: sự kiện chưa được xác nhận',
     alertOther: 'Cảnh báo',
     seconds: '{n} giây',
@@ -192,6 +193,7 @@ const STRINGS = {
     alertLongWait: 'Call {call} has waited {wait}',
     alertServiceLevelLow: "The last 15 minutes' service level is under the 80 % target",
     alertLanguageUncovered: 'Call {call} waits in {language}, which no signed-in counsellor speaks',
+    alertLanguageUncoveredNoCall: 'A call waits in {language}, which no signed-in counsellor speaks',
     alertStorageNotServing: 'The journal cannot be written: events are not being acknowledged',
     alertOther: 'Alert',
     seconds: '{n} s',
@@ -273,7 +275,10 @@ const CENTRES = {
 
 // Language codes callers choose in the gateway's menu.
 const CALLER_LANGUAGES = {
-  vi: { vi: 'Tiếng Việt', hmn: "H'Mông", tha: 'Thái', tay: 'Tày', khm: 'Khmer', mtq: 'Mường', en: 'Tiếng Anh' },
+  vi: {
+    vi: 'Tiếng Việt', hmn: "Tiếng H'Mông", tha: 'Tiếng Thái', tay: 'Tiếng Tày', khm: 'Tiếng Khmer',
+    mtq: 'Tiếng Mường', en: 'Tiếng Anh',
+  },
   en: { vi: 'Vietnamese', hmn: 'Hmong', tha: 'Thai', tay: 'Tay', khm: 'Khmer', mtq: 'Muong', en: 'English' },
 };
 
@@ -307,7 +312,10 @@ export function centreName(code) {
   return CENTRES[current][code] ?? code;
 }
 
-export function callerLanguageName(code) {
+// The name of a caller's language code, as a table shows it ("Tiếng Việt", "Hmong"); mid-sentence
+// (in an alert) with a small letter in Vietnamese ("bằng tiếng Việt").
+export function callerLanguageName(code, { inSentence = false } = {}) {
   const c = code || 'vi';
-  return CALLER_LANGUAGES[current][c] ?? c;
+  const name = CALLER_LANGUAGES[current][c] ?? c;
+  return inSentence && current === 'vi' && name.startsWith('Tiếng ') ? `tiếng ${name.slice(6)}` : name;
 }

@@ -502,15 +502,15 @@ async function run() {
   }
   step('the answered call left the waiting list and shows connected with its counsellor on call');
 
-  // Screenshots: a supervisor's screen, and the wall.
-  await page.screenshot({ path: path.join(buildDir, 'live-view.png') });
-  await page.setViewportSize({ width: 1920, height: 1080 });
-  await page.click('[data-testid="wall-toggle"]');
-  check(await page.evaluate(() => document.body.classList.contains('wall')), 'wall mode did not turn on');
-  await page.screenshot({ path: path.join(buildDir, 'live-view-wall.png') });
-  await page.click('[data-testid="wall-toggle"]');
-  await page.setViewportSize({ width: 1366, height: 768 });
-  step(`screenshots saved: ${path.join(buildDir, 'live-view.png')}, live-view-wall.png`);
+  // The summary (rebuilt once a second) counts the waiting calls by centre and province: the
+  // page groups them so, each province under its centre.
+  await waitFor(page, '[data-testid="centre-group"][data-centre="south"] ~ [data-testid="province-group"][data-province="79"]',
+    'the emergency\'s province under its centre, from the summary', { timeout: 3000 });
+  await waitFor(page, '[data-testid="centre-group"][data-centre="north"] ~ [data-testid="province-group"][data-province="01"][data-count="1"]',
+    'province 01 counted under the north', { timeout: 3000 });
+  check((await page.locator('[data-testid="waiting-total"]').textContent()).startsWith('2 '),
+    `the waiting total reads '${await page.locator('[data-testid="waiting-total"]').textContent()}'`);
+  step('the waiting calls are grouped by centre and province with the summary\'s counts');
 
   // Restart: SIGTERM, the page says it is reconnecting, the daemon comes back on the same
   // database and ports, and the page shows the calls again by itself.
@@ -563,6 +563,18 @@ async function run() {
     topic: 'TOPIC_ABUSE_REPORT', priority: 'PRIORITY_HIGH' });
   await waitFor(page, waitingRow('web-high-2'), 'a call after the restart');
   step('a call sent after the restart appeared within a second');
+  await waitFor(page, '[data-testid="centre-group"][data-centre="central"] ~ [data-testid="province-group"][data-province="48"]',
+    'the new call counted in its province', { timeout: 3000 });
+
+  // Screenshots: a supervisor's screen, and the wall.
+  await page.screenshot({ path: path.join(buildDir, 'live-view.png') });
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.click('[data-testid="wall-toggle"]');
+  check(await page.evaluate(() => document.body.classList.contains('wall')), 'wall mode did not turn on');
+  await page.screenshot({ path: path.join(buildDir, 'live-view-wall.png') });
+  await page.click('[data-testid="wall-toggle"]');
+  await page.setViewportSize({ width: 1366, height: 768 });
+  step(`screenshots saved: ${path.join(buildDir, 'live-view.png')}, live-view-wall.png`);
 
   check(pageErrors.length === 0, `the page threw: ${pageErrors.join('; ')}`);
   const exit2 = await stopDaemon(daemon.child);
