@@ -209,7 +209,7 @@ function setConnection(status) {
     connecting: t('connConnecting'),
     live: t('connLive'),
     reconnecting: t('connReconnecting', { seconds }),
-    busy: t('connBusy', { seconds }),
+    busy: t('connBusy', { seconds, reason: status.reason || '503' }),
   };
   node.textContent = texts[status.state] ?? status.state;
   const stale = model.hasView && status.state !== 'live';

@@ -73,7 +73,7 @@ export class Unauthorized extends Error {}
 
 export class QueueStream {
   // handlers: onUpdate(update) (throws to have the stream reopened for a full view),
-  // onStatus({state: 'connecting'|'live'|'reconnecting'|'busy', retryMs}),
+  // onStatus({state: 'connecting'|'live'|'reconnecting'|'busy', retryMs, reason}),
   // onUnauthorized(reason), resumeFrom() -> {epoch, sequence} | null.
   constructor(token, handlers) {
     this.token = token;
@@ -119,7 +119,8 @@ export class QueueStream {
     if (from && from.epoch) {
       url += `?epoch=${encodeURIComponent(from.epoch)}&after=${encodeURIComponent(from.sequence)}`;
     }
-    let busy = false;
+    // A 503 (too many views open, or the daemon shutting down) and what it said.
+    let busy = null;
     try {
       watch();
       const response = await fetch(url, {
@@ -135,7 +136,9 @@ export class QueueStream {
         return;
       }
       if (!response.ok || !response.body) {
-        busy = response.status === 503;
+        if (response.status === 503) {
+          busy = (await response.text().catch(() => '')).trim().slice(0, 200);
+        }
         throw new Error(`HTTP ${response.status}`);
       }
       const parser = new EventStreamParser((event) => {
@@ -176,7 +179,9 @@ export class QueueStream {
     }
     const wait = this.retryMs;
     this.retryMs = Math.min(this.retryMs * 2, LAST_RETRY_MS);
-    this.handlers.onStatus({ state: busy ? 'busy' : 'reconnecting', retryMs: wait });
+    this.handlers.onStatus(busy === null
+      ? { state: 'reconnecting', retryMs: wait }
+      : { state: 'busy', retryMs: wait, reason: busy });
     this.timer = setTimeout(() => this.connect(), wait);
   }
 }
