@@ -472,6 +472,7 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
       }
     }
   }
+  figures_.Count(effects, at, engine_);
   Translation out = Translate(effects, at, engine_);
   auto append = [](auto& into, auto& from) {
     into.insert(into.end(), std::make_move_iterator(from.begin()),
@@ -562,7 +563,7 @@ v1::QueueSummary EngineHost::QueueSummaryNow() {
                                    .now = Now(),
                                    .view_calls = static_cast<size_t>(config_.view_calls),
                                    .storage_serving = writer_.healthy(),
-                                   .figures = {},
+                                   .figures = figures_.Figures(Now()),
                                    .history = history_});
 }
 
@@ -582,6 +583,9 @@ void EngineHost::SampleHistory() {
     v1::HistoryPoint point;
     *point.mutable_at() = ToProto(routing::FromUnixMillis(m * 60'000));
     point.set_waiting(waiting);
+    if (const auto level = figures_.ServiceLevel(routing::FromUnixMillis(m * 60'000))) {
+      point.set_service_level(*level);
+    }
     history_.push_back(std::move(point));
   }
   while (history_.size() > kHistoryPoints) {

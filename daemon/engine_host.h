@@ -28,6 +28,7 @@
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
 #include "daemon/effects.h"
+#include "daemon/live_figures.h"
 #include "daemon/queue_feed.h"
 #include "daemon/streams.h"
 #include "daemon/time_source.h"
@@ -237,6 +238,7 @@ class EngineHost final {
   // looked (it compares once per handled input, not once per effect batch); the counsellors
   // whose status it may have changed.
   QueueFeed feed_;
+  LiveFigures figures_;
   bool view_changed_ = false;
   std::set<std::string> touched_counsellors_;
   std::unique_ptr<Timer> summary_timer_;
