@@ -155,20 +155,22 @@ Registry::Family& Registry::FamilyFor(const std::string& name, const std::string
   return family;
 }
 
+template <class T, class... Args>
+T& Registry::Append(Family& family, Labels labels, Args&&... args) {
+  auto value = std::make_unique<T>(std::forward<Args>(args)...);
+  T& result = *value;
+  family.series.push_back(Series{std::move(labels), std::move(value)});
+  return result;
+}
+
 Counter& Registry::AddCounter(const std::string& name, const std::string& help, Labels labels) {
   Family& family = FamilyFor(name, help, Type::kCounter, labels);
-  auto counter = std::make_unique<Counter>();
-  Counter& result = *counter;
-  family.series.push_back(Series{std::move(labels), std::move(counter)});
-  return result;
+  return Append<Counter>(family, std::move(labels));
 }
 
 Gauge& Registry::AddGauge(const std::string& name, const std::string& help, Labels labels) {
   Family& family = FamilyFor(name, help, Type::kGauge, labels);
-  auto gauge = std::make_unique<Gauge>();
-  Gauge& result = *gauge;
-  family.series.push_back(Series{std::move(labels), std::move(gauge)});
-  return result;
+  return Append<Gauge>(family, std::move(labels));
 }
 
 Histogram& Registry::AddHistogram(const std::string& name, const std::string& help,
@@ -178,10 +180,7 @@ Histogram& Registry::AddHistogram(const std::string& name, const std::string& he
   HOTLINE_CHECK(family.series.empty() ||
                 std::get<std::unique_ptr<Histogram>>(family.series.front().value)->bounds() ==
                     bounds);
-  auto histogram = std::make_unique<Histogram>(std::move(bounds));
-  Histogram& result = *histogram;
-  family.series.push_back(Series{std::move(labels), std::move(histogram)});
-  return result;
+  return Append<Histogram>(family, std::move(labels), std::move(bounds));
 }
 
 std::string Registry::Render() const {

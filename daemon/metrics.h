@@ -133,6 +133,9 @@ class Registry final {
   // The family `name`, created with `help` and `type` if it is new.
   Family& FamilyFor(const std::string& name, const std::string& help, Type type,
                     const Labels& labels);
+  // Adds a series to `family`: a T made from `args`, with `labels`.
+  template <class T, class... Args>
+  static T& Append(Family& family, Labels labels, Args&&... args);
 
   std::vector<std::unique_ptr<Family>> families_;
 };
