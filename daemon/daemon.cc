@@ -6,6 +6,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <httplib.h>
+
+#include <future>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -151,7 +153,8 @@ class DaemonImpl final : public Daemon {
     writer_ = std::make_unique<Writer>(
         *sink, [this](bool healthy) { OnStoreHealth(healthy); },
         [this](const absl::Status& why) { OnWriterFatal(why); }, WriterOptions{}, &metrics_);
-    host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, *time_);
+    host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, *time_,
+                                         &metrics_);
     if (absl::Status s = host_->Recover(); !s.ok()) {
       return s;
     }
@@ -347,6 +350,14 @@ class DaemonImpl final : public Daemon {
     // Prometheus server scrapes it as a load balancer probes /healthz.
     http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       metrics_.SetStorageServing(writer_->healthy());  // What /healthz reads.
+      // The waiting calls and counsellors as the engine thread counts them now; a scrape while
+      // it is busy for over a second gets the last counts.
+      auto counted = std::make_shared<std::promise<void>>();
+      host_->Post([counted](EngineHost& h) {
+        h.CountForMetrics();
+        counted->set_value();
+      });
+      counted->get_future().wait_for(std::chrono::seconds(1));
       res.set_content(metrics_.Render(), prometheus::kContentType);
     });
     if (port == 0) {

@@ -65,6 +65,20 @@ TEST_CASE("GET /metrics times each acknowledged gateway event and the journal co
   CHECK(Sample(after, "hotline_journal_commit_seconds_count") >
         Sample(before, "hotline_journal_commit_seconds_count"));
   CHECK(Sample(after, "hotline_storage_serving") == 1);
+
+  // The engine's own series: call-2 waits (high), call-1 ended abandoned, and every input took
+  // a decision.
+  CHECK(Sample(after, "hotline_waiting_calls{priority=\"high\"}") == 1);
+  CHECK(Sample(after, "hotline_waiting_calls{priority=\"normal\"}") == 0);
+  CHECK(Sample(after, "hotline_calls_finished_total{outcome=\"abandoned\"}") ==
+        Sample(before, "hotline_calls_finished_total{outcome=\"abandoned\"}") + 1);
+  CHECK(Sample(after, "hotline_decision_seconds_count") >=
+        Sample(before, "hotline_decision_seconds_count") + 3);
+  testing::SignedIn alice(f, "alice", "01");
+  const std::string signed_in = FetchMetrics(f.daemon->http_port());
+  CHECK(Sample(signed_in, "hotline_counsellors{state=\"available\"}") +
+            Sample(signed_in, "hotline_counsellors{state=\"reserved\"}") ==
+        1);
 }
 
 TEST_CASE("hotline_storage_serving reads 0 while commits fail, and a held ack is timed once written",
