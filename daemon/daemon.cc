@@ -6,6 +6,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <httplib.h>
+
+#include <future>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -25,6 +27,7 @@
 #include "daemon/caller_key.h"
 #include "daemon/convert.h"
 #include "daemon/engine_host.h"
+#include "daemon/metrics.h"
 #include "daemon/services.h"
 #include "daemon/status.h"
 #include "daemon/streams.h"
@@ -150,8 +153,9 @@ class DaemonImpl final : public Daemon {
     }
     writer_ = std::make_unique<Writer>(
         *sink, [this](bool healthy) { OnStoreHealth(healthy); },
-        [this](const absl::Status& why) { OnWriterFatal(why); });
-    host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, *time_);
+        [this](const absl::Status& why) { OnWriterFatal(why); }, WriterOptions{}, &metrics_);
+    host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, *time_,
+                                         &metrics_);
     if (absl::Status s = host_->Recover(); !s.ok()) {
       return s;
     }
@@ -183,7 +187,7 @@ class DaemonImpl final : public Daemon {
       health_ = server_->GetHealthCheckService();
       health_->SetServingStatus(writer_->healthy());
     }
-    const Services services{config_, *host_, cq_.get()};
+    const Services services{config_, *host_, cq_.get(), metrics_};
     ServeGateway(gateway_, services);
     ServeDesk(desk_, services);
     ServeSupervisor(supervisor_, services);
@@ -344,6 +348,20 @@ class DaemonImpl final : public Daemon {
         res.status = 200;
       }
     });
+    // No token: it holds no personal data, only counts and latencies (metrics.h), and a
+    // Prometheus server scrapes it as a load balancer probes /healthz.
+    http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      metrics_.SetStorageServing(writer_->healthy());  // What /healthz reads.
+      // The waiting calls and counsellors as the engine thread counts them now; a scrape while
+      // it is busy for over a second gets the last counts.
+      auto counted = std::make_shared<std::promise<void>>();
+      host_->Post([counted](EngineHost& h) {
+        h.CountForMetrics();
+        counted->set_value();
+      });
+      counted->get_future().wait_for(std::chrono::seconds(1));
+      res.set_content(metrics_.Render(), prometheus::kContentType);
+    });
     if (port == 0) {
       http_port_ = http_->bind_to_any_port(host);
     } else {
@@ -384,6 +402,8 @@ class DaemonImpl final : public Daemon {
   bool flushed_ = false;  // Guarded by mu_.
   // Why the journal writer stopped for good; OK while it runs.
   absl::Status failure_;  // Guarded by mu_.
+  // Before everything that reports to it, so it outlives them.
+  Metrics metrics_;
   std::unique_ptr<CallerKeyer> keyer_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::Sink> wrapped_sink_;

@@ -76,9 +76,11 @@ std::string NewEpoch() {
 }  // namespace
 
 EngineHost::EngineHost(const Config& config, asio::io_context& io, storage::Store& store,
-                       Writer& writer, const CallerKeyer& keyer, TimeSource& time)
+                       Writer& writer, const CallerKeyer& keyer, TimeSource& time,
+                       Metrics* metrics)
     : config_(config),
       io_(io),
+      metrics_(metrics),
       time_(time),
       timer_(time.MakeTimer(io)),
       wall_anchor_(time.SystemTime()),
@@ -287,9 +289,13 @@ absl::Status EngineHost::Canonicalize(routing::CounsellorProfile& profile) const
 
 void EngineHost::Post(std::function<void(EngineHost&)> fn) {
   asio::post(io_, [this, fn = std::move(fn)] {
+    const auto started = std::chrono::steady_clock::now();
     SampleHistory();  // The minutes that ended before this input, as they were.
     fn(*this);
     Flush();
+    if (metrics_ != nullptr) {
+      metrics_->ObserveDecision(std::chrono::steady_clock::now() - started);
+    }
   });
 }
 
@@ -466,12 +472,16 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
       spdlog::info("call {} finished: {} counsellor={} offers={}", r.call.call_id,
                    routing::Name(r.outcome), r.counsellor_id, r.offers);
       connect_ids_.erase(r.call.call_id);
+      if (metrics_ != nullptr) {
+        metrics_->CountFinished(r.outcome);
+      }
       if (auto waiting = undelivered_.find(r.call.gateway_id); waiting != undelivered_.end()) {
         std::erase_if(waiting->second,
                       [&](const v1::Command& c) { return c.call_id() == r.call.call_id; });
       }
     }
   }
+  figures_.Count(effects, at, engine_);
   Translation out = Translate(effects, at, engine_);
   auto append = [](auto& into, auto& from) {
     into.insert(into.end(), std::make_move_iterator(from.begin()),
@@ -562,7 +572,7 @@ v1::QueueSummary EngineHost::QueueSummaryNow() {
                                    .now = Now(),
                                    .view_calls = static_cast<size_t>(config_.view_calls),
                                    .storage_serving = writer_.healthy(),
-                                   .figures = {},
+                                   .figures = figures_.Figures(Now()),
                                    .history = history_});
 }
 
@@ -582,12 +592,46 @@ void EngineHost::SampleHistory() {
     v1::HistoryPoint point;
     *point.mutable_at() = ToProto(routing::FromUnixMillis(m * 60'000));
     point.set_waiting(waiting);
+    if (const auto level = figures_.ServiceLevel(routing::FromUnixMillis(m * 60'000))) {
+      point.set_service_level(*level);
+    }
     history_.push_back(std::move(point));
   }
   while (history_.size() > kHistoryPoints) {
     history_.pop_front();
   }
   history_minute_ = minute;
+}
+
+void EngineHost::CountForMetrics() {
+  if (metrics_ == nullptr) {
+    return;
+  }
+  std::map<routing::Priority, int64_t> waiting;
+  for (auto p : {routing::Priority::kLow, routing::Priority::kNormal, routing::Priority::kHigh,
+                 routing::Priority::kEmergency}) {
+    waiting[p] = 0;
+  }
+  engine_.ForEachCall([&](const routing::CallInfo& call, routing::CallState state) {
+    if (state == routing::CallState::kWaiting || state == routing::CallState::kOffered) {
+      ++waiting[call.priority];
+    }
+  });
+  for (const auto& [priority, n] : waiting) {
+    metrics_->SetWaiting(priority, n);
+  }
+  std::map<routing::CounsellorState, int64_t> states;
+  for (auto s : {routing::CounsellorState::kOffline, routing::CounsellorState::kAvailable,
+                 routing::CounsellorState::kReserved, routing::CounsellorState::kOnCall,
+                 routing::CounsellorState::kWrapUp, routing::CounsellorState::kBreak}) {
+    states[s] = 0;
+  }
+  for (const routing::CounsellorView& c : engine_.Counsellors()) {
+    ++states[c.state];
+  }
+  for (const auto& [state, n] : states) {
+    metrics_->SetCounsellors(state, n);
+  }
 }
 
 void EngineHost::ArmSummaryTimer() {

@@ -28,6 +28,8 @@
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
 #include "daemon/effects.h"
+#include "daemon/live_figures.h"
+#include "daemon/metrics.h"
 #include "daemon/queue_feed.h"
 #include "daemon/streams.h"
 #include "daemon/time_source.h"
@@ -47,8 +49,9 @@ class EngineHost final {
  public:
   // `store` is read here (recovery); every write goes through `writer`. Timers are scheduled on
   // `time`'s monotonic clock (see Now()).
+  // `metrics` (may be null) gets the time each input takes and the calls finished.
   EngineHost(const Config& config, asio::io_context& io, storage::Store& store, Writer& writer,
-             const CallerKeyer& keyer, TimeSource& time);
+             const CallerKeyer& keyer, TimeSource& time, Metrics* metrics = nullptr);
   EngineHost(const EngineHost&) = delete;
   EngineHost& operator=(const EngineHost&) = delete;
 
@@ -116,6 +119,9 @@ class EngineHost final {
   v1::ListCounsellorsResponse ListCounsellors() const;
   // Reads the policy and regions files again and puts them in force (journaled).
   void ReloadPolicy(Reply<v1::ReloadPolicyResponse> reply);
+
+  // Sets the metrics' waiting calls by priority and counsellors by state (walks every live call).
+  void CountForMetrics();
 
   // Runs `done` once everything handled so far is durable (its answers sent). For shutdown.
   void Barrier(std::function<void()> done);
@@ -190,6 +196,7 @@ class EngineHost final {
 
   const Config& config_;
   asio::io_context& io_;
+  Metrics* const metrics_;
   TimeSource& time_;
   std::unique_ptr<Timer> timer_;
   // Now() = wall_anchor_ + (monotonic now - mono_anchor_).
@@ -237,6 +244,7 @@ class EngineHost final {
   // looked (it compares once per handled input, not once per effect batch); the counsellors
   // whose status it may have changed.
   QueueFeed feed_;
+  LiveFigures figures_;
   bool view_changed_ = false;
   std::set<std::string> touched_counsellors_;
   std::unique_ptr<Timer> summary_timer_;

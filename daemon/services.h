@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "daemon/config.h"
 #include "daemon/engine_host.h"
+#include "daemon/metrics.h"
 #include "hotline/v1/admin.grpc.pb.h"
 #include "hotline/v1/desk.grpc.pb.h"
 #include "hotline/v1/gateway.grpc.pb.h"
@@ -29,6 +30,7 @@ struct Services {
   const Config& config;
   EngineHost& host;
   grpc::ServerCompletionQueue* cq;
+  Metrics& metrics;
 };
 
 void ServeGateway(v1::GatewayService::AsyncService& service, Services services);

@@ -93,7 +93,12 @@ class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
  public:
   using Wire = grpc::ServerAsyncReaderWriter<v1::HotlineMessage, v1::GatewayMessage>;
 
-  void Send(v1::HotlineMessage message) { outbox_.Send(std::move(message), shared_from_this()); }
+  void Send(v1::HotlineMessage message) {
+    if (on_send) {
+      on_send(message);
+    }
+    outbox_.Send(std::move(message), shared_from_this());
+  }
   void Close(const grpc::Status& status) { outbox_.Close(status, shared_from_this()); }
 
   // Reads the next message into `incoming` and runs `then(ok)`; ok=false when the gateway
@@ -107,6 +112,9 @@ class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
   v1::GatewayMessage incoming;
   // Set once the Hello is read (completion-queue thread; read by the engine thread after a post).
   std::string gateway_id;
+  // Runs in Send, on the sending thread, as each message is handed to the stream: the gateway
+  // service times acknowledgements with it (metrics.h). Set before the first Read, then fixed.
+  std::function<void(const v1::HotlineMessage&)> on_send;
   Wire* wire() { return &wire_; }
 
  private:
