@@ -70,7 +70,7 @@ TEST_CASE("migrations create the schema and opening the database again changes n
         "table request_results", "index calls_by_call_id", "index calls_by_arrival",
         "index calls_by_counsellor", "index calls_by_caller", "index presence_by_counsellor",
         "index request_results_by_at", "table offers", "index offers_by_call",
-        "index offers_by_counsellor"}) {
+        "index offers_by_counsellor", "index calls_by_decision", "index calls_by_handling_end"}) {
     INFO(name);
     CHECK(std::count_if(schema.begin(), schema.end(), [&](const std::string& entry) {
             return entry.rfind(std::string(name) + ":", 0) == 0;
