@@ -100,14 +100,17 @@ std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& servi
         // thread.
         services.host.Post([call, thread, period = *period, by = *by](EngineHost& h) {
           thread->Submit(
-              [call, period, by, context = h.ReportContextNow()](storage::ReportReader& reader) {
+              [call, period, by, context = h.ReportContextNow()](
+                  storage::ReportReader& reader) -> ReportThread::Reply {
                 stats::ReportOptions options;
                 options.utc_offset = kLocalUtcOffset;
                 stats::ReportBuilder builder(by, period.from, period.to, context, options);
                 if (absl::Status s = ReadInto(reader, period, builder); !s.ok()) {
-                  return call->Fail(s);
+                  return [call, s] { call->Fail(s); };
                 }
-                call->Reply(ToResponse(std::move(builder).Finish()));
+                return [call, response = ToResponse(std::move(builder).Finish())] {
+                  call->Reply(response);
+                };
               },
               [call](const absl::Status& why) { call->Fail(why); });
         });
@@ -129,12 +132,12 @@ std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& servi
           return call->Fail(kBusy);
         }
         thread->Submit(
-            [call, period = *period](storage::ReportReader& reader) {
+            [call, period = *period](storage::ReportReader& reader) -> ReportThread::Reply {
               stats::DispositionCounter counter(period.from, period.to);
               if (absl::Status s = ReadInto(reader, period, counter); !s.ok()) {
-                return call->Fail(s);
+                return [call, s] { call->Fail(s); };
               }
-              call->Reply(ToResponse(counter.Counts()));
+              return [call, response = ToResponse(counter.Counts())] { call->Reply(response); };
             },
             [call](const absl::Status& why) { call->Fail(why); });
       });

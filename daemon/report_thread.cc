@@ -27,8 +27,8 @@ void ReportThread::Submit(Job job, Refuse refuse) {
       return;
     }
   }
-  refuse(Stopping());
   claimed_ = false;
+  refuse(Stopping());
 }
 
 void ReportThread::Stop() {
@@ -62,31 +62,36 @@ void ReportThread::Loop() {
       next = *std::move(pending_);
       pending_.reset();
     }
-    Run(next);
+    const Reply reply = Run(next);
     claimed_ = false;
+    reply();
   }
 }
 
-void ReportThread::Run(Pending& next) {
+ReportThread::Reply ReportThread::Run(Pending& next) {
   // A fresh connection per report: nothing stays open (or holds a WAL snapshot) between them.
   absl::StatusOr<std::unique_ptr<storage::ReportReader>> reader =
       database_ == ":memory:"
           ? absl::FailedPreconditionError(
                 "reports read the database file, and this hotlined keeps its database in memory")
           : storage::ReportReader::Open(database_);
+  const auto refusal = [&next](absl::Status why) {
+    return [refuse = std::move(next.refuse), why = std::move(why)] { refuse(why); };
+  };
   if (!reader.ok()) {
-    return next.refuse(reader.status());
+    return refusal(reader.status());
   }
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
-      return next.refuse(Stopping());
+      return refusal(Stopping());
     }
     reader_ = reader->get();
   }
-  next.job(**reader);
+  Reply reply = next.job(**reader);
   absl::MutexLock lock(&mu_);
   reader_ = nullptr;
+  return reply;
 }
 
 }  // namespace hotline::daemon

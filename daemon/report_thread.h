@@ -24,8 +24,12 @@ namespace hotline::daemon {
 
 class ReportThread final {
  public:
-  // Reads through `reader` and replies to its RPC; runs on the report thread.
-  using Job = std::function<void(storage::ReportReader& reader)>;
+  // How a job answers its RPC.
+  using Reply = std::function<void()>;
+  // Reads through `reader` and returns its reply; runs on the report thread. The reply is sent
+  // once the place is free again (and the connection closed), so a client that asks for its
+  // next report as soon as it has this one's is not refused.
+  using Job = std::function<Reply(storage::ReportReader& reader)>;
   // Fails the job's RPC with `why` instead: UNAVAILABLE once stopping, or the reason the
   // database could not be opened (FAILED_PRECONDITION for an in-memory database: reports read
   // the file).
@@ -39,7 +43,7 @@ class ReportThread final {
   ~ReportThread();
 
   // Takes the one place for a report: false while another report holds it. Every true must be
-  // followed by exactly one Submit, which frees the place once its job or refusal is over.
+  // followed by exactly one Submit, which frees the place before the job's reply or refusal.
   [[nodiscard]] bool TryClaim();
 
   // Runs `job` on the report thread, or, once stopping, calls `refuse` at once on this thread.
@@ -59,7 +63,8 @@ class ReportThread final {
 
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Loop();
-  void Run(Pending& next);
+  // Runs the job; returns its reply, or the refusal.
+  Reply Run(Pending& next);
 
   const std::string database_;
   std::atomic<bool> claimed_{false};

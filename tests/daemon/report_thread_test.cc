@@ -5,7 +5,6 @@
 #include <catch2/catch.hpp>
 #include <future>
 #include <memory>
-#include <thread>
 
 #include "storage/store.h"
 #include "tests/storage/storage_testing.h"
@@ -16,11 +15,15 @@ namespace {
 using storage::testing::At;
 using storage::testing::TempDb;
 
-// Spins (yielding) until `claim` succeeds; the place is freed right after a job returns.
-void ClaimWhenFree(ReportThread& thread) {
-  while (!thread.TryClaim()) {
-    std::this_thread::yield();
-  }
+absl::Status ReadAll(
+    storage::ReportReader& reader, const std::function<void()>& on_call = [] {}) {
+  return reader.Read(
+      At(-3'600'000), At(3'600'000),
+      [&](const routing::CallRecord&) {
+        on_call();
+        return absl::OkStatus();
+      },
+      [](const routing::PresenceChange&) { return absl::OkStatus(); });
 }
 
 TEST_CASE("a report thread runs one report at a time", "[daemon][report]") {
@@ -30,27 +33,33 @@ TEST_CASE("a report thread runs one report at a time", "[daemon][report]") {
   REQUIRE(thread.TryClaim());
   std::promise<void> started;
   std::promise<void> release;
-  std::promise<absl::Status> done;
+  std::promise<absl::Status> replied;
+  bool free_at_reply = false;
   thread.Submit(
-      [&](storage::ReportReader& reader) {
+      [&](storage::ReportReader& reader) -> ReportThread::Reply {
         started.set_value();
         release.get_future().wait();
-        done.set_value(reader.Read(
-            At(0), At(1), [](const routing::CallRecord&) { return absl::OkStatus(); },
-            [](const routing::PresenceChange&) { return absl::OkStatus(); }));
+        const absl::Status read = ReadAll(reader);
+        return [&, read] {
+          // The place is free before the reply goes: the client's next report is welcome.
+          free_at_reply = thread.TryClaim();
+          replied.set_value(read);
+        };
       },
-      [&](const absl::Status& why) { done.set_value(why); });
+      [&](const absl::Status& why) { replied.set_value(why); });
   started.get_future().wait();
   // While it runs, nobody else gets the place.
   CHECK_FALSE(thread.TryClaim());
   CHECK_FALSE(thread.TryClaim());
   release.set_value();
-  CHECK(done.get_future().get().ok());
-  ClaimWhenFree(thread);
-  // The next one runs as well.
+  CHECK(replied.get_future().get().ok());
+  CHECK(free_at_reply);  // and the reply claimed it for the next one
   std::promise<bool> second;
-  thread.Submit([&](storage::ReportReader&) { second.set_value(true); },
-                [&](const absl::Status&) { second.set_value(false); });
+  thread.Submit(
+      [&](storage::ReportReader&) -> ReportThread::Reply {
+        return [&] { second.set_value(true); };
+      },
+      [&](const absl::Status&) { second.set_value(false); });
   CHECK(second.get_future().get());
 }
 
@@ -59,59 +68,60 @@ TEST_CASE("stopping a report thread interrupts the report running", "[daemon][re
   {
     std::unique_ptr<storage::Store> store = storage::testing::OpenOrFail(db.path());
     REQUIRE_OK(store->RecordCall(storage::testing::AbandonedCall("a")));
-    routing::CallRecord b = storage::testing::AbandonedCall("b");
-    REQUIRE_OK(store->RecordCall(b));
+    REQUIRE_OK(store->RecordCall(storage::testing::AbandonedCall("b")));
   }
   ReportThread thread(db.path());
   REQUIRE(thread.TryClaim());
-  std::promise<absl::Status> done;
+  std::promise<absl::Status> replied;
   int calls = 0;
   thread.Submit(
-      [&](storage::ReportReader& reader) {
-        done.set_value(reader.Read(
-            At(-3'600'000), At(3'600'000),
-            [&](const routing::CallRecord&) {
-              ++calls;
-              thread.Stop();  // as the daemon's shutdown would, from another thread
-              return absl::OkStatus();
-            },
-            [](const routing::PresenceChange&) { return absl::OkStatus(); }));
+      [&](storage::ReportReader& reader) -> ReportThread::Reply {
+        const absl::Status read = ReadAll(reader, [&] {
+          ++calls;
+          thread.Stop();  // as the daemon's shutdown would, from another thread
+        });
+        return [&, read] { replied.set_value(read); };
       },
-      [&](const absl::Status& why) { done.set_value(why); });
-  const absl::Status status = done.get_future().get();
-  CHECK(status.code() == absl::StatusCode::kCancelled);
+      [&](const absl::Status& why) { replied.set_value(why); });
+  CHECK(replied.get_future().get().code() == absl::StatusCode::kCancelled);
   CHECK(calls == 1);
   thread.Stop();  // joins
 
-  // Stopped: a report is refused at once, and the place is freed.
+  // Stopped: a report is refused at once, and the place is free again.
   REQUIRE(thread.TryClaim());
   absl::Status refused;
-  thread.Submit([](storage::ReportReader&) { FAIL("a stopped thread ran a job"); },
-                [&](const absl::Status& why) { refused = why; });
+  thread.Submit(
+      [](storage::ReportReader&) -> ReportThread::Reply {
+        FAIL("a stopped thread ran a job");
+        return [] {};
+      },
+      [&](const absl::Status& why) { refused = why; });
   CHECK(refused.code() == absl::StatusCode::kUnavailable);
   CHECK(refused.message() == "hotlined is shutting down");
   CHECK(thread.TryClaim());
 }
 
 TEST_CASE("a report thread refuses what it cannot open", "[daemon][report]") {
-  SECTION("an in-memory database") {
-    ReportThread thread(":memory:");
-    REQUIRE(thread.TryClaim());
-    std::promise<absl::Status> done;
-    thread.Submit([&](storage::ReportReader&) { done.set_value(absl::OkStatus()); },
-                  [&](const absl::Status& why) { done.set_value(why); });
-    CHECK(done.get_future().get().code() == absl::StatusCode::kFailedPrecondition);
-  }
-  SECTION("a missing file") {
-    TempDb missing;
-    ReportThread thread(missing.path());
-    REQUIRE(thread.TryClaim());
-    std::promise<absl::Status> done;
-    thread.Submit([&](storage::ReportReader&) { done.set_value(absl::OkStatus()); },
-                  [&](const absl::Status& why) { done.set_value(why); });
-    CHECK(done.get_future().get().code() == absl::StatusCode::kUnavailable);
-    ClaimWhenFree(thread);  // a refusal frees the place too
-  }
+  TempDb missing;
+  const std::string missing_path = missing.path();
+  const std::string database = GENERATE_COPY(std::string(":memory:"), missing_path);
+  ReportThread thread(database);
+  REQUIRE(thread.TryClaim());
+  std::promise<absl::Status> replied;
+  bool free_at_refusal = false;
+  thread.Submit(
+      [&](storage::ReportReader&) -> ReportThread::Reply {
+        return [&] { replied.set_value(absl::OkStatus()); };
+      },
+      [&](const absl::Status& why) {
+        free_at_refusal = thread.TryClaim();
+        replied.set_value(why);
+      });
+  const absl::Status why = replied.get_future().get();
+  INFO(why.ToString());
+  CHECK(why.code() == (database == ":memory:" ? absl::StatusCode::kFailedPrecondition
+                                              : absl::StatusCode::kUnavailable));
+  CHECK(free_at_refusal);
 }
 
 }  // namespace
