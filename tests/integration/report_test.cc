@@ -181,7 +181,7 @@ TEST_CASE("a report gives the figures of the calls played through the daemon",
   CHECK_FALSE(empty.total().has_occupancy());
 }
 
-TEST_CASE("the disposition export counts the day's dispositions with CHI labels",
+TEST_CASE("ExportDispositions reports the day's dispositions with CHI labels",
           "[integration][report]") {
   PlayedDay day;
   v1::ExportDispositionsResponse response;
