@@ -48,6 +48,27 @@ absl::Status ReadInto(storage::ReportReader& reader, const ReportPeriod& period,
       presence);
 }
 
+// The checks both RPCs start with: the supervisor token, then the request (`invalid`: the first
+// error found in it), then the one place for a report. False, with the RPC failed, when one
+// fails; true when the RPC holds the place and must Submit.
+template <class Call>
+bool Admit(Call& call, const Services& services, ReportThread& thread,
+           const absl::Status& invalid) {
+  if (!RoleToken(call.ctx, services.config.supervisor_token)) {
+    call.Fail(kUnauthenticated);
+    return false;
+  }
+  if (!invalid.ok()) {
+    call.Fail(invalid);
+    return false;
+  }
+  if (!thread.TryClaim()) {
+    call.Fail(kBusy);
+    return false;
+  }
+  return true;
+}
+
 v1::ReportResponse ToResponse(const stats::Report& report) {
   v1::ReportResponse response;
   for (const stats::ReportRow& row : report.rows) {
@@ -82,19 +103,10 @@ std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& servi
   rpc::ServeUnary<SupervisorService::AsyncService, v1::ReportRequest, v1::ReportResponse>(
       &service, &SupervisorService::AsyncService::RequestReport, services.cq,
       [services, thread](std::shared_ptr<Report> call) {
-        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
-          return call->Fail(kUnauthenticated);
-        }
-        absl::StatusOr<ReportPeriod> period = ParsePeriod(call->request);
-        if (!period.ok()) {
-          return call->Fail(period.status());
-        }
-        absl::StatusOr<stats::GroupBy> by = ParseGroupBy(call->request.by(), "by");
-        if (!by.ok()) {
-          return call->Fail(by.status());
-        }
-        if (!thread->TryClaim()) {
-          return call->Fail(kBusy);
+        const absl::StatusOr<ReportPeriod> period = ParsePeriod(call->request);
+        const absl::StatusOr<stats::GroupBy> by = ParseGroupBy(call->request.by(), "by");
+        if (!Admit(*call, services, *thread, FirstError({period.status(), by.status()}))) {
+          return;
         }
         // The directory and the time come from the engine; the reading happens on the report
         // thread.
@@ -121,15 +133,9 @@ std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& servi
                   v1::ExportDispositionsResponse>(
       &service, &SupervisorService::AsyncService::RequestExportDispositions, services.cq,
       [services, thread](std::shared_ptr<Export> call) {
-        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
-          return call->Fail(kUnauthenticated);
-        }
-        absl::StatusOr<ReportPeriod> period = ParsePeriod(call->request);
-        if (!period.ok()) {
-          return call->Fail(period.status());
-        }
-        if (!thread->TryClaim()) {
-          return call->Fail(kBusy);
+        const absl::StatusOr<ReportPeriod> period = ParsePeriod(call->request);
+        if (!Admit(*call, services, *thread, period.status())) {
+          return;
         }
         thread->Submit(
             [call, period = *period](storage::ReportReader& reader) -> ReportThread::Reply {

@@ -17,32 +17,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for.
+# fail, wait_for, start_hotlined, stop_hotlined.
 . "$(dirname "$0")/lib.sh"
-
-start_daemon() {
-  "$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
-    --http-listen 127.0.0.1:0 --database "$dir/hotline.db" --caller-key-file "$dir/caller.key" \
-    > "$dir/daemon.out" 2> "$dir/daemon.log" &
-  daemon_pid=$!
-  wait_for "hotlined ready" "$dir/daemon.out"
-  grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/daemon.out")
-}
-
-stop_daemon() {
-  kill -TERM "$daemon_pid"
-  wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
-  daemon_pid=""
-  : > "$dir/daemon.out"
-}
 
 # lan (home province 01, Hà Nội, the north) exists in the engine; then the daemon stops so the
 # test can write rows without a second writer beside it.
-start_daemon
+start_hotlined first
 HOTLINE_ADMIN_TOKEN=dev-admin-token "$bin/hotlinectl" --server "$grpc" counsellor add lan \
   --name "Lan" --home-province 01 --skill counselling:4 --endpoint sip:lan@pbx \
   > "$dir/add.out" || fail "hotlinectl counsellor add"
-stop_daemon
+stop_hotlined
 
 # 1 January 2026 in Vietnam (UTC+7). t9 is 09:00 there (02:00 UTC), t10 10:00.
 #   c1 from 01: waited 12 s, talked 60 s, wrap-up 40 s (handling 100 s), lan.
@@ -80,7 +64,7 @@ INSERT INTO presence (counsellor_id, state, at) VALUES
   ('lan', 'on_call', $((t10 + 11000))), ('lan', 'wrap_up', $((t10 + 41000))),
   ('lan', 'available', $((t10 + 51000))), ('lan', 'offline', $((t10 + 3600000)));
 SQL
-start_daemon
+start_hotlined second
 export HOTLINE_SUPERVISOR_TOKEN=dev-supervisor-token
 ctl() { "$bin/hotlinectl" --server "$grpc" "$@"; }
 
@@ -166,5 +150,5 @@ if ctl report --from 2026-02-30 --to 2026-03-01 --by centre > "$dir/day.out" 2>&
 fi
 grep -q "no such day" "$dir/day.out" || fail "a day that does not exist: the message"
 
-stop_daemon
+stop_hotlined
 echo "PASS: hotlinectl report and dispositions against a real daemon"

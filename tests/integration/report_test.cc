@@ -20,24 +20,29 @@ using testing::SignedIn;
 namespace v1 = ::hotline::v1;
 using namespace std::chrono_literals;
 
-grpc::Status Report(const DaemonFixture& f, const v1::ReportRequest& request,
-                    v1::ReportResponse& response,
-                    const std::string& token = DaemonFixture::kSupervisorToken) {
+// One call of SupervisorService `method` (&Stub::Report, ...) with `token`.
+template <class Request, class Response>
+grpc::Status Call(const DaemonFixture& f,
+                  grpc::Status (v1::SupervisorService::Stub::*method)(grpc::ClientContext*,
+                                                                      const Request&, Response*),
+                  const Request& request, Response& response, const std::string& token) {
   auto stub = v1::SupervisorService::NewStub(f.channel);
   grpc::ClientContext ctx;
   testing::Authorize(ctx, token);
   ctx.set_deadline(std::chrono::system_clock::now() + testing::kPatience);
-  return stub->Report(&ctx, request, &response);
+  return ((*stub).*method)(&ctx, request, &response);
+}
+
+grpc::Status Report(const DaemonFixture& f, const v1::ReportRequest& request,
+                    v1::ReportResponse& response,
+                    const std::string& token = DaemonFixture::kSupervisorToken) {
+  return Call(f, &v1::SupervisorService::Stub::Report, request, response, token);
 }
 
 grpc::Status Export(const DaemonFixture& f, const v1::ExportDispositionsRequest& request,
                     v1::ExportDispositionsResponse& response,
                     const std::string& token = DaemonFixture::kSupervisorToken) {
-  auto stub = v1::SupervisorService::NewStub(f.channel);
-  grpc::ClientContext ctx;
-  testing::Authorize(ctx, token);
-  ctx.set_deadline(std::chrono::system_clock::now() + testing::kPatience);
-  return stub->ExportDispositions(&ctx, request, &response);
+  return Call(f, &v1::SupervisorService::Stub::ExportDispositions, request, response, token);
 }
 
 template <class Request>

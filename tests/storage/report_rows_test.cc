@@ -179,47 +179,45 @@ TEST_CASE("a report reads while the store writes, one consistent state", "[stora
   CHECK(ReadOrFail(*reader).calls.size() == 2);  // the next read sees it
 }
 
-TEST_CASE("a report stops at a callback's error and returns it", "[storage][report]") {
-  TempDb db;
+// A database with two calls in the period, and a reader over it.
+std::unique_ptr<ReportReader> ReaderOverTwoCalls(const TempDb& db) {
   std::unique_ptr<Store> store = OpenOrFail(db.path());
   REQUIRE_OK(store->RecordCall(Unanswered("a", 1'000)));
   REQUIRE_OK(store->RecordCall(Unanswered("b", 2'000)));
-  std::unique_ptr<ReportReader> reader = OpenReaderOrFail(db.path());
+  return OpenReaderOrFail(db.path());
+}
+
+// Reads the period's calls with `on_call`, presence ignored.
+absl::Status ReadCalls(ReportReader& reader, const ReportReader::CallFn& on_call) {
+  return reader.Read(kFrom, kTo, on_call, [](const PresenceChange&) { return absl::OkStatus(); });
+}
+
+TEST_CASE("a report stops at a callback's error and returns it", "[storage][report]") {
+  TempDb db;
+  std::unique_ptr<ReportReader> reader = ReaderOverTwoCalls(db);
   int calls = 0;
-  const absl::Status status = reader->Read(
-      kFrom, kTo,
-      [&](const CallRecord&) {
-        ++calls;
-        return absl::ResourceExhaustedError("too many");
-      },
-      [](const PresenceChange&) { return absl::OkStatus(); });
+  const absl::Status status = ReadCalls(*reader, [&](const CallRecord&) {
+    ++calls;
+    return absl::ResourceExhaustedError("too many");
+  });
   CHECK(calls == 1);
   CHECK(status == absl::ResourceExhaustedError("too many"));
 }
 
 TEST_CASE("an interrupted report stops with CANCELLED", "[storage][report]") {
   TempDb db;
-  std::unique_ptr<Store> store = OpenOrFail(db.path());
-  REQUIRE_OK(store->RecordCall(Unanswered("a", 1'000)));
-  REQUIRE_OK(store->RecordCall(Unanswered("b", 2'000)));
-  std::unique_ptr<ReportReader> reader = OpenReaderOrFail(db.path());
+  std::unique_ptr<ReportReader> reader = ReaderOverTwoCalls(db);
   int calls = 0;
-  const absl::Status status = reader->Read(
-      kFrom, kTo,
-      [&](const CallRecord&) {
-        ++calls;
-        reader->Interrupt();  // as another thread would
-        return absl::OkStatus();
-      },
-      [](const PresenceChange&) { return absl::OkStatus(); });
+  const absl::Status status = ReadCalls(*reader, [&](const CallRecord&) {
+    ++calls;
+    reader->Interrupt();  // as another thread would
+    return absl::OkStatus();
+  });
   CHECK(calls == 1);
   CHECK(status.code() == absl::StatusCode::kCancelled);
   // Interrupted for good: the next read stops too.
-  CHECK(reader
-            ->Read(
-                kFrom, kTo, [](const CallRecord&) { return absl::OkStatus(); },
-                [](const PresenceChange&) { return absl::OkStatus(); })
-            .code() == absl::StatusCode::kCancelled);
+  CHECK(ReadCalls(*reader, [](const CallRecord&) { return absl::OkStatus(); }).code() ==
+        absl::StatusCode::kCancelled);
 }
 
 TEST_CASE("a report cannot open a missing file, a non-database or an old schema",
@@ -234,13 +232,7 @@ TEST_CASE("a report cannot open a missing file, a non-database or an old schema"
   CHECK(ReportReader::Open(text.path()).status().code() == absl::StatusCode::kFailedPrecondition);
 
   TempDb old;
-  {
-    SQLite::Database raw(old.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    for (int i = 0; i < 3; ++i) {
-      raw.exec(std::string(Migrations()[static_cast<std::size_t>(i)]));
-    }
-    raw.exec("PRAGMA user_version = 3");
-  }
+  CreateAtVersion(old.path(), 3);
   const absl::StatusOr<std::unique_ptr<ReportReader>> three = ReportReader::Open(old.path());
   CHECK(three.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(std::string(three.status().message()).find("schema version 3") != std::string::npos);
@@ -250,20 +242,9 @@ TEST_CASE("migration 5 upgrades a version-4 database with calls and reports read
           "[storage][report]") {
   TempDb db;
   {
-    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    for (int i = 0; i < 4; ++i) {
-      raw.exec(std::string(Migrations()[static_cast<std::size_t>(i)]));
-    }
-    raw.exec("PRAGMA user_version = 4");
-    // The row a version-4 Store wrote for AbandonedCall("call-2").
-    raw.exec(R"sql(
-INSERT INTO calls (call_id, gateway_id, caller_key, caller_masked, province, language, topic,
-  priority, gender_preference, arrived_at, first_offered_at, ended_at, outcome, wait_ms, offers,
-  final_step)
-VALUES ('call-2', 'gw-hanoi-1', '2c26b46b68ffc68ff99b453c1d304134', '********12', 'ha_noi', 'vi',
-  'counselling', 'normal', 'unspecified', 1760000000000, 1760000002000, 1760000012000,
-  'abandoned', 12000, 1, 0);
-)sql");
+    CreateAtVersion(db.path(), 4);
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+    raw.exec(kAbandonedCallRowV2);
   }
   // A version-4 database is readable already (the indexes only make it quick).
   CHECK(ReadOrFail(*OpenReaderOrFail(db.path())).calls.size() == 1);
