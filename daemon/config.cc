@@ -29,6 +29,7 @@ const std::set<std::string>& KnownKeys() {
       "routing.policy_file",       "routing.regions_file",
       "routing.max_wait_ms",       "routing.offer_timeout_ms",
       "routing.wrap_up_ms",        "routing.missed_offers_before_break",
+      "supervision.view_calls",    "supervision.max_web_views",
   };
   return keys;
 }
@@ -130,6 +131,8 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
            r.Millis("routing.offer_timeout_ms", c.engine.offer_timeout_ms),
            r.Millis("routing.wrap_up_ms", c.engine.wrap_up_ms),
            r.Integer("routing.missed_offers_before_break", missed, 1, 100),
+           r.Integer("supervision.view_calls", c.view_calls, 1, 1000),
+           r.Integer("supervision.max_web_views", c.max_web_views, 1, 64),
        }) {
     if (!s.ok()) {
       return s;

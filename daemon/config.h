@@ -32,6 +32,10 @@ struct Config {
   std::string supervisor_token;
   std::string admin_token;
   routing::EngineOptions engine;
+  // The supervisors' queue view lists this many waiting calls in full (the rest are counted).
+  int64_t view_calls = 100;
+  // Live web pages (GET /api/queue/events) open at once; each holds one HTTP worker thread.
+  int64_t max_web_views = 8;
 };
 
 // Reads a TOML config file. INVALID_ARGUMENT naming the file, line and key for a malformed file,

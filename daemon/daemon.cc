@@ -1,3 +1,4 @@
+#include "daemon/web_events.h"
 #include "daemon/daemon.h"
 
 #include <fcntl.h>
@@ -5,6 +6,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <httplib.h>
+
+#include <future>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/socket.h>
@@ -24,6 +27,7 @@
 #include "daemon/caller_key.h"
 #include "daemon/convert.h"
 #include "daemon/engine_host.h"
+#include "daemon/metrics.h"
 #include "daemon/report_service.h"
 #include "daemon/services.h"
 #include "daemon/status.h"
@@ -149,8 +153,9 @@ class DaemonImpl final : public Daemon {
     }
     writer_ = std::make_unique<Writer>(
         *sink, [this](bool healthy) { OnStoreHealth(healthy); },
-        [this](const absl::Status& why) { OnWriterFatal(why); });
-    host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, *time_);
+        [this](const absl::Status& why) { OnWriterFatal(why); }, WriterOptions{}, &metrics_);
+    host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, *time_,
+                                         &metrics_);
     if (absl::Status s = host_->Recover(); !s.ok()) {
       return s;
     }
@@ -182,7 +187,7 @@ class DaemonImpl final : public Daemon {
       health_ = server_->GetHealthCheckService();
       health_->SetServingStatus(writer_->healthy());
     }
-    const Services services{config_, *host_, cq_.get()};
+    const Services services{config_, *host_, cq_.get(), metrics_};
     ServeGateway(gateway_, services);
     ServeDesk(desk_, services);
     ServeSupervisor(supervisor_, services);
@@ -217,6 +222,9 @@ class DaemonImpl final : public Daemon {
       return;
     }
     spdlog::info("hotlined shutting down");
+    if (web_views_) {
+      web_views_->StopAll();  // The server waits for its workers; a page's stream holds one.
+    }
     if (http_) {
       http_->stop();
     }
@@ -326,6 +334,9 @@ class DaemonImpl final : public Daemon {
       const int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
+    web_views_ = std::make_unique<WebViews>(config_, *host_);
+    http_->new_task_queue = [n = web_views_->threads()] { return new httplib::ThreadPool(n); };
+    web_views_->Register(*http_);
     http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       // Serving once start-up finished, while the journal is written, until shutdown begins.
       if (stopped_) {
@@ -338,6 +349,20 @@ class DaemonImpl final : public Daemon {
         res.set_content("ok\n", "text/plain");
         res.status = 200;
       }
+    });
+    // No token: it holds no personal data, only counts and latencies (metrics.h), and a
+    // Prometheus server scrapes it as a load balancer probes /healthz.
+    http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      metrics_.SetStorageServing(writer_->healthy());  // What /healthz reads.
+      // The waiting calls and counsellors as the engine thread counts them now; a scrape while
+      // it is busy for over a second gets the last counts.
+      auto counted = std::make_shared<std::promise<void>>();
+      host_->Post([counted](EngineHost& h) {
+        h.CountForMetrics();
+        counted->set_value();
+      });
+      counted->get_future().wait_for(std::chrono::seconds(1));
+      res.set_content(metrics_.Render(), prometheus::kContentType);
     });
     if (port == 0) {
       http_port_ = http_->bind_to_any_port(host);
@@ -379,6 +404,8 @@ class DaemonImpl final : public Daemon {
   bool flushed_ = false;  // Guarded by mu_.
   // Why the journal writer stopped for good; OK while it runs.
   absl::Status failure_;  // Guarded by mu_.
+  // Before everything that reports to it, so it outlives them.
+  Metrics metrics_;
   std::unique_ptr<CallerKeyer> keyer_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::Sink> wrapped_sink_;
@@ -404,6 +431,8 @@ class DaemonImpl final : public Daemon {
   std::thread cq_thread_;
   int grpc_port_ = 0;
 
+  // Before http_: its pages' streams end after the server's workers.
+  std::unique_ptr<WebViews> web_views_;
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;
   std::atomic<bool> http_exited_ = false;

@@ -3,13 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/post.hpp>
+#include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "daemon/convert.h"
 #include "daemon/journal.h"
 #include "daemon/policy_file.h"
+#include "daemon/queue_summary.h"
 #include "daemon/status.h"
 
 namespace hotline::daemon {
@@ -61,10 +64,23 @@ absl::StatusOr<Response> Decode(const storage::RequestResult& r) {
 
 }  // namespace
 
+namespace {
+
+// A new epoch of the queue feed for every start: a watcher's resume from another run gets a full
+// view (supervisor.proto WatchQueue).
+std::string NewEpoch() {
+  std::random_device random;
+  return absl::StrFormat("%08x%08x", random(), random());
+}
+
+}  // namespace
+
 EngineHost::EngineHost(const Config& config, asio::io_context& io, storage::Store& store,
-                       Writer& writer, const CallerKeyer& keyer, TimeSource& time)
+                       Writer& writer, const CallerKeyer& keyer, TimeSource& time,
+                       Metrics* metrics)
     : config_(config),
       io_(io),
+      metrics_(metrics),
       time_(time),
       timer_(time.MakeTimer(io)),
       wall_anchor_(time.SystemTime()),
@@ -72,7 +88,11 @@ EngineHost::EngineHost(const Config& config, asio::io_context& io, storage::Stor
       store_(store),
       writer_(writer),
       keyer_(keyer),
-      engine_(config.engine) {}
+      engine_(config.engine),
+      feed_(QueueFeed::Options{.view_calls = static_cast<size_t>(config.view_calls)}, NewEpoch(),
+            [this](std::function<void()> send) { Deliver(std::move(send)); },
+            [this] { return QueueSummaryNow(); }),
+      summary_timer_(time.MakeTimer(io)) {}
 
 routing::Timestamp EngineHost::Now() const {
   return wall_anchor_ +
@@ -269,8 +289,13 @@ absl::Status EngineHost::Canonicalize(routing::CounsellorProfile& profile) const
 
 void EngineHost::Post(std::function<void(EngineHost&)> fn) {
   asio::post(io_, [this, fn = std::move(fn)] {
+    const auto started = std::chrono::steady_clock::now();
+    SampleHistory();  // The minutes that ended before this input, as they were.
     fn(*this);
     Flush();
+    if (metrics_ != nullptr) {
+      metrics_->ObserveDecision(std::chrono::steady_clock::now() - started);
+    }
   });
 }
 
@@ -284,6 +309,26 @@ absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp no
   const absl::Status status = ApplyRecord(engine_, record);
   const std::vector<routing::Effect> effects = engine_.TakeEffects();
   if (status.ok()) {
+    switch (record.input_case()) {  // Counsellors whose status may change with no effect.
+      case v1::JournalRecord::kAddCounsellor:
+        touched_counsellors_.insert(record.add_counsellor().counsellor_id());
+        break;
+      case v1::JournalRecord::kUpdateCounsellor:
+        touched_counsellors_.insert(record.update_counsellor().counsellor_id());
+        break;
+      case v1::JournalRecord::kRemoveCounsellor:
+        touched_counsellors_.insert(record.remove_counsellor());
+        break;
+      case v1::JournalRecord::kDeskConnected:
+        touched_counsellors_.insert(record.desk_connected());
+        break;
+      case v1::JournalRecord::kDeskDisconnected:
+        touched_counsellors_.insert(record.desk_disconnected());
+        break;
+      default:
+        break;
+    }
+    view_changed_ = true;
     if (record.has_call_arrived()) {
       fates_.erase(record.call_arrived().call_id());  // A new call under an id used before.
     }
@@ -314,6 +359,7 @@ void EngineHost::TickTo(routing::Timestamp now) {
     return;  // Nothing due: the engine's state does not change, so nothing to journal.
   }
   engine_.Tick(now);
+  view_changed_ = true;  // A ladder step changes a call with no effect.
   const std::vector<routing::Effect> effects = engine_.TakeEffects();
   for (const routing::Effect& effect : effects) {
     RememberFate(effect, now);
@@ -363,7 +409,8 @@ void EngineHost::Flush() {
   answers_.ForgetBefore(routing::ToUnixMillis(now - kAnswerMemory));
   if (view_changed_) {
     view_changed_ = false;
-    PublishView();
+    feed_.Changed(engine_, now, touched_counsellors_);
+    touched_counsellors_.clear();
   }
   if (pending_.empty()) {
     return;
@@ -405,6 +452,18 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
     return;
   }
   for (const routing::Effect& effect : effects) {
+    std::visit(
+        [this](const auto& e) {
+          using E = std::decay_t<decltype(e)>;
+          if constexpr (std::is_same_v<E, routing::PresenceChanged>) {
+            touched_counsellors_.insert(e.change.counsellor_id);
+          } else if constexpr (std::is_same_v<E, routing::CallFinished>) {
+            touched_counsellors_.insert(e.record.counsellor_id);
+          } else if constexpr (requires { e.counsellor_id; }) {
+            touched_counsellors_.insert(e.counsellor_id);
+          }
+        },
+        effect);
     if (const auto* e = std::get_if<routing::OfferMade>(&effect)) {
       spdlog::info("offer call={} counsellor={} step={} eligible={} rule='{}'", e->call.call_id,
                    e->counsellor_id, e->step, e->eligible, e->rule);
@@ -413,12 +472,16 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
       spdlog::info("call {} finished: {} counsellor={} offers={}", r.call.call_id,
                    routing::Name(r.outcome), r.counsellor_id, r.offers);
       connect_ids_.erase(r.call.call_id);
+      if (metrics_ != nullptr) {
+        metrics_->CountFinished(r.outcome);
+      }
       if (auto waiting = undelivered_.find(r.call.gateway_id); waiting != undelivered_.end()) {
         std::erase_if(waiting->second,
                       [&](const v1::Command& c) { return c.call_id() == r.call.call_id; });
       }
     }
   }
+  figures_.Count(effects, at, engine_);
   Translation out = Translate(effects, at, engine_);
   auto append = [](auto& into, auto& from) {
     into.insert(into.end(), std::make_move_iterator(from.begin()),
@@ -504,41 +567,88 @@ void EngineHost::SendDesk(const std::string& counsellor_id, v1::DeskEvent event)
   }
 }
 
-v1::QueueUpdate EngineHost::View() {
-  const routing::Timestamp now = Now();
-  v1::QueueUpdate update;
-  update.set_sequence(++view_sequence_);
-  *update.mutable_at() = ToProto(now);
-  v1::QueueView& view = *update.mutable_view();
-  int waiting = 0;
-  routing::Millis longest{0};
-  for (const auto& call : engine_.Calls()) {
-    *view.add_calls() = ToProto(call, now);
-    if (call.state == routing::CallState::kWaiting) {
-      ++waiting;
-      longest = std::max(longest, now - call.info.arrived_at);
-    }
-  }
-  int available = 0;
-  for (const auto& c : engine_.Counsellors()) {
-    *view.add_counsellors() = ToProto(c);
-    available += c.state == routing::CounsellorState::kAvailable && c.desk_connected ? 1 : 0;
-  }
-  auto* summary = view.mutable_summary();
-  summary->set_waiting_total(waiting);
-  summary->set_available_counsellors(available);
-  *summary->mutable_longest_wait() = ToProtoDuration(longest);
-  return update;
+v1::QueueSummary EngineHost::QueueSummaryNow() {
+  return BuildSummary(SummaryInput{.engine = engine_,
+                                   .now = Now(),
+                                   .view_calls = static_cast<size_t>(config_.view_calls),
+                                   .storage_serving = writer_.healthy(),
+                                   .figures = figures_.Figures(Now()),
+                                   .history = history_});
 }
 
-void EngineHost::PublishView() {
-  if (watchers_.empty()) {
+void EngineHost::SampleHistory() {
+  const int64_t minute = routing::ToUnixMillis(Now()) / 60'000;
+  if (history_minute_ == 0) {
+    history_minute_ = minute;  // The first minute is not over yet.
     return;
   }
-  const v1::QueueUpdate view = View();
-  for (const auto& w : watchers_) {
-    Deliver([w, view] { w->Send(view); });
+  if (minute <= history_minute_) {
+    return;
   }
+  // Nothing was handled since the last point, so every minute since ended as the state is now.
+  const int waiting = CountWaiting(engine_);
+  for (int64_t m = std::max(history_minute_ + 1, minute - static_cast<int64_t>(kHistoryPoints));
+       m <= minute; ++m) {
+    v1::HistoryPoint point;
+    *point.mutable_at() = ToProto(routing::FromUnixMillis(m * 60'000));
+    point.set_waiting(waiting);
+    if (const auto level = figures_.ServiceLevel(routing::FromUnixMillis(m * 60'000))) {
+      point.set_service_level(*level);
+    }
+    history_.push_back(std::move(point));
+  }
+  while (history_.size() > kHistoryPoints) {
+    history_.pop_front();
+  }
+  history_minute_ = minute;
+}
+
+void EngineHost::CountForMetrics() {
+  if (metrics_ == nullptr) {
+    return;
+  }
+  std::map<routing::Priority, int64_t> waiting;
+  for (auto p : {routing::Priority::kLow, routing::Priority::kNormal, routing::Priority::kHigh,
+                 routing::Priority::kEmergency}) {
+    waiting[p] = 0;
+  }
+  engine_.ForEachCall([&](const routing::CallInfo& call, routing::CallState state) {
+    if (state == routing::CallState::kWaiting || state == routing::CallState::kOffered) {
+      ++waiting[call.priority];
+    }
+  });
+  for (const auto& [priority, n] : waiting) {
+    metrics_->SetWaiting(priority, n);
+  }
+  std::map<routing::CounsellorState, int64_t> states;
+  for (auto s : {routing::CounsellorState::kOffline, routing::CounsellorState::kAvailable,
+                 routing::CounsellorState::kReserved, routing::CounsellorState::kOnCall,
+                 routing::CounsellorState::kWrapUp, routing::CounsellorState::kBreak}) {
+    states[s] = 0;
+  }
+  for (const routing::CounsellorView& c : engine_.Counsellors()) {
+    ++states[c.state];
+  }
+  for (const auto& [state, n] : states) {
+    metrics_->SetCounsellors(state, n);
+  }
+}
+
+void EngineHost::ArmSummaryTimer() {
+  if (stopping_ || summary_armed_ || !feed_.watched()) {
+    return;
+  }
+  summary_armed_ = true;
+  summary_timer_->ArmAt(time_.MonotonicNow() + std::chrono::seconds(1), [this] {
+    summary_armed_ = false;
+    if (stopping_ || !feed_.watched()) {
+      return;
+    }
+    SampleHistory();
+    feed_.Summarize(QueueSummaryNow(), Now());
+    Flush();
+    ArmSummaryTimer();
+  });
 }
 
 // --- Time. ---
@@ -1058,12 +1168,17 @@ void EngineHost::ExplainCall(const std::string& call_id, Reply<v1::ExplainCallRe
 
 // --- Supervisors. ---
 
-void EngineHost::WatchOpened(std::shared_ptr<QueueWatch> stream) {
-  watchers_.insert(stream);
-  Deliver([stream, view = View()] { stream->Send(view); });
+void EngineHost::WatchOpened(std::shared_ptr<QueueSink> sink, const std::string& epoch,
+                             uint64_t after) {
+  feed_.Add(std::move(sink), epoch, after, engine_, Now());
+  ArmSummaryTimer();
 }
 
-void EngineHost::WatchClosed(std::shared_ptr<QueueWatch> stream) { watchers_.erase(stream); }
+void EngineHost::WatchClosed(const std::shared_ptr<QueueSink>& sink) { feed_.Remove(sink); }
+
+void EngineHost::WatchCaughtUp(const std::shared_ptr<QueueSink>& sink) {
+  feed_.Refresh(sink, Now());
+}
 
 void EngineHost::ChangePriority(const std::string& request_id, const std::string& call_id,
                                 routing::Priority priority, Reply<v1::CallStatus> reply) {
@@ -1169,11 +1284,10 @@ void EngineHost::CloseAll(const grpc::Status& status) {
   for (auto& [id, gateway] : gateways_) {
     gateway->Close(status);
   }
-  for (const auto& w : watchers_) {
-    w->Close(status);
-  }
+  feed_.CloseAll(status);
   stopping_ = true;
   timer_->Cancel();
+  summary_timer_->Cancel();
   armed_for_.reset();
 }
 

@@ -28,6 +28,9 @@
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
 #include "daemon/effects.h"
+#include "daemon/live_figures.h"
+#include "daemon/metrics.h"
+#include "daemon/queue_feed.h"
 #include "daemon/streams.h"
 #include "daemon/time_source.h"
 #include "daemon/writer.h"
@@ -47,8 +50,9 @@ class EngineHost final {
  public:
   // `store` is read here (recovery); every write goes through `writer`. Timers are scheduled on
   // `time`'s monotonic clock (see Now()).
+  // `metrics` (may be null) gets the time each input takes and the calls finished.
   EngineHost(const Config& config, asio::io_context& io, storage::Store& store, Writer& writer,
-             const CallerKeyer& keyer, TimeSource& time);
+             const CallerKeyer& keyer, TimeSource& time, Metrics* metrics = nullptr);
   EngineHost(const EngineHost&) = delete;
   EngineHost& operator=(const EngineHost&) = delete;
 
@@ -96,8 +100,12 @@ class EngineHost final {
   void ExplainCall(const std::string& call_id, Reply<v1::ExplainCallResponse> reply);
 
   // --- Supervisors. ---
-  void WatchOpened(std::shared_ptr<QueueWatch> stream);
-  void WatchClosed(std::shared_ptr<QueueWatch> stream);
+  // A live queue watcher (WatchQueue, or the web page's event stream), resuming after
+  // (epoch, after) when it can (supervisor.proto WatchQueue).
+  void WatchOpened(std::shared_ptr<QueueSink> sink, const std::string& epoch, uint64_t after);
+  void WatchClosed(const std::shared_ptr<QueueSink>& sink);
+  // A watcher that fell behind (its unsent updates were dropped) has caught up: a full view.
+  void WatchCaughtUp(const std::shared_ptr<QueueSink>& sink);
   void ChangePriority(const std::string& request_id, const std::string& call_id,
                       routing::Priority priority, Reply<v1::CallStatus> reply);
 
@@ -112,6 +120,9 @@ class EngineHost final {
   v1::ListCounsellorsResponse ListCounsellors() const;
   // Reads the policy and regions files again and puts them in force (journaled).
   void ReloadPolicy(Reply<v1::ReloadPolicyResponse> reply);
+
+  // Sets the metrics' waiting calls by priority and counsellors by state (walks every live call).
+  void CountForMetrics();
 
   // Runs `done` once everything handled so far is durable (its answers sent). For shutdown.
   void Barrier(std::function<void()> done);
@@ -180,13 +191,18 @@ class EngineHost final {
   absl::Status LoadPolicyFiles();
   // Today's codes for a profile's provinces; INVALID_ARGUMENT naming the field for unknown ones.
   absl::Status Canonicalize(routing::CounsellorProfile& profile) const;
-  void PublishView();
-  v1::QueueUpdate View();
+  // The queue summary now (walks every live call: at most once a second).
+  v1::QueueSummary QueueSummaryNow();
+  // Adds a chart point for every minute that ended since the last one.
+  void SampleHistory();
+  // While anyone watches the queue, a summary every second.
+  void ArmSummaryTimer();
   void ArmTimer();
   void OnTimer();
 
   const Config& config_;
   asio::io_context& io_;
+  Metrics* const metrics_;
   TimeSource& time_;
   std::unique_ptr<Timer> timer_;
   // Now() = wall_anchor_ + (monotonic now - mono_anchor_).
@@ -208,7 +224,6 @@ class EngineHost final {
   std::map<std::string, std::string> counsellor_by_token_hash_;
   std::map<std::string, std::shared_ptr<DeskStream>> desks_;
   std::map<std::string, std::shared_ptr<GatewayStream>> gateways_;
-  std::set<std::shared_ptr<QueueWatch>> watchers_;
   // Commands for live calls of a gateway that was not connected, sent when it says hello again.
   // A call's commands go when it finishes, so this holds at most the live calls' latest.
   std::map<std::string, std::vector<v1::Command>> undelivered_;
@@ -231,10 +246,18 @@ class EngineHost final {
   AnswerCache answers_;
 
   uint64_t next_command_ = 1;
-  uint64_t view_sequence_ = 0;
-  // Something changed since the last queue view was sent: building one walks every call, so
-  // it is done once per handled input, not once per effect batch.
+  // The supervisors' live queue. `view_changed_`: an input was handled since the feed last
+  // looked (it compares once per handled input, not once per effect batch); the counsellors
+  // whose status it may have changed.
+  QueueFeed feed_;
+  LiveFigures figures_;
   bool view_changed_ = false;
+  std::set<std::string> touched_counsellors_;
+  std::unique_ptr<Timer> summary_timer_;
+  bool summary_armed_ = false;
+  // One point a minute over the last hour; the minute (Unix minutes) of the newest.
+  std::deque<v1::HistoryPoint> history_;
+  int64_t history_minute_ = 0;
   // The engine deadline the timer is armed for; a completion for another deadline is stale.
   std::optional<routing::Timestamp> armed_for_;
   // Set by CloseAll: the timer is not armed again, so the engine thread can run out of work.

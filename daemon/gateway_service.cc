@@ -2,7 +2,12 @@
 // (the envelope; the content on the engine thread) and handed to the engine host in order.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <mutex>
+#include <unordered_map>
+
 #include "daemon/convert.h"
+#include "daemon/metrics.h"
 #include "daemon/services.h"
 #include "daemon/status.h"
 #include "daemon/streams.h"
@@ -11,8 +16,61 @@ namespace hotline::daemon {
 
 namespace {
 
-void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services) {
-  stream->Read([services, stream](bool ok) {
+// hotline_event_ack_seconds for one gateway stream: when each valid event was read, by event id,
+// until its ack is handed to the stream. The ack is made on the engine thread and sent from the
+// writer's once the event is durable; the stream's on_send hook sees it go, so the time covers
+// the engine, the journal commit and the queue before it. A malformed event's refusal is not
+// timed: no commit stands behind it, and its id is not to be trusted as a key.
+//
+// Thread-safety: Read on the completion-queue thread, Sent on whichever thread sends.
+class AckTimer {
+ public:
+  explicit AckTimer(Metrics& metrics) : metrics_(metrics) {}
+
+  // The event `event_id` was read at `at`. A repeat of an event not yet acknowledged keeps the
+  // first read's time: the gateway has been waiting since then.
+  void Read(const std::string& event_id, std::chrono::steady_clock::time_point at) {
+    std::lock_guard lock(mu_);
+    if (read_at_.size() < kMostUnacknowledged) {
+      read_at_.try_emplace(event_id, at);
+    }
+  }
+
+  // A message going to the gateway: an ack ends its event's time.
+  void Sent(const v1::HotlineMessage& message) {
+    if (!message.has_ack()) {
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point read_at;
+    {
+      std::lock_guard lock(mu_);
+      auto it = read_at_.find(message.ack().event_id());
+      if (it == read_at_.end()) {
+        return;  // A repeat's second ack, a refusal, or an event past the bound.
+      }
+      read_at = it->second;
+      read_at_.erase(it);
+    }
+    metrics_.ObserveAck(now - read_at);
+  }
+
+ private:
+  // While commits fail nothing is acknowledged; a gateway that keeps sending new events must not
+  // grow this without bound. Past it, new events go untimed.
+  static constexpr size_t kMostUnacknowledged = 4096;
+
+  Metrics& metrics_;
+  std::mutex mu_;
+  // Guarded by mu_.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> read_at_;
+};
+
+void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
+                 std::shared_ptr<AckTimer> acks) {
+  stream->Read([services, stream, acks](bool ok) {
+    // The real clock, whatever the daemon's time source: the gateway waits in real time.
+    const auto read_at = std::chrono::steady_clock::now();
     if (!ok) {
       stream->Close(grpc::Status::OK);  // The gateway closed its side.
       return;
@@ -41,6 +99,7 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services) {
           h.GatewayRefused(stream, std::move(ack));
         });
       } else {
+        acks->Read(msg.event().event_id(), read_at);
         services.host.Post(
             [stream, event = msg.event()](EngineHost& h) { h.GatewayEvent(stream, event); });
       }
@@ -55,7 +114,7 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services) {
                                                    "command_result is required"));
       return;
     }
-    ReadGateway(stream, services);
+    ReadGateway(stream, services, acks);
   });
 }
 
@@ -81,7 +140,11 @@ void ServeGateway(v1::GatewayService::AsyncService& service, Services services) 
                              stream->Close(kUnauthenticated);
                              return;
                            }
-                           ReadGateway(stream, services);
+                           auto acks = std::make_shared<AckTimer>(services.metrics);
+                           stream->on_send = [acks](const v1::HotlineMessage& message) {
+                             acks->Sent(message);
+                           };
+                           ReadGateway(stream, services, acks);
                          }));
 }
 

@@ -148,10 +148,30 @@ class Outbox {
   // REQUIRES: `owner` keeps the Outbox and `stream` alive while operations are in flight.
   explicit Outbox(Stream* stream) : stream_(stream) {}
 
-  // Queues a message. Dropped silently once the stream is closing or gone.
+  // Bounds the queue to `limit` unsent messages (the one being written included). A Send that
+  // finds it full drops everything not yet being written, and every Send after it, until the
+  // write in flight completes; then `caught_up` runs (on the completion-queue thread), once,
+  // so the owner can send one message that stands for all it lost (a full queue view).
+  // REQUIRES: called before the first Send.
+  void Bound(size_t limit, std::function<void()> caught_up) {
+    absl::MutexLock lock(&mu_);
+    limit_ = limit;
+    caught_up_ = std::move(caught_up);
+  }
+
+  // Queues a message. Dropped silently once the stream is closing or gone, or (see Bound) while
+  // the reader is too far behind.
   void Send(Out message, std::shared_ptr<void> owner) {
     absl::MutexLock lock(&mu_);
-    if (closing_ || broken_) {
+    if (closing_ || broken_ || overflowed_) {
+      return;
+    }
+    if (limit_ > 0 && queue_.size() >= limit_) {
+      overflowed_ = true;
+      queue_.resize(busy_ ? 1 : 0);  // The front is being written when busy_.
+      if (!busy_) {
+        CatchUp();
+      }
       return;
     }
     queue_.push_back(std::move(message));
@@ -203,7 +223,18 @@ class Outbox {
       broken_ = true;
       queue_.clear();
     }
+    if (overflowed_ && queue_.empty() && !broken_) {
+      CatchUp();
+    }
     Pump(std::move(owner));
+  }
+
+  // The reader has taken everything it was sent before it fell behind.
+  void CatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    overflowed_ = false;
+    if (caught_up_ && !closing_) {
+      caught_up_();  // Must not call back into this Outbox (it posts elsewhere).
+    }
   }
 
   Stream* const stream_;
@@ -213,6 +244,9 @@ class Outbox {
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
+  size_t limit_ ABSL_GUARDED_BY(mu_) = 0;  // 0: unbounded.
+  bool overflowed_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> caught_up_ ABSL_GUARDED_BY(mu_);
   grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
 };
 

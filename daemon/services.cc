@@ -6,7 +6,10 @@ const grpc::Status kUnauthenticated(grpc::StatusCode::UNAUTHENTICATED,
                                     "authorization: missing or unknown bearer token");
 
 bool RoleToken(const grpc::ServerContext& ctx, const std::string& expected) {
-  const std::string token = rpc::BearerToken(ctx);
+  return SameToken(rpc::BearerToken(ctx), expected);
+}
+
+bool SameToken(const std::string& token, const std::string& expected) {
   if (expected.empty() || token.size() != expected.size()) {
     return false;
   }

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "daemon/config.h"
 #include "daemon/engine_host.h"
+#include "daemon/metrics.h"
 #include "hotline/v1/admin.grpc.pb.h"
 #include "hotline/v1/desk.grpc.pb.h"
 #include "hotline/v1/gateway.grpc.pb.h"
@@ -29,6 +30,7 @@ struct Services {
   const Config& config;
   EngineHost& host;
   grpc::ServerCompletionQueue* cq;
+  Metrics& metrics;
 };
 
 void ServeGateway(v1::GatewayService::AsyncService& service, Services services);
@@ -43,6 +45,8 @@ extern const grpc::Status kUnauthenticated;
 // A fixed-role token check (gateway, supervisor, admin); constant-time so a wrong guess learns
 // nothing from timing.
 bool RoleToken(const grpc::ServerContext& ctx, const std::string& expected);
+// The same comparison for a token that came another way (HTTP).
+bool SameToken(const std::string& token, const std::string& expected);
 
 // The first failed check, or OK.
 absl::Status FirstError(std::initializer_list<absl::Status> checks);

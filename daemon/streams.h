@@ -18,12 +18,31 @@ namespace hotline::daemon {
 
 namespace v1 = ::hotline::v1;
 
+// Where a stream of `Out` goes, whatever carries it (a gRPC stream, an HTTP event stream).
+template <class Out>
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void Send(Out message) = 0;
+  virtual void Close(const grpc::Status& status) = 0;
+};
+
+// A supervisor's live queue: a WatchQueue stream or a web page's event stream.
+using QueueSink = Sink<v1::QueueUpdate>;
+
 // A server-streaming RPC: one request in, a stream of `Out` back.
 template <class Request, class Out>
-class ServerStream final : public std::enable_shared_from_this<ServerStream<Request, Out>> {
+class ServerStream final : public Sink<Out>,
+                           public std::enable_shared_from_this<ServerStream<Request, Out>> {
  public:
-  void Send(Out message) { outbox_.Send(std::move(message), this->shared_from_this()); }
-  void Close(const grpc::Status& status) { outbox_.Close(status, this->shared_from_this()); }
+  void Send(Out message) override { outbox_.Send(std::move(message), this->shared_from_this()); }
+  void Close(const grpc::Status& status) override {
+    outbox_.Close(status, this->shared_from_this());
+  }
+  // See rpc::Outbox::Bound.
+  void Bound(size_t limit, std::function<void()> caught_up) {
+    outbox_.Bound(limit, std::move(caught_up));
+  }
 
   grpc::ServerContext ctx;
   Request request;
@@ -74,7 +93,12 @@ class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
  public:
   using Wire = grpc::ServerAsyncReaderWriter<v1::HotlineMessage, v1::GatewayMessage>;
 
-  void Send(v1::HotlineMessage message) { outbox_.Send(std::move(message), shared_from_this()); }
+  void Send(v1::HotlineMessage message) {
+    if (on_send) {
+      on_send(message);
+    }
+    outbox_.Send(std::move(message), shared_from_this());
+  }
   void Close(const grpc::Status& status) { outbox_.Close(status, shared_from_this()); }
 
   // Reads the next message into `incoming` and runs `then(ok)`; ok=false when the gateway
@@ -88,6 +112,9 @@ class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
   v1::GatewayMessage incoming;
   // Set once the Hello is read (completion-queue thread; read by the engine thread after a post).
   std::string gateway_id;
+  // Runs in Send, on the sending thread, as each message is handed to the stream: the gateway
+  // service times acknowledgements with it (metrics.h). Set before the first Read, then fixed.
+  std::function<void(const v1::HotlineMessage&)> on_send;
   Wire* wire() { return &wire_; }
 
  private:

@@ -8,6 +8,18 @@ namespace hotline::daemon {
 
 using v1::SupervisorService;
 
+namespace {
+
+// A resume's epoch is one the daemon gave out (16 hex digits), or empty.
+absl::Status ValidateEpoch(const std::string& epoch) {
+  if (epoch.size() > 64) {
+    return absl::InvalidArgumentError("epoch: must be at most 64 characters");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services services) {
   ServeServerStream<SupervisorService::AsyncService, v1::WatchQueueRequest, v1::QueueUpdate>(
       &service, &SupervisorService::AsyncService::RequestWatchQueue, services.cq,
@@ -15,7 +27,20 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         if (!RoleToken(s->ctx, services.config.supervisor_token)) {
           return s->Close(kUnauthenticated);
         }
-        services.host.Post([s](EngineHost& h) { h.WatchOpened(s); });
+        if (absl::Status v = ValidateEpoch(s->request.epoch()); !v.ok()) {
+          return s->Close(ToGrpc(v));
+        }
+        // A watcher that stops reading holds at most kPendingPerWatcher updates; once it reads
+        // again it gets a full view (supervisor.proto WatchQueue).
+        std::weak_ptr<QueueWatch> weak = s;
+        s->Bound(kPendingPerWatcher, [host = &services.host, weak] {
+          if (auto stream = weak.lock()) {
+            host->Post([stream](EngineHost& h) { h.WatchCaughtUp(stream); });
+          }
+        });
+        services.host.Post([s](EngineHost& h) {
+          h.WatchOpened(s, s->request.epoch(), s->request.after());
+        });
       },
       [services](std::shared_ptr<QueueWatch> s) {
         s->Close(grpc::Status::CANCELLED);

@@ -22,11 +22,13 @@ bool Writer::IsTransient(const absl::Status& status) {
 }
 
 Writer::Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health,
-               std::function<void(const absl::Status&)> on_fatal, WriterOptions options)
+               std::function<void(const absl::Status&)> on_fatal, WriterOptions options,
+               Metrics* metrics)
     : sink_(sink),
       on_health_(std::move(on_health)),
       on_fatal_(std::move(on_fatal)),
       options_(options),
+      metrics_(metrics),
       thread_([this] { Run(); }) {}
 
 Writer::~Writer() { Stop(std::chrono::milliseconds(0)); }
@@ -74,6 +76,17 @@ void Writer::StopForGood(const absl::Status& status, const Unit& batch) {
   if (on_fatal_) {
     on_fatal_(status);
   }
+}
+
+absl::Status Writer::Commit(const storage::Batch& batch) {
+  // The real clock, whatever time source the daemon runs on: this is the disk's speed, not the
+  // engine's time.
+  const auto start = std::chrono::steady_clock::now();
+  absl::Status status = sink_.Commit(batch);
+  if (metrics_ != nullptr) {
+    metrics_->ObserveCommit(std::chrono::steady_clock::now() - start);
+  }
+  return status;
 }
 
 void Writer::Merge(Unit& into, Unit&& from) {
@@ -127,7 +140,7 @@ void Writer::Run() {
       }
     }
     // A unit may carry only answers (a repeat, a read): nothing to write, no transaction.
-    const absl::Status status = batch.batch.empty() ? absl::OkStatus() : sink_.Commit(batch.batch);
+    const absl::Status status = batch.batch.empty() ? absl::OkStatus() : Commit(batch.batch);
     if (!status.ok() && !IsTransient(status)) {
       StopForGood(status, batch);
       // Hold the refused batch and every unit submitted after it, unwritten and unanswered, until

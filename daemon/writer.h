@@ -21,6 +21,8 @@
 // no send and no answer, of the refused batch or of any unit submitted later. The daemon exits
 // and a restart recovers from the journal, which holds exactly what was acknowledged.
 //
+// Each commit's duration goes to `metrics` (hotline_journal_commit_seconds) when one is given.
+//
 // Thread-safety: Submit, healthy, failure and Stop from any thread (in practice the engine thread
 // submits); the rest runs on the writer's own thread.
 #pragma once
@@ -35,6 +37,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "daemon/metrics.h"
 #include "storage/store.h"
 
 namespace hotline::daemon {
@@ -63,10 +66,12 @@ class Writer final {
   // retrying cannot mend.
   static bool IsTransient(const absl::Status& status);
 
-  // `sink` must outlive the Writer. `on_health` and `on_fatal` run on the writer thread and must
-  // not call Stop; `on_fatal` runs at most once, with the refusal.
+  // `sink` must outlive the Writer, and so must `metrics` unless it is null (no metrics).
+  // `on_health` and `on_fatal` run on the writer thread and must not call Stop; `on_fatal` runs
+  // at most once, with the refusal.
   Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health,
-         std::function<void(const absl::Status&)> on_fatal, WriterOptions options = {});
+         std::function<void(const absl::Status&)> on_fatal, WriterOptions options = {},
+         Metrics* metrics = nullptr);
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
   ~Writer();
@@ -88,6 +93,8 @@ class Writer final {
 
  private:
   void Run();
+  // One commit of `batch` to the sink, timed.
+  [[nodiscard]] absl::Status Commit(const storage::Batch& batch);
   // Reports a refusal retrying cannot mend; `batch` is what it refused.
   void StopForGood(const absl::Status& status, const Unit& batch);
   // Appends `from` to `into`.
@@ -97,6 +104,7 @@ class Writer final {
   const std::function<void(bool)> on_health_;
   const std::function<void(const absl::Status&)> on_fatal_;
   const WriterOptions options_;
+  Metrics* const metrics_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Unit> queue_;                            // Guarded by mu_.

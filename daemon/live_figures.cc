@@ -1,0 +1,112 @@
+#include "daemon/live_figures.h"
+
+#include <algorithm>
+
+#include "daemon/convert.h"
+
+namespace hotline::daemon {
+
+namespace {
+
+constexpr routing::Millis kWindow{15 * 60'000};
+constexpr int64_t kVietnamOffsetMs = 7 * 3'600'000;
+constexpr int64_t kDayMs = 86'400'000;
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
+
+}  // namespace
+
+routing::Timestamp LocalMidnight(routing::Timestamp t) {
+  const int64_t local = routing::ToUnixMillis(t) + kVietnamOffsetMs;
+  return routing::FromUnixMillis(FloorDiv(local, kDayMs) * kDayMs - kVietnamOffsetMs);
+}
+
+void LiveFigures::Ownership(const routing::CounsellorProfile& counsellor,
+                            const std::string& province, const routing::Regions& regions,
+                            bool& own_province, bool& own_centre) {
+  own_province = counsellor.home_province == province ||
+                 std::find(counsellor.provinces.begin(), counsellor.provinces.end(), province) !=
+                     counsellor.provinces.end();
+  const std::string& centre = regions.CentreOf(province);
+  own_centre = own_province;
+  if (!own_centre && !centre.empty()) {
+    own_centre = regions.CentreOf(counsellor.home_province) == centre;
+    for (const std::string& p : counsellor.provinces) {
+      own_centre = own_centre || regions.CentreOf(p) == centre;
+    }
+  }
+}
+
+void LiveFigures::Count(const std::vector<routing::Effect>& effects, routing::Timestamp at,
+                        const routing::Engine& engine) {
+  for (const routing::Effect& effect : effects) {
+    if (const auto* connected = std::get_if<routing::DeskCallConnected>(&effect)) {
+      const std::optional<routing::CallView> call = engine.FindCall(connected->call_id);
+      if (!call) {
+        continue;
+      }
+      stats::WaitDecided wait{.priority = call->info.priority,
+                              .arrived_at = call->info.arrived_at,
+                              .decided_at = at,
+                              .answered = true};
+      if (const auto c = engine.FindCounsellor(connected->counsellor_id);
+          c && !call->info.province_unknown) {
+        Ownership(c->profile, call->info.province, engine.regions(), wait.own_province,
+                  wait.own_centre);
+      }
+      CountWait(wait);
+    } else if (const auto* finished = std::get_if<routing::CallFinished>(&effect)) {
+      const routing::CallRecord& r = finished->record;
+      if (r.answered_at) {
+        const routing::Timestamp done = r.wrap_up_done_at.value_or(r.ended_at);
+        CountHandled(done, done - *r.answered_at);
+      } else {
+        CountWait(stats::WaitDecided{.priority = r.call.priority,
+                                     .arrived_at = r.call.arrived_at,
+                                     .decided_at = r.ended_at,
+                                     .answered = false,
+                                     .outcome = r.outcome});
+      }
+    } else if (const auto* presence = std::get_if<routing::PresenceChanged>(&effect)) {
+      CountPresence(presence->change.counsellor_id, presence->change.state, presence->change.at);
+    }
+  }
+}
+
+void LiveFigures::CountWait(const stats::WaitDecided& wait) {
+  stats::Tally t;
+  stats::CountWait(t, wait);
+  timeline_.Add(wait.decided_at, t);
+}
+
+void LiveFigures::CountHandled(routing::Timestamp at, routing::Millis handle_time) {
+  stats::Tally t;
+  stats::CountHandled(t, handle_time);
+  timeline_.Add(at, t);
+}
+
+void LiveFigures::CountPresence(const std::string& counsellor_id, routing::CounsellorState state,
+                                routing::Timestamp at) {
+  presence_.Change(counsellor_id, state, at, timeline_);
+}
+
+stats::Tally LiveFigures::Window(routing::Timestamp from, routing::Timestamp now) const {
+  stats::Tally t = timeline_.Sum(from, now);
+  presence_.AddOpen(from, now, t);
+  return t;
+}
+
+v1::LiveFigures LiveFigures::Figures(routing::Timestamp now) const {
+  v1::LiveFigures out;
+  // Whole minutes: the 14 before this one, and this one so far.
+  const routing::Timestamp recent = stats::MinuteStart(now) - (kWindow - routing::Millis(60'000));
+  *out.mutable_last_15_minutes() = ToProto(stats::Derive(Window(recent, now)));
+  *out.mutable_today() = ToProto(stats::Derive(Window(LocalMidnight(now), now)));
+  return out;
+}
+
+std::optional<double> LiveFigures::ServiceLevel(routing::Timestamp end) const {
+  return stats::Derive(timeline_.Sum(end - kWindow, end)).service_level;
+}
+
+}  // namespace hotline::daemon

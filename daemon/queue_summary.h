@@ -1,0 +1,37 @@
+// The QueueSummary of supervisor.proto: waiting calls counted by centre, province and priority,
+// the alerts, and the hour's chart. Built at most once a second (it walks every live call once),
+// never per input.
+#pragma once
+
+#include <deque>
+
+#include "hotline/v1/supervisor.pb.h"
+#include "routing/engine.h"
+
+namespace hotline::daemon {
+
+// Alert thresholds (docs/supervision.md).
+inline constexpr routing::Millis kEmergencyAlertAfter{10'000};
+inline constexpr routing::Millis kLongWaitAlertAfter{60'000};
+inline constexpr double kServiceLevelTarget = 0.8;
+// At most this many alerts of one kind (the longest waits first); more are said in the last one.
+inline constexpr int kAlertsPerKind = 10;
+// The chart: one point a minute over the last hour.
+inline constexpr size_t kHistoryPoints = 60;
+
+struct SummaryInput {
+  const routing::Engine& engine;
+  routing::Timestamp now;
+  // Waiting calls listed in full in the view (the rest are counted only).
+  size_t view_calls = 0;
+  bool storage_serving = true;
+  v1::LiveFigures figures;
+  const std::deque<v1::HistoryPoint>& history;
+};
+
+v1::QueueSummary BuildSummary(const SummaryInput& in);
+
+// Calls waiting for a counsellor: WAITING or OFFERED (ringing on a desk).
+int CountWaiting(const routing::Engine& engine);
+
+}  // namespace hotline::daemon
