@@ -77,20 +77,20 @@ routing::PresenceChange ReadReportPresence(const RowReader& row) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ReportReader>> ReportReader::Open(const std::string& path) {
-  return Guard(nullptr, path, "opening for a report",
-               [&]() -> absl::StatusOr<std::unique_ptr<ReportReader>> {
-                 auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY,
-                                                              kBusyTimeoutMs);
-                 db->exec("PRAGMA query_only = 1");
-                 const int version = db->execAndGet("PRAGMA user_version").getInt();
-                 if (version < kFirstReadableVersion) {
-                   return absl::FailedPreconditionError(fmt::format(
-                       "database '{}' has schema version {}; reports need version {} or later "
-                       "(start hotlined once to migrate it)",
-                       path, version, kFirstReadableVersion));
-                 }
-                 return std::unique_ptr<ReportReader>(new ReportReader(std::move(db)));
-               });
+  return Guard(
+      nullptr, path, "opening for a report",
+      [&]() -> absl::StatusOr<std::unique_ptr<ReportReader>> {
+        auto db = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, kBusyTimeoutMs);
+        db->exec("PRAGMA query_only = 1");
+        const int version = db->execAndGet("PRAGMA user_version").getInt();
+        if (version < kFirstReadableVersion) {
+          return absl::FailedPreconditionError(
+              fmt::format("database '{}' has schema version {}; reports need version {} or later "
+                          "(start hotlined once to migrate it)",
+                          path, version, kFirstReadableVersion));
+        }
+        return std::unique_ptr<ReportReader>(new ReportReader(std::move(db)));
+      });
 }
 
 ReportReader::ReportReader(std::unique_ptr<SQLite::Database> db) : db_(std::move(db)) {}
