@@ -28,6 +28,7 @@
 #include "daemon/convert.h"
 #include "daemon/engine_host.h"
 #include "daemon/metrics.h"
+#include "daemon/report_service.h"
 #include "daemon/services.h"
 #include "daemon/status.h"
 #include "daemon/streams.h"
@@ -191,6 +192,7 @@ class DaemonImpl final : public Daemon {
     ServeGateway(gateway_, services);
     ServeDesk(desk_, services);
     ServeSupervisor(supervisor_, services);
+    reports_ = ServeReports(supervisor_, services);
     ServeAdmin(admin_, services);
     cq_thread_ = std::thread([this] { rpc::Drive(cq_.get()); });
 
@@ -268,6 +270,8 @@ class DaemonImpl final : public Daemon {
       });
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     }
+    // A report replies before the completion queue shuts down (gRPC refuses a reply after).
+    reports_.reset();
     // The engine finishes every input already posted, then its thread ends.
     work_.reset();
     if (engine_thread_.joinable()) {
@@ -419,6 +423,8 @@ class DaemonImpl final : public Daemon {
   AdminAsync admin_;
   std::unique_ptr<grpc::ServerCompletionQueue> cq_;
   std::unique_ptr<grpc::Server> server_;
+  // The report thread of Report and ExportDispositions; stopped in Shutdown.
+  std::unique_ptr<Reports> reports_;
   // The server's health service, once the server is built, until Shutdown begins. The writer
   // thread's reports and Init's first status go through it under health_mu_ (a std::mutex, as
   // mu_ is).

@@ -1291,4 +1291,20 @@ void EngineHost::CloseAll(const grpc::Status& status) {
   armed_for_.reset();
 }
 
+stats::ReportContext EngineHost::ReportContextNow() const {
+  stats::ReportContext context;
+  context.centre_of_province = engine_.regions().centres_by_province();
+  for (const routing::CounsellorView& c : engine_.Counsellors()) {
+    stats::CounsellorRegions& regions = context.counsellors[c.profile.id];
+    regions.home_province = c.profile.home_province;
+    regions.provinces = c.profile.provinces;
+    if (std::find(regions.provinces.begin(), regions.provinces.end(), regions.home_province) ==
+        regions.provinces.end()) {
+      regions.provinces.push_back(regions.home_province);
+    }
+  }
+  context.now = Now();
+  return context;
+}
+
 }  // namespace hotline::daemon

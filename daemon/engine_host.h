@@ -37,6 +37,7 @@
 #include "hotline/v1/admin.pb.h"
 #include "hotline/v1/journal.pb.h"
 #include "routing/engine.h"
+#include "stats/report.h"
 #include "storage/store.h"
 
 namespace hotline::daemon {
@@ -134,6 +135,11 @@ class EngineHost final {
   // StateDigest() as the journal replay left it, before start-up's own inputs (desks signed out,
   // policy files, timers due).
   const std::string& recovered_digest() const { return recovered_digest_; }
+
+  // What a report needs from the engine (stats/report.h): the region tree's centres, every
+  // counsellor's home and served provinces, and the engine's time now. A copy, for the report
+  // thread.
+  stats::ReportContext ReportContextNow() const;
 
  private:
   // The engine's time: the system time read at start (never before the last journaled time),

@@ -109,29 +109,4 @@ std::optional<double> LiveFigures::ServiceLevel(routing::Timestamp end) const {
   return stats::Derive(timeline_.Sum(end - kWindow, end)).service_level;
 }
 
-v1::Figures ToProto(const stats::Figures& f) {
-  v1::Figures out;
-  out.set_offered(static_cast<int32_t>(f.offered));
-  out.set_answered(static_cast<int32_t>(f.answered));
-  out.set_answered_in_target(static_cast<int32_t>(f.answered_in_target));
-  out.set_abandoned(static_cast<int32_t>(f.abandoned));
-  out.set_short_abandoned(static_cast<int32_t>(f.short_abandoned));
-  out.set_other_unanswered(static_cast<int32_t>(f.other_unanswered));
-  if (f.service_level) {
-    out.set_service_level(*f.service_level);
-  }
-  if (f.abandonment_rate) {
-    out.set_abandonment_rate(*f.abandonment_rate);
-  }
-  if (f.occupancy) {
-    out.set_occupancy(*f.occupancy);
-  }
-  *out.mutable_average_speed_of_answer() = ToProtoDuration(f.average_speed_of_answer);
-  out.set_handled(static_cast<int32_t>(f.handled));
-  *out.mutable_average_handling_time() = ToProtoDuration(f.average_handling_time);
-  out.set_answered_in_own_province(static_cast<int32_t>(f.answered_in_own_province));
-  out.set_answered_in_own_centre(static_cast<int32_t>(f.answered_in_own_centre));
-  return out;
-}
-
 }  // namespace hotline::daemon

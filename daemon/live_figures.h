@@ -46,6 +46,4 @@ class LiveFigures final {
 // Local midnight (Vietnam, UTC+7 all year) at or before `t`.
 routing::Timestamp LocalMidnight(routing::Timestamp t);
 
-v1::Figures ToProto(const stats::Figures& f);
-
 }  // namespace hotline::daemon

@@ -122,4 +122,39 @@ void PrintLine(std::string_view line) { WriteLine(stdout, line); }
 
 void PrintErrorLine(std::string_view line) { WriteLine(stderr, line); }
 
+size_t Width(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows, size_t first_right_aligned) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()), 0);
+    for (size_t i = 0; i < row.size(); ++i) {
+      widths[i] = std::max(widths[i], Width(row[i]));
+    }
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      const size_t padding = widths[i] - Width(row[i]);
+      if (i >= first_right_aligned) {
+        line.append(padding, ' ');
+        line += row[i];
+      } else {
+        line += row[i];
+        if (i + 1 < row.size()) {
+          line.append(padding, ' ');
+        }
+      }
+      if (i + 1 < row.size()) {
+        line.append(2, ' ');
+      }
+    }
+    PrintLine(line);
+  }
+}
+
 }  // namespace hotline::clients

@@ -39,6 +39,15 @@ std::vector<std::string_view> Split(std::string_view text, char separator);
 // `text` without leading/trailing ASCII whitespace.
 std::string_view Trim(std::string_view text);
 
+// Display width of UTF-8 text in columns, counting code points: names carry Vietnamese letters,
+// which are one column each but two or three bytes.
+size_t Width(std::string_view text);
+
+// Prints `rows` (the first is the header) as a table: columns two spaces apart, each as wide as
+// its widest cell. Columns from `first_right_aligned` on are right-aligned (numbers).
+void PrintTable(const std::vector<std::vector<std::string>>& rows,
+                size_t first_right_aligned = static_cast<size_t>(-1));
+
 // Writes `line` and a newline to stdout and flushes, so a tee or a test sees it at once.
 void PrintLine(std::string_view line);
 // The same on stderr.

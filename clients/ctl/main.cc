@@ -1,11 +1,14 @@
-// hotlinectl: administration of hotlined (status, counsellors, policy, call explanations).
+// hotlinectl: administration of hotlined (status, counsellors, policy, call explanations,
+// reports).
 #include <CLI/CLI.hpp>
+#include <map>
 #include <string>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"
 #include "clients/common/text.h"
 #include "clients/ctl/admin_commands.h"
+#include "clients/ctl/report_commands.h"
 
 namespace {
 
@@ -57,6 +60,37 @@ void AddProfileOptions(CLI::App& command, hotline::clients::CounsellorFlags& fla
   }
 }
 
+// The commands of SupervisorService take the supervisor token, not the admin one.
+void AddSupervisorToken(CLI::App& command, std::string& supervisor_token) {
+  command
+      .add_option("--supervisor-token", supervisor_token,
+                  "Supervisor bearer token, not the admin one; better set "
+                  "HOTLINE_SUPERVISOR_TOKEN")
+      ->envname("HOTLINE_SUPERVISOR_TOKEN");
+}
+
+// --from and --to of the report commands.
+void AddPeriodOptions(CLI::App& command, std::string& from, std::string& to) {
+  const CLI::Validator time(
+      [](std::string& text) -> std::string {
+        const auto parsed = hotline::clients::ParseReportTime(text);
+        return parsed.ok() ? std::string() : std::string(parsed.status().message());
+      },
+      "TIME");
+  command.add_option("--from", from, "Start of the period, included: YYYY-MM-DD[THH:MM[:SS]]")
+      ->required()
+      ->check(time);
+  command.add_option("--to", to, "End of the period, excluded: YYYY-MM-DD[THH:MM[:SS]]")
+      ->required()
+      ->check(time);
+}
+
+constexpr const char* kPeriodHelp =
+    "Times are Vietnam local time (UTC+7) unless followed by a zone (Z or +HH:MM); a date alone\n"
+    "is its midnight. --to is excluded: --from 2026-01-01 --to 2026-01-02 is the whole of 1\n"
+    "January. A period is at most 366 days. Needs the supervisor token, not the admin one:\n"
+    "--token and HOTLINE_ADMIN_TOKEN are not used.";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -67,9 +101,13 @@ int main(int argc, char** argv) {
   std::string remove_id;
   std::string explain_call_id;
   std::string supervisor_token;
+  hotline::clients::ReportFlags report_flags;
+  std::string dispositions_from;
+  std::string dispositions_to;
 
   CLI::App app(
-      "hotlinectl: administer hotlined: status, counsellors, routing policy, call explanations.");
+      "hotlinectl: administer hotlined: status, counsellors, routing policy, call explanations, "
+      "reports.");
   // --server and --token may follow the subcommand too: `hotlinectl status --server ...`.
   app.fallthrough();
   app.require_subcommand(1);
@@ -98,23 +136,58 @@ int main(int argc, char** argv) {
   CLI::App* explain = app.add_subcommand(
       "explain", "Why a call went where it went: each offer made for it (supervisor token)");
   explain->add_option("call_id", explain_call_id, "Call id")->required();
-  explain
-      ->add_option("--supervisor-token", supervisor_token,
-                   "Supervisor bearer token, not the admin one; better set "
-                   "HOTLINE_SUPERVISOR_TOKEN")
-      ->envname("HOTLINE_SUPERVISOR_TOKEN");
+  AddSupervisorToken(*explain, supervisor_token);
   explain->footer(
       "Prints one line per offer, oldest first: when it was made, the ladder step (0-based) and\n"
       "its scope, the counsellor, how many were eligible, the rule that chose them, and how the\n"
       "offer ended ('ringing' while it still rings). Needs the supervisor token, not the admin\n"
       "one: --token and HOTLINE_ADMIN_TOKEN are not used.");
 
+  CLI::App* report = app.add_subcommand(
+      "report", "Figures over a period, grouped: service level, abandons, ASA, AHT, occupancy");
+  AddPeriodOptions(*report, report_flags.from, report_flags.to);
+  const std::map<std::string, hotline::v1::ReportRequest::GroupBy> groupings = {
+      {"centre", hotline::v1::ReportRequest::CENTRE},
+      {"province", hotline::v1::ReportRequest::PROVINCE},
+      {"topic", hotline::v1::ReportRequest::TOPIC},
+      {"priority", hotline::v1::ReportRequest::PRIORITY},
+      {"counsellor", hotline::v1::ReportRequest::COUNSELLOR},
+      {"hour", hotline::v1::ReportRequest::HOUR}};
+  std::string report_by;
+  report
+      ->add_option("--by", report_by,
+                   "Group by centre, province, topic, priority, counsellor or hour (of the day, "
+                   "Vietnam time)")
+      ->required()
+      ->check(CLI::IsMember({"centre", "province", "topic", "priority", "counsellor", "hour"},
+                            CLI::ignore_case));
+  report->add_flag("--csv", report_flags.csv, "CSV with a header row instead of a table");
+  AddSupervisorToken(*report, supervisor_token);
+  report->footer(
+      std::string("One row per group with calls or staffed time, then (total). SERVICE: answered\n"
+                  "within 20 s (10 s for emergencies) of the calls offered but short abandons;\n"
+                  "ABANDON: hung up after 5 s or more, of the same; SHORT: hung up before 5 s;\n"
+                  "ASA/AHT: mean wait of answered calls / talk + wrap-up, in seconds; OCCUPANCY:\n"
+                  "on a call or in wrap-up / signed in and not on break. docs/supervision.md has\n"
+                  "every definition.\n") +
+      kPeriodHelp);
+
+  CLI::App* dispositions = app.add_subcommand(
+      "dispositions",
+      "Dispositions counted by category, sub-category and action (Child Helpline International "
+      "data framework), as CSV; no personal data");
+  AddPeriodOptions(*dispositions, dispositions_from, dispositions_to);
+  AddSupervisorToken(*dispositions, supervisor_token);
+  dispositions->footer(std::string("Counts every answered call whose wrap-up ended in the "
+                                   "period.\n") +
+                       kPeriodHelp);
+
   CLI11_PARSE(app, argc, argv);
 
   if (status->parsed()) {
     return hotline::clients::ShowStatus(server_address);
   }
-  if (explain->parsed()) {
+  if (explain->parsed() || report->parsed() || dispositions->parsed()) {
     if (supervisor_token.empty()) {
       hotline::clients::PrintErrorLine(
           "error: no supervisor token: set HOTLINE_SUPERVISOR_TOKEN or pass --supervisor-token "
@@ -122,6 +195,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     const hotline::clients::Server supervisor(server_address, supervisor_token);
+    if (report->parsed()) {
+      report_flags.by = groupings.at(report_by);  // CLI::IsMember lowercased it.
+      return hotline::clients::Report(supervisor, report_flags);
+    }
+    if (dispositions->parsed()) {
+      return hotline::clients::ExportDispositions(supervisor, dispositions_from, dispositions_to);
+    }
     return hotline::clients::ExplainCall(supervisor, explain_call_id);
   }
   if (token.empty()) {

@@ -17,19 +17,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for.
+# fail, wait_for, start_hotlined, stop_hotlined.
 . "$(dirname "$0")/lib.sh"
 
 command -v promtool > /dev/null ||
   fail "promtool is missing: deploy/setup installs it (Debian package prometheus)"
 
-"$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --database "$dir/hotline.db" --caller-key-file "$dir/caller.key" \
-  > "$dir/daemon.out" 2> "$dir/daemon.log" &
-daemon_pid=$!
-wait_for "hotlined ready" "$dir/daemon.out"
-grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/daemon.out")
-http=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' "$dir/daemon.out")
+start_hotlined daemon
 
 # check NAME: fetches /metrics (no token) into $dir/NAME.metrics and runs promtool on it.
 check() {
@@ -64,7 +58,5 @@ commits=$(value busy hotline_journal_commit_seconds_count)
 [ "${commits:-0}" -ge 1 ] || fail "hotline_journal_commit_seconds_count is '$commits'"
 [ "$(value busy hotline_storage_serving)" = 1 ] || fail "hotline_storage_serving is not 1"
 
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
-daemon_pid=""
+stop_hotlined
 echo "PASS: GET /metrics passes promtool check metrics"

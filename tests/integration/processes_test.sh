@@ -19,16 +19,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for.
+# fail, wait_for, start_hotlined, stop_hotlined.
 . "$(dirname "$0")/lib.sh"
 
-"$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --database "$dir/hotline.db" --caller-key-file "$dir/caller.key" \
-  > "$dir/daemon.out" 2> "$dir/daemon.log" &
-daemon_pid=$!
-wait_for "hotlined ready" "$dir/daemon.out"
-grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/daemon.out")
-http=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' "$dir/daemon.out")
+start_hotlined daemon
 
 # Health, reflection and /healthz.
 "$bin/hotlinectl" --server "$grpc" status > "$dir/status.out" || fail "hotlinectl status"
@@ -62,9 +56,7 @@ row=$(sqlite3 "$dir/hotline.db" \
 [ "$row" = "completed|lan|mental_health|counselled" ] || fail "unexpected calls row: '$row'"
 
 # Clean shutdown on SIGTERM.
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
-daemon_pid=""
+stop_hotlined
 
 # The raw number never reached disk or a log (the masked "**********78" is fine).
 if grep -a -r -q "912345678" "$dir"; then
