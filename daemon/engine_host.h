@@ -146,6 +146,9 @@ class EngineHost final {
   // then advanced by the monotonic clock. A step of the system clock moves neither timers nor
   // records while the daemon runs; it is logged, and taken up at the next start.
   routing::Timestamp Now() const;
+  // The live figures survive a restart: today's (and the last quarter hour's) calls and presence
+  // from the database, and the calls answered that are still going on.
+  absl::Status LoadFigures();
   // Logs when the system clock has stepped more than a second away from Now() since last said.
   void ReportClockStep();
   // Applies one input at the current time (timers due first, as their own record) and, when it
