@@ -666,18 +666,9 @@ void EngineHost::CountForMetricsNow() {
   if (metrics_ == nullptr) {
     return;
   }
-  std::map<routing::Priority, int64_t> waiting;
   for (auto p : {routing::Priority::kLow, routing::Priority::kNormal, routing::Priority::kHigh,
                  routing::Priority::kEmergency}) {
-    waiting[p] = 0;
-  }
-  engine_.ForEachCall([&](const routing::CallInfo& call, routing::CallState state) {
-    if (state == routing::CallState::kWaiting || state == routing::CallState::kOffered) {
-      ++waiting[call.priority];
-    }
-  });
-  for (const auto& [priority, n] : waiting) {
-    metrics_->SetWaiting(priority, n);
+    metrics_->SetWaiting(p, engine_.CountWaiting(p));
   }
   std::map<routing::CounsellorState, int64_t> states;
   for (auto s : {routing::CounsellorState::kOffline, routing::CounsellorState::kAvailable,

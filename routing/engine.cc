@@ -1470,6 +1470,22 @@ std::vector<CallView> Engine::Calls(size_t waiting_limit) const {
   return out;
 }
 
+int Engine::CountWaiting(Priority p) const {
+  const int key = -static_cast<int>(p);
+  int n = static_cast<int>(queue_ranks_->tree.order_of_key(QueueKey{key + 1, 0}) -
+                           queue_ranks_->tree.order_of_key(QueueKey{key, 0}));
+  for (const auto& [id, c] : counsellors_) {
+    if (c.state == CounsellorState::kReserved && !c.call_id.empty()) {
+      auto it = calls_.find(c.call_id);
+      n += it != calls_.end() && it->second.info.priority == p &&
+                   it->second.state == CallState::kOffered
+               ? 1
+               : 0;
+    }
+  }
+  return n;
+}
+
 void Engine::ForEachCall(const std::function<void(const CallInfo&, CallState)>& visit) const {
   for (const auto& [id, call] : calls_) {
     visit(call.info, call.state);

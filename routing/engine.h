@@ -272,6 +272,9 @@ class Engine final {
   // The same, but at most `waiting_limit` of the waiting ones (the first in queue order): the
   // rest are all held by a counsellor or ringing, so bounded by the counsellors.
   std::vector<CallView> Calls(size_t waiting_limit) const;
+  // Calls waiting for a counsellor (in the queue, or ringing on a desk) of priority `p`, in
+  // O(log waiting + counsellors): for metrics scraped at any rate.
+  int CountWaiting(Priority p) const;
   // Visits every live call (no copies), in no particular order: for counting.
   void ForEachCall(const std::function<void(const CallInfo&, CallState)>& visit) const;
   std::optional<CounsellorView> FindCounsellor(const std::string& counsellor_id) const;

@@ -581,6 +581,28 @@ Run Execute(uint32_t seed, int length, int restore_one_in) {
     if (std::string wrong = reference.CheckIdle(now); !wrong.empty()) {
       return where + ": " + wrong;
     }
+    // The counts /metrics reads (order statistics) agree with a walk of every call, and the
+    // bounded list agrees with the whole one.
+    const std::vector<CallView> calls = engine->Calls();
+    for (auto p : {Priority::kLow, Priority::kNormal, Priority::kHigh, Priority::kEmergency}) {
+      const auto walked = std::count_if(calls.begin(), calls.end(), [&](const CallView& c) {
+        return c.info.priority == p &&
+               (c.state == CallState::kWaiting || c.state == CallState::kOffered);
+      });
+      if (engine->CountWaiting(p) != walked) {
+        return where + ": CountWaiting(" + std::string(Name(p)) + ") is " +
+               std::to_string(engine->CountWaiting(p)) + ", a walk counts " +
+               std::to_string(walked);
+      }
+    }
+    const std::vector<CallView> first = engine->Calls(2);
+    const auto waiting = std::count_if(calls.begin(), calls.end(), [](const CallView& c) {
+      return c.state == CallState::kWaiting;
+    });
+    if (first.size() != calls.size() - static_cast<size_t>(std::max<int64_t>(0, waiting - 2))) {
+      return where + ": Calls(2) lists " + std::to_string(first.size()) + " of " +
+             std::to_string(calls.size());
+    }
     return "";
   };
 
