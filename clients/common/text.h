@@ -39,6 +39,11 @@ std::vector<std::string_view> Split(std::string_view text, char separator);
 // `text` without leading/trailing ASCII whitespace.
 std::string_view Trim(std::string_view text);
 
+// `rows` as lines of left-aligned columns two spaces apart, each column as wide as its widest
+// cell. Widths count UTF-8 code points: names carry Vietnamese letters, one column each but two
+// or three bytes. Trailing spaces are not added to the last cell.
+std::vector<std::string> TableLines(const std::vector<std::vector<std::string>>& rows);
+
 // Writes `line` and a newline to stdout and flushes, so a tee or a test sees it at once.
 void PrintLine(std::string_view line);
 // The same on stderr.

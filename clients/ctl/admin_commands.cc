@@ -96,34 +96,6 @@ void ApplyFlags(const CounsellorFlags& flags, v1::Counsellor& counsellor) {
   }
 }
 
-// Display width of UTF-8 text in columns, counting code points: names carry Vietnamese letters,
-// which are one column each but two or three bytes.
-size_t Width(std::string_view text) {
-  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
-
-void PrintTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths;
-  for (const auto& row : rows) {
-    widths.resize(std::max(widths.size(), row.size()), 0);
-    for (size_t i = 0; i < row.size(); ++i) {
-      widths[i] = std::max(widths[i], Width(row[i]));
-    }
-  }
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) {
-        line.append(widths[i] - Width(row[i]) + 2, ' ');
-      }
-    }
-    PrintLine(line);
-  }
-}
-
 std::string StateText(const v1::CounsellorStatus& status) {
   std::string text = EnumName(status.state());
   if (status.state() == v1::COUNSELLOR_STATE_BREAK &&
@@ -281,7 +253,9 @@ int ListCounsellors(const Server& server) {
                     SkillsText(counsellor, ","), JoinList(counsellor.languages(), ","),
                     found == statuses.end() ? std::string("-") : StateText(*found->second)});
   }
-  PrintTable(rows);
+  for (const std::string& line : TableLines(rows)) {
+    PrintLine(line);
+  }
   return 0;
 }
 
