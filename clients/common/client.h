@@ -28,6 +28,8 @@ class Server {
   // `address` is host:port. `token` may be empty for calls that need none (health, reflection).
   // The channel is plaintext; TLS arrives with the daemon's TLS configuration.
   Server(const std::string& address, std::string token);
+  // The same over a channel built with `arguments`, e.g. a shorter reconnect backoff.
+  Server(const std::string& address, std::string token, const grpc::ChannelArguments& arguments);
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 

@@ -16,7 +16,6 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "hotline/v1/admin.grpc.pb.h"
-#include "hotline/v1/supervisor.grpc.pb.h"
 
 namespace hotline::clients {
 namespace {
@@ -101,25 +100,6 @@ std::string StateText(const v1::CounsellorStatus& status) {
   if (status.state() == v1::COUNSELLOR_STATE_BREAK &&
       status.break_reason() != v1::BREAK_REASON_UNSPECIFIED) {
     text += fmt::format(" ({})", EnumName(status.break_reason()));
-  }
-  return text;
-}
-
-// "10:00:31.204  step 1 (centre)  to nghean  3 eligible  longest idle (42 s)  -> accepted at
-// 10:00:33.010". The step is the proto's 0-based ladder step, as the daemon reports it.
-std::string OfferExplanationText(const v1::OfferExplanation& offer) {
-  std::string text = fmt::format("{}  step {}", TimeOfDay(offer.offered_at()), offer.step());
-  if (!offer.scope().empty()) {
-    text += fmt::format(" ({})", offer.scope());
-  }
-  text += fmt::format("  to {}  {} eligible  {}  -> ", offer.counsellor_id(), offer.eligible(),
-                      offer.rule().empty() ? std::string("-") : offer.rule());
-  if (offer.result().empty()) {
-    text += "ringing";
-  } else if (offer.has_ended_at()) {
-    text += fmt::format("{} at {}", offer.result(), TimeOfDay(offer.ended_at()));
-  } else {
-    text += offer.result();  // TimeOfDay would show an unset time as now.
   }
   return text;
 }
@@ -284,23 +264,6 @@ int ReloadPolicy(const Server& server) {
     return Fail(status);
   }
   PrintLine("policy: " + response.summary());
-  return 0;
-}
-
-int ExplainCall(const Server& server, const std::string& call_id) {
-  v1::ExplainCallRequest request;
-  request.set_call_id(call_id);
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
-  v1::ExplainCallResponse response;
-  const grpc::Status status =
-      v1::SupervisorService::NewStub(server.channel())->ExplainCall(&context, request, &response);
-  if (!status.ok()) {
-    return Fail(status);
-  }
-  for (const v1::OfferExplanation& offer : response.offers()) {
-    PrintLine(OfferExplanationText(offer));
-  }
   return 0;
 }
 

@@ -1,11 +1,14 @@
-// hotlinectl: administration of hotlined (status, counsellors, policy, call explanations).
+// hotlinectl: administration of hotlined (status, counsellors, policy) and the supervisor's
+// commands (the live queue, presence, priority, never-route, call explanations).
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"
 #include "clients/common/text.h"
 #include "clients/ctl/admin_commands.h"
+#include "clients/ctl/supervisor_commands.h"
 
 namespace {
 
@@ -65,11 +68,10 @@ int main(int argc, char** argv) {
   hotline::clients::CounsellorFlags add_flags;
   hotline::clients::CounsellorFlags update_flags;
   std::string remove_id;
-  std::string explain_call_id;
-  std::string supervisor_token;
 
   CLI::App app(
-      "hotlinectl: administer hotlined: status, counsellors, routing policy, call explanations.");
+      "hotlinectl: administer hotlined (status, counsellors, routing policy) and supervise it\n"
+      "(the live queue, presence, priority, never-route, call explanations).");
   // --server and --token may follow the subcommand too: `hotlinectl status --server ...`.
   app.fallthrough();
   app.require_subcommand(1);
@@ -95,34 +97,16 @@ int main(int argc, char** argv) {
   CLI::App* reload =
       policy->add_subcommand("reload", "Reload the policy file; the old one stays if it is wrong");
 
-  CLI::App* explain = app.add_subcommand(
-      "explain", "Why a call went where it went: each offer made for it (supervisor token)");
-  explain->add_option("call_id", explain_call_id, "Call id")->required();
-  explain
-      ->add_option("--supervisor-token", supervisor_token,
-                   "Supervisor bearer token, not the admin one; better set "
-                   "HOTLINE_SUPERVISOR_TOKEN")
-      ->envname("HOTLINE_SUPERVISOR_TOKEN");
-  explain->footer(
-      "Prints one line per offer, oldest first: when it was made, the ladder step (0-based) and\n"
-      "its scope, the counsellor, how many were eligible, the rule that chose them, and how the\n"
-      "offer ended ('ringing' while it still rings). Needs the supervisor token, not the admin\n"
-      "one: --token and HOTLINE_ADMIN_TOKEN are not used.");
+  // queue, presence, priority, never, explain: SupervisorService with the supervisor token.
+  hotline::clients::SupervisorCommands supervisor(app, server_address);
 
   CLI11_PARSE(app, argc, argv);
 
   if (status->parsed()) {
     return hotline::clients::ShowStatus(server_address);
   }
-  if (explain->parsed()) {
-    if (supervisor_token.empty()) {
-      hotline::clients::PrintErrorLine(
-          "error: no supervisor token: set HOTLINE_SUPERVISOR_TOKEN or pass --supervisor-token "
-          "(the admin token does not work here)");
-      return 1;
-    }
-    const hotline::clients::Server supervisor(server_address, supervisor_token);
-    return hotline::clients::ExplainCall(supervisor, explain_call_id);
+  if (const std::optional<int> code = supervisor.Run()) {
+    return *code;
   }
   if (token.empty()) {
     hotline::clients::PrintErrorLine(

@@ -168,7 +168,7 @@ std::vector<std::string> QueueScreen(const QueueModel& model,
   }
 
   const Rows held = HeldRows(model, since_update);
-  AddSection(lines, "ON CALLS", held);
+  AddSection(lines, "CALLS IN PROGRESS", held);
   if (held.size() == 1) {
     lines.emplace_back("(none)");
   }
