@@ -19,16 +19,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for.
+# fail, wait_for, start_hotlined, add_counsellor, start_desk.
 . "$(dirname "$0")/lib.sh"
 
-"$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --database "$dir/hotline.db" --caller-key-file "$dir/caller.key" \
-  > "$dir/daemon.out" 2> "$dir/daemon.log" &
-daemon_pid=$!
-wait_for "hotlined ready" "$dir/daemon.out"
-grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/daemon.out")
-http=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' "$dir/daemon.out")
+start_hotlined daemon
 
 # Health, reflection and /healthz.
 "$bin/hotlinectl" --server "$grpc" status > "$dir/status.out" || fail "hotlinectl status"
@@ -40,16 +34,11 @@ done
 
 # A counsellor, their desk, one simulated call.
 export HOTLINE_ADMIN_TOKEN=dev-admin-token HOTLINE_GATEWAY_TOKEN=dev-gateway-token
-"$bin/hotlinectl" --server "$grpc" counsellor add lan --name "Nguyễn Thị Lan" \
-  --home-province 38 --skill counselling:4 --language vi --endpoint sip:lan@pbx \
-  > "$dir/add.out" || fail "hotlinectl counsellor add"
-token=$(sed -n 's/^token: //p' "$dir/add.out")
-[ -n "$token" ] || fail "no token printed"
+add_counsellor lan "Nguyễn Thị Lan" || fail "hotlinectl counsellor add"
+[ -n "$desk_token" ] || fail "no token printed"
 
-HOTLINE_DESK_TOKEN=$token "$bin/hotline-desk" --server "$grpc" --available --auto-accept \
-  --auto-disposition mental_health:counselled --exit-after-calls 1 \
-  > "$dir/desk.out" 2>&1 < /dev/null &
-desk_pid=$!
+start_desk desk "$desk_token" --available --auto-accept \
+  --auto-disposition mental_health:counselled --exit-after-calls 1
 wait_for "presence available" "$dir/desk.out"
 
 "$bin/hotline-sim" --server "$grpc" --calls 1 --province 38 --caller +84912345678 \

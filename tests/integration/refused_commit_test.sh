@@ -18,30 +18,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for.
+# fail, wait_for, start_hotlined, add_counsellor.
 . "$(dirname "$0")/lib.sh"
 
-# start NAME: hotlined on the test's database, output in $dir/NAME.*; sets daemon_pid and grpc.
-start() {
-  "$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
-    --http-listen 127.0.0.1:0 --database "$dir/hotline.db" --caller-key-file "$dir/caller.key" \
-    > "$dir/$1.out" 2> "$dir/$1.log" &
-  daemon_pid=$!
-  wait_for "hotlined ready" "$dir/$1.out"
-  grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/$1.out")
-}
-
-add() {
-  "$bin/hotlinectl" --server "$grpc" counsellor add "$1" --name "Counsellor $1" \
-    --home-province 38 --skill counselling:4 --language vi --endpoint "sip:$1@pbx"
-}
-
 export HOTLINE_ADMIN_TOKEN=dev-admin-token
-start first
-add an > "$dir/add_an.out" || fail "hotlinectl counsellor add an"
+start_hotlined first
+add_counsellor an || fail "hotlinectl counsellor add an"
 
 sqlite3 "$dir/hotline.db" "INSERT INTO journal (seq, at, record) VALUES (1000000000, 0, x'')"
-if add binh > "$dir/add_binh.out" 2>&1; then
+if add_counsellor binh; then
   fail "a counsellor was acknowledged after the refused commit"
 fi
 
@@ -60,7 +45,7 @@ cat "$dir/first.out" "$dir/first.log" | grep -q "not after the last stored seq" 
 
 # The other writer's entry removed, a restart recovers what was acknowledged: an, not binh.
 sqlite3 "$dir/hotline.db" "DELETE FROM journal WHERE seq = 1000000000"
-start second
+start_hotlined second
 "$bin/hotlinectl" --server "$grpc" counsellor list > "$dir/list.out" || fail "hotlinectl list"
 grep -qw "an" "$dir/list.out" || fail "the acknowledged counsellor is gone"
 if grep -qw "binh" "$dir/list.out"; then
@@ -68,7 +53,7 @@ if grep -qw "binh" "$dir/list.out"; then
 fi
 [ "$(sqlite3 "$dir/hotline.db" "SELECT counsellor_id FROM counsellors")" = "an" ] ||
   fail "the database holds other counsellors than the acknowledged one"
-add binh > "$dir/add_binh_again.out" || fail "hotlinectl counsellor add binh after the restart"
+add_counsellor binh || fail "hotlinectl counsellor add binh after the restart"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
 daemon_pid=""
