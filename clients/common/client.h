@@ -39,6 +39,18 @@ class Server {
   void Prepare(grpc::ClientContext& context,
                std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) const;
 
+  // One blocking unary call with the token and a kUnaryTimeout deadline: `method` is a method of
+  // a generated service's Stub, e.g. Call(&v1::AdminService::Stub::ReloadPolicy, request,
+  // &response). Returns the call's status; `response` is filled when it is OK.
+  template <typename Stub, typename Request, typename Response>
+  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                    const Request& request, Response* response) const {
+    grpc::ClientContext context;
+    Prepare(context, kUnaryTimeout);
+    Stub stub(channel_);
+    return (stub.*method)(&context, request, response);
+  }
+
  private:
   std::shared_ptr<grpc::Channel> channel_;
   std::string authorization_;  // "Bearer <token>", or empty for no token.

@@ -22,6 +22,18 @@ bool IsHeld(const v1::CallStatus& call) {
 
 bool IsSet(const google::protobuf::Timestamp& at) { return at.seconds() != 0 || at.nanos() != 0; }
 
+// The calls `keep` is true for, in call id order.
+std::vector<const v1::CallStatus*> Select(const std::map<std::string, v1::CallStatus>& calls,
+                                          bool (*keep)(const v1::CallStatus&)) {
+  std::vector<const v1::CallStatus*> selected;
+  for (const auto& [id, call] : calls) {
+    if (keep(call)) {
+      selected.push_back(&call);
+    }
+  }
+  return selected;
+}
+
 std::chrono::milliseconds Millis(const google::protobuf::Duration& duration) {
   return std::chrono::milliseconds(TimeUtil::DurationToMilliseconds(duration));
 }
@@ -90,12 +102,7 @@ void QueueModel::ApplyChange(const v1::QueueChange& change) {
 }
 
 std::vector<const v1::CallStatus*> QueueModel::WaitingCalls() const {
-  std::vector<const v1::CallStatus*> waiting;
-  for (const auto& [id, call] : calls_) {
-    if (IsWaiting(call)) {
-      waiting.push_back(&call);
-    }
-  }
+  std::vector<const v1::CallStatus*> waiting = Select(calls_, IsWaiting);
   // Priority numbers rise with urgency (common.proto), so the highest number goes first.
   std::sort(waiting.begin(), waiting.end(), [](const v1::CallStatus* a, const v1::CallStatus* b) {
     return std::make_tuple(-static_cast<int>(a->summary().priority()), a->admission(),
@@ -107,13 +114,8 @@ std::vector<const v1::CallStatus*> QueueModel::WaitingCalls() const {
 }
 
 std::vector<const v1::CallStatus*> QueueModel::HeldCalls() const {
-  std::vector<const v1::CallStatus*> held;
-  for (const auto& [id, call] : calls_) {
-    if (IsHeld(call)) {
-      held.push_back(&call);
-    }
-  }
-  // calls_ is in call id order and the sort is stable, so a tie on counsellor keeps it.
+  std::vector<const v1::CallStatus*> held = Select(calls_, IsHeld);
+  // Select keeps call id order and the sort is stable, so a tie on counsellor keeps it.
   std::stable_sort(held.begin(), held.end(), [](const v1::CallStatus* a, const v1::CallStatus* b) {
     return a->counsellor_id() < b->counsellor_id();
   });

@@ -21,6 +21,7 @@ namespace hotline::clients {
 namespace {
 
 namespace v1 = hotline::v1;
+using Stub = v1::AdminService::Stub;
 
 // `status` is what scripts and probes run to ask "is it up?"; it must answer quickly either way.
 constexpr std::chrono::milliseconds kStatusTimeout{5'000};
@@ -163,11 +164,8 @@ int AddCounsellor(const Server& server, const CounsellorFlags& flags) {
   if (counsellor.languages().empty()) {
     counsellor.add_languages("vi");  // Every counsellor on the line speaks Vietnamese.
   }
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::CreateCounsellorResponse response;
-  const grpc::Status status =
-      v1::AdminService::NewStub(server.channel())->CreateCounsellor(&context, request, &response);
+  const grpc::Status status = server.Call(&Stub::CreateCounsellor, request, &response);
   if (!status.ok()) {
     return Fail(status);
   }
@@ -177,14 +175,11 @@ int AddCounsellor(const Server& server, const CounsellorFlags& flags) {
 }
 
 int UpdateCounsellor(const Server& server, const CounsellorFlags& flags) {
-  const auto stub = v1::AdminService::NewStub(server.channel());
   // UpdateCounsellor replaces the whole profile, so start from the current one: an admin
   // changing an endpoint should not have to retype the skills.
-  grpc::ClientContext list_context;
-  server.Prepare(list_context, kUnaryTimeout);
   v1::ListCounsellorsResponse list;
   const grpc::Status list_status =
-      stub->ListCounsellors(&list_context, v1::ListCounsellorsRequest(), &list);
+      server.Call(&Stub::ListCounsellors, v1::ListCounsellorsRequest(), &list);
   if (!list_status.ok()) {
     return Fail(list_status);
   }
@@ -199,10 +194,8 @@ int UpdateCounsellor(const Server& server, const CounsellorFlags& flags) {
   v1::UpdateCounsellorRequest request;
   *request.mutable_counsellor() = *current;
   ApplyFlags(flags, *request.mutable_counsellor());
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::UpdateCounsellorResponse response;
-  const grpc::Status status = stub->UpdateCounsellor(&context, request, &response);
+  const grpc::Status status = server.Call(&Stub::UpdateCounsellor, request, &response);
   if (!status.ok()) {
     return Fail(status);
   }
@@ -211,12 +204,9 @@ int UpdateCounsellor(const Server& server, const CounsellorFlags& flags) {
 }
 
 int ListCounsellors(const Server& server) {
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::ListCounsellorsResponse response;
   const grpc::Status status =
-      v1::AdminService::NewStub(server.channel())
-          ->ListCounsellors(&context, v1::ListCounsellorsRequest(), &response);
+      server.Call(&Stub::ListCounsellors, v1::ListCounsellorsRequest(), &response);
   if (!status.ok()) {
     return Fail(status);
   }
@@ -242,11 +232,8 @@ int ListCounsellors(const Server& server) {
 int RemoveCounsellor(const Server& server, const std::string& id) {
   v1::RemoveCounsellorRequest request;
   request.set_counsellor_id(id);
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::RemoveCounsellorResponse response;
-  const grpc::Status status =
-      v1::AdminService::NewStub(server.channel())->RemoveCounsellor(&context, request, &response);
+  const grpc::Status status = server.Call(&Stub::RemoveCounsellor, request, &response);
   if (!status.ok()) {
     return Fail(status);
   }
@@ -255,11 +242,9 @@ int RemoveCounsellor(const Server& server, const std::string& id) {
 }
 
 int ReloadPolicy(const Server& server) {
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::ReloadPolicyResponse response;
-  const grpc::Status status = v1::AdminService::NewStub(server.channel())
-                                  ->ReloadPolicy(&context, v1::ReloadPolicyRequest(), &response);
+  const grpc::Status status =
+      server.Call(&Stub::ReloadPolicy, v1::ReloadPolicyRequest(), &response);
   if (!status.ok()) {
     return Fail(status);
   }

@@ -14,6 +14,7 @@ namespace hotline::clients {
 namespace {
 
 namespace v1 = hotline::v1;
+using Stub = v1::SupervisorService::Stub;
 
 constexpr char kTokenEnv[] = "HOTLINE_SUPERVISOR_TOKEN";
 
@@ -47,11 +48,8 @@ std::string OfferExplanationText(const v1::OfferExplanation& offer) {
 int ExplainCall(const Server& server, const std::string& address, const std::string& call_id) {
   v1::ExplainCallRequest request;
   request.set_call_id(call_id);
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::ExplainCallResponse response;
-  const grpc::Status status =
-      v1::SupervisorService::NewStub(server.channel())->ExplainCall(&context, request, &response);
+  const grpc::Status status = server.Call(&Stub::ExplainCall, request, &response);
   if (!status.ok()) {
     return Fail(status, address);
   }
@@ -67,11 +65,8 @@ int SetPresence(const Server& server, const std::string& address, const std::str
   request.set_request_id(NewRequestId());
   request.set_counsellor_id(counsellor_id);
   request.set_state(state);
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::SetCounsellorPresenceResponse response;
-  const grpc::Status status = v1::SupervisorService::NewStub(server.channel())
-                                  ->SetCounsellorPresence(&context, request, &response);
+  const grpc::Status status = server.Call(&Stub::SetCounsellorPresence, request, &response);
   if (!status.ok()) {
     return Fail(status, address);
   }
@@ -100,11 +95,8 @@ int ChangePriority(const Server& server, const std::string& address, const std::
   request.set_request_id(NewRequestId());
   request.set_call_id(call_id);
   request.set_priority(priority);
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::ChangeCallPriorityResponse response;
-  const grpc::Status status = v1::SupervisorService::NewStub(server.channel())
-                                  ->ChangeCallPriority(&context, request, &response);
+  const grpc::Status status = server.Call(&Stub::ChangeCallPriority, request, &response);
   if (!status.ok()) {
     return Fail(status, address);
   }
@@ -124,11 +116,8 @@ int NeverRoute(const Server& server, const std::string& address, const std::stri
   request.set_request_id(NewRequestId());
   request.set_call_id(call_id);
   request.set_counsellor_id(counsellor_id);
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::SupervisorNeverRouteResponse response;
-  const grpc::Status status = v1::SupervisorService::NewStub(server.channel())
-                                  ->NeverRouteCaller(&context, request, &response);
+  const grpc::Status status = server.Call(&Stub::NeverRouteCaller, request, &response);
   if (!status.ok()) {
     return Fail(status, address);
   }
