@@ -14,7 +14,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "clients/common/queue_model.h"
@@ -171,8 +173,11 @@ class Watch final {
         if (stopping_) {
           return;
         }
-        request.set_epoch(model_.epoch());
-        request.set_after(model_.sequence());
+        if (!fresh_view_) {
+          request.set_epoch(model_.epoch());
+          request.set_after(model_.sequence());
+        }
+        fresh_view_ = false;
         stream_context_ = &context;
       }
       const auto stream = stub->WatchQueue(&context, request);
@@ -181,8 +186,12 @@ class Watch final {
       while (stream->Read(&update)) {
         absl::MutexLock lock(&mu_);
         if (const absl::Status applied = model_.Apply(update); !applied.ok()) {
-          // The model is as it was: resume after the last update it applied.
+          // The model is as it was: resume after the last update it applied. Should the resumed
+          // stream stop at the same place again, ask for a full view instead.
           out_of_step = std::string(applied.message());
+          const auto here = std::make_pair(model_.epoch(), model_.sequence());
+          fresh_view_ = last_gap_ == here;
+          last_gap_ = here;
           context.TryCancel();
           break;
         }
@@ -242,6 +251,10 @@ class Watch final {
   // Something changed since the last frame.
   bool dirty_ ABSL_GUARDED_BY(mu_) = true;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // Where the model stood at the last update that did not follow it, and whether the next stream
+  // asks for a full view rather than resuming (the resume stopped there again).
+  std::optional<std::pair<std::string, uint64_t>> last_gap_ ABSL_GUARDED_BY(mu_);
+  bool fresh_view_ ABSL_GUARDED_BY(mu_) = false;
   // The stream open now, for the signal thread to cancel.
   grpc::ClientContext* stream_context_ ABSL_GUARDED_BY(mu_) = nullptr;
   // Set when the reader gave up: the error line to print.

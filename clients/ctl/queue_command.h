@@ -24,9 +24,9 @@ grpc::ChannelArguments WatchChannelArguments();
 // (to a file or pipe: on updates only, one block of lines each, not clearing a screen). When the
 // stream drops it says "reconnecting…" and resumes from the last update applied (epoch and
 // sequence) as soon as the channel is up again, 250 ms to 5 s after the last attempt; an update
-// that does not follow the last one (QueueModel::Apply) makes it resume the same way. Returns 0
-// on SIGINT (Ctrl-C) or SIGTERM; 1 when the daemon refuses the token or the request, which no
-// retry mends.
+// that does not follow the last one (QueueModel::Apply) makes it resume the same way, or ask for
+// a full view when a resume stopped at the same place before. Returns 0 on SIGINT (Ctrl-C) or
+// SIGTERM; 1 when the daemon refuses the token or the request, which no retry mends.
 int WatchQueue(const Server& server, const std::string& address);
 
 }  // namespace hotline::clients

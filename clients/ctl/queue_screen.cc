@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <string_view>
 #include <utility>
 
@@ -32,14 +33,23 @@ void AddSection(std::vector<std::string>& lines, std::string_view title, const R
   }
 }
 
+// The summary is rebuilt at most once a second, so a call may be listed before the summary counts
+// it: the headline never says fewer are waiting, or for less long, than the list shows.
 std::string Headline(const QueueModel& model, std::chrono::milliseconds since_update) {
   const v1::QueueSummary& summary = model.summary();
-  std::string text = fmt::format("waiting {}", summary.waiting_total());
+  const std::vector<const v1::CallStatus*> listed = model.WaitingCalls();
+  int waiting = summary.waiting_total();
+  waiting = std::max(waiting, static_cast<int>(listed.size()) + summary.waiting_not_listed());
+  auto longest = model.LongestWait(since_update);
+  for (const v1::CallStatus* call : listed) {
+    longest = std::max(longest, model.Waited(*call, since_update));
+  }
+  std::string text = fmt::format("waiting {}", waiting);
   if (summary.waiting_not_listed() > 0) {
     text += fmt::format(" ({} not listed)", summary.waiting_not_listed());
   }
-  if (summary.waiting_total() > 0) {
-    text += fmt::format("   longest wait {}", HumanDuration(model.LongestWait(since_update)));
+  if (waiting > 0) {
+    text += fmt::format("   longest wait {}", HumanDuration(longest));
   }
   text += fmt::format("   available counsellors {}", summary.available_counsellors());
   return text;

@@ -156,6 +156,17 @@ TEST_CASE("the headline counts every waiting call and says how many are not list
   CHECK_FALSE(LineWith(lines, "149 more waiting").empty());
 }
 
+TEST_CASE("a call listed before the summary counts it is counted in the headline", "[clients]") {
+  QueueModel model;
+  v1::QueueUpdate view =
+      View("e1", 1, 0, {Call("c-1", v1::PRIORITY_NORMAL, 1, v1::CALL_STATE_WAITING, -4)});
+  view.mutable_view()->mutable_summary()->set_waiting_total(0);  // Built before c-1 arrived.
+  REQUIRE(model.Apply(view).ok());
+
+  CHECK(MissingFrom(QueueScreen(model, milliseconds(0)).at(0), {"waiting 1", "longest wait 4s"})
+            .empty());
+}
+
 TEST_CASE("alerts and the figures of the last 15 minutes and today are shown when sent",
           "[clients]") {
   QueueModel model;

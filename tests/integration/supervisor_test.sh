@@ -159,6 +159,11 @@ status=0
 wait "$watch_pid" || status=$?
 [ "$status" -eq 0 ] || fail "queue --watch exited $status on SIGINT"
 
+# Every change the daemon sent followed the one before it.
+if grep -q "missed an update" "$dir/watch.out"; then
+  fail "the watch saw an update out of sequence"
+fi
+
 # What hotlinectl printed never held the raw caller number.
 if cat "$dir"/queue_*.out "$dir/watch.out" | grep -q "912345678"; then
   fail "hotlinectl showed a raw caller number"
