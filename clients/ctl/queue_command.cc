@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -52,7 +53,7 @@ bool Final(grpc::StatusCode code) {
 }
 
 // SIGINT and SIGTERM write a byte here: a handler may do little else (async-signal-safe only).
-int signal_pipe[2] = {-1, -1};
+std::array<int, 2> signal_pipe = {-1, -1};
 
 void OnSignal(int /*signal*/) {
   const int saved_errno = errno;
@@ -65,13 +66,13 @@ void OnSignal(int /*signal*/) {
 // Ctrl-C, and the calling thread draws. All three share the state below.
 class Watch final {
  public:
-  Watch(const Server& server, const std::string& address)
-      : server_(server), address_(address), terminal_(isatty(STDOUT_FILENO) == 1) {}
+  Watch(const Server& server, std::string address)
+      : server_(server), address_(std::move(address)), terminal_(isatty(STDOUT_FILENO) == 1) {}
   Watch(const Watch&) = delete;
   Watch& operator=(const Watch&) = delete;
 
   int Run() {
-    if (pipe2(signal_pipe, O_CLOEXEC) != 0) {
+    if (pipe2(signal_pipe.data(), O_CLOEXEC) != 0) {
       PrintErrorLine(fmt::format("error: cannot watch for Ctrl-C: pipe: {}", std::strerror(errno)));
       return 1;
     }

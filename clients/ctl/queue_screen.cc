@@ -114,12 +114,12 @@ Rows WaitingRows(const QueueModel& model, std::chrono::milliseconds since_update
     const std::string state = call->state() == v1::CALL_STATE_OFFERED
                                   ? "ringing " + OrDash(call->counsellor_id())
                                   : std::string("waiting");
-    rows.push_back({emergency ? kEmergencyMark : std::string(sizeof(kEmergencyMark) - 1, ' '),
-                    HumanDuration(model.Waited(*call, since_update)),
-                    PriorityWord(summary.priority()), EnumName(summary.topic()),
-                    OrDash(summary.language()), OrDash(summary.province()),
-                    std::to_string(call->ladder_step()), OrDash(summary.caller_masked()), state,
-                    summary.call_id()});
+    rows.push_back(
+        {emergency ? std::string(kEmergencyMark) : std::string(kEmergencyMark.size(), ' '),
+         HumanDuration(model.Waited(*call, since_update)), PriorityWord(summary.priority()),
+         EnumName(summary.topic()), OrDash(summary.language()), OrDash(summary.province()),
+         std::to_string(call->ladder_step()), OrDash(summary.caller_masked()), state,
+         summary.call_id()});
   }
   return rows;
 }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "clients/common/queue_model.h"
@@ -20,6 +21,6 @@ std::vector<std::string> QueueScreen(const QueueModel& model,
                                      std::chrono::milliseconds since_update);
 
 // The mark in front of an emergency call's row; other rows get as many spaces.
-inline constexpr char kEmergencyMark[] = "!!";
+inline constexpr std::string_view kEmergencyMark = "!!";
 
 }  // namespace hotline::clients

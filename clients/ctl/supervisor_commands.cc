@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <chrono>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"
@@ -16,7 +18,7 @@ namespace {
 namespace v1 = hotline::v1;
 using Stub = v1::SupervisorService::Stub;
 
-constexpr char kTokenEnv[] = "HOTLINE_SUPERVISOR_TOKEN";
+constexpr std::string_view kTokenEnv = "HOTLINE_SUPERVISOR_TOKEN";
 
 // The states a supervisor may put a counsellor in (SetCounsellorPresenceRequest.state).
 const std::vector<std::string> kPresenceWords = {"available", "break", "offline"};
@@ -132,7 +134,7 @@ void AddSupervisorTokenOption(CLI::App& app, std::string& token) {
                  fmt::format("Supervisor bearer token for queue, presence, priority, never and "
                              "explain (not the admin one); better set {}",
                              kTokenEnv))
-      ->envname(kTokenEnv);
+      ->envname(std::string(kTokenEnv));
 }
 
 std::optional<Server> SupervisorServer(const std::string& address, const std::string& token) {

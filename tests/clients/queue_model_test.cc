@@ -16,6 +16,7 @@ using std::chrono::seconds;
 
 std::vector<std::string> Ids(const std::vector<const v1::CallStatus*>& calls) {
   std::vector<std::string> ids;
+  ids.reserve(calls.size());
   for (const v1::CallStatus* call : calls) {
     ids.push_back(call->summary().call_id());
   }
@@ -24,6 +25,7 @@ std::vector<std::string> Ids(const std::vector<const v1::CallStatus*>& calls) {
 
 std::vector<std::string> Ids(const std::vector<const v1::CounsellorStatus*>& counsellors) {
   std::vector<std::string> ids;
+  ids.reserve(counsellors.size());
   for (const v1::CounsellorStatus* counsellor : counsellors) {
     ids.push_back(counsellor->counsellor_id());
   }
