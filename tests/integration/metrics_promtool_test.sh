@@ -17,19 +17,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for.
+# fail, wait_for, start_hotlined, add_counsellor.
 . "$(dirname "$0")/lib.sh"
 
 command -v promtool > /dev/null ||
   fail "promtool is missing: deploy/setup installs it (Debian package prometheus)"
 
-"$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
-  --http-listen 127.0.0.1:0 --database "$dir/hotline.db" --caller-key-file "$dir/caller.key" \
-  > "$dir/daemon.out" 2> "$dir/daemon.log" &
-daemon_pid=$!
-wait_for "hotlined ready" "$dir/daemon.out"
-grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/daemon.out")
-http=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' "$dir/daemon.out")
+start_hotlined daemon
 
 # check NAME: fetches /metrics (no token) into $dir/NAME.metrics and runs promtool on it.
 check() {
@@ -49,10 +43,8 @@ value() {
 
 check idle
 
-export HOTLINE_ADMIN_TOKEN=dev-admin-token HOTLINE_GATEWAY_TOKEN=dev-gateway-token
-"$bin/hotlinectl" --server "$grpc" counsellor add lan --name "Nguyễn Thị Lan" \
-  --home-province 38 --skill counselling:4 --language vi --endpoint sip:lan@pbx \
-  > "$dir/add.out" || fail "hotlinectl counsellor add"
+export HOTLINE_GATEWAY_TOKEN=dev-gateway-token
+add_counsellor lan "Nguyễn Thị Lan" || fail "hotlinectl counsellor add"
 # Nobody is signed in: each caller waits, hangs up, and both events are acknowledged.
 "$bin/hotline-sim" --server "$grpc" --calls 2 --interval-ms 10 --province 38 \
   --hang-up-after-ms 100 > "$dir/sim.out" 2>&1 || fail "hotline-sim"
