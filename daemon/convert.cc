@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -101,12 +102,10 @@ absl::Status ValidateEvent(const v1::CallEvent& event) {
                    "one of arrived, caller_hung_up, connected, ended, failed or "
                    "callback_requested is required");
   }
-  // The range google.protobuf.Timestamp allows: 0001-01-01 to 9999-12-31.
-  if (event.has_occurred_at() &&
-      (event.occurred_at().seconds() < -62'135'596'800 ||
-       event.occurred_at().seconds() > 253'402'300'799 || event.occurred_at().nanos() < 0 ||
-       event.occurred_at().nanos() > 999'999'999)) {
-    return Invalid("event.occurred_at", "is not a valid timestamp");
+  if (event.has_occurred_at()) {
+    if (absl::Status s = ValidateTimestamp(event.occurred_at(), "event.occurred_at"); !s.ok()) {
+      return s;
+    }
   }
   if (event.has_failed() &&
       (event.failed().reason().empty() || event.failed().reason().size() > 500)) {
@@ -348,6 +347,101 @@ v1::CallOutcome ToProto(routing::Outcome o) { return static_cast<v1::CallOutcome
 
 v1::OfferRevokedEvent::Reason ToProto(routing::RevokeReason r) {
   return static_cast<v1::OfferRevokedEvent::Reason>(r);
+}
+
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& t, const std::string& field) {
+  // The range google.protobuf.Timestamp allows: 0001-01-01 to 9999-12-31.
+  if (t.seconds() < -62'135'596'800 || t.seconds() > 253'402'300'799 || t.nanos() < 0 ||
+      t.nanos() > 999'999'999) {
+    return Invalid(field, "is not a valid timestamp");
+  }
+  return absl::OkStatus();
+}
+
+namespace {
+
+absl::StatusOr<ReportPeriod> ParsePeriod(bool has_from, const google::protobuf::Timestamp& from,
+                                         bool has_to, const google::protobuf::Timestamp& to) {
+  if (!has_from) {
+    return Invalid("from", "is required");
+  }
+  if (!has_to) {
+    return Invalid("to", "is required");
+  }
+  if (absl::Status s = ValidateTimestamp(from, "from"); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateTimestamp(to, "to"); !s.ok()) {
+    return s;
+  }
+  const ReportPeriod period{FromProto(from), FromProto(to)};
+  if (period.to <= period.from) {
+    return Invalid("to", "must be after from");
+  }
+  if (period.to - period.from > kLongestReportPeriod) {
+    return Invalid("to", "the period from `from` to `to` is longer than 366 days");
+  }
+  return period;
+}
+
+int32_t Saturated(int64_t n) {
+  return static_cast<int32_t>(std::min<int64_t>(n, std::numeric_limits<int32_t>::max()));
+}
+
+}  // namespace
+
+absl::StatusOr<ReportPeriod> ParsePeriod(const v1::ReportRequest& request) {
+  return ParsePeriod(request.has_from(), request.from(), request.has_to(), request.to());
+}
+
+absl::StatusOr<ReportPeriod> ParsePeriod(const v1::ExportDispositionsRequest& request) {
+  return ParsePeriod(request.has_from(), request.from(), request.has_to(), request.to());
+}
+
+absl::StatusOr<stats::GroupBy> ParseGroupBy(v1::ReportRequest::GroupBy by,
+                                            const std::string& field) {
+  switch (by) {
+    case v1::ReportRequest::CENTRE:
+      return stats::GroupBy::kCentre;
+    case v1::ReportRequest::PROVINCE:
+      return stats::GroupBy::kProvince;
+    case v1::ReportRequest::TOPIC:
+      return stats::GroupBy::kTopic;
+    case v1::ReportRequest::PRIORITY:
+      return stats::GroupBy::kPriority;
+    case v1::ReportRequest::COUNSELLOR:
+      return stats::GroupBy::kCounsellor;
+    case v1::ReportRequest::HOUR:
+      return stats::GroupBy::kHour;
+    default:
+      break;
+  }
+  return Invalid(field, "is required (CENTRE, PROVINCE, TOPIC, PRIORITY, COUNSELLOR or HOUR)");
+}
+
+v1::Figures ToProto(const stats::Figures& f) {
+  v1::Figures p;
+  p.set_offered(Saturated(f.offered));
+  p.set_answered(Saturated(f.answered));
+  p.set_answered_in_target(Saturated(f.answered_in_target));
+  p.set_abandoned(Saturated(f.abandoned));
+  p.set_short_abandoned(Saturated(f.short_abandoned));
+  p.set_other_unanswered(Saturated(f.other_unanswered));
+  if (f.service_level) {
+    p.set_service_level(*f.service_level);
+  }
+  if (f.abandonment_rate) {
+    p.set_abandonment_rate(*f.abandonment_rate);
+  }
+  *p.mutable_average_speed_of_answer() = ToProtoDuration(f.average_speed_of_answer);
+  p.set_handled(Saturated(f.handled));
+  *p.mutable_average_handling_time() = ToProtoDuration(f.average_handling_time);
+  if (f.occupancy) {
+    p.set_occupancy(*f.occupancy);
+  }
+  p.set_answered_in_own_province(Saturated(f.answered_in_own_province));
+  p.set_answered_in_own_centre(Saturated(f.answered_in_own_centre));
+  return p;
 }
 
 }  // namespace hotline::daemon

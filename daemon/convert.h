@@ -15,6 +15,8 @@
 #include "hotline/v1/supervisor.pb.h"
 #include "routing/engine.h"
 #include "routing/types.h"
+#include "stats/figures.h"
+#include "stats/report.h"
 
 namespace hotline::daemon {
 
@@ -57,5 +59,27 @@ v1::CallSummary ToSummary(const routing::CallInfo& call);
 v1::CallStatus ToProto(const routing::CallView& call, routing::Timestamp now);
 v1::CallOutcome ToProto(routing::Outcome o);
 v1::OfferRevokedEvent::Reason ToProto(routing::RevokeReason r);
+
+// A google.protobuf.Timestamp in the range it allows (0001-01-01 to 9999-12-31, nanos within a
+// second); INVALID_ARGUMENT naming `field` otherwise.
+absl::Status ValidateTimestamp(const google::protobuf::Timestamp& t, const std::string& field);
+
+// The period of a report: [from, to).
+struct ReportPeriod {
+  routing::Timestamp from;
+  routing::Timestamp to;
+};
+// The longest period a report may cover.
+inline constexpr routing::Millis kLongestReportPeriod{366LL * 24 * 60 * 60 * 1000};
+// from and to are required valid timestamps, to after from, at most kLongestReportPeriod apart;
+// INVALID_ARGUMENT naming the field otherwise ("from: is required").
+absl::StatusOr<ReportPeriod> ParsePeriod(const v1::ReportRequest& request);
+absl::StatusOr<ReportPeriod> ParsePeriod(const v1::ExportDispositionsRequest& request);
+absl::StatusOr<stats::GroupBy> ParseGroupBy(v1::ReportRequest::GroupBy by,
+                                            const std::string& field);
+
+// Counts beyond int32 (never in a year of the helpline) saturate. A ratio without a denominator
+// stays unset.
+v1::Figures ToProto(const stats::Figures& f);
 
 }  // namespace hotline::daemon

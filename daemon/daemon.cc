@@ -28,9 +28,11 @@
 #include "daemon/convert.h"
 #include "daemon/engine_host.h"
 #include "daemon/metrics.h"
+#include "daemon/report_service.h"
 #include "daemon/services.h"
 #include "daemon/status.h"
 #include "daemon/streams.h"
+#include "daemon/web.h"
 #include "hotline/v1/admin.grpc.pb.h"
 
 namespace hotline::daemon {
@@ -190,6 +192,7 @@ class DaemonImpl final : public Daemon {
     ServeGateway(gateway_, services);
     ServeDesk(desk_, services);
     ServeSupervisor(supervisor_, services);
+    reports_ = ServeReports(supervisor_, services);
     ServeAdmin(admin_, services);
     cq_thread_ = std::thread([this] { rpc::Drive(cq_.get()); });
 
@@ -267,6 +270,8 @@ class DaemonImpl final : public Daemon {
       });
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     }
+    // A report replies before the completion queue shuts down (gRPC refuses a reply after).
+    reports_.reset();
     // The engine finishes every input already posted, then its thread ends.
     work_.reset();
     if (engine_thread_.joinable()) {
@@ -333,6 +338,7 @@ class DaemonImpl final : public Daemon {
     web_views_ = std::make_unique<WebViews>(config_, *host_);
     http_->new_task_queue = [n = web_views_->threads()] { return new httplib::ThreadPool(n); };
     web_views_->Register(*http_);
+    ServeWebAssets(*http_);  // The live view's page: /, /app.js, /style.css, ...
     http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
       // Serving once start-up finished, while the journal is written, until shutdown begins.
       if (stopped_) {
@@ -417,6 +423,8 @@ class DaemonImpl final : public Daemon {
   AdminAsync admin_;
   std::unique_ptr<grpc::ServerCompletionQueue> cq_;
   std::unique_ptr<grpc::Server> server_;
+  // The report thread of Report and ExportDispositions; stopped in Shutdown.
+  std::unique_ptr<Reports> reports_;
   // The server's health service, once the server is built, until Shutdown begins. The writer
   // thread's reports and Init's first status go through it under health_mu_ (a std::mutex, as
   // mu_ is).

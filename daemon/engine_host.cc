@@ -13,6 +13,7 @@
 #include "daemon/journal.h"
 #include "daemon/policy_file.h"
 #include "daemon/queue_summary.h"
+#include "storage/report_rows.h"
 #include "daemon/status.h"
 
 namespace hotline::daemon {
@@ -176,6 +177,10 @@ absl::Status EngineHost::Recover() {
         "journal's last time",
         (last_time - Now()).count());
     wall_anchor_ += last_time - Now();
+  }
+  if (absl::Status s = LoadFigures(); !s.ok()) {
+    // Only the supervisors' figures are missing: never a reason not to take calls.
+    spdlog::error("the live figures start from zero: {}", s.ToString());
   }
   // No desk is connected to a process that just started, and none was while it was down: the
   // desks are gone as of the journal's last time, before the timers of the downtime fire, so no
@@ -601,6 +606,52 @@ void EngineHost::SampleHistory() {
     history_.pop_front();
   }
   history_minute_ = minute;
+}
+
+absl::Status EngineHost::LoadFigures() {
+  const routing::Timestamp now = Now();
+  const routing::Timestamp from =
+      std::min(LocalMidnight(now), stats::MinuteStart(now) - routing::Millis(15 * 60'000));
+  auto reader = storage::ReportReader::Open(config_.database);
+  if (!reader.ok()) {
+    return reader.status();
+  }
+  std::map<std::string, routing::CounsellorProfile> profiles;
+  for (routing::CounsellorView& c : engine_.Counsellors()) {
+    profiles.emplace(c.profile.id, std::move(c.profile));
+  }
+  auto profile = [&](const std::string& id) -> const routing::CounsellorProfile* {
+    auto it = profiles.find(id);
+    return it == profiles.end() ? nullptr : &it->second;
+  };
+  int calls = 0;
+  absl::Status read = (*reader)->Read(
+      from, now + routing::Millis(1),
+      [&](const routing::CallRecord& r) {
+        if (r.answered_at && *r.answered_at >= from) {
+          figures_.CountAnswer(r.call, *r.answered_at, profile(r.counsellor_id),
+                               engine_.regions());
+        }
+        figures_.CountFinished(r);  // Its handling or unanswered wait: in the period.
+        ++calls;
+        return absl::OkStatus();
+      },
+      [&](const routing::PresenceChange& change) {
+        figures_.CountPresence(change.counsellor_id, change.state, change.at);
+        return absl::OkStatus();
+      });
+  if (!read.ok()) {
+    return read;
+  }
+  // Answered before the restart and not finished: in the engine, not yet in the database.
+  for (const routing::CallView& call : engine_.Calls(0)) {
+    if (call.answered_at && *call.answered_at >= from) {
+      figures_.CountAnswer(call.info, *call.answered_at, profile(call.counsellor_id),
+                           engine_.regions());
+    }
+  }
+  spdlog::info("live figures: {} calls of today from the database", calls);
+  return absl::OkStatus();
 }
 
 void EngineHost::CountForMetrics() {
@@ -1289,6 +1340,22 @@ void EngineHost::CloseAll(const grpc::Status& status) {
   timer_->Cancel();
   summary_timer_->Cancel();
   armed_for_.reset();
+}
+
+stats::ReportContext EngineHost::ReportContextNow() const {
+  stats::ReportContext context;
+  context.centre_of_province = engine_.regions().centres_by_province();
+  for (const routing::CounsellorView& c : engine_.Counsellors()) {
+    stats::CounsellorRegions& regions = context.counsellors[c.profile.id];
+    regions.home_province = c.profile.home_province;
+    regions.provinces = c.profile.provinces;
+    if (std::find(regions.provinces.begin(), regions.provinces.end(), regions.home_province) ==
+        regions.provinces.end()) {
+      regions.provinces.push_back(regions.home_province);
+    }
+  }
+  context.now = Now();
+  return context;
 }
 
 }  // namespace hotline::daemon

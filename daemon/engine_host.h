@@ -37,6 +37,7 @@
 #include "hotline/v1/admin.pb.h"
 #include "hotline/v1/journal.pb.h"
 #include "routing/engine.h"
+#include "stats/report.h"
 #include "storage/store.h"
 
 namespace hotline::daemon {
@@ -135,11 +136,19 @@ class EngineHost final {
   // policy files, timers due).
   const std::string& recovered_digest() const { return recovered_digest_; }
 
+  // What a report needs from the engine (stats/report.h): the region tree's centres, every
+  // counsellor's home and served provinces, and the engine's time now. A copy, for the report
+  // thread.
+  stats::ReportContext ReportContextNow() const;
+
  private:
   // The engine's time: the system time read at start (never before the last journaled time),
   // then advanced by the monotonic clock. A step of the system clock moves neither timers nor
   // records while the daemon runs; it is logged, and taken up at the next start.
   routing::Timestamp Now() const;
+  // The live figures survive a restart: today's (and the last quarter hour's) calls and presence
+  // from the database, and the calls answered that are still going on.
+  absl::Status LoadFigures();
   // Logs when the system clock has stepped more than a second away from Now() since last said.
   void ReportClockStep();
   // Applies one input at the current time (timers due first, as their own record) and, when it

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "daemon/convert.h"
+#include "stats/report.h"
 
 namespace hotline::daemon {
 
@@ -45,44 +46,45 @@ void LiveFigures::Count(const std::vector<routing::Effect>& effects, routing::Ti
       if (!call) {
         continue;
       }
-      stats::WaitDecided wait{.priority = call->info.priority,
-                              .arrived_at = call->info.arrived_at,
-                              .decided_at = at,
-                              .answered = true};
-      if (const auto c = engine.FindCounsellor(connected->counsellor_id);
-          c && !call->info.province_unknown) {
-        Ownership(c->profile, call->info.province, engine.regions(), wait.own_province,
-                  wait.own_centre);
-      }
-      CountWait(wait);
+      const auto c = engine.FindCounsellor(connected->counsellor_id);
+      CountAnswer(call->info, at, c ? &c->profile : nullptr, engine.regions());
     } else if (const auto* finished = std::get_if<routing::CallFinished>(&effect)) {
-      const routing::CallRecord& r = finished->record;
-      if (r.answered_at) {
-        const routing::Timestamp done = r.wrap_up_done_at.value_or(r.ended_at);
-        CountHandled(done, done - *r.answered_at);
-      } else {
-        CountWait(stats::WaitDecided{.priority = r.call.priority,
-                                     .arrived_at = r.call.arrived_at,
-                                     .decided_at = r.ended_at,
-                                     .answered = false,
-                                     .outcome = r.outcome});
-      }
+      CountFinished(finished->record);
     } else if (const auto* presence = std::get_if<routing::PresenceChanged>(&effect)) {
       CountPresence(presence->change.counsellor_id, presence->change.state, presence->change.at);
     }
   }
 }
 
-void LiveFigures::CountWait(const stats::WaitDecided& wait) {
+void LiveFigures::CountAnswer(const routing::CallInfo& call, routing::Timestamp at,
+                              const routing::CounsellorProfile* counsellor,
+                              const routing::Regions& regions) {
+  stats::WaitDecided wait{.priority = call.priority,
+                          .arrived_at = call.arrived_at,
+                          .decided_at = at,
+                          .answered = true};
+  if (counsellor != nullptr && !call.province_unknown) {
+    Ownership(*counsellor, call.province, regions, wait.own_province, wait.own_centre);
+  }
   stats::Tally t;
   stats::CountWait(t, wait);
-  timeline_.Add(wait.decided_at, t);
+  timeline_.Add(at, t);
 }
 
-void LiveFigures::CountHandled(routing::Timestamp at, routing::Millis handle_time) {
+void LiveFigures::CountFinished(const routing::CallRecord& r) {
   stats::Tally t;
-  stats::CountHandled(t, handle_time);
-  timeline_.Add(at, t);
+  if (r.answered_at) {
+    const routing::Timestamp done = stats::HandlingEnd(r);
+    stats::CountHandled(t, done - *r.answered_at);
+    timeline_.Add(done, t);
+    return;
+  }
+  stats::CountWait(t, stats::WaitDecided{.priority = r.call.priority,
+                                         .arrived_at = r.call.arrived_at,
+                                         .decided_at = r.ended_at,
+                                         .answered = false,
+                                         .outcome = r.outcome});
+  timeline_.Add(r.ended_at, t);
 }
 
 void LiveFigures::CountPresence(const std::string& counsellor_id, routing::CounsellorState state,
@@ -107,31 +109,6 @@ v1::LiveFigures LiveFigures::Figures(routing::Timestamp now) const {
 
 std::optional<double> LiveFigures::ServiceLevel(routing::Timestamp end) const {
   return stats::Derive(timeline_.Sum(end - kWindow, end)).service_level;
-}
-
-v1::Figures ToProto(const stats::Figures& f) {
-  v1::Figures out;
-  out.set_offered(static_cast<int32_t>(f.offered));
-  out.set_answered(static_cast<int32_t>(f.answered));
-  out.set_answered_in_target(static_cast<int32_t>(f.answered_in_target));
-  out.set_abandoned(static_cast<int32_t>(f.abandoned));
-  out.set_short_abandoned(static_cast<int32_t>(f.short_abandoned));
-  out.set_other_unanswered(static_cast<int32_t>(f.other_unanswered));
-  if (f.service_level) {
-    out.set_service_level(*f.service_level);
-  }
-  if (f.abandonment_rate) {
-    out.set_abandonment_rate(*f.abandonment_rate);
-  }
-  if (f.occupancy) {
-    out.set_occupancy(*f.occupancy);
-  }
-  *out.mutable_average_speed_of_answer() = ToProtoDuration(f.average_speed_of_answer);
-  out.set_handled(static_cast<int32_t>(f.handled));
-  *out.mutable_average_handling_time() = ToProtoDuration(f.average_handling_time);
-  out.set_answered_in_own_province(static_cast<int32_t>(f.answered_in_own_province));
-  out.set_answered_in_own_centre(static_cast<int32_t>(f.answered_in_own_centre));
-  return out;
 }
 
 }  // namespace hotline::daemon

@@ -22,9 +22,11 @@ class LiveFigures final {
   // Counts the effects of one input, decided at `at`. `engine` is the state after them.
   void Count(const std::vector<routing::Effect>& effects, routing::Timestamp at,
              const routing::Engine& engine);
-  // Counts one decided wait / handled call / presence change read from elsewhere (start-up).
-  void CountWait(const stats::WaitDecided& wait);
-  void CountHandled(routing::Timestamp at, routing::Millis handle_time);
+  // A call answered at `at` by `counsellor` (null when no longer known).
+  void CountAnswer(const routing::CallInfo& call, routing::Timestamp at,
+                   const routing::CounsellorProfile* counsellor, const routing::Regions& regions);
+  // A finished call: its handling when it was answered, else its unanswered wait.
+  void CountFinished(const routing::CallRecord& record);
   void CountPresence(const std::string& counsellor_id, routing::CounsellorState state,
                      routing::Timestamp at);
 
@@ -45,7 +47,5 @@ class LiveFigures final {
 
 // Local midnight (Vietnam, UTC+7 all year) at or before `t`.
 routing::Timestamp LocalMidnight(routing::Timestamp t);
-
-v1::Figures ToProto(const stats::Figures& f);
 
 }  // namespace hotline::daemon

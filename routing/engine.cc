@@ -1448,7 +1448,7 @@ std::vector<CallView> Engine::Calls(size_t waiting_limit) const {
     }
     const Call& call = calls_.at(call_id);
     out.push_back(CallView{call.info, call.state, call.step, call.counsellor_id, ++position,
-                           call.admission_seq});
+                           call.admission_seq, call.record.answered_at});
   }
   // A call out of the queue is held (offered, connecting, connected) by the counsellor who
   // points at it (CheckInvariants), so walking the counsellors finds them all without a walk of
@@ -1463,8 +1463,8 @@ std::vector<CallView> Engine::Calls(size_t waiting_limit) const {
     auto it = calls_.find(id);
     if (it != calls_.end() && !it->second.in_queue) {
       const Call& call = it->second;
-      out.push_back(
-          CallView{call.info, call.state, call.step, call.counsellor_id, 0, call.admission_seq});
+      out.push_back(CallView{call.info, call.state, call.step, call.counsellor_id, 0,
+                             call.admission_seq, call.record.answered_at});
     }
   }
   return out;
@@ -1483,7 +1483,8 @@ std::optional<CallView> Engine::FindCall(const std::string& call_id) const {
   }
   const Call& call = it->second;
   return CallView{call.info,          call.state,       call.step,
-                  call.counsellor_id, PositionOf(call), call.admission_seq};
+                  call.counsellor_id, PositionOf(call), call.admission_seq,
+                  call.record.answered_at};
 }
 
 }  // namespace hotline::routing

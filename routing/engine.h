@@ -152,6 +152,8 @@ struct CallView {
   int position = 0;
   // The order the call entered the queue in: waiting calls are served by priority, then by it.
   uint64_t admission = 0;
+  // When caller and counsellor were connected, once they were.
+  std::optional<Timestamp> answered_at;
 };
 
 class Engine final {

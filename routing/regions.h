@@ -51,6 +51,9 @@ class Regions final {
 
   bool empty() const { return centre_.empty(); }
 
+  // Today's province codes and the centre of each.
+  const std::map<std::string, std::string>& centres_by_province() const { return centre_; }
+
  private:
   // Every accepted code (today's and old) -> today's code.
   std::map<std::string, std::string> canonical_;

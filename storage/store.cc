@@ -24,6 +24,7 @@
 
 #include "storage/migrations.h"
 #include "storage/names.h"
+#include "storage/sqlite_support.h"
 
 namespace hotline::storage {
 namespace {
@@ -33,104 +34,10 @@ using routing::CounsellorProfile;
 using routing::PresenceChange;
 using routing::Timestamp;
 
-constexpr int kBusyTimeoutMs = 5000;
-
 // Milliseconds since the Unix epoch, in SQL. julianday() keeps the milliseconds that
 // strftime('%s') drops, and SQLite 3.40 has no unixepoch('subsec').
 constexpr std::string_view kNowMillisSql =
     "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
-
-// Thrown while reading a row whose stored value this build cannot parse; caught in Guard like the
-// SQLite exceptions, so the parsing code can stay linear.
-class CorruptValue : public std::runtime_error {
- public:
-  CorruptValue(std::string_view table, std::string_view column, std::string_view value)
-      : std::runtime_error(
-            fmt::format("corrupt value '{}' in column {}.{}", value, table, column)) {}
-};
-
-// The errno of the system call behind SQLite's last I/O error, or 0 if unknown. SQLite 3.40 does
-// not record it for an error while committing (sqlite3_system_errno() stays 0 for a WAL write
-// that failed with EFBIG or ENOSPC), so `thread_errno`, the errno captured right after the
-// failure, stands in: a failed system call sets errno, and callers clear it before they start.
-int SystemErrno(sqlite3* db, int thread_errno) {
-  const int recorded = db != nullptr ? sqlite3_system_errno(db) : 0;
-  return recorded != 0 ? recorded : thread_errno;
-}
-
-// A full disk (ENOSPC), a full quota (EDQUOT) or a file size limit (EFBIG, RLIMIT_FSIZE) is the
-// same condition to an operator; SQLite reports only ENOSPC as SQLITE_FULL and the others as a
-// plain I/O error.
-bool IsOutOfSpace(int system_errno) {
-  return system_errno == ENOSPC || system_errno == EDQUOT || system_errno == EFBIG;
-}
-
-absl::StatusCode CodeFor(const SQLite::Exception& e, int system_errno) {
-  const int code = e.getErrorCode();
-  if (code < 0) {
-    return absl::StatusCode::kInternal;  // SQLiteCpp's own error, not SQLite's.
-  }
-  switch (code & 0xff) {  // The primary result code, in case extended codes are on.
-    case SQLITE_IOERR:
-      return IsOutOfSpace(system_errno) ? absl::StatusCode::kResourceExhausted
-                                        : absl::StatusCode::kUnavailable;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_CANTOPEN:
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-    case SQLITE_PROTOCOL:
-      return absl::StatusCode::kUnavailable;
-    case SQLITE_FULL:
-      return absl::StatusCode::kResourceExhausted;
-    case SQLITE_CORRUPT:
-      return absl::StatusCode::kDataLoss;
-    case SQLITE_NOTADB:
-      return absl::StatusCode::kFailedPrecondition;
-    case SQLITE_CONSTRAINT: {
-      const int extended = e.getExtendedErrorCode();
-      if (extended == SQLITE_CONSTRAINT_PRIMARYKEY || extended == SQLITE_CONSTRAINT_UNIQUE) {
-        return absl::StatusCode::kAlreadyExists;
-      }
-      return absl::StatusCode::kInternal;
-    }
-    default:
-      return absl::StatusCode::kInternal;
-  }
-}
-
-// The Status for an exception thrown while doing `operation` on the database at `path`.
-// `system_errno` is SystemErrno() at the failure, used only for an I/O error.
-absl::Status StatusFor(const std::exception& e, int system_errno, std::string_view path,
-                       std::string_view operation) {
-  const auto* sqlite = dynamic_cast<const SQLite::Exception*>(&e);
-  if (sqlite == nullptr) {
-    return absl::InternalError(fmt::format("{} (database '{}'): {}", operation, path, e.what()));
-  }
-  const bool io_error =
-      sqlite->getErrorCode() >= 0 && (sqlite->getErrorCode() & 0xff) == SQLITE_IOERR;
-  // "disk I/O error" alone does not tell an operator what to fix.
-  const std::string system =
-      io_error && system_errno != 0
-          ? fmt::format(" ({}, errno {})", std::strerror(system_errno), system_errno)
-          : "";
-  return {CodeFor(*sqlite, system_errno),
-          fmt::format("{} (database '{}'): {}{}", operation, path, e.what(), system)};
-}
-
-// The module edge: runs `body` and turns any exception into a Status that names the operation
-// and the database, so no exception leaves storage. `db` is the connection, null before there is
-// one.
-template <typename F>
-auto Guard(sqlite3* db, std::string_view path, std::string_view operation, F&& body)
-    -> decltype(body()) {
-  errno = 0;  // So the errno seen after a failure is the failure's (see SystemErrno).
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    return StatusFor(e, SystemErrno(db, errno), path, operation);
-  }
-}
 
 // Leaves a reused statement ready for its next use whatever happens in between: after a failed
 // step SQLite keeps the statement in its error state until it is reset.
@@ -434,123 +341,6 @@ void BindProfile(SQLite::Statement& s, const CounsellorProfile& p) {
 }
 
 // --- Reading ---------------------------------------------------------------------------------
-
-// Reads columns of the current row of `s`, reporting values it cannot use as corrupt `table`.
-class RowReader final {
- public:
-  RowReader(const SQLite::Statement& s, std::string_view table) : s_(s), table_(table) {}
-
-  std::optional<std::string> OptionalText(const char* column) const {
-    const SQLite::Column c = s_.getColumn(column);
-    if (c.isNull()) {
-      return std::nullopt;
-    }
-    return c.getString();
-  }
-
-  // A NOT NULL text column.
-  std::string Text(const char* column) const {
-    std::optional<std::string> value = OptionalText(column);
-    if (!value) {
-      throw CorruptValue(table_, column, "NULL");
-    }
-    return *std::move(value);
-  }
-
-  // A nullable text column where NULL means "none", which the domain spells "".
-  std::string TextOrEmpty(const char* column) const { return OptionalText(column).value_or(""); }
-
-  std::optional<int64_t> OptionalInt(const char* column) const {
-    const SQLite::Column c = s_.getColumn(column);
-    if (c.isNull()) {
-      return std::nullopt;
-    }
-    return c.getInt64();
-  }
-
-  int64_t Int(const char* column) const {
-    std::optional<int64_t> value = OptionalInt(column);
-    if (!value) {
-      throw CorruptValue(table_, column, "NULL");
-    }
-    return *value;
-  }
-
-  int SmallInt(const char* column) const {
-    const int64_t value = Int(column);
-    if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max()) {
-      throw CorruptValue(table_, column, std::to_string(value));
-    }
-    return static_cast<int>(value);
-  }
-
-  Timestamp Time(const char* column) const { return routing::FromUnixMillis(Int(column)); }
-
-  std::optional<Timestamp> OptionalTime(const char* column) const {
-    std::optional<int64_t> ms = OptionalInt(column);
-    if (!ms) {
-      return std::nullopt;
-    }
-    return routing::FromUnixMillis(*ms);
-  }
-
-  // An enum stored as its Name(); `parse` is one of storage/names.h.
-  template <typename E>
-  E Enum(const char* column, std::optional<E> (*parse)(std::string_view)) const {
-    const std::string name = Text(column);
-    std::optional<E> value = parse(name);
-    if (!value) {
-      throw CorruptValue(table_, column, name);
-    }
-    return *value;
-  }
-
-  std::vector<std::string> List(const char* column) const {
-    const std::string joined = Text(column);
-    std::vector<std::string> items;
-    if (joined.empty()) {
-      return items;
-    }
-    std::string_view rest = joined;
-    while (true) {
-      const std::size_t comma = rest.find(',');
-      const std::string_view item = rest.substr(0, comma);
-      if (item.empty()) {
-        throw CorruptValue(table_, column, joined);
-      }
-      items.emplace_back(item);
-      if (comma == std::string_view::npos) {
-        return items;
-      }
-      rest.remove_prefix(comma + 1);
-    }
-  }
-
-  std::map<routing::Topic, int> Skills(const char* column) const {
-    std::map<routing::Topic, int> skills;
-    for (const std::string& item : List(column)) {
-      const std::size_t colon = item.find(':');
-      if (colon == std::string::npos) {
-        throw CorruptValue(table_, column, item);
-      }
-      const std::optional<routing::Topic> topic =
-          ParseTopic(std::string_view(item).substr(0, colon));
-      int level = 0;
-      const char* first = item.data() + colon + 1;
-      const char* last = item.data() + item.size();
-      const auto [end, error] = std::from_chars(first, last, level);
-      if (!topic || error != std::errc() || end != last || first == last ||
-          !skills.emplace(*topic, level).second) {
-        throw CorruptValue(table_, column, item);
-      }
-    }
-    return skills;
-  }
-
- private:
-  const SQLite::Statement& s_;
-  std::string_view table_;
-};
 
 CounsellorProfile ReadProfile(const RowReader& row) {
   CounsellorProfile p;

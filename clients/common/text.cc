@@ -24,13 +24,6 @@ void WriteLine(std::FILE* stream, std::string_view line) {
   std::fflush(stream);
 }
 
-// Display width in columns: UTF-8 code points (every byte but continuation bytes).
-size_t Width(std::string_view text) {
-  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
-
 }  // namespace
 
 std::string MaskNumber(std::string_view number) {
@@ -126,7 +119,18 @@ std::string_view Trim(std::string_view text) {
   return text.substr(begin, text.find_last_not_of(kSpace) - begin + 1);
 }
 
-std::vector<std::string> TableLines(const std::vector<std::vector<std::string>>& rows) {
+void PrintLine(std::string_view line) { WriteLine(stdout, line); }
+
+void PrintErrorLine(std::string_view line) { WriteLine(stderr, line); }
+
+size_t Width(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+std::vector<std::string> TableLines(const std::vector<std::vector<std::string>>& rows,
+                                    size_t first_right_aligned) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()), 0);
@@ -139,9 +143,18 @@ std::vector<std::string> TableLines(const std::vector<std::vector<std::string>>&
   for (const auto& row : rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
+      const size_t padding = widths[i] - Width(row[i]);
+      if (i >= first_right_aligned) {
+        line.append(padding, ' ');
+        line += row[i];
+      } else {
+        line += row[i];
+        if (i + 1 < row.size()) {
+          line.append(padding, ' ');
+        }
+      }
       if (i + 1 < row.size()) {
-        line.append(widths[i] - Width(row[i]) + 2, ' ');
+        line.append(2, ' ');
       }
     }
     lines.push_back(std::move(line));
@@ -149,8 +162,10 @@ std::vector<std::string> TableLines(const std::vector<std::vector<std::string>>&
   return lines;
 }
 
-void PrintLine(std::string_view line) { WriteLine(stdout, line); }
-
-void PrintErrorLine(std::string_view line) { WriteLine(stderr, line); }
+void PrintTable(const std::vector<std::vector<std::string>>& rows, size_t first_right_aligned) {
+  for (const std::string& line : TableLines(rows, first_right_aligned)) {
+    PrintLine(line);
+  }
+}
 
 }  // namespace hotline::clients

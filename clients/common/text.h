@@ -39,10 +39,18 @@ std::vector<std::string_view> Split(std::string_view text, char separator);
 // `text` without leading/trailing ASCII whitespace.
 std::string_view Trim(std::string_view text);
 
-// `rows` as lines of left-aligned columns two spaces apart, each column as wide as its widest
-// cell. Widths count UTF-8 code points: names carry Vietnamese letters, one column each but two
-// or three bytes. Trailing spaces are not added to the last cell.
-std::vector<std::string> TableLines(const std::vector<std::vector<std::string>>& rows);
+// Display width of UTF-8 text in columns, counting code points: names carry Vietnamese letters,
+// which are one column each but two or three bytes.
+size_t Width(std::string_view text);
+
+// `rows` (the first is the header) as the lines of a table: columns two spaces apart, each as
+// wide as its widest cell (by Width). Columns from `first_right_aligned` on are right-aligned
+// (numbers); no spaces trail a left-aligned last cell.
+std::vector<std::string> TableLines(const std::vector<std::vector<std::string>>& rows,
+                                    size_t first_right_aligned = static_cast<size_t>(-1));
+// Prints TableLines(rows, first_right_aligned), a line at a time.
+void PrintTable(const std::vector<std::vector<std::string>>& rows,
+                size_t first_right_aligned = static_cast<size_t>(-1));
 
 // Writes `line` and a newline to stdout and flushes, so a tee or a test sees it at once.
 void PrintLine(std::string_view line);

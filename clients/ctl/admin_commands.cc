@@ -223,9 +223,7 @@ int ListCounsellors(const Server& server) {
                     SkillsText(counsellor, ","), JoinList(counsellor.languages(), ","),
                     found == statuses.end() ? std::string("-") : StateText(*found->second)});
   }
-  for (const std::string& line : TableLines(rows)) {
-    PrintLine(line);
-  }
+  PrintTable(rows);
   return 0;
 }
 

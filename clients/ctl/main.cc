@@ -1,6 +1,7 @@
 // hotlinectl: administration of hotlined (status, counsellors, policy) and the supervisor's
-// commands (the live queue, presence, priority, never-route, call explanations).
+// commands (the live queue, presence, priority, never-route, call explanations, reports).
 #include <CLI/CLI.hpp>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -8,6 +9,7 @@
 #include "clients/common/enum_names.h"
 #include "clients/common/text.h"
 #include "clients/ctl/admin_commands.h"
+#include "clients/ctl/report_commands.h"
 #include "clients/ctl/supervisor_commands.h"
 
 namespace {
@@ -60,6 +62,28 @@ void AddProfileOptions(CLI::App& command, hotline::clients::CounsellorFlags& fla
   }
 }
 
+// --from and --to of the report commands.
+void AddPeriodOptions(CLI::App& command, std::string& from, std::string& to) {
+  const CLI::Validator time(
+      [](std::string& text) -> std::string {
+        const auto parsed = hotline::clients::ParseReportTime(text);
+        return parsed.ok() ? std::string() : std::string(parsed.status().message());
+      },
+      "TIME");
+  command.add_option("--from", from, "Start of the period, included: YYYY-MM-DD[THH:MM[:SS]]")
+      ->required()
+      ->check(time);
+  command.add_option("--to", to, "End of the period, excluded: YYYY-MM-DD[THH:MM[:SS]]")
+      ->required()
+      ->check(time);
+}
+
+constexpr const char* kPeriodHelp =
+    "Times are Vietnam local time (UTC+7) unless followed by a zone (Z or +HH:MM); a date alone\n"
+    "is its midnight. --to is excluded: --from 2026-01-01 --to 2026-01-02 is the whole of 1\n"
+    "January. A period is at most 366 days. Needs the supervisor token, not the admin one:\n"
+    "--token and HOTLINE_ADMIN_TOKEN are not used.";
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -68,10 +92,13 @@ int main(int argc, char** argv) {
   hotline::clients::CounsellorFlags add_flags;
   hotline::clients::CounsellorFlags update_flags;
   std::string remove_id;
+  hotline::clients::ReportFlags report_flags;
+  std::string dispositions_from;
+  std::string dispositions_to;
 
   CLI::App app(
       "hotlinectl: administer hotlined (status, counsellors, routing policy) and supervise it\n"
-      "(the live queue, presence, priority, never-route, call explanations).");
+      "(the live queue, presence, priority, never-route, call explanations, reports).");
   // --server and --token may follow the subcommand too: `hotlinectl status --server ...`.
   app.fallthrough();
   app.require_subcommand(1);
@@ -97,8 +124,46 @@ int main(int argc, char** argv) {
   CLI::App* reload =
       policy->add_subcommand("reload", "Reload the policy file; the old one stays if it is wrong");
 
-  // queue, presence, priority, never, explain: SupervisorService with the supervisor token.
+  // queue, presence, priority, never, explain and --supervisor-token: SupervisorService with the
+  // supervisor token.
   hotline::clients::SupervisorCommands supervisor(app, server_address);
+
+  CLI::App* report = app.add_subcommand(
+      "report", "Figures over a period, grouped: service level, abandons, ASA, AHT, occupancy");
+  AddPeriodOptions(*report, report_flags.from, report_flags.to);
+  const std::map<std::string, hotline::v1::ReportRequest::GroupBy> groupings = {
+      {"centre", hotline::v1::ReportRequest::CENTRE},
+      {"province", hotline::v1::ReportRequest::PROVINCE},
+      {"topic", hotline::v1::ReportRequest::TOPIC},
+      {"priority", hotline::v1::ReportRequest::PRIORITY},
+      {"counsellor", hotline::v1::ReportRequest::COUNSELLOR},
+      {"hour", hotline::v1::ReportRequest::HOUR}};
+  std::string report_by;
+  report
+      ->add_option("--by", report_by,
+                   "Group by centre, province, topic, priority, counsellor or hour (of the day, "
+                   "Vietnam time)")
+      ->required()
+      ->check(CLI::IsMember({"centre", "province", "topic", "priority", "counsellor", "hour"},
+                            CLI::ignore_case));
+  report->add_flag("--csv", report_flags.csv, "CSV with a header row instead of a table");
+  report->footer(
+      std::string("One row per group with calls or staffed time, then (total). SERVICE: answered\n"
+                  "within 20 s (10 s for emergencies) of the calls offered but short abandons;\n"
+                  "ABANDON: hung up after 5 s or more, of the same; SHORT: hung up before 5 s;\n"
+                  "ASA/AHT: mean wait of answered calls / talk + wrap-up, in seconds; OCCUPANCY:\n"
+                  "on a call or in wrap-up / signed in and not on break. docs/supervision.md has\n"
+                  "every definition.\n") +
+      kPeriodHelp);
+
+  CLI::App* dispositions = app.add_subcommand(
+      "dispositions",
+      "Dispositions counted by category, sub-category and action (Child Helpline International "
+      "data framework), as CSV; no personal data");
+  AddPeriodOptions(*dispositions, dispositions_from, dispositions_to);
+  dispositions->footer(std::string("Counts every answered call whose wrap-up ended in the "
+                                   "period.\n") +
+                       kPeriodHelp);
 
   CLI11_PARSE(app, argc, argv);
 
@@ -107,6 +172,18 @@ int main(int argc, char** argv) {
   }
   if (const std::optional<int> code = supervisor.Run()) {
     return *code;
+  }
+  if (report->parsed() || dispositions->parsed()) {
+    const std::optional<hotline::clients::Server> reports =
+        hotline::clients::SupervisorServer(server_address, supervisor.token());
+    if (!reports) {
+      return 1;
+    }
+    if (report->parsed()) {
+      report_flags.by = groupings.at(report_by);  // CLI::IsMember lowercased it.
+      return hotline::clients::Report(*reports, report_flags);
+    }
+    return hotline::clients::ExportDispositions(*reports, dispositions_from, dispositions_to);
   }
   if (token.empty()) {
     hotline::clients::PrintErrorLine(

@@ -130,10 +130,11 @@ int NeverRoute(const Server& server, const std::string& address, const std::stri
 }  // namespace
 
 void AddSupervisorTokenOption(CLI::App& app, std::string& token) {
-  app.add_option("--supervisor-token", token,
-                 fmt::format("Supervisor bearer token for queue, presence, priority, never and "
-                             "explain (not the admin one); better set {}",
-                             kTokenEnv))
+  app.add_option(
+         "--supervisor-token", token,
+         fmt::format("Supervisor bearer token for queue, presence, priority, never, explain, "
+                     "report and dispositions (not the admin one); better set {}",
+                     kTokenEnv))
       ->envname(std::string(kTokenEnv));
 }
 

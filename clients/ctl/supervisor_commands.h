@@ -33,6 +33,10 @@ class SupervisorCommands final {
   // none of them. REQUIRES: `app` has parsed the command line.
   std::optional<int> Run() const;
 
+  // The supervisor token given (--supervisor-token or HOTLINE_SUPERVISOR_TOKEN), for the other
+  // SupervisorService commands (report, dispositions); empty when none was.
+  const std::string& token() const { return token_; }
+
  private:
   const std::string& server_address_;
   std::string token_;

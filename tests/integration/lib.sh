@@ -64,3 +64,10 @@ start_desk() {
     > "$dir/$name.out" 2>&1 < /dev/null &
   desk_pid=$!
 }
+
+# Stops hotlined with SIGTERM, as an operator does; fails the test unless it exits 0.
+stop_hotlined() {
+  kill -TERM "$daemon_pid"
+  wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
+  daemon_pid=""
+}

@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for, start_hotlined, add_counsellor.
+# fail, wait_for, start_hotlined, stop_hotlined, add_counsellor.
 . "$(dirname "$0")/lib.sh"
 
 command -v promtool > /dev/null ||
@@ -56,7 +56,5 @@ commits=$(value busy hotline_journal_commit_seconds_count)
 [ "${commits:-0}" -ge 1 ] || fail "hotline_journal_commit_seconds_count is '$commits'"
 [ "$(value busy hotline_storage_serving)" = 1 ] || fail "hotline_storage_serving is not 1"
 
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
-daemon_pid=""
+stop_hotlined
 echo "PASS: GET /metrics passes promtool check metrics"

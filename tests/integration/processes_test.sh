@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for, start_hotlined, add_counsellor, start_desk.
+# fail, wait_for, start_hotlined, stop_hotlined, add_counsellor, start_desk.
 . "$(dirname "$0")/lib.sh"
 
 start_hotlined daemon
@@ -51,9 +51,7 @@ row=$(sqlite3 "$dir/hotline.db" \
 [ "$row" = "completed|lan|mental_health|counselled" ] || fail "unexpected calls row: '$row'"
 
 # Clean shutdown on SIGTERM.
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
-daemon_pid=""
+stop_hotlined
 
 # The raw number never reached disk or a log (the masked "**********78" is fine).
 if grep -a -r -q "912345678" "$dir"; then

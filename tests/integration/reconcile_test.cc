@@ -6,30 +6,24 @@
 
 #include "daemon/convert.h"
 #include "tests/testing/daemon_fixture.h"
+#include "tests/testing/manual_fixture.h"
 #include "tests/testing/manual_time.h"
 
 namespace hotline {
 namespace {
 
+using testing::AnswerAndEnd;
 using testing::Arrival;
 using testing::DaemonFixture;
 using testing::DeskClient;
+using testing::Dispose;
 using testing::GatewayClient;
 using testing::IsOffer;
+using testing::ManualFixture;
 using testing::ManualTime;
 namespace v1 = ::hotline::v1;
 using namespace std::chrono_literals;
 using routing::Millis;
-
-// A daemon whose time is the test's.
-struct ManualFixture {
-  std::shared_ptr<ManualTime> time = std::make_shared<ManualTime>();
-  DaemonFixture f{{}, nullptr, time};
-
-  // Returns once the engine thread has handled everything posted before (a queue view is built
-  // there), so a timer delivered earlier has run.
-  void Sync() { f.View(); }
-};
 
 v1::HeldCall Held(const std::string& call_id, const std::string& province,
                   routing::Timestamp arrived_at) {
@@ -67,28 +61,6 @@ void HangUp(GatewayClient& gw, const std::string& call_id, const std::string& ev
   msg.mutable_event()->set_call_id(call_id);
   msg.mutable_event()->mutable_caller_hung_up();
   gw.Send(msg);
-}
-
-// The offered call `call_id` is accepted at `desk`, bridged, and ended by the caller: the
-// counsellor is in wrap-up. Returns the offer.
-v1::DeskEvent AnswerAndEnd(GatewayClient& gw, DeskClient& desk, const std::string& call_id) {
-  const v1::DeskEvent offer = desk.WaitFor(IsOffer);
-  REQUIRE(offer.offer().call().call_id() == call_id);
-  REQUIRE(desk.Answer(call_id, true).ok());
-  gw.Done(gw.WaitForCommand(v1::Command::kConnect));
-  gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_connected(); });
-  REQUIRE(gw.WaitForAck().code() == 0);
-  gw.Event(call_id, [](v1::CallEvent& e) { e.mutable_ended(); });
-  REQUIRE(gw.WaitForAck().code() == 0);
-  return offer;
-}
-
-// The counsellor records the call and is ready for the next.
-void Dispose(DeskClient& desk, const std::string& call_id) {
-  v1::Disposition d;
-  d.set_category(v1::CATEGORY_FAMILY_RELATIONSHIPS);
-  d.set_action(v1::ACTION_COUNSELLED);
-  REQUIRE(desk.Dispose(call_id, d).ok());
 }
 
 TEST_CASE(

@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for, start_hotlined, add_counsellor.
+# fail, wait_for, start_hotlined, stop_hotlined, add_counsellor.
 . "$(dirname "$0")/lib.sh"
 
 export HOTLINE_ADMIN_TOKEN=dev-admin-token
@@ -54,7 +54,5 @@ fi
 [ "$(sqlite3 "$dir/hotline.db" "SELECT counsellor_id FROM counsellors")" = "an" ] ||
   fail "the database holds other counsellors than the acknowledged one"
 add_counsellor binh || fail "hotlinectl counsellor add binh after the restart"
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
-daemon_pid=""
+stop_hotlined
 echo "PASS: a refused commit stops hotlined with status 3 and a restart recovers"

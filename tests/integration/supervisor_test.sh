@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for, wait_until, start_hotlined, add_counsellor, start_desk.
+# fail, wait_for, wait_until, start_hotlined, stop_hotlined, add_counsellor, start_desk.
 . "$(dirname "$0")/lib.sh"
 
 export HOTLINE_SUPERVISOR_TOKEN=dev-supervisor-token HOTLINE_GATEWAY_TOKEN=dev-gateway-token
@@ -141,9 +141,7 @@ grep -q "^error: not possible now: " "$dir/priority_connected.out" ||
   fail "the refusal is not in words"
 
 # hotlined restarts on the same port: the watch says it is reconnecting, then draws again.
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
-daemon_pid=""
+stop_hotlined
 wait_for "^reconnecting…" "$dir/watch.out"
 start_hotlined restarted "$grpc"
 # The last frame drawn has no "reconnecting…" line under its title.
@@ -169,7 +167,5 @@ if cat "$dir"/queue_*.out "$dir/watch.out" | grep -q "912345678"; then
   fail "hotlinectl showed a raw caller number"
 fi
 
-kill -TERM "$daemon_pid"
-wait "$daemon_pid" || fail "the restarted hotlined exited non-zero after SIGTERM"
-daemon_pid=""
+stop_hotlined
 echo "PASS: supervisor commands through real processes"

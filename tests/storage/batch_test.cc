@@ -262,7 +262,8 @@ TEST_CASE("a batch that fails part-way stores nothing", "[storage]") {
     mentions = "journal seq 3 follows seq 4";
   }
   SECTION("offers and offer results, then a journal seq that is already stored") {
-    bad.offers = {Offer("call-2", "c-lan", 100, 0), OfferResult{"call-2", "c-lan", "declined", 200}};
+    bad.offers = {Offer("call-2", "c-lan", 100, 0),
+                  OfferResult{"call-2", "c-lan", "declined", 200}};
     bad.journal = Entries(2, 4);
     want = absl::StatusCode::kFailedPrecondition;
     mentions = "journal entry 2 is not after the last stored seq 2";
@@ -482,8 +483,9 @@ TEST_CASE("a result ends only the newest open offer of the call to that counsell
         std::vector<OfferRow>{first, Ended(second, "declined", 41'000)});
 }
 
-TEST_CASE("an offer ended and made again to the same counsellor in one batch lands on the right rows",
-          "[storage]") {
+TEST_CASE(
+    "an offer ended and made again to the same counsellor in one batch lands on the right rows",
+    "[storage]") {
   // The engine revokes a declined offer and, with nobody else eligible, offers the call to the
   // same counsellor again within one input. The end belongs to the old row; the new row rings.
   std::unique_ptr<Store> store = OpenOrFail(":memory:");
@@ -495,12 +497,13 @@ TEST_CASE("an offer ended and made again to the same counsellor in one batch lan
   Batch declined;
   declined.offers = {OfferResult{"call-1", "c-lan", "declined", 5'000}, again};
   REQUIRE_OK(store->Commit(declined));
-  CHECK(OffersOf(*store, "call-1") == std::vector<OfferRow>{Ended(first, "declined", 5'000), again});
+  CHECK(OffersOf(*store, "call-1") ==
+        std::vector<OfferRow>{Ended(first, "declined", 5'000), again});
   Batch accepted;
   accepted.offers = {OfferResult{"call-1", "c-lan", "accepted", 6'000}};
   REQUIRE_OK(store->Commit(accepted));
-  CHECK(OffersOf(*store, "call-1") == std::vector<OfferRow>{Ended(first, "declined", 5'000),
-                                                            Ended(again, "accepted", 6'000)});
+  CHECK(OffersOf(*store, "call-1") ==
+        std::vector<OfferRow>{Ended(first, "declined", 5'000), Ended(again, "accepted", 6'000)});
 }
 
 TEST_CASE("a result without an open offer changes nothing and is not an error", "[storage]") {

@@ -2,6 +2,7 @@
 // calls and counsellors.
 #pragma once
 
+#include <SQLiteCpp/Database.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "routing/types.h"
+#include "storage/migrations.h"
 #include "storage/store.h"
 
 namespace Catch {
@@ -70,6 +72,25 @@ class TempDb final {
  private:
   std::filesystem::path path_;
 };
+
+// Creates a database at `path` as a build that knew the first `version` migrations left it.
+inline void CreateAtVersion(const std::string& path, int version) {
+  SQLite::Database raw(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  for (int i = 0; i < version; ++i) {
+    raw.exec(std::string(Migrations()[static_cast<std::size_t>(i)]));
+  }
+  raw.exec("PRAGMA user_version = " + std::to_string(version));
+}
+
+// The row a Store of schema versions 2 to 4 wrote for AbandonedCall("call-2").
+inline constexpr const char* kAbandonedCallRowV2 = R"sql(
+INSERT INTO calls (call_id, gateway_id, caller_key, caller_masked, province, language, topic,
+  priority, gender_preference, arrived_at, first_offered_at, ended_at, outcome, wait_ms, offers,
+  final_step)
+VALUES ('call-2', 'gw-hanoi-1', '2c26b46b68ffc68ff99b453c1d304134', '********12', 'ha_noi', 'vi',
+  'counselling', 'normal', 'unspecified', 1760000000000, 1760000002000, 1760000012000,
+  'abandoned', 12000, 1, 0);
+)sql";
 
 inline std::unique_ptr<Store> OpenOrFail(const std::string& path) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path);

@@ -70,7 +70,7 @@ TEST_CASE("migrations create the schema and opening the database again changes n
         "table request_results", "index calls_by_call_id", "index calls_by_arrival",
         "index calls_by_counsellor", "index calls_by_caller", "index presence_by_counsellor",
         "index request_results_by_at", "table offers", "index offers_by_call",
-        "index offers_by_counsellor"}) {
+        "index offers_by_counsellor", "index calls_by_decision", "index calls_by_handling_end"}) {
     INFO(name);
     CHECK(std::count_if(schema.begin(), schema.end(), [&](const std::string& entry) {
             return entry.rfind(std::string(name) + ":", 0) == 0;
@@ -90,9 +90,8 @@ TEST_CASE("migrations create the schema and opening the database again changes n
 TEST_CASE("migration 2 upgrades a version-1 database and keeps its rows", "[storage]") {
   TempDb db;
   {
-    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    raw.exec(std::string(Migrations()[0]));
-    raw.exec("PRAGMA user_version = 1");
+    CreateAtVersion(db.path(), 1);
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
     // The rows a version-1 Store wrote for CompletedCall("call-1") and for AbandonedCall("call-2").
     raw.exec(R"sql(
 INSERT INTO calls VALUES (
@@ -147,18 +146,11 @@ VALUES ('c-lan', 'Lan', 'thanh_hoa', '', 'counselling:3', 'vi', 'female', '1001'
 TEST_CASE("migration 3 upgrades a version-2 database with rows and adds offers", "[storage]") {
   TempDb db;
   {
-    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    raw.exec(std::string(Migrations()[0]));
-    raw.exec(std::string(Migrations()[1]));
-    raw.exec("PRAGMA user_version = 2");
+    CreateAtVersion(db.path(), 2);
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
     // The rows a version-2 Store wrote for AbandonedCall("call-2"), a journal entry and a snapshot.
+    raw.exec(kAbandonedCallRowV2);
     raw.exec(R"sql(
-INSERT INTO calls (call_id, gateway_id, caller_key, caller_masked, province, language, topic,
-  priority, gender_preference, arrived_at, first_offered_at, ended_at, outcome, wait_ms, offers,
-  final_step)
-VALUES ('call-2', 'gw-hanoi-1', '2c26b46b68ffc68ff99b453c1d304134', '********12', 'ha_noi', 'vi',
-  'counselling', 'normal', 'unspecified', 1760000000000, 1760000002000, 1760000012000,
-  'abandoned', 12000, 1, 0);
 INSERT INTO journal (seq, at, record) VALUES (7, 1760000000000, X'0801');
 INSERT INTO snapshots (seq, at, state) VALUES (6, 1760000000000, X'00');
 INSERT INTO request_results VALUES ('gateway:gw-1', 'ev-1', 1760000000000, 0, '', X'');

@@ -1,0 +1,154 @@
+#include "daemon/report_service.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "daemon/convert.h"
+#include "daemon/report_thread.h"
+#include "daemon/rpc.h"
+#include "stats/dispositions.h"
+#include "stats/report.h"
+#include "storage/report_rows.h"
+
+namespace hotline::daemon {
+
+using v1::SupervisorService;
+
+Reports::Reports(std::shared_ptr<ReportThread> thread) : thread_(std::move(thread)) {}
+
+Reports::~Reports() { thread_->Stop(); }
+
+namespace {
+
+// Vietnam's time, UTC+7 all year (no daylight saving): the hours of a report by HOUR.
+constexpr routing::Millis kLocalUtcOffset{7 * 60 * 60 * 1000};
+
+const grpc::Status kBusy(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                         "a report is already running, try again");
+
+// Passes each call of the period to `builder`, and each presence change if it takes them.
+template <class Builder>
+absl::Status ReadInto(storage::ReportReader& reader, const ReportPeriod& period, Builder& builder) {
+  storage::ReportReader::PresenceFn presence;
+  if constexpr (requires(const routing::PresenceChange& c) { builder.AddPresence(c); }) {
+    presence = [&builder](const routing::PresenceChange& change) {
+      builder.AddPresence(change);
+      return absl::OkStatus();
+    };
+  }
+  return reader.Read(
+      period.from, period.to,
+      [&builder](const routing::CallRecord& call) {
+        builder.AddCall(call);
+        return absl::OkStatus();
+      },
+      presence);
+}
+
+// The checks both RPCs start with: the supervisor token, then the request (`invalid`: the first
+// error found in it), then the one place for a report. False, with the RPC failed, when one
+// fails; true when the RPC holds the place and must Submit.
+template <class Call>
+bool Admit(Call& call, const Services& services, ReportThread& thread,
+           const absl::Status& invalid) {
+  if (!RoleToken(call.ctx, services.config.supervisor_token)) {
+    call.Fail(kUnauthenticated);
+    return false;
+  }
+  if (!invalid.ok()) {
+    call.Fail(invalid);
+    return false;
+  }
+  if (!thread.TryClaim()) {
+    call.Fail(kBusy);
+    return false;
+  }
+  return true;
+}
+
+v1::ReportResponse ToResponse(const stats::Report& report) {
+  v1::ReportResponse response;
+  for (const stats::ReportRow& row : report.rows) {
+    v1::ReportRow* r = response.add_rows();
+    r->set_key(row.key);
+    *r->mutable_figures() = ToProto(stats::Derive(row.tally));
+  }
+  *response.mutable_total() = ToProto(stats::Derive(report.total));
+  return response;
+}
+
+v1::ExportDispositionsResponse ToResponse(const std::vector<stats::DispositionCount>& counts) {
+  v1::ExportDispositionsResponse response;
+  for (const stats::DispositionCount& c : counts) {
+    v1::DispositionCount* out = response.add_counts();
+    out->set_category(c.labels.category);
+    out->set_sub_category(c.labels.sub_category);
+    out->set_action(c.labels.action);
+    out->set_count(
+        static_cast<int32_t>(std::min<int64_t>(c.count, std::numeric_limits<int32_t>::max())));
+  }
+  return response;
+}
+
+}  // namespace
+
+std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& service,
+                                      Services services) {
+  auto thread = std::make_shared<ReportThread>(services.config.database);
+
+  using Report = rpc::UnaryCall<v1::ReportRequest, v1::ReportResponse>;
+  rpc::ServeUnary<SupervisorService::AsyncService, v1::ReportRequest, v1::ReportResponse>(
+      &service, &SupervisorService::AsyncService::RequestReport, services.cq,
+      [services, thread](std::shared_ptr<Report> call) {
+        const absl::StatusOr<ReportPeriod> period = ParsePeriod(call->request);
+        const absl::StatusOr<stats::GroupBy> by = ParseGroupBy(call->request.by(), "by");
+        if (!Admit(*call, services, *thread, FirstError({period.status(), by.status()}))) {
+          return;
+        }
+        // The directory and the time come from the engine; the reading happens on the report
+        // thread.
+        services.host.Post([call, thread, period = *period, by = *by](EngineHost& h) {
+          thread->Submit(
+              [call, period, by, context = h.ReportContextNow()](
+                  storage::ReportReader& reader) -> ReportThread::Reply {
+                stats::ReportOptions options;
+                options.utc_offset = kLocalUtcOffset;
+                stats::ReportBuilder builder(by, period.from, period.to, context, options);
+                if (absl::Status s = ReadInto(reader, period, builder); !s.ok()) {
+                  return [call, s] { call->Fail(s); };
+                }
+                return [call, response = ToResponse(std::move(builder).Finish())] {
+                  call->Reply(response);
+                };
+              },
+              [call](const absl::Status& why) { call->Fail(why); });
+        });
+      });
+
+  using Export = rpc::UnaryCall<v1::ExportDispositionsRequest, v1::ExportDispositionsResponse>;
+  rpc::ServeUnary<SupervisorService::AsyncService, v1::ExportDispositionsRequest,
+                  v1::ExportDispositionsResponse>(
+      &service, &SupervisorService::AsyncService::RequestExportDispositions, services.cq,
+      [services, thread](std::shared_ptr<Export> call) {
+        const absl::StatusOr<ReportPeriod> period = ParsePeriod(call->request);
+        if (!Admit(*call, services, *thread, period.status())) {
+          return;
+        }
+        thread->Submit(
+            [call, period = *period](storage::ReportReader& reader) -> ReportThread::Reply {
+              stats::DispositionCounter counter(period.from, period.to);
+              if (absl::Status s = ReadInto(reader, period, counter); !s.ok()) {
+                return [call, s] { call->Fail(s); };
+              }
+              return [call, response = ToResponse(counter.Counts())] { call->Reply(response); };
+            },
+            [call](const absl::Status& why) { call->Fail(why); });
+      });
+
+  return std::make_unique<Reports>(std::move(thread));
+}
+
+}  // namespace hotline::daemon

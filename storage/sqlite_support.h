@@ -1,0 +1,184 @@
+// What storage's SQLite code shares, internal to storage/ (included only by its .cc files, never
+// by a public header: no SQLite type leaves the module): the mapping of SQLite's exceptions to
+// absl::Status (the table is in storage/store.h), Guard at the module edge, and RowReader for the
+// columns of a result row.
+//
+// Thread-safety: pure functions and a reader over one statement of the caller's.
+#pragma once
+
+#include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Statement.h>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "routing/types.h"
+#include "storage/names.h"
+
+struct sqlite3;
+
+namespace hotline::storage {
+
+// How long a connection waits for a lock another connection holds.
+inline constexpr int kBusyTimeoutMs = 5000;
+
+// Thrown while reading a row whose stored value this build cannot parse; caught in Guard like the
+// SQLite exceptions, so the parsing code can stay linear.
+class CorruptValue : public std::runtime_error {
+ public:
+  CorruptValue(std::string_view table, std::string_view column, std::string_view value)
+      : std::runtime_error(
+            fmt::format("corrupt value '{}' in column {}.{}", value, table, column)) {}
+};
+
+// The errno of the system call behind SQLite's last I/O error, or 0 if unknown (see the .cc).
+int SystemErrno(sqlite3* db, int thread_errno);
+
+// The Status for an exception thrown while doing `operation` on the database at `path`.
+// `system_errno` is SystemErrno() at the failure, used only for an I/O error.
+absl::Status StatusFor(const std::exception& e, int system_errno, std::string_view path,
+                       std::string_view operation);
+
+// The module edge: runs `body` and turns any exception into a Status that names the operation
+// and the database, so no exception leaves storage. `db` is the connection, null before there is
+// one.
+template <typename F>
+auto Guard(sqlite3* db, std::string_view path, std::string_view operation, F&& body)
+    -> decltype(body()) {
+  errno = 0;  // So the errno seen after a failure is the failure's (see SystemErrno).
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    return StatusFor(e, SystemErrno(db, errno), path, operation);
+  }
+}
+
+// Reads columns of the current row of `s`, reporting values it cannot use as corrupt `table`.
+class RowReader final {
+ public:
+  RowReader(const SQLite::Statement& s, std::string_view table) : s_(s), table_(table) {}
+
+  std::optional<std::string> OptionalText(const char* column) const {
+    const SQLite::Column c = s_.getColumn(column);
+    if (c.isNull()) {
+      return std::nullopt;
+    }
+    return c.getString();
+  }
+
+  // A NOT NULL text column.
+  std::string Text(const char* column) const {
+    std::optional<std::string> value = OptionalText(column);
+    if (!value) {
+      throw CorruptValue(table_, column, "NULL");
+    }
+    return *std::move(value);
+  }
+
+  // A nullable text column where NULL means "none", which the domain spells "".
+  std::string TextOrEmpty(const char* column) const { return OptionalText(column).value_or(""); }
+
+  std::optional<int64_t> OptionalInt(const char* column) const {
+    const SQLite::Column c = s_.getColumn(column);
+    if (c.isNull()) {
+      return std::nullopt;
+    }
+    return c.getInt64();
+  }
+
+  int64_t Int(const char* column) const {
+    std::optional<int64_t> value = OptionalInt(column);
+    if (!value) {
+      throw CorruptValue(table_, column, "NULL");
+    }
+    return *value;
+  }
+
+  int SmallInt(const char* column) const {
+    const int64_t value = Int(column);
+    if (value < std::numeric_limits<int>::min() || value > std::numeric_limits<int>::max()) {
+      throw CorruptValue(table_, column, std::to_string(value));
+    }
+    return static_cast<int>(value);
+  }
+
+  routing::Timestamp Time(const char* column) const { return routing::FromUnixMillis(Int(column)); }
+
+  std::optional<routing::Timestamp> OptionalTime(const char* column) const {
+    std::optional<int64_t> ms = OptionalInt(column);
+    if (!ms) {
+      return std::nullopt;
+    }
+    return routing::FromUnixMillis(*ms);
+  }
+
+  // An enum stored as its Name(); `parse` is one of storage/names.h.
+  template <typename E>
+  E Enum(const char* column, std::optional<E> (*parse)(std::string_view)) const {
+    const std::string name = Text(column);
+    std::optional<E> value = parse(name);
+    if (!value) {
+      throw CorruptValue(table_, column, name);
+    }
+    return *value;
+  }
+
+  std::vector<std::string> List(const char* column) const {
+    const std::string joined = Text(column);
+    std::vector<std::string> items;
+    if (joined.empty()) {
+      return items;
+    }
+    std::string_view rest = joined;
+    while (true) {
+      const std::size_t comma = rest.find(',');
+      const std::string_view item = rest.substr(0, comma);
+      if (item.empty()) {
+        throw CorruptValue(table_, column, joined);
+      }
+      items.emplace_back(item);
+      if (comma == std::string_view::npos) {
+        return items;
+      }
+      rest.remove_prefix(comma + 1);
+    }
+  }
+
+  std::map<routing::Topic, int> Skills(const char* column) const {
+    std::map<routing::Topic, int> skills;
+    for (const std::string& item : List(column)) {
+      const std::size_t colon = item.find(':');
+      if (colon == std::string::npos) {
+        throw CorruptValue(table_, column, item);
+      }
+      const std::optional<routing::Topic> topic =
+          ParseTopic(std::string_view(item).substr(0, colon));
+      int level = 0;
+      const char* first = item.data() + colon + 1;
+      const char* last = item.data() + item.size();
+      const auto [end, error] = std::from_chars(first, last, level);
+      if (!topic || error != std::errc() || end != last || first == last ||
+          !skills.emplace(*topic, level).second) {
+        throw CorruptValue(table_, column, item);
+      }
+    }
+    return skills;
+  }
+
+ private:
+  const SQLite::Statement& s_;
+  std::string_view table_;
+};
+
+}  // namespace hotline::storage

@@ -1,0 +1,321 @@
+// The live view's words, in Vietnamese (the default) and English. Every string the page shows
+// comes from here; `{name}` placeholders are filled by t().
+
+export const LANGUAGES = ['vi', 'en'];
+
+const STRINGS = {
+  vi: {
+    title: 'Hotline 18001567 — Theo dõi trực tiếp',
+    heading: 'Tổng đài 18001567 — hàng đợi trực tiếp',
+    otherLanguage: 'English',
+    otherLanguageTitle: 'Switch to English',
+    wall: 'Màn hình lớn',
+    wallTitle: 'Chữ lớn cho màn hình treo tường',
+    signOut: 'Đăng xuất',
+    signInHeading: 'Đăng nhập giám sát',
+    tokenLabel: 'Mã thông báo giám sát',
+    signIn: 'Đăng nhập',
+    tokenHint: 'Mã chỉ được giữ trong thẻ trình duyệt này và bị xoá khi đóng thẻ.',
+    wrongToken: 'Mã thông báo giám sát không đúng. Hãy kiểm tra và nhập lại.',
+    serverSaid: 'Máy chủ trả lời: {reason}',
+    emptyToken: 'Hãy nhập mã thông báo giám sát.',
+    connConnecting: 'Đang kết nối…',
+    connLive: 'Trực tiếp',
+    connReconnecting: 'Mất kết nối — đang kết nối lại (sau {seconds} giây)…',
+    connBusy: 'Máy chủ tạm từ chối ({reason}) — đang thử lại (sau {seconds} giây)…',
+    connSignedOut: 'Chưa đăng nhập',
+    staleNote: 'Dữ liệu có thể đã cũ: đang chờ kết nối lại.',
+    alertsHeading: 'Cảnh báo',
+    noAlerts: 'Không có cảnh báo.',
+    waitingHeading: 'Cuộc gọi đang chờ',
+    waitingTotal: '{count} đang chờ',
+    longestWait: 'lâu nhất {wait}',
+    available: '{count} tư vấn viên sẵn sàng',
+    notListed: '{count} cuộc gọi chờ không hiển thị (chỉ liệt kê những cuộc gọi đầu hàng đợi)',
+    groupNotListed: '+{count} cuộc gọi chưa hiển thị',
+    emergencyHeading: 'Khẩn cấp',
+    noWaiting: 'Không có cuộc gọi nào đang chờ.',
+    handledHeading: 'Cuộc gọi đang được xử lý',
+    noHandled: 'Không có cuộc gọi nào đang đổ chuông hoặc đang nói chuyện.',
+    counsellorsHeading: 'Tư vấn viên',
+    noCounsellors: 'Chưa có tư vấn viên nào.',
+    offlineCounsellors: '{count} tư vấn viên ngoại tuyến',
+    figuresHeading: 'Chỉ số',
+    chartHeading: 'Một giờ qua',
+    chartWaiting: 'Số cuộc gọi chờ',
+    chartServiceLevel: 'Mức phục vụ (15 phút)',
+    chartTarget: 'mục tiêu 80 %',
+    chartEmpty: 'Chưa có dữ liệu.',
+    last15: '15 phút qua',
+    today: 'Hôm nay',
+    colWait: 'Đã chờ',
+    colPriority: 'Ưu tiên',
+    colTopic: 'Chủ đề',
+    colLanguage: 'Ngôn ngữ',
+    colStep: 'Bậc',
+    colCaller: 'Số gọi',
+    colCall: 'Cuộc gọi',
+    colState: 'Trạng thái',
+    colCounsellor: 'Tư vấn viên',
+    colProvince: 'Tỉnh',
+    colSinceArrival: 'Từ lúc gọi',
+    colTimeInState: 'Thời gian',
+    colCurrentCall: 'Cuộc gọi hiện tại',
+    colDesk: 'Bàn làm việc',
+    deskConnected: 'đã kết nối',
+    deskDisconnected: 'mất kết nối',
+    step: 'bậc {n}',
+    repeatCaller: 'gọi lại',
+    withheld: 'số ẩn',
+    centreUnknown: 'Chưa rõ trung tâm',
+    province: 'Tỉnh {code}',
+    provinceUnknown: 'Tỉnh chưa rõ',
+    groupCount: '{count} cuộc gọi',
+    figService: 'Mức phục vụ',
+    figServiceDef: 'Tỉ lệ cuộc gọi được trả lời trong 20 giây (khẩn cấp: 10 giây), không tính cuộc gọi bỏ dưới 5 giây.',
+    figAbandon: 'Tỉ lệ bỏ máy',
+    figAbandonDef: 'Cuộc gọi gác máy khi đang chờ từ 5 giây trở lên, trên số cuộc gọi trừ cuộc bỏ ngắn.',
+    figShortAbandon: 'Bỏ máy dưới 5 giây',
+    figShortAbandonDef: 'Cuộc gọi gác máy trước 5 giây; không tính vào các tỉ lệ.',
+    figAsa: 'Thời gian chờ trung bình (ASA)',
+    figAsaDef: 'Thời gian chờ trung bình của các cuộc gọi đã được trả lời.',
+    figAht: 'Thời gian xử lý trung bình (AHT)',
+    figAhtDef: 'Thời gian nói chuyện cộng thời gian hoàn tất hồ sơ, trung bình trên các cuộc gọi đã xong.',
+    figOccupancy: 'Mức bận',
+    figOccupancyDef: 'Thời gian nghe máy hoặc hoàn tất hồ sơ, trên thời gian đăng nhập không nghỉ.',
+    figOwnProvince: 'Trả lời trong tỉnh',
+    figOwnProvinceDef: 'Cuộc gọi được một tư vấn viên phục vụ tỉnh của người gọi trả lời, trên số cuộc đã trả lời.',
+    figOwnCentre: 'Trả lời trong trung tâm',
+    figOwnCentreDef: 'Cuộc gọi được một tư vấn viên của trung tâm người gọi trả lời, trên số cuộc đã trả lời.',
+    figOffered: 'Cuộc gọi / đã trả lời',
+    figOfferedDef: 'Số cuộc gọi đã rõ kết quả chờ trong kỳ, và số cuộc đã được trả lời.',
+    figNone: '—',
+    alertEmergencyWaiting: 'Cuộc gọi khẩn cấp {call} đã chờ {wait}',
+    alertLongWait: 'Cuộc gọi {call} đã chờ {wait}',
+    alertServiceLevelLow: 'Mức phục vụ 15 phút qua dưới mục tiêu 80 %',
+    alertLanguageUncovered: 'Cuộc gọi {call} chờ bằng {language}, không tư vấn viên nào đang đăng nhập nói được',
+    alertLanguageUncoveredNoCall: 'Có cuộc gọi chờ bằng {language}, không tư vấn viên nào đang đăng nhập nói được',
+    alertStorageNotServing: 'Không ghi được nhật ký: sự kiện chưa được xác nhận',
+    alertOther: 'Cảnh báo',
+    seconds: '{n} giây',
+  },
+  en: {
+    title: 'Hotline 18001567 — live view',
+    heading: 'Helpline 18001567 — live queue',
+    otherLanguage: 'Tiếng Việt',
+    otherLanguageTitle: 'Chuyển sang tiếng Việt',
+    wall: 'Wall display',
+    wallTitle: 'Large type for a wall display',
+    signOut: 'Sign out',
+    signInHeading: 'Supervisor sign-in',
+    tokenLabel: 'Supervisor token',
+    signIn: 'Sign in',
+    tokenHint: 'The token is kept only in this browser tab and forgotten when the tab closes.',
+    wrongToken: 'That supervisor token is not right. Check it and enter it again.',
+    serverSaid: 'The server said: {reason}',
+    emptyToken: 'Enter the supervisor token.',
+    connConnecting: 'Connecting…',
+    connLive: 'Live',
+    connReconnecting: 'Connection lost — reconnecting (in {seconds} s)…',
+    connBusy: 'The server is turning views away ({reason}) — retrying (in {seconds} s)…',
+    connSignedOut: 'Signed out',
+    staleNote: 'This may be out of date: waiting to reconnect.',
+    alertsHeading: 'Alerts',
+    noAlerts: 'No alerts.',
+    waitingHeading: 'Waiting calls',
+    waitingTotal: '{count} waiting',
+    longestWait: 'longest {wait}',
+    available: '{count} counsellors available',
+    availableOne: '1 counsellor available',
+    notListed: '{count} waiting calls not listed (only the front of the queue is listed)',
+    notListedOne: '1 waiting call not listed (only the front of the queue is listed)',
+    groupNotListed: '+{count} more not listed',
+    emergencyHeading: 'Emergency',
+    noWaiting: 'No calls are waiting.',
+    handledHeading: 'Calls being handled',
+    noHandled: 'No call is ringing or connected.',
+    counsellorsHeading: 'Counsellors',
+    noCounsellors: 'No counsellors yet.',
+    offlineCounsellors: '{count} counsellors signed out',
+    offlineCounsellorsOne: '1 counsellor signed out',
+    figuresHeading: 'Figures',
+    chartHeading: 'The last hour',
+    chartWaiting: 'Calls waiting',
+    chartServiceLevel: 'Service level (15 min)',
+    chartTarget: '80 % target',
+    chartEmpty: 'No data yet.',
+    last15: 'Last 15 minutes',
+    today: 'Today',
+    colWait: 'Waited',
+    colPriority: 'Priority',
+    colTopic: 'Topic',
+    colLanguage: 'Language',
+    colStep: 'Step',
+    colCaller: 'Caller',
+    colCall: 'Call',
+    colState: 'State',
+    colCounsellor: 'Counsellor',
+    colProvince: 'Province',
+    colSinceArrival: 'Since arrival',
+    colTimeInState: 'Time',
+    colCurrentCall: 'Current call',
+    colDesk: 'Desk',
+    deskConnected: 'connected',
+    deskDisconnected: 'disconnected',
+    step: 'step {n}',
+    repeatCaller: 'repeat',
+    withheld: 'withheld',
+    centreUnknown: 'Centre unknown',
+    province: 'Province {code}',
+    provinceUnknown: 'Province unknown',
+    groupCount: '{count} calls',
+    groupCountOne: '1 call',
+    figService: 'Service level',
+    figServiceDef: 'Share of calls answered within 20 s (emergencies: 10 s), short abandons left out.',
+    figAbandon: 'Abandonment rate',
+    figAbandonDef: 'Calls hung up while waiting at or after 5 s, over all calls but short abandons.',
+    figShortAbandon: 'Short abandons (< 5 s)',
+    figShortAbandonDef: 'Calls hung up within 5 s; not counted in the rates.',
+    figAsa: 'Average speed of answer',
+    figAsaDef: 'Mean wait of the calls that were answered.',
+    figAht: 'Average handling time',
+    figAhtDef: 'Mean talk time plus wrap-up time of the calls whose handling ended.',
+    figOccupancy: 'Occupancy',
+    figOccupancyDef: 'Time on a call or in wrap-up, over time signed in and not on break.',
+    figOwnProvince: 'Answered in own province',
+    figOwnProvinceDef: "Answered by a counsellor who serves the caller's province, over calls answered.",
+    figOwnCentre: 'Answered in own centre',
+    figOwnCentreDef: "Answered by a counsellor of the caller's centre, over calls answered.",
+    figOffered: 'Calls / answered',
+    figOfferedDef: 'Calls whose wait was decided in the period, and how many were answered.',
+    figNone: '—',
+    alertEmergencyWaiting: 'Emergency call {call} has waited {wait}',
+    alertLongWait: 'Call {call} has waited {wait}',
+    alertServiceLevelLow: "The last 15 minutes' service level is under the 80 % target",
+    alertLanguageUncovered: 'Call {call} waits in {language}, which no signed-in counsellor speaks',
+    alertLanguageUncoveredNoCall: 'A call waits in {language}, which no signed-in counsellor speaks',
+    alertStorageNotServing: 'The journal cannot be written: events are not being acknowledged',
+    alertOther: 'Alert',
+    seconds: '{n} s',
+  },
+};
+
+// Enum words, keyed by the enum value's full name as protobuf's JSON mapping sends it.
+const ENUMS = {
+  vi: {
+    PRIORITY_EMERGENCY: 'Khẩn cấp',
+    PRIORITY_HIGH: 'Cao',
+    PRIORITY_NORMAL: 'Bình thường',
+    PRIORITY_LOW: 'Thấp',
+    PRIORITY_UNSPECIFIED: 'Chưa rõ',
+    TOPIC_ABUSE_REPORT: 'Báo cáo xâm hại',
+    TOPIC_COUNSELLING: 'Tư vấn',
+    TOPIC_INFORMATION_LEGAL: 'Thông tin, pháp lý',
+    TOPIC_OTHER: 'Khác',
+    TOPIC_UNSPECIFIED: 'Chưa rõ',
+    CALL_STATE_WAITING: 'Đang chờ',
+    CALL_STATE_OFFERED: 'Đang đổ chuông',
+    CALL_STATE_CONNECTING: 'Đang nối máy',
+    CALL_STATE_CONNECTED: 'Đang nói chuyện',
+    CALL_STATE_ENDED: 'Đã kết thúc',
+    CALL_STATE_UNSPECIFIED: 'Chưa rõ',
+    COUNSELLOR_STATE_OFFLINE: 'Ngoại tuyến',
+    COUNSELLOR_STATE_AVAILABLE: 'Sẵn sàng',
+    COUNSELLOR_STATE_RESERVED: 'Có cuộc gọi đến',
+    COUNSELLOR_STATE_ON_CALL: 'Đang nghe máy',
+    COUNSELLOR_STATE_WRAP_UP: 'Hoàn tất hồ sơ',
+    COUNSELLOR_STATE_BREAK: 'Nghỉ',
+    COUNSELLOR_STATE_UNSPECIFIED: 'Chưa rõ',
+    BREAK_REASON_CHOSEN: 'tự chọn',
+    BREAK_REASON_MISSED_OFFERS: 'bỏ lỡ cuộc gọi',
+    BREAK_REASON_UNREACHABLE: 'không liên lạc được',
+    BREAK_REASON_COOL_DOWN: 'nghỉ hồi phục',
+    BREAK_REASON_SUPERVISOR: 'giám sát viên',
+    BREAK_REASON_UNSPECIFIED: '',
+  },
+  en: {
+    PRIORITY_EMERGENCY: 'Emergency',
+    PRIORITY_HIGH: 'High',
+    PRIORITY_NORMAL: 'Normal',
+    PRIORITY_LOW: 'Low',
+    PRIORITY_UNSPECIFIED: 'Unknown',
+    TOPIC_ABUSE_REPORT: 'Abuse report',
+    TOPIC_COUNSELLING: 'Counselling',
+    TOPIC_INFORMATION_LEGAL: 'Information, legal',
+    TOPIC_OTHER: 'Other',
+    TOPIC_UNSPECIFIED: 'Unknown',
+    CALL_STATE_WAITING: 'Waiting',
+    CALL_STATE_OFFERED: 'Ringing',
+    CALL_STATE_CONNECTING: 'Connecting',
+    CALL_STATE_CONNECTED: 'Connected',
+    CALL_STATE_ENDED: 'Ended',
+    CALL_STATE_UNSPECIFIED: 'Unknown',
+    COUNSELLOR_STATE_OFFLINE: 'Offline',
+    COUNSELLOR_STATE_AVAILABLE: 'Available',
+    COUNSELLOR_STATE_RESERVED: 'Offer ringing',
+    COUNSELLOR_STATE_ON_CALL: 'On call',
+    COUNSELLOR_STATE_WRAP_UP: 'Wrap-up',
+    COUNSELLOR_STATE_BREAK: 'Break',
+    COUNSELLOR_STATE_UNSPECIFIED: 'Unknown',
+    BREAK_REASON_CHOSEN: 'chosen',
+    BREAK_REASON_MISSED_OFFERS: 'missed offers',
+    BREAK_REASON_UNREACHABLE: 'unreachable',
+    BREAK_REASON_COOL_DOWN: 'cool-down',
+    BREAK_REASON_SUPERVISOR: 'supervisor',
+    BREAK_REASON_UNSPECIFIED: '',
+  },
+};
+
+// Centre codes of deploy/regions.toml. Province names stay in that data file: the page shows
+// province codes (the summary carries codes only).
+const CENTRES = {
+  vi: { north: 'Miền Bắc (Hà Nội)', central: 'Miền Trung (Đà Nẵng)', south: 'Miền Nam (An Giang)' },
+  en: { north: 'North (Hà Nội)', central: 'Central (Đà Nẵng)', south: 'South (An Giang)' },
+};
+
+// Language codes callers choose in the gateway's menu.
+const CALLER_LANGUAGES = {
+  vi: {
+    vi: 'Tiếng Việt', hmn: "Tiếng H'Mông", tha: 'Tiếng Thái', tay: 'Tiếng Tày', khm: 'Tiếng Khmer',
+    mtq: 'Tiếng Mường', en: 'Tiếng Anh',
+  },
+  en: { vi: 'Vietnamese', hmn: 'Hmong', tha: 'Thai', tay: 'Tay', khm: 'Khmer', mtq: 'Muong', en: 'English' },
+};
+
+let current = 'vi';
+
+export function language() {
+  return current;
+}
+
+export function setLanguage(lang) {
+  current = LANGUAGES.includes(lang) ? lang : 'vi';
+}
+
+// The string `key` in the current language with `{name}` replaced from `args`. With a count of 1
+// the key's `One` form is used where the language has one (English; Vietnamese has no plural).
+export function t(key, args = {}) {
+  const one = args.count === 1 ? STRINGS[current][`${key}One`] : undefined;
+  const template = one ?? STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+  return template.replace(/\{(\w+)\}/g, (_, name) => (name in args ? String(args[name]) : ''));
+}
+
+// The word for an enum value; unknown values are shown as sent.
+export function enumWord(value) {
+  return ENUMS[current][value] ?? value ?? '';
+}
+
+export function centreName(code) {
+  if (!code) {
+    return t('centreUnknown');
+  }
+  return CENTRES[current][code] ?? code;
+}
+
+// The name of a caller's language code, as a table shows it ("Tiếng Việt", "Hmong"); mid-sentence
+// (in an alert) with a small letter in Vietnamese ("bằng tiếng Việt").
+export function callerLanguageName(code, { inSentence = false } = {}) {
+  const c = code || 'vi';
+  const name = CALLER_LANGUAGES[current][c] ?? c;
+  return inSentence && current === 'vi' && name.startsWith('Tiếng ') ? `tiếng ${name.slice(6)}` : name;
+}
