@@ -356,14 +356,21 @@ class DaemonImpl final : public Daemon {
     // Prometheus server scrapes it as a load balancer probes /healthz.
     http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       metrics_.SetStorageServing(writer_->healthy());  // What /healthz reads.
-      // The waiting calls and counsellors as the engine thread counts them now; a scrape while
-      // it is busy for over a second gets the last counts.
-      auto counted = std::make_shared<std::promise<void>>();
-      host_->Post([counted](EngineHost& h) {
-        h.CountForMetrics();
-        counted->set_value();
-      });
-      counted->get_future().wait_for(std::chrono::seconds(1));
+      // The waiting calls and counsellors as the engine thread counts them (a walk of every live
+      // call): at most once a second and one count at a time, however often scrapes come; a
+      // scrape meanwhile, or while the engine is busy for over a second, gets the last counts.
+      const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+      if (now_ms - metrics_counted_ms_.load() >= 1000 && !metrics_counting_.exchange(true)) {
+        auto counted = std::make_shared<std::promise<void>>();
+        host_->CountForMetrics([this, counted, now_ms] {
+          metrics_counted_ms_ = now_ms;
+          metrics_counting_ = false;
+          counted->set_value();
+        });
+        counted->get_future().wait_for(std::chrono::seconds(1));
+      }
       res.set_content(metrics_.Render(), prometheus::kContentType);
     });
     if (port == 0) {
@@ -408,6 +415,9 @@ class DaemonImpl final : public Daemon {
   absl::Status failure_;  // Guarded by mu_.
   // Before everything that reports to it, so it outlives them.
   Metrics metrics_;
+  // When the engine last counted for /metrics (steady ms), and whether a count is under way.
+  std::atomic<int64_t> metrics_counted_ms_ = INT64_MIN / 2;
+  std::atomic<bool> metrics_counting_ = false;
   std::unique_ptr<CallerKeyer> keyer_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::Sink> wrapped_sink_;

@@ -654,7 +654,15 @@ absl::Status EngineHost::LoadFigures() {
   return absl::OkStatus();
 }
 
-void EngineHost::CountForMetrics() {
+void EngineHost::CountForMetrics(std::function<void()> done) {
+  // Not through Post: a scrape is not an input, and must not count as a decision.
+  asio::post(io_, [this, done = std::move(done)] {
+    CountForMetricsNow();
+    done();
+  });
+}
+
+void EngineHost::CountForMetricsNow() {
   if (metrics_ == nullptr) {
     return;
   }
@@ -728,6 +736,7 @@ void EngineHost::ArmTimer() {
       return;
     }
     armed_for_.reset();
+    SampleHistory();  // The minutes that ended before the timers change anything.
     OnTimer();
     Flush();
   });
@@ -1221,6 +1230,10 @@ void EngineHost::ExplainCall(const std::string& call_id, Reply<v1::ExplainCallRe
 
 void EngineHost::WatchOpened(std::shared_ptr<QueueSink> sink, const std::string& epoch,
                              uint64_t after) {
+  if (stopping_) {  // Opened after every stream was closed for shutdown.
+    sink->Close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "hotlined is shutting down"));
+    return;
+  }
   feed_.Add(std::move(sink), epoch, after, engine_, Now());
   ArmSummaryTimer();
 }

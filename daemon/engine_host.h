@@ -121,8 +121,9 @@ class EngineHost final {
   // Reads the policy and regions files again and puts them in force (journaled).
   void ReloadPolicy(Reply<v1::ReloadPolicyResponse> reply);
 
-  // Sets the metrics' waiting calls by priority and counsellors by state (walks every live call).
-  void CountForMetrics();
+  // Sets the metrics' waiting calls by priority and counsellors by state (walks every live call),
+  // then runs `done`; on the engine thread, not timed as a decision. Any thread.
+  void CountForMetrics(std::function<void()> done);
 
   // Runs `done` once everything handled so far is durable (its answers sent). For shutdown.
   void Barrier(std::function<void()> done);
@@ -149,6 +150,7 @@ class EngineHost final {
   // The live figures survive a restart: today's (and the last quarter hour's) calls and presence
   // from the database, and the calls answered that are still going on.
   absl::Status LoadFigures();
+  void CountForMetricsNow();
   // Logs when the system clock has stepped more than a second away from Now() since last said.
   void ReportClockStep();
   // Applies one input at the current time (timers due first, as their own record) and, when it

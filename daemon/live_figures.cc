@@ -22,22 +22,6 @@ routing::Timestamp LocalMidnight(routing::Timestamp t) {
   return routing::FromUnixMillis(FloorDiv(local, kDayMs) * kDayMs - kVietnamOffsetMs);
 }
 
-void LiveFigures::Ownership(const routing::CounsellorProfile& counsellor,
-                            const std::string& province, const routing::Regions& regions,
-                            bool& own_province, bool& own_centre) {
-  own_province = counsellor.home_province == province ||
-                 std::find(counsellor.provinces.begin(), counsellor.provinces.end(), province) !=
-                     counsellor.provinces.end();
-  const std::string& centre = regions.CentreOf(province);
-  own_centre = own_province;
-  if (!own_centre && !centre.empty()) {
-    own_centre = regions.CentreOf(counsellor.home_province) == centre;
-    for (const std::string& p : counsellor.provinces) {
-      own_centre = own_centre || regions.CentreOf(p) == centre;
-    }
-  }
-}
-
 void LiveFigures::Count(const std::vector<routing::Effect>& effects, routing::Timestamp at,
                         const routing::Engine& engine) {
   for (const routing::Effect& effect : effects) {
@@ -64,7 +48,10 @@ void LiveFigures::CountAnswer(const routing::CallInfo& call, routing::Timestamp 
                           .decided_at = at,
                           .answered = true};
   if (counsellor != nullptr && !call.province_unknown) {
-    Ownership(*counsellor, call.province, regions, wait.own_province, wait.own_centre);
+    std::vector<std::string> served = counsellor->provinces;
+    served.push_back(counsellor->home_province);
+    stats::JudgeOwnership(wait, call.province, served,
+                          [&](const std::string& p) { return regions.CentreOf(p); });
   }
   stats::Tally t;
   stats::CountWait(t, wait);

@@ -34,9 +34,6 @@ class LiveFigures final {
   // The service level over the 15 minutes ending at `end` (for the chart); absent with no call.
   std::optional<double> ServiceLevel(routing::Timestamp end) const;
 
-  // Whether a counsellor serves the caller's province / a province of its centre.
-  static void Ownership(const routing::CounsellorProfile& counsellor, const std::string& province,
-                        const routing::Regions& regions, bool& own_province, bool& own_centre);
 
  private:
   stats::Tally Window(routing::Timestamp from, routing::Timestamp now) const;

@@ -34,8 +34,9 @@ void QueueFeed::Add(std::shared_ptr<QueueSink> sink, const std::string& epoch, u
   }
   sinks_.insert(sink);
   // Resumable when every update after `after` is still in the ring.
+  // (and not so far back that replaying them would overflow the watcher at once).
   const bool resumable =
-      epoch == epoch_ && after <= sequence_ &&
+      epoch == epoch_ && after <= sequence_ && sequence_ - after < kPendingPerWatcher &&
       (after == sequence_ || (!ring_.empty() && ring_.front()->sequence() <= after + 1));
   if (!resumable) {
     SendTo(sink, FullView(now));

@@ -8,8 +8,9 @@
 // is rendered from the same memory, so a view at sequence N is exactly the state after change N.
 //
 // Bounds: each watcher's sink holds at most kPendingPerWatcher unsent updates (Sink::Bound);
-// one that falls further behind is sent a fresh full view once it has caught up. The last
-// `ring` changes (and at most `ring_bytes`) are kept for watchers that resume.
+// one that falls further behind gets nothing more until a fresh full view, sent once it has
+// caught up (so it never sees a gap). The last `ring` changes (and at most `ring_bytes`) are kept
+// for watchers that resume.
 //
 // Not thread-safe: the engine thread only.
 #pragma once
@@ -28,14 +29,16 @@
 
 namespace hotline::daemon {
 
-inline constexpr size_t kPendingPerWatcher = 64;
+// Updates a watcher may hold unsent (a burst of inputs committed together fits); one further
+// behind gets a fresh full view, and so does a resume from further back.
+inline constexpr size_t kPendingPerWatcher = 256;
 
 class QueueFeed final {
  public:
   struct Options {
     // Waiting calls listed in full; the rest are counted in the summary.
     size_t view_calls = 100;
-    size_t ring = 1024;
+    size_t ring = kPendingPerWatcher;
     size_t ring_bytes = 8u << 20;
   };
   // `deliver` sends in order with the input's other messages (after its journal unit is durable);

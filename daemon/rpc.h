@@ -149,25 +149,34 @@ class Outbox {
   explicit Outbox(Stream* stream) : stream_(stream) {}
 
   // Bounds the queue to `limit` unsent messages (the one being written included). A Send that
-  // finds it full drops everything not yet being written, and every Send after it, until the
-  // write in flight completes; then `caught_up` runs (on the completion-queue thread), once,
-  // so the owner can send one message that stands for all it lost (a full queue view).
+  // finds it full drops everything not yet being written, and from then on every message that
+  // is not a `restart` (one that stands for all before it: a full queue view). Once the write in
+  // flight completes, `caught_up` runs (on the completion-queue thread), once, for the owner to
+  // send a restart; the reader never gets a message after a gap but a restart.
   // REQUIRES: called before the first Send.
-  void Bound(size_t limit, std::function<void()> caught_up) {
+  void Bound(size_t limit, std::function<void()> caught_up,
+             std::function<bool(const Out&)> restart) {
     absl::MutexLock lock(&mu_);
     limit_ = limit;
     caught_up_ = std::move(caught_up);
+    restart_ = std::move(restart);
   }
 
   // Queues a message. Dropped silently once the stream is closing or gone, or (see Bound) while
   // the reader is too far behind.
   void Send(Out message, std::shared_ptr<void> owner) {
     absl::MutexLock lock(&mu_);
-    if (closing_ || broken_ || overflowed_) {
+    if (closing_ || broken_) {
       return;
     }
-    if (limit_ > 0 && queue_.size() >= limit_) {
-      overflowed_ = true;
+    if (needs_restart_) {
+      if (!restart_(message)) {
+        return;
+      }
+      needs_restart_ = false;
+      restart_asked_ = false;
+    } else if (limit_ > 0 && queue_.size() >= limit_) {
+      needs_restart_ = true;
       queue_.resize(busy_ ? 1 : 0);  // The front is being written when busy_.
       if (!busy_) {
         CatchUp();
@@ -223,18 +232,19 @@ class Outbox {
       broken_ = true;
       queue_.clear();
     }
-    if (overflowed_ && queue_.empty() && !broken_) {
+    if (needs_restart_ && queue_.empty() && !broken_) {
       CatchUp();
     }
     Pump(std::move(owner));
   }
 
-  // The reader has taken everything it was sent before it fell behind.
+  // The reader has taken everything it was sent before it fell behind: ask for a restart, once.
   void CatchUp() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    overflowed_ = false;
-    if (caught_up_ && !closing_) {
-      caught_up_();  // Must not call back into this Outbox (it posts elsewhere).
+    if (restart_asked_ || closing_) {
+      return;
     }
+    restart_asked_ = true;
+    caught_up_();  // Must not call back into this Outbox (it posts elsewhere).
   }
 
   Stream* const stream_;
@@ -245,8 +255,11 @@ class Outbox {
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool broken_ ABSL_GUARDED_BY(mu_) = false;
   size_t limit_ ABSL_GUARDED_BY(mu_) = 0;  // 0: unbounded.
-  bool overflowed_ ABSL_GUARDED_BY(mu_) = false;
+  // Fell behind: only a restart is queued until one comes; the owner was asked for one.
+  bool needs_restart_ ABSL_GUARDED_BY(mu_) = false;
+  bool restart_asked_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> caught_up_ ABSL_GUARDED_BY(mu_);
+  std::function<bool(const Out&)> restart_ ABSL_GUARDED_BY(mu_);
   grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
 };
 

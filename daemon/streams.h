@@ -40,8 +40,9 @@ class ServerStream final : public Sink<Out>,
     outbox_.Close(status, this->shared_from_this());
   }
   // See rpc::Outbox::Bound.
-  void Bound(size_t limit, std::function<void()> caught_up) {
-    outbox_.Bound(limit, std::move(caught_up));
+  void Bound(size_t limit, std::function<void()> caught_up,
+             std::function<bool(const Out&)> restart) {
+    outbox_.Bound(limit, std::move(caught_up), std::move(restart));
   }
 
   grpc::ServerContext ctx;

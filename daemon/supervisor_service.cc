@@ -33,11 +33,14 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         // A watcher that stops reading holds at most kPendingPerWatcher updates; once it reads
         // again it gets a full view (supervisor.proto WatchQueue).
         std::weak_ptr<QueueWatch> weak = s;
-        s->Bound(kPendingPerWatcher, [host = &services.host, weak] {
-          if (auto stream = weak.lock()) {
-            host->Post([stream](EngineHost& h) { h.WatchCaughtUp(stream); });
-          }
-        });
+        s->Bound(
+            kPendingPerWatcher,
+            [host = &services.host, weak] {
+              if (auto stream = weak.lock()) {
+                host->Post([stream](EngineHost& h) { h.WatchCaughtUp(stream); });
+              }
+            },
+            [](const v1::QueueUpdate& u) { return u.has_view(); });
         services.host.Post([s](EngineHost& h) {
           h.WatchOpened(s, s->request.epoch(), s->request.after());
         });

@@ -25,16 +25,24 @@ class WebViews::EventStream final : public QueueSink,
 
   void Send(v1::QueueUpdate update) override {
     std::lock_guard lock(mu_);
-    if (closed_ || overflowed_) {
+    if (closed_) {
       return;
     }
-    if (queue_.size() >= kPendingPerWatcher) {
+    if (needs_view_) {
+      // After a gap only a full view may follow.
+      if (!update.has_view()) {
+        return;
+      }
+      needs_view_ = false;
+      view_asked_ = false;
+    } else if (queue_.size() >= kPendingPerWatcher) {
       // Too far behind: drop what it has not read; it gets a full view once it has caught up.
-      overflowed_ = true;
+      needs_view_ = true;
       queue_.clear();
-    } else {
-      queue_.push_back(std::move(update));
+      cv_.notify_one();
+      return;
     }
+    queue_.push_back(std::move(update));
     cv_.notify_one();
   }
 
@@ -50,13 +58,14 @@ class WebViews::EventStream final : public QueueSink,
     bool caught_up = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, kKeepAlive, [&] { return closed_ || !queue_.empty() || overflowed_; });
+      cv_.wait_for(lock, kKeepAlive,
+                   [&] { return closed_ || !queue_.empty() || (needs_view_ && !view_asked_); });
       if (closed_) {
         return false;
       }
       batch.swap(queue_);
-      if (overflowed_ && batch.empty()) {
-        overflowed_ = false;
+      if (needs_view_ && !view_asked_ && batch.empty()) {
+        view_asked_ = true;
         caught_up = true;
       }
     }
@@ -88,7 +97,9 @@ class WebViews::EventStream final : public QueueSink,
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<v1::QueueUpdate> queue_;
-  bool overflowed_ = false;
+  // Fell behind: nothing but a full view is queued until one comes; it was asked for.
+  bool needs_view_ = false;
+  bool view_asked_ = false;
   bool closed_ = false;
 };
 

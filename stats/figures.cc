@@ -87,6 +87,16 @@ void CountHandled(Tally& t, Millis handle_time) {
   t.handle_ms += std::max(Millis(0), handle_time).count();
 }
 
+void JudgeOwnership(WaitDecided& w, const std::string& province,
+                    const std::vector<std::string>& served,
+                    const std::function<std::string(const std::string&)>& centre_of) {
+  w.own_province = std::find(served.begin(), served.end(), province) != served.end();
+  const std::string centre = centre_of(province);
+  w.own_centre = !centre.empty() && std::any_of(served.begin(), served.end(), [&](const auto& p) {
+    return centre_of(p) == centre;
+  });
+}
+
 Figures Derive(const Tally& t) {
   Figures f;
   f.offered = t.offered;

@@ -101,6 +101,13 @@ struct Figures {
 
 Figures Derive(const Tally& t);
 
+// Sets `w.own_province` and `w.own_centre` for a call from `province` answered by a counsellor who
+// serves `served` (their home province included); `centre_of` gives a province's centre, empty
+// when unknown.
+void JudgeOwnership(WaitDecided& w, const std::string& province,
+                    const std::vector<std::string>& served,
+                    const std::function<std::string(const std::string&)>& centre_of);
+
 // Whether time in `state` counts as busy / staffed for occupancy (see the definitions above).
 bool IsBusy(routing::CounsellorState state);
 bool IsStaffed(routing::CounsellorState state);

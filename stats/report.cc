@@ -10,10 +10,6 @@ namespace {
 
 constexpr Millis kHour{60 * 60 * 1000};
 
-bool Contains(const std::vector<std::string>& list, const std::string& value) {
-  return std::find(list.begin(), list.end(), value) != list.end();
-}
-
 // Rows are in key order, except priorities: highest first, as a supervisor reads them.
 int PriorityRank(const std::string& key) {
   for (routing::Priority p : {routing::Priority::kEmergency, routing::Priority::kHigh,
@@ -119,15 +115,12 @@ void ReportBuilder::AddCall(const routing::CallRecord& call) {
     w.outcome = call.outcome;
     auto counsellor = context_.counsellors.find(call.counsellor_id);
     if (w.answered && !call.call.province_unknown && counsellor != context_.counsellors.end()) {
-      const std::vector<std::string>& served = counsellor->second.provinces;
-      w.own_province = Contains(served, call.call.province);
-      auto centre = context_.centre_of_province.find(call.call.province);
-      w.own_centre =
-          centre != context_.centre_of_province.end() &&
-          std::any_of(served.begin(), served.end(), [&](const std::string& p) {
-            auto it = context_.centre_of_province.find(p);
-            return it != context_.centre_of_province.end() && it->second == centre->second;
-          });
+      JudgeOwnership(w, call.call.province, counsellor->second.provinces,
+                     [&](const std::string& p) {
+                       auto it = context_.centre_of_province.find(p);
+                       return it == context_.centre_of_province.end() ? std::string()
+                                                                      : it->second;
+                     });
     }
     Tally t;
     CountWait(t, w, options_.targets);
