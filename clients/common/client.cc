@@ -13,6 +13,11 @@ Server::Server(const std::string& address, std::string token)
     : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
       authorization_(token.empty() ? std::string() : "Bearer " + std::move(token)) {}
 
+Server::Server(const std::string& address, std::string token,
+               const grpc::ChannelArguments& arguments)
+    : channel_(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments)),
+      authorization_(token.empty() ? std::string() : "Bearer " + std::move(token)) {}
+
 void Server::Prepare(grpc::ClientContext& context, std::chrono::milliseconds timeout) const {
   if (!authorization_.empty()) {
     context.AddMetadata("authorization", authorization_);

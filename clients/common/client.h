@@ -28,6 +28,8 @@ class Server {
   // `address` is host:port. `token` may be empty for calls that need none (health, reflection).
   // The channel is plaintext; TLS arrives with the daemon's TLS configuration.
   Server(const std::string& address, std::string token);
+  // The same over a channel built with `arguments`, e.g. a shorter reconnect backoff.
+  Server(const std::string& address, std::string token, const grpc::ChannelArguments& arguments);
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
@@ -36,6 +38,18 @@ class Server {
   // as long as the program).
   void Prepare(grpc::ClientContext& context,
                std::chrono::milliseconds timeout = std::chrono::milliseconds::zero()) const;
+
+  // One blocking unary call with the token and a kUnaryTimeout deadline: `method` is a method of
+  // a generated service's Stub, e.g. Call(&v1::AdminService::Stub::ReloadPolicy, request,
+  // &response). Returns the call's status; `response` is filled when it is OK.
+  template <typename Stub, typename Request, typename Response>
+  grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+                    const Request& request, Response* response) const {
+    grpc::ClientContext context;
+    Prepare(context, kUnaryTimeout);
+    Stub stub(channel_);
+    return (stub.*method)(&context, request, response);
+  }
 
  private:
   std::shared_ptr<grpc::Channel> channel_;

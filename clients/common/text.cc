@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 namespace hotline::clients {
 namespace {
@@ -128,7 +129,8 @@ size_t Width(std::string_view text) {
   }));
 }
 
-void PrintTable(const std::vector<std::vector<std::string>>& rows, size_t first_right_aligned) {
+std::vector<std::string> TableLines(const std::vector<std::vector<std::string>>& rows,
+                                    size_t first_right_aligned) {
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     widths.resize(std::max(widths.size(), row.size()), 0);
@@ -136,6 +138,8 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows, size_t first_
       widths[i] = std::max(widths[i], Width(row[i]));
     }
   }
+  std::vector<std::string> lines;
+  lines.reserve(rows.size());
   for (const auto& row : rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
@@ -153,6 +157,13 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows, size_t first_
         line.append(2, ' ');
       }
     }
+    lines.push_back(std::move(line));
+  }
+  return lines;
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows, size_t first_right_aligned) {
+  for (const std::string& line : TableLines(rows, first_right_aligned)) {
     PrintLine(line);
   }
 }

@@ -43,8 +43,12 @@ std::string_view Trim(std::string_view text);
 // which are one column each but two or three bytes.
 size_t Width(std::string_view text);
 
-// Prints `rows` (the first is the header) as a table: columns two spaces apart, each as wide as
-// its widest cell. Columns from `first_right_aligned` on are right-aligned (numbers).
+// `rows` (the first is the header) as the lines of a table: columns two spaces apart, each as
+// wide as its widest cell (by Width). Columns from `first_right_aligned` on are right-aligned
+// (numbers); no spaces trail a left-aligned last cell.
+std::vector<std::string> TableLines(const std::vector<std::vector<std::string>>& rows,
+                                    size_t first_right_aligned = static_cast<size_t>(-1));
+// Prints TableLines(rows, first_right_aligned), a line at a time.
 void PrintTable(const std::vector<std::vector<std::string>>& rows,
                 size_t first_right_aligned = static_cast<size_t>(-1));
 

@@ -16,12 +16,12 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "hotline/v1/admin.grpc.pb.h"
-#include "hotline/v1/supervisor.grpc.pb.h"
 
 namespace hotline::clients {
 namespace {
 
 namespace v1 = hotline::v1;
+using Stub = v1::AdminService::Stub;
 
 // `status` is what scripts and probes run to ask "is it up?"; it must answer quickly either way.
 constexpr std::chrono::milliseconds kStatusTimeout{5'000};
@@ -105,25 +105,6 @@ std::string StateText(const v1::CounsellorStatus& status) {
   return text;
 }
 
-// "10:00:31.204  step 1 (centre)  to nghean  3 eligible  longest idle (42 s)  -> accepted at
-// 10:00:33.010". The step is the proto's 0-based ladder step, as the daemon reports it.
-std::string OfferExplanationText(const v1::OfferExplanation& offer) {
-  std::string text = fmt::format("{}  step {}", TimeOfDay(offer.offered_at()), offer.step());
-  if (!offer.scope().empty()) {
-    text += fmt::format(" ({})", offer.scope());
-  }
-  text += fmt::format("  to {}  {} eligible  {}  -> ", offer.counsellor_id(), offer.eligible(),
-                      offer.rule().empty() ? std::string("-") : offer.rule());
-  if (offer.result().empty()) {
-    text += "ringing";
-  } else if (offer.has_ended_at()) {
-    text += fmt::format("{} at {}", offer.result(), TimeOfDay(offer.ended_at()));
-  } else {
-    text += offer.result();  // TimeOfDay would show an unset time as now.
-  }
-  return text;
-}
-
 }  // namespace
 
 int ShowStatus(const std::string& address) {
@@ -183,11 +164,8 @@ int AddCounsellor(const Server& server, const CounsellorFlags& flags) {
   if (counsellor.languages().empty()) {
     counsellor.add_languages("vi");  // Every counsellor on the line speaks Vietnamese.
   }
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::CreateCounsellorResponse response;
-  const grpc::Status status =
-      v1::AdminService::NewStub(server.channel())->CreateCounsellor(&context, request, &response);
+  const grpc::Status status = server.Call(&Stub::CreateCounsellor, request, &response);
   if (!status.ok()) {
     return Fail(status);
   }
@@ -197,14 +175,11 @@ int AddCounsellor(const Server& server, const CounsellorFlags& flags) {
 }
 
 int UpdateCounsellor(const Server& server, const CounsellorFlags& flags) {
-  const auto stub = v1::AdminService::NewStub(server.channel());
   // UpdateCounsellor replaces the whole profile, so start from the current one: an admin
   // changing an endpoint should not have to retype the skills.
-  grpc::ClientContext list_context;
-  server.Prepare(list_context, kUnaryTimeout);
   v1::ListCounsellorsResponse list;
   const grpc::Status list_status =
-      stub->ListCounsellors(&list_context, v1::ListCounsellorsRequest(), &list);
+      server.Call(&Stub::ListCounsellors, v1::ListCounsellorsRequest(), &list);
   if (!list_status.ok()) {
     return Fail(list_status);
   }
@@ -219,10 +194,8 @@ int UpdateCounsellor(const Server& server, const CounsellorFlags& flags) {
   v1::UpdateCounsellorRequest request;
   *request.mutable_counsellor() = *current;
   ApplyFlags(flags, *request.mutable_counsellor());
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::UpdateCounsellorResponse response;
-  const grpc::Status status = stub->UpdateCounsellor(&context, request, &response);
+  const grpc::Status status = server.Call(&Stub::UpdateCounsellor, request, &response);
   if (!status.ok()) {
     return Fail(status);
   }
@@ -231,12 +204,9 @@ int UpdateCounsellor(const Server& server, const CounsellorFlags& flags) {
 }
 
 int ListCounsellors(const Server& server) {
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::ListCounsellorsResponse response;
   const grpc::Status status =
-      v1::AdminService::NewStub(server.channel())
-          ->ListCounsellors(&context, v1::ListCounsellorsRequest(), &response);
+      server.Call(&Stub::ListCounsellors, v1::ListCounsellorsRequest(), &response);
   if (!status.ok()) {
     return Fail(status);
   }
@@ -260,11 +230,8 @@ int ListCounsellors(const Server& server) {
 int RemoveCounsellor(const Server& server, const std::string& id) {
   v1::RemoveCounsellorRequest request;
   request.set_counsellor_id(id);
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::RemoveCounsellorResponse response;
-  const grpc::Status status =
-      v1::AdminService::NewStub(server.channel())->RemoveCounsellor(&context, request, &response);
+  const grpc::Status status = server.Call(&Stub::RemoveCounsellor, request, &response);
   if (!status.ok()) {
     return Fail(status);
   }
@@ -273,32 +240,13 @@ int RemoveCounsellor(const Server& server, const std::string& id) {
 }
 
 int ReloadPolicy(const Server& server) {
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
   v1::ReloadPolicyResponse response;
-  const grpc::Status status = v1::AdminService::NewStub(server.channel())
-                                  ->ReloadPolicy(&context, v1::ReloadPolicyRequest(), &response);
+  const grpc::Status status =
+      server.Call(&Stub::ReloadPolicy, v1::ReloadPolicyRequest(), &response);
   if (!status.ok()) {
     return Fail(status);
   }
   PrintLine("policy: " + response.summary());
-  return 0;
-}
-
-int ExplainCall(const Server& server, const std::string& call_id) {
-  v1::ExplainCallRequest request;
-  request.set_call_id(call_id);
-  grpc::ClientContext context;
-  server.Prepare(context, kUnaryTimeout);
-  v1::ExplainCallResponse response;
-  const grpc::Status status =
-      v1::SupervisorService::NewStub(server.channel())->ExplainCall(&context, request, &response);
-  if (!status.ok()) {
-    return Fail(status);
-  }
-  for (const v1::OfferExplanation& offer : response.offers()) {
-    PrintLine(OfferExplanationText(offer));
-  }
   return 0;
 }
 

@@ -41,10 +41,6 @@ int ListCounsellors(const Server& server);
 int RemoveCounsellor(const Server& server, const std::string& id);
 int ReloadPolicy(const Server& server);
 
-// SupervisorService.ExplainCall: one line per offer made for `call_id`, oldest first. `server`
-// must carry the supervisor token; the admin token is refused.
-int ExplainCall(const Server& server, const std::string& call_id);
-
 // Parses "topic:level" with level 1–5.
 absl::StatusOr<hotline::v1::TopicSkill> ParseSkill(std::string_view text);
 

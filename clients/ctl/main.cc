@@ -1,7 +1,8 @@
-// hotlinectl: administration of hotlined (status, counsellors, policy, call explanations,
-// reports).
+// hotlinectl: administration of hotlined (status, counsellors, policy) and the supervisor's
+// commands (the live queue, presence, priority, never-route, call explanations, reports).
 #include <CLI/CLI.hpp>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "clients/common/client.h"
@@ -9,6 +10,7 @@
 #include "clients/common/text.h"
 #include "clients/ctl/admin_commands.h"
 #include "clients/ctl/report_commands.h"
+#include "clients/ctl/supervisor_commands.h"
 
 namespace {
 
@@ -60,15 +62,6 @@ void AddProfileOptions(CLI::App& command, hotline::clients::CounsellorFlags& fla
   }
 }
 
-// The commands of SupervisorService take the supervisor token, not the admin one.
-void AddSupervisorToken(CLI::App& command, std::string& supervisor_token) {
-  command
-      .add_option("--supervisor-token", supervisor_token,
-                  "Supervisor bearer token, not the admin one; better set "
-                  "HOTLINE_SUPERVISOR_TOKEN")
-      ->envname("HOTLINE_SUPERVISOR_TOKEN");
-}
-
 // --from and --to of the report commands.
 void AddPeriodOptions(CLI::App& command, std::string& from, std::string& to) {
   const CLI::Validator time(
@@ -99,15 +92,13 @@ int main(int argc, char** argv) {
   hotline::clients::CounsellorFlags add_flags;
   hotline::clients::CounsellorFlags update_flags;
   std::string remove_id;
-  std::string explain_call_id;
-  std::string supervisor_token;
   hotline::clients::ReportFlags report_flags;
   std::string dispositions_from;
   std::string dispositions_to;
 
   CLI::App app(
-      "hotlinectl: administer hotlined: status, counsellors, routing policy, call explanations, "
-      "reports.");
+      "hotlinectl: administer hotlined (status, counsellors, routing policy) and supervise it\n"
+      "(the live queue, presence, priority, never-route, call explanations, reports).");
   // --server and --token may follow the subcommand too: `hotlinectl status --server ...`.
   app.fallthrough();
   app.require_subcommand(1);
@@ -133,15 +124,9 @@ int main(int argc, char** argv) {
   CLI::App* reload =
       policy->add_subcommand("reload", "Reload the policy file; the old one stays if it is wrong");
 
-  CLI::App* explain = app.add_subcommand(
-      "explain", "Why a call went where it went: each offer made for it (supervisor token)");
-  explain->add_option("call_id", explain_call_id, "Call id")->required();
-  AddSupervisorToken(*explain, supervisor_token);
-  explain->footer(
-      "Prints one line per offer, oldest first: when it was made, the ladder step (0-based) and\n"
-      "its scope, the counsellor, how many were eligible, the rule that chose them, and how the\n"
-      "offer ended ('ringing' while it still rings). Needs the supervisor token, not the admin\n"
-      "one: --token and HOTLINE_ADMIN_TOKEN are not used.");
+  // queue, presence, priority, never, explain and --supervisor-token: SupervisorService with the
+  // supervisor token.
+  hotline::clients::SupervisorCommands supervisor(app, server_address);
 
   CLI::App* report = app.add_subcommand(
       "report", "Figures over a period, grouped: service level, abandons, ASA, AHT, occupancy");
@@ -162,7 +147,6 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"centre", "province", "topic", "priority", "counsellor", "hour"},
                             CLI::ignore_case));
   report->add_flag("--csv", report_flags.csv, "CSV with a header row instead of a table");
-  AddSupervisorToken(*report, supervisor_token);
   report->footer(
       std::string("One row per group with calls or staffed time, then (total). SERVICE: answered\n"
                   "within 20 s (10 s for emergencies) of the calls offered but short abandons;\n"
@@ -177,7 +161,6 @@ int main(int argc, char** argv) {
       "Dispositions counted by category, sub-category and action (Child Helpline International "
       "data framework), as CSV; no personal data");
   AddPeriodOptions(*dispositions, dispositions_from, dispositions_to);
-  AddSupervisorToken(*dispositions, supervisor_token);
   dispositions->footer(std::string("Counts every answered call whose wrap-up ended in the "
                                    "period.\n") +
                        kPeriodHelp);
@@ -187,22 +170,20 @@ int main(int argc, char** argv) {
   if (status->parsed()) {
     return hotline::clients::ShowStatus(server_address);
   }
-  if (explain->parsed() || report->parsed() || dispositions->parsed()) {
-    if (supervisor_token.empty()) {
-      hotline::clients::PrintErrorLine(
-          "error: no supervisor token: set HOTLINE_SUPERVISOR_TOKEN or pass --supervisor-token "
-          "(the admin token does not work here)");
+  if (const std::optional<int> code = supervisor.Run()) {
+    return *code;
+  }
+  if (report->parsed() || dispositions->parsed()) {
+    const std::optional<hotline::clients::Server> reports =
+        hotline::clients::SupervisorServer(server_address, supervisor.token());
+    if (!reports) {
       return 1;
     }
-    const hotline::clients::Server supervisor(server_address, supervisor_token);
     if (report->parsed()) {
       report_flags.by = groupings.at(report_by);  // CLI::IsMember lowercased it.
-      return hotline::clients::Report(supervisor, report_flags);
+      return hotline::clients::Report(*reports, report_flags);
     }
-    if (dispositions->parsed()) {
-      return hotline::clients::ExportDispositions(supervisor, dispositions_from, dispositions_to);
-    }
-    return hotline::clients::ExplainCall(supervisor, explain_call_id);
+    return hotline::clients::ExportDispositions(*reports, dispositions_from, dispositions_to);
   }
   if (token.empty()) {
     hotline::clients::PrintErrorLine(

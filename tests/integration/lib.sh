@@ -19,17 +19,50 @@ wait_for() {
   fail "waited 20 s for '$pattern' in $file"
 }
 
-# start_hotlined NAME: hotlined from the shipped config on the test's database ($dir/hotline.db,
-# caller key beside it), on ports the OS picks, output in $dir/NAME.out and $dir/NAME.log. Sets
-# daemon_pid, grpc and http (host:port). Needs $bin and $src.
+# Waits (polling, up to 20 s) until the command given succeeds.
+wait_until() {
+  for _ in $(seq 200); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  fail "waited 20 s for: $*"
+}
+
+# start_hotlined NAME [GRPC_LISTEN]: hotlined from the shipped config on the test's database and
+# caller key in $dir, HTTP on a port the OS picks, gRPC on GRPC_LISTEN (default: a port the OS
+# picks); output in $dir/NAME.out and $dir/NAME.log. Waits until it is ready, then sets
+# daemon_pid, grpc and http. Needs $bin and $src.
 start_hotlined() {
-  "$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
+  local name=$1 grpc_listen=${2:-127.0.0.1:0}
+  "$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen "$grpc_listen" \
     --http-listen 127.0.0.1:0 --database "$dir/hotline.db" --caller-key-file "$dir/caller.key" \
-    > "$dir/$1.out" 2> "$dir/$1.log" &
+    > "$dir/$name.out" 2> "$dir/$name.log" &
   daemon_pid=$!
-  wait_for "hotlined ready" "$dir/$1.out"
-  grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/$1.out")
-  http=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' "$dir/$1.out")
+  wait_for "hotlined ready" "$dir/$name.out"
+  grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/$name.out")
+  http=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' "$dir/$name.out")
+}
+
+# add_counsellor ID [NAME]: `hotlinectl counsellor add` with the shipped admin token, a counsellor
+# of province 38 taking counselling calls in Vietnamese; output in $dir/add_ID.out. Sets
+# desk_token; returns hotlinectl's status.
+add_counsellor() {
+  local id=$1 name=${2:-Counsellor $1}
+  desk_token=""
+  "$bin/hotlinectl" --server "$grpc" --token dev-admin-token counsellor add "$id" \
+    --name "$name" --home-province 38 --skill counselling:4 --language vi \
+    --endpoint "sip:$id@pbx" > "$dir/add_$id.out" 2>&1 || return
+  desk_token=$(sed -n 's/^token: //p' "$dir/add_$id.out")
+}
+
+# start_desk NAME TOKEN [FLAGS...]: hotline-desk signed in with TOKEN, in the background with no
+# input, output in $dir/NAME.out; sets desk_pid.
+start_desk() {
+  local name=$1 token=$2
+  shift 2
+  HOTLINE_DESK_TOKEN=$token "$bin/hotline-desk" --server "$grpc" "$@" \
+    > "$dir/$name.out" 2>&1 < /dev/null &
+  desk_pid=$!
 }
 
 # Stops hotlined with SIGTERM, as an operator does; fails the test unless it exits 0.

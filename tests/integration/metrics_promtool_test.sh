@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for, start_hotlined, stop_hotlined.
+# fail, wait_for, start_hotlined, stop_hotlined, add_counsellor.
 . "$(dirname "$0")/lib.sh"
 
 command -v promtool > /dev/null ||
@@ -43,10 +43,8 @@ value() {
 
 check idle
 
-export HOTLINE_ADMIN_TOKEN=dev-admin-token HOTLINE_GATEWAY_TOKEN=dev-gateway-token
-"$bin/hotlinectl" --server "$grpc" counsellor add lan --name "Nguyễn Thị Lan" \
-  --home-province 38 --skill counselling:4 --language vi --endpoint sip:lan@pbx \
-  > "$dir/add.out" || fail "hotlinectl counsellor add"
+export HOTLINE_GATEWAY_TOKEN=dev-gateway-token
+add_counsellor lan "Nguyễn Thị Lan" || fail "hotlinectl counsellor add"
 # Nobody is signed in: each caller waits, hangs up, and both events are acknowledged.
 "$bin/hotline-sim" --server "$grpc" --calls 2 --interval-ms 10 --province 38 \
   --hang-up-after-ms 100 > "$dir/sim.out" 2>&1 || fail "hotline-sim"

@@ -18,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for.
+# fail, wait_for, add_counsellor.
 . "$(dirname "$0")/lib.sh"
 
 # hotlined NAME DATABASE GRPC HTTP: starts hotlined in the background, output in $dir/NAME.*.
@@ -81,9 +81,7 @@ grep -q "$http" "$dir/same_http_port.log" || fail "the refusal does not name the
 grep -q "health: SERVING" "$dir/status.out" || fail "health is not SERVING"
 [ "$(curl -fsS "http://$http/healthz")" = "ok" ] || fail "/healthz is not ok"
 export HOTLINE_ADMIN_TOKEN=dev-admin-token
-"$bin/hotlinectl" --server "$grpc" counsellor add lan --name "Nguyễn Thị Lan" \
-  --home-province 38 --skill counselling:4 --language vi --endpoint sip:lan@pbx \
-  > "$dir/add.out" || fail "hotlinectl counsellor add"
+add_counsellor lan "Nguyễn Thị Lan" || fail "hotlinectl counsellor add"
 "$bin/hotlinectl" --server "$grpc" counsellor list > "$dir/list.out" || fail "hotlinectl list"
 grep -q "lan" "$dir/list.out" || fail "the counsellor is not listed"
 

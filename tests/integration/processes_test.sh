@@ -19,7 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for, start_hotlined, stop_hotlined.
+# fail, wait_for, start_hotlined, stop_hotlined, add_counsellor, start_desk.
 . "$(dirname "$0")/lib.sh"
 
 start_hotlined daemon
@@ -34,16 +34,11 @@ done
 
 # A counsellor, their desk, one simulated call.
 export HOTLINE_ADMIN_TOKEN=dev-admin-token HOTLINE_GATEWAY_TOKEN=dev-gateway-token
-"$bin/hotlinectl" --server "$grpc" counsellor add lan --name "Nguyễn Thị Lan" \
-  --home-province 38 --skill counselling:4 --language vi --endpoint sip:lan@pbx \
-  > "$dir/add.out" || fail "hotlinectl counsellor add"
-token=$(sed -n 's/^token: //p' "$dir/add.out")
-[ -n "$token" ] || fail "no token printed"
+add_counsellor lan "Nguyễn Thị Lan" || fail "hotlinectl counsellor add"
+[ -n "$desk_token" ] || fail "no token printed"
 
-HOTLINE_DESK_TOKEN=$token "$bin/hotline-desk" --server "$grpc" --available --auto-accept \
-  --auto-disposition mental_health:counselled --exit-after-calls 1 \
-  > "$dir/desk.out" 2>&1 < /dev/null &
-desk_pid=$!
+start_desk desk "$desk_token" --available --auto-accept \
+  --auto-disposition mental_health:counselled --exit-after-calls 1
 wait_for "presence available" "$dir/desk.out"
 
 "$bin/hotline-sim" --server "$grpc" --calls 1 --province 38 --caller +84912345678 \

@@ -18,20 +18,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# fail, wait_for, start_hotlined, stop_hotlined.
+# fail, wait_for, start_hotlined, stop_hotlined, add_counsellor.
 . "$(dirname "$0")/lib.sh"
-
-add() {
-  "$bin/hotlinectl" --server "$grpc" counsellor add "$1" --name "Counsellor $1" \
-    --home-province 38 --skill counselling:4 --language vi --endpoint "sip:$1@pbx"
-}
 
 export HOTLINE_ADMIN_TOKEN=dev-admin-token
 start_hotlined first
-add an > "$dir/add_an.out" || fail "hotlinectl counsellor add an"
+add_counsellor an || fail "hotlinectl counsellor add an"
 
 sqlite3 "$dir/hotline.db" "INSERT INTO journal (seq, at, record) VALUES (1000000000, 0, x'')"
-if add binh > "$dir/add_binh.out" 2>&1; then
+if add_counsellor binh; then
   fail "a counsellor was acknowledged after the refused commit"
 fi
 
@@ -58,6 +53,6 @@ if grep -qw "binh" "$dir/list.out"; then
 fi
 [ "$(sqlite3 "$dir/hotline.db" "SELECT counsellor_id FROM counsellors")" = "an" ] ||
   fail "the database holds other counsellors than the acknowledged one"
-add binh > "$dir/add_binh_again.out" || fail "hotlinectl counsellor add binh after the restart"
+add_counsellor binh || fail "hotlinectl counsellor add binh after the restart"
 stop_hotlined
 echo "PASS: a refused commit stops hotlined with status 3 and a restart recovers"
