@@ -1320,6 +1320,16 @@ void EngineHost::RemoveCounsellor(const std::string& counsellor_id,
   for (auto it = counsellor_by_token_hash_.begin(); it != counsellor_by_token_hash_.end();) {
     it = it->second == counsellor_id ? counsellor_by_token_hash_.erase(it) : std::next(it);
   }
+  // A desk still open (signed out by a supervisor) closes: its token is no longer anyone's.
+  if (auto desk = desks_.find(counsellor_id); desk != desks_.end()) {
+    auto stream = desk->second;
+    desks_.erase(desk);  // So its closing is not an input for a counsellor who is gone.
+    Deliver([stream, counsellor_id] {
+      stream->Close(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                 absl::StrCat("counsellor '", counsellor_id,
+                                              "' was removed: this desk token is no longer valid")));
+    });
+  }
   pending_.answers.push_back([reply] { reply(v1::RemoveCounsellorResponse()); });
 }
 

@@ -106,10 +106,11 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
   if (c == nullptr) {
     return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
   }
-  if (c->state != CounsellorState::kOffline || c->desk_connected) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("counsellor '", counsellor_id, "' is signed in (", std::string(Name(c->state)),
-                     "); sign them out first"));
+  if (c->state != CounsellorState::kOffline) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "counsellor '", counsellor_id, "' is signed in (", std::string(Name(c->state)),
+        "); sign them out first (a supervisor can: hotlinectl presence ", counsellor_id,
+        " offline)"));
   }
   Unindex(counsellor_id);
   counsellors_.erase(counsellor_id);

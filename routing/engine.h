@@ -169,7 +169,8 @@ class Engine final {
   [[nodiscard]] absl::Status AddCounsellor(const CounsellorProfile& profile, Timestamp now);
   // Replaces a profile; the next decision uses it. NOT_FOUND if unknown.
   [[nodiscard]] absl::Status UpdateCounsellor(const CounsellorProfile& profile, Timestamp now);
-  // Removes an OFFLINE counsellor whose desk is closed. NOT_FOUND; FAILED_PRECONDITION otherwise.
+  // Removes an OFFLINE counsellor, whether or not their desk is still open (its owner closes it).
+  // NOT_FOUND; FAILED_PRECONDITION while they are signed in.
   [[nodiscard]] absl::Status RemoveCounsellor(const std::string& counsellor_id, Timestamp now);
 
   // --- Desks. ---

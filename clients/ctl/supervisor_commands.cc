@@ -80,13 +80,11 @@ int SetPresence(const Server& server, const std::string& address, const std::str
   }
   PrintLine(line + " since " + TimeOfDay(now.since()));
   if (now.state() == v1::COUNSELLOR_STATE_OFFLINE) {
-    // The daemon removes only a counsellor who is offline with no desk connected.
-    PrintLine(now.desk_connected()
-                  ? "signed out, but their desk is still open: they can go available again, and "
-                    "`hotlinectl counsellor remove` is refused until the desk closes"
-                  : fmt::format("signed out; an admin can now remove them: hotlinectl counsellor "
-                                "remove {}",
-                                now.counsellor_id()));
+    // The daemon removes a counsellor who is offline, closing their desk if it is open.
+    PrintLine(fmt::format("signed out; an admin can now remove them: hotlinectl counsellor "
+                          "remove {}{}",
+                          now.counsellor_id(),
+                          now.desk_connected() ? " (their desk, still open, is closed then)" : ""));
   }
   return 0;
 }
@@ -228,10 +226,9 @@ SupervisorCommands::SupervisorCommands(CLI::App& app, const std::string& server_
       ->check(CLI::IsMember(kPresenceWords, CLI::ignore_case));
   presence_->footer(
       "available: back to taking offers (their desk must be open). break: no offers, reason\n"
-      "'supervisor'. offline: signs them out; once their desk is closed as well, an admin can\n"
-      "remove them with `hotlinectl counsellor remove` (refused while a desk is still\n"
-      "connected). Refused while an offer rings on their desk or they hold a call: sign them\n"
-      "out after it." +
+      "'supervisor'. offline: signs them out; an admin can then remove them with\n"
+      "`hotlinectl counsellor remove`, which closes their desk if it is still open. Refused\n"
+      "while an offer rings on their desk or they hold a call: sign them out after it." +
       token_footer);
 
   priority_ = app.add_subcommand(

@@ -427,3 +427,52 @@ TEST_CASE("GET /api/queue/events resumes from Last-Event-ID") {
 
 }  // namespace
 }  // namespace hotline
+
+namespace hotline {
+namespace {
+
+// The dead end of a counsellor who is signed in and cannot be removed: a supervisor signs them
+// out, an admin removes them, and their desk, still open, is closed; the token stops working.
+TEST_CASE("a supervisor signs out a counsellor whose desk is open, and an admin removes them") {
+  DaemonFixture f;
+  SignedIn lan(f, "lan", "01");
+  auto admin_remove = [&] {
+    grpc::ClientContext ctx;
+    testing::Authorize(ctx, DaemonFixture::kAdminToken);
+    v1::RemoveCounsellorRequest req;
+    req.set_counsellor_id("lan");
+    v1::RemoveCounsellorResponse resp;
+    return f.admin->RemoveCounsellor(&ctx, req, &resp);
+  };
+  const grpc::Status early = admin_remove();
+  CHECK(early.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(early.error_message(), Catch::Contains("hotlinectl presence lan offline"));
+
+  auto supervisor = v1::SupervisorService::NewStub(f.channel);
+  grpc::ClientContext ctx;
+  testing::Authorize(ctx, DaemonFixture::kSupervisorToken);
+  v1::SetCounsellorPresenceRequest req;
+  req.set_request_id("sign-out-1");
+  req.set_counsellor_id("lan");
+  req.set_state(v1::COUNSELLOR_STATE_OFFLINE);
+  v1::SetCounsellorPresenceResponse resp;
+  REQUIRE(supervisor->SetCounsellorPresence(&ctx, req, &resp).ok());
+  CHECK(resp.status().state() == v1::COUNSELLOR_STATE_OFFLINE);
+  CHECK(resp.status().desk_connected());
+  lan.desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+
+  const grpc::Status removed = admin_remove();
+  INFO(removed.error_message());
+  REQUIRE(removed.ok());
+  lan.desk.WaitForEnd();
+  CHECK(lan.desk.final_status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK_THAT(lan.desk.final_status.error_message(), Catch::Contains("was removed"));
+  // The token is nobody's now.
+  testing::DeskClient again(f.channel, lan.token);
+  again.WaitForEnd();
+  CHECK(again.final_status.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK(f.View().counsellors_size() == 0);
+}
+
+}  // namespace
+}  // namespace hotline
