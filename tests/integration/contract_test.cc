@@ -144,6 +144,9 @@ TEST_CASE(
       return h.has_ack() || (h.has_command() && h.command().has_announce());
     });
     if (msg.has_ack()) {
+      // An ack is sent once its event is durable.
+      INFO("ack of " << msg.ack().event_id());
+      CHECK(Contains(JournalledArrivals(m.f), msg.ack().event_id().substr(3)));
       log.acks.push_back(msg.ack().event_id());
       log.ack_codes.push_back(msg.ack().code());
     } else if (!log.announced_after_acks.contains(msg.command().call_id())) {
