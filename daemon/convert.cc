@@ -20,6 +20,10 @@ absl::Status Invalid(const std::string& field, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", what));
 }
 
+// The one wording for a required value that is missing (empty, unset, UNSPECIFIED): a value
+// that is there but malformed gets its format described instead.
+absl::Status Missing(const std::string& field) { return Invalid(field, "is required"); }
+
 bool AllOf(const std::string& s, bool (*ok)(char)) { return std::all_of(s.begin(), s.end(), ok); }
 
 bool IdChar(char c) {
@@ -36,13 +40,19 @@ bool ProvinceChar(char c) {
 bool LanguageChar(char c) { return std::islower(static_cast<unsigned char>(c)) || c == '-'; }
 
 absl::Status ValidateProvince(const std::string& p, const std::string& field) {
-  if (p.empty() || p.size() > 16 || !AllOf(p, ProvinceChar)) {
+  if (p.empty()) {
+    return Missing(field);
+  }
+  if (p.size() > 16 || !AllOf(p, ProvinceChar)) {
     return Invalid(field, "must be a province code of 1-16 letters, digits, '-' or '_'");
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateLanguage(const std::string& l, const std::string& field) {
+  if (l.empty()) {
+    return Missing(field);
+  }
   if (l.size() < 2 || l.size() > 8 || !AllOf(l, LanguageChar)) {
     return Invalid(field, "must be a lowercase language code such as \"vi\" or \"hmn\"");
   }
@@ -50,8 +60,11 @@ absl::Status ValidateLanguage(const std::string& l, const std::string& field) {
 }
 
 absl::StatusOr<routing::Topic> ParseTopic(v1::Topic t, const std::string& field) {
-  if (t == v1::TOPIC_UNSPECIFIED || !v1::Topic_IsValid(t)) {
-    return Invalid(field, "is required (ABUSE_REPORT, COUNSELLING, INFORMATION_LEGAL or OTHER)");
+  if (t == v1::TOPIC_UNSPECIFIED) {
+    return Missing(field);
+  }
+  if (!v1::Topic_IsValid(t)) {
+    return Invalid(field, "must be ABUSE_REPORT, COUNSELLING, INFORMATION_LEGAL or OTHER");
   }
   return static_cast<routing::Topic>(t);
 }
@@ -83,7 +96,10 @@ google::protobuf::Duration ToProtoDuration(routing::Millis d) {
 }
 
 absl::Status ValidateId(const std::string& value, const std::string& field, size_t max_size) {
-  if (value.empty() || value.size() > max_size || !AllOf(value, IdChar)) {
+  if (value.empty()) {
+    return Missing(field);
+  }
+  if (value.size() > max_size || !AllOf(value, IdChar)) {
     return Invalid(field,
                    absl::StrCat("must be 1-", max_size, " letters, digits, '-', '_', '.' or ':'"));
   }
@@ -99,17 +115,19 @@ absl::Status ValidateEvent(const v1::CallEvent& event) {
   }
   if (event.kind_case() == v1::CallEvent::KIND_NOT_SET) {
     return Invalid("event.kind",
-                   "one of arrived, caller_hung_up, connected, ended, failed or "
-                   "callback_requested is required");
+                   "is required: one of arrived, caller_hung_up, connected, ended, failed or "
+                   "callback_requested");
   }
   if (event.has_occurred_at()) {
     if (absl::Status s = ValidateTimestamp(event.occurred_at(), "event.occurred_at"); !s.ok()) {
       return s;
     }
   }
-  if (event.has_failed() &&
-      (event.failed().reason().empty() || event.failed().reason().size() > 500)) {
-    return Invalid("event.failed.reason", "must be 1-500 characters");
+  if (event.has_failed() && event.failed().reason().empty()) {
+    return Missing("event.failed.reason");
+  }
+  if (event.has_failed() && event.failed().reason().size() > 500) {
+    return Invalid("event.failed.reason", "must be at most 500 characters");
   }
   return absl::OkStatus();
 }
@@ -168,8 +186,11 @@ routing::CallInfo ParseArrival(const v1::CallArrived& a, std::vector<std::string
 }
 
 absl::StatusOr<routing::Priority> ParsePriority(v1::Priority p, const std::string& field) {
-  if (p == v1::PRIORITY_UNSPECIFIED || !v1::Priority_IsValid(p)) {
-    return Invalid(field, "is required (LOW, NORMAL, HIGH or EMERGENCY)");
+  if (p == v1::PRIORITY_UNSPECIFIED) {
+    return Missing(field);
+  }
+  if (!v1::Priority_IsValid(p)) {
+    return Invalid(field, "must be LOW, NORMAL, HIGH or EMERGENCY");
   }
   return static_cast<routing::Priority>(p);
 }
@@ -183,6 +204,8 @@ absl::StatusOr<routing::CounsellorState> ParsePresence(v1::CounsellorState s,
       return routing::CounsellorState::kBreak;
     case v1::COUNSELLOR_STATE_OFFLINE:
       return routing::CounsellorState::kOffline;
+    case v1::COUNSELLOR_STATE_UNSPECIFIED:
+      return Missing(field);
     default:
       return Invalid(field, "must be AVAILABLE, BREAK or OFFLINE");
   }
@@ -190,13 +213,18 @@ absl::StatusOr<routing::CounsellorState> ParsePresence(v1::CounsellorState s,
 
 absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor& c) {
   routing::CounsellorProfile p;
-  if (c.counsellor_id().empty() || c.counsellor_id().size() > 64 ||
-      !AllOf(c.counsellor_id(), CounsellorIdChar)) {
+  if (c.counsellor_id().empty()) {
+    return Missing("counsellor.counsellor_id");
+  }
+  if (c.counsellor_id().size() > 64 || !AllOf(c.counsellor_id(), CounsellorIdChar)) {
     return Invalid("counsellor.counsellor_id",
                    "must be 1-64 lowercase letters, digits, '-' or '_'");
   }
   p.id = c.counsellor_id();
-  if (c.display_name().empty() || c.display_name().size() > 100) {
+  if (c.display_name().empty()) {
+    return Missing("counsellor.display_name");
+  }
+  if (c.display_name().size() > 100) {
     return Invalid("counsellor.display_name", "must be 1-100 characters");
   }
   p.display_name = c.display_name();
@@ -215,7 +243,7 @@ absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor&
     }
   }
   if (c.skills_size() == 0) {
-    return Invalid("counsellor.skills", "at least one topic skill is required");
+    return Missing("counsellor.skills");  // At least one.
   }
   for (int i = 0; i < c.skills_size(); ++i) {
     const std::string field = absl::StrCat("counsellor.skills[", i, "]");
@@ -231,7 +259,7 @@ absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor&
     }
   }
   if (c.languages_size() == 0) {
-    return Invalid("counsellor.languages", "at least one language is required");
+    return Missing("counsellor.languages");  // At least one.
   }
   for (int i = 0; i < c.languages_size(); ++i) {
     if (absl::Status s =
@@ -248,7 +276,10 @@ absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor&
     return gender.status();
   }
   p.gender = *gender;
-  if (c.endpoint().empty() || c.endpoint().size() > 200) {
+  if (c.endpoint().empty()) {
+    return Missing("counsellor.endpoint");
+  }
+  if (c.endpoint().size() > 200) {
     return Invalid("counsellor.endpoint", "must be 1-200 characters (a SIP URI or extension)");
   }
   p.endpoint = c.endpoint();
@@ -279,11 +310,11 @@ v1::Counsellor ToProto(const routing::CounsellorProfile& p) {
 absl::StatusOr<routing::Disposition> ParseDisposition(const v1::Disposition& d) {
   routing::Disposition out;
   if (d.category() == v1::CATEGORY_UNSPECIFIED || !v1::Category_IsValid(d.category())) {
-    return Invalid("disposition.category", "is required");
+    return Missing("disposition.category");
   }
   out.category = EnumName(v1::Category_Name(d.category()), "CATEGORY_");
   if (d.action() == v1::ACTION_UNSPECIFIED || !v1::Action_IsValid(d.action())) {
-    return Invalid("disposition.action", "is required");
+    return Missing("disposition.action");
   }
   out.action = EnumName(v1::Action_Name(d.action()), "ACTION_");
   for (int i = 0; i < d.flags_size(); ++i) {
@@ -363,10 +394,10 @@ namespace {
 absl::StatusOr<ReportPeriod> ParsePeriod(bool has_from, const google::protobuf::Timestamp& from,
                                          bool has_to, const google::protobuf::Timestamp& to) {
   if (!has_from) {
-    return Invalid("from", "is required");
+    return Missing("from");
   }
   if (!has_to) {
-    return Invalid("to", "is required");
+    return Missing("to");
   }
   if (absl::Status s = ValidateTimestamp(from, "from"); !s.ok()) {
     return s;
