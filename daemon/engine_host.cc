@@ -1047,7 +1047,8 @@ void EngineHost::GatewayCommandResult(std::shared_ptr<GatewayStream> stream,
 }
 
 void EngineHost::GatewayRefused(std::shared_ptr<GatewayStream> stream, v1::HotlineMessage answer) {
-  Deliver([stream, answer = std::move(answer)] { stream->Send(answer); });
+  // An answer like any ack: after the acks of the events before it, even while writes fail.
+  pending_.answers.push_back([stream, answer = std::move(answer)] { stream->Send(answer); });
 }
 
 void EngineHost::GatewayClosed(std::shared_ptr<GatewayStream> stream) {

@@ -59,7 +59,10 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         if (!RoleToken(call->ctx, services.config.supervisor_token)) {
           return call->Fail(kUnauthenticated);
         }
-        if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128); !s.ok()) {
+        if (absl::Status s =
+                FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                            ValidateId(call->request.counsellor_id(), "counsellor_id", 128)});
+            !s.ok()) {
           return call->Fail(s);
         }
         auto state = ParsePresence(call->request.state(), "state");
@@ -84,7 +87,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         if (!RoleToken(call->ctx, services.config.supervisor_token)) {
           return call->Fail(kUnauthenticated);
         }
-        if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128); !s.ok()) {
+        if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                                         ValidateId(call->request.call_id(), "call_id", 128)});
+            !s.ok()) {
           return call->Fail(s);
         }
         auto priority = ParsePriority(call->request.priority(), "priority");
@@ -109,6 +114,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                                         ValidateId(call->request.counsellor_id(), "counsellor_id", 128),
                                          ValidateId(call->request.call_id(), "call_id", 128)});
             !s.ok()) {
           return call->Fail(s);

@@ -185,15 +185,13 @@ TEST_CASE(
 
 // While the store fails, commands go out at once and acks wait until the writes succeed
 // (gateway.proto, "Ordering"). A refused event's ack is an ack too: it must not overtake the held
-// ack of an event sent before it. Today it does (daemon/gateway_service.cc refuses through
-// EngineHost::GatewayRefused, which Delivers the ack as a message, not as an answer, and
-// daemon/writer.cc sends messages at once while the store fails; with a healthy store it can
-// also happen when the writer merges units, since a merged batch sends all its messages before
-// all its answers). Tagged !mayfail until fixed.
+// ack of an event sent before it. Regression: EngineHost::GatewayRefused sent the refusal as a
+// message, which the writer sends at once while the store fails (and, with a healthy store,
+// before the answers of units committed together).
 TEST_CASE(
     "contract gateway ordering - while the store fails a refused event's ack does not overtake "
     "the held ack of an earlier event",
-    "[contract][!mayfail]") {
+    "[contract]") {
   auto faults = std::make_shared<FaultSwitch>();
   auto time = std::make_shared<ManualTime>();
   DaemonFixture f(
@@ -530,15 +528,13 @@ TEST_CASE(
   }
 }
 
-// The same rule for the supervisor's fields that name a counsellor or a call but are passed to
-// the engine unchecked (daemon/supervisor_service.cc): an empty one is looked up and answered
-// NOT_FOUND ("counsellor '' not found", "call_id: no live call ''") instead of INVALID_ARGUMENT
-// "<field>: is required" (common.proto's conventions). Tagged !mayfail until the service checks
-// them.
+// The same rule for the supervisor's fields that name a counsellor or a call. Regression: the
+// service passed them to the engine unchecked, and an empty one was looked up and answered
+// NOT_FOUND ("counsellor '' not found", "call_id: no live call ''").
 TEST_CASE(
     "contract missing field - the supervisor's counsellor_id and call_id are refused as required "
     "when empty",
-    "[contract][!mayfail]") {
+    "[contract]") {
   ManualFixture m;
   m.f.AddCounsellor("an", "38");
   auto sup = v1::SupervisorService::NewStub(m.f.channel);
