@@ -591,7 +591,11 @@ void EngineHost::SampleHistory() {
     return;
   }
   // Nothing was handled since the last point, so every minute since ended as the state is now.
-  const int waiting = CountWaiting(engine_);
+  int waiting = 0;
+  for (auto p : {routing::Priority::kLow, routing::Priority::kNormal, routing::Priority::kHigh,
+                 routing::Priority::kEmergency}) {
+    waiting += engine_.CountWaiting(p);
+  }
   for (int64_t m = std::max(history_minute_ + 1, minute - static_cast<int64_t>(kHistoryPoints));
        m <= minute; ++m) {
     v1::HistoryPoint point;

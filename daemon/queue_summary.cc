@@ -21,13 +21,6 @@ std::string Seconds(routing::Millis d) { return absl::StrCat(d.count() / 1000, "
 
 }  // namespace
 
-int CountWaiting(const routing::Engine& engine) {
-  int n = 0;
-  engine.ForEachCall(
-      [&](const routing::CallInfo&, routing::CallState state) { n += Waits(state) ? 1 : 0; });
-  return n;
-}
-
 v1::QueueSummary BuildSummary(const SummaryInput& in) {
   v1::QueueSummary summary;
   struct Group {
@@ -47,14 +40,14 @@ v1::QueueSummary BuildSummary(const SummaryInput& in) {
   std::string longest_long_id;
   std::set<std::string> languages;
   int waiting = 0;
-  int listed_waiting = 0;
+  int in_queue = 0;
   routing::Millis longest{0};
   in.engine.ForEachCall([&](const routing::CallInfo& call, routing::CallState state) {
     if (!Waits(state)) {
       return;
     }
     ++waiting;
-    listed_waiting += state == routing::CallState::kWaiting ? 1 : 0;
+    in_queue += state == routing::CallState::kWaiting ? 1 : 0;
     const routing::Millis waited = std::max(routing::Millis(0), in.now - call.arrived_at);
     longest = std::max(longest, waited);
     Group& g = groups[{call.province_unknown ? "" : call.province, -static_cast<int>(call.priority)}];
@@ -85,7 +78,7 @@ v1::QueueSummary BuildSummary(const SummaryInput& in) {
   }
   summary.set_waiting_total(waiting);
   summary.set_waiting_not_listed(
-      std::max(0, listed_waiting - static_cast<int>(std::min<size_t>(in.view_calls, INT32_MAX))));
+      std::max(0, in_queue - static_cast<int>(std::min<size_t>(in.view_calls, INT32_MAX))));
   *summary.mutable_longest_wait() = ToProtoDuration(longest);
 
   // Who is signed in, and the languages they speak.

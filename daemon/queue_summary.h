@@ -31,7 +31,4 @@ struct SummaryInput {
 
 v1::QueueSummary BuildSummary(const SummaryInput& in);
 
-// Calls waiting for a counsellor: WAITING or OFFERED (ringing on a desk).
-int CountWaiting(const routing::Engine& engine);
-
 }  // namespace hotline::daemon

@@ -469,7 +469,7 @@ TEST_CASE(
     CHECK_THAT(s.error_message(), Catch::StartsWith("counsellor.counsellor_id: must be"));
   }
 
-  SECTION("supervisor requests: request_id, call_id, priority, from, to") {
+  SECTION("supervisor requests: request_id, counsellor_id, call_id, priority, from, to") {
     auto sup = v1::SupervisorService::NewStub(m.f.channel);
     auto call = [&](auto rpc, const auto& req, auto resp) {
       grpc::ClientContext ctx;
@@ -525,48 +525,33 @@ TEST_CASE(
       req.clear_to();
       CheckRequired(call(&v1::SupervisorService::Stub::Report, req, v1::ReportResponse()), "to");
     }
-  }
-}
-
-// The same rule for the supervisor's fields that name a counsellor or a call. Regression: the
-// service passed them to the engine unchecked, and an empty one was looked up and answered
-// NOT_FOUND ("counsellor '' not found", "call_id: no live call ''").
-TEST_CASE(
-    "contract missing field - the supervisor's counsellor_id and call_id are refused as required "
-    "when empty",
-    "[contract]") {
-  ManualFixture m;
-  m.f.AddCounsellor("an", "38");
-  auto sup = v1::SupervisorService::NewStub(m.f.channel);
-  auto call = [&](auto rpc, const auto& req, auto resp) {
-    grpc::ClientContext ctx;
-    Authorize(ctx, DaemonFixture::kSupervisorToken);
-    ctx.set_deadline(std::chrono::system_clock::now() + kPatience);
-    return ((*sup).*rpc)(&ctx, req, &resp);
-  };
-  {
-    v1::SetCounsellorPresenceRequest req;
-    req.set_request_id("s-1");
-    req.set_state(v1::COUNSELLOR_STATE_BREAK);
-    CheckRequired(call(&v1::SupervisorService::Stub::SetCounsellorPresence, req,
-                       v1::SetCounsellorPresenceResponse()),
-                  "counsellor_id");
-  }
-  {
-    v1::ChangeCallPriorityRequest req;
-    req.set_request_id("s-2");
-    req.set_priority(v1::PRIORITY_HIGH);
-    CheckRequired(call(&v1::SupervisorService::Stub::ChangeCallPriority, req,
-                       v1::ChangeCallPriorityResponse()),
-                  "call_id");
-  }
-  {
-    v1::SupervisorNeverRouteRequest req;
-    req.set_request_id("s-3");
-    req.set_call_id("c-1");
-    CheckRequired(call(&v1::SupervisorService::Stub::NeverRouteCaller, req,
-                       v1::SupervisorNeverRouteResponse()),
-                  "counsellor_id");
+    // The fields that name a counsellor or a call. Regression: the service passed them to the
+    // engine unchecked, and an empty one was looked up and answered NOT_FOUND ("counsellor ''
+    // not found", "call_id: no live call ''").
+    {
+      v1::SetCounsellorPresenceRequest req;
+      req.set_request_id("s-4");
+      req.set_state(v1::COUNSELLOR_STATE_BREAK);
+      CheckRequired(call(&v1::SupervisorService::Stub::SetCounsellorPresence, req,
+                         v1::SetCounsellorPresenceResponse()),
+                    "counsellor_id");
+    }
+    {
+      v1::ChangeCallPriorityRequest req;
+      req.set_request_id("s-5");
+      req.set_priority(v1::PRIORITY_HIGH);
+      CheckRequired(call(&v1::SupervisorService::Stub::ChangeCallPriority, req,
+                         v1::ChangeCallPriorityResponse()),
+                    "call_id");
+    }
+    {
+      v1::SupervisorNeverRouteRequest req;
+      req.set_request_id("s-6");
+      req.set_call_id("c-1");
+      CheckRequired(call(&v1::SupervisorService::Stub::NeverRouteCaller, req,
+                         v1::SupervisorNeverRouteResponse()),
+                    "counsellor_id");
+    }
   }
 }
 
