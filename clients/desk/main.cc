@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
       "calls, wrap-up, presence) on one line, and reads commands from stdin.");
   app.option_defaults()->always_capture_default();
   hotline::clients::AddServerFlags(app, options.server, options.token, "HOTLINE_DESK_TOKEN",
-                                   /*token_required=*/true);
+                                   /*token_required=*/true, "counsellor's desk");
   app.add_flag("--auto-accept", options.auto_accept, "Accept every offer as soon as it rings");
   app.add_option("--auto-disposition", auto_disposition,
                  "Record this disposition when wrap-up starts, then go available; e.g.\n"

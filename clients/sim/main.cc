@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
       "calls, answers its commands like a real gateway, and prints each message on one line.");
   app.option_defaults()->always_capture_default();
   hotline::clients::AddServerFlags(app, options.server, options.token, "HOTLINE_GATEWAY_TOKEN",
-                                   /*token_required=*/true);
+                                   /*token_required=*/true, "gateway");
   app.add_option("--gateway-id", options.gateway_id, "Gateway id sent in Hello; prefixes all ids");
   app.add_option("--calls", options.calls, "How many calls to send")->check(CLI::NonNegativeNumber);
   app.add_option("--interval-ms", options.interval_ms, "Milliseconds between two arrivals")
