@@ -4,7 +4,8 @@
 # (hotline-sim). The counsellor signs in (her name shows), goes available with A; a call from
 # Thanh Hóa rings: the offer box shows the province and a countdown; Enter accepts; the talk
 # time runs; the call ends and the wrap-up form opens; a category and an action are picked from
-# the lists; S sends it, and the calls row holds them. Q, Y quits.
+# the lists; S sends it, and the calls row holds them. A window smaller than 80x24 is told so;
+# when hotlined restarts the desk says it is reconnecting and comes back by itself. Q, Y quits.
 #
 # With `late`, hotlined's wrap-up lasts 2 s: the screen says the disposition will be late, it is
 # sent after that, the screen says it was recorded late, and the row's late_disposition_at is set.
@@ -57,6 +58,12 @@ wait_screen "Đã kết nối tới $grpc"
 t send-keys -t desk a
 wait_screen "Nguyễn Thị Lan · SẴN SÀNG"
 
+# A window too small says so; back to 80x24 it draws again.
+t resize-window -t desk -x 60 -y 20
+wait_screen "^Cửa sổ quá nhỏ \(60x20\)"
+t resize-window -t desk -x 80 -y 24
+wait_screen "Nguyễn Thị Lan · SẴN SÀNG"
+
 # A call from Thanh Hóa (38) that talks for 4 s once connected.
 HOTLINE_GATEWAY_TOKEN=dev-gateway-token "$bin/hotline-sim" --server "$grpc" --gateway-id sim \
   --calls 1 --province 38 --topic counselling --caller +84912345678 --talk-ms 4000 \
@@ -102,6 +109,14 @@ if [ "$late" = late ]; then
     fail "no late_disposition_at column"
   [ "$late_at" = 1 ] || fail "the disposition is not recorded as late"
 fi
+
+# hotlined restarts on the same port: the desk says it is reconnecting, naming the address, and
+# is back by itself within the grace period, still available.
+stop_hotlined
+wait_screen "ĐANG KẾT NỐI LẠI… / reconnecting… $grpc"
+start_hotlined restarted "$grpc"
+wait_screen "Đã kết nối tới $grpc"
+wait_screen "Nguyễn Thị Lan · SẴN SÀNG"
 
 # Q asks, Y quits: the session ends with the desk.
 t send-keys -t desk q
