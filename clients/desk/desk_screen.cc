@@ -267,9 +267,9 @@ void DrawOffer(Grid& grid, const DeskModel& model, TimePoint now) {
   int row = kOfferTop + 1;
   if (call.priority() == v1::PRIORITY_EMERGENCY) {
     // Both languages, whatever the screen's: nobody may miss it.
-    grid.Mark(row, 1, kMinWidth - 2, kReverse | kBold);
+    grid.Mark(row, 1, kMinWidth - 2, kReverse | kBold | kAlert);
     grid.Put(row, 3, "!!! KHẨN CẤP / EMERGENCY: trẻ đang gặp nguy hiểm / a child in danger !!!",
-             kReverse | kBold);
+             kReverse | kBold | kAlert);
   } else {
     Pair(grid, row, 2, {"Ưu tiên", "Priority"},
          std::string(Say(lang, PriorityWords(call.priority()))), lang,
@@ -384,7 +384,7 @@ void DrawIdle(Grid& grid, const DeskModel& model) {
              Say(lang, {"Còn biểu mẫu ghi kết quả chưa gửi.", "An outcome form is not sent yet."}),
              kBold | kReverse);
   }
-  DrawFigures(grid, kBodyTop + 10, model);
+  DrawFigures(grid, kOfferBottom + 2, model);  // Below where an offer's box would stand.
 }
 
 void DrawCall(Grid& grid, const DeskModel& model, TimePoint now) {
@@ -454,11 +454,11 @@ void DrawFormTitle(Grid& grid, const DeskModel& model, const WrapUpForm& form, T
   }
   grid.Put(kBodyTop, 0, title, kBold);
   if (form.Late(now)) {
-    grid.Mark(kBodyTop + 1, 0, kMinWidth, kReverse | kBold);
+    grid.Mark(kBodyTop + 1, 0, kMinWidth, kReverse | kBold | kAlert);
     grid.Put(kBodyTop + 1, 1,
              Say(lang, {"QUÁ HẠN: vẫn gửi được, kết quả sẽ được ghi là MUỘN.",
                         "PAST THE DEADLINE: still send it; it will be recorded as LATE."}),
-             kReverse | kBold);
+             kReverse | kBold | kAlert);
   } else if (form.deadline) {
     grid.Put(kBodyTop + 1, 0,
              fmt::format("{} {}", Say(lang, {"Còn", "Time left"}), Until(*form.deadline, now)),

@@ -21,8 +21,9 @@ namespace hotline::clients::desk {
 inline constexpr int kMinWidth = 80;
 inline constexpr int kMinHeight = 24;
 
-// Marks on a cell, combinable.
-enum Attr : uint8_t { kPlain = 0, kBold = 1, kReverse = 2 };
+// Marks on a cell, combinable. kAlert goes with kReverse on what must not be missed (an
+// emergency, a late wrap-up): a colour terminal shows it on red, a monochrome one in reverse.
+enum Attr : uint8_t { kPlain = 0, kBold = 1, kReverse = 2, kAlert = 4 };
 
 class Grid final {
  public:

@@ -10,6 +10,8 @@ namespace {
 
 // How long a key is waited for before the screen is drawn again (the countdowns move).
 constexpr int kFrameMs = 200;
+// The colour pair of kAlert cells.
+constexpr short kAlertPair = 1;
 
 }  // namespace
 
@@ -24,6 +26,12 @@ Terminal::Terminal() {
   // Escape alone is a key here; arrow keys over a slow SSH link still arrive within 50 ms.
   set_escdelay(50);
   timeout(kFrameMs);
+  // Colour is an extra: everything already reads in bold and reverse video.
+  colours_ = has_colors();
+  if (colours_) {
+    start_color();
+    init_pair(kAlertPair, COLOR_WHITE, COLOR_RED);
+  }
 }
 
 Terminal::~Terminal() { endwin(); }
@@ -32,6 +40,15 @@ int Terminal::width() const { return COLS; }
 int Terminal::height() const { return LINES; }
 
 void Terminal::Bell() { beep(); }
+
+int Terminal::Marks(uint8_t attr) const {
+  attr_t marks = (attr & kBold) != 0 ? A_BOLD : A_NORMAL;
+  if ((attr & kAlert) != 0 && colours_) {
+    return static_cast<int>(marks | COLOR_PAIR(kAlertPair));  // White on red, not reversed.
+  }
+  marks |= (attr & kReverse) != 0 ? A_REVERSE : A_NORMAL;
+  return static_cast<int>(marks);
+}
 
 void Terminal::Blit(const Grid& grid) {
   erase();
@@ -45,10 +62,7 @@ void Terminal::Blit(const Grid& grid) {
         run += grid.at(row, col).glyph;
         ++col;
       }
-      attr_t marks = A_NORMAL;
-      marks |= (attr & kBold) != 0 ? A_BOLD : A_NORMAL;
-      marks |= (attr & kReverse) != 0 ? A_REVERSE : A_NORMAL;
-      attrset(marks);
+      attrset(Marks(attr));
       // The last cell of the screen returns ERR (the cursor cannot move past it) but is drawn.
       mvaddstr(row, start, run.c_str());
     }

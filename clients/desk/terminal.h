@@ -4,6 +4,7 @@
 // Not thread-safe: the screen thread owns it.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 
 #include "clients/desk/desk_model.h"
@@ -32,6 +33,12 @@ class Terminal final {
   // The next key, or nullopt when none came within a frame (a fifth of a second) or the window
   // was resized (the next frame is drawn at the new size).
   std::optional<Key> NextKey();
+
+ private:
+  // The curses attributes for a cell's marks.
+  int Marks(uint8_t attr) const;
+
+  bool colours_ = false;
 };
 
 }  // namespace hotline::clients::desk

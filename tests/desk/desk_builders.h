@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "clients/desk/desk_model.h"
@@ -73,6 +74,22 @@ inline v1::DeskEvent Offer(int64_t at, const std::string& call_id,
   *call.mutable_arrived_at() = At(at - 20);
   *offer.mutable_expires_at() = At(at + 15);
   return event;
+}
+
+// Makes `offer` a repeat caller's: `contacts` calls, the last about `last`, and the recent ones
+// `days_ago` (with you for the first), most recent first.
+inline void RepeatCaller(v1::DeskEvent& offer, int contacts, v1::Category last,
+                         std::initializer_list<double> days_ago) {
+  offer.mutable_offer()->mutable_call()->set_repeat_caller(true);
+  v1::CallerHistory& history = *offer.mutable_offer()->mutable_caller_history();
+  history.set_contacts(contacts);
+  history.set_spoke_with_you(true);
+  history.set_last_category(last);
+  for (double days : days_ago) {
+    v1::PastContact& contact = *history.add_recent();
+    *contact.mutable_answered_at() = At(static_cast<int64_t>(-days * 86400));
+    contact.set_with_you(history.recent_size() == 1);
+  }
 }
 
 inline v1::DeskEvent Connected(int64_t at, const std::string& call_id) {

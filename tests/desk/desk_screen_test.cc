@@ -1,6 +1,7 @@
 #include "clients/desk/desk_screen.h"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <string>
@@ -113,15 +114,7 @@ TEST_CASE("a repeat caller's history shows on the offer", "[desk]") {
   const Utc utc;
   DeskModel model = NewModel(Lang::kEn);
   v1::DeskEvent offer = Offer(10, "c1");
-  offer.mutable_offer()->mutable_call()->set_repeat_caller(true);
-  v1::CallerHistory& history = *offer.mutable_offer()->mutable_caller_history();
-  history.set_contacts(3);
-  history.set_spoke_with_you(true);
-  history.set_last_category(v1::CATEGORY_FAMILY_RELATIONSHIPS);
-  v1::PastContact& recent = *history.add_recent();
-  *recent.mutable_answered_at() = At(-86400);
-  recent.set_with_you(true);
-  *history.add_recent()->mutable_answered_at() = At(-2 * 86400);
+  RepeatCaller(offer, 3, v1::CATEGORY_FAMILY_RELATIONSHIPS, {1, 2});
   model.Apply(offer);
   const std::string screen = Screen(model, Time(12));
   CHECK_THAT(screen, Catch::Contains("REPEAT CALLER: 3 calls in 7 days · HAS SPOKEN WITH YOU"));
@@ -241,6 +234,48 @@ TEST_CASE("the grid puts a combining tone with its letter and cuts at the edge",
   CHECK(grid.Put(0, 0, "Hoa\xCC\x80xyz") == 5);
   CHECK(grid.Line(0) == "Hoa\xCC\x80xy");
   CHECK(grid.at(0, 2).glyph == "a\xCC\x80");
+}
+
+// Not a check: prints the screens docs/desk.md shows (build/tests/desk/desk_test '[.docs]').
+TEST_CASE("the screens of docs/desk.md", "[.docs]") {
+  const Utc utc;
+  DeskModel offer = NewModel();
+  offer.Apply(Presence(0, v1::COUNSELLOR_STATE_AVAILABLE));
+  v1::DeskEvent ringing = Offer(10, "gw1-call-1042", v1::PRIORITY_EMERGENCY);
+  RepeatCaller(ringing, 2, v1::CATEGORY_VIOLENCE_EMOTIONAL, {1 + 1.0 / 24, 3});
+  offer.Apply(Presence(10, v1::COUNSELLOR_STATE_RESERVED, "gw1-call-1042"));
+  offer.Apply(ringing);
+  v1::ShiftFiguresResponse figures;
+  figures.set_offers(5);
+  figures.set_accepted(4);
+  figures.set_missed(1);
+  figures.set_calls_answered(4);
+  figures.mutable_talk_time()->set_seconds(2710);
+  figures.mutable_mean_talk_time()->set_seconds(677);
+  figures.set_heavy(1);
+  offer.OnFigures(figures, Time(0));
+  for (const std::string& line : Render(offer, Time(14), kMinWidth, kMinHeight).Lines()) {
+    std::printf("%s\n", line.c_str());
+  }
+  std::printf("\n");
+  DeskModel form = NewModel();
+  form.Apply(Presence(0, v1::COUNSELLOR_STATE_WRAP_UP, "gw1-call-1042"));
+  v1::DeskEvent wrap_up = WrapUp(0, "gw1-call-1042", 45);
+  form.Apply(wrap_up);
+  for (int i = 0; i < 7; ++i) {
+    form.OnKey(Press(Kind::kDown));
+  }
+  form.OnKey(Char(' '));
+  form.OnKey(Press(Kind::kDown));
+  form.OnKey(Press(Kind::kDown));
+  form.OnKey(Char(' '));
+  form.OnKey(Char('n'));
+  for (char32_t c : std::u32string(U"Em lo bố mẹ ly hôn; hẹn gọi lại tối mai")) {
+    form.OnKey(Key::Char(c));
+  }
+  for (const std::string& line : Render(form, Time(31), kMinWidth, kMinHeight).Lines()) {
+    std::printf("%s\n", line.c_str());
+  }
 }
 
 }  // namespace
