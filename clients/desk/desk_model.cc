@@ -411,13 +411,16 @@ Request DeskModel::OnNoteKey(Key key) {
 
 Request DeskModel::OnIdleKey(Key key) {
   Request request;
-  if (IsLetter(key, 'a')) {
+  // During a call the presence cannot change (the daemon would refuse it): the keys that would
+  // ask are dead rather than a source of errors mid-call.
+  const bool presence_keys = !call_;
+  if (presence_keys && IsLetter(key, 'a')) {
     request.kind = Request::Kind::kSetPresence;
     request.state = v1::COUNSELLOR_STATE_AVAILABLE;
-  } else if (IsLetter(key, 'b')) {
+  } else if (presence_keys && IsLetter(key, 'b')) {
     request.kind = Request::Kind::kSetPresence;
     request.state = v1::COUNSELLOR_STATE_BREAK;
-  } else if (IsLetter(key, 'o')) {
+  } else if (presence_keys && IsLetter(key, 'o')) {
     request.kind = Request::Kind::kSetPresence;
     request.state = v1::COUNSELLOR_STATE_OFFLINE;
   } else if (IsLetter(key, 'r')) {

@@ -566,6 +566,11 @@ std::string KeysFor(const DeskModel& model) {
                                   "Tab Part ↑↓ Move Space Pick S Send+ready P Send+break"}),
                        other);
   }
+  if (model.call()) {
+    return fmt::format("{}  {}  Q {}",
+                       Say(lang, {"Trong cuộc gọi  R Số liệu", "On a call  R Figures"}), other,
+                       Say(lang, {"Thoát", "Quit"}));
+  }
   return fmt::format("{}  {}  Q {}",
                      Say(lang, {"A Sẵn sàng  B Nghỉ  O Đăng xuất  R Số liệu",
                                 "A Available  B Break  O Sign out  R Figures"}),

@@ -221,8 +221,10 @@ TEST_CASE("a second call's wrap-up comes in front of a late form, which waits be
   PressAnswered(model, Press(Kind::kEnter));
   model.Apply(Presence(51, v1::COUNSELLOR_STATE_ON_CALL, "c2"));
   model.Apply(Connected(52, "c2"));
-  // During the call the keys are the call's, not the form's.
+  // During the call the keys are the call's, not the form's, and presence cannot change.
   CHECK(model.call());
+  CHECK(model.OnKey(Char('s')).kind == Request::Kind::kNone);
+  CHECK(model.OnKey(Char('b')).kind == Request::Kind::kNone);
   model.Apply(Ended(60, "c2"));
   model.Apply(WrapUp(60, "c2"));
   REQUIRE(model.forms_waiting() == 2);

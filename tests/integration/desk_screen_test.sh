@@ -34,6 +34,7 @@ trap cleanup EXIT
 . "$(dirname "$0")/lib.sh"
 
 export LANG=C.UTF-8
+command -v tmux > /dev/null || fail "tmux is not installed: deploy/setup installs it"
 
 # The screen as text in $dir/screen.out (shown when the test fails).
 capture() { t capture-pane -p -t desk > "$dir/screen.out"; }
