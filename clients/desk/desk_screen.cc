@@ -587,7 +587,7 @@ void DrawKeys(Grid& grid, const DeskModel& model) {
 Grid::Grid(int width, int height)
     : width_(std::max(width, 0)),
       height_(std::max(height, 0)),
-      cells_(static_cast<size_t>(width_ * height_)) {}
+      cells_(static_cast<size_t>(width_) * static_cast<size_t>(height_)) {}
 
 int Grid::Put(int row, int col, std::string_view text, uint8_t attr) {
   if (row < 0 || row >= height_) {
@@ -600,7 +600,7 @@ int Grid::Put(int row, int col, std::string_view text, uint8_t attr) {
     if (IsCombining(glyph)) {
       // A tone typed apart joins the letter before it, in the same cell.
       if (col > 0 && col <= width_) {
-        cells_[static_cast<size_t>(row * width_ + col - 1)].glyph += glyph;
+        cells_[Index(row, col - 1)].glyph += glyph;
       }
       continue;
     }
@@ -608,7 +608,7 @@ int Grid::Put(int row, int col, std::string_view text, uint8_t attr) {
       break;
     }
     if (col >= 0) {
-      Cell& cell = cells_[static_cast<size_t>(row * width_ + col)];
+      Cell& cell = cells_[Index(row, col)];
       cell.glyph = glyph;
       cell.attr = attr;
     }
@@ -622,7 +622,7 @@ void Grid::Mark(int row, int col, int count, uint8_t attr) {
     return;
   }
   for (int c = std::max(col, 0); c < std::min(col + count, width_); ++c) {
-    cells_[static_cast<size_t>(row * width_ + c)].attr |= attr;
+    cells_[Index(row, c)].attr |= attr;
   }
 }
 
@@ -639,6 +639,7 @@ std::string Grid::Line(int row) const {
 
 std::vector<std::string> Grid::Lines() const {
   std::vector<std::string> lines;
+  lines.reserve(static_cast<size_t>(height_));
   for (int row = 0; row < height_; ++row) {
     lines.push_back(Line(row));
   }

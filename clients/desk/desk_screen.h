@@ -42,13 +42,18 @@ class Grid final {
 
   int width() const { return width_; }
   int height() const { return height_; }
-  const Cell& at(int row, int col) const { return cells_[static_cast<size_t>(row * width_ + col)]; }
+  const Cell& at(int row, int col) const { return cells_[Index(row, col)]; }
   // Row `row` as UTF-8, trailing spaces removed.
   std::string Line(int row) const;
   // Every row, as Line gives them.
   std::vector<std::string> Lines() const;
 
  private:
+  // REQUIRES: the cell is inside the grid.
+  size_t Index(int row, int col) const {
+    return static_cast<size_t>(row) * static_cast<size_t>(width_) + static_cast<size_t>(col);
+  }
+
   int width_;
   int height_;
   std::vector<Cell> cells_;

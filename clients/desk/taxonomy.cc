@@ -117,6 +117,7 @@ absl::StatusOr<std::vector<TaxonomyEntry>> ReadList(const toml::table& root, std
   std::stable_sort(entries.begin(), entries.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<TaxonomyEntry> ordered;
+  ordered.reserve(entries.size());
   for (auto& [line, entry] : entries) {
     ordered.push_back(std::move(entry));
   }
