@@ -5,6 +5,7 @@
 
 #include <absl/strings/ascii.h>
 
+#include <charconv>
 #include <cstdint>
 #include <fstream>
 #include <mutex>
@@ -47,6 +48,20 @@ void Server::Prepare(grpc::ClientContext& context, std::chrono::milliseconds tim
   if (timeout > std::chrono::milliseconds::zero()) {
     context.set_deadline(std::chrono::system_clock::now() + timeout);
   }
+}
+
+CLI::Validator WholeNumber(long long least) {
+  return CLI::Validator(
+      [least](std::string& text) -> std::string {
+        long long value = 0;
+        const char* end = text.data() + text.size();
+        auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error != std::errc() || stop != end || value < least) {
+          return fmt::format("must be a whole number, {} or more, not '{}'", least, text);
+        }
+        return std::string();
+      },
+      fmt::format("WHOLE NUMBER >= {}", least));
 }
 
 std::string WithDefaultPort(std::string address) {

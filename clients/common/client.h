@@ -68,6 +68,11 @@ void AddServerFlags(CLI::App& app, std::string& server, std::string& token,
                     const std::string& token_env, bool token_required,
                     const std::string& role = "");
 
+// A check for a count or a duration on the command line: a whole number of at least `least`.
+// Its refusal reads as a sentence ("--calls: must be a whole number, 0 or more, not '-3'"),
+// unlike CLI11's own range checks.
+CLI::Validator WholeNumber(long long least = 0);
+
 // "host" -> "host:50051"; "host:port", "[v6]:port" and "unix:..." are kept as they are.
 std::string WithDefaultPort(std::string address);
 
