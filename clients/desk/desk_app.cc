@@ -357,6 +357,8 @@ void ScreenDesk::FetchFigures() {
         // An older daemon: it refuses the call, or (an asynchronous server that never asks for
         // it) leaves it unanswered.
         model.OnFiguresUnavailable(now);
+      } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+        model.OnFiguresBusy(now);  // Another desk's are being read: "ask again a second later".
       } else {
         model.OnFiguresFailed(ErrorLine(status), now);
       }

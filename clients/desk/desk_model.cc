@@ -252,33 +252,36 @@ void DeskModel::OnSubmitted(const Request& request, const v1::SubmitDispositionR
 }
 
 void DeskModel::OnFiguresAsked(TimePoint now) {
-  figures_at_ = now;
+  figures_next_ = now + kFiguresEvery;
   figures_stale_ = false;
 }
 
 void DeskModel::OnFigures(const v1::ShiftFiguresResponse& figures, TimePoint now) {
   figures_ = figures;
   figures_unavailable_ = false;
-  figures_at_ = now;
+  figures_next_ = now + kFiguresEvery;
   figures_stale_ = false;
 }
 
 void DeskModel::OnFiguresUnavailable(TimePoint now) {
   figures_unavailable_ = true;
-  figures_at_ = now;
+  figures_next_ = now + kFiguresEvery;
   figures_stale_ = false;
 }
 
 void DeskModel::OnFiguresFailed(const std::string& error, TimePoint now) {
   // Kept as they were; tried again at the next minute rather than at every frame.
-  figures_at_ = now;
+  figures_next_ = now + kFiguresEvery;
   figures_stale_ = false;
   ShowError(error);
 }
 
-bool DeskModel::FiguresDue(TimePoint now) const {
-  return figures_stale_ || !figures_at_ || now - *figures_at_ >= kFiguresEvery;
+void DeskModel::OnFiguresBusy(TimePoint now) {
+  figures_next_ = now + kFiguresBusyRetry;
+  figures_stale_ = false;
 }
+
+bool DeskModel::FiguresDue(TimePoint now) const { return figures_stale_ || now >= figures_next_; }
 
 void DeskModel::ShowError(const std::string& text) { notice_ = Notice{text, text, true}; }
 

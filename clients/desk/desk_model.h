@@ -28,6 +28,8 @@ using TimePoint = std::chrono::system_clock::time_point;
 inline constexpr size_t kMaxNoteBytes = 2000;
 // How often the shift figures are fetched again while nothing else asks for them.
 inline constexpr std::chrono::seconds kFiguresEvery{60};
+// How soon they are asked again when the daemon was busy with another desk's.
+inline constexpr std::chrono::seconds kFiguresBusyRetry{1};
 
 // A key, as the terminal layer reports it (the model knows nothing of curses).
 struct Key {
@@ -146,6 +148,9 @@ class DeskModel final {
   // The daemon does not answer ShiftFigures (an older hotlined): the panel says so.
   void OnFiguresUnavailable(TimePoint now);
   void OnFiguresFailed(const std::string& error, TimePoint now);
+  // The daemon was reading another desk's figures (RESOURCE_EXHAUSTED): asked again a second
+  // later, without a word on the screen.
+  void OnFiguresBusy(TimePoint now);
   void ShowError(const std::string& text);
   void ShowInfo(std::string vi, std::string en);
 
@@ -208,7 +213,8 @@ class DeskModel final {
   std::deque<WrapUpForm> forms_;
   std::optional<hotline::v1::ShiftFiguresResponse> figures_;
   bool figures_unavailable_ = false;
-  std::optional<TimePoint> figures_at_;
+  // When the figures are due again (the epoch: at once), unless a call ending makes them stale.
+  TimePoint figures_next_;
   bool figures_stale_ = true;
   Notice notice_;
   bool quit_asked_ = false;

@@ -291,10 +291,17 @@ TEST_CASE("the figures are due at start, after a call and every minute", "[desk]
   model.OnFigures(figures, Time(61));
   CHECK_FALSE(model.figures_unavailable());
   CHECK_FALSE(model.FiguresDue(Time(62)));
-  // A call's wrap-up ends: its figures are wanted now.
-  model.Apply(Presence(62, v1::COUNSELLOR_STATE_WRAP_UP, "c1"));
-  model.Apply(Presence(63, v1::COUNSELLOR_STATE_AVAILABLE));
+  // The daemon busy with another desk's: asked again a second later, without a word.
+  model.OnFiguresBusy(Time(62));
+  CHECK_FALSE(model.FiguresDue(Time(62.5)));
   CHECK(model.FiguresDue(Time(63)));
+  CHECK(model.notice().Text(Lang::kEn).empty());
+  model.OnFigures(figures, Time(63));
+  // A call's wrap-up ends: its figures are wanted now.
+  model.Apply(Presence(64, v1::COUNSELLOR_STATE_WRAP_UP, "c1"));
+  CHECK_FALSE(model.FiguresDue(Time(64)));
+  model.Apply(Presence(65, v1::COUNSELLOR_STATE_AVAILABLE));
+  CHECK(model.FiguresDue(Time(65)));
 }
 
 TEST_CASE("L switches the language and Q asks before quitting", "[desk]") {

@@ -4,11 +4,14 @@
 # (hotline-sim). The counsellor signs in (her name shows), goes available with A; a call from
 # Thanh Hóa rings: the offer box shows the province and a countdown; Enter accepts; the talk
 # time runs; the call ends and the wrap-up form opens; a category and an action are picked from
-# the lists; S sends it, and the calls row holds them. A window smaller than 80x24 is told so;
+# the lists; S sends it, the calls row holds them, and the shift's figures count the call. The
+# same caller again: the offer shows their history with her; they hang up while it rings. A window smaller than 80x24 is told so;
 # when hotlined restarts the desk says it is reconnecting and comes back by itself. Q, Y quits.
 #
-# With `late`, hotlined's wrap-up lasts 2 s: the screen says the disposition will be late, it is
-# sent after that, the screen says it was recorded late, and the row's late_disposition_at is set.
+# With `late`, hotlined's wrap-up lasts 2 s: the screen says the disposition will be late; a new
+# call rings over the form (its caller hangs up) and the form keeps what was picked; it is sent,
+# the screen says it was recorded late, the row's late_disposition_at is set, and the shift's
+# figures count one late disposition.
 #
 # Usage: desk_screen_test.sh BIN_DIR SOURCE_DIR [late]
 set -euo pipefail
@@ -17,6 +20,7 @@ src=$2
 late=${3:-}
 dir=$(mktemp -d)
 daemon_pid=""
+# The gateways' pids.
 sim_pid=""
 # A tmux server of this test's own: its socket name is unique, and it is killed on the way out.
 socket="hotline-desk-test-$$"
@@ -24,7 +28,9 @@ t() { tmux -L "$socket" -f /dev/null "$@"; }
 
 cleanup() {
   t kill-server 2>/dev/null || true
-  [ -n "$sim_pid" ] && kill -9 "$sim_pid" 2>/dev/null || true
+  for pid in $sim_pid; do
+    kill -9 "$pid" 2>/dev/null || true
+  done
   [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null || true
   rm -rf "$dir"
 }
@@ -33,7 +39,7 @@ trap cleanup EXIT
 # fail, wait_for, wait_until, start_hotlined, stop_hotlined, add_counsellor.
 . "$(dirname "$0")/lib.sh"
 
-export LANG=C.UTF-8
+export LANG=C.UTF-8 HOTLINE_GATEWAY_TOKEN=dev-gateway-token
 command -v tmux > /dev/null || fail "tmux is not installed: deploy/setup installs it"
 
 # The screen as text in $dir/screen.out (shown when the test fails).
@@ -66,20 +72,20 @@ t resize-window -t desk -x 80 -y 24
 wait_screen "Nguyễn Thị Lan · SẴN SÀNG"
 
 # A call from Thanh Hóa (38) that talks for 4 s once connected.
-HOTLINE_GATEWAY_TOKEN=dev-gateway-token "$bin/hotline-sim" --server "$grpc" --gateway-id sim \
+"$bin/hotline-sim" --server "$grpc" --gateway-id sim \
   --calls 1 --province 38 --topic counselling --caller +84912345678 --talk-ms 4000 \
   --no-exit-when-done > "$dir/sim.out" 2>&1 &
 sim_pid=$!
 wait_screen "CUỘC GỌI ĐẾN · còn [0-9]+s"
 call=$(sed -n 's/.* arrived call \([^ ]*\) from .*/\1/p' "$dir/sim.out")
 [ -n "$call" ] || fail "no call id in $dir/sim.out"
-# The province by name; an older daemon sends only its code.
-screen_shows "Tỉnh/thành   (Thanh Hóa|38) " || fail "the offer does not show the province"
+screen_shows "Tỉnh/thành   Thanh Hóa " || fail "the offer does not show the province by name"
 screen_shows "Trả lời trong [0-9]+s" || fail "the offer has no countdown"
 screen_shows "\*\*\*\*\*\*\*\*\*\*78" || fail "the offer does not show the masked number"
 t send-keys -t desk Enter
-wait_screen "Thời gian nói [0-9]+s"
-screen_shows "ĐANG NGHE MÁY · $call" || fail "the call screen does not name the call"
+wait_screen "ĐANG NGHE MÁY · $call"
+# The talk time, on its own line (the shift's figures have a talk time too).
+wait_screen "^  Thời gian nói [0-9]+s"
 
 # The call ends: the wrap-up form.
 wait_screen "GHI KẾT QUẢ · $call"
@@ -92,6 +98,17 @@ fi
 # Space picks the first, counselling.
 t send-keys -t desk Down Down Down Down Down Down Down Space
 wait_screen "\(\*\) Quan hệ gia đình"
+if [ "$late" = late ]; then
+  # Another call rings over the late form, and its caller hangs up: the form is as it was.
+  "$bin/hotline-sim" --server "$grpc" --gateway-id sim2 --calls 1 --province 38 \
+    --topic counselling --caller +84900000022 --hang-up-after-ms 3000 --no-exit-when-done \
+    > "$dir/sim2.out" 2>&1 &
+  sim_pid="$sim_pid $!"
+  wait_screen "CUỘC GỌI ĐẾN · còn [0-9]+s"
+  wait_screen "Người gọi đã gác máy"
+  screen_shows "\(\*\) Quan hệ gia đình" || fail "the late form lost its category"
+  screen_shows "QUÁ HẠN" || fail "the form no longer says it is late"
+fi
 t send-keys -t desk Space
 wait_screen "\(\*\) Tư vấn"
 t send-keys -t desk s
@@ -109,6 +126,25 @@ if [ "$late" = late ]; then
     "SELECT late_disposition_at IS NOT NULL FROM calls WHERE call_id = '$call'") ||
     fail "no late_disposition_at column"
   [ "$late_at" = 1 ] || fail "the disposition is not recorded as late"
+fi
+
+# The shift's figures count the call once its outcome is in.
+if [ "$late" = late ]; then
+  wait_screen "Chưa ghi kết quả 0   Ghi muộn 1"
+else
+  wait_screen "Cuộc gọi mời 1   Đã nhận 1   Từ chối 0   Lỡ 0"
+  wait_screen "Cuộc gọi 1   Thời gian nói [0-9]+s"
+
+  # The same caller again: the offer says they called before, with you, and about what; the
+  # caller hangs up while it rings, and the screen says so.
+  "$bin/hotline-sim" --server "$grpc" --gateway-id sim2 --calls 1 --province 38 \
+    --topic counselling --caller +84912345678 --hang-up-after-ms 3000 --no-exit-when-done \
+    > "$dir/sim2.out" 2>&1 &
+  sim_pid="$sim_pid $!"
+  wait_screen "GỌI LẠI: 1 lần trong 7 ngày · ĐÃ NÓI CHUYỆN VỚI BẠN"
+  screen_shows "Lần trước: Quan hệ gia đình" || fail "the offer does not say the last category"
+  screen_shows "Gần đây: [0-9/]+ [0-9:]+ \(bạn\)" || fail "the offer does not list the last call"
+  wait_screen "Người gọi đã gác máy"
 fi
 
 # hotlined restarts on the same port: the desk says it is reconnecting, naming the address, and
