@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The full-screen hotline-desk on an 80x24 terminal (a detached tmux session on a private socket),
+# The full-screen hotline-desk on an 80x24 terminal (a detached tmux session, a private server),
 # driven by keys and read back with capture-pane, against real processes: hotlined and a gateway
 # (hotline-sim). The counsellor signs in (her name shows), goes available with A; a call from
 # Thanh Hóa rings: the offer box shows the province and a countdown; Enter accepts; the talk
@@ -20,24 +20,19 @@ src=$2
 late=${3:-}
 dir=$(mktemp -d)
 daemon_pid=""
-# The gateways' pids.
-sim_pid=""
-# A tmux server of this test's own: its socket name is unique, and it is killed on the way out.
-socket="hotline-desk-test-$$"
-t() { tmux -L "$socket" -f /dev/null "$@"; }
+# The gateways, killed on the way out.
+others=()
+# A tmux server of this test's own, on a socket in $dir (so that it goes with it), with no
+# configuration file; it is killed on the way out.
+t() { tmux -S "$dir/tmux.sock" -f /dev/null "$@"; }
 
+# fail, wait_for, wait_until, start_hotlined, stop_hotlined, add_counsellor, kill_started.
+. "$(dirname "$0")/lib.sh"
 cleanup() {
   t kill-server 2>/dev/null || true
-  for pid in $sim_pid; do
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null || true
-  rm -rf "$dir"
+  kill_started
 }
 trap cleanup EXIT
-
-# fail, wait_for, wait_until, start_hotlined, stop_hotlined, add_counsellor.
-. "$(dirname "$0")/lib.sh"
 
 export LANG=C.UTF-8 HOTLINE_GATEWAY_TOKEN=dev-gateway-token
 command -v tmux > /dev/null || fail "tmux is not installed: deploy/setup installs it"
@@ -75,7 +70,7 @@ wait_screen "Nguyễn Thị Lan · SẴN SÀNG"
 "$bin/hotline-sim" --server "$grpc" --gateway-id sim \
   --calls 1 --province 38 --topic counselling --caller +84912345678 --talk-ms 4000 \
   --no-exit-when-done > "$dir/sim.out" 2>&1 &
-sim_pid=$!
+others+=("$!")
 wait_screen "CUỘC GỌI ĐẾN · còn [0-9]+s"
 call=$(sed -n 's/.* arrived call \([^ ]*\) from .*/\1/p' "$dir/sim.out")
 [ -n "$call" ] || fail "no call id in $dir/sim.out"
@@ -103,7 +98,7 @@ if [ "$late" = late ]; then
   "$bin/hotline-sim" --server "$grpc" --gateway-id sim2 --calls 1 --province 38 \
     --topic counselling --caller +84900000022 --hang-up-after-ms 3000 --no-exit-when-done \
     > "$dir/sim2.out" 2>&1 &
-  sim_pid="$sim_pid $!"
+  others+=("$!")
   wait_screen "CUỘC GỌI ĐẾN · còn [0-9]+s"
   wait_screen "Người gọi đã gác máy"
   screen_shows "\(\*\) Quan hệ gia đình" || fail "the late form lost its category"
@@ -140,7 +135,7 @@ else
   "$bin/hotline-sim" --server "$grpc" --gateway-id sim2 --calls 1 --province 38 \
     --topic counselling --caller +84912345678 --hang-up-after-ms 3000 --no-exit-when-done \
     > "$dir/sim2.out" 2>&1 &
-  sim_pid="$sim_pid $!"
+  others+=("$!")
   wait_screen "GỌI LẠI: 1 lần trong 7 ngày · ĐÃ NÓI CHUYỆN VỚI BẠN"
   screen_shows "Lần trước: Quan hệ gia đình" || fail "the offer does not say the last category"
   screen_shows "Gần đây: [0-9/]+ [0-9:]+ \(bạn\)" || fail "the offer does not list the last call"

@@ -1,6 +1,16 @@
 # Shared by the real-process tests in this directory. Source it after setting $dir (the test's
 # temporary directory, whose *.log and *.out files are shown on failure).
 
+# For a test's EXIT trap: kills (-9) every pid in the array `others` and $daemon_pid, then
+# removes $dir.
+kill_started() {
+  for pid in "${others[@]}"; do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+
 fail() {
   echo "FAIL: $*" >&2
   for f in "$dir"/*.log "$dir"/*.out; do
