@@ -208,6 +208,16 @@ void DeskModel::OnWatchStopped(const std::string& why) {
 void DeskModel::OnPresenceAnswer(const v1::CounsellorStatus& status) {
   waiting_ = false;
   notice_ = Notice{};
+  SetAnsweredStatus(status);
+}
+
+// An answer comes on another thread than the Watch stream: a newer event (an offer made right
+// after) may be here first. An answer older than the state the desk shows is left out, so that
+// it can never hide a ringing offer.
+void DeskModel::SetAnsweredStatus(const v1::CounsellorStatus& status) {
+  if (status_ && ToTimePoint(status.since()) < ToTimePoint(status_->since())) {
+    return;
+  }
   SetStatus(status);
 }
 
@@ -239,7 +249,7 @@ void DeskModel::OnAnswerOffer(const Request& request, const std::string& error, 
 void DeskModel::OnSubmitted(const Request& request, const v1::SubmitDispositionResponse& response) {
   waiting_ = false;
   std::erase_if(forms_, [&](const WrapUpForm& form) { return form.call_id == request.call_id; });
-  SetStatus(response.status());
+  SetAnsweredStatus(response.status());
   figures_stale_ = true;
   if (response.late()) {
     ShowInfo(fmt::format("Đã ghi kết quả cuộc gọi {} (ghi MUỘN, sau hạn).", request.call_id),

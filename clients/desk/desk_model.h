@@ -190,6 +190,7 @@ class DeskModel final {
   void OnWrapUpStarted(const hotline::v1::WrapUpStartedEvent& wrap_up);
   void OnPresence(const hotline::v1::CounsellorStatus& status);
   void SetStatus(const hotline::v1::CounsellorStatus& status);
+  void SetAnsweredStatus(const hotline::v1::CounsellorStatus& status);
   WrapUpForm& FormFor(const std::string& call_id);
   void StartCall(const std::string& call_id);
 

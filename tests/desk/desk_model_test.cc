@@ -58,6 +58,7 @@ TEST_CASE("presence keys ask for available, break and sign out, one request at a
   CHECK(model.OnKey(Char('a')).kind == Request::Kind::kNone);
   v1::CounsellorStatus status;
   status.set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+  *status.mutable_since() = At(1);
   model.OnPresenceAnswer(status);
   CHECK(model.status()->state() == v1::COUNSELLOR_STATE_AVAILABLE);
   // Caps Lock on changes nothing.
@@ -256,6 +257,24 @@ TEST_CASE("an offer that times out or is withdrawn by a reconnect is gone, in wo
   model.Apply(Presence(22, v1::COUNSELLOR_STATE_AVAILABLE));
   CHECK(model.connection().open);
   CHECK_FALSE(model.connection().retry_at);
+}
+
+TEST_CASE("an answer older than an offer on the stream does not hide the offer", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(WrapUp(0, "c1"));
+  PickCategoryAndAction(model, 0, 0);
+  const Request submit = model.OnKey(Char('s'));
+  // The daemon made her available at 10 and offered a call at 11; the stream's events are here
+  // before the answer to the disposition.
+  model.Apply(Presence(10, v1::COUNSELLOR_STATE_AVAILABLE));
+  model.Apply(Presence(11, v1::COUNSELLOR_STATE_RESERVED, "c2"));
+  model.Apply(Offer(11, "c2"));
+  v1::SubmitDispositionResponse response = Recorded(false);
+  *response.mutable_status()->mutable_since() = At(10);
+  model.OnSubmitted(submit, response);
+  CHECK(model.form() == nullptr);
+  REQUIRE(model.offer());
+  CHECK(model.status()->state() == v1::COUNSELLOR_STATE_RESERVED);
 }
 
 TEST_CASE("an accept the daemon no longer knows clears the offer", "[desk]") {
