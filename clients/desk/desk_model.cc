@@ -117,6 +117,9 @@ void DeskModel::OnConnected(const v1::CallConnectedEvent& connected, TimePoint a
 }
 
 void DeskModel::OnWrapUpStarted(const v1::WrapUpStartedEvent& wrap_up) {
+  if (recorded_.contains(wrap_up.call_id())) {
+    return;  // A stream event late behind the answer that recorded it: no form to open again.
+  }
   WrapUpForm& form = FormFor(wrap_up.call_id());
   form.deadline = ToTimePoint(wrap_up.deadline());
   if (call_ && call_->call_id == wrap_up.call_id()) {
@@ -164,7 +167,8 @@ void DeskModel::SetStatus(const v1::CounsellorStatus& status) {
   } else {
     call_.reset();
   }
-  if (status.state() == v1::COUNSELLOR_STATE_WRAP_UP && !status.call_id().empty()) {
+  if (status.state() == v1::COUNSELLOR_STATE_WRAP_UP && !status.call_id().empty() &&
+      !recorded_.contains(status.call_id())) {
     FormFor(status.call_id());
   }
   if (status.state() != v1::COUNSELLOR_STATE_RESERVED) {
@@ -249,6 +253,7 @@ void DeskModel::OnAnswerOffer(const Request& request, const std::string& error, 
 void DeskModel::OnSubmitted(const Request& request, const v1::SubmitDispositionResponse& response) {
   waiting_ = false;
   std::erase_if(forms_, [&](const WrapUpForm& form) { return form.call_id == request.call_id; });
+  recorded_.insert(request.call_id);
   SetAnsweredStatus(response.status());
   figures_stale_ = true;
   if (response.late()) {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <deque>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -212,6 +213,9 @@ class DeskModel final {
   std::optional<RingingOffer> offer_;
   std::optional<CurrentCall> call_;
   std::deque<WrapUpForm> forms_;
+  // The calls whose disposition this desk recorded: their form never opens again. A shift's worth
+  // of ids.
+  std::set<std::string> recorded_;
   std::optional<hotline::v1::ShiftFiguresResponse> figures_;
   bool figures_unavailable_ = false;
   // When the figures are due again (the epoch: at once), unless a call ending makes them stale.

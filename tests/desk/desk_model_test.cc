@@ -277,6 +277,17 @@ TEST_CASE("an answer older than an offer on the stream does not hide the offer",
   CHECK(model.status()->state() == v1::COUNSELLOR_STATE_RESERVED);
 }
 
+TEST_CASE("a recorded call's form never opens again", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(WrapUp(0, "c1"));
+  PickCategoryAndAction(model, 0, 0);
+  model.OnSubmitted(model.OnKey(Char('s')), Recorded(false));
+  // Its wrap-up's events, late on the stream.
+  model.Apply(WrapUp(0, "c1"));
+  model.Apply(Presence(0, v1::COUNSELLOR_STATE_WRAP_UP, "c1"));
+  CHECK(model.form() == nullptr);
+}
+
 TEST_CASE("an accept the daemon no longer knows clears the offer", "[desk]") {
   DeskModel model = NewModel();
   model.Apply(Offer(0, "c1"));
