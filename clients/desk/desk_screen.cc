@@ -533,11 +533,26 @@ void DrawForm(Grid& grid, const DeskModel& model, const WrapUpForm& form, TimePo
 }
 
 // What happened last, on two rows: errors in bold.
+// An error with a hint under it (ErrorLine's "what to do") gets a row each, the error cut with
+// "…" if it must be: the hint is what the counsellor can act on.
 void DrawNotice(Grid& grid, const DeskModel& model) {
   const Notice& notice = model.notice();
-  int row = StatusRow(grid);
-  for (const std::string& line : Wrap(notice.Text(model.lang()), grid.width(), 2)) {
-    grid.Put(row++, 0, line, notice.error ? kBold : kPlain);
+  const std::string& text = notice.Text(model.lang());
+  const uint8_t attr = notice.error ? kBold : kPlain;
+  const std::vector<std::string_view> paragraphs = Split(text, '\n');
+  if (paragraphs.size() < 2) {
+    int row = StatusRow(grid);
+    for (const std::string& line : Wrap(text, grid.width(), 2)) {
+      grid.Put(row++, 0, line, attr);
+    }
+    return;
+  }
+  for (int i = 0; i < 2; ++i) {
+    const std::string_view line = Trim(paragraphs[static_cast<size_t>(i)]);
+    const int end = grid.Put(StatusRow(grid) + i, 0, line, attr);
+    if (end >= grid.width() && Width(line) > static_cast<size_t>(grid.width())) {
+      grid.Put(StatusRow(grid) + i, grid.width() - 1, "…", attr);
+    }
   }
 }
 

@@ -209,11 +209,23 @@ TEST_CASE("a dropped stream says reconnecting and names the daemon's address", "
 TEST_CASE("a long error wraps onto the two status rows", "[desk]") {
   DeskModel model = NewModel();
   model.ShowError(
-      "error: UNAVAILABLE: failed to connect to all addresses\n  hotlined is not answering at "
-      "127.0.0.1:50051: is it running? Start it with ./deploy/run");
+      "error: FAILED_PRECONDITION: counsellor 'lan' is not in wrap-up for call 'sim-1-call-1' "
+      "(the wrap-up may have ended)");
+  const Grid grid = Render(model, Time(0), kMinWidth, kMinHeight);
+  CHECK_THAT(grid.Line(21), Catch::StartsWith("error: FAILED_PRECONDITION"));
+  CHECK_THAT(grid.Line(22), Catch::Contains("(the wrap-up may have ended)"));
+}
+
+TEST_CASE("an error's hint keeps its own status row however long the error", "[desk]") {
+  DeskModel model = NewModel();
+  model.ShowError(
+      "error: UNAVAILABLE: failed to connect to all addresses; last error: UNKNOWN: "
+      "ipv4:127.0.0.1:1: Failed to connect to remote host: Connection refused\n  hotlined is "
+      "not answering at 127.0.0.1:1: is it running?");
   const Grid grid = Render(model, Time(0), kMinWidth, kMinHeight);
   CHECK_THAT(grid.Line(21), Catch::StartsWith("error: UNAVAILABLE"));
-  CHECK_THAT(grid.Line(22), Catch::Contains("hotlined is not answering"));
+  CHECK_THAT(grid.Line(21), Catch::EndsWith("…"));
+  CHECK(grid.Line(22) == "hotlined is not answering at 127.0.0.1:1: is it running?");
 }
 
 TEST_CASE("a terminal smaller than 80x24 is told so instead of drawn", "[desk]") {
