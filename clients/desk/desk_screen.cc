@@ -470,11 +470,11 @@ void DrawFormTitle(Grid& grid, const DeskModel& model, const WrapUpForm& form, T
 void DrawNote(Grid& grid, int row, const DeskModel& model, const WrapUpForm& form) {
   const Lang lang = model.lang();
   const bool here = form.focus == Section::kNote;
-  const int end =
-      grid.Put(row, 0,
-               fmt::format("{}{} ({}/{} byte):", here ? ">" : " ",
-                           Say(lang, {"GHI CHÚ (N)", "NOTE (N)"}), form.note.size(), kMaxNoteBytes),
-               here ? kBold | kReverse : kBold);
+  const int end = grid.Put(
+      row, 0,
+      fmt::format("{}{} ({}/{} {}):", here ? ">" : " ", Say(lang, {"GHI CHÚ (N)", "NOTE (N)"}),
+                  form.note.size(), kMaxNoteBytes, Say(lang, {"byte", "bytes"})),
+      here ? kBold | kReverse : kBold);
   const int rows = std::max(1, StatusRow(grid) - row);
   const int room = (kMinWidth - end - 1) + (rows - 1) * kMinWidth;
   // Show the end of the note, where the counsellor is typing.
