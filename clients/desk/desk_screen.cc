@@ -379,11 +379,6 @@ void DrawIdle(Grid& grid, const DeskModel& model) {
   } else {
     grid.Put(row, 2, Say(lang, StateWords(status->state())), kBold);
   }
-  if (model.forms_waiting() > 0) {
-    grid.Put(row + 3, 2,
-             Say(lang, {"Còn biểu mẫu ghi kết quả chưa gửi.", "An outcome form is not sent yet."}),
-             kBold | kReverse);
-  }
   DrawFigures(grid, kOfferBottom + 2, model);  // Below where an offer's box would stand.
 }
 
