@@ -231,6 +231,7 @@ class ScreenDesk final {
   void SetPresence(const Request& request);
   void AnswerOffer(const Request& request);
   void Submit(const Request& request);
+  void NeverRoute(const Request& request);
   void FetchFigures();
 
   const Server server_;
@@ -286,6 +287,9 @@ bool ScreenDesk::Perform(const Request& request) {
     case Request::Kind::kSubmit:
       requests_.Post([this, request] { Submit(request); });
       return true;
+    case Request::Kind::kNeverRoute:
+      requests_.Post([this, request] { NeverRoute(request); });
+      return true;
     case Request::Kind::kQuit:
       return false;
   }
@@ -339,6 +343,18 @@ void ScreenDesk::Submit(const Request& request) {
   unanswered_submit_id_ = call.request_id();
   // The form stays open with what was typed: nothing is lost, the counsellor sends it again.
   inbox_.Post([error = ErrorLine(status)](DeskModel& model) { model.OnRequestFailed(error); });
+}
+
+void ScreenDesk::NeverRoute(const Request& request) {
+  v1::NeverRouteCallerRequest call;
+  call.set_request_id(NewRequestId());
+  call.set_call_id(request.call_id);
+  v1::NeverRouteCallerResponse response;
+  const grpc::Status status =
+      server_.Call(&v1::DeskService::Stub::NeverRouteCaller, call, &response);
+  inbox_.Post([request, error = status.ok() ? std::string() : ErrorLine(status)](DeskModel& model) {
+    model.OnNeverRouted(request, error);
+  });
 }
 
 void ScreenDesk::FetchFigures() {

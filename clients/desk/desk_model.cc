@@ -83,7 +83,7 @@ void DeskModel::OnOffer(const v1::OfferEvent& offer) {
   offer_ =
       RingingOffer{offer, ToTimePoint(offer.call().arrived_at()), ToTimePoint(offer.expires_at())};
   ++offers_rung_;
-  quit_asked_ = false;
+  question_ = Question::kNone;  // The offer's keys come first.
 }
 
 void DeskModel::OnOfferRevoked(const v1::OfferRevokedEvent& revoked) {
@@ -266,6 +266,16 @@ void DeskModel::OnSubmitted(const Request& request, const v1::SubmitDispositionR
   }
 }
 
+void DeskModel::OnNeverRouted(const Request& request, const std::string& error) {
+  waiting_ = false;
+  if (!error.empty()) {
+    ShowError(error);
+    return;
+  }
+  ShowInfo(fmt::format("Người gọi cuộc {} sẽ không được nối tới bạn nữa.", request.call_id),
+           fmt::format("The caller of call {} will not be routed to you again.", request.call_id));
+}
+
 void DeskModel::OnFiguresAsked(TimePoint now) {
   figures_next_ = now + kFiguresEvery;
   figures_stale_ = false;
@@ -319,13 +329,8 @@ Request DeskModel::OnKey(Key key) {
 }
 
 Request DeskModel::RouteKey(Key key) {
-  if (quit_asked_) {
-    quit_asked_ = false;
-    Request request;
-    if (IsLetter(key, 'y')) {
-      request.kind = Request::Kind::kQuit;
-    }
-    return request;
+  if (question_ != Question::kNone) {
+    return Answer(key);
   }
   // The language switches from anywhere but the note, where 'l' is a letter.
   const bool typing = form() != nullptr && !offer_ && form()->focus == Section::kNote;
@@ -342,6 +347,26 @@ Request DeskModel::RouteKey(Key key) {
     return form()->focus == Section::kNote ? OnNoteKey(key) : OnFormKey(key);
   }
   return OnIdleKey(key);
+}
+
+Request DeskModel::Answer(Key key) {
+  const Question question = std::exchange(question_, Question::kNone);
+  Request request;
+  if (!IsLetter(key, 'y')) {
+    return request;
+  }
+  if (question == Question::kQuit) {
+    request.kind = Request::Kind::kQuit;
+  } else if (question == Question::kNeverRoute) {
+    request.kind = Request::Kind::kNeverRoute;
+    request.call_id = question_call_id_;
+  }
+  return request;
+}
+
+void DeskModel::AskNeverRoute(const std::string& call_id) {
+  question_ = Question::kNeverRoute;
+  question_call_id_ = call_id;
 }
 
 Request DeskModel::OnOfferKey(Key key) {
@@ -387,8 +412,10 @@ Request DeskModel::OnFormKey(Key key) {
     forms_.front().heavy = !forms_.front().heavy;
   } else if (IsLetter(key, 'n')) {
     forms_.front().focus = Section::kNote;
+  } else if (IsLetter(key, 'k')) {
+    AskNeverRoute(forms_.front().call_id);
   } else if (IsLetter(key, 'q')) {
-    quit_asked_ = true;
+    question_ = Question::kQuit;
   }
   return {};
 }
@@ -443,8 +470,10 @@ Request DeskModel::OnIdleKey(Key key) {
     request.state = v1::COUNSELLOR_STATE_OFFLINE;
   } else if (IsLetter(key, 'r')) {
     figures_stale_ = true;
+  } else if (call_ && IsLetter(key, 'k')) {
+    AskNeverRoute(call_->call_id);
   } else if (IsLetter(key, 'q')) {
-    quit_asked_ = true;
+    question_ = Question::kQuit;
   }
   return request;
 }

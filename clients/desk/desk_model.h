@@ -45,11 +45,11 @@ struct Key {
 
 // What a key asks the app to do with the daemon.
 struct Request {
-  enum class Kind { kNone, kSetPresence, kAnswer, kSubmit, kQuit };
+  enum class Kind { kNone, kSetPresence, kAnswer, kSubmit, kNeverRoute, kQuit };
   Kind kind = Kind::kNone;
   // kSetPresence.
   hotline::v1::CounsellorState state = hotline::v1::COUNSELLOR_STATE_UNSPECIFIED;
-  // kAnswer, kSubmit.
+  // kAnswer, kSubmit, kNeverRoute.
   std::string call_id;
   // kAnswer.
   bool accept = false;
@@ -57,6 +57,9 @@ struct Request {
   hotline::v1::Disposition disposition;
   bool ready_for_next = true;
 };
+
+// A question the bottom line asks before a key takes effect: Y confirms, any other key cancels.
+enum class Question { kNone, kQuit, kNeverRoute };
 
 // The parts of the wrap-up form, in Tab order.
 enum class Section { kCategory, kAction, kFlags, kHeavy, kNote };
@@ -143,6 +146,8 @@ class DeskModel final {
   void OnRequestFailed(const std::string& error);
   void OnAnswerOffer(const Request& request, const std::string& error, bool offer_gone);
   void OnSubmitted(const Request& request, const hotline::v1::SubmitDispositionResponse& response);
+  // The answer to NeverRouteCaller: `error` empty on success, else the words.
+  void OnNeverRouted(const Request& request, const std::string& error);
   // The figures were asked for: not due again until they are answered or a minute has passed.
   void OnFiguresAsked(TimePoint now);
   void OnFigures(const hotline::v1::ShiftFiguresResponse& figures, TimePoint now);
@@ -178,7 +183,8 @@ class DeskModel final {
   const std::optional<hotline::v1::ShiftFiguresResponse>& figures() const { return figures_; }
   bool figures_unavailable() const { return figures_unavailable_; }
   const Notice& notice() const { return notice_; }
-  bool quit_asked() const { return quit_asked_; }
+  Question question() const { return question_; }
+  bool quit_asked() const { return question_ == Question::kQuit; }
   // True while a request a key made is not answered yet: keys that would make another wait.
   bool waiting() const { return waiting_; }
   // Counts every offer that rang: the app rings the bell when it grows.
@@ -196,6 +202,8 @@ class DeskModel final {
   void StartCall(const std::string& call_id);
 
   Request RouteKey(Key key);
+  Request Answer(Key key);
+  void AskNeverRoute(const std::string& call_id);
   Request OnOfferKey(Key key);
   Request OnFormKey(Key key);
   Request OnNoteKey(Key key);
@@ -222,7 +230,9 @@ class DeskModel final {
   TimePoint figures_next_;
   bool figures_stale_ = true;
   Notice notice_;
-  bool quit_asked_ = false;
+  Question question_ = Question::kNone;
+  // kNeverRoute: the call whose caller it is about.
+  std::string question_call_id_;
   bool waiting_ = false;
   int offers_rung_ = 0;
 };

@@ -554,6 +554,11 @@ void DrawNotice(Grid& grid, const DeskModel& model) {
 std::string KeysFor(const DeskModel& model) {
   const Lang lang = model.lang();
   const std::string_view other = Say(lang, {"L English", "L Tiếng Việt"});
+  if (model.question() == Question::kNeverRoute) {
+    return std::string(
+        Say(lang, {"KHÔNG BAO GIỜ nối người gọi này tới bạn nữa? Y: đồng ý  phím khác: thôi",
+                   "NEVER route this caller to you again? Y: yes  any other key: no"}));
+  }
   if (model.quit_asked()) {
     return std::string(model.forms_waiting() > 0
                            ? Say(lang, {"THOÁT khi biểu mẫu chưa gửi? Y: thoát  phím khác: ở lại",
@@ -578,8 +583,9 @@ std::string KeysFor(const DeskModel& model) {
   }
   if (model.call()) {
     return fmt::format("{}  {}  Q {}",
-                       Say(lang, {"Trong cuộc gọi  R Số liệu", "On a call  R Figures"}), other,
-                       Say(lang, {"Thoát", "Quit"}));
+                       Say(lang, {"Trong cuộc gọi  K Không nối lại  R Số liệu",
+                                  "On a call  K Never again  R Figures"}),
+                       other, Say(lang, {"Thoát", "Quit"}));
   }
   return fmt::format("{}  {}  Q {}",
                      Say(lang, {"A Sẵn sàng  B Nghỉ  O Đăng xuất  R Số liệu",

@@ -334,6 +334,27 @@ TEST_CASE("the figures are due at start, after a call and every minute", "[desk]
   CHECK(model.FiguresDue(Time(65)));
 }
 
+TEST_CASE("K asks, then never routes the caller of the call or of the form", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(Offer(0, "c1"));
+  model.OnAnswerOffer(model.OnKey(Press(Kind::kEnter)), "", false);
+  model.Apply(Connected(1, "c1"));
+  model.OnKey(Char('k'));
+  CHECK(model.question() == Question::kNeverRoute);
+  CHECK(model.OnKey(Char('n')).kind == Request::Kind::kNone);  // Any other key: no.
+  CHECK(model.question() == Question::kNone);
+  model.OnKey(Char('K'));
+  const Request never = model.OnKey(Char('y'));
+  REQUIRE(never.kind == Request::Kind::kNeverRoute);
+  CHECK(never.call_id == "c1");
+  model.OnNeverRouted(never, "");
+  CHECK_THAT(model.notice().en, Catch::Contains("will not be routed to you again"));
+
+  model.Apply(WrapUp(10, "c1"));
+  model.OnKey(Char('k'));
+  CHECK(model.OnKey(Char('y')).call_id == "c1");
+}
+
 TEST_CASE("L switches the language and Q asks before quitting", "[desk]") {
   DeskModel model = NewModel();
   model.OnKey(Char('l'));

@@ -134,6 +134,10 @@ TEST_CASE("the call shows its talk time from the connection and its summary", "[
   CHECK_THAT(screen, Catch::Contains("Thời gian nói 1m23s"));
   CHECK_THAT(screen, Catch::Contains("Tỉnh/thành   Thanh Hóa"));
   CHECK_THAT(screen, Catch::Contains("Đã chờ       22s"));
+  CHECK_THAT(screen, Catch::Contains("K Không nối lại"));
+  model.OnKey(Char('k'));
+  CHECK_THAT(Screen(model, Time(100)),
+             Catch::Contains("KHÔNG BAO GIỜ nối người gọi này tới bạn nữa? Y: đồng ý"));
 }
 
 TEST_CASE("the wrap-up form counts down, then says the disposition will be late", "[desk]") {
