@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
                "Line mode: go available as soon as the desk is signed in");
   app.add_option("--exit-after-calls", options.exit_after_calls,
                  "Line mode: exit 0 after recording this many dispositions (0: never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(hotline::clients::WholeNumber());
   app.footer(
       "In line mode, without --auto-accept, --auto-disposition or --exit-after-calls, the end of\n"
       "stdin signs out and exits.\n\n" +
