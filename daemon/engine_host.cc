@@ -1102,6 +1102,16 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
     return;
   }
   spdlog::info("desk of '{}' connected", *id);
+  // After the input: it fired the timers due by now, a wrap-up's deadline among them.
+  for (const routing::OwedDisposition& owed : engine_.OwedBy(*id)) {
+    v1::DeskEvent owes;
+    *owes.mutable_at() = ToProto(Now());
+    owes.mutable_disposition_owed()->set_call_id(owed.call_id);
+    *owes.mutable_disposition_owed()->mutable_wrap_up_ended_at() = ToProto(owed.since);
+    *owes.mutable_disposition_owed()->mutable_accepted_until() =
+        ToProto(owed.since + config_.engine.late_disposition_ms);
+    Deliver([stream, owes] { stream->Send(owes); });
+  }
 }
 
 void EngineHost::DeskClosed(std::shared_ptr<DeskStream> stream) {

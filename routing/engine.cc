@@ -1294,6 +1294,18 @@ void Engine::Record(Call& call) {
   calls_.erase(id);
 }
 
+std::vector<OwedDisposition> Engine::OwedBy(const std::string& counsellor_id) const {
+  std::vector<OwedDisposition> owed;
+  for (const auto& [call_id, entry] : owed_) {
+    if (entry.counsellor_id == counsellor_id) {
+      owed.push_back(entry);
+    }
+  }
+  std::sort(owed.begin(), owed.end(),
+            [](const OwedDisposition& a, const OwedDisposition& b) { return a.since < b.since; });
+  return owed;
+}
+
 void Engine::NoteCategory(const std::string& caller_key, const std::string& call_id,
                           const std::string& category) {
   auto it = contacts_.find(caller_key);

@@ -300,6 +300,9 @@ class Engine final {
   // Visits every live call (no copies), in no particular order: for counting.
   void ForEachCall(const std::function<void(const CallInfo&, CallState)>& visit) const;
   std::optional<CounsellorView> FindCounsellor(const std::string& counsellor_id) const;
+  // The calls whose disposition this counsellor may still record late, oldest first. O(every
+  // call owed by anyone): for a desk that opens.
+  std::vector<OwedDisposition> OwedBy(const std::string& counsellor_id) const;
   std::optional<CallView> FindCall(const std::string& call_id) const;
 
   // Checks the engine's invariants (for tests; a failure is a bug): every held call and its

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -100,6 +101,9 @@ class Desk final {
   std::string offer_call_id_ ABSL_GUARDED_BY(mutex_);
   // The call in wrap-up, which dispo records.
   std::string wrap_up_call_id_ ABSL_GUARDED_BY(mutex_);
+  // Calls whose wrap-up ended without a disposition, oldest first: `dispo` outside a wrap-up
+  // records the newest of them, late.
+  std::vector<std::string> owed_ ABSL_GUARDED_BY(mutex_);
   // The last call offered, connected or ended: `never`'s default when none is in wrap-up.
   std::string last_call_id_ ABSL_GUARDED_BY(mutex_);
   bool presence_seen_ ABSL_GUARDED_BY(mutex_) = false;
@@ -209,6 +213,18 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
                             EnumName(event.call_ended().outcome())));
       break;
     }
+    case v1::DeskEvent::kDispositionOwed: {
+      const std::string& call_id = event.disposition_owed().call_id();
+      {
+        absl::MutexLock lock(&mutex_);
+        if (std::find(owed_.begin(), owed_.end(), call_id) == owed_.end()) {
+          owed_.push_back(call_id);
+        }
+      }
+      PrintLine(fmt::format("{} call {} still needs its disposition: dispo records it, late", at,
+                            call_id));
+      break;
+    }
     case v1::DeskEvent::kWrapUpStarted: {
       const v1::WrapUpStartedEvent& wrap_up = event.wrap_up_started();
       {
@@ -243,7 +259,10 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
             wrap_up_call_id_ = status.call_id();
           }
         } else {
-          wrap_up_call_id_.clear();
+          if (!wrap_up_call_id_.empty()) {
+            // The wrap-up ended without a disposition: the daemon still takes it, late.
+            owed_.push_back(std::exchange(wrap_up_call_id_, std::string()));
+          }
         }
       }
       PrintLine(fmt::format("{} presence {}", at, PresenceText(status)));
@@ -395,10 +414,10 @@ void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_
   std::string call_id;
   {
     absl::MutexLock lock(&mutex_);
-    call_id = wrap_up_call_id_;
+    call_id = wrap_up_call_id_.empty() && !owed_.empty() ? owed_.back() : wrap_up_call_id_;
   }
   if (call_id.empty()) {
-    PrintErrorLine("error: no call is in wrap-up");
+    PrintErrorLine("error: no call is in wrap-up or waiting for its disposition");
     return;
   }
   v1::SubmitDispositionRequest request;
@@ -420,10 +439,12 @@ void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_
     if (wrap_up_call_id_ == call_id) {
       wrap_up_call_id_.clear();
     }
+    std::erase(owed_, call_id);
     ++dispositions_;
     enough = options_.exit_after_calls > 0 && dispositions_ >= options_.exit_after_calls;
   }
-  PrintLine(fmt::format("ok: disposition recorded for call {}; now {}", call_id,
+  PrintLine(fmt::format("ok: disposition recorded for call {}{}; now {}", call_id,
+                        response.late() ? " (late: after its wrap-up ended)" : "",
                         PresenceText(response.status())));
   if (enough) {
     RequestExit(0);

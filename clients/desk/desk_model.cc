@@ -74,6 +74,9 @@ void DeskModel::Apply(const v1::DeskEvent& event) {
     case v1::DeskEvent::kPresenceChanged:
       OnPresence(event.presence_changed().status());
       break;
+    case v1::DeskEvent::kDispositionOwed:
+      OnDispositionOwed(event.disposition_owed());
+      break;
     case v1::DeskEvent::KIND_NOT_SET:
       break;  // A newer daemon may send kinds this build does not know.
   }
@@ -127,6 +130,22 @@ void DeskModel::OnWrapUpStarted(const v1::WrapUpStartedEvent& wrap_up) {
     call_.reset();
   }
   figures_stale_ = true;
+}
+
+void DeskModel::OnDispositionOwed(const v1::DispositionOwedEvent& owed) {
+  if (recorded_.contains(owed.call_id())) {
+    return;
+  }
+  for (const WrapUpForm& form : forms_) {
+    if (form.call_id == owed.call_id()) {
+      return;  // Still open here (a reconnect, not a restart): it keeps its contents.
+    }
+  }
+  WrapUpForm form;
+  form.call_id = owed.call_id();
+  form.deadline = ToTimePoint(owed.wrap_up_ended_at());
+  form.flags.assign(taxonomy_.flags.size(), false);
+  forms_.push_back(std::move(form));
 }
 
 WrapUpForm& DeskModel::FormFor(const std::string& call_id) {

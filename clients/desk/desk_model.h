@@ -195,6 +195,9 @@ class DeskModel final {
   void OnOfferRevoked(const hotline::v1::OfferRevokedEvent& revoked);
   void OnConnected(const hotline::v1::CallConnectedEvent& connected, TimePoint at);
   void OnWrapUpStarted(const hotline::v1::WrapUpStartedEvent& wrap_up);
+  // A call whose wrap-up ended while this desk was not running: its form opens again, late,
+  // behind any form with a deadline still running.
+  void OnDispositionOwed(const hotline::v1::DispositionOwedEvent& owed);
   void OnPresence(const hotline::v1::CounsellorStatus& status);
   void SetStatus(const hotline::v1::CounsellorStatus& status);
   void SetAnsweredStatus(const hotline::v1::CounsellorStatus& status);

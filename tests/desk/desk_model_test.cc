@@ -298,6 +298,34 @@ TEST_CASE("an accept the daemon no longer knows clears the offer", "[desk]") {
   CHECK(model.notice().error);
 }
 
+TEST_CASE("a call owed from before a restart opens its form again, late, behind a running one",
+          "[desk]") {
+  DeskModel model = NewModel();
+  v1::DeskEvent owed;
+  *owed.mutable_at() = At(100);
+  owed.mutable_disposition_owed()->set_call_id("c0");
+  *owed.mutable_disposition_owed()->mutable_wrap_up_ended_at() = At(50);
+  *owed.mutable_disposition_owed()->mutable_accepted_until() = At(50 + 24 * 3600);
+  model.Apply(owed);
+  REQUIRE(model.form() != nullptr);
+  CHECK(model.form()->call_id == "c0");
+  CHECK(model.form()->Late(Time(100)));
+  // A new call's wrap-up comes in front; the owed one waits behind it.
+  model.Apply(WrapUp(100, "c1"));
+  CHECK(model.form()->call_id == "c1");
+  // The same owed call again (a reconnect): still one form for it.
+  model.Apply(owed);
+  PickCategoryAndAction(model, 0, 0);
+  model.OnSubmitted(model.OnKey(Char('s')), Recorded(false));
+  REQUIRE(model.form() != nullptr);
+  CHECK(model.form()->call_id == "c0");
+  PickCategoryAndAction(model, 0, 0);
+  model.OnSubmitted(model.OnKey(Char('s')), Recorded(true));
+  CHECK(model.form() == nullptr);
+  model.Apply(owed);  // Recorded: never again.
+  CHECK(model.form() == nullptr);
+}
+
 TEST_CASE("a desk started during wrap-up opens the form from the presence", "[desk]") {
   DeskModel model = NewModel();
   model.Apply(Presence(0, v1::COUNSELLOR_STATE_WRAP_UP, "c9"));

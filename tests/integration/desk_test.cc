@@ -121,12 +121,36 @@ TEST_CASE("a disposition after the wrap-up expired is recorded late, once, also 
     m.f.Restart();
     DeskClient desk(m.f.channel, token);
     desk.WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); });
+    // The restarted desk learns which form to open again.
+    const v1::DeskEvent owed = desk.WaitFor([](const v1::DeskEvent& e) {
+      return e.has_disposition_owed();
+    });
+    CHECK(owed.disposition_owed().call_id() == "c-1");
+    CHECK(owed.disposition_owed().wrap_up_ended_at().seconds() == kStartSeconds + 1 + 30 + 45);
+    CHECK(owed.disposition_owed().accepted_until().seconds() ==
+          kStartSeconds + 1 + 30 + 45 + 24 * 3600);
     v1::SubmitDispositionResponse response;
     REQUIRE(desk.Dispose("c-1", d, true, &response).ok());
     CHECK(response.late());
     const grpc::Status twice = desk.Dispose("c-1", d);
     CHECK(twice.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
     CHECK_THAT(twice.error_message(), Catch::Contains("owes it no disposition"));
+    // Recorded: a desk that opens now is owed nothing (its first events are the presence and,
+    // after a SetPresence, that change; nothing else).
+    desk.Close();
+    // Its own request ids: the first desk's are remembered (and would be answered as repeats).
+    testing::DeskConnection again(m.f.channel, token, "again-");
+    REQUIRE(again.WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); }, 10s));
+    REQUIRE(again.SetPresence(v1::COUNSELLOR_STATE_BREAK).ok());
+    const auto next = again.WaitFor(
+        [](const v1::DeskEvent& e) {
+          return e.has_disposition_owed() ||
+                 (e.has_presence_changed() &&
+                  e.presence_changed().status().state() == v1::COUNSELLOR_STATE_BREAK);
+        },
+        10s);
+    REQUIRE(next.has_value());
+    CHECK_FALSE(next->has_disposition_owed());
   }
   const RowDisposition row = ReadRow(m.f, "c-1");
   CHECK(row.category == "mental_health");
