@@ -75,6 +75,15 @@ int main(int argc, char** argv) {
   std::cout << "hotlined ready: grpc=" << host(config->grpc_listen) << ":" << (*daemon)->grpc_port()
             << " http=" << host(config->http_listen) << ":" << (*daemon)->http_port()
             << " database=" << config->database << std::endl;
+  // And for a person (deploy/run's banner leaves the addresses to this): the ports bound, which
+  // port 0 or a command-line override make different from the config file's.
+  const std::string grpc = host(config->grpc_listen) + ":" + std::to_string((*daemon)->grpc_port());
+  const std::string web =
+      "http://" + host(config->http_listen) + ":" + std::to_string((*daemon)->http_port());
+  std::cout << "  gRPC       " << grpc << "   (check: hotlinectl status --server " << grpc
+            << ")\n"
+            << "  live view  " << web << "/   (health " << web << "/healthz, metrics " << web
+            << "/metrics)" << std::endl;
   int signal = 0;
   sigwait(&stop, &signal);
   if (const absl::Status failure = (*daemon)->failure(); !failure.ok()) {
