@@ -1,10 +1,18 @@
 // hotline-sim: a telephony gateway simulator and load generator for hotlined.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <string>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"
 #include "clients/sim/gateway_sim.h"
+#include "clients/sim/virtual_run.h"
 
 namespace {
 
@@ -25,6 +33,107 @@ CLI::Validator CallerNumberValidator() {
       "NUMBER");
 }
 
+struct ScenarioFlags {
+  std::string file;
+  bool virtual_time = false;
+  std::string report = "text";
+  bool progress = false;
+  std::optional<uint64_t> seed;
+  // "ID=N": roster entry ID gets count N instead of the scenario's.
+  std::vector<std::string> counts;
+};
+
+// "day 3 14:05" of simulated local time.
+std::string SimulatedTime(const hotline::sim::Scenario& scenario, hotline::routing::Timestamp t) {
+  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(t - scenario.start).count();
+  return fmt::format("day {} {:02}:{:02}", minutes / 1440 + 1, minutes % 1440 / 60, minutes % 60);
+}
+
+absl::Status ApplyOverrides(const ScenarioFlags& flags, hotline::sim::Scenario& scenario) {
+  if (flags.seed) {
+    scenario.seed = *flags.seed;
+  }
+  for (const std::string& text : flags.counts) {
+    const size_t equals = text.find('=');
+    const std::string id = text.substr(0, equals);
+    int count = -1;
+    if (equals != std::string::npos) {
+      count = std::atoi(text.c_str() + equals + 1);
+    }
+    if (count < 0 || text.find_first_not_of("0123456789", equals + 1) != std::string::npos) {
+      return absl::InvalidArgumentError(
+          fmt::format("--count {}: expected ID=N, N a whole number >= 0", text));
+    }
+    bool found = false;
+    for (hotline::sim::CounsellorGroup& group : scenario.counsellors) {
+      if (group.id == id) {
+        group.count = count;
+        found = true;
+      }
+    }
+    if (!found) {
+      return absl::InvalidArgumentError(
+          fmt::format("--count {}: the scenario has no counsellors entry with id '{}'", text, id));
+    }
+  }
+  return absl::OkStatus();
+}
+
+int RunScenario(const ScenarioFlags& flags) {
+  absl::StatusOr<hotline::sim::Scenario> scenario = hotline::sim::LoadScenario(flags.file);
+  absl::Status status = scenario.status();
+  if (status.ok()) {
+    status = ApplyOverrides(flags, *scenario);
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
+    return 2;
+  }
+  if (!flags.virtual_time) {
+    std::fprintf(stderr, "error: --scenario needs --virtual (live scenarios are not built yet)\n");
+    return 2;
+  }
+  const bool show_progress = flags.progress || isatty(STDERR_FILENO) == 1;
+  const auto started = std::chrono::steady_clock::now();
+  const auto progress = [&](const hotline::sim::Progress& p) {
+    std::fprintf(stderr, "\r%s: %lld calls, %lld finished, %lld in progress   ",
+                 SimulatedTime(*scenario, p.now).c_str(), static_cast<long long>(p.arrived),
+                 static_cast<long long>(p.finished), static_cast<long long>(p.in_progress));
+  };
+  absl::StatusOr<hotline::sim::VirtualResult> result = hotline::sim::RunVirtual(
+      *scenario, show_progress ? std::function<void(const hotline::sim::Progress&)>(progress)
+                               : std::function<void(const hotline::sim::Progress&)>());
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (show_progress) {
+    std::fprintf(stderr, "\n");
+  }
+  if (!result.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(result.status().message()).c_str());
+    return 2;
+  }
+  const double simulated_h = static_cast<double>(scenario->duration.count()) / 3.6e6;
+  if (flags.report == "json") {
+    std::printf("%s\n",
+                result->report
+                    ->Json(fmt::format("\"scenario\": \"{}\", \"seed\": {}, \"simulated_hours\": "
+                                       "{}, \"wall_seconds\": {:.3f}, \"engine_inputs\": {}, "
+                                       "\"refused_inputs\": {}",
+                                       scenario->source, scenario->seed, simulated_h, wall_s,
+                                       result->inputs, result->refused))
+                    .c_str());
+  } else {
+    std::printf("%s",
+                result->report
+                    ->Text(fmt::format("scenario {} (seed {}): {:g} h simulated in {:.2f} s of "
+                                       "real time, {} engine inputs ({} refused)",
+                                       scenario->source, scenario->seed, simulated_h, wall_s,
+                                       result->inputs, result->refused))
+                    .c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -37,8 +146,9 @@ int main(int argc, char** argv) {
       "hotline-sim: a telephony gateway simulator. Connects to hotlined as a gateway, sends\n"
       "calls, answers its commands like a real gateway, and prints each message on one line.");
   app.option_defaults()->always_capture_default();
+  // Required except in virtual time, which talks to no daemon (checked after parsing).
   hotline::clients::AddServerFlags(app, options.server, options.token, "HOTLINE_GATEWAY_TOKEN",
-                                   /*token_required=*/true);
+                                   /*token_required=*/false);
   app.add_option("--gateway-id", options.gateway_id, "Gateway id sent in Hello; prefixes all ids");
   app.add_option("--calls", options.calls, "How many calls to send")->check(CLI::NonNegativeNumber);
   app.add_option("--interval-ms", options.interval_ms, "Milliseconds between two arrivals")
@@ -70,7 +180,26 @@ int main(int argc, char** argv) {
   app.add_flag_callback(
       "--no-exit-when-done", [&options] { options.exit_when_done = false; },
       "Stay connected after the last call, answering commands, until interrupted");
+  ScenarioFlags scenario;
+  app.add_option("--scenario", scenario.file,
+                 "Run a scenario file (docs/simulator.md) instead of N identical calls");
+  app.add_flag("--virtual", scenario.virtual_time,
+               "With --scenario: run it in this process on a simulated clock, as fast as it goes");
+  app.add_option("--report", scenario.report, "With --scenario: the report's form")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--progress", scenario.progress,
+               "With --scenario: a progress line on stderr even when it is not a terminal");
+  app.add_option("--seed", scenario.seed, "With --scenario: replaces the scenario's seed");
+  app.add_option("--count", scenario.counts,
+                 "With --scenario: ID=N sets the count of the roster entry ID (repeatable)");
   CLI11_PARSE(app, argc, argv);
+  if (options.token.empty() && !(scenario.virtual_time && !scenario.file.empty())) {
+    // As CLI11 says it for a required option.
+    return app.exit(CLI::RequiredError("--token"));
+  }
+  if (!scenario.file.empty()) {
+    return RunScenario(scenario);
+  }
 
   options.topic = *hotline::clients::ParseEnum<v1::Topic>(topic);
   options.priority = *hotline::clients::ParseEnum<v1::Priority>(priority);
