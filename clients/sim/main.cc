@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -39,6 +40,7 @@ struct ScenarioFlags {
   std::string report = "text";
   bool progress = false;
   std::optional<uint64_t> seed;
+  std::optional<double> days;
   // "ID=N": roster entry ID gets count N instead of the scenario's.
   std::vector<std::string> counts;
 };
@@ -52,6 +54,9 @@ std::string SimulatedTime(const hotline::sim::Scenario& scenario, hotline::routi
 absl::Status ApplyOverrides(const ScenarioFlags& flags, hotline::sim::Scenario& scenario) {
   if (flags.seed) {
     scenario.seed = *flags.seed;
+  }
+  if (flags.days) {
+    scenario.duration = hotline::routing::Millis(std::llround(*flags.days * 86'400'000));
   }
   for (const std::string& text : flags.counts) {
     const size_t equals = text.find('=');
@@ -190,6 +195,8 @@ int main(int argc, char** argv) {
   app.add_flag("--progress", scenario.progress,
                "With --scenario: a progress line on stderr even when it is not a terminal");
   app.add_option("--seed", scenario.seed, "With --scenario: replaces the scenario's seed");
+  app.add_option("--days", scenario.days, "With --scenario: replaces the scenario's duration")
+      ->check(CLI::PositiveNumber);
   app.add_option("--count", scenario.counts,
                  "With --scenario: ID=N sets the count of the roster entry ID (repeatable)");
   CLI11_PARSE(app, argc, argv);
