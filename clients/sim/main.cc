@@ -7,12 +7,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <string>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"
 #include "clients/sim/gateway_sim.h"
+#include "clients/sim/live_run.h"
 #include "clients/sim/virtual_run.h"
 
 namespace {
@@ -41,6 +43,9 @@ struct ScenarioFlags {
   bool progress = false;
   std::optional<uint64_t> seed;
   std::optional<double> days;
+  double time_scale = 1;
+  bool desks = false;
+  std::string admin_token_file;
   // "ID=N": roster entry ID gets count N instead of the scenario's.
   std::vector<std::string> counts;
 };
@@ -84,7 +89,20 @@ absl::Status ApplyOverrides(const ScenarioFlags& flags, hotline::sim::Scenario& 
   return absl::OkStatus();
 }
 
-int RunScenario(const ScenarioFlags& flags) {
+// The admin token for --desks: from --admin-token-file, else HOTLINE_ADMIN_TOKEN; never a flag
+// of its own, which `ps` would show.
+std::string AdminToken(const ScenarioFlags& flags) {
+  if (!flags.admin_token_file.empty()) {
+    std::ifstream in(flags.admin_token_file);
+    std::string token;
+    std::getline(in, token);
+    return token;
+  }
+  const char* env = std::getenv("HOTLINE_ADMIN_TOKEN");
+  return env == nullptr ? "" : env;
+}
+
+int RunScenario(const ScenarioFlags& flags, const hotline::clients::SimOptions& gateway) {
   absl::StatusOr<hotline::sim::Scenario> scenario = hotline::sim::LoadScenario(flags.file);
   absl::Status status = scenario.status();
   if (status.ok()) {
@@ -94,11 +112,16 @@ int RunScenario(const ScenarioFlags& flags) {
     std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
     return 2;
   }
-  if (!flags.virtual_time) {
-    std::fprintf(stderr, "error: --scenario needs --virtual (live scenarios are not built yet)\n");
-    return 2;
-  }
   const bool show_progress = flags.progress || isatty(STDERR_FILENO) == 1;
+  if (!flags.virtual_time) {
+    return hotline::clients::RunLive(*scenario, gateway,
+                                     hotline::clients::LiveOptions{
+                                         .time_scale = flags.time_scale,
+                                         .desks = flags.desks,
+                                         .admin_token = flags.desks ? AdminToken(flags) : "",
+                                         .json = flags.report == "json",
+                                         .progress = show_progress});
+  }
   const auto started = std::chrono::steady_clock::now();
   const auto progress = [&](const hotline::sim::Progress& p) {
     std::fprintf(stderr, "\r%s: %lld calls, %lld finished, %lld in progress   ",
@@ -189,7 +212,8 @@ int main(int argc, char** argv) {
   app.add_option("--scenario", scenario.file,
                  "Run a scenario file (docs/simulator.md) instead of N identical calls");
   app.add_flag("--virtual", scenario.virtual_time,
-               "With --scenario: run it in this process on a simulated clock, as fast as it goes");
+               "With --scenario: run it in this process on a simulated clock, as fast as it goes "
+               "(without it: live, against --server)");
   app.add_option("--report", scenario.report, "With --scenario: the report's form")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--progress", scenario.progress,
@@ -197,6 +221,15 @@ int main(int argc, char** argv) {
   app.add_option("--seed", scenario.seed, "With --scenario: replaces the scenario's seed");
   app.add_option("--days", scenario.days, "With --scenario: replaces the scenario's duration")
       ->check(CLI::PositiveNumber);
+  app.add_option("--time-scale", scenario.time_scale,
+                 "With --scenario (live): simulated seconds per real second")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--desks", scenario.desks,
+               "With --scenario (live): also play the roster's counsellors (needs the admin token "
+               "in HOTLINE_ADMIN_TOKEN or --admin-token-file)");
+  app.add_option("--admin-token-file", scenario.admin_token_file,
+                 "With --desks: a file whose first line is the admin token")
+      ->check(CLI::ExistingFile);
   app.add_option("--count", scenario.counts,
                  "With --scenario: ID=N sets the count of the roster entry ID (repeatable)");
   CLI11_PARSE(app, argc, argv);
@@ -205,7 +238,7 @@ int main(int argc, char** argv) {
     return app.exit(CLI::RequiredError("--token"));
   }
   if (!scenario.file.empty()) {
-    return RunScenario(scenario);
+    return RunScenario(scenario, options);
   }
 
   options.topic = *hotline::clients::ParseEnum<v1::Topic>(topic);

@@ -1,0 +1,246 @@
+#include "clients/sim/sim_desks.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <thread>
+#include <utility>
+
+#include "clients/common/client.h"
+#include "hotline/v1/admin.grpc.pb.h"
+#include "hotline/v1/desk.grpc.pb.h"
+
+namespace hotline::clients {
+namespace {
+
+namespace v1 = hotline::v1;
+
+// After a missed-offers or unreachable break a simulated counsellor is back this much later
+// (simulated time), as in virtual time.
+constexpr double kBackFromBreakS = 60;
+// How long Start waits for every desk to be AVAILABLE.
+constexpr std::chrono::seconds kSignInTimeout{20};
+
+}  // namespace
+
+struct SimDesks::Desk {
+  std::string id;
+  std::unique_ptr<Server> server;
+  grpc::ClientContext watch_context;
+  std::unique_ptr<grpc::ClientReader<v1::DeskEvent>> watch;
+  std::thread reader;
+  bool created = false;
+};
+
+SimDesks::SimDesks(std::string server, std::string admin_token, const sim::Scenario& scenario,
+                   double time_scale, std::string prefix)
+    : server_(std::move(server)),
+      admin_token_(std::move(admin_token)),
+      scenario_(scenario),
+      time_scale_(time_scale),
+      prefix_(std::move(prefix)),
+      // Its own stream, as in virtual time: the desks' delays never shift the calls.
+      random_(scenario.seed ^ 0x9e3779b97f4a7c15ULL) {}
+
+SimDesks::~SimDesks() { Stop(); }
+
+absl::Status SimDesks::Start() {
+  for (const sim::CounsellorGroup& group : scenario_.counsellors) {
+    for (const std::string& id : sim::CounsellorIds(group)) {
+      auto desk = std::make_unique<Desk>();
+      desk->id = prefix_ + id;
+      desks_.push_back(std::move(desk));
+    }
+  }
+  for (auto& desk : desks_) {
+    if (absl::Status s = Create(*desk); !s.ok()) {
+      return s;
+    }
+  }
+  for (auto& desk : desks_) {
+    desk->server->Prepare(desk->watch_context);
+    v1::DeskService::Stub stub(desk->server->channel());
+    desk->watch = stub.Watch(&desk->watch_context, v1::WatchDeskRequest());
+    desk->reader = std::thread([this, d = desk.get()] { WatchLoop(*d); });
+  }
+  const auto all_available = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
+    return available_ >= static_cast<int>(desks_.size());
+  };
+  absl::MutexLock lock(&mutex_);
+  if (!mutex_.AwaitWithTimeout(absl::Condition(&all_available),
+                               absl::Seconds(kSignInTimeout.count()))) {
+    return absl::DeadlineExceededError(
+        fmt::format("only {} of {} simulated desks went AVAILABLE within {} s", available_,
+                    desks_.size(), kSignInTimeout.count()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SimDesks::Create(Desk& desk) {
+  const sim::CounsellorGroup* group = nullptr;
+  for (const sim::CounsellorGroup& g : scenario_.counsellors) {
+    if (desk.id.starts_with(prefix_ + g.id)) {
+      group = &g;
+    }
+  }
+  v1::CreateCounsellorRequest request;
+  v1::Counsellor& c = *request.mutable_counsellor();
+  c.set_counsellor_id(desk.id);
+  c.set_display_name(desk.id);
+  // The daemon needs a home province: the group's, else its first served, else where most
+  // calls come from.
+  std::string home = group->home_province;
+  if (home.empty()) {
+    home = group->provinces.empty() ? scenario_.provinces.values.front() : group->provinces[0];
+  }
+  c.set_home_province(home);
+  for (const std::string& p : group->provinces) {
+    c.add_provinces(p);
+  }
+  for (const auto& [topic, level] : group->skills) {
+    v1::TopicSkill& skill = *c.add_skills();
+    skill.set_topic(static_cast<v1::Topic>(static_cast<int>(topic)));
+    skill.set_proficiency(level);
+  }
+  for (const std::string& language : group->languages) {
+    c.add_languages(language);
+  }
+  c.set_gender(static_cast<v1::Gender>(static_cast<int>(group->gender)));
+  c.set_endpoint("sip:" + desk.id + "@hotline-sim");
+  const Server admin(server_, admin_token_);
+  v1::CreateCounsellorResponse response;
+  const grpc::Status status =
+      admin.Call(&v1::AdminService::Stub::CreateCounsellor, request, &response);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        fmt::format("creating counsellor {}: {}", desk.id, status.error_message()));
+  }
+  desk.created = true;
+  desk.server = std::make_unique<Server>(server_, response.token());
+  return absl::OkStatus();
+}
+
+void SimDesks::WatchLoop(Desk& desk) {
+  v1::DeskEvent event;
+  bool first = true;
+  while (desk.watch->Read(&event)) {
+    if (first) {
+      // The first event proves the Watch is open, which going AVAILABLE requires.
+      first = false;
+      timers_.At(TimerThread::Clock::now(), [this, &desk] { SetAvailable(desk); });
+    }
+    switch (event.kind_case()) {
+      case v1::DeskEvent::kOffer: {
+        const std::string call_id = event.offer().call().call_id();
+        timers_.At(TimerThread::Clock::now() + Scaled(scenario_.accept_delay),
+                   [this, &desk, call_id] { Accept(desk, call_id); });
+        break;
+      }
+      case v1::DeskEvent::kWrapUpStarted: {
+        const std::string call_id = event.wrap_up_started().call_id();
+        timers_.At(TimerThread::Clock::now() + Scaled(scenario_.wrap_up),
+                   [this, &desk, call_id] { Dispose(desk, call_id); });
+        break;
+      }
+      case v1::DeskEvent::kPresenceChanged: {
+        const v1::CounsellorStatus& status = event.presence_changed().status();
+        if (status.state() == v1::COUNSELLOR_STATE_BREAK &&
+            (status.break_reason() == v1::BREAK_REASON_MISSED_OFFERS ||
+             status.break_reason() == v1::BREAK_REASON_UNREACHABLE)) {
+          const auto back = std::chrono::milliseconds(
+              std::llround(kBackFromBreakS * 1000 / time_scale_));
+          timers_.At(TimerThread::Clock::now() + back, [this, &desk] { SetAvailable(desk); });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+}
+
+void SimDesks::SetAvailable(Desk& desk) {
+  v1::SetPresenceRequest request;
+  request.set_request_id(NewRequestId());
+  request.set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+  v1::SetPresenceResponse response;
+  const grpc::Status status =
+      desk.server->Call(&v1::DeskService::Stub::SetPresence, request, &response);
+  absl::MutexLock lock(&mutex_);
+  if (status.ok()) {
+    ++available_;
+  } else {
+    ++refused_;
+  }
+}
+
+void SimDesks::Accept(Desk& desk, const std::string& call_id) {
+  v1::AnswerOfferRequest request;
+  request.set_request_id(NewRequestId());
+  request.set_call_id(call_id);
+  request.set_accept(true);
+  v1::AnswerOfferResponse response;
+  // NOT_FOUND when the offer went meanwhile (the caller hung up, it timed out): a race the
+  // scenario allows, counted.
+  const grpc::Status status =
+      desk.server->Call(&v1::DeskService::Stub::AnswerOffer, request, &response);
+  absl::MutexLock lock(&mutex_);
+  ++(status.ok() ? accepted_ : refused_);
+}
+
+void SimDesks::Dispose(Desk& desk, const std::string& call_id) {
+  v1::SubmitDispositionRequest request;
+  request.set_request_id(NewRequestId());
+  request.set_call_id(call_id);
+  request.mutable_disposition()->set_category(v1::CATEGORY_OTHER);
+  request.mutable_disposition()->set_action(v1::ACTION_COUNSELLED);
+  request.set_ready_for_next(true);
+  v1::SubmitDispositionResponse response;
+  const grpc::Status status =
+      desk.server->Call(&v1::DeskService::Stub::SubmitDisposition, request, &response);
+  absl::MutexLock lock(&mutex_);
+  ++(status.ok() ? disposed_ : refused_);
+}
+
+std::chrono::milliseconds SimDesks::Scaled(const sim::Distribution& d) {
+  absl::MutexLock lock(&mutex_);
+  const double ms = static_cast<double>(random_.Draw(d).count()) / time_scale_;
+  return std::chrono::milliseconds(std::llround(ms));
+}
+
+void SimDesks::Stop() {
+  if (stopped_) {
+    return;
+  }
+  stopped_ = true;
+  timers_.Stop();
+  const Server admin(server_, admin_token_);
+  for (auto& desk : desks_) {
+    if (desk->watch) {
+      v1::SetPresenceRequest request;
+      request.set_request_id(NewRequestId());
+      request.set_state(v1::COUNSELLOR_STATE_OFFLINE);
+      v1::SetPresenceResponse response;
+      // Refused while a call is still held: removing the counsellor below then fails too, and
+      // the daemon keeps them (hotlinectl counsellor remove later).
+      (void)desk->server->Call(&v1::DeskService::Stub::SetPresence, request, &response);
+      desk->watch_context.TryCancel();
+      desk->reader.join();
+      (void)desk->watch->Finish();
+    }
+    if (desk->created) {
+      v1::RemoveCounsellorRequest request;
+      request.set_counsellor_id(desk->id);
+      v1::RemoveCounsellorResponse response;
+      (void)admin.Call(&v1::AdminService::Stub::RemoveCounsellor, request, &response);
+    }
+  }
+}
+
+std::string SimDesks::Summary() const {
+  absl::MutexLock lock(&mutex_);
+  return fmt::format("{} desks: {} offers accepted, {} dispositions, {} answers refused",
+                     desks_.size(), accepted_, disposed_, refused_);
+}
+
+}  // namespace hotline::clients
