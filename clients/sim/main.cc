@@ -43,6 +43,7 @@ struct ScenarioFlags {
   bool progress = false;
   std::optional<uint64_t> seed;
   std::optional<double> days;
+  std::optional<int> start_hour;
   double time_scale = 1;
   bool desks = false;
   std::string admin_token_file;
@@ -59,6 +60,12 @@ std::string SimulatedTime(const hotline::sim::Scenario& scenario, hotline::routi
 absl::Status ApplyOverrides(const ScenarioFlags& flags, hotline::sim::Scenario& scenario) {
   if (flags.seed) {
     scenario.seed = *flags.seed;
+  }
+  if (flags.start_hour) {
+    // From the start date's local midnight, whatever hour the file starts at.
+    const hotline::routing::Millis day(86'400'000);
+    const auto local = (scenario.start + hotline::sim::kLocalOffset).time_since_epoch();
+    scenario.start += hotline::routing::Millis(*flags.start_hour * 3'600'000LL) - local % day;
   }
   if (flags.days) {
     scenario.duration = hotline::routing::Millis(std::llround(*flags.days * 86'400'000));
@@ -219,6 +226,9 @@ int main(int argc, char** argv) {
   app.add_flag("--progress", scenario.progress,
                "With --scenario: a progress line on stderr even when it is not a terminal");
   app.add_option("--seed", scenario.seed, "With --scenario: replaces the scenario's seed");
+  app.add_option("--start-hour", scenario.start_hour,
+                 "With --scenario: replaces the scenario's start_hour (local, 0-23)")
+      ->check(CLI::Range(0, 23));
   app.add_option("--days", scenario.days, "With --scenario: replaces the scenario's duration")
       ->check(CLI::PositiveNumber);
   app.add_option("--time-scale", scenario.time_scale,

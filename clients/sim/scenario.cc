@@ -501,7 +501,7 @@ absl::Status ReadRoster(const Reader& r, const toml::table& root, Scenario& s) {
 
 absl::Status ReadTop(const Reader& r, const toml::table& root, Scenario& s) {
   absl::Status e = r.OnlyKeys(root, "",
-                              {"seed", "start_date", "duration_hours", "duration_days",
+                              {"seed", "start_date", "start_hour", "duration_hours", "duration_days",
                                "warm_up_hours", "service_level_s", "arrivals", "calls",
                                "talk_time", "patience", "accept_delay", "wrap_up", "engine",
                                "counsellors"});
@@ -530,7 +530,10 @@ absl::Status ReadTop(const Reader& r, const toml::table& root, Scenario& s) {
                                          std::chrono::day(d.day)};
     }
   }
-  s.start = Timestamp(std::chrono::sys_days(date).time_since_epoch()) - kLocalOffset;
+  int start_hour = 0;
+  e.Update(r.Integer(root, "start_hour", "", 0, 23, start_hour));
+  s.start = Timestamp(std::chrono::sys_days(date).time_since_epoch()) - kLocalOffset +
+            Millis(start_hour * 3'600'000LL);
   return e;
 }
 

@@ -65,7 +65,7 @@ struct Scenario {
   // The file it came from, for messages.
   std::string source;
   uint64_t seed = 1;
-  // The first instant simulated: local midnight of `start_date`.
+  // The first instant simulated: `start_hour` (local) of `start_date`.
   Timestamp start{};
   Millis duration{24 * 3'600'000};
   // Calls arriving before start + warm_up run but are left out of the report.

@@ -186,7 +186,8 @@ std::vector<std::pair<Timestamp, Timestamp>> VirtualRun::ShiftIntervals(
   constexpr Millis kDay{24 * kHour};
   // Local midnight of the first day, then every day the scenario touches (and the day before,
   // for a night shift running into the first morning).
-  const Timestamp first_midnight = scenario_.start;
+  const Millis local = (scenario_.start + kLocalOffset).time_since_epoch();
+  const Timestamp first_midnight = scenario_.start - (local % kDay);
   std::vector<std::pair<Timestamp, Timestamp>> raw;
   for (Timestamp day = first_midnight - kDay; day < end_; day += kDay) {
     for (const auto& [start, stop] : g.shifts) {

@@ -26,6 +26,7 @@ std::string Error(const std::string& text) {
 constexpr const char* kFull = R"(
 seed = 7
 start_date = 2026-03-02
+start_hour = 6
 duration_days = 2
 warm_up_hours = 1.5
 service_level_s = 30
@@ -85,8 +86,8 @@ TEST_CASE("a scenario file sets every key", "[sim]") {
   absl::StatusOr<Scenario> s = ParseScenario(kFull, "full.toml");
   REQUIRE(s.ok());
   CHECK(s->seed == 7);
-  // Local midnight of 2 March 2026 is 17:00 UTC the day before.
-  CHECK(routing::ToUnixMillis(s->start) == 1772384400000);
+  // 06:00 local on 2 March 2026 is 23:00 UTC the day before.
+  CHECK(routing::ToUnixMillis(s->start) == 1772384400000 + 6 * 3'600'000);
   CHECK(s->duration == Millis(48 * 3'600'000));
   CHECK(s->warm_up == Millis(5'400'000));
   CHECK(s->answer_target == Millis(30'000));
