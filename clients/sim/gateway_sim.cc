@@ -11,6 +11,7 @@
 #include <memory>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"
@@ -79,6 +80,8 @@ class GatewaySim final {
   void SendArrival(int n, const PlannedCall& planned);
   // Takes the plan's next call and sets the timer for its arrival, or notes the plan is over.
   void ScheduleNext(int n);
+  // Ends the run early (CallPlan::on_open). On the timer thread.
+  void WindDown();
   void HangUp(const std::string& call_id);
   void EndCall(const std::string& call_id);
 
@@ -112,8 +115,9 @@ class GatewaySim final {
   std::map<std::string, int, std::less<>> outcomes_ ABSL_GUARDED_BY(mutex_);
   int next_event_ ABSL_GUARDED_BY(mutex_) = 1;
   int arrived_ ABSL_GUARDED_BY(mutex_) = 0;
-  // The plan has no more calls.
+  // The plan has no more calls (or the run winds down).
   bool plan_done_ ABSL_GUARDED_BY(mutex_) = false;
+  bool winding_down_ ABSL_GUARDED_BY(mutex_) = false;
   // When the first call arrived: plans count from it.
   Clock::time_point start_;
   int open_calls_ ABSL_GUARDED_BY(mutex_) = 0;
@@ -134,6 +138,9 @@ GatewaySim::GatewaySim(const SimOptions& options, CallPlan plan)
 int GatewaySim::Run() {
   server_.Prepare(context_);
   stream_ = stub_->Connect(&context_);
+  if (plan_.on_open) {
+    plan_.on_open([this] { timers_.At(Clock::now(), [this] { WindDown(); }); });
+  }
 
   v1::GatewayMessage hello;
   hello.mutable_hello()->set_gateway_id(options_.gateway_id);
@@ -341,10 +348,37 @@ void GatewaySim::ScheduleNext(int n) {
   timers_.At(start_ + next->at, [this, n, call = std::move(*next)] { SendArrival(n, call); });
 }
 
+void GatewaySim::WindDown() {
+  std::vector<std::string> waiting;
+  std::vector<std::string> connected;
+  {
+    absl::MutexLock lock(&mutex_);
+    winding_down_ = true;
+    plan_done_ = true;
+    for (const auto& [call_id, call] : calls_) {
+      if (call.phase == Phase::kWaiting) {
+        waiting.push_back(call_id);
+      } else if (call.phase == Phase::kConnected) {
+        connected.push_back(call_id);
+      }
+    }
+  }
+  for (const std::string& call_id : waiting) {
+    HangUp(call_id);
+  }
+  for (const std::string& call_id : connected) {
+    EndCall(call_id);
+  }
+  MaybeDone();
+}
+
 void GatewaySim::SendArrival(int n, const PlannedCall& planned) {
   const std::string call_id = fmt::format("{}-call-{}", id_prefix_, n);
   {
     absl::MutexLock lock(&mutex_);
+    if (winding_down_) {
+      return;  // The arrival timer set before the wind-down.
+    }
     calls_[call_id] = SimCall{
         .phase = Phase::kWaiting,
         .placed = PlacedCall{

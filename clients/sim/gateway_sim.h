@@ -81,6 +81,10 @@ struct CallPlan {
   std::function<void(const PlacedCall&)> finished;
   // No line per message (errors are still printed): for thousands of calls.
   bool quiet = false;
+  // Called once the stream is open with a function, callable from any thread, that winds the
+  // run down early: no more arrivals, waiting callers hang up, connected calls end, and the run
+  // ends as usual once every event is acknowledged. For an owner that stops on a signal.
+  std::function<void(std::function<void()> wind_down)> on_open;
 };
 
 // Runs the simulator and returns the process exit code: 0 when every call finished (with

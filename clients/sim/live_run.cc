@@ -1,10 +1,14 @@
 #include "clients/sim/live_run.h"
 
+#include <absl/synchronization/mutex.h>
 #include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
 #include "clients/sim/call_generator.h"
 #include "clients/sim/report.h"
@@ -55,9 +59,73 @@ routing::CallRecord Record(const sim::Scenario& scenario, const PlacedCall& plac
   return record;
 }
 
+// SIGINT and SIGTERM end a live run cleanly: the gateway winds down (callers hang up, calls
+// end), the simulated desks record their last calls, sign out and their counsellors are
+// removed, and the report covers the calls so far.
+// The signals are blocked in every thread (so gRPC's never see them) and taken by sigwait on
+// one thread of our own.
+class Interrupts final {
+ public:
+  Interrupts() {
+    sigemptyset(&signals_);
+    sigaddset(&signals_, SIGINT);
+    sigaddset(&signals_, SIGTERM);
+    // Before any other thread exists: they all inherit the mask.
+    pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+    thread_ = std::thread([this] { Wait(); });
+  }
+  ~Interrupts() {
+    {
+      absl::MutexLock lock(&mutex_);
+      over_ = true;
+    }
+    // Wakes the sigwait; with over_ set it is not taken for an interrupt.
+    pthread_kill(thread_.native_handle(), SIGTERM);
+    thread_.join();
+  }
+  Interrupts(const Interrupts&) = delete;
+  Interrupts& operator=(const Interrupts&) = delete;
+
+  // What to do on a signal (wind the gateway down); run at once if one came already.
+  void OnSignal(std::function<void()> stop) {
+    absl::MutexLock lock(&mutex_);
+    stop_ = std::move(stop);
+    if (interrupted_) {
+      stop_();
+    }
+  }
+  bool interrupted() {
+    absl::MutexLock lock(&mutex_);
+    return interrupted_;
+  }
+
+ private:
+  void Wait() {
+    int signal = 0;
+    sigwait(&signals_, &signal);
+    absl::MutexLock lock(&mutex_);
+    if (over_) {
+      return;
+    }
+    interrupted_ = true;
+    std::fprintf(stderr, "\ninterrupted: stopping the run\n");
+    if (stop_) {
+      stop_();
+    }
+  }
+
+  sigset_t signals_;
+  absl::Mutex mutex_;
+  std::function<void()> stop_ ABSL_GUARDED_BY(mutex_);
+  bool interrupted_ ABSL_GUARDED_BY(mutex_) = false;
+  bool over_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const LiveOptions& options) {
+  Interrupts interrupts;
   std::unique_ptr<SimDesks> desks;
   if (options.desks) {
     if (options.admin_token.empty()) {
@@ -71,6 +139,9 @@ int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const Live
     if (absl::Status s = desks->Start(); !s.ok()) {
       std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
       return 1;
+    }
+    if (interrupts.interrupted()) {
+      return 130;  // ~SimDesks removes the counsellors.
     }
   }
 
@@ -105,6 +176,9 @@ int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const Live
                                                    Real(*call->patience, options.time_scale))
                                         : std::chrono::milliseconds(0)};
   };
+  plan.on_open = [&interrupts](std::function<void()> wind_down) {
+    interrupts.OnSignal(std::move(wind_down));
+  };
   plan.finished = [&](const PlacedCall& placed) {
     report.CallFinished(Record(scenario, placed, options.time_scale));
     ++finished;
@@ -132,7 +206,8 @@ int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const Live
                         scenario.source, scenario.seed, options.time_scale, wall_s,
                         desk_summary.empty() ? "" : "; ", desk_summary);
   std::printf("%s\n", options.json ? report.Json(run).c_str() : report.Text(run).c_str());
-  return code;
+  // 128 + SIGINT, as a shell reports a program Ctrl-C stopped.
+  return interrupts.interrupted() ? 130 : code;
 }
 
 }  // namespace hotline::clients

@@ -30,6 +30,9 @@ struct SimDesks::Desk {
   std::unique_ptr<grpc::ClientReader<v1::DeskEvent>> watch;
   std::thread reader;
   bool created = false;
+  // The call in wrap-up, if any: Stop records it before signing the desk out.
+  std::string wrap_up_call ABSL_GUARDED_BY(mutex);
+  absl::Mutex mutex;
 };
 
 SimDesks::SimDesks(std::string server, std::string admin_token, const sim::Scenario& scenario,
@@ -138,6 +141,10 @@ void SimDesks::WatchLoop(Desk& desk) {
       }
       case v1::DeskEvent::kWrapUpStarted: {
         const std::string call_id = event.wrap_up_started().call_id();
+        {
+          absl::MutexLock lock(&desk.mutex);
+          desk.wrap_up_call = call_id;
+        }
         timers_.At(TimerThread::Clock::now() + Scaled(scenario_.wrap_up),
                    [this, &desk, call_id] { Dispose(desk, call_id); });
         break;
@@ -159,13 +166,16 @@ void SimDesks::WatchLoop(Desk& desk) {
   }
 }
 
-void SimDesks::SetAvailable(Desk& desk) {
+grpc::Status SimDesks::SetPresence(Desk& desk, v1::CounsellorState state) {
   v1::SetPresenceRequest request;
   request.set_request_id(NewRequestId());
-  request.set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+  request.set_state(state);
   v1::SetPresenceResponse response;
-  const grpc::Status status =
-      desk.server->Call(&v1::DeskService::Stub::SetPresence, request, &response);
+  return desk.server->Call(&v1::DeskService::Stub::SetPresence, request, &response);
+}
+
+void SimDesks::SetAvailable(Desk& desk) {
+  const grpc::Status status = SetPresence(desk, v1::COUNSELLOR_STATE_AVAILABLE);
   absl::MutexLock lock(&mutex_);
   if (status.ok()) {
     ++available_;
@@ -189,12 +199,20 @@ void SimDesks::Accept(Desk& desk, const std::string& call_id) {
 }
 
 void SimDesks::Dispose(Desk& desk, const std::string& call_id) {
+  {
+    absl::MutexLock lock(&desk.mutex);
+    if (desk.wrap_up_call != call_id) {
+      return;  // Recorded already (by Stop).
+    }
+    desk.wrap_up_call.clear();
+  }
   v1::SubmitDispositionRequest request;
   request.set_request_id(NewRequestId());
   request.set_call_id(call_id);
   request.mutable_disposition()->set_category(v1::CATEGORY_OTHER);
   request.mutable_disposition()->set_action(v1::ACTION_COUNSELLED);
-  request.set_ready_for_next(true);
+  // Stop has stopped the timers: a desk it records goes on a break, not back to the queue.
+  request.set_ready_for_next(!stopped_);
   v1::SubmitDispositionResponse response;
   const grpc::Status status =
       desk.server->Call(&v1::DeskService::Stub::SubmitDisposition, request, &response);
@@ -217,13 +235,7 @@ void SimDesks::Stop() {
   const Server admin(server_, admin_token_);
   for (auto& desk : desks_) {
     if (desk->watch) {
-      v1::SetPresenceRequest request;
-      request.set_request_id(NewRequestId());
-      request.set_state(v1::COUNSELLOR_STATE_OFFLINE);
-      v1::SetPresenceResponse response;
-      // Refused while a call is still held: removing the counsellor below then fails too, and
-      // the daemon keeps them (hotlinectl counsellor remove later).
-      (void)desk->server->Call(&v1::DeskService::Stub::SetPresence, request, &response);
+      SignOut(*desk);
       desk->watch_context.TryCancel();
       desk->reader.join();
       (void)desk->watch->Finish();
@@ -234,6 +246,28 @@ void SimDesks::Stop() {
       v1::RemoveCounsellorResponse response;
       (void)admin.Call(&v1::AdminService::Stub::RemoveCounsellor, request, &response);
     }
+  }
+}
+
+void SimDesks::SignOut(Desk& desk) {
+  // A call ended just now reaches the desk as a wrap-up a moment later: while the daemon says the
+  // counsellor is busy, record what is in wrap-up and try again, for a few seconds at most.
+  constexpr int kAttempts = 50;
+  constexpr std::chrono::milliseconds kPause{100};
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    std::string wrap_up_call;
+    {
+      absl::MutexLock lock(&desk.mutex);
+      wrap_up_call = desk.wrap_up_call;
+    }
+    if (!wrap_up_call.empty()) {
+      Dispose(desk, wrap_up_call);
+    }
+    const grpc::Status status = SetPresence(desk, v1::COUNSELLOR_STATE_OFFLINE);
+    if (status.error_code() != grpc::StatusCode::FAILED_PRECONDITION) {
+      return;  // Signed out, or refused for a reason waiting cannot mend.
+    }
+    std::this_thread::sleep_for(kPause);
   }
 }
 

@@ -12,7 +12,9 @@
 
 #include <absl/status/status.h>
 #include <absl/synchronization/mutex.h>
+#include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "clients/sim/call_generator.h"
 #include "clients/sim/scenario.h"
 #include "clients/sim/timer_thread.h"
+#include "hotline/v1/common.pb.h"
 
 namespace hotline::clients {
 
@@ -51,7 +54,10 @@ class SimDesks final {
   void WatchLoop(Desk& desk);
   void Accept(Desk& desk, const std::string& call_id);
   void Dispose(Desk& desk, const std::string& call_id);
+  grpc::Status SetPresence(Desk& desk, hotline::v1::CounsellorState state);
   void SetAvailable(Desk& desk);
+  // Records the desk's last call if it is in wrap-up, then signs it out.
+  void SignOut(Desk& desk);
   std::chrono::milliseconds Scaled(const sim::Distribution& d);
 
   const std::string server_;
@@ -60,7 +66,7 @@ class SimDesks final {
   const double time_scale_;
   const std::string prefix_;
   std::vector<std::unique_ptr<Desk>> desks_;
-  bool stopped_ = false;
+  std::atomic<bool> stopped_ = false;
 
   mutable absl::Mutex mutex_;
   sim::Random random_ ABSL_GUARDED_BY(mutex_);

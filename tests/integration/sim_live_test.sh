@@ -34,6 +34,28 @@ HOTLINE_GATEWAY_TOKEN=dev-gateway-token HOTLINE_ADMIN_TOKEN=dev-admin-token \
 "$bin/hotlinectl" --server "$grpc" --token dev-admin-token counsellor list > "$dir/list.out" \
   || fail "hotlinectl counsellor list"
 grep -q "pool-" "$dir/list.out" && fail "the simulated counsellors were not removed"
+
+# Interrupted mid-run (SIGINT, as Ctrl-C), it winds down: callers hang up, calls end, the desks
+# record their calls and sign out, and their counsellors are removed; exit status 130.
+HOTLINE_GATEWAY_TOKEN=dev-gateway-token HOTLINE_ADMIN_TOKEN=dev-admin-token \
+  "$bin/hotline-sim" --server "$grpc" --scenario "$scenario" --time-scale 100 --desks \
+  > "$dir/interrupted.out" 2> "$dir/interrupted.log" &
+sim_pid=$!
+roster_listed() {
+  "$bin/hotlinectl" --server "$grpc" --token dev-admin-token counsellor list 2>/dev/null \
+    | grep -q "pool-"
+}
+wait_until roster_listed
+# Calls in every phase by now: waiting, talking, in wrap-up.
+sleep 3
+kill -INT "$sim_pid"
+status=0
+wait "$sim_pid" || status=$?
+[ "$status" = 130 ] || fail "the interrupted run exited $status, not 130"
+grep -q "interrupted: stopping the run" "$dir/interrupted.log" || fail "no word of the interrupt"
+"$bin/hotlinectl" --server "$grpc" --token dev-admin-token counsellor list > "$dir/list2.out" \
+  || fail "hotlinectl counsellor list"
+grep -q "pool-" "$dir/list2.out" && fail "the interrupted run left its counsellors"
 stop_hotlined
 
 # calls, service level and mean wait of the "overall" object.
