@@ -199,9 +199,9 @@ int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const Live
   }
   const std::string run =
       options.json
-          ? fmt::format("\"scenario\": \"{}\", \"seed\": {}, \"time_scale\": {}, "
+          ? fmt::format("\"scenario\": {}, \"seed\": {}, \"time_scale\": {}, "
                         "\"wall_seconds\": {:.3f}",
-                        scenario.source, scenario.seed, options.time_scale, wall_s)
+                        sim::JsonString(scenario.source), scenario.seed, options.time_scale, wall_s)
           : fmt::format("scenario {} (seed {}) live at {}x: {:.1f} s of real time{}{}",
                         scenario.source, scenario.seed, options.time_scale, wall_s,
                         desk_summary.empty() ? "" : "; ", desk_summary);

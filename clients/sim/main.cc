@@ -151,10 +151,11 @@ int RunScenario(const ScenarioFlags& flags, const hotline::clients::SimOptions& 
   if (flags.report == "json") {
     std::printf("%s\n",
                 result->report
-                    ->Json(fmt::format("\"scenario\": \"{}\", \"seed\": {}, \"simulated_hours\": "
+                    ->Json(fmt::format("\"scenario\": {}, \"seed\": {}, \"simulated_hours\": "
                                        "{}, \"wall_seconds\": {:.3f}, \"engine_inputs\": {}, "
                                        "\"refused_inputs\": {}",
-                                       scenario->source, scenario->seed, simulated_h, wall_s,
+                                       hotline::sim::JsonString(scenario->source),
+                                       scenario->seed, simulated_h, wall_s,
                                        result->inputs, result->refused))
                     .c_str());
   } else {
@@ -162,7 +163,8 @@ int RunScenario(const ScenarioFlags& flags, const hotline::clients::SimOptions& 
                 result->report
                     ->Text(fmt::format("scenario {} (seed {}): {:g} h simulated in {:.2f} s of "
                                        "real time, {} engine inputs ({} refused)",
-                                       scenario->source, scenario->seed, simulated_h, wall_s,
+                                       scenario->source,
+                                       scenario->seed, simulated_h, wall_s,
                                        result->inputs, result->refused))
                     .c_str());
   }

@@ -68,6 +68,21 @@ const std::vector<std::string> kColumns = {"",        "calls",  "answered", "aba
 
 }  // namespace
 
+std::string JsonString(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", c);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
 Report::Report(stats::Targets targets, Timestamp count_from)
     : targets_(targets), count_from_(count_from) {}
 
@@ -214,7 +229,8 @@ std::string Report::Json(const std::string& run) const {
   }
   std::string provinces;
   for (const auto& [province, g] : ByProvince()) {
-    provinces += fmt::format("{}\"{}\": {}", provinces.empty() ? "" : ", ", province, JsonGroup(g));
+    provinces +=
+        fmt::format("{}{}: {}", provinces.empty() ? "" : ", ", JsonString(province), JsonGroup(g));
   }
   return fmt::format(
       "{{{}{}\"answer_target_s\": {}, \"overall\": {}, \"occupancy\": {}, \"by_priority\": {{{}}}, "

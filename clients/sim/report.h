@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "routing/types.h"
@@ -38,6 +39,9 @@ struct GroupFigures {
   double mean_wait_s = 0;
   double p90_wait_s = 0;
 };
+
+// `text` as a JSON string literal, quotes included.
+std::string JsonString(std::string_view text);
 
 class Report final {
  public:

@@ -217,6 +217,50 @@ TEST_CASE("a virtual run of the same scenario gives the same report", "[sim]") {
   CHECK(first->inputs == second->inputs);
 }
 
+// One counsellor on `shift`, calls all day that wait up to 10 minutes for them.
+VirtualResult RunShift(const std::string& shift) {
+  absl::StatusOr<Scenario> s = ParseScenario(R"(
+duration_days = 3
+[arrivals]
+per_hour = 2
+[talk_time]
+distribution = "fixed"
+value_s = 60
+[engine]
+ladder = "national"
+max_wait_s = 600
+[[counsellors]]
+id = "solo"
+shifts = [")" + shift + R"("]
+)",
+                                             "shift.toml");
+  REQUIRE(s.ok());
+  absl::StatusOr<VirtualResult> result = RunVirtual(*s);
+  REQUIRE(result.ok());
+  CHECK(result->refused == 0);
+  return std::move(*result);
+}
+
+TEST_CASE("a counsellor answers only during their shift", "[sim]") {
+  // A day shift covers a third of the day, a night shift across midnight a quarter: calls
+  // outside it wait the maximum and are offered a callback. The shares are Poisson counts
+  // over 144 calls, hence the margins.
+  for (const auto& [shift, share] : {std::pair<std::string, double>{"08-16", 1.0 / 3},
+                                     std::pair<std::string, double>{"22-04", 1.0 / 4}}) {
+    INFO(shift);
+    const VirtualResult result = RunShift(shift);
+    const GroupFigures all = result.report->Overall();
+    REQUIRE(all.calls > 100);
+    CHECK(all.answered + all.callbacks == all.calls);
+    const double answered = static_cast<double>(all.answered) / static_cast<double>(all.calls);
+    CHECK(answered > share - 0.12);
+    CHECK(answered < share + 0.12);
+    // Staffed only on shift, and busy a small part of it (2 calls an hour of 1 minute).
+    REQUIRE(result.report->Occupancy().has_value());
+    CHECK(*result.report->Occupancy() < 0.2);
+  }
+}
+
 TEST_CASE("the shipped scenarios parse", "[sim]") {
   int count = 0;
   for (const auto& entry :
