@@ -126,6 +126,19 @@ class Interrupts final {
 
 int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const LiveOptions& options) {
   Interrupts interrupts;
+  sim::Report report(stats::Targets{.answer = scenario.answer_target,
+                                    .emergency_answer = std::min(scenario.answer_target,
+                                                                 routing::Millis(10'000)),
+                                    .short_abandon = routing::Millis(5'000)},
+                     scenario.start + scenario.warm_up);
+  // The gateway's call fates and the desks' presence both reach the report, from their threads.
+  absl::Mutex report_mutex;
+  bool report_closed = false;  // Guarded by report_mutex: later sign-outs are not counted.
+  // Real time maps to simulated time from here: the gateway starts its plan a round trip later.
+  Clock::time_point run_start = Clock::now();
+  const auto simulated = [&](Clock::time_point t) {
+    return scenario.start + Simulated(t - run_start, options.time_scale);
+  };
   std::unique_ptr<SimDesks> desks;
   if (options.desks) {
     if (options.admin_token.empty()) {
@@ -134,8 +147,20 @@ int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const Live
                    "--admin-token-file\n");
       return 2;
     }
-    desks = std::make_unique<SimDesks>(gateway.server, options.admin_token, scenario,
-                                       options.time_scale, fmt::format("sim{}-", getpid()));
+    desks = std::make_unique<SimDesks>(
+        gateway.server, options.admin_token, scenario, options.time_scale,
+        fmt::format("sim{}-", getpid()),
+        [&](const std::string& id, routing::CounsellorState state, Clock::time_point at) {
+          absl::MutexLock lock(&report_mutex);
+          if (report_closed) {
+            return;
+          }
+          report.PresenceChanged(routing::PresenceChange{.counsellor_id = id,
+                                                         .state = state,
+                                                         .reason = routing::BreakReason::kNone,
+                                                         .at = simulated(at),
+                                                         .call_id = ""});
+        });
     if (absl::Status s = desks->Start(); !s.ok()) {
       std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
       return 1;
@@ -146,11 +171,6 @@ int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const Live
   }
 
   sim::CallGenerator generator(scenario);
-  sim::Report report(stats::Targets{.answer = scenario.answer_target,
-                                    .emergency_answer = std::min(scenario.answer_target,
-                                                                 routing::Millis(10'000)),
-                                    .short_abandon = routing::Millis(5'000)},
-                     scenario.start + scenario.warm_up);
   // Distinct per run, so a second run against the same database is not a crowd of repeat
   // callers.
   const std::string first_number = fmt::format("+849{:05}00000", getpid() % 100'000);
@@ -180,20 +200,36 @@ int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const Live
     interrupts.OnSignal(std::move(wind_down));
   };
   plan.finished = [&](const PlacedCall& placed) {
+    absl::MutexLock lock(&report_mutex);
     report.CallFinished(Record(scenario, placed, options.time_scale));
     ++finished;
     if (options.progress) {
-      std::fprintf(stderr, "\r%lld calls finished   ", static_cast<long long>(finished));
+      std::fprintf(stderr, "\r%s: %lld calls finished   ",
+                   sim::ClockText(scenario, simulated(placed.over)).c_str(),
+                   static_cast<long long>(finished));
     }
   };
-  const auto started = Clock::now();
+  {
+    // The desks signed in meanwhile: their presence so far counts from the run's start.
+    absl::MutexLock lock(&report_mutex);
+    run_start = Clock::now();
+  }
+  if (desks) {
+    desks->FollowShifts(run_start);
+  }
   const int code = RunGatewaySim(gateway, std::move(plan));
-  const double wall_s = std::chrono::duration<double>(Clock::now() - started).count();
+  const double wall_s = std::chrono::duration<double>(Clock::now() - run_start).count();
   if (options.progress) {
     std::fprintf(stderr, "\n");
   }
   std::string desk_summary;
   if (desks) {
+    {
+      // Occupancy covers the run up to its last call, not the sign-out.
+      absl::MutexLock lock(&report_mutex);
+      report.Close(simulated(Clock::now()));
+      report_closed = true;
+    }
     desks->Stop();
     desk_summary = desks->Summary();
   }

@@ -51,12 +51,6 @@ struct ScenarioFlags {
   std::vector<std::string> counts;
 };
 
-// "day 3 14:05" of simulated local time.
-std::string SimulatedTime(const hotline::sim::Scenario& scenario, hotline::routing::Timestamp t) {
-  const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(t - scenario.start).count();
-  return fmt::format("day {} {:02}:{:02}", minutes / 1440 + 1, minutes % 1440 / 60, minutes % 60);
-}
-
 absl::Status ApplyOverrides(const ScenarioFlags& flags, hotline::sim::Scenario& scenario) {
   if (flags.seed) {
     scenario.seed = *flags.seed;
@@ -132,7 +126,7 @@ int RunScenario(const ScenarioFlags& flags, const hotline::clients::SimOptions& 
   const auto started = std::chrono::steady_clock::now();
   const auto progress = [&](const hotline::sim::Progress& p) {
     std::fprintf(stderr, "\r%s: %lld calls, %lld finished, %lld in progress   ",
-                 SimulatedTime(*scenario, p.now).c_str(), static_cast<long long>(p.arrived),
+                 hotline::sim::ClockText(*scenario, p.now).c_str(), static_cast<long long>(p.arrived),
                  static_cast<long long>(p.finished), static_cast<long long>(p.in_progress));
   };
   absl::StatusOr<hotline::sim::VirtualResult> result = hotline::sim::RunVirtual(

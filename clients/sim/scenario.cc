@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <algorithm>
 #include <initializer_list>
 #include <sstream>
 #include <string_view>
@@ -585,6 +586,50 @@ absl::StatusOr<Scenario> LoadScenario(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return ParseScenario(text.str(), path);
+}
+
+std::vector<std::pair<Timestamp, Timestamp>> ShiftIntervals(const Scenario& scenario,
+                                                            const CounsellorGroup& g) {
+  constexpr Millis kHour{3'600'000};
+  const Timestamp end = scenario.start + scenario.duration;
+  constexpr Millis kDay{24 * kHour};
+  // Local midnight of the first day, then every day the scenario touches (and the day before,
+  // for a night shift running into the first morning).
+  const Millis local = (scenario.start + kLocalOffset).time_since_epoch();
+  const Timestamp first_midnight = scenario.start - (local % kDay);
+  std::vector<std::pair<Timestamp, Timestamp>> raw;
+  for (Timestamp day = first_midnight - kDay; day < end; day += kDay) {
+    for (const auto& [start, stop] : g.shifts) {
+      const Timestamp on = day + start * kHour;
+      const Timestamp off = day + (stop <= start ? stop + 24 : stop) * kHour;
+      const Timestamp clipped_on = std::max(on, scenario.start);
+      const Timestamp clipped_off = std::min(off, end);
+      if (clipped_on < clipped_off) {
+        raw.emplace_back(clipped_on, clipped_off);
+      }
+    }
+  }
+  std::sort(raw.begin(), raw.end());
+  // Back-to-back or overlapping shifts are one stretch at the desk, not a sign-out and sign-in.
+  std::vector<std::pair<Timestamp, Timestamp>> merged;
+  for (const auto& interval : raw) {
+    if (!merged.empty() && interval.first <= merged.back().second) {
+      merged.back().second = std::max(merged.back().second, interval.second);
+    } else {
+      merged.push_back(interval);
+    }
+  }
+  return merged;
+}
+
+std::string ClockText(const Scenario& scenario, Timestamp t) {
+  const Millis day(86'400'000);
+  const Millis local = (scenario.start + kLocalOffset).time_since_epoch();
+  // Days count from the start date's local midnight, so a run starting at 16:00 is on day 1.
+  const auto minutes =
+      std::chrono::duration_cast<std::chrono::minutes>(t - scenario.start + local % day).count();
+  return fmt::format("day {} {:02}:{:02}", minutes / 1440 + 1, minutes % 1440 / 60,
+                     minutes % 60);
 }
 
 std::vector<std::string> CounsellorIds(const CounsellorGroup& group) {

@@ -100,6 +100,14 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text, const std::strin
 // Reads and parses a scenario file. NOT_FOUND if it cannot be read; else as ParseScenario.
 absl::StatusOr<Scenario> LoadScenario(const std::string& path);
 
+// The stretches `group` is on duty within the scenario's span, in order: each shift of each
+// day, clipped to the span, with back-to-back or overlapping shifts merged into one.
+std::vector<std::pair<Timestamp, Timestamp>> ShiftIntervals(const Scenario& scenario,
+                                                            const CounsellorGroup& group);
+
+// "day 3 14:05": `t` as the scenario's day (from 1) and local time, for progress lines.
+std::string ClockText(const Scenario& scenario, Timestamp t);
+
 // The ids of the roster, in roster order: a group of count n gives n ids.
 std::vector<std::string> CounsellorIds(const CounsellorGroup& group);
 

@@ -32,26 +32,35 @@ struct SimDesks::Desk {
   bool created = false;
   // The call in wrap-up, if any: Stop records it before signing the desk out.
   std::string wrap_up_call ABSL_GUARDED_BY(mutex);
+  bool on_shift ABSL_GUARDED_BY(mutex) = false;
+  std::vector<std::pair<sim::Timestamp, sim::Timestamp>> shifts;
   absl::Mutex mutex;
 };
 
 SimDesks::SimDesks(std::string server, std::string admin_token, const sim::Scenario& scenario,
-                   double time_scale, std::string prefix)
+                   double time_scale, std::string prefix, PresenceHook on_presence)
     : server_(std::move(server)),
       admin_token_(std::move(admin_token)),
       scenario_(scenario),
       time_scale_(time_scale),
       prefix_(std::move(prefix)),
+      on_presence_(std::move(on_presence)),
       // Its own stream, as in virtual time: the desks' delays never shift the calls.
       random_(scenario.seed ^ 0x9e3779b97f4a7c15ULL) {}
 
 SimDesks::~SimDesks() { Stop(); }
 
 absl::Status SimDesks::Start() {
+  int on_shift = 0;
   for (const sim::CounsellorGroup& group : scenario_.counsellors) {
+    const auto shifts = sim::ShiftIntervals(scenario_, group);
+    const bool at_start = !shifts.empty() && shifts.front().first == scenario_.start;
     for (const std::string& id : sim::CounsellorIds(group)) {
       auto desk = std::make_unique<Desk>();
       desk->id = prefix_ + id;
+      desk->shifts = shifts;
+      desk->on_shift = at_start;
+      on_shift += at_start ? 1 : 0;
       desks_.push_back(std::move(desk));
     }
   }
@@ -66,17 +75,57 @@ absl::Status SimDesks::Start() {
     desk->watch = stub.Watch(&desk->watch_context, v1::WatchDeskRequest());
     desk->reader = std::thread([this, d = desk.get()] { WatchLoop(*d); });
   }
-  const auto all_available = [this]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
-    return available_ >= static_cast<int>(desks_.size());
+  const auto ready = [this, on_shift]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
+    return open_ >= static_cast<int>(desks_.size()) && available_ >= on_shift;
   };
   absl::MutexLock lock(&mutex_);
-  if (!mutex_.AwaitWithTimeout(absl::Condition(&all_available),
-                               absl::Seconds(kSignInTimeout.count()))) {
-    return absl::DeadlineExceededError(
-        fmt::format("only {} of {} simulated desks went AVAILABLE within {} s", available_,
-                    desks_.size(), kSignInTimeout.count()));
+  if (!mutex_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(kSignInTimeout.count()))) {
+    return absl::DeadlineExceededError(fmt::format(
+        "{} of {} simulated desks open and {} of {} on shift AVAILABLE after {} s", open_,
+        desks_.size(), available_, on_shift, kSignInTimeout.count()));
   }
   return absl::OkStatus();
+}
+
+void SimDesks::FollowShifts(std::chrono::steady_clock::time_point run_start) {
+  const auto real = [&](sim::Timestamp t) {
+    const double ms = static_cast<double>((t - scenario_.start).count()) / time_scale_;
+    return run_start + std::chrono::milliseconds(std::llround(ms));
+  };
+  const sim::Timestamp end = scenario_.start + scenario_.duration;
+  for (auto& desk : desks_) {
+    for (const auto& [on, off] : desk->shifts) {
+      if (on > scenario_.start) {
+        timers_.At(real(on), [this, d = desk.get()] { ShiftStarts(*d); });
+      }
+      if (off < end) {
+        timers_.At(real(off), [this, d = desk.get()] { ShiftEnds(*d); });
+      }
+    }
+  }
+}
+
+bool SimDesks::OnShift(Desk& desk) {
+  absl::MutexLock lock(&desk.mutex);
+  return desk.on_shift;
+}
+
+void SimDesks::ShiftStarts(Desk& desk) {
+  {
+    absl::MutexLock lock(&desk.mutex);
+    desk.on_shift = true;
+  }
+  SetAvailable(desk);
+}
+
+void SimDesks::ShiftEnds(Desk& desk) {
+  {
+    absl::MutexLock lock(&desk.mutex);
+    desk.on_shift = false;
+  }
+  // Refused while an offer rings or a call is held: the counsellor signs out after recording it
+  // (Dispose), or when the daemon makes them AVAILABLE again (WatchLoop).
+  (void)SetPresence(desk, v1::COUNSELLOR_STATE_OFFLINE);
 }
 
 absl::Status SimDesks::Create(Desk& desk) {
@@ -130,7 +179,13 @@ void SimDesks::WatchLoop(Desk& desk) {
     if (first) {
       // The first event proves the Watch is open, which going AVAILABLE requires.
       first = false;
-      timers_.At(TimerThread::Clock::now(), [this, &desk] { SetAvailable(desk); });
+      {
+        absl::MutexLock lock(&mutex_);
+        ++open_;
+      }
+      if (OnShift(desk)) {
+        timers_.At(TimerThread::Clock::now(), [this, &desk] { SetAvailable(desk); });
+      }
     }
     switch (event.kind_case()) {
       case v1::DeskEvent::kOffer: {
@@ -151,9 +206,17 @@ void SimDesks::WatchLoop(Desk& desk) {
       }
       case v1::DeskEvent::kPresenceChanged: {
         const v1::CounsellorStatus& status = event.presence_changed().status();
-        if (status.state() == v1::COUNSELLOR_STATE_BREAK &&
-            (status.break_reason() == v1::BREAK_REASON_MISSED_OFFERS ||
-             status.break_reason() == v1::BREAK_REASON_UNREACHABLE)) {
+        if (on_presence_ && status.state() != v1::COUNSELLOR_STATE_UNSPECIFIED) {
+          // Numbered alike (routing/types.h).
+          on_presence_(desk.id, static_cast<routing::CounsellorState>(status.state()),
+                       std::chrono::steady_clock::now());
+        }
+        if (status.state() == v1::COUNSELLOR_STATE_AVAILABLE && !OnShift(desk)) {
+          // Out of a call after the shift ended (the daemon closed the wrap-up itself).
+          timers_.At(TimerThread::Clock::now(), [this, &desk] { ShiftEnds(desk); });
+        } else if (status.state() == v1::COUNSELLOR_STATE_BREAK && OnShift(desk) &&
+                   (status.break_reason() == v1::BREAK_REASON_MISSED_OFFERS ||
+                    status.break_reason() == v1::BREAK_REASON_UNREACHABLE)) {
           const auto back = std::chrono::milliseconds(
               std::llround(kBackFromBreakS * 1000 / time_scale_));
           timers_.At(TimerThread::Clock::now() + back, [this, &desk] { SetAvailable(desk); });
@@ -211,11 +274,16 @@ void SimDesks::Dispose(Desk& desk, const std::string& call_id) {
   request.set_call_id(call_id);
   request.mutable_disposition()->set_category(v1::CATEGORY_OTHER);
   request.mutable_disposition()->set_action(v1::ACTION_COUNSELLED);
-  // Stop has stopped the timers: a desk it records goes on a break, not back to the queue.
-  request.set_ready_for_next(!stopped_);
+  // After its shift, or once Stop has stopped the timers, a desk goes on a break rather than
+  // back to the queue, then signs out.
+  const bool ready = OnShift(desk) && !stopped_;
+  request.set_ready_for_next(ready);
   v1::SubmitDispositionResponse response;
   const grpc::Status status =
       desk.server->Call(&v1::DeskService::Stub::SubmitDisposition, request, &response);
+  if (!ready && !stopped_) {
+    (void)SetPresence(desk, v1::COUNSELLOR_STATE_OFFLINE);
+  }
   absl::MutexLock lock(&mutex_);
   ++(status.ok() ? disposed_ : refused_);
 }

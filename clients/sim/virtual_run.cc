@@ -66,8 +66,6 @@ class VirtualRun final {
   }
 
   absl::Status AddRoster();
-  // The merged intervals a counsellor is on shift, inside the scenario's span.
-  std::vector<std::pair<Timestamp, Timestamp>> ShiftIntervals(const CounsellorGroup& g) const;
   void ScheduleNextArrival();
   void At(Timestamp at, Kind kind, std::string call_id, std::string counsellor_id = {});
   void Apply(const Event& e);
@@ -154,7 +152,7 @@ absl::StatusOr<VirtualResult> VirtualRun::Run() {
 
 absl::Status VirtualRun::AddRoster() {
   for (const CounsellorGroup& g : scenario_.counsellors) {
-    const auto shifts = ShiftIntervals(g);
+    const auto shifts = ShiftIntervals(scenario_, g);
     for (const std::string& id : CounsellorIds(g)) {
       routing::CounsellorProfile profile{.id = id,
                                          .display_name = id,
@@ -178,39 +176,6 @@ absl::Status VirtualRun::AddRoster() {
     }
   }
   return absl::OkStatus();
-}
-
-std::vector<std::pair<Timestamp, Timestamp>> VirtualRun::ShiftIntervals(
-    const CounsellorGroup& g) const {
-  constexpr Millis kHour{3'600'000};
-  constexpr Millis kDay{24 * kHour};
-  // Local midnight of the first day, then every day the scenario touches (and the day before,
-  // for a night shift running into the first morning).
-  const Millis local = (scenario_.start + kLocalOffset).time_since_epoch();
-  const Timestamp first_midnight = scenario_.start - (local % kDay);
-  std::vector<std::pair<Timestamp, Timestamp>> raw;
-  for (Timestamp day = first_midnight - kDay; day < end_; day += kDay) {
-    for (const auto& [start, stop] : g.shifts) {
-      const Timestamp on = day + start * kHour;
-      const Timestamp off = day + (stop <= start ? stop + 24 : stop) * kHour;
-      const Timestamp clipped_on = std::max(on, scenario_.start);
-      const Timestamp clipped_off = std::min(off, end_);
-      if (clipped_on < clipped_off) {
-        raw.emplace_back(clipped_on, clipped_off);
-      }
-    }
-  }
-  std::sort(raw.begin(), raw.end());
-  // Back-to-back or overlapping shifts are one stretch at the desk, not a sign-out and sign-in.
-  std::vector<std::pair<Timestamp, Timestamp>> merged;
-  for (const auto& interval : raw) {
-    if (!merged.empty() && interval.first <= merged.back().second) {
-      merged.back().second = std::max(merged.back().second, interval.second);
-    } else {
-      merged.push_back(interval);
-    }
-  }
-  return merged;
 }
 
 void VirtualRun::ScheduleNextArrival() {

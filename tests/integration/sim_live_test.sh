@@ -62,6 +62,8 @@ stop_hotlined
 figures() {
   sed -n 's/.*"overall": {"calls": \([0-9]*\)[^}]*"service_level": \([^,]*\), "mean_wait_s": \([^,]*\),.*/\1 \2 \3/p' "$1"
 }
+occupancy() { sed -n 's/.*"occupancy": \([^,]*\),.*/\1/p' "$1"; }
+echo "occupancy: virtual $(occupancy "$dir/virtual.out"), live $(occupancy "$dir/live.out")"
 read -r live_calls live_sl live_wait <<< "$(figures "$dir/live.out")"
 read -r virtual_calls virtual_sl virtual_wait <<< "$(figures "$dir/virtual.out")"
 [ -n "$live_calls" ] && [ -n "$virtual_calls" ] || fail "no figures in the reports"
