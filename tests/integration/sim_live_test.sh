@@ -56,6 +56,15 @@ grep -q "interrupted: stopping the run" "$dir/interrupted.log" || fail "no word 
 "$bin/hotlinectl" --server "$grpc" --token dev-admin-token counsellor list > "$dir/list2.out" \
   || fail "hotlinectl counsellor list"
 grep -q "pool-" "$dir/list2.out" && fail "the interrupted run left its counsellors"
+
+# Shifts, live: the early team takes every call until its hour is over, then the late team.
+HOTLINE_GATEWAY_TOKEN=dev-gateway-token HOTLINE_ADMIN_TOKEN=dev-admin-token \
+  "$bin/hotline-sim" --server "$grpc" --scenario "$src/tests/integration/sim_live_shifts.toml" \
+  --time-scale 1200 --desks > "$dir/shifts.out" 2> "$dir/shifts.log" || fail "the shifts run failed"
+grep "offer call=" "$dir/daemon.out" "$dir/daemon.log" 2>/dev/null \
+  | sed -n 's/.*counsellor=sim[0-9]*-\(early\|late\)-.*/\1/p' | uniq > "$dir/teams.out"
+[ "$(tr '\n' ' ' < "$dir/teams.out")" = "early late " ] \
+  || fail "offers did not go to the early team, then the late one: $(tr '\n' ' ' < "$dir/teams.out")"
 stop_hotlined
 
 # calls, service level and mean wait of the "overall" object.
