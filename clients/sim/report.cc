@@ -93,6 +93,9 @@ void Report::CallFinished(const routing::CallRecord& record) {
   Count(overall_, record, targets_);
   Count(by_province_[record.call.province], record, targets_);
   Count(by_priority_[record.call.priority], record, targets_);
+  // Vietnam is UTC+7 all year.
+  const int64_t local_ms = routing::ToUnixMillis(record.call.arrived_at) + 7 * 3'600'000;
+  Count(by_hour_[static_cast<int>((local_ms / 3'600'000 % 24 + 24) % 24)], record, targets_);
 }
 
 void Report::Count(Group& g, const routing::CallRecord& record, const stats::Targets& targets) {
@@ -192,6 +195,14 @@ std::map<routing::Priority, GroupFigures> Report::ByPriority() const {
   return out;
 }
 
+std::map<int, GroupFigures> Report::ByHour() const {
+  std::map<int, GroupFigures> out;
+  for (const auto& [hour, group] : by_hour_) {
+    out[hour] = Figures(group);
+  }
+  return out;
+}
+
 std::string Report::Text(const std::string& header) const {
   const GroupFigures all = Overall();
   std::string out = header + "\n";
@@ -218,6 +229,12 @@ std::string Report::Text(const std::string& header) const {
     rows.push_back(Row(province, g));
   }
   out += Table(rows);
+  rows = {kColumns};
+  rows[0][0] = "hour";
+  for (const auto& [hour, g] : ByHour()) {
+    rows.push_back(Row(fmt::format("{:02}:00", hour), g));
+  }
+  out += Table(rows);
   return out;
 }
 
@@ -232,11 +249,15 @@ std::string Report::Json(const std::string& run) const {
     provinces +=
         fmt::format("{}{}: {}", provinces.empty() ? "" : ", ", JsonString(province), JsonGroup(g));
   }
+  std::string hours;
+  for (const auto& [hour, g] : ByHour()) {
+    hours += fmt::format("{}\"{}\": {}", hours.empty() ? "" : ", ", hour, JsonGroup(g));
+  }
   return fmt::format(
       "{{{}{}\"answer_target_s\": {}, \"overall\": {}, \"occupancy\": {}, \"by_priority\": {{{}}}, "
-      "\"by_province\": {{{}}}}}",
+      "\"by_province\": {{{}}}, \"by_hour\": {{{}}}}}",
       run, run.empty() ? "" : ", ", targets_.answer.count() / 1000.0, JsonGroup(Overall()),
-      JsonNumber(Occupancy()), priorities, provinces);
+      JsonNumber(Occupancy()), priorities, provinces, hours);
 }
 
 }  // namespace hotline::sim

@@ -2,7 +2,7 @@
 // were, from the engine's own records (CallFinished, PresenceChanged), with the supervision
 // figures defined as in stats/figures.h (service level, abandonment, occupancy) plus what a
 // staffing study needs: the share of calls that waited at all, the mean and 90th-percentile
-// wait, per priority and per province.
+// wait, per priority, per province and per local hour of arrival.
 //
 // Calls that arrived before `count_from` (the warm-up) are left out, and so is presence time
 // before it. Not thread-safe: one owner.
@@ -55,6 +55,8 @@ class Report final {
   GroupFigures Overall() const { return Figures(overall_); }
   std::map<std::string, GroupFigures> ByProvince() const;
   std::map<routing::Priority, GroupFigures> ByPriority() const;
+  // By the local (Vietnamese) hour of day the calls arrived in, 0-23.
+  std::map<int, GroupFigures> ByHour() const;
   // busy (ON_CALL, WRAP_UP) / staffed (signed in, not on BREAK); nullopt without staffed time.
   std::optional<double> Occupancy() const;
 
@@ -85,6 +87,7 @@ class Report final {
   Group overall_;
   std::map<std::string, Group> by_province_;
   std::map<routing::Priority, Group> by_priority_;
+  std::map<int, Group> by_hour_;
   std::map<std::string, Open> open_;
   int64_t busy_ms_ = 0;
   int64_t staffed_ms_ = 0;

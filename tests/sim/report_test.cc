@@ -61,6 +61,9 @@ TEST_CASE("the report counts calls after the warm-up with their waits and outcom
   CHECK(report.ByProvince().at("01").calls == 10);
   CHECK(report.ByProvince().at("79").calls == 4);
   CHECK(report.ByPriority().at(routing::Priority::kNormal).calls == 14);
+  // 1,700,000,000 s after the epoch is 22:13 UTC, 05:13 in Vietnam.
+  REQUIRE(report.ByHour().size() == 1);
+  CHECK(report.ByHour().at(5).calls == 14);
 }
 
 TEST_CASE("occupancy is busy time over staffed time after the warm-up", "[sim]") {
