@@ -95,10 +95,11 @@ struct Scenario {
 
 // Parses a scenario's text; `source` names it in errors ("<source>:<line>: <key>: <what>").
 // INVALID_ARGUMENT for a syntax error, an unknown key, a value of the wrong type or out of range.
-absl::StatusOr<Scenario> ParseScenario(const std::string& text, const std::string& source);
+[[nodiscard]] absl::StatusOr<Scenario> ParseScenario(const std::string& text,
+                                                    const std::string& source);
 
 // Reads and parses a scenario file. NOT_FOUND if it cannot be read; else as ParseScenario.
-absl::StatusOr<Scenario> LoadScenario(const std::string& path);
+[[nodiscard]] absl::StatusOr<Scenario> LoadScenario(const std::string& path);
 
 // The stretches `group` is on duty within the scenario's span, in order: each shift of each
 // day, clipped to the span, with back-to-back or overlapping shifts merged into one.

@@ -41,7 +41,7 @@ struct VirtualResult {
 // Runs `scenario`. `progress`, if set, is called now and then (every few thousand inputs) and
 // once at the end. INVALID_ARGUMENT if the scenario's policy or roster is refused by the engine
 // (e.g. two counsellors with one id).
-absl::StatusOr<VirtualResult> RunVirtual(const Scenario& scenario,
-                                         const std::function<void(const Progress&)>& progress = {});
+[[nodiscard]] absl::StatusOr<VirtualResult> RunVirtual(
+    const Scenario& scenario, const std::function<void(const Progress&)>& progress = {});
 
 }  // namespace hotline::sim
