@@ -165,6 +165,36 @@ int RunScenario(const ScenarioFlags& flags, const hotline::clients::SimOptions& 
   return 0;
 }
 
+// The flags of --scenario runs; the gateway flags above them serve live runs too.
+void AddScenarioFlags(CLI::App& app, ScenarioFlags& flags) {
+  app.add_option("--scenario", flags.file,
+                 "Run a scenario file (docs/simulator.md) instead of N identical calls");
+  app.add_flag("--virtual", flags.virtual_time,
+               "With --scenario: run it in this process on a simulated clock, as fast as it goes "
+               "(without it: live, against --server)");
+  app.add_option("--report", flags.report, "With --scenario: the report's form")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--progress", flags.progress,
+               "With --scenario: a progress line on stderr even when it is not a terminal");
+  app.add_option("--seed", flags.seed, "With --scenario: replaces the scenario's seed");
+  app.add_option("--start-hour", flags.start_hour,
+                 "With --scenario: replaces the scenario's start_hour (local, 0-23)")
+      ->check(CLI::Range(0, 23));
+  app.add_option("--days", flags.days, "With --scenario: replaces the scenario's duration")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--time-scale", flags.time_scale,
+                 "With --scenario (live): simulated seconds per real second")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--desks", flags.desks,
+               "With --scenario (live): also play the roster's counsellors (needs the admin token "
+               "in HOTLINE_ADMIN_TOKEN or --admin-token-file)");
+  app.add_option("--admin-token-file", flags.admin_token_file,
+                 "With --desks: a file whose first line is the admin token")
+      ->check(CLI::ExistingFile);
+  app.add_option("--count", flags.counts,
+                 "With --scenario: ID=N sets the count of the roster entry ID (repeatable)");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -212,32 +242,7 @@ int main(int argc, char** argv) {
       "--no-exit-when-done", [&options] { options.exit_when_done = false; },
       "Stay connected after the last call, answering commands, until interrupted");
   ScenarioFlags scenario;
-  app.add_option("--scenario", scenario.file,
-                 "Run a scenario file (docs/simulator.md) instead of N identical calls");
-  app.add_flag("--virtual", scenario.virtual_time,
-               "With --scenario: run it in this process on a simulated clock, as fast as it goes "
-               "(without it: live, against --server)");
-  app.add_option("--report", scenario.report, "With --scenario: the report's form")
-      ->check(CLI::IsMember({"text", "json"}));
-  app.add_flag("--progress", scenario.progress,
-               "With --scenario: a progress line on stderr even when it is not a terminal");
-  app.add_option("--seed", scenario.seed, "With --scenario: replaces the scenario's seed");
-  app.add_option("--start-hour", scenario.start_hour,
-                 "With --scenario: replaces the scenario's start_hour (local, 0-23)")
-      ->check(CLI::Range(0, 23));
-  app.add_option("--days", scenario.days, "With --scenario: replaces the scenario's duration")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--time-scale", scenario.time_scale,
-                 "With --scenario (live): simulated seconds per real second")
-      ->check(CLI::PositiveNumber);
-  app.add_flag("--desks", scenario.desks,
-               "With --scenario (live): also play the roster's counsellors (needs the admin token "
-               "in HOTLINE_ADMIN_TOKEN or --admin-token-file)");
-  app.add_option("--admin-token-file", scenario.admin_token_file,
-                 "With --desks: a file whose first line is the admin token")
-      ->check(CLI::ExistingFile);
-  app.add_option("--count", scenario.counts,
-                 "With --scenario: ID=N sets the count of the roster entry ID (repeatable)");
+  AddScenarioFlags(app, scenario);
   CLI11_PARSE(app, argc, argv);
   if (options.token.empty() && !(scenario.virtual_time && !scenario.file.empty())) {
     // As CLI11 says it for a required option.
