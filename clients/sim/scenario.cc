@@ -500,12 +500,39 @@ absl::Status ReadRoster(const Reader& r, const toml::table& root, Scenario& s) {
   return absl::OkStatus();
 }
 
+// `[regions] centre = ["province", ...]`: the region tree of virtual time, so ladders widen
+// from province to centre to national as in the daemon (which reads deploy/regions.toml).
+absl::Status ReadRegions(const Reader& r, const toml::table& root, Scenario& s) {
+  absl::Status status;
+  const toml::table* regions = r.Table(root, "regions", "", status);
+  if (regions == nullptr) {
+    return status;
+  }
+  routing::RegionTable table;
+  for (const auto& [centre, node] : *regions) {
+    std::vector<std::string> codes;
+    if (absl::Status e = r.Strings(*regions, centre.str(), "regions", codes); !e.ok()) {
+      return e;
+    }
+    table.centres.push_back({.id = std::string(centre.str()), .name = std::string(centre.str())});
+    for (const std::string& code : codes) {
+      table.provinces.push_back(
+          {.code = code, .name = code, .centre = std::string(centre.str()), .old_codes = {code}});
+    }
+  }
+  if (absl::StatusOr<routing::Regions> valid = routing::Regions::Create(table); !valid.ok()) {
+    return r.Error(*regions, "regions", std::string(valid.status().message()));
+  }
+  s.policy.regions = std::move(table);
+  return absl::OkStatus();
+}
+
 absl::Status ReadTop(const Reader& r, const toml::table& root, Scenario& s) {
   absl::Status e = r.OnlyKeys(root, "",
                               {"seed", "start_date", "start_hour", "duration_hours", "duration_days",
                                "warm_up_hours", "service_level_s", "arrivals", "calls",
                                "talk_time", "patience", "accept_delay", "wrap_up", "engine",
-                               "counsellors"});
+                               "regions", "counsellors"});
   e.Update(r.Integer(root, "seed", "", 0, INT64_MAX, s.seed));
   double hours = 24;
   double days = 0;
@@ -567,6 +594,7 @@ absl::StatusOr<Scenario> ParseScenario(const std::string& text, const std::strin
            [&] { return ReadDistribution(r, root, "accept_delay", accept); },
            [&] { return ReadDistribution(r, root, "wrap_up", wrap); },
            [&] { return ReadEngine(r, root, s); },
+           [&] { return ReadRegions(r, root, s); },
            [&] { return ReadRoster(r, root, s); }}) {
     if (absl::Status e = step(); !e.ok()) {
       return e;

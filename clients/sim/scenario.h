@@ -87,7 +87,8 @@ struct Scenario {
   Distribution wrap_up;
   // The service-level target: answered within this wait.
   Millis answer_target{20'000};
-  // Routing::Policy::Default() and EngineOptions{} with the scenario's [engine] overrides.
+  // Routing::Policy::Default() and EngineOptions{} with the scenario's [engine] overrides, and
+  // its [regions] (none: every province unknown, every call routed at national scope).
   routing::EngineOptions engine;
   routing::Policy policy = routing::Policy::Default();
   std::vector<CounsellorGroup> counsellors;

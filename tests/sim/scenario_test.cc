@@ -68,6 +68,10 @@ missed_offers_before_break = 3
 ladder = "national"
 strategy = "most_skilled"
 
+[regions]
+north = ["01", "24"]
+south = ["79"]
+
 [[counsellors]]
 id = "north"
 count = 4
@@ -113,6 +117,10 @@ TEST_CASE("a scenario file sets every key", "[sim]") {
   CHECK(s->policy.default_ladder.steps.size() == 1);
   CHECK(s->policy.priority_ladders.empty());
   CHECK(s->policy.strategy == routing::Strategy::kMostSkilled);
+  REQUIRE(s->policy.regions.centres.size() == 2);
+  REQUIRE(s->policy.regions.provinces.size() == 3);
+  CHECK(s->policy.regions.provinces[2].code == "79");
+  CHECK(s->policy.regions.provinces[2].centre == "south");
   REQUIRE(s->counsellors.size() == 2);
   const CounsellorGroup& north = s->counsellors[0];
   CHECK(CounsellorIds(north) ==
@@ -259,6 +267,52 @@ TEST_CASE("a counsellor answers only during their shift", "[sim]") {
     REQUIRE(result.report->Occupancy().has_value());
     CHECK(*result.report->Occupancy() < 0.2);
   }
+}
+
+// Calls from Hà Nội (01) for one counsellor of `home`, with the default ladder (province 20 s,
+// centre 40 s, national); the service level is counted against `target_s`.
+GroupFigures RunLadder(const std::string& home, int target_s, bool regions) {
+  std::string text = R"(
+duration_days = 1
+service_level_s = )" + std::to_string(target_s) + R"(
+[arrivals]
+per_hour = 3
+[calls]
+provinces = { "01" = 1 }
+[talk_time]
+distribution = "fixed"
+value_s = 30
+[[counsellors]]
+id = "solo"
+home_province = ")" + home + "\"\n";
+  if (regions) {
+    text += "[regions]\nnorth = [\"01\", \"24\"]\nsouth = [\"79\"]\n";
+  }
+  absl::StatusOr<Scenario> s = ParseScenario(text, "ladder.toml");
+  REQUIRE(s.ok());
+  absl::StatusOr<VirtualResult> result = RunVirtual(*s);
+  REQUIRE(result.ok());
+  return result->report->Overall();
+}
+
+TEST_CASE("with regions a call climbs from its province to its centre to national", "[sim]") {
+  // Someone of the caller's own province answers at once, mostly.
+  CHECK(*RunLadder("01", 19, true).service_level > 0.5);
+  // A counsellor of the same centre only after the 20 s province step: none within 19 s...
+  CHECK(*RunLadder("24", 19, true).service_level == 0);
+  CHECK(*RunLadder("24", 21, true).service_level > 0.5);
+  // ...of another centre only after the 40 s centre step too.
+  CHECK(*RunLadder("79", 59, true).service_level == 0);
+  CHECK(*RunLadder("79", 61, true).service_level > 0.5);
+  // Without a region tree every call is national from the start.
+  CHECK(*RunLadder("79", 19, false).service_level > 0.5);
+}
+
+TEST_CASE("a region tree that names a province twice is refused", "[sim]") {
+  CHECK(Error("[arrivals]\nper_hour = 1\n[regions]\nnorth = [\"01\"]\nsouth = [\"01\"]\n")
+            .starts_with("s.toml:3: regions: "));
+  CHECK(Error("[arrivals]\nper_hour = 1\n[regions]\nnorth = \"01\"\n") ==
+        "s.toml:4: regions.north: must be a list of strings");
 }
 
 TEST_CASE("the shipped scenarios parse", "[sim]") {
