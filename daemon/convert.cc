@@ -348,11 +348,14 @@ v1::CounsellorStatus ToProto(const routing::CounsellorView& c) {
   return s;
 }
 
-v1::CallSummary ToSummary(const routing::CallInfo& call) {
+v1::CallSummary ToSummary(const routing::CallInfo& call, const routing::Regions* regions) {
   v1::CallSummary s;
   s.set_call_id(call.call_id);
   s.set_caller_masked(call.caller_masked);
   s.set_province(call.province);
+  if (regions != nullptr) {
+    s.set_province_name(regions->NameOf(call.province));
+  }
   s.set_language(call.language);
   s.set_topic(static_cast<v1::Topic>(call.topic));
   s.set_priority(static_cast<v1::Priority>(call.priority));
@@ -362,9 +365,10 @@ v1::CallSummary ToSummary(const routing::CallInfo& call) {
   return s;
 }
 
-v1::CallStatus ToProto(const routing::CallView& call, routing::Timestamp now) {
+v1::CallStatus ToProto(const routing::CallView& call, routing::Timestamp now,
+                       const routing::Regions* regions) {
   v1::CallStatus s;
-  *s.mutable_summary() = ToSummary(call.info);
+  *s.mutable_summary() = ToSummary(call.info, regions);
   s.set_state(static_cast<v1::CallState>(call.state));
   s.set_ladder_step(call.step);
   s.set_counsellor_id(call.counsellor_id);

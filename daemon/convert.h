@@ -55,8 +55,10 @@ absl::StatusOr<routing::CounsellorState> ParsePresence(v1::CounsellorState s,
 absl::StatusOr<routing::Priority> ParsePriority(v1::Priority p, const std::string& field);
 
 v1::CounsellorStatus ToProto(const routing::CounsellorView& c);
-v1::CallSummary ToSummary(const routing::CallInfo& call);
-v1::CallStatus ToProto(const routing::CallView& call, routing::Timestamp now);
+// `regions` names the province (CallSummary.province_name); null leaves it empty.
+v1::CallSummary ToSummary(const routing::CallInfo& call, const routing::Regions* regions);
+v1::CallStatus ToProto(const routing::CallView& call, routing::Timestamp now,
+                       const routing::Regions* regions = nullptr);
 v1::CallOutcome ToProto(routing::Outcome o);
 v1::OfferRevokedEvent::Reason ToProto(routing::RevokeReason r);
 

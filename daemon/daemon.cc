@@ -193,6 +193,7 @@ class DaemonImpl final : public Daemon {
     ServeDesk(desk_, services);
     ServeSupervisor(supervisor_, services);
     reports_ = ServeReports(supervisor_, services);
+    shift_figures_ = ServeShiftFigures(desk_, services);
     ServeAdmin(admin_, services);
     cq_thread_ = std::thread([this] { rpc::Drive(cq_.get()); });
 
@@ -272,6 +273,7 @@ class DaemonImpl final : public Daemon {
     }
     // A report replies before the completion queue shuts down (gRPC refuses a reply after).
     reports_.reset();
+    shift_figures_.reset();
     // The engine finishes every input already posted, then its thread ends.
     work_.reset();
     if (engine_thread_.joinable()) {
@@ -430,6 +432,7 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<grpc::Server> server_;
   // The report thread of Report and ExportDispositions; stopped in Shutdown.
   std::unique_ptr<Reports> reports_;
+  std::unique_ptr<Reports> shift_figures_;
   // The server's health service, once the server is built, until Shutdown begins. The writer
   // thread's reports and Init's first status go through it under health_mu_ (a std::mutex, as
   // mu_ is).

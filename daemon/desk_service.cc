@@ -95,9 +95,8 @@ void ServeDesk(v1::DeskService::AsyncService& service, Services services) {
           h.SubmitDisposition(
               id, call->request.request_id(), call->request.call_id(), d,
               call->request.ready_for_next(),
-              [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
-                call->Complete(Respond<v1::SubmitDispositionResponse>(
-                    status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
+              [call](const absl::StatusOr<v1::SubmitDispositionResponse>& r) {
+                call->Complete(r);
               });
         });
       });

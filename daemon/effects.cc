@@ -2,6 +2,8 @@
 
 #include "daemon/convert.h"
 
+#include <absl/strings/ascii.h>
+
 namespace hotline::daemon {
 
 namespace {
@@ -15,6 +17,40 @@ v1::DeskEvent DeskEventAt(routing::Timestamp at) {
   v1::DeskEvent e;
   *e.mutable_at() = ToProto(at);
   return e;
+}
+
+// The enum value of a routing category name ("sexual_abuse"); UNSPECIFIED when unknown.
+v1::Category CategoryFromName(const std::string& name) {
+  v1::Category category = v1::CATEGORY_UNSPECIFIED;
+  if (!v1::Category_Parse("CATEGORY_" + absl::AsciiStrToUpper(name), &category)) {
+    return v1::CATEGORY_UNSPECIFIED;
+  }
+  return category;
+}
+
+// What `counsellor_id`'s desk is told of a repeat caller's earlier calls (`contacts`, oldest
+// first).
+v1::CallerHistory ToHistory(const std::vector<routing::Contact>& contacts,
+                            const std::string& counsellor_id) {
+  constexpr int kRecentShown = 5;
+  v1::CallerHistory h;
+  h.set_contacts(static_cast<int32_t>(contacts.size()));
+  for (auto it = contacts.rbegin(); it != contacts.rend(); ++it) {
+    const bool with_you = it->counsellor_id == counsellor_id;
+    h.set_spoke_with_you(h.spoke_with_you() || with_you);
+    const v1::Category category =
+        it->category.empty() ? v1::CATEGORY_UNSPECIFIED : CategoryFromName(it->category);
+    if (h.last_category() == v1::CATEGORY_UNSPECIFIED) {
+      h.set_last_category(category);
+    }
+    if (h.recent_size() < kRecentShown) {
+      v1::PastContact* past = h.add_recent();
+      *past->mutable_answered_at() = ToProto(it->answered_at);
+      past->set_with_you(with_you);
+      past->set_category(category);
+    }
+  }
+  return h;
 }
 
 }  // namespace
@@ -52,8 +88,12 @@ Translation Translate(const std::vector<routing::Effect>& effects, routing::Time
                          e.call.call_id, e.counsellor_id, ms(e.at), e.step,
                          std::string(routing::Name(e.scope)), e.eligible, e.rule, "", 0});
                      v1::DeskEvent ev = DeskEventAt(when(e.at));
-                     *ev.mutable_offer()->mutable_call() = ToSummary(e.call);
+                     *ev.mutable_offer()->mutable_call() = ToSummary(e.call, &engine.regions());
                      *ev.mutable_offer()->mutable_expires_at() = ToProto(e.expires_at);
+                     if (!e.history.empty()) {
+                       *ev.mutable_offer()->mutable_caller_history() =
+                           ToHistory(e.history, e.counsellor_id);
+                     }
                      desk(e.counsellor_id, std::move(ev));
                    },
                    [&](const routing::OfferRevoked& e) {
@@ -124,6 +164,10 @@ Translation Translate(const std::vector<routing::Effect>& effects, routing::Time
                      desk(e.change.counsellor_id, std::move(ev));
                    },
                    [&](const routing::CallFinished& e) { out.calls.push_back(e.record); },
+                   [&](const routing::DispositionLate& e) {
+                     out.late_dispositions.push_back(storage::LateDisposition{
+                         e.call_id, e.counsellor_id, e.disposition, ms(e.at)});
+                   },
                },
                effect);
   }

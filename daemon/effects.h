@@ -39,6 +39,7 @@ struct Translation {
   std::vector<routing::CallRecord> calls;
   std::vector<routing::PresenceChange> presence;
   std::vector<storage::OfferChange> offers;
+  std::vector<storage::LateDisposition> late_dispositions;
   std::vector<Message> messages;
 };
 

@@ -495,6 +495,7 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
   append(pending_.batch.calls, out.calls);
   append(pending_.batch.presence, out.presence);
   append(pending_.batch.offers, out.offers);
+  append(pending_.batch.late_dispositions, out.late_dispositions);
   for (Message& message : out.messages) {
     if (auto* desk = std::get_if<DeskMessage>(&message)) {
       SendDesk(desk->counsellor_id, std::move(desk->event));
@@ -1157,10 +1158,16 @@ void EngineHost::AnswerOffer(const std::string& counsellor_id, const std::string
 
 void EngineHost::SubmitDisposition(const std::string& counsellor_id, const std::string& request_id,
                                    const std::string& call_id, const routing::Disposition& d,
-                                   bool ready_for_next, Reply<v1::CounsellorStatus> reply) {
-  Answer<v1::CounsellorStatus>(
+                                   bool ready_for_next,
+                                   Reply<v1::SubmitDispositionResponse> reply) {
+  Answer<v1::SubmitDispositionResponse>(
       absl::StrCat("desk:", counsellor_id), request_id,
-      [&]() -> absl::StatusOr<v1::CounsellorStatus> {
+      [&]() -> absl::StatusOr<v1::SubmitDispositionResponse> {
+        // Late unless the counsellor is in wrap-up for this very call (the engine decides which;
+        // this only reads the same state first).
+        const auto before = engine_.FindCounsellor(counsellor_id);
+        const bool late = before && !(before->state == routing::CounsellorState::kWrapUp &&
+                                      before->call_id == call_id);
         v1::JournalRecord record;
         auto* in = record.mutable_submit_disposition();
         in->set_counsellor_id(counsellor_id);
@@ -1170,7 +1177,13 @@ void EngineHost::SubmitDisposition(const std::string& counsellor_id, const std::
         if (absl::Status s = Apply(std::move(record)); !s.ok()) {
           return s;
         }
-        return ToProto(*engine_.FindCounsellor(counsellor_id));
+        if (late) {
+          spdlog::info("late disposition of call {} by {}", call_id, counsellor_id);
+        }
+        v1::SubmitDispositionResponse response;
+        *response.mutable_status() = ToProto(*engine_.FindCounsellor(counsellor_id));
+        response.set_late(late);
+        return response;
       },
       std::move(reply));
 }
@@ -1255,7 +1268,7 @@ void EngineHost::ChangePriority(const std::string& request_id, const std::string
         if (!view) {
           return absl::NotFoundError(absl::StrCat("call '", call_id, "' ended"));
         }
-        return ToProto(*view, Now());
+        return ToProto(*view, Now(), &engine_.regions());
       },
       std::move(reply));
 }

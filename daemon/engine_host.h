@@ -88,7 +88,7 @@ class EngineHost final {
                    const std::string& call_id, bool accept, Reply<v1::AnswerOfferResponse> reply);
   void SubmitDisposition(const std::string& counsellor_id, const std::string& request_id,
                          const std::string& call_id, const routing::Disposition& d,
-                         bool ready_for_next, Reply<v1::CounsellorStatus> reply);
+                         bool ready_for_next, Reply<v1::SubmitDispositionResponse> reply);
 
   // `origin` as for SetPresence.
   void NeverRoute(const std::string& origin, const std::string& request_id,
@@ -142,11 +142,12 @@ class EngineHost final {
   // thread.
   stats::ReportContext ReportContextNow() const;
 
- private:
   // The engine's time: the system time read at start (never before the last journaled time),
   // then advanced by the monotonic clock. A step of the system clock moves neither timers nor
   // records while the daemon runs; it is logged, and taken up at the next start.
   routing::Timestamp Now() const;
+
+ private:
   // The live figures survive a restart: today's (and the last quarter hour's) calls and presence
   // from the database, and the calls answered that are still going on.
   absl::Status LoadFigures();

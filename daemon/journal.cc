@@ -338,11 +338,20 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
   for (routing::Millis m : state.recent_handling) {
     s.add_recent_handling_ms(m.count());
   }
-  for (const auto& [key, counsellor, at] : state.last_contacts) {
+  for (const auto& [key, contact] : state.contacts) {
     auto* r = s.add_last_contacts();
     r->set_caller_key(key);
-    r->set_counsellor_id(counsellor);
-    *r->mutable_at() = ToProto(at);
+    r->set_counsellor_id(contact.counsellor_id);
+    *r->mutable_at() = ToProto(contact.answered_at);
+    r->set_call_id(contact.call_id);
+    r->set_category(contact.category);
+  }
+  for (const routing::OwedDisposition& owed : state.owed_dispositions) {
+    auto* r = s.add_owed_dispositions();
+    *r->mutable_since() = ToProto(owed.since);
+    r->set_call_id(owed.call_id);
+    r->set_counsellor_id(owed.counsellor_id);
+    r->set_caller_key(owed.caller_key);
   }
   for (const auto& [call_id, key] : state.finished_callers) {
     auto* r = s.add_finished_callers();
@@ -417,7 +426,13 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
     state.recent_handling.push_back(routing::Millis(ms));
   }
   for (const auto& r : s.last_contacts()) {
-    state.last_contacts.emplace_back(r.caller_key(), r.counsellor_id(), FromProto(r.at()));
+    state.contacts.emplace_back(
+        r.caller_key(), routing::Contact{r.call_id(), r.counsellor_id(), FromProto(r.at()),
+                                         r.category()});
+  }
+  for (const auto& r : s.owed_dispositions()) {
+    state.owed_dispositions.push_back(routing::OwedDisposition{
+        FromProto(r.since()), r.call_id(), r.counsellor_id(), r.caller_key()});
   }
   for (const auto& r : s.finished_callers()) {
     state.finished_callers.emplace_back(r.call_id(), r.caller_key());

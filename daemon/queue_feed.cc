@@ -60,7 +60,7 @@ void QueueFeed::Refresh(const std::shared_ptr<QueueSink>& sink, routing::Timesta
 void QueueFeed::Resync(const routing::Engine& engine, routing::Timestamp now) {
   calls_.clear();
   for (const routing::CallView& call : engine.Calls(options_.view_calls)) {
-    v1::CallStatus status = ToProto(call, now);
+    v1::CallStatus status = ToProto(call, now, &engine.regions());
     std::string fingerprint = Fingerprint(status);
     calls_[call.info.call_id] = Shown{std::move(fingerprint), std::move(status)};
   }
@@ -130,7 +130,7 @@ void QueueFeed::Changed(const routing::Engine& engine, routing::Timestamp now,
   std::set<std::string> listed;
   for (const routing::CallView& call : engine.Calls(options_.view_calls)) {
     listed.insert(call.info.call_id);
-    v1::CallStatus status = ToProto(call, now);
+    v1::CallStatus status = ToProto(call, now, &engine.regions());
     std::string fingerprint = Fingerprint(status);
     auto it = calls_.find(call.info.call_id);
     if (it != calls_.end() && it->second.fingerprint == fingerprint) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "daemon/convert.h"
+#include "daemon/live_figures.h"
 #include "daemon/report_thread.h"
 #include "daemon/rpc.h"
 #include "stats/dispositions.h"
@@ -148,6 +149,88 @@ std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& servi
             [call](const absl::Status& why) { call->Fail(why); });
       });
 
+  return std::make_unique<Reports>(std::move(thread));
+}
+
+namespace {
+
+// How far back a desk may ask for its own figures.
+constexpr routing::Millis kLongestShift{7 * 24 * 60 * 60 * 1000};
+
+absl::StatusOr<routing::Timestamp> ShiftStart(const v1::ShiftFiguresRequest& request,
+                                              routing::Timestamp now) {
+  if (!request.has_since()) {
+    return LocalMidnight(now);
+  }
+  if (absl::Status s = ValidateTimestamp(request.since(), "since"); !s.ok()) {
+    return s;
+  }
+  const routing::Timestamp since = FromProto(request.since());
+  if (since > now) {
+    return absl::InvalidArgumentError("since: is in the future");
+  }
+  if (since < now - kLongestShift) {
+    return absl::InvalidArgumentError("since: is more than 7 days ago");
+  }
+  return since;
+}
+
+v1::ShiftFiguresResponse ToResponse(const storage::ReportReader::ShiftCounts& c,
+                                    routing::Timestamp since) {
+  v1::ShiftFiguresResponse r;
+  *r.mutable_since() = ToProto(since);
+  r.set_offers(c.offers);
+  r.set_accepted(c.accepted);
+  r.set_declined(c.declined);
+  r.set_missed(c.missed);
+  r.set_calls_answered(c.calls);
+  *r.mutable_talk_time() = ToProtoDuration(routing::Millis(c.talk_ms));
+  if (c.calls > 0) {
+    *r.mutable_mean_talk_time() = ToProtoDuration(routing::Millis(c.talk_ms / c.calls));
+  }
+  r.set_heavy(c.heavy);
+  r.set_without_disposition(c.without_disposition);
+  r.set_late_dispositions(c.late);
+  return r;
+}
+
+}  // namespace
+
+std::unique_ptr<Reports> ServeShiftFigures(v1::DeskService::AsyncService& service,
+                                           Services services) {
+  auto thread = std::make_shared<ReportThread>(services.config.database);
+  using Figures = rpc::UnaryCall<v1::ShiftFiguresRequest, v1::ShiftFiguresResponse>;
+  rpc::ServeUnary<v1::DeskService::AsyncService, v1::ShiftFiguresRequest,
+                  v1::ShiftFiguresResponse>(
+      &service, &v1::DeskService::AsyncService::RequestShiftFigures, services.cq,
+      [services, thread](std::shared_ptr<Figures> call) {
+        // The token and the time are the engine's; the reading happens on the figures thread.
+        services.host.Post([call, thread, token = rpc::BearerToken(call->ctx)](EngineHost& h) {
+          const absl::StatusOr<std::string> id = h.CounsellorFor(token);
+          if (!id.ok()) {
+            return call->Fail(id.status());
+          }
+          const absl::StatusOr<routing::Timestamp> since = ShiftStart(call->request, h.Now());
+          if (!since.ok()) {
+            return call->Fail(since.status());
+          }
+          if (!thread->TryClaim()) {
+            return call->Fail(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                           "another desk's figures are being read, try again"));
+          }
+          thread->Submit(
+              [call, id = *id, since = *since](
+                  storage::ReportReader& reader) -> ReportThread::Reply {
+                absl::StatusOr<storage::ReportReader::ShiftCounts> counts =
+                    reader.ReadShift(id, since);
+                if (!counts.ok()) {
+                  return [call, s = counts.status()] { call->Fail(s); };
+                }
+                return [call, response = ToResponse(*counts, since)] { call->Reply(response); };
+              },
+              [call](const absl::Status& why) { call->Fail(why); });
+        });
+      });
   return std::make_unique<Reports>(std::move(thread));
 }
 

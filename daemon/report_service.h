@@ -40,4 +40,10 @@ class Reports final {
 std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& service,
                                       Services services);
 
+// Serves DeskService.ShiftFigures on a thread of its own, so a desk's figures never wait behind
+// a supervisor's year-long report. The same bound: one read at a time (each an index seek,
+// milliseconds); a desk that asks meanwhile is refused RESOURCE_EXHAUSTED and asks again.
+std::unique_ptr<Reports> ServeShiftFigures(v1::DeskService::AsyncService& service,
+                                           Services services);
+
 }  // namespace hotline::daemon

@@ -272,11 +272,27 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
     return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
   }
   if (c->state != CounsellorState::kWrapUp || c->call_id != call_id) {
-    return absl::FailedPreconditionError(absl::StrCat("counsellor '", counsellor_id,
-                                                      "' is not in wrap-up for call '", call_id,
-                                                      "' (the wrap-up may have ended)"));
+    auto owed = owed_.find(call_id);
+    if (owed == owed_.end() || owed->second.counsellor_id != counsellor_id) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "counsellor '", counsellor_id, "' is not in wrap-up for call '", call_id,
+          "' and owes it no disposition (another call, already recorded, or more than ",
+          options_.late_disposition_ms.count() / 3'600'000, " hours ago)"));
+    }
+    // Late: the row is written; the disposition joins it. The counsellor may be on another
+    // call by now, so their state changes only on an explicit break from an idle desk.
+    NoteCategory(owed->second.caller_key, call_id, disposition.category);
+    Emit(DispositionLate{call_id, counsellor_id, disposition, now_});
+    owed_.erase(owed);
+    if (!ready_for_next && c->state == CounsellorState::kAvailable) {
+      c->heavy_in_row = 0;
+      ChangeState(*c, CounsellorState::kBreak, BreakReason::kChosen, "");
+    }
+    ReviewHolds();
+    return absl::OkStatus();
   }
   Call* call = LookupCall(call_id);
+  NoteCategory(call->info.caller_key, call_id, disposition.category);
   call->record.disposition = disposition;
   call->record.wrap_up_done_at = now_;
   Record(*call);
@@ -309,11 +325,12 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   Call& call = calls_[info.call_id];
   call.info = info;
   call.admission_seq = next_seq_++;
-  if (auto last = last_contact_.find(info.caller_key);
-      last != last_contact_.end() && now_ < last->second.at + policy_.repeat_window_ms) {
+  if (auto last = contacts_.find(info.caller_key);
+      last != contacts_.end() &&
+      now_ < last->second.back().answered_at + policy_.repeat_window_ms) {
     // Children often call many times before they disclose: back to the one they talked to.
     call.info.repeat_caller = true;
-    call.preferred_counsellor = last->second.counsellor_id;
+    call.preferred_counsellor = last->second.back().counsellor_id;
     call.hold_until = now_ + policy_.repeat_wait_ms;
     SetTimer(TimerKind::kRepeatHold, info.call_id, call.hold_until, 0);
   }
@@ -371,7 +388,11 @@ absl::Status Engine::CallConnected(const std::string& call_id, Timestamp now) {
   call->state = CallState::kConnected;
   call->record.answered_at = now_;
   if (!call->info.caller_key.empty()) {  // A withheld number is nobody's repeat call.
-    last_contact_[call->info.caller_key] = LastContact{call->counsellor_id, now_};
+    std::vector<Contact>& contacts = contacts_[call->info.caller_key];
+    contacts.push_back(Contact{call_id, call->counsellor_id, now_, ""});
+    if (contacts.size() > kMaxContactsPerCaller) {
+      contacts.erase(contacts.begin());
+    }
   }
   Emit(DeskCallConnected{call_id, call->counsellor_id});
   return absl::OkStatus();
@@ -516,6 +537,14 @@ void Engine::AdvanceTo(Timestamp now) {
   }
   now_ = std::max(now_, now);
   StartNewDay();
+  while (!owed_order_.empty() &&
+         owed_order_.front().since + options_.late_disposition_ms <= now_) {
+    if (auto it = owed_.find(owed_order_.front().call_id);
+        it != owed_.end() && it->second == owed_order_.front()) {
+      owed_.erase(it);
+    }
+    owed_order_.pop_front();
+  }
   while (!finished_order_.empty() &&
          finished_order_.front().first + options_.finished_call_memory_ms <= now_) {
     finished_call_ids_.erase(finished_order_.front().second);
@@ -525,8 +554,12 @@ void Engine::AdvanceTo(Timestamp now) {
   // Contacts are few (one per caller); a full pass on the rare ticks that pass a day is cheap
   // enough and keeps no second index to go stale.
   if (now_ >= next_contact_sweep_) {
-    std::erase_if(last_contact_,
-                  [&](const auto& kv) { return kv.second.at + policy_.repeat_window_ms <= now_; });
+    for (auto it = contacts_.begin(); it != contacts_.end();) {
+      std::erase_if(it->second, [&](const Contact& c) {
+        return c.answered_at + policy_.repeat_window_ms <= now_;
+      });
+      it = it->second.empty() ? contacts_.erase(it) : std::next(it);
+    }
     next_contact_sweep_ = now_ + Millis(3'600'000);
   }
 }
@@ -633,6 +666,10 @@ void Engine::FireTimer(const Timer& timer) {
       }
       Call& call = calls_.at(c->call_id);
       call.record.wrap_up_done_at = now_;
+      // The desk keeps its form open: the disposition may still come, late.
+      OwedDisposition owed{now_, call.info.call_id, c->profile.id, call.info.caller_key};
+      owed_[owed.call_id] = owed;
+      owed_order_.push_back(std::move(owed));
       Record(call);
       Release(*c);
       return;
@@ -1083,7 +1120,9 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   const Timestamp expires = now_ + options_.offer_timeout_ms;
   SetTimer(TimerKind::kOfferTimeout, call.info.call_id, expires, call.generation);
   // The offer first, so a desk sees what it is reserved for before the state change.
-  Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule, now_});
+  Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule, now_,
+                 call.info.repeat_caller ? HistoryOf(call.info.caller_key)
+                                         : std::vector<Contact>{}});
   ChangeState(c, CounsellorState::kReserved, BreakReason::kNone, call.info.call_id);
 }
 
@@ -1255,6 +1294,31 @@ void Engine::Record(Call& call) {
   calls_.erase(id);
 }
 
+void Engine::NoteCategory(const std::string& caller_key, const std::string& call_id,
+                          const std::string& category) {
+  auto it = contacts_.find(caller_key);
+  if (it == contacts_.end()) {
+    return;
+  }
+  for (Contact& contact : it->second) {
+    if (contact.call_id == call_id) {
+      contact.category = category;
+    }
+  }
+}
+
+std::vector<Contact> Engine::HistoryOf(const std::string& caller_key) const {
+  std::vector<Contact> history;
+  if (auto it = contacts_.find(caller_key); it != contacts_.end()) {
+    for (const Contact& contact : it->second) {
+      if (now_ < contact.answered_at + policy_.repeat_window_ms) {
+        history.push_back(contact);
+      }
+    }
+  }
+  return history;
+}
+
 absl::Status Engine::CheckInvariants() const {
   if (!holds_to_review_.empty()) {
     return absl::InternalError(absl::StrCat("an input ended with the holds for ",
@@ -1351,8 +1415,16 @@ EngineState Engine::SaveState() const {
   state.timers.assign(timers_.begin(), timers_.end());
   state.finished.assign(finished_order_.begin(), finished_order_.end());
   state.recent_handling.assign(recent_handling_.begin(), recent_handling_.end());
-  for (const auto& [key, contact] : last_contact_) {
-    state.last_contacts.emplace_back(key, contact.counsellor_id, contact.at);
+  for (const auto& [key, contacts] : contacts_) {
+    for (const Contact& contact : contacts) {
+      state.contacts.emplace_back(key, contact);
+    }
+  }
+  // The expiry order keeps entries already recorded (erased from owed_ only); those are gone.
+  for (const OwedDisposition& owed : owed_order_) {
+    if (auto it = owed_.find(owed.call_id); it != owed_.end() && it->second == owed) {
+      state.owed_dispositions.push_back(owed);
+    }
   }
   state.finished_callers.assign(finished_caller_.begin(), finished_caller_.end());
   state.never_route.assign(never_route_.begin(), never_route_.end());
@@ -1388,9 +1460,14 @@ void Engine::RestoreState(EngineState state) {
     finished_call_ids_.insert(id);
   }
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
-  last_contact_.clear();
-  for (const auto& [key, counsellor, at] : state.last_contacts) {
-    last_contact_[key] = LastContact{counsellor, at};
+  contacts_.clear();
+  for (auto& [key, contact] : state.contacts) {
+    contacts_[key].push_back(std::move(contact));
+  }
+  owed_order_.assign(state.owed_dispositions.begin(), state.owed_dispositions.end());
+  owed_.clear();
+  for (const OwedDisposition& owed : owed_order_) {
+    owed_[owed.call_id] = owed;
   }
   finished_caller_ = {state.finished_callers.begin(), state.finished_callers.end()};
   never_route_ = {state.never_route.begin(), state.never_route.end()};

@@ -49,7 +49,12 @@ struct EngineOptions {
   int handling_sample_size = 20;
   // How long a finished call's id is remembered, so a gateway reusing it is refused.
   Millis finished_call_memory_ms{24 * 3'600'000};
+  // How long after a wrap-up ended without a disposition its counsellor may still record one.
+  Millis late_disposition_ms{24 * 3'600'000};
 };
+
+// How many answered calls of one caller the engine remembers (the most recent).
+inline constexpr int kMaxContactsPerCaller = 20;
 
 // --- Effects: what the engine decided. The daemon carries them out in order. ---
 
@@ -65,6 +70,9 @@ struct OfferMade {
   std::string rule;
   // When it was decided (a timer's own deadline when a timer caused it).
   Timestamp at{};
+  // A repeat caller's answered calls in the repeat window, oldest first (at most
+  // kMaxContactsPerCaller); empty for anyone else.
+  std::vector<Contact> history;
 };
 
 // The offer of `call_id` to `counsellor_id` is gone.
@@ -128,9 +136,19 @@ struct CallFinished {
   CallRecord record;
 };
 
+// The counsellor recorded the disposition of a call whose wrap-up had ended without one (its
+// row is already written): add it to the row, marked late.
+struct DispositionLate {
+  std::string call_id;
+  std::string counsellor_id;
+  Disposition disposition;
+  Timestamp at{};
+};
+
 using Effect =
     std::variant<OfferMade, OfferRevoked, ConnectRequested, PositionAnnounced, CallbackOffered,
-                 DeskCallConnected, DeskCallEnded, WrapUpStarted, PresenceChanged, CallFinished>;
+                 DeskCallConnected, DeskCallEnded, WrapUpStarted, PresenceChanged, CallFinished,
+                 DispositionLate>;
 
 // --- Read-only views, for the supervisor's queue view and for tests. ---
 
@@ -197,7 +215,10 @@ class Engine final {
                                          const std::string& call_id, bool accept, Timestamp now);
 
   // Records the outcome of the call in wrap-up and frees the counsellor: AVAILABLE when
-  // `ready_for_next`, else BREAK(chosen). FAILED_PRECONDITION if not in wrap-up for that call.
+  // `ready_for_next`, else BREAK(chosen). Or, late, of a call this counsellor answered whose
+  // wrap-up ended without one in the last late_disposition_ms (once; DispositionLate): their
+  // state is left alone, except that !ready_for_next puts an AVAILABLE counsellor on
+  // BREAK(chosen). FAILED_PRECONDITION for any other call.
   [[nodiscard]] absl::Status SubmitDisposition(const std::string& counsellor_id,
                                                const std::string& call_id,
                                                const Disposition& disposition, bool ready_for_next,
@@ -398,6 +419,11 @@ class Engine final {
   std::optional<Millis> Estimate(const Call& call) const;
   void Finish(Call& call, Outcome outcome, const std::string& reason);
   void Record(Call& call);
+  // Notes the category on the caller's contact for `call_id`, if still remembered.
+  void NoteCategory(const std::string& caller_key, const std::string& call_id,
+                    const std::string& category);
+  // The caller's contacts still inside the repeat window.
+  std::vector<Contact> HistoryOf(const std::string& caller_key) const;
   void Emit(Effect effect) { effects_.push_back(std::move(effect)); }
 
   Call* LookupCall(const std::string& call_id);
@@ -414,12 +440,11 @@ class Engine final {
   // The same ids, oldest first, with when they finished: forgotten after finished_call_memory_ms.
   std::deque<std::pair<Timestamp, std::string>> finished_order_;
   std::deque<Millis> recent_handling_;
-  struct LastContact {
-    std::string counsellor_id;
-    Timestamp at{};
-  };
-  // By caller key; forgotten after the policy's repeat window.
-  std::map<std::string, LastContact> last_contact_;
+  // Answered calls by caller key, oldest first; forgotten after the policy's repeat window.
+  std::map<std::string, std::vector<Contact>> contacts_;
+  // Dispositions still accepted late, by call id, and the same oldest first for expiry.
+  std::map<std::string, OwedDisposition> owed_;
+  std::deque<OwedDisposition> owed_order_;
   // Caller key of each finished call still in the repeat window, for NeverRoute after the call.
   std::map<std::string, std::string> finished_caller_;
   std::set<std::pair<std::string, std::string>> never_route_;

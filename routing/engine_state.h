@@ -67,6 +67,30 @@ struct CallEntry {
   bool operator==(const CallEntry&) const = default;
 };
 
+// One answered call of a caller, remembered for the policy's repeat window: it sends the
+// caller's next call back to the counsellor who answered them, and tells that desk what it
+// needs to continue the conversation.
+struct Contact {
+  std::string call_id;
+  std::string counsellor_id;
+  Timestamp answered_at{};
+  // The disposition's category name, empty until one is recorded.
+  std::string category;
+
+  bool operator==(const Contact&) const = default;
+};
+
+// A call whose wrap-up ended without a disposition: its counsellor may still record one, late.
+struct OwedDisposition {
+  // When the wrap-up ended.
+  Timestamp since{};
+  std::string call_id;
+  std::string counsellor_id;
+  std::string caller_key;
+
+  bool operator==(const OwedDisposition&) const = default;
+};
+
 enum class TimerKind {
   kStep = 1,
   kMaxWait = 2,
@@ -100,8 +124,11 @@ struct EngineState {
   std::vector<std::pair<Timestamp, std::string>> finished;
   // Handling times (accepted to wrap-up done) of the most recent calls, oldest first.
   std::vector<Millis> recent_handling;
-  // Who last answered each caller (by caller key), and when.
-  std::vector<std::tuple<std::string, std::string, Timestamp>> last_contacts;
+  // The answered calls of each caller (by caller key) in the repeat window, each caller's
+  // oldest first.
+  std::vector<std::pair<std::string, Contact>> contacts;
+  // Dispositions still accepted late, oldest first.
+  std::vector<OwedDisposition> owed_dispositions;
   // The caller key of each finished call still remembered (see `finished`).
   std::vector<std::pair<std::string, std::string>> finished_callers;
   // Callers (by key) never to be routed to a counsellor: (counsellor id, caller key).

@@ -51,6 +51,7 @@ absl::StatusOr<Regions> Regions::Create(const RegionTable& table) {
                                                      "' is not one of the centres"));
     }
     r.centre_[p.code] = p.centre;
+    r.name_[p.code] = p.name;
   }
   for (const auto& p : table.provinces) {
     r.canonical_[p.code] = p.code;
@@ -79,6 +80,12 @@ const std::string& Regions::CentreOf(const std::string& code) const {
   static const std::string kNone;
   auto it = centre_.find(code);
   return it == centre_.end() ? kNone : it->second;
+}
+
+const std::string& Regions::NameOf(const std::string& code) const {
+  static const std::string kNone;
+  auto it = name_.find(code);
+  return it == name_.end() ? kNone : it->second;
 }
 
 }  // namespace hotline::routing

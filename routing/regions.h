@@ -48,6 +48,8 @@ class Regions final {
 
   // The centre of today's province `code`, or empty if unknown.
   const std::string& CentreOf(const std::string& code) const;
+  // The name of today's province `code` ("Tuyên Quang"), or empty if unknown.
+  const std::string& NameOf(const std::string& code) const;
 
   bool empty() const { return centre_.empty(); }
 
@@ -59,6 +61,8 @@ class Regions final {
   std::map<std::string, std::string> canonical_;
   // Today's code -> centre id.
   std::map<std::string, std::string> centre_;
+  // Today's code -> name.
+  std::map<std::string, std::string> name_;
 };
 
 }  // namespace hotline::routing

@@ -108,6 +108,16 @@ struct OfferResult {
 // eligible), so the changes are kept in the one order they happened, never split by kind.
 using OfferChange = std::variant<OfferRow, OfferResult>;
 
+// A disposition recorded after its call's wrap-up ended (its row written without one).
+struct LateDisposition {
+  std::string call_id;
+  std::string counsellor_id;
+  routing::Disposition disposition;
+  int64_t at_ms = 0;  // when it was recorded, Unix milliseconds
+
+  bool operator==(const LateDisposition&) const = default;
+};
+
 // Everything one group commit writes, applied in one transaction: all or nothing.
 struct Batch {
   // seq strictly increasing, from 1, each greater than every stored seq (journal and snapshot).
@@ -123,6 +133,10 @@ struct Batch {
   // counsellor_id) whose result is NULL at that point; if there is none, it changes nothing and is
   // not an error.
   std::vector<OfferChange> offers;
+  // Applied after the offers: each fills the disposition of the newest row of its call_id
+  // answered by its counsellor_id that has none, and sets late_disposition_at; when there is
+  // no such row it changes nothing and is not an error.
+  std::vector<LateDisposition> late_dispositions;
   // Replaces the stored snapshot, after this batch's journal entries are written; journal entries
   // with seq <= snapshot->seq, this batch's included, are deleted. Its seq must be at least the
   // stored snapshot's and at most the last journal seq (this batch's included).
@@ -143,6 +157,7 @@ struct Batch {
     append(results, later.results);
     append(counsellors, later.counsellors);
     append(offers, later.offers);
+    append(late_dispositions, later.late_dispositions);
     if (later.snapshot) {
       snapshot = std::move(later.snapshot);  // A later snapshot covers an earlier one.
     }
@@ -155,7 +170,7 @@ struct Batch {
   // True when committing the batch would write nothing.
   bool empty() const {
     return journal.empty() && calls.empty() && presence.empty() && results.empty() &&
-           counsellors.empty() && offers.empty() &&
+           counsellors.empty() && offers.empty() && late_dispositions.empty() &&
            !snapshot.has_value() && !forget_results_before_ms.has_value();
   }
 };

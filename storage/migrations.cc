@@ -184,8 +184,16 @@ CREATE INDEX calls_by_decision ON calls (COALESCE(answered_at, ended_at));
 CREATE INDEX calls_by_handling_end ON calls (COALESCE(wrap_up_done_at, ended_at));
 )sql";
 
-constexpr std::array<std::string_view, 5> kMigrations = {kMigration1, kMigration2, kMigration3,
-                                                         kMigration4, kMigration5};
+// Late dispositions (recorded after the wrap-up ended, desk.proto SubmitDisposition), and the
+// indexes a counsellor's own shift figures read (DeskService.ShiftFigures).
+constexpr std::string_view kMigration6 = R"sql(
+ALTER TABLE calls ADD COLUMN late_disposition_at INTEGER;
+CREATE INDEX calls_by_counsellor_handling
+  ON calls (counsellor_id, COALESCE(wrap_up_done_at, ended_at));
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigrations = {
+    kMigration1, kMigration2, kMigration3, kMigration4, kMigration5, kMigration6};
 
 }  // namespace
 

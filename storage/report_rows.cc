@@ -42,6 +42,19 @@ WHERE counsellor_id = :counsellor_id AND at >= :from AND at < :to
 ORDER BY at, id
 )sql";
 
+constexpr const char* kShiftOffersSql = R"sql(
+SELECT result, COUNT(*) FROM offers
+WHERE counsellor_id = :counsellor_id AND offered_at >= :from AND result IS NOT NULL
+GROUP BY result
+)sql";
+constexpr const char* kShiftCallsSql = R"sql(
+SELECT COUNT(*), COALESCE(SUM(talk_ms), 0), COALESCE(SUM(heavy = 1), 0),
+       COALESCE(SUM(category IS NULL), 0), COALESCE(SUM(late_disposition_at IS NOT NULL), 0)
+FROM calls
+WHERE counsellor_id = :counsellor_id AND answered_at IS NOT NULL
+  AND COALESCE(wrap_up_done_at, ended_at) >= :from
+)sql";
+
 routing::CallRecord ReadReportCall(const RowReader& row) {
   routing::CallRecord r;
   r.call.call_id = row.Text("call_id");
@@ -127,6 +140,47 @@ absl::Status ReportReader::Read(routing::Timestamp from, routing::Timestamp to,
       });
   // sqlite3_interrupt surfaces as SQLite's own error; say what happened instead.
   return interrupted_ ? CheckInterrupted() : status;
+}
+
+absl::StatusOr<ReportReader::ShiftCounts> ReportReader::ReadShift(
+    const std::string& counsellor_id, routing::Timestamp from) {
+  const int64_t from_ms = routing::ToUnixMillis(from);
+  ShiftCounts counts;
+  const absl::Status status = Guard(
+      db_->getHandle(), db_->getFilename(),
+      fmt::format("reading the shift figures of '{}' since {}", counsellor_id, from_ms),
+      [&]() -> absl::Status {
+        SQLite::Transaction transaction(*db_);  // One read snapshot for both queries.
+        SQLite::Statement offers(*db_, kShiftOffersSql);
+        offers.bind(":counsellor_id", counsellor_id);
+        offers.bind(":from", from_ms);
+        while (offers.executeStep()) {
+          const std::string result = offers.getColumn(0).getString();
+          const int n = offers.getColumn(1).getInt();
+          counts.offers += n;
+          if (result == "accepted") {
+            counts.accepted += n;
+          } else if (result == "declined") {
+            counts.declined += n;
+          } else if (result == "timed_out") {
+            counts.missed += n;
+          }
+        }
+        SQLite::Statement calls(*db_, kShiftCallsSql);
+        calls.bind(":counsellor_id", counsellor_id);
+        calls.bind(":from", from_ms);
+        calls.executeStep();
+        counts.calls = calls.getColumn(0).getInt();
+        counts.talk_ms = calls.getColumn(1).getInt64();
+        counts.heavy = calls.getColumn(2).getInt();
+        counts.without_disposition = calls.getColumn(3).getInt();
+        counts.late = calls.getColumn(4).getInt();
+        return absl::OkStatus();
+      });
+  if (!status.ok()) {
+    return status;
+  }
+  return counts;
 }
 
 absl::Status ReportReader::ReadCalls(int64_t from_ms, int64_t to_ms, const CallFn& on_call) {

@@ -58,6 +58,25 @@ class ReportReader final {
   [[nodiscard]] absl::Status Read(routing::Timestamp from, routing::Timestamp to,
                                   const CallFn& on_call, const PresenceFn& on_presence);
 
+  // One counsellor's own figures since `from` (desk.proto ShiftFigures), in one read
+  // transaction: the offers to them that ended, by result, and the calls they answered whose
+  // handling ended, COALESCE(wrap_up_done_at, ended_at) >= from. Both by index seeks on the
+  // counsellor. REQUIRES: the schema of migration 6 (late_disposition_at), as the daemon's
+  // own database has.
+  struct ShiftCounts {
+    int offers = 0;
+    int accepted = 0;
+    int declined = 0;
+    int missed = 0;
+    int calls = 0;
+    int64_t talk_ms = 0;
+    int heavy = 0;
+    int without_disposition = 0;
+    int late = 0;
+  };
+  [[nodiscard]] absl::StatusOr<ShiftCounts> ReadShift(const std::string& counsellor_id,
+                                                      routing::Timestamp from);
+
   // Makes a Read in progress (or the next one) stop soon with CANCELLED. Any thread.
   void Interrupt();
 

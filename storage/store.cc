@@ -278,6 +278,15 @@ absl::Status CheckBatch(const Batch& batch) {
       return s;
     }
   }
+  for (const LateDisposition& late : batch.late_dispositions) {
+    if (late.call_id.empty() || late.counsellor_id.empty()) {
+      return absl::InvalidArgumentError("late disposition has an empty call_id or counsellor_id");
+    }
+    if (absl::Status s = CheckList(late.disposition.flags, "disposition flag"); !s.ok()) {
+      return absl::InvalidArgumentError(
+          fmt::format("late disposition of call '{}': {}", late.call_id, std::string(s.message())));
+    }
+  }
   for (const OfferChange& change : batch.offers) {
     const absl::Status s =
         std::holds_alternative<OfferRow>(change)
@@ -460,6 +469,28 @@ CallRecord ReadCall(const RowReader& row) {
 
 // The newest open offer (by offered_at, then insertion) of the call to the counsellor;
 // offers_by_call finds the call's few rows.
+// :category, :action, :flags, :heavy and :note: all NULL without a disposition.
+void BindDisposition(SQLite::Statement& s, const routing::Disposition* d) {
+  if (d == nullptr) {
+    for (const char* parameter : {":category", ":action", ":flags", ":heavy", ":note"}) {
+      s.bind(parameter);
+    }
+    return;
+  }
+  s.bind(":category", d->category);
+  s.bind(":action", d->action);
+  s.bind(":flags", Join(d->flags));
+  s.bind(":heavy", d->heavy ? 1 : 0);
+  s.bind(":note", d->note);
+}
+
+constexpr const char* kLateDispositionSql = R"sql(
+UPDATE calls SET category = :category, action = :action, flags = :flags, heavy = :heavy,
+                 note = :note, late_disposition_at = :at
+WHERE id = (SELECT MAX(id) FROM calls
+            WHERE call_id = :call_id AND counsellor_id = :counsellor_id AND category IS NULL)
+)sql";
+
 constexpr const char* kEndOfferSql = R"sql(
 UPDATE offers SET result = :result, ended_at = :ended_at
 WHERE id = (SELECT id FROM offers
@@ -476,6 +507,7 @@ struct Step {
     kResult,
     kCounsellor,
     kOffer,
+    kLate,
     kJournal,
     kSnapshot,
     kForget,
@@ -512,6 +544,9 @@ std::string Describe(const Batch& batch, const Step& step) {
       const auto& r = std::get<OfferResult>(batch.offers[step.index]);
       return fmt::format("ending the offer of call '{}' to '{}'", r.call_id, r.counsellor_id);
     }
+    case Step::Kind::kLate:
+      return fmt::format("recording the late disposition of call '{}'",
+                         batch.late_dispositions[step.index].call_id);
     case Step::Kind::kJournal:
       return fmt::format("appending journal entries {} to {}", batch.journal.front().seq,
                          batch.journal.back().seq);
@@ -604,6 +639,7 @@ Store::Store(std::unique_ptr<SQLite::Database> db, int schema_version)
       "result, ended_at) VALUES (:call_id, :counsellor_id, :offered_at, :step, :scope, "
       ":eligible, :rule, :result, :ended_at)");
   end_offer_ = prepare(kEndOfferSql);
+  late_disposition_ = prepare(kLateDispositionSql);
 }
 
 Store::~Store() = default;
@@ -648,6 +684,10 @@ absl::Status Store::Commit(const Batch& batch) {
       } else {
         WriteOfferResult(std::get<OfferResult>(batch.offers[i]));
       }
+    }
+    for (std::size_t i = 0; i < batch.late_dispositions.size(); ++i) {
+      at(Step::Kind::kLate, i);
+      WriteLateDisposition(batch.late_dispositions[i]);
     }
     if (!batch.journal.empty()) {
       at(Step::Kind::kJournal, 0);
@@ -727,18 +767,7 @@ void Store::WriteCall(const CallRecord& r) {
   }
   s.bind(":offers", r.offers);
   s.bind(":final_step", r.final_step);
-  if (r.disposition) {
-    const routing::Disposition& d = *r.disposition;
-    s.bind(":category", d.category);
-    s.bind(":action", d.action);
-    s.bind(":flags", Join(d.flags));
-    s.bind(":heavy", d.heavy ? 1 : 0);
-    s.bind(":note", d.note);
-  } else {
-    for (const char* parameter : {":category", ":action", ":flags", ":heavy", ":note"}) {
-      s.bind(parameter);
-    }
-  }
+  BindDisposition(s, r.disposition ? &*r.disposition : nullptr);
   BindTextOrNull(s, ":reason", r.reason);
   s.exec();
 }
@@ -827,6 +856,16 @@ void Store::WriteOffer(const OfferRow& o) {
     s.bind(":result", o.result);
     s.bind(":ended_at", o.ended_at_ms);
   }
+  s.exec();
+}
+
+void Store::WriteLateDisposition(const LateDisposition& late) {
+  StatementUse use(*late_disposition_);
+  SQLite::Statement& s = *use;
+  s.bind(":call_id", late.call_id);
+  s.bind(":counsellor_id", late.counsellor_id);
+  BindDisposition(s, &late.disposition);
+  s.bind(":at", late.at_ms);
   s.exec();
 }
 

@@ -171,6 +171,7 @@ class Store final : public Sink {
   [[nodiscard]] absl::Status WriteCounsellorOp(const CounsellorOp& op);
   void WriteOffer(const OfferRow& offer);
   void WriteOfferResult(const OfferResult& result);
+  void WriteLateDisposition(const LateDisposition& late);
   [[nodiscard]] absl::Status WriteJournal(const std::vector<JournalEntry>& entries);
   [[nodiscard]] absl::Status WriteSnapshot(const Snapshot& snapshot);
   int64_t QueryLastSeq();
@@ -195,6 +196,7 @@ class Store final : public Sink {
   std::unique_ptr<SQLite::Statement> forget_results_;
   std::unique_ptr<SQLite::Statement> insert_offer_;
   std::unique_ptr<SQLite::Statement> end_offer_;
+  std::unique_ptr<SQLite::Statement> late_disposition_;
 };
 
 }  // namespace hotline::storage

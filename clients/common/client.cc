@@ -3,19 +3,42 @@
 #include <absl/status/status.h>
 #include <fmt/format.h>
 
+#include <absl/strings/ascii.h>
+
+#include <charconv>
 #include <cstdint>
+#include <fstream>
+#include <mutex>
 #include <random>
+#include <sstream>
 #include <utility>
 
 namespace hotline::clients {
+namespace {
+
+// What ErrorLine needs to say what to do: set once, after the command line is parsed.
+struct Hints {
+  std::mutex mu;
+  std::string address = kDefaultServer;
+  std::string role;       // "counsellor's desk", ...
+  std::string token_env;  // HOTLINE_DESK_TOKEN, ...
+};
+
+Hints& TheHints() {
+  static Hints* hints = new Hints;  // Never destroyed: read from any thread until exit.
+  return *hints;
+}
+
+}  // namespace
 
 Server::Server(const std::string& address, std::string token)
-    : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+    : channel_(grpc::CreateChannel(WithDefaultPort(address), grpc::InsecureChannelCredentials())),
       authorization_(token.empty() ? std::string() : "Bearer " + std::move(token)) {}
 
 Server::Server(const std::string& address, std::string token,
                const grpc::ChannelArguments& arguments)
-    : channel_(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments)),
+    : channel_(grpc::CreateCustomChannel(WithDefaultPort(address),
+                                         grpc::InsecureChannelCredentials(), arguments)),
       authorization_(token.empty() ? std::string() : "Bearer " + std::move(token)) {}
 
 void Server::Prepare(grpc::ClientContext& context, std::chrono::milliseconds timeout) const {
@@ -27,16 +50,91 @@ void Server::Prepare(grpc::ClientContext& context, std::chrono::milliseconds tim
   }
 }
 
-void AddServerFlags(CLI::App& app, std::string& server, std::string& token,
-                    const std::string& token_env, bool token_required) {
-  server = kDefaultServer;
-  app.add_option("--server", server, "hotlined's gRPC address, host:port")->capture_default_str();
-  CLI::Option* option =
-      app.add_option("--token", token, "Bearer token; better set " + token_env + " instead")
-          ->envname(token_env);
-  if (token_required) {
-    option->required();
+CLI::Validator WholeNumber(long long least) {
+  return CLI::Validator(
+      [least](std::string& text) -> std::string {
+        long long value = 0;
+        const char* end = text.data() + text.size();
+        auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error != std::errc() || stop != end || value < least) {
+          return fmt::format("must be a whole number, {} or more, not '{}'", least, text);
+        }
+        return std::string();
+      },
+      fmt::format("WHOLE NUMBER >= {}", least));
+}
+
+std::string WithDefaultPort(std::string address) {
+  if (address.starts_with("unix:") || address.starts_with("dns:") ||
+      address.starts_with("ipv4:") || address.starts_with("ipv6:")) {
+    return address;
   }
+  const size_t bracket = address.rfind(']');
+  const size_t colon = address.rfind(':');
+  const bool has_port = colon != std::string::npos &&
+                        (bracket == std::string::npos || colon > bracket) &&
+                        // A bare IPv6 address ("::1") has colons but no port.
+                        (address.find(':') == colon || bracket != std::string::npos);
+  if (has_port) {
+    return address;
+  }
+  return address + ":50051";
+}
+
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) {
+    return absl::InvalidArgumentError(fmt::format("--token-file: cannot read '{}'", path));
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  std::string token(absl::StripAsciiWhitespace(text.str()));
+  if (token.empty()) {
+    return absl::InvalidArgumentError(fmt::format("--token-file: '{}' holds no token", path));
+  }
+  return token;
+}
+
+void AddServerFlags(CLI::App& app, std::string& server, std::string& token,
+                    const std::string& token_env, bool token_required, const std::string& role) {
+  server = kDefaultServer;
+  {
+    Hints& hints = TheHints();
+    std::lock_guard lock(hints.mu);
+    hints.role = role;
+    hints.token_env = token_env;
+  }
+  app.add_option("--server", server,
+                 "hotlined's gRPC address, host:port (a host alone means port 50051)")
+      ->capture_default_str();
+  auto file = std::make_shared<std::string>();
+  CLI::Option* file_option = app.add_option(
+      "--token-file", *file, "File holding the bearer token (or set " + token_env + ")");
+  app.add_option("--token", token, "Bearer token; better --token-file or " + token_env +
+                                           ": a command line shows in ps")
+      ->envname(token_env)
+      ->excludes(file_option);
+  if (token_required) {
+    // Required in effect: checked after parsing, since the file may supply it.
+    app.final_callback([&token, file, token_env] {
+      if (token.empty() && file->empty()) {
+        throw CLI::ValidationError("no token: set " + token_env + " or pass --token-file FILE");
+      }
+    });
+  }
+  app.parse_complete_callback([&server, &token, file] {
+    if (!file->empty()) {
+      absl::StatusOr<std::string> read = ReadTokenFile(*file);
+      if (!read.ok()) {
+        throw CLI::ValidationError(std::string(read.status().message()));
+      }
+      token = *std::move(read);
+    }
+    server = WithDefaultPort(server);
+    Hints& hints = TheHints();
+    std::lock_guard lock(hints.mu);
+    hints.address = server;
+  });
 }
 
 std::string CodeName(int code) {
@@ -48,10 +146,35 @@ std::string CodeName(int code) {
 }
 
 std::string ErrorLine(const grpc::Status& status) {
-  if (status.error_message().empty()) {
-    return "error: " + CodeName(status.error_code());
+  std::string line = status.error_message().empty()
+                         ? "error: " + CodeName(status.error_code())
+                         : fmt::format("error: {}: {}", CodeName(status.error_code()),
+                                       status.error_message());
+  Hints& hints = TheHints();
+  std::lock_guard lock(hints.mu);
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAVAILABLE:
+      line += fmt::format(
+          "\n  hotlined is not answering at {}: is it running? Start it with ./deploy/run, or "
+          "point --server at it (host:port)",
+          hints.address);
+      break;
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      if (!hints.role.empty()) {
+        line += fmt::format(
+            "\n  this needs the {} token: set {} or pass --token-file (another role's token is "
+            "refused)",
+            hints.role, hints.token_env);
+      }
+      break;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      line += fmt::format("\n  hotlined at {} did not answer in time", hints.address);
+      break;
+    default:
+      break;
   }
-  return fmt::format("error: {}: {}", CodeName(status.error_code()), status.error_message());
+  return line;
 }
 
 std::string NewRequestId() {

@@ -7,6 +7,8 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <absl/status/statusor.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <memory>
@@ -56,16 +58,35 @@ class Server {
   std::string authorization_;  // "Bearer <token>", or empty for no token.
 };
 
-// Adds --server (default kDefaultServer) and --token, which falls back to the environment
-// variable `token_env`. The environment is the better place: command lines show in `ps`.
+// Adds --server (default kDefaultServer; a host without a port means port 50051), --token-file
+// and --token, which fall back to the environment variable `token_env`. A file or the
+// environment is the better place: command lines show in `ps`. `role` names the token in
+// errors ("counsellor's desk", "gateway", "administrator", "supervisor"). After parsing, the
+// token is read from the file when one was given (an unreadable or empty file is a usage error),
+// and the address and role are remembered for ErrorLine's hints.
 void AddServerFlags(CLI::App& app, std::string& server, std::string& token,
-                    const std::string& token_env, bool token_required);
+                    const std::string& token_env, bool token_required,
+                    const std::string& role = "");
+
+// A check for a count or a duration on the command line: a whole number of at least `least`.
+// Its refusal reads as a sentence ("--calls: must be a whole number, 0 or more, not '-3'"),
+// unlike CLI11's own range checks.
+CLI::Validator WholeNumber(long long least = 0);
+
+// "host" -> "host:50051"; "host:port", "[v6]:port" and "unix:..." are kept as they are.
+std::string WithDefaultPort(std::string address);
+
+// The token in `path`, without surrounding white space. INVALID_ARGUMENT naming the file when it
+// cannot be read or holds no token.
+absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
 // The google.rpc.Code name for `code` ("INVALID_ARGUMENT"), or the number when it is unknown.
 std::string CodeName(int code);
 
 // "error: <CODE>: <message>", the one way the clients show a failed call ("error: <CODE>" when
-// the server gave no message).
+// the server gave no message), followed by what to do where the code says: UNAVAILABLE names
+// the address tried and ./deploy/run; UNAUTHENTICATED and PERMISSION_DENIED name the role whose
+// token is wanted and where it comes from; DEADLINE_EXCEEDED says the daemon did not answer.
 std::string ErrorLine(const grpc::Status& status);
 
 // A fresh 128-bit random id in hex, for request_id fields. Random rather than pid+counter: the

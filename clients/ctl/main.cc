@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.require_subcommand(1);
   hotline::clients::AddServerFlags(app, server_address, token, "HOTLINE_ADMIN_TOKEN",
-                                   /*token_required=*/false);
+                                   /*token_required=*/false, "administrator");
 
   CLI::App* status = app.add_subcommand(
       "status", "Health check and service list; exit 1 unless SERVING (no token needed)");

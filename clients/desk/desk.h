@@ -1,5 +1,6 @@
 // hotline-desk, line by line: a counsellor's desk that prints each DeskEvent on one line and
-// reads commands from stdin (the full-screen desk comes later and will share this contract).
+// reads commands from stdin, for scripts, tests and terminals without a full screen (the full
+// screen is desk_app.h; main.cc chooses).
 //
 // Two threads: one reads the Watch stream and prints events (and, when told to, answers offers
 // and records dispositions at once); the calling thread reads stdin and makes the unary calls.

@@ -207,9 +207,10 @@ int main(int argc, char** argv) {
       "hotline-sim: a telephony gateway simulator. Connects to hotlined as a gateway, sends\n"
       "calls, answers its commands like a real gateway, and prints each message on one line.");
   app.option_defaults()->always_capture_default();
-  // Required except in virtual time, which talks to no daemon (checked after parsing).
+  // Required except in virtual time, which talks to no daemon (checked after parsing; a
+  // --token-file has been read by then).
   hotline::clients::AddServerFlags(app, options.server, options.token, "HOTLINE_GATEWAY_TOKEN",
-                                   /*token_required=*/false);
+                                   /*token_required=*/false, "gateway");
   app.add_option("--gateway-id", options.gateway_id, "Gateway id sent in Hello; prefixes all ids");
   app.add_option("--calls", options.calls, "How many calls to send")->check(CLI::NonNegativeNumber);
   app.add_option("--interval-ms", options.interval_ms, "Milliseconds between two arrivals")
@@ -245,8 +246,9 @@ int main(int argc, char** argv) {
   AddScenarioFlags(app, scenario);
   CLI11_PARSE(app, argc, argv);
   if (options.token.empty() && !(scenario.virtual_time && !scenario.file.empty())) {
-    // As CLI11 says it for a required option.
-    return app.exit(CLI::RequiredError("--token"));
+    // As AddServerFlags says it when it requires the token itself.
+    return app.exit(
+        CLI::ValidationError("no token: set HOTLINE_GATEWAY_TOKEN or pass --token-file FILE"));
   }
   if (!scenario.file.empty()) {
     return RunScenario(scenario, options);

@@ -1,6 +1,16 @@
 # Shared by the real-process tests in this directory. Source it after setting $dir (the test's
 # temporary directory, whose *.log and *.out files are shown on failure).
 
+# For a test's EXIT trap: kills (-9) every pid in the array `others` and $daemon_pid, then
+# removes $dir.
+kill_started() {
+  for pid in "${others[@]}"; do
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+
 fail() {
   echo "FAIL: $*" >&2
   for f in "$dir"/*.log "$dir"/*.out; do
@@ -28,13 +38,14 @@ wait_until() {
   fail "waited 20 s for: $*"
 }
 
-# start_hotlined NAME [GRPC_LISTEN]: hotlined from the shipped config on the test's database and
-# caller key in $dir, HTTP on a port the OS picks, gRPC on GRPC_LISTEN (default: a port the OS
-# picks); output in $dir/NAME.out and $dir/NAME.log. Waits until it is ready, then sets
-# daemon_pid, grpc and http. Needs $bin and $src.
+# start_hotlined NAME [GRPC_LISTEN]: hotlined from the shipped config (or $hotline_config when
+# set) on the test's database and caller key in $dir, HTTP on a port the OS picks, gRPC on
+# GRPC_LISTEN (default: a port the OS picks); output in $dir/NAME.out and $dir/NAME.log. Waits
+# until it is ready, then sets daemon_pid, grpc and http. Needs $bin and $src.
 start_hotlined() {
   local name=$1 grpc_listen=${2:-127.0.0.1:0}
-  "$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen "$grpc_listen" \
+  "$bin/hotlined" --config "${hotline_config:-$src/deploy/hotline.toml}" \
+    --grpc-listen "$grpc_listen" \
     --http-listen 127.0.0.1:0 --database "$dir/hotline.db" --caller-key-file "$dir/caller.key" \
     > "$dir/$name.out" 2> "$dir/$name.log" &
   daemon_pid=$!

@@ -16,17 +16,10 @@ daemon_pid=""
 # Desks, gateways and the watch, killed on the way out.
 others=()
 
-cleanup() {
-  for pid in "${others[@]}"; do
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-# fail, wait_for, wait_until, start_hotlined, stop_hotlined, add_counsellor, start_desk.
+# fail, wait_for, wait_until, start_hotlined, stop_hotlined, add_counsellor, start_desk,
+# kill_started.
 . "$(dirname "$0")/lib.sh"
+trap kill_started EXIT
 
 export HOTLINE_SUPERVISOR_TOKEN=dev-supervisor-token HOTLINE_GATEWAY_TOKEN=dev-gateway-token
 ctl() { "$bin/hotlinectl" --server "$grpc" "$@"; }

@@ -292,6 +292,52 @@ TEST_CASE("a repeat caller is offered first to the counsellor who answered them 
   CHECK_THAT(offers[0].rule, Catch::Contains("repeat caller"));
 }
 
+TEST_CASE("an offer of a repeat call carries the caller's answered calls with their categories",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("binh", "38"));
+  Answered(h, "binh", "first", "child-7");  // Heavy(false): category sexual_abuse.
+  h.Advance(1h);
+  auto second = From("second", "child-7");
+  h.Arrive(second);
+  EngineHarness::Expect(h.engine.AnswerOffer("binh", "second", true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected("second", h.now));
+  EngineHarness::Expect(h.engine.CallEnded("second", h.now));
+  h.Advance(45s);  // No disposition: its category stays unknown.
+  h.Advance(1h);
+  h.Take();
+  h.Arrive(From("third", "child-7"));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  const std::vector<Contact>& history = offers[0].history;
+  REQUIRE(history.size() == 2);
+  CHECK(history[0].call_id == "first");
+  CHECK(history[0].counsellor_id == "binh");
+  CHECK(history[0].answered_at == testing::kStart);
+  CHECK(history[0].category == "sexual_abuse");
+  CHECK(history[1].call_id == "second");
+  CHECK(history[1].category.empty());
+  // A late disposition fills it in for the next offer.
+  EngineHarness::Expect(h.engine.AnswerOffer("binh", "third", true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected("third", h.now));
+  EngineHarness::Expect(h.engine.SubmitDisposition(
+      "binh", "second", Disposition{"neglect", "counselled", {}, false, ""}, true, h.now));
+  h.Take();
+  EngineHarness::Expect(h.engine.CallEnded("third", h.now));
+  EngineHarness::Expect(h.engine.SubmitDisposition("binh", "third", Heavy(false), true, h.now));
+  h.Arrive(From("fourth", "child-7"));
+  offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  REQUIRE(offers[0].history.size() == 3);
+  CHECK(offers[0].history[1].category == "neglect");
+  // A first-time caller's offer carries none.
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(From("new", "child-8"));
+  offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].history.empty());
+}
+
 TEST_CASE("a repeat caller waits a short while for a busy counsellor, then goes to another",
           "[routing]") {
   EngineHarness h;
@@ -561,8 +607,102 @@ TEST_CASE("a wrap-up that passes its deadline records the call without a disposi
   CHECK_FALSE(records[0].record.disposition.has_value());
   CHECK(records[0].record.wrap_up_done_at == testing::kStart + 45s);
   CHECK(h.StateOf("lan") == CounsellorState::kAvailable);
-  auto late = h.engine.SubmitDisposition("lan", "c1", Disposition{}, true, h.now);
-  CHECK(late.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(h.TakeOf<DispositionLate>().empty());
+}
+
+// Signs in lan and minh; lan's wrap-up of call c1 expires at kStart + 45 s.
+void ExpireWrapUp(EngineHarness& h) {
+  h.SignIn(Profile("lan", "38"));
+  h.SignIn(Profile("minh", "38"));
+  auto call = Call("c1", "38");
+  call.caller_key = "child-7";
+  h.Arrive(call);
+  REQUIRE(h.engine.FindCall("c1")->counsellor_id == "lan");
+  EngineHarness::Expect(h.engine.AnswerOffer("lan", "c1", true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
+  EngineHarness::Expect(h.engine.CallEnded("c1", h.now));
+  h.Advance(45s);
+  REQUIRE(h.StateOf("lan") == CounsellorState::kAvailable);
+  h.Take();
+}
+
+TEST_CASE("a disposition sent after the wrap-up ended is recorded once, as late", "[routing]") {
+  EngineHarness h;
+  ExpireWrapUp(h);
+  h.Advance(10min);
+  // Another counsellor owes nothing for it.
+  CHECK(h.engine.SubmitDisposition("minh", "c1", Heavy(false), true, h.now).code() ==
+        absl::StatusCode::kFailedPrecondition);
+  EngineHarness::Expect(h.engine.SubmitDisposition("lan", "c1", Heavy(false), true, h.now));
+  auto late = h.TakeOf<DispositionLate>();
+  REQUIRE(late.size() == 1);
+  CHECK(late[0].call_id == "c1");
+  CHECK(late[0].counsellor_id == "lan");
+  CHECK(late[0].disposition == Heavy(false));
+  CHECK(late[0].at == testing::kStart + 45s + 10min);
+  // Ready for the next: the state is left as it is.
+  CHECK(h.StateOf("lan") == CounsellorState::kAvailable);
+  // Once only.
+  CHECK(h.engine.SubmitDisposition("lan", "c1", Heavy(false), true, h.now).code() ==
+        absl::StatusCode::kFailedPrecondition);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE("a late disposition with a break puts an idle counsellor on break, a busy one not",
+          "[routing]") {
+  EngineHarness h;
+  ExpireWrapUp(h);
+  EngineHarness::Expect(h.engine.SubmitDisposition("lan", "c1", Heavy(false), false, h.now));
+  CHECK(h.StateOf("lan") == CounsellorState::kBreak);
+  CHECK(h.engine.FindCounsellor("lan")->break_reason == BreakReason::kChosen);
+
+  EngineHarness busy;
+  ExpireWrapUp(busy);
+  EngineHarness::Expect(
+      busy.engine.SetPresence("minh", CounsellorState::kBreak, BreakReason::kChosen, busy.now));
+  busy.Arrive(Call("c2", "38"));
+  REQUIRE(busy.engine.FindCall("c2")->counsellor_id == "lan");
+  EngineHarness::Expect(busy.engine.SubmitDisposition("lan", "c1", Heavy(false), false, busy.now));
+  CHECK(busy.StateOf("lan") == CounsellorState::kReserved);
+  CHECK(busy.TakeOf<DispositionLate>().size() == 1);
+}
+
+TEST_CASE("a late disposition is accepted for late_disposition_ms after the wrap-up ended",
+          "[routing]") {
+  EngineOptions options;
+  options.late_disposition_ms = 2h;
+  EngineHarness h(options);
+  ExpireWrapUp(h);
+  h.Advance(2h - 1ms);
+  EngineHarness kept(options);
+  ExpireWrapUp(kept);
+  kept.Advance(2h - 1ms);
+  EngineHarness::Expect(kept.engine.SubmitDisposition("lan", "c1", Heavy(false), true, kept.now));
+  h.Advance(1ms);
+  CHECK(h.engine.SubmitDisposition("lan", "c1", Heavy(false), true, h.now).code() ==
+        absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("what is owed survives a snapshot, and what was recorded stays recorded", "[routing]") {
+  EngineHarness h;
+  ExpireWrapUp(h);
+  // A second expired wrap-up, for minh, then lan's recorded: only minh's is still owed.
+  auto call = Call("c2", "38");
+  h.Arrive(call);
+  REQUIRE(h.engine.FindCall("c2")->counsellor_id == "minh");
+  EngineHarness::Expect(h.engine.AnswerOffer("minh", "c2", true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected("c2", h.now));
+  EngineHarness::Expect(h.engine.CallEnded("c2", h.now));
+  h.Advance(45s);
+  EngineHarness::Expect(h.engine.SubmitDisposition("lan", "c1", Heavy(false), true, h.now));
+  h.Take();
+  Engine restored;
+  restored.RestoreState(h.engine.SaveState());
+  CHECK(restored.SaveState() == h.engine.SaveState());
+  CHECK(restored.SubmitDisposition("lan", "c1", Heavy(false), true, h.now).code() ==
+        absl::StatusCode::kFailedPrecondition);
+  EngineHarness::Expect(restored.SubmitDisposition("minh", "c2", Heavy(false), true, h.now));
+  CHECK(restored.TakeEffects().size() == 1);
 }
 
 TEST_CASE("an offer left unanswered goes to the next counsellor", "[routing]") {

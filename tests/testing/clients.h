@@ -226,7 +226,8 @@ class DeskConnection {
     return stub_->AnswerOffer(&ctx, req, &resp);
   }
 
-  grpc::Status Dispose(const std::string& call_id, const v1::Disposition& d, bool ready = true) {
+  grpc::Status Dispose(const std::string& call_id, const v1::Disposition& d, bool ready = true,
+                       v1::SubmitDispositionResponse* response = nullptr) {
     grpc::ClientContext ctx;
     Prepare(ctx);
     v1::SubmitDispositionRequest req;
@@ -235,7 +236,7 @@ class DeskConnection {
     *req.mutable_disposition() = d;
     req.set_ready_for_next(ready);
     v1::SubmitDispositionResponse resp;
-    return stub_->SubmitDisposition(&ctx, req, &resp);
+    return stub_->SubmitDisposition(&ctx, req, response != nullptr ? response : &resp);
   }
 
   // Reads until an event satisfies `match`, dropping the others; nullopt after `patience`.

@@ -1,0 +1,243 @@
+// The full-screen desk's state: what the counsellor sees, built only from the Watch stream's
+// DeskEvents, the answers to the desk's own requests, and the keys pressed. Pure: no I/O, no
+// clock (time is passed in), no terminal, so every step of a call can be tested without a daemon
+// or a screen. The renderer (desk_screen.h) draws it; the app (desk_app.h) feeds it and makes the
+// requests its keys ask for.
+//
+// A disposition is never lost: a wrap-up form stays open until the daemon records it, whatever
+// the presence says, and a form past its deadline is still sent (the daemon records it as late).
+//
+// Not thread-safe: one owner (the app's screen thread).
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "clients/desk/lang.h"
+#include "clients/desk/taxonomy.h"
+#include "hotline/v1/desk.pb.h"
+
+namespace hotline::clients::desk {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+// The daemon's limit on a disposition's note, in bytes of UTF-8.
+inline constexpr size_t kMaxNoteBytes = 2000;
+// How often the shift figures are fetched again while nothing else asks for them.
+inline constexpr std::chrono::seconds kFiguresEvery{60};
+// How soon they are asked again when the daemon was busy with another desk's.
+inline constexpr std::chrono::seconds kFiguresBusyRetry{1};
+
+// A key, as the terminal layer reports it (the model knows nothing of curses).
+struct Key {
+  enum class Kind { kChar, kEnter, kTab, kBackTab, kUp, kDown, kBackspace, kEscape, kOther };
+  Kind kind = Kind::kOther;
+  // kChar: the character typed.
+  char32_t ch = 0;
+
+  static Key Char(char32_t c) { return Key{Kind::kChar, c}; }
+  static Key Of(Kind kind) { return Key{kind, 0}; }
+};
+
+// What a key asks the app to do with the daemon.
+struct Request {
+  enum class Kind { kNone, kSetPresence, kAnswer, kSubmit, kNeverRoute, kQuit };
+  Kind kind = Kind::kNone;
+  // kSetPresence.
+  hotline::v1::CounsellorState state = hotline::v1::COUNSELLOR_STATE_UNSPECIFIED;
+  // kAnswer, kSubmit, kNeverRoute.
+  std::string call_id;
+  // kAnswer.
+  bool accept = false;
+  // kSubmit.
+  hotline::v1::Disposition disposition;
+  bool ready_for_next = true;
+};
+
+// A question the bottom line asks before a key takes effect: Y confirms, any other key cancels.
+enum class Question { kNone, kQuit, kNeverRoute };
+
+// The parts of the wrap-up form, in Tab order.
+enum class Section { kCategory, kAction, kFlags, kHeavy, kNote };
+
+// The disposition being written for one call.
+struct WrapUpForm {
+  std::string call_id;
+  // What the desk knew of the call (absent when the desk started during its wrap-up).
+  std::optional<hotline::v1::CallSummary> call;
+  // Absent when the desk learnt of the wrap-up from its presence only.
+  std::optional<TimePoint> deadline;
+  Section focus = Section::kCategory;
+  // The highlighted row of each list, and what was picked (indexes into the taxonomy's lists).
+  int category_cursor = 0;
+  int action_cursor = 0;
+  int flag_cursor = 0;
+  std::optional<int> category;
+  std::optional<int> action;
+  std::vector<bool> flags;
+  bool heavy = false;
+  std::string note;
+
+  // True once the deadline has passed: the daemon will record the disposition as late.
+  bool Late(TimePoint now) const { return deadline.has_value() && now >= *deadline; }
+};
+
+// The offer ringing on the desk.
+struct RingingOffer {
+  hotline::v1::OfferEvent offer;
+  TimePoint arrived_at;
+  TimePoint expires_at;
+};
+
+// The call the counsellor accepted, until its wrap-up starts.
+struct CurrentCall {
+  std::string call_id;
+  std::optional<hotline::v1::CallSummary> summary;
+  // From CallConnected's `at`; absent while the gateway connects.
+  std::optional<TimePoint> connected_at;
+  // When the caller arrived, when known.
+  std::optional<TimePoint> arrived_at;
+  // A repeat caller's history, from the offer.
+  std::optional<hotline::v1::CallerHistory> history;
+};
+
+// The Watch stream as the screen shows it.
+struct Connection {
+  // hotlined's address, named while reconnecting.
+  std::string address;
+  // True from the first event of a Watch until it drops.
+  bool open = false;
+  // When the next attempt is due, while reconnecting.
+  std::optional<TimePoint> retry_at;
+  // Set when the desk stopped trying (another desk took over): the words why.
+  std::string stopped;
+};
+
+// A line for the status area: an error from the daemon or a word about what just happened.
+// Both languages are kept, so switching language redraws it too; a daemon's message is the same
+// in both.
+struct Notice {
+  std::string vi;
+  std::string en;
+  bool error = false;
+
+  const std::string& Text(Lang lang) const { return lang == Lang::kVi ? vi : en; }
+};
+
+class DeskModel final {
+ public:
+  DeskModel(Taxonomy taxonomy, Lang lang, std::string address);
+
+  // --- From the Watch stream (the app's reader thread hands them over in order).
+  void Apply(const hotline::v1::DeskEvent& event);
+  // The Watch dropped; the next attempt is at `retry_at`. `why` is the error's words. A ringing
+  // offer is gone with it (the daemon withdraws it).
+  void OnWatchLost(const std::string& why, TimePoint retry_at);
+  // The desk stopped trying, e.g. another desk signed in with this token.
+  void OnWatchStopped(const std::string& why);
+
+  // --- Answers to the requests keys asked for. `error` is empty on success, else the words.
+  void OnPresenceAnswer(const hotline::v1::CounsellorStatus& status);
+  // A SetPresence or SubmitDisposition failed: `error` in words. A form stays as it was.
+  void OnRequestFailed(const std::string& error);
+  void OnAnswerOffer(const Request& request, const std::string& error, bool offer_gone);
+  void OnSubmitted(const Request& request, const hotline::v1::SubmitDispositionResponse& response);
+  // The answer to NeverRouteCaller: `error` empty on success, else the words.
+  void OnNeverRouted(const Request& request, const std::string& error);
+  // The figures were asked for: not due again until they are answered or a minute has passed.
+  void OnFiguresAsked(TimePoint now);
+  void OnFigures(const hotline::v1::ShiftFiguresResponse& figures, TimePoint now);
+  // The daemon does not answer ShiftFigures (an older hotlined): the panel says so.
+  void OnFiguresUnavailable(TimePoint now);
+  void OnFiguresFailed(const std::string& error, TimePoint now);
+  // The daemon was reading another desk's figures (RESOURCE_EXHAUSTED): asked again a second
+  // later, without a word on the screen.
+  void OnFiguresBusy(TimePoint now);
+  void ShowError(const std::string& text);
+  void ShowInfo(std::string vi, std::string en);
+
+  // --- Keys. Changes what only the screen holds (cursor, form, language) and returns what the
+  // app should ask the daemon, if anything.
+  Request OnKey(Key key);
+
+  // True when the shift figures should be fetched now: never fetched, a call has just finished,
+  // or kFiguresEvery has passed.
+  bool FiguresDue(TimePoint now) const;
+
+  // --- For the renderer.
+  Lang lang() const { return lang_; }
+  const Taxonomy& taxonomy() const { return taxonomy_; }
+  const Connection& connection() const { return connection_; }
+  // Absent until the first presence event.
+  const std::optional<hotline::v1::CounsellorStatus>& status() const { return status_; }
+  const std::string& display_name() const { return display_name_; }
+  const std::optional<RingingOffer>& offer() const { return offer_; }
+  const std::optional<CurrentCall>& call() const { return call_; }
+  // The form shown, if any: the newest in-time one first, late ones after.
+  const WrapUpForm* form() const { return forms_.empty() ? nullptr : &forms_.front(); }
+  size_t forms_waiting() const { return forms_.size(); }
+  const std::optional<hotline::v1::ShiftFiguresResponse>& figures() const { return figures_; }
+  bool figures_unavailable() const { return figures_unavailable_; }
+  const Notice& notice() const { return notice_; }
+  Question question() const { return question_; }
+  bool quit_asked() const { return question_ == Question::kQuit; }
+  // True while a request a key made is not answered yet: keys that would make another wait.
+  bool waiting() const { return waiting_; }
+  // Counts every offer that rang: the app rings the bell when it grows.
+  int offers_rung() const { return offers_rung_; }
+
+ private:
+  void OnOffer(const hotline::v1::OfferEvent& offer);
+  void OnOfferRevoked(const hotline::v1::OfferRevokedEvent& revoked);
+  void OnConnected(const hotline::v1::CallConnectedEvent& connected, TimePoint at);
+  void OnWrapUpStarted(const hotline::v1::WrapUpStartedEvent& wrap_up);
+  void OnPresence(const hotline::v1::CounsellorStatus& status);
+  void SetStatus(const hotline::v1::CounsellorStatus& status);
+  void SetAnsweredStatus(const hotline::v1::CounsellorStatus& status);
+  WrapUpForm& FormFor(const std::string& call_id);
+  void StartCall(const std::string& call_id);
+
+  Request RouteKey(Key key);
+  Request Answer(Key key);
+  void AskNeverRoute(const std::string& call_id);
+  Request OnOfferKey(Key key);
+  Request OnFormKey(Key key);
+  Request OnNoteKey(Key key);
+  Request OnIdleKey(Key key);
+  Request Submit(bool ready_for_next);
+  void MoveFocus(int step);
+  void MoveCursor(int step);
+  void PickOrToggle();
+
+  const Taxonomy taxonomy_;
+  Lang lang_;
+  Connection connection_;
+  std::optional<hotline::v1::CounsellorStatus> status_;
+  std::string display_name_;
+  std::optional<RingingOffer> offer_;
+  std::optional<CurrentCall> call_;
+  std::deque<WrapUpForm> forms_;
+  // The calls whose disposition this desk recorded: their form never opens again. A shift's worth
+  // of ids.
+  std::set<std::string> recorded_;
+  std::optional<hotline::v1::ShiftFiguresResponse> figures_;
+  bool figures_unavailable_ = false;
+  // When the figures are due again (the epoch: at once), unless a call ending makes them stale.
+  TimePoint figures_next_;
+  bool figures_stale_ = true;
+  Notice notice_;
+  Question question_ = Question::kNone;
+  // kNeverRoute: the call whose caller it is about.
+  std::string question_call_id_;
+  bool waiting_ = false;
+  int offers_rung_ = 0;
+};
+
+// Time points from proto timestamps, and the other way.
+TimePoint ToTimePoint(const google::protobuf::Timestamp& at);
+
+}  // namespace hotline::clients::desk

@@ -1,0 +1,371 @@
+#include "clients/desk/desk_model.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "tests/desk/desk_builders.h"
+
+namespace hotline::clients::desk {
+namespace {
+
+using namespace testing;  // NOLINT(google-build-using-namespace): the builders read as prose.
+using Kind = Key::Kind;
+
+// The request the model makes for `key`, answered at once as the daemon would answer it.
+Request PressAnswered(DeskModel& model, Key key) {
+  const Request request = model.OnKey(key);
+  if (request.kind == Request::Kind::kAnswer) {
+    model.OnAnswerOffer(request, "", false);
+  }
+  return request;
+}
+
+// Picks the category and action at these places in the lists, from a fresh form.
+void PickCategoryAndAction(DeskModel& model, int category, int action) {
+  for (int i = 0; i < category; ++i) {
+    model.OnKey(Press(Kind::kDown));
+  }
+  model.OnKey(Char(' '));  // Picks, and moves on to the actions.
+  for (int i = 0; i < action; ++i) {
+    model.OnKey(Press(Kind::kDown));
+  }
+  model.OnKey(Char(' '));
+}
+
+v1::SubmitDispositionResponse Recorded(bool late) {
+  v1::SubmitDispositionResponse response;
+  response.mutable_status()->set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+  response.set_late(late);
+  return response;
+}
+
+TEST_CASE("the first presence names the counsellor and opens the connection", "[desk]") {
+  DeskModel model = NewModel();
+  CHECK_FALSE(model.connection().open);
+  model.Apply(Presence(0, v1::COUNSELLOR_STATE_OFFLINE));
+  CHECK(model.connection().open);
+  CHECK(model.display_name() == "Nguyễn Thị Lan");
+  CHECK(model.status()->state() == v1::COUNSELLOR_STATE_OFFLINE);
+}
+
+TEST_CASE("presence keys ask for available, break and sign out, one request at a time", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(Presence(0, v1::COUNSELLOR_STATE_OFFLINE));
+  const Request available = model.OnKey(Char('a'));
+  CHECK(available.kind == Request::Kind::kSetPresence);
+  CHECK(available.state == v1::COUNSELLOR_STATE_AVAILABLE);
+  // Pressed again before the answer: nothing more is sent.
+  CHECK(model.OnKey(Char('a')).kind == Request::Kind::kNone);
+  v1::CounsellorStatus status;
+  status.set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+  *status.mutable_since() = At(1);
+  model.OnPresenceAnswer(status);
+  CHECK(model.status()->state() == v1::COUNSELLOR_STATE_AVAILABLE);
+  // Caps Lock on changes nothing.
+  const Request on_break = model.OnKey(Char('B'));
+  CHECK(on_break.state == v1::COUNSELLOR_STATE_BREAK);
+  model.OnRequestFailed("error: FAILED_PRECONDITION: no");
+  CHECK(model.notice().error);
+  CHECK(model.OnKey(Char('o')).state == v1::COUNSELLOR_STATE_OFFLINE);
+}
+
+TEST_CASE("a call from offer to a late disposition keeps the form until it is recorded", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(Presence(0, v1::COUNSELLOR_STATE_AVAILABLE));
+
+  // Offer: rung once, answered with Enter.
+  model.Apply(Presence(10, v1::COUNSELLOR_STATE_RESERVED, "c1"));
+  model.Apply(Offer(10, "c1"));
+  CHECK(model.offers_rung() == 1);
+  REQUIRE(model.offer());
+  CHECK(model.offer()->expires_at == Time(25));
+  const Request accept = PressAnswered(model, Press(Kind::kEnter));
+  CHECK(accept.kind == Request::Kind::kAnswer);
+  CHECK(accept.accept);
+  CHECK(accept.call_id == "c1");
+  CHECK_FALSE(model.offer());
+  model.Apply(Presence(11, v1::COUNSELLOR_STATE_ON_CALL, "c1"));
+
+  // Connected: the talk time runs from the event's time; the summary is the offer's.
+  model.Apply(Connected(12, "c1"));
+  REQUIRE(model.call());
+  CHECK(model.call()->connected_at == Time(12));
+  REQUIRE(model.call()->summary);
+  CHECK(model.call()->summary->province_name() == "Thanh Hóa");
+
+  // Ended, then wrap-up: the form opens with its deadline.
+  model.Apply(Ended(100, "c1"));
+  model.Apply(WrapUp(100, "c1", 45));
+  model.Apply(Presence(100, v1::COUNSELLOR_STATE_WRAP_UP, "c1"));
+  CHECK_FALSE(model.call());
+  REQUIRE(model.form() != nullptr);
+  CHECK(model.form()->call_id == "c1");
+  CHECK_FALSE(model.form()->Late(Time(144)));
+
+  // Submitting before a category and an action are picked sends nothing.
+  CHECK(model.OnKey(Char('s')).kind == Request::Kind::kNone);
+  CHECK(model.form()->focus == Section::kCategory);
+  PickCategoryAndAction(model, 7, 0);
+
+  // The deadline passes: the daemon ends the wrap-up, the form stays, now late.
+  model.Apply(Presence(145, v1::COUNSELLOR_STATE_AVAILABLE));
+  REQUIRE(model.form() != nullptr);
+  CHECK(model.form()->Late(Time(145)));
+
+  const Request submit = model.OnKey(Char('s'));
+  REQUIRE(submit.kind == Request::Kind::kSubmit);
+  CHECK(submit.call_id == "c1");
+  CHECK(submit.ready_for_next);
+  CHECK(submit.disposition.category() == v1::CATEGORY_FAMILY_RELATIONSHIPS);
+  CHECK(submit.disposition.action() == v1::ACTION_COUNSELLED);
+  CHECK(submit.disposition.flags().empty());
+  CHECK_FALSE(submit.disposition.heavy());
+
+  // An older daemon refuses it: the form keeps everything for another try.
+  model.OnRequestFailed("error: FAILED_PRECONDITION: not in wrap-up");
+  REQUIRE(model.form() != nullptr);
+  CHECK(model.form()->category == 7);
+
+  REQUIRE(model.OnKey(Char('s')).kind == Request::Kind::kSubmit);
+  model.OnSubmitted(submit, Recorded(/*late=*/true));
+  CHECK(model.form() == nullptr);
+  CHECK_THAT(model.notice().vi, Catch::Contains("MUỘN"));
+  CHECK_THAT(model.notice().en, Catch::Contains("LATE"));
+}
+
+TEST_CASE("flags, heavy and a Vietnamese note go into the disposition", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(WrapUp(0, "c1"));
+  PickCategoryAndAction(model, 0, 3);
+  // Focus is on the flags: the second one (prank), then heavy with its key.
+  model.OnKey(Press(Kind::kDown));
+  model.OnKey(Char(' '));
+  model.OnKey(Char('h'));
+  // The note: typed, one letter erased, left with Tab.
+  model.OnKey(Char('n'));
+  for (char32_t c : std::u32string(U"Em bé ở Thanh Hóaa")) {
+    model.OnKey(Key::Char(c));
+  }
+  model.OnKey(Press(Kind::kBackspace));
+  model.OnKey(Press(Kind::kTab));
+  const Request submit = model.OnKey(Char('p'));
+  REQUIRE(submit.kind == Request::Kind::kSubmit);
+  CHECK_FALSE(submit.ready_for_next);
+  CHECK(submit.disposition.category() == v1::CATEGORY_VIOLENCE_PHYSICAL);
+  CHECK(submit.disposition.action() == v1::ACTION_REFERRED_CHILD_PROTECTION);
+  REQUIRE(submit.disposition.flags_size() == 1);
+  CHECK(submit.disposition.flags(0) == v1::DISPOSITION_FLAG_PRANK);
+  CHECK(submit.disposition.heavy());
+  CHECK(submit.disposition.note() == "Em bé ở Thanh Hóa");
+}
+
+TEST_CASE("letters typed into the note are the note's, not keys", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(WrapUp(0, "c1"));
+  model.OnKey(Char('n'));
+  for (char c : std::string("saplq")) {
+    CHECK(model.OnKey(Char(c)).kind == Request::Kind::kNone);
+  }
+  CHECK(model.form()->note == "saplq");
+  CHECK(model.lang() == Lang::kVi);
+  CHECK_FALSE(model.quit_asked());
+}
+
+TEST_CASE("the note stops at the daemon's 2,000 bytes", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(WrapUp(0, "c1"));
+  model.OnKey(Char('n'));
+  // 'ệ' is three bytes: 666 fit in 1,998, the 667th would not.
+  for (int i = 0; i < 700; ++i) {
+    model.OnKey(Key::Char(U'ệ'));
+  }
+  CHECK(model.form()->note.size() == 1998);
+  model.OnKey(Char('x'));
+  model.OnKey(Char('y'));
+  CHECK(model.form()->note.size() == kMaxNoteBytes);
+}
+
+TEST_CASE("an offer while a late form is open stands out and the form keeps its contents",
+          "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(Presence(0, v1::COUNSELLOR_STATE_WRAP_UP, "c1"));
+  model.Apply(WrapUp(0, "c1", 45));
+  PickCategoryAndAction(model, 2, 1);
+  model.OnKey(Char('n'));
+  model.OnKey(Char('x'));
+  // Late, back to available, and a new call rings.
+  model.Apply(Presence(45, v1::COUNSELLOR_STATE_AVAILABLE));
+  model.Apply(Presence(50, v1::COUNSELLOR_STATE_RESERVED, "c2"));
+  model.Apply(Offer(50, "c2", v1::PRIORITY_EMERGENCY));
+  REQUIRE(model.offer());
+  // The focus was in the note, yet 'd' declines the offer rather than typing.
+  const Request decline = model.OnKey(Char('d'));
+  CHECK(decline.kind == Request::Kind::kAnswer);
+  CHECK_FALSE(decline.accept);
+  CHECK(decline.call_id == "c2");
+  model.OnAnswerOffer(decline, "", false);
+  CHECK_FALSE(model.offer());
+  REQUIRE(model.form() != nullptr);
+  CHECK(model.form()->call_id == "c1");
+  CHECK(model.form()->category == 2);
+  CHECK(model.form()->action == 1);
+  CHECK(model.form()->note == "x");
+}
+
+TEST_CASE("a second call's wrap-up comes in front of a late form, which waits behind it",
+          "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(WrapUp(0, "c1", 45));
+  model.Apply(Presence(45, v1::COUNSELLOR_STATE_AVAILABLE));
+  model.Apply(Presence(50, v1::COUNSELLOR_STATE_RESERVED, "c2"));
+  model.Apply(Offer(50, "c2"));
+  PressAnswered(model, Press(Kind::kEnter));
+  model.Apply(Presence(51, v1::COUNSELLOR_STATE_ON_CALL, "c2"));
+  model.Apply(Connected(52, "c2"));
+  // During the call the keys are the call's, not the form's, and presence cannot change.
+  CHECK(model.call());
+  CHECK(model.OnKey(Char('s')).kind == Request::Kind::kNone);
+  CHECK(model.OnKey(Char('b')).kind == Request::Kind::kNone);
+  model.Apply(Ended(60, "c2"));
+  model.Apply(WrapUp(60, "c2"));
+  REQUIRE(model.forms_waiting() == 2);
+  CHECK(model.form()->call_id == "c2");
+  PickCategoryAndAction(model, 0, 0);
+  const Request submit = model.OnKey(Char('s'));
+  model.OnSubmitted(submit, Recorded(false));
+  REQUIRE(model.forms_waiting() == 1);
+  CHECK(model.form()->call_id == "c1");
+}
+
+TEST_CASE("an offer that times out or is withdrawn by a reconnect is gone, in words", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(Offer(0, "c1"));
+  v1::DeskEvent revoked;
+  revoked.mutable_offer_revoked()->set_call_id("c1");
+  revoked.mutable_offer_revoked()->set_reason(v1::OfferRevokedEvent::REASON_TIMED_OUT);
+  model.Apply(revoked);
+  CHECK_FALSE(model.offer());
+  CHECK_THAT(model.notice().en, Catch::Contains("counted as missed"));
+
+  model.Apply(Offer(20, "c2"));
+  model.OnWatchLost("error: UNAVAILABLE: down", Time(21));
+  CHECK_FALSE(model.offer());
+  CHECK_FALSE(model.connection().open);
+  CHECK(model.connection().retry_at == Time(21));
+  CHECK(model.notice().error);
+  // The new Watch's first event reopens it.
+  model.Apply(Presence(22, v1::COUNSELLOR_STATE_AVAILABLE));
+  CHECK(model.connection().open);
+  CHECK_FALSE(model.connection().retry_at);
+}
+
+TEST_CASE("an answer older than an offer on the stream does not hide the offer", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(WrapUp(0, "c1"));
+  PickCategoryAndAction(model, 0, 0);
+  const Request submit = model.OnKey(Char('s'));
+  // The daemon made her available at 10 and offered a call at 11; the stream's events are here
+  // before the answer to the disposition.
+  model.Apply(Presence(10, v1::COUNSELLOR_STATE_AVAILABLE));
+  model.Apply(Presence(11, v1::COUNSELLOR_STATE_RESERVED, "c2"));
+  model.Apply(Offer(11, "c2"));
+  v1::SubmitDispositionResponse response = Recorded(false);
+  *response.mutable_status()->mutable_since() = At(10);
+  model.OnSubmitted(submit, response);
+  CHECK(model.form() == nullptr);
+  REQUIRE(model.offer());
+  CHECK(model.status()->state() == v1::COUNSELLOR_STATE_RESERVED);
+}
+
+TEST_CASE("a recorded call's form never opens again", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(WrapUp(0, "c1"));
+  PickCategoryAndAction(model, 0, 0);
+  model.OnSubmitted(model.OnKey(Char('s')), Recorded(false));
+  // Its wrap-up's events, late on the stream.
+  model.Apply(WrapUp(0, "c1"));
+  model.Apply(Presence(0, v1::COUNSELLOR_STATE_WRAP_UP, "c1"));
+  CHECK(model.form() == nullptr);
+}
+
+TEST_CASE("an accept the daemon no longer knows clears the offer", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(Offer(0, "c1"));
+  const Request accept = model.OnKey(Press(Kind::kEnter));
+  model.OnAnswerOffer(accept, "error: NOT_FOUND: no offer", /*offer_gone=*/true);
+  CHECK_FALSE(model.offer());
+  CHECK_FALSE(model.call());
+  CHECK(model.notice().error);
+}
+
+TEST_CASE("a desk started during wrap-up opens the form from the presence", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(Presence(0, v1::COUNSELLOR_STATE_WRAP_UP, "c9"));
+  REQUIRE(model.form() != nullptr);
+  CHECK(model.form()->call_id == "c9");
+  CHECK_FALSE(model.form()->deadline);
+  CHECK_FALSE(model.form()->Late(Time(1000)));
+}
+
+TEST_CASE("the figures are due at start, after a call and every minute", "[desk]") {
+  DeskModel model = NewModel();
+  CHECK(model.FiguresDue(Time(0)));
+  model.OnFiguresAsked(Time(0));
+  CHECK_FALSE(model.FiguresDue(Time(1)));
+  model.OnFiguresUnavailable(Time(1));
+  CHECK(model.figures_unavailable());
+  CHECK_FALSE(model.FiguresDue(Time(60)));
+  CHECK(model.FiguresDue(Time(61)));
+  v1::ShiftFiguresResponse figures;
+  figures.set_offers(3);
+  model.OnFigures(figures, Time(61));
+  CHECK_FALSE(model.figures_unavailable());
+  CHECK_FALSE(model.FiguresDue(Time(62)));
+  // The daemon busy with another desk's: asked again a second later, without a word.
+  model.OnFiguresBusy(Time(62));
+  CHECK_FALSE(model.FiguresDue(Time(62.5)));
+  CHECK(model.FiguresDue(Time(63)));
+  CHECK(model.notice().Text(Lang::kEn).empty());
+  model.OnFigures(figures, Time(63));
+  // A call's wrap-up ends: its figures are wanted now.
+  model.Apply(Presence(64, v1::COUNSELLOR_STATE_WRAP_UP, "c1"));
+  CHECK_FALSE(model.FiguresDue(Time(64)));
+  model.Apply(Presence(65, v1::COUNSELLOR_STATE_AVAILABLE));
+  CHECK(model.FiguresDue(Time(65)));
+}
+
+TEST_CASE("K asks, then never routes the caller of the call or of the form", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(Offer(0, "c1"));
+  model.OnAnswerOffer(model.OnKey(Press(Kind::kEnter)), "", false);
+  model.Apply(Connected(1, "c1"));
+  model.OnKey(Char('k'));
+  CHECK(model.question() == Question::kNeverRoute);
+  CHECK(model.OnKey(Char('n')).kind == Request::Kind::kNone);  // Any other key: no.
+  CHECK(model.question() == Question::kNone);
+  model.OnKey(Char('K'));
+  const Request never = model.OnKey(Char('y'));
+  REQUIRE(never.kind == Request::Kind::kNeverRoute);
+  CHECK(never.call_id == "c1");
+  model.OnNeverRouted(never, "");
+  CHECK_THAT(model.notice().en, Catch::Contains("will not be routed to you again"));
+
+  model.Apply(WrapUp(10, "c1"));
+  model.OnKey(Char('k'));
+  CHECK(model.OnKey(Char('y')).call_id == "c1");
+}
+
+TEST_CASE("L switches the language and Q asks before quitting", "[desk]") {
+  DeskModel model = NewModel();
+  model.OnKey(Char('l'));
+  CHECK(model.lang() == Lang::kEn);
+  model.OnKey(Char('q'));
+  CHECK(model.quit_asked());
+  CHECK(model.OnKey(Char('n')).kind == Request::Kind::kNone);
+  CHECK_FALSE(model.quit_asked());
+  model.OnKey(Char('q'));
+  CHECK(model.OnKey(Char('y')).kind == Request::Kind::kQuit);
+}
+
+}  // namespace
+}  // namespace hotline::clients::desk

@@ -1,0 +1,214 @@
+// What the full-screen desk needs from the daemon, through the real daemon on the test's clock:
+// the province's name and a repeat caller's history on the offer, late dispositions, and the
+// counsellor's own shift figures (desk.proto).
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/testing/manual_fixture.h"
+
+namespace hotline {
+namespace {
+
+using testing::AnswerAndEnd;
+using testing::DeskClient;
+using testing::Dispose;
+using testing::GatewayClient;
+using testing::IsOffer;
+using testing::ManualFixture;
+using testing::SignedIn;
+namespace v1 = ::hotline::v1;
+using namespace std::chrono_literals;
+
+constexpr char kCaller[] = "+84912345678";
+// ManualTime's start, 2026-01-01T00:00:00Z (07:00 in Vietnam), in seconds.
+constexpr int64_t kStartSeconds = 1'767'225'600;
+
+// The calls row's disposition and late mark for `call_id`, read from the database file.
+struct RowDisposition {
+  std::string category;  // empty when NULL
+  bool late = false;
+};
+RowDisposition ReadRow(const testing::DaemonFixture& f, const std::string& call_id) {
+  SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+  SQLite::Statement s(db,
+                      "SELECT category, late_disposition_at FROM calls WHERE call_id = ? "
+                      "ORDER BY id DESC LIMIT 1");
+  s.bind(1, call_id);
+  REQUIRE(s.executeStep());
+  RowDisposition row;
+  row.category = s.getColumn(0).isNull() ? "" : s.getColumn(0).getString();
+  row.late = !s.getColumn(1).isNull();
+  return row;
+}
+
+grpc::Status ShiftFigures(const testing::DaemonFixture& f, const std::string& token,
+                          const v1::ShiftFiguresRequest& request,
+                          v1::ShiftFiguresResponse* response) {
+  auto stub = v1::DeskService::NewStub(f.channel);
+  grpc::ClientContext ctx;
+  testing::Authorize(ctx, token);
+  return stub->ShiftFigures(&ctx, request, response);
+}
+
+// Waits until the desk is told the wrap-up ended (the counsellor is AVAILABLE again).
+void WaitForAvailable(DeskClient& desk) { desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE); }
+
+TEST_CASE("an offer names the province and tells a repeat caller's earlier calls", "[desk]") {
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  SignedIn lan(m.f, "lan", "38");
+
+  gw.Arrive("c-1", "38", v1::PRIORITY_NORMAL, kCaller);
+  CHECK(gw.WaitForAck().code() == 0);
+  const v1::DeskEvent first = AnswerAndEnd(gw, lan.desk, "c-1", m.time.get(), 2s, 60s);
+  CHECK(first.offer().call().province_name() == "Thanh Hóa");
+  CHECK_FALSE(first.offer().has_caller_history());  // A first call has none.
+  Dispose(lan.desk, "c-1", v1::CATEGORY_NEGLECT);
+  m.time->Advance(1h);
+
+  gw.Arrive("c-2", "38", v1::PRIORITY_NORMAL, kCaller);
+  CHECK(gw.WaitForAck().code() == 0);
+  const v1::DeskEvent again = lan.desk.WaitFor(IsOffer);
+  REQUIRE(again.offer().call().call_id() == "c-2");
+  CHECK(again.offer().call().repeat_caller());
+  REQUIRE(again.offer().has_caller_history());
+  const v1::CallerHistory& history = again.offer().caller_history();
+  CHECK(history.contacts() == 1);
+  CHECK(history.spoke_with_you());
+  CHECK(history.last_category() == v1::CATEGORY_NEGLECT);
+  REQUIRE(history.recent_size() == 1);
+  CHECK(history.recent(0).with_you());
+  CHECK(history.recent(0).category() == v1::CATEGORY_NEGLECT);
+  // Answered 2 s after the start of the test's clock.
+  CHECK(history.recent(0).answered_at().seconds() == kStartSeconds + 2);
+}
+
+TEST_CASE("a disposition after the wrap-up expired is recorded late, once, also after a restart",
+          "[desk]") {
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  std::optional<SignedIn> lan(std::in_place, m.f, "lan", "38");
+
+  gw.Arrive("c-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  AnswerAndEnd(gw, lan->desk, "c-1", m.time.get(), 1s, 30s);
+  m.time->Advance(45s);  // The wrap-up's deadline passes.
+  WaitForAvailable(lan->desk);
+  CHECK(ReadRow(m.f, "c-1").category.empty());
+
+  v1::Disposition d;
+  d.set_category(v1::CATEGORY_MENTAL_HEALTH);
+  d.set_action(v1::ACTION_COUNSELLED);
+  SECTION("at once") {
+    v1::SubmitDispositionResponse response;
+    REQUIRE(lan->desk.Dispose("c-1", d, true, &response).ok());
+    CHECK(response.late());
+    CHECK(response.status().state() == v1::COUNSELLOR_STATE_AVAILABLE);
+  }
+  SECTION("with a break: the idle counsellor goes on break") {
+    v1::SubmitDispositionResponse response;
+    REQUIRE(lan->desk.Dispose("c-1", d, false, &response).ok());
+    CHECK(response.late());
+    CHECK(response.status().state() == v1::COUNSELLOR_STATE_BREAK);
+  }
+  SECTION("after a restart of the daemon") {
+    const std::string token = lan->token;
+    lan.reset();
+    m.f.Restart();
+    DeskClient desk(m.f.channel, token);
+    desk.WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); });
+    v1::SubmitDispositionResponse response;
+    REQUIRE(desk.Dispose("c-1", d, true, &response).ok());
+    CHECK(response.late());
+    const grpc::Status twice = desk.Dispose("c-1", d);
+    CHECK(twice.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK_THAT(twice.error_message(), Catch::Contains("owes it no disposition"));
+  }
+  const RowDisposition row = ReadRow(m.f, "c-1");
+  CHECK(row.category == "mental_health");
+  CHECK(row.late);
+}
+
+TEST_CASE("a disposition in time is not late, and nobody else's call can be disposed late",
+          "[desk]") {
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  SignedIn lan(m.f, "lan", "38");
+  gw.Arrive("c-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  AnswerAndEnd(gw, lan.desk, "c-1", m.time.get(), 1s, 30s);
+  v1::Disposition d;
+  d.set_category(v1::CATEGORY_EDUCATION);
+  d.set_action(v1::ACTION_INFORMATION_GIVEN);
+  v1::SubmitDispositionResponse response;
+  REQUIRE(lan.desk.Dispose("c-1", d, true, &response).ok());
+  CHECK_FALSE(response.late());
+  CHECK_FALSE(ReadRow(m.f, "c-1").late);
+
+  // minh's wrap-up expires; lan cannot dispose minh's call.
+  SignedIn minh(m.f, "minh", "38");
+  REQUIRE(lan.desk.SetPresence(v1::COUNSELLOR_STATE_BREAK).ok());
+  gw.Arrive("c-2", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  AnswerAndEnd(gw, minh.desk, "c-2", m.time.get(), 1s, 30s);
+  m.time->Advance(45s);
+  WaitForAvailable(minh.desk);
+  CHECK(lan.desk.Dispose("c-2", d).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(ReadRow(m.f, "c-2").category.empty());
+}
+
+TEST_CASE("a counsellor's shift figures count their own offers and calls", "[desk]") {
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  SignedIn lan(m.f, "lan", "38");
+
+  // Declined, then missed (rings out), then answered: 90 s of talk, disposed in time.
+  gw.Arrive("c-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  REQUIRE(lan.desk.WaitFor(IsOffer).offer().call().call_id() == "c-1");
+  REQUIRE(lan.desk.Answer("c-1", false).ok());
+  // Nobody else: the call comes back to lan after the decline, and rings out.
+  REQUIRE(lan.desk.WaitFor(IsOffer).offer().call().call_id() == "c-1");
+  m.time->Advance(15s);
+  lan.desk.WaitFor([](const v1::DeskEvent& e) { return e.has_offer_revoked(); });
+  // One miss is no break (two in a row are): it rings on lan's desk again.
+  AnswerAndEnd(gw, lan.desk, "c-1", m.time.get(), 1s, 90s);
+  Dispose(lan.desk, "c-1");
+
+  v1::ShiftFiguresResponse figures;
+  REQUIRE(ShiftFigures(m.f, lan.token, v1::ShiftFiguresRequest(), &figures).ok());
+  CHECK(figures.offers() == 3);
+  CHECK(figures.declined() == 1);
+  CHECK(figures.missed() == 1);
+  CHECK(figures.accepted() == 1);
+  CHECK(figures.calls_answered() == 1);
+  CHECK(figures.talk_time().seconds() == 90);
+  CHECK(figures.mean_talk_time().seconds() == 90);
+  CHECK(figures.without_disposition() == 0);
+  CHECK(figures.late_dispositions() == 0);
+  // Since local midnight by default: the test's clock starts at 07:00 in Vietnam.
+  CHECK(figures.since().seconds() == kStartSeconds - 7 * 3600);
+
+  // Another counsellor's figures are their own.
+  SignedIn minh(m.f, "minh", "01");
+  REQUIRE(ShiftFigures(m.f, minh.token, v1::ShiftFiguresRequest(), &figures).ok());
+  CHECK(figures.offers() == 0);
+  CHECK(figures.calls_answered() == 0);
+
+  v1::ShiftFiguresRequest future;
+  future.mutable_since()->set_seconds(routing::ToUnixMillis(m.time->SystemTime()) / 1000 + 3600);
+  const grpc::Status refused = ShiftFigures(m.f, lan.token, future, &figures);
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(refused.error_message(), Catch::StartsWith("since:"));
+  CHECK(ShiftFigures(m.f, "not-a-token", v1::ShiftFiguresRequest(), &figures).error_code() ==
+        grpc::StatusCode::UNAUTHENTICATED);
+}
+
+}  // namespace
+}  // namespace hotline
