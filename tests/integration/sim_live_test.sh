@@ -11,15 +11,12 @@ bin=$1
 src=$2
 dir=$(mktemp -d)
 daemon_pid=""
+# The simulator run in the background, killed on the way out.
+others=()
 
-cleanup() {
-  [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-# fail, wait_for, start_hotlined, stop_hotlined.
+# fail, wait_until, start_hotlined, stop_hotlined, kill_started.
 . "$(dirname "$0")/lib.sh"
+trap kill_started EXIT
 
 scenario="$src/tests/integration/sim_live_pool.toml"
 start_hotlined daemon
@@ -41,6 +38,7 @@ HOTLINE_GATEWAY_TOKEN=dev-gateway-token HOTLINE_ADMIN_TOKEN=dev-admin-token \
   "$bin/hotline-sim" --server "$grpc" --scenario "$scenario" --time-scale 100 --desks \
   > "$dir/interrupted.out" 2> "$dir/interrupted.log" &
 sim_pid=$!
+others+=("$sim_pid")
 roster_listed() {
   "$bin/hotlinectl" --server "$grpc" --token dev-admin-token counsellor list 2>/dev/null \
     | grep -q "pool-"
