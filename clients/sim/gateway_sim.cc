@@ -11,6 +11,7 @@
 #include <memory>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"
@@ -32,11 +33,18 @@ std::string Stamp(std::string_view text) {
   return fmt::format("{} {}", TimeOfDay(std::chrono::system_clock::now()), text);
 }
 
-void Log(std::string_view text) { PrintLine(Stamp(text)); }
+// Set once before the stream opens: a plan of thousands of calls logs only errors.
+bool quiet_log = false;
+
+void Log(std::string_view text) {
+  if (!quiet_log) {
+    PrintLine(Stamp(text));
+  }
+}
 
 class GatewaySim final {
  public:
-  explicit GatewaySim(const SimOptions& options);
+  GatewaySim(const SimOptions& options, CallPlan plan);
 
   GatewaySim(const GatewaySim&) = delete;
   GatewaySim& operator=(const GatewaySim&) = delete;
@@ -47,8 +55,8 @@ class GatewaySim final {
   enum class Phase { kWaiting, kConnected, kFinished };
 
   struct SimCall {
-    std::string number;
     Phase phase = Phase::kWaiting;
+    PlacedCall placed;
   };
 
   // An event sent and not yet acknowledged.
@@ -69,7 +77,11 @@ class GatewaySim final {
   bool CloseCall(const std::string& call_id, std::string_view outcome);
 
   // Timer tasks.
-  void SendArrival(int n, Clock::time_point due);
+  void SendArrival(int n, const PlannedCall& planned);
+  // Takes the plan's next call and sets the timer for its arrival, or notes the plan is over.
+  void ScheduleNext(int n);
+  // Ends the run early (CallPlan::on_open). On the timer thread.
+  void WindDown();
   void HangUp(const std::string& call_id);
   void EndCall(const std::string& call_id);
 
@@ -84,6 +96,7 @@ class GatewaySim final {
   void MaybeDone();
 
   const SimOptions& options_;
+  CallPlan plan_;
   // "<gateway>-<pid>": unique per run, so event and call ids never collide with an earlier run.
   const std::string id_prefix_;
   const Server server_;
@@ -102,6 +115,11 @@ class GatewaySim final {
   std::map<std::string, int, std::less<>> outcomes_ ABSL_GUARDED_BY(mutex_);
   int next_event_ ABSL_GUARDED_BY(mutex_) = 1;
   int arrived_ ABSL_GUARDED_BY(mutex_) = 0;
+  // The plan has no more calls (or the run winds down).
+  bool plan_done_ ABSL_GUARDED_BY(mutex_) = false;
+  bool winding_down_ ABSL_GUARDED_BY(mutex_) = false;
+  // When the first call arrived: plans count from it.
+  Clock::time_point start_;
   int open_calls_ ABSL_GUARDED_BY(mutex_) = 0;
   bool welcomed_ ABSL_GUARDED_BY(mutex_) = false;
   bool done_ ABSL_GUARDED_BY(mutex_) = false;
@@ -110,8 +128,9 @@ class GatewaySim final {
   TimerThread timers_;
 };
 
-GatewaySim::GatewaySim(const SimOptions& options)
+GatewaySim::GatewaySim(const SimOptions& options, CallPlan plan)
     : options_(options),
+      plan_(std::move(plan)),
       id_prefix_(fmt::format("{}-{}", options.gateway_id, getpid())),
       server_(options.server, options.token),
       stub_(v1::GatewayService::NewStub(server_.channel())) {}
@@ -119,6 +138,9 @@ GatewaySim::GatewaySim(const SimOptions& options)
 int GatewaySim::Run() {
   server_.Prepare(context_);
   stream_ = stub_->Connect(&context_);
+  if (plan_.on_open) {
+    plan_.on_open([this] { timers_.At(Clock::now(), [this] { WindDown(); }); });
+  }
 
   v1::GatewayMessage hello;
   hello.mutable_hello()->set_gateway_id(options_.gateway_id);
@@ -174,10 +196,8 @@ void GatewaySim::OnWelcome(const v1::Welcome& welcome) {
     }
     welcomed_ = true;
   }
-  if (options_.calls > 0) {
-    const Clock::time_point now = Clock::now();
-    timers_.At(now, [this, now] { SendArrival(1, now); });
-  }
+  start_ = Clock::now();
+  ScheduleNext(1);
   MaybeDone();
 }
 
@@ -264,8 +284,12 @@ void GatewaySim::OnCommand(const v1::Command& command) {
     event.set_call_id(call_id);
     event.mutable_connected();
     SendEvent(std::move(event), /*arrival=*/false, "connected call " + call_id);
-    timers_.At(Clock::now() + std::chrono::milliseconds(options_.talk_ms),
-               [this, call_id] { EndCall(call_id); });
+    std::chrono::milliseconds talk{0};
+    {
+      absl::MutexLock lock(&mutex_);
+      talk = calls_[call_id].placed.call.talk;
+    }
+    timers_.At(Clock::now() + talk, [this, call_id] { EndCall(call_id); });
   }
   MaybeDone();
 }
@@ -294,6 +318,7 @@ bool GatewaySim::Connect(const v1::Command& command, v1::CommandResult& result) 
   }
   // Connected before the result is even sent, so a hang-up timer firing now finds it connected.
   call->second.phase = Phase::kConnected;
+  call->second.placed.connected = Clock::now();
   result.mutable_done();
   return true;
 }
@@ -308,13 +333,56 @@ bool GatewaySim::CloseCall(const std::string& call_id, std::string_view outcome)
   return true;
 }
 
-void GatewaySim::SendArrival(int n, Clock::time_point due) {
-  const std::string call_id = fmt::format("{}-call-{}", id_prefix_, n);
-  const std::string number =
-      options_.same_caller ? options_.caller : CallerNumber(options_.caller, n);
+void GatewaySim::ScheduleNext(int n) {
+  std::optional<PlannedCall> next = plan_.next();
+  if (!next) {
+    {
+      absl::MutexLock lock(&mutex_);
+      plan_done_ = true;
+    }
+    // The last call may have finished already (a refused arrival): nothing else would notice.
+    MaybeDone();
+    return;
+  }
+  // Due from the first arrival, not from now, so a slow write does not drift the rate.
+  timers_.At(start_ + next->at, [this, n, call = std::move(*next)] { SendArrival(n, call); });
+}
+
+void GatewaySim::WindDown() {
+  std::vector<std::string> waiting;
+  std::vector<std::string> connected;
   {
     absl::MutexLock lock(&mutex_);
-    calls_[call_id] = SimCall{.number = number, .phase = Phase::kWaiting};
+    winding_down_ = true;
+    plan_done_ = true;
+    for (const auto& [call_id, call] : calls_) {
+      if (call.phase == Phase::kWaiting) {
+        waiting.push_back(call_id);
+      } else if (call.phase == Phase::kConnected) {
+        connected.push_back(call_id);
+      }
+    }
+  }
+  for (const std::string& call_id : waiting) {
+    HangUp(call_id);
+  }
+  for (const std::string& call_id : connected) {
+    EndCall(call_id);
+  }
+  MaybeDone();
+}
+
+void GatewaySim::SendArrival(int n, const PlannedCall& planned) {
+  const std::string call_id = fmt::format("{}-call-{}", id_prefix_, n);
+  {
+    absl::MutexLock lock(&mutex_);
+    if (winding_down_) {
+      return;  // The arrival timer set before the wind-down.
+    }
+    calls_[call_id] = SimCall{
+        .phase = Phase::kWaiting,
+        .placed = PlacedCall{
+            .call = planned, .arrived = Clock::now(), .connected = {}, .over = {}, .outcome = {}}};
     ++arrived_;
     ++open_calls_;
   }
@@ -322,30 +390,25 @@ void GatewaySim::SendArrival(int n, Clock::time_point due) {
   v1::CallEvent event;
   event.set_call_id(call_id);
   v1::CallArrived& arrived = *event.mutable_arrived();
-  arrived.set_caller_number(number);
-  arrived.set_province(options_.province);
-  arrived.set_language(options_.language);
-  arrived.set_topic(options_.topic);
-  arrived.set_priority(options_.priority);
-  arrived.set_gender_preference(options_.gender_preference);
+  arrived.set_caller_number(planned.number);
+  arrived.set_province(planned.province);
+  arrived.set_language(planned.language);
+  arrived.set_topic(planned.topic);
+  arrived.set_priority(planned.priority);
+  arrived.set_gender_preference(planned.gender_preference);
   std::string description =
       fmt::format("arrived call {} from {} province {} language {} topic {} priority {}", call_id,
-                  MaskNumber(number), options_.province, options_.language,
-                  EnumName(options_.topic), EnumName(options_.priority));
-  if (options_.gender_preference != v1::GENDER_UNSPECIFIED) {
-    description += " prefers " + EnumName(options_.gender_preference);
+                  MaskNumber(planned.number), planned.province, planned.language,
+                  EnumName(planned.topic), EnumName(planned.priority));
+  if (planned.gender_preference != v1::GENDER_UNSPECIFIED) {
+    description += " prefers " + EnumName(planned.gender_preference);
   }
   SendEvent(std::move(event), /*arrival=*/true, description);
 
-  if (options_.hang_up_after_ms > 0) {
-    timers_.At(Clock::now() + std::chrono::milliseconds(options_.hang_up_after_ms),
-               [this, call_id] { HangUp(call_id); });
+  if (planned.hang_up_after > std::chrono::milliseconds::zero()) {
+    timers_.At(Clock::now() + planned.hang_up_after, [this, call_id] { HangUp(call_id); });
   }
-  if (n < options_.calls) {
-    // Spaced from the previous due time, not from now, so a slow write does not drift the rate.
-    const Clock::time_point next = due + std::chrono::milliseconds(options_.interval_ms);
-    timers_.At(next, [this, n, next] { SendArrival(n + 1, next); });
-  }
+  ScheduleNext(n + 1);
 }
 
 void GatewaySim::HangUp(const std::string& call_id) {
@@ -429,14 +492,19 @@ void GatewaySim::FinishLocked(SimCall& call, std::string_view outcome) {
   call.phase = Phase::kFinished;
   --open_calls_;
   ++outcomes_[std::string(outcome)];
+  if (plan_.finished) {
+    call.placed.over = Clock::now();
+    call.placed.outcome = std::string(outcome);
+    plan_.finished(call.placed);
+  }
 }
 
 void GatewaySim::MaybeDone() {
   std::string summary;
   {
     absl::MutexLock lock(&mutex_);
-    if (!options_.exit_when_done || done_ || !welcomed_ || arrived_ < options_.calls ||
-        open_calls_ > 0 || !unacked_.empty()) {
+    if (!options_.exit_when_done || done_ || !welcomed_ || !plan_done_ || open_calls_ > 0 ||
+        !unacked_.empty()) {
       return;
     }
     done_ = true;
@@ -459,9 +527,31 @@ void GatewaySim::MaybeDone() {
 
 }  // namespace
 
-int RunGatewaySim(const SimOptions& options) {
-  GatewaySim sim(options);
+int RunGatewaySim(const SimOptions& options, CallPlan plan) {
+  quiet_log = plan.quiet;
+  GatewaySim sim(options, std::move(plan));
   return sim.Run();
+}
+
+int RunGatewaySim(const SimOptions& options) {
+  CallPlan plan;
+  plan.next = [&options, n = 0]() mutable -> std::optional<PlannedCall> {
+    if (n >= options.calls) {
+      return std::nullopt;
+    }
+    ++n;
+    return PlannedCall{
+        .at = std::chrono::milliseconds(static_cast<int64_t>(options.interval_ms) * (n - 1)),
+        .number = options.same_caller ? options.caller : CallerNumber(options.caller, n),
+        .province = options.province,
+        .language = options.language,
+        .topic = options.topic,
+        .priority = options.priority,
+        .gender_preference = options.gender_preference,
+        .talk = std::chrono::milliseconds(options.talk_ms),
+        .hang_up_after = std::chrono::milliseconds(options.hang_up_after_ms)};
+  };
+  return RunGatewaySim(options, std::move(plan));
 }
 
 std::string CallerNumber(const std::string& base, int n) {

@@ -7,6 +7,9 @@
 // one outstanding Write at a time.
 #pragma once
 
+#include <chrono>
+#include <functional>
+#include <optional>
 #include <string>
 
 #include "hotline/v1/common.pb.h"
@@ -44,9 +47,52 @@ struct SimOptions {
   bool exit_when_done = true;
 };
 
+// One call the simulated gateway places.
+struct PlannedCall {
+  // When it arrives, after the first call's arrival.
+  std::chrono::milliseconds at{0};
+  std::string number;
+  std::string province;
+  std::string language;
+  hotline::v1::Topic topic = hotline::v1::TOPIC_COUNSELLING;
+  hotline::v1::Priority priority = hotline::v1::PRIORITY_NORMAL;
+  hotline::v1::Gender gender_preference = hotline::v1::GENDER_UNSPECIFIED;
+  // How long it lasts once connected.
+  std::chrono::milliseconds talk{0};
+  // The caller hangs up if not connected by then; 0: never.
+  std::chrono::milliseconds hang_up_after{0};
+};
+
+// How a placed call went, in the gateway's steady clock.
+struct PlacedCall {
+  PlannedCall call;
+  std::chrono::steady_clock::time_point arrived;
+  std::optional<std::chrono::steady_clock::time_point> connected;
+  std::chrono::steady_clock::time_point over;
+  // "ended", "hung up", "timed out", "rejected" or "refused".
+  std::string outcome;
+};
+
+// Where the calls come from and where their fates go.
+struct CallPlan {
+  // The next call, in order of `at`; nullopt once there are no more.
+  std::function<std::optional<PlannedCall>()> next;
+  // Called once per finished call, one call at a time (under the simulator's lock: be quick).
+  std::function<void(const PlacedCall&)> finished;
+  // No line per message (errors are still printed): for thousands of calls.
+  bool quiet = false;
+  // Called once the stream is open with a function, callable from any thread, that winds the
+  // run down early: no more arrivals, waiting callers hang up, connected calls end, and the run
+  // ends as usual once every event is acknowledged. For an owner that stops on a signal.
+  std::function<void(std::function<void()> wind_down)> on_open;
+};
+
 // Runs the simulator and returns the process exit code: 0 when every call finished (with
-// exit_when_done), 1 when the stream failed or the server closed it first.
+// exit_when_done), 1 when the stream failed or the server closed it first. The calls are
+// options.calls identical ones, options.interval_ms apart...
 int RunGatewaySim(const SimOptions& options);
+// ...or those of `plan` (options then give only the server, token, ids and command answers).
+int RunGatewaySim(const SimOptions& options, CallPlan plan);
 
 // Call n's caller number (n from 1): the digits of `base` plus n-1, keeping the leading '+' and
 // the width. REQUIRES: base is an optional '+' followed by digits.
