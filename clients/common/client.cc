@@ -5,6 +5,7 @@
 
 #include <absl/strings/ascii.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <fstream>
@@ -69,16 +70,14 @@ std::string WithDefaultPort(std::string address) {
       address.starts_with("ipv4:") || address.starts_with("ipv6:")) {
     return address;
   }
-  const size_t bracket = address.rfind(']');
-  const size_t colon = address.rfind(':');
-  const bool has_port = colon != std::string::npos &&
-                        (bracket == std::string::npos || colon > bracket) &&
-                        // A bare IPv6 address ("::1") has colons but no port.
-                        (address.find(':') == colon || bracket != std::string::npos);
-  if (has_port) {
-    return address;
+  const size_t colons = std::count(address.begin(), address.end(), ':');
+  if (address.starts_with('[')) {  // "[v6]" or "[v6]:port".
+    return address.find("]:") == std::string::npos ? address + ":50051" : address;
   }
-  return address + ":50051";
+  if (colons > 1) {  // A bare IPv6 address ("::1") has colons but no port.
+    return "[" + address + "]:50051";
+  }
+  return colons == 1 ? address : address + ":50051";
 }
 
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {

@@ -73,7 +73,8 @@ void AddServerFlags(CLI::App& app, std::string& server, std::string& token,
 // unlike CLI11's own range checks.
 CLI::Validator WholeNumber(long long least = 0);
 
-// "host" -> "host:50051"; "host:port", "[v6]:port" and "unix:..." are kept as they are.
+// "host" -> "host:50051", "::1" -> "[::1]:50051"; "host:port", "[v6]:port" and "unix:..." are
+// kept as they are.
 std::string WithDefaultPort(std::string address);
 
 // The token in `path`, without surrounding white space. INVALID_ARGUMENT naming the file when it
