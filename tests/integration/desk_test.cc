@@ -86,6 +86,45 @@ TEST_CASE("an offer names the province and tells a repeat caller's earlier calls
   CHECK(history.recent(0).answered_at().seconds() == kStartSeconds + 2);
 }
 
+TEST_CASE("a repeat caller's history survives a restart, from a snapshot or the journal",
+          "[desk]") {
+  // Every record snapshotted, or never: the history comes back either way, times unchanged.
+  const int64_t every = GENERATE(1, 1'000'000);
+  auto time = std::make_shared<testing::ManualTime>();
+  testing::DaemonFixture f(
+      [every](daemon::Config& config) { config.snapshot_every_records = every; }, nullptr, time);
+  std::string token;
+  {
+    GatewayClient gw(f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
+    gw.WaitForWelcome();
+    SignedIn lan(f, "lan", "38");
+    token = lan.token;
+    gw.Arrive("c-1", "38", v1::PRIORITY_NORMAL, kCaller);
+    CHECK(gw.WaitForAck().code() == 0);
+    AnswerAndEnd(gw, lan.desk, "c-1", time.get(), 3s, 60s);
+    Dispose(lan.desk, "c-1", v1::CATEGORY_ONLINE_SAFETY);
+  }
+  f.Restart();
+  // Another gateway id: gw-1's event ids are remembered (and would be answered as repeats).
+  GatewayClient gw(f.channel, testing::DaemonFixture::kGatewayToken, "gw-2");
+  gw.WaitForWelcome();
+  // Its own request ids: the first desk's are remembered (and would be answered as repeats).
+  DeskClient desk(f.channel, token, "again-");
+  desk.WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); });
+  REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  time->Advance(1h);
+  gw.Arrive("c-2", "38", v1::PRIORITY_NORMAL, kCaller);
+  CHECK(gw.WaitForAck().code() == 0);
+  const v1::DeskEvent offer = desk.WaitFor(IsOffer);
+  REQUIRE(offer.offer().has_caller_history());
+  const v1::CallerHistory& history = offer.offer().caller_history();
+  CHECK(history.contacts() == 1);
+  CHECK(history.spoke_with_you());
+  CHECK(history.last_category() == v1::CATEGORY_ONLINE_SAFETY);
+  REQUIRE(history.recent_size() == 1);
+  CHECK(history.recent(0).answered_at().seconds() == kStartSeconds + 3);
+}
+
 TEST_CASE("a disposition after the wrap-up expired is recorded late, once, also after a restart",
           "[desk]") {
   ManualFixture m;

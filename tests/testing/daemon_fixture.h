@@ -129,8 +129,9 @@ class GatewayClient : public GatewayConnection {
 // fails the test.
 class DeskClient : public DeskConnection {
  public:
-  DeskClient(std::shared_ptr<grpc::Channel> channel, const std::string& token)
-      : DeskConnection(channel, token) {}
+  DeskClient(std::shared_ptr<grpc::Channel> channel, const std::string& token,
+             std::string request_prefix = "")
+      : DeskConnection(channel, token, std::move(request_prefix)) {}
 
   // Waits until the daemon ends the stream; final_status then holds its status.
   void WaitForEnd() {
