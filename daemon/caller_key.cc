@@ -1,12 +1,12 @@
 #include "daemon/caller_key.h"
 
+#include <fcntl.h>
 #include <sodium.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
 
@@ -45,28 +45,54 @@ std::string TokenHash(std::string_view token) {
   return Hex(out.data(), out.size());
 }
 
-absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::LoadOrCreate(const std::string& path) {
+absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::Load(const std::string& path) {
   InitSodium();
   std::array<unsigned char, kKeyBytes> key;
-  std::ifstream in(path, std::ios::binary);
-  if (in) {
-    in.read(reinterpret_cast<char*>(key.data()), key.size());
-    if (in.gcount() != static_cast<std::streamsize>(key.size()) || in.peek() != EOF) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("caller key file '", path, "' must hold exactly ", kKeyBytes, " bytes"));
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const std::string why = std::strerror(errno);
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat("the caller key file '", path, "' does not exist"));
     }
-    return std::make_unique<CallerKeyer>(key);
+    return absl::UnavailableError(
+        absl::StrCat("cannot read the caller key file '", path, "': ", why));
   }
+  // One byte more than a key, to tell a longer file from a key.
+  std::array<unsigned char, kKeyBytes + 1> buffer;
+  const ssize_t n = read(fd, buffer.data(), buffer.size());
+  close(fd);
+  if (n != static_cast<ssize_t>(kKeyBytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("caller key file '", path, "' must hold exactly ", kKeyBytes, " bytes"));
+  }
+  std::copy_n(buffer.begin(), kKeyBytes, key.begin());
+  return std::make_unique<CallerKeyer>(key);
+}
+
+absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::Create(const std::string& path) {
+  InitSodium();
+  std::array<unsigned char, kKeyBytes> key;
   randombytes_buf(key.data(), key.size());
-  // Created 0600 from the start: the key must never be readable by others, even briefly.
-  const mode_t old_mask = umask(077);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(key.data()), key.size());
-  out.close();
-  umask(old_mask);
-  if (!out) {
-    return absl::InternalError(
-        absl::StrCat("cannot create caller key file '", path, "': ", std::strerror(errno)));
+  // 0600 from the start (never readable by others, even briefly), and O_EXCL: a key that exists
+  // is never overwritten, whatever raced us to it.
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    const std::string why = std::strerror(errno);
+    if (errno == EEXIST) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("the caller key file '", path, "' exists already"));
+    }
+    return absl::UnavailableError(
+        absl::StrCat("cannot create the caller key file '", path, "': ", why));
+  }
+  const bool written = write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
+                       fsync(fd) == 0;
+  const std::string why = std::strerror(errno);
+  close(fd);
+  if (!written) {
+    unlink(path.c_str());  // A short key must not be taken for a key at the next start.
+    return absl::UnavailableError(
+        absl::StrCat("cannot write the caller key file '", path, "': ", why));
   }
   return std::make_unique<CallerKeyer>(key);
 }
@@ -79,6 +105,12 @@ std::string CallerKeyer::Key(std::string_view caller_number) const {
                      reinterpret_cast<const unsigned char*>(caller_number.data()),
                      caller_number.size(), key_.data(), key_.size());
   return Hex(out.data(), out.size());
+}
+
+std::string CallerKeyer::Fingerprint() const {
+  // Callers' numbers are '+' and digits, so this text is never one: the fingerprint is no
+  // caller's hash.
+  return Key("hotline caller key fingerprint v1");
 }
 
 std::string CallerKeyer::Mask(std::string_view caller_number) {

@@ -18,15 +18,23 @@ class CallerKeyer final {
  public:
   static constexpr size_t kKeyBytes = 32;
 
-  // Reads the key from `path`, creating it (32 random bytes, mode 0600) when the file does not
-  // exist. INVALID_ARGUMENT if the file exists with another size; INTERNAL for I/O errors.
-  static absl::StatusOr<std::unique_ptr<CallerKeyer>> LoadOrCreate(const std::string& path);
+  // Reads the key from `path`. NOT_FOUND when the file does not exist; INVALID_ARGUMENT if it
+  // holds another number of bytes; UNAVAILABLE when it cannot be read.
+  static absl::StatusOr<std::unique_ptr<CallerKeyer>> Load(const std::string& path);
+
+  // Creates the key file at `path`: 32 random bytes, mode 0600 from the start. ALREADY_EXISTS if
+  // the file exists (a key is never overwritten); UNAVAILABLE for I/O errors.
+  static absl::StatusOr<std::unique_ptr<CallerKeyer>> Create(const std::string& path);
 
   explicit CallerKeyer(const std::array<unsigned char, kKeyBytes>& key);
 
   // The keyed hash (BLAKE2b, 32 bytes) of the number, hex-encoded. The same number and key give
   // the same hash; without the key it cannot be reversed or checked.
   std::string Key(std::string_view caller_number) const;
+
+  // Identifies the key without revealing it: the keyed hash of a fixed text that is not a phone
+  // number, hex-encoded. The database keeps it, so another key is noticed at start.
+  std::string Fingerprint() const;
 
   // The number with all but its last two digits replaced by '*': "+84912345667" -> "**********67".
   static std::string Mask(std::string_view caller_number);

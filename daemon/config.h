@@ -22,8 +22,10 @@ struct Config {
   // A snapshot of the engine is written after this many journal records, so a restart replays
   // at most this many.
   int64_t snapshot_every_records = 10'000;
-  // 32-byte key for the keyed hash of caller numbers. Created (mode 0600) when missing.
-  std::string caller_key_file = "var/caller.key";
+  // 32-byte key for the keyed hash of caller numbers, kept apart from the database (a copy of
+  // both would give callers' numbers back). Created (mode 0600, in a 0700 directory) with a new
+  // database; the database records its fingerprint and refuses another key, or none.
+  std::string caller_key_file = "var/keys/caller.key";
   // The routing policy and the region tree it routes by (docs/routing.md).
   std::string policy_file = "deploy/policy.toml";
   std::string regions_file = "deploy/regions.toml";

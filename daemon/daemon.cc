@@ -26,6 +26,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/caller_key.h"
 #include "daemon/convert.h"
+#include "daemon/data_files.h"
 #include "daemon/engine_host.h"
 #include "daemon/metrics.h"
 #include "daemon/report_service.h"
@@ -129,7 +130,11 @@ class DaemonImpl final : public Daemon {
   ~DaemonImpl() override { Shutdown(); }
 
   absl::Status Init(const SinkWrapper& wrap_sink) {
-    // First of all, before the database is opened or migrated, or the caller key created.
+    // The directories first (the lock file lives beside the database), all private.
+    if (absl::Status s = PrepareDataFiles(config_); !s.ok()) {
+      return s;
+    }
+    // Then, before the database is opened or migrated, or the caller key created, the lock.
     if (config_.database != ":memory:") {
       auto lock = DatabaseLock::Acquire(config_.database);
       if (!lock.ok()) {
@@ -137,16 +142,17 @@ class DaemonImpl final : public Daemon {
       }
       database_lock_ = std::move(*lock);
     }
-    auto keyer = CallerKeyer::LoadOrCreate(config_.caller_key_file);
-    if (!keyer.ok()) {
-      return keyer.status();
-    }
-    keyer_ = std::move(*keyer);
     auto store = storage::Store::Open(config_.database, {.synchronous = config_.synchronous});
     if (!store.ok()) {
       return store.status();
     }
     store_ = std::move(*store);
+    // The database says which key its callers were keyed with.
+    auto keyer = OpenCallerKey(config_, *store_);
+    if (!keyer.ok()) {
+      return keyer.status();
+    }
+    keyer_ = std::move(*keyer);
     storage::Sink* sink = store_.get();
     if (wrap_sink) {
       wrapped_sink_ = wrap_sink(*store_);

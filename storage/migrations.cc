@@ -192,8 +192,20 @@ CREATE INDEX calls_by_counsellor_handling
   ON calls (counsellor_id, COALESCE(wrap_up_done_at, ended_at));
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigrations = {
-    kMigration1, kMigration2, kMigration3, kMigration4, kMigration5, kMigration6};
+// The fingerprint of the caller key this database's caller keys (calls, journal, snapshots) were
+// made with: a keyed hash of a fixed text, never the key. The daemon refuses to start with another
+// key, or none, rather than making every repeat-caller link and never-route rule silently wrong.
+// At most one row.
+constexpr std::string_view kMigration7 = R"sql(
+CREATE TABLE caller_key (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  fingerprint TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL
+) STRICT;
+)sql";
+
+constexpr std::array<std::string_view, 7> kMigrations = {
+    kMigration1, kMigration2, kMigration3, kMigration4, kMigration5, kMigration6, kMigration7};
 
 }  // namespace
 

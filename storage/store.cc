@@ -1111,6 +1111,48 @@ absl::StatusOr<std::vector<OfferRow>> Store::ListOffers(const std::string& call_
                });
 }
 
+absl::StatusOr<std::optional<std::string>> Store::CallerKeyFingerprint() {
+  return Guard(db_->getHandle(), db_->getFilename(), "reading the caller key's fingerprint",
+               [&]() -> absl::StatusOr<std::optional<std::string>> {
+                 SQLite::Statement s(*db_, "SELECT fingerprint FROM caller_key");
+                 if (!s.executeStep()) {
+                   return std::nullopt;
+                 }
+                 return s.getColumn(0).getString();
+               });
+}
+
+absl::Status Store::RecordCallerKeyFingerprint(const std::string& fingerprint) {
+  if (fingerprint.empty()) {
+    return absl::InvalidArgumentError("the caller key's fingerprint is empty");
+  }
+  return Guard(db_->getHandle(), db_->getFilename(), "recording the caller key's fingerprint",
+               [&]() -> absl::Status {
+                 SQLite::Statement s(*db_,
+                                     fmt::format("INSERT OR IGNORE INTO caller_key (id, "
+                                                 "fingerprint, recorded_at) VALUES (1, :f, {})",
+                                                 kNowMillisSql));
+                 s.bind(":f", fingerprint);
+                 if (s.exec() == 0) {
+                   return absl::AlreadyExistsError(
+                       "a caller key fingerprint is recorded already; it is never replaced");
+                 }
+                 return absl::OkStatus();
+               });
+}
+
+absl::StatusOr<bool> Store::HoldsCallerKeys() {
+  return Guard(db_->getHandle(), db_->getFilename(), "looking for caller keys",
+               [&]() -> absl::StatusOr<bool> {
+                 return db_
+                            ->execAndGet(
+                                "SELECT EXISTS (SELECT 1 FROM calls WHERE caller_key != '') "
+                                "OR EXISTS (SELECT 1 FROM journal) "
+                                "OR EXISTS (SELECT 1 FROM snapshots)")
+                            .getInt() != 0;
+               });
+}
+
 absl::StatusOr<int> Store::SynchronousLevel() {
   return Guard(
       db_->getHandle(), db_->getFilename(), "reading PRAGMA synchronous",

@@ -154,6 +154,18 @@ class Store final : public Sink {
   // writer thread (the one that calls Commit), after a commit.
   absl::StatusOr<std::vector<OfferRow>> ListOffers(const std::string& call_id);
 
+  // The fingerprint of the caller key recorded in the database, or nullopt if none was recorded.
+  absl::StatusOr<std::optional<std::string>> CallerKeyFingerprint();
+
+  // Records the fingerprint of the caller key (never the key itself).
+  // Errors: ALREADY_EXISTS if a fingerprint is recorded already (it is never replaced);
+  // INVALID_ARGUMENT if `fingerprint` is empty.
+  [[nodiscard]] absl::Status RecordCallerKeyFingerprint(const std::string& fingerprint);
+
+  // Whether the database may hold caller keys: a row of `calls` with one, or any journal record
+  // or snapshot (either may carry them).
+  absl::StatusOr<bool> HoldsCallerKeys();
+
   // PRAGMA synchronous as this connection has it: 1 for NORMAL, 2 for FULL.
   absl::StatusOr<int> SynchronousLevel();
 

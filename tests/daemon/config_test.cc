@@ -17,6 +17,9 @@ TEST_CASE("the shipped config file loads with the documented defaults", "[daemon
   CHECK(config->grpc_listen == "127.0.0.1:50051");
   CHECK(config->http_listen == "127.0.0.1:8080");
   CHECK(config->database == "var/hotline.db");
+  // Apart from the database: a copy of both gives callers' numbers back.
+  CHECK(config->caller_key_file == "var/keys/caller.key");
+  CHECK(Config().caller_key_file == config->caller_key_file);
   CHECK(config->engine.offer_timeout_ms == routing::Millis(15'000));
   CHECK(config->engine.max_wait_ms == routing::Millis(300'000));
   CHECK(config->gateway_token == "dev-gateway-token");
@@ -46,30 +49,39 @@ TEST_CASE("caller numbers are masked to their last two digits", "[daemon]") {
   CHECK(CallerKeyer::Mask("7") == "7");
 }
 
-TEST_CASE("the caller key is created once, private, and keys a stable hash", "[daemon]") {
+TEST_CASE("the caller key is created private, never overwritten, and keys a stable hash",
+          "[daemon]") {
   testing::TempDir dir;
   const std::string path = (dir.path() / "caller.key").string();
-  auto first = CallerKeyer::LoadOrCreate(path);
+  CHECK(CallerKeyer::Load(path).status().code() == absl::StatusCode::kNotFound);
+  auto first = CallerKeyer::Create(path);
   REQUIRE(first.ok());
-  CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::group_read) ==
-        std::filesystem::perms::none);
-  auto again = CallerKeyer::LoadOrCreate(path);
+  CHECK(std::filesystem::status(path).permissions() ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  CHECK(CallerKeyer::Create(path).status().code() == absl::StatusCode::kAlreadyExists);
+  auto again = CallerKeyer::Load(path);
   REQUIRE(again.ok());
   const std::string key = (*first)->Key("+84912345678");
   CHECK(key.size() == 64);
   CHECK(key == (*again)->Key("+84912345678"));
   CHECK(key != (*again)->Key("+84912345679"));
-  // Another key gives another hash: without the key file the hash cannot be checked.
+  CHECK((*first)->Fingerprint() == (*again)->Fingerprint());
+  // Another key gives another hash and another fingerprint: without the key file the hash
+  // cannot be checked.
   testing::TempDir other;
-  auto foreign = CallerKeyer::LoadOrCreate((other.path() / "caller.key").string());
+  auto foreign = CallerKeyer::Create((other.path() / "caller.key").string());
+  REQUIRE(foreign.ok());
   CHECK((*foreign)->Key("+84912345678") != key);
+  CHECK((*foreign)->Fingerprint() != (*first)->Fingerprint());
 }
 
 TEST_CASE("a caller key file of the wrong size is refused", "[daemon]") {
   testing::TempDir dir;
   const std::string path = (dir.path() / "caller.key").string();
   std::ofstream(path) << "short";
-  CHECK(CallerKeyer::LoadOrCreate(path).status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(CallerKeyer::Load(path).status().code() == absl::StatusCode::kInvalidArgument);
+  std::ofstream(path) << std::string(CallerKeyer::kKeyBytes + 1, 'k');
+  CHECK(CallerKeyer::Load(path).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

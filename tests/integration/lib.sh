@@ -19,6 +19,14 @@ fail() {
   exit 1
 }
 
+# The end of a test that starts hotlined and a desk (`trap stop_started EXIT`): kills the desk
+# ($desk_pid) and hotlined ($daemon_pid) if they still run, and removes $dir.
+stop_started() {
+  [ -n "${desk_pid:-}" ] && kill "$desk_pid" 2>/dev/null || true
+  [ -n "${daemon_pid:-}" ] && kill -9 "$daemon_pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+
 # Waits (polling, up to 20 s) until `grep -q PATTERN FILE` succeeds.
 wait_for() {
   local pattern=$1 file=$2
@@ -38,16 +46,18 @@ wait_until() {
   fail "waited 20 s for: $*"
 }
 
-# start_hotlined NAME [GRPC_LISTEN]: hotlined from the shipped config (or $hotline_config when
-# set) on the test's database and caller key in $dir, HTTP on a port the OS picks, gRPC on
-# GRPC_LISTEN (default: a port the OS picks); output in $dir/NAME.out and $dir/NAME.log. Waits
-# until it is ready, then sets daemon_pid, grpc and http. Needs $bin and $src.
+# start_hotlined NAME [GRPC_LISTEN]: hotlined from the shipped config on the test's database
+# ($dir/hotline.db) and caller key (apart from it, in $dir/keys), HTTP on a port the OS picks, gRPC
+# on GRPC_LISTEN (default: a port the OS picks); output in $dir/NAME.out and $dir/NAME.log. A test
+# may set hotlined_config (or hotline_config), hotlined_database, hotlined_key and hotlined_log_level to change
+# those. Waits until it is ready, then sets daemon_pid, grpc and http. Needs $bin and $src.
 start_hotlined() {
   local name=$1 grpc_listen=${2:-127.0.0.1:0}
-  "$bin/hotlined" --config "${hotline_config:-$src/deploy/hotline.toml}" \
-    --grpc-listen "$grpc_listen" \
-    --http-listen 127.0.0.1:0 --database "$dir/hotline.db" --caller-key-file "$dir/caller.key" \
-    > "$dir/$name.out" 2> "$dir/$name.log" &
+  "$bin/hotlined" --config "${hotlined_config:-${hotline_config:-$src/deploy/hotline.toml}}" \
+    --grpc-listen "$grpc_listen" --http-listen 127.0.0.1:0 \
+    --database "${hotlined_database:-$dir/hotline.db}" \
+    --caller-key-file "${hotlined_key:-$dir/keys/caller.key}" \
+    --log-level "${hotlined_log_level:-info}" > "$dir/$name.out" 2> "$dir/$name.log" &
   daemon_pid=$!
   wait_for "hotlined ready" "$dir/$name.out"
   grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/$name.out")

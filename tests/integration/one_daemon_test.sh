@@ -27,7 +27,7 @@ hotlined() {
   mkdir -p "$(dirname "$database")"
   "$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen "$grpc_listen" \
     --http-listen "$http_listen" --database "$database" \
-    --caller-key-file "$(dirname "$database")/caller.key" \
+    --caller-key-file "$(dirname "$database")/keys/caller.key" \
     > "$dir/$name.out" 2> "$dir/$name.log" &
 }
 

@@ -12,15 +12,9 @@ dir=$(mktemp -d)
 daemon_pid=""
 desk_pid=""
 
-cleanup() {
-  [ -n "$desk_pid" ] && kill "$desk_pid" 2>/dev/null || true
-  [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null || true
-  rm -rf "$dir"
-}
-trap cleanup EXIT
-
-# fail, wait_for, start_hotlined, stop_hotlined, add_counsellor, start_desk.
+# fail, wait_for, start_hotlined, stop_hotlined, add_counsellor, start_desk, stop_started.
 . "$(dirname "$0")/lib.sh"
+trap stop_started EXIT
 
 start_hotlined daemon
 

@@ -241,11 +241,7 @@ TEST_CASE("a report cannot open a missing file, a non-database or an old schema"
 TEST_CASE("migration 5 upgrades a version-4 database with calls and reports read them",
           "[storage][report]") {
   TempDb db;
-  {
-    CreateAtVersion(db.path(), 4);
-    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
-    raw.exec(kAbandonedCallRowV2);
-  }
+  CreateWithAbandonedCall(db.path(), 4);
   // A version-4 database is readable already (the indexes only make it quick).
   CHECK(ReadOrFail(*OpenReaderOrFail(db.path())).calls.size() == 1);
 

@@ -92,6 +92,13 @@ VALUES ('call-2', 'gw-hanoi-1', '2c26b46b68ffc68ff99b453c1d304134', '********12'
   'abandoned', 12000, 1, 0);
 )sql";
 
+// A database at `version` holding the row of kAbandonedCallRowV2 (version 2 or later).
+inline void CreateWithAbandonedCall(const std::string& path, int version) {
+  CreateAtVersion(path, version);
+  SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+  raw.exec(kAbandonedCallRowV2);
+}
+
 inline std::unique_ptr<Store> OpenOrFail(const std::string& path) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path);
   INFO(store.status().ToString());

@@ -70,7 +70,8 @@ TEST_CASE("migrations create the schema and opening the database again changes n
         "table request_results", "index calls_by_call_id", "index calls_by_arrival",
         "index calls_by_counsellor", "index calls_by_caller", "index presence_by_counsellor",
         "index request_results_by_at", "table offers", "index offers_by_call",
-        "index offers_by_counsellor", "index calls_by_decision", "index calls_by_handling_end"}) {
+        "index offers_by_counsellor", "index calls_by_decision", "index calls_by_handling_end",
+        "table caller_key"}) {
     INFO(name);
     CHECK(std::count_if(schema.begin(), schema.end(), [&](const std::string& entry) {
             return entry.rfind(std::string(name) + ":", 0) == 0;
@@ -415,6 +416,54 @@ TEST_CASE("presence history comes back in the order it happened", "[storage]") {
             .getInt() == 3 + 6);
   CHECK(raw.execAndGet("SELECT reason FROM presence WHERE state = 'break'").getString() ==
         "cool_down");
+}
+
+TEST_CASE("migration 7 upgrades a version-6 database with calls, which has no key fingerprint",
+          "[storage]") {
+  TempDb db;
+  CreateWithAbandonedCall(db.path(), 6);
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  CHECK(UserVersion(db.path()) == 7);
+  CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
+  // The daemon then knows the rows were keyed with a key it cannot check.
+  CHECK(store->CallerKeyFingerprint().value_or("?") == std::nullopt);
+  CHECK(store->HoldsCallerKeys().value_or(false));
+}
+
+TEST_CASE("a caller key fingerprint is recorded once and never replaced", "[storage]") {
+  TempDb db;
+  {
+    std::unique_ptr<Store> store = OpenOrFail(db.path());
+    CHECK(store->CallerKeyFingerprint().value_or("?") == std::nullopt);
+    CHECK(store->RecordCallerKeyFingerprint("").code() == absl::StatusCode::kInvalidArgument);
+    REQUIRE_OK(store->RecordCallerKeyFingerprint("f00d"));
+    CHECK(store->RecordCallerKeyFingerprint("beef").code() == absl::StatusCode::kAlreadyExists);
+  }
+  std::unique_ptr<Store> reopened = OpenOrFail(db.path());
+  CHECK(reopened->CallerKeyFingerprint().value_or("?") == "f00d");
+}
+
+TEST_CASE("a database holds caller keys once it has a keyed call, a journal record or a snapshot",
+          "[storage]") {
+  std::unique_ptr<Store> store = OpenOrFail(":memory:");
+  CHECK_FALSE(store->HoldsCallerKeys().value_or(true));
+  SECTION("a withheld caller's call has no key") {
+    CallRecord call = AbandonedCall("call-2");
+    call.call.caller_key.clear();
+    call.call.caller_withheld = true;
+    REQUIRE_OK(store->RecordCall(call));
+    CHECK_FALSE(store->HoldsCallerKeys().value_or(true));
+  }
+  SECTION("a call") {
+    REQUIRE_OK(store->RecordCall(AbandonedCall("call-2")));
+    CHECK(store->HoldsCallerKeys().value_or(false));
+  }
+  SECTION("a journal record") {
+    Batch batch;
+    batch.journal = {JournalEntry{1, 1'760'000'000'000, "x"}};
+    REQUIRE_OK(store->Commit(batch));
+    CHECK(store->HoldsCallerKeys().value_or(false));
+  }
 }
 
 TEST_CASE("the database file is in WAL mode", "[storage]") {

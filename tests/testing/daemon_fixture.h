@@ -43,6 +43,8 @@ class TempDir {
     path_ = std::filesystem::temp_directory_path() /
             ("hotline-test-" + std::to_string(rd()) + std::to_string(rd()));
     std::filesystem::create_directories(path_);
+    // As mkdtemp makes it: the daemon warns about a data directory others can list.
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all);
   }
   ~TempDir() {
     std::error_code ec;
@@ -161,14 +163,14 @@ inline constexpr const char* kTestGatewayToken = "test-gateway";
 inline constexpr const char* kTestSupervisorToken = "test-supervisor";
 inline constexpr const char* kTestAdminToken = "test-admin";
 
-// A daemon's configuration for a test: loopback on ports the OS picks, the database and caller key
-// in `dir`, the shipped policy and regions, and the test tokens.
+// A daemon's configuration for a test: loopback on ports the OS picks, the database in `dir` and
+// the caller key apart from it in `dir`/keys, the shipped policy and regions, and the test tokens.
 inline daemon::Config TestConfig(const TempDir& dir) {
   daemon::Config config;
   config.grpc_listen = "127.0.0.1:0";
   config.http_listen = "127.0.0.1:0";
   config.database = (dir.path() / "hotline.db").string();
-  config.caller_key_file = (dir.path() / "caller.key").string();
+  config.caller_key_file = (dir.path() / "keys" / "caller.key").string();
   config.policy_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/policy.toml";
   config.regions_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/regions.toml";
   config.gateway_token = kTestGatewayToken;

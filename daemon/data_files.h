@@ -1,0 +1,43 @@
+// The files hotlined keeps children's data in (DESIGN.md §6): the database with its -wal and -shm
+// (the journal and the snapshots are inside it), the database's lock file, and the caller key.
+// Each is 0600; a directory hotlined creates for them is 0700. The caller key lives apart from
+// the database, which records the key's fingerprint so that another key, or none, is refused at
+// start instead of silently breaking every repeat-caller link and never-route rule.
+//
+// Files that exist with wider modes are made 0600, with a warning naming them. Directories that
+// exist are never changed (other things may live in them); one open to other users is named in a
+// warning.
+//
+// Not thread-safe: called while the daemon starts, before its other threads exist.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "daemon/caller_key.h"
+#include "daemon/config.h"
+#include "storage/store.h"
+
+namespace hotline::daemon {
+
+// Before the database is locked or opened: creates the missing directories of the database and
+// of the caller key (0700), makes the existing database files and key file 0600, and creates the
+// database file empty and 0600 when it does not exist. SQLite gives the -wal and -shm it creates
+// the database file's mode, so they are 0600 too. Nothing is done for a ":memory:" database.
+// Errors: UNAVAILABLE when a directory cannot be created or a file made private (naming it);
+// FAILED_PRECONDITION when a directory of the data is a file.
+[[nodiscard]] absl::Status PrepareDataFiles(const Config& config);
+
+// The caller key of config.caller_key_file, checked against the fingerprint `store` recorded.
+// A database with no fingerprint and no caller keys (a new one) gets the key, created (0600)
+// when the file does not exist, and its fingerprint. A database from before the fingerprint
+// (schema version 7) adopts the key file that exists.
+// Errors: FAILED_PRECONDITION, saying what to do, when the key file is missing but the database
+// holds caller keys or a fingerprint, or when the key is not the one the database recorded;
+// INVALID_ARGUMENT for a key file of the wrong size; UNAVAILABLE for I/O and database errors.
+absl::StatusOr<std::unique_ptr<CallerKeyer>> OpenCallerKey(const Config& config,
+                                                           storage::Store& store);
+
+}  // namespace hotline::daemon
