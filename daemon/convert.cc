@@ -211,6 +211,32 @@ absl::StatusOr<routing::CounsellorState> ParsePresence(v1::CounsellorState s,
   }
 }
 
+absl::StatusOr<routing::BreakReason> ParseDeskBreakReason(v1::BreakReason r,
+                                                          routing::CounsellorState state,
+                                                          const std::string& field) {
+  if (state != routing::CounsellorState::kBreak) {
+    if (r != v1::BREAK_REASON_UNSPECIFIED) {
+      return Invalid(field, "is given only with state BREAK");
+    }
+    return routing::BreakReason::kNone;
+  }
+  switch (r) {
+    case v1::BREAK_REASON_UNSPECIFIED:
+    case v1::BREAK_REASON_CHOSEN:
+      return routing::BreakReason::kChosen;
+    case v1::BREAK_REASON_REST:
+    case v1::BREAK_REASON_MEAL:
+    case v1::BREAK_REASON_TRAINING:
+    case v1::BREAK_REASON_DEBRIEF:
+    case v1::BREAK_REASON_FOLLOW_UP:
+      return static_cast<routing::BreakReason>(r);
+    default:
+      return Invalid(field,
+                     "must be CHOSEN, REST, MEAL, TRAINING, DEBRIEF or FOLLOW_UP (the other "
+                     "reasons are the daemon's)");
+  }
+}
+
 absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor& c) {
   routing::CounsellorProfile p;
   if (c.counsellor_id().empty()) {

@@ -52,6 +52,12 @@ absl::StatusOr<routing::Disposition> ParseDisposition(const v1::Disposition& d);
 // AVAILABLE, BREAK or OFFLINE; INVALID_ARGUMENT naming `field` otherwise.
 absl::StatusOr<routing::CounsellorState> ParsePresence(v1::CounsellorState s,
                                                        const std::string& field);
+// The reason a desk gives with SetPresence: with BREAK, CHOSEN (also for UNSPECIFIED), REST,
+// MEAL, TRAINING, DEBRIEF or FOLLOW_UP; with another state, none. INVALID_ARGUMENT naming `field`
+// otherwise (the daemon's own reasons are not a desk's to give).
+absl::StatusOr<routing::BreakReason> ParseDeskBreakReason(v1::BreakReason r,
+                                                          routing::CounsellorState state,
+                                                          const std::string& field);
 absl::StatusOr<routing::Priority> ParsePriority(v1::Priority p, const std::string& field);
 
 v1::CounsellorStatus ToProto(const routing::CounsellorView& c);

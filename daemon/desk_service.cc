@@ -50,10 +50,15 @@ void ServeDesk(v1::DeskService::AsyncService& service, Services services) {
         if (!state.ok()) {
           return call->Fail(state.status());
         }
+        auto reason = ParseDeskBreakReason(call->request.break_reason(), *state, "break_reason");
+        if (!reason.ok()) {
+          return call->Fail(reason.status());
+        }
         AsCounsellor(
-            services.host, call, [call, state = *state](EngineHost& h, const std::string& id) {
+            services.host, call,
+            [call, state = *state, reason = *reason](EngineHost& h, const std::string& id) {
               h.SetPresence(absl::StrCat("desk:", id), call->request.request_id(), id, state,
-                            routing::BreakReason::kChosen,
+                            reason,
                             [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
                               call->Complete(Respond<v1::SetPresenceResponse>(
                                   status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));

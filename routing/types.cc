@@ -74,6 +74,16 @@ std::string_view Name(BreakReason r) {
       return "cool_down";
     case BreakReason::kSupervisor:
       return "supervisor";
+    case BreakReason::kRest:
+      return "rest";
+    case BreakReason::kMeal:
+      return "meal";
+    case BreakReason::kTraining:
+      return "training";
+    case BreakReason::kDebrief:
+      return "debrief";
+    case BreakReason::kFollowUp:
+      return "follow_up";
   }
   return "?";
 }

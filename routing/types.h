@@ -42,6 +42,12 @@ enum class BreakReason {
   kUnreachable = 3,
   kCoolDown = 4,
   kSupervisor = 5,
+  // Named by the counsellor (kChosen: not named).
+  kRest = 6,
+  kMeal = 7,
+  kTraining = 8,
+  kDebrief = 9,
+  kFollowUp = 10,
 };
 enum class Outcome {
   kCompleted = 1,

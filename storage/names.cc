@@ -34,9 +34,11 @@ constexpr std::array kCounsellorStates = {CounsellorState::kOffline,  Counsellor
                                           CounsellorState::kReserved, CounsellorState::kOnCall,
                                           CounsellorState::kWrapUp,   CounsellorState::kBreak};
 // kNone is left out: it is stored as NULL, never as its empty name.
-constexpr std::array kBreakReasons = {BreakReason::kChosen, BreakReason::kMissedOffers,
-                                      BreakReason::kUnreachable, BreakReason::kCoolDown,
-                                      BreakReason::kSupervisor};
+constexpr std::array kBreakReasons = {
+    BreakReason::kChosen, BreakReason::kMissedOffers, BreakReason::kUnreachable,
+    BreakReason::kCoolDown, BreakReason::kSupervisor, BreakReason::kRest,
+    BreakReason::kMeal, BreakReason::kTraining, BreakReason::kDebrief,
+    BreakReason::kFollowUp};
 constexpr std::array kOutcomes = {Outcome::kCompleted, Outcome::kAbandoned,
                                   Outcome::kTimedOut,  Outcome::kRejected,
                                   Outcome::kFailed,    Outcome::kCallbackRequested};

@@ -231,6 +231,11 @@ const ENUMS = {
     BREAK_REASON_UNREACHABLE: 'không liên lạc được',
     BREAK_REASON_COOL_DOWN: 'nghỉ hồi phục',
     BREAK_REASON_SUPERVISOR: 'giám sát viên',
+    BREAK_REASON_REST: 'nghỉ ngắn',
+    BREAK_REASON_MEAL: 'ăn',
+    BREAK_REASON_TRAINING: 'tập huấn, họp',
+    BREAK_REASON_DEBRIEF: 'trao đổi sau cuộc gọi',
+    BREAK_REASON_FOLLOW_UP: 'xử lý ca',
     BREAK_REASON_UNSPECIFIED: '',
   },
   en: {
@@ -262,6 +267,11 @@ const ENUMS = {
     BREAK_REASON_UNREACHABLE: 'unreachable',
     BREAK_REASON_COOL_DOWN: 'cool-down',
     BREAK_REASON_SUPERVISOR: 'supervisor',
+    BREAK_REASON_REST: 'rest',
+    BREAK_REASON_MEAL: 'meal',
+    BREAK_REASON_TRAINING: 'training, meeting',
+    BREAK_REASON_DEBRIEF: 'debrief',
+    BREAK_REASON_FOLLOW_UP: 'case follow-up',
     BREAK_REASON_UNSPECIFIED: '',
   },
 };

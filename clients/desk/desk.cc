@@ -79,7 +79,8 @@ class Desk final {
   void HandleLine(std::string_view line);
 
   // Unary calls; each prints "ok: ..." or "error: <CODE>: <message>". Any thread.
-  void SetPresence(v1::CounsellorState state);
+  void SetPresence(v1::CounsellorState state,
+                   v1::BreakReason reason = v1::BREAK_REASON_UNSPECIFIED);
   void AnswerOffer(std::string call_id, bool accept);
   void SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next);
   void NeverRouteCaller(std::string call_id);
@@ -345,7 +346,7 @@ void Desk::HandleLine(std::string_view line) {
     case DeskCommand::Kind::kNothing:
       break;
     case DeskCommand::Kind::kPresence:
-      SetPresence(command->state);
+      SetPresence(command->state, command->break_reason);
       break;
     case DeskCommand::Kind::kAnswer:
       AnswerOffer(command->call_id, command->accept);
@@ -365,10 +366,11 @@ void Desk::HandleLine(std::string_view line) {
   }
 }
 
-void Desk::SetPresence(v1::CounsellorState state) {
+void Desk::SetPresence(v1::CounsellorState state, v1::BreakReason reason) {
   v1::SetPresenceRequest request;
   request.set_request_id(NewRequestId());
   request.set_state(state);
+  request.set_break_reason(reason);
   v1::SetPresenceResponse response;
   grpc::ClientContext context;
   server_.Prepare(context, kUnaryTimeout);

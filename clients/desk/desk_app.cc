@@ -300,6 +300,7 @@ void ScreenDesk::SetPresence(const Request& request) {
   v1::SetPresenceRequest call;
   call.set_request_id(NewRequestId());
   call.set_state(request.state);
+  call.set_break_reason(request.break_reason);
   v1::SetPresenceResponse response;
   const grpc::Status status = server_.Call(&v1::DeskService::Stub::SetPresence, call, &response);
   if (!status.ok()) {

@@ -1,5 +1,7 @@
 #include "clients/desk/desk_commands.h"
 
+#include <absl/strings/ascii.h>
+
 #include <absl/status/status.h>
 #include <fmt/format.h>
 
@@ -153,6 +155,16 @@ absl::StatusOr<DeskCommand> ParseDeskCommand(std::string_view line) {
     command.state = verb == "available" ? v1::COUNSELLOR_STATE_AVAILABLE
                     : verb == "break"   ? v1::COUNSELLOR_STATE_BREAK
                                         : v1::COUNSELLOR_STATE_OFFLINE;
+    if (const std::string reason = AsciiLower(words.Next()); !reason.empty()) {
+      v1::BreakReason named = v1::BREAK_REASON_UNSPECIFIED;
+      if (verb != "break" || reason == "chosen" ||
+          !v1::BreakReason_Parse("BREAK_REASON_" + absl::AsciiStrToUpper(reason), &named) ||
+          named < v1::BREAK_REASON_REST) {
+        return absl::InvalidArgumentError(fmt::format(
+            "usage: break [rest|meal|training|debrief|follow_up] (not '{}')", reason));
+      }
+      command.break_reason = named;
+    }
   } else if (verb == "accept" || verb == "decline") {
     command.kind = DeskCommand::Kind::kAnswer;
     command.accept = verb == "accept";
@@ -200,7 +212,7 @@ std::string DeskHelp() {
   return fmt::format(
       "commands:\n"
       "  available                go AVAILABLE for offers\n"
-      "  break                    go on BREAK\n"
+      "  break [REASON]           go on BREAK; REASON: rest, meal, training, debrief, follow_up\n"
       "  offline                  go OFFLINE\n"
       "  accept [CALL]            accept the ringing offer (or CALL's)\n"
       "  decline [CALL]           decline the ringing offer (or CALL's)\n"

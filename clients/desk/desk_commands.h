@@ -25,6 +25,8 @@ struct DeskCommand {
   Kind kind = Kind::kNothing;
   // kPresence: AVAILABLE, BREAK or OFFLINE.
   hotline::v1::CounsellorState state = hotline::v1::COUNSELLOR_STATE_UNSPECIFIED;
+  // kPresence with BREAK: the reason named (`break meal`), else UNSPECIFIED.
+  hotline::v1::BreakReason break_reason = hotline::v1::BREAK_REASON_UNSPECIFIED;
   // kAnswer.
   bool accept = false;
   // kAnswer: the call to answer; empty means the offer ringing now.

@@ -371,6 +371,9 @@ Request DeskModel::RouteKey(Key key) {
 Request DeskModel::Answer(Key key) {
   const Question question = std::exchange(question_, Question::kNone);
   Request request;
+  if (question == Question::kBreakReason) {
+    return BreakFor(key);
+  }
   if (!IsLetter(key, 'y')) {
     return request;
   }
@@ -381,6 +384,23 @@ Request DeskModel::Answer(Key key) {
     request.call_id = question_call_id_;
   }
   return request;
+}
+
+// 1-5 name the break, Enter takes it unnamed; any other key asks for no break at all.
+Request DeskModel::BreakFor(Key key) {
+  Request request;
+  request.kind = Request::Kind::kSetPresence;
+  request.state = v1::COUNSELLOR_STATE_BREAK;
+  if (key.kind == Key::Kind::kEnter) {
+    return request;
+  }
+  for (size_t i = 0; i < kNamedBreaks.size(); ++i) {
+    if (key.kind == Key::Kind::kChar && key.ch == static_cast<char32_t>('1' + i)) {
+      request.break_reason = kNamedBreaks[i];
+      return request;
+    }
+  }
+  return {};
 }
 
 void DeskModel::AskNeverRoute(const std::string& call_id) {
@@ -482,8 +502,7 @@ Request DeskModel::OnIdleKey(Key key) {
     request.kind = Request::Kind::kSetPresence;
     request.state = v1::COUNSELLOR_STATE_AVAILABLE;
   } else if (presence_keys && IsLetter(key, 'b')) {
-    request.kind = Request::Kind::kSetPresence;
-    request.state = v1::COUNSELLOR_STATE_BREAK;
+    question_ = Question::kBreakReason;  // Why: the bottom line lists the reasons.
   } else if (presence_keys && IsLetter(key, 'o')) {
     request.kind = Request::Kind::kSetPresence;
     request.state = v1::COUNSELLOR_STATE_OFFLINE;

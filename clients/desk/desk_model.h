@@ -10,6 +10,7 @@
 // Not thread-safe: one owner (the app's screen thread).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <deque>
 #include <optional>
@@ -49,6 +50,8 @@ struct Request {
   Kind kind = Kind::kNone;
   // kSetPresence.
   hotline::v1::CounsellorState state = hotline::v1::COUNSELLOR_STATE_UNSPECIFIED;
+  // kSetPresence with BREAK: the reason the counsellor named (UNSPECIFIED: none).
+  hotline::v1::BreakReason break_reason = hotline::v1::BREAK_REASON_UNSPECIFIED;
   // kAnswer, kSubmit, kNeverRoute.
   std::string call_id;
   // kAnswer.
@@ -58,8 +61,15 @@ struct Request {
   bool ready_for_next = true;
 };
 
-// A question the bottom line asks before a key takes effect: Y confirms, any other key cancels.
-enum class Question { kNone, kQuit, kNeverRoute };
+// A question the bottom line asks before a key takes effect: Y confirms, any other key cancels;
+// kBreakReason takes 1-5 for a named reason or Enter for none.
+enum class Question { kNone, kQuit, kNeverRoute, kBreakReason };
+
+// The reasons a counsellor names for a break, in the order of their keys 1-5.
+inline constexpr std::array<hotline::v1::BreakReason, 5> kNamedBreaks = {
+    hotline::v1::BREAK_REASON_REST, hotline::v1::BREAK_REASON_MEAL,
+    hotline::v1::BREAK_REASON_TRAINING, hotline::v1::BREAK_REASON_DEBRIEF,
+    hotline::v1::BREAK_REASON_FOLLOW_UP};
 
 // The parts of the wrap-up form, in Tab order.
 enum class Section { kCategory, kAction, kFlags, kHeavy, kNote };
@@ -206,6 +216,7 @@ class DeskModel final {
 
   Request RouteKey(Key key);
   Request Answer(Key key);
+  Request BreakFor(Key key);
   void AskNeverRoute(const std::string& call_id);
   Request OnOfferKey(Key key);
   Request OnFormKey(Key key);

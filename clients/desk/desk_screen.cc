@@ -71,13 +71,18 @@ constexpr std::array<Words, 7> kStates = {{{},
                                            {"GHI KẾT QUẢ", "WRAP-UP"},
                                            {"NGHỈ", "ON BREAK"}}};
 // By BreakReason number.
-constexpr std::array<Words, 6> kBreakReasons = {
+constexpr std::array<Words, 11> kBreakReasons = {
     {{},
      {"bạn tự chọn", "you chose it"},
      {"lỡ liên tiếp cuộc gọi mời", "missed offers in a row"},
      {"không gọi được điện thoại của bạn", "your phone could not be reached"},
      {"hồi sức sau cuộc gọi nặng nề", "cool-down after a heavy call"},
-     {"giám sát viên đặt", "set by a supervisor"}}};
+     {"giám sát viên đặt", "set by a supervisor"},
+     {"nghỉ ngắn", "a rest"},
+     {"ăn", "a meal"},
+     {"tập huấn, họp", "training, a meeting"},
+     {"trao đổi sau cuộc gọi", "a debrief"},
+     {"xử lý ca", "case follow-up"}}};
 // By Topic number.
 constexpr std::array<Words, 5> kTopics = {{{},
                                            {"Báo tin xâm hại, bạo lực", "Reporting abuse"},
@@ -558,6 +563,11 @@ std::string KeysFor(const DeskModel& model) {
     return std::string(
         Say(lang, {"KHÔNG BAO GIỜ nối người gọi này tới bạn nữa? Y: đồng ý  phím khác: thôi",
                    "NEVER route this caller to you again? Y: yes  any other key: no"}));
+  }
+  if (model.question() == Question::kBreakReason) {
+    return std::string(
+        Say(lang, {"NGHỈ: 1 Nghỉ ngắn 2 Ăn 3 Tập huấn/họp 4 Trao đổi 5 Xử lý ca Enter Không nêu",
+                   "BREAK: 1 Rest 2 Meal 3 Training/meeting 4 Debrief 5 Follow-up Enter Unnamed"}));
   }
   if (model.quit_asked()) {
     return std::string(model.forms_waiting() > 0

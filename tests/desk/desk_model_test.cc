@@ -61,12 +61,39 @@ TEST_CASE("presence keys ask for available, break and sign out, one request at a
   *status.mutable_since() = At(1);
   model.OnPresenceAnswer(status);
   CHECK(model.status()->state() == v1::COUNSELLOR_STATE_AVAILABLE);
-  // Caps Lock on changes nothing.
-  const Request on_break = model.OnKey(Char('B'));
+  // Caps Lock on changes nothing. B asks why (the bottom line lists the reasons); Enter: unnamed.
+  CHECK(model.OnKey(Char('B')).kind == Request::Kind::kNone);
+  CHECK(model.question() == Question::kBreakReason);
+  const Request on_break = model.OnKey(Press(Kind::kEnter));
   CHECK(on_break.state == v1::COUNSELLOR_STATE_BREAK);
+  CHECK(on_break.break_reason == v1::BREAK_REASON_UNSPECIFIED);
   model.OnRequestFailed("error: FAILED_PRECONDITION: no");
   CHECK(model.notice().error);
   CHECK(model.OnKey(Char('o')).state == v1::COUNSELLOR_STATE_OFFLINE);
+}
+
+TEST_CASE("a break is named with 1-5, and any other key asks for none", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(Presence(0, v1::COUNSELLOR_STATE_AVAILABLE));
+  model.OnKey(Char('b'));
+  const Request meal = model.OnKey(Char('2'));
+  CHECK(meal.kind == Request::Kind::kSetPresence);
+  CHECK(meal.state == v1::COUNSELLOR_STATE_BREAK);
+  CHECK(meal.break_reason == v1::BREAK_REASON_MEAL);
+  v1::CounsellorStatus status;
+  status.set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+  model.OnPresenceAnswer(status);
+  model.OnKey(Char('b'));
+  CHECK(model.OnKey(Char('5')).break_reason == v1::BREAK_REASON_FOLLOW_UP);
+  model.OnPresenceAnswer(status);
+  model.OnKey(Char('b'));
+  CHECK(model.OnKey(Char('x')).kind == Request::Kind::kNone);
+  CHECK(model.question() == Question::kNone);
+  // An offer while the question is asked: the offer's keys come first.
+  model.OnKey(Char('b'));
+  model.Apply(Offer(0, "c1"));
+  CHECK(model.OnKey(Char('1')).kind == Request::Kind::kNone);
+  CHECK(model.offer());
 }
 
 TEST_CASE("a call from offer to a late disposition keeps the form until it is recorded", "[desk]") {

@@ -275,3 +275,67 @@ TEST_CASE("a counsellor's shift figures count their own offers and calls", "[des
 
 }  // namespace
 }  // namespace hotline
+
+namespace hotline {
+namespace {
+
+grpc::Status SetPresence(const testing::DaemonFixture& f, const std::string& token,
+                         const std::string& request_id, v1::CounsellorState state,
+                         v1::BreakReason reason, v1::SetPresenceResponse* response) {
+  auto stub = v1::DeskService::NewStub(f.channel);
+  grpc::ClientContext ctx;
+  testing::Authorize(ctx, token);
+  v1::SetPresenceRequest request;
+  request.set_request_id(request_id);
+  request.set_state(state);
+  request.set_break_reason(reason);
+  return stub->SetPresence(&ctx, request, response);
+}
+
+TEST_CASE("a counsellor names a break, and the row and the supervisor see why", "[desk]") {
+  ManualFixture m;
+  SignedIn lan(m.f, "lan", "38");
+  v1::SetPresenceResponse response;
+  REQUIRE(SetPresence(m.f, lan.token, "b-1", v1::COUNSELLOR_STATE_BREAK, v1::BREAK_REASON_MEAL,
+                      &response)
+              .ok());
+  CHECK(response.status().state() == v1::COUNSELLOR_STATE_BREAK);
+  CHECK(response.status().break_reason() == v1::BREAK_REASON_MEAL);
+  // Another reason while on break changes the reason.
+  REQUIRE(SetPresence(m.f, lan.token, "b-2", v1::COUNSELLOR_STATE_BREAK,
+                      v1::BREAK_REASON_DEBRIEF, &response)
+              .ok());
+  CHECK(response.status().break_reason() == v1::BREAK_REASON_DEBRIEF);
+  // Unnamed: CHOSEN, as before.
+  REQUIRE(SetPresence(m.f, lan.token, "b-3", v1::COUNSELLOR_STATE_BREAK,
+                      v1::BREAK_REASON_UNSPECIFIED, &response)
+              .ok());
+  CHECK(response.status().break_reason() == v1::BREAK_REASON_CHOSEN);
+  const v1::QueueView view = m.f.View();
+  REQUIRE(view.counsellors_size() == 1);
+  CHECK(view.counsellors(0).break_reason() == v1::BREAK_REASON_CHOSEN);
+
+  // The daemon's own reasons are not a desk's, and a reason goes only with BREAK.
+  const grpc::Status supervisor = SetPresence(m.f, lan.token, "b-4", v1::COUNSELLOR_STATE_BREAK,
+                                              v1::BREAK_REASON_SUPERVISOR, &response);
+  CHECK(supervisor.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(supervisor.error_message(), Catch::StartsWith("break_reason:"));
+  const grpc::Status with_available = SetPresence(
+      m.f, lan.token, "b-5", v1::COUNSELLOR_STATE_AVAILABLE, v1::BREAK_REASON_REST, &response);
+  CHECK(with_available.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(with_available.error_message(), Catch::StartsWith("break_reason:"));
+
+  // The presence rows say why.
+  SQLite::Database db(m.f.config.database, SQLite::OPEN_READONLY);
+  SQLite::Statement rows(db,
+                         "SELECT reason FROM presence WHERE counsellor_id = 'lan' AND state = "
+                         "'break' ORDER BY id");
+  std::vector<std::string> reasons;
+  while (rows.executeStep()) {
+    reasons.push_back(rows.getColumn(0).getString());
+  }
+  CHECK(reasons == std::vector<std::string>{"meal", "debrief", "chosen"});
+}
+
+}  // namespace
+}  // namespace hotline

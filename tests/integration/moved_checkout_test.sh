@@ -12,7 +12,8 @@ trap 'rm -rf "$dir"' EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$dir/build.out" ] && cat "$dir/build.out" >&2; exit 1; }
 
 mkdir "$dir/copy"
-(cd "$src" && git ls-files -z | tar --null -cf - -T -) | tar xf - -C "$dir/copy"
+# The tracked files and the new ones not ignored: what a commit of this tree would hold.
+(cd "$src" && git ls-files -z --cached --others --exclude-standard | tar --null -cf - -T -) | tar xf - -C "$dir/copy"
 # The browser test's packages, so deploy/setup has nothing to fetch.
 [ -d "$src/tests/web/node_modules" ] && ln -s "$src/tests/web/node_modules" "$dir/copy/tests/web/"
 mkdir "$dir/copy/build"
