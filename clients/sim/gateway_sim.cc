@@ -354,6 +354,11 @@ void GatewaySim::OnWelcome(const v1::Welcome& welcome) {
     return;
   }
   session_welcomed_ = true;
+  {
+    // Before the held calls: a FINISHED one's command is answered on this stream.
+    absl::MutexLock lock(&write_mutex_);
+    link_ = Link::kOpen;
+  }
   for (const v1::HeldCallResult& result : welcome.held_calls()) {
     OnHeldCall(result);
   }
@@ -362,10 +367,6 @@ void GatewaySim::OnWelcome(const v1::Welcome& welcome) {
     absl::MutexLock lock(&mutex_);
     first = !welcomed_;
     welcomed_ = true;
-  }
-  {
-    absl::MutexLock lock(&write_mutex_);
-    link_ = Link::kOpen;
   }
   if (first) {
     start_ = Clock::now();
