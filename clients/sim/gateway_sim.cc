@@ -6,9 +6,13 @@
 #include <google/protobuf/util/time_util.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
+#include <random>
+#include <set>
+#include <thread>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -28,6 +32,54 @@ using Clock = TimerThread::Clock;
 // After its last event is acknowledged the simulator half-closes the stream and expects the
 // daemon to end it; past this grace it cancels the stream itself rather than hang.
 constexpr std::chrono::seconds kCloseGrace{1};
+// Between two attempts to reconnect: the first pause, doubled after each failed attempt up to the
+// last, each drawn between half and all of it so that gateways cut off together do not all come
+// back at the same instant.
+constexpr std::chrono::milliseconds kFirstBackoff{500};
+constexpr std::chrono::milliseconds kMaxBackoff{10'000};
+
+// A stream that ended with one of these will not be mended by reconnecting: a wrong token or
+// gateway id, a Hello the daemon refused, or another stream for the same gateway id that replaced
+// this one (reconnecting would take the calls back from it).
+bool Permanent(const grpc::Status& status) {
+  switch (status.error_code()) {
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::ABORTED:
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The simulator's outcome words for a call Hotline finished while the gateway was away.
+std::string_view OutcomeWord(v1::CallOutcome outcome) {
+  switch (outcome) {
+    case v1::CALL_OUTCOME_COMPLETED:
+      return "ended";
+    case v1::CALL_OUTCOME_ABANDONED:
+      return "hung up";
+    case v1::CALL_OUTCOME_TIMED_OUT:
+      return "timed out";
+    case v1::CALL_OUTCOME_REJECTED:
+      return "rejected";
+    default:
+      return "failed";
+  }
+}
+
+// The gateway's channel retries a lost connection at most this often, so a restarted daemon is
+// found by the next reconnect attempt rather than after gRPC's default backoff of up to 2 min.
+grpc::ChannelArguments ChannelArgs() {
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  return arguments;
+}
 
 std::string Stamp(std::string_view text) {
   return fmt::format("{} {}", TimeOfDay(std::chrono::system_clock::now()), text);
@@ -57,14 +109,43 @@ class GatewaySim final {
   struct SimCall {
     Phase phase = Phase::kWaiting;
     PlacedCall placed;
+    // The arrival as first sent, and when: a Hello lists the call with both.
+    v1::CallArrived arrived;
+    google::protobuf::Timestamp arrived_at;
+    // Whom it was connected to: a repeated connect to them is done, not an error.
+    std::string counsellor_id;
+    // It ended by a final command (offer_callback, reject): no Hello lists it again.
+    bool by_command = false;
   };
 
-  // An event sent and not yet acknowledged.
+  // An event sent and not yet acknowledged, kept whole to be resent after a reconnect.
   struct PendingEvent {
-    std::string call_id;
+    // Send order: resends keep it.
+    int64_t seq = 0;
+    v1::CallEvent event;
     // A refused arrival ends the call; a refused later event leaves it as it was.
     bool arrival = false;
+    // Sent again after a reconnect.
+    bool resent = false;
   };
+
+  // How one stream ended.
+  struct SessionEnd {
+    grpc::Status status;
+    bool welcomed = false;
+  };
+
+  // Whether writes go out: not while the stream is down, and only the Hello until its Welcome.
+  enum class Link { kDown, kHello, kOpen };
+
+  // One stream: Hello, then Hotline's messages until the stream ends.
+  SessionEnd Session();
+  // The Hello of every (re)connect: the calls still held (the reconciliation contract).
+  v1::GatewayMessage Hello();
+  // Acts on one HeldCallResult of a Welcome.
+  void OnHeldCall(const v1::HeldCallResult& result);
+  // Sends again, in their first order and with their ids, the events not yet acknowledged.
+  void Resend();
 
   void OnMessage(const v1::HotlineMessage& message);
   void OnWelcome(const v1::Welcome& welcome);
@@ -74,7 +155,7 @@ class GatewaySim final {
   bool Connect(const v1::Command& command, v1::CommandResult& result);
   // Marks a known call over (it stays in calls_ to answer late commands). Returns false for an
   // unknown call id.
-  bool CloseCall(const std::string& call_id, std::string_view outcome);
+  bool CloseCall(const std::string& call_id, std::string_view outcome, bool by_command = false);
 
   // Timer tasks.
   void SendArrival(int n, const PlannedCall& planned);
@@ -101,11 +182,14 @@ class GatewaySim final {
   const std::string id_prefix_;
   const Server server_;
   const std::unique_ptr<v1::GatewayService::Stub> stub_;
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReaderWriter<v1::GatewayMessage, v1::HotlineMessage>> stream_;
 
   // gRPC allows one Write in flight per stream; the reader and timer threads both write.
   absl::Mutex write_mutex_;  // Never held together with mutex_.
+  // The current stream's; replaced on each reconnect by the reader thread.
+  std::unique_ptr<grpc::ClientContext> context_ ABSL_GUARDED_BY(write_mutex_);
+  std::unique_ptr<grpc::ClientReaderWriter<v1::GatewayMessage, v1::HotlineMessage>> stream_
+      ABSL_GUARDED_BY(write_mutex_);
+  Link link_ ABSL_GUARDED_BY(write_mutex_) = Link::kDown;
   bool writes_done_ ABSL_GUARDED_BY(write_mutex_) = false;
 
   absl::Mutex mutex_;
@@ -113,7 +197,7 @@ class GatewaySim final {
   std::map<std::string, PendingEvent> unacked_ ABSL_GUARDED_BY(mutex_);
   // Finished calls by outcome: "ended", "hung up", "timed out", "rejected", "refused".
   std::map<std::string, int, std::less<>> outcomes_ ABSL_GUARDED_BY(mutex_);
-  int next_event_ ABSL_GUARDED_BY(mutex_) = 1;
+  int64_t next_event_ ABSL_GUARDED_BY(mutex_) = 1;
   int arrived_ ABSL_GUARDED_BY(mutex_) = 0;
   // The plan has no more calls (or the run winds down).
   bool plan_done_ ABSL_GUARDED_BY(mutex_) = false;
@@ -121,7 +205,10 @@ class GatewaySim final {
   // When the first call arrived: plans count from it.
   Clock::time_point start_;
   int open_calls_ ABSL_GUARDED_BY(mutex_) = 0;
+  // The first Welcome came: from then on a lost stream is reconnected.
   bool welcomed_ ABSL_GUARDED_BY(mutex_) = false;
+  // The current stream's Welcome came. Reader thread only.
+  bool session_welcomed_ = false;
   bool done_ ABSL_GUARDED_BY(mutex_) = false;
 
   // Last, so it is destroyed (and its thread joined) before anything its tasks touch.
@@ -132,41 +219,115 @@ GatewaySim::GatewaySim(const SimOptions& options, CallPlan plan)
     : options_(options),
       plan_(std::move(plan)),
       id_prefix_(fmt::format("{}-{}", options.gateway_id, getpid())),
-      server_(options.server, options.token),
+      server_(options.server, options.token, ChannelArgs()),
       stub_(v1::GatewayService::NewStub(server_.channel())) {}
 
 int GatewaySim::Run() {
-  server_.Prepare(context_);
-  stream_ = stub_->Connect(&context_);
   if (plan_.on_open) {
     plan_.on_open([this] { timers_.At(Clock::now(), [this] { WindDown(); }); });
   }
+  // Jitter only: seeded from the clock, as no run is replayed from it.
+  std::minstd_rand random(static_cast<unsigned>(Clock::now().time_since_epoch().count()));
+  std::chrono::milliseconds backoff = kFirstBackoff;
+  while (true) {
+    const SessionEnd end = Session();
+    bool ever_welcomed = false;
+    bool winding_down = false;
+    int open_calls = 0;
+    {
+      absl::MutexLock lock(&mutex_);
+      if (done_) {
+        timers_.Stop();
+        // The stream's own end (even the cancel after kCloseGrace) no longer matters.
+        return 0;
+      }
+      ever_welcomed = welcomed_;
+      winding_down = winding_down_;
+      open_calls = open_calls_;
+    }
+    // Before any Welcome the address, token or daemon is wrong: say so rather than retry, as
+    // for a stream refused for good. Winding down, a daemon that cannot be reached again ends
+    // the run rather than hold it open.
+    if (!ever_welcomed || Permanent(end.status) || (winding_down && !end.welcomed)) {
+      timers_.Stop();
+      if (!end.status.ok()) {
+        PrintErrorLine(ErrorLine(end.status));
+      } else {
+        PrintErrorLine(
+            fmt::format("error: the server closed the stream with {} call(s) open", open_calls));
+      }
+      return 1;
+    }
+    if (end.welcomed) {
+      backoff = kFirstBackoff;
+    }
+    const auto pause = std::chrono::milliseconds(
+        std::uniform_int_distribution<int64_t>(backoff.count() / 2, backoff.count())(random));
+    PrintErrorLine(Stamp(fmt::format("stream lost ({}): reconnecting in {} ms",
+                                     end.status.ok() ? std::string("closed by the server")
+                                                     : ErrorLine(end.status),
+                                     pause.count())));
+    std::this_thread::sleep_for(pause);
+    backoff = std::min(backoff * 2, kMaxBackoff);
+  }
+}
 
-  v1::GatewayMessage hello;
-  hello.mutable_hello()->set_gateway_id(options_.gateway_id);
-  Log("sent hello " + options_.gateway_id);
-  Write(hello);
-
+GatewaySim::SessionEnd GatewaySim::Session() {
+  auto context = std::make_unique<grpc::ClientContext>();
+  server_.Prepare(*context);
+  auto stream = stub_->Connect(context.get());
+  auto* reader = stream.get();
+  const v1::GatewayMessage hello = Hello();
+  {
+    absl::MutexLock lock(&write_mutex_);
+    context_ = std::move(context);
+    stream_ = std::move(stream);
+    // Nothing but the Hello until the Welcome: the events wait to be resent after it.
+    link_ = Link::kHello;
+    stream_->Write(hello);
+  }
+  session_welcomed_ = false;
   v1::HotlineMessage message;
-  while (stream_->Read(&message)) {
+  while (reader->Read(&message)) {
     OnMessage(message);
   }
-  // No task may write while Finish runs.
-  timers_.Stop();
-  const grpc::Status status = stream_->Finish();
+  {
+    // No task may write while Finish runs.
+    absl::MutexLock lock(&write_mutex_);
+    link_ = Link::kDown;
+  }
+  const SessionEnd end{.status = reader->Finish(), .welcomed = session_welcomed_};
+  absl::MutexLock lock(&write_mutex_);
+  stream_.reset();
+  context_.reset();
+  return end;
+}
 
-  absl::MutexLock lock(&mutex_);
-  if (done_) {
-    // The stream's own end (even the cancel after kCloseGrace) no longer matters.
-    return 0;
+v1::GatewayMessage GatewaySim::Hello() {
+  v1::GatewayMessage message;
+  v1::Hello& hello = *message.mutable_hello();
+  hello.set_gateway_id(options_.gateway_id);
+  {
+    absl::MutexLock lock(&mutex_);
+    std::set<std::string> unacked_calls;
+    for (const auto& [event_id, pending] : unacked_) {
+      unacked_calls.insert(pending.event.call_id());
+    }
+    for (const auto& [call_id, call] : calls_) {
+      // Still on a line, or over with its final event unacknowledged (not by a final command).
+      const bool held = call.phase != Phase::kFinished ||
+                        (!call.by_command && unacked_calls.contains(call_id));
+      if (held) {
+        v1::HeldCall& entry = *hello.add_held_calls();
+        entry.set_call_id(call_id);
+        *entry.mutable_arrived() = call.arrived;
+        *entry.mutable_arrived_at() = call.arrived_at;
+      }
+    }
   }
-  if (!status.ok()) {
-    PrintErrorLine(ErrorLine(status));
-  } else {
-    PrintErrorLine(
-        fmt::format("error: the server closed the stream with {} call(s) open", open_calls_));
-  }
-  return 1;
+  Log(fmt::format("sent hello {} holding {} call(s)", options_.gateway_id,
+                  hello.held_calls_size()));
+  return message;
 }
 
 void GatewaySim::OnMessage(const v1::HotlineMessage& message) {
@@ -189,16 +350,81 @@ void GatewaySim::OnMessage(const v1::HotlineMessage& message) {
 
 void GatewaySim::OnWelcome(const v1::Welcome& welcome) {
   Log("welcome " + welcome.gateway_id());
+  if (session_welcomed_) {
+    return;
+  }
+  session_welcomed_ = true;
+  {
+    // Before the held calls: a FINISHED one's command is answered on this stream.
+    absl::MutexLock lock(&write_mutex_);
+    link_ = Link::kOpen;
+  }
+  for (const v1::HeldCallResult& result : welcome.held_calls()) {
+    OnHeldCall(result);
+  }
+  bool first = false;
   {
     absl::MutexLock lock(&mutex_);
-    if (welcomed_) {
-      return;
-    }
+    first = !welcomed_;
     welcomed_ = true;
   }
-  start_ = Clock::now();
-  ScheduleNext(1);
+  if (first) {
+    start_ = Clock::now();
+    ScheduleNext(1);
+  } else {
+    // After the link opened: an event sent meanwhile is written by its sender, found here, or
+    // both (a repeated event id is answered with its original result).
+    Resend();
+  }
   MaybeDone();
+}
+
+void GatewaySim::OnHeldCall(const v1::HeldCallResult& result) {
+  const std::string& call_id = result.call_id();
+  switch (result.fate()) {
+    case v1::HeldCallResult::FATE_LIVE:
+      Log(fmt::format("held call {} live {}", call_id, EnumName(result.state())));
+      break;
+    case v1::HeldCallResult::FATE_ADMITTED:
+      Log(fmt::format("held call {} admitted {}", call_id, EnumName(result.state())));
+      break;
+    case v1::HeldCallResult::FATE_FINISHED:
+      Log(fmt::format("held call {} finished {}", call_id, EnumName(result.outcome())));
+      if (result.has_command()) {
+        OnCommand(result.command());
+      }
+      // Hotline is done with it, so the gateway is (nothing changes if the command closed it).
+      CloseCall(call_id, OutcomeWord(result.outcome()));
+      break;
+    default:
+      PrintErrorLine(Stamp(fmt::format("held call {} refused: {}: {}", call_id,
+                                       CodeName(result.code()), result.message())));
+      CloseCall(call_id, "refused");
+      break;
+  }
+}
+
+void GatewaySim::Resend() {
+  std::vector<v1::CallEvent> events;
+  {
+    absl::MutexLock lock(&mutex_);
+    std::vector<PendingEvent*> pending;
+    for (auto& [event_id, event] : unacked_) {
+      pending.push_back(&event);
+    }
+    std::sort(pending.begin(), pending.end(),
+              [](const PendingEvent* a, const PendingEvent* b) { return a->seq < b->seq; });
+    for (PendingEvent* event : pending) {
+      event->resent = true;
+      events.push_back(event->event);
+    }
+  }
+  for (v1::CallEvent& event : events) {
+    Log(fmt::format("resent {} for call {}", event.event_id(), event.call_id()));
+    v1::GatewayMessage message;
+    *message.mutable_event() = std::move(event);
+    Write(message);
+  }
 }
 
 void GatewaySim::OnAck(const v1::EventAck& ack) {
@@ -214,8 +440,11 @@ void GatewaySim::OnAck(const v1::EventAck& ack) {
     if (pending == unacked_.end()) {
       return;  // A repeated ack, or one for an earlier run: nothing waits for it.
     }
-    if (ack.code() != 0 && pending->second.arrival) {
-      auto call = calls_.find(pending->second.call_id);
+    // ALREADY_EXISTS for a resent arrival: the Hello listed the call and Hotline has it (LIVE
+    // or ADMITTED), which is no refusal.
+    const bool held = pending->second.resent && ack.code() == grpc::StatusCode::ALREADY_EXISTS;
+    if (ack.code() != 0 && pending->second.arrival && !held) {
+      auto call = calls_.find(pending->second.event.call_id());
       if (call != calls_.end()) {
         FinishLocked(call->second, "refused");
       }
@@ -257,7 +486,7 @@ void GatewaySim::OnCommand(const v1::Command& command) {
     }
     case v1::Command::kOfferCallback:
       Log(fmt::format("offer-callback call {} [{}]", call_id, command.command_id()));
-      if (CloseCall(call_id, "timed out")) {
+      if (CloseCall(call_id, "timed out", /*by_command=*/true)) {
         result.mutable_done();
       } else {
         result.mutable_error()->set_reason("no such call");
@@ -266,7 +495,7 @@ void GatewaySim::OnCommand(const v1::Command& command) {
     case v1::Command::kReject:
       Log(fmt::format("reject call {}: {} [{}]", call_id, command.reject().reason(),
                       command.command_id()));
-      if (CloseCall(call_id, "rejected")) {
+      if (CloseCall(call_id, "rejected", /*by_command=*/true)) {
         result.mutable_done();
       } else {
         result.mutable_error()->set_reason("no such call");
@@ -306,7 +535,13 @@ bool GatewaySim::Connect(const v1::Command& command, v1::CommandResult& result) 
       result.mutable_error()->set_reason("the call is over");
       return false;
     case Phase::kConnected:
-      result.mutable_error()->set_reason("the call is already connected");
+      // The connect again after a reconnect (its result was lost): done, as ConnectCommand says;
+      // the connected event is among those resent.
+      if (call->second.counsellor_id == command.connect().counsellor_id()) {
+        result.mutable_done();
+      } else {
+        result.mutable_error()->set_reason("the call is already connected");
+      }
       return false;
     case Phase::kWaiting:
       break;
@@ -318,17 +553,20 @@ bool GatewaySim::Connect(const v1::Command& command, v1::CommandResult& result) 
   }
   // Connected before the result is even sent, so a hang-up timer firing now finds it connected.
   call->second.phase = Phase::kConnected;
+  call->second.counsellor_id = command.connect().counsellor_id();
   call->second.placed.connected = Clock::now();
   result.mutable_done();
   return true;
 }
 
-bool GatewaySim::CloseCall(const std::string& call_id, std::string_view outcome) {
+bool GatewaySim::CloseCall(const std::string& call_id, std::string_view outcome,
+                           bool by_command) {
   absl::MutexLock lock(&mutex_);
   auto call = calls_.find(call_id);
   if (call == calls_.end()) {
     return false;
   }
+  call->second.by_command = call->second.by_command || by_command;
   FinishLocked(call->second, outcome);
   return true;
 }
@@ -374,6 +612,17 @@ void GatewaySim::WindDown() {
 
 void GatewaySim::SendArrival(int n, const PlannedCall& planned) {
   const std::string call_id = fmt::format("{}-call-{}", id_prefix_, n);
+  v1::CallEvent event;
+  event.set_call_id(call_id);
+  // Kept with the call: a Hello after a reconnect lists it with this arrival time.
+  *event.mutable_occurred_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  v1::CallArrived& arrived = *event.mutable_arrived();
+  arrived.set_caller_number(planned.number);
+  arrived.set_province(planned.province);
+  arrived.set_language(planned.language);
+  arrived.set_topic(planned.topic);
+  arrived.set_priority(planned.priority);
+  arrived.set_gender_preference(planned.gender_preference);
   {
     absl::MutexLock lock(&mutex_);
     if (winding_down_) {
@@ -382,20 +631,15 @@ void GatewaySim::SendArrival(int n, const PlannedCall& planned) {
     calls_[call_id] = SimCall{
         .phase = Phase::kWaiting,
         .placed = PlacedCall{
-            .call = planned, .arrived = Clock::now(), .connected = {}, .over = {}, .outcome = {}}};
+            .call = planned, .arrived = Clock::now(), .connected = {}, .over = {}, .outcome = {}},
+        .arrived = arrived,
+        .arrived_at = event.occurred_at(),
+        .counsellor_id = {},
+        .by_command = false};
     ++arrived_;
     ++open_calls_;
   }
 
-  v1::CallEvent event;
-  event.set_call_id(call_id);
-  v1::CallArrived& arrived = *event.mutable_arrived();
-  arrived.set_caller_number(planned.number);
-  arrived.set_province(planned.province);
-  arrived.set_language(planned.language);
-  arrived.set_topic(planned.topic);
-  arrived.set_priority(planned.priority);
-  arrived.set_gender_preference(planned.gender_preference);
   std::string description =
       fmt::format("arrived call {} from {} province {} language {} topic {} priority {}", call_id,
                   MaskNumber(planned.number), planned.province, planned.language,
@@ -442,12 +686,16 @@ void GatewaySim::EndCall(const std::string& call_id) {
 }
 
 void GatewaySim::SendEvent(v1::CallEvent event, bool arrival, std::string_view description) {
+  if (!event.has_occurred_at()) {
+    *event.mutable_occurred_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  }
   {
     absl::MutexLock lock(&mutex_);
-    event.set_event_id(fmt::format("{}-{}", id_prefix_, next_event_++));
-    unacked_[event.event_id()] = PendingEvent{.call_id = event.call_id(), .arrival = arrival};
+    const int64_t seq = next_event_++;
+    event.set_event_id(fmt::format("{}-{}", id_prefix_, seq));
+    unacked_[event.event_id()] =
+        PendingEvent{.seq = seq, .event = event, .arrival = arrival, .resent = false};
   }
-  *event.mutable_occurred_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
   // Logged before the write so the ack can never be printed above it.
   Log(fmt::format("sent {} {}", event.event_id(), description));
   v1::GatewayMessage message;
@@ -478,7 +726,9 @@ void GatewaySim::SendResult(const v1::CommandResult& result) {
 
 void GatewaySim::Write(const v1::GatewayMessage& message) {
   absl::MutexLock lock(&write_mutex_);
-  if (writes_done_) {
+  // While the stream is down an event waits in unacked_ to be resent; a command result is lost,
+  // and Hotline sends a connect that matters again after the reconnect.
+  if (writes_done_ || link_ != Link::kOpen) {
     return;
   }
   // A failed write means the stream is broken; the reader sees that and reports its status.
@@ -513,16 +763,24 @@ void GatewaySim::MaybeDone() {
       return found == outcomes.end() ? 0 : found->second;
     };
     summary = fmt::format(
-        "done: {} calls: {} ended, {} hung up, {} timed out, {} rejected, {} refused", arrived_,
-        count("ended"), count("hung up"), count("timed out"), count("rejected"), count("refused"));
+        "done: {} calls: {} ended, {} hung up, {} timed out, {} rejected, {} refused, {} failed",
+        arrived_, count("ended"), count("hung up"), count("timed out"), count("rejected"),
+        count("refused"), count("failed"));
   }
   Log(summary);
   {
     absl::MutexLock lock(&write_mutex_);
     writes_done_ = true;
-    stream_->WritesDone();
+    if (link_ == Link::kOpen) {
+      stream_->WritesDone();
+    }
   }
-  timers_.At(Clock::now() + kCloseGrace, [this] { context_.TryCancel(); });
+  timers_.At(Clock::now() + kCloseGrace, [this] {
+    absl::MutexLock lock(&write_mutex_);
+    if (context_ != nullptr) {
+      context_->TryCancel();
+    }
+  });
 }
 
 }  // namespace

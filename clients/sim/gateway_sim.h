@@ -2,9 +2,10 @@
 // would, sends calls at a steady rate, and answers Hotline's commands the way a gateway does
 // (connect: the counsellor picks up, the pair talks for a while, the call ends).
 //
-// One stream, two threads: the calling thread reads Hotline's messages; a timer thread sends the
-// arrivals, hang-ups and call ends. Writes are serialised on a mutex because a gRPC stream allows
-// one outstanding Write at a time.
+// One stream at a time, two threads: the calling thread reads Hotline's messages; a timer thread
+// sends the arrivals, hang-ups and call ends. Writes are serialised on a mutex because a gRPC
+// stream allows one outstanding Write at a time. A stream lost after its first Welcome is
+// reconnected as gateway.proto's reconciliation contract says (docs/gateway.md shows how).
 #pragma once
 
 #include <chrono>
@@ -88,7 +89,9 @@ struct CallPlan {
 };
 
 // Runs the simulator and returns the process exit code: 0 when every call finished (with
-// exit_when_done), 1 when the stream failed or the server closed it first. The calls are
+// exit_when_done), 1 when the first stream failed before its Welcome, a stream ended in a way
+// reconnecting cannot mend (a refused token, another stream for the gateway id), or the daemon
+// could not be reached again while the run was winding down. The calls are
 // options.calls identical ones, options.interval_ms apart...
 int RunGatewaySim(const SimOptions& options);
 // ...or those of `plan` (options then give only the server, token, ids and command answers).

@@ -1,6 +1,8 @@
 #include "clients/sim/live_run.h"
 
 #include <absl/synchronization/mutex.h>
+#include <absl/time/clock.h>
+#include <absl/time/time.h>
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
@@ -8,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <string_view>
 #include <thread>
 
 #include "clients/sim/call_generator.h"
@@ -122,6 +125,17 @@ class Interrupts final {
   std::thread thread_;
 };
 
+bool HasAdminToken(const LiveOptions& options, std::string_view flag) {
+  if (options.admin_token.empty()) {
+    std::fprintf(stderr,
+                 "error: %s needs the admin token: set HOTLINE_ADMIN_TOKEN or "
+                 "--admin-token-file\n",
+                 std::string(flag).c_str());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const LiveOptions& options) {
@@ -141,10 +155,7 @@ int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const Live
   };
   std::unique_ptr<SimDesks> desks;
   if (options.desks) {
-    if (options.admin_token.empty()) {
-      std::fprintf(stderr,
-                   "error: --desks needs the admin token: set HOTLINE_ADMIN_TOKEN or "
-                   "--admin-token-file\n");
+    if (!HasAdminToken(options, "--desks")) {
       return 2;
     }
     desks = std::make_unique<SimDesks>(
@@ -244,6 +255,42 @@ int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const Live
   std::printf("%s\n", options.json ? report.Json(run).c_str() : report.Text(run).c_str());
   // 128 + SIGINT, as a shell reports a program Ctrl-C stopped.
   return interrupts.interrupted() ? 130 : code;
+}
+
+int RunDesksOnly(const sim::Scenario& scenario, const std::string& server,
+                 const LiveOptions& options) {
+  Interrupts interrupts;
+  if (!HasAdminToken(options, "--desks-only")) {
+    return 2;
+  }
+  SimDesks desks(server, options.admin_token, scenario, options.time_scale,
+                 fmt::format("sim{}-", getpid()));
+  if (absl::Status s = desks.Start(); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  const Clock::time_point run_start = Clock::now();
+  desks.FollowShifts(run_start);
+  std::fprintf(stderr, "desks ready: answering calls for %.1f s of real time\n",
+               std::chrono::duration<double>(Real(scenario.duration, options.time_scale)).count());
+  // The signal only ends the wait: the desks wind down below, on this thread, as at the end.
+  absl::Mutex mutex;
+  bool stop = false;
+  interrupts.OnSignal([&] {
+    absl::MutexLock lock(&mutex);
+    stop = true;
+  });
+  {
+    absl::MutexLock lock(&mutex);
+    mutex.AwaitWithDeadline(absl::Condition(&stop),
+                            absl::Now() + absl::FromChrono(Real(scenario.duration,
+                                                                options.time_scale)));
+  }
+  desks.Stop();
+  const double wall_s = std::chrono::duration<double>(Clock::now() - run_start).count();
+  std::printf("scenario %s desks only at %gx: %.1f s of real time; %s\n", scenario.source.c_str(),
+              options.time_scale, wall_s, desks.Summary().c_str());
+  return interrupts.interrupted() ? 130 : 0;
 }
 
 }  // namespace hotline::clients

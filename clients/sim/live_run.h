@@ -26,4 +26,12 @@ struct LiveOptions {
 // call finished, 1 when the daemon failed the run (a stream, the roster), 2 for bad options.
 int RunLive(const sim::Scenario& scenario, const SimOptions& gateway, const LiveOptions& options);
 
+// --desks-only: the roster's counsellors alone (as with `desks`), answering the calls some other
+// gateway sends to the daemon at `server`, for the scenario's duration divided by the time scale
+// or until SIGINT/SIGTERM; then they sign out and are removed, and a line says what they did.
+// Returns the process exit code: 0 at the end of the duration, 130 when interrupted, 1 when the
+// daemon refused the roster, 2 without the admin token.
+int RunDesksOnly(const sim::Scenario& scenario, const std::string& server,
+                 const LiveOptions& options);
+
 }  // namespace hotline::clients

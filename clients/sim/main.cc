@@ -46,6 +46,7 @@ struct ScenarioFlags {
   std::optional<int> start_hour;
   double time_scale = 1;
   bool desks = false;
+  bool desks_only = false;
   std::string admin_token_file;
   // "ID=N": roster entry ID gets count N instead of the scenario's.
   std::vector<std::string> counts;
@@ -114,6 +115,15 @@ int RunScenario(const ScenarioFlags& flags, const hotline::clients::SimOptions& 
     return 2;
   }
   const bool show_progress = flags.progress || isatty(STDERR_FILENO) == 1;
+  if (flags.desks_only) {
+    return hotline::clients::RunDesksOnly(
+        *scenario, gateway.server,
+        hotline::clients::LiveOptions{.time_scale = flags.time_scale,
+                                      .desks = true,
+                                      .admin_token = AdminToken(flags),
+                                      .json = false,
+                                      .progress = false});
+  }
   if (!flags.virtual_time) {
     return hotline::clients::RunLive(*scenario, gateway,
                                      hotline::clients::LiveOptions{
@@ -188,8 +198,14 @@ void AddScenarioFlags(CLI::App& app, ScenarioFlags& flags) {
   app.add_flag("--desks", flags.desks,
                "With --scenario (live): also play the roster's counsellors (needs the admin token "
                "in HOTLINE_ADMIN_TOKEN or --admin-token-file)");
+  app.add_flag("--desks-only", flags.desks_only,
+               "With --scenario (live): play only the roster's counsellors, answering the calls "
+               "another gateway sends, for the scenario's duration or until interrupted (needs "
+               "the admin token; no gateway token)")
+      ->excludes("--virtual")
+      ->excludes("--desks");
   app.add_option("--admin-token-file", flags.admin_token_file,
-                 "With --desks: a file whose first line is the admin token")
+                 "With --desks or --desks-only: a file whose first line is the admin token")
       ->check(CLI::ExistingFile);
   app.add_option("--count", flags.counts,
                  "With --scenario: ID=N sets the count of the roster entry ID (repeatable)");
@@ -245,7 +261,12 @@ int main(int argc, char** argv) {
   ScenarioFlags scenario;
   AddScenarioFlags(app, scenario);
   CLI11_PARSE(app, argc, argv);
-  if (options.token.empty() && !(scenario.virtual_time && !scenario.file.empty())) {
+  if (scenario.desks_only && scenario.file.empty()) {
+    return app.exit(CLI::ValidationError("--desks-only needs --scenario FILE (its roster)"));
+  }
+  // Virtual time and desks alone send no calls: no gateway token.
+  const bool no_gateway = !scenario.file.empty() && (scenario.virtual_time || scenario.desks_only);
+  if (options.token.empty() && !no_gateway) {
     // As AddServerFlags says it when it requires the token itself.
     return app.exit(
         CLI::ValidationError("no token: set HOTLINE_GATEWAY_TOKEN or pass --token-file FILE"));

@@ -190,6 +190,10 @@ void SimDesks::WatchLoop(Desk& desk) {
     switch (event.kind_case()) {
       case v1::DeskEvent::kOffer: {
         const std::string call_id = event.offer().call().call_id();
+        {
+          absl::MutexLock lock(&mutex_);
+          ++offers_;
+        }
         timers_.At(TimerThread::Clock::now() + Scaled(scenario_.accept_delay),
                    [this, &desk, call_id] { Accept(desk, call_id); });
         break;
@@ -341,8 +345,8 @@ void SimDesks::SignOut(Desk& desk) {
 
 std::string SimDesks::Summary() const {
   absl::MutexLock lock(&mutex_);
-  return fmt::format("{} desks: {} offers accepted, {} dispositions, {} answers refused",
-                     desks_.size(), accepted_, disposed_, refused_);
+  return fmt::format("{} desks: {} offers, {} accepted, {} dispositions, {} answers refused",
+                     desks_.size(), offers_, accepted_, disposed_, refused_);
 }
 
 }  // namespace hotline::clients

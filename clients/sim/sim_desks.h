@@ -53,7 +53,7 @@ class SimDesks final {
   // Signs every desk out, closes them and removes the counsellors. Idempotent.
   void Stop();
 
-  // How many offers were accepted and dispositions submitted, and answers refused.
+  // How many offers came and were accepted, dispositions submitted, and answers refused.
   std::string Summary() const;
 
  private:
@@ -83,6 +83,7 @@ class SimDesks final {
 
   mutable absl::Mutex mutex_;
   sim::Random random_ ABSL_GUARDED_BY(mutex_);
+  int offers_ ABSL_GUARDED_BY(mutex_) = 0;
   int accepted_ ABSL_GUARDED_BY(mutex_) = 0;
   int disposed_ ABSL_GUARDED_BY(mutex_) = 0;
   int refused_ ABSL_GUARDED_BY(mutex_) = 0;

@@ -1,5 +1,17 @@
 # Shared by the real-process tests in this directory. Source it after setting $dir (the test's
-# temporary directory, whose *.log and *.out files are shown on failure).
+# temporary directory, whose *.log and *.out files are shown on failure), or source it first and
+# call begin_test.
+
+# begin_test BIN_DIR SOURCE_DIR: the usual start of a test given those two arguments: sets bin,
+# src, a fresh $dir, no daemon_pid and no `others` yet, and kill_started on exit.
+begin_test() {
+  bin=$1
+  src=$2
+  dir=$(mktemp -d)
+  daemon_pid=""
+  others=()
+  trap kill_started EXIT
+}
 
 # For a test's EXIT trap: kills (-9) every pid in the array `others` and $daemon_pid, then
 # removes $dir.
