@@ -16,14 +16,12 @@
 // Latency here is an event's write to its EventAck's arrival at the gateway (the daemon acks
 // once the event is journaled and group-committed), not arrival to an offer on a desk.
 #include <grpcpp/grpcpp.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <mutex>
@@ -32,8 +30,7 @@
 #include <thread>
 #include <vector>
 
-#include "daemon/config.h"
-#include "daemon/daemon.h"
+#include "bench/bench_daemon.h"
 #include "hotline/bench/ceiling.grpc.pb.h"
 #include "hotline/v1/gateway.grpc.pb.h"
 
@@ -337,37 +334,10 @@ void WriteJson(const Flags& flags, const std::vector<Row>& rows, double unary, d
   out << "  }\n}\n";
 }
 
-std::unique_ptr<daemon::Daemon> StartDaemon(const Flags& flags,
-                                             const std::filesystem::path& dir) {
-  daemon::Config config;
-  config.grpc_listen = "127.0.0.1:0";
-  config.http_listen = "127.0.0.1:0";
-  config.database = (dir / "hotline.db").string();
-  config.caller_key_file = (dir / "keys" / "caller.key").string();
-  config.policy_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/policy.toml";
-  config.regions_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/regions.toml";
-  config.gateway_token = "g";
-  config.admin_token = "a";
-  config.synchronous = flags.synchronous;
-  auto started = daemon::Daemon::Start(config);
-  if (!started.ok()) {
-    std::fprintf(stderr, "e2e_bench: cannot start: %s\n", started.status().ToString().c_str());
-    std::exit(1);
-  }
-  return std::move(*started);
-}
-
 int Main(int argc, char** argv) {
   const Flags flags = ParseFlags(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // Lines appear as measured, piped or not.
-  spdlog::set_level(spdlog::level::warn);
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("hotline-e2e-" + std::to_string(std::random_device()()));
-  // Private, with the key in a directory of its own, as hotlined expects of children's data.
-  std::filesystem::create_directories(dir / "keys");
-  std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
-  std::filesystem::permissions(dir / "keys", std::filesystem::perms::owner_all);
-  auto daemon = StartDaemon(flags, dir);
+  bench::BenchDaemon hotlined(flags.synchronous);
 
   Ceiling ceiling;
   int ceiling_port = 0;
@@ -376,7 +346,7 @@ int Main(int argc, char** argv) {
   builder.RegisterService(&ceiling);
   auto ceiling_server = builder.BuildAndStart();
 
-  auto daemon_channel = Loopback(daemon->grpc_port());
+  auto daemon_channel = Loopback(hotlined.daemon().grpc_port());
   auto ceiling_channel = Loopback(ceiling_port);
   auto to_daemon = OpenDaemonStream(daemon_channel, flags.window);
   auto to_ceiling = OpenCeilingStream(ceiling_channel, flags.window);
@@ -418,8 +388,6 @@ int Main(int argc, char** argv) {
   to_daemon.reset();
   to_ceiling.reset();
   ceiling_server->Shutdown();
-  daemon->Shutdown();
-  std::filesystem::remove_all(dir);
   return 0;
 }
 
