@@ -17,6 +17,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -49,8 +50,8 @@ class HealthService final {
 
  private:
   using Status = grpc::health::v1::HealthCheckResponse::ServingStatus;
-  using Watch = ServerStream<grpc::health::v1::HealthCheckRequest,
-                             grpc::health::v1::HealthCheckResponse>;
+  using Watch =
+      ServerStream<grpc::health::v1::HealthCheckRequest, grpc::health::v1::HealthCheckResponse>;
 
   // The status of `name`: the whole server's for "", SERVICE_UNKNOWN otherwise.
   Status StatusOf(const std::string& name) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

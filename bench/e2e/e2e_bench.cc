@@ -240,10 +240,10 @@ class WindowedGateway {
   int64_t next_ = 0;  // Only the thread calling Run writes it.
   std::mutex mu_;
   std::condition_variable open_;
-  int in_flight_ = 0;                          // Guarded by mu_.
-  bool broken_ = false;                        // Guarded by mu_.
-  std::vector<Clock::time_point> sent_at_;     // Guarded by mu_; indexed by event number.
-  std::vector<Clock::duration> latency_;       // Guarded by mu_; indexed by event number.
+  int in_flight_ = 0;                       // Guarded by mu_.
+  bool broken_ = false;                     // Guarded by mu_.
+  std::vector<Clock::time_point> sent_at_;  // Guarded by mu_; indexed by event number.
+  std::vector<Clock::duration> latency_;    // Guarded by mu_; indexed by event number.
   std::thread reader_;
 };
 
@@ -303,11 +303,12 @@ struct Row {
 };
 
 void PrintRow(const Row& r) {
-  std::printf("%-26s daemon %9.0f ev/s p50 %6.2f p99 %6.2f p99.9 %6.2f max %6.2f ms | "
-              "ceiling %9.0f ev/s p50 %6.2f p99 %6.2f ms\n",
-              r.label.c_str(), r.daemon.events_per_second, r.daemon.p50_ms, r.daemon.p99_ms,
-              r.daemon.p999_ms, r.daemon.max_ms, r.ceiling.events_per_second, r.ceiling.p50_ms,
-              r.ceiling.p99_ms);
+  std::printf(
+      "%-26s daemon %9.0f ev/s p50 %6.2f p99 %6.2f p99.9 %6.2f max %6.2f ms | "
+      "ceiling %9.0f ev/s p50 %6.2f p99 %6.2f ms\n",
+      r.label.c_str(), r.daemon.events_per_second, r.daemon.p50_ms, r.daemon.p99_ms,
+      r.daemon.p999_ms, r.daemon.max_ms, r.ceiling.events_per_second, r.ceiling.p50_ms,
+      r.ceiling.p99_ms);
 }
 
 std::string Json(const Figures& f) {
@@ -328,8 +329,8 @@ void WriteJson(const Flags& flags, const std::vector<Row>& rows, double unary, d
       << ",\n  \"e2e_ratio_to_ceiling\": " << ratio << ",\n  \"rows\": {\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     out << "    \"" << rows[i].key << "\": {\"label\": \"" << rows[i].label
-        << "\", \"daemon\": " << Json(rows[i].daemon) << ", \"ceiling\": "
-        << Json(rows[i].ceiling) << "}" << (i + 1 < rows.size() ? ",\n" : "\n");
+        << "\", \"daemon\": " << Json(rows[i].daemon) << ", \"ceiling\": " << Json(rows[i].ceiling)
+        << "}" << (i + 1 < rows.size() ? ",\n" : "\n");
   }
   out << "  }\n}\n";
 }

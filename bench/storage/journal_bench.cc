@@ -109,8 +109,9 @@ void BM_SqliteInsert(benchmark::State& state) {
   SQLite::Database sqlite(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
   sqlite.exec("PRAGMA journal_mode = WAL");
   sqlite.exec(state.range(1) != 0 ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
-  sqlite.exec("CREATE TABLE journal (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, "
-              "record BLOB NOT NULL)");
+  sqlite.exec(
+      "CREATE TABLE journal (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, "
+      "record BLOB NOT NULL)");
   SQLite::Statement insert(sqlite, "INSERT INTO journal (seq, at_ms, record) VALUES (?, ?, ?)");
   const std::string record(kRecordBytes, 'r');
   int64_t seq = 0;

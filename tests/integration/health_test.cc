@@ -28,8 +28,7 @@ TEST_CASE("a health check for an unknown service name is NOT_FOUND, the whole se
   CHECK(d.Health() == health::HealthCheckResponse::SERVING);
 }
 
-TEST_CASE("a health watch on an unknown service name hears SERVICE_UNKNOWN",
-          "[integration]") {
+TEST_CASE("a health watch on an unknown service name hears SERVICE_UNKNOWN", "[integration]") {
   FaultyDaemon d;
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
