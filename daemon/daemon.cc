@@ -4,7 +4,7 @@
 #include <fcntl.h>
 #include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <httplib.h>
 
 #include <future>
@@ -28,6 +28,7 @@
 #include "daemon/convert.h"
 #include "daemon/data_files.h"
 #include "daemon/engine_host.h"
+#include "daemon/health_service.h"
 #include "daemon/metrics.h"
 #include "daemon/report_service.h"
 #include "daemon/services.h"
@@ -169,9 +170,12 @@ class DaemonImpl final : public Daemon {
     recovered_digest_ = host_->recovered_digest();
     engine_thread_ = std::thread([this] { io_.run(); });
 
-    grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
+    // Our own health service (health_service.h) and never gRPC's default, whatever another
+    // part of the process enabled: a null interface turns the default off.
+    builder.SetOption(std::make_unique<grpc::HealthCheckServiceServerBuilderOption>(nullptr));
+    builder.RegisterService(health_service_.service());
     // gRPC sets SO_REUSEPORT by default: a second daemon on this port would start beside us and
     // share the connections. Without it the bind fails and BuildAndStart returns null.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -191,8 +195,8 @@ class DaemonImpl final : public Daemon {
       // From here on the writer's health reports reach the health service. writer_->healthy() is
       // read under the lock: a change the writer makes meanwhile waits for it and lands after.
       std::lock_guard lock(health_mu_);
-      health_ = server_->GetHealthCheckService();
-      health_->SetServingStatus(writer_->healthy());
+      health_ = &health_service_;
+      health_->SetServing(writer_->healthy());
     }
     const Services services{config_, *host_, cq_.get(), metrics_};
     ServeGateway(gateway_, services);
@@ -201,6 +205,7 @@ class DaemonImpl final : public Daemon {
     reports_ = ServeReports(supervisor_, services);
     shift_figures_ = ServeShiftFigures(desk_, services);
     ServeAdmin(admin_, services);
+    health_service_.Serve(cq_.get());
     cq_thread_ = std::thread([this] { rpc::Drive(cq_.get()); });
 
     if (absl::Status s = StartHttp(); !s.ok()) {
@@ -243,7 +248,7 @@ class DaemonImpl final : public Daemon {
       // NOT_SERVING from now on: the writer's reports no longer reach the health service.
       std::lock_guard lock(health_mu_);
       if (health_ != nullptr) {
-        health_->SetServingStatus(false);
+        health_->Shutdown();
         health_ = nullptr;
       }
     }
@@ -324,7 +329,7 @@ class DaemonImpl final : public Daemon {
     // Gateways and load balancers see it on the health service and /healthz.
     std::lock_guard lock(health_mu_);
     if (health_ != nullptr) {
-      health_->SetServingStatus(healthy);
+      health_->SetServing(healthy);
     }
   }
 
@@ -434,16 +439,17 @@ class DaemonImpl final : public Daemon {
   DeskService::AsyncService desk_;
   SupervisorService::AsyncService supervisor_;
   AdminAsync admin_;
+  HealthService health_service_;  // grpc.health.v1.Health, on cq_ (health_service.h).
   std::unique_ptr<grpc::ServerCompletionQueue> cq_;
   std::unique_ptr<grpc::Server> server_;
   // The report thread of Report and ExportDispositions; stopped in Shutdown.
   std::unique_ptr<Reports> reports_;
   std::unique_ptr<Reports> shift_figures_;
-  // The server's health service, once the server is built, until Shutdown begins. The writer
+  // health_service_, once the server is built, until Shutdown begins. The writer
   // thread's reports and Init's first status go through it under health_mu_ (a std::mutex, as
   // mu_ is).
   std::mutex health_mu_;
-  grpc::HealthCheckServiceInterface* health_ = nullptr;  // Guarded by health_mu_.
+  HealthService* health_ = nullptr;  // Guarded by health_mu_.
   std::thread cq_thread_;
   int grpc_port_ = 0;
 

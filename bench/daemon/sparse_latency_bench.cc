@@ -7,19 +7,16 @@
 // It prints p50, p90, p99 and max per case. The daemon runs in this process on 127.0.0.1:0 with
 // a temporary database, synchronous=NORMAL.
 #include <grpcpp/grpcpp.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "daemon/config.h"
-#include "daemon/daemon.h"
+#include "bench/bench_daemon.h"
 #include "hotline/v1/admin.grpc.pb.h"
 #include "hotline/v1/gateway.grpc.pb.h"
 
@@ -45,26 +42,8 @@ int Main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--sparse") {
     sparse = std::max(1, std::atoi(argv[2]));
   }
-  spdlog::set_level(spdlog::level::warn);
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("hotline-latency-" + std::to_string(std::random_device()()));
-  std::filesystem::create_directories(dir);
-  daemon::Config config;
-  config.grpc_listen = "127.0.0.1:0";
-  config.http_listen = "127.0.0.1:0";
-  config.database = (dir / "hotline.db").string();
-  config.caller_key_file = (dir / "caller.key").string();
-  config.policy_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/policy.toml";
-  config.regions_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/regions.toml";
-  config.gateway_token = "g";
-  config.admin_token = "a";
-  auto started = daemon::Daemon::Start(config);
-  if (!started.ok()) {
-    std::fprintf(stderr, "cannot start: %s\n", started.status().ToString().c_str());
-    return 1;
-  }
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string((*started)->grpc_port()),
-                                     grpc::InsecureChannelCredentials());
+  bench::BenchDaemon hotlined;
+  auto channel = grpc::CreateChannel(hotlined.address(), grpc::InsecureChannelCredentials());
   auto admin = v1::AdminService::NewStub(channel);
   auto gateway = v1::GatewayService::NewStub(channel);
 
@@ -127,8 +106,6 @@ int Main(int argc, char** argv) {
 
   stream->WritesDone();
   stream_ctx.TryCancel();
-  (*started)->Shutdown();
-  std::filesystem::remove_all(dir);
   return 0;
 }
 

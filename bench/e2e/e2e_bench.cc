@@ -1,0 +1,398 @@
+// The daemon end to end over loopback beside the ceiling, under the same load in the same run.
+//
+// The ceiling is a no-op gRPC service (hotline/bench/ceiling.proto) over the messages a
+// gateway and hotlined exchange: it answers each CallEvent with its EventAck and does nothing
+// else. The daemon runs in this process on 127.0.0.1:0 with a temporary database and journaling
+// on. One gateway stream sends arrivals and hang-ups (call k arrives, then hangs up) as fast as
+// a bounded window of unacknowledged events allows, as a gateway waiting for acks does; then
+// the same stream is paced at 25 %, 50 % and 90 % of the rate just measured, and finally
+// events are sent one at a time after idle gaps (sparse load).
+//
+// Run: build/bench/e2e/e2e_bench [--seconds S] [--window W] [--synchronous NORMAL|FULL]
+//                                [--sparse N] [--gap-ms MAX] [--json PATH]
+//   S seconds per measurement (2), W events in flight (64), N sparse events (10) with random
+//   gaps of 200 ms to MAX ms (1500). gRPC's idle stalls need gaps over a second: for the long
+//   run use --sparse 40 --gap-ms 4000 (about 90 s).
+// Latency here is an event's write to its EventAck's arrival at the gateway (the daemon acks
+// once the event is journaled and group-committed), not arrival to an offer on a desk.
+#include <grpcpp/grpcpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench/bench_daemon.h"
+#include "hotline/bench/ceiling.grpc.pb.h"
+#include "hotline/v1/gateway.grpc.pb.h"
+
+namespace hotline {
+namespace {
+
+namespace v1 = ::hotline::v1;
+using Clock = std::chrono::steady_clock;
+using Stream = grpc::ClientReaderWriter<v1::GatewayMessage, v1::HotlineMessage>;
+
+struct Flags {
+  double seconds = 2.0;
+  int window = 64;
+  std::string synchronous = "NORMAL";
+  int sparse = 10;
+  int gap_ms = 1'500;
+  std::string json;
+};
+
+Flags ParseFlags(int argc, char** argv) {
+  Flags f;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string name = argv[i];
+    const std::string value = argv[i + 1];
+    if (name == "--seconds") {
+      f.seconds = std::max(0.2, std::atof(value.c_str()));
+    } else if (name == "--window") {
+      f.window = std::max(1, std::atoi(value.c_str()));
+    } else if (name == "--synchronous") {
+      f.synchronous = value;
+    } else if (name == "--sparse") {
+      f.sparse = std::max(1, std::atoi(value.c_str()));
+    } else if (name == "--gap-ms") {
+      f.gap_ms = std::max(200, std::atoi(value.c_str()));
+    } else if (name == "--json") {
+      f.json = value;
+    } else {
+      std::fprintf(stderr, "e2e_bench: unknown flag %s\n", name.c_str());
+      std::exit(2);
+    }
+  }
+  return f;
+}
+
+// The ceiling: nothing but gRPC. Sync API, one thread per stream, which is all a single
+// gateway stream needs.
+class Ceiling final : public bench::CeilingService::Service {
+ public:
+  grpc::Status Unary(grpc::ServerContext*, const v1::GatewayMessage*,
+                     v1::HotlineMessage*) override {
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Connect(
+      grpc::ServerContext*,
+      grpc::ServerReaderWriter<v1::HotlineMessage, v1::GatewayMessage>* stream) override {
+    v1::GatewayMessage in;
+    v1::HotlineMessage out;
+    while (stream->Read(&in)) {
+      if (in.has_event()) {
+        out.mutable_ack()->set_event_id(in.event().event_id());
+        if (!stream->Write(out)) {
+          break;
+        }
+      }
+    }
+    return grpc::Status::OK;
+  }
+};
+
+// Event n of a run: call n/2 arrives (even n) or hangs up (odd n). The event id carries n so
+// that an ack finds its send time.
+v1::GatewayMessage EventNumber(int64_t n) {
+  v1::GatewayMessage msg;
+  v1::CallEvent* event = msg.mutable_event();
+  event->set_event_id("e" + std::to_string(n));
+  event->set_call_id("k" + std::to_string(n / 2));
+  if (n % 2 == 0) {
+    v1::CallArrived* a = event->mutable_arrived();
+    a->set_caller_number("09" + std::to_string(10'000'000 + n / 2 % 90'000'000));
+    a->set_province("01");
+    a->set_language("vi");
+    a->set_topic(v1::TOPIC_COUNSELLING);
+    a->set_priority(v1::PRIORITY_NORMAL);
+  } else {
+    event->mutable_caller_hung_up();
+  }
+  return msg;
+}
+
+struct Figures {
+  double events_per_second = 0;
+  double p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
+  int64_t events = 0;
+};
+
+// One gateway stream with at most `window` events unacknowledged. A reader thread takes acks
+// (ignoring the daemon's commands) and reopens the window.
+//
+// Thread-safety: Run from one thread at a time; the reader thread is internal.
+class WindowedGateway {
+ public:
+  WindowedGateway(std::unique_ptr<grpc::ClientContext> ctx, std::unique_ptr<Stream> stream,
+                  int window)
+      : ctx_(std::move(ctx)), stream_(std::move(stream)), window_(window) {
+    reader_ = std::thread([this] { ReadAcks(); });
+  }
+  WindowedGateway(const WindowedGateway&) = delete;
+  WindowedGateway& operator=(const WindowedGateway&) = delete;
+  ~WindowedGateway() {
+    ctx_->TryCancel();
+    reader_.join();
+  }
+
+  // Sends for `seconds`, paced at `rate` events/s (0: as fast as the window allows), waits for
+  // the last ack and returns the rate acknowledged and the write-to-ack latencies.
+  Figures Run(double seconds, double rate) {
+    const int64_t first = next_;
+    const auto start = Clock::now();
+    const auto end = start + std::chrono::duration<double>(seconds);
+    for (int64_t i = 0; Clock::now() < end; ++i) {
+      if (rate > 0) {
+        std::this_thread::sleep_until(start + std::chrono::duration<double>(i / rate));
+      }
+      if (!Send()) {
+        break;
+      }
+    }
+    WaitForAcks();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    return Summarise(first, elapsed);
+  }
+
+  // One event after another, `gaps` apart; the latency of each.
+  Figures Sparse(const std::vector<std::chrono::milliseconds>& gaps) {
+    const int64_t first = next_;
+    for (const auto gap : gaps) {
+      std::this_thread::sleep_for(gap);
+      Send();
+      WaitForAcks();
+    }
+    return Summarise(first, 0);
+  }
+
+ private:
+  void WaitForAcks() {
+    std::unique_lock lock(mu_);
+    open_.wait(lock, [&] { return in_flight_ == 0 || broken_; });
+  }
+
+  bool Send() {
+    {
+      std::unique_lock lock(mu_);
+      open_.wait(lock, [&] { return in_flight_ < window_ || broken_; });
+      if (broken_) {
+        return false;
+      }
+      ++in_flight_;
+      sent_at_.push_back(Clock::now());
+      latency_.emplace_back();
+    }
+    return stream_->Write(EventNumber(next_++));
+  }
+
+  void ReadAcks() {
+    v1::HotlineMessage in;
+    while (stream_->Read(&in)) {
+      if (!in.has_ack()) {
+        continue;  // Announcements for the waiting calls: a gateway would play them.
+      }
+      const auto now = Clock::now();
+      const auto n = static_cast<size_t>(std::atoll(in.ack().event_id().c_str() + 1));
+      std::lock_guard lock(mu_);
+      latency_[n] = now - sent_at_[n];
+      --in_flight_;
+      open_.notify_all();
+    }
+    std::lock_guard lock(mu_);
+    broken_ = true;
+    open_.notify_all();
+  }
+
+  Figures Summarise(int64_t first, double elapsed) {
+    std::lock_guard lock(mu_);
+    std::vector<Clock::duration> samples(latency_.begin() + first, latency_.end());
+    std::sort(samples.begin(), samples.end());
+    Figures f;
+    f.events = static_cast<int64_t>(samples.size());
+    if (samples.empty()) {
+      return f;
+    }
+    auto ms = [&](double q) {
+      const auto i = std::min(samples.size() - 1, static_cast<size_t>(q * samples.size()));
+      return std::chrono::duration<double, std::milli>(samples[i]).count();
+    };
+    f.events_per_second = elapsed > 0 ? static_cast<double>(f.events) / elapsed : 0;
+    f.p50_ms = ms(0.50);
+    f.p99_ms = ms(0.99);
+    f.p999_ms = ms(0.999);
+    f.max_ms = std::chrono::duration<double, std::milli>(samples.back()).count();
+    return f;
+  }
+
+  std::unique_ptr<grpc::ClientContext> ctx_;
+  std::unique_ptr<Stream> stream_;
+  const int window_;
+  int64_t next_ = 0;  // Only the thread calling Run writes it.
+  std::mutex mu_;
+  std::condition_variable open_;
+  int in_flight_ = 0;                       // Guarded by mu_.
+  bool broken_ = false;                     // Guarded by mu_.
+  std::vector<Clock::time_point> sent_at_;  // Guarded by mu_; indexed by event number.
+  std::vector<Clock::duration> latency_;    // Guarded by mu_; indexed by event number.
+  std::thread reader_;
+};
+
+std::unique_ptr<WindowedGateway> OpenDaemonStream(const std::shared_ptr<grpc::Channel>& channel,
+                                                  int window) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->AddMetadata("authorization", "Bearer g");
+  auto stream = v1::GatewayService::NewStub(channel)->Connect(ctx.get());
+  v1::GatewayMessage hello;
+  hello.mutable_hello()->set_gateway_id("bench");
+  v1::HotlineMessage in;
+  if (!stream->Write(hello) || !stream->Read(&in) || !in.has_welcome()) {
+    std::fprintf(stderr, "e2e_bench: the daemon did not welcome the gateway\n");
+    std::exit(1);
+  }
+  return std::make_unique<WindowedGateway>(std::move(ctx), std::move(stream), window);
+}
+
+std::unique_ptr<WindowedGateway> OpenCeilingStream(const std::shared_ptr<grpc::Channel>& channel,
+                                                   int window) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  auto stream = bench::CeilingService::NewStub(channel)->Connect(ctx.get());
+  return std::make_unique<WindowedGateway>(std::move(ctx), std::move(stream), window);
+}
+
+// Unary calls one at a time for `seconds`: calls per second.
+double UnaryRate(const std::shared_ptr<grpc::Channel>& channel, double seconds) {
+  auto stub = bench::CeilingService::NewStub(channel);
+  const v1::GatewayMessage request = EventNumber(0);
+  const auto start = Clock::now();
+  const auto end = start + std::chrono::duration<double>(seconds);
+  int64_t calls = 0;
+  while (Clock::now() < end) {
+    grpc::ClientContext ctx;
+    v1::HotlineMessage reply;
+    if (!stub->Unary(&ctx, request, &reply).ok()) {
+      std::abort();
+    }
+    ++calls;
+  }
+  return static_cast<double>(calls) / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::shared_ptr<grpc::Channel> Loopback(int port) {
+  // A channel of its own per server: the two never share a connection.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
+struct Row {
+  std::string key;
+  std::string label;
+  Figures daemon;
+  Figures ceiling;
+};
+
+void PrintRow(const Row& r) {
+  std::printf(
+      "%-26s daemon %9.0f ev/s p50 %6.2f p99 %6.2f p99.9 %6.2f max %6.2f ms | "
+      "ceiling %9.0f ev/s p50 %6.2f p99 %6.2f ms\n",
+      r.label.c_str(), r.daemon.events_per_second, r.daemon.p50_ms, r.daemon.p99_ms,
+      r.daemon.p999_ms, r.daemon.max_ms, r.ceiling.events_per_second, r.ceiling.p50_ms,
+      r.ceiling.p99_ms);
+}
+
+std::string Json(const Figures& f) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "{\"events_per_second\": %.1f, \"events\": %lld, \"p50_ms\": %.3f, "
+                "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f}",
+                f.events_per_second, static_cast<long long>(f.events), f.p50_ms, f.p99_ms,
+                f.p999_ms, f.max_ms);
+  return buf;
+}
+
+void WriteJson(const Flags& flags, const std::vector<Row>& rows, double unary, double ratio) {
+  std::ofstream out(flags.json);
+  out << "{\n  \"synchronous\": \"" << flags.synchronous << "\",\n  \"window\": " << flags.window
+      << ",\n  \"seconds_per_measurement\": " << flags.seconds
+      << ",\n  \"ceiling_unary_calls_per_second\": " << unary
+      << ",\n  \"e2e_ratio_to_ceiling\": " << ratio << ",\n  \"rows\": {\n";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    out << "    \"" << rows[i].key << "\": {\"label\": \"" << rows[i].label
+        << "\", \"daemon\": " << Json(rows[i].daemon) << ", \"ceiling\": " << Json(rows[i].ceiling)
+        << "}" << (i + 1 < rows.size() ? ",\n" : "\n");
+  }
+  out << "  }\n}\n";
+}
+
+int Main(int argc, char** argv) {
+  const Flags flags = ParseFlags(argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // Lines appear as measured, piped or not.
+  bench::BenchDaemon hotlined(flags.synchronous);
+
+  Ceiling ceiling;
+  int ceiling_port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &ceiling_port);
+  builder.RegisterService(&ceiling);
+  auto ceiling_server = builder.BuildAndStart();
+
+  auto daemon_channel = Loopback(hotlined.daemon().grpc_port());
+  auto ceiling_channel = Loopback(ceiling_port);
+  auto to_daemon = OpenDaemonStream(daemon_channel, flags.window);
+  auto to_ceiling = OpenCeilingStream(ceiling_channel, flags.window);
+  std::printf("e2e_bench: synchronous=%s, window %d, %.1f s per measurement\n",
+              flags.synchronous.c_str(), flags.window, flags.seconds);
+
+  const double unary = UnaryRate(ceiling_channel, flags.seconds);
+  std::printf("%-26s ceiling %9.0f calls/s (one at a time)\n", "unary", unary);
+
+  std::vector<Row> rows;
+  Row max{"max", "max load (window)", to_daemon->Run(flags.seconds, 0),
+          to_ceiling->Run(flags.seconds, 0)};
+  PrintRow(max);
+  rows.push_back(max);
+  const double ratio = max.daemon.events_per_second / max.ceiling.events_per_second;
+  // Both paced at the same share of the daemon's maximum: the same load on each.
+  for (const int percent : {25, 50, 90}) {
+    const double rate = max.daemon.events_per_second * percent / 100.0;
+    Row r{"load_" + std::to_string(percent), std::to_string(percent) + " % of daemon max",
+          to_daemon->Run(flags.seconds, rate), to_ceiling->Run(flags.seconds, rate)};
+    PrintRow(r);
+    rows.push_back(r);
+  }
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> gap_ms(200, flags.gap_ms);
+  std::vector<std::chrono::milliseconds> gaps;
+  for (int i = 0; i < flags.sparse; ++i) {
+    gaps.emplace_back(gap_ms(rng));
+  }
+  Row sparse{"sparse", "sparse (0.2-" + std::to_string(flags.gap_ms) + " ms gaps)",
+             to_daemon->Sparse(gaps), to_ceiling->Sparse(gaps)};
+  PrintRow(sparse);
+  rows.push_back(sparse);
+  std::printf("e2e_ratio_to_ceiling %.3f\n", ratio);
+  if (!flags.json.empty()) {
+    WriteJson(flags, rows, unary, ratio);
+  }
+
+  to_daemon.reset();
+  to_ceiling.reset();
+  ceiling_server->Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace hotline
+
+int main(int argc, char** argv) { return hotline::Main(argc, argv); }
