@@ -58,6 +58,11 @@ void ServeAdmin(v1::AdminService::AsyncService& service, Services services) {
         if (!RoleToken(call->ctx, services.config.admin_token)) {
           return call->Fail(kUnauthenticated);
         }
+        // Checked before the engine's "not found" could echo it back, whatever its size.
+        if (absl::Status s = ValidateId(call->request.counsellor_id(), "counsellor_id", 64);
+            !s.ok()) {
+          return call->Fail(s);
+        }
         services.host.Post([call](EngineHost& h) {
           h.RemoveCounsellor(call->request.counsellor_id(),
                              [call](const auto& r) { call->Complete(r); });

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -70,6 +71,18 @@ class Reader {
     return absl::OkStatus();
   }
 
+  // A "host:port" string (ParseHostPort).
+  absl::Status Listen(const char* path, std::string& out) const {
+    if (absl::Status s = String(path, out); !s.ok()) {
+      return s;
+    }
+    if (auto parsed = ParseHostPort(out, path); !parsed.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          Where(source_, root_.at_path(path).node()->source()), ": ", parsed.status().message()));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Millis(const char* path, routing::Millis& out) const {
     int64_t value = out.count();
     if (absl::Status s = Integer(path, value, 1, 86'400'000); !s.ok()) {
@@ -101,6 +114,22 @@ class Reader {
 
 }  // namespace
 
+absl::StatusOr<HostPort> ParseHostPort(const std::string& value, std::string_view key) {
+  const size_t colon = value.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(fmt::format("{}: '{}' is not host:port", key, value));
+  }
+  const std::string port = value.substr(colon + 1);
+  // At most five digits, so the number cannot overflow before the range check.
+  const bool digits = !port.empty() && port.size() <= 5 &&
+                      std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits || std::stoi(port) > 65535) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: port '{}' is not a number from 0 to 65535", key, port));
+  }
+  return HostPort{value.substr(0, colon), std::stoi(port)};
+}
+
 absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& source) {
   toml::table root;
   try {
@@ -115,8 +144,8 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
   std::string synchronous = c.synchronous;
   for (absl::Status s : {
            r.CheckKeys(),
-           r.String("server.grpc_listen", c.grpc_listen),
-           r.String("server.http_listen", c.http_listen),
+           r.Listen("server.grpc_listen", c.grpc_listen),
+           r.Listen("server.http_listen", c.http_listen),
            r.String("storage.database", c.database),
            r.String("storage.synchronous", synchronous),
            r.Integer("storage.snapshot_every_records", c.snapshot_every_records, 100, 100'000'000),

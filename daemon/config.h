@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 #include "routing/engine.h"
@@ -39,6 +40,16 @@ struct Config {
   // Live web pages (GET /api/queue/events) open at once; each holds one HTTP worker thread.
   int64_t max_web_views = 8;
 };
+
+// A listening address, split.
+struct HostPort {
+  std::string host;
+  int port = 0;  // 0 to 65535; 0 lets the OS pick.
+};
+// "host:port" with a port of 0 to 65535 written in decimal digits only; INVALID_ARGUMENT naming
+// `key` otherwise ("server.http_listen: port '99999' is not a number from 0 to 65535"). Why:
+// a larger port was silently truncated to 16 bits by the HTTP server and bound elsewhere.
+absl::StatusOr<HostPort> ParseHostPort(const std::string& value, std::string_view key);
 
 // Reads a TOML config file. INVALID_ARGUMENT naming the file, line and key for a malformed file,
 // an unknown key or a value of the wrong type or range; NOT_FOUND when the file is missing.

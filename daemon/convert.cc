@@ -9,6 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/text_checks.h"
 
 namespace hotline::daemon {
 
@@ -106,11 +107,31 @@ absl::Status ValidateId(const std::string& value, const std::string& field, size
   return absl::OkStatus();
 }
 
+std::string EchoId(const std::string& value, size_t max_size) {
+  return ValidateId(value, "", max_size).ok() ? value : Excerpt(value);
+}
+
+absl::Status ValidateCommandResult(const v1::CommandResult& result) {
+  // Hotline's own ids ("connect/<call_id>/<n>") fit easily; anything longer is not one of them.
+  return ValidateRequiredText(result.command_id(), "command_result.command_id", 256);
+}
+
+std::string ConnectFailureReason(const v1::CommandResult& result) {
+  const bool unreachable = result.has_unreachable();
+  const std::string& reason =
+      unreachable ? result.unreachable().reason() : result.error().reason();
+  const std::string field =
+      unreachable ? "command_result.unreachable.reason" : "command_result.error.reason";
+  const absl::Status s = ValidateOptionalText(reason, field, 500);
+  return absl::StrCat(unreachable ? "unreachable: " : "connect failed: ",
+                      s.ok() ? reason : absl::StrCat("(not kept: ", s.message(), ")"));
+}
+
 absl::Status ValidateEvent(const v1::CallEvent& event) {
-  if (absl::Status s = ValidateId(event.event_id(), "event.event_id", 128); !s.ok()) {
+  if (absl::Status s = ValidateId(event.event_id(), "event.event_id", kLongestCallId); !s.ok()) {
     return s;
   }
-  if (absl::Status s = ValidateId(event.call_id(), "event.call_id", 128); !s.ok()) {
+  if (absl::Status s = ValidateId(event.call_id(), "event.call_id", kLongestCallId); !s.ok()) {
     return s;
   }
   if (event.kind_case() == v1::CallEvent::KIND_NOT_SET) {
@@ -123,11 +144,8 @@ absl::Status ValidateEvent(const v1::CallEvent& event) {
       return s;
     }
   }
-  if (event.has_failed() && event.failed().reason().empty()) {
-    return Missing("event.failed.reason");
-  }
-  if (event.has_failed() && event.failed().reason().size() > 500) {
-    return Invalid("event.failed.reason", "must be at most 500 characters");
+  if (event.has_failed()) {
+    return ValidateRequiredText(event.failed().reason(), "event.failed.reason", 500);
   }
   return absl::OkStatus();
 }
@@ -247,11 +265,9 @@ absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor&
                    "must be 1-64 lowercase letters, digits, '-' or '_'");
   }
   p.id = c.counsellor_id();
-  if (c.display_name().empty()) {
-    return Missing("counsellor.display_name");
-  }
-  if (c.display_name().size() > 100) {
-    return Invalid("counsellor.display_name", "must be 1-100 characters");
+  if (absl::Status s = ValidateRequiredText(c.display_name(), "counsellor.display_name", 100);
+      !s.ok()) {
+    return s;
   }
   p.display_name = c.display_name();
   if (absl::Status s = ValidateProvince(c.home_province(), "counsellor.home_province"); !s.ok()) {
@@ -302,11 +318,9 @@ absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor&
     return gender.status();
   }
   p.gender = *gender;
-  if (c.endpoint().empty()) {
-    return Missing("counsellor.endpoint");
-  }
-  if (c.endpoint().size() > 200) {
-    return Invalid("counsellor.endpoint", "must be 1-200 characters (a SIP URI or extension)");
+  // Sent on to the gateway in every ConnectCommand: a SIP URI or an extension.
+  if (absl::Status s = ValidateRequiredText(c.endpoint(), "counsellor.endpoint", 200); !s.ok()) {
+    return s;
   }
   p.endpoint = c.endpoint();
   return p;
@@ -354,8 +368,9 @@ absl::StatusOr<routing::Disposition> ParseDisposition(const v1::Disposition& d) 
     }
     out.flags.push_back(std::move(name));
   }
-  if (d.note().size() > 2000) {
-    return Invalid("disposition.note", "must be at most 2,000 characters");
+  // Stored, exported and shown on other screens: no control characters, line breaks included.
+  if (absl::Status s = ValidateOptionalText(d.note(), "disposition.note", 2000); !s.ok()) {
+    return s;
   }
   out.heavy = d.heavy();
   out.note = d.note();

@@ -29,8 +29,22 @@ google::protobuf::Duration ToProtoDuration(routing::Millis d);
 // Checks the envelope of a gateway event: event_id, call_id and that a kind is set.
 absl::Status ValidateEvent(const v1::CallEvent& event);
 
+// The longest call id and event id a gateway may send.
+inline constexpr size_t kLongestCallId = 128;
+
 // Identifier checks shared by several messages. `field` names the field in the error.
 absl::Status ValidateId(const std::string& value, const std::string& field, size_t max_size);
+// What an answer echoes of an id a peer sent: the id itself when ValidateId accepts it, otherwise
+// only its Excerpt (text_checks.h), so a 1 MB id or a control character never goes back.
+std::string EchoId(const std::string& value, size_t max_size);
+
+// The result of a command, checked before it is logged or acted on: its command_id is 1-256
+// bytes of text (text_checks.h). INVALID_ARGUMENT naming the field otherwise.
+absl::Status ValidateCommandResult(const v1::CommandResult& result);
+// The words a failed connect is recorded with: "unreachable: <reason>" or "connect failed:
+// <reason>". A reason that is not valid text of at most 500 bytes is not kept: the refusal takes
+// its place, so the failure still counts and the bad text goes nowhere.
+std::string ConnectFailureReason(const v1::CommandResult& result);
 
 // The arrival, minus the caller number (which the caller turns into key and mask itself). Never
 // fails: a child's call is never refused for the gateway's data (DESIGN §6). A withheld or

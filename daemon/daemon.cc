@@ -48,19 +48,6 @@ using v1::SupervisorService;
 
 using AdminAsync = AdminService::AsyncService;
 
-// "host:port" -> (host, port); port -1 when malformed.
-std::pair<std::string, int> SplitHostPort(const std::string& hostport) {
-  const size_t colon = hostport.rfind(':');
-  if (colon == std::string::npos) {
-    return {hostport, -1};
-  }
-  try {
-    return {hostport.substr(0, colon), std::stoi(hostport.substr(colon + 1))};
-  } catch (const std::exception&) {
-    return {hostport, -1};
-  }
-}
-
 // Holds `<database>.lock` locked for the daemon's lifetime, so a second hotlined on the same
 // database refuses to start instead of writing beside the first (their journal seqs would
 // collide, and SQLite 3.40 has a WAL-reset bug with two writing connections: DESIGN.md §5).
@@ -131,6 +118,14 @@ class DaemonImpl final : public Daemon {
   ~DaemonImpl() override { Shutdown(); }
 
   absl::Status Init(const SinkWrapper& wrap_sink) {
+    // Before anything is opened: the config file was checked, but a command-line override or an
+    // embedding program's Config was not.
+    for (const auto& [value, key] : {std::pair{&config_.grpc_listen, "grpc_listen"},
+                                     std::pair{&config_.http_listen, "http_listen"}}) {
+      if (auto parsed = ParseHostPort(*value, key); !parsed.ok()) {
+        return parsed.status();
+      }
+    }
     // The directories first (the lock file lives beside the database), all private.
     if (absl::Status s = PrepareDataFiles(config_); !s.ok()) {
       return s;
@@ -336,11 +331,11 @@ class DaemonImpl final : public Daemon {
   // --- HTTP. ---
 
   absl::Status StartHttp() {
-    auto [host, port] = SplitHostPort(config_.http_listen);
-    if (port < 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("http_listen: '", config_.http_listen, "' is not host:port"));
+    auto listen = ParseHostPort(config_.http_listen, "http_listen");
+    if (!listen.ok()) {
+      return listen.status();
     }
+    const auto& [host, port] = *listen;
     http_ = std::make_unique<httplib::Server>();
     // cpp-httplib's default sets SO_REUSEPORT, which lets a second daemon bind this port too.
     // SO_REUSEADDR alone still allows a quick restart over connections in TIME_WAIT.
@@ -435,7 +430,7 @@ class DaemonImpl final : public Daemon {
   std::unique_ptr<EngineHost> host_;
   std::thread engine_thread_;
 
-  GatewayService::AsyncService gateway_;
+  GatewayAsyncService gateway_;
   DeskService::AsyncService desk_;
   SupervisorService::AsyncService supervisor_;
   AdminAsync admin_;

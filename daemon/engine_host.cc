@@ -15,6 +15,7 @@
 #include "daemon/queue_summary.h"
 #include "storage/report_rows.h"
 #include "daemon/status.h"
+#include "daemon/text_checks.h"
 
 namespace hotline::daemon {
 
@@ -797,17 +798,19 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
     Deliver([stream = gateways_[gateway_id], msg] { stream->Send(msg); });
   }
   undelivered_.erase(gateway_id);
-  for (const auto& held_call : hello.held_calls()) {
-    *welcome.add_held_calls() = ReconcileHeld(gateway_id, held_call, connect_pending);
+  for (int i = 0; i < hello.held_calls_size(); ++i) {
+    *welcome.add_held_calls() = ReconcileHeld(
+        gateway_id, hello.held_calls(i), absl::StrCat("hello.held_calls[", i, "]"), connect_pending);
   }
 }
 
 v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
                                              const v1::HeldCall& held,
+                                             const std::string& field,
                                              const std::set<std::string>& connect_pending) {
   v1::HeldCallResult result;
   const std::string& call_id = held.call_id();
-  result.set_call_id(call_id.substr(0, 128));
+  result.set_call_id(EchoId(call_id, kLongestCallId));
   auto refuse = [&](const absl::Status& status) {
     spdlog::warn("gateway '{}' holds a call that cannot be taken: {}", gateway_id,
                  status.ToString());
@@ -816,13 +819,21 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     result.set_message(std::string(status.message()));
     return result;
   };
-  if (absl::Status s = ValidateId(call_id, "hello.held_calls.call_id", 128); !s.ok()) {
+  // The envelope, checked as an event's is (ValidateEvent): an id Hotline cannot key, or an
+  // arrival time that is no timestamp, refuses the entry. Its `arrived` is never refused: it is
+  // read like a CallArrived event's, with defaults for what is malformed.
+  if (absl::Status s = ValidateId(call_id, field + ".call_id", kLongestCallId); !s.ok()) {
     return refuse(s);
+  }
+  if (held.has_arrived_at()) {
+    if (absl::Status s = ValidateTimestamp(held.arrived_at(), field + ".arrived_at"); !s.ok()) {
+      return refuse(s);
+    }
   }
   if (auto known = engine_.FindCall(call_id)) {
     if (known->info.gateway_id != gateway_id) {
       return refuse(absl::PermissionDeniedError(
-          absl::StrCat("hello.held_calls.call_id: '", call_id, "' belongs to another gateway")));
+          absl::StrCat(field, ".call_id: '", call_id, "' belongs to another gateway")));
     }
     if (known->state == routing::CallState::kConnecting && !connect_pending.contains(call_id)) {
       // The connect may have been lost with the old stream or process: ask again (a gateway
@@ -853,17 +864,14 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
   if (auto fate = fates_.find(call_id); fate != fates_.end()) {
     if (fate->second.gateway_id != gateway_id) {
       return refuse(absl::PermissionDeniedError(
-          absl::StrCat("hello.held_calls.call_id: '", call_id, "' belongs to another gateway")));
+          absl::StrCat(field, ".call_id: '", call_id, "' belongs to another gateway")));
     }
     return finished(fate->second);
   }
   // Only the gateway knows the call: admitted with its original arrival time.
   std::optional<routing::Timestamp> arrived_at;
-  // The range google.protobuf.Timestamp allows; anything else counts as absent.
-  if (held.has_arrived_at() && held.arrived_at().seconds() >= -62'135'596'800 &&
-      held.arrived_at().seconds() <= 253'402'300'799 && held.arrived_at().nanos() >= 0 &&
-      held.arrived_at().nanos() <= 999'999'999) {
-    arrived_at = FromProto(held.arrived_at());
+  if (held.has_arrived_at()) {
+    arrived_at = FromProto(held.arrived_at());  // Bounded by ArrivalRecord.
   }
   const absl::Status s = Apply(ArrivalRecord(gateway_id, call_id, held.arrived(), arrived_at));
   if (s.code() == absl::StatusCode::kAlreadyExists) {
@@ -1020,7 +1028,7 @@ void EngineHost::GatewayCommandResult(std::shared_ptr<GatewayStream> stream,
   const std::vector<std::string> parts = absl::StrSplit(result.command_id(), '/');
   if (parts.size() != 3) {
     spdlog::warn("gateway '{}' answered unknown command '{}'", stream->gateway_id,
-                 result.command_id());
+                 Excerpt(result.command_id()));
     return;
   }
   if (parts[0] != "connect") {
@@ -1029,15 +1037,12 @@ void EngineHost::GatewayCommandResult(std::shared_ptr<GatewayStream> stream,
   if (auto current = connect_ids_.find(parts[1]);
       current == connect_ids_.end() || current->second != result.command_id()) {
     spdlog::info("gateway '{}' answered connect {}, which is no longer the call's connect; ignored",
-                 stream->gateway_id, result.command_id());
+                 stream->gateway_id, Excerpt(result.command_id()));
     return;
   }
   if (result.has_done()) {
     return;
   }
-  const std::string reason = result.has_unreachable()
-                                 ? absl::StrCat("unreachable: ", result.unreachable().reason())
-                                 : absl::StrCat("connect failed: ", result.error().reason());
   if (auto call = engine_.FindCall(parts[1]); call && call->info.gateway_id != stream->gateway_id) {
     spdlog::warn("gateway '{}' answered a command for call {} of another gateway; ignored",
                  stream->gateway_id, parts[1]);
@@ -1045,7 +1050,7 @@ void EngineHost::GatewayCommandResult(std::shared_ptr<GatewayStream> stream,
   }
   v1::JournalRecord record;
   record.mutable_connect_failed()->set_call_id(parts[1]);
-  record.mutable_connect_failed()->set_reason(reason);
+  record.mutable_connect_failed()->set_reason(ConnectFailureReason(result));
   if (absl::Status s = Apply(std::move(record)); !s.ok()) {
     spdlog::warn("connect result for call {}: {}", parts[1], s.ToString());
   }

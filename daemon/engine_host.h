@@ -182,7 +182,9 @@ class EngineHost final {
   void SendDesk(const std::string& counsellor_id, v1::DeskEvent event);
   // The reconciliation contract of gateway.proto: fills `welcome` with a result per held call.
   void Reconcile(const std::string& gateway_id, const v1::Hello& hello, v1::Welcome& welcome);
+  // `field` names the entry in refusals ("hello.held_calls[3]").
   v1::HeldCallResult ReconcileHeld(const std::string& gateway_id, const v1::HeldCall& held,
+                                   const std::string& field,
                                    const std::set<std::string>& connect_pending);
   // The answer to an event; `ack_message` may carry words for an OK answer.
   absl::Status HandleEvent(const GatewayStream& stream, const v1::CallEvent& event,

@@ -68,11 +68,19 @@ class AckTimer {
 
 void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
                  std::shared_ptr<AckTimer> acks) {
-  stream->Read([services, stream, acks](bool ok) {
+  stream->ReadNext([services, stream, acks](GatewayStream::Read read) {
     // The real clock, whatever the daemon's time source: the gateway waits in real time.
     const auto read_at = std::chrono::steady_clock::now();
-    if (!ok) {
+    if (read == GatewayStream::Read::kEnd) {
       stream->Close(grpc::Status::OK);  // The gateway closed its side.
+      return;
+    }
+    if (read == GatewayStream::Read::kMalformed) {
+      // Nothing after it can be trusted to be in order: the stream ends at once. Acks not yet
+      // made are lost with it, as with any drop; the gateway resends those events.
+      stream->Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "message: cannot be parsed as a GatewayMessage (a string "
+                                 "that is not UTF-8, or bytes that are not this protocol)"));
       return;
     }
     const v1::GatewayMessage& msg = stream->incoming;
@@ -92,7 +100,7 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
     } else if (msg.has_event()) {
       if (absl::Status s = ValidateEvent(msg.event()); !s.ok()) {
         v1::HotlineMessage ack;
-        ack.mutable_ack()->set_event_id(msg.event().event_id());
+        ack.mutable_ack()->set_event_id(EchoId(msg.event().event_id(), kLongestCallId));
         ack.mutable_ack()->set_code(static_cast<int>(s.code()));
         ack.mutable_ack()->set_message(std::string(s.message()));
         services.host.Post([stream, ack = std::move(ack)](EngineHost& h) mutable {
@@ -104,9 +112,16 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
             [stream, event = msg.event()](EngineHost& h) { h.GatewayEvent(stream, event); });
       }
     } else if (msg.has_command_result()) {
-      services.host.Post([stream, result = msg.command_result()](EngineHost& h) {
-        h.GatewayCommandResult(stream, result);
-      });
+      // A result gets no answer: one that is malformed is logged (its fault, not its text) and
+      // changes nothing, like a result for an unknown command.
+      if (absl::Status s = ValidateCommandResult(msg.command_result()); !s.ok()) {
+        spdlog::warn("gateway '{}' sent a command result that was ignored: {}",
+                     stream->gateway_id, std::string(s.message()));
+      } else {
+        services.host.Post([stream, result = msg.command_result()](EngineHost& h) {
+          h.GatewayCommandResult(stream, result);
+        });
+      }
     } else {
       stream->Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                  msg.has_hello() ? "hello: sent twice"
@@ -120,7 +135,7 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
 
 }  // namespace
 
-void ServeGateway(v1::GatewayService::AsyncService& service, Services services) {
+void ServeGateway(GatewayAsyncService& service, Services services) {
   auto stream = std::make_shared<GatewayStream>();
   auto* raw = stream.get();
   raw->done.Arm(&raw->ctx);

@@ -49,6 +49,14 @@ int main(int argc, char** argv) {
   }
   if (!grpc_listen.empty()) config->grpc_listen = grpc_listen;
   if (!http_listen.empty()) config->http_listen = http_listen;
+  for (const auto& [value, option] : {std::pair{grpc_listen, "--grpc-listen"},
+                                      std::pair{http_listen, "--http-listen"}}) {
+    if (auto parsed = hotline::daemon::ParseHostPort(value, option);
+        !value.empty() && !parsed.ok()) {
+      std::cerr << "hotlined: " << parsed.status().message() << "\n";
+      return kBadConfig;
+    }
+  }
   if (!database.empty()) config->database = database;
   if (!caller_key_file.empty()) config->caller_key_file = caller_key_file;
 

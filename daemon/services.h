@@ -33,7 +33,7 @@ struct Services {
   Metrics& metrics;
 };
 
-void ServeGateway(v1::GatewayService::AsyncService& service, Services services);
+void ServeGateway(GatewayAsyncService& service, Services services);
 void ServeDesk(v1::DeskService::AsyncService& service, Services services);
 void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services services);
 void ServeAdmin(v1::AdminService::AsyncService& service, Services services);

@@ -89,23 +89,48 @@ void ServeServerStream(Service* service,
                          }));
 }
 
+// GatewayService.Connect served with raw messages: the daemon parses each GatewayMessage itself.
+// Why: with the generated types gRPC 1.51 reports a message that fails to parse as a failed Read,
+// exactly as it reports the gateway half-closing, so the stream could only end with OK. Parsing
+// here tells the two apart, and a malformed message ends the stream with INVALID_ARGUMENT.
+using GatewayAsyncService =
+    v1::GatewayService::WithRawMethod_Connect<v1::GatewayService::Service>;
+
 // A gateway's bidirectional stream. Reads one message at a time on the completion-queue thread.
 class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
  public:
-  using Wire = grpc::ServerAsyncReaderWriter<v1::HotlineMessage, v1::GatewayMessage>;
+  using Wire = grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;
 
-  void Send(v1::HotlineMessage message) {
+  // What a Read found.
+  enum class Read { kMessage, kEnd, kMalformed };
+
+  void Send(const v1::HotlineMessage& message) {
     if (on_send) {
       on_send(message);
     }
-    outbox_.Send(std::move(message), shared_from_this());
+    grpc::ByteBuffer bytes;
+    bool own = false;
+    // Fails only for a message over 2 GB, which nothing Hotline sends comes near.
+    if (!grpc::SerializationTraits<v1::HotlineMessage>::Serialize(message, &bytes, &own).ok()) {
+      return;
+    }
+    outbox_.Send(std::move(bytes), shared_from_this());
   }
   void Close(const grpc::Status& status) { outbox_.Close(status, shared_from_this()); }
 
-  // Reads the next message into `incoming` and runs `then(ok)`; ok=false when the gateway
-  // half-closed or went away.
-  void Read(std::function<void(bool)> then) {
-    wire_.Read(&incoming, rpc::Once([self = shared_from_this(), then](bool ok) { then(ok); }));
+  // Reads the next message into `incoming` and runs `then`: kMessage, kEnd when the gateway
+  // half-closed or went away, kMalformed when the bytes are not a GatewayMessage (`incoming` is
+  // then unspecified).
+  void ReadNext(std::function<void(Read)> then) {
+    wire_.Read(&bytes_, rpc::Once([self = shared_from_this(), then](bool ok) {
+                 if (!ok) {
+                   return then(Read::kEnd);
+                 }
+                 const bool parsed = grpc::SerializationTraits<v1::GatewayMessage>::Deserialize(
+                                         &self->bytes_, &self->incoming)
+                                         .ok();
+                 then(parsed ? Read::kMessage : Read::kMalformed);
+               }));
   }
 
   grpc::ServerContext ctx;
@@ -120,7 +145,8 @@ class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
 
  private:
   Wire wire_{&ctx};
-  rpc::Outbox<v1::HotlineMessage, Wire> outbox_{&wire_};
+  grpc::ByteBuffer bytes_;  // The message being read.
+  rpc::Outbox<grpc::ByteBuffer, Wire> outbox_{&wire_};
 };
 
 }  // namespace hotline::daemon

@@ -3,6 +3,7 @@
 #include "daemon/convert.h"
 #include "daemon/services.h"
 #include "daemon/streams.h"
+#include "daemon/text_checks.h"
 
 namespace hotline::daemon {
 
@@ -12,10 +13,7 @@ namespace {
 
 // A resume's epoch is one the daemon gave out (16 hex digits), or empty.
 absl::Status ValidateEpoch(const std::string& epoch) {
-  if (epoch.size() > 64) {
-    return absl::InvalidArgumentError("epoch: must be at most 64 characters");
-  }
-  return absl::OkStatus();
+  return ValidateOptionalText(epoch, "epoch", 64);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "daemon/caller_key.h"
 #include "tests/testing/daemon_fixture.h"
 
@@ -42,6 +43,27 @@ TEST_CASE("a config error names the file, the line and the key", "[daemon]") {
   CHECK(syntax.status().code() == absl::StatusCode::kInvalidArgument);
 
   CHECK(LoadConfig("/nonexistent/hotline.toml").status().code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("a listen port outside 0-65535 is refused naming the file, the line and the key",
+          "[daemon]") {
+  // Defect: "127.0.0.1:99999" was accepted, and the HTTP server bound port 99999 mod 65536.
+  for (const char* port : {"99999", "65536", "-1", "80x", "+80", " 80", "", "1000000000000"}) {
+    auto config = ParseConfig(
+        absl::StrCat("[server]\n\nhttp_listen = \"127.0.0.1:", port, "\"\n"), "h.toml");
+    INFO(port);
+    REQUIRE(config.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(config.status().message()),
+               Catch::StartsWith("h.toml:3: server.http_listen: port '"));
+  }
+  CHECK_THAT(std::string(ParseConfig("[server]\ngrpc_listen = \"localhost\"\n", "h.toml")
+                             .status()
+                             .message()),
+             Catch::Contains("server.grpc_listen: 'localhost' is not host:port"));
+  auto fine = ParseConfig("[server]\ngrpc_listen = \"0.0.0.0:65535\"\nhttp_listen = \"[::1]:0\"\n",
+                          "h.toml");
+  INFO(fine.status().ToString());
+  CHECK(fine.ok());
 }
 
 TEST_CASE("caller numbers are masked to their last two digits", "[daemon]") {

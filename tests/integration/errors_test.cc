@@ -93,15 +93,8 @@ TEST_CASE("a bad counsellor profile is refused naming the field", "[integration]
   DaemonFixture f;
   grpc::ClientContext ctx;
   Authorize(ctx, DaemonFixture::kAdminToken);
-  v1::CreateCounsellorRequest req;
-  auto* c = req.mutable_counsellor();
-  c->set_counsellor_id("lan");
-  c->set_display_name("Lan");
-  c->set_home_province("38");
-  c->add_languages("vi");
-  c->set_endpoint("sip:lan@pbx");
-  auto* skill = c->add_skills();
-  skill->set_topic(v1::TOPIC_COUNSELLING);
+  v1::CreateCounsellorRequest req = testing::NewCounsellor("lan", "38");
+  auto* skill = req.mutable_counsellor()->mutable_skills(0);
   skill->set_proficiency(9);
   v1::CreateCounsellorResponse resp;
   grpc::Status s = f.admin->CreateCounsellor(&ctx, req, &resp);

@@ -157,7 +157,8 @@ TEST_CASE("a held call Hotline never saw that waited past its maximum is finishe
   CHECK(welcome.held_calls(1).state() == v1::CALL_STATE_WAITING);
   CHECK(welcome.held_calls(2).fate() == v1::HeldCallResult::FATE_REFUSED);
   CHECK(welcome.held_calls(2).code() == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK_THAT(welcome.held_calls(2).message(), Catch::Contains("hello.held_calls.call_id"));
+  CHECK_THAT(welcome.held_calls(2).message(),
+             Catch::Contains("hello.held_calls[2].call_id: is required"));
   // Taken as arriving a day ago at the earliest.
   CHECK(Column(m.f, "c-old", "arrived_at") ==
         std::to_string(routing::ToUnixMillis(now - std::chrono::hours(24))));

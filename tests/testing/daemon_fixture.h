@@ -179,6 +179,23 @@ inline daemon::Config TestConfig(const TempDir& dir) {
   return config;
 }
 
+// A well-formed CreateCounsellor request: one skill (counselling, 4), Vietnamese, `province` as
+// home, endpoint "sip:<id>@pbx.local".
+inline v1::CreateCounsellorRequest NewCounsellor(const std::string& id,
+                                                 const std::string& province) {
+  v1::CreateCounsellorRequest req;
+  auto* c = req.mutable_counsellor();
+  c->set_counsellor_id(id);
+  c->set_display_name("Counsellor " + id);
+  c->set_home_province(province);
+  auto* skill = c->add_skills();
+  skill->set_topic(v1::TOPIC_COUNSELLING);
+  skill->set_proficiency(4);
+  c->add_languages("vi");
+  c->set_endpoint("sip:" + id + "@pbx.local");
+  return req;
+}
+
 // The daemon, running in this process, with a fresh database.
 class DaemonFixture {
  public:
@@ -211,18 +228,8 @@ class DaemonFixture {
   std::string AddCounsellor(const std::string& id, const std::string& province) {
     grpc::ClientContext ctx;
     Authorize(ctx, kAdminToken);
-    v1::CreateCounsellorRequest req;
-    auto* c = req.mutable_counsellor();
-    c->set_counsellor_id(id);
-    c->set_display_name("Counsellor " + id);
-    c->set_home_province(province);
-    auto* skill = c->add_skills();
-    skill->set_topic(v1::TOPIC_COUNSELLING);
-    skill->set_proficiency(4);
-    c->add_languages("vi");
-    c->set_endpoint("sip:" + id + "@pbx.local");
     v1::CreateCounsellorResponse resp;
-    grpc::Status s = admin->CreateCounsellor(&ctx, req, &resp);
+    grpc::Status s = admin->CreateCounsellor(&ctx, NewCounsellor(id, province), &resp);
     INFO(s.error_message());
     REQUIRE(s.ok());
     return resp.token();

@@ -1,0 +1,356 @@
+// Hostile input through the real daemon (issue 10, part 4): held calls checked as events are,
+// free text refused before it is logged, stored, echoed or sent on, errors that echo at most an
+// excerpt, log lines that cannot be forged, a stream whose message cannot be parsed ended with
+// INVALID_ARGUMENT, and listen ports refused outside 0-65535. Each case names the defect it pins.
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <sstream>
+
+#include "daemon/text_checks.h"
+#include "tests/testing/daemon_fixture.h"
+
+namespace hotline {
+namespace {
+
+using testing::Arrival;
+using testing::Authorize;
+using testing::DaemonFixture;
+using testing::DeskClient;
+using testing::GatewayClient;
+using testing::SignedIn;
+namespace v1 = ::hotline::v1;
+
+const std::string kMegabyte(1 << 20, 'x');
+
+// The longest an echo of an untrusted value may be: an excerpt and its "…(N bytes)".
+constexpr size_t kLongestEcho = daemon::kExcerptBytes + 32;
+
+// Everything the daemon logs while it lives, for checks on what a log line quotes.
+class CapturedLog final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  // The lines logged so far.
+  std::vector<std::string> Lines() {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> lines;
+    std::istringstream in(text_);
+    for (std::string line; std::getline(in, line);) {
+      lines.push_back(line);
+    }
+    return lines;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    text_.append(formatted.data(), formatted.size());
+  }
+  void flush_() override {}
+
+ private:
+  std::string text_;
+};
+
+// Sends spdlog's default logger to a CapturedLog for the test's lifetime.
+class LogCapture {
+ public:
+  LogCapture() : previous_(spdlog::default_logger()), log_(std::make_shared<CapturedLog>()) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", log_));
+  }
+  ~LogCapture() { spdlog::set_default_logger(previous_); }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  std::vector<std::string> Lines() { return log_->Lines(); }
+
+ private:
+  std::shared_ptr<spdlog::logger> previous_;
+  std::shared_ptr<CapturedLog> log_;
+};
+
+// A daemon with gateway "gw-1" connected and welcomed.
+struct WithGateway {
+  WithGateway() { gw.WaitForWelcome(); }
+  DaemonFixture f;
+  GatewayClient gw{f.channel, DaemonFixture::kGatewayToken, "gw-1"};
+};
+
+v1::HeldCall Held(const std::string& call_id) {
+  v1::HeldCall held;
+  held.set_call_id(call_id);
+  *held.mutable_arrived() = Arrival("38");
+  return held;
+}
+
+v1::Welcome WelcomeFor(DaemonFixture& f, const std::vector<v1::HeldCall>& held) {
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  for (const v1::HeldCall& h : held) {
+    *hello.add_held_calls() = h;
+  }
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, hello);
+  return gw.WaitForWelcome();
+}
+
+void CheckRefused(const v1::HeldCallResult& result, const std::string& message) {
+  INFO(result.message());
+  CHECK(result.fate() == v1::HeldCallResult::FATE_REFUSED);
+  CHECK(result.code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(result.message(), Catch::Contains(message));
+}
+
+TEST_CASE("a held call whose arrived_at is no timestamp is refused naming it, as an event is",
+          "[integration][hostile]") {
+  // Defect: an arrived_at with negative nanos, nanos past a second or seconds past year 9999 was
+  // taken as absent and the call admitted, where the same occurred_at refuses an event.
+  DaemonFixture f;
+  std::vector<v1::HeldCall> held(4, Held(""));
+  held[0].set_call_id("c-negative-nanos");
+  held[0].mutable_arrived_at()->set_nanos(-1);
+  held[1].set_call_id("c-too-many-nanos");
+  held[1].mutable_arrived_at()->set_nanos(1'000'000'000);
+  held[2].set_call_id("c-after-9999");
+  held[2].mutable_arrived_at()->set_seconds(253'402'300'800);
+  held[3].set_call_id("c-fine");
+  const v1::Welcome welcome = WelcomeFor(f, held);
+  REQUIRE(welcome.held_calls_size() == 4);
+  CheckRefused(welcome.held_calls(0), "hello.held_calls[0].arrived_at: is not a valid timestamp");
+  CheckRefused(welcome.held_calls(1), "hello.held_calls[1].arrived_at: is not a valid timestamp");
+  CheckRefused(welcome.held_calls(2), "hello.held_calls[2].arrived_at: is not a valid timestamp");
+  CHECK(welcome.held_calls(3).fate() == v1::HeldCallResult::FATE_ADMITTED);
+  CHECK(f.View().calls_size() == 1);
+}
+
+TEST_CASE("a held call id that is 1 MB, empty, or holds a newline is refused and echoed cut",
+          "[integration][hostile]") {
+  // Defects: the 1 MB id came back as 128 bytes of it; an id of 127 letters and an 'é' came back
+  // cut inside the 'é', a Welcome that is not UTF-8, which the gateway could not parse at all.
+  DaemonFixture f;
+  const std::string cut_in_a_letter = std::string(127, 'a') + "é";
+  const v1::Welcome welcome = WelcomeFor(
+      f, {Held(kMegabyte), Held(""), Held("c-1\nforged"), Held(cut_in_a_letter), Held("c-ok")});
+  REQUIRE(welcome.held_calls_size() == 5);
+  CheckRefused(welcome.held_calls(0), "hello.held_calls[0].call_id: must be 1-128");
+  CHECK(welcome.held_calls(0).call_id().size() <= kLongestEcho);
+  CHECK_THAT(welcome.held_calls(0).call_id(), Catch::EndsWith("…(1048576 bytes)"));
+  CheckRefused(welcome.held_calls(1), "hello.held_calls[1].call_id: is required");
+  CheckRefused(welcome.held_calls(2), "hello.held_calls[2].call_id: must be 1-128");
+  CHECK(welcome.held_calls(2).call_id() == "c-1\\x0aforged");
+  CheckRefused(welcome.held_calls(3), "hello.held_calls[3].call_id: must be 1-128");
+  CHECK(daemon::ValidateText(welcome.held_calls(3).call_id(), "call_id").ok());
+  CHECK(welcome.held_calls(4).fate() == v1::HeldCallResult::FATE_ADMITTED);
+  CHECK(f.View().calls_size() == 1);
+}
+
+TEST_CASE("a held call's malformed arrival is routed with defaults, as an arrival event is",
+          "[integration][hostile]") {
+  // Pins the parity of the two paths: the held call is read by ParseArrival too, and an arrival
+  // time in year 9999 is taken as now (it would otherwise never time out).
+  DaemonFixture f;
+  v1::HeldCall held = Held("c-spoilt");
+  held.mutable_arrived()->set_province("38\n");
+  held.mutable_arrived()->set_caller_number("0912\n345678");
+  held.mutable_arrived()->set_language("v\ti");
+  held.mutable_arrived()->set_topic(static_cast<v1::Topic>(77));
+  held.mutable_arrived()->set_priority(static_cast<v1::Priority>(99));
+  held.mutable_arrived_at()->set_seconds(253'402'300'799);
+  const v1::Welcome welcome = WelcomeFor(f, {held});
+  REQUIRE(welcome.held_calls_size() == 1);
+  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_ADMITTED);
+  const v1::QueueView view = f.View();
+  REQUIRE(view.calls_size() == 1);
+  const v1::CallSummary& call = view.calls(0).summary();
+  CHECK(call.province().empty());
+  CHECK(call.caller_masked() == "withheld");
+  CHECK(call.language() == "vi");
+  CHECK(call.topic() == v1::TOPIC_OTHER);
+  CHECK(call.priority() == v1::PRIORITY_NORMAL);
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  CHECK(call.arrived_at().seconds() <= now_s);
+}
+
+TEST_CASE("a failure reason with a newline is refused naming the field and the byte",
+          "[integration][hostile]") {
+  // Defect: event.failed.reason was checked for length only; "lost\n[...] forged" was recorded.
+  WithGateway g;
+  DaemonFixture& f = g.f;
+  GatewayClient& gw = g.gw;
+  gw.Arrive("c-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"lost\n[info] forged", "(U+000A) at byte 4"},
+      {std::string("a\0b", 3), "(U+0000) at byte 1"},
+      {"\xc2\x85", "(U+0085) at byte 0"},
+  };
+  for (const auto& [reason, where] : cases) {
+    gw.Event("c-1", [&](v1::CallEvent& e) { e.mutable_failed()->set_reason(reason); });
+    const v1::EventAck ack = gw.WaitForAck();
+    CHECK(ack.code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(ack.message() == "event.failed.reason: contains a control character " + where);
+  }
+  CHECK(f.View().calls_size() == 1);  // Still waiting: nothing was recorded.
+}
+
+grpc::Status Create(DaemonFixture& f, const v1::CreateCounsellorRequest& req) {
+  grpc::ClientContext ctx;
+  Authorize(ctx, DaemonFixture::kAdminToken);
+  v1::CreateCounsellorResponse resp;
+  return f.admin->CreateCounsellor(&ctx, req, &resp);
+}
+
+TEST_CASE("a display name or endpoint with a control character or of 1 MB is refused",
+          "[integration][hostile]") {
+  // Defect: both were checked for length only; an endpoint with "\r\n" was sent on to the
+  // gateway in every ConnectCommand, a display name with ESC to every supervisor's screen.
+  DaemonFixture f;
+  struct Case {
+    std::function<void(v1::Counsellor&)> spoil;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::Counsellor& c) { c.set_display_name("Lan\x1b[2J"); },
+       "counsellor.display_name: contains a control character (U+001B) at byte 3"},
+      {[](v1::Counsellor& c) { c.set_display_name(std::string("L\0", 2)); },
+       "counsellor.display_name: contains a control character (U+0000) at byte 1"},
+      {[](v1::Counsellor& c) { c.set_display_name(kMegabyte); },
+       "counsellor.display_name: must be 1-100 bytes"},
+      {[](v1::Counsellor& c) { c.set_endpoint("sip:lan@pbx\r\nINVITE"); },
+       "counsellor.endpoint: contains a control character (U+000D) at byte 11"},
+      {[](v1::Counsellor& c) { c.set_endpoint(kMegabyte); },
+       "counsellor.endpoint: must be 1-200 bytes"},
+  };
+  for (const Case& c : cases) {
+    v1::CreateCounsellorRequest req = testing::NewCounsellor("lan", "38");
+    c.spoil(*req.mutable_counsellor());
+    const grpc::Status s = Create(f, req);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(s.error_message() == c.message);
+  }
+  CHECK(Create(f, testing::NewCounsellor("lan", "38")).ok());  // Nothing was created before.
+}
+
+TEST_CASE("a disposition note with a control character or over 2,000 bytes is refused",
+          "[integration][hostile]") {
+  // Defect: the note was checked for length only, then stored and exported with what it held.
+  DaemonFixture f;
+  SignedIn lan(f, "lan", "38");
+  v1::Disposition d;
+  d.set_category(v1::CATEGORY_OTHER);
+  d.set_action(v1::ACTION_NONE);
+  d.set_note("she said\nforged");
+  grpc::Status s = lan.desk.Dispose("c-1", d);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message() == "disposition.note: contains a control character (U+000A) at byte 8");
+  d.set_note(kMegabyte);
+  s = lan.desk.Dispose("c-1", d);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message() == "disposition.note: must be at most 2000 bytes");
+}
+
+TEST_CASE("errors echo at most an excerpt of a 1 MB id", "[integration][hostile]") {
+  // Defects: RemoveCounsellor answered NOT_FOUND with the whole 1 MB id in its message, and the
+  // refusal of an event whose event_id is 1 MB acknowledged it with that id.
+  DaemonFixture f;
+  grpc::ClientContext ctx;
+  Authorize(ctx, DaemonFixture::kAdminToken);
+  v1::RemoveCounsellorRequest remove;
+  remove.set_counsellor_id(kMegabyte);
+  v1::RemoveCounsellorResponse removed;
+  const grpc::Status s = f.admin->RemoveCounsellor(&ctx, remove, &removed);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message().size() <= kLongestEcho);
+
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  v1::GatewayMessage msg;
+  msg.mutable_event()->set_event_id(kMegabyte);
+  msg.mutable_event()->set_call_id("c-1");
+  *msg.mutable_event()->mutable_arrived() = Arrival("38");
+  gw.Send(msg);
+  const v1::EventAck ack = gw.WaitForAck();
+  CHECK(ack.code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(ack.event_id().size() <= kLongestEcho);
+  CHECK(ack.message().size() <= kLongestEcho);
+}
+
+TEST_CASE("a command id with a newline forges no log line", "[integration][hostile]") {
+  // Defect: an unknown command id was logged as sent, so a newline in it started a line of the
+  // gateway's choosing in hotlined's log.
+  LogCapture log;
+  WithGateway g;
+  GatewayClient& gw = g.gw;
+  const std::string forged = "[2026-12-01 00:00:00.000] [critical] forged";
+  v1::GatewayMessage msg;
+  msg.mutable_command_result()->set_command_id("x\n" + forged);
+  msg.mutable_command_result()->mutable_done();
+  gw.Send(msg);
+  // Read in order on one stream: once this is acknowledged, the result has been handled.
+  gw.Arrive("c-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  bool named = false;
+  for (const std::string& line : log.Lines()) {
+    CHECK_THAT(line, !Catch::StartsWith(forged));
+    named = named || line.find("command_result.command_id: contains a control character "
+                               "(U+000A) at byte 1") != std::string::npos;
+  }
+  CHECK(named);
+}
+
+TEST_CASE("a gateway message that cannot be parsed ends the stream with INVALID_ARGUMENT",
+          "[integration][hostile]") {
+  // Defect: gRPC reports a message that fails to parse as a failed read, as it does the gateway
+  // half-closing, and the daemon ended the stream with OK. A string that is not UTF-8 is such a
+  // message: proto3 parsers refuse it (the client's serializer only logs).
+  WithGateway g;
+  GatewayClient& gw = g.gw;
+  v1::GatewayMessage broken;
+  broken.mutable_event()->set_event_id("e-\xff");
+  broken.mutable_event()->set_call_id("c-2");
+  broken.mutable_event()->mutable_caller_hung_up();
+  gw.Send(broken);
+  gw.WaitFor([](const v1::HotlineMessage& m) { return testing::IsEndOfStream(m); });
+  const grpc::Status s = gw.Finish();
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(s.error_message(), Catch::StartsWith("message: cannot be parsed"));
+}
+
+TEST_CASE("a request that is not UTF-8 changes nothing and is answered by gRPC",
+          "[integration][hostile]") {
+  // Pins what gRPC 1.51 does with a unary request that fails to parse: it answers the call itself
+  // (the daemon never sees it), so the answer's code is gRPC's, not one of ours.
+  DaemonFixture f;
+  v1::CreateCounsellorRequest req = testing::NewCounsellor("lan", "38");
+  req.mutable_counsellor()->set_display_name("L\xff");
+  const grpc::Status s = Create(f, req);
+  INFO(s.error_message());
+  CHECK(s.error_code() == grpc::StatusCode::INTERNAL);
+  grpc::ClientContext ctx;
+  Authorize(ctx, DaemonFixture::kAdminToken);
+  v1::ListCounsellorsResponse list;
+  REQUIRE(f.admin->ListCounsellors(&ctx, v1::ListCounsellorsRequest(), &list).ok());
+  CHECK(list.counsellors_size() == 0);
+}
+
+TEST_CASE("a listen port outside 0-65535 is refused at start naming the key",
+          "[integration][hostile]") {
+  // Defect: http_listen "127.0.0.1:99999" was accepted; the HTTP server truncated the port to
+  // 16 bits and listened on another one (34463).
+  testing::TempDir dir;
+  for (const auto& [key, listen] : {std::pair{"http_listen", "127.0.0.1:99999"},
+                                    std::pair{"grpc_listen", "127.0.0.1:65536"},
+                                    std::pair{"http_listen", "127.0.0.1:80x"}}) {
+    daemon::Config config = testing::TestConfig(dir);
+    (std::string(key) == "http_listen" ? config.http_listen : config.grpc_listen) = listen;
+    auto started = daemon::Daemon::Start(config);
+    REQUIRE_FALSE(started.ok());
+    CHECK(started.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(started.status().message()), Catch::StartsWith(key));
+  }
+}
+
+}  // namespace
+}  // namespace hotline
