@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 
@@ -93,6 +94,20 @@ absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::Create(const std::stri
     unlink(path.c_str());  // A short key must not be taken for a key at the next start.
     return absl::UnavailableError(
         absl::StrCat("cannot write the caller key file '", path, "': ", why));
+  }
+  // The file's name is durable only once its directory is: the database records the key's
+  // fingerprint next, and a fingerprint that outlived its key (a power cut now) would have the
+  // database refused at the next start.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const int dir_fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = dir_fd >= 0 && fsync(dir_fd) == 0;
+  const std::string dir_why = std::strerror(errno);
+  if (dir_fd >= 0) {
+    close(dir_fd);
+  }
+  if (!synced) {
+    return absl::UnavailableError(absl::StrCat("cannot make the caller key file '", path,
+                                               "' durable (fsync of its directory): ", dir_why));
   }
   return std::make_unique<CallerKeyer>(key);
 }

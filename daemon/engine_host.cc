@@ -470,6 +470,9 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
           }
         },
         effect);
+    if (const auto* late = std::get_if<routing::DispositionLate>(&effect)) {
+      late_recorded_.insert(late->call_id);
+    }
     if (const auto* e = std::get_if<routing::OfferMade>(&effect)) {
       spdlog::info("offer call={} counsellor={} step={} eligible={} rule='{}'", e->call.call_id,
                    e->counsellor_id, e->step, e->eligible, e->rule);
@@ -1178,11 +1181,9 @@ void EngineHost::SubmitDisposition(const std::string& counsellor_id, const std::
   Answer<v1::SubmitDispositionResponse>(
       absl::StrCat("desk:", counsellor_id), request_id,
       [&]() -> absl::StatusOr<v1::SubmitDispositionResponse> {
-        // Late unless the counsellor is in wrap-up for this very call (the engine decides which;
-        // this only reads the same state first).
-        const auto before = engine_.FindCounsellor(counsellor_id);
-        const bool late = before && !(before->state == routing::CounsellorState::kWrapUp &&
-                                      before->call_id == call_id);
+        // Late when the engine says so (DispositionLate among the input's effects): the state
+        // before the input cannot tell, as the input may first fire the wrap-up's deadline.
+        late_recorded_.clear();
         v1::JournalRecord record;
         auto* in = record.mutable_submit_disposition();
         in->set_counsellor_id(counsellor_id);
@@ -1192,6 +1193,7 @@ void EngineHost::SubmitDisposition(const std::string& counsellor_id, const std::
         if (absl::Status s = Apply(std::move(record)); !s.ok()) {
           return s;
         }
+        const bool late = late_recorded_.contains(call_id);
         if (late) {
           spdlog::info("late disposition of call {} by {}", call_id, counsellor_id);
         }

@@ -165,6 +165,9 @@ class EngineHost final {
   void Journal(const v1::JournalRecord& record);
   // Writes and sends what one input's effects call for, in the engine's order.
   void CarryOut(const std::vector<routing::Effect>& effects, routing::Timestamp at);
+  // The calls whose disposition the last SubmitDisposition's effects recorded late (cleared
+  // before each): how its answer knows it was late.
+  std::set<std::string> late_recorded_;
   // What the daemon remembers of a call that finished, for a gateway's Hello.
   void RememberFate(const routing::Effect& effect, routing::Timestamp at);
   void ForgetFates(routing::Timestamp now);

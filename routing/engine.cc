@@ -217,6 +217,15 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
     return absl::FailedPreconditionError(absl::StrCat(
         "counsellor '", counsellor_id, "' is signed out; a break needs their desk open"));
   }
+  if (state == CounsellorState::kBreak && c->state == CounsellorState::kBreak &&
+      c->break_reason == BreakReason::kCoolDown && now_ < c->cool_down_until &&
+      reason != BreakReason::kSupervisor) {
+    // Another label would end the cool-down's timer, and AVAILABLE would then pass at once.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "counsellor '", counsellor_id, "' is cooling down after a heavy call for another ",
+        std::chrono::duration_cast<std::chrono::seconds>(c->cool_down_until - now_).count(),
+        " s; the break's reason stays"));
+  }
   const BreakReason new_reason =
       state == CounsellorState::kBreak
           ? (reason == BreakReason::kNone ? BreakReason::kChosen : reason)
@@ -280,13 +289,21 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
           options_.late_disposition_ms.count() / 3'600'000, " hours ago)"));
     }
     // Late: the row is written; the disposition joins it. The counsellor may be on another
-    // call by now, so their state changes only on an explicit break from an idle desk.
+    // call by now, so their state changes only when they are idle: a break they ask for, or the
+    // cool-down a heavy call calls for. A heavy call counts in the heavy run either way.
     NoteCategory(owed->second.caller_key, call_id, disposition.category);
     Emit(DispositionLate{call_id, counsellor_id, disposition, now_});
     owed_.erase(owed);
-    if (!ready_for_next && c->state == CounsellorState::kAvailable) {
-      c->heavy_in_row = 0;
-      ChangeState(*c, CounsellorState::kBreak, BreakReason::kChosen, "");
+    if (disposition.heavy) {
+      ++c->heavy_in_row;
+    }
+    if (c->state == CounsellorState::kAvailable) {
+      if (!ready_for_next) {
+        c->heavy_in_row = 0;
+        ChangeState(*c, CounsellorState::kBreak, BreakReason::kChosen, "");
+      } else if (disposition.heavy) {
+        CoolDown(*c);
+      }
     }
     ReviewHolds();
     return absl::OkStatus();
@@ -302,17 +319,21 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
     c->heavy_in_row = 0;
     ChangeState(*c, CounsellorState::kBreak, BreakReason::kChosen, "");
   } else if (disposition.heavy) {
-    ChangeState(*c, CounsellorState::kBreak, BreakReason::kCoolDown, "");
-    if (c->heavy_in_row < policy_.max_heavy_in_row) {
-      c->cool_down_until = now_ + policy_.cool_down_ms;
-      SetTimer(TimerKind::kCoolDown, counsellor_id, c->cool_down_until, c->generation);
-    }
-    // Otherwise the cool-down lasts until they (or a supervisor) say they are ready.
+    CoolDown(*c);
   } else {
     Release(*c);
   }
   ReviewHolds();
   return absl::OkStatus();
+}
+
+void Engine::CoolDown(Counsellor& c) {
+  ChangeState(c, CounsellorState::kBreak, BreakReason::kCoolDown, "");
+  if (c.heavy_in_row < policy_.max_heavy_in_row) {
+    c.cool_down_until = now_ + policy_.cool_down_ms;
+    SetTimer(TimerKind::kCoolDown, c.profile.id, c.cool_down_until, c.generation);
+  }
+  // Otherwise the cool-down lasts until they (or a supervisor) say they are ready.
 }
 
 // --- Gateway events. ---
@@ -551,8 +572,8 @@ void Engine::AdvanceTo(Timestamp now) {
     finished_caller_.erase(finished_order_.front().second);
     finished_order_.pop_front();
   }
-  // Contacts are few (one per caller); a full pass on the rare ticks that pass a day is cheap
-  // enough and keeps no second index to go stale.
+  // Contacts are few (at most kMaxContactsPerCaller per caller in the window); a full pass on the
+  // rare ticks that pass an hour is cheap enough and keeps no second index to go stale.
   if (now_ >= next_contact_sweep_) {
     for (auto it = contacts_.begin(); it != contacts_.end();) {
       std::erase_if(it->second, [&](const Contact& c) {

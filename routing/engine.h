@@ -200,11 +200,12 @@ class Engine final {
   [[nodiscard]] absl::Status DeskConnected(const std::string& counsellor_id, Timestamp now);
   [[nodiscard]] absl::Status DeskDisconnected(const std::string& counsellor_id, Timestamp now);
 
-  // Sets AVAILABLE, BREAK or OFFLINE. `reason` is the break reason (CHOSEN from the desk,
-  // SUPERVISOR from a supervisor). NOT_FOUND for an unknown counsellor; INVALID_ARGUMENT for
-  // another state; FAILED_PRECONDITION for AVAILABLE without an open desk, BREAK for a
-  // signed-out counsellor without one (nothing would ever end that break), or while an offer
-  // rings or a call is held. A counsellor left AVAILABLE or on BREAK with a closed desk (it
+  // Sets AVAILABLE, BREAK or OFFLINE. `reason` is the break reason (CHOSEN or a named one from
+  // the desk, SUPERVISOR from a supervisor). NOT_FOUND for an unknown counsellor;
+  // INVALID_ARGUMENT for another state; FAILED_PRECONDITION for AVAILABLE without an open desk,
+  // AVAILABLE or another break reason during a timed cool-down (but from a supervisor), BREAK
+  // for a signed-out counsellor without one (nothing would ever end that break), or while an
+  // offer rings or a call is held. A counsellor left AVAILABLE or on BREAK with a closed desk (it
   // dropped, or they came out of a call after it dropped) is signed out desk_grace_ms later.
   [[nodiscard]] absl::Status SetPresence(const std::string& counsellor_id, CounsellorState state,
                                          BreakReason reason, Timestamp now);
@@ -216,9 +217,10 @@ class Engine final {
 
   // Records the outcome of the call in wrap-up and frees the counsellor: AVAILABLE when
   // `ready_for_next`, else BREAK(chosen). Or, late, of a call this counsellor answered whose
-  // wrap-up ended without one in the last late_disposition_ms (once; DispositionLate): their
-  // state is left alone, except that !ready_for_next puts an AVAILABLE counsellor on
-  // BREAK(chosen). FAILED_PRECONDITION for any other call.
+  // wrap-up ended without one in the last late_disposition_ms (once; DispositionLate): a heavy
+  // one counts in the heavy run; an AVAILABLE counsellor goes on BREAK(chosen) for
+  // !ready_for_next, or cools down for a heavy call; any other state is left alone.
+  // FAILED_PRECONDITION for any other call.
   [[nodiscard]] absl::Status SubmitDisposition(const std::string& counsellor_id,
                                                const std::string& call_id,
                                                const Disposition& disposition, bool ready_for_next,
@@ -414,6 +416,9 @@ class Engine final {
   // The connected call is over: the counsellor goes to WRAP_UP with a deadline.
   void StartWrapUp(Call& call, Outcome outcome, const std::string& reason);
 
+  // BREAK(cool-down) after a heavy call: timed, unless heavy_in_row reached the policy's
+  // maximum (then until they say they are ready).
+  void CoolDown(Counsellor& c);
   void ChangeState(Counsellor& c, CounsellorState state, BreakReason reason,
                    const std::string& call_id);
   // Makes a counsellor AVAILABLE (or OFFLINE if their desk is closed) and looks for work.

@@ -44,7 +44,8 @@ ORDER BY at, id
 
 constexpr const char* kShiftOffersSql = R"sql(
 SELECT result, COUNT(*) FROM offers
-WHERE counsellor_id = :counsellor_id AND offered_at >= :from AND result IS NOT NULL
+WHERE counsellor_id = :counsellor_id AND ended_at >= :from AND result IS NOT NULL
+  AND offered_at >= :from - 86400000  -- an offer rings seconds: the index's range, not a filter
 GROUP BY result
 )sql";
 constexpr const char* kShiftCallsSql = R"sql(

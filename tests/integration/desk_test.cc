@@ -196,6 +196,28 @@ TEST_CASE("a disposition after the wrap-up expired is recorded late, once, also 
   CHECK(row.late);
 }
 
+TEST_CASE("a disposition sent when the deadline has passed but no timer has yet fired is late",
+          "[desk]") {
+  // Review finding: `late` was read from the state before the input, which had not yet fired
+  // the wrap-up's deadline; the engine recorded it late and the answer said it was not.
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  SignedIn lan(m.f, "lan", "38");
+  gw.Arrive("c-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  AnswerAndEnd(gw, lan.desk, "c-1", m.time.get(), 1s, 30s);
+  m.time->AdvanceHoldingTimers(46s);  // Past the deadline; its timer has not run yet.
+  v1::Disposition d;
+  d.set_category(v1::CATEGORY_EDUCATION);
+  d.set_action(v1::ACTION_COUNSELLED);
+  v1::SubmitDispositionResponse response;
+  REQUIRE(lan.desk.Dispose("c-1", d, true, &response).ok());
+  CHECK(response.late());
+  CHECK(ReadRow(m.f, "c-1").late);
+  m.time->DeliverHeld();
+}
+
 TEST_CASE("a disposition in time is not late, and nobody else's call can be disposed late",
           "[desk]") {
   ManualFixture m;

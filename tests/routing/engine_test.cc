@@ -667,6 +667,38 @@ TEST_CASE("a late disposition with a break puts an idle counsellor on break, a b
   CHECK(busy.TakeOf<DispositionLate>().size() == 1);
 }
 
+TEST_CASE("a late heavy disposition cools an idle counsellor down and counts in a busy one's run",
+          "[routing]") {
+  EngineHarness h;
+  ExpireWrapUp(h);
+  EngineHarness::Expect(h.engine.SubmitDisposition("lan", "c1", Heavy(true), true, h.now));
+  CHECK(h.StateOf("lan") == CounsellorState::kBreak);
+  CHECK(h.engine.FindCounsellor("lan")->break_reason == BreakReason::kCoolDown);
+  // Timed like any cool-down: AVAILABLE, or another reason for the break, is refused until it
+  // ends (a relabelled break would have dropped the cool-down's timer and let AVAILABLE pass).
+  CHECK(h.engine.SetPresence("lan", CounsellorState::kAvailable, BreakReason::kNone, h.now)
+            .code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(h.engine.SetPresence("lan", CounsellorState::kBreak, BreakReason::kMeal, h.now).code() ==
+        absl::StatusCode::kFailedPrecondition);
+  CHECK(h.engine.FindCounsellor("lan")->break_reason == BreakReason::kCoolDown);
+
+  EngineHarness busy;
+  ExpireWrapUp(busy);
+  EngineHarness::Expect(
+      busy.engine.SetPresence("minh", CounsellorState::kBreak, BreakReason::kChosen, busy.now));
+  busy.Arrive(Call("c2", "38"));
+  REQUIRE(busy.engine.FindCall("c2")->counsellor_id == "lan");
+  EngineHarness::Expect(busy.engine.SubmitDisposition("lan", "c1", Heavy(true), true, busy.now));
+  CHECK(busy.StateOf("lan") == CounsellorState::kReserved);  // Busy: left as it is.
+  // The next heavy call in time is the second of the run: with max_heavy_in_row 3 that is
+  // still a timed cool-down, and the third would be one until they say they are ready.
+  EngineHarness::Expect(busy.engine.AnswerOffer("lan", "c2", true, busy.now));
+  EngineHarness::Expect(busy.engine.CallConnected("c2", busy.now));
+  EngineHarness::Expect(busy.engine.CallEnded("c2", busy.now));
+  EngineHarness::Expect(busy.engine.SubmitDisposition("lan", "c2", Heavy(true), true, busy.now));
+  CHECK(busy.engine.SaveState().counsellors[0].heavy_in_row == 2);
+}
+
 TEST_CASE("a late disposition is accepted for late_disposition_ms after the wrap-up ended",
           "[routing]") {
   EngineOptions options;
