@@ -6,13 +6,8 @@
 #
 # Usage: client_errors_test.sh BIN_DIR SOURCE_DIR
 set -euo pipefail
-bin=$1
-src=$2
-dir=$(mktemp -d)
-daemon_pid=""
-others=()
 . "$(dirname "$0")/lib.sh"
-trap kill_started EXIT
+begin_test "$@"
 
 # expect_failure NAME PATTERN COMMAND...: COMMAND fails and its output ($dir/NAME.out) has PATTERN.
 expect_failure() {

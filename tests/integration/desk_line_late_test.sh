@@ -6,13 +6,8 @@
 #
 # Usage: desk_line_late_test.sh BIN_DIR SOURCE_DIR
 set -euo pipefail
-bin=$1
-src=$2
-dir=$(mktemp -d)
-daemon_pid=""
-others=()
 . "$(dirname "$0")/lib.sh"
-trap kill_started EXIT
+begin_test "$@"
 export HOTLINE_GATEWAY_TOKEN=dev-gateway-token
 
 sed 's/^wrap_up_ms = .*/wrap_up_ms = 2000/' "$src/deploy/hotline.toml" > "$dir/hotline.toml"
