@@ -55,6 +55,22 @@ grpc::Status ShiftFigures(const testing::DaemonFixture& f, const std::string& to
 // Waits until the desk is told the wrap-up ended (the counsellor is AVAILABLE again).
 void WaitForAvailable(DeskClient& desk) { desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE); }
 
+// Call `call_id` from Thanh Hóa arrives, rings 1 s on `desk`, is accepted and talks 30 s: the
+// counsellor is in wrap-up.
+void Talk(GatewayClient& gw, DeskClient& desk, testing::ManualTime& time,
+          const std::string& call_id) {
+  gw.Arrive(call_id, "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  AnswerAndEnd(gw, desk, call_id, &time, 1s, 30s);
+}
+
+v1::Disposition Outcome(v1::Category category, v1::Action action) {
+  v1::Disposition d;
+  d.set_category(category);
+  d.set_action(action);
+  return d;
+}
+
 TEST_CASE("an offer names the province and tells a repeat caller's earlier calls", "[desk]") {
   ManualFixture m;
   GatewayClient gw(m.f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
@@ -132,16 +148,12 @@ TEST_CASE("a disposition after the wrap-up expired is recorded late, once, also 
   gw.WaitForWelcome();
   std::optional<SignedIn> lan(std::in_place, m.f, "lan", "38");
 
-  gw.Arrive("c-1", "38");
-  CHECK(gw.WaitForAck().code() == 0);
-  AnswerAndEnd(gw, lan->desk, "c-1", m.time.get(), 1s, 30s);
+  Talk(gw, lan->desk, *m.time, "c-1");
   m.time->Advance(45s);  // The wrap-up's deadline passes.
   WaitForAvailable(lan->desk);
   CHECK(ReadRow(m.f, "c-1").category.empty());
 
-  v1::Disposition d;
-  d.set_category(v1::CATEGORY_MENTAL_HEALTH);
-  d.set_action(v1::ACTION_COUNSELLED);
+  const v1::Disposition d = Outcome(v1::CATEGORY_MENTAL_HEALTH, v1::ACTION_COUNSELLED);
   SECTION("at once") {
     v1::SubmitDispositionResponse response;
     REQUIRE(lan->desk.Dispose("c-1", d, true, &response).ok());
@@ -204,13 +216,9 @@ TEST_CASE("a disposition sent when the deadline has passed but no timer has yet 
   GatewayClient gw(m.f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
   SignedIn lan(m.f, "lan", "38");
-  gw.Arrive("c-1", "38");
-  CHECK(gw.WaitForAck().code() == 0);
-  AnswerAndEnd(gw, lan.desk, "c-1", m.time.get(), 1s, 30s);
+  Talk(gw, lan.desk, *m.time, "c-1");
   m.time->AdvanceHoldingTimers(46s);  // Past the deadline; its timer has not run yet.
-  v1::Disposition d;
-  d.set_category(v1::CATEGORY_EDUCATION);
-  d.set_action(v1::ACTION_COUNSELLED);
+  const v1::Disposition d = Outcome(v1::CATEGORY_EDUCATION, v1::ACTION_COUNSELLED);
   v1::SubmitDispositionResponse response;
   REQUIRE(lan.desk.Dispose("c-1", d, true, &response).ok());
   CHECK(response.late());
@@ -224,12 +232,8 @@ TEST_CASE("a disposition in time is not late, and nobody else's call can be disp
   GatewayClient gw(m.f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
   SignedIn lan(m.f, "lan", "38");
-  gw.Arrive("c-1", "38");
-  CHECK(gw.WaitForAck().code() == 0);
-  AnswerAndEnd(gw, lan.desk, "c-1", m.time.get(), 1s, 30s);
-  v1::Disposition d;
-  d.set_category(v1::CATEGORY_EDUCATION);
-  d.set_action(v1::ACTION_INFORMATION_GIVEN);
+  Talk(gw, lan.desk, *m.time, "c-1");
+  const v1::Disposition d = Outcome(v1::CATEGORY_EDUCATION, v1::ACTION_INFORMATION_GIVEN);
   v1::SubmitDispositionResponse response;
   REQUIRE(lan.desk.Dispose("c-1", d, true, &response).ok());
   CHECK_FALSE(response.late());
@@ -238,9 +242,7 @@ TEST_CASE("a disposition in time is not late, and nobody else's call can be disp
   // minh's wrap-up expires; lan cannot dispose minh's call.
   SignedIn minh(m.f, "minh", "38");
   REQUIRE(lan.desk.SetPresence(v1::COUNSELLOR_STATE_BREAK).ok());
-  gw.Arrive("c-2", "38");
-  CHECK(gw.WaitForAck().code() == 0);
-  AnswerAndEnd(gw, minh.desk, "c-2", m.time.get(), 1s, 30s);
+  Talk(gw, minh.desk, *m.time, "c-2");
   m.time->Advance(45s);
   WaitForAvailable(minh.desk);
   CHECK(lan.desk.Dispose("c-2", d).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
