@@ -138,6 +138,13 @@ void TakeCall(EngineHarness& h, const std::string& who, const std::string& call_
   EngineHarness::Expect(h.engine.CallEnded(call_id, h.now));
 }
 
+// `who` accepts the call ringing on their desk; it is connected and ends at once: wrap-up.
+void AcceptAndEnd(EngineHarness& h, const std::string& who, const std::string& call_id) {
+  EngineHarness::Expect(h.engine.AnswerOffer(who, call_id, true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected(call_id, h.now));
+  EngineHarness::Expect(h.engine.CallEnded(call_id, h.now));
+}
+
 Disposition Heavy(bool heavy) {
   return Disposition{"sexual_abuse", "referred_police", {}, heavy, ""};
 }
@@ -300,9 +307,7 @@ TEST_CASE("an offer of a repeat call carries the caller's answered calls with th
   h.Advance(1h);
   auto second = From("second", "child-7");
   h.Arrive(second);
-  EngineHarness::Expect(h.engine.AnswerOffer("binh", "second", true, h.now));
-  EngineHarness::Expect(h.engine.CallConnected("second", h.now));
-  EngineHarness::Expect(h.engine.CallEnded("second", h.now));
+  AcceptAndEnd(h, "binh", "second");
   h.Advance(45s);  // No disposition: its category stays unknown.
   h.Advance(1h);
   h.Take();
@@ -577,9 +582,7 @@ TEST_CASE("a repeat call does not wait for a busy counsellor who could not take 
   h.Arrive(From("first", "child-7"));  // At national scope only binh is on: binh answers.
   h.Advance(20s);
   REQUIRE(h.engine.FindCall("first")->counsellor_id == "binh");
-  EngineHarness::Expect(h.engine.AnswerOffer("binh", "first", true, h.now));
-  EngineHarness::Expect(h.engine.CallConnected("first", h.now));
-  EngineHarness::Expect(h.engine.CallEnded("first", h.now));
+  AcceptAndEnd(h, "binh", "first");
   EngineHarness::Expect(h.engine.SubmitDisposition("binh", "first", Heavy(false), true, h.now));
   h.Arrive(Call("other", "01"));
   EngineHarness::Expect(h.engine.AnswerOffer("binh", "other", true, h.now));
@@ -595,9 +598,7 @@ TEST_CASE("a wrap-up that passes its deadline records the call without a disposi
   EngineHarness h;
   h.SignIn(Profile("lan", "38"));
   h.Arrive(Call("c1", "38"));
-  EngineHarness::Expect(h.engine.AnswerOffer("lan", "c1", true, h.now));
-  EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
-  EngineHarness::Expect(h.engine.CallEnded("c1", h.now));
+  AcceptAndEnd(h, "lan", "c1");
   h.Take();
   h.Advance(44'999ms);
   CHECK(h.TakeOf<CallFinished>().empty());
@@ -618,9 +619,7 @@ void ExpireWrapUp(EngineHarness& h) {
   call.caller_key = "child-7";
   h.Arrive(call);
   REQUIRE(h.engine.FindCall("c1")->counsellor_id == "lan");
-  EngineHarness::Expect(h.engine.AnswerOffer("lan", "c1", true, h.now));
-  EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
-  EngineHarness::Expect(h.engine.CallEnded("c1", h.now));
+  AcceptAndEnd(h, "lan", "c1");
   h.Advance(45s);
   REQUIRE(h.StateOf("lan") == CounsellorState::kAvailable);
   h.Take();
@@ -692,9 +691,7 @@ TEST_CASE("a late heavy disposition cools an idle counsellor down and counts in 
   CHECK(busy.StateOf("lan") == CounsellorState::kReserved);  // Busy: left as it is.
   // The next heavy call in time is the second of the run: with max_heavy_in_row 3 that is
   // still a timed cool-down, and the third would be one until they say they are ready.
-  EngineHarness::Expect(busy.engine.AnswerOffer("lan", "c2", true, busy.now));
-  EngineHarness::Expect(busy.engine.CallConnected("c2", busy.now));
-  EngineHarness::Expect(busy.engine.CallEnded("c2", busy.now));
+  AcceptAndEnd(busy, "lan", "c2");
   EngineHarness::Expect(busy.engine.SubmitDisposition("lan", "c2", Heavy(true), true, busy.now));
   CHECK(busy.engine.SaveState().counsellors[0].heavy_in_row == 2);
 }
@@ -722,9 +719,7 @@ TEST_CASE("what is owed survives a snapshot, and what was recorded stays recorde
   auto call = Call("c2", "38");
   h.Arrive(call);
   REQUIRE(h.engine.FindCall("c2")->counsellor_id == "minh");
-  EngineHarness::Expect(h.engine.AnswerOffer("minh", "c2", true, h.now));
-  EngineHarness::Expect(h.engine.CallConnected("c2", h.now));
-  EngineHarness::Expect(h.engine.CallEnded("c2", h.now));
+  AcceptAndEnd(h, "minh", "c2");
   h.Advance(45s);
   EngineHarness::Expect(h.engine.SubmitDisposition("lan", "c1", Heavy(false), true, h.now));
   h.Take();
