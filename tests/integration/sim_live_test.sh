@@ -7,16 +7,10 @@
 #
 # Usage: sim_live_test.sh BIN_DIR SOURCE_DIR
 set -euo pipefail
-bin=$1
-src=$2
-dir=$(mktemp -d)
-daemon_pid=""
-# The simulator run in the background, killed on the way out.
-others=()
-
-# fail, wait_until, start_hotlined, stop_hotlined, kill_started.
+# begin_test (the simulator run in the background is killed on the way out), fail, wait_until,
+# start_hotlined, stop_hotlined.
 . "$(dirname "$0")/lib.sh"
-trap kill_started EXIT
+begin_test "$@"
 
 scenario="$src/tests/integration/sim_live_pool.toml"
 start_hotlined daemon
