@@ -96,8 +96,8 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
         return;
       }
       // A client certificate binds its connection to the gateway it names (docs/tls.md).
-      if (absl::Status s = CheckGatewayCertificate(*stream->ctx.auth_context(),
-                                                   msg.hello().gateway_id(),
+      const std::shared_ptr<const grpc::AuthContext> auth = stream->ctx.auth_context();
+      if (absl::Status s = CheckGatewayCertificate(auth.get(), msg.hello().gateway_id(),
                                                    services.config.tls.require_client_certificate);
           !s.ok()) {
         spdlog::warn("gateway Hello as '{}' refused: {}", msg.hello().gateway_id(),

@@ -95,7 +95,8 @@ int main(int argc, char** argv) {
   // port 0 or a command-line override make different from the config file's.
   const std::string grpc = host(config->grpc_listen) + ":" + std::to_string((*daemon)->grpc_port());
   const std::string web =
-      std::string(config->tls.enabled() ? "https://" : "http://") + host(config->http_listen) + ":" + std::to_string((*daemon)->http_port());
+      std::string(config->tls.enabled() ? "https://" : "http://") + host(config->http_listen) +
+      ":" + std::to_string((*daemon)->http_port());
   std::cout << "  gRPC       " << grpc << "   (check: hotlinectl status --server " << grpc
             << (config->tls.enabled() ? " --tls-ca <the CA file>" : "") << ")\n"
             << "  live view  " << web << "/   (health " << web << "/healthz, metrics " << web

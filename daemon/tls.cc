@@ -71,8 +71,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, std::string_view k
 }
 
 // The certificates in `text` (PEM), in order; INVALID_ARGUMENT naming `key` when there is none.
-absl::StatusOr<std::vector<X509*>> ParseCertificates(const std::string& text,
-                                                     std::string_view key,
+absl::StatusOr<std::vector<X509*>> ParseCertificates(const std::string& text, std::string_view key,
                                                      const std::string& path) {
   Bio bio = MemoryBio(text);
   std::vector<X509*> certificates;
@@ -81,8 +80,7 @@ absl::StatusOr<std::vector<X509*>> ParseCertificates(const std::string& text,
   }
   ERR_clear_error();  // The end of the file reads as an error.
   if (certificates.empty()) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: '{}' holds no PEM certificate", key, path));
+    return absl::InvalidArgumentError(fmt::format("{}: '{}' holds no PEM certificate", key, path));
   }
   return certificates;
 }
@@ -169,15 +167,14 @@ absl::Status CheckPlaintextListeners(const Config& config) {
   return absl::OkStatus();
 }
 
-std::string DescribeListener(const Config& config, std::string_view what,
-                             std::string_view listen) {
+std::string DescribeListener(const Config& config, std::string_view what, std::string_view listen) {
   const TlsConfig& tls = config.tls;
   if (tls.enabled()) {
     std::string clients = "no client certificates";
     if (!tls.client_ca_file.empty()) {
-      clients = fmt::format("client certificates verified against '{}', {} of gateways",
-                            tls.client_ca_file,
-                            tls.require_client_certificate ? "required" : "optional");
+      clients =
+          fmt::format("client certificates verified against '{}', {} of gateways",
+                      tls.client_ca_file, tls.require_client_certificate ? "required" : "optional");
     }
     if (what == "HTTP") {
       clients = "no client certificates";
@@ -243,8 +240,7 @@ absl::StatusOr<std::unique_ptr<HttpCertificate>> HttpCertificate::Load(const Tls
 HttpCertificate::HttpCertificate(const TlsConfig& tls, std::shared_ptr<const KeyPair> pair)
     : tls_(tls),
       current_(std::move(pair)),
-      next_check_(std::chrono::steady_clock::now() +
-                  std::chrono::seconds(tls.reload_interval_s)) {}
+      next_check_(std::chrono::steady_clock::now() + std::chrono::seconds(tls.reload_interval_s)) {}
 
 HttpCertificate::~HttpCertificate() = default;
 
@@ -280,10 +276,10 @@ std::shared_ptr<const KeyPair> HttpCertificate::Current() {
   if (cert.ok() && key.ok() && *cert == current_->cert_pem && *key == current_->key_pem) {
     return current_;
   }
-  absl::StatusOr<std::shared_ptr<const KeyPair>> pair =
-      !cert.ok() ? cert.status()
-      : !key.ok() ? key.status()
-                  : ParseKeyPair(tls_, *cert, *key);
+  absl::StatusOr<std::shared_ptr<const KeyPair>> pair = !cert.ok() ? cert.status()
+                                                        : !key.ok()
+                                                            ? key.status()
+                                                            : ParseKeyPair(tls_, *cert, *key);
   if (pair.ok()) {
     current_ = *std::move(pair);
     refused_.clear();
@@ -292,17 +288,18 @@ std::shared_ptr<const KeyPair> HttpCertificate::Current() {
     const std::string seen = cert.value_or("") + key.value_or("");
     if (seen != refused_) {
       refused_ = seen;
-      spdlog::warn("HTTP TLS: the changed certificate files are not used, the previous ones "
-                   "stay: {}",
-                   std::string(pair.status().message()));
+      spdlog::warn(
+          "HTTP TLS: the changed certificate files are not used, the previous ones "
+          "stay: {}",
+          std::string(pair.status().message()));
     }
   }
   return current_;
 }
 
-absl::Status CheckGatewayCertificate(const grpc::AuthContext& auth, const std::string& gateway_id,
+absl::Status CheckGatewayCertificate(const grpc::AuthContext* auth, const std::string& gateway_id,
                                      bool require_certificate) {
-  if (auth.FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME).empty()) {
+  if (auth == nullptr || auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME).empty()) {
     if (require_certificate) {
       return absl::UnauthenticatedError(
           "hello: this daemon requires every gateway to present a client certificate naming "
@@ -312,7 +309,7 @@ absl::Status CheckGatewayCertificate(const grpc::AuthContext& auth, const std::s
   }
   std::vector<std::string> names;
   for (const char* property : {GRPC_X509_CN_PROPERTY_NAME, GRPC_PEER_DNS_PROPERTY_NAME}) {
-    for (const grpc::string_ref& name : auth.FindPropertyValues(property)) {
+    for (const grpc::string_ref& name : auth->FindPropertyValues(property)) {
       if (std::string_view(name.data(), name.size()) == gateway_id) {
         return absl::OkStatus();
       }

@@ -75,8 +75,8 @@ class HttpCertificate {
 
   const TlsConfig tls_;
   std::mutex mu_;
-  std::shared_ptr<const KeyPair> current_;                      // Guarded by mu_.
-  std::chrono::steady_clock::time_point next_check_;            // Guarded by mu_.
+  std::shared_ptr<const KeyPair> current_;            // Guarded by mu_.
+  std::chrono::steady_clock::time_point next_check_;  // Guarded by mu_.
   std::string refused_;  // The files' text last refused, logged once. Guarded by mu_.
 };
 
@@ -85,9 +85,10 @@ class HttpCertificate {
 // one of its DNS subject alternative names, compared exactly; other SAN kinds (IP, URI, e-mail)
 // name no gateway. Errors: UNAUTHENTICATED when `require_certificate` and the connection has no
 // client certificate; PERMISSION_DENIED when the certificate names other gateways (listed, up to
-// a few). A connection without a certificate passes when it is not required.
+// a few). A connection without a certificate (or without an auth context: null) passes when it
+// is not required.
 // REQUIRES: gateway_id passed ValidateId.
-absl::Status CheckGatewayCertificate(const grpc::AuthContext& auth, const std::string& gateway_id,
+absl::Status CheckGatewayCertificate(const grpc::AuthContext* auth, const std::string& gateway_id,
                                      bool require_certificate);
 
 }  // namespace hotline::daemon

@@ -1,12 +1,13 @@
 // TLS on both listeners and mutual TLS for gateways (docs/tls.md), against the real daemon with
 // certificates the test makes with the openssl command (test_pki.h).
+#include "daemon/tls.h"
+
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <thread>
 
-#include "daemon/tls.h"
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/test_pki.h"
 
@@ -89,8 +90,7 @@ TEST_CASE("a TLS-only daemon refuses a plaintext client and routes a call over T
   CHECK(connect.connect().counsellor_id() == "lan");
 }
 
-TEST_CASE("mutual TLS refuses a gateway without a client certificate or with another's",
-          "[tls]") {
+TEST_CASE("mutual TLS refuses a gateway without a client certificate or with another's", "[tls]") {
   Pki pki;
   DaemonFixture f([&](daemon::Config& c) { pki.Serve(c, /*client_ca=*/true, /*require=*/true); });
   UseTls(f, pki);
@@ -127,9 +127,10 @@ TEST_CASE("mutual TLS refuses a gateway without a client certificate or with ano
   CHECK(ListCounsellors(f.channel).ok());
 }
 
-TEST_CASE("with client certificates optional a gateway without one says Hello but one with a "
-          "certificate only as itself",
-          "[tls]") {
+TEST_CASE(
+    "with client certificates optional a gateway without one says Hello but one with a "
+    "certificate only as itself",
+    "[tls]") {
   Pki pki;
   DaemonFixture f([&](daemon::Config& c) { pki.Serve(c, /*client_ca=*/true, /*require=*/false); });
   const int port = f.daemon->grpc_port();

@@ -43,11 +43,11 @@ class TestPki {
     }
     Run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " +
         Key(name) + " -out " + Path(name + ".csr") + " -subj '/CN=" + cn + "'");
-    Run("openssl x509 -req -in " + Path(name + ".csr") + " -CA " + Crt(ca) + " -CAkey " +
-        Key(ca) + " -CAcreateserial -CAserial " + Path(ca + ".srl") + " -out " + Crt(name) +
+    Run("openssl x509 -req -in " + Path(name + ".csr") + " -CA " + Crt(ca) + " -CAkey " + Key(ca) +
+        " -CAcreateserial -CAserial " + Path(ca + ".srl") + " -out " + Crt(name) +
         " -days 2 -extfile " + ext);
-    std::filesystem::permissions(Key(name), std::filesystem::perms::owner_read |
-                                                std::filesystem::perms::owner_write);
+    std::filesystem::permissions(
+        Key(name), std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
 
   std::string Path(const std::string& file) const { return (dir_.path() / file).string(); }
