@@ -49,8 +49,8 @@ grep -q "^cert_file = " "$dir/tls.toml" || fail "the shipped config has no '# ce
 hotlined_config=$dir/tls.toml start_hotlined daemon
 grep -q "tls=on" "$dir/daemon.out" || fail "the ready line does not say tls=on"
 grep -q "gRPC on 127.0.0.1:0: TLS (certificate '$dir/server.crt', client certificates" \
-  "$dir/daemon.log" || fail "the log does not say gRPC is TLS"
-grep -q "HTTP on 127.0.0.1:0: TLS" "$dir/daemon.log" || fail "the log does not say HTTP is TLS"
+  "$dir/daemon.out" || fail "the log does not say gRPC is TLS"
+grep -q "HTTP on 127.0.0.1:0: TLS" "$dir/daemon.out" || fail "the log does not say HTTP is TLS"
 
 # Plaintext clients are refused; with the CA they are served.
 if "$bin/hotlinectl" --server "$grpc" status > "$dir/plain.out" 2>&1; then
