@@ -60,6 +60,13 @@ grep -q "pass --tls-ca" "$dir/plain.out" || fail "the plaintext refusal does not
 "$bin/hotlinectl" --server "$grpc" --tls-ca "$dir/ca.crt" status > "$dir/status.out" 2>&1 ||
   fail "hotlinectl status over TLS"
 grep -q "health: SERVING" "$dir/status.out" || fail "health over TLS is not SERVING"
+# --tls-server-name replaces the name checked against the certificate (127.0.0.1 here).
+if "$bin/hotlinectl" --server "$grpc" --tls-ca "$dir/ca.crt" --tls-server-name other.example \
+  status > "$dir/other-name.out" 2>&1; then
+  fail "a certificate without other.example was accepted for it"
+fi
+"$bin/hotlinectl" --server "$grpc" --tls-ca "$dir/ca.crt" --tls-server-name localhost status \
+  > "$dir/localhost.out" 2>&1 || fail "hotlinectl status with --tls-server-name localhost"
 [ "$(curl -fsS --cacert "$dir/ca.crt" "https://$http/healthz")" = "ok" ] ||
   fail "/healthz over TLS is not ok"
 if curl -fsS -m 5 "http://$http/healthz" > /dev/null 2>&1; then
