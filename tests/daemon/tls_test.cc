@@ -63,10 +63,10 @@ TEST_CASE("a gateway with a certificate says Hello only as its CN or a DNS name"
   CHECK_FALSE(CheckGatewayCertificate(&a, "GW-A", false).ok());
   CHECK_FALSE(CheckGatewayCertificate(&a, "gw", false).ok());
   // An IP or URI SAN names no gateway.
-  const FakeAuth ip(std::multimap<std::string, std::string>{
-      {GRPC_X509_PEM_CERT_PROPERTY_NAME, "pem"},
-      {GRPC_X509_SAN_PROPERTY_NAME, "10.0.0.7"},
-      {GRPC_PEER_IP_PROPERTY_NAME, "10.0.0.7"}});
+  const FakeAuth ip(
+      std::multimap<std::string, std::string>{{GRPC_X509_PEM_CERT_PROPERTY_NAME, "pem"},
+                                              {GRPC_X509_SAN_PROPERTY_NAME, "10.0.0.7"},
+                                              {GRPC_PEER_IP_PROPERTY_NAME, "10.0.0.7"}});
   CHECK(CheckGatewayCertificate(&ip, "10.0.0.7", false).code() ==
         absl::StatusCode::kPermissionDenied);
 }

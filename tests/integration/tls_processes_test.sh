@@ -23,32 +23,41 @@ grep -q "allow_plaintext_public" "$dir/refused.log" || fail "the refusal does no
 [ ! -e "$dir/refused.db" ] || fail "the refused daemon created its database"
 
 # A CA, the daemon's certificate (127.0.0.1), and the client certificates of gw-a and gw-b.
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-  -subj "/CN=hotline test CA" -keyout "$dir/ca.key" -out "$dir/ca.crt" 2> "$dir/openssl.txt"
+authority() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj "/CN=hotline test $1" -keyout "$dir/$1.key" -out "$dir/$1.crt" 2>> "$dir/openssl.txt"
+}
 certificate() {
-  local name=$1 cn=$2 ext=$3
+  local name=$1 cn=$2 ext=$3 ca=${4:-ca}
   printf '%s\n' "$ext" > "$dir/$name.ext"
   openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$cn" \
     -keyout "$dir/$name.key" -out "$dir/$name.csr" 2>> "$dir/openssl.txt"
-  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
-    -CAcreateserial -CAserial "$dir/ca.srl" -days 2 -extfile "$dir/$name.ext" \
+  openssl x509 -req -in "$dir/$name.csr" -CA "$dir/$ca.crt" -CAkey "$dir/$ca.key" \
+    -CAcreateserial -CAserial "$dir/$ca.srl" -days 2 -extfile "$dir/$name.ext" \
     -out "$dir/$name.crt" 2>> "$dir/openssl.txt"
   chmod 600 "$dir/$name.key"
 }
+authority ca
+authority ca2
 certificate server hotlined "subjectAltName=IP:127.0.0.1,DNS:localhost"
+certificate server2 hotlined "subjectAltName=IP:127.0.0.1,DNS:localhost" ca2
 certificate gw-a gw-a "extendedKeyUsage=clientAuth"
 certificate gw-b gw-b "extendedKeyUsage=clientAuth"
+# The daemon serves copies, which the end of the test replaces.
+cp "$dir/server.crt" "$dir/live.crt"
+cp "$dir/server.key" "$dir/live.key"
 
 # The shipped config with its [tls] lines filled in.
-sed -e "s|^# cert_file = .*|cert_file = \"$dir/server.crt\"|" \
-  -e "s|^# key_file = .*|key_file = \"$dir/server.key\"|" \
+sed -e "s|^# cert_file = .*|cert_file = \"$dir/live.crt\"|" \
+  -e "s|^# key_file = .*|key_file = \"$dir/live.key\"|" \
+  -e "s|^reload_interval_s = 60|reload_interval_s = 1|" \
   -e "s|^# client_ca_file = .*|client_ca_file = \"$dir/ca.crt\"|" \
   -e "s|^require_client_certificate = false|require_client_certificate = true|" \
   "$src/deploy/hotline.toml" > "$dir/tls.toml"
 grep -q "^cert_file = " "$dir/tls.toml" || fail "the shipped config has no '# cert_file' line"
 hotlined_config=$dir/tls.toml start_hotlined daemon
 grep -q "tls=on" "$dir/daemon.out" || fail "the ready line does not say tls=on"
-grep -q "gRPC on 127.0.0.1:0: TLS (certificate '$dir/server.crt', client certificates" \
+grep -q "gRPC on 127.0.0.1:0: TLS (certificate '$dir/live.crt', client certificates" \
   "$dir/daemon.out" || fail "the log does not say gRPC is TLS"
 grep -q "HTTP on 127.0.0.1:0: TLS" "$dir/daemon.out" || fail "the log does not say HTTP is TLS"
 
@@ -101,5 +110,27 @@ sim --gateway-id gw-a --tls-cert "$dir/gw-a.crt" --tls-key "$dir/gw-a.key" \
 wait "$desk_pid" || fail "hotline-desk did not finish its call"
 row=$(sqlite3 "$dir/hotline.db" "SELECT outcome, counsellor_id, category FROM calls")
 [ "$row" = "completed|lan|mental_health" ] || fail "unexpected calls row: '$row'"
+
+# Replacing the certificate. A half-done replacement (the new certificate with the old key) is
+# refused and the previous pair stays on HTTP; the whole new pair is then served without a
+# restart, on HTTP and gRPC. Each curl is a new handshake, which is when HTTP looks at the files.
+https_ok() { curl -fsS -m 5 --cacert "$1" "https://$http/healthz" > /dev/null 2>&1; }
+https_ok "$dir/ca.crt" || fail "/healthz with the first CA"
+https_ok "$dir/ca2.crt" && fail "the second CA was trusted before the replacement"
+cp "$dir/server2.crt" "$dir/live.crt.new" && mv "$dir/live.crt.new" "$dir/live.crt"
+refused_pair() {
+  https_ok "$dir/ca.crt" || true
+  grep -q "HTTP TLS: the changed certificate files are not used" "$dir/daemon.out"
+}
+wait_until refused_pair
+grep -q "is not the key of the certificate" "$dir/daemon.out" || fail "the refusal does not say why"
+https_ok "$dir/ca.crt" || fail "after a mismatched pair the previous certificate is not served"
+cp "$dir/server2.key" "$dir/live.key.new" && mv "$dir/live.key.new" "$dir/live.key"
+wait_until https_ok "$dir/ca2.crt"
+grep -q "HTTP TLS: reloaded the certificate" "$dir/daemon.out" || fail "no reload logged"
+https_ok "$dir/ca.crt" && fail "the first certificate is still served on HTTP"
+grpc_ok() { "$bin/hotlinectl" --server "$grpc" --tls-ca "$1" status > /dev/null 2>&1; }
+wait_until grpc_ok "$dir/ca2.crt"
+grpc_ok "$dir/ca.crt" && fail "the first certificate is still served on gRPC"
 stop_hotlined
 echo "PASS: TLS and mutual TLS with real processes"
