@@ -31,6 +31,9 @@ const std::set<std::string>& KnownKeys() {
       "routing.max_wait_ms",       "routing.offer_timeout_ms",
       "routing.wrap_up_ms",        "routing.missed_offers_before_break",
       "supervision.view_calls",    "supervision.max_web_views",
+      "tls.cert_file",             "tls.key_file",
+      "tls.client_ca_file",        "tls.require_client_certificate",
+      "tls.reload_interval_s",     "tls.allow_plaintext_public",
   };
   return keys;
 }
@@ -92,6 +95,20 @@ class Reader {
     return absl::OkStatus();
   }
 
+  absl::Status Bool(const char* path, bool& out) const {
+    const toml::node* node = root_.at_path(path).node();
+    if (node == nullptr) {
+      return absl::OkStatus();
+    }
+    const auto* value = node->as_boolean();
+    if (value == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(Where(source_, node->source()), ": '", path,
+                                                     "' must be true or false"));
+    }
+    out = value->get();
+    return absl::OkStatus();
+  }
+
   absl::Status Integer(const char* path, int64_t& out, int64_t min, int64_t max) const {
     const toml::node* node = root_.at_path(path).node();
     if (node == nullptr) {
@@ -130,6 +147,26 @@ absl::StatusOr<HostPort> ParseHostPort(const std::string& value, std::string_vie
   return HostPort{value.substr(0, colon), std::stoi(port)};
 }
 
+absl::Status CheckTlsConfig(const TlsConfig& tls) {
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "'tls.cert_file' and 'tls.key_file' go together: set both for TLS, or neither");
+  }
+  if (!tls.enabled() && !tls.client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "'tls.client_ca_file' needs TLS: set 'tls.cert_file' and 'tls.key_file' too");
+  }
+  if (tls.require_client_certificate && tls.client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "'tls.require_client_certificate' needs 'tls.client_ca_file', the CA that signs "
+        "gateways' certificates");
+  }
+  if (tls.reload_interval_s < 1) {
+    return absl::InvalidArgumentError("'tls.reload_interval_s' must be at least 1");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& source) {
   toml::table root;
   try {
@@ -162,6 +199,12 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
            r.Integer("routing.missed_offers_before_break", missed, 1, 100),
            r.Integer("supervision.view_calls", c.view_calls, 1, 1000),
            r.Integer("supervision.max_web_views", c.max_web_views, 1, 64),
+           r.String("tls.cert_file", c.tls.cert_file),
+           r.String("tls.key_file", c.tls.key_file),
+           r.String("tls.client_ca_file", c.tls.client_ca_file),
+           r.Bool("tls.require_client_certificate", c.tls.require_client_certificate),
+           r.Integer("tls.reload_interval_s", c.tls.reload_interval_s, 1, 86'400),
+           r.Bool("tls.allow_plaintext_public", c.tls.allow_plaintext_public),
        }) {
     if (!s.ok()) {
       return s;
@@ -173,6 +216,9 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
         fmt::format("{}: 'storage.synchronous' must be \"NORMAL\" or \"FULL\"", source));
   }
   c.synchronous = synchronous;
+  if (absl::Status s = CheckTlsConfig(c.tls); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", s.message()));
+  }
   return c;
 }
 

@@ -10,6 +10,31 @@
 
 namespace hotline::daemon {
 
+// The [tls] section: TLS on both listeners (gRPC and HTTP) and client certificates for gateways
+// (docs/tls.md). TLS is on when cert_file is set; then key_file is required too.
+struct TlsConfig {
+  // The daemon's certificate chain (PEM, leaf first) and its private key (PEM). Re-read while
+  // the daemon runs: a change is served within reload_interval_s.
+  std::string cert_file;
+  std::string key_file;
+  // CAs (PEM) that sign gateways' client certificates. Set: a client may present a certificate,
+  // which must verify against these (else the handshake fails), and a gateway that presents one
+  // may say Hello only as the gateway id its certificate names (CN or a DNS SAN). Empty: no
+  // client certificates are asked for.
+  std::string client_ca_file;
+  // Every gateway must present a client certificate naming its gateway id; a Hello over a
+  // connection without one is refused (UNAUTHENTICATED). Needs client_ca_file. Desks,
+  // supervisors and administrators never need one (they present tokens).
+  bool require_client_certificate = false;
+  // How often the certificate, key and client CA files are checked for a change, in seconds.
+  int64_t reload_interval_s = 60;
+  // Without TLS, both listeners must be on loopback (127.0.0.0/8, ::1, localhost) unless this is
+  // true: tokens and children's data would cross the network in clear text.
+  bool allow_plaintext_public = false;
+
+  bool enabled() const { return !cert_file.empty(); }
+};
+
 struct Config {
   // host:port for gRPC; port 0 lets the OS pick (tests).
   std::string grpc_listen = "127.0.0.1:50051";
@@ -39,6 +64,7 @@ struct Config {
   int64_t view_calls = 100;
   // Live web pages (GET /api/queue/events) open at once; each holds one HTTP worker thread.
   int64_t max_web_views = 8;
+  TlsConfig tls;
 };
 
 // A listening address, split.
@@ -50,6 +76,11 @@ struct HostPort {
 // `key` otherwise ("server.http_listen: port '99999' is not a number from 0 to 65535"). Why:
 // a larger port was silently truncated to 16 bits by the HTTP server and bound elsewhere.
 absl::StatusOr<HostPort> ParseHostPort(const std::string& value, std::string_view key);
+
+// The [tls] settings agree with each other (cert and key together, a client CA only with TLS,
+// require_client_certificate only with a client CA); INVALID_ARGUMENT naming the keys otherwise.
+// Files are not read here: Daemon::Start loads them and names the one it cannot use.
+absl::Status CheckTlsConfig(const TlsConfig& tls);
 
 // Reads a TOML config file. INVALID_ARGUMENT naming the file, line and key for a malformed file,
 // an unknown key or a value of the wrong type or range; NOT_FOUND when the file is missing.

@@ -34,6 +34,7 @@
 #include "daemon/services.h"
 #include "daemon/status.h"
 #include "daemon/streams.h"
+#include "daemon/tls.h"
 #include "daemon/web.h"
 #include "hotline/v1/admin.grpc.pb.h"
 
@@ -126,6 +127,25 @@ class DaemonImpl final : public Daemon {
         return parsed.status();
       }
     }
+    // Plaintext only on loopback unless told otherwise (tls.h), and the [tls] keys consistent.
+    if (absl::Status s = CheckTlsConfig(config_.tls); !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = CheckPlaintextListeners(config_); !s.ok()) {
+      return s;
+    }
+    // The certificate files, before anything is opened: a bad file fails the start, naming it.
+    auto grpc_credentials = GrpcServerCredentials(config_.tls);
+    if (!grpc_credentials.ok()) {
+      return grpc_credentials.status();
+    }
+    if (config_.tls.enabled()) {
+      auto http_certificate = HttpCertificate::Load(config_.tls);
+      if (!http_certificate.ok()) {
+        return http_certificate.status();
+      }
+      http_certificate_ = std::move(*http_certificate);
+    }
     // The directories first (the lock file lives beside the database), all private.
     if (absl::Status s = PrepareDataFiles(config_); !s.ok()) {
       return s;
@@ -174,7 +194,7 @@ class DaemonImpl final : public Daemon {
     // gRPC sets SO_REUSEPORT by default: a second daemon on this port would start beside us and
     // share the connections. Without it the bind fails and BuildAndStart returns null.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-    builder.AddListeningPort(config_.grpc_listen, grpc::InsecureServerCredentials(), &grpc_port_);
+    builder.AddListeningPort(config_.grpc_listen, *grpc_credentials, &grpc_port_);
     builder.RegisterService(&gateway_);
     builder.RegisterService(&desk_);
     builder.RegisterService(&supervisor_);
@@ -209,6 +229,15 @@ class DaemonImpl final : public Daemon {
     spdlog::info("hotlined serving gRPC on {} (port {}) and HTTP on {} (port {}), database {}",
                  config_.grpc_listen, grpc_port_, config_.http_listen, http_port_,
                  config_.database);
+    for (const auto& [what, listen] : {std::pair{"gRPC", &config_.grpc_listen},
+                                       std::pair{"HTTP", &config_.http_listen}}) {
+      const std::string line = DescribeListener(config_, what, *listen);
+      if (config_.tls.enabled() || IsLoopbackHost(ParseHostPort(*listen, what)->host)) {
+        spdlog::info("{}", line);
+      } else {
+        spdlog::warn("{}", line);
+      }
+    }
     return absl::OkStatus();
   }
 
@@ -336,7 +365,19 @@ class DaemonImpl final : public Daemon {
       return listen.status();
     }
     const auto& [host, port] = *listen;
-    http_ = std::make_unique<httplib::Server>();
+    if (http_certificate_ != nullptr) {
+      // The certificate answers each handshake itself, so a replaced file is served without a
+      // restart (tls.h HttpCertificate).
+      auto https = std::make_unique<httplib::SSLServer>(
+          [this](SSL_CTX& ctx) { return http_certificate_->Install(ctx); });
+      if (!https->is_valid()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tls.cert_file: cannot serve HTTPS with '", config_.tls.cert_file, "'"));
+      }
+      http_ = std::move(https);
+    } else {
+      http_ = std::make_unique<httplib::Server>();
+    }
     // cpp-httplib's default sets SO_REUSEPORT, which lets a second daemon bind this port too.
     // SO_REUSEADDR alone still allows a quick restart over connections in TIME_WAIT.
     http_->set_socket_options([](socket_t sock) {
@@ -448,6 +489,8 @@ class DaemonImpl final : public Daemon {
   std::thread cq_thread_;
   int grpc_port_ = 0;
 
+  // The HTTPS certificate, when TLS is on; before http_, whose SSL_CTX calls it.
+  std::unique_ptr<HttpCertificate> http_certificate_;
   // Before http_: its pages' streams end after the server's workers.
   std::unique_ptr<WebViews> web_views_;
   std::unique_ptr<httplib::Server> http_;

@@ -11,6 +11,7 @@
 #include "daemon/services.h"
 #include "daemon/status.h"
 #include "daemon/streams.h"
+#include "daemon/tls.h"
 
 namespace hotline::daemon {
 
@@ -91,6 +92,16 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
         return;
       }
       if (absl::Status s = ValidateId(msg.hello().gateway_id(), "hello.gateway_id", 64); !s.ok()) {
+        stream->Close(ToGrpc(s));
+        return;
+      }
+      // A client certificate binds its connection to the gateway it names (docs/tls.md).
+      const std::shared_ptr<const grpc::AuthContext> auth = stream->ctx.auth_context();
+      if (absl::Status s = CheckGatewayCertificate(auth.get(), msg.hello().gateway_id(),
+                                                   services.config.tls.require_client_certificate);
+          !s.ok()) {
+        spdlog::warn("gateway Hello as '{}' refused: {}", msg.hello().gateway_id(),
+                     std::string(s.message()));
         stream->Close(ToGrpc(s));
         return;
       }

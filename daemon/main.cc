@@ -15,6 +15,7 @@
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/tls.h"
 
 namespace {
 
@@ -59,6 +60,12 @@ int main(int argc, char** argv) {
   }
   if (!database.empty()) config->database = database;
   if (!caller_key_file.empty()) config->caller_key_file = caller_key_file;
+  // A plaintext listener off loopback is a configuration error (docs/tls.md), whichever of the
+  // file and the command line put it there.
+  if (absl::Status s = hotline::daemon::CheckPlaintextListeners(*config); !s.ok()) {
+    std::cerr << "hotlined: " << s.message() << "\n";
+    return kBadConfig;
+  }
 
   // Block the stop signals in every thread (threads inherit the mask), then wait for them here.
   sigset_t stop;
@@ -82,14 +89,16 @@ int main(int argc, char** argv) {
   auto host = [](const std::string& hostport) { return hostport.substr(0, hostport.rfind(':')); };
   std::cout << "hotlined ready: grpc=" << host(config->grpc_listen) << ":" << (*daemon)->grpc_port()
             << " http=" << host(config->http_listen) << ":" << (*daemon)->http_port()
-            << " database=" << config->database << std::endl;
+            << " database=" << config->database
+            << " tls=" << (config->tls.enabled() ? "on" : "off") << std::endl;
   // And for a person (deploy/run's banner leaves the addresses to this): the ports bound, which
   // port 0 or a command-line override make different from the config file's.
   const std::string grpc = host(config->grpc_listen) + ":" + std::to_string((*daemon)->grpc_port());
   const std::string web =
-      "http://" + host(config->http_listen) + ":" + std::to_string((*daemon)->http_port());
+      std::string(config->tls.enabled() ? "https://" : "http://") + host(config->http_listen) +
+      ":" + std::to_string((*daemon)->http_port());
   std::cout << "  gRPC       " << grpc << "   (check: hotlinectl status --server " << grpc
-            << ")\n"
+            << (config->tls.enabled() ? " --tls-ca <the CA file>" : "") << ")\n"
             << "  live view  " << web << "/   (health " << web << "/healthz, metrics " << web
             << "/metrics)" << std::endl;
   int signal = 0;

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <random>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 namespace hotline::clients {
@@ -30,16 +31,95 @@ Hints& TheHints() {
   return *hints;
 }
 
+// What SetClientTls last set: the credentials every Server uses, and the name override.
+struct ClientTls {
+  std::mutex mu;
+  std::shared_ptr<grpc::ChannelCredentials> credentials;  // Null: insecure.
+  std::string server_name;
+};
+
+ClientTls& TheTls() {
+  static ClientTls* tls = new ClientTls;  // Never destroyed, as the hints.
+  return *tls;
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           grpc::ChannelArguments arguments) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  {
+    ClientTls& tls = TheTls();
+    std::lock_guard lock(tls.mu);
+    credentials = tls.credentials;
+    if (!tls.server_name.empty()) {
+      arguments.SetSslTargetNameOverride(tls.server_name);
+    }
+  }
+  if (credentials == nullptr) {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  return grpc::CreateCustomChannel(WithDefaultPort(address), credentials, arguments);
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, const char* flag) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    return absl::InvalidArgumentError(fmt::format("{}: cannot read '{}'", flag, path));
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (text.str().find("-----BEGIN") == std::string::npos) {
+    return absl::InvalidArgumentError(fmt::format("{}: '{}' holds nothing in PEM", flag, path));
+  }
+  return text.str();
+}
+
 }  // namespace
 
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
+    const TlsFiles& tls) {
+  if (!tls.enabled()) {
+    return grpc::InsecureChannelCredentials();
+  }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-cert and --tls-key go together: a client certificate needs its key");
+  }
+  grpc::SslCredentialsOptions options;
+  for (const auto& [path, flag, out] :
+       {std::tuple{&tls.ca_file, "--tls-ca", &options.pem_root_certs},
+        std::tuple{&tls.cert_file, "--tls-cert", &options.pem_cert_chain},
+        std::tuple{&tls.key_file, "--tls-key", &options.pem_private_key}}) {
+    if (path->empty()) {
+      continue;
+    }
+    absl::StatusOr<std::string> pem = ReadPem(*path, flag);
+    if (!pem.ok()) {
+      return pem.status();
+    }
+    *out = *std::move(pem);
+  }
+  return grpc::SslCredentials(options);
+}
+
+absl::Status SetClientTls(const TlsFiles& tls) {
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      ChannelCredentialsFor(tls);
+  if (!credentials.ok()) {
+    return credentials.status();
+  }
+  ClientTls& state = TheTls();
+  std::lock_guard lock(state.mu);
+  state.credentials = tls.enabled() ? *std::move(credentials) : nullptr;
+  state.server_name = tls.server_name;
+  return absl::OkStatus();
+}
+
 Server::Server(const std::string& address, std::string token)
-    : channel_(grpc::CreateChannel(WithDefaultPort(address), grpc::InsecureChannelCredentials())),
-      authorization_(token.empty() ? std::string() : "Bearer " + std::move(token)) {}
+    : Server(address, std::move(token), grpc::ChannelArguments()) {}
 
 Server::Server(const std::string& address, std::string token,
                const grpc::ChannelArguments& arguments)
-    : channel_(grpc::CreateCustomChannel(WithDefaultPort(address),
-                                         grpc::InsecureChannelCredentials(), arguments)),
+    : channel_(MakeChannel(address, arguments)),
       authorization_(token.empty() ? std::string() : "Bearer " + std::move(token)) {}
 
 void Server::Prepare(grpc::ClientContext& context, std::chrono::milliseconds timeout) const {
@@ -121,7 +201,22 @@ void AddServerFlags(CLI::App& app, std::string& server, std::string& token,
       }
     });
   }
-  app.parse_complete_callback([&server, &token, file] {
+  auto tls = std::make_shared<TlsFiles>();
+  app.add_option("--tls-ca", tls->ca_file,
+                 "TLS: PEM file of the CA that signed hotlined's certificate (docs/tls.md)")
+      ->envname("HOTLINE_TLS_CA");
+  app.add_option("--tls-cert", tls->cert_file,
+                 "TLS: this client's certificate (PEM), for mutual TLS (gateways)")
+      ->envname("HOTLINE_TLS_CERT");
+  app.add_option("--tls-key", tls->key_file, "TLS: the private key of --tls-cert (PEM)")
+      ->envname("HOTLINE_TLS_KEY");
+  app.add_option("--tls-server-name", tls->server_name,
+                 "TLS: the name to check hotlined's certificate for, if not --server's host")
+      ->envname("HOTLINE_TLS_SERVER_NAME");
+  app.parse_complete_callback([&server, &token, file, tls] {
+    if (absl::Status s = SetClientTls(*tls); !s.ok()) {
+      throw CLI::ValidationError(std::string(s.message()));
+    }
     if (!file->empty()) {
       absl::StatusOr<std::string> read = ReadTokenFile(*file);
       if (!read.ok()) {
@@ -155,7 +250,7 @@ std::string ErrorLine(const grpc::Status& status) {
     case grpc::StatusCode::UNAVAILABLE:
       line += fmt::format(
           "\n  hotlined is not answering at {}: is it running? Start it with ./deploy/run, or "
-          "point --server at it (host:port)",
+          "point --server at it (host:port); if it serves TLS, pass --tls-ca (docs/tls.md)",
           hints.address);
       break;
     case grpc::StatusCode::UNAUTHENTICATED:

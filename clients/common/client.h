@@ -24,11 +24,37 @@ inline constexpr char kDefaultServer[] = "127.0.0.1:50051";
 // milliseconds, so hitting this means something is wrong, not slow.
 inline constexpr std::chrono::milliseconds kUnaryTimeout{10'000};
 
+// How a client reaches a daemon that serves TLS (docs/tls.md). TLS is on when ca_file or
+// cert_file is set.
+struct TlsFiles {
+  // PEM CAs trusted to sign hotlined's certificate; empty with TLS on: the system's CAs.
+  std::string ca_file;
+  // A gateway's client certificate (PEM chain) and private key, for mutual TLS; both or neither.
+  std::string cert_file;
+  std::string key_file;
+  // The name checked against hotlined's certificate instead of the --server host (e.g. when
+  // connecting by an address the certificate does not list). Empty: the host.
+  std::string server_name;
+
+  bool enabled() const { return !ca_file.empty() || !cert_file.empty(); }
+};
+
+// The credentials for `tls`: insecure when TLS is off, else TLS with the files' contents.
+// INVALID_ARGUMENT naming the flag (--tls-ca, --tls-cert, --tls-key) when a file cannot be read
+// or is empty, or when only one of the certificate and key is given.
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
+    const TlsFiles& tls);
+
+// Sets the TLS files every Server made afterwards in this process uses (AddServerFlags calls it
+// after parsing; a program or test that builds Servers without flags may call it). Errors as
+// ChannelCredentialsFor; then nothing changes.
+absl::Status SetClientTls(const TlsFiles& tls);
+
 // A connection to hotlined and the bearer token presented on every call.
 class Server {
  public:
   // `address` is host:port. `token` may be empty for calls that need none (health, reflection).
-  // The channel is plaintext; TLS arrives with the daemon's TLS configuration.
+  // The channel is plaintext, or TLS as SetClientTls last said (the --tls-* flags).
   Server(const std::string& address, std::string token);
   // The same over a channel built with `arguments`, e.g. a shorter reconnect backoff.
   Server(const std::string& address, std::string token, const grpc::ChannelArguments& arguments);
@@ -59,7 +85,10 @@ class Server {
 };
 
 // Adds --server (default kDefaultServer; a host without a port means port 50051), --token-file
-// and --token, which fall back to the environment variable `token_env`. A file or the
+// and --token, which fall back to the environment variable `token_env`, and the TLS flags
+// --tls-ca, --tls-cert, --tls-key and --tls-server-name (environment HOTLINE_TLS_CA,
+// HOTLINE_TLS_CERT, HOTLINE_TLS_KEY, HOTLINE_TLS_SERVER_NAME), applied with SetClientTls after
+// parsing (an unreadable file is a usage error). A file or the
 // environment is the better place: command lines show in `ps`. `role` names the token in
 // errors ("counsellor's desk", "gateway", "administrator", "supervisor"). After parsing, the
 // token is read from the file when one was given (an unreadable or empty file is a usage error),

@@ -74,5 +74,35 @@ TEST_CASE("an error says what to do: the address when the daemon is down, the ro
         "error: NOT_FOUND: no such call");
 }
 
+TEST_CASE("the TLS flags refuse a file that cannot be used before any call is made", "[clients]") {
+  const std::string missing = "/nonexistent/hotline-ca.crt";
+  {
+    CLI::App app;
+    std::string server;
+    std::string token;
+    AddServerFlags(app, server, token, "HOTLINE_GATEWAY_TOKEN", false, "gateway");
+    CHECK_THROWS_WITH(app.parse("--tls-ca " + missing, false),
+                      Catch::Contains("--tls-ca: cannot read '" + missing + "'"));
+  }
+  const std::string not_pem =
+      (std::filesystem::temp_directory_path() / ("hotline-not-pem-" + std::to_string(getpid())))
+          .string();
+  std::ofstream(not_pem) << "not a certificate\n";
+  TlsFiles ca_only;
+  ca_only.ca_file = not_pem;
+  TlsFiles cert_only;
+  cert_only.cert_file = not_pem;
+  CHECK(ChannelCredentialsFor(ca_only).status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(ChannelCredentialsFor(ca_only).status().message()),
+             Catch::Contains("holds nothing in PEM"));
+  CHECK_THAT(std::string(ChannelCredentialsFor(cert_only).status().message()),
+             Catch::Contains("--tls-cert and --tls-key go together"));
+  std::remove(not_pem.c_str());
+  // No TLS flag: plaintext, as before.
+  REQUIRE(ChannelCredentialsFor(TlsFiles()).ok());
+  CHECK_FALSE(TlsFiles{}.enabled());
+  CHECK(SetClientTls(TlsFiles()).ok());
+}
+
 }  // namespace
 }  // namespace hotline::clients

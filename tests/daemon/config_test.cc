@@ -106,5 +106,47 @@ TEST_CASE("a caller key file of the wrong size is refused", "[daemon]") {
   CHECK(CallerKeyer::Load(path).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+
+TEST_CASE("the tls section is read and its keys must agree", "[daemon]") {
+  auto shipped = LoadConfig(std::string(HOTLINE_SOURCE_DIR) + "/deploy/hotline.toml");
+  REQUIRE(shipped.ok());
+  CHECK_FALSE(shipped->tls.enabled());
+  CHECK(shipped->tls.reload_interval_s == 60);
+  CHECK_FALSE(shipped->tls.allow_plaintext_public);
+  CHECK_FALSE(shipped->tls.require_client_certificate);
+
+  auto full = ParseConfig(
+      "[tls]\ncert_file = \"s.crt\"\nkey_file = \"s.key\"\nclient_ca_file = \"ca.crt\"\n"
+      "require_client_certificate = true\nreload_interval_s = 5\nallow_plaintext_public = true\n",
+      "h.toml");
+  INFO(full.status().ToString());
+  REQUIRE(full.ok());
+  CHECK(full->tls.enabled());
+  CHECK(full->tls.cert_file == "s.crt");
+  CHECK(full->tls.key_file == "s.key");
+  CHECK(full->tls.client_ca_file == "ca.crt");
+  CHECK(full->tls.require_client_certificate);
+  CHECK(full->tls.reload_interval_s == 5);
+  CHECK(full->tls.allow_plaintext_public);
+
+  const std::pair<const char*, const char*> refused[] = {
+      {"cert_file = \"s.crt\"\n", "'tls.cert_file' and 'tls.key_file' go together"},
+      {"key_file = \"s.key\"\n", "'tls.cert_file' and 'tls.key_file' go together"},
+      {"client_ca_file = \"ca.crt\"\n", "'tls.client_ca_file' needs TLS"},
+      {"cert_file = \"s.crt\"\nkey_file = \"s.key\"\nrequire_client_certificate = true\n",
+       "'tls.require_client_certificate' needs 'tls.client_ca_file'"},
+      {"reload_interval_s = 0\n", "'tls.reload_interval_s' must be an integer from 1"},
+      {"allow_plaintext_public = \"yes\"\n", "'tls.allow_plaintext_public' must be true or false"},
+      {"cert_fle = \"s.crt\"\n", "unknown key 'tls.cert_fle'"},
+  };
+  for (const auto& [text, message] : refused) {
+    auto config = ParseConfig(std::string("[tls]\n") + text, "h.toml");
+    INFO(text);
+    REQUIRE(config.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(config.status().message()),
+               Catch::StartsWith("h.toml") && Catch::Contains(message));
+  }
+}
+
 }  // namespace
 }  // namespace hotline::daemon
