@@ -138,7 +138,9 @@ class DaemonImpl final : public Daemon {
       }
       database_lock_ = std::move(*lock);
     }
-    auto store = storage::Store::Open(config_.database, {.synchronous = config_.synchronous});
+    // The journal writer checkpoints the WAL after acknowledging, not inside a commit (writer.h).
+    auto store = storage::Store::Open(
+        config_.database, {.synchronous = config_.synchronous, .checkpoint_by_owner = true});
     if (!store.ok()) {
       return store.status();
     }

@@ -582,3 +582,60 @@ TEST_CASE("every enum name reads back as the same value", "[storage]") {
 
 }  // namespace
 }  // namespace hotline::storage
+
+namespace hotline::storage {
+namespace {
+
+// A batch of `count` journal entries from `first_seq`, each `bytes` long.
+Batch JournalBatch(int64_t first_seq, int count, size_t bytes) {
+  Batch batch;
+  for (int i = 0; i < count; ++i) {
+    batch.journal.push_back(JournalEntry{.seq = first_seq + i,
+                                         .at_ms = 1'760'000'000'000 + first_seq + i,
+                                         .record = std::string(bytes, 'r')});
+  }
+  return batch;
+}
+
+TEST_CASE("a store whose owner checkpoints never checkpoints inside a commit", "[storage]") {
+  TempDb db;
+  auto store = Store::Open(db.path(), {.checkpoint_by_owner = true});
+  REQUIRE(store.ok());
+  // Three commits of about 2 MB each: SQLite's own auto-checkpoint (at 1,000 pages) would have
+  // copied the WAL back inside the second one and started it over.
+  int64_t seq = 1;
+  int64_t pages = 0;
+  for (int commit = 0; commit < 3; ++commit) {
+    REQUIRE((*store)->Commit(JournalBatch(seq, 100, 20'000)).ok());
+    seq += 100;
+    INFO("commit " << commit);
+    CHECK((*store)->wal_pages() > pages);
+    pages = (*store)->wal_pages();
+  }
+  CHECK(pages > 1'000);
+
+  REQUIRE((*store)->Checkpoint().ok());
+  CHECK((*store)->wal_pages() == 0);
+  // Everything was copied, so the next commit starts the WAL over.
+  REQUIRE((*store)->Commit(JournalBatch(seq, 1, 100)).ok());
+  CHECK((*store)->wal_pages() > 0);
+  CHECK((*store)->wal_pages() < 100);
+  int64_t read = 0;
+  REQUIRE((*store)->ReadJournal(0, [&](const JournalEntry&) {
+                     ++read;
+                     return absl::OkStatus();
+                   }).ok());
+  CHECK(read == 301);
+}
+
+TEST_CASE("a store that checkpoints on its own reports no WAL pages to its owner", "[storage]") {
+  TempDb db;
+  auto store = Store::Open(db.path());
+  REQUIRE(store.ok());
+  REQUIRE((*store)->Commit(JournalBatch(1, 100, 20'000)).ok());
+  CHECK((*store)->wal_pages() == 0);
+  CHECK((*store)->Checkpoint().ok());
+}
+
+}  // namespace
+}  // namespace hotline::storage
