@@ -138,9 +138,7 @@ class DaemonImpl final : public Daemon {
       }
       database_lock_ = std::move(*lock);
     }
-    // The journal writer checkpoints the WAL after acknowledging, not inside a commit (writer.h).
-    auto store = storage::Store::Open(
-        config_.database, {.synchronous = config_.synchronous, .checkpoint_by_owner = true});
+    auto store = storage::Store::Open(config_.database, {.synchronous = config_.synchronous});
     if (!store.ok()) {
       return store.status();
     }

@@ -185,28 +185,7 @@ void Writer::Run() {
       answer();
     }
     batch = Unit();
-    MaybeCheckpoint();
   }
-}
-
-void Writer::MaybeCheckpoint() {
-  const int64_t pages = sink_.wal_pages();
-  if (pages < options_.checkpoint_pages) {
-    return;
-  }
-  if (pages < options_.most_wal_pages) {
-    std::lock_guard lock(mu_);
-    if (!queue_.empty()) {
-      return;  // Commit what waits first; the checkpoint comes when the writer is idle.
-    }
-  }
-  const absl::Status status = sink_.Checkpoint();
-  if (!status.ok() && status.code() != last_checkpoint_fault_) {
-    spdlog::warn("WAL checkpoint failed ({} pages in the WAL); nothing is lost, it is tried again "
-                 "after the next commit: {}",
-                 pages, status.ToString());
-  }
-  last_checkpoint_fault_ = status.code();
 }
 
 }  // namespace hotline::daemon

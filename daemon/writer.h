@@ -23,12 +23,6 @@
 //
 // Each commit's duration goes to `metrics` (hotline_journal_commit_seconds) when one is given.
 //
-// WAL checkpoints (a sink opened with storage::OpenOptions::checkpoint_by_owner): SQLite's own
-// auto-checkpoint runs inside the commit that fills the WAL, and its fsyncs (2-15 ms measured on
-// a busy disk) held that batch's acknowledgements. The writer checkpoints instead after the
-// batch's answers are sent, when nothing waits (see WriterOptions). A failed checkpoint loses
-// nothing (the WAL keeps every commit) and is logged, not retried until the next batch.
-//
 // Thread-safety: Submit, healthy, failure and Stop from any thread (in practice the engine thread
 // submits); the rest runs on the writer's own thread.
 #pragma once
@@ -36,7 +30,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -54,11 +47,6 @@ struct WriterOptions {
   // failure doubles it, up to longest_retry. Tests shorten both so nothing waits on a timer.
   std::chrono::milliseconds first_retry{50};
   std::chrono::milliseconds longest_retry{2'000};
-  // For a sink whose WAL the writer checkpoints (Sink::wal_pages): a checkpoint once the WAL has
-  // checkpoint_pages, after the batch's acknowledgements went out and only when no unit waits;
-  // past most_wal_pages, even when units wait, so the WAL stays bounded under a long burst.
-  int64_t checkpoint_pages = 1'000;
-  int64_t most_wal_pages = 10'000;
 };
 
 class Writer final {
@@ -111,8 +99,6 @@ class Writer final {
   void StopForGood(const absl::Status& status, const Unit& batch);
   // Appends `from` to `into`.
   static void Merge(Unit& into, Unit&& from);
-  // Checkpoints the sink's WAL when WriterOptions say it is time.
-  void MaybeCheckpoint();
 
   storage::Sink& sink_;
   const std::function<void(bool)> on_health_;
@@ -125,7 +111,6 @@ class Writer final {
   bool stopping_ = false;                             // Guarded by mu_.
   std::chrono::steady_clock::time_point give_up_at_;  // Guarded by mu_.
   absl::Status failure_;                              // Guarded by mu_.
-  absl::StatusCode last_checkpoint_fault_ = absl::StatusCode::kOk;  // Writer thread only.
   std::atomic<bool> healthy_ = true;
   std::thread thread_;
 };

@@ -188,16 +188,6 @@ class Sink {
   // conflicts with the stored counsellors, ... An empty batch succeeds without touching the
   // database.
   [[nodiscard]] virtual absl::Status Commit(const Batch& batch) = 0;
-
-  // For a sink whose owner checkpoints the WAL itself (storage::OpenOptions::
-  // checkpoint_by_owner): the WAL pages written since the last checkpoint, as of the last commit.
-  // 0 for a sink that checkpoints on its own (the default).
-  virtual int64_t wal_pages() const { return 0; }
-
-  // Copies the WAL into the database file without waiting for anyone (a PASSIVE checkpoint), so
-  // the WAL can start over. Never needed for durability: the WAL holds every commit until then.
-  // Errors: as for Commit (UNAVAILABLE for an I/O error, RESOURCE_EXHAUSTED for a full disk).
-  [[nodiscard]] virtual absl::Status Checkpoint() { return absl::OkStatus(); }
 };
 
 }  // namespace hotline::storage

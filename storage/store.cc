@@ -603,19 +603,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
     if (!version.ok()) {
       return version.status();
     }
-    auto store = std::unique_ptr<Store>(new Store(std::move(db), *version));
-    if (options.checkpoint_by_owner) {
-      // A WAL hook of our own replaces SQLite's auto-checkpoint (which is itself a WAL hook):
-      // commits only count the pages, and Checkpoint() does the copying.
-      sqlite3_wal_hook(
-          handle,
-          [](void* arg, sqlite3*, const char*, int pages) {
-            static_cast<Store*>(arg)->wal_pages_ = pages;
-            return SQLITE_OK;
-          },
-          store.get());
-    }
-    return store;
+    return std::unique_ptr<Store>(new Store(std::move(db), *version));
   });
 }
 
@@ -989,19 +977,6 @@ absl::Status Store::RemoveCounsellor(const std::string& counsellor_id) {
   op.counsellor.profile.id = counsellor_id;
   batch.counsellors.push_back(std::move(op));
   return Commit(batch);
-}
-
-absl::Status Store::Checkpoint() {
-  return Guard(db_->getHandle(), db_->getFilename(), "checkpointing the WAL", [&]() -> absl::Status {
-    const int rc = sqlite3_wal_checkpoint_v2(db_->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
-                                             nullptr, nullptr);
-    // BUSY: another checkpoint runs (a backup tool's); ours can wait for the next call.
-    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      throw SQLite::Exception(db_->getHandle(), rc);
-    }
-    wal_pages_ = 0;
-    return absl::OkStatus();
-  });
 }
 
 // --- Queries ---------------------------------------------------------------------------------

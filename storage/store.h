@@ -51,11 +51,6 @@ struct OpenOptions {
   // commit's fsync ran; a power loss may lose the last commits, a process crash loses nothing)
   // or "FULL" (an fsync of the WAL on every commit: a power loss loses nothing acknowledged).
   std::string synchronous = "NORMAL";
-  // False: SQLite checkpoints the WAL inside the commit that takes it past 1,000 pages, so that
-  // commit waits for the checkpoint's fsyncs (milliseconds on a busy disk). True: commits never
-  // checkpoint; the owner calls Checkpoint() when it suits it (the daemon's journal writer: after
-  // the batch's acknowledgements are sent), watching wal_pages().
-  bool checkpoint_by_owner = false;
 };
 
 // Owns the SQLite database. Not thread-safe: one owner thread calls it.
@@ -177,10 +172,6 @@ class Store final : public Sink {
   // The schema version after migrations: the number of migrations applied.
   int schema_version() const;
 
-  // See Sink. wal_pages() counts only with OpenOptions::checkpoint_by_owner (0 otherwise).
-  int64_t wal_pages() const override { return wal_pages_; }
-  [[nodiscard]] absl::Status Checkpoint() override;
-
  private:
   Store(std::unique_ptr<SQLite::Database> db, int schema_version);
 
@@ -200,8 +191,6 @@ class Store final : public Sink {
   // Declared first so it is destroyed last, after the statements prepared on it.
   std::unique_ptr<SQLite::Database> db_;
   int schema_version_;
-  // WAL pages as of the last commit (sqlite3_wal_hook), when the owner checkpoints.
-  int64_t wal_pages_ = 0;
   // Prepared once and reused (re-preparing per row costs about 7x).
   std::unique_ptr<SQLite::Statement> insert_call_;
   std::unique_ptr<SQLite::Statement> insert_presence_;

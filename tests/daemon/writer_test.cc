@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,34 +44,9 @@ class RecordingSink final : public storage::Sink {
     return std::find(seqs_.begin(), seqs_.end(), seq) != seqs_.end();
   }
 
-  // A WAL the writer checkpoints: `pages` until the next Checkpoint, which runs `on_checkpoint`.
-  void SetWalPages(int64_t pages, std::function<void()> on_checkpoint) {
-    std::lock_guard lock(mu_);
-    wal_pages_ = pages;
-    on_checkpoint_ = std::move(on_checkpoint);
-  }
-  int64_t wal_pages() const override {
-    std::lock_guard lock(mu_);
-    return wal_pages_;
-  }
-  absl::Status Checkpoint() override {
-    std::function<void()> on_checkpoint;
-    {
-      std::lock_guard lock(mu_);
-      wal_pages_ = 0;
-      on_checkpoint = on_checkpoint_;
-    }
-    if (on_checkpoint) {
-      on_checkpoint();
-    }
-    return absl::OkStatus();
-  }
-
  private:
   mutable std::mutex mu_;
   std::vector<int64_t> seqs_;
-  int64_t wal_pages_ = 0;
-  std::function<void()> on_checkpoint_;
 };
 
 // A writer over FaultySink over RecordingSink, reporting everything it does as an event:
@@ -152,30 +126,6 @@ TEST_CASE("the writer answers each unit after it is durable, sends first, in sub
   CHECK(h.writer.healthy());
   CHECK(h.writer.failure().ok());
   CHECK(h.fatal_calls == 0);
-}
-
-TEST_CASE("the writer checkpoints a full WAL only after the batch's answers are sent",
-          "[daemon][writer]") {
-  Harness h;
-  h.store.SetWalPages(WriterOptions().checkpoint_pages, [&] { h.events.Push("checkpoint"); });
-  h.writer.Submit(h.Unit(1));
-  std::vector<std::string> events = h.UntilAnswers(1);
-  events.push_back(h.Next());
-  CHECK(events == std::vector<std::string>{"send 1", "answer 1 durable", "checkpoint"});
-  // The checkpoint emptied the WAL: the next batch does not checkpoint again.
-  h.writer.Submit(h.Unit(2));
-  CHECK(h.UntilAnswers(1) == std::vector<std::string>{"send 2", "answer 2 durable"});
-  h.writer.Stop(0ms);
-  CHECK(h.events.Pop(0ms) == std::nullopt);
-}
-
-TEST_CASE("a WAL under the checkpoint size is left alone", "[daemon][writer]") {
-  Harness h;
-  h.store.SetWalPages(WriterOptions().checkpoint_pages - 1, [&] { h.events.Push("checkpoint"); });
-  h.writer.Submit(h.Unit(1));
-  CHECK(h.UntilAnswers(1) == std::vector<std::string>{"send 1", "answer 1 durable"});
-  h.writer.Stop(0ms);
-  CHECK(h.events.Pop(0ms) == std::nullopt);
 }
 
 TEST_CASE("a transient fault: sends go out at once, answers wait, and run in order once durable",

@@ -49,9 +49,6 @@ class FaultySink final : public storage::Sink {
     return s;
   }
 
-  int64_t wal_pages() const override { return inner_.wal_pages(); }
-  absl::Status Checkpoint() override { return inner_.Checkpoint(); }
-
  private:
   storage::Sink& inner_;
   std::shared_ptr<FaultSwitch> faults_;
