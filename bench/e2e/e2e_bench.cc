@@ -6,15 +6,22 @@
 // on. One gateway stream sends arrivals and hang-ups (call k arrives, then hangs up) as fast as
 // a bounded window of unacknowledged events allows, as a gateway waiting for acks does; then
 // the same stream is paced at 25 %, 50 % and 90 % of the rate just measured, and finally
-// events are sent one at a time after idle gaps (sparse load).
+// calls come one at a time after idle gaps (sparse load: the arrival, then once acknowledged
+// its hang-up).
+//
+// Counsellors are signed in on desks of their own (DeskService.Watch over the same channel), all
+// AVAILABLE, so every arrival is offered at once to one of them, and the hang-up that follows
+// revokes the offer and frees them again.
 //
 // Run: build/bench/e2e/e2e_bench [--seconds S] [--window W] [--synchronous NORMAL|FULL]
-//                                [--sparse N] [--gap-ms MAX] [--json PATH]
-//   S seconds per measurement (2), W events in flight (64), N sparse events (10) with random
-//   gaps of 200 ms to MAX ms (1500). gRPC's idle stalls need gaps over a second: for the long
-//   run use --sparse 40 --gap-ms 4000 (about 90 s).
-// Latency here is an event's write to its EventAck's arrival at the gateway (the daemon acks
-// once the event is journaled and group-committed), not arrival to an offer on a desk.
+//                                [--sparse N] [--gap-ms MAX] [--desks D] [--json PATH]
+//   S seconds per measurement (2), W events in flight (64), N sparse calls (10) with random
+//   gaps of 200 ms to MAX ms (1500), D desks signed in (8; 0: none, every call waits until it
+//   hangs up). gRPC's idle stalls need gaps over a second: for the long run use --sparse 30
+//   --gap-ms 4000 (about two minutes).
+// Two latencies: an event's write to its EventAck's arrival at the gateway (the daemon acks once
+// the event is journaled and group-committed), and an arrival's write to its OfferEvent's arrival
+// on a desk (the offer is sent once the arrival is committed).
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -30,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_clients.h"
 #include "bench/bench_daemon.h"
 #include "hotline/bench/ceiling.grpc.pb.h"
 #include "hotline/v1/gateway.grpc.pb.h"
@@ -47,6 +55,7 @@ struct Flags {
   std::string synchronous = "NORMAL";
   int sparse = 10;
   int gap_ms = 1'500;
+  int desks = 8;
   std::string json;
 };
 
@@ -65,6 +74,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.sparse = std::max(1, std::atoi(value.c_str()));
     } else if (name == "--gap-ms") {
       f.gap_ms = std::max(200, std::atoi(value.c_str()));
+    } else if (name == "--desks") {
+      f.desks = std::max(0, std::atoi(value.c_str()));
     } else if (name == "--json") {
       f.json = value;
     } else {
@@ -125,7 +136,27 @@ struct Figures {
   double events_per_second = 0;
   double p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
   int64_t events = 0;
+  // Arrival written -> OfferEvent read on a desk, for the arrivals offered.
+  double offer_p50_ms = 0, offer_p99_ms = 0, offer_p999_ms = 0, offer_max_ms = 0;
+  int64_t offers = 0;
 };
+
+// The quantiles of `samples` (sorted here) into the fields given.
+void Quantiles(std::vector<std::chrono::steady_clock::duration> samples, double& p50, double& p99,
+               double& p999, double& max) {
+  std::sort(samples.begin(), samples.end());
+  if (samples.empty()) {
+    return;
+  }
+  auto ms = [&](double q) {
+    const auto i = std::min(samples.size() - 1, static_cast<size_t>(q * samples.size()));
+    return std::chrono::duration<double, std::milli>(samples[i]).count();
+  };
+  p50 = ms(0.50);
+  p99 = ms(0.99);
+  p999 = ms(0.999);
+  max = std::chrono::duration<double, std::milli>(samples.back()).count();
+}
 
 // One gateway stream with at most `window` events unacknowledged. A reader thread takes acks
 // (ignoring the daemon's commands) and reopens the window.
@@ -164,21 +195,54 @@ class WindowedGateway {
     return Summarise(first, elapsed);
   }
 
-  // One event after another, `gaps` apart; the latency of each.
-  Figures Sparse(const std::vector<std::chrono::milliseconds>& gaps) {
+  // One call after another, `gaps` apart: its arrival, then once acknowledged (and offered, when
+  // `offered` is set) its hang-up. The latency of each event.
+  Figures Sparse(const std::vector<std::chrono::milliseconds>& gaps, bool offered) {
+    if (next_ % 2 != 0) {
+      Send();  // The hang-up of the last call: sparse calls start with an arrival.
+      WaitForAcks();
+    }
     const int64_t first = next_;
     for (const auto gap : gaps) {
       std::this_thread::sleep_for(gap);
+      const int64_t arrival = next_;
+      Send();
+      WaitForAcks();
+      if (offered) {
+        WaitForOffer(arrival);
+      }
       Send();
       WaitForAcks();
     }
     return Summarise(first, 0);
   }
 
+  // A desk read the offer of call `call_id` ("k<m>": event 2m's arrival).
+  void OfferSeen(const std::string& call_id) {
+    const auto now = Clock::now();
+    if (call_id.size() < 2 || call_id[0] != 'k') {
+      return;
+    }
+    const auto n = static_cast<size_t>(2 * std::atoll(call_id.c_str() + 1));
+    std::lock_guard lock(mu_);
+    if (n < sent_at_.size() && offer_latency_[n] < Clock::duration::zero()) {
+      offer_latency_[n] = now - sent_at_[n];
+      open_.notify_all();
+    }
+  }
+
  private:
   void WaitForAcks() {
     std::unique_lock lock(mu_);
     open_.wait(lock, [&] { return in_flight_ == 0 || broken_; });
+  }
+
+  void WaitForOffer(int64_t n) {
+    std::unique_lock lock(mu_);
+    // A second is far beyond any offer; past it the call counts as not offered.
+    open_.wait_for(lock, std::chrono::seconds(1), [&] {
+      return offer_latency_[static_cast<size_t>(n)] >= Clock::duration::zero() || broken_;
+    });
   }
 
   bool Send() {
@@ -191,6 +255,7 @@ class WindowedGateway {
       ++in_flight_;
       sent_at_.push_back(Clock::now());
       latency_.emplace_back();
+      offer_latency_.push_back(Clock::duration(-1));
     }
     return stream_->Write(EventNumber(next_++));
   }
@@ -216,21 +281,18 @@ class WindowedGateway {
   Figures Summarise(int64_t first, double elapsed) {
     std::lock_guard lock(mu_);
     std::vector<Clock::duration> samples(latency_.begin() + first, latency_.end());
-    std::sort(samples.begin(), samples.end());
+    std::vector<Clock::duration> offers;
+    for (auto it = offer_latency_.begin() + first; it != offer_latency_.end(); ++it) {
+      if (*it >= Clock::duration::zero()) {
+        offers.push_back(*it);
+      }
+    }
     Figures f;
     f.events = static_cast<int64_t>(samples.size());
-    if (samples.empty()) {
-      return f;
-    }
-    auto ms = [&](double q) {
-      const auto i = std::min(samples.size() - 1, static_cast<size_t>(q * samples.size()));
-      return std::chrono::duration<double, std::milli>(samples[i]).count();
-    };
+    f.offers = static_cast<int64_t>(offers.size());
     f.events_per_second = elapsed > 0 ? static_cast<double>(f.events) / elapsed : 0;
-    f.p50_ms = ms(0.50);
-    f.p99_ms = ms(0.99);
-    f.p999_ms = ms(0.999);
-    f.max_ms = std::chrono::duration<double, std::milli>(samples.back()).count();
+    Quantiles(std::move(samples), f.p50_ms, f.p99_ms, f.p999_ms, f.max_ms);
+    Quantiles(std::move(offers), f.offer_p50_ms, f.offer_p99_ms, f.offer_p999_ms, f.offer_max_ms);
     return f;
   }
 
@@ -244,6 +306,8 @@ class WindowedGateway {
   bool broken_ = false;                     // Guarded by mu_.
   std::vector<Clock::time_point> sent_at_;  // Guarded by mu_; indexed by event number.
   std::vector<Clock::duration> latency_;    // Guarded by mu_; indexed by event number.
+  // Guarded by mu_; by event number, negative until the arrival's offer is read.
+  std::vector<Clock::duration> offer_latency_;
   std::thread reader_;
 };
 
@@ -309,21 +373,31 @@ void PrintRow(const Row& r) {
       r.label.c_str(), r.daemon.events_per_second, r.daemon.p50_ms, r.daemon.p99_ms,
       r.daemon.p999_ms, r.daemon.max_ms, r.ceiling.events_per_second, r.ceiling.p50_ms,
       r.ceiling.p99_ms);
+  if (r.daemon.offers > 0) {
+    std::printf("%-26s arrival -> offer on a desk (%lld offers): p50 %6.2f p99 %6.2f p99.9 %6.2f "
+                "max %6.2f ms\n",
+                "", static_cast<long long>(r.daemon.offers), r.daemon.offer_p50_ms,
+                r.daemon.offer_p99_ms, r.daemon.offer_p999_ms, r.daemon.offer_max_ms);
+  }
 }
 
 std::string Json(const Figures& f) {
-  char buf[256];
+  char buf[512];
   std::snprintf(buf, sizeof buf,
                 "{\"events_per_second\": %.1f, \"events\": %lld, \"p50_ms\": %.3f, "
-                "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f}",
+                "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"max_ms\": %.3f, \"offers\": %lld, "
+                "\"offer_p50_ms\": %.3f, \"offer_p99_ms\": %.3f, \"offer_p999_ms\": %.3f, "
+                "\"offer_max_ms\": %.3f}",
                 f.events_per_second, static_cast<long long>(f.events), f.p50_ms, f.p99_ms,
-                f.p999_ms, f.max_ms);
+                f.p999_ms, f.max_ms, static_cast<long long>(f.offers), f.offer_p50_ms,
+                f.offer_p99_ms, f.offer_p999_ms, f.offer_max_ms);
   return buf;
 }
 
 void WriteJson(const Flags& flags, const std::vector<Row>& rows, double unary, double ratio) {
   std::ofstream out(flags.json);
   out << "{\n  \"synchronous\": \"" << flags.synchronous << "\",\n  \"window\": " << flags.window
+      << ",\n  \"desks\": " << flags.desks
       << ",\n  \"seconds_per_measurement\": " << flags.seconds
       << ",\n  \"ceiling_unary_calls_per_second\": " << unary
       << ",\n  \"e2e_ratio_to_ceiling\": " << ratio << ",\n  \"rows\": {\n";
@@ -351,8 +425,16 @@ int Main(int argc, char** argv) {
   auto ceiling_channel = Loopback(ceiling_port);
   auto to_daemon = OpenDaemonStream(daemon_channel, flags.window);
   auto to_ceiling = OpenCeilingStream(ceiling_channel, flags.window);
-  std::printf("e2e_bench: synchronous=%s, window %d, %.1f s per measurement\n",
-              flags.synchronous.c_str(), flags.window, flags.seconds);
+  WindowedGateway* gateway = to_daemon.get();
+  auto desks = std::make_unique<bench::Desks>(
+      daemon_channel, bench::BenchDaemon::kAdminToken, flags.desks,
+      [gateway](const v1::DeskEvent& e) {
+        if (e.has_offer()) {
+          gateway->OfferSeen(e.offer().call().call_id());
+        }
+      });
+  std::printf("e2e_bench: synchronous=%s, window %d, %.1f s per measurement, %d desks\n",
+              flags.synchronous.c_str(), flags.window, flags.seconds, flags.desks);
 
   const double unary = UnaryRate(ceiling_channel, flags.seconds);
   std::printf("%-26s ceiling %9.0f calls/s (one at a time)\n", "unary", unary);
@@ -362,6 +444,7 @@ int Main(int argc, char** argv) {
           to_ceiling->Run(flags.seconds, 0)};
   PrintRow(max);
   rows.push_back(max);
+
   const double ratio = max.daemon.events_per_second / max.ceiling.events_per_second;
   // Both paced at the same share of the daemon's maximum: the same load on each.
   for (const int percent : {25, 50, 90}) {
@@ -378,7 +461,7 @@ int Main(int argc, char** argv) {
     gaps.emplace_back(gap_ms(rng));
   }
   Row sparse{"sparse", "sparse (0.2-" + std::to_string(flags.gap_ms) + " ms gaps)",
-             to_daemon->Sparse(gaps), to_ceiling->Sparse(gaps)};
+             to_daemon->Sparse(gaps, flags.desks > 0), to_ceiling->Sparse(gaps, false)};
   PrintRow(sparse);
   rows.push_back(sparse);
   std::printf("e2e_ratio_to_ceiling %.3f\n", ratio);
@@ -386,6 +469,7 @@ int Main(int argc, char** argv) {
     WriteJson(flags, rows, unary, ratio);
   }
 
+  desks.reset();
   to_daemon.reset();
   to_ceiling.reset();
   ceiling_server->Shutdown();
