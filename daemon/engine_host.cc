@@ -1341,8 +1341,55 @@ void EngineHost::UpdateCounsellor(routing::CounsellorProfile profile,
   pending_.answers.push_back([reply, response] { reply(response); });
 }
 
-void EngineHost::RemoveCounsellor(const std::string& counsellor_id,
+void EngineHost::RunOnStore(std::function<void(storage::Store&)> fn) {
+  pending_.answers.push_back([this, fn = std::move(fn)] { fn(store_); });
+}
+
+void EngineHost::RotateCounsellorToken(const std::string& counsellor_id,
+                                       Reply<v1::RotateCounsellorTokenResponse> reply) {
+  if (!engine_.FindCounsellor(counsellor_id)) {
+    reply(absl::NotFoundError(absl::StrCat("counsellor_id: no counsellor '", counsellor_id, "'")));
+    return;
+  }
+  const std::string token = NewToken();
+  const std::string hash = TokenHash(token);
+  for (auto it = counsellor_by_token_hash_.begin(); it != counsellor_by_token_hash_.end();) {
+    it = it->second == counsellor_id ? counsellor_by_token_hash_.erase(it) : std::next(it);
+  }
+  counsellor_by_token_hash_[hash] = counsellor_id;
+  // The desk open with the old token closes; its closing signs nobody out by itself (grace).
+  if (auto desk = desks_.find(counsellor_id); desk != desks_.end()) {
+    auto stream = desk->second;
+    Deliver([stream] {
+      stream->Close(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                                 "authorization: this desk token was rotated out"));
+    });
+  }
+  spdlog::info("desk token of counsellor '{}' rotated", counsellor_id);
+  pending_.answers.push_back([this, counsellor_id, hash, token, reply] {
+    if (absl::Status s = store_.SetCounsellorTokenHash(counsellor_id, hash); !s.ok()) {
+      return reply(s);
+    }
+    v1::RotateCounsellorTokenResponse response;
+    response.set_token(token);
+    reply(response);
+  });
+}
+
+void EngineHost::RemoveCounsellor(const std::string& counsellor_id, bool sign_out,
                                   Reply<v1::RemoveCounsellorResponse> reply) {
+  if (auto c = engine_.FindCounsellor(counsellor_id);
+      sign_out && c && c->state != routing::CounsellorState::kOffline) {
+    v1::JournalRecord off;
+    auto* in = off.mutable_set_presence();
+    in->set_counsellor_id(counsellor_id);
+    in->set_state(static_cast<v1::CounsellorState>(routing::CounsellorState::kOffline));
+    in->set_reason(static_cast<v1::BreakReason>(routing::BreakReason::kSupervisor));
+    if (absl::Status s = Apply(std::move(off)); !s.ok()) {
+      reply(s);
+      return;
+    }
+  }
   v1::JournalRecord record;
   record.set_remove_counsellor(counsellor_id);
   if (absl::Status s = Apply(std::move(record)); !s.ok()) {
