@@ -135,7 +135,7 @@ void WebViews::Serve(const httplib::Request& req, httplib::Response& res) {
           : std::nullopt;
   if (!principal) {
     res.status = 401;
-    res.set_content("the live view needs a supervisor's token\n", "text/plain");
+    res.set_content("the live view needs a supervisor token\n", "text/plain");
     return;
   }
   std::string epoch;
