@@ -424,6 +424,33 @@ TEST_CASE("a gateway credential saying hello as another gateway is refused and t
   CHECK(c1_waiting);
 }
 
+TEST_CASE("a command result from another gateway's credential changes nothing") {
+  DaemonFixture f;
+  const std::string a = Issue(f, DaemonFixture::kAdminToken, "gw-north",
+                              v1::ACCOUNT_ROLE_GATEWAY, "gw-north");
+  const std::string b = Issue(f, DaemonFixture::kAdminToken, "gw-south",
+                              v1::ACCOUNT_ROLE_GATEWAY, "gw-south");
+  testing::SignedIn an(f, "an", "38");
+  GatewayClient north(f.channel, a, "gw-north");
+  north.WaitForWelcome();
+  GatewayClient south(f.channel, b, "gw-south");
+  south.WaitForWelcome();
+  north.Arrive("c-1", "38");
+  REQUIRE(north.WaitForAck().code() == 0);
+  an.desk.WaitFor([](const v1::DeskEvent& e) { return e.has_offer(); });
+  REQUIRE(an.desk.Answer("c-1", true).ok());
+  const v1::Command connect = north.WaitForCommand(v1::Command::kConnect);
+  // South claims north's connect failed: ignored, the call stays An's.
+  v1::GatewayMessage forged;
+  forged.mutable_command_result()->set_command_id(connect.command_id());
+  forged.mutable_command_result()->mutable_unreachable()->set_reason("busy tone");
+  south.Send(forged);
+  north.Done(connect);
+  north.Event("c-1", [](v1::CallEvent& e) { e.mutable_connected(); });
+  CHECK(north.WaitForAck().code() == 0);
+  an.desk.WaitFor([](const v1::DeskEvent& e) { return e.has_call_connected(); });
+}
+
 // --- Revocation and rotation close open streams at once. ---
 
 TEST_CASE("revoking a gateway account closes its open Connect stream with UNAUTHENTICATED") {
@@ -644,6 +671,93 @@ TEST_CASE("issuing an account refuses bad fields by name and stores no token") {
   }
   CHECK(bytes.str().find(token) == std::string::npos);
   CHECK(bytes.str().find("lan") != std::string::npos);
+}
+
+// --- The config file's tokens against the binds. ---
+
+TEST_CASE("config tokens are checked against the binds: dev shared-gateway and weak tokens only on loopback") {
+  daemon::Config c;
+  c.grpc_listen = "127.0.0.1:50051";
+  c.http_listen = "127.0.0.1:8080";
+  c.gateway_token = "dev-gateway-token";
+  c.supervisor_token = "dev-supervisor-token";
+  c.admin_token = "x";
+  CHECK(daemon::CheckConfigTokens(c).ok());
+  for (const char* host : {"localhost:1", "[::1]:1", "127.0.0.2:1"}) {
+    c.http_listen = host;
+    INFO(host);
+    CHECK(daemon::CheckConfigTokens(c).ok());
+  }
+  const std::string strong = "3f9a1c0be47d2865aa10f3c9e5b7d4128c6e0f1a2b3c4d5e6f708192a3b4c5d6";
+  const std::string other = "9b8a7c6d5e4f30211e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a697887";
+
+  SECTION("the shared gateway token is refused on a reachable bind") {
+    c.grpc_listen = "0.0.0.0:50051";
+    c.supervisor_token = strong;
+    c.admin_token = other;
+    c.gateway_token = strong + "x";
+    const absl::Status s = daemon::CheckConfigTokens(c);
+    CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+    CHECK(s.message().find("security.gateway_token") == 0);
+    CHECK(s.message().find("0.0.0.0:50051") != std::string::npos);
+  }
+  SECTION("a dev token is refused naming its key, on either bind") {
+    c.http_listen = "10.0.0.5:8080";
+    c.gateway_token = "";
+    c.admin_token = other;
+    const absl::Status s = daemon::CheckConfigTokens(c);
+    CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+    CHECK(s.message().find("security.supervisor_token: a development token") == 0);
+  }
+  SECTION("a short or low-variety token is refused as weak") {
+    c.grpc_listen = "192.168.1.10:50051";
+    c.gateway_token = "";
+    c.supervisor_token = strong;
+    c.admin_token = std::string(31, 'a') + "bcdefghij";  // 40 long, 10 different: strong enough
+    CHECK(daemon::CheckConfigTokens(c).ok());
+    c.admin_token = strong.substr(0, 31);
+    absl::Status s = daemon::CheckConfigTokens(c);
+    CHECK(s.code() == absl::StatusCode::kFailedPrecondition);
+    CHECK(s.message().find("security.admin_token: too weak") == 0);
+    c.admin_token = std::string(40, 'a') + "bcdefghi";  // 9 different characters
+    s = daemon::CheckConfigTokens(c);
+    CHECK(s.message().find("security.admin_token: too weak") == 0);
+  }
+  SECTION("strong tokens and no shared gateway token start on any bind") {
+    c.grpc_listen = "0.0.0.0:50051";
+    c.gateway_token = "";
+    c.supervisor_token = strong;
+    c.admin_token = other;
+    CHECK(daemon::CheckConfigTokens(c).ok());
+  }
+}
+
+TEST_CASE("a daemon with dev tokens on a reachable bind refuses to start before creating anything") {
+  testing::TempDir dir;
+  daemon::Config config = testing::TestConfig(dir);
+  config.grpc_listen = "0.0.0.0:0";  // Refused before any bind.
+  config.supervisor_token = "dev-supervisor-token";
+  config.gateway_token = "";
+  config.admin_token = "";
+  auto started = daemon::Daemon::Start(config);
+  REQUIRE_FALSE(started.ok());
+  CHECK(started.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(started.status().message().find("security.supervisor_token") == 0);
+  CHECK_FALSE(std::filesystem::exists(config.database));
+}
+
+TEST_CASE("the principal of a request names its role and account for audit records") {
+  CHECK(daemon::PrincipalName({daemon::Role::kSupervisor, "lan", "", false}) == "supervisor:lan");
+  CHECK(daemon::PrincipalName({daemon::Role::kAdmin, "config", "", true}) == "admin:config");
+  daemon::Config config;
+  config.supervisor_token = "boot";
+  daemon::Accounts accounts(config);
+  accounts.Load({{"lan", "supervisor", "", "", 1, 0}});
+  auto boot = accounts.Authenticate("boot", daemon::Role::kSupervisor);
+  REQUIRE(boot);
+  CHECK(daemon::PrincipalName(*boot) == "supervisor:config");
+  CHECK_FALSE(accounts.Authenticate("boot", daemon::Role::kAdmin));
+  CHECK_FALSE(accounts.Authenticate("", daemon::Role::kSupervisor));
 }
 
 }  // namespace
