@@ -1351,8 +1351,30 @@ void EngineHost::RotateCounsellorToken(const std::string& counsellor_id,
     reply(absl::NotFoundError(absl::StrCat("counsellor_id: no counsellor '", counsellor_id, "'")));
     return;
   }
+  // The new hash is stored first (on the writer thread, after everything before it), and only
+  // then put in force here: a token is never handed out that a restart would forget.
   const std::string token = NewToken();
   const std::string hash = TokenHash(token);
+  pending_.answers.push_back([this, counsellor_id, hash, token, reply] {
+    if (absl::Status s = store_.SetCounsellorTokenHash(counsellor_id, hash); !s.ok()) {
+      return reply(s);
+    }
+    Post([counsellor_id, hash, token, reply](EngineHost& h) {
+      if (!h.InstallDeskToken(counsellor_id, hash)) {
+        return reply(absl::NotFoundError(
+            absl::StrCat("counsellor_id: counsellor '", counsellor_id, "' was removed")));
+      }
+      v1::RotateCounsellorTokenResponse response;
+      response.set_token(token);
+      reply(response);
+    });
+  });
+}
+
+bool EngineHost::InstallDeskToken(const std::string& counsellor_id, const std::string& hash) {
+  if (!engine_.FindCounsellor(counsellor_id)) {
+    return false;  // Removed meanwhile: their desk token is no one's.
+  }
   for (auto it = counsellor_by_token_hash_.begin(); it != counsellor_by_token_hash_.end();) {
     it = it->second == counsellor_id ? counsellor_by_token_hash_.erase(it) : std::next(it);
   }
@@ -1360,20 +1382,11 @@ void EngineHost::RotateCounsellorToken(const std::string& counsellor_id,
   // The desk open with the old token closes; its closing signs nobody out by itself (grace).
   if (auto desk = desks_.find(counsellor_id); desk != desks_.end()) {
     auto stream = desk->second;
-    Deliver([stream] {
-      stream->Close(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                                 "authorization: this desk token was rotated out"));
-    });
+    stream->Close(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                               "authorization: this desk token was rotated out"));
   }
   spdlog::info("desk token of counsellor '{}' rotated", counsellor_id);
-  pending_.answers.push_back([this, counsellor_id, hash, token, reply] {
-    if (absl::Status s = store_.SetCounsellorTokenHash(counsellor_id, hash); !s.ok()) {
-      return reply(s);
-    }
-    v1::RotateCounsellorTokenResponse response;
-    response.set_token(token);
-    reply(response);
-  });
+  return true;
 }
 
 void EngineHost::RemoveCounsellor(const std::string& counsellor_id, bool sign_out,

@@ -180,6 +180,9 @@ class EngineHost final {
   // What the daemon remembers of a call that finished, for a gateway's Hello.
   void RememberFate(const routing::Effect& effect, routing::Timestamp at);
   void ForgetFates(routing::Timestamp now);
+  // Puts a rotated desk token's stored hash in force and closes the desk open with the old one;
+  // false (nothing changed) when the counsellor was removed meanwhile.
+  bool InstallDeskToken(const std::string& counsellor_id, const std::string& hash);
   // Sends once the current unit is durable, or as soon as the store is found failing.
   void Deliver(std::function<void()> send);
   void Flush();
