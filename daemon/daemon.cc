@@ -146,6 +146,12 @@ class DaemonImpl final : public Daemon {
       }
       http_certificate_ = std::move(*http_certificate);
     }
+    // The config file's tokens against the binds (accounts.h): dev, weak or shared-gateway
+    // tokens are refused on a reachable bind, before anything is created.
+    if (absl::Status s = CheckConfigTokens(config_); !s.ok()) {
+      return s;
+    }
+    WarnAboutConfigTokens(config_);
     // The directories first (the lock file lives beside the database), all private.
     if (absl::Status s = PrepareDataFiles(config_); !s.ok()) {
       return s;
@@ -173,6 +179,12 @@ class DaemonImpl final : public Daemon {
     if (wrap_sink) {
       wrapped_sink_ = wrap_sink(*store_);
       sink = wrapped_sink_.get();
+    }
+    accounts_ = std::make_unique<Accounts>(config_);
+    if (auto stored = store_->LoadAccounts(); !stored.ok()) {
+      return stored.status();
+    } else {
+      accounts_->Load(*stored);
     }
     writer_ = std::make_unique<Writer>(
         *sink, [this](bool healthy) { OnStoreHealth(healthy); },
@@ -213,7 +225,7 @@ class DaemonImpl final : public Daemon {
       health_ = &health_service_;
       health_->SetServing(writer_->healthy());
     }
-    const Services services{config_, *host_, cq_.get(), metrics_};
+    const Services services{config_, *host_, cq_.get(), metrics_, *accounts_};
     ServeGateway(gateway_, services);
     ServeDesk(desk_, services);
     ServeSupervisor(supervisor_, services);
@@ -384,7 +396,7 @@ class DaemonImpl final : public Daemon {
       const int yes = 1;
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
-    web_views_ = std::make_unique<WebViews>(config_, *host_);
+    web_views_ = std::make_unique<WebViews>(config_, *host_, *accounts_);
     http_->new_task_queue = [n = web_views_->threads()] { return new httplib::ThreadPool(n); };
     web_views_->Register(*http_);
     ServeWebAssets(*http_);  // The live view's page: /, /app.js, /style.css, ...
@@ -464,6 +476,7 @@ class DaemonImpl final : public Daemon {
   std::atomic<bool> metrics_counting_ = false;
   std::unique_ptr<CallerKeyer> keyer_;
   std::unique_ptr<storage::Store> store_;
+  std::unique_ptr<Accounts> accounts_;  // Outlives the servers that read it.
   std::unique_ptr<storage::Sink> wrapped_sink_;
   std::unique_ptr<Writer> writer_;
   asio::io_context io_;

@@ -12,7 +12,7 @@ namespace {
 using v1::DeskService;
 
 // Runs `fn(host, counsellor_id)` on the engine thread for an authenticated desk request, or
-// fails the call with UNAUTHENTICATED.
+// fails the call with UNAUTHENTICATED. The token comes first: the request is checked in `fn`.
 template <class Call, class Fn>
 void AsCounsellor(EngineHost& host, std::shared_ptr<Call> call, Fn fn) {
   host.Post([call, fn, token = rpc::BearerToken(call->ctx)](EngineHost& h) {
@@ -23,6 +23,14 @@ void AsCounsellor(EngineHost& host, std::shared_ptr<Call> call, Fn fn) {
     }
     fn(h, *id);
   });
+}
+
+// The request_id and call_id every call-bound desk request carries. Checked after the token, so
+// a caller without one learns nothing about what a valid request looks like.
+template <class Request>
+absl::Status RequestAndCall(const Request& request) {
+  return FirstError({ValidateId(request.request_id(), "request_id", 128),
+                     ValidateId(request.call_id(), "call_id", 128)});
 }
 
 }  // namespace
@@ -43,22 +51,23 @@ void ServeDesk(v1::DeskService::AsyncService& service, Services services) {
   rpc::ServeUnary<DeskService::AsyncService, v1::SetPresenceRequest, v1::SetPresenceResponse>(
       &service, &DeskService::AsyncService::RequestSetPresence, services.cq,
       [services](std::shared_ptr<Presence> call) {
-        if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128); !s.ok()) {
-          return call->Fail(s);
-        }
-        auto state = ParsePresence(call->request.state(), "state");
-        if (!state.ok()) {
-          return call->Fail(state.status());
-        }
-        auto reason = ParseDeskBreakReason(call->request.break_reason(), *state, "break_reason");
-        if (!reason.ok()) {
-          return call->Fail(reason.status());
-        }
         AsCounsellor(
-            services.host, call,
-            [call, state = *state, reason = *reason](EngineHost& h, const std::string& id) {
-              h.SetPresence(absl::StrCat("desk:", id), call->request.request_id(), id, state,
-                            reason,
+            services.host, call, [call](EngineHost& h, const std::string& id) {
+              if (absl::Status s = ValidateId(call->request.request_id(), "request_id", 128);
+                  !s.ok()) {
+                return call->Fail(s);
+              }
+              auto state = ParsePresence(call->request.state(), "state");
+              if (!state.ok()) {
+                return call->Fail(state.status());
+              }
+              auto reason =
+                  ParseDeskBreakReason(call->request.break_reason(), *state, "break_reason");
+              if (!reason.ok()) {
+                return call->Fail(reason.status());
+              }
+              h.SetPresence(absl::StrCat("desk:", id), call->request.request_id(), id, *state,
+                            *reason,
                             [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
                               call->Complete(Respond<v1::SetPresenceResponse>(
                                   status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
@@ -70,12 +79,10 @@ void ServeDesk(v1::DeskService::AsyncService& service, Services services) {
   rpc::ServeUnary<DeskService::AsyncService, v1::AnswerOfferRequest, v1::AnswerOfferResponse>(
       &service, &DeskService::AsyncService::RequestAnswerOffer, services.cq,
       [services](std::shared_ptr<Answer> call) {
-        if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
-                                         ValidateId(call->request.call_id(), "call_id", 128)});
-            !s.ok()) {
-          return call->Fail(s);
-        }
         AsCounsellor(services.host, call, [call](EngineHost& h, const std::string& id) {
+          if (absl::Status s = RequestAndCall(call->request); !s.ok()) {
+            return call->Fail(s);
+          }
           h.AnswerOffer(
               id, call->request.request_id(), call->request.call_id(), call->request.accept(),
               [call](const absl::StatusOr<v1::AnswerOfferResponse>& r) { call->Complete(r); });
@@ -87,18 +94,16 @@ void ServeDesk(v1::DeskService::AsyncService& service, Services services) {
                   v1::SubmitDispositionResponse>(
       &service, &DeskService::AsyncService::RequestSubmitDisposition, services.cq,
       [services](std::shared_ptr<Dispo> call) {
-        if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
-                                         ValidateId(call->request.call_id(), "call_id", 128)});
-            !s.ok()) {
-          return call->Fail(s);
-        }
-        auto d = ParseDisposition(call->request.disposition());
-        if (!d.ok()) {
-          return call->Fail(d.status());
-        }
-        AsCounsellor(services.host, call, [call, d = *d](EngineHost& h, const std::string& id) {
+        AsCounsellor(services.host, call, [call](EngineHost& h, const std::string& id) {
+          if (absl::Status s = RequestAndCall(call->request); !s.ok()) {
+            return call->Fail(s);
+          }
+          auto d = ParseDisposition(call->request.disposition());
+          if (!d.ok()) {
+            return call->Fail(d.status());
+          }
           h.SubmitDisposition(
-              id, call->request.request_id(), call->request.call_id(), d,
+              id, call->request.request_id(), call->request.call_id(), *d,
               call->request.ready_for_next(),
               [call](const absl::StatusOr<v1::SubmitDispositionResponse>& r) {
                 call->Complete(r);
@@ -111,12 +116,10 @@ void ServeDesk(v1::DeskService::AsyncService& service, Services services) {
                   v1::NeverRouteCallerResponse>(
       &service, &DeskService::AsyncService::RequestNeverRouteCaller, services.cq,
       [services](std::shared_ptr<Desk> call) {
-        if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
-                                         ValidateId(call->request.call_id(), "call_id", 128)});
-            !s.ok()) {
-          return call->Fail(s);
-        }
         AsCounsellor(services.host, call, [call](EngineHost& h, const std::string& id) {
+          if (absl::Status s = RequestAndCall(call->request); !s.ok()) {
+            return call->Fail(s);
+          }
           h.NeverRoute(absl::StrCat("desk:", id), call->request.request_id(), id,
                        call->request.call_id(), [call](const auto& r) { call->Complete(r); });
         });

@@ -1341,8 +1341,68 @@ void EngineHost::UpdateCounsellor(routing::CounsellorProfile profile,
   pending_.answers.push_back([reply, response] { reply(response); });
 }
 
-void EngineHost::RemoveCounsellor(const std::string& counsellor_id,
+void EngineHost::RunOnStore(std::function<void(storage::Store&)> fn) {
+  pending_.answers.push_back([this, fn = std::move(fn)] { fn(store_); });
+}
+
+void EngineHost::RotateCounsellorToken(const std::string& counsellor_id,
+                                       Reply<v1::RotateCounsellorTokenResponse> reply) {
+  if (!engine_.FindCounsellor(counsellor_id)) {
+    reply(absl::NotFoundError(absl::StrCat("counsellor_id: no counsellor '", counsellor_id, "'")));
+    return;
+  }
+  // The new hash is stored first (on the writer thread, after everything before it), and only
+  // then put in force here: a token is never handed out that a restart would forget.
+  const std::string token = NewToken();
+  const std::string hash = TokenHash(token);
+  pending_.answers.push_back([this, counsellor_id, hash, token, reply] {
+    if (absl::Status s = store_.SetCounsellorTokenHash(counsellor_id, hash); !s.ok()) {
+      return reply(s);
+    }
+    Post([counsellor_id, hash, token, reply](EngineHost& h) {
+      if (!h.InstallDeskToken(counsellor_id, hash)) {
+        return reply(absl::NotFoundError(
+            absl::StrCat("counsellor_id: counsellor '", counsellor_id, "' was removed")));
+      }
+      v1::RotateCounsellorTokenResponse response;
+      response.set_token(token);
+      reply(response);
+    });
+  });
+}
+
+bool EngineHost::InstallDeskToken(const std::string& counsellor_id, const std::string& hash) {
+  if (!engine_.FindCounsellor(counsellor_id)) {
+    return false;  // Removed meanwhile: their desk token is no one's.
+  }
+  for (auto it = counsellor_by_token_hash_.begin(); it != counsellor_by_token_hash_.end();) {
+    it = it->second == counsellor_id ? counsellor_by_token_hash_.erase(it) : std::next(it);
+  }
+  counsellor_by_token_hash_[hash] = counsellor_id;
+  // The desk open with the old token closes; its closing signs nobody out by itself (grace).
+  if (auto desk = desks_.find(counsellor_id); desk != desks_.end()) {
+    auto stream = desk->second;
+    stream->Close(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                               "authorization: this desk token was rotated out"));
+  }
+  spdlog::info("desk token of counsellor '{}' rotated", counsellor_id);
+  return true;
+}
+
+void EngineHost::RemoveCounsellor(const std::string& counsellor_id, bool sign_out,
                                   Reply<v1::RemoveCounsellorResponse> reply) {
+  if (auto c = engine_.FindCounsellor(counsellor_id);
+      sign_out && c && c->state != routing::CounsellorState::kOffline) {
+    v1::JournalRecord off;
+    auto* in = off.mutable_set_presence();
+    in->set_counsellor_id(counsellor_id);
+    in->set_state(static_cast<v1::CounsellorState>(routing::CounsellorState::kOffline));
+    in->set_reason(static_cast<v1::BreakReason>(routing::BreakReason::kSupervisor));
+    if (absl::Status s = Apply(std::move(off)); !s.ok()) {
+      reply(s);
+      return;
+    }
+  }
   v1::JournalRecord record;
   record.set_remove_counsellor(counsellor_id);
   if (absl::Status s = Apply(std::move(record)); !s.ok()) {

@@ -115,8 +115,17 @@ class EngineHost final {
                         Reply<v1::CreateCounsellorResponse> reply);
   void UpdateCounsellor(routing::CounsellorProfile profile,
                         Reply<v1::UpdateCounsellorResponse> reply);
-  void RemoveCounsellor(const std::string& counsellor_id,
+  // `sign_out`: a signed-in counsellor is signed out first (journaled as a supervisor's
+  // SetPresence OFFLINE), then removed, in one step.
+  void RemoveCounsellor(const std::string& counsellor_id, bool sign_out,
                         Reply<v1::RemoveCounsellorResponse> reply);
+  // A fresh desk token for the counsellor: the old one stops working at once and their open
+  // desk is closed with UNAUTHENTICATED; the new hash is stored before the reply.
+  void RotateCounsellorToken(const std::string& counsellor_id,
+                             Reply<v1::RotateCounsellorTokenResponse> reply);
+  // Runs `fn` on the writer thread, with the store, once everything handled before is durable
+  // (accounts.h: account changes are written there, outside the journal).
+  void RunOnStore(std::function<void(storage::Store&)> fn);
   v1::ListCounsellorsResponse ListCounsellors() const;
   // Reads the policy and regions files again and puts them in force (journaled).
   void ReloadPolicy(Reply<v1::ReloadPolicyResponse> reply);
@@ -171,6 +180,9 @@ class EngineHost final {
   // What the daemon remembers of a call that finished, for a gateway's Hello.
   void RememberFate(const routing::Effect& effect, routing::Timestamp at);
   void ForgetFates(routing::Timestamp now);
+  // Puts a rotated desk token's stored hash in force and closes the desk open with the old one;
+  // false (nothing changed) when the counsellor was removed meanwhile.
+  bool InstallDeskToken(const std::string& counsellor_id, const std::string& hash);
   // Sends once the current unit is durable, or as soon as the store is found failing.
   void Deliver(std::function<void()> send);
   void Flush();

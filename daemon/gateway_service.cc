@@ -6,6 +6,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
 #include "daemon/metrics.h"
 #include "daemon/services.h"
@@ -68,8 +69,8 @@ class AckTimer {
 };
 
 void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
-                 std::shared_ptr<AckTimer> acks) {
-  stream->ReadNext([services, stream, acks](GatewayStream::Read read) {
+                 std::shared_ptr<AckTimer> acks, std::shared_ptr<const Principal> principal) {
+  stream->ReadNext([services, stream, acks, principal](GatewayStream::Read read) {
     // The real clock, whatever the daemon's time source: the gateway waits in real time.
     const auto read_at = std::chrono::steady_clock::now();
     if (read == GatewayStream::Read::kEnd) {
@@ -103,6 +104,17 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
         spdlog::warn("gateway Hello as '{}' refused: {}", msg.hello().gateway_id(),
                      std::string(s.message()));
         stream->Close(ToGrpc(s));
+        return;
+      }
+      // A gateway account's token says Hello only as its own gateway: another gateway's stream
+      // is never replaced, nor its calls reconciled away, by someone else's credential.
+      if (!principal->gateway_id.empty() && principal->gateway_id != msg.hello().gateway_id()) {
+        spdlog::warn("{} tried to say hello as gateway '{}'; refused", PrincipalName(*principal),
+                     msg.hello().gateway_id());
+        stream->Close(grpc::Status(
+            grpc::StatusCode::PERMISSION_DENIED,
+            absl::StrCat("hello.gateway_id: this credential may say hello only as gateway '",
+                         principal->gateway_id, "'")));
         return;
       }
       stream->gateway_id = msg.hello().gateway_id();
@@ -140,7 +152,7 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
                                                    "command_result is required"));
       return;
     }
-    ReadGateway(stream, services, acks);
+    ReadGateway(stream, services, acks, principal);
   });
 }
 
@@ -162,15 +174,23 @@ void ServeGateway(GatewayAsyncService& service, Services services) {
                                services.host.Post([s](EngineHost& h) { h.GatewayClosed(s); });
                              }
                            });
-                           if (!RoleToken(stream->ctx, services.config.gateway_token)) {
+                           auto principal = Authorized(services, stream->ctx, Role::kGateway);
+                           if (!principal) {
                              stream->Close(kUnauthenticated);
                              return;
                            }
+                           services.accounts.Track(
+                               *principal, weak, [weak](const grpc::Status& why) {
+                                 if (auto s = weak.lock()) {
+                                   s->Close(why);
+                                 }
+                               });
                            auto acks = std::make_shared<AckTimer>(services.metrics);
                            stream->on_send = [acks](const v1::HotlineMessage& message) {
                              acks->Sent(message);
                            };
-                           ReadGateway(stream, services, acks);
+                           ReadGateway(stream, services, acks,
+                                       std::make_shared<const Principal>(*principal));
                          }));
 }
 

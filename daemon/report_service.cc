@@ -55,7 +55,7 @@ absl::Status ReadInto(storage::ReportReader& reader, const ReportPeriod& period,
 template <class Call>
 bool Admit(Call& call, const Services& services, ReportThread& thread,
            const absl::Status& invalid) {
-  if (!RoleToken(call.ctx, services.config.supervisor_token)) {
+  if (!Authorized(services, call.ctx, Role::kSupervisor)) {
     call.Fail(kUnauthenticated);
     return false;
   }

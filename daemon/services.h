@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "daemon/accounts.h"
 #include "daemon/config.h"
 #include "daemon/engine_host.h"
 #include "daemon/metrics.h"
@@ -31,6 +32,7 @@ struct Services {
   EngineHost& host;
   grpc::ServerCompletionQueue* cq;
   Metrics& metrics;
+  Accounts& accounts;
 };
 
 void ServeGateway(GatewayAsyncService& service, Services services);
@@ -42,8 +44,13 @@ void ServeAdmin(v1::AdminService::AsyncService& service, Services services);
 
 extern const grpc::Status kUnauthenticated;
 
-// A fixed-role token check (gateway, supervisor, admin); constant-time so a wrong guess learns
-// nothing from timing.
+// The principal of the call's bearer token in `role` (accounts.h), or nullopt.
+inline std::optional<Principal> Authorized(const Services& services,
+                                           const grpc::ServerContext& ctx, Role role) {
+  return services.accounts.Authenticate(ctx, role);
+}
+
+// A fixed token check; constant-time so a wrong guess learns nothing from timing.
 bool RoleToken(const grpc::ServerContext& ctx, const std::string& expected);
 // The same comparison for a token that came another way (HTTP).
 bool SameToken(const std::string& token, const std::string& expected);

@@ -22,7 +22,8 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
   ServeServerStream<SupervisorService::AsyncService, v1::WatchQueueRequest, v1::QueueUpdate>(
       &service, &SupervisorService::AsyncService::RequestWatchQueue, services.cq,
       [services](std::shared_ptr<QueueWatch> s) {
-        if (!RoleToken(s->ctx, services.config.supervisor_token)) {
+        auto principal = Authorized(services, s->ctx, Role::kSupervisor);
+        if (!principal) {
           return s->Close(kUnauthenticated);
         }
         if (absl::Status v = ValidateEpoch(s->request.epoch()); !v.ok()) {
@@ -31,6 +32,11 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         // A watcher that stops reading holds at most kPendingPerWatcher updates; once it reads
         // again it gets a full view (supervisor.proto WatchQueue).
         std::weak_ptr<QueueWatch> weak = s;
+        services.accounts.Track(*principal, weak, [weak](const grpc::Status& why) {
+          if (auto stream = weak.lock()) {
+            stream->Close(why);
+          }
+        });
         s->Bound(
             kPendingPerWatcher,
             [host = &services.host, weak] {
@@ -54,7 +60,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::SetCounsellorPresenceResponse>(
       &service, &SupervisorService::AsyncService::RequestSetCounsellorPresence, services.cq,
       [services](std::shared_ptr<Presence> call) {
-        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s =
@@ -82,7 +88,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::ChangeCallPriorityResponse>(
       &service, &SupervisorService::AsyncService::RequestChangeCallPriority, services.cq,
       [services](std::shared_ptr<Priority> call) {
-        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
@@ -108,7 +114,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::SupervisorNeverRouteResponse>(
       &service, &SupervisorService::AsyncService::RequestNeverRouteCaller, services.cq,
       [services](std::shared_ptr<Sup> call) {
-        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
@@ -131,7 +137,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
   rpc::ServeUnary<SupervisorService::AsyncService, v1::ExplainCallRequest, v1::ExplainCallResponse>(
       &service, &SupervisorService::AsyncService::RequestExplainCall, services.cq,
       [services](std::shared_ptr<Explain> call) {
-        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {

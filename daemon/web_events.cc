@@ -129,10 +129,13 @@ void WebViews::Serve(const httplib::Request& req, httplib::Response& res) {
   res.set_header("Cache-Control", "no-store");
   const std::string auth = req.get_header_value("Authorization");
   constexpr std::string_view kBearer = "Bearer ";
-  if (auth.rfind(kBearer, 0) != 0 ||
-      !SameToken(auth.substr(kBearer.size()), config_.supervisor_token)) {
+  const std::optional<Principal> principal =
+      auth.rfind(kBearer, 0) == 0
+          ? accounts_.Authenticate(auth.substr(kBearer.size()), Role::kSupervisor)
+          : std::nullopt;
+  if (!principal) {
     res.status = 401;
-    res.set_content("the live view needs the supervisor token\n", "text/plain");
+    res.set_content("the live view needs a supervisor token\n", "text/plain");
     return;
   }
   std::string epoch;
@@ -160,6 +163,12 @@ void WebViews::Serve(const httplib::Request& req, httplib::Response& res) {
     }
     open_.insert(stream);
   }
+  std::weak_ptr<EventStream> weak = stream;
+  accounts_.Track(*principal, weak, [weak](const grpc::Status& why) {
+    if (auto s = weak.lock()) {
+      s->Close(why);
+    }
+  });
   host_.Post([stream, epoch, after](EngineHost& h) { h.WatchOpened(stream, epoch, after); });
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(

@@ -4,7 +4,7 @@
 //   GET /api/queue/events[?epoch=E&after=N]      Authorization: Bearer <supervisor token>
 //
 // A resume comes from the query or from the Last-Event-ID header the browser resends (each
-// event's id is "<epoch>:<sequence>"). 401 without the supervisor token, 503 while
+// event's id is "<epoch>:<sequence>"). 401 without a supervisor's token, 503 while
 // `[supervision] max_web_views` pages are open. A comment line (": keepalive") goes out every
 // 10 s, so a page that went away frees its slot within 10 s. Each page holds at most
 // kPendingPerWatcher unsent updates, like a WatchQueue stream; an HTTP write that blocks for
@@ -17,6 +17,7 @@
 #include <mutex>
 #include <set>
 
+#include "daemon/accounts.h"
 #include "daemon/config.h"
 #include "daemon/engine_host.h"
 
@@ -24,7 +25,10 @@ namespace hotline::daemon {
 
 class WebViews final {
  public:
-  WebViews(const Config& config, EngineHost& host) : config_(config), host_(host) {}
+  // `accounts` authenticates the page's bearer token (a supervisor's); a revoked or rotated
+  // account's open pages are ended at once.
+  WebViews(const Config& config, EngineHost& host, Accounts& accounts)
+      : config_(config), host_(host), accounts_(accounts) {}
   WebViews(const WebViews&) = delete;
   WebViews& operator=(const WebViews&) = delete;
 
@@ -42,6 +46,7 @@ class WebViews final {
 
   const Config& config_;
   EngineHost& host_;
+  Accounts& accounts_;
   std::mutex mu_;
   std::set<std::shared_ptr<EventStream>> open_;
   bool stopped_ = false;

@@ -67,6 +67,17 @@ struct Snapshot {
   bool operator==(const Snapshot&) const = default;
 };
 
+// A named account (docs/security.md), as stored: never the token, only its hash.
+struct StoredAccount {
+  std::string name;
+  std::string role;        // "gateway" | "supervisor" | "admin"
+  std::string gateway_id;  // gateway accounts only; "" otherwise
+  std::string token_hash;  // hex hash of the current token
+  int64_t issued_at_ms = 0;
+  int64_t revoked_at_ms = 0;  // 0 while active
+  bool operator==(const StoredAccount&) const = default;
+};
+
 // One change to the counsellors table.
 struct CounsellorOp {
   enum class Kind { kInsert, kUpdate, kRemove };

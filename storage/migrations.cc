@@ -204,8 +204,23 @@ CREATE TABLE caller_key (
 ) STRICT;
 )sql";
 
-constexpr std::array<std::string_view, 7> kMigrations = {
-    kMigration1, kMigration2, kMigration3, kMigration4, kMigration5, kMigration6, kMigration7};
+// Named accounts of the gateway, supervisor and admin roles (docs/security.md): the hash of each
+// account's current token, never the token. A revoked account keeps its row (revoked_at set) so
+// its name is never reused. A gateway account names the one gateway it may say Hello as.
+constexpr std::string_view kMigrationAccounts = R"sql(
+CREATE TABLE accounts (
+  name        TEXT PRIMARY KEY NOT NULL,
+  role        TEXT NOT NULL,           -- "gateway" | "supervisor" | "admin"
+  gateway_id  TEXT,                    -- gateway accounts only
+  token_hash  TEXT NOT NULL UNIQUE,    -- hex hash of the current token
+  issued_at   INTEGER NOT NULL,        -- when the current token was issued, Unix milliseconds
+  revoked_at  INTEGER                  -- NULL while active
+) STRICT;
+)sql";
+
+constexpr std::array<std::string_view, 8> kMigrations = {
+    kMigration1, kMigration2, kMigration3, kMigration4,
+    kMigration5, kMigration6, kMigration7, kMigrationAccounts};
 
 }  // namespace
 

@@ -1056,6 +1056,80 @@ absl::StatusOr<std::vector<StoredCounsellor>> Store::LoadCounsellors() {
       });
 }
 
+absl::Status Store::SaveAccount(const StoredAccount& a) {
+  if (a.name.empty() || a.role.empty()) {
+    return absl::InvalidArgumentError("account: name and role are required");
+  }
+  if (absl::Status s = CheckTokenHash(a.token_hash); !s.ok()) {
+    return s;
+  }
+  const std::string operation = fmt::format("saving account '{}'", a.name);
+  return Guard(db_->getHandle(), db_->getFilename(), operation, [&]() -> absl::Status {
+    SQLite::Statement taken(*db_, "SELECT 1 FROM accounts WHERE token_hash = :h AND name != :n");
+    taken.bind(":h", a.token_hash);
+    taken.bind(":n", a.name);
+    if (taken.executeStep()) {
+      return absl::AlreadyExistsError("account: the token hash belongs to another account");
+    }
+    SQLite::Statement s(*db_,
+                        "INSERT OR REPLACE INTO accounts (name, role, gateway_id, token_hash, "
+                        "issued_at, revoked_at) VALUES (:name, :role, :gateway_id, :token_hash, "
+                        ":issued_at, :revoked_at)");
+    s.bind(":name", a.name);
+    s.bind(":role", a.role);
+    if (a.gateway_id.empty()) {
+      s.bind(":gateway_id");
+    } else {
+      s.bind(":gateway_id", a.gateway_id);
+    }
+    s.bind(":token_hash", a.token_hash);
+    s.bind(":issued_at", a.issued_at_ms);
+    if (a.revoked_at_ms == 0) {
+      s.bind(":revoked_at");
+    } else {
+      s.bind(":revoked_at", a.revoked_at_ms);
+    }
+    s.exec();
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<std::vector<StoredAccount>> Store::LoadAccounts() {
+  return Guard(db_->getHandle(), db_->getFilename(), "loading accounts",
+               [&]() -> absl::StatusOr<std::vector<StoredAccount>> {
+                 SQLite::Statement s(*db_,
+                                     "SELECT name, role, gateway_id, token_hash, issued_at, "
+                                     "revoked_at FROM accounts ORDER BY name");
+                 const RowReader row(s, "accounts");
+                 std::vector<StoredAccount> accounts;
+                 while (s.executeStep()) {
+                   accounts.push_back(StoredAccount{
+                       row.Text("name"), row.Text("role"), row.TextOrEmpty("gateway_id"),
+                       row.Text("token_hash"), row.Int("issued_at"),
+                       row.OptionalInt("revoked_at").value_or(0)});
+                 }
+                 return accounts;
+               });
+}
+
+absl::Status Store::SetCounsellorTokenHash(const std::string& counsellor_id,
+                                           const std::string& token_hash) {
+  if (absl::Status s = CheckTokenHash(token_hash); !s.ok()) {
+    return s;
+  }
+  const std::string operation = fmt::format("rotating the token of counsellor '{}'", counsellor_id);
+  return Guard(db_->getHandle(), db_->getFilename(), operation, [&]() -> absl::Status {
+    SQLite::Statement s(*db_,
+                        "UPDATE counsellors SET token_hash = :h WHERE counsellor_id = :id");
+    s.bind(":h", token_hash);
+    s.bind(":id", counsellor_id);
+    if (s.exec() == 0) {
+      return absl::NotFoundError(fmt::format("no counsellor '{}'", counsellor_id));
+    }
+    return absl::OkStatus();
+  });
+}
+
 absl::StatusOr<std::optional<CallRecord>> Store::FindCall(const std::string& call_id) {
   const std::string operation = fmt::format("finding call '{}'", call_id);
   return Guard(db_->getHandle(), db_->getFilename(), operation,

@@ -135,6 +135,17 @@ class Store final : public Sink {
   // Returns every counsellor, ordered by id.
   absl::StatusOr<std::vector<StoredCounsellor>> LoadCounsellors();
 
+  // Inserts or replaces the account named `a.name` (issue, rotation, revocation), in its own
+  // transaction. Errors: INVALID_ARGUMENT for an empty name or role or a token hash that is not
+  // lowercase hex; ALREADY_EXISTS if another account has the token hash.
+  [[nodiscard]] absl::Status SaveAccount(const StoredAccount& a);
+  // Every account, revoked ones included, ordered by name.
+  absl::StatusOr<std::vector<StoredAccount>> LoadAccounts();
+  // Sets the desk token hash of counsellor `counsellor_id` (a rotation), in its own transaction.
+  // Errors: NOT_FOUND for an unknown counsellor; INVALID_ARGUMENT for a hash that is not hex.
+  [[nodiscard]] absl::Status SetCounsellorTokenHash(const std::string& counsellor_id,
+                                                    const std::string& token_hash);
+
   // Returns the latest record of `call_id` (by arrival, then by insertion), or nullopt if there
   // is none.
   absl::StatusOr<std::optional<routing::CallRecord>> FindCall(const std::string& call_id);

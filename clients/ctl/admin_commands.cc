@@ -227,15 +227,117 @@ int ListCounsellors(const Server& server) {
   return 0;
 }
 
-int RemoveCounsellor(const Server& server, const std::string& id) {
+int RemoveCounsellor(const Server& server, const std::string& id, bool sign_out) {
   v1::RemoveCounsellorRequest request;
   request.set_counsellor_id(id);
+  request.set_sign_out(sign_out);
   v1::RemoveCounsellorResponse response;
   const grpc::Status status = server.Call(&Stub::RemoveCounsellor, request, &response);
   if (!status.ok()) {
     return Fail(status);
   }
   PrintLine("removed: " + id);
+  return 0;
+}
+
+int RotateCounsellorToken(const Server& server, const std::string& id) {
+  v1::RotateCounsellorTokenRequest request;
+  request.set_counsellor_id(id);
+  v1::RotateCounsellorTokenResponse response;
+  const grpc::Status status = server.Call(&Stub::RotateCounsellorToken, request, &response);
+  if (!status.ok()) {
+    return Fail(status);
+  }
+  PrintLine("id: " + id);
+  PrintLine("token: " + response.token());
+  return 0;
+}
+
+namespace {
+
+std::string RoleText(v1::AccountRole role) {
+  switch (role) {
+    case v1::ACCOUNT_ROLE_GATEWAY:
+      return "gateway";
+    case v1::ACCOUNT_ROLE_SUPERVISOR:
+      return "supervisor";
+    case v1::ACCOUNT_ROLE_ADMIN:
+      return "admin";
+    default:
+      return "-";
+  }
+}
+
+void PrintAccount(const v1::Account& account) {
+  PrintLine("name: " + account.name());
+  PrintLine("role: " + RoleText(account.role()));
+  if (!account.gateway_id().empty()) {
+    PrintLine("gateway: " + account.gateway_id());
+  }
+  if (account.has_revoked_at()) {
+    PrintLine("revoked: yes");
+  }
+}
+
+}  // namespace
+
+int IssueAccount(const Server& server, const std::string& name, const std::string& role,
+                 const std::string& gateway_id) {
+  v1::IssueTokenRequest request;
+  request.set_name(name);
+  request.set_role(role == "gateway"      ? v1::ACCOUNT_ROLE_GATEWAY
+                   : role == "supervisor" ? v1::ACCOUNT_ROLE_SUPERVISOR
+                   : role == "admin"      ? v1::ACCOUNT_ROLE_ADMIN
+                                          : v1::ACCOUNT_ROLE_UNSPECIFIED);
+  request.set_gateway_id(gateway_id);
+  v1::IssueTokenResponse response;
+  const grpc::Status status = server.Call(&Stub::IssueToken, request, &response);
+  if (!status.ok()) {
+    return Fail(status);
+  }
+  PrintAccount(response.account());
+  PrintLine("token: " + response.token());
+  return 0;
+}
+
+int RotateAccount(const Server& server, const std::string& name) {
+  v1::RotateTokenRequest request;
+  request.set_name(name);
+  v1::RotateTokenResponse response;
+  const grpc::Status status = server.Call(&Stub::RotateToken, request, &response);
+  if (!status.ok()) {
+    return Fail(status);
+  }
+  PrintAccount(response.account());
+  PrintLine("token: " + response.token());
+  return 0;
+}
+
+int RevokeAccount(const Server& server, const std::string& name) {
+  v1::RevokeTokenRequest request;
+  request.set_name(name);
+  v1::RevokeTokenResponse response;
+  const grpc::Status status = server.Call(&Stub::RevokeToken, request, &response);
+  if (!status.ok()) {
+    return Fail(status);
+  }
+  PrintLine("revoked: " + name);
+  return 0;
+}
+
+int ListAccounts(const Server& server) {
+  v1::ListAccountsResponse response;
+  const grpc::Status status =
+      server.Call(&Stub::ListAccounts, v1::ListAccountsRequest(), &response);
+  if (!status.ok()) {
+    return Fail(status);
+  }
+  std::vector<std::vector<std::string>> rows = {{"NAME", "ROLE", "GATEWAY", "STATE"}};
+  for (const v1::Account& a : response.accounts()) {
+    rows.push_back({a.name(), RoleText(a.role()), a.gateway_id().empty() ? "-" : a.gateway_id(),
+                    a.has_revoked_at() ? "revoked" : "active"});
+  }
+  PrintTable(rows);
   return 0;
 }
 

@@ -38,7 +38,18 @@ int AddCounsellor(const Server& server, const CounsellorFlags& flags);
 int UpdateCounsellor(const Server& server, const CounsellorFlags& flags);
 // A table of every counsellor and their live state.
 int ListCounsellors(const Server& server);
-int RemoveCounsellor(const Server& server, const std::string& id);
+// `sign_out`: sign a signed-in counsellor out and close their desk first, in the same request.
+int RemoveCounsellor(const Server& server, const std::string& id, bool sign_out = false);
+// RotateCounsellorToken; the last line printed is exactly "token: <token>".
+int RotateCounsellorToken(const Server& server, const std::string& id);
+
+// Accounts (docs/security.md). issue and rotate print "token: <token>" as their last line.
+// `role` is gateway, supervisor or admin; `gateway_id` only for gateway.
+int IssueAccount(const Server& server, const std::string& name, const std::string& role,
+                 const std::string& gateway_id);
+int RotateAccount(const Server& server, const std::string& name);
+int RevokeAccount(const Server& server, const std::string& name);
+int ListAccounts(const Server& server);
 int ReloadPolicy(const Server& server);
 
 // Parses "topic:level" with level 1–5.

@@ -92,6 +92,11 @@ int main(int argc, char** argv) {
   hotline::clients::CounsellorFlags add_flags;
   hotline::clients::CounsellorFlags update_flags;
   std::string remove_id;
+  bool remove_sign_out = false;
+  std::string rotate_desk_id;
+  std::string account_name;
+  std::string account_role;
+  std::string account_gateway;
   hotline::clients::ReportFlags report_flags;
   std::string dispositions_from;
   std::string dispositions_to;
@@ -118,6 +123,33 @@ int main(int argc, char** argv) {
   CLI::App* list = counsellor->add_subcommand("list", "List counsellors and their live state");
   CLI::App* remove = counsellor->add_subcommand("remove", "Remove a counsellor");
   remove->add_option("id", remove_id, "Counsellor id")->required();
+  remove->add_flag("--sign-out", remove_sign_out,
+                   "Sign a signed-in counsellor out and close their desk first, in one step "
+                   "(refused while they hold a call)");
+  CLI::App* rotate_desk = counsellor->add_subcommand(
+      "rotate-token",
+      "Issue a new desk token; the old one stops working and their open desk is closed "
+      "(last line: 'token: <token>')");
+  rotate_desk->add_option("id", rotate_desk_id, "Counsellor id")->required();
+
+  CLI::App* account = app.add_subcommand(
+      "account", "Named gateway, supervisor and admin accounts and their tokens");
+  account->require_subcommand(1);
+  CLI::App* account_issue = account->add_subcommand(
+      "issue", "Create an account and print its token once (last line: 'token: <token>')");
+  account_issue->add_option("name", account_name, "Account name")->required();
+  account_issue->add_option("--role", account_role, "gateway, supervisor or admin")
+      ->required()
+      ->check(CLI::IsMember({"gateway", "supervisor", "admin"}));
+  account_issue->add_option("--gateway-id", account_gateway,
+                            "For a gateway account: the only gateway_id it may say Hello as");
+  CLI::App* account_rotate = account->add_subcommand(
+      "rotate", "Replace the token; the old one's open streams are closed at once");
+  account_rotate->add_option("name", account_name, "Account name")->required();
+  CLI::App* account_revoke = account->add_subcommand(
+      "revoke", "Revoke the account for good; its open streams are closed at once");
+  account_revoke->add_option("name", account_name, "Account name")->required();
+  CLI::App* account_list = account->add_subcommand("list", "List accounts (never tokens)");
 
   CLI::App* policy = app.add_subcommand("policy", "Routing policy");
   policy->require_subcommand(1);
@@ -201,7 +233,22 @@ int main(int argc, char** argv) {
     return hotline::clients::ListCounsellors(server);
   }
   if (remove->parsed()) {
-    return hotline::clients::RemoveCounsellor(server, remove_id);
+    return hotline::clients::RemoveCounsellor(server, remove_id, remove_sign_out);
+  }
+  if (rotate_desk->parsed()) {
+    return hotline::clients::RotateCounsellorToken(server, rotate_desk_id);
+  }
+  if (account_issue->parsed()) {
+    return hotline::clients::IssueAccount(server, account_name, account_role, account_gateway);
+  }
+  if (account_rotate->parsed()) {
+    return hotline::clients::RotateAccount(server, account_name);
+  }
+  if (account_revoke->parsed()) {
+    return hotline::clients::RevokeAccount(server, account_name);
+  }
+  if (account_list->parsed()) {
+    return hotline::clients::ListAccounts(server);
   }
   if (reload->parsed()) {
     return hotline::clients::ReloadPolicy(server);

@@ -423,11 +423,36 @@ TEST_CASE("migration 7 upgrades a version-6 database with calls, which has no ke
   TempDb db;
   CreateWithAbandonedCall(db.path(), 6);
   std::unique_ptr<Store> store = OpenOrFail(db.path());
-  CHECK(UserVersion(db.path()) == 7);
+  CHECK(UserVersion(db.path()) == static_cast<int>(Migrations().size()));  // 7 and any later
   CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
   // The daemon then knows the rows were keyed with a key it cannot check.
   CHECK(store->CallerKeyFingerprint().value_or("?") == std::nullopt);
   CHECK(store->HoldsCallerKeys().value_or(false));
+}
+
+TEST_CASE("accounts are saved by name with their token hash and read back revoked or not",
+          "[storage]") {
+  TempDb db;
+  {
+    std::unique_ptr<Store> store = OpenOrFail(db.path());
+    const StoredAccount gw{"gw-north", "gateway", "gw-north", "aa11", 1000, 0};
+    const StoredAccount lan{"lan", "supervisor", "", "bb22", 2000, 0};
+    REQUIRE_OK(store->SaveAccount(gw));
+    REQUIRE_OK(store->SaveAccount(lan));
+    CHECK(store->SaveAccount({"x", "admin", "", "aa11", 1, 0}).code() ==
+          absl::StatusCode::kAlreadyExists);  // Another account's hash.
+    CHECK(store->SaveAccount({"", "admin", "", "cc33", 1, 0}).code() ==
+          absl::StatusCode::kInvalidArgument);
+    CHECK(store->SaveAccount({"y", "admin", "", "NOT HEX", 1, 0}).code() ==
+          absl::StatusCode::kInvalidArgument);
+    REQUIRE_OK(store->SaveAccount({"lan", "supervisor", "", "bb22", 2000, 3000}));  // Revoked.
+  }
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  auto accounts = store->LoadAccounts();
+  REQUIRE(accounts.ok());
+  REQUIRE(accounts->size() == 2);
+  CHECK((*accounts)[0] == StoredAccount{"gw-north", "gateway", "gw-north", "aa11", 1000, 0});
+  CHECK((*accounts)[1] == StoredAccount{"lan", "supervisor", "", "bb22", 2000, 3000});
 }
 
 TEST_CASE("a caller key fingerprint is recorded once and never replaced", "[storage]") {
