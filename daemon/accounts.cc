@@ -9,6 +9,7 @@
 #include "daemon/caller_key.h"
 #include "daemon/rpc.h"
 #include "daemon/services.h"
+#include "daemon/tls.h"
 
 namespace hotline::daemon {
 
@@ -62,13 +63,6 @@ std::string_view RoleName(Role role) {
 
 std::string PrincipalName(const Principal& principal) {
   return absl::StrCat(std::string(RoleName(principal.role)), ":", principal.name);
-}
-
-bool IsLoopbackHost(std::string_view host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
 absl::Status CheckConfigTokens(const Config& config) {

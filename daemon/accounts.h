@@ -54,9 +54,6 @@ struct Principal {
 // records and logs name.
 std::string PrincipalName(const Principal& principal);
 
-// Whether a listen host is this machine only: 127.0.0.0/8, ::1 or localhost.
-bool IsLoopbackHost(std::string_view host);
-
 // What the config file's tokens may be, given the binds: OK, or FAILED_PRECONDITION naming the
 // key. While grpc_listen and http_listen are both loopback, anything goes (gateway_token too,
 // with a warning logged at start: WarnAboutConfigTokens). Once either is not:
