@@ -377,7 +377,6 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
     call.hold_until = now_ + policy_.repeat_wait_ms;
     SetTimer(TimerKind::kRepeatHold, info.call_id, call.hold_until, 0);
   }
-  call.record.call = call.info;
   PlaceOnLadder(call);
   SetTimer(TimerKind::kMaxWait, info.call_id, info.arrived_at + options_.max_wait_ms, 0);
   Enqueue(call);
@@ -544,7 +543,6 @@ absl::Status Engine::ChangePriority(const std::string& call_id, Priority priorit
     Dequeue(*call);
   }
   call->info.priority = priority;
-  call->record.call.priority = priority;
   // Another priority may mean another ladder (an emergency starts national).
   PlaceOnLadder(*call);
   if (queued) {
@@ -1268,11 +1266,13 @@ void Engine::Release(Counsellor& c) {
     ChangeState(c, CounsellorState::kOffline, BreakReason::kNone, "");
     return;
   }
+  // Idle from now: set first, so the one reindexing (ChangeState's, or this one) ranks them by it.
+  c.idle_since = now_;
   if (c.state != CounsellorState::kAvailable) {
     ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
+  } else {
+    Reindex(c);
   }
-  c.idle_since = now_;
-  Reindex(c);
   MatchCounsellor(c);
 }
 
@@ -1332,6 +1332,9 @@ void Engine::Finish(Call& call, Outcome outcome, const std::string& reason) {
 
 void Engine::Record(Call& call) {
   const std::string id = call.info.call_id;
+  finished_caller_[id] = call.info.caller_key;
+  // The record's copy of the call is made once, here: while the call lives, `info` is the call.
+  call.record.call = std::move(call.info);
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
@@ -1340,7 +1343,6 @@ void Engine::Record(Call& call) {
   }
   Emit(CallFinished{std::move(call.record)});
   finished_order_.emplace_back(now_, id);
-  finished_caller_[id] = call.info.caller_key;
   calls_.erase(id);
 }
 
@@ -1512,6 +1514,8 @@ void Engine::RestoreState(EngineState state) {
   for (auto& call : state.calls) {
     const std::string id = call.info.call_id;
     Call& restored = calls_.emplace(id, std::move(call)).first->second;
+    // Snapshots before the engine kept one copy of a live call carry a second in the record.
+    restored.record.call = {};
     if (restored.in_queue) {
       restored.in_queue = false;
       Enqueue(restored);
