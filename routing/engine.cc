@@ -1491,8 +1491,13 @@ EngineState Engine::SaveState() const {
       state.owed_dispositions.push_back(owed);
     }
   }
-  state.finished_callers.assign(finished_caller_.begin(), finished_caller_.end());
-  std::sort(state.finished_callers.begin(), state.finished_callers.end());
+  // In the order they finished, like `finished`: deterministic without sorting a day of ids.
+  state.finished_callers.reserve(finished_order_.size());
+  for (const auto& [at, id] : finished_order_) {
+    if (auto it = finished_caller_.find(id); it != finished_caller_.end()) {
+      state.finished_callers.emplace_back(id, it->second);
+    }
+  }
   state.never_route.assign(never_route_.begin(), never_route_.end());
   state.next_contact_sweep = next_contact_sweep_;
   return state;
