@@ -111,6 +111,7 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
     return absl::NotFoundError(absl::StrCat("counsellor '", profile.id, "' not found"));
   }
   c->profile = profile;
+  Unindex(profile.id);  // Another profile: every slot afresh (Reindex keeps unchanged ones).
   Reindex(*c);
   // New skills or provinces may make waiting calls theirs...
   if (c->state == CounsellorState::kAvailable) {
@@ -783,21 +784,35 @@ Engine::Bucket Engine::CallBucket(const Call& call) const {
 }
 
 std::vector<Engine::Bucket> Engine::CounsellorBuckets(const Counsellor& c) const {
-  std::vector<std::string> provinces = {c.profile.home_province};
-  provinces.insert(provinces.end(), c.profile.provinces.begin(), c.profile.provinces.end());
-  std::set<std::string> centres;
-  for (const auto& p : provinces) {
-    if (const std::string& centre = regions_.CentreOf(p); !centre.empty()) {
-      centres.insert(centre);
+  // Sorted, without duplicates (as sets would give), in vectors: this runs at every change of an
+  // available counsellor, and small vectors allocate once.
+  std::vector<const std::string*> provinces;
+  provinces.reserve(1 + c.profile.provinces.size());
+  provinces.push_back(&c.profile.home_province);
+  for (const auto& p : c.profile.provinces) {
+    provinces.push_back(&p);
+  }
+  auto less = [](const std::string* a, const std::string* b) { return *a < *b; };
+  auto same = [](const std::string* a, const std::string* b) { return *a == *b; };
+  std::sort(provinces.begin(), provinces.end(), less);
+  provinces.erase(std::unique(provinces.begin(), provinces.end(), same), provinces.end());
+  std::vector<const std::string*> centres;
+  centres.reserve(provinces.size());
+  for (const std::string* p : provinces) {
+    if (const std::string& centre = regions_.CentreOf(*p); !centre.empty()) {
+      centres.push_back(&centre);
     }
   }
+  std::sort(centres.begin(), centres.end(), less);
+  centres.erase(std::unique(centres.begin(), centres.end(), same), centres.end());
   std::vector<Bucket> buckets;
+  buckets.reserve(c.profile.skills.size() * (provinces.size() + centres.size() + 1));
   for (const auto& [topic, level] : c.profile.skills) {
-    for (const auto& p : std::set<std::string>(provinces.begin(), provinces.end())) {
-      buckets.emplace_back(topic, Scope::kProvince, p);
+    for (const std::string* p : provinces) {
+      buckets.emplace_back(topic, Scope::kProvince, *p);
     }
-    for (const auto& centre : centres) {
-      buckets.emplace_back(topic, Scope::kCentre, centre);
+    for (const std::string* centre : centres) {
+      buckets.emplace_back(topic, Scope::kCentre, *centre);
     }
     buckets.emplace_back(topic, Scope::kNational, "");
   }
@@ -881,6 +896,16 @@ void Engine::Unindex(const std::string& counsellor_id) {
 }
 
 void Engine::Reindex(const Counsellor& c) {
+  // Most changes of state (reserved, on a call, in wrap-up) leave a counsellor staffed and out
+  // of the buckets: nothing to take out and put back. The profile is the same (UpdateCounsellor
+  // unindexes first), so staffed slots still present are still right.
+  const bool staffed = c.desk_connected && c.state != CounsellorState::kOffline &&
+                       c.state != CounsellorState::kBreak;
+  const bool in_buckets = c.state == CounsellorState::kAvailable && c.desk_connected;
+  if (staffed && !in_buckets && index_.staffed_slots.contains(c.profile.id) &&
+      !index_.counsellor_slots.contains(c.profile.id)) {
+    return;
+  }
   Unindex(c.profile.id);
   AddCounsellorSlots(index_, c);
 }
