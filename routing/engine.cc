@@ -987,7 +987,8 @@ bool Engine::Eligible(const Counsellor& c, const Call& call) const {
 
 bool Engine::Qualified(const Counsellor& c, const Call& call) const {
   const CounsellorProfile& p = c.profile;
-  if (never_route_.contains({p.id, call.info.caller_key})) {
+  // The lookup copies both strings into a key: skipped while nobody is barred from anyone.
+  if (!never_route_.empty() && never_route_.contains({p.id, call.info.caller_key})) {
     return false;
   }
   const LadderStep& step = StepOf(call);
