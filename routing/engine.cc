@@ -23,12 +23,28 @@ bool Serves(const CounsellorProfile& p, const std::string& province) {
   return p.home_province == province || Contains(p.provinces, province);
 }
 
+// The heap order of timers_: the earliest (at, seq) on top.
+bool TimerAfter(const TimerEntry& a, const TimerEntry& b) { return b < a; }
+
+// Pointers to the entries of a hash map, sorted by key: for walks whose order must not depend
+// on hashing.
+template <typename Map>
+auto SortedByKey(Map& map) {
+  std::vector<decltype(&*map.begin())> out;
+  out.reserve(map.size());
+  for (auto& entry : map) {
+    out.push_back(&entry);
+  }
+  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  return out;
+}
+
 }  // namespace
 
 // GCC's policy-based data structures (header-only): a red-black tree whose nodes know their
 // subtree sizes, so order_of_key is O(log n).
 struct Engine::QueueRanks {
-  __gnu_pbds::tree<QueueKey, __gnu_pbds::null_type, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
+  __gnu_pbds::tree<QueueKey, const CallEntry*, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
                    __gnu_pbds::tree_order_statistics_node_update>
       tree;
 };
@@ -54,16 +70,22 @@ absl::Status Engine::SetPolicy(Policy policy, Timestamp now) {
   RebuildIndexes();  // Buckets follow the regions, ranks the strategy.
   // Queue order is priority then admission and does not depend on the policy: nobody moves.
   // A connecting call may come back to the queue (ConnectFailed): it moves to the new ladder too.
-  for (auto& [id, call] : calls_) {
+  // By call id: PlaceOnLadder sets timers, whose sequence numbers must not follow hashing.
+  for (auto* entry : SortedByKey(calls_)) {
+    Call& call = entry->second;
     if (call.state == CallState::kWaiting || call.state == CallState::kOffered ||
         call.state == CallState::kConnecting) {
       PlaceOnLadder(call);
     }
   }
   // A copy: offering takes calls out of the queue.
-  const auto queue = queue_;
-  for (const auto& [key, call_id] : queue) {
-    MatchCall(calls_.at(call_id));
+  std::vector<Call*> queue;
+  queue.reserve(queue_ranks_->tree.size());
+  for (const auto& [key, call] : queue_ranks_->tree) {
+    queue.push_back(&Mutable(call));
+  }
+  for (Call* call : queue) {
+    MatchCall(*call);  // Calls only leave the queue here (offered), never the engine.
   }
   return absl::OkStatus();
 }
@@ -89,6 +111,7 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
     return absl::NotFoundError(absl::StrCat("counsellor '", profile.id, "' not found"));
   }
   c->profile = profile;
+  Unindex(profile.id);  // Another profile: every slot afresh (Reindex keeps unchanged ones).
   Reindex(*c);
   // New skills or provinces may make waiting calls theirs...
   if (c->state == CounsellorState::kAvailable) {
@@ -340,7 +363,7 @@ void Engine::CoolDown(Counsellor& c) {
 
 absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   AdvanceTo(now);
-  if (calls_.contains(info.call_id) || finished_call_ids_.contains(info.call_id)) {
+  if (calls_.contains(info.call_id) || finished_caller_.contains(info.call_id)) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
   }
   Call& call = calls_[info.call_id];
@@ -355,7 +378,6 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
     call.hold_until = now_ + policy_.repeat_wait_ms;
     SetTimer(TimerKind::kRepeatHold, info.call_id, call.hold_until, 0);
   }
-  call.record.call = call.info;
   PlaceOnLadder(call);
   SetTimer(TimerKind::kMaxWait, info.call_id, info.arrived_at + options_.max_wait_ms, 0);
   Enqueue(call);
@@ -522,7 +544,6 @@ absl::Status Engine::ChangePriority(const std::string& call_id, Priority priorit
     Dequeue(*call);
   }
   call->info.priority = priority;
-  call->record.call.priority = priority;
   // Another priority may mean another ladder (an emergency starts national).
   PlaceOnLadder(*call);
   if (queued) {
@@ -540,17 +561,23 @@ std::optional<Timestamp> Engine::NextDeadline() const {
   if (timers_.empty()) {
     return std::nullopt;
   }
-  return timers_.begin()->at;
+  return timers_.front().at;
 }
 
-std::vector<Effect> Engine::TakeEffects() { return std::exchange(effects_, {}); }
+std::vector<Effect> Engine::TakeEffects() {
+  std::vector<Effect> taken = std::move(effects_);
+  effects_ = {};
+  effects_.reserve(16);  // One allocation per input rather than a growth series.
+  return taken;
+}
 
 void Engine::AdvanceTo(Timestamp now) {
   // While a timer fires, the engine's time is the timer's deadline, so decisions carry the
   // exact time they were due, however late the owner ticks.
-  while (!timers_.empty() && timers_.begin()->at <= now) {
-    Timer timer = *timers_.begin();
-    timers_.erase(timers_.begin());
+  while (!timers_.empty() && timers_.front().at <= now) {
+    std::pop_heap(timers_.begin(), timers_.end(), TimerAfter);
+    Timer timer = std::move(timers_.back());
+    timers_.pop_back();
     now_ = std::max(now_, timer.at);
     StartNewDay();  // A timer past midnight decides by the new day's counts.
     FireTimer(timer);
@@ -568,7 +595,6 @@ void Engine::AdvanceTo(Timestamp now) {
   }
   while (!finished_order_.empty() &&
          finished_order_.front().first + options_.finished_call_memory_ms <= now_) {
-    finished_call_ids_.erase(finished_order_.front().second);
     finished_caller_.erase(finished_order_.front().second);
     finished_order_.pop_front();
   }
@@ -579,7 +605,11 @@ void Engine::AdvanceTo(Timestamp now) {
       std::erase_if(it->second, [&](const Contact& c) {
         return c.answered_at + policy_.repeat_window_ms <= now_;
       });
-      it = it->second.empty() ? contacts_.erase(it) : std::next(it);
+      if (it->second.empty()) {
+        contacts_.erase(it++);  // Erasing leaves the other iterators of a flat_hash_map valid.
+      } else {
+        ++it;
+      }
     }
     next_contact_sweep_ = now_ + Millis(3'600'000);
   }
@@ -592,7 +622,8 @@ void Engine::StartNewDay() {
 }
 
 void Engine::SetTimer(TimerKind kind, const std::string& key, Timestamp at, uint64_t generation) {
-  timers_.insert(Timer{at, next_seq_++, kind, key, generation});
+  timers_.push_back(Timer{at, next_seq_++, kind, key, generation});
+  std::push_heap(timers_.begin(), timers_.end(), TimerAfter);
 }
 
 void Engine::FireTimer(const Timer& timer) {
@@ -703,8 +734,7 @@ void Engine::FireTimer(const Timer& timer) {
 void Engine::Enqueue(Call& call) {
   HOTLINE_CHECK(!call.in_queue);
   const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
-  queue_.emplace(key, call.info.call_id);
-  queue_ranks_->tree.insert(key);
+  queue_ranks_->tree.insert({key, &call});
   call.in_queue = true;
   ReindexCall(call);
 }
@@ -712,7 +742,6 @@ void Engine::Enqueue(Call& call) {
 void Engine::Dequeue(Call& call) {
   HOTLINE_CHECK(call.in_queue);
   const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
-  queue_.erase(key);
   queue_ranks_->tree.erase(key);
   call.in_queue = false;
   ReindexCall(call);
@@ -755,21 +784,35 @@ Engine::Bucket Engine::CallBucket(const Call& call) const {
 }
 
 std::vector<Engine::Bucket> Engine::CounsellorBuckets(const Counsellor& c) const {
-  std::vector<std::string> provinces = {c.profile.home_province};
-  provinces.insert(provinces.end(), c.profile.provinces.begin(), c.profile.provinces.end());
-  std::set<std::string> centres;
-  for (const auto& p : provinces) {
-    if (const std::string& centre = regions_.CentreOf(p); !centre.empty()) {
-      centres.insert(centre);
+  // Sorted, without duplicates (as sets would give), in vectors: this runs at every change of an
+  // available counsellor, and small vectors allocate once.
+  std::vector<const std::string*> provinces;
+  provinces.reserve(1 + c.profile.provinces.size());
+  provinces.push_back(&c.profile.home_province);
+  for (const auto& p : c.profile.provinces) {
+    provinces.push_back(&p);
+  }
+  auto less = [](const std::string* a, const std::string* b) { return *a < *b; };
+  auto same = [](const std::string* a, const std::string* b) { return *a == *b; };
+  std::sort(provinces.begin(), provinces.end(), less);
+  provinces.erase(std::unique(provinces.begin(), provinces.end(), same), provinces.end());
+  std::vector<const std::string*> centres;
+  centres.reserve(provinces.size());
+  for (const std::string* p : provinces) {
+    if (const std::string& centre = regions_.CentreOf(*p); !centre.empty()) {
+      centres.push_back(&centre);
     }
   }
+  std::sort(centres.begin(), centres.end(), less);
+  centres.erase(std::unique(centres.begin(), centres.end(), same), centres.end());
   std::vector<Bucket> buckets;
+  buckets.reserve(c.profile.skills.size() * (provinces.size() + centres.size() + 1));
   for (const auto& [topic, level] : c.profile.skills) {
-    for (const auto& p : std::set<std::string>(provinces.begin(), provinces.end())) {
-      buckets.emplace_back(topic, Scope::kProvince, p);
+    for (const std::string* p : provinces) {
+      buckets.emplace_back(topic, Scope::kProvince, *p);
     }
-    for (const auto& centre : centres) {
-      buckets.emplace_back(topic, Scope::kCentre, centre);
+    for (const std::string* centre : centres) {
+      buckets.emplace_back(topic, Scope::kCentre, *centre);
     }
     buckets.emplace_back(topic, Scope::kNational, "");
   }
@@ -821,10 +864,10 @@ void Engine::AddCallSlot(Indexes& index, const Call& call) const {
   }
   const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
   Bucket bucket = CallBucket(call);
-  index.calls[bucket].emplace(key, call.info.call_id);
-  index.call_slots[call.info.call_id] = {std::move(bucket), key};
+  index.calls[bucket].emplace(key, &call);
+  index.call_slots[&call] = {std::move(bucket), key};
   if (!call.preferred_counsellor.empty()) {
-    index.preferring[call.preferred_counsellor].emplace(key, call.info.call_id);
+    index.preferring[call.preferred_counsellor].emplace(key, &call);
   }
 }
 
@@ -853,12 +896,22 @@ void Engine::Unindex(const std::string& counsellor_id) {
 }
 
 void Engine::Reindex(const Counsellor& c) {
+  // Most changes of state (reserved, on a call, in wrap-up) leave a counsellor staffed and out
+  // of the buckets: nothing to take out and put back. The profile is the same (UpdateCounsellor
+  // unindexes first), so staffed slots still present are still right.
+  const bool staffed = c.desk_connected && c.state != CounsellorState::kOffline &&
+                       c.state != CounsellorState::kBreak;
+  const bool in_buckets = c.state == CounsellorState::kAvailable && c.desk_connected;
+  if (staffed && !in_buckets && index_.staffed_slots.contains(c.profile.id) &&
+      !index_.counsellor_slots.contains(c.profile.id)) {
+    return;
+  }
   Unindex(c.profile.id);
   AddCounsellorSlots(index_, c);
 }
 
 void Engine::ReindexCall(const Call& call) {
-  if (auto slot = index_.call_slots.find(call.info.call_id); slot != index_.call_slots.end()) {
+  if (auto slot = index_.call_slots.find(&call); slot != index_.call_slots.end()) {
     const auto& [bucket, key] = slot->second;
     auto it = index_.calls.find(bucket);
     it->second.erase(key);
@@ -934,7 +987,8 @@ bool Engine::Eligible(const Counsellor& c, const Call& call) const {
 
 bool Engine::Qualified(const Counsellor& c, const Call& call) const {
   const CounsellorProfile& p = c.profile;
-  if (never_route_.contains({p.id, call.info.caller_key})) {
+  // The lookup copies both strings into a key: skipped while nobody is barred from anyone.
+  if (!never_route_.empty() && never_route_.contains({p.id, call.info.caller_key})) {
     return false;
   }
   const LadderStep& step = StepOf(call);
@@ -1072,8 +1126,8 @@ void Engine::MatchCounsellor(Counsellor& c) {
   const std::string& id = c.profile.id;
   // A repeat caller waiting for this counsellor first.
   if (auto waiting = index_.preferring.find(id); waiting != index_.preferring.end()) {
-    for (const auto& [key, call_id] : waiting->second) {
-      Call& call = calls_.at(call_id);
+    for (const auto& [key, waiting_call] : waiting->second) {
+      Call& call = Mutable(waiting_call);
       if (now_ < call.hold_until && !call.tried.contains(id) && Eligible(c, call)) {
         Offer(call, c, 1, "repeat caller: back to the counsellor who answered them last");
         return;
@@ -1092,30 +1146,30 @@ void Engine::MatchCounsellor(Counsellor& c) {
     });
   };
   std::optional<QueueKey> best;
-  std::string best_call;
+  const Call* best_call = nullptr;
   for (const Bucket& bucket : CounsellorBuckets(c)) {
     auto calls = index_.calls.find(bucket);
     if (calls == index_.calls.end()) {
       continue;
     }
-    for (const auto& [key, call_id] : calls->second) {
+    for (const auto& [key, queued] : calls->second) {
       if (best && !(key < *best)) {
         break;  // Nothing later in this bucket can beat the best found.
       }
-      const Call& call = calls_.at(call_id);
+      const Call& call = *queued;
       if (!Eligible(c, call) || HeldForAnother(call, id) ||
           (call.tried.contains(id) && someone_else(call))) {
         continue;
       }
       best = key;
-      best_call = call_id;
+      best_call = queued;
       break;
     }
   }
   if (!best) {
     return;
   }
-  Call& call = calls_.at(best_call);
+  Call& call = Mutable(best_call);
   int eligible = 0;
   if (auto bucket = index_.counsellors.find(CallBucket(call)); bucket != index_.counsellors.end()) {
     for (const RankKey& r : bucket->second) {
@@ -1219,8 +1273,8 @@ void Engine::ReviewHolds() {
     }
     // In queue order, and a copy: offering takes calls out of the index.
     std::vector<std::string> call_ids;
-    for (const auto& [key, call_id] : waiting->second) {
-      call_ids.push_back(call_id);
+    for (const auto& [key, call] : waiting->second) {
+      call_ids.push_back(call->info.call_id);
     }
     for (const std::string& call_id : call_ids) {
       Call* call = LookupCall(call_id);
@@ -1238,11 +1292,13 @@ void Engine::Release(Counsellor& c) {
     ChangeState(c, CounsellorState::kOffline, BreakReason::kNone, "");
     return;
   }
+  // Idle from now: set first, so the one reindexing (ChangeState's, or this one) ranks them by it.
+  c.idle_since = now_;
   if (c.state != CounsellorState::kAvailable) {
     ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
+  } else {
+    Reindex(c);
   }
-  c.idle_since = now_;
-  Reindex(c);
   MatchCounsellor(c);
 }
 
@@ -1302,6 +1358,9 @@ void Engine::Finish(Call& call, Outcome outcome, const std::string& reason) {
 
 void Engine::Record(Call& call) {
   const std::string id = call.info.call_id;
+  finished_caller_[id] = call.info.caller_key;
+  // The record's copy of the call is made once, here: while the call lives, `info` is the call.
+  call.record.call = std::move(call.info);
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
@@ -1309,9 +1368,7 @@ void Engine::Record(Call& call) {
     }
   }
   Emit(CallFinished{std::move(call.record)});
-  finished_call_ids_.insert(id);
   finished_order_.emplace_back(now_, id);
-  finished_caller_[id] = call.info.caller_key;
   calls_.erase(id);
 }
 
@@ -1322,8 +1379,10 @@ std::vector<OwedDisposition> Engine::OwedBy(const std::string& counsellor_id) co
       owed.push_back(entry);
     }
   }
-  std::sort(owed.begin(), owed.end(),
-            [](const OwedDisposition& a, const OwedDisposition& b) { return a.since < b.since; });
+  // By call id among equals: owed_ is hashed, and its order must not show.
+  std::sort(owed.begin(), owed.end(), [](const OwedDisposition& a, const OwedDisposition& b) {
+    return std::tie(a.since, a.call_id) < std::tie(b.since, b.call_id);
+  });
   return owed;
 }
 
@@ -1419,12 +1478,9 @@ absl::Status Engine::CheckInvariants() const {
       }
     }
   }
-  if (waiting != queue_.size()) {
-    return absl::InternalError(
-        absl::StrCat(queue_.size(), " queued but ", waiting, " calls are waiting"));
-  }
-  if (queue_ranks_->tree.size() != queue_.size()) {
-    return absl::InternalError("the queue's rank tree differs from the queue");
+  if (waiting != queue_ranks_->tree.size()) {
+    return absl::InternalError(absl::StrCat(queue_ranks_->tree.size(), " queued but ", waiting,
+                                            " calls are waiting"));
   }
   if (!(BuildIndexes() == index_)) {
     return absl::InternalError("the matching indexes differ from the engine's state");
@@ -1442,15 +1498,17 @@ EngineState Engine::SaveState() const {
   for (const auto& [id, c] : counsellors_) {
     state.counsellors.push_back(c);
   }
-  for (const auto& [id, call] : calls_) {
-    state.calls.push_back(call);
+  state.calls.reserve(calls_.size());
+  for (const auto* entry : SortedByKey(calls_)) {
+    state.calls.push_back(entry->second);
   }
   state.timers.assign(timers_.begin(), timers_.end());
+  std::sort(state.timers.begin(), state.timers.end());
   state.finished.assign(finished_order_.begin(), finished_order_.end());
   state.recent_handling.assign(recent_handling_.begin(), recent_handling_.end());
-  for (const auto& [key, contacts] : contacts_) {
-    for (const Contact& contact : contacts) {
-      state.contacts.emplace_back(key, contact);
+  for (const auto* entry : SortedByKey(contacts_)) {
+    for (const Contact& contact : entry->second) {
+      state.contacts.emplace_back(entry->first, contact);
     }
   }
   // The expiry order keeps entries already recorded (erased from owed_ only); those are gone.
@@ -1459,7 +1517,13 @@ EngineState Engine::SaveState() const {
       state.owed_dispositions.push_back(owed);
     }
   }
-  state.finished_callers.assign(finished_caller_.begin(), finished_caller_.end());
+  // In the order they finished, like `finished`: deterministic without sorting a day of ids.
+  state.finished_callers.reserve(finished_order_.size());
+  for (const auto& [at, id] : finished_order_) {
+    if (auto it = finished_caller_.find(id); it != finished_caller_.end()) {
+      state.finished_callers.emplace_back(id, it->second);
+    }
+  }
   state.never_route.assign(never_route_.begin(), never_route_.end());
   state.next_contact_sweep = next_contact_sweep_;
   return state;
@@ -1475,23 +1539,22 @@ void Engine::RestoreState(EngineState state) {
     const std::string id = c.profile.id;
     counsellors_.emplace(id, std::move(c));
   }
+  index_ = {};  // Points into calls_.
   calls_.clear();
-  queue_.clear();
   queue_ranks_->tree.clear();
   for (auto& call : state.calls) {
     const std::string id = call.info.call_id;
     Call& restored = calls_.emplace(id, std::move(call)).first->second;
+    // Snapshots before the engine kept one copy of a live call carry a second in the record.
+    restored.record.call = {};
     if (restored.in_queue) {
       restored.in_queue = false;
       Enqueue(restored);
     }
   }
-  timers_ = std::set<Timer>(state.timers.begin(), state.timers.end());
+  timers_ = std::move(state.timers);
+  std::make_heap(timers_.begin(), timers_.end(), TimerAfter);
   finished_order_.assign(state.finished.begin(), state.finished.end());
-  finished_call_ids_.clear();
-  for (const auto& [at, id] : finished_order_) {
-    finished_call_ids_.insert(id);
-  }
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
   contacts_.clear();
   for (auto& [key, contact] : state.contacts) {
@@ -1502,7 +1565,12 @@ void Engine::RestoreState(EngineState state) {
   for (const OwedDisposition& owed : owed_order_) {
     owed_[owed.call_id] = owed;
   }
-  finished_caller_ = {state.finished_callers.begin(), state.finished_callers.end()};
+  finished_caller_.clear();
+  finished_caller_.insert(state.finished_callers.begin(), state.finished_callers.end());
+  // A finished call is refused by its id whether or not its caller was saved with it.
+  for (const auto& [at, id] : finished_order_) {
+    finished_caller_.try_emplace(id);
+  }
   never_route_ = {state.never_route.begin(), state.never_route.end()};
   next_contact_sweep_ = state.next_contact_sweep;
   RebuildIndexes();
@@ -1548,16 +1616,16 @@ std::optional<CounsellorView> Engine::FindCounsellor(const std::string& counsell
   return ViewOf(c.profile, c.state, c.break_reason, c.since, c.call_id, c.desk_connected);
 }
 
-std::vector<CallView> Engine::Calls() const { return Calls(queue_.size()); }
+std::vector<CallView> Engine::Calls() const { return Calls(queue_ranks_->tree.size()); }
 
 std::vector<CallView> Engine::Calls(size_t waiting_limit) const {
   std::vector<CallView> out;
   int position = 0;
-  for (const auto& [key, call_id] : queue_) {
+  for (const auto& [key, queued] : queue_ranks_->tree) {
     if (out.size() >= waiting_limit) {
       break;
     }
-    const Call& call = calls_.at(call_id);
+    const Call& call = *queued;
     out.push_back(CallView{call.info, call.state, call.step, call.counsellor_id, ++position,
                            call.admission_seq, call.record.answered_at});
   }

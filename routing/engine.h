@@ -25,6 +25,8 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "routing/engine_state.h"
 #include "routing/types.h"
@@ -336,16 +338,19 @@ class Engine final {
   // is in the queue. CheckInvariants rebuilds both and compares.
   using RankKey = std::tuple<int64_t, int64_t, std::string>;
   struct Indexes {
-    std::map<Bucket, std::set<RankKey>> counsellors;
-    std::map<std::string, std::vector<std::pair<Bucket, RankKey>>> counsellor_slots;
-    std::map<Bucket, std::map<QueueKey, std::string>> calls;
-    std::map<std::string, std::pair<Bucket, QueueKey>> call_slots;
+    // Hash maps: only looked up, never walked in an order that could reach a decision.
+    absl::flat_hash_map<Bucket, std::set<RankKey>> counsellors;
+    absl::flat_hash_map<std::string, std::vector<std::pair<Bucket, RankKey>>> counsellor_slots;
+    // Calls by pointer into calls_ (a node map: stable while the call lives; a call leaves
+    // every index before it is erased).
+    absl::flat_hash_map<Bucket, std::map<QueueKey, const Call*>> calls;
+    absl::flat_hash_map<const Call*, std::pair<Bucket, QueueKey>> call_slots;
     // Waiting repeat calls by the counsellor they were last answered by.
-    std::map<std::string, std::map<QueueKey, std::string>> preferring;
+    absl::flat_hash_map<std::string, std::map<QueueKey, const Call*>> preferring;
     // Counsellors signed in (desk connected, not OFFLINE or on BREAK) by (topic, language), for
     // the wait estimate, and what each one counts for.
-    std::map<std::pair<Topic, std::string>, int> staffed;
-    std::map<std::string, std::vector<std::pair<Topic, std::string>>> staffed_slots;
+    absl::flat_hash_map<std::pair<Topic, std::string>, int> staffed;
+    absl::flat_hash_map<std::string, std::vector<std::pair<Topic, std::string>>> staffed_slots;
     bool operator==(const Indexes&) const = default;
   };
   // Puts the counsellor in (or takes them out of) the buckets their current state calls for.
@@ -435,6 +440,9 @@ class Engine final {
   void Emit(Effect effect) { effects_.push_back(std::move(effect)); }
 
   Call* LookupCall(const std::string& call_id);
+  // A call the indexes point at, to change: they hold const pointers into calls_, which this
+  // engine owns.
+  static Call& Mutable(const Call* call) { return const_cast<Call&>(*call); }
   Counsellor* LookupCounsellor(const std::string& counsellor_id);
 
   const EngineOptions options_;
@@ -443,29 +451,34 @@ class Engine final {
   Timestamp now_{};
   // std::map, not unordered: iteration order is part of determinism.
   std::map<std::string, Counsellor> counsellors_;
-  std::map<std::string, Call> calls_;
-  std::set<std::string> finished_call_ids_;
-  // The same ids, oldest first, with when they finished: forgotten after finished_call_memory_ms.
+  // Hashed for speed (a node map: a Call& stays valid while others come and go). Whatever walks
+  // it where order could reach a decision or a saved state sorts by id first.
+  absl::node_hash_map<std::string, Call> calls_;
+  // Finished call ids, oldest first, with when they finished: forgotten after
+  // finished_call_memory_ms. Their caller keys are in finished_caller_.
   std::deque<std::pair<Timestamp, std::string>> finished_order_;
   std::deque<Millis> recent_handling_;
   // Answered calls by caller key, oldest first; forgotten after the policy's repeat window.
-  std::map<std::string, std::vector<Contact>> contacts_;
+  absl::flat_hash_map<std::string, std::vector<Contact>> contacts_;
   // Dispositions still accepted late, by call id, and the same oldest first for expiry.
-  std::map<std::string, OwedDisposition> owed_;
+  absl::flat_hash_map<std::string, OwedDisposition> owed_;
   std::deque<OwedDisposition> owed_order_;
-  // Caller key of each finished call still in the repeat window, for NeverRoute after the call.
-  std::map<std::string, std::string> finished_caller_;
+  // Caller key of each finished call still remembered (see finished_order_), by call id: a call
+  // id here is refused by CallArrived, and NeverRoute finds the caller of a finished call.
+  absl::flat_hash_map<std::string, std::string> finished_caller_;
   std::set<std::pair<std::string, std::string>> never_route_;
   Timestamp next_contact_sweep_{};
-  std::map<QueueKey, std::string> queue_;
-  // The same keys in a tree that knows ranks, so a caller's position costs O(log n), not a walk
-  // of the queue. Defined in engine.cc: its GCC-only type stays out of this header.
+  // The queue: waiting calls by QueueKey, in a tree that knows ranks, so a caller's position
+  // costs O(log n), not a walk of the queue. Defined in engine.cc: its GCC-only type stays out
+  // of this header.
   struct QueueRanks;
   std::unique_ptr<QueueRanks> queue_ranks_;
   Indexes index_;
   // The Vietnamese day the ranks of fewest_calls_today were computed for.
   int64_t index_day_ = 0;
-  std::set<Timer> timers_;
+  // A binary min-heap on (at, seq) (std::push_heap with TimerAfter): (at, seq) is unique, so the
+  // firing order is the same as a sorted set's, without a tree node per timer.
+  std::vector<Timer> timers_;
   uint64_t next_seq_ = 0;
   std::vector<Effect> effects_;
   // Counsellors who stopped being busy, lost their desk, profile or a caller during the current

@@ -62,6 +62,8 @@ struct CallEntry {
   // Bumped when the call's ladder or step is re-derived (policy reload, priority change); a step
   // timer set under an older one is stale.
   uint64_t ladder_generation = 0;
+  // The row-to-be. Its `call` stays empty while the call lives (`info` is the call, kept once);
+  // the engine fills it when the call finishes.
   CallRecord record;
 
   bool operator==(const CallEntry&) const = default;

@@ -9,11 +9,24 @@
 // queue), accepts it, is connected, and the call ends (wrap-up). The region tree is 34 provinces in
 // 3 centres; each counsellor serves their home province and takes two or three of the four topics.
 //
+// Memory and snapshots (one iteration each, figures in the counters):
+// - BM_MemoryPerWaitingCall: heap bytes (glibc's mallinfo2) per waiting call, 100,000 of them.
+// - BM_MemoryPerFinishedCall: heap bytes per remembered finished call, over 1,000,000 calls on a
+//   line running at the defaults (max wait 5 min, announcements every 60 s), after a warm-up that
+//   brings the timers of finished calls to their steady state; nothing is forgotten in the run
+//   (1,000 s), so every call stays remembered.
+// - BM_MemoryFlat: 1,000,000 calls one second apart (11.6 days): heap in use after 700,000,
+//   850,000 and 1,000,000 calls, past the 24 h finished-call memory and the 7-day repeat window.
+// - BM_Snapshot: SaveState plus its proto encoding (the daemon's snapshot), time and bytes, at
+//   100,000 waiting calls and after 1,000,000 finished calls.
+//
 // Run: build/bench/routing/engine_bench
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <random>
 
+#include "daemon/journal.h"
 #include "routing/engine.h"
 
 namespace hotline::routing {
@@ -40,10 +53,22 @@ Policy BenchPolicy() {
   return policy;
 }
 
+// Heap bytes in use (small and mmapped chunks).
+double HeapInUse() {
+  const struct mallinfo2 m = mallinfo2();
+  return static_cast<double>(m.uordblks + m.hblkhd);
+}
+
 class Line {
  public:
-  Line(int counsellors, int waiting)
-      : engine_(Options(), BenchPolicy()), rng_(42), counsellors_(counsellors) {
+  // `step`: time between cycles; `waited`: how long new calls have waited on arrival.
+  Line(int counsellors, int waiting, EngineOptions options = Options(), Millis step = 1ms,
+       Millis waited = 1h)
+      : engine_(options, BenchPolicy()),
+        rng_(42),
+        counsellors_(counsellors),
+        step_(step),
+        waited_(waited) {
     for (int i = 0; i < counsellors; ++i) {
       CounsellorProfile p;
       p.id = "c" + std::to_string(i);
@@ -68,18 +93,27 @@ class Line {
       in_wrap_up_.push_back({p.id, call});
     }
     // The queue: calls that have waited long enough to be at national scope.
+    AddWaiting(waiting);
+  }
+
+  void AddWaiting(int waiting) {
     for (int i = 0; i < waiting; ++i) {
-      NextCall(Province(static_cast<int>(rng_() % kProvinces)), kTopics[rng_() % 4], 1h);
+      NextCall(Province(static_cast<int>(rng_() % kProvinces)), kTopics[rng_() % 4], waited_);
     }
     engine_.TakeEffects();
   }
 
+  const Engine& engine() const { return engine_; }
+
+  // Realistic production defaults: timers fire within minutes.
+  static EngineOptions Defaults() { return EngineOptions{}; }
+
   // One cycle: six events.
   void Cycle() {
-    now_ += 1ms;
+    now_ += step_;
     // It has waited long enough to be at national scope, like the rest of the queue, so the
     // queue neither drains nor fills with calls nobody may take yet.
-    NextCall(Province(static_cast<int>(rng_() % kProvinces)), kTopics[rng_() % 4], 1h);
+    NextCall(Province(static_cast<int>(rng_() % kProvinces)), kTopics[rng_() % 4], waited_);
     auto [counsellor, done] = in_wrap_up_[next_++ % in_wrap_up_.size()];
     Check(engine_.SubmitDisposition(counsellor, done,
                                     Disposition{"other", "counselled", {}, false, ""}, true, now_));
@@ -93,6 +127,7 @@ class Line {
   }
 
  private:
+ public:
   static EngineOptions Options() {
     EngineOptions o;
     // Nothing times out or announces during the run: every event is a routing decision.
@@ -102,11 +137,18 @@ class Line {
     return o;
   }
 
+ private:
   std::string NextCall(const std::string& province, Topic topic, Millis waited = Millis(0)) {
     CallInfo call;
-    call.call_id = "k" + std::to_string(calls_++);
+    // Sizes as in production: a gateway's id of about 20 characters and the daemon's caller key,
+    // 64 hex digits.
+    call.call_id = "gw1-2026-" + std::to_string(1'000'000'000 + calls_++);
     call.gateway_id = "gw";
-    call.caller_key = "caller-" + std::to_string(rng_());
+    char key[65];
+    std::snprintf(key, sizeof key, "%016llx%016llx%016llx%016llx",
+                  static_cast<unsigned long long>(rng_()), static_cast<unsigned long long>(rng_()),
+                  static_cast<unsigned long long>(rng_()), static_cast<unsigned long long>(rng_()));
+    call.caller_key = key;
     call.caller_masked = "********00";
     call.province = province;
     call.language = "vi";
@@ -128,6 +170,8 @@ class Line {
   std::mt19937 rng_;
   Timestamp now_ = kStart;
   int counsellors_;
+  Millis step_;
+  Millis waited_;
   uint64_t calls_ = 0;
   size_t next_ = 0;
   std::vector<std::pair<std::string, std::string>> in_wrap_up_;
@@ -149,6 +193,69 @@ void BM_BusyLine(benchmark::State& state) {
 BENCHMARK(BM_BusyLine)
     ->ArgsProduct({{100, 1'000, 10'000}, {100, 1'000, 10'000, 100'000}})
     ->Unit(benchmark::kMicrosecond);
+
+void BM_MemoryPerWaitingCall(benchmark::State& state) {
+  constexpr int kWaiting = 100'000;
+  for (auto _ : state) {
+    Line line(100, 0);
+    const double before = HeapInUse();
+    line.AddWaiting(kWaiting);
+    state.counters["bytes_per_waiting_call"] = (HeapInUse() - before) / kWaiting;
+  }
+}
+BENCHMARK(BM_MemoryPerWaitingCall)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+void BM_MemoryPerFinishedCall(benchmark::State& state) {
+  constexpr int kWarmUp = 300'000;
+  constexpr int kCalls = 1'000'000;
+  for (auto _ : state) {
+    // Calls arrive at national scope (past 60 s) and wait about 100 ms of a 5-minute maximum.
+    Line line(100, 100, Line::Defaults(), 1ms, 2min);
+    for (int i = 0; i < kWarmUp; ++i) {
+      line.Cycle();
+    }
+    const double before = HeapInUse();
+    for (int i = 0; i < kCalls; ++i) {
+      line.Cycle();
+    }
+    state.counters["bytes_per_finished_call"] = (HeapInUse() - before) / kCalls;
+  }
+}
+BENCHMARK(BM_MemoryPerFinishedCall)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+void BM_MemoryFlat(benchmark::State& state) {
+  for (auto _ : state) {
+    // One call a second: a counsellor's wrap-up lasts 20 s (of 45), a call waits about 20 s.
+    Line line(20, 20, Line::Defaults(), 1s, 2min);
+    for (int i = 1; i <= 1'000'000; ++i) {
+      line.Cycle();
+      if (i == 700'000 || i == 850'000 || i == 1'000'000) {
+        state.counters["mb_after_" + std::to_string(i / 1000) + "k_calls"] = HeapInUse() / 1e6;
+      }
+    }
+  }
+}
+BENCHMARK(BM_MemoryFlat)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// Arg: 0 = 100,000 waiting calls; 1 = 100 waiting after 1,000,000 finished calls.
+void BM_Snapshot(benchmark::State& state) {
+  const bool finished = state.range(0) == 1;
+  Line line(100, finished ? 100 : 100'000, Line::Defaults(), 1ms, 2min);
+  if (finished) {
+    for (int i = 0; i < 1'000'000; ++i) {
+      line.Cycle();
+    }
+  }
+  size_t bytes = 0;
+  for (auto _ : state) {
+    bytes = daemon::ToSnapshot(line.engine().SaveState()).SerializeAsString().size();
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.counters["snapshot_bytes"] = static_cast<double>(bytes);
+  state.counters["waiting"] = finished ? 100 : 100'000;
+  state.counters["finished"] = finished ? 1'000'000 : 0;
+}
+BENCHMARK(BM_Snapshot)->Arg(0)->Arg(1)->Iterations(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace hotline::routing

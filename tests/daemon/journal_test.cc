@@ -102,6 +102,49 @@ TEST_CASE("a restored engine decides as the engine that saved it", "[daemon]") {
   }
 }
 
+// Snapshots written before the engine kept a live call once carry the call twice: in its entry
+// and again in the entry's record. A daemon upgraded over one must restore it and decide the same.
+TEST_CASE("a snapshot that carries each live call twice restores and decides the same",
+          "[daemon]") {
+  EngineHarness live;
+  Populate(live);
+  v1::EngineSnapshot old_format = ToSnapshot(live.engine.SaveState());
+  REQUIRE(old_format.calls_size() == 4);
+  for (auto& call : *old_format.mutable_calls()) {
+    *call.mutable_record()->mutable_call() = call.info();
+  }
+  v1::EngineSnapshot parsed;
+  REQUIRE(parsed.ParseFromString(old_format.SerializeAsString()));
+  EngineHarness twin;
+  twin.engine.RestoreState(FromSnapshot(parsed));
+  twin.now = live.now;
+  CHECK(twin.engine.SaveState() == live.engine.SaveState());
+  for (EngineHarness* h : {&live, &twin}) {
+    EngineHarness::Expect(h->engine.CallerHungUp("waiting", h->now));
+    EngineHarness::Expect(h->engine.CallEnded("talking", h->now));
+    h->Advance(Millis(120'000));
+  }
+  const auto live_effects = live.Take();
+  const auto twin_effects = twin.Take();
+  REQUIRE(live_effects.size() == twin_effects.size());
+  auto rows = [](const std::vector<routing::Effect>& effects) {
+    std::vector<routing::CallRecord> out;
+    for (const auto& e : effects) {
+      if (const auto* f = std::get_if<routing::CallFinished>(&e)) {
+        out.push_back(f->record);
+      }
+    }
+    return out;
+  };
+  const auto twin_rows = rows(twin_effects);
+  CHECK(twin_rows == rows(live_effects));
+  REQUIRE(twin_rows.size() >= 2);
+  for (const auto& row : twin_rows) {
+    CHECK_FALSE(row.call.call_id.empty());  // Each finished row names its call.
+  }
+  CHECK(live.engine.SaveState() == twin.engine.SaveState());
+}
+
 TEST_CASE("a call's marks for gateway data errors survive a snapshot", "[daemon]") {
   routing::CallInfo call = Call("c", "99");
   call.province_unknown = true;
