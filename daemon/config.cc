@@ -31,6 +31,10 @@ const std::set<std::string>& KnownKeys() {
       "routing.max_wait_ms",       "routing.offer_timeout_ms",
       "routing.wrap_up_ms",        "routing.missed_offers_before_break",
       "supervision.view_calls",    "supervision.max_web_views",
+      "security.callback_key_file",
+      "retention.callers_days",    "retention.notes_days",
+      "retention.callback_days",   "retention.audit_days",
+      "retention.history_days",    "retention.run_every_minutes",
   };
   return keys;
 }
@@ -114,6 +118,13 @@ class Reader {
 
 }  // namespace
 
+std::string CallbackKeyFile(const Config& config) {
+  if (!config.callback_key_file.empty()) {
+    return config.callback_key_file;
+  }
+  return (std::filesystem::path(config.caller_key_file).parent_path() / "callback.key").string();
+}
+
 absl::StatusOr<HostPort> ParseHostPort(const std::string& value, std::string_view key) {
   const size_t colon = value.rfind(':');
   if (colon == std::string::npos) {
@@ -162,6 +173,13 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
            r.Integer("routing.missed_offers_before_break", missed, 1, 100),
            r.Integer("supervision.view_calls", c.view_calls, 1, 1000),
            r.Integer("supervision.max_web_views", c.max_web_views, 1, 64),
+           r.String("security.callback_key_file", c.callback_key_file),
+           r.Integer("retention.callers_days", c.retention.callers_days, 1, 36'500),
+           r.Integer("retention.notes_days", c.retention.notes_days, 1, 36'500),
+           r.Integer("retention.callback_days", c.retention.callback_days, 1, 36'500),
+           r.Integer("retention.audit_days", c.retention.audit_days, 1, 36'500),
+           r.Integer("retention.history_days", c.retention.history_days, 1, 36'500),
+           r.Integer("retention.run_every_minutes", c.retention.run_every_minutes, 1, 1440),
        }) {
     if (!s.ok()) {
       return s;

@@ -149,6 +149,11 @@ class DaemonImpl final : public Daemon {
       return keyer.status();
     }
     keyer_ = std::move(*keyer);
+    auto sealer = OpenCallbackKey(config_, *store_);
+    if (!sealer.ok()) {
+      return sealer.status();
+    }
+    sealer_ = std::move(*sealer);
     storage::Sink* sink = store_.get();
     if (wrap_sink) {
       wrapped_sink_ = wrap_sink(*store_);
@@ -159,6 +164,7 @@ class DaemonImpl final : public Daemon {
         [this](const absl::Status& why) { OnWriterFatal(why); }, WriterOptions{}, &metrics_);
     host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, *time_,
                                          &metrics_);
+    host_->SetCallbackSealer(sealer_.get());
     if (absl::Status s = host_->Recover(); !s.ok()) {
       return s;
     }
@@ -422,6 +428,7 @@ class DaemonImpl final : public Daemon {
   // Whether the engine is counting for /metrics.
   std::atomic<bool> metrics_counting_ = false;
   std::unique_ptr<CallerKeyer> keyer_;
+  std::unique_ptr<CallbackSealer> sealer_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<storage::Sink> wrapped_sink_;
   std::unique_ptr<Writer> writer_;
