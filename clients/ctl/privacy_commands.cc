@@ -92,7 +92,7 @@ int ListAudit(const Server& server, const std::string& address, const std::strin
   if (!since.empty()) {
     absl::StatusOr<google::protobuf::Timestamp> t = ParseReportTime(since);
     if (!t.ok()) {
-      PrintErrorLine(fmt::format("error: --since: {}", t.status().message()));
+      PrintErrorLine(fmt::format("error: --since: {}", std::string(t.status().message())));
       return 1;
     }
     *request.mutable_since() = *t;

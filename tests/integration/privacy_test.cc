@@ -197,8 +197,8 @@ TEST_CASE("a missing callback key is refused on a database that holds sealed num
   f.daemon.reset();
   const std::filesystem::path key = f.dir.path() / "keys" / "callback.key";
   REQUIRE(std::filesystem::exists(key));
-  CHECK((std::filesystem::status(key).permissions() & std::filesystem::perms::all) ==
-        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const auto private_file = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+  CHECK((std::filesystem::status(key).permissions() & std::filesystem::perms::all) == private_file);
   std::filesystem::rename(key, f.dir.path() / "moved.key");
   auto started = daemon::Daemon::Start(f.config, nullptr, nullptr, nullptr);
   REQUIRE_FALSE(started.ok());

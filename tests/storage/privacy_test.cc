@@ -203,6 +203,28 @@ TEST_CASE("migration 8 adds the privacy tables to a version-7 database and keeps
   CHECK(*store->HoldsCallbacks() == false);
 }
 
+TEST_CASE("the retention job's queries read only the rows they may change through an index",
+          "[storage][privacy]") {
+  TempDb db;
+  OpenOrFail(db.path());
+  SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+  const auto plan = [&](const std::string& sql) {
+    SQLite::Statement s(raw, "EXPLAIN QUERY PLAN " + sql);
+    std::string out;
+    while (s.executeStep()) {
+      out += s.getColumn(3).getString() + "\n";
+    }
+    return out;
+  };
+  CHECK_THAT(plan("UPDATE calls SET caller_key = '', caller_masked = '' WHERE arrived_at < 5 "
+                  "AND (caller_key != '' OR caller_masked != '')"),
+             Catch::Contains("calls_with_caller"));
+  CHECK_THAT(plan("UPDATE calls SET note = '' WHERE arrived_at < 5 AND note != ''"),
+             Catch::Contains("calls_with_note"));
+  CHECK_THAT(plan("DELETE FROM offers WHERE offered_at < 5"), Catch::Contains("offers_by_time"));
+  CHECK_THAT(plan("DELETE FROM presence WHERE at < 5"), Catch::Contains("presence_by_time"));
+}
+
 TEST_CASE("a retention cut without periods keeps everything", "[storage][privacy]") {
   TempDb db;
   auto store = OpenOrFail(db.path());
