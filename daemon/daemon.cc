@@ -282,6 +282,10 @@ class DaemonImpl final : public Daemon {
         h.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "hotlined is shutting down"));
       });
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    } else if (host_) {
+      // Started no server (a port taken): still stop the engine's timers (the retention job's
+      // re-arms itself), or its thread would never run out of work to join.
+      host_->Post([](EngineHost& h) { h.CloseAll(grpc::Status::CANCELLED); });
     }
     // A report replies before the completion queue shuts down (gRPC refuses a reply after).
     reports_.reset();
