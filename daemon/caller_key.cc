@@ -46,33 +46,33 @@ std::string TokenHash(std::string_view token) {
   return Hex(out.data(), out.size());
 }
 
-absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::Load(const std::string& path) {
+absl::StatusOr<KeyBytes> ReadKeyFile(const std::string& path, const std::string& what) {
   InitSodium();
-  std::array<unsigned char, kKeyBytes> key;
+  KeyBytes key;
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const std::string why = std::strerror(errno);
     if (errno == ENOENT) {
-      return absl::NotFoundError(absl::StrCat("the caller key file '", path, "' does not exist"));
+      return absl::NotFoundError(absl::StrCat("the ", what, " file '", path, "' does not exist"));
     }
     return absl::UnavailableError(
-        absl::StrCat("cannot read the caller key file '", path, "': ", why));
+        absl::StrCat("cannot read the ", what, " file '", path, "': ", why));
   }
   // One byte more than a key, to tell a longer file from a key.
-  std::array<unsigned char, kKeyBytes + 1> buffer;
+  std::array<unsigned char, kKeyFileBytes + 1> buffer;
   const ssize_t n = read(fd, buffer.data(), buffer.size());
   close(fd);
-  if (n != static_cast<ssize_t>(kKeyBytes)) {
+  if (n != static_cast<ssize_t>(kKeyFileBytes)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("caller key file '", path, "' must hold exactly ", kKeyBytes, " bytes"));
+        absl::StrCat(what, " file '", path, "' must hold exactly ", kKeyFileBytes, " bytes"));
   }
-  std::copy_n(buffer.begin(), kKeyBytes, key.begin());
-  return std::make_unique<CallerKeyer>(key);
+  std::copy_n(buffer.begin(), kKeyFileBytes, key.begin());
+  return key;
 }
 
-absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::Create(const std::string& path) {
+absl::StatusOr<KeyBytes> CreateKeyFile(const std::string& path, const std::string& what) {
   InitSodium();
-  std::array<unsigned char, kKeyBytes> key;
+  KeyBytes key;
   randombytes_buf(key.data(), key.size());
   // 0600 from the start (never readable by others, even briefly), and O_EXCL: a key that exists
   // is never overwritten, whatever raced us to it.
@@ -81,10 +81,10 @@ absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::Create(const std::stri
     const std::string why = std::strerror(errno);
     if (errno == EEXIST) {
       return absl::AlreadyExistsError(
-          absl::StrCat("the caller key file '", path, "' exists already"));
+          absl::StrCat("the ", what, " file '", path, "' exists already"));
     }
     return absl::UnavailableError(
-        absl::StrCat("cannot create the caller key file '", path, "': ", why));
+        absl::StrCat("cannot create the ", what, " file '", path, "': ", why));
   }
   const bool written = write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
                        fsync(fd) == 0;
@@ -93,7 +93,7 @@ absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::Create(const std::stri
   if (!written) {
     unlink(path.c_str());  // A short key must not be taken for a key at the next start.
     return absl::UnavailableError(
-        absl::StrCat("cannot write the caller key file '", path, "': ", why));
+        absl::StrCat("cannot write the ", what, " file '", path, "': ", why));
   }
   // The file's name is durable only once its directory is: the database records the key's
   // fingerprint next, and a fingerprint that outlived its key (a power cut now) would have the
@@ -106,10 +106,26 @@ absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::Create(const std::stri
     close(dir_fd);
   }
   if (!synced) {
-    return absl::UnavailableError(absl::StrCat("cannot make the caller key file '", path,
+    return absl::UnavailableError(absl::StrCat("cannot make the ", what, " file '", path,
                                                "' durable (fsync of its directory): ", dir_why));
   }
-  return std::make_unique<CallerKeyer>(key);
+  return key;
+}
+
+absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::Load(const std::string& path) {
+  auto key = ReadKeyFile(path, "caller key");
+  if (!key.ok()) {
+    return key.status();
+  }
+  return std::make_unique<CallerKeyer>(*key);
+}
+
+absl::StatusOr<std::unique_ptr<CallerKeyer>> CallerKeyer::Create(const std::string& path) {
+  auto key = CreateKeyFile(path, "caller key");
+  if (!key.ok()) {
+    return key.status();
+  }
+  return std::make_unique<CallerKeyer>(*key);
 }
 
 CallerKeyer::CallerKeyer(const std::array<unsigned char, kKeyBytes>& key) : key_(key) {}

@@ -14,6 +14,19 @@
 
 namespace hotline::daemon {
 
+// A 32-byte key as kept in its own file.
+inline constexpr size_t kKeyFileBytes = 32;
+using KeyBytes = std::array<unsigned char, kKeyFileBytes>;
+
+// Reads a key file; `what` names it in errors ("caller key"). NOT_FOUND when the file does not
+// exist; INVALID_ARGUMENT if it holds another number of bytes; UNAVAILABLE when it cannot be read.
+absl::StatusOr<KeyBytes> ReadKeyFile(const std::string& path, const std::string& what);
+
+// Creates a key file of 32 random bytes, mode 0600 from the start, and makes its name durable
+// (fsync of the directory). ALREADY_EXISTS if the file exists (a key is never overwritten);
+// UNAVAILABLE for I/O errors.
+absl::StatusOr<KeyBytes> CreateKeyFile(const std::string& path, const std::string& what);
+
 class CallerKeyer final {
  public:
   static constexpr size_t kKeyBytes = 32;

@@ -34,6 +34,10 @@ const std::set<std::string>& KnownKeys() {
       "tls.cert_file",             "tls.key_file",
       "tls.client_ca_file",        "tls.require_client_certificate",
       "tls.reload_interval_s",     "tls.allow_plaintext_public",
+      "security.callback_key_file",
+      "retention.callers_days",    "retention.notes_days",
+      "retention.callback_days",   "retention.audit_days",
+      "retention.history_days",    "retention.run_every_minutes",
   };
   return keys;
 }
@@ -131,6 +135,13 @@ class Reader {
 
 }  // namespace
 
+std::string CallbackKeyFile(const Config& config) {
+  if (!config.callback_key_file.empty()) {
+    return config.callback_key_file;
+  }
+  return (std::filesystem::path(config.caller_key_file).parent_path() / "callback.key").string();
+}
+
 absl::StatusOr<HostPort> ParseHostPort(const std::string& value, std::string_view key) {
   const size_t colon = value.rfind(':');
   if (colon == std::string::npos) {
@@ -205,6 +216,13 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
            r.Bool("tls.require_client_certificate", c.tls.require_client_certificate),
            r.Integer("tls.reload_interval_s", c.tls.reload_interval_s, 1, 86'400),
            r.Bool("tls.allow_plaintext_public", c.tls.allow_plaintext_public),
+           r.String("security.callback_key_file", c.callback_key_file),
+           r.Integer("retention.callers_days", c.retention.callers_days, 1, 36'500),
+           r.Integer("retention.notes_days", c.retention.notes_days, 1, 36'500),
+           r.Integer("retention.callback_days", c.retention.callback_days, 1, 36'500),
+           r.Integer("retention.audit_days", c.retention.audit_days, 1, 36'500),
+           r.Integer("retention.history_days", c.retention.history_days, 1, 36'500),
+           r.Integer("retention.run_every_minutes", c.retention.run_every_minutes, 1, 1440),
        }) {
     if (!s.ok()) {
       return s;

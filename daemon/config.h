@@ -52,6 +52,26 @@ struct Config {
   // both would give callers' numbers back). Created (mode 0600, in a 0700 directory) with a new
   // database; the database records its fingerprint and refuses another key, or none.
   std::string caller_key_file = "var/keys/caller.key";
+  // 32-byte key sealing callers' numbers for callbacks (daemon/callback_key.h), beside the caller
+  // key and like it: created 0600 with a new database, its fingerprint recorded and checked.
+  // Empty: "callback.key" in the caller key's directory (CallbackKeyFile()).
+  std::string callback_key_file;
+  // How long children's data is kept (docs/privacy.md). A periodic job on the engine thread
+  // applies it; each period counts back from the engine's time.
+  struct Retention {
+    // Calls' caller hash and masked number cleared (the row stays for statistics).
+    int64_t callers_days = 90;
+    // Counsellors' free-text notes cleared (category, action and flags stay).
+    int64_t notes_days = 365;
+    // A callback not done by then is deleted, its sealed number with it.
+    int64_t callback_days = 7;
+    // Who viewed or exported what.
+    int64_t audit_days = 730;
+    // Offer and presence rows (counsellors' work, linked to call ids).
+    int64_t history_days = 730;
+    // How often the job runs.
+    int64_t run_every_minutes = 60;
+  } retention;
   // The routing policy and the region tree it routes by (docs/routing.md).
   std::string policy_file = "deploy/policy.toml";
   std::string regions_file = "deploy/regions.toml";
@@ -66,6 +86,9 @@ struct Config {
   int64_t max_web_views = 8;
   TlsConfig tls;
 };
+
+// config.callback_key_file, or "callback.key" beside the caller key when that is empty.
+std::string CallbackKeyFile(const Config& config);
 
 // A listening address, split.
 struct HostPort {

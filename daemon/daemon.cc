@@ -175,6 +175,11 @@ class DaemonImpl final : public Daemon {
       return keyer.status();
     }
     keyer_ = std::move(*keyer);
+    auto sealer = OpenCallbackKey(config_, *store_);
+    if (!sealer.ok()) {
+      return sealer.status();
+    }
+    sealer_ = std::move(*sealer);
     storage::Sink* sink = store_.get();
     if (wrap_sink) {
       wrapped_sink_ = wrap_sink(*store_);
@@ -191,6 +196,7 @@ class DaemonImpl final : public Daemon {
         [this](const absl::Status& why) { OnWriterFatal(why); }, WriterOptions{}, &metrics_);
     host_ = std::make_unique<EngineHost>(config_, io_, *store_, *writer_, *keyer_, *time_,
                                          &metrics_);
+    host_->SetCallbackSealer(sealer_.get());
     if (absl::Status s = host_->Recover(); !s.ok()) {
       return s;
     }
@@ -317,6 +323,10 @@ class DaemonImpl final : public Daemon {
         h.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "hotlined is shutting down"));
       });
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    } else if (host_) {
+      // Started no server (a port taken): still stop the engine's timers (the retention job's
+      // re-arms itself), or its thread would never run out of work to join.
+      host_->Post([](EngineHost& h) { h.CloseAll(grpc::Status::CANCELLED); });
     }
     // A report replies before the completion queue shuts down (gRPC refuses a reply after).
     reports_.reset();
@@ -475,6 +485,7 @@ class DaemonImpl final : public Daemon {
   // Whether the engine is counting for /metrics.
   std::atomic<bool> metrics_counting_ = false;
   std::unique_ptr<CallerKeyer> keyer_;
+  std::unique_ptr<CallbackSealer> sealer_;
   std::unique_ptr<storage::Store> store_;
   std::unique_ptr<Accounts> accounts_;  // Outlives the servers that read it.
   std::unique_ptr<storage::Sink> wrapped_sink_;

@@ -142,7 +142,14 @@ absl::Status PrepareKey(const Config& config) {
         "anyone recover callers' numbers from their hashes; keep the key apart (docs/storage.md)",
         config.caller_key_file);
   }
-  return MakePrivate(config.caller_key_file);
+  if (absl::Status s = MakePrivate(config.caller_key_file); !s.ok()) {
+    return s;
+  }
+  const std::string callback_key = CallbackKeyFile(config);
+  if (absl::Status s = PrepareDirectory(DirectoryOf(callback_key), "the callback key"); !s.ok()) {
+    return s;
+  }
+  return MakePrivate(callback_key);
 }
 
 // Names, for an operator who upgraded, the key file an older build kept beside the database.
@@ -197,6 +204,14 @@ absl::StatusOr<std::unique_ptr<CallerKeyer>> FirstKey(
   return created;
 }
 
+absl::Status MissingCallbackKey(const Config& config) {
+  return absl::FailedPreconditionError(fmt::format(
+      "the callback key file '{}' is missing, but the database '{}' holds numbers sealed with a "
+      "callback key (or recorded its fingerprint); a new key could never open them. Restore the "
+      "key file from its backup or set security.callback_key_file to where it is",
+      CallbackKeyFile(config), config.database));
+}
+
 }  // namespace
 
 absl::Status PrepareDataFiles(const Config& config) {
@@ -235,6 +250,48 @@ absl::StatusOr<std::unique_ptr<CallerKeyer>> OpenCallerKey(const Config& config,
     return s;
   }
   return key;
+}
+
+absl::StatusOr<std::unique_ptr<CallbackSealer>> OpenCallbackKey(const Config& config,
+                                                                storage::Store& store) {
+  const std::string path = CallbackKeyFile(config);
+  absl::StatusOr<std::optional<std::string>> recorded = store.CallbackKeyFingerprint();
+  if (!recorded.ok()) {
+    return recorded.status();
+  }
+  absl::StatusOr<KeyBytes> key = ReadKeyFile(path, "callback key");
+  if (!key.ok() && !absl::IsNotFound(key.status())) {
+    return key.status();
+  }
+  if (!key.ok()) {
+    absl::StatusOr<bool> holds = store.HoldsCallbacks();
+    if (!holds.ok()) {
+      return holds.status();
+    }
+    if (recorded->has_value() || *holds) {
+      return MissingCallbackKey(config);
+    }
+    key = CreateKeyFile(path, "callback key");
+    if (!key.ok()) {
+      return key.status();
+    }
+    spdlog::info("created the callback key '{}' (mode 0600): back it up apart from the database",
+                 path);
+  }
+  auto sealer = std::make_unique<CallbackSealer>(*key);
+  if (recorded->has_value()) {
+    if (sealer->Fingerprint() != **recorded) {
+      return absl::FailedPreconditionError(fmt::format(
+          "the callback key '{}' (fingerprint {}...) is not the key the database '{}' sealed "
+          "callback numbers with (fingerprint {}...); restore that key from its backup",
+          path, sealer->Fingerprint().substr(0, 16), config.database, (*recorded)->substr(0, 16)));
+    }
+    return sealer;
+  }
+  if (absl::Status s = store.RecordCallbackKeyFingerprint(sealer->Fingerprint()); !s.ok()) {
+    return s;
+  }
+  return sealer;
 }
 
 }  // namespace hotline::daemon

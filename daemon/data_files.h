@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "daemon/callback_key.h"
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
 #include "storage/store.h"
@@ -39,5 +40,13 @@ namespace hotline::daemon {
 // INVALID_ARGUMENT for a key file of the wrong size; UNAVAILABLE for I/O and database errors.
 absl::StatusOr<std::unique_ptr<CallerKeyer>> OpenCallerKey(const Config& config,
                                                            storage::Store& store);
+
+// The callback key of CallbackKeyFile(config), checked like the caller key against the
+// fingerprint `store` recorded. Created (0600) when the file does not exist and the database
+// recorded no fingerprint and holds no sealed number; FAILED_PRECONDITION, saying what to do,
+// when it is missing but the database needs it, or is another key; INVALID_ARGUMENT for a file
+// of the wrong size; UNAVAILABLE for I/O and database errors.
+absl::StatusOr<std::unique_ptr<CallbackSealer>> OpenCallbackKey(const Config& config,
+                                                                storage::Store& store);
 
 }  // namespace hotline::daemon

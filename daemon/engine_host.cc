@@ -94,7 +94,8 @@ EngineHost::EngineHost(const Config& config, asio::io_context& io, storage::Stor
       feed_(QueueFeed::Options{.view_calls = static_cast<size_t>(config.view_calls)}, NewEpoch(),
             [this](std::function<void()> send) { Deliver(std::move(send)); },
             [this] { return QueueSummaryNow(); }),
-      summary_timer_(time.MakeTimer(io)) {}
+      summary_timer_(time.MakeTimer(io)),
+      retention_timer_(time.MakeTimer(io)) {}
 
 routing::Timestamp EngineHost::Now() const {
   return wall_anchor_ +
@@ -232,6 +233,7 @@ absl::Status EngineHost::Recover() {
 
   TickTo(Now());
   ArmTimer();
+  ArmRetention(time_.MonotonicNow());  // Once at start, then periodically.
   Flush();
   return absl::OkStatus();
 }
@@ -337,6 +339,7 @@ absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp no
     view_changed_ = true;
     if (record.has_call_arrived()) {
       fates_.erase(record.call_arrived().call_id());  // A new call under an id used before.
+      KeepHeldNumber(record.call_arrived().call_id());
     }
     for (const routing::Effect& effect : effects) {
       RememberFate(effect, now);  // Before Journal(), which may snapshot the fates.
@@ -354,6 +357,7 @@ absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp no
     tick.mutable_tick();
     Journal(tick);
   }
+  held_number_.reset();  // A refused arrival keeps nothing.
   CarryOut(effects, now);
   ArmTimer();
   return status;
@@ -481,6 +485,7 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
       spdlog::info("call {} finished: {} counsellor={} offers={}", r.call.call_id,
                    routing::Name(r.outcome), r.counsellor_id, r.offers);
       connect_ids_.erase(r.call.call_id);
+      EndHeldNumber(r, at);
       if (metrics_ != nullptr) {
         metrics_->CountFinished(r.outcome);
       }
@@ -936,6 +941,10 @@ v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,
   // A gateway's clock may be wrong: never after ours, never more than a day before it.
   const routing::Timestamp now = Now();
   info.arrived_at = std::clamp(arrived_at.value_or(now), now - kLongestBackdate, now);
+  held_number_.reset();
+  if (!info.caller_withheld) {
+    HoldCallbackNumber(info, arrived.caller_number());  // Sealed: the number goes no further.
+  }
   v1::JournalRecord record;
   *record.mutable_call_arrived() = ToRecord(info);
   return record;
@@ -1448,6 +1457,7 @@ void EngineHost::CloseAll(const grpc::Status& status) {
   stopping_ = true;
   timer_->Cancel();
   summary_timer_->Cancel();
+  retention_timer_->Cancel();
   armed_for_.reset();
 }
 

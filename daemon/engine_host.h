@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "daemon/answer_cache.h"
+#include "daemon/callback_key.h"
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
 #include "daemon/effects.h"
@@ -36,6 +37,7 @@
 #include "daemon/writer.h"
 #include "hotline/v1/admin.pb.h"
 #include "hotline/v1/journal.pb.h"
+#include "hotline/v1/supervisor.pb.h"
 #include "routing/engine.h"
 #include "stats/report.h"
 #include "storage/store.h"
@@ -134,6 +136,28 @@ class EngineHost final {
   // then runs `done`; on the engine thread, not timed as a decision. Any thread.
   void CountForMetrics(std::function<void()> done);
 
+  // --- Children's data (daemon/engine_host_privacy.cc, docs/privacy.md). ---
+
+  // The key callers' numbers are sealed with for callbacks; null keeps no number (tests that
+  // build a host by hand). Before Recover; `sealer` outlives the host.
+  void SetCallbackSealer(const CallbackSealer* sealer) { sealer_ = sealer; }
+
+  // Records that `principal` (in `role`) viewed or exported `subject` by `action`: written once
+  // everything before it is durable. `principal` is whoever the credential names: a counsellor
+  // id, an account name, or the role's name for a shared token.
+  void Audit(const std::string& role, const std::string& principal, const std::string& action,
+             const std::string& subject);
+
+  // SupervisorService's callback and audit RPCs, each audited as `principal`.
+  void ListCallbacks(const std::string& principal, int64_t limit,
+                     Reply<v1::ListCallbacksResponse> reply);
+  void RevealCallback(const std::string& principal, int64_t callback_id,
+                      Reply<v1::RevealCallbackResponse> reply);
+  void CallbackDone(const std::string& principal, int64_t callback_id,
+                    Reply<v1::CallbackDoneResponse> reply);
+  void ListAudit(const std::string& principal, routing::Timestamp since, int64_t limit,
+                 Reply<v1::ListAuditResponse> reply);
+
   // Runs `done` once everything handled so far is durable (its answers sent). For shutdown.
   void Barrier(std::function<void()> done);
   // Closes every stream with `status` and stops the timer; for shutdown.
@@ -210,6 +234,15 @@ class EngineHost final {
   v1::JournalRecord ArrivalRecord(const std::string& gateway_id, const std::string& call_id,
                                   const v1::CallArrived& arrived,
                                   std::optional<routing::Timestamp> arrived_at);
+  // The sealed number of the arrival being made into a record, until that record is accepted.
+  void HoldCallbackNumber(const routing::CallInfo& info, const std::string& number);
+  // The arrival of `call_id` was accepted: its held number is written with its journal record.
+  void KeepHeldNumber(const std::string& call_id);
+  // A call finished: its number becomes a pending callback or is deleted.
+  void EndHeldNumber(const routing::CallRecord& record, routing::Timestamp at);
+  // The retention job: every config.retention.run_every_minutes on the engine's clock.
+  void ArmRetention(MonotonicTime at);
+  void RunRetention();
   // Applies the policy files if they differ from the policy in force.
   absl::Status LoadPolicyFiles();
   // Today's codes for a profile's provinces; INVALID_ARGUMENT naming the field for unknown ones.
@@ -283,6 +316,9 @@ class EngineHost final {
   int64_t history_minute_ = 0;
   // The engine deadline the timer is armed for; a completion for another deadline is stale.
   std::optional<routing::Timestamp> armed_for_;
+  const CallbackSealer* sealer_ = nullptr;
+  std::optional<storage::CallbackHeld> held_number_;
+  std::unique_ptr<Timer> retention_timer_;
   // Set by CloseAll: the timer is not armed again, so the engine thread can run out of work.
   bool stopping_ = false;
 };

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
 #include "daemon/live_figures.h"
 #include "daemon/report_thread.h"
@@ -94,6 +95,11 @@ v1::ExportDispositionsResponse ToResponse(const std::vector<stats::DispositionCo
   return response;
 }
 
+// A report's period as the audit names it: Unix milliseconds from..to.
+std::string PeriodText(const ReportPeriod& p) {
+  return absl::StrCat(routing::ToUnixMillis(p.from), "..", routing::ToUnixMillis(p.to));
+}
+
 }  // namespace
 
 std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& service,
@@ -112,6 +118,7 @@ std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& servi
         // The directory and the time come from the engine; the reading happens on the report
         // thread.
         services.host.Post([call, thread, period = *period, by = *by](EngineHost& h) {
+          h.Audit("supervisor", "supervisor", "report", PeriodText(period));
           thread->Submit(
               [call, period, by, context = h.ReportContextNow()](
                   storage::ReportReader& reader) -> ReportThread::Reply {
@@ -138,6 +145,9 @@ std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& servi
         if (!Admit(*call, services, *thread, period.status())) {
           return;
         }
+        services.host.Post([subject = PeriodText(*period)](EngineHost& h) {
+          h.Audit("supervisor", "supervisor", "export_dispositions", subject);
+        });
         thread->Submit(
             [call, period = *period](storage::ReportReader& reader) -> ReportThread::Reply {
               stats::DispositionCounter counter(period.from, period.to);
@@ -218,6 +228,7 @@ std::unique_ptr<Reports> ServeShiftFigures(v1::DeskService::AsyncService& servic
             return call->Fail(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                            "another desk's figures are being read, try again"));
           }
+          h.Audit("counsellor", *id, "shift_figures", "");
           thread->Submit(
               [call, id = *id, since = *since](
                   storage::ReportReader& reader) -> ReportThread::Reply {

@@ -1,5 +1,6 @@
 // SupervisorService: the supervisors' queue view and their commands (presence, priority,
 // never-route, why a call went where it went), for the supervisor token only.
+#include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
 #include "daemon/services.h"
 #include "daemon/streams.h"
@@ -14,6 +15,29 @@ namespace {
 // A resume's epoch is one the daemon gave out (16 hex digits), or empty.
 absl::Status ValidateEpoch(const std::string& epoch) {
   return ValidateOptionalText(epoch, "epoch", 64);
+}
+
+// Who the audit names for a supervisor request. The shared supervisor token names nobody but
+// the role; named accounts (when they come) give the account's name here.
+std::string SupervisorPrincipal(const grpc::ServerContext& /*ctx*/) { return "supervisor"; }
+
+// A list's limit: 0 means `fallback`; otherwise 1..`most`.
+absl::StatusOr<int64_t> Limit(int32_t limit, int64_t fallback, int64_t most) {
+  if (limit == 0) {
+    return fallback;
+  }
+  if (limit < 0 || limit > most) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("limit: must be from 1 to ", most, " (or 0 for ", fallback, ")"));
+  }
+  return static_cast<int64_t>(limit);
+}
+
+absl::Status ValidateCallbackId(int64_t id) {
+  if (id <= 0) {
+    return absl::InvalidArgumentError("callback_id: is required (a positive id from ListCallbacks)");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -45,13 +69,17 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
               }
             },
             [](const v1::QueueUpdate& u) { return u.has_view(); });
-        services.host.Post([s](EngineHost& h) {
+        services.host.Post([s, who = SupervisorPrincipal(s->ctx)](EngineHost& h) {
+          h.Audit("supervisor", who, "watch_queue_start", "");
           h.WatchOpened(s, s->request.epoch(), s->request.after());
         });
       },
       [services](std::shared_ptr<QueueWatch> s) {
         s->Close(grpc::Status::CANCELLED);
-        services.host.Post([s](EngineHost& h) { h.WatchClosed(s); });
+        services.host.Post([s, who = SupervisorPrincipal(s->ctx)](EngineHost& h) {
+          h.Audit("supervisor", who, "watch_queue_end", "");
+          h.WatchClosed(s);
+        });
       });
 
   using Presence =
@@ -144,7 +172,85 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
           return call->Fail(s);
         }
         services.host.Post([call](EngineHost& h) {
+          h.Audit("supervisor", SupervisorPrincipal(call->ctx), "explain_call",
+                  call->request.call_id());
           h.ExplainCall(call->request.call_id(), [call](const auto& r) { call->Complete(r); });
+        });
+      });
+
+  using ListCb = rpc::UnaryCall<v1::ListCallbacksRequest, v1::ListCallbacksResponse>;
+  rpc::ServeUnary<SupervisorService::AsyncService, v1::ListCallbacksRequest,
+                  v1::ListCallbacksResponse>(
+      &service, &SupervisorService::AsyncService::RequestListCallbacks, services.cq,
+      [services](std::shared_ptr<ListCb> call) {
+        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+          return call->Fail(kUnauthenticated);
+        }
+        const absl::StatusOr<int64_t> limit = Limit(call->request.limit(), 100, 1000);
+        if (!limit.ok()) {
+          return call->Fail(limit.status());
+        }
+        services.host.Post([call, limit = *limit](EngineHost& h) {
+          h.ListCallbacks(SupervisorPrincipal(call->ctx), limit,
+                          [call](const auto& r) { call->Complete(r); });
+        });
+      });
+
+  using Reveal = rpc::UnaryCall<v1::RevealCallbackRequest, v1::RevealCallbackResponse>;
+  rpc::ServeUnary<SupervisorService::AsyncService, v1::RevealCallbackRequest,
+                  v1::RevealCallbackResponse>(
+      &service, &SupervisorService::AsyncService::RequestRevealCallback, services.cq,
+      [services](std::shared_ptr<Reveal> call) {
+        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+          return call->Fail(kUnauthenticated);
+        }
+        if (absl::Status s = ValidateCallbackId(call->request.callback_id()); !s.ok()) {
+          return call->Fail(s);
+        }
+        services.host.Post([call](EngineHost& h) {
+          h.RevealCallback(SupervisorPrincipal(call->ctx), call->request.callback_id(),
+                           [call](const auto& r) { call->Complete(r); });
+        });
+      });
+
+  using Done = rpc::UnaryCall<v1::CallbackDoneRequest, v1::CallbackDoneResponse>;
+  rpc::ServeUnary<SupervisorService::AsyncService, v1::CallbackDoneRequest,
+                  v1::CallbackDoneResponse>(
+      &service, &SupervisorService::AsyncService::RequestCallbackDone, services.cq,
+      [services](std::shared_ptr<Done> call) {
+        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+          return call->Fail(kUnauthenticated);
+        }
+        if (absl::Status s = ValidateCallbackId(call->request.callback_id()); !s.ok()) {
+          return call->Fail(s);
+        }
+        services.host.Post([call](EngineHost& h) {
+          h.CallbackDone(SupervisorPrincipal(call->ctx), call->request.callback_id(),
+                         [call](const auto& r) { call->Complete(r); });
+        });
+      });
+
+  using AuditList = rpc::UnaryCall<v1::ListAuditRequest, v1::ListAuditResponse>;
+  rpc::ServeUnary<SupervisorService::AsyncService, v1::ListAuditRequest, v1::ListAuditResponse>(
+      &service, &SupervisorService::AsyncService::RequestListAudit, services.cq,
+      [services](std::shared_ptr<AuditList> call) {
+        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+          return call->Fail(kUnauthenticated);
+        }
+        const absl::StatusOr<int64_t> limit = Limit(call->request.limit(), 1000, 10'000);
+        if (!limit.ok()) {
+          return call->Fail(limit.status());
+        }
+        routing::Timestamp since{};
+        if (call->request.has_since()) {
+          if (absl::Status s = ValidateTimestamp(call->request.since(), "since"); !s.ok()) {
+            return call->Fail(s);
+          }
+          since = FromProto(call->request.since());
+        }
+        services.host.Post([call, since, limit = *limit](EngineHost& h) {
+          h.ListAudit(SupervisorPrincipal(call->ctx), since, limit,
+                      [call](const auto& r) { call->Complete(r); });
         });
       });
 }

@@ -169,13 +169,21 @@ void WebViews::Serve(const httplib::Request& req, httplib::Response& res) {
       s->Close(why);
     }
   });
-  host_.Post([stream, epoch, after](EngineHost& h) { h.WatchOpened(stream, epoch, after); });
+  // Audited with the account and the browser's address.
+  const std::string peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
+  host_.Post([stream, epoch, after, peer, who = PrincipalName(*principal)](EngineHost& h) {
+    h.Audit("web", who, "web_live_view_start", peer);
+    h.WatchOpened(stream, epoch, after);
+  });
   res.set_header("X-Accel-Buffering", "no");
   res.set_chunked_content_provider(
       "text/event-stream",
       [stream](size_t, httplib::DataSink& sink) { return stream->Pump(sink); },
-      [this, stream](bool) {
-        host_.Post([stream](EngineHost& h) { h.WatchClosed(stream); });
+      [this, stream, peer](bool) {
+        host_.Post([stream, peer](EngineHost& h) {
+          h.Audit("web", "supervisor", "web_live_view_end", peer);
+          h.WatchClosed(stream);
+        });
         std::lock_guard lock(mu_);
         open_.erase(stream);
       });

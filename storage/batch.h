@@ -129,6 +129,32 @@ struct LateDisposition {
   bool operator==(const LateDisposition&) const = default;
 };
 
+// A caller's sealed number for a call that may need a callback (storage/migrations.cc, the
+// callbacks table): kept from its arrival, in the commit that journals the arrival, so it
+// survives a restart exactly as the call does. Sealed by the daemon; opaque here.
+struct CallbackHeld {
+  std::string call_id;
+  std::string gateway_id;
+  std::string caller_masked;
+  std::string sealed;  // non-empty
+  int64_t arrived_at_ms = 0;
+
+  bool operator==(const CallbackHeld&) const = default;
+};
+
+// The end of the live call `call_id`: its held number becomes a pending callback (`outcome`
+// non-empty: "timed_out" or "callback_requested") or is deleted (`outcome` empty). Changes
+// nothing when the call holds no number (a withheld caller).
+struct CallbackEnded {
+  std::string call_id;
+  std::string outcome;
+  int64_t ended_at_ms = 0;
+
+  bool operator==(const CallbackEnded&) const = default;
+};
+
+using CallbackChange = std::variant<CallbackHeld, CallbackEnded>;
+
 // Everything one group commit writes, applied in one transaction: all or nothing.
 struct Batch {
   // seq strictly increasing, from 1, each greater than every stored seq (journal and snapshot).
@@ -148,6 +174,8 @@ struct Batch {
   // answered by its counsellor_id that has none, and sets late_disposition_at; when there is
   // no such row it changes nothing and is not an error.
   std::vector<LateDisposition> late_dispositions;
+  // Applied in order, after the late dispositions.
+  std::vector<CallbackChange> callbacks;
   // Replaces the stored snapshot, after this batch's journal entries are written; journal entries
   // with seq <= snapshot->seq, this batch's included, are deleted. Its seq must be at least the
   // stored snapshot's and at most the last journal seq (this batch's included).
@@ -169,6 +197,7 @@ struct Batch {
     append(counsellors, later.counsellors);
     append(offers, later.offers);
     append(late_dispositions, later.late_dispositions);
+    append(callbacks, later.callbacks);
     if (later.snapshot) {
       snapshot = std::move(later.snapshot);  // A later snapshot covers an earlier one.
     }
@@ -181,7 +210,7 @@ struct Batch {
   // True when committing the batch would write nothing.
   bool empty() const {
     return journal.empty() && calls.empty() && presence.empty() && results.empty() &&
-           counsellors.empty() && offers.empty() && late_dispositions.empty() &&
+           counsellors.empty() && offers.empty() && late_dispositions.empty() && callbacks.empty() &&
            !snapshot.has_value() && !forget_results_before_ms.has_value();
   }
 };

@@ -218,9 +218,58 @@ CREATE TABLE accounts (
 ) STRICT;
 )sql";
 
-constexpr std::array<std::string_view, 8> kMigrations = {
+// Children's data kept only as long as needed (docs/privacy.md):
+// - callbacks: the caller's number sealed (crypto_secretbox, key in its own file, never in the
+//   database) for a call that may need a callback: 'live' from arrival while the call goes on
+//   (deleted when it ends without needing one), 'pending' once it ended TIMED_OUT with a callback
+//   offered or CALLBACK_REQUESTED, deleted when marked done or past its retention;
+// - callback_key: the fingerprint of that key, as caller_key has the caller key's;
+// - audit: who viewed or exported what, kept for its own retention.
+// Self-contained: it only adds tables.
+constexpr std::string_view kMigrationPrivacy = R"sql(
+CREATE TABLE callbacks (
+  id            INTEGER PRIMARY KEY,
+  call_id       TEXT NOT NULL,
+  gateway_id    TEXT NOT NULL,
+  caller_masked TEXT NOT NULL,
+  sealed        BLOB NOT NULL,     -- nonce || secretbox(number); never the number
+  arrived_at    INTEGER NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('live', 'pending')),
+  outcome       TEXT,              -- 'timed_out' | 'callback_requested' once pending
+  ended_at      INTEGER            -- NULL while live
+) STRICT;
+CREATE INDEX callbacks_by_call ON callbacks (call_id, state);
+CREATE INDEX callbacks_by_arrival ON callbacks (arrived_at);
+
+CREATE TABLE callback_key (
+  id          INTEGER PRIMARY KEY CHECK (id = 1),
+  fingerprint TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE audit (
+  id        INTEGER PRIMARY KEY,
+  at        INTEGER NOT NULL,
+  role      TEXT NOT NULL,  -- 'supervisor', 'admin', 'counsellor', 'web'
+  principal TEXT NOT NULL,  -- who: an account or counsellor id, or the role for a shared token
+  action    TEXT NOT NULL,  -- 'explain_call', 'watch_queue_start', 'reveal_callback', ...
+  subject   TEXT NOT NULL   -- what: a call id, a report's period, a callback id; may be empty
+) STRICT;
+CREATE INDEX audit_by_at ON audit (at);
+
+-- What the retention job reads each run (storage/privacy.cc ApplyRetention): the rows it has
+-- already cleared drop out of the partial indexes, so a run costs what it changes, not the
+-- years of history before it.
+CREATE INDEX calls_with_caller ON calls (arrived_at)
+  WHERE caller_key != '' OR caller_masked != '';
+CREATE INDEX calls_with_note ON calls (arrived_at) WHERE note != '';
+CREATE INDEX offers_by_time ON offers (offered_at);
+CREATE INDEX presence_by_time ON presence (at);
+)sql";
+
+constexpr std::array<std::string_view, 9> kMigrations = {
     kMigration1, kMigration2, kMigration3, kMigration4,
-    kMigration5, kMigration6, kMigration7, kMigrationAccounts};
+    kMigration5, kMigration6, kMigration7, kMigrationAccounts, kMigrationPrivacy};
 
 }  // namespace
 

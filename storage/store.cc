@@ -24,6 +24,7 @@
 
 #include "storage/migrations.h"
 #include "storage/names.h"
+#include "storage/privacy.h"
 #include "storage/sqlite_support.h"
 
 namespace hotline::storage {
@@ -287,6 +288,11 @@ absl::Status CheckBatch(const Batch& batch) {
           fmt::format("late disposition of call '{}': {}", late.call_id, std::string(s.message())));
     }
   }
+  for (const CallbackChange& change : batch.callbacks) {
+    if (absl::Status s = CheckCallbackChange(change); !s.ok()) {
+      return s;
+    }
+  }
   for (const OfferChange& change : batch.offers) {
     const absl::Status s =
         std::holds_alternative<OfferRow>(change)
@@ -508,6 +514,7 @@ struct Step {
     kCounsellor,
     kOffer,
     kLate,
+    kCallback,
     kJournal,
     kSnapshot,
     kForget,
@@ -547,6 +554,8 @@ std::string Describe(const Batch& batch, const Step& step) {
     case Step::Kind::kLate:
       return fmt::format("recording the late disposition of call '{}'",
                          batch.late_dispositions[step.index].call_id);
+    case Step::Kind::kCallback:
+      return "keeping or ending a callback's sealed number";
     case Step::Kind::kJournal:
       return fmt::format("appending journal entries {} to {}", batch.journal.front().seq,
                          batch.journal.back().seq);
@@ -688,6 +697,10 @@ absl::Status Store::Commit(const Batch& batch) {
     for (std::size_t i = 0; i < batch.late_dispositions.size(); ++i) {
       at(Step::Kind::kLate, i);
       WriteLateDisposition(batch.late_dispositions[i]);
+    }
+    for (std::size_t i = 0; i < batch.callbacks.size(); ++i) {
+      at(Step::Kind::kCallback, i);
+      WriteCallbackChange(batch.callbacks[i]);
     }
     if (!batch.journal.empty()) {
       at(Step::Kind::kJournal, 0);

@@ -38,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "routing/types.h"
 #include "storage/batch.h"
+#include "storage/privacy.h"
 
 namespace SQLite {
 class Database;
@@ -177,6 +178,36 @@ class Store final : public Sink {
   // or snapshot (either may carry them).
   absl::StatusOr<bool> HoldsCallerKeys();
 
+  // --- Children's data (storage/privacy.h; defined in storage/privacy.cc). ---
+
+  // The pending callbacks, oldest end first, at most `limit`.
+  absl::StatusOr<std::vector<PendingCallback>> ListCallbacks(int64_t limit);
+
+  // The pending callback `id` and its sealed number. NOT_FOUND when there is none (never was,
+  // done, or deleted past its retention).
+  absl::StatusOr<std::pair<PendingCallback, std::string>> SealedCallback(int64_t id);
+
+  // Deletes the pending callback `id` (its sealed number with it), securely (the freed pages are
+  // zeroed). NOT_FOUND when there is none.
+  [[nodiscard]] absl::Status DeleteCallback(int64_t id);
+
+  // The fingerprint of the callback key, or nullopt if none was recorded.
+  absl::StatusOr<std::optional<std::string>> CallbackKeyFingerprint();
+  // Records it once. ALREADY_EXISTS if one is recorded; INVALID_ARGUMENT if empty.
+  [[nodiscard]] absl::Status RecordCallbackKeyFingerprint(const std::string& fingerprint);
+  // Whether any sealed number is stored (live or pending).
+  absl::StatusOr<bool> HoldsCallbacks();
+
+  // Appends one audit row. INVALID_ARGUMENT as CheckAuditRow says.
+  [[nodiscard]] absl::Status RecordAudit(const AuditRow& row);
+  // The audit rows at or after `since_ms`, oldest first, at most `limit`.
+  absl::StatusOr<std::vector<AuditRow>> ListAudit(int64_t since_ms, int64_t limit);
+
+  // Anonymises and deletes what `cut` says in one transaction with secure_delete on (freed
+  // pages zeroed), then checkpoints and truncates the WAL so no old page image stays in it.
+  // Returns what changed.
+  absl::StatusOr<RetentionCounts> ApplyRetention(const RetentionCut& cut);
+
   // PRAGMA synchronous as this connection has it: 1 for NORMAL, 2 for FULL.
   absl::StatusOr<int> SynchronousLevel();
 
@@ -195,6 +226,7 @@ class Store final : public Sink {
   void WriteOffer(const OfferRow& offer);
   void WriteOfferResult(const OfferResult& result);
   void WriteLateDisposition(const LateDisposition& late);
+  void WriteCallbackChange(const CallbackChange& change);  // storage/privacy.cc
   [[nodiscard]] absl::Status WriteJournal(const std::vector<JournalEntry>& entries);
   [[nodiscard]] absl::Status WriteSnapshot(const Snapshot& snapshot);
   int64_t QueryLastSeq();

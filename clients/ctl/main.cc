@@ -9,6 +9,7 @@
 #include "clients/common/enum_names.h"
 #include "clients/common/text.h"
 #include "clients/ctl/admin_commands.h"
+#include "clients/ctl/privacy_commands.h"
 #include "clients/ctl/report_commands.h"
 #include "clients/ctl/supervisor_commands.h"
 
@@ -159,6 +160,8 @@ int main(int argc, char** argv) {
   // queue, presence, priority, never, explain and --supervisor-token: SupervisorService with the
   // supervisor token.
   hotline::clients::SupervisorCommands supervisor(app, server_address);
+  // callbacks, callback reveal|done, audit: the children's-data commands (supervisor token).
+  hotline::clients::PrivacyCommands privacy(app, server_address, supervisor.token());
 
   CLI::App* report = app.add_subcommand(
       "report", "Figures over a period, grouped: service level, abandons, ASA, AHT, occupancy");
@@ -203,6 +206,9 @@ int main(int argc, char** argv) {
     return hotline::clients::ShowStatus(server_address);
   }
   if (const std::optional<int> code = supervisor.Run()) {
+    return *code;
+  }
+  if (const std::optional<int> code = privacy.Run()) {
     return *code;
   }
   if (report->parsed() || dispositions->parsed()) {

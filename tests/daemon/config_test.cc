@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/callback_key.h"
 #include "daemon/caller_key.h"
 #include "tests/testing/daemon_fixture.h"
 
@@ -64,6 +65,62 @@ TEST_CASE("a listen port outside 0-65535 is refused naming the file, the line an
                           "h.toml");
   INFO(fine.status().ToString());
   CHECK(fine.ok());
+}
+
+TEST_CASE("retention periods and the callback key have defaults and are read from the file",
+          "[daemon][privacy]") {
+  auto shipped = LoadConfig(std::string(HOTLINE_SOURCE_DIR) + "/deploy/hotline.toml");
+  REQUIRE(shipped.ok());
+  // The shipped file states the built-in defaults.
+  CHECK(shipped->retention.callers_days == Config().retention.callers_days);
+  CHECK(shipped->retention.notes_days == Config().retention.notes_days);
+  CHECK(shipped->retention.callback_days == 7);
+  CHECK(shipped->retention.audit_days == Config().retention.audit_days);
+  CHECK(shipped->retention.history_days == Config().retention.history_days);
+  CHECK(shipped->retention.run_every_minutes == 60);
+  CHECK(CallbackKeyFile(*shipped) == "var/keys/callback.key");
+
+  auto set = ParseConfig(
+      "[retention]\ncallers_days = 30\nnotes_days = 60\ncallback_days = 2\naudit_days = 400\n"
+      "history_days = 100\nrun_every_minutes = 5\n[security]\ncallback_key_file = \"/k/cb\"\n",
+      "h.toml");
+  REQUIRE(set.ok());
+  CHECK(set->retention.callers_days == 30);
+  CHECK(set->retention.notes_days == 60);
+  CHECK(set->retention.callback_days == 2);
+  CHECK(set->retention.audit_days == 400);
+  CHECK(set->retention.history_days == 100);
+  CHECK(set->retention.run_every_minutes == 5);
+  CHECK(CallbackKeyFile(*set) == "/k/cb");
+
+  auto zero = ParseConfig("[retention]\n\ncallback_days = 0\n", "h.toml");
+  REQUIRE(zero.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(zero.status().message()),
+             Catch::Contains("h.toml:3") && Catch::Contains("retention.callback_days"));
+  auto typo = ParseConfig("[retention]\nnote_days = 3\n", "h.toml");
+  CHECK_THAT(std::string(typo.status().message()), Catch::Contains("retention.note_days"));
+}
+
+TEST_CASE("a callback number is sealed differently each time and opens only with its key",
+          "[daemon][privacy]") {
+  KeyBytes key{};
+  key.fill(7);
+  KeyBytes other{};
+  other.fill(8);
+  const CallbackSealer sealer(key);
+  const std::string a = sealer.Seal("+84912345667");
+  const std::string b = sealer.Seal("+84912345667");
+  CHECK(a != b);
+  CHECK(a.find("912345667") == std::string::npos);
+  CHECK(*sealer.Open(a) == "+84912345667");
+  CHECK(*sealer.Open(b) == "+84912345667");
+  CHECK(CallbackSealer(other).Open(a).status().code() == absl::StatusCode::kDataLoss);
+  std::string altered = a;
+  altered.back() ^= 1;
+  CHECK(sealer.Open(altered).status().code() == absl::StatusCode::kDataLoss);
+  CHECK(sealer.Open("short").status().code() == absl::StatusCode::kDataLoss);
+  CHECK(sealer.Fingerprint() != CallbackSealer(other).Fingerprint());
+  CHECK(sealer.Fingerprint() == CallbackSealer(key).Fingerprint());
 }
 
 TEST_CASE("caller numbers are masked to their last two digits", "[daemon]") {

@@ -553,7 +553,11 @@ TEST_CASE("absorbing a later batch keeps every part of both", "[storage]") {
   routing::CallRecord record;
   record.call.call_id = "c0";
   b.calls.push_back(record);
+  a.callbacks.push_back(CallbackHeld{"c2", "gw", "**67", "sealed", 10});
+  b.callbacks.push_back(CallbackEnded{"c2", "timed_out", 20});
   a.Absorb(std::move(b));
+  REQUIRE(a.callbacks.size() == 2);  // In order: held, then ended.
+  CHECK(std::holds_alternative<CallbackEnded>(a.callbacks[1]));
   CHECK(a.journal.size() == 2);
   CHECK(a.journal[1].record == "two");
   CHECK(a.calls.size() == 1);

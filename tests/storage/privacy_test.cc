@@ -1,0 +1,238 @@
+// The children's-data side of the store: sealed callback numbers from arrival to done, the audit
+// and the retention cut (storage/privacy.h).
+#include <SQLiteCpp/Database.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <iterator>
+
+#include "tests/storage/storage_testing.h"
+
+namespace hotline::storage::testing {
+namespace {
+
+CallbackHeld Held(const std::string& call_id, const std::string& sealed, int64_t at_ms) {
+  return CallbackHeld{call_id, "gw-hanoi-1", "**********67", sealed, at_ms};
+}
+
+void Commit(Store& store, std::vector<CallbackChange> changes) {
+  Batch batch;
+  batch.callbacks = std::move(changes);
+  REQUIRE_OK(store.Commit(batch));
+}
+
+int64_t Count(const std::string& path, const std::string& sql) {
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  return raw.execAndGet(sql).getInt64();
+}
+
+std::string FileBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("a held number becomes a pending callback only when its call ends needing one",
+          "[storage][privacy]") {
+  TempDb db;
+  auto store = OpenOrFail(db.path());
+  Commit(*store, {Held("c-timed-out", "sealed-1", 1000), Held("c-completed", "sealed-2", 1000),
+                  Held("c-requested", "sealed-3", 1000)});
+  auto pending = store->ListCallbacks(100);
+  REQUIRE(pending.ok());
+  CHECK(pending->empty());  // Live numbers are no callbacks yet.
+
+  Commit(*store, {CallbackEnded{"c-completed", "", 5000}, CallbackEnded{"c-timed-out", "timed_out", 6000},
+                  CallbackEnded{"c-requested", "callback_requested", 7000},
+                  CallbackEnded{"c-withheld", "timed_out", 7000}});
+  pending = store->ListCallbacks(100);
+  REQUIRE(pending.ok());
+  REQUIRE(pending->size() == 2);
+  CHECK((*pending)[0].call_id == "c-timed-out");
+  CHECK((*pending)[0].outcome == "timed_out");
+  CHECK((*pending)[0].caller_masked == "**********67");
+  CHECK((*pending)[0].ended_at_ms == 6000);
+  CHECK((*pending)[1].call_id == "c-requested");
+  // The completed call's sealed number is gone from the table.
+  CHECK(Count(db.path(), "SELECT COUNT(*) FROM callbacks WHERE call_id = 'c-completed'") == 0);
+
+  auto sealed = store->SealedCallback((*pending)[0].id);
+  REQUIRE(sealed.ok());
+  CHECK(sealed->second == "sealed-1");
+  CHECK(sealed->first == (*pending)[0]);
+
+  REQUIRE_OK(store->DeleteCallback((*pending)[0].id));
+  CHECK(store->DeleteCallback((*pending)[0].id).code() == absl::StatusCode::kNotFound);
+  CHECK(store->SealedCallback((*pending)[0].id).status().code() == absl::StatusCode::kNotFound);
+  CHECK(store->ListCallbacks(100)->size() == 1);
+}
+
+TEST_CASE("a callback change naming no call or with an unknown outcome is refused and writes nothing",
+          "[storage][privacy]") {
+  TempDb db;
+  auto store = OpenOrFail(db.path());
+  Batch batch;
+  batch.callbacks = {Held("c-1", "sealed", 1), CallbackEnded{"c-1", "completed", 2}};
+  const absl::Status s = store->Commit(batch);
+  CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(std::string(s.message()).find("completed") != std::string::npos);
+  batch.callbacks = {Held("c-1", "", 1)};
+  CHECK(store->Commit(batch).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(Count(db.path(), "SELECT COUNT(*) FROM callbacks") == 0);
+}
+
+TEST_CASE("the callback key fingerprint is recorded once", "[storage][privacy]") {
+  TempDb db;
+  auto store = OpenOrFail(db.path());
+  CHECK(store->CallbackKeyFingerprint()->has_value() == false);
+  CHECK(*store->HoldsCallbacks() == false);
+  REQUIRE_OK(store->RecordCallbackKeyFingerprint("abc"));
+  CHECK(store->RecordCallbackKeyFingerprint("def").code() == absl::StatusCode::kAlreadyExists);
+  CHECK(**store->CallbackKeyFingerprint() == "abc");
+  Commit(*store, {Held("c-1", "sealed", 1)});
+  CHECK(*store->HoldsCallbacks());
+}
+
+TEST_CASE("audit rows are read back from a time on in order", "[storage][privacy]") {
+  TempDb db;
+  auto store = OpenOrFail(db.path());
+  REQUIRE_OK(store->RecordAudit({100, "supervisor", "supervisor", "explain_call", "call-1"}));
+  REQUIRE_OK(store->RecordAudit({200, "counsellor", "c-lan", "shift_figures", ""}));
+  REQUIRE_OK(store->RecordAudit({300, "admin", "admin", "report", "2025-10-01..2025-11-01"}));
+  CHECK(store->RecordAudit({400, "admin", "", "report", ""}).code() ==
+        absl::StatusCode::kInvalidArgument);
+  auto rows = store->ListAudit(200, 100);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0].principal == "c-lan");
+  CHECK((*rows)[0].action == "shift_figures");
+  CHECK((*rows)[1].subject == "2025-10-01..2025-11-01");
+  CHECK(store->ListAudit(0, 1)->size() == 1);
+}
+
+TEST_CASE("retention anonymises callers and clears notes past their periods and deletes old rows",
+          "[storage][privacy]") {
+  TempDb db;
+  auto store = OpenOrFail(db.path());
+  const int64_t t0 = ToUnixMillis(kT0);
+  const int64_t day = 86'400'000;
+  CallRecord old_call = CompletedCall("call-old");
+  const std::string note = "She told us about her uncle; call back on Friday.";
+  old_call.disposition->note = note;
+  CallRecord mid_call = CompletedCall("call-mid");
+  mid_call.call.arrived_at = kT0 + routing::Millis(40 * day);
+  mid_call.ended_at = mid_call.call.arrived_at + routing::Millis(1000);
+  mid_call.answered_at = mid_call.call.arrived_at + routing::Millis(500);
+  mid_call.wrap_up_done_at.reset();
+  CallRecord new_call = CompletedCall("call-new");
+  new_call.call.arrived_at = kT0 + routing::Millis(100 * day);
+  new_call.ended_at = new_call.call.arrived_at + routing::Millis(1000);
+  new_call.answered_at = new_call.call.arrived_at + routing::Millis(500);
+  new_call.wrap_up_done_at.reset();
+  REQUIRE_OK(store->RecordCall(old_call));
+  REQUIRE_OK(store->RecordCall(mid_call));
+  REQUIRE_OK(store->RecordCall(new_call));
+  REQUIRE_OK(store->RecordPresence({"c-lan", routing::CounsellorState::kAvailable,
+                                    routing::BreakReason::kNone, kT0, ""}));
+  REQUIRE_OK(store->RecordAudit({t0, "supervisor", "supervisor", "explain_call", "call-old"}));
+  Commit(*store, {Held("cb-old", "sealed-old", t0), CallbackEnded{"cb-old", "timed_out", t0 + 1},
+                  Held("cb-new", "sealed-new", t0 + 99 * day),
+                  CallbackEnded{"cb-new", "timed_out", t0 + 99 * day},
+                  Held("cb-stuck", "sealed-stuck", t0)});
+  const bool note_on_disk = FileBytes(db.path()).find(note) != std::string::npos ||
+                            FileBytes(db.path() + "-wal").find(note) != std::string::npos;
+  CHECK(note_on_disk);
+
+  // On day 101: callers kept 30 days, notes 90, callbacks 7, audit and history 60.
+  const int64_t now = t0 + 101 * day;
+  RetentionCut cut;
+  cut.callers_before_ms = now - 30 * day;
+  cut.notes_before_ms = now - 90 * day;
+  cut.callbacks_before_ms = now - 7 * day;
+  cut.audit_before_ms = now - 60 * day;
+  cut.history_before_ms = now - 60 * day;
+  auto counts = store->ApplyRetention(cut);
+  REQUIRE(counts.ok());
+  CHECK(counts->callers_anonymised == 2);
+  CHECK(counts->notes_cleared == 1);
+  CHECK(counts->callbacks_deleted == 2);  // cb-old (pending) and cb-stuck (never ended)
+  CHECK(counts->audit_deleted == 1);
+  CHECK(counts->presence_deleted == 1);
+
+  auto old_row = store->FindCall("call-old");
+  REQUIRE(old_row.ok());
+  CHECK((*old_row)->call.caller_key.empty());
+  CHECK((*old_row)->call.caller_masked.empty());
+  CHECK((*old_row)->disposition->note.empty());
+  CHECK((*old_row)->disposition->category == "sexual_abuse");  // statistics stay
+  auto mid_row = store->FindCall("call-mid");
+  CHECK((*mid_row)->call.caller_key.empty());
+  CHECK((*mid_row)->disposition->note == CompletedCall("x").disposition->note);
+  auto new_row = store->FindCall("call-new");
+  CHECK((*new_row)->call.caller_key == new_call.call.caller_key);
+  CHECK((*new_row)->call.caller_masked == new_call.call.caller_masked);
+  auto pending = store->ListCallbacks(100);
+  REQUIRE(pending->size() == 1);
+  CHECK(pending->front().call_id == "cb-new");
+  CHECK(Count(db.path(), "SELECT COUNT(*) FROM callbacks") == 1);
+  CHECK(Count(db.path(), "SELECT COUNT(*) FROM audit") == 0);
+
+  // The cleared note is nowhere in the files: not in a free page, not in the WAL.
+  store.reset();
+  CHECK(FileBytes(db.path()).find(note) == std::string::npos);
+  CHECK(FileBytes(db.path() + "-wal").find(note) == std::string::npos);
+  CHECK(FileBytes(db.path()).find("sealed-old") == std::string::npos);
+
+  // A second run changes nothing.
+  store = OpenOrFail(db.path());
+  counts = store->ApplyRetention(cut);
+  REQUIRE(counts.ok());
+  CHECK(*counts == RetentionCounts{});
+}
+
+TEST_CASE("migration 9 adds the privacy tables to a version-7 database and keeps its calls",
+          "[storage][privacy]") {
+  TempDb db;
+  CreateWithAbandonedCall(db.path(), 7);
+  auto store = OpenOrFail(db.path());
+  CHECK(store->schema_version() == 9);
+  CHECK((*store->FindCall("call-2"))->call.caller_masked == "********12");
+  CHECK(store->ListCallbacks(10)->empty());
+  CHECK(store->ListAudit(0, 10)->empty());
+  CHECK(*store->HoldsCallbacks() == false);
+}
+
+TEST_CASE("the retention job's queries read only the rows they may change through an index",
+          "[storage][privacy]") {
+  TempDb db;
+  OpenOrFail(db.path());
+  SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+  const auto plan = [&](const std::string& sql) {
+    SQLite::Statement s(raw, "EXPLAIN QUERY PLAN " + sql);
+    std::string out;
+    while (s.executeStep()) {
+      out += s.getColumn(3).getString() + "\n";
+    }
+    return out;
+  };
+  CHECK_THAT(plan("UPDATE calls SET caller_key = '', caller_masked = '' WHERE arrived_at < 5 "
+                  "AND (caller_key != '' OR caller_masked != '')"),
+             Catch::Contains("calls_with_caller"));
+  CHECK_THAT(plan("UPDATE calls SET note = '' WHERE arrived_at < 5 AND note != ''"),
+             Catch::Contains("calls_with_note"));
+  CHECK_THAT(plan("DELETE FROM offers WHERE offered_at < 5"), Catch::Contains("offers_by_time"));
+  CHECK_THAT(plan("DELETE FROM presence WHERE at < 5"), Catch::Contains("presence_by_time"));
+}
+
+TEST_CASE("a retention cut without periods keeps everything", "[storage][privacy]") {
+  TempDb db;
+  auto store = OpenOrFail(db.path());
+  REQUIRE_OK(store->RecordCall(CompletedCall("call-1")));
+  auto counts = store->ApplyRetention(RetentionCut{});
+  REQUIRE(counts.ok());
+  CHECK(*counts == RetentionCounts{});
+  CHECK((*store->FindCall("call-1"))->disposition->note == CompletedCall("x").disposition->note);
+}
+
+}  // namespace hotline::storage::testing
