@@ -117,8 +117,10 @@ std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& servi
         }
         // The directory and the time come from the engine; the reading happens on the report
         // thread.
-        services.host.Post([call, thread, period = *period, by = *by](EngineHost& h) {
-          h.Audit("supervisor", "supervisor", "report", PeriodText(period));
+        services.host.Post([call, thread, period = *period, by = *by,
+                            who = services.accounts.PrincipalNameFor(call->ctx, Role::kSupervisor)](
+                               EngineHost& h) {
+          h.Audit("supervisor", who, "report", PeriodText(period));
           thread->Submit(
               [call, period, by, context = h.ReportContextNow()](
                   storage::ReportReader& reader) -> ReportThread::Reply {
@@ -145,8 +147,10 @@ std::unique_ptr<Reports> ServeReports(v1::SupervisorService::AsyncService& servi
         if (!Admit(*call, services, *thread, period.status())) {
           return;
         }
-        services.host.Post([subject = PeriodText(*period)](EngineHost& h) {
-          h.Audit("supervisor", "supervisor", "export_dispositions", subject);
+        services.host.Post([subject = PeriodText(*period),
+                            who = services.accounts.PrincipalNameFor(call->ctx, Role::kSupervisor)](
+                               EngineHost& h) {
+          h.Audit("supervisor", who, "export_dispositions", subject);
         });
         thread->Submit(
             [call, period = *period](storage::ReportReader& reader) -> ReportThread::Reply {

@@ -17,9 +17,11 @@ absl::Status ValidateEpoch(const std::string& epoch) {
   return ValidateOptionalText(epoch, "epoch", 64);
 }
 
-// Who the audit names for a supervisor request. The shared supervisor token names nobody but
-// the role; named accounts (when they come) give the account's name here.
-std::string SupervisorPrincipal(const grpc::ServerContext& /*ctx*/) { return "supervisor"; }
+// Who the audit names for a supervisor request: "supervisor:<account>", or "supervisor:config"
+// for the config file's shared token (accounts.h).
+std::string SupervisorPrincipal(const Services& services, const grpc::ServerContext& ctx) {
+  return services.accounts.PrincipalNameFor(ctx, Role::kSupervisor);
+}
 
 // A list's limit: 0 means `fallback`; otherwise 1..`most`.
 absl::StatusOr<int64_t> Limit(int32_t limit, int64_t fallback, int64_t most) {
@@ -69,14 +71,14 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
               }
             },
             [](const v1::QueueUpdate& u) { return u.has_view(); });
-        services.host.Post([s, who = SupervisorPrincipal(s->ctx)](EngineHost& h) {
+        services.host.Post([s, who = SupervisorPrincipal(services, s->ctx)](EngineHost& h) {
           h.Audit("supervisor", who, "watch_queue_start", "");
           h.WatchOpened(s, s->request.epoch(), s->request.after());
         });
       },
       [services](std::shared_ptr<QueueWatch> s) {
         s->Close(grpc::Status::CANCELLED);
-        services.host.Post([s, who = SupervisorPrincipal(s->ctx)](EngineHost& h) {
+        services.host.Post([s, who = SupervisorPrincipal(services, s->ctx)](EngineHost& h) {
           h.Audit("supervisor", who, "watch_queue_end", "");
           h.WatchClosed(s);
         });
@@ -171,8 +173,8 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {
           return call->Fail(s);
         }
-        services.host.Post([call](EngineHost& h) {
-          h.Audit("supervisor", SupervisorPrincipal(call->ctx), "explain_call",
+        services.host.Post([call, who = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+          h.Audit("supervisor", who, "explain_call",
                   call->request.call_id());
           h.ExplainCall(call->request.call_id(), [call](const auto& r) { call->Complete(r); });
         });
@@ -190,8 +192,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         if (!limit.ok()) {
           return call->Fail(limit.status());
         }
-        services.host.Post([call, limit = *limit](EngineHost& h) {
-          h.ListCallbacks(SupervisorPrincipal(call->ctx), limit,
+        services.host.Post([call, limit = *limit,
+                            who = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+          h.ListCallbacks(who, limit,
                           [call](const auto& r) { call->Complete(r); });
         });
       });
@@ -207,8 +210,8 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         if (absl::Status s = ValidateCallbackId(call->request.callback_id()); !s.ok()) {
           return call->Fail(s);
         }
-        services.host.Post([call](EngineHost& h) {
-          h.RevealCallback(SupervisorPrincipal(call->ctx), call->request.callback_id(),
+        services.host.Post([call, who = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+          h.RevealCallback(who, call->request.callback_id(),
                            [call](const auto& r) { call->Complete(r); });
         });
       });
@@ -224,8 +227,8 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         if (absl::Status s = ValidateCallbackId(call->request.callback_id()); !s.ok()) {
           return call->Fail(s);
         }
-        services.host.Post([call](EngineHost& h) {
-          h.CallbackDone(SupervisorPrincipal(call->ctx), call->request.callback_id(),
+        services.host.Post([call, who = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+          h.CallbackDone(who, call->request.callback_id(),
                          [call](const auto& r) { call->Complete(r); });
         });
       });
@@ -248,8 +251,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
           }
           since = FromProto(call->request.since());
         }
-        services.host.Post([call, since, limit = *limit](EngineHost& h) {
-          h.ListAudit(SupervisorPrincipal(call->ctx), since, limit,
+        services.host.Post([call, since, limit = *limit,
+                            who = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+          h.ListAudit(who, since, limit,
                       [call](const auto& r) { call->Complete(r); });
         });
       });

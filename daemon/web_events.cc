@@ -171,7 +171,8 @@ void WebViews::Serve(const httplib::Request& req, httplib::Response& res) {
   });
   // Audited with the account and the browser's address.
   const std::string peer = absl::StrCat(req.remote_addr, ":", req.remote_port);
-  host_.Post([stream, epoch, after, peer, who = PrincipalName(*principal)](EngineHost& h) {
+  const std::string who = PrincipalName(*principal);
+  host_.Post([stream, epoch, after, peer, who](EngineHost& h) {
     h.Audit("web", who, "web_live_view_start", peer);
     h.WatchOpened(stream, epoch, after);
   });
@@ -179,9 +180,9 @@ void WebViews::Serve(const httplib::Request& req, httplib::Response& res) {
   res.set_chunked_content_provider(
       "text/event-stream",
       [stream](size_t, httplib::DataSink& sink) { return stream->Pump(sink); },
-      [this, stream, peer](bool) {
-        host_.Post([stream, peer](EngineHost& h) {
-          h.Audit("web", "supervisor", "web_live_view_end", peer);
+      [this, stream, peer, who](bool) {
+        host_.Post([stream, peer, who](EngineHost& h) {
+          h.Audit("web", who, "web_live_view_end", peer);
           h.WatchClosed(stream);
         });
         std::lock_guard lock(mu_);

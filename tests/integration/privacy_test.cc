@@ -75,7 +75,7 @@ int64_t Count(const DaemonFixture& f, const std::string& sql) {
 bool Audited(const v1::ListAuditResponse& audit, const std::string& action,
              const std::string& subject) {
   for (const auto& e : audit.entries()) {
-    if (e.action() == action && e.subject() == subject && e.principal() == "supervisor") {
+    if (e.action() == action && e.subject() == subject && e.principal() == "supervisor:config") {
       return true;
     }
   }
@@ -162,6 +162,35 @@ TEST_CASE("callback and audit requests with bad fields are refused naming the fi
   v1::ListAuditResponse out;
   CHECK(sup.stub->ListAudit(&ctx, v1::ListAuditRequest(), &out).error_code() ==
         grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_CASE("the audit names the supervisor account that read it",
+          "[integration][privacy]") {
+  DaemonFixture f;
+  grpc::ClientContext issue_ctx;
+  Authorize(issue_ctx, DaemonFixture::kAdminToken);
+  v1::IssueTokenRequest issue;
+  issue.set_name("lan");
+  issue.set_role(v1::ACCOUNT_ROLE_SUPERVISOR);
+  v1::IssueTokenResponse issued;
+  const grpc::Status s = f.admin->IssueToken(&issue_ctx, issue, &issued);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  Supervisor sup(f);
+  // Lan lists the callbacks with her own token; the shared token reads the audit.
+  grpc::ClientContext ctx;
+  Authorize(ctx, issued.token());
+  v1::ListCallbacksResponse list;
+  REQUIRE(sup.stub->ListCallbacks(&ctx, v1::ListCallbacksRequest(), &list).ok());
+  const v1::ListAuditResponse audit = sup.Audit();
+  int lan = 0;
+  for (const auto& e : audit.entries()) {
+    if (e.action() == "list_callbacks") {
+      CHECK(e.principal() == "supervisor:lan");
+      ++lan;
+    }
+  }
+  CHECK(lan == 1);
 }
 
 TEST_CASE("a sealed number survives a restart while its call waits and becomes a callback",
