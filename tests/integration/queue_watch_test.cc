@@ -306,7 +306,14 @@ TEST_CASE("a watcher that stops reading while 10,000 calls arrive holds the daem
   const long grown_kb = ResidentKb() - before_kb;
   INFO("resident memory grew by " << grown_kb << " kB");
   // The engine keeps 10,000 waiting calls (a few kB each); a backlog of views would be far more.
+#if defined(__SANITIZE_ADDRESS__)
+  // Not under AddressSanitizer (deploy/test --sanitize): it pads every allocation and keeps freed
+  // memory in quarantine (up to 256 MB), so resident memory says nothing about the daemon's. The
+  // rest of the test still runs there.
+  (void)grown_kb;
+#else
   CHECK(grown_kb < 200'000);
+#endif
 
   // Once it reads again it gets what was in flight, then a full view that stands for all it
   // missed, then numbered changes from that view on.
