@@ -185,7 +185,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::ListCallbacksResponse>(
       &service, &SupervisorService::AsyncService::RequestListCallbacks, services.cq,
       [services](std::shared_ptr<ListCb> call) {
-        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
           return call->Fail(kUnauthenticated);
         }
         const absl::StatusOr<int64_t> limit = Limit(call->request.limit(), 100, 1000);
@@ -204,7 +204,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::RevealCallbackResponse>(
       &service, &SupervisorService::AsyncService::RequestRevealCallback, services.cq,
       [services](std::shared_ptr<Reveal> call) {
-        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = ValidateCallbackId(call->request.callback_id()); !s.ok()) {
@@ -221,7 +221,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::CallbackDoneResponse>(
       &service, &SupervisorService::AsyncService::RequestCallbackDone, services.cq,
       [services](std::shared_ptr<Done> call) {
-        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = ValidateCallbackId(call->request.callback_id()); !s.ok()) {
@@ -237,7 +237,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
   rpc::ServeUnary<SupervisorService::AsyncService, v1::ListAuditRequest, v1::ListAuditResponse>(
       &service, &SupervisorService::AsyncService::RequestListAudit, services.cq,
       [services](std::shared_ptr<AuditList> call) {
-        if (!RoleToken(call->ctx, services.config.supervisor_token)) {
+        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
           return call->Fail(kUnauthenticated);
         }
         const absl::StatusOr<int64_t> limit = Limit(call->request.limit(), 1000, 10'000);

@@ -14,7 +14,12 @@ begin_test "$@"
 admin() { "$bin/hotlinectl" --server "$grpc" --token dev-admin-token "$@"; }
 
 # The shipped config on a reachable bind: refused before anything is created (no bind happens).
-if "$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 0.0.0.0:0 \
+# Plaintext is allowed there, so that the tokens are what is refused (tls_processes shows the
+# plaintext refusal).
+sed 's/^allow_plaintext_public = false$/allow_plaintext_public = true/' "$src/deploy/hotline.toml" \
+  > "$dir/plaintext.toml"
+grep -q '^allow_plaintext_public = true$' "$dir/plaintext.toml" || fail "no allow_plaintext_public key"
+if "$bin/hotlined" --config "$dir/plaintext.toml" --grpc-listen 0.0.0.0:0 \
   --http-listen 127.0.0.1:0 --database "$dir/refused.db" \
   --caller-key-file "$dir/keys/refused.key" > "$dir/refused.out" 2>&1; then
   fail "hotlined started with dev tokens on 0.0.0.0"
