@@ -25,9 +25,11 @@ for f in hotline.toml policy.toml regions.toml taxonomy.toml; do
 done
 config=$root/etc/hotline/hotline.toml
 if grep -q 'dev-' "$config"; then fail "a development token in the installed config"; fi
-tokens=$(grep -cE '^(gateway|supervisor|admin)_token = "[0-9a-f]{64}"$' "$config" || true)
-[ "$tokens" = 3 ] || fail "expected 3 random 64-hex tokens, found $tokens"
-[ "$(grep -E '_token = ' "$config" | sort -u | wc -l)" = 3 ] || fail "the tokens are not distinct"
+tokens=$(grep -cE '^(supervisor|admin)_token = "[0-9a-f]{64}"$' "$config" || true)
+[ "$tokens" = 2 ] || fail "expected 2 random 64-hex tokens, found $tokens"
+[ "$(grep -E '^(supervisor|admin)_token = ' "$config" | sort -u | wc -l)" = 2 ] \
+  || fail "the tokens are not distinct"
+grep -q '^gateway_token = ""$' "$config" || fail "a shared gateway token in the installed config"
 grep -q '^database = "/var/lib/hotline/hotline.db"$' "$config" || fail "database path"
 grep -q '^caller_key_file = "/var/lib/hotline-keys/caller.key"$' "$config" || fail "key path"
 
@@ -64,5 +66,9 @@ curl -fsS "http://$http/healthz" > "$dir/health.out" || fail "/healthz did not a
 admin=$(sed -n 's/^admin_token = "\(.*\)"$/\1/p' "$config")
 "$bin/hotlinectl" --server "$grpc" --token "$admin" status > "$dir/status.out" 2>&1 \
   || fail "hotlinectl status with the installed admin token failed"
+# A gateway's own account, as docs/operations.md says to make one.
+"$bin/hotlinectl" --server "$grpc" --token "$admin" account issue pbx-hanoi --role gateway \
+  --gateway-id gw-hanoi > "$dir/account.out" 2>&1 || fail "hotlinectl account issue failed"
+grep -qE '^token: [0-9a-f]{64}$' "$dir/account.out" || fail "no gateway token issued"
 stop_hotlined
 echo "PASS: deploy/install lays out a working systemd installation"
