@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "daemon/config.h"
 #include "daemon/engine_host.h"
+#include "daemon/limits.h"
 #include "daemon/metrics.h"
 #include "hotline/v1/admin.grpc.pb.h"
 #include "hotline/v1/desk.grpc.pb.h"
@@ -31,6 +32,8 @@ struct Services {
   EngineHost& host;
   grpc::ServerCompletionQueue* cq;
   Metrics& metrics;
+  // Long-lived streams per peer address ([limits] max_streams_per_peer).
+  PeerStreams& peers;
 };
 
 void ServeGateway(GatewayAsyncService& service, Services services);
