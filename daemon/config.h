@@ -37,7 +37,7 @@ struct Limits {
   // Memory gRPC may use for its connections' buffers (grpc::ResourceQuota).
   int64_t grpc_memory_bytes = 512 * 1024 * 1024;
   // HTTP: worker threads (live pages, /metrics, the page's files) ...
-  int64_t http_workers = 32;
+  int64_t http_workers = 64;
   // ... a request's headers must all arrive within this, and each read or write of a
   // connection must progress within http_io_timeout_ms.
   int64_t http_header_timeout_ms = 10'000;

@@ -39,14 +39,13 @@ void ServeDesk(v1::DeskService::AsyncService& service, Services services) {
         s->counted = true;
         // A desk that stops reading is cut off; it comes back within desk grace and gets its
         // state afresh (DeskOpened).
-        std::weak_ptr<DeskStream> weak = s;
-        s->Cap(static_cast<size_t>(services.config.limits.desk_outbox_messages), [weak] {
-          if (auto stream = weak.lock()) {
-            spdlog::warn("desk of '{}' stopped reading: its stream is cut off ([limits] "
-                         "desk_outbox_messages)",
-                         stream->principal);
-          }
-        });
+        // The counsellor is known on the engine thread only: the peer names the desk.
+        s->Cap(static_cast<size_t>(services.config.limits.desk_outbox_messages),
+               [peer = s->ctx.peer()] {
+                 spdlog::warn("a desk stopped reading (from {}): its stream is cut off "
+                              "([limits] desk_outbox_messages)",
+                              peer);
+               });
         services.host.Post(
             [s, token = rpc::BearerToken(s->ctx)](EngineHost& h) { h.DeskOpened(s, token); });
       },

@@ -989,6 +989,20 @@ v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,
 
 void EngineHost::GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::CallEvent& event) {
   const std::string origin = absl::StrCat("gateway:", stream->gateway_id);
+  // A new arrival when the queue is full: refused, and not remembered (a resend once there is
+  // room is taken), so a flood of refusals grows nothing. A repeat of an arrival already
+  // answered, or of a call already known, is answered as before whatever the queue's length.
+  if (event.has_arrived() && answers_.Find(origin, event.event_id()) == nullptr &&
+      !engine_.FindCall(event.call_id())) {
+    if (absl::Status room = QueueRoom(stream->gateway_id, event.call_id()); !room.ok()) {
+      v1::HotlineMessage msg;
+      msg.mutable_ack()->set_event_id(event.event_id());
+      msg.mutable_ack()->set_code(static_cast<int>(room.code()));
+      msg.mutable_ack()->set_message(std::string(room.message()));
+      pending_.answers.push_back([stream, msg = std::move(msg)] { stream->Send(msg); });
+      return;
+    }
+  }
   Answer<v1::EventAck>(
       origin, event.event_id(),
       [&]() -> absl::StatusOr<v1::EventAck> {
@@ -1019,12 +1033,6 @@ absl::Status EngineHost::HandleEvent(const GatewayStream& stream, const v1::Call
   v1::JournalRecord record;
   switch (event.kind_case()) {
     case v1::CallEvent::kArrived: {
-      // A call already known is answered as before (ALREADY_EXISTS) whatever the queue's length.
-      if (!engine_.FindCall(call_id)) {
-        if (absl::Status room = QueueRoom(stream.gateway_id, call_id); !room.ok()) {
-          return room;
-        }
-      }
       std::optional<routing::Timestamp> occurred_at;
       if (event.has_occurred_at()) {
         occurred_at = FromProto(event.occurred_at());

@@ -167,14 +167,16 @@ void ServeGateway(GatewayAsyncService& service, Services services) {
                            // without end; it reconciles with its Hello when it comes back.
                            stream->Cap(static_cast<size_t>(
                                            services.config.limits.gateway_outbox_messages),
-                                       [weak] {
-                                         if (auto s = weak.lock()) {
-                                           spdlog::warn(
-                                               "gateway '{}' stopped reading: its stream is cut "
-                                               "off ([limits] gateway_outbox_messages); it "
-                                               "reconciles when it says hello again",
-                                               s->gateway_id);
-                                         }
+                                       [weak, peer = stream->ctx.peer()] {
+                                         // The stream may be gone already (its end raced
+                                         // this): the peer names it then.
+                                         auto s = weak.lock();
+                                         spdlog::warn(
+                                             "a gateway stopped reading ('{}', from {}): its "
+                                             "stream is cut off ([limits] "
+                                             "gateway_outbox_messages); it reconciles when it "
+                                             "says hello again",
+                                             s ? s->gateway_id : std::string(), peer);
                                        });
                            auto acks = std::make_shared<AckTimer>(services.metrics);
                            stream->on_send = [acks](const v1::HotlineMessage& message) {
