@@ -112,10 +112,12 @@ std::shared_ptr<grpc::Channel> Channel(const std::string& target, bool paused = 
 
 v1::HeldCall Held(int i) {
   v1::HeldCall held;
-  char id[32];
-  std::snprintf(id, sizeof(id), "held-%06d", i);
+  // As a gateway lists a call: an id of its own making, the arrival and its time.
+  char id[48];
+  std::snprintf(id, sizeof(id), "pbx1-1764550000.%06d", i);
   held.set_call_id(id);
   *held.mutable_arrived() = Arrival("38", "0912345678");
+  held.mutable_arrived_at()->set_seconds(1'764'550'000 + i);
   return held;
 }
 
@@ -262,7 +264,7 @@ int main(int argc, char** argv) {
   // cannot tell: a gRPC client's writes may still succeed after the server ended the call).
   auto supervisor = v1::SupervisorService::NewStub(admin_channel);
   int flood = 0;
-  for (; flood < 5'000; ++flood) {
+  for (; flood < 20'000; ++flood) {
     v1::GatewayMessage m;
     m.mutable_event()->set_event_id("flood-" + std::to_string(flood));
     m.mutable_event()->set_call_id("flood-call-" + std::to_string(flood));
@@ -294,6 +296,7 @@ int main(int argc, char** argv) {
     *big.mutable_hello()->add_held_calls() = Held(i);
   }
   std::printf("Hello of 100,000 held calls: %zu bytes\n", big.ByteSizeLong());
+  Check(big.ByteSizeLong() > 4 * 1024 * 1024, "the 100,000-call Hello is not over 4 MiB");
   {
     auto channel = Channel(grpc_target);
     auto stub = v1::GatewayService::NewStub(channel);
@@ -393,11 +396,14 @@ int main(int argc, char** argv) {
         "slow-header clients were not all cut off at the header deadline");
   size_t idle_closed = 0;
   for (int fd : idle) {
-    char byte = 0;
-    // Blocks until the daemon closes it (the handshake timeout): 0 or an error, never data.
+    // Reads what the daemon sent (its HTTP/2 SETTINGS) until it closes the connection at the
+    // handshake timeout: end of stream or a reset, not the receive timeout.
+    char buffer[512];
     timeval patience{60, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
-    const ssize_t n = recv(fd, &byte, 1, 0);
+    ssize_t n = 0;
+    while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) {
+    }
     idle_closed += n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
     close(fd);
   }
