@@ -28,7 +28,7 @@ grep -q "a gateway stopped reading ('paused-gateway'" "$dir/hotlined.out" ||
 if grep -q "a desk stopped reading" "$dir/hotlined.out"; then
   echo "paused desk: cut off at its outbox cap"
 else
-  echo "paused desk: its stream ended before reaching its outbox cap (docs/limits.md, known gaps)"
+  echo "paused desk: not cut off at its outbox cap (docs/limits.md, known gaps)"
 fi
 lines=$(wc -l < "$dir/hotlined.out")
 echo "hotlined's log: $lines lines"
