@@ -35,6 +35,43 @@ struct TlsConfig {
   bool enabled() const { return !cert_file.empty(); }
 };
 
+// What a peer can make hotlined hold, and how fast it may ask ([limits]; docs/limits.md says
+// what a peer sees at each bound).
+struct Limits {
+  // Calls waiting in the queue (not yet offered); an arrival past it is acknowledged
+  // RESOURCE_EXHAUSTED and not queued: the gateway plays its overflow message.
+  int64_t max_waiting_calls = 20'000;
+  // Unsent messages a gateway's / a desk's stream may hold; past it the stream is cancelled
+  // and the peer reconciles when it comes back (Hello; Watch within desk grace).
+  int64_t gateway_outbox_messages = 20'000;
+  int64_t desk_outbox_messages = 1'000;
+  // The largest gRPC message hotlined reads (a Hello with its held calls is the largest).
+  int64_t max_message_bytes = 4 * 1024 * 1024;
+  // gRPC streams (calls) open at once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS).
+  int64_t max_streams_per_connection = 100;
+  // Long-lived streams (Connect, Watch, WatchQueue) open at once from one peer address.
+  int64_t max_streams_per_peer = 200;
+  // Unary requests per second per credential (bearer token; per address without one), with a
+  // burst of `request_burst`.
+  int64_t requests_per_second = 200;
+  int64_t request_burst = 400;
+  // A connection must finish its HTTP/2 handshake within this (gRPC's handshake timeout) ...
+  int64_t handshake_timeout_ms = 10'000;
+  // ... and is closed after this long without a call in flight (GOAWAY; clients reconnect).
+  int64_t idle_connection_ms = 120'000;
+  // Memory gRPC may use for its connections' buffers (grpc::ResourceQuota).
+  int64_t grpc_memory_bytes = 512 * 1024 * 1024;
+  // HTTP: worker threads (live pages, /metrics, the page's files) ...
+  int64_t http_workers = 64;
+  // ... a request's headers must all arrive within this, and each read or write of a
+  // connection must progress within http_io_timeout_ms.
+  int64_t http_header_timeout_ms = 10'000;
+  int64_t http_io_timeout_ms = 5'000;
+  // Commands kept for a gateway that is away, per gateway, and for how long.
+  int64_t undelivered_commands = 10'000;
+  int64_t undelivered_command_ms = 600'000;
+};
+
 struct Config {
   // host:port for gRPC; port 0 lets the OS pick (tests).
   std::string grpc_listen = "127.0.0.1:50051";
@@ -85,6 +122,7 @@ struct Config {
   // Live web pages (GET /api/queue/events) open at once; each holds one HTTP worker thread.
   int64_t max_web_views = 8;
   TlsConfig tls;
+  Limits limits;
 };
 
 // config.callback_key_file, or "callback.key" beside the caller key when that is empty.

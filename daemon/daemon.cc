@@ -5,6 +5,7 @@
 #include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/ext/health_check_service_server_builder_option.h>
+#include <grpcpp/resource_quota.h>
 #include <httplib.h>
 
 #include <future>
@@ -29,6 +30,7 @@
 #include "daemon/data_files.h"
 #include "daemon/engine_host.h"
 #include "daemon/health_service.h"
+#include "daemon/limits.h"
 #include "daemon/metrics.h"
 #include "daemon/report_service.h"
 #include "daemon/services.h"
@@ -212,6 +214,7 @@ class DaemonImpl final : public Daemon {
     // gRPC sets SO_REUSEPORT by default: a second daemon on this port would start beside us and
     // share the connections. Without it the bind fails and BuildAndStart returns null.
     builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    AddGrpcLimits(builder);
     builder.AddListeningPort(config_.grpc_listen, *grpc_credentials, &grpc_port_);
     builder.RegisterService(&gateway_);
     builder.RegisterService(&desk_);
@@ -231,7 +234,7 @@ class DaemonImpl final : public Daemon {
       health_ = &health_service_;
       health_->SetServing(writer_->healthy());
     }
-    const Services services{config_, *host_, cq_.get(), metrics_, *accounts_};
+    const Services services{config_, *host_, cq_.get(), metrics_, *accounts_, peers_};
     ServeGateway(gateway_, services);
     ServeDesk(desk_, services);
     ServeSupervisor(supervisor_, services);
@@ -239,7 +242,7 @@ class DaemonImpl final : public Daemon {
     shift_figures_ = ServeShiftFigures(desk_, services);
     ServeAdmin(admin_, services);
     health_service_.Serve(cq_.get());
-    cq_thread_ = std::thread([this] { rpc::Drive(cq_.get()); });
+    cq_thread_ = std::thread([this] { rpc::Drive(cq_.get(), &rate_); });
 
     if (absl::Status s = StartHttp(); !s.ok()) {
       return s;
@@ -286,6 +289,7 @@ class DaemonImpl final : public Daemon {
     if (http_thread_.joinable()) {
       http_thread_.join();
     }
+    http_deadline_.reset();
     {
       // NOT_SERVING from now on: the writer's reports no longer reach the health service.
       std::lock_guard lock(health_mu_);
@@ -379,6 +383,23 @@ class DaemonImpl final : public Daemon {
     }
   }
 
+  // What gRPC itself bounds ([limits]; docs/limits.md). gRPC 1.51 has no per-peer connection
+  // limit: idle and half-open connections are bounded in time by the two timeouts below, and
+  // long-lived streams per peer by PeerStreams.
+  void AddGrpcLimits(grpc::ServerBuilder& builder) {
+    const Limits& l = config_.limits;
+    builder.SetMaxReceiveMessageSize(static_cast<int>(l.max_message_bytes));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                               static_cast<int>(l.max_streams_per_connection));
+    builder.AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS,
+                               static_cast<int>(l.handshake_timeout_ms));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                               static_cast<int>(l.idle_connection_ms));
+    grpc::ResourceQuota quota("hotlined");
+    quota.Resize(static_cast<size_t>(l.grpc_memory_bytes));
+    builder.SetResourceQuota(quota);
+  }
+
   // --- HTTP. ---
 
   absl::Status StartHttp() {
@@ -407,7 +428,30 @@ class DaemonImpl final : public Daemon {
       setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
     web_views_ = std::make_unique<WebViews>(config_, *host_, *accounts_);
-    http_->new_task_queue = [n = web_views_->threads()] { return new httplib::ThreadPool(n); };
+    // A fixed pool: a slow client holds one worker until a read stalls for http_io_timeout_ms
+    // (docs/limits.md); the live pages are capped below the pool, so short requests (/healthz)
+    // always find workers the pages cannot take.
+    http_->new_task_queue = [n = std::max<size_t>(web_views_->threads(),
+                                                  static_cast<size_t>(
+                                                      config_.limits.http_workers))] {
+      return new httplib::ThreadPool(n);
+    };
+    const auto io = std::chrono::milliseconds(config_.limits.http_io_timeout_ms);
+    const auto io_s = std::chrono::duration_cast<std::chrono::seconds>(io);
+    const auto io_us = std::chrono::duration_cast<std::chrono::microseconds>(io - io_s);
+    http_->set_read_timeout(io_s.count(), io_us.count());
+    http_->set_write_timeout(io_s.count(), io_us.count());
+    http_->set_keep_alive_timeout(std::max<time_t>(1, io_s.count()));
+    http_->set_payload_max_length(64 * 1024);  // Nothing hotlined serves takes a body.
+    // The header deadline (limits.h HttpHeaderDeadline) learns which connections are being
+    // answered; it exists from before the listener runs until after it stopped.
+    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+      http_deadline_->Started(req.remote_addr, req.remote_port);
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    http_->set_logger([this](const httplib::Request& req, const httplib::Response&) {
+      http_deadline_->Finished(req.remote_addr, req.remote_port);
+    });
     web_views_->Register(*http_);
     ServeWebAssets(*http_);  // The live view's page: /, /app.js, /style.css, ...
     http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
@@ -450,6 +494,8 @@ class DaemonImpl final : public Daemon {
                                                  "': the port is taken or the address is not "
                                                  "this machine's"));
     }
+    http_deadline_ = std::make_unique<HttpHeaderDeadline>(
+        http_port_, std::chrono::milliseconds(config_.limits.http_header_timeout_ms));
     http_thread_ = std::thread([this] {
       http_->listen_after_bind();
       http_exited_ = true;
@@ -512,12 +558,17 @@ class DaemonImpl final : public Daemon {
   HealthService* health_ = nullptr;  // Guarded by health_mu_.
   std::thread cq_thread_;
   int grpc_port_ = 0;
+  // [limits]: streams per peer (the services count them) and unary requests per credential
+  // (admitted on the completion-queue thread).
+  PeerStreams peers_{config_.limits};
+  RateLimiter rate_{config_.limits};
 
   // The HTTPS certificate, when TLS is on; before http_, whose SSL_CTX calls it.
   std::unique_ptr<HttpCertificate> http_certificate_;
   // Before http_: its pages' streams end after the server's workers.
   std::unique_ptr<WebViews> web_views_;
   std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<HttpHeaderDeadline> http_deadline_;
   std::thread http_thread_;
   std::atomic<bool> http_exited_ = false;
   int http_port_ = 0;

@@ -1,5 +1,7 @@
 // DeskService: the counsellors' desks. Every request is checked here and carried out on the
 // engine thread for the counsellor the bearer token belongs to: a desk acts only on its own.
+#include <spdlog/spdlog.h>
+
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
 #include "daemon/services.h"
@@ -39,10 +41,26 @@ void ServeDesk(v1::DeskService::AsyncService& service, Services services) {
   ServeServerStream<DeskService::AsyncService, v1::WatchDeskRequest, v1::DeskEvent>(
       &service, &DeskService::AsyncService::RequestWatch, services.cq,
       [services](std::shared_ptr<DeskStream> s) {
+        if (!services.peers.Open(s->ctx.peer())) {
+          return s->Close(services.peers.Refusal());
+        }
+        s->counted = true;
+        // A desk that stops reading is cut off; it comes back within desk grace and gets its
+        // state afresh (DeskOpened).
+        // The counsellor is known on the engine thread only: the peer names the desk.
+        s->Cap(static_cast<size_t>(services.config.limits.desk_outbox_messages),
+               [peer = s->ctx.peer()] {
+                 spdlog::warn("a desk stopped reading (from {}): its stream is cut off "
+                              "([limits] desk_outbox_messages)",
+                              peer);
+               });
         services.host.Post(
             [s, token = rpc::BearerToken(s->ctx)](EngineHost& h) { h.DeskOpened(s, token); });
       },
       [services](std::shared_ptr<DeskStream> s) {
+        if (s->counted) {
+          services.peers.Closed(s->ctx.peer());
+        }
         s->Close(grpc::Status::CANCELLED);  // A no-op when it already finished.
         services.host.Post([s](EngineHost& h) { h.DeskClosed(s); });
       });

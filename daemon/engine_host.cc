@@ -491,7 +491,7 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
       }
       if (auto waiting = undelivered_.find(r.call.gateway_id); waiting != undelivered_.end()) {
         std::erase_if(waiting->second,
-                      [&](const v1::Command& c) { return c.call_id() == r.call.call_id; });
+                      [&](const Undelivered& u) { return u.command.call_id() == r.call.call_id; });
       }
     }
   }
@@ -552,27 +552,65 @@ void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command)
   }
   auto it = gateways_.find(gateway_id);
   if (it == gateways_.end()) {
-    if (command.has_offer_callback()) {
-      // The call is finished: its fate, callback included, answers the gateway's next Hello.
-      spdlog::warn("gateway '{}' is not connected: call {} timed out and waits in its fate",
-                   gateway_id, command.call_id());
-      return;
+    const routing::Timestamp now = Now();
+    if (!command.has_offer_callback()) {
+      // (An offer_callback's call is finished: its fate, callback included, answers the
+      // gateway's next Hello.)
+      auto& waiting = undelivered_[gateway_id];
+      undelivered_dropped_ += static_cast<int64_t>(ExpireUndelivered(waiting, now));
+      if (command.has_announce()) {
+        // Only the latest position is worth telling a caller.
+        std::erase_if(waiting, [&](const Undelivered& u) {
+          return u.command.has_announce() && u.command.call_id() == command.call_id();
+        });
+      }
+      if (waiting.size() >= static_cast<size_t>(config_.limits.undelivered_commands)) {
+        waiting.pop_front();
+        ++undelivered_dropped_;
+      }
+      waiting.push_back({now, std::move(command)});
     }
-    spdlog::warn("gateway '{}' is not connected: command {} waits for it to say hello", gateway_id,
-                 command.command_id());
-    auto& waiting = undelivered_[gateway_id];
-    if (command.has_announce()) {
-      // Only the latest position is worth telling a caller.
-      std::erase_if(waiting, [&](const v1::Command& c) {
-        return c.has_announce() && c.call_id() == command.call_id();
-      });
+    if (int64_t n = undelivered_log_.Count(std::chrono::steady_clock::now()); n > 0) {
+      spdlog::warn(
+          "gateway '{}' is not connected: {} command(s) since the last such line wait for gateways "
+          "to say hello ({} held for it; {} dropped, past [limits] undelivered_commands or "
+          "undelivered_command_ms)",
+          gateway_id, n, undelivered_[gateway_id].size(), std::exchange(undelivered_dropped_, 0));
     }
-    waiting.push_back(std::move(command));
     return;
   }
   v1::HotlineMessage msg;
   *msg.mutable_command() = std::move(command);
   Deliver([stream = it->second, msg = std::move(msg)] { stream->Send(msg); });
+}
+
+size_t EngineHost::ExpireUndelivered(std::deque<Undelivered>& waiting, routing::Timestamp now) {
+  const routing::Timestamp oldest = now - routing::Millis(config_.limits.undelivered_command_ms);
+  size_t expired = 0;
+  while (!waiting.empty() && waiting.front().at < oldest) {
+    waiting.pop_front();
+    ++expired;
+  }
+  return expired;
+}
+
+absl::Status EngineHost::QueueRoom(const std::string& gateway_id, const std::string& call_id) {
+  int64_t waiting = 0;
+  for (auto p : {routing::Priority::kLow, routing::Priority::kNormal, routing::Priority::kHigh,
+                 routing::Priority::kEmergency}) {
+    waiting += engine_.CountWaiting(p);
+  }
+  if (waiting < config_.limits.max_waiting_calls) {
+    return absl::OkStatus();
+  }
+  if (int64_t n = overflow_log_.Count(std::chrono::steady_clock::now()); n > 0) {
+    spdlog::warn("the queue is full ({} waiting, [limits] max_waiting_calls): {} arrival(s) "
+                 "refused since the last such line, the latest call {} of gateway '{}'",
+                 waiting, n, call_id, gateway_id);
+  }
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the queue is full (", config_.limits.max_waiting_calls,
+      " calls waiting): the call is not queued; play the overflow message"));
 }
 
 void EngineHost::SendDesk(const std::string& counsellor_id, v1::DeskEvent event) {
@@ -794,7 +832,9 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
   }
   // Commands that waited for this gateway, for calls still live.
   std::set<std::string> connect_pending;
-  for (auto& command : std::exchange(undelivered_[gateway_id], {})) {
+  auto waiting = std::exchange(undelivered_[gateway_id], {});
+  ExpireUndelivered(waiting, Now());
+  for (auto& [at, command] : waiting) {
     if (!engine_.FindCall(command.call_id())) {
       continue;  // Finished meanwhile: its fate answers the Hello instead.
     }
@@ -876,7 +916,13 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     }
     return finished(fate->second);
   }
-  // Only the gateway knows the call: admitted with its original arrival time.
+  // Only the gateway knows the call: admitted with its original arrival time, room permitting.
+  if (absl::Status room = QueueRoom(gateway_id, call_id); !room.ok()) {
+    result.set_fate(v1::HeldCallResult::FATE_REFUSED);
+    result.set_code(static_cast<int>(room.code()));
+    result.set_message(std::string(room.message()));
+    return result;
+  }
   std::optional<routing::Timestamp> arrived_at;
   if (held.has_arrived_at()) {
     arrived_at = FromProto(held.arrived_at());  // Bounded by ArrivalRecord.
@@ -952,6 +998,20 @@ v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,
 
 void EngineHost::GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::CallEvent& event) {
   const std::string origin = absl::StrCat("gateway:", stream->gateway_id);
+  // A new arrival when the queue is full: refused, and not remembered (a resend once there is
+  // room is taken), so a flood of refusals grows nothing. A repeat of an arrival already
+  // answered, or of a call already known, is answered as before whatever the queue's length.
+  if (event.has_arrived() && answers_.Find(origin, event.event_id()) == nullptr &&
+      !engine_.FindCall(event.call_id())) {
+    if (absl::Status room = QueueRoom(stream->gateway_id, event.call_id()); !room.ok()) {
+      v1::HotlineMessage msg;
+      msg.mutable_ack()->set_event_id(event.event_id());
+      msg.mutable_ack()->set_code(static_cast<int>(room.code()));
+      msg.mutable_ack()->set_message(std::string(room.message()));
+      pending_.answers.push_back([stream, msg = std::move(msg)] { stream->Send(msg); });
+      return;
+    }
+  }
   Answer<v1::EventAck>(
       origin, event.event_id(),
       [&]() -> absl::StatusOr<v1::EventAck> {

@@ -29,6 +29,7 @@
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
 #include "daemon/effects.h"
+#include "daemon/limits.h"
 #include "daemon/live_figures.h"
 #include "daemon/metrics.h"
 #include "daemon/queue_feed.h"
@@ -282,7 +283,23 @@ class EngineHost final {
   std::map<std::string, std::shared_ptr<GatewayStream>> gateways_;
   // Commands for live calls of a gateway that was not connected, sent when it says hello again.
   // A call's commands go when it finishes, so this holds at most the live calls' latest.
-  std::map<std::string, std::vector<v1::Command>> undelivered_;
+  // Bounded ([limits] undelivered_commands per gateway: the oldest goes first) and expired
+  // ([limits] undelivered_command_ms), oldest first.
+  struct Undelivered {
+    routing::Timestamp at;
+    v1::Command command;
+  };
+  std::map<std::string, std::deque<Undelivered>> undelivered_;
+  // Drops a gateway's undelivered commands older than the limit allows; returns how many.
+  size_t ExpireUndelivered(std::deque<Undelivered>& waiting, routing::Timestamp now);
+  // One line per interval for commands held or dropped for absent gateways, and for arrivals
+  // refused for a full queue, not one per command (a burst once wrote 91 MB of log).
+  SummaryLog undelivered_log_;
+  int64_t undelivered_dropped_ = 0;
+  SummaryLog overflow_log_;
+  // Whether the queue has room for one more arrival ([limits] max_waiting_calls); OK or
+  // RESOURCE_EXHAUSTED saying what the gateway should do.
+  absl::Status QueueRoom(const std::string& gateway_id, const std::string& call_id);
   // The id of the connect command in force for each connecting call: a result for any other
   // (an older connect's, repeated or late) must not fail the current one.
   std::map<std::string, std::string> connect_ids_;

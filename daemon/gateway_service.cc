@@ -169,8 +169,12 @@ void ServeGateway(GatewayAsyncService& service, Services services) {
                            }
                            ServeGateway(service, services);
                            std::weak_ptr<GatewayStream> weak = stream;
-                           stream->done.Hold(stream, [services, weak] {
+                           const bool counted = services.peers.Open(stream->ctx.peer());
+                           stream->done.Hold(stream, [services, weak, counted] {
                              if (auto s = weak.lock()) {
+                               if (counted) {
+                                 services.peers.Closed(s->ctx.peer());
+                               }
                                services.host.Post([s](EngineHost& h) { h.GatewayClosed(s); });
                              }
                            });
@@ -179,6 +183,25 @@ void ServeGateway(GatewayAsyncService& service, Services services) {
                              stream->Close(kUnauthenticated);
                              return;
                            }
+                           if (!counted) {
+                             stream->Close(services.peers.Refusal());
+                             return;
+                           }
+                           // A gateway that stops reading is cut off rather than buffered for
+                           // without end; it reconciles with its Hello when it comes back.
+                           stream->Cap(static_cast<size_t>(
+                                           services.config.limits.gateway_outbox_messages),
+                                       [weak, peer = stream->ctx.peer()] {
+                                         // The stream may be gone already (its end raced
+                                         // this): the peer names it then.
+                                         auto s = weak.lock();
+                                         spdlog::warn(
+                                             "a gateway stopped reading ('{}', from {}): its "
+                                             "stream is cut off ([limits] "
+                                             "gateway_outbox_messages); it reconciles when it "
+                                             "says hello again",
+                                             s ? s->gateway_id : std::string(), peer);
+                                       });
                            services.accounts.Track(
                                *principal, weak, [weak](const grpc::Status& why) {
                                  if (auto s = weak.lock()) {

@@ -58,8 +58,25 @@ void* Once(F f) {
   return std::make_unique<OnceTag<F>>(std::move(f)).release();
 }
 
-// Runs tags until the queue is shut down and drained.
-inline void Drive(grpc::ServerCompletionQueue* cq) {
+// What decides, before a unary call's handler runs, whether the call is served at all (the
+// request rate per credential: limits.h). Called on the completion-queue thread; must not block.
+class Admission {
+ public:
+  virtual ~Admission() = default;
+  // OK to serve the call; otherwise the status it fails with (RESOURCE_EXHAUSTED).
+  virtual grpc::Status Admit(const grpc::ServerContext& ctx) = 0;
+};
+
+// The admission of the completion queue this thread drives (Drive), or null.
+inline Admission*& ThreadAdmission() {
+  thread_local Admission* admission = nullptr;
+  return admission;
+}
+
+// Runs tags until the queue is shut down and drained. `admission` (may be null) admits every
+// unary call served on this queue (ServeUnary).
+inline void Drive(grpc::ServerCompletionQueue* cq, Admission* admission = nullptr) {
+  ThreadAdmission() = admission;
   void* tag = nullptr;
   bool ok = false;
   while (cq->Next(&tag, &ok)) {
@@ -132,6 +149,11 @@ void ServeUnary(Service* service,
                              return;  // The server is shutting down.
                            }
                            ServeUnary(service, request_fn, cq, handler);
+                           if (Admission* admission = ThreadAdmission()) {
+                             if (grpc::Status s = admission->Admit(call->ctx); !s.ok()) {
+                               return call->Fail(s);
+                             }
+                           }
                            handler(call);
                          }));
 }
@@ -162,13 +184,56 @@ class Outbox {
     restart_ = std::move(restart);
   }
 
+  // The other policy for a reader that falls behind: past `limit` unsent messages (the one being
+  // written included) the stream is cancelled (ctx->TryCancel(): the peer sees CANCELLED, as its
+  // HTTP/2 stream is reset; a reader that does not read cannot be told more), everything unsent
+  // is dropped, and `overflowed` runs once (on the sending thread, under no lock of ours) to say
+  // so. For streams whose peer reconciles when it comes back (a gateway's Hello, a desk's
+  // Watch): nothing they would miss is lost to them, only delayed.
+  // REQUIRES: called before the first Send; not with Bound.
+  void Cap(size_t limit, grpc::ServerContext* ctx, std::function<void()> overflowed) {
+    absl::MutexLock lock(&mu_);
+    cap_ = limit;
+    cap_ctx_ = ctx;
+    overflowed_ = std::move(overflowed);
+  }
+
   // Queues a message. Dropped silently once the stream is closing or gone, or (see Bound) while
   // the reader is too far behind.
   void Send(Out message, std::shared_ptr<void> owner) {
-    absl::MutexLock lock(&mu_);
-    if (closing_ || broken_) {
-      return;
+    std::function<void()> overflowed;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closing_ || broken_) {
+        return;
+      }
+      if (cap_ > 0 && queue_.size() >= cap_) {
+        closing_ = true;
+        broken_ = true;
+        queue_.resize(busy_ ? 1 : 0);  // The front is being written when busy_.
+        cap_ctx_->TryCancel();         // Completes the blocked write with ok=false.
+        overflowed = std::move(overflowed_);
+        final_status_ = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                     "the reader fell too far behind");
+        Pump(std::move(owner));
+      } else {
+        SendLocked(std::move(message), std::move(owner));
+        return;
+      }
     }
+    if (overflowed) {
+      overflowed();
+    }
+  }
+
+  // Messages queued and not yet written (the one being written included).
+  size_t pending() const {
+    absl::MutexLock lock(&mu_);
+    return queue_.size();
+  }
+
+ private:
+  void SendLocked(Out message, std::shared_ptr<void> owner) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (needs_restart_) {
       if (!restart_(message)) {
         return;
@@ -187,6 +252,7 @@ class Outbox {
     Pump(std::move(owner));
   }
 
+ public:
   // Finishes the stream with `status` after what is already queued is written.
   void Close(const grpc::Status& status, std::shared_ptr<void> owner) {
     absl::MutexLock lock(&mu_);
@@ -260,6 +326,10 @@ class Outbox {
   bool restart_asked_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> caught_up_ ABSL_GUARDED_BY(mu_);
   std::function<bool(const Out&)> restart_ ABSL_GUARDED_BY(mu_);
+  // Cap: past this many unsent messages the stream is cancelled (0: no cap).
+  size_t cap_ ABSL_GUARDED_BY(mu_) = 0;
+  grpc::ServerContext* cap_ctx_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::function<void()> overflowed_ ABSL_GUARDED_BY(mu_);
   grpc::Status final_status_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -18,6 +18,7 @@
 #include "daemon/accounts.h"
 #include "daemon/config.h"
 #include "daemon/engine_host.h"
+#include "daemon/limits.h"
 #include "daemon/metrics.h"
 #include "hotline/v1/admin.grpc.pb.h"
 #include "hotline/v1/desk.grpc.pb.h"
@@ -33,6 +34,8 @@ struct Services {
   grpc::ServerCompletionQueue* cq;
   Metrics& metrics;
   Accounts& accounts;
+  // Long-lived streams per peer address ([limits] max_streams_per_peer).
+  PeerStreams& peers;
 };
 
 void ServeGateway(GatewayAsyncService& service, Services services);

@@ -44,11 +44,17 @@ class ServerStream final : public Sink<Out>,
              std::function<bool(const Out&)> restart) {
     outbox_.Bound(limit, std::move(caught_up), std::move(restart));
   }
+  // See rpc::Outbox::Cap.
+  void Cap(size_t limit, std::function<void()> overflowed) {
+    outbox_.Cap(limit, &ctx, std::move(overflowed));
+  }
 
   grpc::ServerContext ctx;
   Request request;
   rpc::DoneTag done;
   std::string principal;
+  // Counted in Services::peers (completion-queue thread only).
+  bool counted = false;
   grpc::ServerAsyncWriter<Out>* writer() { return &writer_; }
 
  private:
@@ -117,6 +123,10 @@ class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
     outbox_.Send(std::move(bytes), shared_from_this());
   }
   void Close(const grpc::Status& status) { outbox_.Close(status, shared_from_this()); }
+  // See rpc::Outbox::Cap.
+  void Cap(size_t limit, std::function<void()> overflowed) {
+    outbox_.Cap(limit, &ctx, std::move(overflowed));
+  }
 
   // Reads the next message into `incoming` and runs `then`: kMessage, kEnd when the gateway
   // half-closed or went away, kMalformed when the bytes are not a GatewayMessage (`incoming` is

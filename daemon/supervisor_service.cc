@@ -55,6 +55,10 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         if (absl::Status v = ValidateEpoch(s->request.epoch()); !v.ok()) {
           return s->Close(ToGrpc(v));
         }
+        if (!services.peers.Open(s->ctx.peer())) {
+          return s->Close(services.peers.Refusal());
+        }
+        s->counted = true;
         // A watcher that stops reading holds at most kPendingPerWatcher updates; once it reads
         // again it gets a full view (supervisor.proto WatchQueue).
         std::weak_ptr<QueueWatch> weak = s;
@@ -77,6 +81,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         });
       },
       [services](std::shared_ptr<QueueWatch> s) {
+        if (s->counted) {
+          services.peers.Closed(s->ctx.peer());
+        }
         s->Close(grpc::Status::CANCELLED);
         services.host.Post([s, who = SupervisorPrincipal(services, s->ctx)](EngineHost& h) {
           h.Audit("supervisor", who, "watch_queue_end", "");

@@ -277,7 +277,11 @@ long ResidentKb() {
 
 TEST_CASE("a watcher that stops reading while 10,000 calls arrive holds the daemon up in nothing") {
   // The most calls a view lists, so the first thousand arrivals are a change each.
-  Manual m([](daemon::Config& c) { c.view_calls = 1000; });
+  // (And room for all 10,000: above [limits] max_waiting_calls' default.)
+  Manual m([](daemon::Config& c) {
+    c.view_calls = 1000;
+    c.limits.max_waiting_calls = 20'000;
+  });
   // A client that reads nothing: flow control stops the daemon's writes after a few kilobytes.
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);

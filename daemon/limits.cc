@@ -1,0 +1,244 @@
+#include "daemon/limits.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <optional>
+#include <vector>
+#include <iterator>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "daemon/caller_key.h"
+
+namespace hotline::daemon {
+
+std::string PeerAddress(const std::string& peer) {
+  // "ipv4:1.2.3.4:port", "ipv6:[::1]:port", "unix:/path": drop what follows the last colon
+  // for the two IP forms.
+  if (peer.rfind("ipv4:", 0) == 0 || peer.rfind("ipv6:", 0) == 0) {
+    const size_t colon = peer.rfind(':');
+    if (colon > 4) {
+      return peer.substr(0, colon);
+    }
+  }
+  return peer;
+}
+
+std::string CredentialKey(const grpc::ServerContext& ctx) {
+  const std::string token = rpc::BearerToken(ctx);
+  if (!token.empty()) {
+    return absl::StrCat("token:", TokenHash(token));
+  }
+  return absl::StrCat("peer:", PeerAddress(ctx.peer()));
+}
+
+grpc::Status RateLimiter::Admit(const grpc::ServerContext& ctx) {
+  if (Take(CredentialKey(ctx), std::chrono::steady_clock::now())) {
+    return grpc::Status::OK;
+  }
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat("too many requests with this credential (at most ",
+                                   static_cast<int64_t>(rate_), " a second, bursts of ",
+                                   static_cast<int64_t>(burst_),
+                                   ": [limits] requests_per_second); retry later"));
+}
+
+bool RateLimiter::Take(const std::string& key, std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mu_);
+  auto refill = [&](Bucket& b) {
+    const double seconds = std::chrono::duration<double>(now - b.at).count();
+    b.tokens = std::min(burst_, b.tokens + std::max(0.0, seconds) * rate_);
+    b.at = now;
+  };
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) {
+    if (buckets_.size() >= kMostCredentials) {
+      for (auto b = buckets_.begin(); b != buckets_.end();) {
+        refill(b->second);
+        b = b->second.tokens >= burst_ ? buckets_.erase(b) : std::next(b);
+      }
+      if (buckets_.size() >= kMostCredentials) {
+        return false;
+      }
+    }
+    it = buckets_.emplace(key, Bucket{burst_, now}).first;
+  }
+  refill(it->second);
+  if (it->second.tokens < 1) {
+    return false;
+  }
+  it->second.tokens -= 1;
+  return true;
+}
+
+bool PeerStreams::Open(const std::string& peer) {
+  std::lock_guard lock(mu_);
+  size_t& n = open_[PeerAddress(peer)];
+  if (n >= most_) {
+    return false;
+  }
+  ++n;
+  return true;
+}
+
+void PeerStreams::Closed(const std::string& peer) {
+  std::lock_guard lock(mu_);
+  auto it = open_.find(PeerAddress(peer));
+  if (it != open_.end() && --it->second == 0) {
+    open_.erase(it);
+  }
+}
+
+grpc::Status PeerStreams::Refusal() const {
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat("too many streams open from this address (at most ", most_,
+                                   ": [limits] max_streams_per_peer)"));
+}
+
+int64_t SummaryLog::Count(std::chrono::steady_clock::time_point now) {
+  ++unreported_;
+  if (logged_ && now - last_ < interval_) {
+    return 0;
+  }
+  logged_ = true;
+  last_ = now;
+  return std::exchange(unreported_, 0);
+}
+
+}  // namespace hotline::daemon
+
+namespace hotline::daemon {
+
+namespace {
+
+// "addr:port" of a socket address, as cpp-httplib writes Request::remote_addr and remote_port.
+std::optional<std::string> Key(const sockaddr_storage& a) {
+  char host[INET6_ADDRSTRLEN] = {};
+  int port = 0;
+  if (a.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&a);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+    port = ntohs(in->sin_port);
+  } else if (a.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+    port = ntohs(in6->sin6_port);
+  } else {
+    return std::nullopt;
+  }
+  return absl::StrCat(host, ":", port);
+}
+
+int LocalPort(int fd) {
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) != 0) {
+    return -1;
+  }
+  if (local.ss_family == AF_INET) {
+    return ntohs(reinterpret_cast<const sockaddr_in*>(&local)->sin_port);
+  }
+  if (local.ss_family == AF_INET6) {
+    return ntohs(reinterpret_cast<const sockaddr_in6*>(&local)->sin6_port);
+  }
+  return -1;
+}
+
+std::optional<std::string> PeerKey(int fd) {
+  sockaddr_storage peer{};
+  socklen_t len = sizeof(peer);
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) {
+    return std::nullopt;  // Not a connected socket (the listener, a file).
+  }
+  return Key(peer);
+}
+
+}  // namespace
+
+HttpHeaderDeadline::HttpHeaderDeadline(int port, std::chrono::milliseconds timeout)
+    : port_(port), timeout_(timeout), thread_([this] { Run(); }) {}
+
+HttpHeaderDeadline::~HttpHeaderDeadline() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  thread_.join();
+}
+
+void HttpHeaderDeadline::Started(const std::string& addr, int port) {
+  std::lock_guard lock(mu_);
+  Connection& c = connections_[absl::StrCat(addr, ":", port)];
+  c.answering = true;
+}
+
+void HttpHeaderDeadline::Finished(const std::string& addr, int port) {
+  std::lock_guard lock(mu_);
+  Connection& c = connections_[absl::StrCat(addr, ":", port)];
+  c.answering = false;
+  c.since = std::chrono::steady_clock::now();
+}
+
+int64_t HttpHeaderDeadline::closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+
+void HttpHeaderDeadline::Run() {
+  std::unique_lock lock(mu_);
+  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stop_; })) {
+    lock.unlock();
+    Scan();
+    lock.lock();
+  }
+}
+
+void HttpHeaderDeadline::Scan() {
+  // The HTTP connections open now, by fd (no lock held while reading /proc).
+  std::vector<std::pair<int, std::string>> open;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = -1;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &fd) || LocalPort(fd) != port_) {
+      continue;
+    }
+    if (auto key = PeerKey(fd)) {
+      open.emplace_back(fd, *key);
+    }
+  }
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::pair<int, std::string>> late;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [key, c] : connections_) {
+      c.seen = false;
+    }
+    for (const auto& [fd, key] : open) {
+      auto [it, added] = connections_.try_emplace(key);
+      Connection& c = it->second;
+      if (added) {
+        c.since = now;
+      }
+      c.seen = true;
+      if (!c.answering && now - c.since > timeout_) {
+        late.emplace_back(fd, key);
+      }
+    }
+    std::erase_if(connections_, [](const auto& entry) { return !entry.second.seen; });
+  }
+  for (const auto& [fd, key] : late) {
+    // The fd may have been closed and reused since the scan: only the same peer's is shut.
+    if (PeerKey(fd) == key && LocalPort(fd) == port_ && shutdown(fd, SHUT_RDWR) == 0) {
+      std::lock_guard lock(mu_);
+      ++closed_;
+    }
+  }
+}
+
+}  // namespace hotline::daemon
