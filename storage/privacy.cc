@@ -16,8 +16,6 @@
 namespace hotline::storage {
 namespace {
 
-constexpr std::string_view kNowMillisSql =
-    "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
 
 constexpr const char* kCallbackColumns =
     "id, call_id, gateway_id, caller_masked, outcome, arrived_at, ended_at";
@@ -166,33 +164,11 @@ absl::Status Store::DeleteCallback(int64_t id) {
 }
 
 absl::StatusOr<std::optional<std::string>> Store::CallbackKeyFingerprint() {
-  return Guard(db_->getHandle(), db_->getFilename(), "reading the callback key's fingerprint",
-               [&]() -> absl::StatusOr<std::optional<std::string>> {
-                 SQLite::Statement s(*db_, "SELECT fingerprint FROM callback_key");
-                 if (!s.executeStep()) {
-                   return std::nullopt;
-                 }
-                 return s.getColumn(0).getString();
-               });
+  return ReadKeyFingerprint(*db_, "callback_key", "callback key");
 }
 
 absl::Status Store::RecordCallbackKeyFingerprint(const std::string& fingerprint) {
-  if (fingerprint.empty()) {
-    return absl::InvalidArgumentError("the callback key's fingerprint is empty");
-  }
-  return Guard(db_->getHandle(), db_->getFilename(), "recording the callback key's fingerprint",
-               [&]() -> absl::Status {
-                 SQLite::Statement s(*db_,
-                                     fmt::format("INSERT OR IGNORE INTO callback_key (id, "
-                                                 "fingerprint, recorded_at) VALUES (1, :f, {})",
-                                                 kNowMillisSql));
-                 s.bind(":f", fingerprint);
-                 if (s.exec() == 0) {
-                   return absl::AlreadyExistsError(
-                       "a callback key fingerprint is recorded already; it is never replaced");
-                 }
-                 return absl::OkStatus();
-               });
+  return RecordKeyFingerprint(*db_, "callback_key", "callback key", fingerprint);
 }
 
 absl::StatusOr<bool> Store::HoldsCallbacks() {

@@ -1,6 +1,7 @@
 #include "storage/sqlite_support.h"
 
 #include <SQLiteCpp/Exception.h>
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include <cstring>
@@ -77,6 +78,39 @@ absl::Status StatusFor(const std::exception& e, int system_errno, std::string_vi
           : "";
   return {CodeFor(*sqlite, system_errno),
           fmt::format("{} (database '{}'): {}{}", operation, path, e.what(), system)};
+}
+
+absl::StatusOr<std::optional<std::string>> ReadKeyFingerprint(SQLite::Database& db,
+                                                              std::string_view table,
+                                                              std::string_view key) {
+  return Guard(db.getHandle(), db.getFilename(), fmt::format("reading the {}'s fingerprint", key),
+               [&]() -> absl::StatusOr<std::optional<std::string>> {
+                 SQLite::Statement s(db, fmt::format("SELECT fingerprint FROM {}", table));
+                 if (!s.executeStep()) {
+                   return std::nullopt;
+                 }
+                 return s.getColumn(0).getString();
+               });
+}
+
+absl::Status RecordKeyFingerprint(SQLite::Database& db, std::string_view table,
+                                  std::string_view key, const std::string& fingerprint) {
+  if (fingerprint.empty()) {
+    return absl::InvalidArgumentError(fmt::format("the {}'s fingerprint is empty", key));
+  }
+  return Guard(db.getHandle(), db.getFilename(), fmt::format("recording the {}'s fingerprint", key),
+               [&]() -> absl::Status {
+                 SQLite::Statement s(
+                     db, fmt::format("INSERT OR IGNORE INTO {} (id, fingerprint, recorded_at) "
+                                     "VALUES (1, :f, {})",
+                                     table, kNowMillisSql));
+                 s.bind(":f", fingerprint);
+                 if (s.exec() == 0) {
+                   return absl::AlreadyExistsError(fmt::format(
+                       "a {} fingerprint is recorded already; it is never replaced", key));
+                 }
+                 return absl::OkStatus();
+               });
 }
 
 }  // namespace hotline::storage

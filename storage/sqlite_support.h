@@ -7,6 +7,7 @@
 #pragma once
 
 #include <SQLiteCpp/Column.h>
+#include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <fmt/format.h>
 
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "routing/types.h"
 #include "storage/names.h"
 
@@ -180,5 +182,21 @@ class RowReader final {
   const SQLite::Statement& s_;
   std::string_view table_;
 };
+
+// Milliseconds since the Unix epoch, in SQL. julianday() keeps the milliseconds that
+// strftime('%s') drops, and SQLite 3.40 has no unixepoch('subsec').
+inline constexpr std::string_view kNowMillisSql =
+    "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
+
+// A key's fingerprint in its one-row table (`caller_key`, `callback_key`: id 1, fingerprint,
+// recorded_at), or nullopt if none was recorded. `key` names the key in errors ("caller key").
+absl::StatusOr<std::optional<std::string>> ReadKeyFingerprint(SQLite::Database& db,
+                                                              std::string_view table,
+                                                              std::string_view key);
+
+// Records it once. Errors: ALREADY_EXISTS if one is recorded (it is never replaced);
+// INVALID_ARGUMENT if `fingerprint` is empty.
+absl::Status RecordKeyFingerprint(SQLite::Database& db, std::string_view table,
+                                  std::string_view key, const std::string& fingerprint);
 
 }  // namespace hotline::storage

@@ -35,10 +35,6 @@ using routing::CounsellorProfile;
 using routing::PresenceChange;
 using routing::Timestamp;
 
-// Milliseconds since the Unix epoch, in SQL. julianday() keeps the milliseconds that
-// strftime('%s') drops, and SQLite 3.40 has no unixepoch('subsec').
-constexpr std::string_view kNowMillisSql =
-    "CAST(ROUND((julianday('now') - 2440587.5) * 86400000) AS INTEGER)";
 
 // Leaves a reused statement ready for its next use whatever happens in between: after a failed
 // step SQLite keeps the statement in its error state until it is reset.
@@ -1199,33 +1195,11 @@ absl::StatusOr<std::vector<OfferRow>> Store::ListOffers(const std::string& call_
 }
 
 absl::StatusOr<std::optional<std::string>> Store::CallerKeyFingerprint() {
-  return Guard(db_->getHandle(), db_->getFilename(), "reading the caller key's fingerprint",
-               [&]() -> absl::StatusOr<std::optional<std::string>> {
-                 SQLite::Statement s(*db_, "SELECT fingerprint FROM caller_key");
-                 if (!s.executeStep()) {
-                   return std::nullopt;
-                 }
-                 return s.getColumn(0).getString();
-               });
+  return ReadKeyFingerprint(*db_, "caller_key", "caller key");
 }
 
 absl::Status Store::RecordCallerKeyFingerprint(const std::string& fingerprint) {
-  if (fingerprint.empty()) {
-    return absl::InvalidArgumentError("the caller key's fingerprint is empty");
-  }
-  return Guard(db_->getHandle(), db_->getFilename(), "recording the caller key's fingerprint",
-               [&]() -> absl::Status {
-                 SQLite::Statement s(*db_,
-                                     fmt::format("INSERT OR IGNORE INTO caller_key (id, "
-                                                 "fingerprint, recorded_at) VALUES (1, :f, {})",
-                                                 kNowMillisSql));
-                 s.bind(":f", fingerprint);
-                 if (s.exec() == 0) {
-                   return absl::AlreadyExistsError(
-                       "a caller key fingerprint is recorded already; it is never replaced");
-                 }
-                 return absl::OkStatus();
-               });
+  return RecordKeyFingerprint(*db_, "caller_key", "caller key", fingerprint);
 }
 
 absl::StatusOr<bool> Store::HoldsCallerKeys() {
