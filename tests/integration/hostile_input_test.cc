@@ -352,5 +352,44 @@ TEST_CASE("a listen port outside 0-65535 is refused at start naming the key",
   }
 }
 
+// [limits] max_waiting_calls: a gateway flooding arrivals cannot grow the queue without end. The
+// arrival past the bound is acknowledged RESOURCE_EXHAUSTED (the gateway plays its overflow
+// message), nothing of it is stored, and the refusal is not remembered: the same event resent
+// once a caller has left is taken.
+TEST_CASE("an arrival past max_waiting_calls is refused RESOURCE_EXHAUSTED and taken once there is room",
+          "[integration][hostile][limits]") {
+  DaemonFixture f([](daemon::Config& c) { c.limits.max_waiting_calls = 2; });
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("c-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  gw.Arrive("c-2", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+
+  v1::GatewayMessage third;
+  third.mutable_event()->set_event_id("ev-third");
+  third.mutable_event()->set_call_id("c-3");
+  *third.mutable_event()->mutable_arrived() = Arrival("38", "+84912345999");
+  gw.Send(third);
+  const v1::EventAck refused = gw.WaitForAck();
+  // Nothing of it kept: its hang-up is for a call never seen.
+  gw.Event("c-3", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  CHECK(gw.WaitForAck().code() != 0);
+  CHECK(refused.event_id() == "ev-third");
+  CHECK(refused.code() == static_cast<int>(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  CHECK_THAT(refused.message(), Catch::Contains("queue is full"));
+  CHECK_THAT(refused.message(), Catch::Contains("overflow"));
+
+  // The first caller leaves: there is room, and the same event is taken now.
+  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  CHECK(gw.WaitForAck().code() == 0);
+  gw.Send(third);
+  const v1::EventAck taken = gw.WaitForAck();
+  CHECK(taken.event_id() == "ev-third");
+  CHECK(taken.code() == 0);
+  gw.Event("c-3", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  CHECK(gw.WaitForAck().code() == 0);
+}
+
 }  // namespace
 }  // namespace hotline
