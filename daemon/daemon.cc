@@ -561,7 +561,7 @@ class DaemonImpl final : public Daemon {
   // [limits]: streams per peer (the services count them) and unary requests per credential
   // (admitted on the completion-queue thread).
   PeerStreams peers_{config_.limits};
-  RateLimiter rate_{config_.limits};
+  RateLimiter rate_{config_.limits, time_.get()};
 
   // The HTTPS certificate, when TLS is on; before http_, whose SSL_CTX calls it.
   std::unique_ptr<HttpCertificate> http_certificate_;

@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/caller_key.h"
+#include "daemon/time_source.h"
 
 namespace hotline::daemon {
 
@@ -38,7 +39,8 @@ std::string CredentialKey(const grpc::ServerContext& ctx) {
 }
 
 grpc::Status RateLimiter::Admit(const grpc::ServerContext& ctx) {
-  if (Take(CredentialKey(ctx), std::chrono::steady_clock::now())) {
+  if (Take(CredentialKey(ctx),
+           time_ != nullptr ? time_->MonotonicNow() : std::chrono::steady_clock::now())) {
     return grpc::Status::OK;
   }
   return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

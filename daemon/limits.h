@@ -30,13 +30,18 @@ std::string PeerAddress(const std::string& peer);
 // holds at most kMostCredentials buckets; when full, buckets that have refilled completely
 // (credentials that went quiet) are forgotten, and if none has, the call is refused too: a flood
 // of made-up tokens cannot grow it.
+class TimeSource;
+
 class RateLimiter final : public rpc::Admission {
  public:
   static constexpr size_t kMostCredentials = 10'000;
 
-  explicit RateLimiter(const Limits& limits)
+  // Refills by `time`'s monotonic clock (the daemon's, so tests drive it by hand); null: the
+  // steady clock.
+  explicit RateLimiter(const Limits& limits, const TimeSource* time = nullptr)
       : rate_(static_cast<double>(limits.requests_per_second)),
-        burst_(static_cast<double>(limits.request_burst)) {}
+        burst_(static_cast<double>(limits.request_burst)),
+        time_(time) {}
 
   // OK, or RESOURCE_EXHAUSTED naming the limit.
   grpc::Status Admit(const grpc::ServerContext& ctx) override;
@@ -50,6 +55,7 @@ class RateLimiter final : public rpc::Admission {
   };
   const double rate_;
   const double burst_;
+  const TimeSource* const time_;
   std::mutex mu_;
   std::map<std::string, Bucket> buckets_;  // Guarded by mu_.
 };

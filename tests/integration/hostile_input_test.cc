@@ -391,5 +391,42 @@ TEST_CASE("an arrival past max_waiting_calls is refused RESOURCE_EXHAUSTED and t
   CHECK(gw.WaitForAck().code() == 0);
 }
 
+// [limits] requests_per_second / request_burst: a credential asking faster than its rate gets
+// RESOURCE_EXHAUSTED naming the limit, another credential is not held up, and the bucket refills
+// with the daemon's (manual) clock.
+TEST_CASE("a credential past its request rate is refused RESOURCE_EXHAUSTED until its bucket refills",
+          "[integration][hostile][limits]") {
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f(
+      [](daemon::Config& c) {
+        c.limits.requests_per_second = 1;
+        c.limits.request_burst = 3;
+      },
+      nullptr, time);
+  const auto list = [&](const std::string& token) {
+    grpc::ClientContext ctx;
+    Authorize(ctx, token);
+    v1::ListCounsellorsResponse response;
+    return f.admin->ListCounsellors(&ctx, v1::ListCounsellorsRequest(), &response);
+  };
+  // The clock stands still: three calls in the burst, then refusals.
+  for (int i = 0; i < 3; ++i) {
+    CHECK(list(DaemonFixture::kAdminToken).ok());
+  }
+  const grpc::Status refused = list(DaemonFixture::kAdminToken);
+  CHECK(refused.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK_THAT(refused.error_message(), Catch::Contains("requests_per_second"));
+  CHECK(list(DaemonFixture::kAdminToken).error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  // Another credential has its own bucket (the supervisor's token is not an admin's: refused
+  // for that, not for the rate).
+  CHECK(list(DaemonFixture::kSupervisorToken).error_code() ==
+        grpc::StatusCode::UNAUTHENTICATED);
+  // Two seconds later, two more.
+  time->Advance(routing::Millis(2'000));
+  CHECK(list(DaemonFixture::kAdminToken).ok());
+  CHECK(list(DaemonFixture::kAdminToken).ok());
+  CHECK(list(DaemonFixture::kAdminToken).error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
 }  // namespace
 }  // namespace hotline
