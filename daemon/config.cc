@@ -34,6 +34,7 @@ const std::set<std::string>& KnownKeys() {
       "tls.cert_file",             "tls.key_file",
       "tls.client_ca_file",        "tls.require_client_certificate",
       "tls.reload_interval_s",     "tls.allow_plaintext_public",
+      "tls.require_client_certificate_for",
       "security.callback_key_file",
       "retention.callers_days",    "retention.notes_days",
       "retention.callback_days",   "retention.audit_days",
@@ -83,6 +84,33 @@ class Reader {
           absl::StrCat(Where(source_, node->source()), ": '", path, "' must be a string"));
     }
     out = value->get();
+    return absl::OkStatus();
+  }
+
+  // An array of strings, each non-empty, at most `max` of them.
+  absl::Status Strings(const char* path, std::vector<std::string>& out, size_t max) const {
+    const toml::node* node = root_.at_path(path).node();
+    if (node == nullptr) {
+      return absl::OkStatus();
+    }
+    const auto* array = node->as_array();
+    const auto refuse = [&] {
+      return absl::InvalidArgumentError(
+          absl::StrCat(Where(source_, node->source()), ": '", path,
+                       "' must be an array of at most ", max, " non-empty strings"));
+    };
+    if (array == nullptr || array->size() > max) {
+      return refuse();
+    }
+    std::vector<std::string> values;
+    for (const toml::node& element : *array) {
+      const auto* value = element.as_string();
+      if (value == nullptr || value->get().empty()) {
+        return refuse();
+      }
+      values.push_back(value->get());
+    }
+    out = std::move(values);
     return absl::OkStatus();
   }
 
@@ -180,6 +208,11 @@ absl::Status CheckTlsConfig(const TlsConfig& tls) {
         "'tls.require_client_certificate' needs 'tls.client_ca_file', the CA that signs "
         "gateways' certificates");
   }
+  if (!tls.require_client_certificate_for.empty() && tls.client_ca_file.empty()) {
+    return absl::InvalidArgumentError(
+        "'tls.require_client_certificate_for' needs 'tls.client_ca_file', the CA that signs "
+        "gateways' certificates");
+  }
   if (tls.reload_interval_s < 1) {
     return absl::InvalidArgumentError("'tls.reload_interval_s' must be at least 1");
   }
@@ -222,6 +255,8 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
            r.String("tls.key_file", c.tls.key_file),
            r.String("tls.client_ca_file", c.tls.client_ca_file),
            r.Bool("tls.require_client_certificate", c.tls.require_client_certificate),
+           r.Strings("tls.require_client_certificate_for", c.tls.require_client_certificate_for,
+                     10'000),
            r.Integer("tls.reload_interval_s", c.tls.reload_interval_s, 1, 86'400),
            r.Bool("tls.allow_plaintext_public", c.tls.allow_plaintext_public),
            r.String("security.callback_key_file", c.callback_key_file),

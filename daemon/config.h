@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "routing/engine.h"
@@ -26,6 +27,11 @@ struct TlsConfig {
   // connection without one is refused (UNAUTHENTICATED). Needs client_ca_file. Desks,
   // supervisors and administrators never need one (they present tokens).
   bool require_client_certificate = false;
+  // The gateways that must present a client certificate naming them, when not every gateway
+  // must (mutual TLS per gateway): a Hello as one of these over a connection without a
+  // certificate is refused (UNAUTHENTICATED), so that gateway's token alone, if it leaks, is not
+  // enough. Needs client_ca_file. Each entry is a gateway id.
+  std::vector<std::string> require_client_certificate_for;
   // How often the certificate, key and client CA files are checked for a change, in seconds.
   int64_t reload_interval_s = 60;
   // Without TLS, both listeners must be on loopback (127.0.0.0/8, ::1, localhost) unless this is

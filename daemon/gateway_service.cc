@@ -99,7 +99,7 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
       // A client certificate binds its connection to the gateway it names (docs/tls.md).
       const std::shared_ptr<const grpc::AuthContext> auth = stream->ctx.auth_context();
       if (absl::Status s = CheckGatewayCertificate(auth.get(), msg.hello().gateway_id(),
-                                                   services.config.tls.require_client_certificate);
+                                                   services.config.tls);
           !s.ok()) {
         spdlog::warn("gateway Hello as '{}' refused: {}", msg.hello().gateway_id(),
                      std::string(s.message()));

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_join.h"
 
 namespace hotline::daemon {
@@ -298,12 +299,18 @@ std::shared_ptr<const KeyPair> HttpCertificate::Current() {
 }
 
 absl::Status CheckGatewayCertificate(const grpc::AuthContext* auth, const std::string& gateway_id,
-                                     bool require_certificate) {
+                                     const TlsConfig& tls) {
   if (auth == nullptr || auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME).empty()) {
-    if (require_certificate) {
+    if (tls.require_client_certificate) {
       return absl::UnauthenticatedError(
           "hello: this daemon requires every gateway to present a client certificate naming "
           "its gateway id (tls.require_client_certificate), and this connection has none");
+    }
+    if (absl::c_linear_search(tls.require_client_certificate_for, gateway_id)) {
+      return absl::UnauthenticatedError(fmt::format(
+          "hello: gateway '{}' must present a client certificate naming it "
+          "(tls.require_client_certificate_for), and this connection has none",
+          gateway_id));
     }
     return absl::OkStatus();
   }

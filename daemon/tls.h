@@ -83,12 +83,13 @@ class HttpCertificate {
 // Whether the gateway on `auth`'s connection may say Hello as `gateway_id`. A connection with a
 // verified client certificate may be only the gateway it names: its subject common name (CN) or
 // one of its DNS subject alternative names, compared exactly; other SAN kinds (IP, URI, e-mail)
-// name no gateway. Errors: UNAUTHENTICATED when `require_certificate` and the connection has no
-// client certificate; PERMISSION_DENIED when the certificate names other gateways (listed, up to
+// name no gateway. Errors: UNAUTHENTICATED when `tls` requires a certificate of this gateway
+// (require_client_certificate, or the id in require_client_certificate_for) and the connection
+// has none; PERMISSION_DENIED when the certificate names other gateways (listed, up to
 // a few). A connection without a certificate (or without an auth context: null) passes when it
 // is not required.
 // REQUIRES: gateway_id passed ValidateId.
 absl::Status CheckGatewayCertificate(const grpc::AuthContext* auth, const std::string& gateway_id,
-                                     bool require_certificate);
+                                     const TlsConfig& tls);
 
 }  // namespace hotline::daemon

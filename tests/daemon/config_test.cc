@@ -174,7 +174,8 @@ TEST_CASE("the tls section is read and its keys must agree", "[daemon]") {
 
   auto full = ParseConfig(
       "[tls]\ncert_file = \"s.crt\"\nkey_file = \"s.key\"\nclient_ca_file = \"ca.crt\"\n"
-      "require_client_certificate = true\nreload_interval_s = 5\nallow_plaintext_public = true\n",
+      "require_client_certificate = true\nreload_interval_s = 5\nallow_plaintext_public = true\n"
+      "require_client_certificate_for = [\"gw-a\", \"gw-b\"]\n",
       "h.toml");
   INFO(full.status().ToString());
   REQUIRE(full.ok());
@@ -185,6 +186,8 @@ TEST_CASE("the tls section is read and its keys must agree", "[daemon]") {
   CHECK(full->tls.require_client_certificate);
   CHECK(full->tls.reload_interval_s == 5);
   CHECK(full->tls.allow_plaintext_public);
+  CHECK(full->tls.require_client_certificate_for == std::vector<std::string>{"gw-a", "gw-b"});
+  CHECK(shipped->tls.require_client_certificate_for.empty());
 
   const std::pair<const char*, const char*> refused[] = {
       {"cert_file = \"s.crt\"\n", "'tls.cert_file' and 'tls.key_file' go together"},
@@ -192,6 +195,14 @@ TEST_CASE("the tls section is read and its keys must agree", "[daemon]") {
       {"client_ca_file = \"ca.crt\"\n", "'tls.client_ca_file' needs TLS"},
       {"cert_file = \"s.crt\"\nkey_file = \"s.key\"\nrequire_client_certificate = true\n",
        "'tls.require_client_certificate' needs 'tls.client_ca_file'"},
+      {"cert_file = \"s.crt\"\nkey_file = \"s.key\"\nrequire_client_certificate_for = [\"gw\"]\n",
+       "'tls.require_client_certificate_for' needs 'tls.client_ca_file'"},
+      {"require_client_certificate_for = \"gw-a\"\n",
+       "'tls.require_client_certificate_for' must be an array of at most 10000 non-empty strings"},
+      {"require_client_certificate_for = [\"gw-a\", 3]\n",
+       "'tls.require_client_certificate_for' must be an array"},
+      {"require_client_certificate_for = [\"\"]\n",
+       "'tls.require_client_certificate_for' must be an array"},
       {"reload_interval_s = 0\n", "'tls.reload_interval_s' must be an integer from 1"},
       {"allow_plaintext_public = \"yes\"\n", "'tls.allow_plaintext_public' must be true or false"},
       {"cert_fle = \"s.crt\"\n", "unknown key 'tls.cert_fle'"},

@@ -51,36 +51,62 @@ FakeAuth Certificate(const std::string& cn, const std::vector<std::string>& dns 
   return FakeAuth(properties);
 }
 
+// Client certificates required of every gateway.
+TlsConfig Every() {
+  TlsConfig tls;
+  tls.require_client_certificate = true;
+  return tls;
+}
+
 TEST_CASE("a gateway with a certificate says Hello only as its CN or a DNS name", "[tls]") {
   const FakeAuth a = Certificate("gw-a", {"gw-a.pbx.example"});
-  CHECK(CheckGatewayCertificate(&a, "gw-a", true).ok());
-  CHECK(CheckGatewayCertificate(&a, "gw-a.pbx.example", false).ok());
-  const absl::Status other = CheckGatewayCertificate(&a, "gw-b", false);
+  CHECK(CheckGatewayCertificate(&a, "gw-a", Every()).ok());
+  CHECK(CheckGatewayCertificate(&a, "gw-a.pbx.example", TlsConfig()).ok());
+  const absl::Status other = CheckGatewayCertificate(&a, "gw-b", TlsConfig());
   CHECK(other.code() == absl::StatusCode::kPermissionDenied);
   CHECK_THAT(std::string(other.message()),
              Catch::StartsWith("hello.gateway_id: 'gw-b'") && Catch::Contains("gw-a, gw-a.pbx"));
   // Exact: neither case nor a prefix makes another gateway's name.
-  CHECK_FALSE(CheckGatewayCertificate(&a, "GW-A", false).ok());
-  CHECK_FALSE(CheckGatewayCertificate(&a, "gw", false).ok());
+  CHECK_FALSE(CheckGatewayCertificate(&a, "GW-A", TlsConfig()).ok());
+  CHECK_FALSE(CheckGatewayCertificate(&a, "gw", TlsConfig()).ok());
   // An IP or URI SAN names no gateway.
   const FakeAuth ip(
       std::multimap<std::string, std::string>{{GRPC_X509_PEM_CERT_PROPERTY_NAME, "pem"},
                                               {GRPC_X509_SAN_PROPERTY_NAME, "10.0.0.7"},
                                               {GRPC_PEER_IP_PROPERTY_NAME, "10.0.0.7"}});
-  CHECK(CheckGatewayCertificate(&ip, "10.0.0.7", false).code() ==
+  CHECK(CheckGatewayCertificate(&ip, "10.0.0.7", TlsConfig()).code() ==
         absl::StatusCode::kPermissionDenied);
 }
 
 TEST_CASE("a gateway without a certificate is refused only when certificates are required",
           "[tls]") {
   const FakeAuth none({});
-  CHECK(CheckGatewayCertificate(&none, "gw-a", false).ok());
-  CHECK(CheckGatewayCertificate(nullptr, "gw-a", false).ok());
-  const absl::Status refused = CheckGatewayCertificate(&none, "gw-a", true);
+  CHECK(CheckGatewayCertificate(&none, "gw-a", TlsConfig()).ok());
+  CHECK(CheckGatewayCertificate(nullptr, "gw-a", TlsConfig()).ok());
+  const absl::Status refused = CheckGatewayCertificate(&none, "gw-a", Every());
   CHECK(refused.code() == absl::StatusCode::kUnauthenticated);
   CHECK_THAT(std::string(refused.message()), Catch::Contains("tls.require_client_certificate"));
-  CHECK(CheckGatewayCertificate(nullptr, "gw-a", true).code() ==
+  CHECK(CheckGatewayCertificate(nullptr, "gw-a", Every()).code() ==
         absl::StatusCode::kUnauthenticated);
+}
+
+TEST_CASE("a gateway listed in require_client_certificate_for must present one and others need not",
+          "[tls]") {
+  TlsConfig tls;
+  tls.require_client_certificate_for = {"gw-a", "gw-c"};
+  const FakeAuth none({});
+  const absl::Status refused = CheckGatewayCertificate(&none, "gw-a", tls);
+  CHECK(refused.code() == absl::StatusCode::kUnauthenticated);
+  CHECK_THAT(std::string(refused.message()),
+             Catch::Contains("'gw-a'") && Catch::Contains("tls.require_client_certificate_for"));
+  CHECK(CheckGatewayCertificate(nullptr, "gw-c", tls).code() ==
+        absl::StatusCode::kUnauthenticated);
+  // Not listed: its token alone admits it.
+  CHECK(CheckGatewayCertificate(&none, "gw-b", tls).ok());
+  // Listed and presenting its own certificate: admitted; another's: refused.
+  const FakeAuth a = Certificate("gw-a");
+  CHECK(CheckGatewayCertificate(&a, "gw-a", tls).ok());
+  CHECK(CheckGatewayCertificate(&a, "gw-c", tls).code() == absl::StatusCode::kPermissionDenied);
 }
 
 TEST_CASE("a refusal quotes at most four of the certificate's names and 64 bytes of each",
@@ -90,7 +116,7 @@ TEST_CASE("a refusal quotes at most four of the certificate's names and 64 bytes
     many.push_back(std::string(1000, static_cast<char>('a' + i % 26)));
   }
   const FakeAuth big = Certificate(std::string(1000, 'z'), many);
-  const absl::Status refused = CheckGatewayCertificate(&big, "gw-a", false);
+  const absl::Status refused = CheckGatewayCertificate(&big, "gw-a", TlsConfig());
   REQUIRE(refused.code() == absl::StatusCode::kPermissionDenied);
   CHECK(refused.message().size() < 500);
   CHECK_THAT(std::string(refused.message()), Catch::Contains(std::string(64, 'z') + ","));

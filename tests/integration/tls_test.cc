@@ -127,6 +127,25 @@ TEST_CASE("mutual TLS refuses a gateway without a client certificate or with ano
   CHECK(ListCounsellors(f.channel).ok());
 }
 
+TEST_CASE("a gateway named in require_client_certificate_for is refused without its certificate",
+          "[tls]") {
+  Pki pki;
+  DaemonFixture f([&](daemon::Config& c) {
+    pki.Serve(c, /*client_ca=*/true, /*require=*/false);
+    c.tls.require_client_certificate_for = {"gw-a"};
+  });
+  const int port = f.daemon->grpc_port();
+  // gw-a's token alone is not enough: its certificate must come with it.
+  const grpc::Status none = Hello(pki.Channel(port, "ca"), "gw-a");
+  CHECK(none.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK_THAT(none.error_message(), Catch::Contains("tls.require_client_certificate_for"));
+  CHECK(Hello(pki.Channel(port, "ca", "gw-b"), "gw-a").error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(Hello(pki.Channel(port, "ca", "gw-a"), "gw-a").ok());
+  // A gateway not listed still says Hello on its token alone.
+  CHECK(Hello(pki.Channel(port, "ca"), "gw-c").ok());
+}
+
 TEST_CASE(
     "with client certificates optional a gateway without one says Hello but one with a "
     "certificate only as itself",
