@@ -570,7 +570,7 @@ void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command)
       }
       waiting.push_back({now, std::move(command)});
     }
-    if (int64_t n = undelivered_log_.Count(std::chrono::steady_clock::now()); n > 0) {
+    if (int64_t n = undelivered_log_.Count(now); n > 0) {
       spdlog::warn(
           "gateway '{}' is not connected: {} command(s) since the last such line wait for gateways "
           "to say hello ({} held for it; {} dropped, past [limits] undelivered_commands or "
@@ -603,7 +603,7 @@ absl::Status EngineHost::QueueRoom(const std::string& gateway_id, const std::str
   if (waiting < config_.limits.max_waiting_calls) {
     return absl::OkStatus();
   }
-  if (int64_t n = overflow_log_.Count(std::chrono::steady_clock::now()); n > 0) {
+  if (int64_t n = overflow_log_.Count(Now()); n > 0) {
     spdlog::warn("the queue is full ({} waiting, [limits] max_waiting_calls): {} arrival(s) "
                  "refused since the last such line, the latest call {} of gateway '{}'",
                  waiting, n, call_id, gateway_id);
@@ -1018,8 +1018,11 @@ void EngineHost::GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::C
         std::string note;
         const absl::Status status = HandleEvent(*stream, event, note);
         if (!status.ok()) {
-          spdlog::warn("gateway '{}' event {} refused: {}", stream->gateway_id, event.event_id(),
-                       status.ToString());
+          if (int64_t n = refused_log_.Count(Now()); n > 0) {
+            spdlog::warn("gateway '{}' event {} refused: {} ({} event(s) refused since the last "
+                         "such line)",
+                         stream->gateway_id, event.event_id(), status.ToString(), n);
+          }
           return status;
         }
         v1::EventAck ack;
@@ -1129,8 +1132,20 @@ void EngineHost::GatewayCommandResult(std::shared_ptr<GatewayStream> stream,
 }
 
 void EngineHost::GatewayRefused(std::shared_ptr<GatewayStream> stream, v1::HotlineMessage answer) {
+  if (int64_t n = refused_log_.Count(Now()); n > 0) {
+    spdlog::warn("gateway '{}' event refused: {} ({} event(s) refused since the last such line)",
+                 stream->gateway_id, answer.ack().message(), n);
+  }
   // An answer like any ack: after the acks of the events before it, even while writes fail.
   pending_.answers.push_back([stream, answer = std::move(answer)] { stream->Send(answer); });
+}
+
+void EngineHost::GatewayResultIgnored(const std::string& gateway_id, const std::string& why) {
+  if (int64_t n = ignored_log_.Count(Now()); n > 0) {
+    spdlog::warn("gateway '{}' sent a command result that was ignored: {} ({} ignored since the "
+                 "last such line)",
+                 gateway_id, why, n);
+  }
 }
 
 void EngineHost::GatewayClosed(std::shared_ptr<GatewayStream> stream) {

@@ -75,6 +75,9 @@ class EngineHost final {
   // A gateway message refused before the engine saw it (a malformed event): its answer goes out
   // in order with everything else, never ahead of the Welcome.
   void GatewayRefused(std::shared_ptr<GatewayStream> stream, v1::HotlineMessage answer);
+  // A command result that failed validation (`why`) was ignored: logged, at most a line per
+  // interval with the count.
+  void GatewayResultIgnored(const std::string& gateway_id, const std::string& why);
 
   // --- Desks. `token` is the bearer token the request carried. ---
   void DeskOpened(std::shared_ptr<DeskStream> stream, const std::string& token);
@@ -297,6 +300,10 @@ class EngineHost final {
   SummaryLog undelivered_log_;
   int64_t undelivered_dropped_ = 0;
   SummaryLog overflow_log_;
+  // Events refused and command results ignored: a gateway sending nonsense as fast as it can
+  // writes a line per interval, not per message.
+  SummaryLog refused_log_;
+  SummaryLog ignored_log_;
   // Whether the queue has room for one more arrival ([limits] max_waiting_calls); OK or
   // RESOURCE_EXHAUSTED saying what the gateway should do.
   absl::Status QueueRoom(const std::string& gateway_id, const std::string& call_id);

@@ -138,8 +138,8 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
       // A result gets no answer: one that is malformed is logged (its fault, not its text) and
       // changes nothing, like a result for an unknown command.
       if (absl::Status s = ValidateCommandResult(msg.command_result()); !s.ok()) {
-        spdlog::warn("gateway '{}' sent a command result that was ignored: {}",
-                     stream->gateway_id, std::string(s.message()));
+        services.host.Post([gateway_id = stream->gateway_id, why = std::string(s.message())](
+                               EngineHost& h) { h.GatewayResultIgnored(gateway_id, why); });
       } else {
         services.host.Post([stream, result = msg.command_result()](EngineHost& h) {
           h.GatewayCommandResult(stream, result);

@@ -102,7 +102,7 @@ grpc::Status PeerStreams::Refusal() const {
                                    ": [limits] max_streams_per_peer)"));
 }
 
-int64_t SummaryLog::Count(std::chrono::steady_clock::time_point now) {
+int64_t SummaryLog::Count(routing::Timestamp now) {
   ++unreported_;
   if (logged_ && now - last_ < interval_) {
     return 0;

@@ -78,21 +78,21 @@ class PeerStreams final {
   std::map<std::string, size_t> open_;  // Guarded by mu_.
 };
 
-// One log line per interval for something that may happen many times a second (commands for a
-// gateway that is away, arrivals refused for a full queue): the first occurrence is logged at
-// once, the rest are counted and summed up in one line when the next occurs after the interval.
-// Not thread-safe (one owner thread).
+// One log line per interval for something a peer may cause many times a second (commands for a
+// gateway that is away, arrivals refused for a full queue, events refused, command results
+// ignored): the first occurrence is logged at once, the rest are counted and summed up in one
+// line when the next occurs after the interval. Times are the daemon's clock (EngineHost::Now),
+// so tests drive it. Not thread-safe (one owner thread).
 class SummaryLog final {
  public:
-  explicit SummaryLog(std::chrono::steady_clock::duration interval = std::chrono::seconds(10))
-      : interval_(interval) {}
+  explicit SummaryLog(routing::Millis interval = std::chrono::seconds(10)) : interval_(interval) {}
   // Counts one occurrence; returns how many to report (this one included) when a line is due
   // now, else 0.
-  int64_t Count(std::chrono::steady_clock::time_point now);
+  int64_t Count(routing::Timestamp now);
 
  private:
-  const std::chrono::steady_clock::duration interval_;
-  std::chrono::steady_clock::time_point last_{};
+  const routing::Millis interval_;
+  routing::Timestamp last_{};
   bool logged_ = false;
   int64_t unreported_ = 0;
 };

@@ -428,5 +428,62 @@ TEST_CASE("a credential past its request rate is refused RESOURCE_EXHAUSTED unti
   CHECK(list(DaemonFixture::kAdminToken).error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
+// A gateway sending refused events and malformed command results as fast as it can: hotlined
+// logs a line per 10 s of each, with the count, not a line per message (issue 10: one burst
+// wrote 91 MB of log). Defect: every refused event was a warning line of its own.
+TEST_CASE("a flood of refused events and ignored command results writes a line per interval",
+          "[integration][hostile][limits]") {
+  LogCapture log;
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f(nullptr, nullptr, time);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  for (int i = 0; i < 100; ++i) {
+    // Refused by the engine: no such call.
+    gw.Event("ghost-" + std::to_string(i), [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+    // Refused by validation: a control character in the call id.
+    gw.Event("bad\t" + std::to_string(i), [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+    v1::GatewayMessage result;
+    result.mutable_command_result()->set_command_id("cmd\t" + std::to_string(i));
+    result.mutable_command_result()->mutable_done();
+    gw.Send(result);
+  }
+  for (int i = 0; i < 200; ++i) {
+    CHECK(gw.WaitForAck().code() != 0);
+  }
+  // Read in order on one stream: once this is acknowledged, everything before it was handled.
+  gw.Arrive("c-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  const auto count = [&](const std::string& what) {
+    std::vector<std::string> found;
+    for (const std::string& line : log.Lines()) {
+      if (line.find(what) != std::string::npos) {
+        found.push_back(line);
+      }
+    }
+    return found;
+  };
+  CHECK(count("gateway 'gw-1' event").size() == 1);
+  CHECK(count("command result that was ignored").size() == 1);
+
+  // Ten seconds on, the next of each says how many went unlogged.
+  time->Advance(routing::Millis(10'000));
+  gw.Event("ghost-last", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  CHECK(gw.WaitForAck().code() != 0);
+  v1::GatewayMessage result;
+  result.mutable_command_result()->set_command_id("cmd\tlast");
+  result.mutable_command_result()->mutable_done();
+  gw.Send(result);
+  gw.Arrive("c-2", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  const std::vector<std::string> refused = count("gateway 'gw-1' event");
+  REQUIRE(refused.size() == 2);
+  CHECK_THAT(refused[1], Catch::Contains("ghost-last") &&
+                             Catch::Contains("(200 event(s) refused since the last such line)"));
+  const std::vector<std::string> ignored = count("command result that was ignored");
+  REQUIRE(ignored.size() == 2);
+  CHECK_THAT(ignored[1], Catch::Contains("(100 ignored since the last such line)"));
+}
+
 }  // namespace
 }  // namespace hotline

@@ -255,14 +255,30 @@ int main(int argc, char** argv) {
     Check(send(paused_web, get.data(), get.size(), MSG_NOSIGNAL) > 0, "web event stream GET");
   }
 
-  // The paused gateway floods arrivals (each an ack, and at first an announcement and a queue
-  // update for the watchers) until the daemon says it cut the stream off; the supervisor flips
-  // the desk's presence meanwhile, so the desk has events it does not read, until it is cut off
-  // too.
-  // A fixed amount, ten times what fills the paused streams' windows and outbox caps of
+  // The supervisor flips the paused desk's presence first, while the queue is empty: every flip
+  // is an event for the desk and no offer rings to refuse the next (a ringing offer refuses a
+  // change of presence), so the desk has thousands of events it does not read, until the daemon
+  // cuts it off at its outbox cap. Then the paused gateway floods arrivals (each an ack, and at
+  // first an announcement and a queue update for the watchers) until it is cut off too.
+  // Fixed amounts, ten times what fills the paused streams' windows and outbox caps of
   // resource_test.toml; the shell reads in the daemon's log that they were cut off (the probe
   // cannot tell: a gRPC client's writes may still succeed after the server ended the call).
   auto supervisor = v1::SupervisorService::NewStub(admin_channel);
+  int flips = 0;
+  int flips_taken = 0;
+  for (; flips < 2'000; ++flips) {
+    v1::SetCounsellorPresenceRequest req;
+    req.set_request_id("flip-" + std::to_string(flips));
+    req.set_counsellor_id("paused-desk");
+    req.set_state(flips % 2 == 0 ? v1::COUNSELLOR_STATE_BREAK : v1::COUNSELLOR_STATE_AVAILABLE);
+    v1::SetCounsellorPresenceResponse resp;
+    grpc::ClientContext ctx;
+    Authorize(ctx, kSupervisorToken);
+    // Refusals are fine (once the desk is cut off it cannot be AVAILABLE): it's traffic.
+    flips_taken += supervisor->SetCounsellorPresence(&ctx, req, &resp).ok();
+  }
+  std::printf("paused desk: %d of %d presence changes taken\n", flips_taken, flips);
+  Check(flips_taken > 50, "too few presence changes taken to fill the paused desk's outbox");
   int flood = 0;
   for (; flood < 20'000; ++flood) {
     v1::GatewayMessage m;
@@ -272,17 +288,6 @@ int main(int argc, char** argv) {
     if (!paused_gateway->Write(m)) {
       break;
     }
-  }
-  int flips = 0;
-  for (; flips < 2'000; ++flips) {
-    v1::SetCounsellorPresenceRequest req;
-    req.set_request_id("flip-" + std::to_string(flips));
-    req.set_counsellor_id("paused-desk");
-    req.set_state(flips % 2 == 0 ? v1::COUNSELLOR_STATE_BREAK : v1::COUNSELLOR_STATE_AVAILABLE);
-    v1::SetCounsellorPresenceResponse resp;
-    grpc::ClientContext ctx;
-    Authorize(ctx, kSupervisorToken);
-    supervisor->SetCounsellorPresence(&ctx, req, &resp);  // Refusals are fine: it's traffic.
   }
   std::printf("paused gateway: %d arrivals written; paused desk: %d presence flips\n", flood,
               flips);
