@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "daemon/text_checks.h"
 #include "tests/testing/daemon_fixture.h"
@@ -483,6 +484,120 @@ TEST_CASE("a flood of refused events and ignored command results writes a line p
   const std::vector<std::string> ignored = count("command result that was ignored");
   REQUIRE(ignored.size() == 2);
   CHECK_THAT(ignored[1], Catch::Contains("(100 ignored since the last such line)"));
+}
+
+// How many lines of the captured log contain `text`.
+size_t CountLines(LogCapture& log, const std::string& text) {
+  size_t n = 0;
+  for (const std::string& line : log.Lines()) {
+    n += line.find(text) != std::string::npos;
+  }
+  return n;
+}
+
+// Waits (up to the fixtures' patience) until `n` lines of the captured log contain `text`: for
+// what the daemon does on a thread of its own, like noticing a stream dropped.
+bool WaitForLines(LogCapture& log, const std::string& text, size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + testing::kPatience;
+  while (CountLines(log, text) < n) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// What a gateway reads after its Hello up to the answer to an arrival of `last_call`: the call
+// ids of the commands of `kind` for other calls, in order.
+std::vector<std::string> CommandsBefore(GatewayClient& gw, v1::Command::KindCase kind,
+                                        const std::string& last_call) {
+  std::vector<std::string> calls;
+  // An event id of its own: a new GatewayClient numbers its events from 1 again, and a known
+  // event id is answered from memory, not handled.
+  const std::string last_event = "arrival-of-" + last_call;
+  v1::GatewayMessage arrival;
+  arrival.mutable_event()->set_event_id(last_event);
+  arrival.mutable_event()->set_call_id(last_call);
+  *arrival.mutable_event()->mutable_arrived() = Arrival("38", "+84912345777");
+  gw.Send(arrival);
+  const auto end = gw.WaitFor([&](const v1::HotlineMessage& m) {
+    if (m.has_command() && m.command().kind_case() == kind && m.command().call_id() != last_call) {
+      calls.push_back(m.command().call_id());
+    }
+    return m.has_ack() && m.ack().event_id() == last_event;
+  });
+  CHECK(end.ack().code() == 0);
+  return calls;
+}
+
+// [limits] undelivered_commands / undelivered_command_ms: commands for a gateway that is away
+// wait for its Hello, at most that many per gateway (the oldest dropped first) and no older than
+// that; a connect is never lost to it: the Hello's reconciliation asks again for a CONNECTING
+// call whose connect is not waiting.
+TEST_CASE("commands for an absent gateway are capped and expire and a connect still goes out",
+          "[integration][hostile][limits]") {
+  LogCapture log;
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f(
+      [](daemon::Config& c) {
+        c.limits.undelivered_commands = 2;
+        c.limits.undelivered_command_ms = 5'000;
+      },
+      nullptr, time);
+  // Returns once everything the daemon decided before has been carried out: a command goes to
+  // its gateway (or waits, stamped with the time) only once what caused it is committed, and an
+  // administrator's change is answered after its own commit, in order.
+  int settled = 0;
+  const auto settle = [&] { f.AddCounsellor("settle-" + std::to_string(++settled), "01"); };
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  {
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.WaitForWelcome();
+    for (const char* call : {"c-1", "c-2", "c-3"}) {
+      gw.Arrive(call, "38");
+      REQUIRE(gw.WaitForAck().code() == 0);
+      hello.add_held_calls()->set_call_id(call);
+    }
+  }  // The stream drops.
+  REQUIRE(WaitForLines(log, "gateway 'gw-1' disconnected", 1));
+
+  // A minute on, each waiting caller is due an announcement: three commands, two kept.
+  time->Advance(routing::Millis(60'000));
+  settle();
+  {
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, hello);
+    const v1::Welcome welcome = gw.WaitForWelcome();
+    REQUIRE(welcome.held_calls_size() == 3);
+    CHECK(CommandsBefore(gw, v1::Command::kAnnounce, "c-4") ==
+          std::vector<std::string>{"c-2", "c-3"});
+  }
+  hello.add_held_calls()->set_call_id("c-4");
+
+  // Away again: the next minute's announcements wait, then are older than 5 s when a counsellor
+  // takes c-1, whose connect is queued too, and is past its age too when the gateway is back.
+  REQUIRE(WaitForLines(log, "gateway 'gw-1' disconnected", 2));
+  time->Advance(routing::Millis(60'000));
+  settle();
+  time->Advance(routing::Millis(6'000));
+  SignedIn lan(f, "lan", "38");
+  const v1::DeskEvent offer = lan.desk.WaitFor(testing::IsOffer);
+  REQUIRE(offer.offer().call().call_id() == "c-1");
+  REQUIRE(lan.desk.Answer("c-1", true).ok());
+  settle();
+  time->Advance(routing::Millis(6'000));
+
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = gw.WaitForWelcome();
+  REQUIRE(welcome.held_calls_size() == 4);
+  CHECK(welcome.held_calls(0).state() == v1::CALL_STATE_CONNECTING);
+  // No stale announcement; the connect, expired too, asked again by the reconciliation.
+  const std::vector<std::string> stale = CommandsBefore(gw, v1::Command::kAnnounce, "c-5");
+  CAPTURE(stale);
+  CHECK(stale.empty());
+  const v1::Command connect = gw.WaitForCommand(v1::Command::kConnect);
+  CHECK(connect.call_id() == "c-1");
+  CHECK(connect.connect().counsellor_id() == "lan");
 }
 
 }  // namespace
