@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -21,7 +22,9 @@ namespace hotline::bench {
 class BenchDaemon final {
  public:
   // Exits the process if the daemon cannot start: a benchmark has nothing to measure then.
-  explicit BenchDaemon(const std::string& synchronous = "NORMAL")
+  // `adjust` (may be null) changes the config last, for a benchmark's own flags.
+  explicit BenchDaemon(const std::string& synchronous = "NORMAL",
+                       const std::function<void(daemon::Config&)>& adjust = nullptr)
       : dir_(std::filesystem::temp_directory_path() /
              ("hotline-bench-" + std::to_string(std::random_device()()))) {
     spdlog::set_level(spdlog::level::warn);
@@ -45,6 +48,9 @@ class BenchDaemon final {
     config.limits.requests_per_second = 1'000'000;
     config.limits.request_burst = 10'000'000;
     config.limits.gateway_outbox_messages = 10'000'000;
+    if (adjust) {
+      adjust(config);
+    }
     auto started = daemon::Daemon::Start(config);
     if (!started.ok()) {
       std::fprintf(stderr, "cannot start hotlined: %s\n", started.status().ToString().c_str());
