@@ -41,6 +41,7 @@ class BenchDaemon final {
     config.regions_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/regions.toml";
     config.gateway_token = kGatewayToken;
     config.admin_token = kAdminToken;
+    config.supervisor_token = kSupervisorToken;
     config.synchronous = synchronous;
     // A benchmark is the one well-behaved peer that asks as fast as it can: the bounds on what
     // a stranger may ask (docs/limits.md) are lifted, not measured.
@@ -68,6 +69,7 @@ class BenchDaemon final {
 
   static constexpr const char* kGatewayToken = "g";
   static constexpr const char* kAdminToken = "a";
+  static constexpr const char* kSupervisorToken = "s";
 
   daemon::Daemon& daemon() { return *daemon_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(daemon_->grpc_port()); }

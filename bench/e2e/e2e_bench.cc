@@ -15,14 +15,15 @@
 //
 // Run: build/bench/e2e/e2e_bench [--seconds S] [--window W] [--synchronous NORMAL|FULL]
 //                                [--sparse N] [--gap-ms MAX] [--desks D] [--json PATH]
-//                                [--phases LIST] [--snapshot-every R]
+//                                [--phases LIST] [--snapshot-every R] [--watchers V]
 //   S seconds per measurement (2), W events in flight (64), N sparse calls (10) with random
 //   gaps of 200 ms to MAX ms (1500), D desks signed in (8; 0: none, every call waits until it
 //   hangs up). gRPC's idle stalls need gaps over a second: for the long run use --sparse 30
 //   --gap-ms 4000 (about two minutes). LIST: which measurements after the max load, comma
 //   separated, of 25,50,90,sparse (all); "none" for the max load alone (for profiling). R: the
 //   daemon's storage.snapshot_every_records (its default, 10,000), to tell the snapshots' share
-//   of the tails from the rest.
+//   of the tails from the rest. V: supervisors' live queues open (WatchQueue, 0), each read and
+//   discarded on a thread of its own, as the live page a helpline keeps open.
 // Under each daemon row, "inside" is what the daemon says of that run: its own metrics (mean
 // event-to-ack time, commits and events per commit, engine time per input) and the CPU time of
 // its threads (hl-cq, hl-engine, hl-writer) per event acknowledged.
@@ -71,6 +72,7 @@ struct Flags {
   std::string json;
   std::string phases = "25,50,90,sparse";
   int64_t snapshot_every = 0;  // 0: the daemon's default.
+  int watchers = 0;
   bool Runs(const std::string& phase) const {
     return ("," + phases + ",").find("," + phase + ",") != std::string::npos;
   }
@@ -97,6 +99,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.json = value;
     } else if (name == "--phases") {
       f.phases = value;
+    } else if (name == "--watchers") {
+      f.watchers = std::max(0, std::atoi(value.c_str()));
     } else if (name == "--snapshot-every") {
       f.snapshot_every = std::max<int64_t>(1, std::atoll(value.c_str()));
     } else {
@@ -513,7 +517,7 @@ std::string Json(const Figures& f) {
 void WriteJson(const Flags& flags, const std::vector<Row>& rows, double unary, double ratio) {
   std::ofstream out(flags.json);
   out << "{\n  \"synchronous\": \"" << flags.synchronous << "\",\n  \"window\": " << flags.window
-      << ",\n  \"desks\": " << flags.desks
+      << ",\n  \"desks\": " << flags.desks << ",\n  \"watchers\": " << flags.watchers
       << ",\n  \"seconds_per_measurement\": " << flags.seconds
       << ",\n  \"ceiling_unary_calls_per_second\": " << unary
       << ",\n  \"e2e_ratio_to_ceiling\": " << ratio << ",\n  \"rows\": {\n";
@@ -561,8 +565,11 @@ int Main(int argc, char** argv) {
           gateway->OfferSeen(e.offer().call().call_id());
         }
       });
-  std::printf("e2e_bench: synchronous=%s, window %d, %.1f s per measurement, %d desks\n",
-              flags.synchronous.c_str(), flags.window, flags.seconds, flags.desks);
+  auto watchers = std::make_unique<bench::Watchers>(
+      daemon_channel, bench::BenchDaemon::kSupervisorToken, flags.watchers);
+  std::printf(
+      "e2e_bench: synchronous=%s, window %d, %.1f s per measurement, %d desks, %d watchers\n",
+      flags.synchronous.c_str(), flags.window, flags.seconds, flags.desks, flags.watchers);
 
   const double unary = UnaryRate(ceiling_channel, flags.seconds);
   std::printf("%-26s ceiling %9.0f calls/s (one at a time)\n", "unary", unary);
@@ -606,6 +613,7 @@ int Main(int argc, char** argv) {
     WriteJson(flags, rows, unary, ratio);
   }
 
+  watchers.reset();
   desks.reset();
   to_daemon.reset();
   to_ceiling.reset();
