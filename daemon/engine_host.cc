@@ -535,7 +535,7 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
       SendCommand(cmd.gateway_id, std::move(cmd.command));
     }
   }
-  view_changed_ = true;  // Published once per handled input, in Flush().
+  view_changed_ = true;  // Published once per Flush (per engine wake-up).
 }
 
 void EngineHost::RememberFate(const routing::Effect& effect, routing::Timestamp at) {

@@ -334,8 +334,8 @@ class EngineHost final {
 
   uint64_t next_command_ = 1;
   // The supervisors' live queue. `view_changed_`: an input was handled since the feed last
-  // looked (it compares once per handled input, not once per effect batch); the counsellors
-  // whose status it may have changed.
+  // looked (it compares once per Flush: once per engine wake-up, however many inputs it took);
+  // the counsellors whose status it may have changed.
   QueueFeed feed_;
   LiveFigures figures_;
   bool view_changed_ = false;

@@ -588,7 +588,8 @@ int Main(int argc, char** argv) {
       continue;
     }
     const double rate = max.daemon.events_per_second * percent / 100.0;
-    Row r{"load_" + std::to_string(percent), std::to_string(percent) + " % of daemon max", {}, {}, {}};
+    Row r{"load_" + std::to_string(percent), std::to_string(percent) + " % of daemon max", {},
+          {}, {}};
     r.daemon = daemon_run(r.inside, [&] { return to_daemon->Run(flags.seconds, rate); });
     r.ceiling = to_ceiling->Run(flags.seconds, rate);
     PrintRow(r);
