@@ -256,22 +256,27 @@ std::string DescribeInside(const Inside& before, const Inside& after) {
   char buf[512];
   std::snprintf(buf, sizeof buf,
                 "inside: ack mean %.2f ms; %.0f commits, %.1f events and %.2f ms each; engine "
-                "%.1f us/input; CPU us/event:",
+                "%.1f us/input;",
                 1e3 * delta("hotline_event_ack_seconds_sum") / acks, commits,
                 commits > 0 ? acks / commits : 0.0,
                 commits > 0 ? 1e3 * delta("hotline_journal_commit_seconds_sum") / commits : 0.0,
                 inputs > 0 ? 1e6 * delta("hotline_decision_seconds_sum") / inputs : 0.0);
   std::string out = buf;
+  std::string cpu = " CPU us/event:";
   double all = 0;
   for (const auto& [name, seconds] : after.cpu_s) {
     auto was = before.cpu_s.find(name);
     const double used = seconds - (was == before.cpu_s.end() ? 0.0 : was->second);
     all += used;
     std::snprintf(buf, sizeof buf, " %s %.1f", name.c_str() + 3, 1e6 * used / acks);
-    out += buf;
+    cpu += buf;
+  }
+  // The kernel counts CPU time in 10 ms ticks: a few ticks say nothing per event.
+  if (all < 0.2) {
+    return out + " CPU: too little to count per event";
   }
   std::snprintf(buf, sizeof buf, " (all %.1f)", 1e6 * all / acks);
-  return out + buf;
+  return out + cpu + buf;
 }
 
 // One gateway stream with at most `window` events unacknowledged. A reader thread takes acks
@@ -524,7 +529,7 @@ void WriteJson(const Flags& flags, const std::vector<Row>& rows, double unary, d
   for (size_t i = 0; i < rows.size(); ++i) {
     out << "    \"" << rows[i].key << "\": {\"label\": \"" << rows[i].label
         << "\", \"daemon\": " << Json(rows[i].daemon) << ", \"ceiling\": " << Json(rows[i].ceiling)
-        << "}" << (i + 1 < rows.size() ? ",\n" : "\n");
+        << ", \"inside\": \"" << rows[i].inside << "\"}" << (i + 1 < rows.size() ? ",\n" : "\n");
   }
   out << "  }\n}\n";
 }
