@@ -18,6 +18,7 @@
 
 #include "hotline/v1/admin.grpc.pb.h"
 #include "hotline/v1/desk.grpc.pb.h"
+#include "hotline/v1/supervisor.grpc.pb.h"
 
 namespace hotline::bench {
 
@@ -123,6 +124,55 @@ class Desks final {
 
   OnEvent on_event_;  // Before desks_: their threads use it.
   std::vector<std::unique_ptr<Desk>> desks_;
+};
+
+// `count` supervisors' live queues (SupervisorService.WatchQueue), each read on a thread of its
+// own and discarded, as the live page a helpline keeps open all day.
+class Watchers final {
+ public:
+  Watchers(const std::shared_ptr<grpc::Channel>& channel, const std::string& supervisor_token,
+           int count) {
+    for (int i = 0; i < count; ++i) {
+      watchers_.push_back(std::make_unique<Watcher>(channel, supervisor_token));
+    }
+  }
+  Watchers(const Watchers&) = delete;
+  Watchers& operator=(const Watchers&) = delete;
+
+ private:
+  class Watcher {
+   public:
+    Watcher(const std::shared_ptr<grpc::Channel>& channel, const std::string& token)
+        : stub_(::hotline::v1::SupervisorService::NewStub(channel)) {
+      ctx_.AddMetadata("authorization", "Bearer " + token);
+      stream_ = stub_->WatchQueue(&ctx_, ::hotline::v1::WatchQueueRequest());
+      reader_ = std::thread([this] {
+        ::hotline::v1::QueueUpdate u;
+        while (stream_->Read(&u)) {
+          if (!opened_.test_and_set()) {
+            opened_.notify_all();
+          }
+        }
+        stream_->Finish();
+        opened_.test_and_set();
+        opened_.notify_all();
+      });
+      opened_.wait(false);  // The first full view: the watch is open.
+    }
+    ~Watcher() {
+      ctx_.TryCancel();
+      reader_.join();
+    }
+
+   private:
+    std::unique_ptr<::hotline::v1::SupervisorService::Stub> stub_;
+    grpc::ClientContext ctx_;
+    std::unique_ptr<grpc::ClientReader<::hotline::v1::QueueUpdate>> stream_;
+    std::thread reader_;
+    std::atomic_flag opened_;
+  };
+
+  std::vector<std::unique_ptr<Watcher>> watchers_;
 };
 
 }  // namespace hotline::bench

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -21,7 +22,9 @@ namespace hotline::bench {
 class BenchDaemon final {
  public:
   // Exits the process if the daemon cannot start: a benchmark has nothing to measure then.
-  explicit BenchDaemon(const std::string& synchronous = "NORMAL")
+  // `adjust` (may be null) changes the config last, for a benchmark's own flags.
+  explicit BenchDaemon(const std::string& synchronous = "NORMAL",
+                       const std::function<void(daemon::Config&)>& adjust = nullptr)
       : dir_(std::filesystem::temp_directory_path() /
              ("hotline-bench-" + std::to_string(std::random_device()()))) {
     spdlog::set_level(spdlog::level::warn);
@@ -38,6 +41,7 @@ class BenchDaemon final {
     config.regions_file = std::string(HOTLINE_SOURCE_DIR) + "/deploy/regions.toml";
     config.gateway_token = kGatewayToken;
     config.admin_token = kAdminToken;
+    config.supervisor_token = kSupervisorToken;
     config.synchronous = synchronous;
     // A benchmark is the one well-behaved peer that asks as fast as it can: the bounds on what
     // a stranger may ask (docs/limits.md) are lifted, not measured.
@@ -45,6 +49,9 @@ class BenchDaemon final {
     config.limits.requests_per_second = 1'000'000;
     config.limits.request_burst = 10'000'000;
     config.limits.gateway_outbox_messages = 10'000'000;
+    if (adjust) {
+      adjust(config);
+    }
     auto started = daemon::Daemon::Start(config);
     if (!started.ok()) {
       std::fprintf(stderr, "cannot start hotlined: %s\n", started.status().ToString().c_str());
@@ -62,6 +69,7 @@ class BenchDaemon final {
 
   static constexpr const char* kGatewayToken = "g";
   static constexpr const char* kAdminToken = "a";
+  static constexpr const char* kSupervisorToken = "s";
 
   daemon::Daemon& daemon() { return *daemon_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(daemon_->grpc_port()); }

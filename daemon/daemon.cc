@@ -10,6 +10,7 @@
 
 #include <future>
 #include <spdlog/spdlog.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -203,7 +204,10 @@ class DaemonImpl final : public Daemon {
       return s;
     }
     recovered_digest_ = host_->recovered_digest();
-    engine_thread_ = std::thread([this] { io_.run(); });
+    engine_thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "hl-engine");  // For top -H, perf and the benchmarks.
+      io_.run();
+    });
 
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
@@ -242,7 +246,10 @@ class DaemonImpl final : public Daemon {
     shift_figures_ = ServeShiftFigures(desk_, services);
     ServeAdmin(admin_, services);
     health_service_.Serve(cq_.get());
-    cq_thread_ = std::thread([this] { rpc::Drive(cq_.get(), &rate_); });
+    cq_thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "hl-cq");
+      rpc::Drive(cq_.get(), &rate_);
+    });
 
     if (absl::Status s = StartHttp(); !s.ok()) {
       return s;

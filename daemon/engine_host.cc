@@ -296,15 +296,37 @@ absl::Status EngineHost::Canonicalize(routing::CounsellorProfile& profile) const
 // --- The input path. ---
 
 void EngineHost::Post(std::function<void(EngineHost&)> fn) {
-  asio::post(io_, [this, fn = std::move(fn)] {
-    const auto started = std::chrono::steady_clock::now();
+  bool wake = false;
+  {
+    std::lock_guard lock(inbox_mu_);
+    wake = inbox_.empty();  // Otherwise a Drain is queued already and will take this too.
+    inbox_.push_back(std::move(fn));
+  }
+  if (wake) {
+    asio::post(io_, [this] { Drain(); });
+  }
+}
+
+void EngineHost::Drain() {
+  {
+    std::lock_guard lock(inbox_mu_);
+    draining_.swap(inbox_);
+  }
+  std::vector<std::function<void(EngineHost&)>>& inputs = draining_;
+  auto started = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < inputs.size(); ++i) {
     SampleHistory();  // The minutes that ended before this input, as they were.
-    fn(*this);
-    Flush();
-    if (metrics_ != nullptr) {
-      metrics_->ObserveDecision(std::chrono::steady_clock::now() - started);
+    inputs[i](*this);
+    if (i + 1 == inputs.size()) {
+      Flush();  // Its cost is the batch's; counted in the last input's time.
     }
-  });
+    if (metrics_ != nullptr) {
+      const auto now = std::chrono::steady_clock::now();
+      metrics_->ObserveDecision(now - started);
+      started = now;
+    }
+  }
+  inputs.clear();
 }
 
 absl::Status EngineHost::Apply(v1::JournalRecord record) {
@@ -513,7 +535,7 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
       SendCommand(cmd.gateway_id, std::move(cmd.command));
     }
   }
-  view_changed_ = true;  // Published once per handled input, in Flush().
+  view_changed_ = true;  // Published once per Flush (per engine wake-up).
 }
 
 void EngineHost::RememberFate(const routing::Effect& effect, routing::Timestamp at) {

@@ -18,6 +18,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -64,7 +65,11 @@ class EngineHost final {
   // Start-up only, before any Post. DATA_LOSS if a journal record cannot be read.
   [[nodiscard]] absl::Status Recover();
 
-  // Runs `fn` on the engine thread, then hands what it produced to the writer.
+  // Runs `fn` on the engine thread, then hands what it produced to the writer. Any thread.
+  // Inputs posted while the engine is busy wait in an inbox; the engine takes the whole inbox in
+  // one wake-up, runs each input in the order posted, and hands the writer ONE unit for all of
+  // them (one Flush), so a burst costs one wake-up of the engine and one of the writer rather
+  // than one each per input. Each input's effects keep their order within the unit.
   void Post(std::function<void(EngineHost&)> fn);
 
   // --- Gateways. ---
@@ -214,6 +219,8 @@ class EngineHost final {
   // Sends once the current unit is durable, or as soon as the store is found failing.
   void Deliver(std::function<void()> send);
   void Flush();
+  // Runs every input in the inbox, in order, then Flush() once.
+  void Drain();
   void MaybeSnapshot();
 
   // The idempotent answer: a repeat of (origin, request_id) gets the stored answer.
@@ -275,7 +282,14 @@ class EngineHost final {
   const CallerKeyer& keyer_;
   routing::Engine engine_;
 
-  // What the input being handled produced; handed to the writer by Flush().
+  // Inputs posted and not yet run (Post, Drain). A Drain is queued on `io_` whenever this is not
+  // empty.
+  std::mutex inbox_mu_;
+  std::vector<std::function<void(EngineHost&)>> inbox_;  // Guarded by inbox_mu_.
+  // The inputs Drain is running (engine thread only): swapped with inbox_, so both keep their
+  // capacity and a burst allocates nothing here.
+  std::vector<std::function<void(EngineHost&)>> draining_;
+  // What the inputs being handled produced; handed to the writer by Flush().
   Writer::Unit pending_;
   int64_t next_journal_seq_ = 1;
   int64_t records_since_snapshot_ = 0;
@@ -327,8 +341,8 @@ class EngineHost final {
 
   uint64_t next_command_ = 1;
   // The supervisors' live queue. `view_changed_`: an input was handled since the feed last
-  // looked (it compares once per handled input, not once per effect batch); the counsellors
-  // whose status it may have changed.
+  // looked (it compares once per Flush: once per engine wake-up, however many inputs it took);
+  // the counsellors whose status it may have changed.
   QueueFeed feed_;
   LiveFigures figures_;
   bool view_changed_ = false;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 
 namespace hotline::daemon {
@@ -29,7 +31,10 @@ Writer::Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health,
       on_fatal_(std::move(on_fatal)),
       options_(options),
       metrics_(metrics),
-      thread_([this] { Run(); }) {}
+      thread_([this] {
+        pthread_setname_np(pthread_self(), "hl-writer");  // For top -H, perf and the benchmarks.
+        Run();
+      }) {}
 
 Writer::~Writer() { Stop(std::chrono::milliseconds(0)); }
 

@@ -15,10 +15,18 @@
 //
 // Run: build/bench/e2e/e2e_bench [--seconds S] [--window W] [--synchronous NORMAL|FULL]
 //                                [--sparse N] [--gap-ms MAX] [--desks D] [--json PATH]
+//                                [--phases LIST] [--snapshot-every R] [--watchers V]
 //   S seconds per measurement (2), W events in flight (64), N sparse calls (10) with random
 //   gaps of 200 ms to MAX ms (1500), D desks signed in (8; 0: none, every call waits until it
 //   hangs up). gRPC's idle stalls need gaps over a second: for the long run use --sparse 30
-//   --gap-ms 4000 (about two minutes).
+//   --gap-ms 4000 (about two minutes). LIST: which measurements after the max load, comma
+//   separated, of 25,50,90,sparse (all); "none" for the max load alone (for profiling). R: the
+//   daemon's storage.snapshot_every_records (its default, 10,000), to tell the snapshots' share
+//   of the tails from the rest. V: supervisors' live queues open (WatchQueue, 0), each read and
+//   discarded on a thread of its own, as the live page a helpline keeps open.
+// Under each daemon row, "inside" is what the daemon says of that run: its own metrics (mean
+// event-to-ack time, commits and events per commit, engine time per input) and the CPU time of
+// its threads (hl-cq, hl-engine, hl-writer) per event acknowledged.
 // Two latencies: an event's write to its EventAck's arrival at the gateway (the daemon acks once
 // the event is journaled and group-committed), and an arrival's write to its OfferEvent's arrival
 // on a desk (the offer is sent once the arrival is committed).
@@ -29,8 +37,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <dirent.h>
+#include <unistd.h>
 #include <fstream>
+#include <httplib.h>
+#include <map>
 #include <memory>
+#include <sstream>
 #include <mutex>
 #include <random>
 #include <string>
@@ -57,6 +70,12 @@ struct Flags {
   int gap_ms = 1'500;
   int desks = 8;
   std::string json;
+  std::string phases = "25,50,90,sparse";
+  int64_t snapshot_every = 0;  // 0: the daemon's default.
+  int watchers = 0;
+  bool Runs(const std::string& phase) const {
+    return ("," + phases + ",").find("," + phase + ",") != std::string::npos;
+  }
 };
 
 Flags ParseFlags(int argc, char** argv) {
@@ -78,6 +97,12 @@ Flags ParseFlags(int argc, char** argv) {
       f.desks = std::max(0, std::atoi(value.c_str()));
     } else if (name == "--json") {
       f.json = value;
+    } else if (name == "--phases") {
+      f.phases = value;
+    } else if (name == "--watchers") {
+      f.watchers = std::max(0, std::atoi(value.c_str()));
+    } else if (name == "--snapshot-every") {
+      f.snapshot_every = std::max<int64_t>(1, std::atoll(value.c_str()));
     } else {
       std::fprintf(stderr, "e2e_bench: unknown flag %s\n", name.c_str());
       std::exit(2);
@@ -156,6 +181,102 @@ void Quantiles(std::vector<std::chrono::steady_clock::duration> samples, double&
   p99 = ms(0.99);
   p999 = ms(0.999);
   max = std::chrono::duration<double, std::milli>(samples.back()).count();
+}
+
+// What the daemon says of itself: its metrics' sums and counts (GET /metrics) and the CPU time
+// of its named threads (/proc/self/task: the daemon runs in this process).
+struct Inside {
+  std::map<std::string, double> metric;  // "<name>_sum" and "<name>_count" of three histograms.
+  std::map<std::string, double> cpu_s;   // By thread name, hl-* only.
+};
+
+Inside ReadInside(int http_port) {
+  Inside in;
+  httplib::Client client("127.0.0.1", http_port);
+  if (auto res = client.Get("/metrics"); res && res->status == 200) {
+    std::istringstream lines(res->body);
+    std::string line;
+    while (std::getline(lines, line)) {
+      for (const char* name : {"hotline_event_ack_seconds", "hotline_decision_seconds",
+                               "hotline_journal_commit_seconds"}) {
+        for (const char* part : {"_sum ", "_count "}) {
+          const std::string key = std::string(name) + part;
+          if (line.rfind(key, 0) == 0) {
+            in.metric[key.substr(0, key.size() - 1)] = std::atof(line.c_str() + key.size());
+          }
+        }
+      }
+    }
+  }
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  if (DIR* dir = opendir("/proc/self/task")) {
+    while (dirent* entry = readdir(dir)) {
+      if (entry->d_name[0] == '.') {
+        continue;
+      }
+      const std::string task = std::string("/proc/self/task/") + entry->d_name;
+      std::string comm;
+      std::getline(std::ifstream(task + "/comm"), comm);
+      if (comm.rfind("hl-", 0) != 0) {
+        continue;
+      }
+      std::string stat;
+      std::getline(std::ifstream(task + "/stat"), stat);
+      // Fields after the ")" that ends the name: state is field 3, utime 14, stime 15.
+      std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+      std::string field;
+      double ticks = 0;
+      for (int i = 3; i <= 15 && fields >> field; ++i) {
+        if (i >= 14) {
+          ticks += std::atof(field.c_str());
+        }
+      }
+      in.cpu_s[comm] += ticks / tick;
+    }
+    closedir(dir);
+  }
+  return in;
+}
+
+// One line on what changed inside the daemon between two readings.
+std::string DescribeInside(const Inside& before, const Inside& after) {
+  auto delta = [&](const std::string& key) {
+    auto at = [&](const Inside& in) {
+      auto it = in.metric.find(key);
+      return it == in.metric.end() ? 0.0 : it->second;
+    };
+    return at(after) - at(before);
+  };
+  const double acks = delta("hotline_event_ack_seconds_count");
+  const double commits = delta("hotline_journal_commit_seconds_count");
+  const double inputs = delta("hotline_decision_seconds_count");
+  if (acks <= 0) {
+    return "inside: no acks counted";
+  }
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "inside: ack mean %.2f ms; %.0f commits, %.1f events and %.2f ms each; engine "
+                "%.1f us/input;",
+                1e3 * delta("hotline_event_ack_seconds_sum") / acks, commits,
+                commits > 0 ? acks / commits : 0.0,
+                commits > 0 ? 1e3 * delta("hotline_journal_commit_seconds_sum") / commits : 0.0,
+                inputs > 0 ? 1e6 * delta("hotline_decision_seconds_sum") / inputs : 0.0);
+  std::string out = buf;
+  std::string cpu = " CPU us/event:";
+  double all = 0;
+  for (const auto& [name, seconds] : after.cpu_s) {
+    auto was = before.cpu_s.find(name);
+    const double used = seconds - (was == before.cpu_s.end() ? 0.0 : was->second);
+    all += used;
+    std::snprintf(buf, sizeof buf, " %s %.1f", name.c_str() + 3, 1e6 * used / acks);
+    cpu += buf;
+  }
+  // The kernel counts CPU time in 10 ms ticks: a few ticks say nothing per event.
+  if (all < 0.2) {
+    return out + " CPU: too little to count per event";
+  }
+  std::snprintf(buf, sizeof buf, " (all %.1f)", 1e6 * all / acks);
+  return out + cpu + buf;
 }
 
 // One gateway stream with at most `window` events unacknowledged. A reader thread takes acks
@@ -364,6 +485,7 @@ struct Row {
   std::string label;
   Figures daemon;
   Figures ceiling;
+  std::string inside;
 };
 
 void PrintRow(const Row& r) {
@@ -378,6 +500,9 @@ void PrintRow(const Row& r) {
                 "max %6.2f ms\n",
                 "", static_cast<long long>(r.daemon.offers), r.daemon.offer_p50_ms,
                 r.daemon.offer_p99_ms, r.daemon.offer_p999_ms, r.daemon.offer_max_ms);
+  }
+  if (!r.inside.empty()) {
+    std::printf("%-26s %s\n", "", r.inside.c_str());
   }
 }
 
@@ -397,14 +522,14 @@ std::string Json(const Figures& f) {
 void WriteJson(const Flags& flags, const std::vector<Row>& rows, double unary, double ratio) {
   std::ofstream out(flags.json);
   out << "{\n  \"synchronous\": \"" << flags.synchronous << "\",\n  \"window\": " << flags.window
-      << ",\n  \"desks\": " << flags.desks
+      << ",\n  \"desks\": " << flags.desks << ",\n  \"watchers\": " << flags.watchers
       << ",\n  \"seconds_per_measurement\": " << flags.seconds
       << ",\n  \"ceiling_unary_calls_per_second\": " << unary
       << ",\n  \"e2e_ratio_to_ceiling\": " << ratio << ",\n  \"rows\": {\n";
   for (size_t i = 0; i < rows.size(); ++i) {
     out << "    \"" << rows[i].key << "\": {\"label\": \"" << rows[i].label
         << "\", \"daemon\": " << Json(rows[i].daemon) << ", \"ceiling\": " << Json(rows[i].ceiling)
-        << "}" << (i + 1 < rows.size() ? ",\n" : "\n");
+        << ", \"inside\": \"" << rows[i].inside << "\"}" << (i + 1 < rows.size() ? ",\n" : "\n");
   }
   out << "  }\n}\n";
 }
@@ -412,7 +537,19 @@ void WriteJson(const Flags& flags, const std::vector<Row>& rows, double unary, d
 int Main(int argc, char** argv) {
   const Flags flags = ParseFlags(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // Lines appear as measured, piped or not.
-  bench::BenchDaemon hotlined(flags.synchronous);
+  bench::BenchDaemon hotlined(flags.synchronous, [&flags](daemon::Config& config) {
+    if (flags.snapshot_every > 0) {
+      config.snapshot_every_records = flags.snapshot_every;
+    }
+  });
+  const int http_port = hotlined.daemon().http_port();
+  // Runs `measure` on the daemon and says what happened inside it meanwhile.
+  auto daemon_run = [http_port](std::string& inside, const auto& measure) {
+    const Inside before = ReadInside(http_port);
+    Figures f = measure();
+    inside = DescribeInside(before, ReadInside(http_port));
+    return f;
+  };
 
   Ceiling ceiling;
   int ceiling_port = 0;
@@ -433,42 +570,56 @@ int Main(int argc, char** argv) {
           gateway->OfferSeen(e.offer().call().call_id());
         }
       });
-  std::printf("e2e_bench: synchronous=%s, window %d, %.1f s per measurement, %d desks\n",
-              flags.synchronous.c_str(), flags.window, flags.seconds, flags.desks);
+  auto watchers = std::make_unique<bench::Watchers>(
+      daemon_channel, bench::BenchDaemon::kSupervisorToken, flags.watchers);
+  std::printf(
+      "e2e_bench: synchronous=%s, window %d, %.1f s per measurement, %d desks, %d watchers\n",
+      flags.synchronous.c_str(), flags.window, flags.seconds, flags.desks, flags.watchers);
 
   const double unary = UnaryRate(ceiling_channel, flags.seconds);
   std::printf("%-26s ceiling %9.0f calls/s (one at a time)\n", "unary", unary);
 
   std::vector<Row> rows;
-  Row max{"max", "max load (window)", to_daemon->Run(flags.seconds, 0),
-          to_ceiling->Run(flags.seconds, 0)};
+  Row max{"max", "max load (window)", {}, {}, {}};
+  max.daemon = daemon_run(max.inside, [&] { return to_daemon->Run(flags.seconds, 0); });
+  max.ceiling = to_ceiling->Run(flags.seconds, 0);
   PrintRow(max);
   rows.push_back(max);
 
   const double ratio = max.daemon.events_per_second / max.ceiling.events_per_second;
   // Both paced at the same share of the daemon's maximum: the same load on each.
   for (const int percent : {25, 50, 90}) {
+    if (!flags.Runs(std::to_string(percent))) {
+      continue;
+    }
     const double rate = max.daemon.events_per_second * percent / 100.0;
-    Row r{"load_" + std::to_string(percent), std::to_string(percent) + " % of daemon max",
-          to_daemon->Run(flags.seconds, rate), to_ceiling->Run(flags.seconds, rate)};
+    Row r{"load_" + std::to_string(percent), std::to_string(percent) + " % of daemon max", {},
+          {}, {}};
+    r.daemon = daemon_run(r.inside, [&] { return to_daemon->Run(flags.seconds, rate); });
+    r.ceiling = to_ceiling->Run(flags.seconds, rate);
     PrintRow(r);
     rows.push_back(r);
   }
-  std::mt19937 rng(7);
-  std::uniform_int_distribution<int> gap_ms(200, flags.gap_ms);
-  std::vector<std::chrono::milliseconds> gaps;
-  for (int i = 0; i < flags.sparse; ++i) {
-    gaps.emplace_back(gap_ms(rng));
+  if (flags.Runs("sparse")) {
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> gap_ms(200, flags.gap_ms);
+    std::vector<std::chrono::milliseconds> gaps;
+    for (int i = 0; i < flags.sparse; ++i) {
+      gaps.emplace_back(gap_ms(rng));
+    }
+    Row sparse{"sparse", "sparse (0.2-" + std::to_string(flags.gap_ms) + " ms gaps)", {}, {}, {}};
+    sparse.daemon =
+        daemon_run(sparse.inside, [&] { return to_daemon->Sparse(gaps, flags.desks > 0); });
+    sparse.ceiling = to_ceiling->Sparse(gaps, false);
+    PrintRow(sparse);
+    rows.push_back(sparse);
   }
-  Row sparse{"sparse", "sparse (0.2-" + std::to_string(flags.gap_ms) + " ms gaps)",
-             to_daemon->Sparse(gaps, flags.desks > 0), to_ceiling->Sparse(gaps, false)};
-  PrintRow(sparse);
-  rows.push_back(sparse);
   std::printf("e2e_ratio_to_ceiling %.3f\n", ratio);
   if (!flags.json.empty()) {
     WriteJson(flags, rows, unary, ratio);
   }
 
+  watchers.reset();
   desks.reset();
   to_daemon.reset();
   to_ceiling.reset();
