@@ -2,8 +2,8 @@
 // queued. Their writes fail as the server cancels the streams, and each failed write's
 // completion starts the stream's Finish on the completion-queue thread: done after the queue was
 // shut down, gRPC 1.51 aborted the process (`call.cc: assertion failed: grpc_cq_begin_op`), in
-// about 2 of 3 sanitized runs of the suite (docs/testing.md). tests/daemon/rpc_test.cc holds the
-// same race still, so it fails every time; this is the whole daemon's path, many times over.
+// about 2 of 3 sanitized runs of the suite. tests/daemon/rpc_test.cc holds that race open, so it
+// failed every time before the fix; this is the whole daemon's path, for repeated runs.
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
