@@ -246,10 +246,7 @@ class DaemonImpl final : public Daemon {
     shift_figures_ = ServeShiftFigures(desk_, services);
     ServeAdmin(admin_, services);
     health_service_.Serve(cq_.get());
-    cq_thread_ = std::thread([this] {
-      pthread_setname_np(pthread_self(), "hl-cq");
-      rpc::Drive(cq_.get(), &rate_);
-    });
+    cq_thread_ = std::make_unique<rpc::QueueThread>(cq_.get(), &rate_);
 
     if (absl::Status s = StartHttp(); !s.ok()) {
       return s;
@@ -355,11 +352,13 @@ class DaemonImpl final : public Daemon {
       shutdown_digest_ = host_->StateDigest();
       spdlog::info("state digest at shutdown: {}", shutdown_digest_);
     }
-    if (cq_) {
-      cq_->Shutdown();
-    }
-    if (cq_thread_.joinable()) {
-      cq_thread_.join();
+    // Last of the threads that start gRPC operations: the queue is shut down on its own thread,
+    // which starts nothing after (rpc.h QueueThread), and drained.
+    if (cq_thread_) {
+      cq_thread_->Stop();
+      cq_thread_.reset();
+    } else if (cq_) {
+      cq_->Shutdown();  // Nothing was served on it.
     }
     host_.reset();
     writer_.reset();
@@ -563,7 +562,7 @@ class DaemonImpl final : public Daemon {
   // mu_ is).
   std::mutex health_mu_;
   HealthService* health_ = nullptr;  // Guarded by health_mu_.
-  std::thread cq_thread_;
+  std::unique_ptr<rpc::QueueThread> cq_thread_;  // Drives cq_; stopped in Shutdown.
   int grpc_port_ = 0;
   // [limits]: streams per peer (the services count them) and unary requests per credential
   // (admitted on the completion-queue thread).

@@ -159,6 +159,9 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
 }  // namespace
 
 void ServeGateway(GatewayAsyncService& service, Services services) {
+  if (rpc::QueueClosed()) {
+    return;  // Shutting down: no more calls (rpc.h).
+  }
   auto stream = std::make_shared<GatewayStream>();
   auto* raw = stream.get();
   raw->done.Arm(&raw->ctx);

@@ -5,14 +5,24 @@
 // quiet spell waits 20-45 ms (DESIGN.md §5). A helpline's traffic is sparse; our own thread
 // blocked in CompletionQueue::Next wakes at once.
 //
-// Threads: one thread drives the completion queue and runs every tag's Done(). Done() must never
-// block: handlers validate, then post work to the engine thread. Replies and stream writes may be
-// started from any thread.
+// Threads: one thread drives the completion queue and runs every tag's Done() (QueueThread).
+// Done() must never block: handlers validate, then post work to the engine thread. Replies and
+// stream writes may be started from any thread until shutdown (QueueThread::RequestStop).
+//
+// Shutdown: gRPC aborts the process (`grpc_cq_begin_op` in call.cc) when an operation is started
+// on a completion queue after its Shutdown(), and a completion still queued then may well start
+// one (a failed write's Finish, the next Read, the next request, a handler's reply). So the
+// queue is shut down by a tag on its own thread, after every other thread that starts operations
+// on it has ended, and from then on every operation start here, all on that thread, checks
+// QueueClosed() and gives up: the server was shut down first, so the RPC is cancelled already
+// and nothing is lost that could still reach its client.
 //
 // Ownership: each RPC is an object held by shared_ptr. Every operation in flight holds a
 // reference through its tag, so the object lives until the last operation completes.
 #pragma once
 
+#include <pthread.h>
+#include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
 
 #include <deque>
@@ -21,6 +31,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -67,22 +78,100 @@ class Admission {
   virtual grpc::Status Admit(const grpc::ServerContext& ctx) = 0;
 };
 
-// The admission of the completion queue this thread drives (Drive), or null.
-inline Admission*& ThreadAdmission() {
-  thread_local Admission* admission = nullptr;
-  return admission;
+// What a completion-queue thread knows of its queue; only that thread reads or writes it.
+struct DrivenQueue {
+  // Admits every unary call served on the queue (ServeUnary); may be null.
+  Admission* admission = nullptr;
+  // The queue is shut down: no operation may be started on it any more.
+  bool closed = false;
+};
+
+// The queue this thread drives (QueueThread), or null on any other thread.
+inline DrivenQueue*& ThisThreadQueue() {
+  thread_local DrivenQueue* queue = nullptr;
+  return queue;
 }
 
-// Runs tags until the queue is shut down and drained. `admission` (may be null) admits every
-// unary call served on this queue (ServeUnary).
-inline void Drive(grpc::ServerCompletionQueue* cq, Admission* admission = nullptr) {
-  ThreadAdmission() = admission;
-  void* tag = nullptr;
-  bool ok = false;
-  while (cq->Next(&tag, &ok)) {
-    static_cast<Tag*>(tag)->Done(ok);
-  }
+// The admission of the completion queue this thread drives, or null.
+inline Admission* ThreadAdmission() {
+  DrivenQueue* queue = ThisThreadQueue();
+  return queue != nullptr ? queue->admission : nullptr;
 }
+
+// True on a completion-queue thread once its queue is shut down: every operation start in this
+// file and in streams.h returns without starting anything then. Always false on other threads,
+// which QueueThread::RequestStop requires to have ended.
+inline bool QueueClosed() {
+  DrivenQueue* queue = ThisThreadQueue();
+  return queue != nullptr && queue->closed;
+}
+
+// The thread that drives one server completion queue: runs every tag's Done() until the queue is
+// shut down and drained, and is the only place the queue is shut down (see Shutdown above).
+// Thread-safety: constructed, stopped and destroyed by one owning thread.
+class QueueThread final {
+ public:
+  // Starts the thread. `admission` (may be null) admits every unary call served on `cq`.
+  QueueThread(grpc::ServerCompletionQueue* cq, Admission* admission)
+      : cq_(cq), close_(cq), thread_([this, admission] {
+          pthread_setname_np(pthread_self(), "hl-cq");
+          Drive(admission);
+        }) {}
+  QueueThread(const QueueThread&) = delete;
+  QueueThread& operator=(const QueueThread&) = delete;
+  ~QueueThread() { Stop(); }
+
+  // Asks the queue's thread to shut the queue down once it gets to it; returns at once.
+  // REQUIRES: the server was shut down (grpc::Server::Shutdown returned), and every other thread
+  // that starts operations on this queue has ended or will start none: only the queue's own
+  // thread checks QueueClosed(). Idempotent.
+  void RequestStop() {
+    if (!stop_requested_) {
+      stop_requested_ = true;
+      // An alarm already due: its tag runs on the queue's thread, after nothing in particular.
+      alarm_.Set(cq_, gpr_now(GPR_CLOCK_MONOTONIC), &close_);
+    }
+  }
+
+  // RequestStop, then waits until every operation in flight has completed and the thread ended.
+  void Stop() {
+    RequestStop();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+ private:
+  // Runs on the queue's thread: from here on nothing is started on the queue.
+  class CloseTag final : public Tag {
+   public:
+    explicit CloseTag(grpc::ServerCompletionQueue* cq) : cq_(cq) {}
+    void Done(bool) override {
+      ThisThreadQueue()->closed = true;
+      cq_->Shutdown();
+    }
+
+   private:
+    grpc::ServerCompletionQueue* const cq_;
+  };
+
+  void Drive(Admission* admission) {
+    DrivenQueue queue{.admission = admission};
+    ThisThreadQueue() = &queue;
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq_->Next(&tag, &ok)) {
+      static_cast<Tag*>(tag)->Done(ok);
+    }
+    ThisThreadQueue() = nullptr;
+  }
+
+  grpc::ServerCompletionQueue* const cq_;
+  CloseTag close_;
+  grpc::Alarm alarm_;  // Delivers close_; outlives the thread.
+  bool stop_requested_ = false;
+  std::thread thread_;  // Last: starts once the rest exists.
+};
 
 // The bearer token of a call, or empty.
 inline std::string BearerToken(const grpc::ServerContext& ctx) {
@@ -125,6 +214,9 @@ class UnaryCall final : public std::enable_shared_from_this<UnaryCall<Request, R
 
  private:
   void Finish(const Response& response, const grpc::Status& status) {
+    if (QueueClosed()) {
+      return;  // Cancelled with the server: no client waits for this reply.
+    }
     responder_.Finish(response, status, Once([self = this->shared_from_this()](bool) {}));
   }
 
@@ -141,6 +233,9 @@ void ServeUnary(Service* service,
                                             void*),
                 grpc::ServerCompletionQueue* cq,
                 std::function<void(std::shared_ptr<UnaryCall<Request, Response>>)> handler) {
+  if (QueueClosed()) {
+    return;  // Shutting down: no more calls.
+  }
   auto call = std::make_shared<UnaryCall<Request, Response>>();
   auto* raw = call.get();
   (service->*request_fn)(&raw->ctx, &raw->request, raw->responder(), cq, cq,
@@ -271,8 +366,8 @@ class Outbox {
 
  private:
   void Pump(std::shared_ptr<void> owner) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (busy_) {
-      return;
+    if (busy_ || QueueClosed()) {
+      return;  // QueueClosed: the stream was cancelled with the server; nothing more is owed.
     }
     if (!queue_.empty() && !broken_) {
       busy_ = true;

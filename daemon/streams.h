@@ -48,6 +48,8 @@ class ServerStream final : public Sink<Out>,
   void Cap(size_t limit, std::function<void()> overflowed) {
     outbox_.Cap(limit, &ctx, std::move(overflowed));
   }
+  // Messages queued and not yet written (the one being written included).
+  size_t pending() const { return outbox_.pending(); }
 
   grpc::ServerContext ctx;
   Request request;
@@ -76,6 +78,9 @@ void ServeServerStream(Service* service,
                        grpc::ServerCompletionQueue* cq,
                        std::function<void(std::shared_ptr<ServerStream<Request, Out>>)> on_open,
                        std::function<void(std::shared_ptr<ServerStream<Request, Out>>)> on_done) {
+  if (rpc::QueueClosed()) {
+    return;  // Shutting down: no more calls.
+  }
   auto stream = std::make_shared<ServerStream<Request, Out>>();
   auto* raw = stream.get();
   raw->done.Arm(&raw->ctx);
@@ -130,8 +135,11 @@ class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
 
   // Reads the next message into `incoming` and runs `then`: kMessage, kEnd when the gateway
   // half-closed or went away, kMalformed when the bytes are not a GatewayMessage (`incoming` is
-  // then unspecified).
+  // then unspecified). Neither once the completion queue is shut down (rpc::QueueClosed).
   void ReadNext(std::function<void(Read)> then) {
+    if (rpc::QueueClosed()) {
+      return;  // Cancelled with the server: nothing more to read.
+    }
     wire_.Read(&bytes_, rpc::Once([self = shared_from_this(), then](bool ok) {
                  if (!ok) {
                    return then(Read::kEnd);

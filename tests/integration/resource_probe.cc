@@ -196,8 +196,16 @@ int main(int argc, char** argv) {
     peak_kb = std::max(peak_kb, kb);
     std::printf("VmRSS %s: %lld MB\n", when, static_cast<long long>(kb / 1024));
     std::fflush(stdout);
+#if defined(__SANITIZE_ADDRESS__)
+    // Not in the sanitized build (deploy/test --sanitize), whose hotlined is built with it too:
+    // AddressSanitizer pads every allocation and keeps freed memory in quarantine (up to 256 MB),
+    // so resident memory says nothing about the daemon's (834 MB measured there). Every other
+    // check of the probe still runs, and the figures are still printed.
+    (void)bound_kb;
+#else
     Check(kb <= bound_kb, std::string("hotlined's VmRSS ") + std::to_string(kb / 1024) +
                               " MB is over the bound of " + argv[4] + " MB " + when);
+#endif
   };
   sample("at start");
   // The pace of a well-behaved gateway on a quiet daemon, to compare with the same under abuse.
