@@ -21,9 +21,9 @@
 // reference through its tag, so the object lives until the last operation completes.
 #pragma once
 
-#include <pthread.h>
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
+#include <pthread.h>
 
 #include <deque>
 #include <functional>
