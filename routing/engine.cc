@@ -44,7 +44,7 @@ auto SortedByKey(Map& map) {
 // GCC's policy-based data structures (header-only): a red-black tree whose nodes know their
 // subtree sizes, so order_of_key is O(log n).
 struct Engine::QueueRanks {
-  __gnu_pbds::tree<QueueKey, const CallEntry*, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
+  __gnu_pbds::tree<QueueKey, const Call*, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
                    __gnu_pbds::tree_order_statistics_node_update>
       tree;
 };
@@ -333,9 +333,8 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
   }
   Call* call = LookupCall(call_id);
   NoteCategory(call->info.caller_key, call_id, disposition.category);
-  call->record.disposition = disposition;
   call->record.wrap_up_done_at = now_;
-  Record(*call);
+  Record(*call, disposition);
   c->heavy_in_row = disposition.heavy ? c->heavy_in_row + 1 : 0;
   if (!ready_for_next) {
     // A break of their own choosing: a real break, so the heavy run starts again.
@@ -851,7 +850,9 @@ void Engine::AddCounsellorSlots(Indexes& index, const Counsellor& c) const {
     return;
   }
   auto& slots = index.counsellor_slots[c.profile.id];
-  for (Bucket& bucket : CounsellorBuckets(c)) {
+  std::vector<Bucket> buckets = CounsellorBuckets(c);
+  slots.reserve(buckets.size());  // One allocation, not a growth series.
+  for (Bucket& bucket : buckets) {
     RankKey rank = Rank(c, std::get<0>(bucket));
     index.counsellors[bucket].insert(rank);
     slots.emplace_back(std::move(bucket), std::move(rank));
@@ -1147,7 +1148,11 @@ void Engine::MatchCounsellor(Counsellor& c) {
   };
   std::optional<QueueKey> best;
   const Call* best_call = nullptr;
-  for (const Bucket& bucket : CounsellorBuckets(c)) {
+  // Their buckets as indexed (they are AVAILABLE with a desk, so indexed under this profile):
+  // no second derivation of the buckets, and no allocation.
+  auto slots = index_.counsellor_slots.find(id);
+  HOTLINE_CHECK(slots != index_.counsellor_slots.end());
+  for (const auto& [bucket, rank] : slots->second) {
     auto calls = index_.calls.find(bucket);
     if (calls == index_.calls.end()) {
       continue;
@@ -1356,18 +1361,20 @@ void Engine::Finish(Call& call, Outcome outcome, const std::string& reason) {
   Record(call);
 }
 
-void Engine::Record(Call& call) {
+void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   const std::string id = call.info.call_id;
   finished_caller_[id] = call.info.caller_key;
-  // The record's copy of the call is made once, here: while the call lives, `info` is the call.
-  call.record.call = std::move(call.info);
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
       recent_handling_.pop_front();
     }
   }
-  Emit(CallFinished{std::move(call.record)});
+  // The row is made once, here: while the call lives, `info` is the call and `record` the rest.
+  CallEntry entry = ToEntry(std::move(call));
+  entry.record.call = std::move(entry.info);
+  entry.record.disposition = std::move(disposition);
+  Emit(CallFinished{std::move(entry.record)});
   finished_order_.emplace_back(now_, id);
   calls_.erase(id);
 }
@@ -1500,7 +1507,7 @@ EngineState Engine::SaveState() const {
   }
   state.calls.reserve(calls_.size());
   for (const auto* entry : SortedByKey(calls_)) {
-    state.calls.push_back(entry->second);
+    state.calls.push_back(ToEntry(entry->second));
   }
   state.timers.assign(timers_.begin(), timers_.end());
   std::sort(state.timers.begin(), state.timers.end());
@@ -1544,9 +1551,7 @@ void Engine::RestoreState(EngineState state) {
   queue_ranks_->tree.clear();
   for (auto& call : state.calls) {
     const std::string id = call.info.call_id;
-    Call& restored = calls_.emplace(id, std::move(call)).first->second;
-    // Snapshots before the engine kept one copy of a live call carry a second in the record.
-    restored.record.call = {};
+    Call& restored = calls_.emplace(id, FromEntry(std::move(call))).first->second;
     if (restored.in_queue) {
       restored.in_queue = false;
       Enqueue(restored);
@@ -1575,6 +1580,67 @@ void Engine::RestoreState(EngineState state) {
   next_contact_sweep_ = state.next_contact_sweep;
   RebuildIndexes();
   effects_.clear();
+}
+
+// --- The saved form of a live call. ---
+
+CallEntry Engine::ToEntry(Call call) {
+  CallEntry entry;
+  entry.info = std::move(call.info);
+  entry.state = call.state;
+  entry.step = call.step;
+  entry.admission_seq = call.admission_seq;
+  entry.in_queue = call.in_queue;
+  entry.counsellor_id = std::move(call.counsellor_id);
+  entry.tried = std::move(call.tried);
+  entry.expired = call.expired;
+  entry.generation = call.generation;
+  entry.preferred_counsellor = std::move(call.preferred_counsellor);
+  entry.hold_until = call.hold_until;
+  entry.ladder_generation = call.ladder_generation;
+  CallRecord& r = entry.record;  // Its `call` stays empty: `info` is the call.
+  r.outcome = call.record.outcome;
+  r.counsellor_id = std::move(call.record.counsellor_id);
+  r.first_offered_at = call.record.first_offered_at;
+  r.accepted_at = call.record.accepted_at;
+  r.answered_at = call.record.answered_at;
+  r.ended_at = call.record.ended_at;
+  r.wrap_up_done_at = call.record.wrap_up_done_at;
+  r.offers = call.record.offers;
+  r.final_step = call.record.final_step;
+  r.reason = std::move(call.record.reason);
+  return entry;
+}
+
+Engine::Call Engine::FromEntry(CallEntry entry) {
+  Call call;
+  call.info = std::move(entry.info);
+  call.state = entry.state;
+  call.step = entry.step;
+  call.admission_seq = entry.admission_seq;
+  call.in_queue = entry.in_queue;
+  call.counsellor_id = std::move(entry.counsellor_id);
+  call.tried = std::move(entry.tried);
+  call.expired = entry.expired;
+  call.generation = entry.generation;
+  call.preferred_counsellor = std::move(entry.preferred_counsellor);
+  call.hold_until = entry.hold_until;
+  call.ladder_generation = entry.ladder_generation;
+  // A live call's record has no disposition (it comes with the input that finishes the call),
+  // and snapshots before the engine kept one copy of a live call carry a second in
+  // `record.call`: neither is kept.
+  LiveRecord& r = call.record;
+  r.outcome = entry.record.outcome;
+  r.counsellor_id = std::move(entry.record.counsellor_id);
+  r.first_offered_at = entry.record.first_offered_at;
+  r.accepted_at = entry.record.accepted_at;
+  r.answered_at = entry.record.answered_at;
+  r.ended_at = entry.record.ended_at;
+  r.wrap_up_done_at = entry.record.wrap_up_done_at;
+  r.offers = entry.record.offers;
+  r.final_step = entry.record.final_step;
+  r.reason = std::move(entry.record.reason);
+  return call;
 }
 
 // --- Lookups and views. ---

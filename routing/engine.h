@@ -319,7 +319,41 @@ class Engine final {
 
  private:
   using Counsellor = CounsellorEntry;
-  using Call = CallEntry;
+  // What a live call's row needs beyond `info` before the call finishes: CallRecord without its
+  // copy of the call and without the disposition (which comes with the input that finishes
+  // the call). A third of a CallRecord's size, for every waiting call.
+  struct LiveRecord {
+    Outcome outcome = Outcome::kFailed;
+    int offers = 0;
+    int final_step = 0;
+    std::string counsellor_id;
+    std::optional<Timestamp> first_offered_at;
+    std::optional<Timestamp> accepted_at;
+    std::optional<Timestamp> answered_at;
+    Timestamp ended_at{};
+    std::optional<Timestamp> wrap_up_done_at;
+    std::string reason;
+    bool operator==(const LiveRecord&) const = default;
+  };
+  // A live call as the engine keeps it: CallEntry (the saved form, see ToEntry / FromEntry)
+  // with a LiveRecord instead of a whole CallRecord.
+  struct Call {
+    CallInfo info;
+    CallState state = CallState::kWaiting;
+    int step = 0;
+    uint64_t admission_seq = 0;
+    bool in_queue = false;
+    bool expired = false;
+    std::string counsellor_id;
+    std::set<std::string> tried;
+    uint64_t generation = 0;
+    std::string preferred_counsellor;
+    Timestamp hold_until{};
+    uint64_t ladder_generation = 0;
+    LiveRecord record;
+  };
+  static CallEntry ToEntry(Call call);
+  static Call FromEntry(CallEntry entry);
   using Timer = TimerEntry;
   // Queue order of waiting calls. Invariants: higher priority first, then earlier admission
   // (admission sequence number, which follows arrival order); each waiting call appears once.
@@ -431,7 +465,7 @@ class Engine final {
   void Announce(const Call& call);
   std::optional<Millis> Estimate(const Call& call) const;
   void Finish(Call& call, Outcome outcome, const std::string& reason);
-  void Record(Call& call);
+  void Record(Call& call, std::optional<Disposition> disposition = std::nullopt);
   // Notes the category on the caller's contact for `call_id`, if still remembered.
   void NoteCategory(const std::string& caller_key, const std::string& call_id,
                     const std::string& category);
