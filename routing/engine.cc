@@ -23,9 +23,6 @@ bool Serves(const CounsellorProfile& p, const std::string& province) {
   return p.home_province == province || Contains(p.provinces, province);
 }
 
-// The heap order of timers_: the earliest (at, seq) on top.
-bool TimerAfter(const TimerEntry& a, const TimerEntry& b) { return b < a; }
-
 // Pointers to the entries of a hash map, sorted by key: for walks whose order must not depend
 // on hashing.
 template <typename Map>
@@ -72,7 +69,7 @@ absl::Status Engine::SetPolicy(Policy policy, Timestamp now) {
   // A connecting call may come back to the queue (ConnectFailed): it moves to the new ladder too.
   // By call id: PlaceOnLadder sets timers, whose sequence numbers must not follow hashing.
   for (auto* entry : SortedByKey(calls_)) {
-    Call& call = entry->second;
+    Call& call = *entry->second;
     if (call.state == CallState::kWaiting || call.state == CallState::kOffered ||
         call.state == CallState::kConnecting) {
       PlaceOnLadder(call);
@@ -172,7 +169,7 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
   Reindex(*c);
   switch (c->state) {
     case CounsellorState::kReserved: {
-      Call& call = calls_.at(c->call_id);
+      Call& call = *calls_.at(c->call_id);
       RevokeOffer(call, RevokeReason::kWithdrawn);
       // Not a missed offer: the desk went away. They wait for it like an available one (the
       // change of state sets the grace timer).
@@ -182,7 +179,7 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
     }
     case CounsellorState::kAvailable:
     case CounsellorState::kBreak:
-      SetTimer(TimerKind::kDeskGrace, counsellor_id, now_ + options_.desk_grace_ms, c->desk_drops);
+      SetTimer(TimerKind::kDeskGrace, *c, now_ + options_.desk_grace_ms, c->desk_drops);
       break;
     case CounsellorState::kOffline:
     case CounsellorState::kOnCall:
@@ -353,7 +350,7 @@ void Engine::CoolDown(Counsellor& c) {
   ChangeState(c, CounsellorState::kBreak, BreakReason::kCoolDown, "");
   if (c.heavy_in_row < policy_.max_heavy_in_row) {
     c.cool_down_until = now_ + policy_.cool_down_ms;
-    SetTimer(TimerKind::kCoolDown, c.profile.id, c.cool_down_until, c.generation);
+    SetTimer(TimerKind::kCoolDown, c, c.cool_down_until, c.generation);
   }
   // Otherwise the cool-down lasts until they (or a supervisor) say they are ready.
 }
@@ -365,9 +362,9 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   if (calls_.contains(info.call_id) || finished_caller_.contains(info.call_id)) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
   }
-  Call& call = calls_[info.call_id];
-  call.info = info;
+  Call& call = AddCall(info);
   call.admission_seq = next_seq_++;
+  calls_by_seq_[call.admission_seq] = &call;
   if (auto last = contacts_.find(info.caller_key);
       last != contacts_.end() &&
       now_ < last->second.back().answered_at + policy_.repeat_window_ms) {
@@ -375,16 +372,16 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
     call.info.repeat_caller = true;
     call.preferred_counsellor = last->second.back().counsellor_id;
     call.hold_until = now_ + policy_.repeat_wait_ms;
-    SetTimer(TimerKind::kRepeatHold, info.call_id, call.hold_until, 0);
+    SetTimer(TimerKind::kRepeatHold, call, call.hold_until, 0);
   }
   PlaceOnLadder(call);
-  SetTimer(TimerKind::kMaxWait, info.call_id, info.arrived_at + options_.max_wait_ms, 0);
+  SetTimer(TimerKind::kMaxWait, call, info.arrived_at + options_.max_wait_ms, 0);
   Enqueue(call);
   MatchCall(call);
   if (call.state == CallState::kWaiting) {
     Announce(call);
   }
-  SetTimer(TimerKind::kAnnounce, info.call_id, now_ + options_.announce_every_ms, 0);
+  SetTimer(TimerKind::kAnnounce, call, now_ + options_.announce_every_ms, 0);
   // A gateway's arrival time may lie in the past; fire whatever it has already made due.
   AdvanceTo(now_);
   return absl::OkStatus();
@@ -620,15 +617,63 @@ void Engine::StartNewDay() {
   }
 }
 
-void Engine::SetTimer(TimerKind kind, const std::string& key, Timestamp at, uint64_t generation) {
-  timers_.push_back(Timer{at, next_seq_++, kind, key, generation});
+void Engine::SetTimer(TimerKind kind, const Call& call, Timestamp at, uint64_t generation) {
+  HOTLINE_CHECK(IsCallTimer(kind));
+  timers_.push_back(Timer{at, next_seq_++, generation, call.admission_seq, kind});
   std::push_heap(timers_.begin(), timers_.end(), TimerAfter);
+}
+
+void Engine::SetTimer(TimerKind kind, const Counsellor& c, Timestamp at, uint64_t generation) {
+  HOTLINE_CHECK(!IsCallTimer(kind));
+  timers_.push_back(Timer{at, next_seq_++, generation, CounsellorHandle(c.profile.id), kind});
+  std::push_heap(timers_.begin(), timers_.end(), TimerAfter);
+}
+
+uint64_t Engine::CounsellorHandle(const std::string& counsellor_id) {
+  auto [it, added] = counsellor_handles_.try_emplace(counsellor_id, counsellor_names_.size());
+  if (added) {
+    counsellor_names_.push_back(counsellor_id);
+  }
+  return it->second;
+}
+
+Engine::Call* Engine::CallOfTimer(const Timer& timer) {
+  auto it = calls_by_seq_.find(timer.subject);
+  return it == calls_by_seq_.end() ? nullptr : it->second;
+}
+
+Engine::Counsellor* Engine::CounsellorOfTimer(const Timer& timer) {
+  return LookupCounsellor(counsellor_names_[timer.subject]);
+}
+
+TimerEntry Engine::ToEntry(const Timer& timer) const {
+  std::string key;
+  if (!IsCallTimer(timer.kind)) {
+    key = counsellor_names_[timer.subject];
+  } else if (auto it = calls_by_seq_.find(timer.subject); it != calls_by_seq_.end()) {
+    key = it->second->info.call_id;
+  }
+  // Else the call is gone: the timer would find nothing, and an empty key finds nothing either.
+  return TimerEntry{timer.at, timer.seq, timer.kind, std::move(key), timer.generation};
+}
+
+Engine::Timer Engine::FromEntry(const TimerEntry& entry) {
+  Timer timer{entry.at, entry.seq, entry.generation, 0, entry.kind};
+  if (!IsCallTimer(entry.kind)) {
+    timer.subject = CounsellorHandle(entry.key);
+  } else if (const Call* call = LookupCall(entry.key)) {
+    timer.subject = call->admission_seq;
+  } else {
+    // A call gone: a number no call is ever admitted with.
+    timer.subject = kNoCall;
+  }
+  return timer;
 }
 
 void Engine::FireTimer(const Timer& timer) {
   switch (timer.kind) {
     case TimerKind::kStep: {
-      Call* call = LookupCall(timer.key);
+      Call* call = CallOfTimer(timer);
       if (call == nullptr || call->ladder_generation != timer.generation) {
         return;
       }
@@ -639,7 +684,7 @@ void Engine::FireTimer(const Timer& timer) {
       return;
     }
     case TimerKind::kMaxWait: {
-      Call* call = LookupCall(timer.key);
+      Call* call = CallOfTimer(timer);
       if (call == nullptr) {
         return;
       }
@@ -653,7 +698,7 @@ void Engine::FireTimer(const Timer& timer) {
       return;
     }
     case TimerKind::kOfferTimeout: {
-      Call* call = LookupCall(timer.key);
+      Call* call = CallOfTimer(timer);
       if (call == nullptr || call->state != CallState::kOffered ||
           call->generation != timer.generation) {
         return;
@@ -673,7 +718,7 @@ void Engine::FireTimer(const Timer& timer) {
       return;
     }
     case TimerKind::kDeskGrace: {
-      Counsellor* c = LookupCounsellor(timer.key);
+      Counsellor* c = CounsellorOfTimer(timer);
       if (c == nullptr || c->desk_connected || c->desk_drops != timer.generation ||
           (c->state != CounsellorState::kAvailable && c->state != CounsellorState::kBreak)) {
         return;
@@ -682,7 +727,7 @@ void Engine::FireTimer(const Timer& timer) {
       return;
     }
     case TimerKind::kAnnounce: {
-      Call* call = LookupCall(timer.key);
+      Call* call = CallOfTimer(timer);
       if (call == nullptr || call->state == CallState::kConnecting ||
           call->state == CallState::kConnected || call->state == CallState::kEnded) {
         return;  // Connected or gone: nothing more to announce.
@@ -690,18 +735,18 @@ void Engine::FireTimer(const Timer& timer) {
       if (call->state == CallState::kWaiting) {
         Announce(*call);
       }
-      SetTimer(TimerKind::kAnnounce, timer.key, now_ + options_.announce_every_ms, 0);
+      SetTimer(TimerKind::kAnnounce, *call, now_ + options_.announce_every_ms, 0);
       return;
     }
     case TimerKind::kRepeatHold: {
-      Call* call = LookupCall(timer.key);
+      Call* call = CallOfTimer(timer);
       if (call != nullptr && call->state == CallState::kWaiting) {
         MatchCall(*call);  // Waited long enough for their last counsellor.
       }
       return;
     }
     case TimerKind::kCoolDown: {
-      Counsellor* c = LookupCounsellor(timer.key);
+      Counsellor* c = CounsellorOfTimer(timer);
       if (c == nullptr || c->state != CounsellorState::kBreak ||
           c->break_reason != BreakReason::kCoolDown || c->generation != timer.generation) {
         return;
@@ -710,12 +755,12 @@ void Engine::FireTimer(const Timer& timer) {
       return;
     }
     case TimerKind::kWrapUp: {
-      Counsellor* c = LookupCounsellor(timer.key);
+      Counsellor* c = CounsellorOfTimer(timer);
       if (c == nullptr || c->state != CounsellorState::kWrapUp ||
           c->generation != timer.generation) {
         return;
       }
-      Call& call = calls_.at(c->call_id);
+      Call& call = *calls_.at(c->call_id);
       call.record.wrap_up_done_at = now_;
       // The desk keeps its form open: the disposition may still come, late.
       OwedDisposition owed{now_, call.info.call_id, c->profile.id, call.info.caller_key};
@@ -937,7 +982,7 @@ Engine::Indexes Engine::BuildIndexes() const {
     AddCounsellorSlots(index, c);
   }
   for (const auto& [id, call] : calls_) {
-    AddCallSlot(index, call);
+    AddCallSlot(index, *call);
   }
   return index;
 }
@@ -977,7 +1022,7 @@ void Engine::PlaceOnLadder(Call& call) {
   ++call.ladder_generation;
   ReindexCall(call);
   if (step + 1 < ladder.steps.size()) {
-    SetTimer(TimerKind::kStep, call.info.call_id, call.info.arrived_at + step_end,
+    SetTimer(TimerKind::kStep, call, call.info.arrived_at + step_end,
              call.ladder_generation);
   }
 }
@@ -1198,7 +1243,7 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
     call.record.first_offered_at = now_;
   }
   const Timestamp expires = now_ + options_.offer_timeout_ms;
-  SetTimer(TimerKind::kOfferTimeout, call.info.call_id, expires, call.generation);
+  SetTimer(TimerKind::kOfferTimeout, call, expires, call.generation);
   // The offer first, so a desk sees what it is reserved for before the state change.
   Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule, now_,
                  call.info.repeat_caller ? HistoryOf(call.info.caller_key)
@@ -1253,7 +1298,7 @@ void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reaso
   if (idle && !was_idle && !c.desk_connected) {
     // Out of a call (or an offer) to a desk that dropped meanwhile: they get the grace period
     // from now, and are signed out if the desk does not come back; nothing else would.
-    SetTimer(TimerKind::kDeskGrace, c.profile.id, now_ + options_.desk_grace_ms, c.desk_drops);
+    SetTimer(TimerKind::kDeskGrace, c, now_ + options_.desk_grace_ms, c.desk_drops);
   }
   c.state = state;
   c.break_reason = reason;
@@ -1341,7 +1386,7 @@ void Engine::StartWrapUp(Call& call, Outcome outcome, const std::string& reason)
   const auto per_topic = policy_.wrap_up_ms.find(call.info.topic);
   const Timestamp deadline =
       now_ + (per_topic != policy_.wrap_up_ms.end() ? per_topic->second : options_.wrap_up_ms);
-  SetTimer(TimerKind::kWrapUp, c.profile.id, deadline, c.generation);
+  SetTimer(TimerKind::kWrapUp, c, deadline, c.generation);
   Emit(WrapUpStarted{call.info.call_id, c.profile.id, deadline});
 }
 
@@ -1363,6 +1408,9 @@ void Engine::Finish(Call& call, Outcome outcome, const std::string& reason) {
 
 void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   const std::string id = call.info.call_id;
+  // Found before the call's id moves into the row: the table's key is a view of it.
+  const auto entry_it = calls_.find(id);
+  calls_by_seq_.erase(call.admission_seq);
   finished_caller_[id] = call.info.caller_key;
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
@@ -1376,7 +1424,7 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   entry.record.disposition = std::move(disposition);
   Emit(CallFinished{std::move(entry.record)});
   finished_order_.emplace_back(now_, id);
-  calls_.erase(id);
+  calls_.erase(entry_it);
 }
 
 std::vector<OwedDisposition> Engine::OwedBy(const std::string& counsellor_id) const {
@@ -1432,7 +1480,7 @@ absl::Status Engine::CheckInvariants() const {
     }
     if (holds) {
       auto call = calls_.find(c.call_id);
-      if (call == calls_.end() || call->second.counsellor_id != id) {
+      if (call == calls_.end() || call->second->counsellor_id != id) {
         return absl::InternalError(
             absl::StrCat("counsellor ", id, " holds call ", c.call_id, " that is not theirs"));
       }
@@ -1442,7 +1490,7 @@ absl::Status Engine::CheckInvariants() const {
   std::set<std::pair<std::string, uint64_t>> grace;
   for (const Timer& timer : timers_) {
     if (timer.kind == TimerKind::kDeskGrace) {
-      grace.emplace(timer.key, timer.generation);
+      grace.emplace(counsellor_names_[timer.subject], timer.generation);
     }
   }
   for (const auto& [id, c] : counsellors_) {
@@ -1453,7 +1501,9 @@ absl::Status Engine::CheckInvariants() const {
     }
   }
   size_t waiting = 0;
-  for (const auto& [id, call] : calls_) {
+  for (const auto& [key, entry] : calls_) {
+    const Call& call = *entry;
+    const std::string& id = call.info.call_id;
     if (call.state == CallState::kWaiting) {
       ++waiting;
       if (!call.in_queue) {
@@ -1507,9 +1557,12 @@ EngineState Engine::SaveState() const {
   }
   state.calls.reserve(calls_.size());
   for (const auto* entry : SortedByKey(calls_)) {
-    state.calls.push_back(ToEntry(entry->second));
+    state.calls.push_back(ToEntry(*entry->second));
   }
-  state.timers.assign(timers_.begin(), timers_.end());
+  state.timers.reserve(timers_.size());
+  for (const Timer& timer : timers_) {
+    state.timers.push_back(ToEntry(timer));
+  }
   std::sort(state.timers.begin(), state.timers.end());
   state.finished.assign(finished_order_.begin(), finished_order_.end());
   state.recent_handling.assign(recent_handling_.begin(), recent_handling_.end());
@@ -1548,16 +1601,21 @@ void Engine::RestoreState(EngineState state) {
   }
   index_ = {};  // Points into calls_.
   calls_.clear();
+  calls_by_seq_.clear();
   queue_ranks_->tree.clear();
   for (auto& call : state.calls) {
-    const std::string id = call.info.call_id;
-    Call& restored = calls_.emplace(id, FromEntry(std::move(call))).first->second;
+    Call& restored = AddCall(FromEntry(std::move(call)));
+    calls_by_seq_[restored.admission_seq] = &restored;
     if (restored.in_queue) {
       restored.in_queue = false;
       Enqueue(restored);
     }
   }
-  timers_ = std::move(state.timers);
+  timers_.clear();
+  timers_.reserve(state.timers.size());
+  for (const TimerEntry& timer : state.timers) {
+    timers_.push_back(FromEntry(timer));
+  }
   std::make_heap(timers_.begin(), timers_.end(), TimerAfter);
   finished_order_.assign(state.finished.begin(), state.finished.end());
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
@@ -1583,6 +1641,21 @@ void Engine::RestoreState(EngineState state) {
 }
 
 // --- The saved form of a live call. ---
+
+Engine::Call& Engine::AddCall(Call call) {
+  auto owned = std::make_unique<Call>(std::move(call));
+  Call& added = *owned;
+  // The key views the call's own id, which lives (and stays put) as long as the entry.
+  const bool inserted = calls_.emplace(added.info.call_id, std::move(owned)).second;
+  HOTLINE_CHECK(inserted);
+  return added;
+}
+
+Engine::Call& Engine::AddCall(const CallInfo& info) {
+  Call call;
+  call.info = info;
+  return AddCall(std::move(call));
+}
 
 CallEntry Engine::ToEntry(Call call) {
   CallEntry entry;
@@ -1647,7 +1720,7 @@ Engine::Call Engine::FromEntry(CallEntry entry) {
 
 Engine::Call* Engine::LookupCall(const std::string& call_id) {
   auto it = calls_.find(call_id);
-  return it == calls_.end() ? nullptr : &it->second;
+  return it == calls_.end() ? nullptr : it->second.get();
 }
 
 Engine::Counsellor* Engine::LookupCounsellor(const std::string& counsellor_id) {
@@ -1706,8 +1779,8 @@ std::vector<CallView> Engine::Calls(size_t waiting_limit) const {
   }
   for (const std::string& id : held) {
     auto it = calls_.find(id);
-    if (it != calls_.end() && !it->second.in_queue) {
-      const Call& call = it->second;
+    if (it != calls_.end() && !it->second->in_queue) {
+      const Call& call = *it->second;
       out.push_back(CallView{call.info, call.state, call.step, call.counsellor_id, 0,
                              call.admission_seq, call.record.answered_at});
     }
@@ -1722,8 +1795,8 @@ int Engine::CountWaiting(Priority p) const {
   for (const auto& [id, c] : counsellors_) {
     if (c.state == CounsellorState::kReserved && !c.call_id.empty()) {
       auto it = calls_.find(c.call_id);
-      n += it != calls_.end() && it->second.info.priority == p &&
-                   it->second.state == CallState::kOffered
+      n += it != calls_.end() && it->second->info.priority == p &&
+                   it->second->state == CallState::kOffered
                ? 1
                : 0;
     }
@@ -1733,7 +1806,7 @@ int Engine::CountWaiting(Priority p) const {
 
 void Engine::ForEachCall(const std::function<void(const CallInfo&, CallState)>& visit) const {
   for (const auto& [id, call] : calls_) {
-    visit(call.info, call.state);
+    visit(call->info, call->state);
   }
 }
 
@@ -1742,7 +1815,7 @@ std::optional<CallView> Engine::FindCall(const std::string& call_id) const {
   if (it == calls_.end()) {
     return std::nullopt;
   }
-  const Call& call = it->second;
+  const Call& call = *it->second;
   return CallView{call.info,          call.state,       call.step,
                   call.counsellor_id, PositionOf(call), call.admission_seq,
                   call.record.answered_at};

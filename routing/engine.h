@@ -21,10 +21,13 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <variant>
 #include <vector>
 
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
@@ -353,8 +356,35 @@ class Engine final {
     LiveRecord record;
   };
   static CallEntry ToEntry(Call call);
+  // Adds a live call to calls_ (its id must be new there).
+  Call& AddCall(Call call);
+  Call& AddCall(const CallInfo& info);
   static Call FromEntry(CallEntry entry);
-  using Timer = TimerEntry;
+  // A pending timer: TimerEntry (the saved form) naming its subject by number, not by a copy of
+  // an id: a call by its admission sequence number (calls_by_seq_), a counsellor by their handle
+  // in counsellor_names_. A timer whose call is gone finds nothing, as before.
+  struct Timer {
+    Timestamp at{};
+    uint64_t seq = 0;
+    uint64_t generation = 0;
+    uint64_t subject = 0;
+    TimerKind kind = TimerKind::kStep;
+  };
+  // The heap order of timers_: the earliest (at, seq) on top. (at, seq) is unique.
+  static bool TimerAfter(const Timer& a, const Timer& b) {
+    return std::tie(b.at, b.seq) < std::tie(a.at, a.seq);
+  }
+  static constexpr uint64_t kNoCall = ~uint64_t{0};
+  static bool IsCallTimer(TimerKind kind) {
+    return kind != TimerKind::kWrapUp && kind != TimerKind::kDeskGrace &&
+           kind != TimerKind::kCoolDown;
+  }
+  // The counsellor's handle (interned on first use; ids are few and come from the administrator).
+  uint64_t CounsellorHandle(const std::string& counsellor_id);
+  Call* CallOfTimer(const Timer& timer);
+  Counsellor* CounsellorOfTimer(const Timer& timer);
+  TimerEntry ToEntry(const Timer& timer) const;
+  Timer FromEntry(const TimerEntry& entry);
   // Queue order of waiting calls. Invariants: higher priority first, then earlier admission
   // (admission sequence number, which follows arrival order); each waiting call appears once.
   using QueueKey = std::tuple<int, uint64_t>;  // (-priority, admission seq)
@@ -373,14 +403,16 @@ class Engine final {
   using RankKey = std::tuple<int64_t, int64_t, std::string>;
   struct Indexes {
     // Hash maps: only looked up, never walked in an order that could reach a decision.
-    absl::flat_hash_map<Bucket, std::set<RankKey>> counsellors;
+    // B-trees: a bucket's entries in a few contiguous nodes, not a tree node (an allocation)
+    // per entry; the same order as std::set and std::map.
+    absl::flat_hash_map<Bucket, absl::btree_set<RankKey>> counsellors;
     absl::flat_hash_map<std::string, std::vector<std::pair<Bucket, RankKey>>> counsellor_slots;
     // Calls by pointer into calls_ (a node map: stable while the call lives; a call leaves
     // every index before it is erased).
-    absl::flat_hash_map<Bucket, std::map<QueueKey, const Call*>> calls;
+    absl::flat_hash_map<Bucket, absl::btree_map<QueueKey, const Call*>> calls;
     absl::flat_hash_map<const Call*, std::pair<Bucket, QueueKey>> call_slots;
     // Waiting repeat calls by the counsellor they were last answered by.
-    absl::flat_hash_map<std::string, std::map<QueueKey, const Call*>> preferring;
+    absl::flat_hash_map<std::string, absl::btree_map<QueueKey, const Call*>> preferring;
     // Counsellors signed in (desk connected, not OFFLINE or on BREAK) by (topic, language), for
     // the wait estimate, and what each one counts for.
     absl::flat_hash_map<std::pair<Topic, std::string>, int> staffed;
@@ -404,7 +436,8 @@ class Engine final {
   // per day; the ranks must never be a day behind a decision.
   void StartNewDay();
   void FireTimer(const Timer& timer);
-  void SetTimer(TimerKind kind, const std::string& key, Timestamp at, uint64_t generation);
+  void SetTimer(TimerKind kind, const Call& call, Timestamp at, uint64_t generation);
+  void SetTimer(TimerKind kind, const Counsellor& c, Timestamp at, uint64_t generation);
 
   void Enqueue(Call& call);
   void Dequeue(Call& call);
@@ -485,9 +518,13 @@ class Engine final {
   Timestamp now_{};
   // std::map, not unordered: iteration order is part of determinism.
   std::map<std::string, Counsellor> counsellors_;
-  // Hashed for speed (a node map: a Call& stays valid while others come and go). Whatever walks
-  // it where order could reach a decision or a saved state sorts by id first.
-  absl::node_hash_map<std::string, Call> calls_;
+  // Hashed for speed, each call on the heap (a Call& stays valid while others come and go), keyed
+  // by a view of the call's own id (one copy of the id per call). Whatever walks it where order
+  // could reach a decision or a saved state sorts by id first.
+  absl::flat_hash_map<std::string_view, std::unique_ptr<Call>> calls_;
+  // The same calls by admission sequence number (unique per call): call timers name their call
+  // by it, 8 bytes instead of a copy of its id.
+  absl::flat_hash_map<uint64_t, Call*> calls_by_seq_;
   // Finished call ids, oldest first, with when they finished: forgotten after
   // finished_call_memory_ms. Their caller keys are in finished_caller_.
   std::deque<std::pair<Timestamp, std::string>> finished_order_;
@@ -513,6 +550,10 @@ class Engine final {
   // A binary min-heap on (at, seq) (std::push_heap with TimerAfter): (at, seq) is unique, so the
   // firing order is the same as a sorted set's, without a tree node per timer.
   std::vector<Timer> timers_;
+  // Counsellor ids by handle, and the handles by id: never shrinks (bounded by the counsellors
+  // the administrator ever added); a handle never reaches a decision, only finds an id.
+  std::vector<std::string> counsellor_names_;
+  absl::flat_hash_map<std::string, uint64_t> counsellor_handles_;
   uint64_t next_seq_ = 0;
   std::vector<Effect> effects_;
   // Counsellors who stopped being busy, lost their desk, profile or a caller during the current
