@@ -869,15 +869,15 @@ Engine::RankKey Engine::Rank(const Counsellor& c, Topic topic) const {
   const int64_t idle = ToUnixMillis(c.idle_since);
   switch (policy_.strategy) {
     case Strategy::kLongestIdle:
-      return {idle, 0, c.profile.id};
+      return {idle, 0, &c};
     case Strategy::kMostSkilled:
-      return {-c.profile.skills.at(topic), idle, c.profile.id};
+      return {-c.profile.skills.at(topic), idle, &c};
     case Strategy::kFewestCallsToday:
-      return {c.calls_day == VietnamDay(now_) ? c.calls_today : 0, idle, c.profile.id};
+      return {c.calls_day == VietnamDay(now_) ? c.calls_today : 0, idle, &c};
     case Strategy::kRoundRobin:
-      return {static_cast<int64_t>(c.last_offer_seq), idle, c.profile.id};
+      return {static_cast<int64_t>(c.last_offer_seq), idle, &c};
   }
-  return {idle, 0, c.profile.id};
+  return {idle, 0, &c};
 }
 
 void Engine::AddCounsellorSlots(Indexes& index, const Counsellor& c) const {
@@ -1100,7 +1100,7 @@ std::string Engine::Explain(const Counsellor& c, const Call& call) const {
 
 bool Engine::HeldForAnother(const Call& call, const std::string& counsellor_id) const {
   if (call.preferred_counsellor.empty() || call.preferred_counsellor == counsellor_id ||
-      now_ >= call.hold_until || call.tried.contains(call.preferred_counsellor)) {
+      now_ >= call.hold_until || Tried(call, call.preferred_counsellor)) {
     return false;
   }
   auto it = counsellors_.find(call.preferred_counsellor);
@@ -1120,7 +1120,7 @@ void Engine::MatchCall(Call& call) {
     return;
   }
   if (!call.preferred_counsellor.empty() && now_ < call.hold_until &&
-      !call.tried.contains(call.preferred_counsellor)) {
+      !Tried(call, call.preferred_counsellor)) {
     Counsellor* last = LookupCounsellor(call.preferred_counsellor);
     if (last != nullptr && Eligible(*last, call)) {
       Offer(call, *last, 1, "repeat caller: back to the counsellor who answered them last");
@@ -1144,13 +1144,13 @@ void Engine::MatchCall(Call& call) {
   int eligible = 0;
   if (auto bucket = index_.counsellors.find(CallBucket(call)); bucket != index_.counsellors.end()) {
     for (const RankKey& rank : bucket->second) {
-      Counsellor& c = counsellors_.at(std::get<2>(rank));
+      Counsellor& c = Mutable(rank.counsellor);
       if (!Eligible(c, call)) {
         continue;
       }
       ++eligible;
       const int misses = Misses(c, call);
-      const bool was_tried = call.tried.contains(c.profile.id);
+      const bool was_tried = Tried(call, c.profile.id);
       Counsellor*& best = was_tried ? tried : fresh;
       int& best_misses = was_tried ? tried_misses : fresh_misses;
       if (best == nullptr || misses < best_misses) {
@@ -1174,7 +1174,7 @@ void Engine::MatchCounsellor(Counsellor& c) {
   if (auto waiting = index_.preferring.find(id); waiting != index_.preferring.end()) {
     for (const auto& [key, waiting_call] : waiting->second) {
       Call& call = Mutable(waiting_call);
-      if (now_ < call.hold_until && !call.tried.contains(id) && Eligible(c, call)) {
+      if (now_ < call.hold_until && !Tried(call, id) && Eligible(c, call)) {
         Offer(call, c, 1, "repeat caller: back to the counsellor who answered them last");
         return;
       }
@@ -1188,7 +1188,7 @@ void Engine::MatchCounsellor(Counsellor& c) {
       return false;
     }
     return std::any_of(bucket->second.begin(), bucket->second.end(), [&](const RankKey& r) {
-      return std::get<2>(r) != id && Eligible(counsellors_.at(std::get<2>(r)), call);
+      return r.counsellor != &c && Eligible(*r.counsellor, call);
     });
   };
   std::optional<QueueKey> best;
@@ -1208,7 +1208,7 @@ void Engine::MatchCounsellor(Counsellor& c) {
       }
       const Call& call = *queued;
       if (!Eligible(c, call) || HeldForAnother(call, id) ||
-          (call.tried.contains(id) && someone_else(call))) {
+          (Tried(call, id) && someone_else(call))) {
         continue;
       }
       best = key;
@@ -1223,7 +1223,7 @@ void Engine::MatchCounsellor(Counsellor& c) {
   int eligible = 0;
   if (auto bucket = index_.counsellors.find(CallBucket(call)); bucket != index_.counsellors.end()) {
     for (const RankKey& r : bucket->second) {
-      eligible += Eligible(counsellors_.at(std::get<2>(r)), call) ? 1 : 0;
+      eligible += Eligible(*r.counsellor, call) ? 1 : 0;
     }
   }
   Offer(call, c, eligible, "the first call in the queue this freed counsellor can take");
@@ -1233,7 +1233,9 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   Dequeue(call);
   call.state = CallState::kOffered;
   call.counsellor_id = c.profile.id;
-  call.tried.insert(c.profile.id);
+  if (!Tried(call, c.profile.id)) {
+    call.tried.push_back(c.profile.id);
+  }
   // Routed: whatever becomes of this offer, the call waits for nobody in particular again.
   call.hold_until = std::min(call.hold_until, now_);
   ++call.generation;
@@ -1665,7 +1667,7 @@ CallEntry Engine::ToEntry(Call call) {
   entry.admission_seq = call.admission_seq;
   entry.in_queue = call.in_queue;
   entry.counsellor_id = std::move(call.counsellor_id);
-  entry.tried = std::move(call.tried);
+  entry.tried = {call.tried.begin(), call.tried.end()};
   entry.expired = call.expired;
   entry.generation = call.generation;
   entry.preferred_counsellor = std::move(call.preferred_counsellor);
@@ -1693,7 +1695,7 @@ Engine::Call Engine::FromEntry(CallEntry entry) {
   call.admission_seq = entry.admission_seq;
   call.in_queue = entry.in_queue;
   call.counsellor_id = std::move(entry.counsellor_id);
-  call.tried = std::move(entry.tried);
+  call.tried = {entry.tried.begin(), entry.tried.end()};
   call.expired = entry.expired;
   call.generation = entry.generation;
   call.preferred_counsellor = std::move(entry.preferred_counsellor);

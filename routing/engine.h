@@ -13,6 +13,7 @@
 // Not thread-safe: called only on the daemon's engine thread (or a test's).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -348,7 +349,8 @@ class Engine final {
     bool in_queue = false;
     bool expired = false;
     std::string counsellor_id;
-    std::set<std::string> tried;
+    // Few (the counsellors it rang on), so a vector: 24 bytes empty, not a set's 48.
+    std::vector<std::string> tried;
     uint64_t generation = 0;
     std::string preferred_counsellor;
     Timestamp hold_until{};
@@ -400,7 +402,24 @@ class Engine final {
   // serve, every centre of those, and national, exactly while AVAILABLE with a connected desk;
   // a waiting call is in the one bucket of its topic and current step's scope, exactly while it
   // is in the queue. CheckInvariants rebuilds both and compares.
-  using RankKey = std::tuple<int64_t, int64_t, std::string>;
+  // The counsellor by pointer into counsellors_ (a std::map: stable while they exist; they leave
+  // every index before they are erased), ordered by their id: no copy of the id per bucket, and
+  // no lookup by id to reach them.
+  struct RankKey {
+    int64_t first = 0;
+    int64_t second = 0;
+    const Counsellor* counsellor = nullptr;
+    bool operator<(const RankKey& o) const {
+      if (first != o.first) {
+        return first < o.first;
+      }
+      if (second != o.second) {
+        return second < o.second;
+      }
+      return counsellor->profile.id < o.counsellor->profile.id;
+    }
+    bool operator==(const RankKey&) const = default;
+  };
   struct Indexes {
     // Hash maps: only looked up, never walked in an order that could reach a decision.
     // B-trees: a bucket's entries in a few contiguous nodes, not a tree node (an allocation)
@@ -510,6 +529,10 @@ class Engine final {
   // A call the indexes point at, to change: they hold const pointers into calls_, which this
   // engine owns.
   static Call& Mutable(const Call* call) { return const_cast<Call&>(*call); }
+  static Counsellor& Mutable(const Counsellor* c) { return const_cast<Counsellor&>(*c); }
+  static bool Tried(const Call& call, const std::string& counsellor_id) {
+    return std::find(call.tried.begin(), call.tried.end(), counsellor_id) != call.tried.end();
+  }
   Counsellor* LookupCounsellor(const std::string& counsellor_id);
 
   const EngineOptions options_;
