@@ -95,6 +95,7 @@ absl::Status Engine::AddCounsellor(const CounsellorProfile& profile, Timestamp n
     return absl::AlreadyExistsError(absl::StrCat("counsellor '", profile.id, "' already exists"));
   }
   Counsellor& c = counsellors_[profile.id];
+  counsellor_by_id_[profile.id] = &c;
   c.profile = profile;
   c.since = now_;
   c.idle_since = now_;
@@ -133,6 +134,7 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
         " offline)"));
   }
   Unindex(counsellor_id);
+  counsellor_by_id_.erase(counsellor_id);
   counsellors_.erase(counsellor_id);
   // Signed out, so nothing should wait for them; should anything still, it goes on now.
   holds_to_review_.push_back(counsellor_id);
@@ -484,7 +486,7 @@ absl::Status Engine::ConnectFailed(const std::string& call_id, const std::string
     return absl::FailedPreconditionError(absl::StrCat(
         "call '", call_id, "' is ", std::string(Name(call->state)), ", not connecting"));
   }
-  Counsellor& c = counsellors_.at(call->counsellor_id);
+  Counsellor& c = CounsellorAt(call->counsellor_id);
   call->state = CallState::kWaiting;
   call->counsellor_id.clear();
   call->record.counsellor_id.clear();
@@ -703,7 +705,7 @@ void Engine::FireTimer(const Timer& timer) {
           call->generation != timer.generation) {
         return;
       }
-      Counsellor& c = counsellors_.at(call->counsellor_id);
+      Counsellor& c = CounsellorAt(call->counsellor_id);
       RevokeOffer(*call, RevokeReason::kTimedOut);
       if (++c.missed_in_row >= options_.missed_offers_before_break) {
         c.missed_in_row = 0;
@@ -1103,16 +1105,16 @@ bool Engine::HeldForAnother(const Call& call, const std::string& counsellor_id) 
       now_ >= call.hold_until || Tried(call, call.preferred_counsellor)) {
     return false;
   }
-  auto it = counsellors_.find(call.preferred_counsellor);
-  if (it == counsellors_.end() || !it->second.desk_connected) {
+  auto it = counsellor_by_id_.find(call.preferred_counsellor);
+  if (it == counsellor_by_id_.end() || !it->second->desk_connected) {
     return false;
   }
   // Worth waiting for only if they are busy with a call, will be free soon, and could take this
   // one then: waiting for someone the step's rules (or a never-route) keep out only idles others.
-  const CounsellorState s = it->second.state;
+  const CounsellorState s = it->second->state;
   return (s == CounsellorState::kReserved || s == CounsellorState::kOnCall ||
           s == CounsellorState::kWrapUp) &&
-         Qualified(it->second, call);
+         Qualified(*it->second, call);
 }
 
 void Engine::MatchCall(Call& call) {
@@ -1263,7 +1265,7 @@ void Engine::RevokeOffer(Call& call, RevokeReason reason) {
 
 Engine::Counsellor* Engine::DetachCounsellor(Call& call, RevokeReason reason, Outcome outcome) {
   if (call.state == CallState::kOffered) {
-    Counsellor& c = counsellors_.at(call.counsellor_id);
+    Counsellor& c = CounsellorAt(call.counsellor_id);
     Emit(OfferRevoked{call.info.call_id, c.profile.id, reason, now_});
     // Back to where they were: an offer that went away is not work done.
     ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
@@ -1272,7 +1274,7 @@ Engine::Counsellor* Engine::DetachCounsellor(Call& call, RevokeReason reason, Ou
     return &c;
   }
   if (call.state == CallState::kConnecting) {
-    Counsellor& c = counsellors_.at(call.counsellor_id);
+    Counsellor& c = CounsellorAt(call.counsellor_id);
     Emit(DeskCallEnded{call.info.call_id, c.profile.id, outcome});
     return &c;
   }
@@ -1377,7 +1379,7 @@ std::optional<Millis> Engine::Estimate(const Call& call) const {
 }
 
 void Engine::StartWrapUp(Call& call, Outcome outcome, const std::string& reason) {
-  Counsellor& c = counsellors_.at(call.counsellor_id);
+  Counsellor& c = CounsellorAt(call.counsellor_id);
   call.state = CallState::kEnded;
   call.record.outcome = outcome;
   call.record.reason = reason;
@@ -1597,9 +1599,10 @@ void Engine::RestoreState(EngineState state) {
   now_ = state.now;
   next_seq_ = state.next_seq;
   counsellors_.clear();
+  counsellor_by_id_.clear();
   for (auto& c : state.counsellors) {
     const std::string id = c.profile.id;
-    counsellors_.emplace(id, std::move(c));
+    counsellor_by_id_[id] = &counsellors_.emplace(id, std::move(c)).first->second;
   }
   index_ = {};  // Points into calls_.
   calls_.clear();
@@ -1726,8 +1729,14 @@ Engine::Call* Engine::LookupCall(const std::string& call_id) {
 }
 
 Engine::Counsellor* Engine::LookupCounsellor(const std::string& counsellor_id) {
-  auto it = counsellors_.find(counsellor_id);
-  return it == counsellors_.end() ? nullptr : &it->second;
+  auto it = counsellor_by_id_.find(counsellor_id);
+  return it == counsellor_by_id_.end() ? nullptr : it->second;
+}
+
+Engine::Counsellor& Engine::CounsellorAt(const std::string& counsellor_id) {
+  Counsellor* c = LookupCounsellor(counsellor_id);
+  HOTLINE_CHECK(c != nullptr);
+  return *c;
 }
 
 namespace {
@@ -1749,11 +1758,11 @@ std::vector<CounsellorView> Engine::Counsellors() const {
 }
 
 std::optional<CounsellorView> Engine::FindCounsellor(const std::string& counsellor_id) const {
-  auto it = counsellors_.find(counsellor_id);
-  if (it == counsellors_.end()) {
+  auto it = counsellor_by_id_.find(counsellor_id);
+  if (it == counsellor_by_id_.end()) {
     return std::nullopt;
   }
-  const Counsellor& c = it->second;
+  const Counsellor& c = *it->second;
   return ViewOf(c.profile, c.state, c.break_reason, c.since, c.call_id, c.desk_connected);
 }
 

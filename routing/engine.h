@@ -534,6 +534,8 @@ class Engine final {
     return std::find(call.tried.begin(), call.tried.end(), counsellor_id) != call.tried.end();
   }
   Counsellor* LookupCounsellor(const std::string& counsellor_id);
+  // The counsellor, who must exist.
+  Counsellor& CounsellorAt(const std::string& counsellor_id);
 
   const EngineOptions options_;
   Policy policy_;
@@ -541,6 +543,9 @@ class Engine final {
   Timestamp now_{};
   // std::map, not unordered: iteration order is part of determinism.
   std::map<std::string, Counsellor> counsellors_;
+  // The same counsellors by id, hashed: for lookups (a tree's string compares cost more), never
+  // walked.
+  absl::flat_hash_map<std::string, Counsellor*> counsellor_by_id_;
   // Hashed for speed, each call on the heap (a Call& stays valid while others come and go), keyed
   // by a view of the call's own id (one copy of the id per call). Whatever walks it where order
   // could reach a decision or a saved state sorts by id first.
