@@ -109,7 +109,7 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
     return absl::NotFoundError(absl::StrCat("counsellor '", profile.id, "' not found"));
   }
   c->profile = profile;
-  Unindex(profile.id);  // Another profile: every slot afresh (Reindex keeps unchanged ones).
+  Unindex(*c);  // Another profile: every slot afresh (Reindex keeps unchanged ones).
   Reindex(*c);
   // New skills or provinces may make waiting calls theirs...
   if (c->state == CounsellorState::kAvailable) {
@@ -133,7 +133,7 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
         "); sign them out first (a supervisor can: hotlinectl presence ", counsellor_id,
         " offline)"));
   }
-  Unindex(counsellor_id);
+  Unindex(*c);
   counsellor_by_id_.erase(counsellor_id);
   counsellors_.erase(counsellor_id);
   // Signed out, so nothing should wait for them; should anything still, it goes on now.
@@ -885,7 +885,7 @@ Engine::RankKey Engine::Rank(const Counsellor& c, Topic topic) const {
 void Engine::AddCounsellorSlots(Indexes& index, const Counsellor& c) const {
   if (c.desk_connected && c.state != CounsellorState::kOffline &&
       c.state != CounsellorState::kBreak) {
-    auto& staffed = index.staffed_slots[c.profile.id];
+    auto& staffed = index.staffed_slots[&c];
     for (const auto& [topic, level] : c.profile.skills) {
       for (const auto& language : c.profile.languages) {
         ++index.staffed[{topic, language}];
@@ -896,7 +896,7 @@ void Engine::AddCounsellorSlots(Indexes& index, const Counsellor& c) const {
   if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
     return;
   }
-  auto& slots = index.counsellor_slots[c.profile.id];
+  auto& slots = index.counsellor_slots[&c];
   std::vector<Bucket> buckets = CounsellorBuckets(c);
   slots.reserve(buckets.size());  // One allocation, not a growth series.
   for (Bucket& bucket : buckets) {
@@ -919,8 +919,8 @@ void Engine::AddCallSlot(Indexes& index, const Call& call) const {
   }
 }
 
-void Engine::Unindex(const std::string& counsellor_id) {
-  if (auto staffed = index_.staffed_slots.find(counsellor_id);
+void Engine::Unindex(const Counsellor& c) {
+  if (auto staffed = index_.staffed_slots.find(&c);
       staffed != index_.staffed_slots.end()) {
     for (const auto& key : staffed->second) {
       if (--index_.staffed[key] == 0) {
@@ -929,7 +929,7 @@ void Engine::Unindex(const std::string& counsellor_id) {
     }
     index_.staffed_slots.erase(staffed);
   }
-  auto slots = index_.counsellor_slots.find(counsellor_id);
+  auto slots = index_.counsellor_slots.find(&c);
   if (slots == index_.counsellor_slots.end()) {
     return;
   }
@@ -950,11 +950,11 @@ void Engine::Reindex(const Counsellor& c) {
   const bool staffed = c.desk_connected && c.state != CounsellorState::kOffline &&
                        c.state != CounsellorState::kBreak;
   const bool in_buckets = c.state == CounsellorState::kAvailable && c.desk_connected;
-  if (staffed && !in_buckets && index_.staffed_slots.contains(c.profile.id) &&
-      !index_.counsellor_slots.contains(c.profile.id)) {
+  if (staffed && !in_buckets && index_.staffed_slots.contains(&c) &&
+      !index_.counsellor_slots.contains(&c)) {
     return;
   }
-  Unindex(c.profile.id);
+  Unindex(c);
   AddCounsellorSlots(index_, c);
 }
 
@@ -1197,7 +1197,7 @@ void Engine::MatchCounsellor(Counsellor& c) {
   const Call* best_call = nullptr;
   // Their buckets as indexed (they are AVAILABLE with a desk, so indexed under this profile):
   // no second derivation of the buckets, and no allocation.
-  auto slots = index_.counsellor_slots.find(id);
+  auto slots = index_.counsellor_slots.find(&c);
   HOTLINE_CHECK(slots != index_.counsellor_slots.end());
   for (const auto& [bucket, rank] : slots->second) {
     auto calls = index_.calls.find(bucket);

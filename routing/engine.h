@@ -425,7 +425,9 @@ class Engine final {
     // B-trees: a bucket's entries in a few contiguous nodes, not a tree node (an allocation)
     // per entry; the same order as std::set and std::map.
     absl::flat_hash_map<Bucket, absl::btree_set<RankKey>> counsellors;
-    absl::flat_hash_map<std::string, std::vector<std::pair<Bucket, RankKey>>> counsellor_slots;
+    // Keyed by the counsellor (a pointer into counsellors_, like RankKey): no hash of their id.
+    absl::flat_hash_map<const Counsellor*, std::vector<std::pair<Bucket, RankKey>>>
+        counsellor_slots;
     // Calls by pointer into calls_ (a node map: stable while the call lives; a call leaves
     // every index before it is erased).
     absl::flat_hash_map<Bucket, absl::btree_map<QueueKey, const Call*>> calls;
@@ -435,12 +437,13 @@ class Engine final {
     // Counsellors signed in (desk connected, not OFFLINE or on BREAK) by (topic, language), for
     // the wait estimate, and what each one counts for.
     absl::flat_hash_map<std::pair<Topic, std::string>, int> staffed;
-    absl::flat_hash_map<std::string, std::vector<std::pair<Topic, std::string>>> staffed_slots;
+    absl::flat_hash_map<const Counsellor*, std::vector<std::pair<Topic, std::string>>>
+        staffed_slots;
     bool operator==(const Indexes&) const = default;
   };
   // Puts the counsellor in (or takes them out of) the buckets their current state calls for.
   void Reindex(const Counsellor& c);
-  void Unindex(const std::string& counsellor_id);
+  void Unindex(const Counsellor& c);
   void ReindexCall(const Call& call);
   void RebuildIndexes();
   Indexes BuildIndexes() const;
