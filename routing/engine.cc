@@ -885,17 +885,24 @@ Engine::RankKey Engine::Rank(const Counsellor& c, Topic topic) const {
 void Engine::AddCounsellorSlots(Indexes& index, const Counsellor& c) const {
   if (c.desk_connected && c.state != CounsellorState::kOffline &&
       c.state != CounsellorState::kBreak) {
-    auto& staffed = index.staffed_slots[&c];
-    for (const auto& [topic, level] : c.profile.skills) {
-      for (const auto& language : c.profile.languages) {
-        ++index.staffed[{topic, language}];
-        staffed.emplace_back(topic, language);
-      }
+    AddStaffedSlots(index, c);
+  }
+  if (c.state == CounsellorState::kAvailable && c.desk_connected) {
+    AddBucketSlots(index, c);
+  }
+}
+
+void Engine::AddStaffedSlots(Indexes& index, const Counsellor& c) const {
+  auto& staffed = index.staffed_slots[&c];
+  for (const auto& [topic, level] : c.profile.skills) {
+    for (const auto& language : c.profile.languages) {
+      ++index.staffed[{topic, language}];
+      staffed.emplace_back(topic, language);
     }
   }
-  if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
-    return;
-  }
+}
+
+void Engine::AddBucketSlots(Indexes& index, const Counsellor& c) const {
   auto& slots = index.counsellor_slots[&c];
   std::vector<Bucket> buckets = CounsellorBuckets(c);
   slots.reserve(buckets.size());  // One allocation, not a growth series.
@@ -920,6 +927,11 @@ void Engine::AddCallSlot(Indexes& index, const Call& call) const {
 }
 
 void Engine::Unindex(const Counsellor& c) {
+  UnindexStaffed(c);
+  UnindexBuckets(c);
+}
+
+void Engine::UnindexStaffed(const Counsellor& c) {
   if (auto staffed = index_.staffed_slots.find(&c);
       staffed != index_.staffed_slots.end()) {
     for (const auto& key : staffed->second) {
@@ -929,6 +941,9 @@ void Engine::Unindex(const Counsellor& c) {
     }
     index_.staffed_slots.erase(staffed);
   }
+}
+
+void Engine::UnindexBuckets(const Counsellor& c) {
   auto slots = index_.counsellor_slots.find(&c);
   if (slots == index_.counsellor_slots.end()) {
     return;
@@ -944,18 +959,24 @@ void Engine::Unindex(const Counsellor& c) {
 }
 
 void Engine::Reindex(const Counsellor& c) {
-  // Most changes of state (reserved, on a call, in wrap-up) leave a counsellor staffed and out
-  // of the buckets: nothing to take out and put back. The profile is the same (UpdateCounsellor
-  // unindexes first), so staffed slots still present are still right.
+  // The profile is the same (UpdateCounsellor unindexes first), so staffed slots still present
+  // are still right: they change only when the counsellor starts or stops being staffed. Bucket
+  // slots are redone whenever present or due (a rank follows idle time and calls today); most
+  // changes of state (reserved, on a call, in wrap-up) have none to take out or put back.
   const bool staffed = c.desk_connected && c.state != CounsellorState::kOffline &&
                        c.state != CounsellorState::kBreak;
   const bool in_buckets = c.state == CounsellorState::kAvailable && c.desk_connected;
-  if (staffed && !in_buckets && index_.staffed_slots.contains(&c) &&
-      !index_.counsellor_slots.contains(&c)) {
-    return;
+  if (index_.staffed_slots.contains(&c) != staffed) {
+    if (staffed) {
+      AddStaffedSlots(index_, c);
+    } else {
+      UnindexStaffed(c);
+    }
   }
-  Unindex(c);
-  AddCounsellorSlots(index_, c);
+  UnindexBuckets(c);
+  if (in_buckets) {
+    AddBucketSlots(index_, c);
+  }
 }
 
 void Engine::ReindexCall(const Call& call) {

@@ -444,6 +444,10 @@ class Engine final {
   // Puts the counsellor in (or takes them out of) the buckets their current state calls for.
   void Reindex(const Counsellor& c);
   void Unindex(const Counsellor& c);
+  void UnindexStaffed(const Counsellor& c);
+  void UnindexBuckets(const Counsellor& c);
+  void AddStaffedSlots(Indexes& index, const Counsellor& c) const;
+  void AddBucketSlots(Indexes& index, const Counsellor& c) const;
   void ReindexCall(const Call& call);
   void RebuildIndexes();
   Indexes BuildIndexes() const;
