@@ -23,9 +23,6 @@ bool Serves(const CounsellorProfile& p, const std::string& province) {
   return p.home_province == province || Contains(p.provinces, province);
 }
 
-// The heap order of timers_: the earliest (at, seq) on top.
-bool TimerAfter(const TimerEntry& a, const TimerEntry& b) { return b < a; }
-
 // Pointers to the entries of a hash map, sorted by key: for walks whose order must not depend
 // on hashing.
 template <typename Map>
@@ -44,7 +41,7 @@ auto SortedByKey(Map& map) {
 // GCC's policy-based data structures (header-only): a red-black tree whose nodes know their
 // subtree sizes, so order_of_key is O(log n).
 struct Engine::QueueRanks {
-  __gnu_pbds::tree<QueueKey, const CallEntry*, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
+  __gnu_pbds::tree<QueueKey, const Call*, std::less<QueueKey>, __gnu_pbds::rb_tree_tag,
                    __gnu_pbds::tree_order_statistics_node_update>
       tree;
 };
@@ -72,7 +69,7 @@ absl::Status Engine::SetPolicy(Policy policy, Timestamp now) {
   // A connecting call may come back to the queue (ConnectFailed): it moves to the new ladder too.
   // By call id: PlaceOnLadder sets timers, whose sequence numbers must not follow hashing.
   for (auto* entry : SortedByKey(calls_)) {
-    Call& call = entry->second;
+    Call& call = *entry->second;
     if (call.state == CallState::kWaiting || call.state == CallState::kOffered ||
         call.state == CallState::kConnecting) {
       PlaceOnLadder(call);
@@ -98,6 +95,7 @@ absl::Status Engine::AddCounsellor(const CounsellorProfile& profile, Timestamp n
     return absl::AlreadyExistsError(absl::StrCat("counsellor '", profile.id, "' already exists"));
   }
   Counsellor& c = counsellors_[profile.id];
+  counsellor_by_id_[profile.id] = &c;
   c.profile = profile;
   c.since = now_;
   c.idle_since = now_;
@@ -111,7 +109,7 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
     return absl::NotFoundError(absl::StrCat("counsellor '", profile.id, "' not found"));
   }
   c->profile = profile;
-  Unindex(profile.id);  // Another profile: every slot afresh (Reindex keeps unchanged ones).
+  Unindex(*c);  // Another profile: every slot afresh (Reindex keeps unchanged ones).
   Reindex(*c);
   // New skills or provinces may make waiting calls theirs...
   if (c->state == CounsellorState::kAvailable) {
@@ -135,7 +133,8 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
         "); sign them out first (a supervisor can: hotlinectl presence ", counsellor_id,
         " offline)"));
   }
-  Unindex(counsellor_id);
+  Unindex(*c);
+  counsellor_by_id_.erase(counsellor_id);
   counsellors_.erase(counsellor_id);
   // Signed out, so nothing should wait for them; should anything still, it goes on now.
   holds_to_review_.push_back(counsellor_id);
@@ -172,7 +171,7 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
   Reindex(*c);
   switch (c->state) {
     case CounsellorState::kReserved: {
-      Call& call = calls_.at(c->call_id);
+      Call& call = *calls_.at(c->call_id);
       RevokeOffer(call, RevokeReason::kWithdrawn);
       // Not a missed offer: the desk went away. They wait for it like an available one (the
       // change of state sets the grace timer).
@@ -182,7 +181,7 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
     }
     case CounsellorState::kAvailable:
     case CounsellorState::kBreak:
-      SetTimer(TimerKind::kDeskGrace, counsellor_id, now_ + options_.desk_grace_ms, c->desk_drops);
+      SetTimer(TimerKind::kDeskGrace, *c, now_ + options_.desk_grace_ms, c->desk_drops);
       break;
     case CounsellorState::kOffline:
     case CounsellorState::kOnCall:
@@ -333,9 +332,8 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
   }
   Call* call = LookupCall(call_id);
   NoteCategory(call->info.caller_key, call_id, disposition.category);
-  call->record.disposition = disposition;
   call->record.wrap_up_done_at = now_;
-  Record(*call);
+  Record(*call, disposition);
   c->heavy_in_row = disposition.heavy ? c->heavy_in_row + 1 : 0;
   if (!ready_for_next) {
     // A break of their own choosing: a real break, so the heavy run starts again.
@@ -354,7 +352,7 @@ void Engine::CoolDown(Counsellor& c) {
   ChangeState(c, CounsellorState::kBreak, BreakReason::kCoolDown, "");
   if (c.heavy_in_row < policy_.max_heavy_in_row) {
     c.cool_down_until = now_ + policy_.cool_down_ms;
-    SetTimer(TimerKind::kCoolDown, c.profile.id, c.cool_down_until, c.generation);
+    SetTimer(TimerKind::kCoolDown, c, c.cool_down_until, c.generation);
   }
   // Otherwise the cool-down lasts until they (or a supervisor) say they are ready.
 }
@@ -366,9 +364,9 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   if (calls_.contains(info.call_id) || finished_caller_.contains(info.call_id)) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
   }
-  Call& call = calls_[info.call_id];
-  call.info = info;
+  Call& call = AddCall(info);
   call.admission_seq = next_seq_++;
+  calls_by_seq_[call.admission_seq] = &call;
   if (auto last = contacts_.find(info.caller_key);
       last != contacts_.end() &&
       now_ < last->second.back().answered_at + policy_.repeat_window_ms) {
@@ -376,16 +374,16 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
     call.info.repeat_caller = true;
     call.preferred_counsellor = last->second.back().counsellor_id;
     call.hold_until = now_ + policy_.repeat_wait_ms;
-    SetTimer(TimerKind::kRepeatHold, info.call_id, call.hold_until, 0);
+    SetTimer(TimerKind::kRepeatHold, call, call.hold_until, 0);
   }
   PlaceOnLadder(call);
-  SetTimer(TimerKind::kMaxWait, info.call_id, info.arrived_at + options_.max_wait_ms, 0);
+  SetTimer(TimerKind::kMaxWait, call, info.arrived_at + options_.max_wait_ms, 0);
   Enqueue(call);
   MatchCall(call);
   if (call.state == CallState::kWaiting) {
     Announce(call);
   }
-  SetTimer(TimerKind::kAnnounce, info.call_id, now_ + options_.announce_every_ms, 0);
+  SetTimer(TimerKind::kAnnounce, call, now_ + options_.announce_every_ms, 0);
   // A gateway's arrival time may lie in the past; fire whatever it has already made due.
   AdvanceTo(now_);
   return absl::OkStatus();
@@ -488,7 +486,7 @@ absl::Status Engine::ConnectFailed(const std::string& call_id, const std::string
     return absl::FailedPreconditionError(absl::StrCat(
         "call '", call_id, "' is ", std::string(Name(call->state)), ", not connecting"));
   }
-  Counsellor& c = counsellors_.at(call->counsellor_id);
+  Counsellor& c = CounsellorAt(call->counsellor_id);
   call->state = CallState::kWaiting;
   call->counsellor_id.clear();
   call->record.counsellor_id.clear();
@@ -621,15 +619,63 @@ void Engine::StartNewDay() {
   }
 }
 
-void Engine::SetTimer(TimerKind kind, const std::string& key, Timestamp at, uint64_t generation) {
-  timers_.push_back(Timer{at, next_seq_++, kind, key, generation});
+void Engine::SetTimer(TimerKind kind, const Call& call, Timestamp at, uint64_t generation) {
+  HOTLINE_CHECK(IsCallTimer(kind));
+  timers_.push_back(Timer{at, next_seq_++, generation, call.admission_seq, kind});
   std::push_heap(timers_.begin(), timers_.end(), TimerAfter);
+}
+
+void Engine::SetTimer(TimerKind kind, const Counsellor& c, Timestamp at, uint64_t generation) {
+  HOTLINE_CHECK(!IsCallTimer(kind));
+  timers_.push_back(Timer{at, next_seq_++, generation, CounsellorHandle(c.profile.id), kind});
+  std::push_heap(timers_.begin(), timers_.end(), TimerAfter);
+}
+
+uint64_t Engine::CounsellorHandle(const std::string& counsellor_id) {
+  auto [it, added] = counsellor_handles_.try_emplace(counsellor_id, counsellor_names_.size());
+  if (added) {
+    counsellor_names_.push_back(counsellor_id);
+  }
+  return it->second;
+}
+
+Engine::Call* Engine::CallOfTimer(const Timer& timer) {
+  auto it = calls_by_seq_.find(timer.subject);
+  return it == calls_by_seq_.end() ? nullptr : it->second;
+}
+
+Engine::Counsellor* Engine::CounsellorOfTimer(const Timer& timer) {
+  return LookupCounsellor(counsellor_names_[timer.subject]);
+}
+
+TimerEntry Engine::ToEntry(const Timer& timer) const {
+  std::string key;
+  if (!IsCallTimer(timer.kind)) {
+    key = counsellor_names_[timer.subject];
+  } else if (auto it = calls_by_seq_.find(timer.subject); it != calls_by_seq_.end()) {
+    key = it->second->info.call_id;
+  }
+  // Else the call is gone: the timer would find nothing, and an empty key finds nothing either.
+  return TimerEntry{timer.at, timer.seq, timer.kind, std::move(key), timer.generation};
+}
+
+Engine::Timer Engine::FromEntry(const TimerEntry& entry) {
+  Timer timer{entry.at, entry.seq, entry.generation, 0, entry.kind};
+  if (!IsCallTimer(entry.kind)) {
+    timer.subject = CounsellorHandle(entry.key);
+  } else if (const Call* call = LookupCall(entry.key)) {
+    timer.subject = call->admission_seq;
+  } else {
+    // A call gone: a number no call is ever admitted with.
+    timer.subject = kNoCall;
+  }
+  return timer;
 }
 
 void Engine::FireTimer(const Timer& timer) {
   switch (timer.kind) {
     case TimerKind::kStep: {
-      Call* call = LookupCall(timer.key);
+      Call* call = CallOfTimer(timer);
       if (call == nullptr || call->ladder_generation != timer.generation) {
         return;
       }
@@ -640,7 +686,7 @@ void Engine::FireTimer(const Timer& timer) {
       return;
     }
     case TimerKind::kMaxWait: {
-      Call* call = LookupCall(timer.key);
+      Call* call = CallOfTimer(timer);
       if (call == nullptr) {
         return;
       }
@@ -654,12 +700,12 @@ void Engine::FireTimer(const Timer& timer) {
       return;
     }
     case TimerKind::kOfferTimeout: {
-      Call* call = LookupCall(timer.key);
+      Call* call = CallOfTimer(timer);
       if (call == nullptr || call->state != CallState::kOffered ||
           call->generation != timer.generation) {
         return;
       }
-      Counsellor& c = counsellors_.at(call->counsellor_id);
+      Counsellor& c = CounsellorAt(call->counsellor_id);
       RevokeOffer(*call, RevokeReason::kTimedOut);
       if (++c.missed_in_row >= options_.missed_offers_before_break) {
         c.missed_in_row = 0;
@@ -674,7 +720,7 @@ void Engine::FireTimer(const Timer& timer) {
       return;
     }
     case TimerKind::kDeskGrace: {
-      Counsellor* c = LookupCounsellor(timer.key);
+      Counsellor* c = CounsellorOfTimer(timer);
       if (c == nullptr || c->desk_connected || c->desk_drops != timer.generation ||
           (c->state != CounsellorState::kAvailable && c->state != CounsellorState::kBreak)) {
         return;
@@ -683,7 +729,7 @@ void Engine::FireTimer(const Timer& timer) {
       return;
     }
     case TimerKind::kAnnounce: {
-      Call* call = LookupCall(timer.key);
+      Call* call = CallOfTimer(timer);
       if (call == nullptr || call->state == CallState::kConnecting ||
           call->state == CallState::kConnected || call->state == CallState::kEnded) {
         return;  // Connected or gone: nothing more to announce.
@@ -691,18 +737,18 @@ void Engine::FireTimer(const Timer& timer) {
       if (call->state == CallState::kWaiting) {
         Announce(*call);
       }
-      SetTimer(TimerKind::kAnnounce, timer.key, now_ + options_.announce_every_ms, 0);
+      SetTimer(TimerKind::kAnnounce, *call, now_ + options_.announce_every_ms, 0);
       return;
     }
     case TimerKind::kRepeatHold: {
-      Call* call = LookupCall(timer.key);
+      Call* call = CallOfTimer(timer);
       if (call != nullptr && call->state == CallState::kWaiting) {
         MatchCall(*call);  // Waited long enough for their last counsellor.
       }
       return;
     }
     case TimerKind::kCoolDown: {
-      Counsellor* c = LookupCounsellor(timer.key);
+      Counsellor* c = CounsellorOfTimer(timer);
       if (c == nullptr || c->state != CounsellorState::kBreak ||
           c->break_reason != BreakReason::kCoolDown || c->generation != timer.generation) {
         return;
@@ -711,12 +757,12 @@ void Engine::FireTimer(const Timer& timer) {
       return;
     }
     case TimerKind::kWrapUp: {
-      Counsellor* c = LookupCounsellor(timer.key);
+      Counsellor* c = CounsellorOfTimer(timer);
       if (c == nullptr || c->state != CounsellorState::kWrapUp ||
           c->generation != timer.generation) {
         return;
       }
-      Call& call = calls_.at(c->call_id);
+      Call& call = *calls_.at(c->call_id);
       call.record.wrap_up_done_at = now_;
       // The desk keeps its form open: the disposition may still come, late.
       OwedDisposition owed{now_, call.info.call_id, c->profile.id, call.info.caller_key};
@@ -825,33 +871,42 @@ Engine::RankKey Engine::Rank(const Counsellor& c, Topic topic) const {
   const int64_t idle = ToUnixMillis(c.idle_since);
   switch (policy_.strategy) {
     case Strategy::kLongestIdle:
-      return {idle, 0, c.profile.id};
+      return {idle, 0, &c};
     case Strategy::kMostSkilled:
-      return {-c.profile.skills.at(topic), idle, c.profile.id};
+      return {-c.profile.skills.at(topic), idle, &c};
     case Strategy::kFewestCallsToday:
-      return {c.calls_day == VietnamDay(now_) ? c.calls_today : 0, idle, c.profile.id};
+      return {c.calls_day == VietnamDay(now_) ? c.calls_today : 0, idle, &c};
     case Strategy::kRoundRobin:
-      return {static_cast<int64_t>(c.last_offer_seq), idle, c.profile.id};
+      return {static_cast<int64_t>(c.last_offer_seq), idle, &c};
   }
-  return {idle, 0, c.profile.id};
+  return {idle, 0, &c};
 }
 
 void Engine::AddCounsellorSlots(Indexes& index, const Counsellor& c) const {
   if (c.desk_connected && c.state != CounsellorState::kOffline &&
       c.state != CounsellorState::kBreak) {
-    auto& staffed = index.staffed_slots[c.profile.id];
-    for (const auto& [topic, level] : c.profile.skills) {
-      for (const auto& language : c.profile.languages) {
-        ++index.staffed[{topic, language}];
-        staffed.emplace_back(topic, language);
-      }
+    AddStaffedSlots(index, c);
+  }
+  if (c.state == CounsellorState::kAvailable && c.desk_connected) {
+    AddBucketSlots(index, c);
+  }
+}
+
+void Engine::AddStaffedSlots(Indexes& index, const Counsellor& c) const {
+  auto& staffed = index.staffed_slots[&c];
+  for (const auto& [topic, level] : c.profile.skills) {
+    for (const auto& language : c.profile.languages) {
+      ++index.staffed[{topic, language}];
+      staffed.emplace_back(topic, language);
     }
   }
-  if (c.state != CounsellorState::kAvailable || !c.desk_connected) {
-    return;
-  }
-  auto& slots = index.counsellor_slots[c.profile.id];
-  for (Bucket& bucket : CounsellorBuckets(c)) {
+}
+
+void Engine::AddBucketSlots(Indexes& index, const Counsellor& c) const {
+  auto& slots = index.counsellor_slots[&c];
+  std::vector<Bucket> buckets = CounsellorBuckets(c);
+  slots.reserve(buckets.size());  // One allocation, not a growth series.
+  for (Bucket& bucket : buckets) {
     RankKey rank = Rank(c, std::get<0>(bucket));
     index.counsellors[bucket].insert(rank);
     slots.emplace_back(std::move(bucket), std::move(rank));
@@ -871,8 +926,13 @@ void Engine::AddCallSlot(Indexes& index, const Call& call) const {
   }
 }
 
-void Engine::Unindex(const std::string& counsellor_id) {
-  if (auto staffed = index_.staffed_slots.find(counsellor_id);
+void Engine::Unindex(const Counsellor& c) {
+  UnindexStaffed(c);
+  UnindexBuckets(c);
+}
+
+void Engine::UnindexStaffed(const Counsellor& c) {
+  if (auto staffed = index_.staffed_slots.find(&c);
       staffed != index_.staffed_slots.end()) {
     for (const auto& key : staffed->second) {
       if (--index_.staffed[key] == 0) {
@@ -881,7 +941,10 @@ void Engine::Unindex(const std::string& counsellor_id) {
     }
     index_.staffed_slots.erase(staffed);
   }
-  auto slots = index_.counsellor_slots.find(counsellor_id);
+}
+
+void Engine::UnindexBuckets(const Counsellor& c) {
+  auto slots = index_.counsellor_slots.find(&c);
   if (slots == index_.counsellor_slots.end()) {
     return;
   }
@@ -896,18 +959,24 @@ void Engine::Unindex(const std::string& counsellor_id) {
 }
 
 void Engine::Reindex(const Counsellor& c) {
-  // Most changes of state (reserved, on a call, in wrap-up) leave a counsellor staffed and out
-  // of the buckets: nothing to take out and put back. The profile is the same (UpdateCounsellor
-  // unindexes first), so staffed slots still present are still right.
+  // The profile is the same (UpdateCounsellor unindexes first), so staffed slots still present
+  // are still right: they change only when the counsellor starts or stops being staffed. Bucket
+  // slots are redone whenever present or due (a rank follows idle time and calls today); most
+  // changes of state (reserved, on a call, in wrap-up) have none to take out or put back.
   const bool staffed = c.desk_connected && c.state != CounsellorState::kOffline &&
                        c.state != CounsellorState::kBreak;
   const bool in_buckets = c.state == CounsellorState::kAvailable && c.desk_connected;
-  if (staffed && !in_buckets && index_.staffed_slots.contains(c.profile.id) &&
-      !index_.counsellor_slots.contains(c.profile.id)) {
-    return;
+  if (index_.staffed_slots.contains(&c) != staffed) {
+    if (staffed) {
+      AddStaffedSlots(index_, c);
+    } else {
+      UnindexStaffed(c);
+    }
   }
-  Unindex(c.profile.id);
-  AddCounsellorSlots(index_, c);
+  UnindexBuckets(c);
+  if (in_buckets) {
+    AddBucketSlots(index_, c);
+  }
 }
 
 void Engine::ReindexCall(const Call& call) {
@@ -936,7 +1005,7 @@ Engine::Indexes Engine::BuildIndexes() const {
     AddCounsellorSlots(index, c);
   }
   for (const auto& [id, call] : calls_) {
-    AddCallSlot(index, call);
+    AddCallSlot(index, *call);
   }
   return index;
 }
@@ -976,7 +1045,7 @@ void Engine::PlaceOnLadder(Call& call) {
   ++call.ladder_generation;
   ReindexCall(call);
   if (step + 1 < ladder.steps.size()) {
-    SetTimer(TimerKind::kStep, call.info.call_id, call.info.arrived_at + step_end,
+    SetTimer(TimerKind::kStep, call, call.info.arrived_at + step_end,
              call.ladder_generation);
   }
 }
@@ -1054,19 +1123,19 @@ std::string Engine::Explain(const Counsellor& c, const Call& call) const {
 
 bool Engine::HeldForAnother(const Call& call, const std::string& counsellor_id) const {
   if (call.preferred_counsellor.empty() || call.preferred_counsellor == counsellor_id ||
-      now_ >= call.hold_until || call.tried.contains(call.preferred_counsellor)) {
+      now_ >= call.hold_until || Tried(call, call.preferred_counsellor)) {
     return false;
   }
-  auto it = counsellors_.find(call.preferred_counsellor);
-  if (it == counsellors_.end() || !it->second.desk_connected) {
+  auto it = counsellor_by_id_.find(call.preferred_counsellor);
+  if (it == counsellor_by_id_.end() || !it->second->desk_connected) {
     return false;
   }
   // Worth waiting for only if they are busy with a call, will be free soon, and could take this
   // one then: waiting for someone the step's rules (or a never-route) keep out only idles others.
-  const CounsellorState s = it->second.state;
+  const CounsellorState s = it->second->state;
   return (s == CounsellorState::kReserved || s == CounsellorState::kOnCall ||
           s == CounsellorState::kWrapUp) &&
-         Qualified(it->second, call);
+         Qualified(*it->second, call);
 }
 
 void Engine::MatchCall(Call& call) {
@@ -1074,7 +1143,7 @@ void Engine::MatchCall(Call& call) {
     return;
   }
   if (!call.preferred_counsellor.empty() && now_ < call.hold_until &&
-      !call.tried.contains(call.preferred_counsellor)) {
+      !Tried(call, call.preferred_counsellor)) {
     Counsellor* last = LookupCounsellor(call.preferred_counsellor);
     if (last != nullptr && Eligible(*last, call)) {
       Offer(call, *last, 1, "repeat caller: back to the counsellor who answered them last");
@@ -1098,13 +1167,13 @@ void Engine::MatchCall(Call& call) {
   int eligible = 0;
   if (auto bucket = index_.counsellors.find(CallBucket(call)); bucket != index_.counsellors.end()) {
     for (const RankKey& rank : bucket->second) {
-      Counsellor& c = counsellors_.at(std::get<2>(rank));
+      Counsellor& c = Mutable(rank.counsellor);
       if (!Eligible(c, call)) {
         continue;
       }
       ++eligible;
       const int misses = Misses(c, call);
-      const bool was_tried = call.tried.contains(c.profile.id);
+      const bool was_tried = Tried(call, c.profile.id);
       Counsellor*& best = was_tried ? tried : fresh;
       int& best_misses = was_tried ? tried_misses : fresh_misses;
       if (best == nullptr || misses < best_misses) {
@@ -1128,7 +1197,7 @@ void Engine::MatchCounsellor(Counsellor& c) {
   if (auto waiting = index_.preferring.find(id); waiting != index_.preferring.end()) {
     for (const auto& [key, waiting_call] : waiting->second) {
       Call& call = Mutable(waiting_call);
-      if (now_ < call.hold_until && !call.tried.contains(id) && Eligible(c, call)) {
+      if (now_ < call.hold_until && !Tried(call, id) && Eligible(c, call)) {
         Offer(call, c, 1, "repeat caller: back to the counsellor who answered them last");
         return;
       }
@@ -1142,12 +1211,16 @@ void Engine::MatchCounsellor(Counsellor& c) {
       return false;
     }
     return std::any_of(bucket->second.begin(), bucket->second.end(), [&](const RankKey& r) {
-      return std::get<2>(r) != id && Eligible(counsellors_.at(std::get<2>(r)), call);
+      return r.counsellor != &c && Eligible(*r.counsellor, call);
     });
   };
   std::optional<QueueKey> best;
   const Call* best_call = nullptr;
-  for (const Bucket& bucket : CounsellorBuckets(c)) {
+  // Their buckets as indexed (they are AVAILABLE with a desk, so indexed under this profile):
+  // no second derivation of the buckets, and no allocation.
+  auto slots = index_.counsellor_slots.find(&c);
+  HOTLINE_CHECK(slots != index_.counsellor_slots.end());
+  for (const auto& [bucket, rank] : slots->second) {
     auto calls = index_.calls.find(bucket);
     if (calls == index_.calls.end()) {
       continue;
@@ -1158,7 +1231,7 @@ void Engine::MatchCounsellor(Counsellor& c) {
       }
       const Call& call = *queued;
       if (!Eligible(c, call) || HeldForAnother(call, id) ||
-          (call.tried.contains(id) && someone_else(call))) {
+          (Tried(call, id) && someone_else(call))) {
         continue;
       }
       best = key;
@@ -1173,7 +1246,7 @@ void Engine::MatchCounsellor(Counsellor& c) {
   int eligible = 0;
   if (auto bucket = index_.counsellors.find(CallBucket(call)); bucket != index_.counsellors.end()) {
     for (const RankKey& r : bucket->second) {
-      eligible += Eligible(counsellors_.at(std::get<2>(r)), call) ? 1 : 0;
+      eligible += Eligible(*r.counsellor, call) ? 1 : 0;
     }
   }
   Offer(call, c, eligible, "the first call in the queue this freed counsellor can take");
@@ -1183,7 +1256,9 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   Dequeue(call);
   call.state = CallState::kOffered;
   call.counsellor_id = c.profile.id;
-  call.tried.insert(c.profile.id);
+  if (!Tried(call, c.profile.id)) {
+    call.tried.push_back(c.profile.id);
+  }
   // Routed: whatever becomes of this offer, the call waits for nobody in particular again.
   call.hold_until = std::min(call.hold_until, now_);
   ++call.generation;
@@ -1193,7 +1268,7 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
     call.record.first_offered_at = now_;
   }
   const Timestamp expires = now_ + options_.offer_timeout_ms;
-  SetTimer(TimerKind::kOfferTimeout, call.info.call_id, expires, call.generation);
+  SetTimer(TimerKind::kOfferTimeout, call, expires, call.generation);
   // The offer first, so a desk sees what it is reserved for before the state change.
   Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule, now_,
                  call.info.repeat_caller ? HistoryOf(call.info.caller_key)
@@ -1211,7 +1286,7 @@ void Engine::RevokeOffer(Call& call, RevokeReason reason) {
 
 Engine::Counsellor* Engine::DetachCounsellor(Call& call, RevokeReason reason, Outcome outcome) {
   if (call.state == CallState::kOffered) {
-    Counsellor& c = counsellors_.at(call.counsellor_id);
+    Counsellor& c = CounsellorAt(call.counsellor_id);
     Emit(OfferRevoked{call.info.call_id, c.profile.id, reason, now_});
     // Back to where they were: an offer that went away is not work done.
     ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
@@ -1220,7 +1295,7 @@ Engine::Counsellor* Engine::DetachCounsellor(Call& call, RevokeReason reason, Ou
     return &c;
   }
   if (call.state == CallState::kConnecting) {
-    Counsellor& c = counsellors_.at(call.counsellor_id);
+    Counsellor& c = CounsellorAt(call.counsellor_id);
     Emit(DeskCallEnded{call.info.call_id, c.profile.id, outcome});
     return &c;
   }
@@ -1248,7 +1323,7 @@ void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reaso
   if (idle && !was_idle && !c.desk_connected) {
     // Out of a call (or an offer) to a desk that dropped meanwhile: they get the grace period
     // from now, and are signed out if the desk does not come back; nothing else would.
-    SetTimer(TimerKind::kDeskGrace, c.profile.id, now_ + options_.desk_grace_ms, c.desk_drops);
+    SetTimer(TimerKind::kDeskGrace, c, now_ + options_.desk_grace_ms, c.desk_drops);
   }
   c.state = state;
   c.break_reason = reason;
@@ -1325,7 +1400,7 @@ std::optional<Millis> Engine::Estimate(const Call& call) const {
 }
 
 void Engine::StartWrapUp(Call& call, Outcome outcome, const std::string& reason) {
-  Counsellor& c = counsellors_.at(call.counsellor_id);
+  Counsellor& c = CounsellorAt(call.counsellor_id);
   call.state = CallState::kEnded;
   call.record.outcome = outcome;
   call.record.reason = reason;
@@ -1336,7 +1411,7 @@ void Engine::StartWrapUp(Call& call, Outcome outcome, const std::string& reason)
   const auto per_topic = policy_.wrap_up_ms.find(call.info.topic);
   const Timestamp deadline =
       now_ + (per_topic != policy_.wrap_up_ms.end() ? per_topic->second : options_.wrap_up_ms);
-  SetTimer(TimerKind::kWrapUp, c.profile.id, deadline, c.generation);
+  SetTimer(TimerKind::kWrapUp, c, deadline, c.generation);
   Emit(WrapUpStarted{call.info.call_id, c.profile.id, deadline});
 }
 
@@ -1356,20 +1431,25 @@ void Engine::Finish(Call& call, Outcome outcome, const std::string& reason) {
   Record(call);
 }
 
-void Engine::Record(Call& call) {
+void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   const std::string id = call.info.call_id;
+  // Found before the call's id moves into the row: the table's key is a view of it.
+  const auto entry_it = calls_.find(id);
+  calls_by_seq_.erase(call.admission_seq);
   finished_caller_[id] = call.info.caller_key;
-  // The record's copy of the call is made once, here: while the call lives, `info` is the call.
-  call.record.call = std::move(call.info);
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
       recent_handling_.pop_front();
     }
   }
-  Emit(CallFinished{std::move(call.record)});
+  // The row is made once, here: while the call lives, `info` is the call and `record` the rest.
+  CallEntry entry = ToEntry(std::move(call));
+  entry.record.call = std::move(entry.info);
+  entry.record.disposition = std::move(disposition);
+  Emit(CallFinished{std::move(entry.record)});
   finished_order_.emplace_back(now_, id);
-  calls_.erase(id);
+  calls_.erase(entry_it);
 }
 
 std::vector<OwedDisposition> Engine::OwedBy(const std::string& counsellor_id) const {
@@ -1425,7 +1505,7 @@ absl::Status Engine::CheckInvariants() const {
     }
     if (holds) {
       auto call = calls_.find(c.call_id);
-      if (call == calls_.end() || call->second.counsellor_id != id) {
+      if (call == calls_.end() || call->second->counsellor_id != id) {
         return absl::InternalError(
             absl::StrCat("counsellor ", id, " holds call ", c.call_id, " that is not theirs"));
       }
@@ -1435,7 +1515,7 @@ absl::Status Engine::CheckInvariants() const {
   std::set<std::pair<std::string, uint64_t>> grace;
   for (const Timer& timer : timers_) {
     if (timer.kind == TimerKind::kDeskGrace) {
-      grace.emplace(timer.key, timer.generation);
+      grace.emplace(counsellor_names_[timer.subject], timer.generation);
     }
   }
   for (const auto& [id, c] : counsellors_) {
@@ -1446,7 +1526,9 @@ absl::Status Engine::CheckInvariants() const {
     }
   }
   size_t waiting = 0;
-  for (const auto& [id, call] : calls_) {
+  for (const auto& [key, entry] : calls_) {
+    const Call& call = *entry;
+    const std::string& id = call.info.call_id;
     if (call.state == CallState::kWaiting) {
       ++waiting;
       if (!call.in_queue) {
@@ -1500,9 +1582,12 @@ EngineState Engine::SaveState() const {
   }
   state.calls.reserve(calls_.size());
   for (const auto* entry : SortedByKey(calls_)) {
-    state.calls.push_back(entry->second);
+    state.calls.push_back(ToEntry(*entry->second));
   }
-  state.timers.assign(timers_.begin(), timers_.end());
+  state.timers.reserve(timers_.size());
+  for (const Timer& timer : timers_) {
+    state.timers.push_back(ToEntry(timer));
+  }
   std::sort(state.timers.begin(), state.timers.end());
   state.finished.assign(finished_order_.begin(), finished_order_.end());
   state.recent_handling.assign(recent_handling_.begin(), recent_handling_.end());
@@ -1535,24 +1620,28 @@ void Engine::RestoreState(EngineState state) {
   now_ = state.now;
   next_seq_ = state.next_seq;
   counsellors_.clear();
+  counsellor_by_id_.clear();
   for (auto& c : state.counsellors) {
     const std::string id = c.profile.id;
-    counsellors_.emplace(id, std::move(c));
+    counsellor_by_id_[id] = &counsellors_.emplace(id, std::move(c)).first->second;
   }
   index_ = {};  // Points into calls_.
   calls_.clear();
+  calls_by_seq_.clear();
   queue_ranks_->tree.clear();
   for (auto& call : state.calls) {
-    const std::string id = call.info.call_id;
-    Call& restored = calls_.emplace(id, std::move(call)).first->second;
-    // Snapshots before the engine kept one copy of a live call carry a second in the record.
-    restored.record.call = {};
+    Call& restored = AddCall(FromEntry(std::move(call)));
+    calls_by_seq_[restored.admission_seq] = &restored;
     if (restored.in_queue) {
       restored.in_queue = false;
       Enqueue(restored);
     }
   }
-  timers_ = std::move(state.timers);
+  timers_.clear();
+  timers_.reserve(state.timers.size());
+  for (const TimerEntry& timer : state.timers) {
+    timers_.push_back(FromEntry(timer));
+  }
   std::make_heap(timers_.begin(), timers_.end(), TimerAfter);
   finished_order_.assign(state.finished.begin(), state.finished.end());
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
@@ -1577,16 +1666,98 @@ void Engine::RestoreState(EngineState state) {
   effects_.clear();
 }
 
+// --- The saved form of a live call. ---
+
+Engine::Call& Engine::AddCall(Call call) {
+  auto owned = std::make_unique<Call>(std::move(call));
+  Call& added = *owned;
+  // The key views the call's own id, which lives (and stays put) as long as the entry.
+  const bool inserted = calls_.emplace(added.info.call_id, std::move(owned)).second;
+  HOTLINE_CHECK(inserted);
+  return added;
+}
+
+Engine::Call& Engine::AddCall(const CallInfo& info) {
+  Call call;
+  call.info = info;
+  return AddCall(std::move(call));
+}
+
+CallEntry Engine::ToEntry(Call call) {
+  CallEntry entry;
+  entry.info = std::move(call.info);
+  entry.state = call.state;
+  entry.step = call.step;
+  entry.admission_seq = call.admission_seq;
+  entry.in_queue = call.in_queue;
+  entry.counsellor_id = std::move(call.counsellor_id);
+  entry.tried = {call.tried.begin(), call.tried.end()};
+  entry.expired = call.expired;
+  entry.generation = call.generation;
+  entry.preferred_counsellor = std::move(call.preferred_counsellor);
+  entry.hold_until = call.hold_until;
+  entry.ladder_generation = call.ladder_generation;
+  CallRecord& r = entry.record;  // Its `call` stays empty: `info` is the call.
+  r.outcome = call.record.outcome;
+  r.counsellor_id = std::move(call.record.counsellor_id);
+  r.first_offered_at = call.record.first_offered_at;
+  r.accepted_at = call.record.accepted_at;
+  r.answered_at = call.record.answered_at;
+  r.ended_at = call.record.ended_at;
+  r.wrap_up_done_at = call.record.wrap_up_done_at;
+  r.offers = call.record.offers;
+  r.final_step = call.record.final_step;
+  r.reason = std::move(call.record.reason);
+  return entry;
+}
+
+Engine::Call Engine::FromEntry(CallEntry entry) {
+  Call call;
+  call.info = std::move(entry.info);
+  call.state = entry.state;
+  call.step = entry.step;
+  call.admission_seq = entry.admission_seq;
+  call.in_queue = entry.in_queue;
+  call.counsellor_id = std::move(entry.counsellor_id);
+  call.tried = {entry.tried.begin(), entry.tried.end()};
+  call.expired = entry.expired;
+  call.generation = entry.generation;
+  call.preferred_counsellor = std::move(entry.preferred_counsellor);
+  call.hold_until = entry.hold_until;
+  call.ladder_generation = entry.ladder_generation;
+  // A live call's record has no disposition (it comes with the input that finishes the call),
+  // and snapshots before the engine kept one copy of a live call carry a second in
+  // `record.call`: neither is kept.
+  LiveRecord& r = call.record;
+  r.outcome = entry.record.outcome;
+  r.counsellor_id = std::move(entry.record.counsellor_id);
+  r.first_offered_at = entry.record.first_offered_at;
+  r.accepted_at = entry.record.accepted_at;
+  r.answered_at = entry.record.answered_at;
+  r.ended_at = entry.record.ended_at;
+  r.wrap_up_done_at = entry.record.wrap_up_done_at;
+  r.offers = entry.record.offers;
+  r.final_step = entry.record.final_step;
+  r.reason = std::move(entry.record.reason);
+  return call;
+}
+
 // --- Lookups and views. ---
 
 Engine::Call* Engine::LookupCall(const std::string& call_id) {
   auto it = calls_.find(call_id);
-  return it == calls_.end() ? nullptr : &it->second;
+  return it == calls_.end() ? nullptr : it->second.get();
 }
 
 Engine::Counsellor* Engine::LookupCounsellor(const std::string& counsellor_id) {
-  auto it = counsellors_.find(counsellor_id);
-  return it == counsellors_.end() ? nullptr : &it->second;
+  auto it = counsellor_by_id_.find(counsellor_id);
+  return it == counsellor_by_id_.end() ? nullptr : it->second;
+}
+
+Engine::Counsellor& Engine::CounsellorAt(const std::string& counsellor_id) {
+  Counsellor* c = LookupCounsellor(counsellor_id);
+  HOTLINE_CHECK(c != nullptr);
+  return *c;
 }
 
 namespace {
@@ -1608,11 +1779,11 @@ std::vector<CounsellorView> Engine::Counsellors() const {
 }
 
 std::optional<CounsellorView> Engine::FindCounsellor(const std::string& counsellor_id) const {
-  auto it = counsellors_.find(counsellor_id);
-  if (it == counsellors_.end()) {
+  auto it = counsellor_by_id_.find(counsellor_id);
+  if (it == counsellor_by_id_.end()) {
     return std::nullopt;
   }
-  const Counsellor& c = it->second;
+  const Counsellor& c = *it->second;
   return ViewOf(c.profile, c.state, c.break_reason, c.since, c.call_id, c.desk_connected);
 }
 
@@ -1640,8 +1811,8 @@ std::vector<CallView> Engine::Calls(size_t waiting_limit) const {
   }
   for (const std::string& id : held) {
     auto it = calls_.find(id);
-    if (it != calls_.end() && !it->second.in_queue) {
-      const Call& call = it->second;
+    if (it != calls_.end() && !it->second->in_queue) {
+      const Call& call = *it->second;
       out.push_back(CallView{call.info, call.state, call.step, call.counsellor_id, 0,
                              call.admission_seq, call.record.answered_at});
     }
@@ -1656,8 +1827,8 @@ int Engine::CountWaiting(Priority p) const {
   for (const auto& [id, c] : counsellors_) {
     if (c.state == CounsellorState::kReserved && !c.call_id.empty()) {
       auto it = calls_.find(c.call_id);
-      n += it != calls_.end() && it->second.info.priority == p &&
-                   it->second.state == CallState::kOffered
+      n += it != calls_.end() && it->second->info.priority == p &&
+                   it->second->state == CallState::kOffered
                ? 1
                : 0;
     }
@@ -1667,7 +1838,7 @@ int Engine::CountWaiting(Priority p) const {
 
 void Engine::ForEachCall(const std::function<void(const CallInfo&, CallState)>& visit) const {
   for (const auto& [id, call] : calls_) {
-    visit(call.info, call.state);
+    visit(call->info, call->state);
   }
 }
 
@@ -1676,7 +1847,7 @@ std::optional<CallView> Engine::FindCall(const std::string& call_id) const {
   if (it == calls_.end()) {
     return std::nullopt;
   }
-  const Call& call = it->second;
+  const Call& call = *it->second;
   return CallView{call.info,          call.state,       call.step,
                   call.counsellor_id, PositionOf(call), call.admission_seq,
                   call.record.answered_at};

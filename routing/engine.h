@@ -13,6 +13,7 @@
 // Not thread-safe: called only on the daemon's engine thread (or a test's).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -21,10 +22,13 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <variant>
 #include <vector>
 
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
@@ -319,8 +323,70 @@ class Engine final {
 
  private:
   using Counsellor = CounsellorEntry;
-  using Call = CallEntry;
-  using Timer = TimerEntry;
+  // What a live call's row needs beyond `info` before the call finishes: CallRecord without its
+  // copy of the call and without the disposition (which comes with the input that finishes
+  // the call). A third of a CallRecord's size, for every waiting call.
+  struct LiveRecord {
+    Outcome outcome = Outcome::kFailed;
+    int offers = 0;
+    int final_step = 0;
+    std::string counsellor_id;
+    std::optional<Timestamp> first_offered_at;
+    std::optional<Timestamp> accepted_at;
+    std::optional<Timestamp> answered_at;
+    Timestamp ended_at{};
+    std::optional<Timestamp> wrap_up_done_at;
+    std::string reason;
+    bool operator==(const LiveRecord&) const = default;
+  };
+  // A live call as the engine keeps it: CallEntry (the saved form, see ToEntry / FromEntry)
+  // with a LiveRecord instead of a whole CallRecord.
+  struct Call {
+    CallInfo info;
+    CallState state = CallState::kWaiting;
+    int step = 0;
+    uint64_t admission_seq = 0;
+    bool in_queue = false;
+    bool expired = false;
+    std::string counsellor_id;
+    // Few (the counsellors it rang on), so a vector: 24 bytes empty, not a set's 48.
+    std::vector<std::string> tried;
+    uint64_t generation = 0;
+    std::string preferred_counsellor;
+    Timestamp hold_until{};
+    uint64_t ladder_generation = 0;
+    LiveRecord record;
+  };
+  static CallEntry ToEntry(Call call);
+  // Adds a live call to calls_ (its id must be new there).
+  Call& AddCall(Call call);
+  Call& AddCall(const CallInfo& info);
+  static Call FromEntry(CallEntry entry);
+  // A pending timer: TimerEntry (the saved form) naming its subject by number, not by a copy of
+  // an id: a call by its admission sequence number (calls_by_seq_), a counsellor by their handle
+  // in counsellor_names_. A timer whose call is gone finds nothing, as before.
+  struct Timer {
+    Timestamp at{};
+    uint64_t seq = 0;
+    uint64_t generation = 0;
+    uint64_t subject = 0;
+    TimerKind kind = TimerKind::kStep;
+  };
+  // The heap order of timers_: the earliest (at, seq) on top. (at, seq) is unique.
+  static bool TimerAfter(const Timer& a, const Timer& b) {
+    return std::tie(b.at, b.seq) < std::tie(a.at, a.seq);
+  }
+  static constexpr uint64_t kNoCall = ~uint64_t{0};
+  static bool IsCallTimer(TimerKind kind) {
+    return kind != TimerKind::kWrapUp && kind != TimerKind::kDeskGrace &&
+           kind != TimerKind::kCoolDown;
+  }
+  // The counsellor's handle (interned on first use; ids are few and come from the administrator).
+  uint64_t CounsellorHandle(const std::string& counsellor_id);
+  Call* CallOfTimer(const Timer& timer);
+  Counsellor* CounsellorOfTimer(const Timer& timer);
+  TimerEntry ToEntry(const Timer& timer) const;
+  Timer FromEntry(const TimerEntry& entry);
   // Queue order of waiting calls. Invariants: higher priority first, then earlier admission
   // (admission sequence number, which follows arrival order); each waiting call appears once.
   using QueueKey = std::tuple<int, uint64_t>;  // (-priority, admission seq)
@@ -336,26 +402,52 @@ class Engine final {
   // serve, every centre of those, and national, exactly while AVAILABLE with a connected desk;
   // a waiting call is in the one bucket of its topic and current step's scope, exactly while it
   // is in the queue. CheckInvariants rebuilds both and compares.
-  using RankKey = std::tuple<int64_t, int64_t, std::string>;
+  // The counsellor by pointer into counsellors_ (a std::map: stable while they exist; they leave
+  // every index before they are erased), ordered by their id: no copy of the id per bucket, and
+  // no lookup by id to reach them.
+  struct RankKey {
+    int64_t first = 0;
+    int64_t second = 0;
+    const Counsellor* counsellor = nullptr;
+    bool operator<(const RankKey& o) const {
+      if (first != o.first) {
+        return first < o.first;
+      }
+      if (second != o.second) {
+        return second < o.second;
+      }
+      return counsellor->profile.id < o.counsellor->profile.id;
+    }
+    bool operator==(const RankKey&) const = default;
+  };
   struct Indexes {
     // Hash maps: only looked up, never walked in an order that could reach a decision.
-    absl::flat_hash_map<Bucket, std::set<RankKey>> counsellors;
-    absl::flat_hash_map<std::string, std::vector<std::pair<Bucket, RankKey>>> counsellor_slots;
+    // B-trees: a bucket's entries in a few contiguous nodes, not a tree node (an allocation)
+    // per entry; the same order as std::set and std::map.
+    absl::flat_hash_map<Bucket, absl::btree_set<RankKey>> counsellors;
+    // Keyed by the counsellor (a pointer into counsellors_, like RankKey): no hash of their id.
+    absl::flat_hash_map<const Counsellor*, std::vector<std::pair<Bucket, RankKey>>>
+        counsellor_slots;
     // Calls by pointer into calls_ (a node map: stable while the call lives; a call leaves
     // every index before it is erased).
-    absl::flat_hash_map<Bucket, std::map<QueueKey, const Call*>> calls;
+    absl::flat_hash_map<Bucket, absl::btree_map<QueueKey, const Call*>> calls;
     absl::flat_hash_map<const Call*, std::pair<Bucket, QueueKey>> call_slots;
     // Waiting repeat calls by the counsellor they were last answered by.
-    absl::flat_hash_map<std::string, std::map<QueueKey, const Call*>> preferring;
+    absl::flat_hash_map<std::string, absl::btree_map<QueueKey, const Call*>> preferring;
     // Counsellors signed in (desk connected, not OFFLINE or on BREAK) by (topic, language), for
     // the wait estimate, and what each one counts for.
     absl::flat_hash_map<std::pair<Topic, std::string>, int> staffed;
-    absl::flat_hash_map<std::string, std::vector<std::pair<Topic, std::string>>> staffed_slots;
+    absl::flat_hash_map<const Counsellor*, std::vector<std::pair<Topic, std::string>>>
+        staffed_slots;
     bool operator==(const Indexes&) const = default;
   };
   // Puts the counsellor in (or takes them out of) the buckets their current state calls for.
   void Reindex(const Counsellor& c);
-  void Unindex(const std::string& counsellor_id);
+  void Unindex(const Counsellor& c);
+  void UnindexStaffed(const Counsellor& c);
+  void UnindexBuckets(const Counsellor& c);
+  void AddStaffedSlots(Indexes& index, const Counsellor& c) const;
+  void AddBucketSlots(Indexes& index, const Counsellor& c) const;
   void ReindexCall(const Call& call);
   void RebuildIndexes();
   Indexes BuildIndexes() const;
@@ -370,7 +462,8 @@ class Engine final {
   // per day; the ranks must never be a day behind a decision.
   void StartNewDay();
   void FireTimer(const Timer& timer);
-  void SetTimer(TimerKind kind, const std::string& key, Timestamp at, uint64_t generation);
+  void SetTimer(TimerKind kind, const Call& call, Timestamp at, uint64_t generation);
+  void SetTimer(TimerKind kind, const Counsellor& c, Timestamp at, uint64_t generation);
 
   void Enqueue(Call& call);
   void Dequeue(Call& call);
@@ -431,7 +524,7 @@ class Engine final {
   void Announce(const Call& call);
   std::optional<Millis> Estimate(const Call& call) const;
   void Finish(Call& call, Outcome outcome, const std::string& reason);
-  void Record(Call& call);
+  void Record(Call& call, std::optional<Disposition> disposition = std::nullopt);
   // Notes the category on the caller's contact for `call_id`, if still remembered.
   void NoteCategory(const std::string& caller_key, const std::string& call_id,
                     const std::string& category);
@@ -443,7 +536,13 @@ class Engine final {
   // A call the indexes point at, to change: they hold const pointers into calls_, which this
   // engine owns.
   static Call& Mutable(const Call* call) { return const_cast<Call&>(*call); }
+  static Counsellor& Mutable(const Counsellor* c) { return const_cast<Counsellor&>(*c); }
+  static bool Tried(const Call& call, const std::string& counsellor_id) {
+    return std::find(call.tried.begin(), call.tried.end(), counsellor_id) != call.tried.end();
+  }
   Counsellor* LookupCounsellor(const std::string& counsellor_id);
+  // The counsellor, who must exist.
+  Counsellor& CounsellorAt(const std::string& counsellor_id);
 
   const EngineOptions options_;
   Policy policy_;
@@ -451,9 +550,16 @@ class Engine final {
   Timestamp now_{};
   // std::map, not unordered: iteration order is part of determinism.
   std::map<std::string, Counsellor> counsellors_;
-  // Hashed for speed (a node map: a Call& stays valid while others come and go). Whatever walks
-  // it where order could reach a decision or a saved state sorts by id first.
-  absl::node_hash_map<std::string, Call> calls_;
+  // The same counsellors by id, hashed: for lookups (a tree's string compares cost more), never
+  // walked.
+  absl::flat_hash_map<std::string, Counsellor*> counsellor_by_id_;
+  // Hashed for speed, each call on the heap (a Call& stays valid while others come and go), keyed
+  // by a view of the call's own id (one copy of the id per call). Whatever walks it where order
+  // could reach a decision or a saved state sorts by id first.
+  absl::flat_hash_map<std::string_view, std::unique_ptr<Call>> calls_;
+  // The same calls by admission sequence number (unique per call): call timers name their call
+  // by it, 8 bytes instead of a copy of its id.
+  absl::flat_hash_map<uint64_t, Call*> calls_by_seq_;
   // Finished call ids, oldest first, with when they finished: forgotten after
   // finished_call_memory_ms. Their caller keys are in finished_caller_.
   std::deque<std::pair<Timestamp, std::string>> finished_order_;
@@ -479,6 +585,10 @@ class Engine final {
   // A binary min-heap on (at, seq) (std::push_heap with TimerAfter): (at, seq) is unique, so the
   // firing order is the same as a sorted set's, without a tree node per timer.
   std::vector<Timer> timers_;
+  // Counsellor ids by handle, and the handles by id: never shrinks (bounded by the counsellors
+  // the administrator ever added); a handle never reaches a decision, only finds an id.
+  std::vector<std::string> counsellor_names_;
+  absl::flat_hash_map<std::string, uint64_t> counsellor_handles_;
   uint64_t next_seq_ = 0;
   std::vector<Effect> effects_;
   // Counsellors who stopped being busy, lost their desk, profile or a caller during the current

@@ -51,6 +51,7 @@ absl::StatusOr<Regions> Regions::Create(const RegionTable& table) {
                                                      "' is not one of the centres"));
     }
     r.centre_[p.code] = p.centre;
+    r.centre_hashed_[p.code] = p.centre;
     r.name_[p.code] = p.name;
   }
   for (const auto& p : table.provinces) {
@@ -78,8 +79,8 @@ std::optional<std::string> Regions::Canonical(const std::string& code) const {
 
 const std::string& Regions::CentreOf(const std::string& code) const {
   static const std::string kNone;
-  auto it = centre_.find(code);
-  return it == centre_.end() ? kNone : it->second;
+  auto it = centre_hashed_.find(code);
+  return it == centre_hashed_.end() ? kNone : it->second;
 }
 
 const std::string& Regions::NameOf(const std::string& code) const {
