@@ -26,6 +26,11 @@ bool Serves(const CounsellorProfile& p, const std::string& province) {
 // The heap order of timers_: the earliest (at, seq) on top.
 bool TimerAfter(const TimerEntry& a, const TimerEntry& b) { return b < a; }
 
+// A caller's contacts are kept in this order.
+bool ContactBefore(const Contact& a, const Contact& b) {
+  return std::tie(a.answered_at, a.call_id) < std::tie(b.answered_at, b.call_id);
+}
+
 // Pointers to the entries of a hash map, sorted by key: for walks whose order must not depend
 // on hashing.
 template <typename Map>
@@ -432,7 +437,11 @@ absl::Status Engine::CallConnected(const std::string& call_id, Timestamp now) {
   call->record.answered_at = now_;
   if (!call->info.caller_key.empty()) {  // A withheld number is nobody's repeat call.
     std::vector<Contact>& contacts = contacts_[call->info.caller_key];
-    contacts.push_back(Contact{call_id, call->counsellor_id, now_, ""});
+    // In the order (answered_at, call id): the order a rebuild from the calls' rows can give
+    // (RememberFinished), however many of one caller's calls connect in the same millisecond.
+    Contact contact{call_id, call->counsellor_id, now_, ""};
+    contacts.insert(std::upper_bound(contacts.begin(), contacts.end(), contact, ContactBefore),
+                    std::move(contact));
     if (contacts.size() > kMaxContactsPerCaller) {
       contacts.erase(contacts.begin());
     }
@@ -611,6 +620,8 @@ void Engine::AdvanceTo(Timestamp now) {
         ++it;
       }
     }
+    contacts_forgotten_through_ =
+        std::max(contacts_forgotten_through_, now_ - policy_.repeat_window_ms);
     next_contact_sweep_ = now_ + Millis(3'600'000);
   }
 }
@@ -1490,7 +1501,11 @@ absl::Status Engine::CheckInvariants() const {
 
 // --- Snapshots. ---
 
-EngineState Engine::SaveState() const {
+EngineState Engine::SaveState() const { return Save(true); }
+
+EngineState Engine::SaveLiveState() const { return Save(false); }
+
+EngineState Engine::Save(bool with_finished) const {
   EngineState state;
   state.policy = policy_;
   state.now = now_;
@@ -1504,8 +1519,14 @@ EngineState Engine::SaveState() const {
   }
   state.timers.assign(timers_.begin(), timers_.end());
   std::sort(state.timers.begin(), state.timers.end());
-  state.finished.assign(finished_order_.begin(), finished_order_.end());
   state.recent_handling.assign(recent_handling_.begin(), recent_handling_.end());
+  state.never_route.assign(never_route_.begin(), never_route_.end());
+  state.next_contact_sweep = next_contact_sweep_;
+  state.contacts_forgotten_through = contacts_forgotten_through_;
+  if (!with_finished) {
+    return state;
+  }
+  state.finished.assign(finished_order_.begin(), finished_order_.end());
   for (const auto* entry : SortedByKey(contacts_)) {
     for (const Contact& contact : entry->second) {
       state.contacts.emplace_back(entry->first, contact);
@@ -1524,8 +1545,6 @@ EngineState Engine::SaveState() const {
       state.finished_callers.emplace_back(id, it->second);
     }
   }
-  state.never_route.assign(never_route_.begin(), never_route_.end());
-  state.next_contact_sweep = next_contact_sweep_;
   return state;
 }
 
@@ -1573,8 +1592,67 @@ void Engine::RestoreState(EngineState state) {
   }
   never_route_ = {state.never_route.begin(), state.never_route.end()};
   next_contact_sweep_ = state.next_contact_sweep;
+  contacts_forgotten_through_ = state.contacts_forgotten_through;
   RebuildIndexes();
   effects_.clear();
+}
+
+void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
+  // Each part of the memory keeps what the engine that saved the state still kept: what its
+  // expiry (in AdvanceTo, as of now_) and its sweeps had not forgotten yet.
+  finished_order_.clear();
+  finished_caller_.clear();
+  owed_order_.clear();
+  owed_.clear();
+  contacts_.clear();
+  struct Answered {
+    Timestamp at;
+    const std::string* caller_key;
+    Contact contact;
+  };
+  std::vector<Answered> answered;
+  const auto remembered = [&](const std::string& caller_key, std::optional<Timestamp> at) {
+    // A withheld number is nobody's repeat call.
+    return at && !caller_key.empty() && *at > contacts_forgotten_through_;
+  };
+  for (const FinishedCall& f : calls) {
+    if (now_ < f.finished_at + options_.finished_call_memory_ms) {
+      finished_order_.emplace_back(f.finished_at, f.call_id);
+      finished_caller_[f.call_id] = f.caller_key;
+    }
+    // Owed: the wrap-up ended (by its deadline) without a disposition, none came late since.
+    if (f.wrap_up_done_at && !f.category && !f.counsellor_id.empty() &&
+        now_ < *f.wrap_up_done_at + options_.late_disposition_ms) {
+      OwedDisposition owed{*f.wrap_up_done_at, f.call_id, f.counsellor_id, f.caller_key};
+      owed_[owed.call_id] = owed;
+      owed_order_.push_back(std::move(owed));
+    }
+    if (remembered(f.caller_key, f.answered_at)) {
+      answered.push_back(Answered{*f.answered_at, &f.caller_key,
+                                  Contact{f.call_id, f.counsellor_id, *f.answered_at,
+                                          f.category.value_or("")}});
+    }
+  }
+  // Calls still live (connected, or in wrap-up) were contacts from the moment they connected.
+  for (const auto* entry : SortedByKey(calls_)) {
+    const Call& call = entry->second;
+    if (remembered(call.info.caller_key, call.record.answered_at)) {
+      answered.push_back(Answered{*call.record.answered_at, &call.info.caller_key,
+                                  Contact{call.info.call_id, call.counsellor_id,
+                                          *call.record.answered_at, ""}});
+    }
+  }
+  // In the order CallConnected keeps them, each caller's most recent kMaxContactsPerCaller.
+  std::sort(answered.begin(), answered.end(), [](const Answered& a, const Answered& b) {
+    return ContactBefore(a.contact, b.contact);
+  });
+  for (Answered& a : answered) {
+    std::vector<Contact>& contacts = contacts_[*a.caller_key];
+    contacts.push_back(std::move(a.contact));
+    if (contacts.size() > kMaxContactsPerCaller) {
+      contacts.erase(contacts.begin());
+    }
+  }
 }
 
 // --- Lookups and views. ---

@@ -291,6 +291,18 @@ class Engine final {
   // that saved it would have. REQUIRES: `state` came from SaveState() with the same options.
   void RestoreState(EngineState state);
 
+  // The state without the memory of finished calls (`finished`, `finished_callers`,
+  // `owed_dispositions` and `contacts` left empty): its size follows the live calls and the
+  // counsellors, not the calls of the last day. Restore it with RestoreState and then
+  // RememberFinished, which rebuilds that memory from the calls' rows.
+  EngineState SaveLiveState() const;
+  // Rebuilds the memory of finished calls after RestoreState(SaveLiveState()): `calls` are the
+  // calls finished before that state was saved, in the order they finished (at least those in
+  // the finished-call, late-disposition and repeat windows; older ones are ignored). Afterwards
+  // the engine decides exactly as the one that saved the state, and SaveState() equals its own
+  // (but for the order of contacts a caller made in the same millisecond).
+  void RememberFinished(const std::vector<FinishedCall>& calls);
+
   // --- Views. ---
   std::vector<CounsellorView> Counsellors() const;
   // Live calls: waiting ones first in queue order, then the rest by call id.
@@ -444,6 +456,8 @@ class Engine final {
   // engine owns.
   static Call& Mutable(const Call* call) { return const_cast<Call&>(*call); }
   Counsellor* LookupCounsellor(const std::string& counsellor_id);
+  // SaveState(), without the finished-call memory unless `with_finished`.
+  EngineState Save(bool with_finished) const;
 
   const EngineOptions options_;
   Policy policy_;
@@ -468,6 +482,8 @@ class Engine final {
   absl::flat_hash_map<std::string, std::string> finished_caller_;
   std::set<std::pair<std::string, std::string>> never_route_;
   Timestamp next_contact_sweep_{};
+  // See EngineState::contacts_forgotten_through.
+  Timestamp contacts_forgotten_through_{};
   // The queue: waiting calls by QueueKey, in a tree that knows ranks, so a caller's position
   // costs O(log n), not a walk of the queue. Defined in engine.cc: its GCC-only type stays out
   // of this header.
