@@ -1634,8 +1634,8 @@ void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
     }
   }
   // Calls still live (connected, or in wrap-up) were contacts from the moment they connected.
-  for (const auto* entry : SortedByKey(calls_)) {
-    const Call& call = entry->second;
+  // (Any order: the sort below is total, call ids being unique.)
+  for (const auto& [id, call] : calls_) {
     if (remembered(call.info.caller_key, call.record.answered_at)) {
       answered.push_back(Answered{*call.record.answered_at, &call.info.caller_key,
                                   Contact{call.info.call_id, call.counsellor_id,
