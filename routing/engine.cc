@@ -1628,18 +1628,18 @@ void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
       owed_order_.push_back(std::move(owed));
     }
     if (remembered(f.caller_key, f.answered_at)) {
-      answered.push_back(Answered{*f.answered_at, &f.caller_key,
-                                  Contact{f.call_id, f.counsellor_id, *f.answered_at,
-                                          f.category.value_or("")}});
+      answered.push_back(
+          Answered{*f.answered_at, &f.caller_key,
+                   Contact{f.call_id, f.counsellor_id, *f.answered_at, f.category.value_or("")}});
     }
   }
   // Calls still live (connected, or in wrap-up) were contacts from the moment they connected.
   // (Any order: the sort below is total, call ids being unique.)
   for (const auto& [id, call] : calls_) {
     if (remembered(call.info.caller_key, call.record.answered_at)) {
-      answered.push_back(Answered{*call.record.answered_at, &call.info.caller_key,
-                                  Contact{call.info.call_id, call.counsellor_id,
-                                          *call.record.answered_at, ""}});
+      answered.push_back(
+          Answered{*call.record.answered_at, &call.info.caller_key,
+                   Contact{call.info.call_id, call.counsellor_id, *call.record.answered_at, ""}});
     }
   }
   // In the order CallConnected keeps them, each caller's most recent kMaxContactsPerCaller.

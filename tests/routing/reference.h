@@ -157,8 +157,8 @@ class Reference {
               // The last: the latest answered, of calls answered in one millisecond the one
               // with the greatest id.
               auto [it, added] = contacts_.try_emplace(call.info.caller_key);
-              if (added || std::tie(it->second.at, it->second.call_id) <=
-                               std::tie(input_now, x.call_id)) {
+              if (added ||
+                  std::tie(it->second.at, it->second.call_id) <= std::tie(input_now, x.call_id)) {
                 it->second = {x.counsellor_id, input_now, x.call_id};
               }
             }
@@ -617,7 +617,7 @@ class Reference {
     Timestamp at{};  // When they answered.
     std::string call_id;
   };
-  std::map<std::string, LastContact> contacts_;  // Caller key -> last.
+  std::map<std::string, LastContact> contacts_;                        // Caller key -> last.
   std::set<std::pair<std::string, std::string>> never_;                // (counsellor, caller key).
   uint64_t next_admission_ = 0;
   uint64_t offers_ = 0;
