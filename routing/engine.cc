@@ -368,7 +368,7 @@ void Engine::CoolDown(Counsellor& c) {
 
 absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   AdvanceTo(now);
-  if (calls_.contains(info.call_id) || finished_caller_.contains(info.call_id)) {
+  if (calls_.contains(info.call_id) || finished_index_.contains(std::string_view(info.call_id))) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
   }
   Call& call = calls_[info.call_id];
@@ -519,8 +519,9 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
   std::string caller_key;
   if (const Call* call = LookupCall(call_id)) {
     caller_key = call->info.caller_key;
-  } else if (auto it = finished_caller_.find(call_id); it != finished_caller_.end()) {
-    caller_key = it->second;
+  } else if (auto it = finished_index_.find(std::string_view(call_id));
+             it != finished_index_.end()) {
+    caller_key = (*it)->caller_key;
   } else {
     return absl::NotFoundError(absl::StrCat("call_id: no call '", call_id, "' in the last day"));
   }
@@ -602,10 +603,12 @@ void Engine::AdvanceTo(Timestamp now) {
     }
     owed_order_.pop_front();
   }
-  while (!finished_order_.empty() &&
-         finished_order_.front().first + options_.finished_call_memory_ms <= now_) {
-    finished_caller_.erase(finished_order_.front().second);
-    finished_order_.pop_front();
+  while (!finished_.empty() && finished_.front().at + options_.finished_call_memory_ms <= now_) {
+    if (auto it = finished_index_.find(std::string_view(finished_.front().call_id));
+        it != finished_index_.end() && *it == &finished_.front()) {
+      finished_index_.erase(it);
+    }
+    finished_.pop_front();
   }
   // Contacts are few (at most kMaxContactsPerCaller per caller in the window); a full pass on the
   // rare ticks that pass an hour is cheap enough and keeps no second index to go stale.
@@ -1369,7 +1372,7 @@ void Engine::Finish(Call& call, Outcome outcome, const std::string& reason) {
 
 void Engine::Record(Call& call) {
   const std::string id = call.info.call_id;
-  finished_caller_[id] = call.info.caller_key;
+  RememberFinishedId(now_, id, call.info.caller_key);
   // The record's copy of the call is made once, here: while the call lives, `info` is the call.
   call.record.call = std::move(call.info);
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
@@ -1379,8 +1382,13 @@ void Engine::Record(Call& call) {
     }
   }
   Emit(CallFinished{std::move(call.record)});
-  finished_order_.emplace_back(now_, id);
   calls_.erase(id);
+}
+
+void Engine::RememberFinishedId(Timestamp at, const std::string& call_id,
+                                const std::string& caller_key) {
+  const FinishedEntry& f = finished_.emplace_back(FinishedEntry{at, call_id, caller_key});
+  finished_index_.insert(&f);  // A repeated id (only in a hand-made state) keeps the first.
 }
 
 std::vector<OwedDisposition> Engine::OwedBy(const std::string& counsellor_id) const {
@@ -1526,7 +1534,10 @@ EngineState Engine::Save(bool with_finished) const {
   if (!with_finished) {
     return state;
   }
-  state.finished.assign(finished_order_.begin(), finished_order_.end());
+  state.finished.reserve(finished_.size());
+  for (const FinishedEntry& f : finished_) {
+    state.finished.emplace_back(f.at, f.call_id);
+  }
   for (const auto* entry : SortedByKey(contacts_)) {
     for (const Contact& contact : entry->second) {
       state.contacts.emplace_back(entry->first, contact);
@@ -1539,11 +1550,9 @@ EngineState Engine::Save(bool with_finished) const {
     }
   }
   // In the order they finished, like `finished`: deterministic without sorting a day of ids.
-  state.finished_callers.reserve(finished_order_.size());
-  for (const auto& [at, id] : finished_order_) {
-    if (auto it = finished_caller_.find(id); it != finished_caller_.end()) {
-      state.finished_callers.emplace_back(id, it->second);
-    }
+  state.finished_callers.reserve(finished_.size());
+  for (const FinishedEntry& f : finished_) {
+    state.finished_callers.emplace_back(f.call_id, f.caller_key);
   }
   return state;
 }
@@ -1573,7 +1582,6 @@ void Engine::RestoreState(EngineState state) {
   }
   timers_ = std::move(state.timers);
   std::make_heap(timers_.begin(), timers_.end(), TimerAfter);
-  finished_order_.assign(state.finished.begin(), state.finished.end());
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
   contacts_.clear();
   for (auto& [key, contact] : state.contacts) {
@@ -1584,11 +1592,16 @@ void Engine::RestoreState(EngineState state) {
   for (const OwedDisposition& owed : owed_order_) {
     owed_[owed.call_id] = owed;
   }
-  finished_caller_.clear();
-  finished_caller_.insert(state.finished_callers.begin(), state.finished_callers.end());
-  // A finished call is refused by its id whether or not its caller was saved with it.
-  for (const auto& [at, id] : finished_order_) {
-    finished_caller_.try_emplace(id);
+  finished_.clear();
+  finished_index_.clear();
+  {
+    // A finished call is refused by its id whether or not its caller was saved with it.
+    const absl::flat_hash_map<std::string, std::string> callers(state.finished_callers.begin(),
+                                                                state.finished_callers.end());
+    for (const auto& [at, id] : state.finished) {
+      const auto caller = callers.find(id);
+      RememberFinishedId(at, id, caller == callers.end() ? std::string() : caller->second);
+    }
   }
   never_route_ = {state.never_route.begin(), state.never_route.end()};
   next_contact_sweep_ = state.next_contact_sweep;
@@ -1600,8 +1613,8 @@ void Engine::RestoreState(EngineState state) {
 void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
   // Each part of the memory keeps what the engine that saved the state still kept: what its
   // expiry (in AdvanceTo, as of now_) and its sweeps had not forgotten yet.
-  finished_order_.clear();
-  finished_caller_.clear();
+  finished_.clear();
+  finished_index_.clear();
   owed_order_.clear();
   owed_.clear();
   contacts_.clear();
@@ -1617,8 +1630,7 @@ void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
   };
   for (const FinishedCall& f : calls) {
     if (now_ < f.finished_at + options_.finished_call_memory_ms) {
-      finished_order_.emplace_back(f.finished_at, f.call_id);
-      finished_caller_[f.call_id] = f.caller_key;
+      RememberFinishedId(f.finished_at, f.call_id, f.caller_key);
     }
     // Owed: the wrap-up ended (by its deadline) without a disposition, none came late since.
     if (f.wrap_up_done_at && !f.category && !f.counsellor_id.empty() &&

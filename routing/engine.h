@@ -21,11 +21,14 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <variant>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "routing/engine_state.h"
@@ -468,18 +471,39 @@ class Engine final {
   // Hashed for speed (a node map: a Call& stays valid while others come and go). Whatever walks
   // it where order could reach a decision or a saved state sorts by id first.
   absl::node_hash_map<std::string, Call> calls_;
-  // Finished call ids, oldest first, with when they finished: forgotten after
-  // finished_call_memory_ms. Their caller keys are in finished_caller_.
-  std::deque<std::pair<Timestamp, std::string>> finished_order_;
+  // Finished calls still remembered, oldest first: one record each (when it finished, its id,
+  // its caller), forgotten after finished_call_memory_ms. A call id here is refused by
+  // CallArrived, and NeverRoute finds the caller of a finished call.
+  struct FinishedEntry {
+    Timestamp at{};
+    std::string call_id;
+    std::string caller_key;
+  };
+  std::deque<FinishedEntry> finished_;
+  // finished_ by call id: pointers into the deque, which stay valid as it grows at the back and
+  // shrinks at the front. Looked up by a std::string_view of the id.
+  struct FinishedIdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return absl::Hash<std::string_view>()(id); }
+    size_t operator()(const FinishedEntry* f) const { return (*this)(f->call_id); }
+  };
+  struct FinishedIdEq {
+    using is_transparent = void;
+    static std::string_view Id(std::string_view id) { return id; }
+    static std::string_view Id(const FinishedEntry* f) { return f->call_id; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Id(a) == Id(b);
+    }
+  };
+  absl::flat_hash_set<const FinishedEntry*, FinishedIdHash, FinishedIdEq> finished_index_;
+  void RememberFinishedId(Timestamp at, const std::string& call_id, const std::string& caller_key);
   std::deque<Millis> recent_handling_;
   // Answered calls by caller key, oldest first; forgotten after the policy's repeat window.
   absl::flat_hash_map<std::string, std::vector<Contact>> contacts_;
   // Dispositions still accepted late, by call id, and the same oldest first for expiry.
   absl::flat_hash_map<std::string, OwedDisposition> owed_;
   std::deque<OwedDisposition> owed_order_;
-  // Caller key of each finished call still remembered (see finished_order_), by call id: a call
-  // id here is refused by CallArrived, and NeverRoute finds the caller of a finished call.
-  absl::flat_hash_map<std::string, std::string> finished_caller_;
   std::set<std::pair<std::string, std::string>> never_route_;
   Timestamp next_contact_sweep_{};
   // See EngineState::contacts_forgotten_through.
