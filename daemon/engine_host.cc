@@ -134,6 +134,11 @@ absl::Status EngineHost::Recover() {
     routing::EngineState restored = FromSnapshot(state);
     last_time = restored.now;
     engine_.RestoreState(std::move(restored));
+    if (state.has_finished_in_calls()) {
+      if (absl::Status s = RememberFinished(state); !s.ok()) {
+        return s;
+      }
+    }
     for (const auto& r : state.gateway_fates()) {
       fates_[r.call_id()] = Fate{r.gateway_id(), static_cast<routing::Outcome>(r.outcome()),
                                  FromProto(r.finished_at()), r.offer_callback()};
@@ -157,7 +162,7 @@ absl::Status EngineHost::Recover() {
     // calls are the daemon's own memory.
     const routing::Timestamp at = FromProto(record.at());
     for (const routing::Effect& effect : engine_.TakeEffects()) {
-      RememberFate(effect, at);
+      RememberFate(effect);
     }
     last_time = std::max(last_time, at);
     last_seq = entry.seq;
@@ -169,6 +174,16 @@ absl::Status EngineHost::Recover() {
   }
   next_journal_seq_ = last_seq + 1;
   records_since_snapshot_ = replayed;
+  // Every row committed came with the journal records just replayed: the newest is the call the
+  // engine finished last.
+  auto last_finished = store_.LastFinishedCall();
+  if (!last_finished.ok()) {
+    return last_finished.status();
+  }
+  if (*last_finished) {
+    last_finished_call_ = (*last_finished)->first;
+    last_finished_at_ = routing::FromUnixMillis((*last_finished)->second);
+  }
   recovered_digest_ = StateDigest();
   spdlog::info("state digest after recovery: {}", recovered_digest_);
   if (Now() < last_time) {
@@ -364,7 +379,7 @@ absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp no
       KeepHeldNumber(record.call_arrived().call_id());
     }
     for (const routing::Effect& effect : effects) {
-      RememberFate(effect, now);  // Before Journal(), which may snapshot the fates.
+      RememberFate(effect);  // Before Journal(), which may snapshot: where its rows end.
     }
     Journal(record);
   } else {
@@ -394,7 +409,7 @@ void EngineHost::TickTo(routing::Timestamp now) {
   view_changed_ = true;  // A ladder step changes a call with no effect.
   const std::vector<routing::Effect> effects = engine_.TakeEffects();
   for (const routing::Effect& effect : effects) {
-    RememberFate(effect, now);
+    RememberFate(effect);
   }
   v1::JournalRecord tick;
   *tick.mutable_at() = ToProto(now);
@@ -415,19 +430,26 @@ void EngineHost::MaybeSnapshot() {
   if (records_since_snapshot_ < config_.snapshot_every_records) {
     return;
   }
-  // Effects of the current record are taken already, so the state is complete.
+  // Effects of the current record are taken already, so the state is complete. The engine thread
+  // only copies the live state (calls, counsellors, timers: no finished call, whose memory is
+  // rebuilt from the `calls` rows this commit ends at); the writer encodes it.
   const routing::Timestamp now = Now();
-  v1::EngineSnapshot state = ToSnapshot(engine_.SaveState());
-  for (const auto& [call_id, fate] : fates_) {
-    auto* r = state.add_gateway_fates();
-    r->set_call_id(call_id);
-    r->set_gateway_id(fate.gateway_id);
-    r->set_outcome(ToProtoOutcome(fate.outcome));
-    *r->mutable_finished_at() = ToProto(fate.finished_at);
-    r->set_offer_callback(fate.offer_callback);
+  auto state = std::make_shared<const routing::EngineState>(engine_.SaveLiveState());
+  v1::FinishedInCalls rows;
+  rows.set_last_call_id(last_finished_call_);
+  *rows.mutable_last_finished_at() = ToProto(last_finished_at_);
+  if (late_at_ == state->now) {
+    for (const std::string& call_id : late_at_calls_) {
+      rows.add_late_at_now(call_id);
+    }
   }
-  pending_.batch.snapshot = storage::Snapshot{next_journal_seq_ - 1, routing::ToUnixMillis(now),
-                                              state.SerializeAsString()};
+  pending_.batch.snapshot =
+      storage::Snapshot{next_journal_seq_ - 1, routing::ToUnixMillis(now), std::string()};
+  pending_.encode_snapshot = [state, rows = std::move(rows)] {
+    v1::EngineSnapshot snapshot = ToSnapshot(*state);
+    *snapshot.mutable_finished_in_calls() = rows;
+    return snapshot.SerializeAsString();
+  };
   pending_.batch.forget_results_before_ms = routing::ToUnixMillis(now - kAnswerMemory);
   records_since_snapshot_ = 0;
 }
@@ -538,20 +560,81 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
   view_changed_ = true;  // Published once per Flush (per engine wake-up).
 }
 
-void EngineHost::RememberFate(const routing::Effect& effect, routing::Timestamp at) {
+void EngineHost::RememberFate(const routing::Effect& effect) {
   if (const auto* f = std::get_if<routing::CallFinished>(&effect)) {
     const routing::CallRecord& r = f->record;
+    // When the engine finished it, as its row says (a timer's deadline, not the late tick's
+    // time): a fate rebuilt from the row is the same.
+    const routing::Timestamp finished_at = r.wrap_up_done_at.value_or(r.ended_at);
     Fate& fate = fates_[r.call.call_id];
     fate.gateway_id = r.call.gateway_id;
     fate.outcome = r.outcome;
-    fate.finished_at = at;
-    fate_order_.emplace_back(at, r.call.call_id);
+    fate.finished_at = finished_at;
+    fate_order_.emplace_back(finished_at, r.call.call_id);
+    last_finished_call_ = r.call.call_id;
+    last_finished_at_ = finished_at;
+  } else if (const auto* late = std::get_if<routing::DispositionLate>(&effect)) {
+    if (late->at != late_at_) {
+      late_at_ = late->at;
+      late_at_calls_.clear();
+    }
+    late_at_calls_.push_back(late->call_id);
   } else if (const auto* c = std::get_if<routing::CallbackOffered>(&effect)) {
     // The engine offers the callback as the call finishes (CallFinished may come first).
     Fate& fate = fates_[c->call_id];
     fate.gateway_id = c->gateway_id;
     fate.offer_callback = true;
   }
+}
+
+absl::Status EngineHost::RememberFinished(const v1::EngineSnapshot& snapshot) {
+  const v1::FinishedInCalls& through = snapshot.finished_in_calls();
+  if (through.last_call_id().empty()) {
+    engine_.RememberFinished({});  // No call had finished.
+    return absl::OkStatus();
+  }
+  const routing::Timestamp now = FromProto(snapshot.now());
+  const routing::Millis memory = config_.engine.finished_call_memory_ms;
+  // What the engine may still remember: ids and fates, owed dispositions, contacts.
+  const routing::Timestamp since = std::min({now - memory, now - config_.engine.late_disposition_ms,
+                                             FromProto(snapshot.contacts_forgotten_through())});
+  auto rows = store_.LoadFinishedCalls(through.last_call_id(),
+                                       routing::ToUnixMillis(FromProto(through.last_finished_at())),
+                                       routing::ToUnixMillis(since));
+  if (!rows.ok()) {
+    return absl::DataLossError(absl::StrCat("the snapshot's finished calls cannot be read back: ",
+                                            rows.status().message()));
+  }
+  const std::set<std::string> late_at_now(through.late_at_now().begin(),
+                                          through.late_at_now().end());
+  const int64_t now_ms = routing::ToUnixMillis(now);
+  std::vector<routing::FinishedCall> calls;
+  calls.reserve(rows->size());
+  for (const storage::FinishedRow& row : *rows) {
+    const routing::CallRecord& r = row.record;
+    routing::FinishedCall& f = calls.emplace_back();
+    f.finished_at = r.wrap_up_done_at.value_or(r.ended_at);
+    f.call_id = r.call.call_id;
+    f.caller_key = r.call.caller_key;
+    f.counsellor_id = r.counsellor_id;
+    f.answered_at = r.answered_at;
+    f.wrap_up_done_at = r.wrap_up_done_at;
+    // A disposition recorded late after the snapshot is in the row already: the journal
+    // replays it.
+    const std::optional<int64_t> late = row.late_disposition_at_ms;
+    const bool after =
+        late && (*late > now_ms || (*late == now_ms && !late_at_now.contains(f.call_id)));
+    if (r.disposition && !after) {
+      f.category = r.disposition->category;
+    }
+    if (now < f.finished_at + memory) {
+      fates_[f.call_id] = Fate{r.call.gateway_id, r.outcome, f.finished_at,
+                               r.outcome == routing::Outcome::kTimedOut};
+      fate_order_.emplace_back(f.finished_at, f.call_id);
+    }
+  }
+  engine_.RememberFinished(calls);
+  return absl::OkStatus();
 }
 
 void EngineHost::ForgetFates(routing::Timestamp now) {

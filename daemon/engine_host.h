@@ -211,8 +211,12 @@ class EngineHost final {
   // before each): how its answer knows it was late.
   std::set<std::string> late_recorded_;
   // What the daemon remembers of a call that finished, for a gateway's Hello.
-  void RememberFate(const routing::Effect& effect, routing::Timestamp at);
+  // Also where the next snapshot ends (last_finished_call_, late_at_calls_).
+  void RememberFate(const routing::Effect& effect);
   void ForgetFates(routing::Timestamp now);
+  // After a snapshot that leaves the finished calls out (journal.proto FinishedInCalls): rebuilds
+  // the engine's memory of them and the fates from the `calls` rows it ends at.
+  absl::Status RememberFinished(const v1::EngineSnapshot& snapshot);
   // Puts a rotated desk token's stored hash in force and closes the desk open with the old one;
   // false (nothing changed) when the counsellor was removed meanwhile.
   bool InstallDeskToken(const std::string& counsellor_id, const std::string& hash);
@@ -334,6 +338,12 @@ class EngineHost final {
   };
   std::map<std::string, Fate> fates_;
   std::deque<std::pair<routing::Timestamp, std::string>> fate_order_;
+  // The call finished last and when, and the late dispositions recorded at the engine's latest
+  // time (late_at_): where a snapshot's rows end (journal.proto FinishedInCalls).
+  std::string last_finished_call_;
+  routing::Timestamp last_finished_at_{};
+  routing::Timestamp late_at_{};
+  std::vector<std::string> late_at_calls_;
   // Unknown province codes already logged (bounded), so a misconfigured gateway logs each once.
   std::set<std::string> unknown_provinces_logged_;
 

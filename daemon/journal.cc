@@ -364,6 +364,7 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
     r->set_call_id(key);  // Holds the caller key in a snapshot.
   }
   *s.mutable_next_contact_sweep() = ToProto(state.next_contact_sweep);
+  *s.mutable_contacts_forgotten_through() = ToProto(state.contacts_forgotten_through);
   for (const auto& [at, id] : state.finished) {
     auto* r = s.add_finished();
     *r->mutable_at() = ToProto(at);
@@ -441,6 +442,13 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
     state.never_route.emplace_back(r.counsellor_id(), r.call_id());
   }
   state.next_contact_sweep = FromProto(s.next_contact_sweep());
+  if (s.has_contacts_forgotten_through()) {
+    state.contacts_forgotten_through = FromProto(s.contacts_forgotten_through());
+  } else if (state.next_contact_sweep != routing::Timestamp{}) {
+    // Written before it was kept: the last sweep ran an hour before the next, with this window.
+    state.contacts_forgotten_through =
+        state.next_contact_sweep - routing::Millis(3'600'000) - state.policy.repeat_window_ms;
+  }
   return state;
 }
 

@@ -95,6 +95,9 @@ absl::Status Writer::Commit(const storage::Batch& batch) {
 }
 
 void Writer::Merge(Unit& into, Unit&& from) {
+  if (from.batch.snapshot) {
+    into.encode_snapshot = std::move(from.encode_snapshot);  // Its snapshot replaces ours.
+  }
   into.batch.Absorb(std::move(from.batch));
   Append(into.sends, std::move(from.sends));
   Append(into.answers, std::move(from.answers));
@@ -145,6 +148,11 @@ void Writer::Run() {
       }
     }
     // A unit may carry only answers (a repeat, a read): nothing to write, no transaction.
+    if (batch.encode_snapshot) {
+      // Here, not on the engine thread: the encoding of a large state takes milliseconds.
+      batch.batch.snapshot->state = batch.encode_snapshot();
+      batch.encode_snapshot = nullptr;
+    }
     const absl::Status status = batch.batch.empty() ? absl::OkStatus() : Commit(batch.batch);
     if (!status.ok() && !IsTransient(status)) {
       StopForGood(status, batch);

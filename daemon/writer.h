@@ -57,6 +57,10 @@ class Writer final {
     std::vector<std::function<void()>> sends;
     // Acknowledgements and replies: only once durable.
     std::vector<std::function<void()>> answers;
+    // When set, encodes `batch.snapshot`'s state: run on the writer thread before the commit,
+    // so the engine thread never serializes a snapshot. A later unit's replaces it on merge, as
+    // its snapshot replaces the earlier one.
+    std::function<std::string()> encode_snapshot;
     bool empty() const { return batch.empty() && sends.empty() && answers.empty(); }
   };
 

@@ -23,6 +23,11 @@ bool Serves(const CounsellorProfile& p, const std::string& province) {
   return p.home_province == province || Contains(p.provinces, province);
 }
 
+// A caller's contacts are kept in this order.
+bool ContactBefore(const Contact& a, const Contact& b) {
+  return std::tie(a.answered_at, a.call_id) < std::tie(b.answered_at, b.call_id);
+}
+
 // Pointers to the entries of a hash map, sorted by key: for walks whose order must not depend
 // on hashing.
 template <typename Map>
@@ -361,7 +366,7 @@ void Engine::CoolDown(Counsellor& c) {
 
 absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   AdvanceTo(now);
-  if (calls_.contains(info.call_id) || finished_caller_.contains(info.call_id)) {
+  if (calls_.contains(info.call_id) || finished_index_.contains(std::string_view(info.call_id))) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
   }
   Call& call = AddCall(info);
@@ -430,7 +435,11 @@ absl::Status Engine::CallConnected(const std::string& call_id, Timestamp now) {
   call->record.answered_at = now_;
   if (!call->info.caller_key.empty()) {  // A withheld number is nobody's repeat call.
     std::vector<Contact>& contacts = contacts_[call->info.caller_key];
-    contacts.push_back(Contact{call_id, call->counsellor_id, now_, ""});
+    // In the order (answered_at, call id): the order a rebuild from the calls' rows can give
+    // (RememberFinished), however many of one caller's calls connect in the same millisecond.
+    Contact contact{call_id, call->counsellor_id, now_, ""};
+    contacts.insert(std::upper_bound(contacts.begin(), contacts.end(), contact, ContactBefore),
+                    std::move(contact));
     if (contacts.size() > kMaxContactsPerCaller) {
       contacts.erase(contacts.begin());
     }
@@ -508,8 +517,9 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
   std::string caller_key;
   if (const Call* call = LookupCall(call_id)) {
     caller_key = call->info.caller_key;
-  } else if (auto it = finished_caller_.find(call_id); it != finished_caller_.end()) {
-    caller_key = it->second;
+  } else if (auto it = finished_index_.find(std::string_view(call_id));
+             it != finished_index_.end()) {
+    caller_key = (*it)->caller_key;
   } else {
     return absl::NotFoundError(absl::StrCat("call_id: no call '", call_id, "' in the last day"));
   }
@@ -591,10 +601,12 @@ void Engine::AdvanceTo(Timestamp now) {
     }
     owed_order_.pop_front();
   }
-  while (!finished_order_.empty() &&
-         finished_order_.front().first + options_.finished_call_memory_ms <= now_) {
-    finished_caller_.erase(finished_order_.front().second);
-    finished_order_.pop_front();
+  while (!finished_.empty() && finished_.front().at + options_.finished_call_memory_ms <= now_) {
+    if (auto it = finished_index_.find(std::string_view(finished_.front().call_id));
+        it != finished_index_.end() && *it == &finished_.front()) {
+      finished_index_.erase(it);
+    }
+    finished_.pop_front();
   }
   // Contacts are few (at most kMaxContactsPerCaller per caller in the window); a full pass on the
   // rare ticks that pass an hour is cheap enough and keeps no second index to go stale.
@@ -609,6 +621,8 @@ void Engine::AdvanceTo(Timestamp now) {
         ++it;
       }
     }
+    contacts_forgotten_through_ =
+        std::max(contacts_forgotten_through_, now_ - policy_.repeat_window_ms);
     next_contact_sweep_ = now_ + Millis(3'600'000);
   }
 }
@@ -1436,7 +1450,7 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   // Found before the call's id moves into the row: the table's key is a view of it.
   const auto entry_it = calls_.find(id);
   calls_by_seq_.erase(call.admission_seq);
-  finished_caller_[id] = call.info.caller_key;
+  RememberFinishedId(now_, id, call.info.caller_key);
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
@@ -1448,8 +1462,13 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   entry.record.call = std::move(entry.info);
   entry.record.disposition = std::move(disposition);
   Emit(CallFinished{std::move(entry.record)});
-  finished_order_.emplace_back(now_, id);
   calls_.erase(entry_it);
+}
+
+void Engine::RememberFinishedId(Timestamp at, const std::string& call_id,
+                                const std::string& caller_key) {
+  const FinishedEntry& f = finished_.emplace_back(FinishedEntry{at, call_id, caller_key});
+  finished_index_.insert(&f);  // A repeated id (only in a hand-made state) keeps the first.
 }
 
 std::vector<OwedDisposition> Engine::OwedBy(const std::string& counsellor_id) const {
@@ -1572,7 +1591,11 @@ absl::Status Engine::CheckInvariants() const {
 
 // --- Snapshots. ---
 
-EngineState Engine::SaveState() const {
+EngineState Engine::SaveState() const { return Save(true); }
+
+EngineState Engine::SaveLiveState() const { return Save(false); }
+
+EngineState Engine::Save(bool with_finished) const {
   EngineState state;
   state.policy = policy_;
   state.now = now_;
@@ -1589,8 +1612,17 @@ EngineState Engine::SaveState() const {
     state.timers.push_back(ToEntry(timer));
   }
   std::sort(state.timers.begin(), state.timers.end());
-  state.finished.assign(finished_order_.begin(), finished_order_.end());
   state.recent_handling.assign(recent_handling_.begin(), recent_handling_.end());
+  state.never_route.assign(never_route_.begin(), never_route_.end());
+  state.next_contact_sweep = next_contact_sweep_;
+  state.contacts_forgotten_through = contacts_forgotten_through_;
+  if (!with_finished) {
+    return state;
+  }
+  state.finished.reserve(finished_.size());
+  for (const FinishedEntry& f : finished_) {
+    state.finished.emplace_back(f.at, f.call_id);
+  }
   for (const auto* entry : SortedByKey(contacts_)) {
     for (const Contact& contact : entry->second) {
       state.contacts.emplace_back(entry->first, contact);
@@ -1603,14 +1635,10 @@ EngineState Engine::SaveState() const {
     }
   }
   // In the order they finished, like `finished`: deterministic without sorting a day of ids.
-  state.finished_callers.reserve(finished_order_.size());
-  for (const auto& [at, id] : finished_order_) {
-    if (auto it = finished_caller_.find(id); it != finished_caller_.end()) {
-      state.finished_callers.emplace_back(id, it->second);
-    }
+  state.finished_callers.reserve(finished_.size());
+  for (const FinishedEntry& f : finished_) {
+    state.finished_callers.emplace_back(f.call_id, f.caller_key);
   }
-  state.never_route.assign(never_route_.begin(), never_route_.end());
-  state.next_contact_sweep = next_contact_sweep_;
   return state;
 }
 
@@ -1643,7 +1671,6 @@ void Engine::RestoreState(EngineState state) {
     timers_.push_back(FromEntry(timer));
   }
   std::make_heap(timers_.begin(), timers_.end(), TimerAfter);
-  finished_order_.assign(state.finished.begin(), state.finished.end());
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
   contacts_.clear();
   for (auto& [key, contact] : state.contacts) {
@@ -1654,14 +1681,20 @@ void Engine::RestoreState(EngineState state) {
   for (const OwedDisposition& owed : owed_order_) {
     owed_[owed.call_id] = owed;
   }
-  finished_caller_.clear();
-  finished_caller_.insert(state.finished_callers.begin(), state.finished_callers.end());
-  // A finished call is refused by its id whether or not its caller was saved with it.
-  for (const auto& [at, id] : finished_order_) {
-    finished_caller_.try_emplace(id);
+  finished_.clear();
+  finished_index_.clear();
+  {
+    // A finished call is refused by its id whether or not its caller was saved with it.
+    const absl::flat_hash_map<std::string, std::string> callers(state.finished_callers.begin(),
+                                                                state.finished_callers.end());
+    for (const auto& [at, id] : state.finished) {
+      const auto caller = callers.find(id);
+      RememberFinishedId(at, id, caller == callers.end() ? std::string() : caller->second);
+    }
   }
   never_route_ = {state.never_route.begin(), state.never_route.end()};
   next_contact_sweep_ = state.next_contact_sweep;
+  contacts_forgotten_through_ = state.contacts_forgotten_through;
   RebuildIndexes();
   effects_.clear();
 }
@@ -1740,6 +1773,63 @@ Engine::Call Engine::FromEntry(CallEntry entry) {
   r.final_step = entry.record.final_step;
   r.reason = std::move(entry.record.reason);
   return call;
+}
+
+void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
+  // Each part of the memory keeps what the engine that saved the state still kept: what its
+  // expiry (in AdvanceTo, as of now_) and its sweeps had not forgotten yet.
+  finished_.clear();
+  finished_index_.clear();
+  owed_order_.clear();
+  owed_.clear();
+  contacts_.clear();
+  struct Answered {
+    Timestamp at;
+    const std::string* caller_key;
+    Contact contact;
+  };
+  std::vector<Answered> answered;
+  const auto remembered = [&](const std::string& caller_key, std::optional<Timestamp> at) {
+    // A withheld number is nobody's repeat call.
+    return at && !caller_key.empty() && *at > contacts_forgotten_through_;
+  };
+  for (const FinishedCall& f : calls) {
+    if (now_ < f.finished_at + options_.finished_call_memory_ms) {
+      RememberFinishedId(f.finished_at, f.call_id, f.caller_key);
+    }
+    // Owed: the wrap-up ended (by its deadline) without a disposition, none came late since.
+    if (f.wrap_up_done_at && !f.category && !f.counsellor_id.empty() &&
+        now_ < *f.wrap_up_done_at + options_.late_disposition_ms) {
+      OwedDisposition owed{*f.wrap_up_done_at, f.call_id, f.counsellor_id, f.caller_key};
+      owed_[owed.call_id] = owed;
+      owed_order_.push_back(std::move(owed));
+    }
+    if (remembered(f.caller_key, f.answered_at)) {
+      answered.push_back(
+          Answered{*f.answered_at, &f.caller_key,
+                   Contact{f.call_id, f.counsellor_id, *f.answered_at, f.category.value_or("")}});
+    }
+  }
+  // Calls still live (connected, or in wrap-up) were contacts from the moment they connected.
+  // (Any order: the sort below is total, call ids being unique.)
+  for (const auto& [id, call] : calls_) {
+    if (remembered(call->info.caller_key, call->record.answered_at)) {
+      answered.push_back(Answered{
+          *call->record.answered_at, &call->info.caller_key,
+          Contact{call->info.call_id, call->counsellor_id, *call->record.answered_at, ""}});
+    }
+  }
+  // In the order CallConnected keeps them, each caller's most recent kMaxContactsPerCaller.
+  std::sort(answered.begin(), answered.end(), [](const Answered& a, const Answered& b) {
+    return ContactBefore(a.contact, b.contact);
+  });
+  for (Answered& a : answered) {
+    std::vector<Contact>& contacts = contacts_[*a.caller_key];
+    contacts.push_back(std::move(a.contact));
+    if (contacts.size() > kMaxContactsPerCaller) {
+      contacts.erase(contacts.begin());
+    }
+  }
 }
 
 // --- Lookups and views. ---

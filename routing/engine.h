@@ -30,7 +30,9 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "routing/engine_state.h"
 #include "routing/types.h"
@@ -295,6 +297,18 @@ class Engine final {
   // that saved it would have. REQUIRES: `state` came from SaveState() with the same options.
   void RestoreState(EngineState state);
 
+  // The state without the memory of finished calls (`finished`, `finished_callers`,
+  // `owed_dispositions` and `contacts` left empty): its size follows the live calls and the
+  // counsellors, not the calls of the last day. Restore it with RestoreState and then
+  // RememberFinished, which rebuilds that memory from the calls' rows.
+  EngineState SaveLiveState() const;
+  // Rebuilds the memory of finished calls after RestoreState(SaveLiveState()): `calls` are the
+  // calls finished before that state was saved, in the order they finished (at least those in
+  // the finished-call, late-disposition and repeat windows; older ones are ignored). Afterwards
+  // the engine decides exactly as the one that saved the state, and SaveState() equals its own
+  // (but for the order of contacts a caller made in the same millisecond).
+  void RememberFinished(const std::vector<FinishedCall>& calls);
+
   // --- Views. ---
   std::vector<CounsellorView> Counsellors() const;
   // Live calls: waiting ones first in queue order, then the rest by call id.
@@ -543,6 +557,8 @@ class Engine final {
   Counsellor* LookupCounsellor(const std::string& counsellor_id);
   // The counsellor, who must exist.
   Counsellor& CounsellorAt(const std::string& counsellor_id);
+  // SaveState(), without the finished-call memory unless `with_finished`.
+  EngineState Save(bool with_finished) const;
 
   const EngineOptions options_;
   Policy policy_;
@@ -560,20 +576,43 @@ class Engine final {
   // The same calls by admission sequence number (unique per call): call timers name their call
   // by it, 8 bytes instead of a copy of its id.
   absl::flat_hash_map<uint64_t, Call*> calls_by_seq_;
-  // Finished call ids, oldest first, with when they finished: forgotten after
-  // finished_call_memory_ms. Their caller keys are in finished_caller_.
-  std::deque<std::pair<Timestamp, std::string>> finished_order_;
+  // Finished calls still remembered, oldest first: one record each (when it finished, its id,
+  // its caller), forgotten after finished_call_memory_ms. A call id here is refused by
+  // CallArrived, and NeverRoute finds the caller of a finished call.
+  struct FinishedEntry {
+    Timestamp at{};
+    std::string call_id;
+    std::string caller_key;
+  };
+  std::deque<FinishedEntry> finished_;
+  // finished_ by call id: pointers into the deque, which stay valid as it grows at the back and
+  // shrinks at the front. Looked up by a std::string_view of the id.
+  struct FinishedIdHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const { return absl::Hash<std::string_view>()(id); }
+    size_t operator()(const FinishedEntry* f) const { return (*this)(f->call_id); }
+  };
+  struct FinishedIdEq {
+    using is_transparent = void;
+    static std::string_view Id(std::string_view id) { return id; }
+    static std::string_view Id(const FinishedEntry* f) { return f->call_id; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Id(a) == Id(b);
+    }
+  };
+  absl::flat_hash_set<const FinishedEntry*, FinishedIdHash, FinishedIdEq> finished_index_;
+  void RememberFinishedId(Timestamp at, const std::string& call_id, const std::string& caller_key);
   std::deque<Millis> recent_handling_;
   // Answered calls by caller key, oldest first; forgotten after the policy's repeat window.
   absl::flat_hash_map<std::string, std::vector<Contact>> contacts_;
   // Dispositions still accepted late, by call id, and the same oldest first for expiry.
   absl::flat_hash_map<std::string, OwedDisposition> owed_;
   std::deque<OwedDisposition> owed_order_;
-  // Caller key of each finished call still remembered (see finished_order_), by call id: a call
-  // id here is refused by CallArrived, and NeverRoute finds the caller of a finished call.
-  absl::flat_hash_map<std::string, std::string> finished_caller_;
   std::set<std::pair<std::string, std::string>> never_route_;
   Timestamp next_contact_sweep_{};
+  // See EngineState::contacts_forgotten_through.
+  Timestamp contacts_forgotten_through_{};
   // The queue: waiting calls by QueueKey, in a tree that knows ranks, so a caller's position
   // costs O(log n), not a walk of the queue. Defined in engine.cc: its GCC-only type stays out
   // of this header.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -136,8 +137,30 @@ struct EngineState {
   // Callers (by key) never to be routed to a counsellor: (counsellor id, caller key).
   std::vector<std::pair<std::string, std::string>> never_route;
   Timestamp next_contact_sweep{};
+  // Every contact answered at or before this was forgotten by a sweep (the latest sweep's time
+  // less the repeat window it applied): what decides which contacts a rebuild brings back.
+  Timestamp contacts_forgotten_through{};
 
   bool operator==(const EngineState&) const = default;
+};
+
+// A finished call as its row in the `calls` table keeps it: what Engine::RememberFinished
+// rebuilds the finished-call memory (ids, callers, contacts, owed dispositions) from, so a
+// snapshot need not carry it (docs/architecture.md, "Snapshots").
+struct FinishedCall {
+  // When the engine finished it: the end of its wrap-up, or else when it ended.
+  Timestamp finished_at{};
+  std::string call_id;
+  std::string caller_key;
+  // Who accepted it; empty if nobody did.
+  std::string counsellor_id;
+  std::optional<Timestamp> answered_at;
+  std::optional<Timestamp> wrap_up_done_at;
+  // The disposition's category, when one was recorded (in wrap-up or late) by the time the state
+  // being rebuilt was saved; nullopt when none was.
+  std::optional<std::string> category;
+
+  bool operator==(const FinishedCall&) const = default;
 };
 
 }  // namespace hotline::routing

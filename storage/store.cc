@@ -1156,6 +1156,75 @@ absl::StatusOr<std::optional<CallRecord>> Store::FindCall(const std::string& cal
                });
 }
 
+absl::StatusOr<std::optional<std::pair<std::string, int64_t>>> Store::LastFinishedCall() {
+  using Last = std::optional<std::pair<std::string, int64_t>>;
+  return Guard(db_->getHandle(), db_->getFilename(), "reading the last finished call",
+               [&]() -> absl::StatusOr<Last> {
+                 SQLite::Statement s(*db_,
+                                     "SELECT call_id, COALESCE(wrap_up_done_at, ended_at) AS "
+                                     "finished FROM calls ORDER BY id DESC LIMIT 1");
+                 if (!s.executeStep()) {
+                   return Last();
+                 }
+                 const RowReader row(s, "calls");
+                 return Last(std::pair(row.Text("call_id"), row.Int("finished")));
+               });
+}
+
+absl::StatusOr<std::vector<FinishedRow>> Store::LoadFinishedCalls(const std::string& last_call_id,
+                                                                  int64_t last_finished_ms,
+                                                                  int64_t since_ms) {
+  const std::string operation =
+      fmt::format("reading the calls finished through '{}' at {}", last_call_id, last_finished_ms);
+  return Guard(
+      db_->getHandle(), db_->getFilename(), operation,
+      [&]() -> absl::StatusOr<std::vector<FinishedRow>> {
+        SQLite::Statement last(*db_,
+                               "SELECT MAX(id) FROM calls WHERE call_id = :call_id AND "
+                               "COALESCE(wrap_up_done_at, ended_at) = :finished");
+        last.bind(":call_id", last_call_id);
+        last.bind(":finished", last_finished_ms);
+        if (!last.executeStep() || last.getColumn(0).isNull()) {
+          return absl::NotFoundError(
+              fmt::format("no row of call '{}' finished at {} in calls (database '{}')",
+                          last_call_id, last_finished_ms, db_->getFilename()));
+        }
+        // Backwards along the primary key from the last row: the finish times fall as the ids
+        // do, so the scan stops at the first row finished too long ago.
+        // Only what the memory needs (it may be a week of rows, for the repeat window).
+        SQLite::Statement s(*db_,
+                            "SELECT call_id, gateway_id, caller_key, counsellor_id, outcome, "
+                            "answered_at, ended_at, wrap_up_done_at, category, heavy, "
+                            "late_disposition_at FROM calls WHERE id <= :last ORDER BY id DESC");
+        s.bind(":last", last.getColumn(0).getInt64());
+        const RowReader row(s, "calls");
+        std::vector<FinishedRow> rows;
+        while (s.executeStep()) {
+          FinishedRow r;
+          r.record.call.call_id = row.Text("call_id");
+          r.record.call.gateway_id = row.Text("gateway_id");
+          r.record.call.caller_key = row.Text("caller_key");
+          r.record.counsellor_id = row.TextOrEmpty("counsellor_id");
+          r.record.outcome = row.Enum("outcome", &ParseOutcome);
+          r.record.answered_at = row.OptionalTime("answered_at");
+          r.record.ended_at = row.Time("ended_at");
+          r.record.wrap_up_done_at = row.OptionalTime("wrap_up_done_at");
+          // `heavy` is NULL exactly when there is no disposition (see ReadCall).
+          if (row.OptionalInt("heavy")) {
+            r.record.disposition.emplace().category = row.Text("category");
+          }
+          r.late_disposition_at_ms = row.OptionalInt("late_disposition_at");
+          if (routing::ToUnixMillis(r.record.wrap_up_done_at.value_or(r.record.ended_at)) <=
+              since_ms) {
+            break;
+          }
+          rows.push_back(std::move(r));
+        }
+        std::reverse(rows.begin(), rows.end());
+        return rows;
+      });
+}
+
 absl::StatusOr<int> Store::CountCalls(const std::string& call_id) {
   const std::string operation = fmt::format("counting calls '{}'", call_id);
   return Guard(db_->getHandle(), db_->getFilename(), operation, [&]() -> absl::StatusOr<int> {

@@ -54,6 +54,16 @@ struct OpenOptions {
   std::string synchronous = "NORMAL";
 };
 
+// A row of `calls`, as recovery rebuilds the memory of finished calls from it.
+struct FinishedRow {
+  // Only these fields are read: call.call_id, call.gateway_id, call.caller_key, counsellor_id,
+  // outcome, answered_at, ended_at, wrap_up_done_at and the disposition's category.
+  routing::CallRecord record;
+  // When its disposition was recorded after the wrap-up ended; nullopt for none, or in wrap-up.
+  std::optional<int64_t> late_disposition_at_ms;
+  bool operator==(const FinishedRow&) const = default;
+};
+
 // Owns the SQLite database. Not thread-safe: one owner thread calls it.
 class Store final : public Sink {
  public:
@@ -153,6 +163,17 @@ class Store final : public Sink {
 
   // The number of rows of `calls` for `call_id`.
   absl::StatusOr<int> CountCalls(const std::string& call_id);
+
+  // The call that finished last (the newest row of `calls`): its id and when it finished
+  // (wrap_up_done_at, else ended_at), or nullopt when there is no row.
+  absl::StatusOr<std::optional<std::pair<std::string, int64_t>>> LastFinishedCall();
+  // The rows of the calls that finished after `since_ms`, up to and including the newest row of
+  // `last_call_id` that finished at `last_finished_ms`, oldest first: rows are written in the
+  // order calls finish, so these are the calls finished by then. Reads only those rows (from the
+  // last one back, while they finished after `since_ms`). NOT_FOUND when that row is missing.
+  absl::StatusOr<std::vector<FinishedRow>> LoadFinishedCalls(const std::string& last_call_id,
+                                                             int64_t last_finished_ms,
+                                                             int64_t since_ms);
 
   // Returns the presence changes of one counsellor in the order they happened (by `at`, then by
   // insertion). Empty for an unknown counsellor.

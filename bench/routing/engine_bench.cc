@@ -17,13 +17,16 @@
 //   (1,000 s), so every call stays remembered.
 // - BM_MemoryFlat: 1,000,000 calls one second apart (11.6 days): heap in use after 700,000,
 //   850,000 and 1,000,000 calls, past the 24 h finished-call memory and the 7-day repeat window.
-// - BM_Snapshot: SaveState plus its proto encoding (the daemon's snapshot), time and bytes, at
-//   100,000 waiting calls and after 1,000,000 finished calls.
+// - BM_Snapshot: SaveState plus its proto encoding (the daemon's snapshot before issue 11), time
+//   and bytes, at 100,000 waiting calls and after 1,000,000 finished calls.
+// - BM_SnapshotLive: the daemon's snapshot now: SaveLiveState on the engine thread (the time),
+//   its encoding on the writer's (encode_ms, bytes), at the same two points.
 //
 // Run: build/bench/routing/engine_bench
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
+#include <chrono>
 #include <random>
 
 #include "daemon/journal.h"
@@ -256,6 +259,34 @@ void BM_Snapshot(benchmark::State& state) {
   state.counters["finished"] = finished ? 1'000'000 : 0;
 }
 BENCHMARK(BM_Snapshot)->Arg(0)->Arg(1)->Iterations(3)->Unit(benchmark::kMillisecond);
+
+// The daemon's snapshot since issue 11: the engine thread copies only the live state
+// (SaveLiveState, the time measured); the writer thread encodes it (encode_ms, bytes). Same
+// args as BM_Snapshot.
+void BM_SnapshotLive(benchmark::State& state) {
+  const bool finished = state.range(0) == 1;
+  Line line(100, finished ? 100 : 100'000, Line::Defaults(), 1ms, 2min);
+  if (finished) {
+    for (int i = 0; i < 1'000'000; ++i) {
+      line.Cycle();
+    }
+  }
+  EngineState saved;
+  for (auto _ : state) {
+    saved = line.engine().SaveLiveState();
+    benchmark::DoNotOptimize(saved);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const size_t bytes = daemon::ToSnapshot(saved).SerializeAsString().size();
+  state.counters["encode_ms"] =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  state.counters["snapshot_bytes"] = static_cast<double>(bytes);
+  // Pending timers, stale ones of calls finished in the last max wait included.
+  state.counters["timers"] = static_cast<double>(saved.timers.size());
+  state.counters["waiting"] = finished ? 100 : 100'000;
+  state.counters["finished"] = finished ? 1'000'000 : 0;
+}
+BENCHMARK(BM_SnapshotLive)->Arg(0)->Arg(1)->Iterations(3)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace hotline::routing

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/testing/blocking_queue.h"
@@ -31,7 +32,16 @@ class RecordingSink final : public storage::Sink {
     for (const storage::JournalEntry& entry : batch.journal) {
       seqs_.push_back(entry.seq);
     }
+    if (batch.snapshot) {
+      snapshots_.push_back(batch.snapshot->state);
+    }
     return absl::OkStatus();
+  }
+
+  // The states of the snapshots committed, in order.
+  std::vector<std::string> snapshots() const {
+    std::lock_guard lock(mu_);
+    return snapshots_;
   }
 
   std::vector<int64_t> seqs() const {
@@ -47,6 +57,7 @@ class RecordingSink final : public storage::Sink {
  private:
   mutable std::mutex mu_;
   std::vector<int64_t> seqs_;
+  std::vector<std::string> snapshots_;
 };
 
 // A writer over FaultySink over RecordingSink, reporting everything it does as an event:
@@ -126,6 +137,61 @@ TEST_CASE("the writer answers each unit after it is durable, sends first, in sub
   CHECK(h.writer.healthy());
   CHECK(h.writer.failure().ok());
   CHECK(h.fatal_calls == 0);
+}
+
+// Unit `seq` with a snapshot whose state its encoder makes ("state <seq>"), noting the thread
+// it runs on and how often it runs.
+struct Encoded {
+  std::mutex mu;
+  std::vector<std::thread::id> threads;
+  std::vector<int64_t> seqs;
+};
+Writer::Unit WithSnapshot(Harness& h, int64_t seq, Encoded& encoded) {
+  Writer::Unit unit = h.Unit(seq);
+  unit.batch.snapshot = storage::Snapshot{.seq = seq, .at_ms = 1'000 + seq, .state = ""};
+  unit.encode_snapshot = [seq, &encoded] {
+    std::lock_guard lock(encoded.mu);
+    encoded.threads.push_back(std::this_thread::get_id());
+    encoded.seqs.push_back(seq);
+    return "state " + std::to_string(seq);
+  };
+  return unit;
+}
+
+TEST_CASE("a unit's snapshot is encoded on the writer thread before its commit, once",
+          "[daemon][writer][snapshot]") {
+  Harness h;
+  Encoded encoded;
+  h.writer.Submit(WithSnapshot(h, 1, encoded));
+  CHECK(h.UntilAnswers(1).back() == "answer 1 durable");
+  h.writer.Stop(0ms);
+  CHECK(h.store.snapshots() == std::vector<std::string>{"state 1"});
+  std::lock_guard lock(encoded.mu);
+  CHECK(encoded.seqs == std::vector<int64_t>{1});
+  REQUIRE(encoded.threads.size() == 1);
+  CHECK(encoded.threads[0] != std::this_thread::get_id());
+}
+
+TEST_CASE("a snapshot that arrives while commits fail replaces the held one, encoded by its own",
+          "[daemon][writer][snapshot]") {
+  Harness h;
+  Encoded encoded;
+  h.faults->Fail(absl::UnavailableError("database is locked"));
+  h.writer.Submit(WithSnapshot(h, 1, encoded));
+  CHECK(h.Next() == "unhealthy");
+  CHECK(h.Next() == "send 1");
+  h.writer.Submit(WithSnapshot(h, 2, encoded));
+  CHECK(h.Next() == "send 2");
+  h.writer.Submit(h.Unit(3));  // No snapshot: the held one stays.
+  CHECK(h.Next() == "send 3");
+  h.faults->Heal();
+  CHECK(h.Next() == "healthy");
+  CHECK(h.UntilAnswers(3).back() == "answer 3 durable");
+  h.writer.Stop(0ms);
+  CHECK(h.store.snapshots() == std::vector<std::string>{"state 2"});
+  std::lock_guard lock(encoded.mu);
+  // The first was encoded for the commit that failed, the second once for the one that held.
+  CHECK(encoded.seqs == std::vector<int64_t>{1, 2});
 }
 
 TEST_CASE("a transient fault: sends go out at once, answers wait, and run in order once durable",

@@ -113,8 +113,8 @@ class Reference {
     // A caller answered within the window goes back to whoever answered them last, waiting
     // for them a while if they are busy.
     if (auto it = contacts_.find(info.caller_key);
-        it != contacts_.end() && now < it->second.second + policy_.repeat_window_ms) {
-      call.preferred = it->second.first;
+        it != contacts_.end() && now < it->second.at + policy_.repeat_window_ms) {
+      call.preferred = it->second.counsellor;
       call.hold_until = now + policy_.repeat_wait_ms;
     }
   }
@@ -154,7 +154,13 @@ class Reference {
             Call& call = calls_.at(x.call_id);
             call.state = CallState::kConnected;
             if (!call.info.caller_key.empty()) {  // A withheld number is nobody's repeat call.
-              contacts_[call.info.caller_key] = {x.counsellor_id, input_now};
+              // The last: the latest answered, of calls answered in one millisecond the one
+              // with the greatest id.
+              auto [it, added] = contacts_.try_emplace(call.info.caller_key);
+              if (added ||
+                  std::tie(it->second.at, it->second.call_id) <= std::tie(input_now, x.call_id)) {
+                it->second = {x.counsellor_id, input_now, x.call_id};
+              }
             }
           } else if constexpr (std::is_same_v<T, DeskCallEnded>) {
             calls_.at(x.call_id).state = CallState::kEnded;
@@ -606,7 +612,12 @@ class Reference {
   std::map<std::string, Counsellor> counsellors_;
   std::map<std::string, Call> calls_;        // Live calls.
   std::map<std::string, std::string> keys_;  // Caller key of every call ever admitted.
-  std::map<std::string, std::pair<std::string, Timestamp>> contacts_;  // Caller key -> last.
+  struct LastContact {
+    std::string counsellor;
+    Timestamp at{};  // When they answered.
+    std::string call_id;
+  };
+  std::map<std::string, LastContact> contacts_;                        // Caller key -> last.
   std::set<std::pair<std::string, std::string>> never_;                // (counsellor, caller key).
   uint64_t next_admission_ = 0;
   uint64_t offers_ = 0;

@@ -574,3 +574,68 @@ TEST_CASE("absorbing a later batch keeps every part of both", "[storage]") {
 
 }  // namespace
 }  // namespace hotline::storage
+
+namespace hotline::storage {
+namespace {
+
+using namespace testing;  // NOLINT(google-build-using-namespace): the helpers of this directory.
+
+// An abandoned call that ended `ended_ms` after kT0 (no wrap-up: it finished then).
+CallRecord EndedAt(const std::string& call_id, int64_t ended_ms) {
+  CallRecord r = AbandonedCall(call_id);
+  r.ended_at = At(ended_ms);
+  return r;
+}
+
+std::vector<std::string> Ids(const std::vector<FinishedRow>& rows) {
+  std::vector<std::string> ids;
+  for (const FinishedRow& row : rows) {
+    ids.push_back(row.record.call.call_id);
+  }
+  return ids;
+}
+
+TEST_CASE("the finished calls a snapshot ends at are read back in the order they finished",
+          "[storage][snapshot]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  CHECK(store->LastFinishedCall().value() == std::nullopt);
+
+  Batch batch;
+  batch.journal = Entries(1, 1);
+  // A completed call finishes at the end of its wrap-up (640 s), not at its end (605.5 s).
+  CallRecord completed = CompletedCall("c-wrapped");
+  batch.calls = {EndedAt("c-old", 100), EndedAt("c-1", 700'000), completed, EndedAt("c-2", 700'000),
+                 EndedAt("c-3", 800'000)};
+  std::swap(batch.calls[1], batch.calls[2]);  // c-wrapped (640 s) before c-1 (700 s).
+  REQUIRE_OK(store->Commit(batch));
+
+  const auto last = store->LastFinishedCall();
+  REQUIRE(last.ok());
+  CHECK(**last == std::pair<std::string, int64_t>("c-3", ToUnixMillis(At(800'000))));
+
+  // Through c-2: c-3 finished after it; c-old before `since`.
+  auto rows = store->LoadFinishedCalls("c-2", ToUnixMillis(At(700'000)), ToUnixMillis(At(100)));
+  REQUIRE(rows.ok());
+  CHECK(Ids(*rows) == std::vector<std::string>{"c-wrapped", "c-1", "c-2"});
+  CHECK((*rows)[0].record.wrap_up_done_at == completed.wrap_up_done_at);
+  REQUIRE((*rows)[0].record.disposition.has_value());
+  CHECK((*rows)[0].record.disposition->category == "sexual_abuse");
+  CHECK((*rows)[0].record.answered_at == completed.answered_at);
+  CHECK((*rows)[0].record.counsellor_id == "c-lan");
+  CHECK_FALSE((*rows)[1].late_disposition_at_ms.has_value());
+
+  // Everything through the last, from the start.
+  rows = store->LoadFinishedCalls("c-3", ToUnixMillis(At(800'000)), 0);
+  REQUIRE(rows.ok());
+  CHECK(Ids(*rows) == std::vector<std::string>{"c-old", "c-wrapped", "c-1", "c-2", "c-3"});
+
+  // A last call that is not there (or not finished then) is an error, not an empty memory.
+  CHECK(store->LoadFinishedCalls("c-9", ToUnixMillis(At(800'000)), 0).status().code() ==
+        absl::StatusCode::kNotFound);
+  CHECK(store->LoadFinishedCalls("c-3", ToUnixMillis(At(800'001)), 0).status().code() ==
+        absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace hotline::storage
