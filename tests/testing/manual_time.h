@@ -1,13 +1,24 @@
 // A TimeSource moved by hand, for daemon tests: Advance() moves the wall and monotonic clocks
 // together and fires the timers that became due (posted to their io_context, as a real timer's
-// completion would be); StepSystemTime() moves only the wall clock, as NTP does.
+// completion would be), and returns once those completions have run; StepSystemTime() moves only
+// the wall clock, as NTP does.
+//
+// Why Advance waits: a completion that re-arms its timer (the supervisors' summary, say) arms it
+// from "now". Had the test moved the clock again before the completion ran, the re-arm would land
+// a whole step late and never fire: a race no real clock has, since real time does not jump ten
+// seconds between a timer's send and its re-arm.
 //
 // Thread-safe: tests call Advance from their own thread while the engine thread arms timers.
 #pragma once
 
 #include <asio/post.hpp>
+#include <chrono>
+#include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <set>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -33,10 +44,38 @@ class ManualTime final : public daemon::TimeSource {
     return std::make_unique<ManualTimer>(*this, io);
   }
 
-  // Both clocks move by `by`; every timer due by then fires (posted to its io_context).
+  // Both clocks move by `by`; every timer due by then fires (posted to its io_context), and
+  // Advance returns once each of those io_contexts has run them. Never call it from a thread that
+  // runs one of those io_contexts.
   void Advance(routing::Millis by) {
     AdvanceHoldingTimers(by);
+    std::set<asio::io_context*> ran;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& held : held_) {
+        ran.insert(held.first);
+      }
+    }
     DeliverHeld();
+    // One marker per io_context, posted after the completions: posted handlers run in order.
+    struct Done {
+      std::mutex mu;
+      std::condition_variable cv;
+      size_t left = 0;
+    };
+    auto done = std::make_shared<Done>();
+    done->left = ran.size();
+    for (asio::io_context* io : ran) {
+      asio::post(*io, [done] {
+        std::lock_guard lock(done->mu);
+        --done->left;
+        done->cv.notify_all();
+      });
+    }
+    std::unique_lock lock(done->mu);
+    if (!done->cv.wait_for(lock, std::chrono::seconds(60), [&] { return done->left == 0; })) {
+      throw std::runtime_error("ManualTime::Advance: the fired timers did not run within 60 s");
+    }
   }
 
   // Both clocks move, and the timers that fall due are expired but their completions held back,
