@@ -141,6 +141,7 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
   Unindex(*c);
   counsellor_by_id_.erase(counsellor_id);
   counsellors_.erase(counsellor_id);
+  SweepDeadTimers();  // Theirs: added again, they start from generation 0 (IsDead).
   // Signed out, so nothing should wait for them; should anything still, it goes on now.
   holds_to_review_.push_back(counsellor_id);
   ReviewHolds();
@@ -565,7 +566,8 @@ absl::Status Engine::ChangePriority(const std::string& call_id, Priority priorit
 
 void Engine::Tick(Timestamp now) { AdvanceTo(now); }
 
-std::optional<Timestamp> Engine::NextDeadline() const {
+std::optional<Timestamp> Engine::NextDeadline() {
+  DropDeadTimers();
   if (timers_.empty()) {
     return std::nullopt;
   }
@@ -633,10 +635,59 @@ void Engine::StartNewDay() {
   }
 }
 
+bool Engine::IsDead(const Timer& timer) const {
+  if (!IsCallTimer(timer.kind)) {
+    // Removing a counsellor sweeps their timers away, so a counsellor's generations only grow
+    // while any timer of theirs exists: a mismatch is for good.
+    auto found = counsellor_by_id_.find(counsellor_names_[timer.subject]);
+    if (found == counsellor_by_id_.end()) {
+      return true;
+    }
+    const Counsellor* c = found->second;
+    return (timer.kind == TimerKind::kDeskGrace ? c->desk_drops : c->generation) !=
+           timer.generation;
+  }
+  auto it = calls_by_seq_.find(timer.subject);
+  if (it == calls_by_seq_.end()) {
+    return true;
+  }
+  const Call& call = *it->second;
+  switch (timer.kind) {
+    case TimerKind::kStep:
+      return call.ladder_generation != timer.generation;
+    case TimerKind::kOfferTimeout:
+      return call.generation != timer.generation;
+    case TimerKind::kMaxWait:
+    case TimerKind::kAnnounce:
+    case TimerKind::kRepeatHold:
+      return call.state == CallState::kConnected || call.state == CallState::kEnded;
+    default:
+      return false;
+  }
+}
+
+void Engine::SweepDeadTimers() {
+  std::erase_if(timers_, [&](const Timer& timer) { return IsDead(timer); });
+  std::make_heap(timers_.begin(), timers_.end(), TimerAfter);
+  timers_swept_at_ = timers_.size();
+}
+
+void Engine::DropDeadTimers() {
+  constexpr size_t kTimerSweepFloor = 1024;
+  if (timers_.size() >= 2 * std::max(timers_swept_at_, kTimerSweepFloor)) {
+    SweepDeadTimers();
+  }
+  while (!timers_.empty() && IsDead(timers_.front())) {
+    std::pop_heap(timers_.begin(), timers_.end(), TimerAfter);
+    timers_.pop_back();
+  }
+}
+
 void Engine::SetTimer(TimerKind kind, const Call& call, Timestamp at, uint64_t generation) {
   HOTLINE_CHECK(IsCallTimer(kind));
   timers_.push_back(Timer{at, next_seq_++, generation, call.admission_seq, kind});
   std::push_heap(timers_.begin(), timers_.end(), TimerAfter);
+  DropDeadTimers();
 }
 
 void Engine::SetTimer(TimerKind kind, const Counsellor& c, Timestamp at, uint64_t generation) {
@@ -1609,7 +1660,9 @@ EngineState Engine::Save(bool with_finished) const {
   }
   state.timers.reserve(timers_.size());
   for (const Timer& timer : timers_) {
-    state.timers.push_back(ToEntry(timer));
+    if (!IsDead(timer)) {  // Whether or not DropDeadTimers got to it yet.
+      state.timers.push_back(ToEntry(timer));
+    }
   }
   std::sort(state.timers.begin(), state.timers.end());
   state.recent_handling.assign(recent_handling_.begin(), recent_handling_.end());
@@ -1668,9 +1721,13 @@ void Engine::RestoreState(EngineState state) {
   timers_.clear();
   timers_.reserve(state.timers.size());
   for (const TimerEntry& timer : state.timers) {
-    timers_.push_back(FromEntry(timer));
+    // SaveState() leaves dead timers out; older snapshots may hold some (IsDead).
+    if (Timer restored = FromEntry(timer); !IsDead(restored)) {
+      timers_.push_back(restored);
+    }
   }
   std::make_heap(timers_.begin(), timers_.end(), TimerAfter);
+  timers_swept_at_ = timers_.size();
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
   contacts_.clear();
   for (auto& [key, contact] : state.contacts) {

@@ -283,8 +283,10 @@ class Engine final {
 
   // Fires every timer due at or before `now`.
   void Tick(Timestamp now);
-  // The earliest pending timer, if any. The owner calls Tick() at (or after) it.
-  std::optional<Timestamp> NextDeadline() const;
+  // The earliest pending timer that can still do something, if any. The owner calls Tick() at
+  // (or after) it. Not const: it first drops the dead timers on top (IsDead), which changes no
+  // decision and nothing SaveState() returns.
+  std::optional<Timestamp> NextDeadline();
 
   // Effects decided since the last call, in order.
   std::vector<Effect> TakeEffects();
@@ -399,6 +401,18 @@ class Engine final {
   uint64_t CounsellorHandle(const std::string& counsellor_id);
   Call* CallOfTimer(const Timer& timer);
   Counsellor* CounsellorOfTimer(const Timer& timer);
+  // Whether firing `timer`, now or at any later time, would do nothing whatever comes: its call
+  // is gone; or a ladder step or an offer timeout of a generation the call has left (generations
+  // only grow); or a wait, announcement or repeat-caller hold of a call that is connected or
+  // ended (neither ever waits again); a counsellor's timer of a generation (or desk drop) they
+  // have left, or whose counsellor is gone. Dead timers are left out of SaveState() and dropped from the heap (DropDeadTimers), so a
+  // finished call's timers neither wake the owner nor fill snapshots.
+  bool IsDead(const Timer& timer) const;
+  // Pops dead timers off the top; and when the heap has doubled since the last sweep, sweeps it
+  // whole (amortised O(1) per timer set).
+  void DropDeadTimers();
+  // Removes every dead timer: O(timers).
+  void SweepDeadTimers();
   TimerEntry ToEntry(const Timer& timer) const;
   Timer FromEntry(const TimerEntry& entry);
   // Queue order of waiting calls. Invariants: higher priority first, then earlier admission
@@ -624,6 +638,8 @@ class Engine final {
   // A binary min-heap on (at, seq) (std::push_heap with TimerAfter): (at, seq) is unique, so the
   // firing order is the same as a sorted set's, without a tree node per timer.
   std::vector<Timer> timers_;
+  // timers_.size() after the last whole sweep (DropDeadTimers), at least kTimerSweepFloor.
+  size_t timers_swept_at_ = 0;
   // Counsellor ids by handle, and the handles by id: never shrinks (bounded by the counsellors
   // the administrator ever added); a handle never reaches a decision, only finds an id.
   std::vector<std::string> counsellor_names_;

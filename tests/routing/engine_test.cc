@@ -128,6 +128,52 @@ TEST_CASE("the whole path: accept, connect, end, wrap-up, disposition, one recor
   CHECK_FALSE(h.engine.FindCall("c1").has_value());
 }
 
+// A finished call's timers used to stay in the heap until their time: NextDeadline() answered
+// with them, so the daemon woke, ticked and journaled for nothing, and snapshots carried them.
+TEST_CASE("a finished or connected call's timers neither answer NextDeadline nor are saved",
+          "[routing]") {
+  EngineHarness h;
+  h.Arrive(Call("c1", "38"));  // Nobody on: a ladder step at +20 s, a wait limit, announcements.
+  h.Advance(5s);
+  h.Arrive(Call("c2", "38"));  // Its first step is at +25 s.
+  h.Advance(1s);
+  EngineHarness::Expect(h.engine.CallerHungUp("c1", h.now));
+  h.Take();
+  REQUIRE(h.engine.NextDeadline().has_value());
+  CHECK(*h.engine.NextDeadline() == testing::kStart + 25s);  // c2's step, not c1's at +20 s.
+  for (const TimerEntry& t : h.engine.SaveState().timers) {
+    CHECK(t.key == "c2");
+  }
+
+  // c2 is answered: its wait limit and announcements can do nothing more.
+  h.SignIn(Profile("lan", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("lan", "c2", true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected("c2", h.now));
+  h.Take();
+  for (const TimerEntry& t : h.engine.SaveState().timers) {
+    CHECK(t.kind != TimerKind::kMaxWait);
+    CHECK(t.kind != TimerKind::kAnnounce);
+    CHECK(t.kind != TimerKind::kOfferTimeout);
+  }
+  EngineHarness::Expect(h.engine.CallEnded("c2", h.now));
+  Disposition d{"family_relationships", "counselled", {}, false, ""};
+  EngineHarness::Expect(h.engine.SubmitDisposition("lan", "c2", d, true, h.now));
+  h.Take();
+  CHECK(h.engine.SaveState().timers.empty());
+  CHECK_FALSE(h.engine.NextDeadline().has_value());
+
+  // Many calls come and go, none waking the owner or staying in the saved state.
+  for (int i = 0; i < 5'000; ++i) {
+    const std::string id = "m" + std::to_string(i);
+    h.Arrive(Call(id, "01"));  // Hà Nội: nobody on; lan is not of that province.
+    EngineHarness::Expect(h.engine.CallerHungUp(id, h.now));
+    h.Take();
+  }
+  CHECK(h.engine.SaveState().timers.empty());
+  CHECK_FALSE(h.engine.NextDeadline().has_value());
+  CHECK(h.engine.CheckInvariants().ok());
+}
+
 // Takes one call from arrival to wrap-up on `who`'s desk.
 void TakeCall(EngineHarness& h, const std::string& who, const std::string& call_id,
               Topic topic = Topic::kCounselling) {
