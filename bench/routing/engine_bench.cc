@@ -281,7 +281,7 @@ void BM_SnapshotLive(benchmark::State& state) {
   state.counters["encode_ms"] =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   state.counters["snapshot_bytes"] = static_cast<double>(bytes);
-  // Pending timers, stale ones of calls finished in the last max wait included.
+  // Pending timers (dead ones, of calls that finished or were answered, are left out).
   state.counters["timers"] = static_cast<double>(saved.timers.size());
   state.counters["waiting"] = finished ? 100 : 100'000;
   state.counters["finished"] = finished ? 1'000'000 : 0;
