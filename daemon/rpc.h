@@ -371,7 +371,14 @@ class Outbox {
     }
     if (!queue_.empty() && !broken_) {
       busy_ = true;
-      stream_->Write(queue_.front(), Once([this, owner](bool ok) { WriteDone(ok, owner); }));
+      // With more queued behind it, gRPC may hold this message back and send it with the next
+      // one (buffer_hint); the last of a queue goes without the hint, which sends what is held.
+      grpc::WriteOptions options;
+      if (queue_.size() > 1) {
+        options.set_buffer_hint();
+      }
+      stream_->Write(queue_.front(), options,
+                     Once([this, owner](bool ok) { WriteDone(ok, owner); }));
       return;
     }
     if (closing_ && !finished_) {
