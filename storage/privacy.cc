@@ -80,11 +80,25 @@ absl::Status CheckAuditRow(const AuditRow& row) {
   return absl::OkStatus();
 }
 
+SQLite::Statement& Store::Prepared(std::unique_ptr<SQLite::Statement>& slot, std::string_view sql) {
+  if (slot == nullptr) {
+    slot = std::make_unique<SQLite::Statement>(*db_, std::string(sql));
+  }
+  return *slot;
+}
+
+void Store::SetSecureDelete(bool on) {
+  StatementUse use(on ? Prepared(secure_delete_on_, "PRAGMA secure_delete = ON")
+                      : Prepared(secure_delete_fast_, "PRAGMA secure_delete = FAST"));
+  (*use).executeStep();
+}
+
 void Store::WriteCallbackChange(const CallbackChange& change) {
   if (const auto* held = std::get_if<CallbackHeld>(&change)) {
-    SQLite::Statement s(*db_, R"sql(
+    StatementUse use(Prepared(insert_callback_, R"sql(
 INSERT INTO callbacks (call_id, gateway_id, caller_masked, sealed, arrived_at, state)
-VALUES (:call_id, :gateway_id, :caller_masked, :sealed, :arrived_at, 'live'))sql");
+VALUES (:call_id, :gateway_id, :caller_masked, :sealed, :arrived_at, 'live'))sql"));
+    SQLite::Statement& s = *use;
     s.bind(":call_id", held->call_id);
     s.bind(":gateway_id", held->gateway_id);
     s.bind(":caller_masked", held->caller_masked);
@@ -95,15 +109,16 @@ VALUES (:call_id, :gateway_id, :caller_masked, :sealed, :arrived_at, 'live'))sql
   }
   const auto& ended = std::get<CallbackEnded>(change);
   if (ended.outcome.empty()) {
-    SecureDelete secure(*db_);
-    SQLite::Statement s(*db_, "DELETE FROM callbacks WHERE call_id = :call_id AND state = 'live'");
-    s.bind(":call_id", ended.call_id);
-    s.exec();
+    StatementUse use(Prepared(
+        delete_callback_, "DELETE FROM callbacks WHERE call_id = :call_id AND state = 'live'"));
+    (*use).bind(":call_id", ended.call_id);
+    (*use).exec();
     return;
   }
-  SQLite::Statement s(*db_, R"sql(
+  StatementUse use(Prepared(pend_callback_, R"sql(
 UPDATE callbacks SET state = 'pending', outcome = :outcome, ended_at = :ended_at
-WHERE call_id = :call_id AND state = 'live')sql");
+WHERE call_id = :call_id AND state = 'live')sql"));
+  SQLite::Statement& s = *use;
   s.bind(":call_id", ended.call_id);
   s.bind(":outcome", ended.outcome);
   s.bind(":ended_at", ended.ended_at_ms);

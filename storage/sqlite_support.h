@@ -66,6 +66,33 @@ auto Guard(sqlite3* db, std::string_view path, std::string_view operation, F&& b
   }
 }
 
+// Leaves a reused statement ready for its next use whatever happens in between: after a failed
+// step SQLite keeps the statement in its error state until it is reset.
+class StatementUse final {
+ public:
+  explicit StatementUse(SQLite::Statement& statement) : statement_(statement) {
+    statement_.tryReset();
+    statement_.clearBindings();
+  }
+  StatementUse(const StatementUse&) = delete;
+  StatementUse& operator=(const StatementUse&) = delete;
+  // Blobs are bound without a copy, so the bindings are cleared too: no pointer into a caller's
+  // string outlives the use.
+  ~StatementUse() {
+    statement_.tryReset();
+    try {
+      statement_.clearBindings();
+    } catch (const SQLite::Exception&) {
+      // sqlite3_clear_bindings() cannot fail on a valid statement.
+    }
+  }
+
+  SQLite::Statement& operator*() { return statement_; }
+
+ private:
+  SQLite::Statement& statement_;
+};
+
 // Reads columns of the current row of `s`, reporting values it cannot use as corrupt `table`.
 class RowReader final {
  public:

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdint>
@@ -36,32 +37,6 @@ using routing::PresenceChange;
 using routing::Timestamp;
 
 
-// Leaves a reused statement ready for its next use whatever happens in between: after a failed
-// step SQLite keeps the statement in its error state until it is reset.
-class StatementUse final {
- public:
-  explicit StatementUse(SQLite::Statement& statement) : statement_(statement) {
-    statement_.tryReset();
-    statement_.clearBindings();
-  }
-  StatementUse(const StatementUse&) = delete;
-  StatementUse& operator=(const StatementUse&) = delete;
-  // Blobs are bound without a copy, so the bindings are cleared too: no pointer into a caller's
-  // string outlives the use.
-  ~StatementUse() {
-    statement_.tryReset();
-    try {
-      statement_.clearBindings();
-    } catch (const SQLite::Exception&) {
-      // sqlite3_clear_bindings() cannot fail on a valid statement.
-    }
-  }
-
-  SQLite::Statement& operator*() { return statement_; }
-
- private:
-  SQLite::Statement& statement_;
-};
 
 // --- Writing ---------------------------------------------------------------------------------
 
@@ -694,9 +669,34 @@ absl::Status Store::Commit(const Batch& batch) {
       at(Step::Kind::kLate, i);
       WriteLateDisposition(batch.late_dispositions[i]);
     }
-    for (std::size_t i = 0; i < batch.callbacks.size(); ++i) {
-      at(Step::Kind::kCallback, i);
-      WriteCallbackChange(batch.callbacks[i]);
+    // A callback number deleted (its call needed no callback) is zeroed in the file: secure_delete
+    // ON for the batch's callback rows, once, then back to FAST, so the journal's own deletes
+    // cost no extra writes.
+    const bool deletes = std::any_of(batch.callbacks.begin(), batch.callbacks.end(),
+                                     [](const CallbackChange& c) {
+                                       const auto* ended = std::get_if<CallbackEnded>(&c);
+                                       return ended != nullptr && ended->outcome.empty();
+                                     });
+    if (deletes) {
+      SetSecureDelete(true);
+    }
+    try {
+      for (std::size_t i = 0; i < batch.callbacks.size(); ++i) {
+        at(Step::Kind::kCallback, i);
+        WriteCallbackChange(batch.callbacks[i]);
+      }
+    } catch (...) {
+      if (deletes) {
+        try {
+          SetSecureDelete(false);
+        } catch (const SQLite::Exception&) {
+          // Only the cost of later deletes depends on it; the batch's own error is the one told.
+        }
+      }
+      throw;
+    }
+    if (deletes) {
+      SetSecureDelete(false);
     }
     if (!batch.journal.empty()) {
       at(Step::Kind::kJournal, 0);
