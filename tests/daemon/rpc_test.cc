@@ -123,5 +123,43 @@ TEST_CASE("a desk stream with writes in flight to a paused reader ends cleanly a
   CHECK_FALSE(reader->Finish().ok());
 }
 
+
+// A burst queued behind a write in flight, on a connection that carries nothing else: every
+// message reaches the reader. The Outbox writes all but the last of a queue with buffer_hint, so
+// gRPC may hold them back; the last one, written without it, must send what was held, with no
+// other stream on the connection to flush it.
+TEST_CASE("a burst queued behind a write reaches a reader whose connection carries nothing else",
+          "[daemon][rpc]") {
+  DeskServer s;
+  std::promise<std::shared_ptr<DeskStream>> opened;
+  ServeServerStream<Desk, v1::WatchDeskRequest, v1::DeskEvent>(
+      &s.service, &Desk::RequestWatch, s.cq.get(),
+      [&opened](std::shared_ptr<DeskStream> stream) { opened.set_value(std::move(stream)); },
+      [](std::shared_ptr<DeskStream>) {});
+  auto stub = s.Client();
+  grpc::ClientContext client;
+  client.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto reader = stub->Watch(&client, v1::WatchDeskRequest());
+  auto opened_future = opened.get_future();
+  REQUIRE(opened_future.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  std::shared_ptr<DeskStream> stream = opened_future.get();
+
+  constexpr int kBurst = 20;
+  for (int i = 0; i < kBurst; ++i) {
+    v1::DeskEvent event;
+    event.mutable_offer()->mutable_call()->set_call_id("c-" + std::to_string(i));
+    stream->Send(std::move(event));
+  }
+  for (int i = 0; i < kBurst; ++i) {
+    v1::DeskEvent event;
+    REQUIRE(reader->Read(&event));  // Fails at the deadline if the stream stalled.
+    CHECK(event.offer().call().call_id() == "c-" + std::to_string(i));
+  }
+  stream->Close(grpc::Status::OK);
+  v1::DeskEvent ignored;
+  CHECK_FALSE(reader->Read(&ignored));
+  CHECK(reader->Finish().ok());
+}
+
 }  // namespace
 }  // namespace hotline::daemon
