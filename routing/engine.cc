@@ -694,6 +694,7 @@ void Engine::SetTimer(TimerKind kind, const Counsellor& c, Timestamp at, uint64_
   HOTLINE_CHECK(!IsCallTimer(kind));
   timers_.push_back(Timer{at, next_seq_++, generation, CounsellorHandle(c.profile.id), kind});
   std::push_heap(timers_.begin(), timers_.end(), TimerAfter);
+  DropDeadTimers();
 }
 
 uint64_t Engine::CounsellorHandle(const std::string& counsellor_id) {

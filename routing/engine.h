@@ -638,7 +638,8 @@ class Engine final {
   // A binary min-heap on (at, seq) (std::push_heap with TimerAfter): (at, seq) is unique, so the
   // firing order is the same as a sorted set's, without a tree node per timer.
   std::vector<Timer> timers_;
-  // timers_.size() after the last whole sweep (DropDeadTimers), at least kTimerSweepFloor.
+  // timers_.size() after the last whole sweep (DropDeadTimers sweeps again once the heap is
+  // twice that, and at least twice its floor of 1,024).
   size_t timers_swept_at_ = 0;
   // Counsellor ids by handle, and the handles by id: never shrinks (bounded by the counsellors
   // the administrator ever added); a handle never reaches a decision, only finds an id.
