@@ -32,24 +32,6 @@ PendingCallback ReadCallback(const RowReader& row) {
   return c;
 }
 
-// Deleted rows' bytes are zeroed in the file while it is on; SQLite's default leaves them in
-// free pages until reused. Off again after, so the journal's own deletes cost no extra writes.
-class SecureDelete final {
- public:
-  explicit SecureDelete(SQLite::Database& db) : db_(db) { db_.exec("PRAGMA secure_delete = ON"); }
-  SecureDelete(const SecureDelete&) = delete;
-  SecureDelete& operator=(const SecureDelete&) = delete;
-  ~SecureDelete() {
-    try {
-      db_.exec("PRAGMA secure_delete = FAST");
-    } catch (const SQLite::Exception&) {
-      // Only the cost of later deletes depends on it.
-    }
-  }
-
- private:
-  SQLite::Database& db_;
-};
 
 }  // namespace
 
@@ -85,12 +67,6 @@ SQLite::Statement& Store::Prepared(std::unique_ptr<SQLite::Statement>& slot, std
     slot = std::make_unique<SQLite::Statement>(*db_, std::string(sql));
   }
   return *slot;
-}
-
-void Store::SetSecureDelete(bool on) {
-  StatementUse use(on ? Prepared(secure_delete_on_, "PRAGMA secure_delete = ON")
-                      : Prepared(secure_delete_fast_, "PRAGMA secure_delete = FAST"));
-  (*use).executeStep();
 }
 
 void Store::WriteCallbackChange(const CallbackChange& change) {

@@ -16,6 +16,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -35,8 +36,6 @@ using routing::CallRecord;
 using routing::CounsellorProfile;
 using routing::PresenceChange;
 using routing::Timestamp;
-
-
 
 // --- Writing ---------------------------------------------------------------------------------
 
@@ -677,26 +676,15 @@ absl::Status Store::Commit(const Batch& batch) {
                                        const auto* ended = std::get_if<CallbackEnded>(&c);
                                        return ended != nullptr && ended->outcome.empty();
                                      });
-    if (deletes) {
-      SetSecureDelete(true);
-    }
-    try {
+    {
+      std::optional<SecureDelete> secure;
+      if (deletes) {
+        secure.emplace(*db_);
+      }
       for (std::size_t i = 0; i < batch.callbacks.size(); ++i) {
         at(Step::Kind::kCallback, i);
         WriteCallbackChange(batch.callbacks[i]);
       }
-    } catch (...) {
-      if (deletes) {
-        try {
-          SetSecureDelete(false);
-        } catch (const SQLite::Exception&) {
-          // Only the cost of later deletes depends on it; the batch's own error is the one told.
-        }
-      }
-      throw;
-    }
-    if (deletes) {
-      SetSecureDelete(false);
     }
     if (!batch.journal.empty()) {
       at(Step::Kind::kJournal, 0);

@@ -251,8 +251,6 @@ class Store final : public Sink {
   void WriteCallbackChange(const CallbackChange& change);  // storage/privacy.cc
   // `slot`, prepared from `sql` on first use: statements of tables a later migration added.
   SQLite::Statement& Prepared(std::unique_ptr<SQLite::Statement>& slot, std::string_view sql);
-  // PRAGMA secure_delete ON or back to FAST, through statements prepared once.
-  void SetSecureDelete(bool on);
   [[nodiscard]] absl::Status WriteJournal(const std::vector<JournalEntry>& entries);
   [[nodiscard]] absl::Status WriteSnapshot(const Snapshot& snapshot);
   int64_t QueryLastSeq();
@@ -282,8 +280,6 @@ class Store final : public Sink {
   std::unique_ptr<SQLite::Statement> insert_callback_;
   std::unique_ptr<SQLite::Statement> delete_callback_;
   std::unique_ptr<SQLite::Statement> pend_callback_;
-  std::unique_ptr<SQLite::Statement> secure_delete_on_;
-  std::unique_ptr<SQLite::Statement> secure_delete_fast_;
 };
 
 }  // namespace hotline::storage
