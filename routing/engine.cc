@@ -319,7 +319,7 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
     // Late: the row is written; the disposition joins it. The counsellor may be on another
     // call by now, so their state changes only when they are idle: a break they ask for, or the
     // cool-down a heavy call calls for. A heavy call counts in the heavy run either way.
-    NoteCategory(owed->second.caller_key, call_id, disposition.category);
+    memory_.NoteCategory(owed->second.caller_key, call_id, disposition.category);
     Emit(DispositionLate{call_id, counsellor_id, disposition, now_});
     owed_.erase(owed);
     if (disposition.heavy) {
@@ -337,7 +337,7 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
     return absl::OkStatus();
   }
   Call* call = LookupCall(call_id);
-  NoteCategory(call->info.caller_key, call_id, disposition.category);
+  memory_.NoteCategory(call->info.caller_key, call_id, disposition.category);
   call->record.wrap_up_done_at = now_;
   Record(*call, disposition);
   c->heavy_in_row = disposition.heavy ? c->heavy_in_row + 1 : 0;
@@ -367,18 +367,17 @@ void Engine::CoolDown(Counsellor& c) {
 
 absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
   AdvanceTo(now);
-  if (calls_.contains(info.call_id) || finished_index_.contains(std::string_view(info.call_id))) {
+  if (calls_.contains(info.call_id) || memory_.IsFinished(info.call_id)) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
   }
   Call& call = AddCall(info);
   call.admission_seq = next_seq_++;
   calls_by_seq_[call.admission_seq] = &call;
-  if (auto last = contacts_.find(info.caller_key);
-      last != contacts_.end() &&
-      now_ < last->second.back().answered_at + policy_.repeat_window_ms) {
+  if (std::optional<Contact> last = memory_.LastContact(info.caller_key);
+      last && now_ < last->answered_at + policy_.repeat_window_ms) {
     // Children often call many times before they disclose: back to the one they talked to.
     call.info.repeat_caller = true;
-    call.preferred_counsellor = last->second.back().counsellor_id;
+    call.preferred_counsellor = std::move(last->counsellor_id);
     call.hold_until = now_ + policy_.repeat_wait_ms;
     SetTimer(TimerKind::kRepeatHold, call, call.hold_until, 0);
   }
@@ -435,15 +434,9 @@ absl::Status Engine::CallConnected(const std::string& call_id, Timestamp now) {
   call->state = CallState::kConnected;
   call->record.answered_at = now_;
   if (!call->info.caller_key.empty()) {  // A withheld number is nobody's repeat call.
-    std::vector<Contact>& contacts = contacts_[call->info.caller_key];
     // In the order (answered_at, call id): the order a rebuild from the calls' rows can give
     // (RememberFinished), however many of one caller's calls connect in the same millisecond.
-    Contact contact{call_id, call->counsellor_id, now_, ""};
-    contacts.insert(std::upper_bound(contacts.begin(), contacts.end(), contact, ContactBefore),
-                    std::move(contact));
-    if (contacts.size() > kMaxContactsPerCaller) {
-      contacts.erase(contacts.begin());
-    }
+    memory_.AddContact(call->info.caller_key, Contact{call_id, call->counsellor_id, now_, ""});
   }
   Emit(DeskCallConnected{call_id, call->counsellor_id});
   return absl::OkStatus();
@@ -518,9 +511,8 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
   std::string caller_key;
   if (const Call* call = LookupCall(call_id)) {
     caller_key = call->info.caller_key;
-  } else if (auto it = finished_index_.find(std::string_view(call_id));
-             it != finished_index_.end()) {
-    caller_key = (*it)->caller_key;
+  } else if (std::optional<std::string> caller = memory_.CallerOfFinished(call_id)) {
+    caller_key = *std::move(caller);
   } else {
     return absl::NotFoundError(absl::StrCat("call_id: no call '", call_id, "' in the last day"));
   }
@@ -603,26 +595,11 @@ void Engine::AdvanceTo(Timestamp now) {
     }
     owed_order_.pop_front();
   }
-  while (!finished_.empty() && finished_.front().at + options_.finished_call_memory_ms <= now_) {
-    if (auto it = finished_index_.find(std::string_view(finished_.front().call_id));
-        it != finished_index_.end() && *it == &finished_.front()) {
-      finished_index_.erase(it);
-    }
-    finished_.pop_front();
-  }
+  memory_.ForgetFinishedThrough(now_ - options_.finished_call_memory_ms);
   // Contacts are few (at most kMaxContactsPerCaller per caller in the window); a full pass on the
   // rare ticks that pass an hour is cheap enough and keeps no second index to go stale.
   if (now_ >= next_contact_sweep_) {
-    for (auto it = contacts_.begin(); it != contacts_.end();) {
-      std::erase_if(it->second, [&](const Contact& c) {
-        return c.answered_at + policy_.repeat_window_ms <= now_;
-      });
-      if (it->second.empty()) {
-        contacts_.erase(it++);  // Erasing leaves the other iterators of a flat_hash_map valid.
-      } else {
-        ++it;
-      }
-    }
+    memory_.ForgetContactsThrough(now_ - policy_.repeat_window_ms);
     contacts_forgotten_through_ =
         std::max(contacts_forgotten_through_, now_ - policy_.repeat_window_ms);
     next_contact_sweep_ = now_ + Millis(3'600'000);
@@ -639,7 +616,7 @@ bool Engine::IsDead(const Timer& timer) const {
   if (!IsCallTimer(timer.kind)) {
     // Removing a counsellor sweeps their timers away, so a counsellor's generations only grow
     // while any timer of theirs exists: a mismatch is for good.
-    auto found = counsellor_by_id_.find(counsellor_names_[timer.subject]);
+    auto found = counsellor_by_id_.find(counsellor_names_.Name(static_cast<uint32_t>(timer.subject)));
     if (found == counsellor_by_id_.end()) {
       return true;
     }
@@ -698,11 +675,7 @@ void Engine::SetTimer(TimerKind kind, const Counsellor& c, Timestamp at, uint64_
 }
 
 uint64_t Engine::CounsellorHandle(const std::string& counsellor_id) {
-  auto [it, added] = counsellor_handles_.try_emplace(counsellor_id, counsellor_names_.size());
-  if (added) {
-    counsellor_names_.push_back(counsellor_id);
-  }
-  return it->second;
+  return counsellor_names_.Intern(counsellor_id);
 }
 
 Engine::Call* Engine::CallOfTimer(const Timer& timer) {
@@ -711,13 +684,13 @@ Engine::Call* Engine::CallOfTimer(const Timer& timer) {
 }
 
 Engine::Counsellor* Engine::CounsellorOfTimer(const Timer& timer) {
-  return LookupCounsellor(counsellor_names_[timer.subject]);
+  return LookupCounsellor(counsellor_names_.Name(static_cast<uint32_t>(timer.subject)));
 }
 
 TimerEntry Engine::ToEntry(const Timer& timer) const {
   std::string key;
   if (!IsCallTimer(timer.kind)) {
-    key = counsellor_names_[timer.subject];
+    key = counsellor_names_.Name(static_cast<uint32_t>(timer.subject));
   } else if (auto it = calls_by_seq_.find(timer.subject); it != calls_by_seq_.end()) {
     key = it->second->info.call_id;
   }
@@ -1502,7 +1475,7 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   // Found before the call's id moves into the row: the table's key is a view of it.
   const auto entry_it = calls_.find(id);
   calls_by_seq_.erase(call.admission_seq);
-  RememberFinishedId(now_, id, call.info.caller_key);
+  memory_.AddFinished(now_, id, call.info.caller_key);
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
@@ -1515,12 +1488,6 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   entry.record.disposition = std::move(disposition);
   Emit(CallFinished{std::move(entry.record)});
   calls_.erase(entry_it);
-}
-
-void Engine::RememberFinishedId(Timestamp at, const std::string& call_id,
-                                const std::string& caller_key) {
-  const FinishedEntry& f = finished_.emplace_back(FinishedEntry{at, call_id, caller_key});
-  finished_index_.insert(&f);  // A repeated id (only in a hand-made state) keeps the first.
 }
 
 std::vector<OwedDisposition> Engine::OwedBy(const std::string& counsellor_id) const {
@@ -1537,28 +1504,11 @@ std::vector<OwedDisposition> Engine::OwedBy(const std::string& counsellor_id) co
   return owed;
 }
 
-void Engine::NoteCategory(const std::string& caller_key, const std::string& call_id,
-                          const std::string& category) {
-  auto it = contacts_.find(caller_key);
-  if (it == contacts_.end()) {
-    return;
-  }
-  for (Contact& contact : it->second) {
-    if (contact.call_id == call_id) {
-      contact.category = category;
-    }
-  }
-}
-
 std::vector<Contact> Engine::HistoryOf(const std::string& caller_key) const {
-  std::vector<Contact> history;
-  if (auto it = contacts_.find(caller_key); it != contacts_.end()) {
-    for (const Contact& contact : it->second) {
-      if (now_ < contact.answered_at + policy_.repeat_window_ms) {
-        history.push_back(contact);
-      }
-    }
-  }
+  std::vector<Contact> history = memory_.ContactsOf(caller_key);
+  std::erase_if(history, [&](const Contact& contact) {
+    return now_ >= contact.answered_at + policy_.repeat_window_ms;
+  });
   return history;
 }
 
@@ -1586,7 +1536,7 @@ absl::Status Engine::CheckInvariants() const {
   std::set<std::pair<std::string, uint64_t>> grace;
   for (const Timer& timer : timers_) {
     if (timer.kind == TimerKind::kDeskGrace) {
-      grace.emplace(counsellor_names_[timer.subject], timer.generation);
+      grace.emplace(counsellor_names_.Name(static_cast<uint32_t>(timer.subject)), timer.generation);
     }
   }
   for (const auto& [id, c] : counsellors_) {
@@ -1673,25 +1623,19 @@ EngineState Engine::Save(bool with_finished) const {
   if (!with_finished) {
     return state;
   }
-  state.finished.reserve(finished_.size());
-  for (const FinishedEntry& f : finished_) {
-    state.finished.emplace_back(f.at, f.call_id);
-  }
-  for (const auto* entry : SortedByKey(contacts_)) {
-    for (const Contact& contact : entry->second) {
-      state.contacts.emplace_back(entry->first, contact);
-    }
-  }
+  // In the order they finished: deterministic without sorting a day of ids.
+  state.finished.reserve(memory_.finished_count());
+  state.finished_callers.reserve(memory_.finished_count());
+  memory_.ForEachFinished([&](Timestamp at, std::string_view id, std::string_view caller) {
+    state.finished.emplace_back(at, id);
+    state.finished_callers.emplace_back(id, caller);
+  });
+  state.contacts = memory_.AllContacts();
   // The expiry order keeps entries already recorded (erased from owed_ only); those are gone.
   for (const OwedDisposition& owed : owed_order_) {
     if (auto it = owed_.find(owed.call_id); it != owed_.end() && it->second == owed) {
       state.owed_dispositions.push_back(owed);
     }
-  }
-  // In the order they finished, like `finished`: deterministic without sorting a day of ids.
-  state.finished_callers.reserve(finished_.size());
-  for (const FinishedEntry& f : finished_) {
-    state.finished_callers.emplace_back(f.call_id, f.caller_key);
   }
   return state;
 }
@@ -1730,24 +1674,22 @@ void Engine::RestoreState(EngineState state) {
   std::make_heap(timers_.begin(), timers_.end(), TimerAfter);
   timers_swept_at_ = timers_.size();
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
-  contacts_.clear();
-  for (auto& [key, contact] : state.contacts) {
-    contacts_[key].push_back(std::move(contact));
+  memory_.Clear();
+  for (const auto& [key, contact] : state.contacts) {
+    memory_.AddContact(key, contact);
   }
   owed_order_.assign(state.owed_dispositions.begin(), state.owed_dispositions.end());
   owed_.clear();
   for (const OwedDisposition& owed : owed_order_) {
     owed_[owed.call_id] = owed;
   }
-  finished_.clear();
-  finished_index_.clear();
   {
     // A finished call is refused by its id whether or not its caller was saved with it.
     const absl::flat_hash_map<std::string, std::string> callers(state.finished_callers.begin(),
                                                                 state.finished_callers.end());
     for (const auto& [at, id] : state.finished) {
       const auto caller = callers.find(id);
-      RememberFinishedId(at, id, caller == callers.end() ? std::string() : caller->second);
+      memory_.AddFinished(at, id, caller == callers.end() ? std::string() : caller->second);
     }
   }
   never_route_ = {state.never_route.begin(), state.never_route.end()};
@@ -1836,11 +1778,9 @@ Engine::Call Engine::FromEntry(CallEntry entry) {
 void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
   // Each part of the memory keeps what the engine that saved the state still kept: what its
   // expiry (in AdvanceTo, as of now_) and its sweeps had not forgotten yet.
-  finished_.clear();
-  finished_index_.clear();
+  memory_.Clear();
   owed_order_.clear();
   owed_.clear();
-  contacts_.clear();
   struct Answered {
     Timestamp at;
     const std::string* caller_key;
@@ -1853,7 +1793,7 @@ void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
   };
   for (const FinishedCall& f : calls) {
     if (now_ < f.finished_at + options_.finished_call_memory_ms) {
-      RememberFinishedId(f.finished_at, f.call_id, f.caller_key);
+      memory_.AddFinished(f.finished_at, f.call_id, f.caller_key);
     }
     // Owed: the wrap-up ended (by its deadline) without a disposition, none came late since.
     if (f.wrap_up_done_at && !f.category && !f.counsellor_id.empty() &&
@@ -1881,12 +1821,8 @@ void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
   std::sort(answered.begin(), answered.end(), [](const Answered& a, const Answered& b) {
     return ContactBefore(a.contact, b.contact);
   });
-  for (Answered& a : answered) {
-    std::vector<Contact>& contacts = contacts_[*a.caller_key];
-    contacts.push_back(std::move(a.contact));
-    if (contacts.size() > kMaxContactsPerCaller) {
-      contacts.erase(contacts.begin());
-    }
+  for (const Answered& a : answered) {
+    memory_.AddContact(*a.caller_key, a.contact);
   }
 }
 

@@ -34,6 +34,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
+#include "routing/call_memory.h"
 #include "routing/engine_state.h"
 #include "routing/types.h"
 
@@ -60,9 +61,6 @@ struct EngineOptions {
   // How long after a wrap-up ended without a disposition its counsellor may still record one.
   Millis late_disposition_ms{24 * 3'600'000};
 };
-
-// How many answered calls of one caller the engine remembers (the most recent).
-inline constexpr int kMaxContactsPerCaller = 20;
 
 // --- Effects: what the engine decided. The daemon carries them out in order. ---
 
@@ -553,9 +551,6 @@ class Engine final {
   std::optional<Millis> Estimate(const Call& call) const;
   void Finish(Call& call, Outcome outcome, const std::string& reason);
   void Record(Call& call, std::optional<Disposition> disposition = std::nullopt);
-  // Notes the category on the caller's contact for `call_id`, if still remembered.
-  void NoteCategory(const std::string& caller_key, const std::string& call_id,
-                    const std::string& category);
   // The caller's contacts still inside the repeat window.
   std::vector<Contact> HistoryOf(const std::string& caller_key) const;
   void Emit(Effect effect) { effects_.push_back(std::move(effect)); }
@@ -590,36 +585,11 @@ class Engine final {
   // The same calls by admission sequence number (unique per call): call timers name their call
   // by it, 8 bytes instead of a copy of its id.
   absl::flat_hash_map<uint64_t, Call*> calls_by_seq_;
-  // Finished calls still remembered, oldest first: one record each (when it finished, its id,
-  // its caller), forgotten after finished_call_memory_ms. A call id here is refused by
-  // CallArrived, and NeverRoute finds the caller of a finished call.
-  struct FinishedEntry {
-    Timestamp at{};
-    std::string call_id;
-    std::string caller_key;
-  };
-  std::deque<FinishedEntry> finished_;
-  // finished_ by call id: pointers into the deque, which stay valid as it grows at the back and
-  // shrinks at the front. Looked up by a std::string_view of the id.
-  struct FinishedIdHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view id) const { return absl::Hash<std::string_view>()(id); }
-    size_t operator()(const FinishedEntry* f) const { return (*this)(f->call_id); }
-  };
-  struct FinishedIdEq {
-    using is_transparent = void;
-    static std::string_view Id(std::string_view id) { return id; }
-    static std::string_view Id(const FinishedEntry* f) { return f->call_id; }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return Id(a) == Id(b);
-    }
-  };
-  absl::flat_hash_set<const FinishedEntry*, FinishedIdHash, FinishedIdEq> finished_index_;
-  void RememberFinishedId(Timestamp at, const std::string& call_id, const std::string& caller_key);
+  // Finished calls remembered for finished_call_memory_ms (a call id there is refused by
+  // CallArrived, and NeverRoute finds the caller of a finished call), and each caller's answered
+  // calls in the policy's repeat window, oldest first.
+  CallMemory memory_;
   std::deque<Millis> recent_handling_;
-  // Answered calls by caller key, oldest first; forgotten after the policy's repeat window.
-  absl::flat_hash_map<std::string, std::vector<Contact>> contacts_;
   // Dispositions still accepted late, by call id, and the same oldest first for expiry.
   absl::flat_hash_map<std::string, OwedDisposition> owed_;
   std::deque<OwedDisposition> owed_order_;
@@ -643,8 +613,7 @@ class Engine final {
   size_t timers_swept_at_ = 0;
   // Counsellor ids by handle, and the handles by id: never shrinks (bounded by the counsellors
   // the administrator ever added); a handle never reaches a decision, only finds an id.
-  std::vector<std::string> counsellor_names_;
-  absl::flat_hash_map<std::string, uint64_t> counsellor_handles_;
+  NameTable counsellor_names_;
   uint64_t next_seq_ = 0;
   std::vector<Effect> effects_;
   // Counsellors who stopped being busy, lost their desk, profile or a caller during the current

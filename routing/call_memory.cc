@@ -1,0 +1,299 @@
+#include "routing/call_memory.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
+
+namespace hotline::routing {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  return -1;  // Upper case too: such a key is kept as it is, so it unpacks as it came.
+}
+
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+}  // namespace
+
+uint32_t NameTable::Intern(std::string_view name) {
+  // Abseil's string_view here is its own type, not std::string_view.
+  if (auto it = handles_.find(absl::string_view(name.data(), name.size())); it != handles_.end()) {
+    return it->second;
+  }
+  const auto handle = static_cast<uint32_t>(names_.size());
+  names_.emplace_back(name);
+  handles_.emplace(names_.back(), handle);
+  return handle;
+}
+
+CallMemory::CallMemory()
+    : caller_index_(0, CallerHash{this}, CallerEq{this}) {
+  categories_.Intern("");  // 0: no category yet.
+}
+
+// --- Caller keys. ---
+
+CallMemory::PackedKey CallMemory::Pack(std::string_view key) {
+  PackedKey packed;
+  if (key.size() == 2 * packed.bytes.size()) {
+    bool hex = true;
+    for (size_t i = 0; hex && i < packed.bytes.size(); ++i) {
+      const int high = HexValue(key[2 * i]);
+      const int low = HexValue(key[2 * i + 1]);
+      hex = high >= 0 && low >= 0;
+      packed.bytes[i] = static_cast<char>(hex ? high * 16 + low : 0);
+    }
+    if (hex) {
+      packed.form = PackedKey::kHex;
+      return packed;
+    }
+    packed.bytes = {};
+  }
+  if (key.size() <= packed.bytes.size()) {
+    std::copy(key.begin(), key.end(), packed.bytes.begin());
+    packed.form = static_cast<uint8_t>(key.size());
+  } else {
+    packed.form = PackedKey::kLong;
+  }
+  return packed;
+}
+
+std::string CallMemory::Unpack(uint32_t caller) const {
+  const PackedKey& packed = callers_[caller].key;
+  if (packed.form == PackedKey::kLong) {
+    return long_keys_.at(caller);
+  }
+  if (packed.form == PackedKey::kHex) {
+    std::string key;
+    key.reserve(2 * packed.bytes.size());
+    for (char byte : packed.bytes) {
+      const auto b = static_cast<unsigned char>(byte);
+      key.push_back(kHexDigits[b >> 4]);
+      key.push_back(kHexDigits[b & 15]);
+    }
+    return key;
+  }
+  return std::string(packed.bytes.data(), packed.form);
+}
+
+size_t CallMemory::HashKey(const PackedKey& packed, std::string_view long_key) {
+  if (packed.form == PackedKey::kLong) {
+    return absl::HashOf(packed.form, long_key);
+  }
+  const size_t used = packed.form == PackedKey::kHex ? packed.bytes.size() : packed.form;
+  return absl::HashOf(packed.form, std::string_view(packed.bytes.data(), used));
+}
+
+size_t CallMemory::CallerHash::operator()(uint32_t caller) const {
+  const PackedKey& packed = memory->callers_[caller].key;
+  return HashKey(packed, packed.form == PackedKey::kLong ? std::string_view(memory->long_keys_.at(caller))
+                                                         : std::string_view());
+}
+
+size_t CallMemory::CallerHash::operator()(const Probe& probe) const {
+  return HashKey(probe.packed, probe.key);
+}
+
+bool CallMemory::CallerEq::operator()(uint32_t a, const Probe& b) const {
+  const PackedKey& packed = memory->callers_[a].key;
+  if (!(packed == b.packed)) {
+    return false;
+  }
+  return packed.form != PackedKey::kLong || memory->long_keys_.at(a) == b.key;
+}
+
+std::optional<uint32_t> CallMemory::FindCaller(std::string_view key) const {
+  auto it = caller_index_.find(Probe{Pack(key), key});
+  if (it == caller_index_.end()) {
+    return std::nullopt;
+  }
+  return *it;
+}
+
+uint32_t CallMemory::AcquireCaller(std::string_view key) {
+  const Probe probe{Pack(key), key};
+  if (auto it = caller_index_.find(probe); it != caller_index_.end()) {
+    return *it;
+  }
+  uint32_t caller;
+  if (free_callers_.empty()) {
+    caller = static_cast<uint32_t>(callers_.size());
+    callers_.emplace_back();
+  } else {
+    caller = free_callers_.back();
+    free_callers_.pop_back();
+  }
+  callers_[caller].key = probe.packed;
+  if (probe.packed.form == PackedKey::kLong) {
+    long_keys_.emplace(caller, key);
+  }
+  caller_index_.insert(caller);  // After the key is in place: the index hashes it.
+  return caller;
+}
+
+void CallMemory::MaybeRelease(uint32_t caller) {
+  Caller& c = callers_[caller];
+  if (c.finished > 0 || !c.contacts.empty()) {
+    return;
+  }
+  caller_index_.erase(caller);  // Before the key goes: the index hashes it.
+  long_keys_.erase(caller);
+  c = Caller{};
+  free_callers_.push_back(caller);
+}
+
+// --- Finished calls. ---
+
+size_t CallMemory::FinishedHash::operator()(std::string_view id) const {
+  return absl::Hash<std::string_view>()(id);
+}
+
+void CallMemory::AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key) {
+  uint32_t caller = kNoCaller;
+  if (!caller_key.empty()) {
+    caller = AcquireCaller(caller_key);
+    ++callers_[caller].finished;
+  }
+  const Finished& f = finished_.emplace_back(Finished{at, Text(call_id), caller});
+  finished_index_.insert(&f);  // A repeated id keeps the first.
+}
+
+bool CallMemory::IsFinished(std::string_view call_id) const {
+  return finished_index_.contains(call_id);
+}
+
+std::optional<std::string> CallMemory::CallerOfFinished(std::string_view call_id) const {
+  auto it = finished_index_.find(call_id);
+  if (it == finished_index_.end()) {
+    return std::nullopt;
+  }
+  return (*it)->caller == kNoCaller ? std::string() : Unpack((*it)->caller);
+}
+
+void CallMemory::ForgetFinishedThrough(Timestamp through) {
+  while (!finished_.empty() && finished_.front().at <= through) {
+    const Finished& f = finished_.front();
+    if (auto it = finished_index_.find(View(f.call_id)); it != finished_index_.end() && *it == &f) {
+      finished_index_.erase(it);
+    }
+    const uint32_t caller = f.caller;
+    finished_.pop_front();
+    if (caller != kNoCaller) {
+      --callers_[caller].finished;
+      MaybeRelease(caller);
+    }
+  }
+}
+
+void CallMemory::ForEachFinished(
+    const std::function<void(Timestamp, std::string_view, std::string_view)>& fn) const {
+  for (const Finished& f : finished_) {
+    const std::string caller = f.caller == kNoCaller ? std::string() : Unpack(f.caller);
+    fn(f.at, View(f.call_id), caller);
+  }
+}
+
+// --- Contacts. ---
+
+Contact CallMemory::ToContact(const StoredContact& stored) const {
+  return Contact{std::string(View(stored.call_id)), counsellors_.Name(stored.counsellor),
+                 stored.answered_at, categories_.Name(stored.category)};
+}
+
+void CallMemory::AddContact(std::string_view caller_key, const Contact& contact) {
+  Caller& c = callers_[AcquireCaller(caller_key)];
+  StoredContact stored{contact.answered_at, Text(contact.call_id),
+                       counsellors_.Intern(contact.counsellor_id),
+                       categories_.Intern(contact.category)};
+  const auto before = [](const StoredContact& a, const StoredContact& b) {
+    return std::forward_as_tuple(a.answered_at, View(a.call_id)) <
+           std::forward_as_tuple(b.answered_at, View(b.call_id));
+  };
+  c.contacts.insert(std::upper_bound(c.contacts.begin(), c.contacts.end(), stored, before),
+                    std::move(stored));
+  if (c.contacts.size() > static_cast<size_t>(kMaxContactsPerCaller)) {
+    c.contacts.erase(c.contacts.begin());
+  }
+}
+
+std::optional<Contact> CallMemory::LastContact(std::string_view caller_key) const {
+  const std::optional<uint32_t> caller = FindCaller(caller_key);
+  if (!caller || callers_[*caller].contacts.empty()) {
+    return std::nullopt;
+  }
+  return ToContact(callers_[*caller].contacts.back());
+}
+
+std::vector<Contact> CallMemory::ContactsOf(std::string_view caller_key) const {
+  std::vector<Contact> contacts;
+  if (const std::optional<uint32_t> caller = FindCaller(caller_key)) {
+    for (const StoredContact& stored : callers_[*caller].contacts) {
+      contacts.push_back(ToContact(stored));
+    }
+  }
+  return contacts;
+}
+
+void CallMemory::NoteCategory(std::string_view caller_key, std::string_view call_id,
+                              std::string_view category) {
+  const std::optional<uint32_t> caller = FindCaller(caller_key);
+  if (!caller) {
+    return;
+  }
+  for (StoredContact& stored : callers_[*caller].contacts) {
+    if (View(stored.call_id) == call_id) {
+      stored.category = categories_.Intern(category);
+    }
+  }
+}
+
+void CallMemory::ForgetContactsThrough(Timestamp through) {
+  // Rare (the engine sweeps hourly), so a pass over every caller; releasing a caller only
+  // changes its own slot and the index, which is not walked here.
+  for (uint32_t caller = 0; caller < callers_.size(); ++caller) {
+    Caller& c = callers_[caller];
+    if (c.contacts.empty()) {
+      continue;
+    }
+    c.contacts.erase(std::remove_if(c.contacts.begin(), c.contacts.end(),
+                                    [&](const StoredContact& s) { return s.answered_at <= through; }),
+                     c.contacts.end());
+    MaybeRelease(caller);
+  }
+}
+
+std::vector<std::pair<std::string, Contact>> CallMemory::AllContacts() const {
+  std::vector<std::pair<std::string, uint32_t>> keys;
+  for (uint32_t caller : caller_index_) {
+    if (!callers_[caller].contacts.empty()) {
+      keys.emplace_back(Unpack(caller), caller);
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  std::vector<std::pair<std::string, Contact>> all;
+  for (auto& [key, caller] : keys) {
+    for (const StoredContact& stored : callers_[caller].contacts) {
+      all.emplace_back(key, ToContact(stored));
+    }
+  }
+  return all;
+}
+
+void CallMemory::Clear() {
+  finished_index_.clear();
+  finished_.clear();
+  caller_index_.clear();
+  long_keys_.clear();
+  callers_.clear();
+  free_callers_.clear();
+}
+
+}  // namespace hotline::routing

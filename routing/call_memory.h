@@ -1,0 +1,197 @@
+// What the engine remembers of calls after they finish, kept compact (issue 11: at most about
+// 200 bytes per remembered finished call, where plain strings and per-caller vectors took 515):
+// - the ids of the calls finished in the last day, oldest first, each with its caller: a gateway
+//   may not reuse a recent id, and a supervisor may bar a counsellor from a recent call's caller;
+// - each caller's answered calls in the repeat window (their contacts), for routing a repeat
+//   caller back to the counsellor they talked to and for the desk's history.
+//
+// How it stays small:
+// - a caller's key is stored once, however many finished calls and contacts name it, and the
+//   daemon's keys (64 lowercase hex digits: a keyed hash) as their 32 bytes, inline;
+// - call ids of up to 24 bytes are stored inline, without an allocation of their own;
+// - counsellor ids and categories, which repeat across many records, are numbers into tables of
+//   names (NameTable).
+//
+// Nothing here decides anything; the engine says what to remember and when to forget. Every walk
+// whose order could show (AllContacts, ForEachFinished) has a defined order, never hash order.
+//
+// Thread-safety: none; owned by one Engine. Neither copyable nor movable: its hash sets' functors
+// point back at it.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
+#include "routing/engine_state.h"
+#include "routing/types.h"
+
+namespace hotline::routing {
+
+// How many answered calls of one caller the engine remembers (the most recent).
+inline constexpr int kMaxContactsPerCaller = 20;
+
+// Names interned as numbers, for names that repeat across many records (counsellor ids,
+// categories). Never shrinks: it holds every name it was ever given, so it is only for names
+// from a bounded set (the administrator's counsellors, the policy's categories).
+class NameTable final {
+ public:
+  // The name's number; a new name gets the next one (0 for the first).
+  uint32_t Intern(std::string_view name);
+  // The name of a number Intern returned.
+  const std::string& Name(uint32_t handle) const { return names_[handle]; }
+
+ private:
+  std::vector<std::string> names_;
+  absl::flat_hash_map<std::string, uint32_t> handles_;
+};
+
+class CallMemory final {
+ public:
+  CallMemory();
+  CallMemory(const CallMemory&) = delete;
+  CallMemory& operator=(const CallMemory&) = delete;
+
+  // --- Finished calls, oldest first. ---
+
+  // Remembers that `call_id` finished at `at` (not earlier than the last one added), from
+  // `caller_key` (empty for a withheld number). A repeated id (only in a hand-made state) adds an
+  // entry, but lookups find the first.
+  void AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key);
+  bool IsFinished(std::string_view call_id) const;
+  // The caller key of a remembered finished call (empty for a withheld number); nullopt if the
+  // call is not remembered.
+  std::optional<std::string> CallerOfFinished(std::string_view call_id) const;
+  // Forgets the calls that finished at or before `through`.
+  void ForgetFinishedThrough(Timestamp through);
+  size_t finished_count() const { return finished_.size(); }
+  // fn(finished at, call id, caller key) for each remembered finished call, oldest first.
+  void ForEachFinished(
+      const std::function<void(Timestamp, std::string_view, std::string_view)>& fn) const;
+
+  // --- Contacts: each caller's answered calls, in the order (answered_at, call id). ---
+
+  // Adds `contact` to the contacts of `caller_key` (which must not be empty) in that order, and
+  // forgets the caller's oldest beyond kMaxContactsPerCaller.
+  void AddContact(std::string_view caller_key, const Contact& contact);
+  // The caller's most recent contact, if any.
+  std::optional<Contact> LastContact(std::string_view caller_key) const;
+  // The caller's contacts, oldest first.
+  std::vector<Contact> ContactsOf(std::string_view caller_key) const;
+  // Sets the category of the caller's contact for `call_id`, if it is remembered.
+  void NoteCategory(std::string_view caller_key, std::string_view call_id,
+                    std::string_view category);
+  // Forgets every contact answered at or before `through`.
+  void ForgetContactsThrough(Timestamp through);
+  // Every contact, by caller key (sorted), each caller's oldest first.
+  std::vector<std::pair<std::string, Contact>> AllContacts() const;
+
+  // Forgets everything (the name tables stay).
+  void Clear();
+  // Callers held (named by a remembered finished call or contact): for tests.
+  size_t caller_count() const { return caller_index_.size(); }
+  // Caller slots, held or free (a slot let go is used again): for tests.
+  size_t caller_slots() const { return callers_.size(); }
+
+ private:
+  // Call ids up to 24 bytes without an allocation (the gateway's are about 20).
+  using ShortText = absl::InlinedVector<char, 24>;
+  static ShortText Text(std::string_view s) { return ShortText(s.begin(), s.end()); }
+  static std::string_view View(const ShortText& t) { return {t.data(), t.size()}; }
+
+  // A caller key, packed: 64 lowercase hex digits as their 32 bytes; a key of up to 32 bytes as
+  // itself; a longer key in long_keys_. Unused bytes are zero, so == compares keys.
+  struct PackedKey {
+    static constexpr uint8_t kHex = 0xFE;
+    static constexpr uint8_t kLong = 0xFF;
+    std::array<char, 32> bytes{};
+    uint8_t form = 0;  // 0-32: that many bytes of the key itself; kHex; kLong.
+    bool operator==(const PackedKey&) const = default;
+  };
+  static PackedKey Pack(std::string_view key);
+  std::string Unpack(uint32_t caller) const;
+
+  struct StoredContact {
+    Timestamp answered_at{};
+    ShortText call_id;
+    uint32_t counsellor = 0;  // In counsellors_.
+    uint32_t category = 0;    // In categories_ (0 is "", none yet).
+  };
+  struct Caller {
+    PackedKey key;
+    // Remembered finished calls that name this caller.
+    uint32_t finished = 0;
+    absl::InlinedVector<StoredContact, 1> contacts;
+  };
+  static constexpr uint32_t kNoCaller = ~uint32_t{0};
+
+  // The caller index: numbers into callers_, hashed and compared by their keys; looked up by a
+  // Probe (a key not yet stored).
+  struct Probe {
+    PackedKey packed;
+    std::string_view key;
+  };
+  struct CallerHash {
+    using is_transparent = void;
+    const CallMemory* memory;
+    size_t operator()(uint32_t caller) const;
+    size_t operator()(const Probe& probe) const;
+  };
+  struct CallerEq {
+    using is_transparent = void;
+    const CallMemory* memory;
+    bool operator()(uint32_t a, uint32_t b) const { return a == b; }
+    bool operator()(uint32_t a, const Probe& b) const;
+    bool operator()(const Probe& a, uint32_t b) const { return (*this)(b, a); }
+  };
+  static size_t HashKey(const PackedKey& packed, std::string_view long_key);
+
+  std::optional<uint32_t> FindCaller(std::string_view key) const;
+  // The caller's number, adding them if new.
+  uint32_t AcquireCaller(std::string_view key);
+  // Lets the caller go once nothing names them.
+  void MaybeRelease(uint32_t caller);
+  Contact ToContact(const StoredContact& stored) const;
+
+  struct Finished {
+    Timestamp at{};
+    ShortText call_id;
+    uint32_t caller = kNoCaller;
+  };
+  struct FinishedHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view id) const;
+    size_t operator()(const Finished* f) const { return (*this)(View(f->call_id)); }
+  };
+  struct FinishedEq {
+    using is_transparent = void;
+    static std::string_view Id(std::string_view id) { return id; }
+    static std::string_view Id(const Finished* f) { return View(f->call_id); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return Id(a) == Id(b);
+    }
+  };
+
+  // Slots; a free slot (on free_callers_) has no finished calls and no contacts.
+  std::deque<Caller> callers_;
+  std::vector<uint32_t> free_callers_;
+  absl::flat_hash_set<uint32_t, CallerHash, CallerEq> caller_index_;
+  absl::flat_hash_map<uint32_t, std::string> long_keys_;
+  // Pointers into the deque stay valid as it grows at the back and shrinks at the front.
+  std::deque<Finished> finished_;
+  absl::flat_hash_set<const Finished*, FinishedHash, FinishedEq> finished_index_;
+  NameTable counsellors_;
+  NameTable categories_;
+};
+
+}  // namespace hotline::routing

@@ -1,0 +1,145 @@
+// CallMemory: the engine's compact memory of finished calls and callers' contacts. What it is
+// given comes back unchanged whatever the key's form, a caller is held once however many records
+// name them, and let go when nothing does.
+#include "routing/call_memory.h"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+namespace hotline::routing {
+namespace {
+
+constexpr Timestamp kT0{Millis(1'767'225'600'000)};
+
+Timestamp At(int64_t ms) { return kT0 + Millis(ms); }
+
+std::string Hex(const std::string& bytes, bool upper = false) {
+  const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out.push_back(digits[b >> 4]);
+    out.push_back(digits[b & 15]);
+  }
+  return out;
+}
+
+TEST_CASE("caller keys of every form come back as they were given", "[routing][memory]") {
+  const std::string raw32 = "0123456789abcdef0123456789ABCDEF";  // 32 bytes, not hex-packed.
+  const std::vector<std::string> keys = {
+      Hex(std::string(32, '\x5a')),            // The daemon's form: 64 lowercase hex digits.
+      Hex(std::string(32, '\x5a'), true),      // The same digits in upper case: another key.
+      Hex(raw32),                              // Hex digits whose bytes are raw32 ...
+      raw32,                                   // ... and raw32 itself: two callers.
+      "caller-1",                              // Short.
+      std::string("a\0b", 3),                  // A NUL inside.
+      std::string(33, 'k'),                    // One past the inline size.
+      std::string(63, 'f') + "g",              // 64 characters, not all hex.
+      std::string(200, 'x'),                   // Long.
+  };
+  CallMemory memory;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    memory.AddFinished(At(0), "call-" + std::to_string(i), keys[i]);
+    memory.AddContact(keys[i], Contact{"call-" + std::to_string(i), "c" + std::to_string(i), At(0), ""});
+  }
+  CHECK(memory.caller_count() == keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    INFO("key " << i);
+    CHECK(memory.CallerOfFinished("call-" + std::to_string(i)) == keys[i]);
+    const std::optional<Contact> last = memory.LastContact(keys[i]);
+    REQUIRE(last.has_value());
+    CHECK(last->call_id == "call-" + std::to_string(i));
+    CHECK(last->counsellor_id == "c" + std::to_string(i));
+  }
+  std::vector<std::string> listed;
+  for (const auto& [key, contact] : memory.AllContacts()) {
+    listed.push_back(key);
+  }
+  std::vector<std::string> sorted = keys;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(listed == sorted);
+  // A withheld number is nobody: no caller is held for it.
+  memory.AddFinished(At(1), "withheld", "");
+  CHECK(memory.CallerOfFinished("withheld") == std::string());
+  CHECK(memory.caller_count() == keys.size());
+  CHECK_FALSE(memory.CallerOfFinished("never").has_value());
+  CHECK_FALSE(memory.LastContact("never").has_value());
+}
+
+TEST_CASE("a caller is held once while anything names them, then let go", "[routing][memory]") {
+  const std::string key = Hex(std::string(32, '\x01'));
+  CallMemory memory;
+  memory.AddFinished(At(0), "a", key);
+  memory.AddContact(key, Contact{"a", "c1", At(0), ""});
+  memory.AddFinished(At(10), "b", key);
+  memory.AddContact(key, Contact{"b", "c2", At(5), ""});
+  CHECK(memory.caller_count() == 1);
+  CHECK(memory.finished_count() == 2);
+
+  memory.ForgetFinishedThrough(At(10));
+  CHECK(memory.finished_count() == 0);
+  CHECK_FALSE(memory.IsFinished("a"));
+  CHECK(memory.caller_count() == 1);  // The contacts still name them.
+  memory.ForgetContactsThrough(At(0));
+  REQUIRE(memory.ContactsOf(key).size() == 1);
+  CHECK(memory.ContactsOf(key)[0].call_id == "b");
+  memory.ForgetContactsThrough(At(5));
+  CHECK(memory.caller_count() == 0);
+  CHECK(memory.ContactsOf(key).empty());
+
+  // A slot let go is used again, for another caller only.
+  const std::string other = "caller-2";
+  memory.AddFinished(At(20), "c", other);
+  CHECK(memory.caller_count() == 1);
+  CHECK(memory.caller_slots() == 1);
+  CHECK(memory.CallerOfFinished("c") == other);
+  CHECK_FALSE(memory.LastContact(key).has_value());
+}
+
+TEST_CASE("a caller's contacts keep their order, their limit and their categories",
+          "[routing][memory]") {
+  CallMemory memory;
+  const std::string key = "caller";
+  // Out of order, two in one millisecond: kept by (answered_at, call id).
+  for (int i = kMaxContactsPerCaller + 1; i >= 0; --i) {
+    memory.AddContact(key, Contact{"id-" + std::to_string(100 + i), "c", At(i / 2), ""});
+  }
+  std::vector<Contact> contacts = memory.ContactsOf(key);
+  REQUIRE(contacts.size() == static_cast<size_t>(kMaxContactsPerCaller));
+  // The two oldest (ids 100 and 101, at +0 ms) were forgotten.
+  CHECK(contacts.front().call_id == "id-102");
+  CHECK(contacts.back().call_id == "id-" + std::to_string(100 + kMaxContactsPerCaller + 1));
+  for (size_t i = 1; i < contacts.size(); ++i) {
+    CHECK(std::tie(contacts[i - 1].answered_at, contacts[i - 1].call_id) <
+          std::tie(contacts[i].answered_at, contacts[i].call_id));
+  }
+  memory.NoteCategory(key, "id-105", "abuse_report");
+  memory.NoteCategory(key, "id-999", "other");    // Not remembered: nothing changes.
+  memory.NoteCategory("nobody", "id-105", "x");   // Nor for another caller.
+  for (const Contact& c : memory.ContactsOf(key)) {
+    CHECK(c.category == (c.call_id == "id-105" ? "abuse_report" : ""));
+  }
+}
+
+TEST_CASE("long call ids and a repeated id are remembered like short ones", "[routing][memory]") {
+  CallMemory memory;
+  const std::string long_id(128, 'i');
+  memory.AddFinished(At(0), long_id, "k1");
+  memory.AddFinished(At(1), "dup", "k2");
+  memory.AddFinished(At(2), "dup", "k3");  // Only in a hand-made state: the first is found.
+  CHECK(memory.IsFinished(long_id));
+  CHECK(memory.CallerOfFinished("dup") == "k2");
+  std::vector<std::string> seen;
+  memory.ForEachFinished([&](Timestamp, std::string_view id, std::string_view caller) {
+    seen.push_back(std::string(id) + "/" + std::string(caller));
+  });
+  CHECK(seen == std::vector<std::string>{long_id + "/k1", "dup/k2", "dup/k3"});
+  memory.Clear();
+  CHECK(memory.finished_count() == 0);
+  CHECK(memory.caller_count() == 0);
+  CHECK_FALSE(memory.IsFinished(long_id));
+}
+
+}  // namespace
+}  // namespace hotline::routing
