@@ -267,9 +267,22 @@ CREATE INDEX offers_by_time ON offers (offered_at);
 CREATE INDEX presence_by_time ON presence (at);
 )sql";
 
-constexpr std::array<std::string_view, 9> kMigrations = {
-    kMigration1, kMigration2, kMigration3, kMigration4,
-    kMigration5, kMigration6, kMigration7, kMigrationAccounts, kMigrationPrivacy};
+// Two indexes no query uses, dropped because every call's row paid for them (issue 11): each
+// keeps its entries in an order the rows do not come in (by counsellor, by caller hash), so each
+// row's entry lands on another page and every commit wrote that page whole to the WAL.
+// - calls_by_counsellor (counsellor_id) is a prefix of calls_by_counsellor_handling, which
+//   serves every lookup by counsellor;
+// - calls_by_caller (caller_key, arrived_at) served repeat callers once; the engine now keeps
+//   them in memory and rebuilds them from rows read by id (Store::LoadFinishedCalls).
+constexpr std::string_view kMigrationLeanerCalls = R"sql(
+DROP INDEX calls_by_counsellor;
+DROP INDEX calls_by_caller;
+)sql";
+
+constexpr std::array<std::string_view, 10> kMigrations = {
+    kMigration1, kMigration2,         kMigration3,       kMigration4,
+    kMigration5, kMigration6,         kMigration7,       kMigrationAccounts,
+    kMigrationPrivacy, kMigrationLeanerCalls};
 
 }  // namespace
 

@@ -68,7 +68,7 @@ TEST_CASE("migrations create the schema and opening the database again changes n
   for (const char* name :
        {"table calls", "table presence", "table counsellors", "table journal", "table snapshots",
         "table request_results", "index calls_by_call_id", "index calls_by_arrival",
-        "index calls_by_counsellor", "index calls_by_caller", "index presence_by_counsellor",
+        "index calls_by_counsellor_handling", "index presence_by_counsellor",
         "index request_results_by_at", "table offers", "index offers_by_call",
         "index offers_by_counsellor", "index calls_by_decision", "index calls_by_handling_end",
         "table caller_key"}) {
@@ -80,6 +80,13 @@ TEST_CASE("migrations create the schema and opening the database again changes n
   CHECK(std::none_of(schema.begin(), schema.end(), [](const std::string& entry) {
     return entry.find("calls_v2") != std::string::npos;
   }));
+  // Migration 10 dropped the two indexes no query used (each cost every call's row a page).
+  for (const char* gone : {"index calls_by_counsellor:", "index calls_by_caller:"}) {
+    INFO(gone);
+    CHECK(std::none_of(schema.begin(), schema.end(), [&](const std::string& entry) {
+      return entry.rfind(gone, 0) == 0;
+    }));
+  }
 
   std::unique_ptr<Store> reopened = OpenOrFail(db.path());
   CHECK(reopened->schema_version() == latest);
@@ -428,6 +435,27 @@ TEST_CASE("migration 7 upgrades a version-6 database with calls, which has no ke
   // The daemon then knows the rows were keyed with a key it cannot check.
   CHECK(store->CallerKeyFingerprint().value_or("?") == std::nullopt);
   CHECK(store->HoldsCallerKeys().value_or(false));
+}
+
+TEST_CASE("migration 10 drops two unused indexes from a version-9 database and keeps its calls",
+          "[storage]") {
+  TempDb db;
+  CreateWithAbandonedCall(db.path(), 9);
+  const auto has = [&](const std::string& entry) {
+    const std::vector<std::string> schema = SchemaOf(db.path());
+    return std::any_of(schema.begin(), schema.end(),
+                       [&](const std::string& e) { return e.rfind(entry, 0) == 0; });
+  };
+  REQUIRE(has("index calls_by_counsellor:"));
+  REQUIRE(has("index calls_by_caller:"));
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  CHECK(UserVersion(db.path()) == static_cast<int>(Migrations().size()));  // 10 and any later
+  CHECK_FALSE(has("index calls_by_counsellor:"));
+  CHECK_FALSE(has("index calls_by_caller:"));
+  CHECK(has("index calls_by_counsellor_handling:"));  // Serves every lookup by counsellor.
+  CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
+  REQUIRE_OK(store->RecordCall(CompletedCall("call-3")));
+  CheckSameRecord(FindOrFail(*store, "call-3"), CompletedCall("call-3"));
 }
 
 TEST_CASE("accounts are saved by name with their token hash and read back revoked or not",
