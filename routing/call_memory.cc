@@ -208,11 +208,15 @@ Contact CallMemory::ToContact(const StoredContact& stored) const {
                  stored.answered_at, categories_.Name(stored.category)};
 }
 
-void CallMemory::AddContact(std::string_view caller_key, const Contact& contact) {
-  Caller& c = callers_[AcquireCaller(caller_key)];
-  StoredContact stored{contact.answered_at, Text(contact.call_id),
+CallMemory::StoredContact CallMemory::ToStored(const Contact& contact) {
+  return StoredContact{contact.answered_at, Text(contact.call_id),
                        counsellors_.Intern(contact.counsellor_id),
                        categories_.Intern(contact.category)};
+}
+
+void CallMemory::AddContact(std::string_view caller_key, const Contact& contact) {
+  Caller& c = callers_[AcquireCaller(caller_key)];
+  StoredContact stored = ToStored(contact);
   const auto before = [](const StoredContact& a, const StoredContact& b) {
     return std::forward_as_tuple(a.answered_at, View(a.call_id)) <
            std::forward_as_tuple(b.answered_at, View(b.call_id));
@@ -222,6 +226,10 @@ void CallMemory::AddContact(std::string_view caller_key, const Contact& contact)
   if (c.contacts.size() > static_cast<size_t>(kMaxContactsPerCaller)) {
     c.contacts.erase(c.contacts.begin());
   }
+}
+
+void CallMemory::RestoreContact(std::string_view caller_key, const Contact& contact) {
+  callers_[AcquireCaller(caller_key)].contacts.push_back(ToStored(contact));
 }
 
 std::optional<Contact> CallMemory::LastContact(std::string_view caller_key) const {

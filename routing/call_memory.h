@@ -83,6 +83,10 @@ class CallMemory final {
   // Adds `contact` to the contacts of `caller_key` (which must not be empty) in that order, and
   // forgets the caller's oldest beyond kMaxContactsPerCaller.
   void AddContact(std::string_view caller_key, const Contact& contact);
+  // Appends `contact` as the caller's newest, as given: for restoring a saved state, whose
+  // contacts are kept in the order and number they were saved in (an older engine's snapshot
+  // may hold contacts of one millisecond in the order they connected).
+  void RestoreContact(std::string_view caller_key, const Contact& contact);
   // The caller's most recent contact, if any.
   std::optional<Contact> LastContact(std::string_view caller_key) const;
   // The caller's contacts, oldest first.
@@ -161,6 +165,8 @@ class CallMemory final {
   // Lets the caller go once nothing names them.
   void MaybeRelease(uint32_t caller);
   Contact ToContact(const StoredContact& stored) const;
+  // Interns the contact's counsellor and category.
+  StoredContact ToStored(const Contact& contact);
 
   struct Finished {
     Timestamp at{};

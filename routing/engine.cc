@@ -1676,7 +1676,7 @@ void Engine::RestoreState(EngineState state) {
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
   memory_.Clear();
   for (const auto& [key, contact] : state.contacts) {
-    memory_.AddContact(key, contact);
+    memory_.RestoreContact(key, contact);  // As saved: order and number unchanged.
   }
   owed_order_.assign(state.owed_dispositions.begin(), state.owed_dispositions.end());
   owed_.clear();

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -139,6 +141,125 @@ TEST_CASE("long call ids and a repeated id are remembered like short ones", "[ro
   CHECK(memory.finished_count() == 0);
   CHECK(memory.caller_count() == 0);
   CHECK_FALSE(memory.IsFinished(long_id));
+}
+
+TEST_CASE("finished calls hold their caller after the contacts are forgotten",
+          "[routing][memory]") {
+  CallMemory memory;
+  const std::string key(40, 'L');  // Long: kept in the side table.
+  memory.AddContact(key, Contact{"a", "c1", At(0), ""});
+  memory.AddFinished(At(10), "a", key);
+  memory.ForgetContactsThrough(At(5));
+  CHECK(memory.ContactsOf(key).empty());
+  CHECK(memory.caller_count() == 1);
+  CHECK(memory.CallerOfFinished("a") == key);
+  memory.ForgetFinishedThrough(At(10));
+  CHECK(memory.caller_count() == 0);
+  // The long key's slot, used again by another long key: the old key does not come back.
+  const std::string other(50, 'M');
+  memory.AddFinished(At(20), "b", other);
+  CHECK(memory.caller_slots() == 1);
+  CHECK(memory.CallerOfFinished("b") == other);
+  memory.AddContact(other, Contact{"b", "c2", At(20), ""});
+  CHECK(memory.ContactsOf(other).size() == 1);
+  CHECK(memory.ContactsOf(key).empty());
+  // Cleared, then filled again: no stale slot is handed out.
+  memory.Clear();
+  CHECK(memory.caller_slots() == 0);
+  memory.AddFinished(At(30), "c", "k1");
+  memory.AddFinished(At(30), "d", "k2");
+  CHECK(memory.CallerOfFinished("c") == "k1");
+  CHECK(memory.CallerOfFinished("d") == "k2");
+  CHECK(memory.caller_count() == 2);
+}
+
+TEST_CASE("restored contacts keep the order and number they were saved in",
+          "[routing][memory]") {
+  CallMemory memory;
+  memory.RestoreContact("k", Contact{"b", "c1", At(0), ""});
+  memory.RestoreContact("k", Contact{"a", "c2", At(0), "other"});
+  const std::vector<Contact> contacts = memory.ContactsOf("k");
+  REQUIRE(contacts.size() == 2);
+  CHECK(contacts[0].call_id == "b");
+  CHECK(contacts[1] == Contact{"a", "c2", At(0), "other"});
+  CHECK(memory.LastContact("k")->counsellor_id == "c2");
+}
+
+TEST_CASE("many callers coming and going agree with a plain model", "[routing][memory]") {
+  // A model with plain strings and maps: the callers named by the remembered finished calls,
+  // and each caller's contacts. Keys of every form, reused often, with forgetting as time goes.
+  std::mt19937 rng(7);
+  const auto random_key = [&] {
+    const int n = static_cast<int>(rng() % 60);
+    switch (rng() % 4) {
+      case 0: {
+        std::string raw(32, '\0');
+        raw[0] = static_cast<char>(n);  // Few distinct callers, so they come back.
+        return Hex(raw);
+      }
+      case 1:
+        return "short-" + std::to_string(n);
+      case 2:
+        return std::string(33 + n % 5, 'x') + std::to_string(n);
+      default:
+        return std::string();  // Withheld.
+    }
+  };
+  CallMemory memory;
+  std::vector<std::tuple<int64_t, std::string, std::string>> finished;  // at, id, caller
+  std::map<std::string, std::vector<Contact>> contacts;
+  int64_t now = 0;
+  for (int i = 0; i < 3000; ++i) {
+    now += 1 + static_cast<int64_t>(rng() % 3);
+    const std::string id = "id-" + std::to_string(i);
+    const std::string key = random_key();
+    memory.AddFinished(At(now), id, key);
+    finished.emplace_back(now, id, key);
+    if (!key.empty() && rng() % 2 == 0) {
+      const Contact c{id, "c" + std::to_string(rng() % 7), At(now), ""};
+      memory.AddContact(key, c);
+      auto& list = contacts[key];
+      list.push_back(c);
+      if (list.size() > static_cast<size_t>(kMaxContactsPerCaller)) {
+        list.erase(list.begin());
+      }
+    }
+    if (i % 97 == 0) {
+      const int64_t through = now - 400;
+      memory.ForgetFinishedThrough(At(through));
+      std::erase_if(finished, [&](const auto& f) { return std::get<0>(f) <= through; });
+    }
+    if (i % 211 == 0) {
+      const int64_t through = now - 900;
+      memory.ForgetContactsThrough(At(through));
+      for (auto it = contacts.begin(); it != contacts.end();) {
+        std::erase_if(it->second, [&](const Contact& c) { return c.answered_at <= At(through); });
+        it = it->second.empty() ? contacts.erase(it) : std::next(it);
+      }
+    }
+  }
+  std::map<std::string, int> named;
+  for (const auto& [at, id, caller] : finished) {
+    INFO(id);
+    REQUIRE(memory.CallerOfFinished(id) == caller);
+    if (!caller.empty()) {
+      named[caller] = 1;
+    }
+  }
+  for (const auto& [key, list] : contacts) {
+    INFO(key);
+    REQUIRE(memory.ContactsOf(key) == list);
+    named[key] = 1;
+  }
+  CHECK(memory.caller_count() == named.size());
+  CHECK(memory.finished_count() == finished.size());
+  std::vector<std::pair<std::string, Contact>> all;
+  for (const auto& [key, list] : contacts) {
+    for (const Contact& c : list) {
+      all.emplace_back(key, c);
+    }
+  }
+  CHECK(memory.AllContacts() == all);
 }
 
 }  // namespace

@@ -778,6 +778,36 @@ TEST_CASE("what is owed survives a snapshot, and what was recorded stays recorde
   CHECK(restored.TakeEffects().size() == 1);
 }
 
+TEST_CASE("a restored state keeps its contacts in the order and number it was saved with",
+          "[routing]") {
+  // An older engine kept one caller's contacts of the same millisecond in the order they
+  // connected ("b" before "a"), and a hand-made state may hold more than the limit: restoring
+  // takes them as they are, so the restored engine saves what it was given and treats the last
+  // one as the caller's last contact.
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.SignIn(Profile("binh", "38"));
+  EngineState state = h.engine.SaveState();
+  const Timestamp at = h.now - 1s;
+  state.contacts = {{"k1", Contact{"b", "an", at, ""}}, {"k1", Contact{"a", "binh", at, ""}}};
+  for (int i = 0; i <= kMaxContactsPerCaller; ++i) {
+    state.contacts.push_back({"k2", Contact{"z" + std::to_string(i), "an", at, ""}});
+  }
+  Engine restored;
+  restored.RestoreState(state);
+  CHECK(restored.SaveState().contacts == state.contacts);
+  // The caller of k1 calls again: back to binh, the last contact as saved.
+  auto call = Call("c9", "38");
+  call.caller_key = "k1";
+  EngineHarness::Expect(restored.CallArrived(call, h.now));
+  CHECK(restored.FindCall("c9")->info.repeat_caller);
+  const EngineState after = restored.SaveState();
+  const auto c9 = std::find_if(after.calls.begin(), after.calls.end(),
+                               [](const auto& entry) { return entry.info.call_id == "c9"; });
+  REQUIRE(c9 != after.calls.end());
+  CHECK(c9->preferred_counsellor == "binh");
+}
+
 TEST_CASE("an offer left unanswered goes to the next counsellor", "[routing]") {
   EngineHarness h;
   h.SignIn(Profile("an", "38"));
