@@ -28,6 +28,7 @@
 #include "storage/names.h"
 #include "storage/privacy.h"
 #include "storage/sqlite_support.h"
+#include "storage/store_sql.h"
 
 namespace hotline::storage {
 namespace {
@@ -460,13 +461,6 @@ void BindDisposition(SQLite::Statement& s, const routing::Disposition* d) {
   s.bind(":note", d->note);
 }
 
-constexpr const char* kLateDispositionSql = R"sql(
-UPDATE calls SET category = :category, action = :action, flags = :flags, heavy = :heavy,
-                 note = :note, late_disposition_at = :at
-WHERE id = (SELECT MAX(id) FROM calls
-            WHERE call_id = :call_id AND counsellor_id = :counsellor_id AND category IS NULL)
-)sql";
-
 constexpr const char* kEndOfferSql = R"sql(
 UPDATE offers SET result = :result, ended_at = :ended_at
 WHERE id = (SELECT id FROM offers
@@ -618,7 +612,7 @@ Store::Store(std::unique_ptr<SQLite::Database> db, int schema_version)
       "result, ended_at) VALUES (:call_id, :counsellor_id, :offered_at, :step, :scope, "
       ":eligible, :rule, :result, :ended_at)");
   end_offer_ = prepare(kEndOfferSql);
-  late_disposition_ = prepare(kLateDispositionSql);
+  late_disposition_ = prepare(sql::kLateDisposition);
 }
 
 Store::~Store() = default;

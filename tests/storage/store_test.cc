@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "routing/types.h"
 #include "storage/migrations.h"
+#include "storage/store_sql.h"
 #include "storage/names.h"
 #include "tests/storage/storage_testing.h"
 
@@ -456,6 +457,22 @@ TEST_CASE("migration 10 drops two unused indexes from a version-9 database and k
   CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
   REQUIRE_OK(store->RecordCall(CompletedCall("call-3")));
   CheckSameRecord(FindOrFail(*store, "call-3"), CompletedCall("call-3"));
+}
+
+TEST_CASE("a late disposition finds its call's row by the call id, not among the counsellor's",
+          "[storage]") {
+  TempDb db;
+  OpenOrFail(db.path());
+  SQLite::Database raw(db.path(), SQLite::OPEN_READONLY);
+  SQLite::Statement s(raw, std::string("EXPLAIN QUERY PLAN ") + sql::kLateDisposition);
+  std::string plan;
+  while (s.executeStep()) {
+    plan += s.getColumn(3).getString() + "\n";
+  }
+  INFO(plan);
+  // A counsellor's index would read every call they ever took to find one.
+  CHECK_THAT(plan, Catch::Contains("calls_by_call_id"));
+  CHECK_THAT(plan, !Catch::Contains("counsellor"));
 }
 
 TEST_CASE("accounts are saved by name with their token hash and read back revoked or not",
