@@ -1,33 +1,61 @@
 #include "daemon/answer_cache.h"
 
-#include "absl/strings/str_cat.h"
+#include "absl/hash/hash.h"
 
 namespace hotline::daemon {
 
-std::string AnswerCache::Key(const std::string& origin, const std::string& request_id) {
-  return absl::StrCat(origin, "\n", request_id);
+AnswerCache::Key AnswerCache::MakeKey(std::string_view origin, std::string_view request_id) {
+  // Ids never hold a newline, so "origin\nid" names one pair.
+  Key key(origin.begin(), origin.end());
+  key.push_back('\n');
+  key.insert(key.end(), request_id.begin(), request_id.end());
+  return key;
 }
 
-const storage::RequestResult* AnswerCache::Find(const std::string& origin,
-                                                const std::string& request_id) const {
-  auto it = answers_.find(Key(origin, request_id));
-  return it == answers_.end() ? nullptr : &it->second;
+size_t AnswerCache::Hash::operator()(std::string_view key) const {
+  return absl::Hash<std::string_view>()(key);
 }
 
-void AnswerCache::Remember(storage::RequestResult result) {
-  std::string key = Key(result.origin, result.request_id);
-  order_.emplace_back(result.at_ms, key);
-  answers_[std::move(key)] = std::move(result);
+const AnswerCache::Record* AnswerCache::Lookup(const std::string& origin,
+                                               const std::string& request_id) const {
+  const Key key = MakeKey(origin, request_id);
+  auto it = index_.find(View(key));
+  return it == index_.end() ? nullptr : *it;
+}
+
+std::optional<storage::RequestResult> AnswerCache::Find(const std::string& origin,
+                                                        const std::string& request_id) const {
+  const Record* r = Lookup(origin, request_id);
+  if (r == nullptr) {
+    return std::nullopt;
+  }
+  return storage::RequestResult{origin, request_id, r->at_ms, r->code, r->message, r->response};
+}
+
+bool AnswerCache::Contains(const std::string& origin, const std::string& request_id) const {
+  return Lookup(origin, request_id) != nullptr;
+}
+
+void AnswerCache::Remember(const storage::RequestResult& result) {
+  const Record& r = records_.emplace_back(Record{result.at_ms, result.code,
+                                                MakeKey(result.origin, result.request_id),
+                                                result.message, result.response});
+  auto [it, added] = index_.insert(&r);
+  if (!added) {
+    // A later answer replaces the earlier: same key, so the slot's hash stays right.
+    index_.erase(it);
+    index_.insert(&r);
+  }
 }
 
 void AnswerCache::ForgetBefore(int64_t before_ms) {
-  while (!order_.empty() && order_.front().first < before_ms) {
-    auto it = answers_.find(order_.front().second);
-    // A key answered again later is kept: its newer entry is further down the order.
-    if (it != answers_.end() && it->second.at_ms < before_ms) {
-      answers_.erase(it);
+  while (!records_.empty() && records_.front().at_ms < before_ms) {
+    const Record& r = records_.front();
+    // A key answered again later is kept: the index points at its newer record.
+    if (auto it = index_.find(View(r.key)); it != index_.end() && *it == &r) {
+      index_.erase(it);
     }
-    order_.pop_front();
+    records_.pop_front();
   }
 }
 

@@ -238,8 +238,8 @@ absl::Status EngineHost::Recover() {
   if (!answers.ok()) {
     return answers.status();
   }
-  for (auto& answer : *answers) {
-    answers_.Remember(std::move(answer));
+  for (const storage::RequestResult& answer : *answers) {
+    answers_.Remember(answer);
   }
 
   if (absl::Status s = LoadPolicyFiles(); !s.ok()) {
@@ -482,7 +482,7 @@ template <class Response>
 void EngineHost::Answer(const std::string& origin, const std::string& request_id,
                         const std::function<absl::StatusOr<Response>()>& compute,
                         Reply<Response> reply) {
-  if (const storage::RequestResult* seen = answers_.Find(origin, request_id)) {
+  if (const std::optional<storage::RequestResult> seen = answers_.Find(origin, request_id)) {
     // A repeat: the original answer, once everything before it is durable, and no change.
     pending_.answers.push_back([reply, answer = Decode<Response>(*seen)] { reply(answer); });
     return;
@@ -495,7 +495,7 @@ void EngineHost::Answer(const std::string& origin, const std::string& request_id
                                 std::string(result.status().message()),
                                 result.ok() ? result->SerializeAsString() : ""};
   pending_.batch.results.push_back(stored);
-  answers_.Remember(std::move(stored));
+  answers_.Remember(stored);
   pending_.answers.push_back([reply, result] { reply(result); });
 }
 
@@ -1106,7 +1106,7 @@ void EngineHost::GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::C
   // A new arrival when the queue is full: refused, and not remembered (a resend once there is
   // room is taken), so a flood of refusals grows nothing. A repeat of an arrival already
   // answered, or of a call already known, is answered as before whatever the queue's length.
-  if (event.has_arrived() && answers_.Find(origin, event.event_id()) == nullptr &&
+  if (event.has_arrived() && !answers_.Contains(origin, event.event_id()) &&
       !engine_.FindCall(event.call_id())) {
     if (absl::Status room = QueueRoom(stream->gateway_id, event.call_id()); !room.ok()) {
       v1::HotlineMessage msg;
