@@ -1,7 +1,5 @@
 #include "daemon/answer_cache.h"
 
-#include "absl/hash/hash.h"
-
 namespace hotline::daemon {
 
 AnswerCache::Key AnswerCache::MakeKey(std::string_view origin, std::string_view request_id) {
@@ -10,10 +8,6 @@ AnswerCache::Key AnswerCache::MakeKey(std::string_view origin, std::string_view 
   key.push_back('\n');
   key.insert(key.end(), request_id.begin(), request_id.end());
   return key;
-}
-
-size_t AnswerCache::Hash::operator()(std::string_view key) const {
-  return absl::Hash<std::string_view>()(key);
 }
 
 const AnswerCache::Record* AnswerCache::Lookup(const std::string& origin,

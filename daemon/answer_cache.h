@@ -18,8 +18,8 @@
 #include <string>
 #include <string_view>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
+#include "routing/pointer_set.h"
 #include "storage/batch.h"
 
 namespace hotline::daemon {
@@ -54,27 +54,14 @@ class AnswerCache final {
     std::string message;
     std::string response;
   };
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view key) const;
-    size_t operator()(const Record* r) const { return (*this)(View(r->key)); }
-  };
-  struct Eq {
-    using is_transparent = void;
-    static std::string_view Of(std::string_view key) { return key; }
-    static std::string_view Of(const Record* r) { return View(r->key); }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return Of(a) == Of(b);
-    }
-  };
+  static std::string_view KeyOf(const Record& r) { return View(r.key); }
   const Record* Lookup(const std::string& origin, const std::string& request_id) const;
 
   // In the order given; pointers into it stay valid as it grows at the back and shrinks at the
   // front.
   std::deque<Record> records_;
   // The newest record of each key.
-  absl::flat_hash_set<const Record*, Hash, Eq> index_;
+  routing::PointerSet<Record, &KeyOf> index_;
 };
 
 }  // namespace hotline::daemon

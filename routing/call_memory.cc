@@ -152,10 +152,6 @@ void CallMemory::MaybeRelease(uint32_t caller) {
 
 // --- Finished calls. ---
 
-size_t CallMemory::FinishedHash::operator()(std::string_view id) const {
-  return absl::Hash<std::string_view>()(id);
-}
-
 void CallMemory::AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key) {
   uint32_t caller = kNoCaller;
   if (!caller_key.empty()) {

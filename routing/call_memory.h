@@ -33,6 +33,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "routing/engine_state.h"
+#include "routing/pointer_set.h"
 #include "routing/types.h"
 
 namespace hotline::routing {
@@ -173,21 +174,7 @@ class CallMemory final {
     ShortText call_id;
     uint32_t caller = kNoCaller;
   };
-  struct FinishedHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view id) const;
-    size_t operator()(const Finished* f) const { return (*this)(View(f->call_id)); }
-  };
-  struct FinishedEq {
-    using is_transparent = void;
-    static std::string_view Id(std::string_view id) { return id; }
-    static std::string_view Id(const Finished* f) { return View(f->call_id); }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const {
-      return Id(a) == Id(b);
-    }
-  };
-
+  static std::string_view FinishedId(const Finished& f) { return View(f.call_id); }
   // Slots; a free slot (on free_callers_) has no finished calls and no contacts.
   std::deque<Caller> callers_;
   std::vector<uint32_t> free_callers_;
@@ -195,7 +182,7 @@ class CallMemory final {
   absl::flat_hash_map<uint32_t, std::string> long_keys_;
   // Pointers into the deque stay valid as it grows at the back and shrinks at the front.
   std::deque<Finished> finished_;
-  absl::flat_hash_set<const Finished*, FinishedHash, FinishedEq> finished_index_;
+  PointerSet<Finished, &FinishedId> finished_index_;
   NameTable counsellors_;
   NameTable categories_;
 };
