@@ -19,6 +19,9 @@ TEST_CASE("an answer is found by its origin and request id only", "[daemon]") {
   CHECK(cache.Find("gateway:gw-1", "ev-2").has_value() == false);
   // The separator cannot be forged by an origin that ends where the id begins.
   CHECK(cache.Find("gateway:gw-1\nev", "1").has_value() == false);
+  // Nor is it left out: the same characters split elsewhere are another pair.
+  CHECK_FALSE(cache.Contains("gateway:gw-1e", "v-1"));
+  CHECK_FALSE(cache.Contains("gateway:gw-", "1ev-1"));
 }
 
 TEST_CASE("answers are forgotten by age, and a newer answer for the same key is kept",
@@ -58,6 +61,19 @@ TEST_CASE("a remembered answer comes back whole, however long its key", "[daemon
   cache.ForgetBefore(44);
   CHECK_FALSE(cache.Contains(full.origin, long_id));
   CHECK(cache.Find("desk:an", "r-9") == again);
+}
+
+TEST_CASE("forgetting stops at the first answer given at or after the cut", "[daemon]") {
+  // Answers are remembered in the order given; one given out of time order holds back those
+  // after it until it is old enough itself (never forgotten early).
+  AnswerCache cache;
+  cache.Remember(Answer("desk:an", "a", 30));
+  cache.Remember(Answer("desk:an", "b", 10));
+  cache.ForgetBefore(20);
+  CHECK(cache.Contains("desk:an", "a"));
+  CHECK(cache.Contains("desk:an", "b"));
+  cache.ForgetBefore(31);
+  CHECK(cache.size() == 0);
 }
 
 }  // namespace
