@@ -32,8 +32,8 @@ bool AnswerCache::Contains(const std::string& origin, const std::string& request
 
 void AnswerCache::Remember(const storage::RequestResult& result) {
   const Record& r = records_.emplace_back(Record{result.at_ms, result.code,
-                                                MakeKey(result.origin, result.request_id),
-                                                result.message, result.response});
+                                                 MakeKey(result.origin, result.request_id),
+                                                 result.message, result.response});
   auto [it, added] = index_.insert(&r);
   if (!added) {
     // A later answer replaces the earlier: same key, so the slot's hash stays right.

@@ -34,8 +34,7 @@ uint32_t NameTable::Intern(std::string_view name) {
   return handle;
 }
 
-CallMemory::CallMemory()
-    : caller_index_(0, CallerHash{this}, CallerEq{this}) {
+CallMemory::CallMemory() : caller_index_(0, CallerHash{this}, CallerEq{this}) {
   categories_.Intern("");  // 0: no category yet.
 }
 
@@ -94,8 +93,9 @@ size_t CallMemory::HashKey(const PackedKey& packed, std::string_view long_key) {
 
 size_t CallMemory::CallerHash::operator()(uint32_t caller) const {
   const PackedKey& packed = memory->callers_[caller].key;
-  return HashKey(packed, packed.form == PackedKey::kLong ? std::string_view(memory->long_keys_.at(caller))
-                                                         : std::string_view());
+  return HashKey(packed, packed.form == PackedKey::kLong
+                             ? std::string_view(memory->long_keys_.at(caller))
+                             : std::string_view());
 }
 
 size_t CallMemory::CallerHash::operator()(const Probe& probe) const {
@@ -267,9 +267,10 @@ void CallMemory::ForgetContactsThrough(Timestamp through) {
     if (c.contacts.empty()) {
       continue;
     }
-    c.contacts.erase(std::remove_if(c.contacts.begin(), c.contacts.end(),
-                                    [&](const StoredContact& s) { return s.answered_at <= through; }),
-                     c.contacts.end());
+    c.contacts.erase(
+        std::remove_if(c.contacts.begin(), c.contacts.end(),
+                       [&](const StoredContact& s) { return s.answered_at <= through; }),
+        c.contacts.end());
     MaybeRelease(caller);
   }
 }

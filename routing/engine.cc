@@ -616,7 +616,8 @@ bool Engine::IsDead(const Timer& timer) const {
   if (!IsCallTimer(timer.kind)) {
     // Removing a counsellor sweeps their timers away, so a counsellor's generations only grow
     // while any timer of theirs exists: a mismatch is for good.
-    auto found = counsellor_by_id_.find(counsellor_names_.Name(static_cast<uint32_t>(timer.subject)));
+    auto found =
+        counsellor_by_id_.find(counsellor_names_.Name(static_cast<uint32_t>(timer.subject)));
     if (found == counsellor_by_id_.end()) {
       return true;
     }

@@ -32,7 +32,8 @@ struct PointerSetTraits {
 };
 
 template <typename Record, std::string_view (*KeyOf)(const Record&)>
-using PointerSet = absl::flat_hash_set<const Record*, typename PointerSetTraits<Record, KeyOf>::Hash,
-                                       typename PointerSetTraits<Record, KeyOf>::Eq>;
+using PointerSet =
+    absl::flat_hash_set<const Record*, typename PointerSetTraits<Record, KeyOf>::Hash,
+                        typename PointerSetTraits<Record, KeyOf>::Eq>;
 
 }  // namespace hotline::routing

@@ -280,9 +280,8 @@ DROP INDEX calls_by_caller;
 )sql";
 
 constexpr std::array<std::string_view, 10> kMigrations = {
-    kMigration1, kMigration2,         kMigration3,       kMigration4,
-    kMigration5, kMigration6,         kMigration7,       kMigrationAccounts,
-    kMigrationPrivacy, kMigrationLeanerCalls};
+    kMigration1, kMigration2, kMigration3,        kMigration4,       kMigration5,
+    kMigration6, kMigration7, kMigrationAccounts, kMigrationPrivacy, kMigrationLeanerCalls};
 
 }  // namespace
 

@@ -41,8 +41,8 @@ TEST_CASE("answers are forgotten by age, and a newer answer for the same key is 
 TEST_CASE("a remembered answer comes back whole, however long its key", "[daemon]") {
   AnswerCache cache;
   const std::string long_id(128, 'r');  // Past the 40 bytes kept inline.
-  const storage::RequestResult full{"gateway:gw-north-hanoi", long_id, 42, 0, "",
-                                    std::string("\x08\x01\x12\x00reply", 9)};
+  const storage::RequestResult full{
+      "gateway:gw-north-hanoi", long_id, 42, 0, "", std::string("\x08\x01\x12\x00reply", 9)};
   const storage::RequestResult refused{"desk:an", "r-9", 43, 9, "counsellor 'an' is on BREAK", ""};
   cache.Remember(full);
   cache.Remember(refused);

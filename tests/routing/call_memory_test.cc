@@ -4,7 +4,6 @@
 #include "routing/call_memory.h"
 
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <random>
 #include <string>
@@ -30,20 +29,21 @@ std::string Hex(const std::string& bytes, bool upper = false) {
 TEST_CASE("caller keys of every form come back as they were given", "[routing][memory]") {
   const std::string raw32 = "0123456789abcdef0123456789ABCDEF";  // 32 bytes, not hex-packed.
   const std::vector<std::string> keys = {
-      Hex(std::string(32, '\x5a')),            // The daemon's form: 64 lowercase hex digits.
-      Hex(std::string(32, '\x5a'), true),      // The same digits in upper case: another key.
-      Hex(raw32),                              // Hex digits whose bytes are raw32 ...
-      raw32,                                   // ... and raw32 itself: two callers.
-      "caller-1",                              // Short.
-      std::string("a\0b", 3),                  // A NUL inside.
-      std::string(33, 'k'),                    // One past the inline size.
-      std::string(63, 'f') + "g",              // 64 characters, not all hex.
-      std::string(200, 'x'),                   // Long.
+      Hex(std::string(32, '\x5a')),        // The daemon's form: 64 lowercase hex digits.
+      Hex(std::string(32, '\x5a'), true),  // The same digits in upper case: another key.
+      Hex(raw32),                          // Hex digits whose bytes are raw32 ...
+      raw32,                               // ... and raw32 itself: two callers.
+      "caller-1",                          // Short.
+      std::string("a\0b", 3),              // A NUL inside.
+      std::string(33, 'k'),                // One past the inline size.
+      std::string(63, 'f') + "g",          // 64 characters, not all hex.
+      std::string(200, 'x'),               // Long.
   };
   CallMemory memory;
   for (size_t i = 0; i < keys.size(); ++i) {
     memory.AddFinished(At(0), "call-" + std::to_string(i), keys[i]);
-    memory.AddContact(keys[i], Contact{"call-" + std::to_string(i), "c" + std::to_string(i), At(0), ""});
+    memory.AddContact(keys[i],
+                      Contact{"call-" + std::to_string(i), "c" + std::to_string(i), At(0), ""});
   }
   CHECK(memory.caller_count() == keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -117,8 +117,8 @@ TEST_CASE("a caller's contacts keep their order, their limit and their categorie
           std::tie(contacts[i].answered_at, contacts[i].call_id));
   }
   memory.NoteCategory(key, "id-105", "abuse_report");
-  memory.NoteCategory(key, "id-999", "other");    // Not remembered: nothing changes.
-  memory.NoteCategory("nobody", "id-105", "x");   // Nor for another caller.
+  memory.NoteCategory(key, "id-999", "other");   // Not remembered: nothing changes.
+  memory.NoteCategory("nobody", "id-105", "x");  // Nor for another caller.
   for (const Contact& c : memory.ContactsOf(key)) {
     CHECK(c.category == (c.call_id == "id-105" ? "abuse_report" : ""));
   }
@@ -173,8 +173,7 @@ TEST_CASE("finished calls hold their caller after the contacts are forgotten",
   CHECK(memory.caller_count() == 2);
 }
 
-TEST_CASE("restored contacts keep the order and number they were saved in",
-          "[routing][memory]") {
+TEST_CASE("restored contacts keep the order and number they were saved in", "[routing][memory]") {
   CallMemory memory;
   memory.RestoreContact("k", Contact{"b", "c1", At(0), ""});
   memory.RestoreContact("k", Contact{"a", "c2", At(0), "other"});

@@ -17,8 +17,8 @@
 #include "absl/status/status.h"
 #include "routing/types.h"
 #include "storage/migrations.h"
-#include "storage/store_sql.h"
 #include "storage/names.h"
+#include "storage/store_sql.h"
 #include "tests/storage/storage_testing.h"
 
 namespace hotline::storage {
@@ -84,9 +84,8 @@ TEST_CASE("migrations create the schema and opening the database again changes n
   // Migration 10 dropped the two indexes no query used (each cost every call's row a page).
   for (const char* gone : {"index calls_by_counsellor:", "index calls_by_caller:"}) {
     INFO(gone);
-    CHECK(std::none_of(schema.begin(), schema.end(), [&](const std::string& entry) {
-      return entry.rfind(gone, 0) == 0;
-    }));
+    CHECK(std::none_of(schema.begin(), schema.end(),
+                       [&](const std::string& entry) { return entry.rfind(gone, 0) == 0; }));
   }
 
   std::unique_ptr<Store> reopened = OpenOrFail(db.path());
