@@ -1,5 +1,7 @@
 #include "daemon/answer_cache.h"
 
+#include <utility>
+
 namespace hotline::daemon {
 
 AnswerCache::Key AnswerCache::MakeKey(std::string_view origin, std::string_view request_id) {
@@ -30,10 +32,11 @@ bool AnswerCache::Contains(const std::string& origin, const std::string& request
   return Lookup(origin, request_id) != nullptr;
 }
 
-void AnswerCache::Remember(const storage::RequestResult& result) {
+void AnswerCache::Remember(storage::RequestResult result) {
   const Record& r = records_.emplace_back(Record{result.at_ms, result.code,
                                                  MakeKey(result.origin, result.request_id),
-                                                 result.message, result.response});
+                                                 std::move(result.message),
+                                                 std::move(result.response)});
   auto [it, added] = index_.insert(&r);
   if (!added) {
     // A later answer replaces the earlier: same key, so the slot's hash stays right.

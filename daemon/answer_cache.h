@@ -35,7 +35,7 @@ class AnswerCache final {
                                              const std::string& request_id) const;
   bool Contains(const std::string& origin, const std::string& request_id) const;
   // Remembers an answer; a later one for the same key replaces it.
-  void Remember(const storage::RequestResult& result);
+  void Remember(storage::RequestResult result);
   // Forgets the answers given before `before_ms` (Unix milliseconds), oldest first, up to the
   // first one given at or after it.
   void ForgetBefore(int64_t before_ms);

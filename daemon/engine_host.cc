@@ -238,8 +238,8 @@ absl::Status EngineHost::Recover() {
   if (!answers.ok()) {
     return answers.status();
   }
-  for (const storage::RequestResult& answer : *answers) {
-    answers_.Remember(answer);
+  for (storage::RequestResult& answer : *answers) {
+    answers_.Remember(std::move(answer));
   }
 
   if (absl::Status s = LoadPolicyFiles(); !s.ok()) {
@@ -495,7 +495,7 @@ void EngineHost::Answer(const std::string& origin, const std::string& request_id
                                 std::string(result.status().message()),
                                 result.ok() ? result->SerializeAsString() : ""};
   pending_.batch.results.push_back(stored);
-  answers_.Remember(stored);
+  answers_.Remember(std::move(stored));
   pending_.answers.push_back([reply, result] { reply(result); });
 }
 
