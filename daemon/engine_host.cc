@@ -456,6 +456,10 @@ void EngineHost::MaybeSnapshot() {
 
 void EngineHost::Deliver(std::function<void()> send) { pending_.sends.push_back(std::move(send)); }
 
+void EngineHost::DeliverToDesk(std::function<void()> send) {
+  desk_sends_.push_back(std::move(send));
+}
+
 void EngineHost::Flush() {
   ReportClockStep();  // Once per handled input, not at every read of the time.
   const routing::Timestamp now = Now();
@@ -465,6 +469,14 @@ void EngineHost::Flush() {
     view_changed_ = false;
     feed_.Changed(engine_, now, touched_counsellors_);
     touched_counsellors_.clear();
+  }
+  if (!desk_sends_.empty()) {
+    if (!writer_.stopped_for_good()) {
+      for (auto& send : desk_sends_) {
+        send();
+      }
+    }
+    desk_sends_.clear();  // Keeps its capacity: a burst allocates nothing here.
   }
   if (pending_.empty()) {
     return;
@@ -721,7 +733,7 @@ absl::Status EngineHost::QueueRoom(const std::string& gateway_id, const std::str
 void EngineHost::SendDesk(const std::string& counsellor_id, v1::DeskEvent event) {
   auto it = desks_.find(counsellor_id);
   if (it != desks_.end()) {
-    Deliver([stream = it->second, event = std::move(event)] { stream->Send(event); });
+    DeliverToDesk([stream = it->second, event = std::move(event)] { stream->Send(event); });
   }
 }
 
@@ -1290,7 +1302,7 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
   *ev.mutable_at() = ToProto(Now());
   *ev.mutable_presence_changed()->mutable_status() = ToProto(*engine_.FindCounsellor(*id));
   ev.mutable_presence_changed()->mutable_status()->set_desk_connected(true);
-  Deliver([stream, ev] { stream->Send(ev); });
+  DeliverToDesk([stream, ev] { stream->Send(ev); });
   v1::JournalRecord record;
   record.set_desk_connected(*id);
   if (absl::Status s = Apply(std::move(record)); !s.ok()) {
@@ -1307,7 +1319,7 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
     *owes.mutable_disposition_owed()->mutable_wrap_up_ended_at() = ToProto(owed.since);
     *owes.mutable_disposition_owed()->mutable_accepted_until() =
         ToProto(owed.since + config_.engine.late_disposition_ms);
-    Deliver([stream, owes] { stream->Send(owes); });
+    DeliverToDesk([stream, owes] { stream->Send(owes); });
   }
 }
 

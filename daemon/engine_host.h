@@ -222,6 +222,13 @@ class EngineHost final {
   bool InstallDeskToken(const std::string& counsellor_id, const std::string& hash);
   // Sends once the current unit is durable, or as soon as the store is found failing.
   void Deliver(std::function<void()> send);
+  // Sends on a desk's stream at the end of the current input (Flush), before its unit is durable:
+  // an offer reaches the counsellor without waiting for the disk. A desk event acknowledges
+  // nothing: whatever the counsellor does about it is a new input, journaled after the one that
+  // caused the event and answered only once that is durable; after a crash the desk reconnects
+  // and gets the state the journal restored, first. Once the writer has stopped for good, none
+  // goes out (it sends nothing more).
+  void DeliverToDesk(std::function<void()> send);
   void Flush();
   // Runs every input in the inbox, in order, then Flush() once.
   void Drain();
@@ -295,6 +302,8 @@ class EngineHost final {
   std::vector<std::function<void(EngineHost&)>> draining_;
   // What the inputs being handled produced; handed to the writer by Flush().
   Writer::Unit pending_;
+  // Their sends on desk streams, in order; run by Flush() on the engine thread (DeliverToDesk).
+  std::vector<std::function<void()>> desk_sends_;
   int64_t next_journal_seq_ = 1;
   int64_t records_since_snapshot_ = 0;
   std::string recovered_digest_;

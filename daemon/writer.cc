@@ -75,6 +75,7 @@ void Writer::StopForGood(const absl::Status& status, const Unit& batch) {
     std::lock_guard lock(mu_);
     failure_ = status;
   }
+  stopped_for_good_ = true;
   if (healthy_.exchange(false)) {
     on_health_(false);
   }

@@ -2,7 +2,8 @@
 //
 // The engine thread hands over one Unit per handled input: the rows to write (journal record,
 // call and presence rows, idempotency answers, counsellor changes), the messages its decisions
-// send (offers, commands, queue views) and the answers it owes (event acknowledgements, replies).
+// send (commands to gateways, queue views; a desk's events do not wait for the writer, see
+// EngineHost::DeliverToDesk) and the answers it owes (event acknowledgements, replies).
 // The writer takes every unit queued since its last commit and writes them in ONE transaction, so
 // durability costs one commit per batch, not per event; then it runs the units' sends, then their
 // answers, each in order.
@@ -23,8 +24,8 @@
 //
 // Each commit's duration goes to `metrics` (hotline_journal_commit_seconds) when one is given.
 //
-// Thread-safety: Submit, healthy, failure and Stop from any thread (in practice the engine thread
-// submits); the rest runs on the writer's own thread.
+// Thread-safety: Submit, healthy, stopped_for_good, failure and Stop from any thread (in practice
+// the engine thread submits); the rest runs on the writer's own thread.
 #pragma once
 
 #include <atomic>
@@ -87,6 +88,10 @@ class Writer final {
   // False while commits are failing, and for good once a refusal stopped the writer.
   bool healthy() const { return healthy_.load(); }
 
+  // True once a refusal stopped the writer for good (failure() is not OK): what the daemon would
+  // send without waiting for a commit must not go out either.
+  bool stopped_for_good() const { return stopped_for_good_.load(); }
+
   // OK, or the refusal that stopped the writer for good.
   absl::Status failure() const;
 
@@ -116,6 +121,7 @@ class Writer final {
   std::chrono::steady_clock::time_point give_up_at_;  // Guarded by mu_.
   absl::Status failure_;                              // Guarded by mu_.
   std::atomic<bool> healthy_ = true;
+  std::atomic<bool> stopped_for_good_ = false;
   std::thread thread_;
 };
 

@@ -29,7 +29,8 @@
 // its threads (hl-cq, hl-engine, hl-writer) per event acknowledged.
 // Two latencies: an event's write to its EventAck's arrival at the gateway (the daemon acks once
 // the event is journaled and group-committed), and an arrival's write to its OfferEvent's arrival
-// on a desk (the offer is sent once the arrival is committed).
+// on a desk (the offer is sent by the engine thread before the arrival is committed; the desks'
+// sends count in hl-engine's CPU time, no longer in hl-writer's).
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>

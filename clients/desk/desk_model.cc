@@ -304,7 +304,9 @@ void DeskModel::OnFigures(const v1::ShiftFiguresResponse& figures, TimePoint now
   figures_ = figures;
   figures_unavailable_ = false;
   figures_next_ = now + kFiguresEvery;
-  figures_stale_ = false;
+  // Not figures_stale_: OnFiguresAsked cleared it, so if a call ended while these were on their
+  // way (its wrap-up's end comes on Watch before its row is written), they may not count it
+  // and are asked for again at once.
 }
 
 void DeskModel::OnFiguresUnavailable(TimePoint now) {

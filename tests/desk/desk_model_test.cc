@@ -389,6 +389,21 @@ TEST_CASE("the figures are due at start, after a call and every minute", "[desk]
   CHECK(model.FiguresDue(Time(65)));
 }
 
+TEST_CASE("figures asked before a call's wrap-up ended are asked again once they come", "[desk]") {
+  DeskModel model = NewModel();
+  model.Apply(Presence(0, v1::COUNSELLOR_STATE_WRAP_UP, "c1"));
+  REQUIRE(model.FiguresDue(Time(0)));
+  model.OnFiguresAsked(Time(0));
+  // The wrap-up ends while they are on their way: they may have been read before its row.
+  model.Apply(Presence(1, v1::COUNSELLOR_STATE_AVAILABLE));
+  v1::ShiftFiguresResponse figures;
+  model.OnFigures(figures, Time(2));
+  CHECK(model.FiguresDue(Time(2)));
+  model.OnFiguresAsked(Time(2));
+  model.OnFigures(figures, Time(3));
+  CHECK_FALSE(model.FiguresDue(Time(3)));
+}
+
 TEST_CASE("K asks, then never routes the caller of the call or of the form", "[desk]") {
   DeskModel model = NewModel();
   model.Apply(Offer(0, "c1"));

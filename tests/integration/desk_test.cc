@@ -151,6 +151,7 @@ TEST_CASE("a disposition after the wrap-up expired is recorded late, once, also 
   Talk(gw, lan->desk, *m.time, "c-1");
   m.time->Advance(45s);  // The wrap-up's deadline passes.
   WaitForAvailable(lan->desk);
+  m.f.WaitDurable();  // The desk hears of it before the row is written.
   CHECK(ReadRow(m.f, "c-1").category.empty());
 
   const v1::Disposition d = Outcome(v1::CATEGORY_MENTAL_HEALTH, v1::ACTION_COUNSELLED);

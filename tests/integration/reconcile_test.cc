@@ -258,6 +258,7 @@ TEST_CASE("a step of the system clock neither delays nor hastens the ladder", "[
   // Made at twenty seconds of the daemon's own time, whichever way the system clock stepped, and
   // recorded so: the offer row says the same.
   CHECK(daemon::FromProto(offer.at()) == t0 + 20s);
+  m.f.WaitDurable();  // The offer went out before its row was written.
   SQLite::Database db(m.f.config.database, SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("SELECT offered_at FROM offers WHERE call_id = 'c-1'").getInt64() ==
         routing::ToUnixMillis(t0 + 20s));

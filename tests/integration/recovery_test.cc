@@ -3,9 +3,14 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <memory>
+#include <optional>
+#include <thread>
 
 #include "tests/testing/daemon_fixture.h"
+#include "tests/testing/faulty_daemon.h"
 #include "tests/testing/faulty_sink.h"
 #include "tests/testing/manual_time.h"
 
@@ -218,18 +223,27 @@ TEST_CASE("a desk that drops during a call can come back and finish the wrap-up"
   CHECK(Outcome(f, "call-1") == "completed");
 }
 
+// A daemon whose commits go through a FaultySink, with Lan AVAILABLE on her desk for province 38
+// and a gateway connected.
+struct FaultyLine {
+  std::shared_ptr<testing::FaultSwitch> faults = std::make_shared<testing::FaultSwitch>();
+  DaemonFixture f{{}, [faults = faults](storage::Sink& store) {
+                    return std::make_unique<testing::FaultySink>(store, faults);
+                  }};
+  DeskClient desk{f.channel, f.AddCounsellor("lan", "38")};
+  GatewayClient gw{f.channel, DaemonFixture::kGatewayToken, "gw-1"};
+
+  FaultyLine() {
+    desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    gw.WaitForWelcome();
+  }
+};
+
 TEST_CASE("while the store fails, routing goes on but nothing is acknowledged until it heals",
           "[integration][recovery]") {
-  auto faults = std::make_shared<testing::FaultSwitch>();
-  DaemonFixture f({}, [faults](storage::Sink& store) {
-    return std::make_unique<testing::FaultySink>(store, faults);
-  });
-  const std::string token = f.AddCounsellor("lan", "38");
-  DeskClient desk(f.channel, token);
-  desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
-  REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
-  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  gw.WaitForWelcome();
+  FaultyLine line;
+  auto& [faults, f, desk, gw] = line;
   CHECK(HttpStatus(f, "/healthz") == 200);
 
   faults->Fail(absl::ResourceExhaustedError("database or disk is full"));
@@ -247,6 +261,78 @@ TEST_CASE("while the store fails, routing goes on but nothing is acknowledged un
   CHECK(gw.WaitForAck().code() == 0);
   CHECK(f.daemon->healthy());
   CHECK(HttpStatus(f, "/healthz") == 200);
+}
+
+TEST_CASE("a desk is offered a call before its arrival is durable; the acks wait for the disk",
+          "[integration][recovery]") {
+  FaultyLine line;
+  auto& [faults, f, desk, gw] = line;
+  const int committed = faults->committed.load();
+
+  // The disk stalls: the arrival's commit waits for Release(). Released however the test ends,
+  // before the acceptance's thread is joined.
+  std::atomic<bool> answered = false;
+  grpc::Status accepted;
+  std::optional<std::jthread> accept;
+  faults->Hold();
+  const std::shared_ptr<void> release(nullptr, [&](void*) { faults->Release(); });
+  gw.Arrive("call-1", "38");
+  CHECK(desk.WaitFor(IsOffer).offer().call().call_id() == "call-1");
+  CHECK(faults->committed.load() == committed);  // The offer did not wait for the disk.
+
+  // The counsellor accepts at once. The daemon acts on it (the desk is told it is on the call)
+  // but answers nobody until the arrival and the acceptance are durable: no reply to the desk,
+  // no ack and no connect command to the gateway.
+  accept.emplace([&] {
+    accepted = desk.Answer("call-1", true);
+    answered = true;
+  });
+  desk.WaitForState(v1::COUNSELLOR_STATE_ON_CALL);
+  CHECK(faults->committed.load() == committed);
+  CHECK_FALSE(answered.load());
+  CHECK_FALSE(gw.inbox.Pop(0ms).has_value());
+
+  faults->Release();
+  accept->join();
+  CHECK(accepted.ok());
+  CHECK(gw.WaitForAck().code() == 0);
+  CHECK(gw.WaitForCommand(v1::Command::kConnect).connect().counsellor_id() == "lan");
+  CHECK(faults->waiting.load() > 0);  // The arrival's commit did wait.
+  CHECK(faults->committed.load() > committed);
+}
+
+TEST_CASE("once a refused commit stopped the writer, desks are offered nothing more",
+          "[integration][recovery]") {
+  testing::FaultyDaemon d;
+  auto sign_in = [&](const std::string& id, const std::string& province) {
+    grpc::ClientContext ctx;
+    testing::Authorize(ctx, DaemonFixture::kAdminToken);
+    v1::CreateCounsellorResponse created;
+    REQUIRE(v1::AdminService::NewStub(d.channel)
+                ->CreateCounsellor(&ctx, testing::NewCounsellor(id, province), &created)
+                .ok());
+    auto desk = std::make_unique<DeskClient>(d.channel, created.token());
+    desk->WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    REQUIRE(desk->SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    desk->WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+    return desk;
+  };
+  auto lan = sign_in("lan", "38");
+  auto binh = sign_in("binh", "79");
+  GatewayClient gw(d.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+
+  // The arrival's own offer goes out before its commit is refused...
+  d.faults->Fail(
+      absl::FailedPreconditionError("journal entry 7 is not after the last stored seq 9"));
+  gw.Arrive("call-1", "38");
+  CHECK(lan->WaitFor(IsOffer).offer().call().call_id() == "call-1");
+  REQUIRE(d.fatal.Pop(testing::kPatience).has_value());
+  // ...but once the writer has stopped for good, the engine still decides (it routes from
+  // memory) and nothing it decides goes out, to desks included.
+  gw.Arrive("call-2", "79");
+  CHECK_FALSE(binh->inbox.Pop(300ms).has_value());
+  CHECK_FALSE(gw.inbox.Pop(0ms).has_value());
 }
 
 TEST_CASE("shutdown acknowledges what it accepted and closes streams with UNAVAILABLE",

@@ -235,6 +235,20 @@ class DaemonFixture {
     return resp.token();
   }
 
+  // Returns once everything the daemon handled before this call is committed: ListAccounts runs
+  // on the journal writer's thread after the commits queued before it (admin_service.cc,
+  // ServeAccountCall). For a test that saw a desk event (sent before its commit) and reads the
+  // database next.
+  void WaitDurable() {
+    grpc::ClientContext ctx;
+    Authorize(ctx, kAdminToken);
+    ctx.set_deadline(std::chrono::system_clock::now() + kPatience);
+    v1::ListAccountsResponse resp;
+    const grpc::Status s = admin->ListAccounts(&ctx, v1::ListAccountsRequest(), &resp);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+  }
+
   // The supervisor's current queue view: the first message of a fresh WatchQueue.
   v1::QueueView View() {
     auto stub = v1::SupervisorService::NewStub(channel);

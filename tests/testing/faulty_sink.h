@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 
@@ -24,12 +25,36 @@ class FaultSwitch {
     std::lock_guard lock(mu_);
     return fault_;
   }
+  // Every commit waits until Release(), as on a disk that stalls: what goes out before a commit
+  // is durable can be told from what waits for it.
+  void Hold() {
+    std::lock_guard lock(mu_);
+    held_ = true;
+  }
+  void Release() {
+    {
+      std::lock_guard lock(mu_);
+      held_ = false;
+    }
+    released_.notify_all();
+  }
+  // Called by the sink: returns once no hold is in force.
+  void WaitWhileHeld() {
+    std::unique_lock lock(mu_);
+    if (held_) {
+      ++waiting;
+      released_.wait(lock, [this] { return !held_; });
+    }
+  }
   std::atomic<int> refused{0};
   std::atomic<int> committed{0};
+  std::atomic<int> waiting{0};  // Commits that waited for a Release().
 
  private:
   mutable std::mutex mu_;
+  std::condition_variable released_;
   absl::Status fault_;
+  bool held_ = false;
 };
 
 class FaultySink final : public storage::Sink {
@@ -38,6 +63,7 @@ class FaultySink final : public storage::Sink {
       : inner_(inner), faults_(std::move(faults)) {}
 
   absl::Status Commit(const storage::Batch& batch) override {
+    faults_->WaitWhileHeld();
     if (absl::Status fault = faults_->fault(); !fault.ok()) {
       ++faults_->refused;
       return fault;
