@@ -139,12 +139,18 @@ absl::Status EngineHost::Recover() {
         return s;
       }
     }
+    // An older snapshot's fates, by call id: restored oldest first, the order ForgetFates reads.
+    std::vector<const v1::GatewayFateRecord*> old_fates;
     for (const auto& r : state.gateway_fates()) {
-      fates_[r.call_id()] = Fate{r.gateway_id(), static_cast<routing::Outcome>(r.outcome()),
-                                 FromProto(r.finished_at()), r.offer_callback()};
-      fate_order_.emplace_back(FromProto(r.finished_at()), r.call_id());
+      old_fates.push_back(&r);
     }
-    std::sort(fate_order_.begin(), fate_order_.end());  // ForgetFates reads it oldest first.
+    std::stable_sort(old_fates.begin(), old_fates.end(), [](const auto* a, const auto* b) {
+      return FromProto(a->finished_at()) < FromProto(b->finished_at());
+    });
+    for (const v1::GatewayFateRecord* r : old_fates) {
+      fates_.Restore(r->call_id(), {r->gateway_id(), static_cast<routing::Outcome>(r->outcome()),
+                                    FromProto(r->finished_at()), r->offer_callback()});
+    }
     last_seq = (*snapshot)->seq;
   }
   int64_t replayed = 0;
@@ -375,7 +381,7 @@ absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp no
     }
     view_changed_ = true;
     if (record.has_call_arrived()) {
-      fates_.erase(record.call_arrived().call_id());  // A new call under an id used before.
+      fates_.Forget(record.call_arrived().call_id());  // A new call under an id used before.
       KeepHeldNumber(record.call_arrived().call_id());
     }
     for (const routing::Effect& effect : effects) {
@@ -578,11 +584,7 @@ void EngineHost::RememberFate(const routing::Effect& effect) {
     // When the engine finished it, as its row says (a timer's deadline, not the late tick's
     // time): a fate rebuilt from the row is the same.
     const routing::Timestamp finished_at = r.wrap_up_done_at.value_or(r.ended_at);
-    Fate& fate = fates_[r.call.call_id];
-    fate.gateway_id = r.call.gateway_id;
-    fate.outcome = r.outcome;
-    fate.finished_at = finished_at;
-    fate_order_.emplace_back(finished_at, r.call.call_id);
+    fates_.Finished(r.call.call_id, r.call.gateway_id, r.outcome, finished_at);
     last_finished_call_ = r.call.call_id;
     last_finished_at_ = finished_at;
   } else if (const auto* late = std::get_if<routing::DispositionLate>(&effect)) {
@@ -593,9 +595,7 @@ void EngineHost::RememberFate(const routing::Effect& effect) {
     late_at_calls_.push_back(late->call_id);
   } else if (const auto* c = std::get_if<routing::CallbackOffered>(&effect)) {
     // The engine offers the callback as the call finishes (CallFinished may come first).
-    Fate& fate = fates_[c->call_id];
-    fate.gateway_id = c->gateway_id;
-    fate.offer_callback = true;
+    fates_.CallbackOffered(c->call_id, c->gateway_id);
   }
 }
 
@@ -640,9 +640,8 @@ absl::Status EngineHost::RememberFinished(const v1::EngineSnapshot& snapshot) {
       f.category = r.disposition->category;
     }
     if (now < f.finished_at + memory) {
-      fates_[f.call_id] = Fate{r.call.gateway_id, r.outcome, f.finished_at,
-                               r.outcome == routing::Outcome::kTimedOut};
-      fate_order_.emplace_back(f.finished_at, f.call_id);
+      fates_.Restore(f.call_id, {r.call.gateway_id, r.outcome, f.finished_at,
+                                 r.outcome == routing::Outcome::kTimedOut});
     }
   }
   engine_.RememberFinished(calls);
@@ -650,14 +649,7 @@ absl::Status EngineHost::RememberFinished(const v1::EngineSnapshot& snapshot) {
 }
 
 void EngineHost::ForgetFates(routing::Timestamp now) {
-  const routing::Timestamp before = now - config_.engine.finished_call_memory_ms;
-  while (!fate_order_.empty() && fate_order_.front().first < before) {
-    auto it = fates_.find(fate_order_.front().second);
-    if (it != fates_.end() && it->second.finished_at < before) {
-      fates_.erase(it);
-    }
-    fate_order_.pop_front();
-  }
+  fates_.ForgetBefore(now - config_.engine.finished_call_memory_ms);
 }
 
 void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command) {
@@ -1015,7 +1007,7 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     return result;
   }
   // How the call ended, and the callback to offer when its maximum wait passed.
-  auto finished = [&](const Fate& fate) {
+  auto finished = [&](const GatewayFates::Fate& fate) {
     result.set_fate(v1::HeldCallResult::FATE_FINISHED);
     result.set_outcome(ToProtoOutcome(fate.outcome));
     if (fate.offer_callback) {
@@ -1026,12 +1018,12 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     }
     return result;
   };
-  if (auto fate = fates_.find(call_id); fate != fates_.end()) {
-    if (fate->second.gateway_id != gateway_id) {
+  if (auto fate = fates_.Find(call_id)) {
+    if (fate->gateway_id != gateway_id) {
       return refuse(absl::PermissionDeniedError(
           absl::StrCat(field, ".call_id: '", call_id, "' belongs to another gateway")));
     }
-    return finished(fate->second);
+    return finished(*fate);
   }
   // Only the gateway knows the call: admitted with its original arrival time, room permitting.
   if (absl::Status room = QueueRoom(gateway_id, call_id); !room.ok()) {
@@ -1060,13 +1052,13 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     return result;
   }
   // Admitted already past its maximum wait: finished at once, with its callback.
-  auto fate = fates_.find(call_id);
-  if (fate == fates_.end()) {
+  auto fate = fates_.Find(call_id);
+  if (!fate) {
     spdlog::critical("BUG: call {} admitted from a hello is neither live nor finished", call_id);
     result.set_fate(v1::HeldCallResult::FATE_ADMITTED);
     return result;
   }
-  return finished(fate->second);
+  return finished(*fate);
 }
 
 v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,
@@ -1201,13 +1193,12 @@ absl::Status EngineHost::HandleEvent(const GatewayStream& stream, const v1::Call
       ack_message = absl::StrCat("call '", call_id, "' had already ended");
       return absl::OkStatus();
     }
-    auto fate = fates_.find(call_id);
-    if (!call && fate != fates_.end() && fate->second.gateway_id == stream.gateway_id &&
-        IsFinalEvent(event)) {
+    auto fate = fates_.Find(call_id);
+    if (!call && fate && fate->gateway_id == stream.gateway_id && IsFinalEvent(event)) {
       // Resent after a reconnect, or overtaken by a time-out while the gateway was away: the
       // call is over either way, and the answer it would have had is OK.
-      ack_message = absl::StrCat("call '", call_id, "' had already finished: ",
-                                 std::string(routing::Name(fate->second.outcome)));
+      ack_message = absl::StrCat(
+          "call '", call_id, "' had already finished: ", std::string(routing::Name(fate->outcome)));
       return absl::OkStatus();
     }
   }

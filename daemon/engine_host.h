@@ -30,6 +30,7 @@
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
 #include "daemon/effects.h"
+#include "daemon/gateway_fates.h"
 #include "daemon/limits.h"
 #include "daemon/live_figures.h"
 #include "daemon/metrics.h"
@@ -339,14 +340,7 @@ class EngineHost final {
   std::map<std::string, std::string> connect_ids_;
   // How recently finished calls ended, by call id: a Hello that still lists one learns its fate.
   // Kept as long as the engine remembers finished call ids; in snapshots, rebuilt by replay.
-  struct Fate {
-    std::string gateway_id;
-    routing::Outcome outcome = routing::Outcome::kFailed;
-    routing::Timestamp finished_at{};
-    bool offer_callback = false;
-  };
-  std::map<std::string, Fate> fates_;
-  std::deque<std::pair<routing::Timestamp, std::string>> fate_order_;
+  GatewayFates fates_;
   // The call finished last and when, and the late dispositions recorded at the engine's latest
   // time (late_at_): where a snapshot's rows end (journal.proto FinishedInCalls).
   std::string last_finished_call_;

@@ -53,8 +53,8 @@ void EngineHost::EndHeldNumber(const routing::CallRecord& record, routing::Times
     outcome = "callback_requested";
   } else if (record.outcome == routing::Outcome::kTimedOut) {
     // The gateway was told to offer a callback (RememberFate has seen this input's effects).
-    auto fate = fates_.find(record.call.call_id);
-    if (fate != fates_.end() && fate->second.offer_callback) {
+    auto fate = fates_.Find(record.call.call_id);
+    if (fate && fate->offer_callback) {
       outcome = "timed_out";
     }
   }
