@@ -165,8 +165,12 @@ absl::Status EngineHost::Recover() {
                     s.ToString());
     }
     // Their rows and messages went out when the record was written; only the fates of finished
-    // calls are the daemon's own memory.
+    // calls are the daemon's own memory, and a new call under an id used before forgets the old
+    // call's fate here as when it arrived (ApplyAt).
     const routing::Timestamp at = FromProto(record.at());
+    if (record.has_call_arrived()) {
+      fates_.Forget(record.call_arrived().call_id());
+    }
     for (const routing::Effect& effect : engine_.TakeEffects()) {
       RememberFate(effect);
     }

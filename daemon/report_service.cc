@@ -233,17 +233,20 @@ std::unique_ptr<Reports> ServeShiftFigures(v1::DeskService::AsyncService& servic
                                            "another desk's figures are being read, try again"));
           }
           h.Audit("counsellor", *id, "shift_figures", "");
-          thread->Submit(
-              [call, id = *id, since = *since](
-                  storage::ReportReader& reader) -> ReportThread::Reply {
-                absl::StatusOr<storage::ReportReader::ShiftCounts> counts =
-                    reader.ReadShift(id, since);
-                if (!counts.ok()) {
-                  return [call, s = counts.status()] { call->Fail(s); };
-                }
-                return [call, response = ToResponse(*counts, since)] { call->Reply(response); };
-              },
-              [call](const absl::Status& why) { call->Fail(why); });
+          // Read once everything the engine handled before is committed: the desk hears that a
+          // call ended (on Watch) before its row is written, and asks for its figures then.
+          h.Barrier([call, thread, id = *id, since = *since] {
+            thread->Submit(
+                [call, id, since](storage::ReportReader& reader) -> ReportThread::Reply {
+                  absl::StatusOr<storage::ReportReader::ShiftCounts> counts =
+                      reader.ReadShift(id, since);
+                  if (!counts.ok()) {
+                    return [call, s = counts.status()] { call->Fail(s); };
+                  }
+                  return [call, response = ToResponse(*counts, since)] { call->Reply(response); };
+                },
+                [call](const absl::Status& why) { call->Fail(why); });
+          });
         });
       });
   return std::make_unique<Reports>(std::move(thread));

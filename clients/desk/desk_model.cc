@@ -234,11 +234,12 @@ void DeskModel::OnPresenceAnswer(const v1::CounsellorStatus& status) {
   SetAnsweredStatus(status);
 }
 
-// An answer comes on another thread than the Watch stream: a newer event (an offer made right
-// after) may be here first. An answer older than the state the desk shows is left out, so that
-// it can never hide a ringing offer.
+// An answer comes on another thread than the Watch stream, and after its commit, while Watch
+// events go out before theirs: the events of the answered request and of later ones (an offer
+// made right after, in the same millisecond) are here first. An answer no newer than the state
+// the desk shows is left out, so that it can never hide a ringing offer.
 void DeskModel::SetAnsweredStatus(const v1::CounsellorStatus& status) {
-  if (status_ && ToTimePoint(status.since()) < ToTimePoint(status_->since())) {
+  if (status_ && ToTimePoint(status.since()) <= ToTimePoint(status_->since())) {
     return;
   }
   SetStatus(status);

@@ -5,7 +5,12 @@
 #include <SQLiteCpp/Statement.h>
 
 #include <catch2/catch.hpp>
+#include <memory>
+#include <optional>
+#include <thread>
 
+#include "tests/testing/blocking_queue.h"
+#include "tests/testing/faulty_sink.h"
 #include "tests/testing/manual_fixture.h"
 
 namespace hotline {
@@ -296,6 +301,46 @@ TEST_CASE("a counsellor's shift figures count their own offers and calls", "[des
   CHECK_THAT(refused.error_message(), Catch::StartsWith("since:"));
   CHECK(ShiftFigures(m.f, "not-a-token", v1::ShiftFiguresRequest(), &figures).error_code() ==
         grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_CASE("shift figures asked as the desk hears a call ended count it, though not yet written",
+          "[desk]") {
+  auto faults = std::make_shared<testing::FaultSwitch>();
+  testing::DaemonFixture f({}, [faults](storage::Sink& store) {
+    return std::make_unique<testing::FaultySink>(store, faults);
+  });
+  GatewayClient gw(f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  SignedIn lan(f, "lan", "38");
+  gw.Arrive("c-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  AnswerAndEnd(gw, lan.desk, "c-1");
+  lan.desk.WaitForState(v1::COUNSELLOR_STATE_WRAP_UP);
+
+  // The disk stalls as the counsellor records the call. The desk hears at once that she is
+  // AVAILABLE again (the call's row is not written yet) and asks for her figures, as
+  // hotline-desk does.
+  testing::BlockingQueue<v1::ShiftFiguresResponse> figures;
+  std::optional<std::jthread> dispose;
+  std::optional<std::jthread> ask;
+  faults->Hold();
+  const std::shared_ptr<void> release(nullptr, [&](void*) { faults->Release(); });
+  dispose.emplace([&] { Dispose(lan.desk, "c-1"); });
+  WaitForAvailable(lan.desk);
+  ask.emplace([&] {
+    v1::ShiftFiguresResponse response;
+    const grpc::Status s = ShiftFigures(f, lan.token, v1::ShiftFiguresRequest(), &response);
+    CHECK(s.ok());
+    figures.Push(response);
+  });
+  // Read only once the call is written: not while the disk holds it...
+  CHECK_FALSE(figures.Pop(300ms).has_value());
+  faults->Release();
+  // ...and then it counts.
+  const std::optional<v1::ShiftFiguresResponse> read = figures.Pop(testing::kPatience);
+  REQUIRE(read.has_value());
+  CHECK(read->calls_answered() == 1);
+  CHECK(read->accepted() == 1);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
+#include <optional>
 
 #include "daemon/convert.h"
 #include "tests/testing/daemon_fixture.h"
@@ -55,6 +56,26 @@ bool JournalTimesNeverDecrease(const DaemonFixture& f) {
              .getInt() == 0;
 }
 
+// Once gateway `gw` is welcomed, call `call_id` arrives from province 38 and is acknowledged.
+void ArriveAcked(GatewayClient& gw, const std::string& call_id) {
+  gw.WaitForWelcome();
+  gw.Arrive(call_id, "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+}
+
+// gw-1 connects (into `gw`) with a Hello that holds `call_id`, from province 38, arrived at
+// `arrived_at`: the Welcome's one result.
+v1::HeldCallResult HelloHolding(DaemonFixture& f, std::optional<GatewayClient>& gw,
+                                const std::string& call_id, routing::Timestamp arrived_at) {
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  *hello.add_held_calls() = Held(call_id, "38", arrived_at);
+  gw.emplace(f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = gw->WaitForWelcome();
+  REQUIRE(welcome.held_calls_size() == 1);
+  CHECK(welcome.held_calls(0).call_id() == call_id);
+  return welcome.held_calls(0);
+}
+
 void HangUp(GatewayClient& gw, const std::string& call_id, const std::string& event_id) {
   v1::GatewayMessage msg;
   msg.mutable_event()->set_event_id(event_id);
@@ -71,9 +92,7 @@ TEST_CASE(
   const routing::Timestamp t0 = m.time->SystemTime();
   {
     GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
-    gw.WaitForWelcome();
-    gw.Arrive("c-1", "38");
-    REQUIRE(gw.WaitForAck().code() == 0);
+    ArriveAcked(gw, "c-1");
   }  // The stream drops.
   SECTION("the gateway's stream is down") {
     m.time->Advance(301s);  // Past the 300 s maximum wait, with nobody to tell.
@@ -85,23 +104,50 @@ TEST_CASE(
     m.f.Start();
   }
 
-  v1::Hello hello = GatewayClient::HelloFor("gw-1");
-  *hello.add_held_calls() = Held("c-1", "38", t0);
-  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
-  const v1::Welcome welcome = gw.WaitForWelcome();
-  REQUIRE(welcome.held_calls_size() == 1);
-  CHECK(welcome.held_calls(0).call_id() == "c-1");
-  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_FINISHED);
-  CHECK(welcome.held_calls(0).outcome() == v1::CALL_OUTCOME_TIMED_OUT);
-  CHECK(welcome.held_calls(0).command().has_offer_callback());
-  CHECK_FALSE(welcome.held_calls(0).command().command_id().empty());
+  std::optional<GatewayClient> gw;
+  const v1::HeldCallResult held = HelloHolding(m.f, gw, "c-1", t0);
+  CHECK(held.fate() == v1::HeldCallResult::FATE_FINISHED);
+  CHECK(held.outcome() == v1::CALL_OUTCOME_TIMED_OUT);
+  CHECK(held.command().has_offer_callback());
+  CHECK_FALSE(held.command().command_id().empty());
 
   // The child hung up meanwhile: the resent hang-up is answered as it would have been.
-  HangUp(gw, "c-1", "late-hangup");
-  const v1::EventAck ack = gw.WaitForAck();
+  HangUp(*gw, "c-1", "late-hangup");
+  const v1::EventAck ack = gw->WaitForAck();
   CHECK(ack.code() == 0);
   CHECK_THAT(ack.message(), Catch::Contains("timed_out"));
   CHECK(Column(m.f, "c-1", "outcome") == "timed_out");
+}
+
+TEST_CASE(
+    "a call id used again a day after a timed-out call does not inherit its callback, "
+    "across a restart",
+    "[integration]") {
+  ManualFixture m;
+  const routing::Timestamp t0 = m.time->SystemTime();
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    ArriveAcked(gw, "c-1");
+    m.time->Advance(301s);  // Past the maximum wait: timed out, the caller offered a callback.
+    CHECK(gw.WaitForCommand(v1::Command::kOfferCallback).call_id() == "c-1");
+    // A day later the daemon has forgotten c-1, and the gateway gives its id to another call,
+    // whose caller hangs up.
+    m.time->Advance(25h);
+    m.Sync();
+    gw.Arrive("c-1", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+    HangUp(gw, "c-1", "hangup-2");
+    REQUIRE(gw.WaitForAck().code() == 0);
+  }
+  // Recovery replays both calls from the journal.
+  m.f.daemon->Shutdown();
+  m.f.Start();
+
+  std::optional<GatewayClient> gw;
+  const v1::HeldCallResult held = HelloHolding(m.f, gw, "c-1", t0 + 25h);
+  CHECK(held.fate() == v1::HeldCallResult::FATE_FINISHED);
+  CHECK(held.outcome() == v1::CALL_OUTCOME_ABANDONED);
+  CHECK_FALSE(held.command().has_offer_callback());
 }
 
 TEST_CASE("a hang-up unacknowledged across a reconnect abandons the call instead of failing it",
