@@ -171,9 +171,11 @@ absl::Status EngineHost::Recover() {
     if (record.has_call_arrived()) {
       fates_.Forget(record.call_arrived().call_id());
     }
-    for (const routing::Effect& effect : engine_.TakeEffects()) {
+    std::vector<routing::Effect> effects = TakeEffects();
+    for (const routing::Effect& effect : effects) {
       RememberFate(effect);
     }
+    KeepBuffer(std::move(effects));
     last_time = std::max(last_time, at);
     last_seq = entry.seq;
     ++replayed;
@@ -362,7 +364,7 @@ absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp no
   TickTo(now);
   *record.mutable_at() = ToProto(now);
   const absl::Status status = ApplyRecord(engine_, record);
-  const std::vector<routing::Effect> effects = engine_.TakeEffects();
+  std::vector<routing::Effect> effects = TakeEffects();
   if (status.ok()) {
     switch (record.input_case()) {  // Counsellors whose status may change with no effect.
       case v1::JournalRecord::kAddCounsellor:
@@ -406,6 +408,7 @@ absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp no
   }
   held_number_.reset();  // A refused arrival keeps nothing.
   CarryOut(effects, now);
+  KeepBuffer(std::move(effects));
   ArmTimer();
   return status;
 }
@@ -417,7 +420,7 @@ void EngineHost::TickTo(routing::Timestamp now) {
   }
   engine_.Tick(now);
   view_changed_ = true;  // A ladder step changes a call with no effect.
-  const std::vector<routing::Effect> effects = engine_.TakeEffects();
+  std::vector<routing::Effect> effects = TakeEffects();
   for (const routing::Effect& effect : effects) {
     RememberFate(effect);
   }
@@ -426,6 +429,19 @@ void EngineHost::TickTo(routing::Timestamp now) {
   tick.mutable_tick();
   Journal(tick);
   CarryOut(effects, now);
+  KeepBuffer(std::move(effects));
+}
+
+std::vector<routing::Effect> EngineHost::TakeEffects() {
+  std::vector<routing::Effect> effects = std::move(effects_buffer_);
+  effects_buffer_ = {};
+  engine_.TakeEffects(effects);
+  return effects;
+}
+
+void EngineHost::KeepBuffer(std::vector<routing::Effect> effects) {
+  effects.clear();
+  effects_buffer_ = std::move(effects);
 }
 
 void EngineHost::Journal(const v1::JournalRecord& record) {

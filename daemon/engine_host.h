@@ -208,6 +208,10 @@ class EngineHost final {
   void Journal(const v1::JournalRecord& record);
   // Writes and sends what one input's effects call for, in the engine's order.
   void CarryOut(const std::vector<routing::Effect>& effects, routing::Timestamp at);
+  // The engine's effects since the last take, in a buffer the host keeps between inputs: give it
+  // back with KeepBuffer once carried out, and no input allocates for its effects.
+  std::vector<routing::Effect> TakeEffects();
+  void KeepBuffer(std::vector<routing::Effect> effects);
   // The calls whose disposition the last SubmitDisposition's effects recorded late (cleared
   // before each): how its answer knows it was late.
   std::set<std::string> late_recorded_;
@@ -293,6 +297,8 @@ class EngineHost final {
   Writer& writer_;
   const CallerKeyer& keyer_;
   routing::Engine engine_;
+  // See TakeEffects. Empty while taken (a nested take would start a buffer of its own).
+  std::vector<routing::Effect> effects_buffer_;
 
   // Inputs posted and not yet run (Post, Drain). A Drain is queued on `io_` whenever this is not
   // empty.

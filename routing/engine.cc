@@ -567,10 +567,15 @@ std::optional<Timestamp> Engine::NextDeadline() {
 }
 
 std::vector<Effect> Engine::TakeEffects() {
-  std::vector<Effect> taken = std::move(effects_);
-  effects_ = {};
-  effects_.reserve(16);  // One allocation per input rather than a growth series.
+  std::vector<Effect> taken;
+  taken.reserve(16);  // For the engine's next input: one allocation rather than a growth series.
+  TakeEffects(taken);
   return taken;
+}
+
+void Engine::TakeEffects(std::vector<Effect>& into) {
+  into.clear();
+  into.swap(effects_);
 }
 
 void Engine::AdvanceTo(Timestamp now) {

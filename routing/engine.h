@@ -288,6 +288,10 @@ class Engine final {
 
   // Effects decided since the last call, in order.
   std::vector<Effect> TakeEffects();
+  // The same into `into`, whose old contents are dropped: the engine keeps `into`'s storage for
+  // the next input's effects, so an owner that passes the same vector every time allocates
+  // nothing for effects once both buffers have grown to an input's worth.
+  void TakeEffects(std::vector<Effect>& into);
 
   // --- Snapshots. ---
 
@@ -553,7 +557,11 @@ class Engine final {
   void Record(Call& call, std::optional<Disposition> disposition = std::nullopt);
   // The caller's contacts still inside the repeat window.
   std::vector<Contact> HistoryOf(const std::string& caller_key) const;
-  void Emit(Effect effect) { effects_.push_back(std::move(effect)); }
+  // Built in place in effects_: one move of the effect, not two.
+  template <class E>
+  void Emit(E&& effect) {
+    effects_.emplace_back(std::in_place_type<std::decay_t<E>>, std::forward<E>(effect));
+  }
 
   Call* LookupCall(const std::string& call_id);
   // A call the indexes point at, to change: they hold const pointers into calls_, which this

@@ -28,6 +28,32 @@ TEST_CASE("a call is offered at once to an available counsellor of its province"
   CHECK(h.StateOf("lan") == CounsellorState::kReserved);
 }
 
+TEST_CASE("effects taken into a kept buffer are the last input's alone, in its storage",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("lan", "38"));
+  std::vector<Effect> buffer;
+  h.engine.TakeEffects(buffer);
+  REQUIRE_FALSE(buffer.empty());  // lan's state change.
+
+  // What the buffer held is dropped, not added to; the engine keeps its storage for the next.
+  h.Arrive(Call("c1", "38"));
+  const Effect* const storage = buffer.data();
+  h.engine.TakeEffects(buffer);
+  REQUIRE(buffer.size() == 2);  // lan is offered c1, and her state changes to RESERVED.
+  CHECK(std::get<OfferMade>(buffer[0]).call.call_id == "c1");
+  CHECK(std::get<PresenceChanged>(buffer[1]).change.state == CounsellorState::kReserved);
+  CHECK(buffer.data() != storage);  // The engine's own buffer came back.
+
+  h.Arrive(Call("c2", "38"));  // Nobody free: its position is announced, into the old storage.
+  h.engine.TakeEffects(buffer);
+  REQUIRE(buffer.size() == 1);
+  CHECK(std::get<PositionAnnounced>(buffer[0]).call_id == "c2");
+  CHECK(buffer.data() == storage);
+  h.engine.TakeEffects(buffer);
+  CHECK(buffer.empty());
+}
+
 TEST_CASE("the longest idle counsellor gets the call, ties going to the lower id", "[routing]") {
   EngineHarness h;
   h.SignIn(Profile("mai", "38"));

@@ -497,9 +497,12 @@ Run Execute(uint32_t seed, int length, int restore_one_in) {
     }
   };
 
-  // Takes both engines' effects, compares them, and shows them to the reference.
+  // Takes both engines' effects, compares them, and shows them to the reference. The engine's
+  // go into a buffer kept from input to input, as the daemon takes them; the twin's come by
+  // value, so the two ways of taking are compared too.
+  std::vector<Effect> effects;
   auto collect = [&](Timestamp input_now, const std::string& where) {
-    const auto effects = engine->TakeEffects();
+    engine->TakeEffects(effects);
     const auto twins = twin->TakeEffects();
     for (size_t i = 0; i < std::max(effects.size(), twins.size()); ++i) {
       const std::string mine = i < effects.size() ? Describe(effects[i]) : "nothing";
