@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace hotline::daemon {
@@ -15,10 +16,21 @@ CallbackSealer::CallbackSealer(const KeyBytes& key) : key_(key) {
 
 CallbackSealer::~CallbackSealer() { sodium_memzero(key_.data(), key_.size()); }
 
+void CallbackSealer::NextNonce(unsigned char* out) const {
+  static_assert(kNoncePoolBytes % crypto_secretbox_NONCEBYTES == 0);
+  std::lock_guard lock(nonce_mu_);
+  if (nonce_used_ == nonce_pool_.size()) {
+    randombytes_buf(nonce_pool_.data(), nonce_pool_.size());
+    nonce_used_ = 0;
+  }
+  std::copy_n(nonce_pool_.data() + nonce_used_, crypto_secretbox_NONCEBYTES, out);
+  nonce_used_ += crypto_secretbox_NONCEBYTES;
+}
+
 std::string CallbackSealer::Seal(std::string_view number) const {
   std::string out(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + number.size(), '\0');
   auto* bytes = reinterpret_cast<unsigned char*>(out.data());
-  randombytes_buf(bytes, crypto_secretbox_NONCEBYTES);
+  NextNonce(bytes);
   crypto_secretbox_easy(bytes + crypto_secretbox_NONCEBYTES,
                         reinterpret_cast<const unsigned char*>(number.data()), number.size(), bytes,
                         key_.data());

@@ -889,14 +889,14 @@ void EngineHost::ArmTimer() {
     return;
   }
   const std::optional<routing::Timestamp> next = engine_.NextDeadline();
-  if (next == armed_for_) {
+  // Armed for the same deadline or an earlier one: left as it is. Most inputs end the timers of
+  // a call (its announcements, its ladder, its wait) or add later ones, and re-arming for each
+  // costs a system call; a timer that fires before anything is due finds nothing to do (TickTo)
+  // and arms for the deadline then next (OnTimer).
+  if (!next || (armed_for_ && *armed_for_ <= *next)) {
     return;
   }
   armed_for_ = next;
-  if (!next) {
-    timer_->Cancel();
-    return;
-  }
   // Scheduled on the monotonic clock: the engine's time advances with it (see Now()), so a step
   // of the system clock neither delays nor hastens a timer.
   const MonotonicTime at =

@@ -1,8 +1,9 @@
 // EngineHost: the routing engine on its own thread, with what it drives. It owns the Engine, the
 // open desk, gateway and supervisor streams, the idempotency answers and the one Asio timer that
-// wakes the engine at its next deadline. It turns each input into a journal record, applies it,
-// and carries out the effects: rows and the record go to the journal writer in one unit, with
-// the acknowledgement, the answer and the messages to send once that unit is durable.
+// wakes the engine by its next deadline (at it, or earlier for one that went away). It turns each
+// input into a journal record, applies it, and carries out the effects: rows and the record go to
+// the journal writer in one unit, with the acknowledgement, the answer and the messages to send
+// once that unit is durable.
 //
 // Journal first: no event is acknowledged, no request answered and (while the store is healthy)
 // no command or desk event sent before the record that caused it is committed. While commits
@@ -371,7 +372,8 @@ class EngineHost final {
   // One point a minute over the last hour; the minute (Unix minutes) of the newest.
   std::deque<v1::HistoryPoint> history_;
   int64_t history_minute_ = 0;
-  // The engine deadline the timer is armed for; a completion for another deadline is stale.
+  // The engine deadline the timer is armed for: the next one, or an earlier one that went away
+  // (ArmTimer leaves it). A completion for another deadline is stale.
   std::optional<routing::Timestamp> armed_for_;
   const CallbackSealer* sealer_ = nullptr;
   std::optional<storage::CallbackHeld> held_number_;

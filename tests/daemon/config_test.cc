@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/callback_key.h"
@@ -121,6 +122,24 @@ TEST_CASE("a callback number is sealed differently each time and opens only with
   CHECK(sealer.Open("short").status().code() == absl::StatusCode::kDataLoss);
   CHECK(sealer.Fingerprint() != CallbackSealer(other).Fingerprint());
   CHECK(sealer.Fingerprint() == CallbackSealer(key).Fingerprint());
+}
+
+TEST_CASE("seals draw their nonces from a pool, each once, across refills", "[daemon][privacy]") {
+  KeyBytes key{};
+  key.fill(7);
+  const CallbackSealer sealer(key);
+  const CallbackSealer restarted(key);  // The same key after a restart: a pool of its own.
+  constexpr size_t kNonceBytes = 24;    // crypto_secretbox_NONCEBYTES
+  const size_t per_pool = CallbackSealer::kNoncePoolBytes / kNonceBytes;
+  std::set<std::string> nonces;
+  for (size_t i = 0; i < 3 * per_pool + 1; ++i) {  // Three refills, and one seal into a fourth.
+    for (const CallbackSealer* s : {&sealer, &restarted}) {
+      const std::string sealed = s->Seal("+84912345667");
+      REQUIRE(*s->Open(sealed) == "+84912345667");
+      CHECK(nonces.insert(sealed.substr(0, kNonceBytes)).second);
+    }
+  }
+  CHECK(nonces.size() == 2 * (3 * per_pool + 1));
 }
 
 TEST_CASE("caller numbers are masked to their last two digits", "[daemon]") {

@@ -90,6 +90,36 @@ TEST_CASE("a call from Thanh Hoa climbs province, centre, national to the millis
   CHECK(view.calls(0).state() == v1::CALL_STATE_OFFERED);
 }
 
+// The engine's timer stays armed for an earlier deadline whose call has gone (it is not re-armed
+// for every input): the early wake finds nothing due, and the next call's steps still come to the
+// millisecond.
+TEST_CASE("a call climbs its ladder to the millisecond after an earlier call's timers died",
+          "[integration][routing]") {
+  PolicyFixture p(kFastLadder);
+  SignedIn hanoi(p.f, "hanoi", "01");
+  GatewayClient gw(p.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("call-0", "38");  // Its first step ends at 400 ms.
+  CHECK(gw.WaitForAck().code() == 0);
+  p.Advance(100ms);
+  gw.Event("call-0", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  CHECK(gw.WaitForAck().code() == 0);
+  p.Advance(100ms);
+  gw.Arrive("call-1", "38");  // At 200 ms: its steps end at 600 and 1,000 ms.
+  CHECK(gw.WaitForAck().code() == 0);
+  p.Advance(200ms);  // 400 ms: call-0's step would have ended.
+  CHECK(p.f.View().calls(0).ladder_step() == 0);
+  p.Advance(199ms);
+  CHECK(p.f.View().calls(0).ladder_step() == 0);
+  p.Advance(1ms);  // 600 ms.
+  CHECK(p.f.View().calls(0).ladder_step() == 1);
+  p.Advance(399ms);
+  NoOfferYet(hanoi.desk);
+  p.Advance(1ms);  // 1,000 ms: national, where Ha Noi takes it.
+  const v1::DeskEvent offer = hanoi.desk.WaitFor(IsOffer);
+  CHECK(offer.offer().call().call_id() == "call-1");
+  CHECK(p.f.View().calls(0).ladder_step() == 2);
+}
+
 TEST_CASE("a call from Thanh Hoa goes to its own centre before the rest of the country",
           "[integration][routing]") {
   PolicyFixture p(kFastLadder);

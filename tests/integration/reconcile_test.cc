@@ -265,12 +265,13 @@ TEST_CASE("a timer completion overtaken by an input never runs the engine ahead 
   REQUIRE(gw.WaitForAck().code() == 0);
 
   // The step timer falls due, but its completion waits behind an input that arrives first: the
-  // input fires the step itself (the offer to Binh) and re-arms for the offer's 15 s timeout.
+  // input fires the step itself (the offer to Binh). The timer stays armed for the step, which
+  // is earlier than the offer's 15 s timeout, so the completion runs late and finds nothing due.
   m.time->AdvanceHoldingTimers(20s);
   gw.Arrive("c-2", "04");
   REQUIRE(gw.WaitForAck().code() == 0);
   binh.WaitFor(IsOffer);
-  m.time->DeliverHeld();  // The stale completion runs now.
+  m.time->DeliverHeld();  // The late completion runs now.
   m.Sync();
 
   // The offer still rings: nothing was ticked to its 15 s deadline.
