@@ -5,10 +5,14 @@
 // the journal writer in one unit, with the acknowledgement, the answer and the messages to send
 // once that unit is durable.
 //
-// Journal first: no event is acknowledged, no request answered and (while the store is healthy)
-// no command or desk event sent before the record that caused it is committed. While commits
-// fail, routing goes on from memory (commands and offers are sent at once) but nothing is
-// acknowledged; gateways resend, and the repeat gets the original answer once it is durable.
+// Journal first: no event is acknowledged, no request answered, no queue view published and
+// (while the store is healthy) no command sent to a gateway before the record that caused it is
+// committed. A desk's Watch events (offers, revocations, state changes) go out before, at the end
+// of the engine's wake-up: they acknowledge nothing, and whatever a desk does about them is a
+// new input, answered once durable (docs/architecture.md, "What waits for the disk, and what
+// does not"). While commits fail, routing goes on from memory (commands and offers are sent at
+// once) but nothing is acknowledged; gateways resend, and the repeat gets the original answer
+// once it is durable.
 //
 // Not thread-safe: every method runs on the engine thread. gRPC handlers reach it with
 // Post(), never directly.
