@@ -576,6 +576,11 @@ std::vector<Effect> Engine::TakeEffects() {
 void Engine::TakeEffects(std::vector<Effect>& into) {
   into.clear();
   into.swap(effects_);
+  if (effects_.capacity() > kKeptEffects) {
+    std::vector<Effect> small;  // Not `effects_ = {}`: assigning an empty list keeps the storage.
+    small.reserve(16);
+    effects_.swap(small);
+  }
 }
 
 void Engine::AdvanceTo(Timestamp now) {

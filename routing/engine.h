@@ -290,8 +290,11 @@ class Engine final {
   std::vector<Effect> TakeEffects();
   // The same into `into`, whose old contents are dropped: the engine keeps `into`'s storage for
   // the next input's effects, so an owner that passes the same vector every time allocates
-  // nothing for effects once both buffers have grown to an input's worth.
+  // nothing for effects once both buffers have grown to an input's worth. Storage for more than
+  // kKeptEffects effects is not kept (a tick after downtime can decide thousands at once): it
+  // goes back to the allocator the next time it is passed in.
   void TakeEffects(std::vector<Effect>& into);
+  static constexpr size_t kKeptEffects = 64;
 
   // --- Snapshots. ---
 

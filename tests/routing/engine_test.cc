@@ -54,6 +54,28 @@ TEST_CASE("effects taken into a kept buffer are the last input's alone, in its s
   CHECK(buffer.empty());
 }
 
+TEST_CASE("the storage of an input with very many effects is not kept for the next ones",
+          "[routing]") {
+  EngineHarness h;
+  // Nobody is signed in: each arrival is announced, and they are all taken at once, as the
+  // timers of a long downtime fire in one tick.
+  constexpr size_t kMany = 3 * Engine::kKeptEffects;
+  for (size_t i = 0; i < kMany; ++i) {
+    h.Arrive(Call("c" + std::to_string(i), "38"));
+  }
+  std::vector<Effect> buffer;
+  h.engine.TakeEffects(buffer);
+  REQUIRE(buffer.size() == kMany);
+  // The large storage goes back to the engine with the next take, which lets it go: no later
+  // take hands it out again.
+  for (int i = 0; i < 3; ++i) {
+    h.Arrive(Call("more-" + std::to_string(i), "38"));
+    h.engine.TakeEffects(buffer);
+    REQUIRE(buffer.size() == 1);
+    CHECK(buffer.capacity() <= Engine::kKeptEffects);
+  }
+}
+
 TEST_CASE("the longest idle counsellor gets the call, ties going to the lower id", "[routing]") {
   EngineHarness h;
   h.SignIn(Profile("mai", "38"));
