@@ -4,21 +4,25 @@
 // input it answered).
 //
 // Kept compact (issue 11): every event a gateway sends is answered and remembered for a day, two
-// or more per call. One record per answer in the order given, its key ("origin\nrequest_id",
-// inline up to 40 bytes) stored once, and a hash set of pointers to the newest record of each
-// key; the code, message and serialized reply as given. About 150 bytes an answer, against 420
-// as a std::map of whole RequestResults with a second copy of the key for expiry.
+// or more per call. Each answer is one record packed into 64 KB blocks in the order given: a
+// 24-byte header (time, code, sizes) and then its key ("origin\nrequest_id"), message and
+// serialized reply, padded to 8 bytes; a hash set of pointers finds the newest record of each
+// key. A gateway event's answer (a key of about 30 bytes, no message, an empty reply) takes 56
+// bytes and its slot in the set, against 128 bytes and the slot as a record of fixed fields
+// (key inline up to 40 bytes, two std::strings), and 420 as a std::map of whole RequestResults.
+// Forgetting goes from the oldest record and frees each block once all of its records are gone.
 //
 // Not thread-safe: owned by the engine host, on the engine thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
-#include "absl/container/inlined_vector.h"
 #include "routing/pointer_set.h"
 #include "storage/batch.h"
 
@@ -26,8 +30,11 @@ namespace hotline::daemon {
 
 class AnswerCache final {
  public:
+  // A block's size; an answer larger than this gets a block of its own.
+  static constexpr size_t kBlockBytes = 64 * 1024;
+
   AnswerCache() = default;
-  AnswerCache(const AnswerCache&) = delete;  // The index points into the records.
+  AnswerCache(const AnswerCache&) = delete;  // The index points into the blocks.
   AnswerCache& operator=(const AnswerCache&) = delete;
 
   // The stored answer of (origin, request_id), or nullopt.
@@ -35,31 +42,46 @@ class AnswerCache final {
                                              const std::string& request_id) const;
   bool Contains(const std::string& origin, const std::string& request_id) const;
   // Remembers an answer; a later one for the same key replaces it.
-  void Remember(storage::RequestResult result);
+  void Remember(const storage::RequestResult& result);
   // Forgets the answers given before `before_ms` (Unix milliseconds), oldest first, up to the
   // first one given at or after it.
   void ForgetBefore(int64_t before_ms);
   // Keys remembered.
   size_t size() const { return index_.size(); }
+  // Blocks held, and the bytes they hold (for tests and benchmarks).
+  size_t blocks() const { return blocks_.size(); }
+  size_t block_bytes() const;
 
  private:
-  using Key = absl::InlinedVector<char, 40>;
-  static Key MakeKey(std::string_view origin, std::string_view request_id);
-  static std::string_view View(const Key& key) { return {key.data(), key.size()}; }
-
+  // The header of a record; its key, message and response follow it, in that order.
   struct Record {
     int64_t at_ms = 0;
-    int code = 0;
-    Key key;
-    std::string message;
-    std::string response;
-  };
-  static std::string_view KeyOf(const Record& r) { return View(r.key); }
-  const Record* Lookup(const std::string& origin, const std::string& request_id) const;
+    int32_t code = 0;
+    uint32_t key_size = 0;
+    uint32_t message_size = 0;
+    uint32_t response_size = 0;
 
-  // In the order given; pointers into it stay valid as it grows at the back and shrinks at the
-  // front.
-  std::deque<Record> records_;
+    const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
+    std::string_view key() const { return {bytes(), key_size}; }
+    std::string_view message() const { return {bytes() + key_size, message_size}; }
+    std::string_view response() const { return {bytes() + key_size + message_size, response_size}; }
+    // The record's whole size in its block, header and padding included.
+    size_t Footprint() const { return Footprint(key_size, message_size, response_size); }
+    static size_t Footprint(size_t key, size_t message, size_t response);
+  };
+  static_assert(sizeof(Record) == 24 && alignof(Record) == 8);
+  static std::string_view KeyOf(const Record& r) { return r.key(); }
+  const Record* Lookup(std::string_view origin, std::string_view request_id) const;
+
+  struct Block {
+    std::unique_ptr<char[]> bytes;
+    size_t capacity = 0;
+    size_t used = 0;
+  };
+  // Records in the order given, from offset `front_` of the first block to the end of the last;
+  // a block never moves, so the index's pointers stay valid until their record is forgotten.
+  std::deque<Block> blocks_;
+  size_t front_ = 0;
   // The newest record of each key.
   routing::PointerSet<Record, &KeyOf> index_;
 };

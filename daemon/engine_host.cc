@@ -250,8 +250,8 @@ absl::Status EngineHost::Recover() {
   if (!answers.ok()) {
     return answers.status();
   }
-  for (storage::RequestResult& answer : *answers) {
-    answers_.Remember(std::move(answer));
+  for (const storage::RequestResult& answer : *answers) {
+    answers_.Remember(answer);
   }
 
   if (absl::Status s = LoadPolicyFiles(); !s.ok()) {
@@ -532,8 +532,8 @@ void EngineHost::Answer(const std::string& origin, const std::string& request_id
                                 static_cast<int>(result.status().code()),
                                 std::string(result.status().message()),
                                 result.ok() ? result->SerializeAsString() : ""};
-  pending_.batch.results.push_back(stored);
-  answers_.Remember(std::move(stored));
+  answers_.Remember(stored);
+  pending_.batch.results.push_back(std::move(stored));
   pending_.answers.push_back([reply, result] { reply(result); });
 }
 

@@ -2,6 +2,9 @@
 #include "daemon/answer_cache.h"
 
 #include <catch2/catch.hpp>
+#include <deque>
+#include <map>
+#include <random>
 
 namespace hotline::daemon {
 namespace {
@@ -74,6 +77,83 @@ TEST_CASE("forgetting stops at the first answer given at or after the cut", "[da
   CHECK(cache.Contains("desk:an", "b"));
   cache.ForgetBefore(31);
   CHECK(cache.size() == 0);
+}
+
+TEST_CASE("many answers over many blocks, answered again and forgotten, agree with a plain model",
+          "[daemon]") {
+  // The model: the answers in the order given, and the newest of each key. Sizes range from
+  // none to past a whole block, so records fill blocks unevenly and some need a block of their
+  // own; forgetting cuts at random points, sometimes everything.
+  std::deque<storage::RequestResult> given;
+  std::map<std::pair<std::string, std::string>, storage::RequestResult> newest;
+  AnswerCache cache;
+  std::mt19937 random(20261201);
+  auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+  int64_t now = 0;
+  for (int step = 0; step < 40'000; ++step) {
+    now += pick(3);
+    if (pick(500) == 0) {
+      const int64_t cut = now - pick(400);
+      cache.ForgetBefore(cut);
+      while (!given.empty() && given.front().at_ms < cut) {
+        const storage::RequestResult& old = given.front();
+        auto it = newest.find({old.origin, old.request_id});
+        if (it != newest.end() && it->second.at_ms == old.at_ms && it->second == old) {
+          newest.erase(it);
+        }
+        given.pop_front();
+      }
+    } else {
+      storage::RequestResult r;
+      r.origin = pick(2) == 0 ? "gateway:gw-1" : "desk:counsellor-" + std::to_string(pick(5));
+      r.request_id = "ev-" + std::to_string(pick(3'000));  // Repeats: answered again.
+      r.at_ms = now;
+      r.code = pick(17);
+      r.message = std::string(static_cast<size_t>(pick(4) == 0 ? pick(200) : 0), 'm');
+      const int big = pick(2'000) == 0 ? static_cast<int>(AnswerCache::kBlockBytes) : 0;
+      r.response = std::string(static_cast<size_t>(big + (pick(3) == 0 ? pick(300) : 0)),
+                               static_cast<char>('a' + pick(26)));
+      cache.Remember(r);
+      newest[{r.origin, r.request_id}] = r;
+      given.push_back(r);
+    }
+    if (step % 1'000 == 0 || step == 39'999) {
+      REQUIRE(cache.size() == newest.size());
+      for (const auto& [key, answer] : newest) {
+        REQUIRE(cache.Find(key.first, key.second) == answer);
+      }
+    }
+  }
+  // Everything forgotten: no block is kept.
+  cache.ForgetBefore(now + 1);
+  CHECK(cache.size() == 0);
+  CHECK(cache.blocks() == 0);
+}
+
+TEST_CASE("a block is freed once every answer in it is forgotten", "[daemon]") {
+  AnswerCache cache;
+  // 48 bytes each: the 24-byte header and a 21-byte key ("gateway:gw-1", a newline,
+  // "ev-NNNNN"), padded to 8.
+  const int per_block = static_cast<int>(AnswerCache::kBlockBytes / 48);
+  for (int i = 0; i < 3 * per_block; ++i) {
+    cache.Remember(Answer("gateway:gw-1", "ev-" + std::to_string(10'000 + i), i));
+  }
+  const size_t blocks = cache.blocks();
+  REQUIRE(blocks >= 2);
+  CHECK(cache.block_bytes() == blocks * AnswerCache::kBlockBytes);
+  // Forget the first half: the blocks wholly before the cut go, the rest stay.
+  cache.ForgetBefore(3 * per_block / 2);
+  CHECK(cache.blocks() < blocks);
+  CHECK(cache.size() == static_cast<size_t>(3 * per_block - 3 * per_block / 2));
+  CHECK(cache.Contains("gateway:gw-1", "ev-" + std::to_string(10'000 + 3 * per_block - 1)));
+  CHECK_FALSE(cache.Contains("gateway:gw-1", "ev-10000"));
+  // An answer bigger than a block takes one of its own, and is found whole.
+  const storage::RequestResult big{
+      "supervisor", "r-1", 1'000'000, 0, "", std::string(AnswerCache::kBlockBytes + 1, 'x')};
+  cache.Remember(big);
+  CHECK(cache.Find("supervisor", "r-1") == big);
+  cache.ForgetBefore(1'000'001);
+  CHECK(cache.blocks() == 0);
 }
 
 }  // namespace
