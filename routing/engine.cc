@@ -963,16 +963,18 @@ void Engine::AddBucketSlots(Indexes& index, const Counsellor& c) const {
   }
 }
 
-void Engine::AddCallSlot(Indexes& index, const Call& call) const {
+std::optional<Engine::CallSlot> Engine::SlotOf(const Call& call) const {
   if (!call.in_queue) {
-    return;
+    return std::nullopt;
   }
-  const QueueKey key{-static_cast<int>(call.info.priority), call.admission_seq};
-  Bucket bucket = CallBucket(call);
-  index.calls[bucket].emplace(key, &call);
-  index.call_slots[&call] = {std::move(bucket), key};
+  return CallSlot{CallBucket(call),
+                  QueueKey{-static_cast<int>(call.info.priority), call.admission_seq}};
+}
+
+void Engine::AddCallSlot(Indexes& index, const Call& call, const CallSlot& slot) const {
+  index.calls[slot.bucket].emplace(slot.key, &call);
   if (!call.preferred_counsellor.empty()) {
-    index.preferring[call.preferred_counsellor].emplace(key, &call);
+    index.preferring[call.preferred_counsellor].emplace(slot.key, &call);
   }
 }
 
@@ -1029,9 +1031,9 @@ void Engine::Reindex(const Counsellor& c) {
   }
 }
 
-void Engine::ReindexCall(const Call& call) {
-  if (auto slot = index_.call_slots.find(&call); slot != index_.call_slots.end()) {
-    const auto& [bucket, key] = slot->second;
+void Engine::ReindexCall(Call& call) {
+  if (call.indexed) {
+    const auto& [bucket, key] = call.slot;
     auto it = index_.calls.find(bucket);
     it->second.erase(key);
     if (it->second.empty()) {
@@ -1044,9 +1046,12 @@ void Engine::ReindexCall(const Call& call) {
         index_.preferring.erase(pref);
       }
     }
-    index_.call_slots.erase(slot);
   }
-  AddCallSlot(index_, call);
+  std::optional<CallSlot> slot = SlotOf(call);
+  if (slot) {
+    AddCallSlot(index_, call, *slot);
+  }
+  call.SetIndexedAt(std::move(slot));
 }
 
 Engine::Indexes Engine::BuildIndexes() const {
@@ -1055,13 +1060,18 @@ Engine::Indexes Engine::BuildIndexes() const {
     AddCounsellorSlots(index, c);
   }
   for (const auto& [id, call] : calls_) {
-    AddCallSlot(index, *call);
+    if (const std::optional<CallSlot> slot = SlotOf(*call)) {
+      AddCallSlot(index, *call, *slot);
+    }
   }
   return index;
 }
 
 void Engine::RebuildIndexes() {
   index_ = BuildIndexes();
+  for (auto& [id, call] : calls_) {
+    call->SetIndexedAt(SlotOf(*call));
+  }
   index_day_ = VietnamDay(now_);
 }
 
@@ -1598,6 +1608,12 @@ absl::Status Engine::CheckInvariants() const {
   }
   if (!(BuildIndexes() == index_)) {
     return absl::InternalError("the matching indexes differ from the engine's state");
+  }
+  for (const auto& [id, call] : calls_) {
+    if (call->IndexedAt() != SlotOf(*call)) {
+      return absl::InternalError(absl::StrCat("call ", call->info.call_id,
+                                              " is not in the queue's index where its slot says"));
+    }
   }
   return absl::OkStatus();
 }

@@ -344,19 +344,57 @@ class Engine final {
 
  private:
   using Counsellor = CounsellorEntry;
+  // Queue order of waiting calls. Invariants: higher priority first, then earlier admission
+  // (admission sequence number, which follows arrival order); each waiting call appears once.
+  using QueueKey = std::tuple<int, uint64_t>;  // (-priority, admission seq)
+  // A bucket of the matching indexes (below) is (topic, scope, code): code is a province for
+  // kProvince, a centre for kCentre, empty for kNational.
+  using Bucket = std::tuple<Topic, Scope, std::string>;
+  // Where a waiting call is in the matching indexes (Indexes::calls, and Indexes::preferring
+  // when it has a preferred counsellor), as it was put there: what ReindexCall takes it out by,
+  // after the step, priority or policy that placed it has changed.
+  struct CallSlot {
+    Bucket bucket;
+    QueueKey key;
+    bool operator==(const CallSlot&) const = default;
+  };
   // What a live call's row needs beyond `info` before the call finishes: CallRecord without its
   // copy of the call and without the disposition (which comes with the input that finishes
   // the call). A third of a CallRecord's size, for every waiting call.
+  // An optional time in 8 bytes, not std::optional's 16 (issue 11: four in every live call):
+  // Timestamp::min(), a time no clock gives, stands for none. Converts to and from
+  // std::optional<Timestamp>, the type of CallRecord's times.
+  class MaybeTime {
+   public:
+    MaybeTime() = default;
+    MaybeTime(std::optional<Timestamp> at)  // NOLINT(google-explicit-constructor): as optional.
+        : at_(at.value_or(kNone)) {}
+    MaybeTime& operator=(Timestamp at) {
+      at_ = at;
+      return *this;
+    }
+    explicit operator bool() const { return at_ != kNone; }
+    Timestamp operator*() const { return at_; }
+    void reset() { at_ = kNone; }
+    operator std::optional<Timestamp>() const {  // NOLINT(google-explicit-constructor)
+      return at_ == kNone ? std::nullopt : std::optional<Timestamp>(at_);
+    }
+    bool operator==(const MaybeTime&) const = default;
+
+   private:
+    static constexpr Timestamp kNone = Timestamp::min();
+    Timestamp at_ = kNone;
+  };
   struct LiveRecord {
     Outcome outcome = Outcome::kFailed;
     int offers = 0;
     int final_step = 0;
     std::string counsellor_id;
-    std::optional<Timestamp> first_offered_at;
-    std::optional<Timestamp> accepted_at;
-    std::optional<Timestamp> answered_at;
+    MaybeTime first_offered_at;
+    MaybeTime accepted_at;
+    MaybeTime answered_at;
     Timestamp ended_at{};
-    std::optional<Timestamp> wrap_up_done_at;
+    MaybeTime wrap_up_done_at;
     std::string reason;
     bool operator==(const LiveRecord&) const = default;
   };
@@ -369,6 +407,7 @@ class Engine final {
     uint64_t admission_seq = 0;
     bool in_queue = false;
     bool expired = false;
+    bool indexed = false;  // See `slot`.
     std::string counsellor_id;
     // Few (the counsellors it rang on), so a vector: 24 bytes empty, not a set's 48.
     std::vector<std::string> tried;
@@ -377,6 +416,18 @@ class Engine final {
     Timestamp hold_until{};
     uint64_t ladder_generation = 0;
     LiveRecord record;
+    // Where the call is in index_, set exactly while it is in the queue (by ReindexCall and
+    // RebuildIndexes): held in the call rather than in a hash map beside index_ (issue 11: a map
+    // slot of 64 bytes and its table's spare room, for every waiting call). `indexed` says
+    // whether `slot` holds anything; it sits in the padding after the flags above.
+    CallSlot slot;
+    std::optional<CallSlot> IndexedAt() const {
+      return indexed ? std::optional<CallSlot>(slot) : std::nullopt;
+    }
+    void SetIndexedAt(std::optional<CallSlot> at) {
+      indexed = at.has_value();
+      slot = at ? std::move(*at) : CallSlot{};
+    }
   };
   static CallEntry ToEntry(Call call);
   // Adds a live call to calls_ (its id must be new there).
@@ -386,18 +437,22 @@ class Engine final {
   // A pending timer: TimerEntry (the saved form) naming its subject by number, not by a copy of
   // an id: a call by its admission sequence number (calls_by_seq_), a counsellor by their handle
   // in counsellor_names_. A timer whose call is gone finds nothing, as before.
+  // 32 bytes, not 40 (issue 11: two to four for every waiting call): the subject and the kind
+  // share a word, 56 bits and 8. Admission sequence numbers and handles count inputs and
+  // counsellors from 0; 2^56 is thousands of years of inputs at a million a second.
   struct Timer {
     Timestamp at{};
     uint64_t seq = 0;
     uint64_t generation = 0;
-    uint64_t subject = 0;
-    TimerKind kind = TimerKind::kStep;
+    uint64_t subject : 56 = 0;
+    TimerKind kind : 8 = TimerKind::kStep;
   };
+  static_assert(sizeof(Timer) == 32);
   // The heap order of timers_: the earliest (at, seq) on top. (at, seq) is unique.
   static bool TimerAfter(const Timer& a, const Timer& b) {
     return std::tie(b.at, b.seq) < std::tie(a.at, a.seq);
   }
-  static constexpr uint64_t kNoCall = ~uint64_t{0};
+  static constexpr uint64_t kNoCall = (uint64_t{1} << 56) - 1;  // The largest subject.
   static bool IsCallTimer(TimerKind kind) {
     return kind != TimerKind::kWrapUp && kind != TimerKind::kDeskGrace &&
            kind != TimerKind::kCoolDown;
@@ -420,21 +475,16 @@ class Engine final {
   void SweepDeadTimers();
   TimerEntry ToEntry(const Timer& timer) const;
   Timer FromEntry(const TimerEntry& entry);
-  // Queue order of waiting calls. Invariants: higher priority first, then earlier admission
-  // (admission sequence number, which follows arrival order); each waiting call appears once.
-  using QueueKey = std::tuple<int, uint64_t>;  // (-priority, admission seq)
 
   // The matching indexes. Matching never scans every counsellor or every call: a call looks only
   // at the available counsellors who could take a call of its topic where it is on its ladder,
   // and a freed counsellor only at the waiting calls of its topics where they could take them.
-  // A bucket is (topic, scope, code): code is a province for kProvince, a centre for kCentre,
-  // empty for kNational.
-  using Bucket = std::tuple<Topic, Scope, std::string>;
+  // A bucket is (topic, scope, code): see Bucket above.
   // Order within a counsellor bucket: the strategy's key, then the id.
   // Invariants: a counsellor is in the buckets of every topic they hold, for every province they
   // serve, every centre of those, and national, exactly while AVAILABLE with a connected desk;
   // a waiting call is in the one bucket of its topic and current step's scope, exactly while it
-  // is in the queue. CheckInvariants rebuilds both and compares.
+  // is in the queue, and its Call::slot says where. CheckInvariants rebuilds both and compares.
   // The counsellor by pointer into counsellors_ (a std::map: stable while they exist; they leave
   // every index before they are erased), ordered by their id: no copy of the id per bucket, and
   // no lookup by id to reach them.
@@ -463,8 +513,8 @@ class Engine final {
         counsellor_slots;
     // Calls by pointer into calls_ (a node map: stable while the call lives; a call leaves
     // every index before it is erased).
+    // Where each call is: Call::slot.
     absl::flat_hash_map<Bucket, absl::btree_map<QueueKey, const Call*>> calls;
-    absl::flat_hash_map<const Call*, std::pair<Bucket, QueueKey>> call_slots;
     // Waiting repeat calls by the counsellor they were last answered by.
     absl::flat_hash_map<std::string, absl::btree_map<QueueKey, const Call*>> preferring;
     // Counsellors signed in (desk connected, not OFFLINE or on BREAK) by (topic, language), for
@@ -481,11 +531,13 @@ class Engine final {
   void UnindexBuckets(const Counsellor& c);
   void AddStaffedSlots(Indexes& index, const Counsellor& c) const;
   void AddBucketSlots(Indexes& index, const Counsellor& c) const;
-  void ReindexCall(const Call& call);
+  void ReindexCall(Call& call);
   void RebuildIndexes();
   Indexes BuildIndexes() const;
   void AddCounsellorSlots(Indexes& index, const Counsellor& c) const;
-  void AddCallSlot(Indexes& index, const Call& call) const;
+  // Where a call belongs in the matching indexes now: nullopt when it is not in the queue.
+  std::optional<CallSlot> SlotOf(const Call& call) const;
+  void AddCallSlot(Indexes& index, const Call& call, const CallSlot& slot) const;
   Bucket CallBucket(const Call& call) const;
   std::vector<Bucket> CounsellorBuckets(const Counsellor& c) const;
   RankKey Rank(const Counsellor& c, Topic topic) const;
