@@ -358,9 +358,6 @@ class Engine final {
     QueueKey key;
     bool operator==(const CallSlot&) const = default;
   };
-  // What a live call's row needs beyond `info` before the call finishes: CallRecord without its
-  // copy of the call and without the disposition (which comes with the input that finishes
-  // the call). A third of a CallRecord's size, for every waiting call.
   // An optional time in 8 bytes, not std::optional's 16 (issue 11: four in every live call):
   // Timestamp::min(), a time no clock gives, stands for none. Converts to and from
   // std::optional<Timestamp>, the type of CallRecord's times.
@@ -385,6 +382,9 @@ class Engine final {
     static constexpr Timestamp kNone = Timestamp::min();
     Timestamp at_ = kNone;
   };
+  // What a live call's row needs beyond `info` before the call finishes: CallRecord without its
+  // copy of the call and without the disposition (which comes with the input that finishes
+  // the call). A third of a CallRecord's size, for every waiting call.
   struct LiveRecord {
     Outcome outcome = Outcome::kFailed;
     int offers = 0;
@@ -438,8 +438,9 @@ class Engine final {
   // an id: a call by its admission sequence number (calls_by_seq_), a counsellor by their handle
   // in counsellor_names_. A timer whose call is gone finds nothing, as before.
   // 32 bytes, not 40 (issue 11: two to four for every waiting call): the subject and the kind
-  // share a word, 56 bits and 8. Admission sequence numbers and handles count inputs and
-  // counsellors from 0; 2^56 is thousands of years of inputs at a million a second.
+  // share a word, 56 bits and 8. A counsellor's handle is 32 bits; an admission sequence number
+  // is taken from next_seq_, which advances a few times per input (each admission, timer and
+  // offer) from 0: 2^56 of them is centuries at a million inputs a second.
   struct Timer {
     Timestamp at{};
     uint64_t seq = 0;

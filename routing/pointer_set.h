@@ -1,5 +1,6 @@
-// A hash set of pointers to records that live elsewhere (a deque that keeps them in order),
-// looked up by a string view of each record's key: the key is stored once, in the record.
+// A hash set of pointers to records that live elsewhere (a deque, or blocks of bytes, that keeps
+// them in order), looked up by a string view of each record's key: the key is stored once, in
+// the record.
 // Used for the finished calls the engine remembers (routing/call_memory.h) and the daemon's
 // idempotency answers (daemon/answer_cache.h).
 #pragma once

@@ -130,6 +130,45 @@ TEST_CASE("many answers over many blocks, answered again and forgotten, agree wi
   CHECK(cache.blocks() == 0);
 }
 
+TEST_CASE("after every block is emptied, new answers start a block of their own", "[daemon]") {
+  AnswerCache cache;
+  cache.Remember(Answer("desk:an", "r-1", 10));
+  cache.Remember(Answer("desk:an", "r-2", 11));
+  cache.ForgetBefore(12);
+  REQUIRE(cache.blocks() == 0);
+  REQUIRE(cache.size() == 0);
+  cache.Remember(Answer("desk:an", "r-3", 13));
+  cache.Remember(Answer("desk:an", "r-1", 14));  // The key of a forgotten answer, anew.
+  CHECK(cache.blocks() == 1);
+  CHECK(cache.size() == 2);
+  CHECK(cache.Find("desk:an", "r-1")->at_ms == 14);
+  CHECK_FALSE(cache.Contains("desk:an", "r-2"));
+  cache.ForgetBefore(14);
+  CHECK_FALSE(cache.Contains("desk:an", "r-3"));
+  CHECK(cache.Contains("desk:an", "r-1"));
+}
+
+TEST_CASE("an answer given out of time order holds back the blocks after it", "[daemon]") {
+  // Forgetting follows the order given: a late record with an early time is forgotten only
+  // when the walk reaches it, and one with a late time stops the walk, whole blocks behind it
+  // included.
+  AnswerCache cache;
+  // 48 bytes each, as in the next test.
+  const int per_block = static_cast<int>(AnswerCache::kBlockBytes / 48);
+  cache.Remember(Answer("gateway:gw-1", "ev-00000", 1'000'000));  // Late time, given first.
+  for (int i = 1; i < 3 * per_block; ++i) {
+    cache.Remember(Answer("gateway:gw-1", "ev-" + std::to_string(10'000 + i), i));
+  }
+  const size_t blocks = cache.blocks();
+  REQUIRE(blocks >= 3);
+  cache.ForgetBefore(999'999);  // Everything after the first is older, but the first is not.
+  CHECK(cache.blocks() == blocks);
+  CHECK(cache.size() == static_cast<size_t>(3 * per_block));
+  cache.ForgetBefore(1'000'001);
+  CHECK(cache.size() == 0);
+  CHECK(cache.blocks() == 0);
+}
+
 TEST_CASE("a block is freed once every answer in it is forgotten", "[daemon]") {
   AnswerCache cache;
   // 48 bytes each: the 24-byte header and a 21-byte key ("gateway:gw-1", a newline,
