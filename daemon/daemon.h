@@ -26,8 +26,8 @@ class Daemon {
   // nothing is written or acknowledged, and the process should shut down and exit non-zero so
   // that a restart recovers from the journal. It must not block and must not call Shutdown.
   // `time`, for tests, replaces the system clocks and timers (tests/testing/manual_time.h).
-  // Start also sets the process's allocator to map blocks of this size and more from the
-  // system and give them back when freed (daemon.cc says why).
+  // Start also fixes the process's allocator's bar for mapping blocks from the system at this
+  // size, which keeps glibc giving free memory back (daemon.cc says how and why).
   static constexpr size_t kMapLargeBlocksFrom = 1024 * 1024;
   using SinkWrapper = std::function<std::unique_ptr<storage::Sink>(storage::Sink& store)>;
   using FatalHandler = std::function<void(const absl::Status& why)>;
