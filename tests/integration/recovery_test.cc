@@ -250,7 +250,9 @@ TEST_CASE("while the store fails, routing goes on but nothing is acknowledged un
   gw.Arrive("call-1", "38");
   // Routing goes on from memory: the counsellor is offered the call...
   CHECK(desk.WaitFor(IsOffer).offer().call().call_id() == "call-1");
-  // ...but the arrival is not acknowledged, and the daemon says it is unhealthy.
+  // ...but the arrival is not acknowledged, and the daemon says it is unhealthy once its writer
+  // has tried the commit (the offer went out before it).
+  testing::WaitForHealth(f.channel, grpc::health::v1::HealthCheckResponse::NOT_SERVING);
   CHECK_FALSE(gw.inbox.Pop(300ms).has_value());
   CHECK_FALSE(f.daemon->healthy());
   CHECK(HttpStatus(f, "/healthz") == 503);

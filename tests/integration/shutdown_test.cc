@@ -49,6 +49,9 @@ TEST_CASE("a daemon shuts down cleanly while paused desk and queue readers have 
   Paused<v1::DeskEvent> desk;
   Authorize(desk.ctx, token);
   desk.reader = desk_stub->Watch(&desk.ctx, v1::WatchDeskRequest());
+  // The desk's first event (the counsellor's presence) says the desk is open: a break needs it.
+  v1::DeskEvent first;
+  REQUIRE(desk.reader->Read(&first));
 
   auto supervisor_stub = v1::SupervisorService::NewStub(slow);
   Paused<v1::QueueUpdate> queue;

@@ -21,6 +21,25 @@
 
 namespace hotline::testing {
 
+// Waits until the daemon's health service (Health.Watch, no polling) reports `status`; fails the
+// test after kPatience.
+inline void WaitForHealth(const std::shared_ptr<grpc::Channel>& channel,
+                          grpc::health::v1::HealthCheckResponse::ServingStatus status) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kPatience);
+  auto reader = grpc::health::v1::Health::NewStub(channel)->Watch(
+      &ctx, grpc::health::v1::HealthCheckRequest());
+  grpc::health::v1::HealthCheckResponse resp;
+  while (reader->Read(&resp)) {
+    if (resp.status() == status) {
+      ctx.TryCancel();
+      return;
+    }
+  }
+  FAIL("the health service did not report " +
+       grpc::health::v1::HealthCheckResponse::ServingStatus_Name(status) + " in time");
+}
+
 // A daemon whose journal writer commits through a FaultySink, with what its on_fatal reports.
 class FaultyDaemon {
  public:
@@ -88,21 +107,8 @@ class FaultyDaemon {
     return resp.status();
   }
 
-  // Waits until the health service reports `status`; fails the test after kPatience.
   void WaitForHealth(grpc::health::v1::HealthCheckResponse::ServingStatus status) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + kPatience);
-    auto reader = grpc::health::v1::Health::NewStub(channel)->Watch(
-        &ctx, grpc::health::v1::HealthCheckRequest());
-    grpc::health::v1::HealthCheckResponse resp;
-    while (reader->Read(&resp)) {
-      if (resp.status() == status) {
-        ctx.TryCancel();
-        return;
-      }
-    }
-    FAIL("the health service did not report " +
-         grpc::health::v1::HealthCheckResponse::ServingStatus_Name(status) + " in time");
+    testing::WaitForHealth(channel, status);
   }
 
   int HttpStatus(const std::string& path) {

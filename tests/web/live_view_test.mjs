@@ -22,8 +22,13 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 // Budget for the whole test, under the ctest TIMEOUT, so that cleanup always runs.
 const TEST_BUDGET_MS = 150_000;
-// "Appears within a second".
-const LIVE_MS = 1000;
+// "Appears within a second": checked as such on a Release build. The sanitized build (ctest sets
+// HOTLINE_TEST_SLOWDOWN there) runs the daemon several times slower beside the rest of the suite,
+// so its waits are that many times longer; it is there for memory errors, not for speed.
+const SLOWDOWN = Math.max(1, Number(process.env.HOTLINE_TEST_SLOWDOWN ?? 1) || 1);
+const LIVE_MS = 1000 * SLOWDOWN;
+// A summary is rebuilt once a second: a few of them.
+const SUMMARY_MS = 10_000;
 const CHROMIUM = '/usr/bin/chromium';
 const SUPERVISOR_TOKEN = `supervisor-${process.pid}-${Date.now().toString(36)}`;
 const GATEWAY_TOKEN = 'web-test-gateway-token';
@@ -433,6 +438,9 @@ async function run() {
   check(stored.session.includes(SUPERVISOR_TOKEN), 'the token is not in sessionStorage');
   check(!stored.local.includes(SUPERVISOR_TOKEN), 'the token reached localStorage');
   step('signed in with the supervisor token (kept in sessionStorage only)');
+  // "live" is set as the view is applied; the page draws it just after.
+  await waitFor(page, '[data-testid="figures"] th[title]', 'the figures', { state: 'attached' });
+  await waitFor(page, '[data-testid="chart"] > *', 'the chart', { state: 'attached' });
   const defined = await page.locator('[data-testid="figures"] th[title]').count();
   check(defined >= 8, `only ${defined} figures carry a definition`);
   check(await page.locator('[data-testid="chart"] > *').count() > 0, 'the chart is empty');
@@ -508,11 +516,11 @@ async function run() {
   // after it: the province's group gone.
   await waitFor(page, '[data-testid="province-group"][data-province="38"]',
     'a summary built after the answer (province 38 no longer counted)',
-    { timeout: 3000, state: 'detached' });
+    { timeout: SUMMARY_MS, state: 'detached' });
   await waitFor(page, '[data-testid="centre-group"][data-centre="south"] ~ [data-testid="province-group"][data-province="79"]',
-    'the emergency\'s province under its centre, from the summary', { timeout: 3000 });
+    'the emergency\'s province under its centre, from the summary', { timeout: SUMMARY_MS });
   await waitFor(page, '[data-testid="centre-group"][data-centre="north"] ~ [data-testid="province-group"][data-province="01"][data-count="1"]',
-    'province 01 counted under the north', { timeout: 3000 });
+    'province 01 counted under the north', { timeout: SUMMARY_MS });
   check((await page.locator('[data-testid="waiting-total"]').textContent()).startsWith('2 '),
     `the waiting total reads '${await page.locator('[data-testid="waiting-total"]').textContent()}'`);
   step('the waiting calls are grouped by centre and province with the summary\'s counts');
@@ -540,6 +548,14 @@ async function run() {
 
   // The page reconnects with backoff (at most 5 s between tries).
   await waitFor(page, '#connection[data-state="live"]', 'the page live again', { timeout: 10_000 });
+  // The rows from before the stop are still on the page until it draws the new daemon's view,
+  // which also sets the new epoch: the checks below wait for that first.
+  try {
+    await page.waitForFunction((before) => (document.body.dataset.epoch ?? before) !== before,
+      epochBefore, { timeout: 10_000 });
+  } catch {
+    throw new TestFailure(`the page did not draw the restarted daemon's view (epoch ${epochBefore})`);
+  }
   await waitFor(page, waitingRow('web-emergency-1'), 'the emergency call after the restart');
   await waitFor(page, waitingRow('web-low-1'), 'the low call after the restart');
   await waitFor(page, handledRow('web-normal-1', 'CALL_STATE_CONNECTED'), 'the connected call after the restart');
@@ -569,7 +585,7 @@ async function run() {
   await waitFor(page, waitingRow('web-high-2'), 'a call after the restart');
   step('a call sent after the restart appeared within a second');
   await waitFor(page, '[data-testid="centre-group"][data-centre="central"] ~ [data-testid="province-group"][data-province="48"]',
-    'the new call counted in its province', { timeout: 3000 });
+    'the new call counted in its province', { timeout: SUMMARY_MS });
 
   // Screenshots: a supervisor's screen, and the wall.
   await page.screenshot({ path: path.join(buildDir, 'live-view.png') });
