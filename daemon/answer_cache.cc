@@ -13,11 +13,20 @@ size_t AnswerCache::Record::Footprint(size_t key, size_t message, size_t respons
   return (size + alignof(Record) - 1) & ~(alignof(Record) - 1);
 }
 
+uint32_t AnswerCache::Record::origin() const {
+  uint32_t origin;
+  std::memcpy(&origin, bytes(), sizeof origin);
+  return origin;
+}
+
 const AnswerCache::Record* AnswerCache::Lookup(std::string_view origin,
                                                std::string_view request_id) const {
-  // Ids never hold a newline, so "origin\nid" names one pair.
-  absl::InlinedVector<char, 64> key(origin.begin(), origin.end());
-  key.push_back('\n');
+  const std::optional<uint32_t> number = origins_.Find(origin);
+  if (!number) {
+    return nullptr;  // No record names the origin.
+  }
+  absl::InlinedVector<char, 64> key(sizeof(uint32_t));
+  std::memcpy(key.data(), &*number, sizeof(uint32_t));
   key.insert(key.end(), request_id.begin(), request_id.end());
   auto it = index_.find(std::string_view(key.data(), key.size()));
   return it == index_.end() ? nullptr : *it;
@@ -38,7 +47,7 @@ bool AnswerCache::Contains(const std::string& origin, const std::string& request
 }
 
 void AnswerCache::Remember(const storage::RequestResult& result) {
-  const size_t key_size = result.origin.size() + 1 + result.request_id.size();
+  const size_t key_size = sizeof(uint32_t) + result.request_id.size();
   const size_t footprint =
       Record::Footprint(key_size, result.message.size(), result.response.size());
   if (blocks_.empty() || blocks_.back().capacity - blocks_.back().used < footprint) {
@@ -51,9 +60,11 @@ void AnswerCache::Remember(const storage::RequestResult& result) {
                                     static_cast<uint32_t>(result.message.size()),
                                     static_cast<uint32_t>(result.response.size())};
   char* out = at + sizeof(Record);
+  const uint32_t origin = origins_.Acquire(result.origin);
+  std::memcpy(out, &origin, sizeof origin);
+  out += sizeof origin;
   for (std::string_view part :
-       {std::string_view(result.origin), std::string_view("\n"),
-        std::string_view(result.request_id), std::string_view(result.message),
+       {std::string_view(result.request_id), std::string_view(result.message),
         std::string_view(result.response)}) {
     if (!part.empty()) {  // memcpy from an empty string's data() is fine; from nullptr it is not.
       std::memcpy(out, part.data(), part.size());
@@ -87,6 +98,7 @@ void AnswerCache::ForgetBefore(int64_t before_ms) {
     if (auto it = index_.find(r->key()); it != index_.end() && *it == r) {
       index_.erase(it);
     }
+    origins_.Release(r->origin());
     front_ += r->Footprint();
   }
 }

@@ -5,12 +5,15 @@
 //
 // Kept compact (issue 11): every event a gateway sends is answered and remembered for a day, two
 // or more per call. Each answer is one record packed into 64 KB blocks in the order given: a
-// 24-byte header (time, code, sizes) and then its key ("origin\nrequest_id"), message and
-// serialized reply, padded to 8 bytes; a hash set of pointers finds the newest record of each
-// key. A gateway event's answer (a key of about 30 bytes, no message, an empty reply) takes 56
-// bytes and its slot in the set, against 128 bytes and the slot as a record of fixed fields
-// (key inline up to 40 bytes, two std::strings), and 420 as a std::map of whole RequestResults.
-// Forgetting goes from the oldest record and frees each block once all of its records are gone.
+// 24-byte header (time, code, sizes) and then its key (the origin's number, 4 bytes, then the
+// request id), message and serialized reply, padded to 8 bytes; a hash set of pointers finds the
+// newest record of each key. The origins ("gateway:<id>", "desk:<counsellor>", ...) are few and
+// repeat in every record, so each is stored once, in a table of the origins the records name; an
+// origin leaves it with the last record naming it. A gateway event's answer (an event id of
+// about 20 bytes, no message, an empty reply) takes 48 bytes and its slot in the set, against
+// 64 with the origin in the key, 128 as a record of fixed fields (key inline up to 40 bytes, two
+// std::strings), and 420 as a std::map of whole RequestResults. Forgetting goes from the oldest
+// record and frees each block once all of its records are gone.
 //
 // Not thread-safe: owned by the engine host, on the engine thread.
 #pragma once
@@ -23,6 +26,7 @@
 #include <string>
 #include <string_view>
 
+#include "daemon/counted_names.h"
 #include "routing/pointer_set.h"
 #include "storage/batch.h"
 
@@ -48,6 +52,8 @@ class AnswerCache final {
   void ForgetBefore(int64_t before_ms);
   // Keys remembered.
   size_t size() const { return index_.size(); }
+  // Distinct origins the records name (for tests).
+  size_t origins() const { return origins_.size(); }
   // Blocks held, and the bytes they hold (for tests and benchmarks).
   size_t blocks() const { return blocks_.size(); }
   size_t block_bytes() const;
@@ -62,7 +68,9 @@ class AnswerCache final {
     uint32_t response_size = 0;
 
     const char* bytes() const { return reinterpret_cast<const char*>(this + 1); }
+    // The origin's number (4 bytes, as stored) and the request id.
     std::string_view key() const { return {bytes(), key_size}; }
+    uint32_t origin() const;
     std::string_view message() const { return {bytes() + key_size, message_size}; }
     std::string_view response() const { return {bytes() + key_size + message_size, response_size}; }
     // The record's whole size in its block, header and padding included.
@@ -84,6 +92,8 @@ class AnswerCache final {
   size_t front_ = 0;
   // The newest record of each key.
   routing::PointerSet<Record, &KeyOf> index_;
+  // The origins the records name.
+  CountedNames origins_;
 };
 
 }  // namespace hotline::daemon

@@ -14,8 +14,8 @@ void GatewayFates::Add(std::string_view call_id, std::string_view gateway_id,
   Forget(call_id);
   Record& r = records_.emplace_back();
   r.call_id.assign(call_id.begin(), call_id.end());
-  r.gateway_id.assign(gateway_id.begin(), gateway_id.end());
-  r.outcome = outcome;
+  r.gateway = gateways_.Acquire(gateway_id);
+  r.outcome = static_cast<uint8_t>(outcome);
   r.finished_at = finished_at;
   r.offer_callback = offer_callback;
   index_.insert(&r);
@@ -26,8 +26,8 @@ std::optional<GatewayFates::Fate> GatewayFates::Find(std::string_view call_id) c
   if (r == nullptr) {
     return std::nullopt;
   }
-  return Fate{std::string_view(r->gateway_id.data(), r->gateway_id.size()), r->outcome,
-              r->finished_at, r->offer_callback};
+  return Fate{gateways_.Name(r->gateway), static_cast<routing::Outcome>(r->outcome), r->finished_at,
+              r->offer_callback};
 }
 
 void GatewayFates::Finished(std::string_view call_id, std::string_view gateway_id,
@@ -38,7 +38,9 @@ void GatewayFates::Finished(std::string_view call_id, std::string_view gateway_i
 
 void GatewayFates::CallbackOffered(std::string_view call_id, std::string_view gateway_id) {
   if (Record* r = Lookup(call_id)) {
-    r->gateway_id.assign(gateway_id.begin(), gateway_id.end());
+    const uint32_t gateway = gateways_.Acquire(gateway_id);  // First: it may be the same id.
+    gateways_.Release(r->gateway);
+    r->gateway = gateway;
     r->offer_callback = true;
     return;
   }
@@ -62,6 +64,7 @@ void GatewayFates::ForgetBefore(routing::Timestamp before) {
     if (auto it = index_.find(KeyOf(r)); it != index_.end() && *it == &r) {
       index_.erase(it);
     }
+    gateways_.Release(r.gateway);
     records_.pop_front();
   }
 }

@@ -4,10 +4,12 @@
 // after a reconnect is answered from it (gateway.proto, reconciliation).
 //
 // Kept compact (issue 11): one record per finished call for as long as the engine remembers
-// finished call ids (a day), in the order they finished, the call id (inline up to 24 bytes)
-// and the gateway id (inline up to 15) stored once; a hash set of pointers to the record of
-// each call id. About 80 bytes a call, against about 200 as a std::map by call id with a second
-// copy of the id for expiry.
+// finished call ids (a day), in the order they finished, the call id stored once (inline up to
+// 24 bytes) and the gateway as a number into a table of the gateway ids the records name (a
+// helpline has a few gateways; an id leaves the table with the last record naming it, so a
+// gateway inventing ids grows it no more than the records themselves); a hash set of pointers
+// to the record of each call id. A record takes 48 bytes, plus its slot in the set (72 with the
+// gateway id inline; about 200 as a std::map by call id with a second copy of the id for expiry).
 //
 // Not thread-safe: owned by the engine host, on the engine thread.
 #pragma once
@@ -19,6 +21,7 @@
 #include <string_view>
 
 #include "absl/container/inlined_vector.h"
+#include "daemon/counted_names.h"
 #include "routing/pointer_set.h"
 #include "routing/types.h"
 
@@ -54,19 +57,22 @@ class GatewayFates final {
   void ForgetBefore(routing::Timestamp before);
   // Call ids remembered.
   size_t size() const { return index_.size(); }
+  // Distinct gateway ids the records name (for tests).
+  size_t gateway_ids() const { return gateways_.size(); }
 
  private:
   using CallId = absl::InlinedVector<char, 24>;
-  using GatewayId = absl::InlinedVector<char, 15>;
   struct Record {
     CallId call_id;
-    GatewayId gateway_id;
     routing::Timestamp finished_at{};
-    routing::Outcome outcome = routing::Outcome::kFailed;
+    uint32_t gateway = 0;  // In gateways_.
+    uint8_t outcome = 0;   // A routing::Outcome.
     bool offer_callback = false;
   };
+  static_assert(sizeof(Record) == 48);
   static std::string_view KeyOf(const Record& r) { return {r.call_id.data(), r.call_id.size()}; }
   Record* Lookup(std::string_view call_id) const;
+
   // A new record for the call at the back, in place of any it had: the records stay in the
   // order the calls finished, which ForgetBefore relies on.
   void Add(std::string_view call_id, std::string_view gateway_id, routing::Outcome outcome,
@@ -77,6 +83,8 @@ class GatewayFates final {
   std::deque<Record> records_;
   // The record of each call id remembered.
   routing::PointerSet<Record, &KeyOf> index_;
+  // The gateway ids the records name.
+  CountedNames gateways_;
 };
 
 }  // namespace hotline::daemon

@@ -20,9 +20,9 @@ TEST_CASE("an answer is found by its origin and request id only", "[daemon]") {
   REQUIRE(cache.Find("gateway:gw-1", "ev-1").has_value());
   CHECK(cache.Find("gateway:gw-2", "ev-1").has_value() == false);  // Another gateway's id space.
   CHECK(cache.Find("gateway:gw-1", "ev-2").has_value() == false);
-  // The separator cannot be forged by an origin that ends where the id begins.
+  // An origin that ends where the id begins is another origin.
   CHECK(cache.Find("gateway:gw-1\nev", "1").has_value() == false);
-  // Nor is it left out: the same characters split elsewhere are another pair.
+  // The same characters split elsewhere are another pair.
   CHECK_FALSE(cache.Contains("gateway:gw-1e", "v-1"));
   CHECK_FALSE(cache.Contains("gateway:gw-", "1ev-1"));
 }
@@ -124,10 +124,40 @@ TEST_CASE("many answers over many blocks, answered again and forgotten, agree wi
       }
     }
   }
-  // Everything forgotten: no block is kept.
+  // Everything forgotten: no block is kept, no origin named.
   cache.ForgetBefore(now + 1);
   CHECK(cache.size() == 0);
   CHECK(cache.blocks() == 0);
+  CHECK(cache.origins() == 0);
+}
+
+TEST_CASE("each origin is stored once, and let go with the last answer naming it", "[daemon]") {
+  AnswerCache cache;
+  cache.Remember(Answer("gateway:gw-1", "ev-1", 10));
+  cache.Remember(Answer("desk:an", "r-1", 11));
+  cache.Remember(Answer("gateway:gw-1", "ev-2", 12));
+  CHECK(cache.origins() == 2);
+  // Answered again: the newer answer stays when the older is forgotten.
+  cache.Remember(Answer("desk:an", "r-1", 13));
+  cache.ForgetBefore(12);
+  CHECK(cache.origins() == 2);
+  CHECK(cache.Contains("desk:an", "r-1"));
+  CHECK_FALSE(cache.Contains("gateway:gw-1", "ev-1"));
+  CHECK(cache.Contains("gateway:gw-1", "ev-2"));
+  // Every answer of gateway:gw-1 forgotten: its number is free, and another origin taking it
+  // does not inherit its request ids.
+  cache.ForgetBefore(13);
+  CHECK(cache.origins() == 1);
+  cache.Remember(Answer("gateway:gw-9", "ev-2", 20));
+  cache.Remember(Answer("gateway:gw-9", "ev-5", 21));
+  CHECK(cache.origins() == 2);
+  CHECK(cache.Contains("gateway:gw-9", "ev-2"));
+  CHECK_FALSE(cache.Contains("gateway:gw-1", "ev-2"));
+  CHECK_FALSE(cache.Contains("gateway:gw-1", "ev-5"));
+  CHECK(cache.Contains("desk:an", "r-1"));
+  cache.ForgetBefore(22);
+  CHECK(cache.origins() == 0);
+  CHECK(cache.size() == 0);
 }
 
 TEST_CASE("after every block is emptied, new answers start a block of their own", "[daemon]") {
@@ -153,8 +183,8 @@ TEST_CASE("an answer given out of time order holds back the blocks after it", "[
   // when the walk reaches it, and one with a late time stops the walk, whole blocks behind it
   // included.
   AnswerCache cache;
-  // 48 bytes each, as in the next test.
-  const int per_block = static_cast<int>(AnswerCache::kBlockBytes / 48);
+  // 40 bytes each, as in the next test.
+  const int per_block = static_cast<int>(AnswerCache::kBlockBytes / 40);
   cache.Remember(Answer("gateway:gw-1", "ev-00000", 1'000'000));  // Late time, given first.
   for (int i = 1; i < 3 * per_block; ++i) {
     cache.Remember(Answer("gateway:gw-1", "ev-" + std::to_string(10'000 + i), i));
@@ -171,9 +201,9 @@ TEST_CASE("an answer given out of time order holds back the blocks after it", "[
 
 TEST_CASE("a block is freed once every answer in it is forgotten", "[daemon]") {
   AnswerCache cache;
-  // 48 bytes each: the 24-byte header and a 21-byte key ("gateway:gw-1", a newline,
-  // "ev-NNNNN"), padded to 8.
-  const int per_block = static_cast<int>(AnswerCache::kBlockBytes / 48);
+  // 40 bytes each: the 24-byte header and a 12-byte key (the origin's number, "ev-NNNNN"),
+  // padded to 8.
+  const int per_block = static_cast<int>(AnswerCache::kBlockBytes / 40);
   for (int i = 0; i < 3 * per_block; ++i) {
     cache.Remember(Answer("gateway:gw-1", "ev-" + std::to_string(10'000 + i), i));
   }

@@ -145,12 +145,14 @@ TEST_CASE("many calls finishing, reusing ids and being forgotten agree with a pl
         fates.Finished(id, gw, outcome, At(now));
         model.Finished(id, gw, outcome, At(now));
         break;
-      case 1:  // ... or just after.
+      case 1: {  // ... or just after (naming, here, any gateway: the record's is replaced).
         fates.Finished(id, gw, outcome, At(now));
         model.Finished(id, gw, outcome, At(now));
-        fates.CallbackOffered(id, gw);
-        model.CallbackOffered(id, gw);
+        const std::string other = pick(2) == 0 ? gw : "gw-" + std::to_string(pick(5));
+        fates.CallbackOffered(id, other);
+        model.CallbackOffered(id, other);
         break;
+      }
       default:
         fates.Finished(id, gw, outcome, At(now));
         model.Finished(id, gw, outcome, At(now));
@@ -172,6 +174,37 @@ TEST_CASE("many calls finishing, reusing ids and being forgotten agree with a pl
       }
     }
   }
+  // Every record forgotten, every gateway id let go.
+  fates.ForgetBefore(At(now + 1));
+  CHECK(fates.size() == 0);
+  CHECK(fates.gateway_ids() == 0);
+}
+
+TEST_CASE("a gateway id is kept while a record names it and let go with the last", "[daemon]") {
+  GatewayFates fates;
+  fates.Finished("c-1", "gw-z", Outcome::kCompleted, At(10));
+  fates.Finished("c-2", "gw-a", Outcome::kCompleted, At(20));
+  fates.Finished("c-3", "gw-b", Outcome::kCompleted, At(30));
+  CHECK(fates.gateway_ids() == 3);
+  // A callback offered through another gateway moves the record to it.
+  fates.CallbackOffered("c-3", "gw-a");
+  CHECK(fates.gateway_ids() == 2);
+  CHECK(fates.Find("c-3")->gateway_id == "gw-a");
+  // A forgotten call's record stays in the order, naming its gateway, until its age comes.
+  fates.Forget("c-1");
+  CHECK(fates.gateway_ids() == 2);
+  fates.ForgetBefore(At(11));
+  CHECK(fates.gateway_ids() == 1);
+  // A freed number is used again, for another id.
+  fates.Finished("c-4", "gw-c", Outcome::kAbandoned, At(40));
+  fates.Finished("c-5", "gw-d", Outcome::kAbandoned, At(41));
+  CHECK(fates.Find("c-2")->gateway_id == "gw-a");
+  CHECK(fates.Find("c-4")->gateway_id == "gw-c");
+  CHECK(fates.Find("c-5")->gateway_id == "gw-d");
+  CHECK(fates.gateway_ids() == 3);
+  fates.ForgetBefore(At(42));
+  CHECK(fates.size() == 0);
+  CHECK(fates.gateway_ids() == 0);
 }
 
 }  // namespace
