@@ -1,5 +1,7 @@
 #include "daemon/counted_names.h"
 
+#include <cassert>
+
 namespace hotline::daemon {
 namespace {
 
@@ -20,7 +22,8 @@ uint32_t CountedNames::Acquire(std::string_view name) {
       number = static_cast<uint32_t>(names_.size());
       names_.push_back(Entry{std::string(name), 0});
     }
-    it = by_name_.emplace(std::string(name), number).first;
+    // From the table's copy: `name` may view a string that push_back just moved.
+    it = by_name_.emplace(names_[number].name, number).first;
   }
   ++names_[it->second].records;
   return it->second;
@@ -28,9 +31,10 @@ uint32_t CountedNames::Acquire(std::string_view name) {
 
 void CountedNames::Release(uint32_t number) {
   Entry& e = names_[number];
+  assert(e.records > 0 && "a name released more often than acquired");
   if (--e.records == 0) {
     by_name_.erase(e.name);
-    e.name = std::string();  // Its storage too.
+    std::string().swap(e.name);  // Its storage too (assigning an empty string keeps it).
     free_.push_back(number);
   }
 }

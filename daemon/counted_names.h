@@ -1,7 +1,8 @@
 // Names stored once for records that repeat them (a gateway's id in each finished call's fate,
 // an origin in each idempotency answer), each record holding a number instead: a name is kept
-// while a record counts on it and let go with the last, so the table never holds more names
-// than there are records, whoever invents names.
+// while a record counts on it and let go with the last (its number used again for the next new
+// name), so the table never holds more names than there are records, whoever invents names. Its
+// vectors keep the room of their largest size, one slot per name held at once.
 //
 // Not thread-safe: owned by its records' owner.
 #pragma once

@@ -25,6 +25,14 @@ TEST_CASE("an answer is found by its origin and request id only", "[daemon]") {
   // The same characters split elsewhere are another pair.
   CHECK_FALSE(cache.Contains("gateway:gw-1e", "v-1"));
   CHECK_FALSE(cache.Contains("gateway:gw-", "1ev-1"));
+  // Two origins, both held, with the same request id: each has its own answer.
+  cache.Remember(Answer("gateway:gw-2", "ev-1", 11, 6));
+  cache.Remember(Answer("gateway:gw-2", "ev-9", 12, 3));
+  REQUIRE(cache.Find("gateway:gw-1", "ev-1").has_value());
+  CHECK(cache.Find("gateway:gw-1", "ev-1")->code == 0);
+  CHECK(cache.Find("gateway:gw-2", "ev-1")->code == 6);
+  CHECK(cache.Find("gateway:gw-2", "ev-9")->code == 3);
+  CHECK_FALSE(cache.Contains("gateway:gw-1", "ev-9"));
 }
 
 TEST_CASE("answers are forgotten by age, and a newer answer for the same key is kept",
