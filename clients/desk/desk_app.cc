@@ -369,11 +369,11 @@ void ScreenDesk::FetchFigures() {
     inbox_.Post([status, response, now](DeskModel& model) {
       if (status.ok()) {
         model.OnFigures(response, now);
-      } else if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED ||
-                 status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
-        // An older daemon: it refuses the call, or (an asynchronous server that never asks for
-        // it) leaves it unanswered.
-        model.OnFiguresUnavailable(now);
+      } else if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+        model.OnFiguresUnavailable(now);  // An older daemon: it refuses the call.
+      } else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+        // A slow moment, or an older daemon whose asynchronous server never takes the call.
+        model.OnFiguresTimedOut(now);
       } else if (status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
         model.OnFiguresBusy(now);  // Another desk's are being read: "ask again a second later".
       } else {

@@ -304,6 +304,7 @@ void DeskModel::OnFiguresAsked(TimePoint now) {
 void DeskModel::OnFigures(const v1::ShiftFiguresResponse& figures, TimePoint now) {
   figures_ = figures;
   figures_unavailable_ = false;
+  figures_timeouts_ = 0;
   figures_next_ = now + kFiguresEvery;
   // Not figures_stale_: OnFiguresAsked cleared it, so if a call ended while these were on their
   // way (its wrap-up's end comes on Watch before its row is written), they may not count it
@@ -313,6 +314,15 @@ void DeskModel::OnFigures(const v1::ShiftFiguresResponse& figures, TimePoint now
 void DeskModel::OnFiguresUnavailable(TimePoint now) {
   figures_unavailable_ = true;
   figures_next_ = now + kFiguresEvery;
+  figures_stale_ = false;
+}
+
+void DeskModel::OnFiguresTimedOut(TimePoint now) {
+  if (!figures_ || ++figures_timeouts_ > 1) {
+    OnFiguresUnavailable(now);
+    return;
+  }
+  figures_next_ = now + kFiguresTimeoutRetry;
   figures_stale_ = false;
 }
 

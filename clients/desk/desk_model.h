@@ -32,6 +32,9 @@ inline constexpr size_t kMaxNoteBytes = 2000;
 inline constexpr std::chrono::seconds kFiguresEvery{60};
 // How soon they are asked again when the daemon was busy with another desk's.
 inline constexpr std::chrono::seconds kFiguresBusyRetry{1};
+// How soon they are asked again after a daemon that has answered them before let a request's
+// deadline pass (a slow moment, not an older daemon).
+inline constexpr std::chrono::seconds kFiguresTimeoutRetry{5};
 
 // A key, as the terminal layer reports it (the model knows nothing of curses).
 struct Key {
@@ -164,6 +167,11 @@ class DeskModel final {
   // The daemon does not answer ShiftFigures (an older hotlined): the panel says so.
   void OnFiguresUnavailable(TimePoint now);
   void OnFiguresFailed(const std::string& error, TimePoint now);
+  // The request's deadline passed. A daemon that has answered them before was slow: the figures
+  // shown stay, without a word, and are asked again kFiguresTimeoutRetry later. A daemon that
+  // never answered them, or lets the deadline pass twice running, is taken for an older one
+  // (an asynchronous server that never takes the call): OnFiguresUnavailable.
+  void OnFiguresTimedOut(TimePoint now);
   // The daemon was reading another desk's figures (RESOURCE_EXHAUSTED): asked again a second
   // later, without a word on the screen.
   void OnFiguresBusy(TimePoint now);
@@ -240,6 +248,8 @@ class DeskModel final {
   std::set<std::string> recorded_;
   std::optional<hotline::v1::ShiftFiguresResponse> figures_;
   bool figures_unavailable_ = false;
+  // Deadlines passed since the figures last came.
+  int figures_timeouts_ = 0;
   // When the figures are due again (the epoch: at once), unless a call ending makes them stale.
   TimePoint figures_next_;
   bool figures_stale_ = true;

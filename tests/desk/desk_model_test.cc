@@ -392,6 +392,45 @@ TEST_CASE("the figures are due at start, after a call and every minute", "[desk]
   CHECK(model.FiguresDue(Time(65)));
 }
 
+TEST_CASE("a daemon that gave the figures and then is slow keeps them, asked again soon",
+          "[desk]") {
+  DeskModel model = NewModel();
+  // Never answered: a deadline is an older daemon's silence.
+  model.OnFiguresAsked(Time(0));
+  model.OnFiguresTimedOut(Time(3));
+  CHECK(model.figures_unavailable());
+  CHECK_FALSE(model.FiguresDue(Time(62)));
+  CHECK(model.FiguresDue(Time(63)));
+
+  v1::ShiftFiguresResponse figures;
+  figures.set_offers(4);
+  model.OnFiguresAsked(Time(63));
+  model.OnFigures(figures, Time(63));
+  // Once answered, one deadline is a slow moment: the figures stay, no word, asked again soon.
+  model.OnFiguresAsked(Time(123));
+  model.OnFiguresTimedOut(Time(126));
+  CHECK_FALSE(model.figures_unavailable());
+  REQUIRE(model.figures());
+  CHECK(model.figures()->offers() == 4);
+  CHECK(model.notice().Text(Lang::kEn).empty());
+  CHECK_FALSE(model.FiguresDue(Time(130)));
+  CHECK(model.FiguresDue(Time(131)));
+  // A second deadline in a row: taken for a daemon that does not give them.
+  model.OnFiguresAsked(Time(131));
+  model.OnFiguresTimedOut(Time(134));
+  CHECK(model.figures_unavailable());
+  CHECK_FALSE(model.FiguresDue(Time(193)));
+  CHECK(model.FiguresDue(Time(194)));
+  // Figures that come again clear the count: the next deadline is a slow moment again.
+  model.OnFiguresAsked(Time(194));
+  model.OnFigures(figures, Time(194));
+  CHECK_FALSE(model.figures_unavailable());
+  model.OnFiguresAsked(Time(254));
+  model.OnFiguresTimedOut(Time(257));
+  CHECK_FALSE(model.figures_unavailable());
+  CHECK(model.FiguresDue(Time(262)));
+}
+
 TEST_CASE("figures asked before a call's wrap-up ended are asked again once they come", "[desk]") {
   DeskModel model = NewModel();
   model.Apply(Presence(0, v1::COUNSELLOR_STATE_WRAP_UP, "c1"));
