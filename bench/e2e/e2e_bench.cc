@@ -16,6 +16,7 @@
 // Run: build/bench/e2e/e2e_bench [--seconds S] [--window W] [--synchronous NORMAL|FULL]
 //                                [--sparse N] [--gap-ms MAX] [--desks D] [--json PATH]
 //                                [--phases LIST] [--snapshot-every R] [--watchers V]
+//                                [--rate E]
 //   S seconds per measurement (2), W events in flight (64), N sparse calls (10) with random
 //   gaps of 200 ms to MAX ms (1500), D desks signed in (8; 0: none, every call waits until it
 //   hangs up). gRPC's idle stalls need gaps over a second: for the long run use --sparse 30
@@ -23,7 +24,10 @@
 //   separated, of 25,50,90,sparse (all); "none" for the max load alone (for profiling). R: the
 //   daemon's storage.snapshot_every_records (its default, 10,000), to tell the snapshots' share
 //   of the tails from the rest. V: supervisors' live queues open (WatchQueue, 0), each read and
-//   discarded on a thread of its own, as the live page a helpline keeps open.
+//   discarded on a thread of its own, as the live page a helpline keeps open. E: one more row
+//   after the max load, both paced at E events/s whatever the max was: the same load from run
+//   to run and binary to binary, so that CPU per event and latency compare (the percentage rows
+//   are shares of each run's own maximum, which moves with the machine).
 // Under each daemon row, "inside" is what the daemon says of that run: its own metrics (mean
 // event-to-ack time, commits and events per commit, engine time per input) and the CPU time of
 // its threads (hl-cq, hl-engine, hl-writer) per event acknowledged.
@@ -74,6 +78,7 @@ struct Flags {
   std::string phases = "25,50,90,sparse";
   int64_t snapshot_every = 0;  // 0: the daemon's default.
   int watchers = 0;
+  double rate = 0;  // 0: no fixed-rate row.
   bool Runs(const std::string& phase) const {
     return ("," + phases + ",").find("," + phase + ",") != std::string::npos;
   }
@@ -100,6 +105,8 @@ Flags ParseFlags(int argc, char** argv) {
       f.json = value;
     } else if (name == "--phases") {
       f.phases = value;
+    } else if (name == "--rate") {
+      f.rate = std::max(0.0, std::atof(value.c_str()));
     } else if (name == "--watchers") {
       f.watchers = std::max(0, std::atoi(value.c_str()));
     } else if (name == "--snapshot-every") {
@@ -598,6 +605,14 @@ int Main(int argc, char** argv) {
           {}, {}};
     r.daemon = daemon_run(r.inside, [&] { return to_daemon->Run(flags.seconds, rate); });
     r.ceiling = to_ceiling->Run(flags.seconds, rate);
+    PrintRow(r);
+    rows.push_back(r);
+  }
+  if (flags.rate > 0) {
+    const std::string events = std::to_string(static_cast<int64_t>(flags.rate));
+    Row r{"rate_" + events, events + " events/s", {}, {}, {}};
+    r.daemon = daemon_run(r.inside, [&] { return to_daemon->Run(flags.seconds, flags.rate); });
+    r.ceiling = to_ceiling->Run(flags.seconds, flags.rate);
     PrintRow(r);
     rows.push_back(r);
   }
