@@ -141,7 +141,7 @@ uint32_t CallMemory::AcquireCaller(std::string_view key) {
 
 void CallMemory::MaybeRelease(uint32_t caller) {
   Caller& c = callers_[caller];
-  if (c.finished > 0 || !c.contacts.empty()) {
+  if (c.finished > 0 || c.contacts != kNoContacts) {
     return;
   }
   caller_index_.erase(caller);  // Before the key goes: the index hashes it.
@@ -199,6 +199,40 @@ void CallMemory::ForEachFinished(
 
 // --- Contacts. ---
 
+const CallMemory::ContactList* CallMemory::ContactsOfCaller(uint32_t caller) const {
+  const uint32_t list = callers_[caller].contacts;
+  return list == kNoContacts ? nullptr : &contact_lists_[list];
+}
+
+CallMemory::ContactList* CallMemory::ContactsOfCaller(uint32_t caller) {
+  const uint32_t list = callers_[caller].contacts;
+  return list == kNoContacts ? nullptr : &contact_lists_[list];
+}
+
+CallMemory::ContactList& CallMemory::ContactListFor(uint32_t caller) {
+  uint32_t& list = callers_[caller].contacts;
+  if (list == kNoContacts) {
+    if (free_contact_lists_.empty()) {
+      list = static_cast<uint32_t>(contact_lists_.size());
+      contact_lists_.emplace_back();
+    } else {
+      list = free_contact_lists_.back();
+      free_contact_lists_.pop_back();
+    }
+  }
+  return contact_lists_[list];
+}
+
+void CallMemory::MaybeReleaseContacts(uint32_t caller) {
+  uint32_t& list = callers_[caller].contacts;
+  if (list == kNoContacts || !contact_lists_[list].empty()) {
+    return;
+  }
+  ContactList().swap(contact_lists_[list]);  // Its allocation too, if it had one.
+  free_contact_lists_.push_back(list);
+  list = kNoContacts;
+}
+
 Contact CallMemory::ToContact(const StoredContact& stored) const {
   return Contact{std::string(View(stored.call_id)), counsellors_.Name(stored.counsellor),
                  stored.answered_at, categories_.Name(stored.category)};
@@ -211,36 +245,38 @@ CallMemory::StoredContact CallMemory::ToStored(const Contact& contact) {
 }
 
 void CallMemory::AddContact(std::string_view caller_key, const Contact& contact) {
-  Caller& c = callers_[AcquireCaller(caller_key)];
+  ContactList& contacts = ContactListFor(AcquireCaller(caller_key));
   StoredContact stored = ToStored(contact);
   const auto before = [](const StoredContact& a, const StoredContact& b) {
     return std::forward_as_tuple(a.answered_at, View(a.call_id)) <
            std::forward_as_tuple(b.answered_at, View(b.call_id));
   };
-  c.contacts.insert(std::upper_bound(c.contacts.begin(), c.contacts.end(), stored, before),
-                    std::move(stored));
-  if (c.contacts.size() > static_cast<size_t>(kMaxContactsPerCaller)) {
-    c.contacts.erase(c.contacts.begin());
+  contacts.insert(std::upper_bound(contacts.begin(), contacts.end(), stored, before),
+                  std::move(stored));
+  if (contacts.size() > static_cast<size_t>(kMaxContactsPerCaller)) {
+    contacts.erase(contacts.begin());
   }
 }
 
 void CallMemory::RestoreContact(std::string_view caller_key, const Contact& contact) {
-  callers_[AcquireCaller(caller_key)].contacts.push_back(ToStored(contact));
+  ContactListFor(AcquireCaller(caller_key)).push_back(ToStored(contact));
 }
 
 std::optional<Contact> CallMemory::LastContact(std::string_view caller_key) const {
   const std::optional<uint32_t> caller = FindCaller(caller_key);
-  if (!caller || callers_[*caller].contacts.empty()) {
+  const ContactList* contacts = caller ? ContactsOfCaller(*caller) : nullptr;
+  if (!contacts || contacts->empty()) {
     return std::nullopt;
   }
-  return ToContact(callers_[*caller].contacts.back());
+  return ToContact(contacts->back());
 }
 
 std::vector<Contact> CallMemory::ContactsOf(std::string_view caller_key) const {
   std::vector<Contact> contacts;
-  if (const std::optional<uint32_t> caller = FindCaller(caller_key)) {
-    for (const StoredContact& stored : callers_[*caller].contacts) {
-      contacts.push_back(ToContact(stored));
+  const std::optional<uint32_t> caller = FindCaller(caller_key);
+  if (const ContactList* stored = caller ? ContactsOfCaller(*caller) : nullptr) {
+    for (const StoredContact& s : *stored) {
+      contacts.push_back(ToContact(s));
     }
   }
   return contacts;
@@ -249,10 +285,11 @@ std::vector<Contact> CallMemory::ContactsOf(std::string_view caller_key) const {
 void CallMemory::NoteCategory(std::string_view caller_key, std::string_view call_id,
                               std::string_view category) {
   const std::optional<uint32_t> caller = FindCaller(caller_key);
-  if (!caller) {
+  ContactList* contacts = caller ? ContactsOfCaller(*caller) : nullptr;
+  if (!contacts) {
     return;
   }
-  for (StoredContact& stored : callers_[*caller].contacts) {
+  for (StoredContact& stored : *contacts) {
     if (View(stored.call_id) == call_id) {
       stored.category = categories_.Intern(category);
     }
@@ -263,14 +300,15 @@ void CallMemory::ForgetContactsThrough(Timestamp through) {
   // Rare (the engine sweeps hourly), so a pass over every caller; releasing a caller only
   // changes its own slot and the index, which is not walked here.
   for (uint32_t caller = 0; caller < callers_.size(); ++caller) {
-    Caller& c = callers_[caller];
-    if (c.contacts.empty()) {
+    ContactList* contacts = ContactsOfCaller(caller);
+    if (!contacts) {
       continue;
     }
-    c.contacts.erase(
-        std::remove_if(c.contacts.begin(), c.contacts.end(),
+    contacts->erase(
+        std::remove_if(contacts->begin(), contacts->end(),
                        [&](const StoredContact& s) { return s.answered_at <= through; }),
-        c.contacts.end());
+        contacts->end());
+    MaybeReleaseContacts(caller);
     MaybeRelease(caller);
   }
 }
@@ -278,14 +316,14 @@ void CallMemory::ForgetContactsThrough(Timestamp through) {
 std::vector<std::pair<std::string, Contact>> CallMemory::AllContacts() const {
   std::vector<std::pair<std::string, uint32_t>> keys;
   for (uint32_t caller : caller_index_) {
-    if (!callers_[caller].contacts.empty()) {
+    if (callers_[caller].contacts != kNoContacts) {
       keys.emplace_back(Unpack(caller), caller);
     }
   }
   std::sort(keys.begin(), keys.end());
   std::vector<std::pair<std::string, Contact>> all;
   for (auto& [key, caller] : keys) {
-    for (const StoredContact& stored : callers_[caller].contacts) {
+    for (const StoredContact& stored : *ContactsOfCaller(caller)) {
       all.emplace_back(key, ToContact(stored));
     }
   }
@@ -299,6 +337,8 @@ void CallMemory::Clear() {
   long_keys_.clear();
   callers_.clear();
   free_callers_.clear();
+  contact_lists_.clear();
+  free_contact_lists_.clear();
 }
 
 }  // namespace hotline::routing

@@ -99,6 +99,49 @@ TEST_CASE("a caller is held once while anything names them, then let go", "[rout
   CHECK_FALSE(memory.LastContact(key).has_value());
 }
 
+TEST_CASE("only answered callers hold a contact list, given back once its contacts go",
+          "[routing][memory]") {
+  CallMemory memory;
+  // Callers of calls never answered: no list.
+  for (int i = 0; i < 50; ++i) {
+    memory.AddFinished(At(i), "w" + std::to_string(i), "waited-" + std::to_string(i));
+  }
+  CHECK(memory.caller_count() == 50);
+  CHECK(memory.contact_lists() == 0);
+  CHECK(memory.ContactsOf("waited-3").empty());
+  CHECK_FALSE(memory.LastContact("waited-3").has_value());
+  memory.NoteCategory("waited-3", "w3", "other");  // Nothing to note: no list is taken.
+  CHECK(memory.contact_lists() == 0);
+
+  // Answered once: a list, kept while it has a contact, through its caller's finished calls.
+  memory.AddContact("waited-3", Contact{"w3", "c1", At(3), ""});
+  memory.AddContact("answered", Contact{"a1", "c2", At(60), ""});
+  memory.AddContact("answered", Contact{"a2", "c2", At(61), ""});
+  CHECK(memory.contact_lists() == 2);
+  memory.ForgetFinishedThrough(At(100));
+  CHECK(memory.caller_count() == 2);  // Their contacts still name them.
+  CHECK(memory.LastContact("waited-3")->call_id == "w3");
+
+  // The contacts go: so do the lists and the callers.
+  memory.ForgetContactsThrough(At(60));
+  CHECK(memory.contact_lists() == 1);
+  CHECK(memory.ContactsOf("waited-3").empty());
+  REQUIRE(memory.ContactsOf("answered").size() == 1);
+  CHECK(memory.ContactsOf("answered")[0].call_id == "a2");
+  memory.ForgetContactsThrough(At(61));
+  CHECK(memory.contact_lists() == 0);
+  CHECK(memory.caller_count() == 0);
+
+  // A list given back is used again, empty, for another caller only.
+  memory.AddContact("new", Contact{"n1", "c3", At(70), ""});
+  CHECK(memory.contact_lists() == 1);
+  REQUIRE(memory.ContactsOf("new").size() == 1);
+  CHECK(memory.ContactsOf("new")[0].call_id == "n1");
+  CHECK(memory.AllContacts().size() == 1);
+  memory.Clear();
+  CHECK(memory.contact_lists() == 0);
+}
+
 TEST_CASE("a caller's contacts keep their order, their limit and their categories",
           "[routing][memory]") {
   CallMemory memory;
