@@ -245,8 +245,8 @@ CallMemory::StoredContact CallMemory::ToStored(const Contact& contact) {
 }
 
 void CallMemory::AddContact(std::string_view caller_key, const Contact& contact) {
+  StoredContact stored = ToStored(contact);  // First: if it throws, no empty list is left held.
   ContactList& contacts = ContactListFor(AcquireCaller(caller_key));
-  StoredContact stored = ToStored(contact);
   const auto before = [](const StoredContact& a, const StoredContact& b) {
     return std::forward_as_tuple(a.answered_at, View(a.call_id)) <
            std::forward_as_tuple(b.answered_at, View(b.call_id));
@@ -259,7 +259,8 @@ void CallMemory::AddContact(std::string_view caller_key, const Contact& contact)
 }
 
 void CallMemory::RestoreContact(std::string_view caller_key, const Contact& contact) {
-  ContactListFor(AcquireCaller(caller_key)).push_back(ToStored(contact));
+  StoredContact stored = ToStored(contact);
+  ContactListFor(AcquireCaller(caller_key)).push_back(std::move(stored));
 }
 
 std::optional<Contact> CallMemory::LastContact(std::string_view caller_key) const {

@@ -135,16 +135,16 @@ class CallMemory final {
     uint32_t counsellor = 0;  // In counsellors_.
     uint32_t category = 0;    // In categories_ (0 is "", none yet).
   };
-  // A caller's contacts, in the order (answered_at, call id).
+  // A caller's contacts, oldest first (in the order (answered_at, call id), or as restored).
   using ContactList = absl::InlinedVector<StoredContact, 1>;
   static constexpr uint32_t kNoContacts = ~uint32_t{0};
   struct Caller {
     PackedKey key;
     // Remembered finished calls that name this caller.
     uint32_t finished = 0;
-    // The caller's list in contact_lists_, or kNoContacts: most callers of finished calls were
+    // The caller's list in contact_lists_, or kNoContacts: many callers of finished calls were
     // never answered (they hung up waiting, or the call timed out), and pay 4 bytes for it
-    // instead of an empty inline list's 56.
+    // instead of an empty inline list's 56. An answered caller pays 44 and their list's 56.
     uint32_t contacts = kNoContacts;
   };
   static_assert(sizeof(Caller) == 44);

@@ -120,6 +120,7 @@ TEST_CASE("only answered callers hold a contact list, given back once its contac
   CHECK(memory.contact_lists() == 2);
   memory.ForgetFinishedThrough(At(100));
   CHECK(memory.caller_count() == 2);  // Their contacts still name them.
+  REQUIRE(memory.LastContact("waited-3").has_value());
   CHECK(memory.LastContact("waited-3")->call_id == "w3");
 
   // The contacts go: so do the lists and the callers.
@@ -130,6 +131,16 @@ TEST_CASE("only answered callers hold a contact list, given back once its contac
   CHECK(memory.ContactsOf("answered")[0].call_id == "a2");
   memory.ForgetContactsThrough(At(61));
   CHECK(memory.contact_lists() == 0);
+  CHECK(memory.caller_count() == 0);
+
+  // Answered, then named only by a finished call once the contact is forgotten: no list.
+  memory.AddContact("again", Contact{"g1", "c1", At(62), ""});
+  memory.AddFinished(At(200), "g1", "again");
+  memory.ForgetContactsThrough(At(62));
+  CHECK(memory.contact_lists() == 0);
+  CHECK(memory.caller_count() == 1);
+  CHECK(memory.CallerOfFinished("g1") == "again");
+  memory.ForgetFinishedThrough(At(200));
   CHECK(memory.caller_count() == 0);
 
   // A list given back is used again, empty, for another caller only.
@@ -295,6 +306,7 @@ TEST_CASE("many callers coming and going agree with a plain model", "[routing][m
   }
   CHECK(memory.caller_count() == named.size());
   CHECK(memory.finished_count() == finished.size());
+  CHECK(memory.contact_lists() == contacts.size());  // One per caller with contacts, no more.
   std::vector<std::pair<std::string, Contact>> all;
   for (const auto& [key, list] : contacts) {
     for (const Contact& c : list) {
