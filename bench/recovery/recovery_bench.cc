@@ -203,6 +203,7 @@ void Recover(benchmark::State& state, bool snapshots) {
                                .string();
   WriteDatabase(path, Journal(), snapshots);
   daemon::Config config;
+  config.database = path;  // The live figures are read back from it, as a daemon's recovery does.
   daemon::RealTimeSource clock;
   const daemon::CallerKeyer keyer(std::array<unsigned char, 32>{});
   for (auto _ : state) {
@@ -211,8 +212,9 @@ void Recover(benchmark::State& state, bool snapshots) {
     daemon::Writer writer(sink, [](bool) {}, [](const absl::Status&) {});
     asio::io_context io;
     daemon::EngineHost host(config, io, **store, writer, keyer, clock);
-    if (!host.Recover().ok()) {
-      state.SkipWithError("recovery failed");
+    if (const absl::Status recovered = host.Recover(); !recovered.ok()) {
+      const std::string error = "recovery failed: " + recovered.ToString();
+      state.SkipWithError(error.c_str());
       break;
     }
     writer.Stop(0ms);
