@@ -26,7 +26,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/counted_names.h"
+#include "routing/counted_names.h"
 #include "routing/pointer_set.h"
 #include "storage/batch.h"
 
@@ -93,7 +93,7 @@ class AnswerCache final {
   // The newest record of each key.
   routing::PointerSet<Record, &KeyOf> index_;
   // The origins the records name.
-  CountedNames origins_;
+  routing::CountedNames origins_;
 };
 
 }  // namespace hotline::daemon

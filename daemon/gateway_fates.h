@@ -21,7 +21,7 @@
 #include <string_view>
 
 #include "absl/container/inlined_vector.h"
-#include "daemon/counted_names.h"
+#include "routing/counted_names.h"
 #include "routing/pointer_set.h"
 #include "routing/types.h"
 
@@ -84,7 +84,7 @@ class GatewayFates final {
   // The record of each call id remembered.
   routing::PointerSet<Record, &KeyOf> index_;
   // The gateway ids the records name.
-  CountedNames gateways_;
+  routing::CountedNames gateways_;
 };
 
 }  // namespace hotline::daemon

@@ -21,6 +21,18 @@ int HexValue(char c) {
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
+// A slot for a new entry: one let go before (on `free`), or else a new one at the back.
+template <typename T>
+uint32_t TakeSlot(std::deque<T>& slots, std::vector<uint32_t>& free) {
+  if (free.empty()) {
+    slots.emplace_back();
+    return static_cast<uint32_t>(slots.size() - 1);
+  }
+  const uint32_t slot = free.back();
+  free.pop_back();
+  return slot;
+}
+
 }  // namespace
 
 uint32_t NameTable::Intern(std::string_view name) {
@@ -123,14 +135,7 @@ uint32_t CallMemory::AcquireCaller(std::string_view key) {
   if (auto it = caller_index_.find(probe); it != caller_index_.end()) {
     return *it;
   }
-  uint32_t caller;
-  if (free_callers_.empty()) {
-    caller = static_cast<uint32_t>(callers_.size());
-    callers_.emplace_back();
-  } else {
-    caller = free_callers_.back();
-    free_callers_.pop_back();
-  }
+  const uint32_t caller = TakeSlot(callers_, free_callers_);
   callers_[caller].key = probe.packed;
   if (probe.packed.form == PackedKey::kLong) {
     long_keys_.emplace(caller, key);
@@ -212,13 +217,7 @@ CallMemory::ContactList* CallMemory::ContactsOfCaller(uint32_t caller) {
 CallMemory::ContactList& CallMemory::ContactListFor(uint32_t caller) {
   uint32_t& list = callers_[caller].contacts;
   if (list == kNoContacts) {
-    if (free_contact_lists_.empty()) {
-      list = static_cast<uint32_t>(contact_lists_.size());
-      contact_lists_.emplace_back();
-    } else {
-      list = free_contact_lists_.back();
-      free_contact_lists_.pop_back();
-    }
+    list = TakeSlot(contact_lists_, free_contact_lists_);
   }
   return contact_lists_[list];
 }

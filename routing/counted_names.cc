@@ -1,8 +1,8 @@
-#include "daemon/counted_names.h"
+#include "routing/counted_names.h"
 
-#include <cassert>
+#include "routing/check.h"
 
-namespace hotline::daemon {
+namespace hotline::routing {
 namespace {
 
 // Abseil's string_view here is its own type, not std::string_view.
@@ -31,7 +31,7 @@ uint32_t CountedNames::Acquire(std::string_view name) {
 
 void CountedNames::Release(uint32_t number) {
   Entry& e = names_[number];
-  assert(e.records > 0 && "a name released more often than acquired");
+  HOTLINE_CHECK(e.records > 0);  // Never released more often than acquired.
   if (--e.records == 0) {
     by_name_.erase(e.name);
     std::string().swap(e.name);  // Its storage too (assigning an empty string keeps it).
@@ -47,4 +47,4 @@ std::optional<uint32_t> CountedNames::Find(std::string_view name) const {
   return it->second;
 }
 
-}  // namespace hotline::daemon
+}  // namespace hotline::routing

@@ -1,12 +1,12 @@
 // The table of names that records share (gateway ids of fates, origins of answers): a number per
 // name held, let go with the last record, numbers used again.
-#include "daemon/counted_names.h"
+#include "routing/counted_names.h"
 
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
-namespace hotline::daemon {
+namespace hotline::routing {
 namespace {
 
 TEST_CASE("a name keeps its number while records count on it, and goes with the last", "[daemon]") {
@@ -52,4 +52,4 @@ TEST_CASE("names taken from views of the table itself are stored whole", "[daemo
 }
 
 }  // namespace
-}  // namespace hotline::daemon
+}  // namespace hotline::routing

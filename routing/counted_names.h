@@ -16,7 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 
-namespace hotline::daemon {
+namespace hotline::routing {
 
 class CountedNames final {
  public:
@@ -42,4 +42,4 @@ class CountedNames final {
   absl::flat_hash_map<std::string, uint32_t> by_name_;
 };
 
-}  // namespace hotline::daemon
+}  // namespace hotline::routing
