@@ -139,18 +139,6 @@ absl::Status EngineHost::Recover() {
         return s;
       }
     }
-    // An older snapshot's fates, by call id: restored oldest first, the order ForgetFates reads.
-    std::vector<const v1::GatewayFateRecord*> old_fates;
-    for (const auto& r : state.gateway_fates()) {
-      old_fates.push_back(&r);
-    }
-    std::stable_sort(old_fates.begin(), old_fates.end(), [](const auto* a, const auto* b) {
-      return FromProto(a->finished_at()) < FromProto(b->finished_at());
-    });
-    for (const v1::GatewayFateRecord* r : old_fates) {
-      fates_.Restore(r->call_id(), {r->gateway_id(), static_cast<routing::Outcome>(r->outcome()),
-                                    FromProto(r->finished_at()), r->offer_callback()});
-    }
     last_seq = (*snapshot)->seq;
   }
   int64_t replayed = 0;
@@ -164,16 +152,12 @@ absl::Status EngineHost::Recover() {
       spdlog::error("journal record {} replayed with a different answer: {}", entry.seq,
                     s.ToString());
     }
-    // Their rows and messages went out when the record was written; only the fates of finished
-    // calls are the daemon's own memory, and a new call under an id used before forgets the old
-    // call's fate here as when it arrived (ApplyAt).
+    // Their rows and messages went out when the record was written; only where the next
+    // snapshot's rows end is the daemon's own.
     const routing::Timestamp at = FromProto(record.at());
-    if (record.has_call_arrived()) {
-      fates_.Forget(record.call_arrived().call_id());
-    }
     std::vector<routing::Effect> effects = TakeEffects();
     for (const routing::Effect& effect : effects) {
-      RememberFate(effect);
+      NoteRowsEnd(effect);
     }
     KeepBuffer(std::move(effects));
     last_time = std::max(last_time, at);
@@ -387,11 +371,10 @@ absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp no
     }
     view_changed_ = true;
     if (record.has_call_arrived()) {
-      fates_.Forget(record.call_arrived().call_id());  // A new call under an id used before.
       KeepHeldNumber(record.call_arrived().call_id());
     }
     for (const routing::Effect& effect : effects) {
-      RememberFate(effect);  // Before Journal(), which may snapshot: where its rows end.
+      NoteRowsEnd(effect);  // Before Journal(), which may snapshot: where its rows end.
     }
     Journal(record);
   } else {
@@ -422,7 +405,7 @@ void EngineHost::TickTo(routing::Timestamp now) {
   view_changed_ = true;  // A ladder step changes a call with no effect.
   std::vector<routing::Effect> effects = TakeEffects();
   for (const routing::Effect& effect : effects) {
-    RememberFate(effect);
+    NoteRowsEnd(effect);
   }
   v1::JournalRecord tick;
   *tick.mutable_at() = ToProto(now);
@@ -489,7 +472,6 @@ void EngineHost::DeliverToDesk(std::function<void()> send) {
 void EngineHost::Flush() {
   ReportClockStep();  // Once per handled input, not at every read of the time.
   const routing::Timestamp now = Now();
-  ForgetFates(now);
   answers_.ForgetBefore(routing::ToUnixMillis(now - kAnswerMemory));
   if (view_changed_) {
     view_changed_ = false;
@@ -598,24 +580,19 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
   view_changed_ = true;  // Published once per Flush (per engine wake-up).
 }
 
-void EngineHost::RememberFate(const routing::Effect& effect) {
+void EngineHost::NoteRowsEnd(const routing::Effect& effect) {
   if (const auto* f = std::get_if<routing::CallFinished>(&effect)) {
     const routing::CallRecord& r = f->record;
     // When the engine finished it, as its row says (a timer's deadline, not the late tick's
-    // time): a fate rebuilt from the row is the same.
-    const routing::Timestamp finished_at = r.wrap_up_done_at.value_or(r.ended_at);
-    fates_.Finished(r.call.call_id, r.call.gateway_id, r.outcome, finished_at);
+    // time).
     last_finished_call_ = r.call.call_id;
-    last_finished_at_ = finished_at;
+    last_finished_at_ = r.wrap_up_done_at.value_or(r.ended_at);
   } else if (const auto* late = std::get_if<routing::DispositionLate>(&effect)) {
     if (late->at != late_at_) {
       late_at_ = late->at;
       late_at_calls_.clear();
     }
     late_at_calls_.push_back(late->call_id);
-  } else if (const auto* c = std::get_if<routing::CallbackOffered>(&effect)) {
-    // The engine offers the callback as the call finishes (CallFinished may come first).
-    fates_.CallbackOffered(c->call_id, c->gateway_id);
   }
 }
 
@@ -648,6 +625,8 @@ absl::Status EngineHost::RememberFinished(const v1::EngineSnapshot& snapshot) {
     f.finished_at = r.wrap_up_done_at.value_or(r.ended_at);
     f.call_id = r.call.call_id;
     f.caller_key = r.call.caller_key;
+    f.gateway_id = r.call.gateway_id;
+    f.outcome = r.outcome;
     f.counsellor_id = r.counsellor_id;
     f.answered_at = r.answered_at;
     f.wrap_up_done_at = r.wrap_up_done_at;
@@ -659,17 +638,19 @@ absl::Status EngineHost::RememberFinished(const v1::EngineSnapshot& snapshot) {
     if (r.disposition && !after) {
       f.category = r.disposition->category;
     }
-    if (now < f.finished_at + memory) {
-      fates_.Restore(f.call_id, {r.call.gateway_id, r.outcome, f.finished_at,
-                                 r.outcome == routing::Outcome::kTimedOut});
-    }
   }
   engine_.RememberFinished(calls);
   return absl::OkStatus();
 }
 
-void EngineHost::ForgetFates(routing::Timestamp now) {
-  fates_.ForgetBefore(now - config_.engine.finished_call_memory_ms);
+std::optional<routing::FinishedFate> EngineHost::RecentFate(std::string_view call_id) const {
+  std::optional<routing::FinishedFate> fate = engine_.FindFinished(call_id);
+  // The engine forgets a call a day after it finished, but only at its next input: answered now
+  // as the engine would answer at this time.
+  if (fate && fate->finished_at <= Now() - config_.engine.finished_call_memory_ms) {
+    return std::nullopt;
+  }
+  return fate;
 }
 
 void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command) {
@@ -1027,7 +1008,7 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     return result;
   }
   // How the call ended, and the callback to offer when its maximum wait passed.
-  auto finished = [&](const GatewayFates::Fate& fate) {
+  auto finished = [&](const routing::FinishedFate& fate) {
     result.set_fate(v1::HeldCallResult::FATE_FINISHED);
     result.set_outcome(ToProtoOutcome(fate.outcome));
     if (fate.offer_callback) {
@@ -1038,7 +1019,7 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     }
     return result;
   };
-  if (auto fate = fates_.Find(call_id)) {
+  if (auto fate = RecentFate(call_id)) {
     if (fate->gateway_id != gateway_id) {
       return refuse(absl::PermissionDeniedError(
           absl::StrCat(field, ".call_id: '", call_id, "' belongs to another gateway")));
@@ -1072,7 +1053,7 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     return result;
   }
   // Admitted already past its maximum wait: finished at once, with its callback.
-  auto fate = fates_.Find(call_id);
+  auto fate = RecentFate(call_id);
   if (!fate) {
     spdlog::critical("BUG: call {} admitted from a hello is neither live nor finished", call_id);
     result.set_fate(v1::HeldCallResult::FATE_ADMITTED);
@@ -1213,7 +1194,7 @@ absl::Status EngineHost::HandleEvent(const GatewayStream& stream, const v1::Call
       ack_message = absl::StrCat("call '", call_id, "' had already ended");
       return absl::OkStatus();
     }
-    auto fate = fates_.Find(call_id);
+    auto fate = RecentFate(call_id);
     if (!call && fate && fate->gateway_id == stream.gateway_id && IsFinalEvent(event)) {
       // Resent after a reconnect, or overtaken by a time-out while the gateway was away: the
       // call is over either way, and the answer it would have had is OK.

@@ -35,7 +35,6 @@
 #include "daemon/caller_key.h"
 #include "daemon/config.h"
 #include "daemon/effects.h"
-#include "daemon/gateway_fates.h"
 #include "daemon/limits.h"
 #include "daemon/live_figures.h"
 #include "daemon/metrics.h"
@@ -220,12 +219,13 @@ class EngineHost final {
   // The calls whose disposition the last SubmitDisposition's effects recorded late (cleared
   // before each): how its answer knows it was late.
   std::set<std::string> late_recorded_;
-  // What the daemon remembers of a call that finished, for a gateway's Hello.
-  // Also where the next snapshot ends (last_finished_call_, late_at_calls_).
-  void RememberFate(const routing::Effect& effect);
-  void ForgetFates(routing::Timestamp now);
+  // Where the next snapshot's rows end (last_finished_call_, late_at_calls_).
+  void NoteRowsEnd(const routing::Effect& effect);
+  // How a recently finished call ended (Engine::FindFinished), for a gateway's Hello or a final
+  // event resent; nullopt once a day has passed by Now(), even before the engine's next input.
+  std::optional<routing::FinishedFate> RecentFate(std::string_view call_id) const;
   // After a snapshot that leaves the finished calls out (journal.proto FinishedInCalls): rebuilds
-  // the engine's memory of them and the fates from the `calls` rows it ends at.
+  // the engine's memory of them (how they ended included) from the `calls` rows it ends at.
   absl::Status RememberFinished(const v1::EngineSnapshot& snapshot);
   // Puts a rotated desk token's stored hash in force and closes the desk open with the old one;
   // false (nothing changed) when the counsellor was removed meanwhile.
@@ -349,9 +349,6 @@ class EngineHost final {
   // The id of the connect command in force for each connecting call: a result for any other
   // (an older connect's, repeated or late) must not fail the current one.
   std::map<std::string, std::string> connect_ids_;
-  // How recently finished calls ended, by call id: a Hello that still lists one learns its fate.
-  // Kept as long as the engine remembers finished call ids; in snapshots, rebuilt by replay.
-  GatewayFates fates_;
   // The call finished last and when, and the late dispositions recorded at the engine's latest
   // time (late_at_): where a snapshot's rows end (journal.proto FinishedInCalls).
   std::string last_finished_call_;

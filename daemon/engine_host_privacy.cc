@@ -52,8 +52,8 @@ void EngineHost::EndHeldNumber(const routing::CallRecord& record, routing::Times
   if (record.outcome == routing::Outcome::kCallbackRequested) {
     outcome = "callback_requested";
   } else if (record.outcome == routing::Outcome::kTimedOut) {
-    // The gateway was told to offer a callback (RememberFate has seen this input's effects).
-    auto fate = fates_.Find(record.call.call_id);
+    // The gateway was told to offer a callback (the engine remembers it with the call).
+    auto fate = engine_.FindFinished(record.call.call_id);
     if (fate && fate->offer_callback) {
       outcome = "timed_out";
     }

@@ -358,6 +358,14 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
     r->set_call_id(call_id);
     r->set_caller_key(key);
   }
+  for (const routing::FinishedFate& fate : state.finished_fates) {
+    auto* r = s.add_gateway_fates();
+    r->set_call_id(fate.call_id);
+    r->set_gateway_id(fate.gateway_id);
+    r->set_outcome(static_cast<v1::CallOutcome>(fate.outcome));
+    *r->mutable_finished_at() = ToProto(fate.finished_at);
+    r->set_offer_callback(fate.offer_callback);
+  }
   for (const auto& [counsellor, key] : state.never_route) {
     auto* r = s.add_never_route();
     r->set_counsellor_id(counsellor);
@@ -437,6 +445,11 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
   }
   for (const auto& r : s.finished_callers()) {
     state.finished_callers.emplace_back(r.call_id(), r.caller_key());
+  }
+  for (const auto& r : s.gateway_fates()) {
+    state.finished_fates.push_back(
+        routing::FinishedFate{r.call_id(), FromProto(r.finished_at()), r.gateway_id(),
+                              static_cast<routing::Outcome>(r.outcome()), r.offer_callback()});
   }
   for (const auto& r : s.never_route()) {
     state.never_route.emplace_back(r.counsellor_id(), r.call_id());

@@ -5,6 +5,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
+#include "routing/check.h"
 
 namespace hotline::routing {
 namespace {
@@ -157,14 +158,44 @@ void CallMemory::MaybeRelease(uint32_t caller) {
 
 // --- Finished calls. ---
 
+void CallMemory::AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key,
+                             std::string_view gateway_id, Outcome outcome, bool offer_callback) {
+  AddFinished(at, call_id, caller_key);
+  Finished& f = finished_.back();
+  const uint32_t gateway = gateways_.Acquire(gateway_id);
+  HOTLINE_CHECK(gateway < kNoGateway);  // Fewer names than records: 2^28 finished calls a day.
+  f.gateway = gateway;
+  f.outcome = static_cast<uint32_t>(outcome) & 7;
+  f.offer_callback = offer_callback ? 1 : 0;
+}
+
 void CallMemory::AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key) {
   uint32_t caller = kNoCaller;
   if (!caller_key.empty()) {
     caller = AcquireCaller(caller_key);
     ++callers_[caller].finished;
   }
-  const Finished& f = finished_.emplace_back(Finished{at, Text(call_id), caller});
+  Finished& f = finished_.emplace_back();
+  f.at = at;
+  f.call_id = Text(call_id);
+  f.caller = caller;
   finished_index_.insert(&f);  // A repeated id keeps the first.
+}
+
+std::optional<FinishedFate> CallMemory::FateOfRecord(const Finished& f) const {
+  if (f.gateway == kNoGateway) {
+    return std::nullopt;
+  }
+  return FinishedFate{std::string(View(f.call_id)), f.at, std::string(gateways_.Name(f.gateway)),
+                      static_cast<Outcome>(f.outcome), f.offer_callback != 0};
+}
+
+std::optional<FinishedFate> CallMemory::FateOf(std::string_view call_id) const {
+  auto it = finished_index_.find(call_id);
+  if (it == finished_index_.end()) {
+    return std::nullopt;
+  }
+  return FateOfRecord(**it);
 }
 
 bool CallMemory::IsFinished(std::string_view call_id) const {
@@ -186,6 +217,9 @@ void CallMemory::ForgetFinishedThrough(Timestamp through) {
       finished_index_.erase(it);
     }
     const uint32_t caller = f.caller;
+    if (f.gateway != kNoGateway) {
+      gateways_.Release(f.gateway);
+    }
     finished_.pop_front();
     if (caller != kNoCaller) {
       --callers_[caller].finished;
@@ -195,10 +229,11 @@ void CallMemory::ForgetFinishedThrough(Timestamp through) {
 }
 
 void CallMemory::ForEachFinished(
-    const std::function<void(Timestamp, std::string_view, std::string_view)>& fn) const {
+    const std::function<void(Timestamp, std::string_view, std::string_view,
+                             const std::optional<FinishedFate>&)>& fn) const {
   for (const Finished& f : finished_) {
     const std::string caller = f.caller == kNoCaller ? std::string() : Unpack(f.caller);
-    fn(f.at, View(f.call_id), caller);
+    fn(f.at, View(f.call_id), caller, FateOfRecord(f));
   }
 }
 
@@ -339,6 +374,7 @@ void CallMemory::Clear() {
   free_callers_.clear();
   contact_lists_.clear();
   free_contact_lists_.clear();
+  gateways_ = CountedNames();
 }
 
 }  // namespace hotline::routing

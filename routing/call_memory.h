@@ -1,7 +1,8 @@
 // What the engine remembers of calls after they finish, kept compact (issue 11: at most about
 // 200 bytes per remembered finished call, where plain strings and per-caller vectors took 515):
-// - the ids of the calls finished in the last day, oldest first, each with its caller: a gateway
-//   may not reuse a recent id, and a supervisor may bar a counsellor from a recent call's caller;
+// - the ids of the calls finished in the last day, oldest first, each with its caller and how it
+//   ended: a gateway may not reuse a recent id, a supervisor may bar a counsellor from a recent
+//   call's caller, and a gateway back from an outage learns how the calls it held ended;
 // - each caller's answered calls in the repeat window (their contacts), for routing a repeat
 //   caller back to the counsellor they talked to and for the desk's history.
 //
@@ -12,7 +13,10 @@
 // - a caller's contacts are a list apart, taken when they are first answered: a caller who never
 //   was (a call abandoned in the queue) costs 44 bytes, not 96;
 // - counsellor ids and categories, which repeat across many records, are numbers into tables of
-//   names (NameTable).
+//   names (NameTable); so are gateway ids, in a table that lets a name go with its last record
+//   (CountedNames), since a gateway may name itself anything;
+// - how a finished call ended (its gateway's number, its outcome, the callback offered) fits in
+//   the 4 bytes its record had spare: one 48-byte record per finished call.
 //
 // Nothing here decides anything; the engine says what to remember and when to forget. Every walk
 // whose order could show (AllContacts, ForEachFinished) has a defined order, never hash order.
@@ -34,6 +38,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
+#include "routing/counted_names.h"
 #include "routing/engine_state.h"
 #include "routing/pointer_set.h"
 #include "routing/types.h"
@@ -67,19 +72,29 @@ class CallMemory final {
   // --- Finished calls, oldest first. ---
 
   // Remembers that `call_id` finished at `at` (not earlier than the last one added), from
-  // `caller_key` (empty for a withheld number). A repeated id (only in a hand-made state) adds an
-  // entry, but lookups find the first.
+  // `caller_key` (empty for a withheld number), held by gateway `gateway_id` and ended with
+  // `outcome`. A repeated id (only in a hand-made state) adds an entry, but lookups find the
+  // first.
+  void AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key,
+                   std::string_view gateway_id, Outcome outcome, bool offer_callback);
+  // The same, for a call whose gateway and outcome are not known (an older daemon's state).
   void AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key);
   bool IsFinished(std::string_view call_id) const;
   // The caller key of a remembered finished call (empty for a withheld number); nullopt if the
   // call is not remembered.
   std::optional<std::string> CallerOfFinished(std::string_view call_id) const;
+  // How a remembered finished call ended; nullopt if it is not remembered or its gateway is not
+  // known.
+  std::optional<FinishedFate> FateOf(std::string_view call_id) const;
   // Forgets the calls that finished at or before `through`.
   void ForgetFinishedThrough(Timestamp through);
   size_t finished_count() const { return finished_.size(); }
-  // fn(finished at, call id, caller key) for each remembered finished call, oldest first.
-  void ForEachFinished(
-      const std::function<void(Timestamp, std::string_view, std::string_view)>& fn) const;
+  // fn(finished at, call id, caller key, how it ended or nullopt if not known) for each
+  // remembered finished call, oldest first.
+  void ForEachFinished(const std::function<void(Timestamp, std::string_view, std::string_view,
+                                                const std::optional<FinishedFate>&)>& fn) const;
+  // Distinct gateway ids the finished calls name: for tests.
+  size_t gateway_ids() const { return gateways_.size(); }
 
   // --- Contacts: each caller's answered calls, in the order (answered_at, call id). ---
 
@@ -187,11 +202,20 @@ class CallMemory final {
   // Interns the contact's counsellor and category.
   StoredContact ToStored(const Contact& contact);
 
+  // The gateway of a finished call whose gateway is not known.
+  static constexpr uint32_t kNoGateway = (uint32_t{1} << 28) - 1;
   struct Finished {
     Timestamp at{};
     ShortText call_id;
     uint32_t caller = kNoCaller;
+    // In the 4 bytes the record would otherwise pad: the gateway (in gateways_, or kNoGateway),
+    // the routing::Outcome (1-6), and whether a callback was offered.
+    uint32_t gateway : 28 = kNoGateway;
+    uint32_t outcome : 3 = 0;
+    uint32_t offer_callback : 1 = 0;
   };
+  static_assert(sizeof(Finished) == 48);
+  std::optional<FinishedFate> FateOfRecord(const Finished& f) const;
   static std::string_view FinishedId(const Finished& f) { return View(f.call_id); }
   // Slots; a free slot (on free_callers_) has no finished calls and no contacts.
   std::deque<Caller> callers_;
@@ -207,6 +231,8 @@ class CallMemory final {
   PointerSet<Finished, &FinishedId> finished_index_;
   NameTable counsellors_;
   NameTable categories_;
+  // The gateways finished calls name.
+  CountedNames gateways_;
 };
 
 }  // namespace hotline::routing

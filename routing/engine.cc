@@ -1496,7 +1496,10 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   // Found before the call's id moves into the row: the table's key is a view of it.
   const auto entry_it = calls_.find(id);
   calls_by_seq_.erase(call.admission_seq);
-  memory_.AddFinished(now_, id, call.info.caller_key);
+  // A call that timed out waiting is the only one whose caller is offered a callback
+  // (CallbackOffered comes just before each such finish).
+  memory_.AddFinished(now_, id, call.info.caller_key, call.info.gateway_id, call.record.outcome,
+                      call.record.outcome == Outcome::kTimedOut);
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
@@ -1653,9 +1656,14 @@ EngineState Engine::Save(bool with_finished) const {
   // In the order they finished: deterministic without sorting a day of ids.
   state.finished.reserve(memory_.finished_count());
   state.finished_callers.reserve(memory_.finished_count());
-  memory_.ForEachFinished([&](Timestamp at, std::string_view id, std::string_view caller) {
+  state.finished_fates.reserve(memory_.finished_count());
+  memory_.ForEachFinished([&](Timestamp at, std::string_view id, std::string_view caller,
+                              const std::optional<FinishedFate>& fate) {
     state.finished.emplace_back(at, id);
     state.finished_callers.emplace_back(id, caller);
+    if (fate) {
+      state.finished_fates.push_back(*fate);
+    }
   });
   state.contacts = memory_.AllContacts();
   // The expiry order keeps entries already recorded (erased from owed_ only); those are gone.
@@ -1712,11 +1720,22 @@ void Engine::RestoreState(EngineState state) {
   }
   {
     // A finished call is refused by its id whether or not its caller was saved with it.
+    // So is one whose fate was not saved (an older daemon's): its gateway is not known.
     const absl::flat_hash_map<std::string, std::string> callers(state.finished_callers.begin(),
                                                                 state.finished_callers.end());
+    absl::flat_hash_map<std::string, const FinishedFate*> fates;
+    for (const FinishedFate& fate : state.finished_fates) {
+      fates.emplace(fate.call_id, &fate);
+    }
     for (const auto& [at, id] : state.finished) {
       const auto caller = callers.find(id);
-      memory_.AddFinished(at, id, caller == callers.end() ? std::string() : caller->second);
+      const std::string caller_key = caller == callers.end() ? std::string() : caller->second;
+      if (const auto fate = fates.find(id); fate != fates.end()) {
+        const FinishedFate& f = *fate->second;
+        memory_.AddFinished(at, id, caller_key, f.gateway_id, f.outcome, f.offer_callback);
+      } else {
+        memory_.AddFinished(at, id, caller_key);
+      }
     }
   }
   never_route_ = {state.never_route.begin(), state.never_route.end()};
@@ -1820,7 +1839,8 @@ void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
   };
   for (const FinishedCall& f : calls) {
     if (now_ < f.finished_at + options_.finished_call_memory_ms) {
-      memory_.AddFinished(f.finished_at, f.call_id, f.caller_key);
+      memory_.AddFinished(f.finished_at, f.call_id, f.caller_key, f.gateway_id, f.outcome,
+                          f.outcome == Outcome::kTimedOut);
     }
     // Owed: the wrap-up ended (by its deadline) without a disposition, none came late since.
     if (f.wrap_up_done_at && !f.category && !f.counsellor_id.empty() &&

@@ -305,8 +305,8 @@ class Engine final {
   void RestoreState(EngineState state);
 
   // The state without the memory of finished calls (`finished`, `finished_callers`,
-  // `owed_dispositions` and `contacts` left empty): its size follows the live calls and the
-  // counsellors, not the calls of the last day. Restore it with RestoreState and then
+  // `finished_fates`, `owed_dispositions` and `contacts` left empty): its size follows the live
+  // calls and the counsellors, not the calls of the last day. Restore it with RestoreState and then
   // RememberFinished, which rebuilds that memory from the calls' rows.
   EngineState SaveLiveState() const;
   // Rebuilds the memory of finished calls after RestoreState(SaveLiveState()): `calls` are the
@@ -333,6 +333,12 @@ class Engine final {
   // call owed by anyone): for a desk that opens.
   std::vector<OwedDisposition> OwedBy(const std::string& counsellor_id) const;
   std::optional<CallView> FindCall(const std::string& call_id) const;
+  // How a finished call the engine still remembers ended (a day, finished_call_memory_ms, as of
+  // its latest input); nullopt if it does not, or if it finished under an older daemon that did
+  // not keep it. A timed-out call's caller was offered a callback.
+  std::optional<FinishedFate> FindFinished(std::string_view call_id) const {
+    return memory_.FateOf(call_id);
+  }
 
   // Checks the engine's invariants (for tests; a failure is a bug): every held call and its
   // counsellor point at each other, the queue holds exactly the waiting calls, no waiting call

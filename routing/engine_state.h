@@ -105,6 +105,20 @@ enum class TimerKind {
   kRepeatHold = 8,
 };
 
+// How a finished call ended, for the gateway that held it: a gateway's Hello that still lists the
+// call learns its fate, and a final event resent after a reconnect is answered OK
+// (gateway.proto, reconciliation).
+struct FinishedFate {
+  std::string call_id;
+  Timestamp finished_at{};
+  std::string gateway_id;
+  Outcome outcome = Outcome::kFailed;
+  // The gateway was told to offer the caller a callback (the call timed out waiting).
+  bool offer_callback = false;
+
+  bool operator==(const FinishedFate&) const = default;
+};
+
 // Ordered by deadline, then by the order timers were set: the firing order is deterministic.
 struct TimerEntry {
   Timestamp at{};
@@ -134,6 +148,9 @@ struct EngineState {
   std::vector<OwedDisposition> owed_dispositions;
   // The caller key of each finished call still remembered (see `finished`).
   std::vector<std::pair<std::string, std::string>> finished_callers;
+  // How each finished call still remembered ended, for the gateway that held it (see
+  // `finished`); a call without one finished under an older daemon that did not keep it.
+  std::vector<FinishedFate> finished_fates;
   // Callers (by key) never to be routed to a counsellor: (counsellor id, caller key).
   std::vector<std::pair<std::string, std::string>> never_route;
   Timestamp next_contact_sweep{};
@@ -159,6 +176,9 @@ struct FinishedCall {
   // The disposition's category, when one was recorded (in wrap-up or late) by the time the state
   // being rebuilt was saved; nullopt when none was.
   std::optional<std::string> category;
+  // The gateway that held it, and how it ended.
+  std::string gateway_id;
+  Outcome outcome = Outcome::kFailed;
 
   bool operator==(const FinishedCall&) const = default;
 };

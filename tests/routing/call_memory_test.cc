@@ -187,7 +187,9 @@ TEST_CASE("long call ids and a repeated id are remembered like short ones", "[ro
   CHECK(memory.IsFinished(long_id));
   CHECK(memory.CallerOfFinished("dup") == "k2");
   std::vector<std::string> seen;
-  memory.ForEachFinished([&](Timestamp, std::string_view id, std::string_view caller) {
+  memory.ForEachFinished([&](Timestamp, std::string_view id, std::string_view caller,
+                             const std::optional<FinishedFate>& fate) {
+    CHECK_FALSE(fate.has_value());  // Added without a gateway.
     seen.push_back(std::string(id) + "/" + std::string(caller));
   });
   CHECK(seen == std::vector<std::string>{long_id + "/k1", "dup/k2", "dup/k3"});
@@ -195,6 +197,45 @@ TEST_CASE("long call ids and a repeated id are remembered like short ones", "[ro
   CHECK(memory.finished_count() == 0);
   CHECK(memory.caller_count() == 0);
   CHECK_FALSE(memory.IsFinished(long_id));
+}
+
+TEST_CASE("how a finished call ended is found by its id, its gateway named once",
+          "[routing][memory]") {
+  CallMemory memory;
+  const std::string long_id(100, 'c');
+  const std::string long_gateway(64, 'g');
+  memory.AddFinished(At(10), "c-1", "k1", "gw-1", Outcome::kAbandoned, false);
+  memory.AddFinished(At(11), long_id, "", long_gateway, Outcome::kCompleted, false);
+  memory.AddFinished(At(12), "c-3", "k1", "gw-1", Outcome::kTimedOut, true);
+  memory.AddFinished(At(13), "old", "k2");  // An older daemon's: how it ended is not known.
+  CHECK(memory.FateOf("c-1") == FinishedFate{"c-1", At(10), "gw-1", Outcome::kAbandoned, false});
+  CHECK(memory.FateOf(long_id) ==
+        FinishedFate{long_id, At(11), long_gateway, Outcome::kCompleted, false});
+  CHECK(memory.FateOf("c-3") == FinishedFate{"c-3", At(12), "gw-1", Outcome::kTimedOut, true});
+  CHECK_FALSE(memory.FateOf("old").has_value());
+  CHECK(memory.IsFinished("old"));
+  CHECK_FALSE(memory.FateOf("c-2").has_value());
+  CHECK_FALSE(memory.FateOf(long_id.substr(1)).has_value());
+  CHECK(memory.gateway_ids() == 2);
+  // A gateway's id goes with the last finished call that names it.
+  memory.ForgetFinishedThrough(At(10));
+  CHECK(memory.gateway_ids() == 2);
+  memory.ForgetFinishedThrough(At(11));
+  CHECK(memory.gateway_ids() == 1);
+  CHECK_FALSE(memory.FateOf(long_id).has_value());
+  CHECK(memory.FateOf("c-3").has_value());
+  memory.ForgetFinishedThrough(At(13));
+  CHECK(memory.gateway_ids() == 0);
+  CHECK(memory.finished_count() == 0);
+  // A gateway inventing a new id for every call holds no more names than calls remembered.
+  for (int i = 0; i < 100; ++i) {
+    memory.AddFinished(At(100 + i), "x-" + std::to_string(i), "", "invented-" + std::to_string(i),
+                       Outcome::kCompleted, false);
+    memory.ForgetFinishedThrough(At(100 + i - 10));
+  }
+  CHECK(memory.gateway_ids() == 10);
+  memory.Clear();
+  CHECK(memory.gateway_ids() == 0);
 }
 
 TEST_CASE("finished calls hold their caller after the contacts are forgotten",
@@ -258,15 +299,38 @@ TEST_CASE("many callers coming and going agree with a plain model", "[routing][m
         return std::string();  // Withheld.
     }
   };
+  // Gateways: a few named often, some with long ids, and one inventing an id per call; some
+  // calls' gateways not known (an older daemon's state).
+  const auto random_gateway = [&](int i) -> std::optional<std::string> {
+    switch (rng() % 5) {
+      case 0:
+        return std::nullopt;
+      case 1:
+        return std::string(40 + rng() % 3, 'g');
+      case 2:
+        return "invented-" + std::to_string(i);
+      default:
+        return "gw-" + std::to_string(rng() % 3);
+    }
+  };
   CallMemory memory;
   std::vector<std::tuple<int64_t, std::string, std::string>> finished;  // at, id, caller
+  std::map<std::string, std::optional<FinishedFate>> fates;
   std::map<std::string, std::vector<Contact>> contacts;
   int64_t now = 0;
   for (int i = 0; i < 3000; ++i) {
     now += 1 + static_cast<int64_t>(rng() % 3);
     const std::string id = "id-" + std::to_string(i);
     const std::string key = random_key();
-    memory.AddFinished(At(now), id, key);
+    if (const std::optional<std::string> gateway = random_gateway(i)) {
+      const auto outcome = static_cast<Outcome>(1 + rng() % 6);
+      const bool offer = outcome == Outcome::kTimedOut;
+      memory.AddFinished(At(now), id, key, *gateway, outcome, offer);
+      fates[id] = FinishedFate{id, At(now), *gateway, outcome, offer};
+    } else {
+      memory.AddFinished(At(now), id, key);
+      fates[id] = std::nullopt;
+    }
     finished.emplace_back(now, id, key);
     if (!key.empty() && rng() % 2 == 0) {
       const Contact c{id, "c" + std::to_string(rng() % 7), At(now), ""};
@@ -292,13 +356,20 @@ TEST_CASE("many callers coming and going agree with a plain model", "[routing][m
     }
   }
   std::map<std::string, int> named;
+  std::map<std::string, int> gateways;
   for (const auto& [at, id, caller] : finished) {
     INFO(id);
     REQUIRE(memory.CallerOfFinished(id) == caller);
+    REQUIRE(memory.FateOf(id) == fates[id]);
     if (!caller.empty()) {
       named[caller] = 1;
     }
+    if (fates[id]) {
+      gateways[fates[id]->gateway_id] = 1;
+    }
   }
+  CHECK(memory.gateway_ids() == gateways.size());
+  CHECK_FALSE(memory.FateOf("id-0").has_value());  // Forgotten.
   for (const auto& [key, list] : contacts) {
     INFO(key);
     REQUIRE(memory.ContactsOf(key) == list);

@@ -1009,6 +1009,33 @@ TEST_CASE("a call past the maximum wait is timed out with a callback offer", "[r
   CHECK(std::get<CallFinished>(effects[1]).record.final_step == 2);
 }
 
+TEST_CASE("how a finished call ended is remembered for a day: a timed-out call's callback too",
+          "[routing]") {
+  EngineHarness h;
+  h.Arrive(Call("timed-out", "38"));
+  h.Arrive(Call("hung-up", "38"));
+  EngineHarness::Expect(h.engine.CallerHungUp("hung-up", h.now));
+  const Timestamp hung_up_at = h.now;
+  CHECK_FALSE(h.engine.FindFinished("timed-out").has_value());  // Still waiting.
+  h.Advance(300'000ms);
+  REQUIRE(h.TakeOf<CallbackOffered>().size() == 1);
+  CHECK(h.engine.FindFinished("timed-out") ==
+        FinishedFate{"timed-out", h.now, "gw", Outcome::kTimedOut, true});
+  CHECK(h.engine.FindFinished("hung-up") ==
+        FinishedFate{"hung-up", hung_up_at, "gw", Outcome::kAbandoned, false});
+  CHECK_FALSE(h.engine.FindFinished("never").has_value());
+  // Forgotten with the call's id, a day after it finished: both at the same input.
+  h.Advance(Millis(24 * 3'600'000) - 300'000ms - 1ms);
+  CHECK(h.engine.FindFinished("hung-up").has_value());
+  h.Advance(1ms);
+  CHECK_FALSE(h.engine.FindFinished("hung-up").has_value());
+  CHECK(h.engine.FindFinished("timed-out").has_value());
+  h.Advance(300'000ms);
+  CHECK_FALSE(h.engine.FindFinished("timed-out").has_value());
+  h.Arrive(Call("timed-out", "38"));  // Its id is free again; a new call has no fate yet.
+  CHECK_FALSE(h.engine.FindFinished("timed-out").has_value());
+}
+
 TEST_CASE("a desk that drops during an offer revokes it and the call goes to someone else",
           "[routing]") {
   EngineHarness h;

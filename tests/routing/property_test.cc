@@ -483,7 +483,7 @@ Run Execute(uint32_t seed, int length, int restore_one_in) {
       const CallRecord& r = f->record;
       rows.push_back(FinishedCall{r.wrap_up_done_at.value_or(r.ended_at), r.call.call_id,
                                   r.call.caller_key, r.counsellor_id, r.answered_at,
-                                  r.wrap_up_done_at, std::nullopt});
+                                  r.wrap_up_done_at, std::nullopt, r.call.gateway_id, r.outcome});
       if (r.disposition) {
         rows.back().category = r.disposition->category;
       }
@@ -549,6 +549,7 @@ Run Execute(uint32_t seed, int length, int restore_one_in) {
         };
         differs(mine.finished == theirs.finished, "finished");
         differs(mine.finished_callers == theirs.finished_callers, "finished_callers");
+        differs(mine.finished_fates == theirs.finished_fates, "finished_fates");
         differs(mine.contacts == theirs.contacts, "contacts");
         differs(mine.owed_dispositions == theirs.owed_dispositions, "owed_dispositions");
         differs(mine.contacts_forgotten_through == theirs.contacts_forgotten_through,
