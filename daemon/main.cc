@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
@@ -87,20 +88,27 @@ int main(int argc, char** argv) {
   }
   // One line a script can wait for, with the ports actually bound.
   auto host = [](const std::string& hostport) { return hostport.substr(0, hostport.rfind(':')); };
-  std::cout << "hotlined ready: grpc=" << host(config->grpc_listen) << ":" << (*daemon)->grpc_port()
-            << " http=" << host(config->http_listen) << ":" << (*daemon)->http_port()
-            << " database=" << config->database
-            << " tls=" << (config->tls.enabled() ? "on" : "off") << std::endl;
+  // Each line is put together first and written whole: the daemon's threads log to stdout too
+  // (a retention pass at start, say), and a log line written between two pieces of this one
+  // broke it for the scripts that read the port from it.
+  std::ostringstream ready;
+  ready << "hotlined ready: grpc=" << host(config->grpc_listen) << ":" << (*daemon)->grpc_port()
+        << " http=" << host(config->http_listen) << ":" << (*daemon)->http_port()
+        << " database=" << config->database
+        << " tls=" << (config->tls.enabled() ? "on" : "off") << "\n";
+  std::cout << ready.str() << std::flush;
   // And for a person (deploy/run's banner leaves the addresses to this): the ports bound, which
   // port 0 or a command-line override make different from the config file's.
   const std::string grpc = host(config->grpc_listen) + ":" + std::to_string((*daemon)->grpc_port());
   const std::string web =
       std::string(config->tls.enabled() ? "https://" : "http://") + host(config->http_listen) +
       ":" + std::to_string((*daemon)->http_port());
-  std::cout << "  gRPC       " << grpc << "   (check: hotlinectl status --server " << grpc
-            << (config->tls.enabled() ? " --tls-ca <the CA file>" : "") << ")\n"
-            << "  live view  " << web << "/   (health " << web << "/healthz, metrics " << web
-            << "/metrics)" << std::endl;
+  std::ostringstream banner;
+  banner << "  gRPC       " << grpc << "   (check: hotlinectl status --server " << grpc
+         << (config->tls.enabled() ? " --tls-ca <the CA file>" : "") << ")\n"
+         << "  live view  " << web << "/   (health " << web << "/healthz, metrics " << web
+         << "/metrics)\n";
+  std::cout << banner.str() << std::flush;
   int signal = 0;
   sigwait(&stop, &signal);
   if (const absl::Status failure = (*daemon)->failure(); !failure.ok()) {
