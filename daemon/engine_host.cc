@@ -455,9 +455,7 @@ void EngineHost::MaybeSnapshot() {
   pending_.batch.snapshot =
       storage::Snapshot{next_journal_seq_ - 1, routing::ToUnixMillis(now), std::string()};
   pending_.encode_snapshot = [state, rows = std::move(rows)] {
-    v1::EngineSnapshot snapshot = ToSnapshot(*state);
-    *snapshot.mutable_finished_in_calls() = rows;
-    return snapshot.SerializeAsString();
+    return EncodeSnapshot(*state, rows);
   };
   pending_.batch.forget_results_before_ms = routing::ToUnixMillis(now - kAnswerMemory);
   records_since_snapshot_ = 0;

@@ -286,7 +286,28 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
   return absl::DataLossError("journal record without an input");
 }
 
-v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
+namespace {
+
+void CallToRecord(const routing::CallEntry& call, v1::CallEntryRecord* r) {
+  *r->mutable_info() = ToRecord(call.info);
+  r->set_state(static_cast<v1::CallState>(call.state));
+  r->set_step(call.step);
+  r->set_admission_seq(call.admission_seq);
+  r->set_in_queue(call.in_queue);
+  r->set_counsellor_id(call.counsellor_id);
+  for (const auto& id : call.tried) {
+    r->add_tried(id);
+  }
+  r->set_expired(call.expired);
+  r->set_generation(call.generation);
+  *r->mutable_record() = RecordOfCall(call.record);
+  r->set_ladder_generation(call.ladder_generation);
+  r->set_preferred_counsellor(call.preferred_counsellor);
+  *r->mutable_hold_until() = ToProto(call.hold_until);
+}
+
+// The snapshot of `state`, its live calls only if `with_calls`.
+v1::EngineSnapshot Snapshot(const routing::EngineState& state, bool with_calls) {
   v1::EngineSnapshot s;
   *s.mutable_policy() = ToRecord(state.policy);
   *s.mutable_now() = ToProto(state.now);
@@ -309,23 +330,10 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
     r->set_heavy_in_row(c.heavy_in_row);
     *r->mutable_cool_down_until() = ToProto(c.cool_down_until);
   }
-  for (const auto& call : state.calls) {
-    auto* r = s.add_calls();
-    *r->mutable_info() = ToRecord(call.info);
-    r->set_state(static_cast<v1::CallState>(call.state));
-    r->set_step(call.step);
-    r->set_admission_seq(call.admission_seq);
-    r->set_in_queue(call.in_queue);
-    r->set_counsellor_id(call.counsellor_id);
-    for (const auto& id : call.tried) {
-      r->add_tried(id);
+  if (with_calls) {
+    for (const auto& call : state.calls) {
+      CallToRecord(call, s.add_calls());
     }
-    r->set_expired(call.expired);
-    r->set_generation(call.generation);
-    *r->mutable_record() = RecordOfCall(call.record);
-    r->set_ladder_generation(call.ladder_generation);
-    r->set_preferred_counsellor(call.preferred_counsellor);
-    *r->mutable_hold_until() = ToProto(call.hold_until);
   }
   for (const auto& t : state.timers) {
     auto* r = s.add_timers();
@@ -379,6 +387,39 @@ v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) {
     r->set_call_id(id);
   }
   return s;
+}
+
+}  // namespace
+
+v1::EngineSnapshot ToSnapshot(const routing::EngineState& state) { return Snapshot(state, true); }
+
+std::string EncodeSnapshot(const routing::EngineState& state, const v1::FinishedInCalls& rows) {
+  v1::EngineSnapshot head = Snapshot(state, false);
+  *head.mutable_finished_in_calls() = rows;
+  std::string bytes = head.SerializeAsString();
+  v1::CallEntryRecord record;  // One call's at a time, its storage used again for the next.
+  if (!state.calls.empty()) {
+    // Room for every call at once, guessed from the first (before the streams below point into
+    // the string): one allocation, not a string doubling as it grows.
+    CallToRecord(state.calls.front(), &record);
+    bytes.reserve(bytes.size() + state.calls.size() * (record.ByteSizeLong() * 5 / 4 + 16));
+  }
+  {
+    // A message's fields may come in any order, and a repeated field's elements may be spread
+    // over the bytes: the calls appended one by one parse as the same snapshot.
+    google::protobuf::io::StringOutputStream out(&bytes);  // Appends.
+    google::protobuf::io::CodedOutputStream coded(&out);
+    // The calls field's tag, length-delimited (wire type 2).
+    constexpr uint32_t kCallsTag = (v1::EngineSnapshot::kCallsFieldNumber << 3) | 2;
+    for (const routing::CallEntry& call : state.calls) {
+      record.Clear();
+      CallToRecord(call, &record);
+      coded.WriteTag(kCallsTag);
+      coded.WriteVarint32(static_cast<uint32_t>(record.ByteSizeLong()));
+      record.SerializeWithCachedSizes(&coded);
+    }
+  }
+  return bytes;
 }
 
 routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {

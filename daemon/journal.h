@@ -30,6 +30,11 @@ v1::PolicyRecord ToRecord(const routing::Policy& policy);
 routing::Policy FromRecord(const v1::PolicyRecord& record);
 
 v1::EngineSnapshot ToSnapshot(const routing::EngineState& state);
+// ToSnapshot(state) with `rows` as its finished_in_calls, serialized: what the writer stores.
+// The live calls are encoded one at a time and appended, so encoding holds one call's message
+// rather than the whole tree of every waiting call's (docs/performance.md, "A snapshot's peak").
+// Parses to the same message; the bytes differ from SerializeAsString's in the calls' place.
+std::string EncodeSnapshot(const routing::EngineState& state, const v1::FinishedInCalls& rows);
 routing::EngineState FromSnapshot(const v1::EngineSnapshot& snapshot);
 
 // A short hex digest of the engine's state, for comparing the live state at shutdown with the

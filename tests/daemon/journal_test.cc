@@ -102,6 +102,31 @@ TEST_CASE("a restored engine decides as the engine that saved it", "[daemon]") {
   }
 }
 
+TEST_CASE("a snapshot encoded a call at a time parses as the whole message", "[daemon]") {
+  EngineHarness h;
+  Populate(h);
+  const routing::EngineState state = h.engine.SaveLiveState();
+  REQUIRE(state.calls.size() == 4);
+  v1::FinishedInCalls rows;
+  rows.set_last_call_id("done");
+  *rows.mutable_last_finished_at() = ToProto(h.now);
+  rows.add_late_at_now("done");
+  v1::EngineSnapshot whole = ToSnapshot(state);
+  *whole.mutable_finished_in_calls() = rows;
+  v1::EngineSnapshot parsed;
+  REQUIRE(parsed.ParseFromString(EncodeSnapshot(state, rows)));
+  REQUIRE(parsed.calls_size() == 4);
+  CHECK(parsed.calls(3).info().call_id() == whole.calls(3).info().call_id());
+  // Serialized again, both in field order: equal bytes, so equal messages.
+  CHECK(parsed.SerializeAsString() == whole.SerializeAsString());
+  CHECK(FromSnapshot(parsed) == state);
+  // No live call: the head alone.
+  EngineHarness empty;
+  REQUIRE(parsed.ParseFromString(EncodeSnapshot(empty.engine.SaveLiveState(), rows)));
+  CHECK(parsed.calls_size() == 0);
+  CHECK(parsed.finished_in_calls().last_call_id() == "done");
+}
+
 // Snapshots written before the engine kept a live call once carry the call twice: in its entry
 // and again in the entry's record. A daemon upgraded over one must restore it and decide the same.
 TEST_CASE("a snapshot that carries each live call twice restores and decides the same",
