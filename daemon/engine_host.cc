@@ -1192,8 +1192,11 @@ absl::Status EngineHost::HandleEvent(const GatewayStream& stream, const v1::Call
       ack_message = absl::StrCat("call '", call_id, "' had already ended");
       return absl::OkStatus();
     }
-    auto fate = RecentFate(call_id);
-    if (!call && fate && fate->gateway_id == stream.gateway_id && IsFinalEvent(event)) {
+    std::optional<routing::FinishedFate> fate;
+    if (!call && IsFinalEvent(event)) {
+      fate = RecentFate(call_id);
+    }
+    if (fate && fate->gateway_id == stream.gateway_id) {
       // Resent after a reconnect, or overtaken by a time-out while the gateway was away: the
       // call is over either way, and the answer it would have had is OK.
       ack_message = absl::StrCat(

@@ -52,11 +52,10 @@ void EngineHost::EndHeldNumber(const routing::CallRecord& record, routing::Times
   if (record.outcome == routing::Outcome::kCallbackRequested) {
     outcome = "callback_requested";
   } else if (record.outcome == routing::Outcome::kTimedOut) {
-    // The gateway was told to offer a callback (the engine remembers it with the call).
-    auto fate = engine_.FindFinished(record.call.call_id);
-    if (fate && fate->offer_callback) {
-      outcome = "timed_out";
-    }
+    // The gateway was told to offer a callback: the engine offers one just before every
+    // time-out. From the record, not the engine's memory of the call: a call timed out by the
+    // first tick after a day's outage is forgotten in that same tick.
+    outcome = "timed_out";
   }
   if (!outcome.empty()) {
     spdlog::info("call {} needs a callback ({})", record.call.call_id, outcome);

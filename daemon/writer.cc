@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace hotline::daemon {
 
@@ -109,6 +110,9 @@ void Writer::Run() {
   std::chrono::milliseconds retry = options_.first_retry;
   auto next_retry = std::chrono::steady_clock::now();
   absl::StatusCode last_fault = absl::StatusCode::kOk;
+  // A snapshot was encoded into the batch: once it is committed (after retries, if any), its
+  // memory is given back.
+  bool trim_after_commit = false;
   for (;;) {
     bool stopping = false;
     {
@@ -149,8 +153,8 @@ void Writer::Run() {
       }
     }
     // A unit may carry only answers (a repeat, a read): nothing to write, no transaction.
-    const bool snapshot = batch.encode_snapshot != nullptr;
-    if (snapshot) {
+    if (batch.encode_snapshot) {
+      trim_after_commit = true;
       // Here, not on the engine thread: the encoding of a large state takes milliseconds.
       batch.batch.snapshot->state = batch.encode_snapshot();
       batch.encode_snapshot = nullptr;
@@ -200,7 +204,7 @@ void Writer::Run() {
       answer();
     }
     batch = Unit();
-    if (snapshot) {
+    if (std::exchange(trim_after_commit, false)) {
       // The snapshot's copy of the live state and its bytes (about 2 KB per waiting call) were
       // allocated among the live calls' own and are freed by now; without this the allocator
       // kept up to 1.6 KB per waiting call of them (docs/performance.md, "A snapshot's peak").

@@ -9,7 +9,8 @@
 namespace hotline::routing {
 namespace {
 
-TEST_CASE("a name keeps its number while records count on it, and goes with the last", "[daemon]") {
+TEST_CASE("a name keeps its number while records count on it, and goes with the last",
+          "[routing]") {
   CountedNames names;
   const uint32_t a = names.Acquire("gateway:gw-a");
   CHECK(names.Acquire("gateway:gw-a") == a);
@@ -33,7 +34,7 @@ TEST_CASE("a name keeps its number while records count on it, and goes with the 
   CHECK(names.size() == 0);
 }
 
-TEST_CASE("names taken from views of the table itself are stored whole", "[daemon]") {
+TEST_CASE("names taken from views of the table itself are stored whole", "[routing]") {
   // Short names live inside the table's strings, which move when the table grows: a new name
   // viewed from one of them must be copied before the move (AddressSanitizer sees it if not).
   CountedNames names;
