@@ -127,6 +127,63 @@ TEST_CASE("a repeated event id gets the original answer and changes nothing, acr
   CHECK(WaitingIds(f.View()) == std::vector<std::string>{"call-1", "call-3"});
 }
 
+TEST_CASE("a plain answer is the original answer for a day, across a restart, whatever the queue",
+          "[integration][recovery]") {
+  // An arrival, and the hang-up that ended its call, are answered OK with no message: the answers
+  // a daemon gives most. A repeat gets exactly that for a day, even after a restart, with the
+  // queue full, or with other content under the same id; and changes nothing. After a day (and
+  // the hour the memory may round up to), the id is a new event.
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f([](daemon::Config& c) { c.limits.max_waiting_calls = 1; }, nullptr, time);
+  auto send = [](GatewayClient& gw, const std::string& event_id, const std::string& call_id,
+                 bool arrival) {
+    v1::GatewayMessage msg;
+    auto* e = msg.mutable_event();
+    e->set_event_id(event_id);
+    e->set_call_id(call_id);
+    if (arrival) {
+      *e->mutable_arrived() = testing::Arrival("38", "+84912000001");
+    } else {
+      e->mutable_caller_hung_up();
+    }
+    gw.Send(msg);
+    return gw.WaitForAck();
+  };
+  auto plain = [](const v1::EventAck& ack) { return ack.code() == 0 && ack.message().empty(); };
+  auto changes = [&f] {
+    f.WaitDurable();
+    SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+    return std::pair(db.execAndGet("SELECT COALESCE(MAX(seq), 0) FROM journal").getInt64(),
+                     db.execAndGet("SELECT COUNT(*) FROM calls").getInt64());
+  };
+  {
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    CHECK(plain(send(gw, "ev-a", "call-1", true)));
+    CHECK(plain(send(gw, "ev-h", "call-1", false)));
+  }
+  f.Restart();
+  time->Advance(std::chrono::hours(23) + std::chrono::minutes(59));
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  CHECK(plain(send(gw, "ev-c", "call-3", true)));  // The queue (of one) is now full.
+  const auto before = changes();
+  CHECK(plain(send(gw, "ev-a", "call-1", true)));
+  CHECK(plain(send(gw, "ev-a", "call-2", true)));   // Other content: still the same event.
+  CHECK(plain(send(gw, "ev-h", "call-1", false)));  // Not "had already finished".
+  CHECK(plain(send(gw, "ev-h", "call-3", false)));  // Does not end the call now waiting.
+  CHECK(plain(send(gw, "ev-c", "call-3", true)));
+  CHECK(WaitingIds(f.View()) == std::vector<std::string>{"call-3"});
+  CHECK(changes() == before);
+
+  // A day and an hour after: new events. call-1 is forgotten, so its hang-up finds no call, and
+  // its arrival is a new call.
+  CHECK(plain(send(gw, "ev-h3", "call-3", false)));
+  time->Advance(std::chrono::minutes(62));
+  const v1::EventAck late_hang_up = send(gw, "ev-h", "call-1", false);
+  CHECK(late_hang_up.code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(plain(send(gw, "ev-a", "call-1", true)));
+  CHECK(WaitingIds(f.View()) == std::vector<std::string>{"call-1"});
+}
+
 TEST_CASE("a repeated desk request id gets the original answer", "[integration][recovery]") {
   DaemonFixture f;
   const std::string token = f.AddCounsellor("lan", "38");
