@@ -1,7 +1,9 @@
 // The idempotency answers: what was answered to each (origin, request id), so a repeat gets the
 // original answer and changes nothing. Remembered for a fixed time, across restarts (the engine
 // host loads them from storage at start; each new one is written in the same commit as the
-// input it answered).
+// input it answered). The engine host keeps the plain answers (OK, no message, no reply: most
+// of them) as fingerprints instead (plain_answers.h); this holds every other one, and any answer
+// it is given.
 //
 // Kept compact (issue 11): every event a gateway sends is answered and remembered for a day, two
 // or more per call. Each answer is one record packed into 64 KB blocks in the order given: a

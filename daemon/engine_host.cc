@@ -235,7 +235,7 @@ absl::Status EngineHost::Recover() {
     return answers.status();
   }
   for (const storage::RequestResult& answer : *answers) {
-    answers_.Remember(answer);
+    RememberAnswer(answer);
   }
 
   if (absl::Status s = LoadPolicyFiles(); !s.ok()) {
@@ -471,6 +471,7 @@ void EngineHost::Flush() {
   ReportClockStep();  // Once per handled input, not at every read of the time.
   const routing::Timestamp now = Now();
   answers_.ForgetBefore(routing::ToUnixMillis(now - kAnswerMemory));
+  plain_answers_.ForgetBefore(routing::ToUnixMillis(now - kAnswerMemory));
   if (view_changed_) {
     view_changed_ = false;
     feed_.Changed(engine_, now, touched_counsellors_);
@@ -500,7 +501,7 @@ template <class Response>
 void EngineHost::Answer(const std::string& origin, const std::string& request_id,
                         const std::function<absl::StatusOr<Response>()>& compute,
                         Reply<Response> reply) {
-  if (const std::optional<storage::RequestResult> seen = answers_.Find(origin, request_id)) {
+  if (const std::optional<storage::RequestResult> seen = FindAnswer(origin, request_id)) {
     // A repeat: the original answer, once everything before it is durable, and no change.
     pending_.answers.push_back([reply, answer = Decode<Response>(*seen)] { reply(answer); });
     return;
@@ -512,9 +513,29 @@ void EngineHost::Answer(const std::string& origin, const std::string& request_id
                                 static_cast<int>(result.status().code()),
                                 std::string(result.status().message()),
                                 result.ok() ? result->SerializeAsString() : ""};
-  answers_.Remember(stored);
+  RememberAnswer(stored);
   pending_.batch.results.push_back(std::move(stored));
   pending_.answers.push_back([reply, result] { reply(result); });
+}
+
+std::optional<storage::RequestResult> EngineHost::FindAnswer(const std::string& origin,
+                                                             const std::string& request_id) const {
+  if (plain_answers_.Contains(origin, request_id)) {
+    return storage::RequestResult{origin, request_id, 0, 0, "", ""};  // Decodes to the default.
+  }
+  return answers_.Find(origin, request_id);
+}
+
+bool EngineHost::Answered(const std::string& origin, const std::string& request_id) const {
+  return plain_answers_.Contains(origin, request_id) || answers_.Contains(origin, request_id);
+}
+
+void EngineHost::RememberAnswer(const storage::RequestResult& answer) {
+  if (PlainAnswers::IsPlain(answer)) {
+    plain_answers_.Remember(answer.origin, answer.request_id, answer.at_ms);
+  } else {
+    answers_.Remember(answer);
+  }
 }
 
 // --- Effects. ---
@@ -1109,7 +1130,7 @@ void EngineHost::GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::C
   // A new arrival when the queue is full: refused, and not remembered (a resend once there is
   // room is taken), so a flood of refusals grows nothing. A repeat of an arrival already
   // answered, or of a call already known, is answered as before whatever the queue's length.
-  if (event.has_arrived() && !answers_.Contains(origin, event.event_id()) &&
+  if (event.has_arrived() && !Answered(origin, event.event_id()) &&
       !engine_.FindCall(event.call_id())) {
     if (absl::Status room = QueueRoom(stream->gateway_id, event.call_id()); !room.ok()) {
       v1::HotlineMessage msg;

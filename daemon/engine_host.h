@@ -38,6 +38,7 @@
 #include "daemon/limits.h"
 #include "daemon/live_figures.h"
 #include "daemon/metrics.h"
+#include "daemon/plain_answers.h"
 #include "daemon/queue_feed.h"
 #include "daemon/streams.h"
 #include "daemon/time_source.h"
@@ -248,6 +249,12 @@ class EngineHost final {
   template <class Response>
   void Answer(const std::string& origin, const std::string& request_id,
               const std::function<absl::StatusOr<Response>()>& compute, Reply<Response> reply);
+  // The answer given to (origin, request_id) within the last day, from either memory.
+  std::optional<storage::RequestResult> FindAnswer(const std::string& origin,
+                                                   const std::string& request_id) const;
+  bool Answered(const std::string& origin, const std::string& request_id) const;
+  // Remembers an answer in the memory it belongs to: a plain one as a fingerprint.
+  void RememberAnswer(const storage::RequestResult& answer);
 
   void SendCommand(const std::string& gateway_id, v1::Command command);
   void SendDesk(const std::string& counsellor_id, v1::DeskEvent event);
@@ -358,7 +365,11 @@ class EngineHost final {
   // Unknown province codes already logged (bounded), so a misconfigured gateway logs each once.
   std::set<std::string> unknown_provinces_logged_;
 
+  // The answers of the last day: the plain ones (OK, no message, no reply; most of them) as
+  // fingerprints, every other one whole. A key is in one or the other: it is remembered only
+  // when neither holds it, and the rows reloaded at start have one answer a key.
   AnswerCache answers_;
+  PlainAnswers plain_answers_;
 
   uint64_t next_command_ = 1;
   // The supervisors' live queue. `view_changed_`: an input was handled since the feed last
