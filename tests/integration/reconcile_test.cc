@@ -231,6 +231,31 @@ TEST_CASE("a final event for a call already ended is acknowledged and changes no
   CHECK(Column(m.f, "c-1", "outcome") == "completed");
 }
 
+TEST_CASE("a finished call's fate is given until a day after it finished, by the daemon's clock",
+          "[integration]") {
+  // The engine forgets a finished call a day after it finished, but only at its next input; the
+  // daemon answers as the engine would at the time of asking, with no input in between.
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("c-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  REQUIRE(gw.WaitForAck().code() == 0);  // c-1 finished now, abandoned.
+  m.time->Advance(Millis(24 * 3'600'000 - 1));
+  // The last moment of the day: under a new id (not a repeat), the call is known to have ended.
+  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  const v1::EventAck within = gw.WaitForAck();
+  CHECK(within.code() == 0);
+  CHECK(within.message() == "call 'c-1' had already finished: abandoned");
+  m.time->Advance(Millis(1));
+  // A day to the millisecond: forgotten, with no engine input since the last answer.
+  gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  const v1::EventAck after = gw.WaitForAck();
+  CHECK(after.code() == grpc::StatusCode::NOT_FOUND);
+  CHECK_THAT(after.message(), Catch::Contains("no live call 'c-1'"));
+}
+
 TEST_CASE("a resent arrival keeps its arrival time, within bounds", "[integration]") {
   ManualFixture m;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
