@@ -3,15 +3,14 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <cstdlib>
+
+#include "daemon/sodium_init.h"
 
 namespace hotline::daemon {
 
 CallbackSealer::CallbackSealer(const KeyBytes& key) : key_(key) {
   static_assert(kKeyFileBytes == crypto_secretbox_KEYBYTES);
-  if (sodium_init() < 0) {
-    std::abort();  // No entropy source: nothing can be sealed safely.
-  }
+  InitSodium();
 }
 
 CallbackSealer::~CallbackSealer() { sodium_memzero(key_.data(), key_.size()); }

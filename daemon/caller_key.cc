@@ -10,19 +10,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "daemon/sodium_init.h"
 
 namespace hotline::daemon {
-
-namespace {
-
-void InitSodium() {
-  // Safe to call many times and from several threads; fails only without an entropy source.
-  if (sodium_init() < 0) {
-    std::abort();
-  }
-}
-
-}  // namespace
 
 std::string Hex(const unsigned char* data, size_t size) {
   std::string out(size * 2 + 1, '\0');

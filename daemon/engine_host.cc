@@ -235,7 +235,11 @@ absl::Status EngineHost::Recover() {
     return answers.status();
   }
   for (const storage::RequestResult& answer : *answers) {
-    RememberAnswer(answer);
+    if (PlainAnswers::IsPlain(answer)) {
+      plain_answers_.Remember(answer.origin, answer.request_id, answer.at_ms);
+    } else {
+      answers_.Remember(answer);
+    }
   }
 
   if (absl::Status s = LoadPolicyFiles(); !s.ok()) {
@@ -470,8 +474,7 @@ void EngineHost::DeliverToDesk(std::function<void()> send) {
 void EngineHost::Flush() {
   ReportClockStep();  // Once per handled input, not at every read of the time.
   const routing::Timestamp now = Now();
-  answers_.ForgetBefore(routing::ToUnixMillis(now - kAnswerMemory));
-  plain_answers_.ForgetBefore(routing::ToUnixMillis(now - kAnswerMemory));
+  ForgetOldAnswers();
   if (view_changed_) {
     view_changed_ = false;
     feed_.Changed(engine_, now, touched_counsellors_);
@@ -500,11 +503,28 @@ void EngineHost::Barrier(std::function<void()> done) {
 template <class Response>
 void EngineHost::Answer(const std::string& origin, const std::string& request_id,
                         const std::function<absl::StatusOr<Response>()>& compute,
-                        Reply<Response> reply) {
-  if (const std::optional<storage::RequestResult> seen = FindAnswer(origin, request_id)) {
+                        Reply<Response> reply, const std::function<absl::Status()>& refuse) {
+  // Forgotten here too, not only after each input: the first request after a quiet spell must
+  // not get an answer older than its day.
+  ForgetOldAnswers();
+  const uint64_t fingerprint = plain_answers_.Fingerprint(origin, request_id);
+  std::optional<storage::RequestResult> seen;
+  if (plain_answers_.Contains(fingerprint)) {
+    // OK, no message, no reply: decodes to the default reply. When it was given is not kept.
+    seen = storage::RequestResult{origin, request_id, 0, 0, "", ""};
+  } else {
+    seen = answers_.Find(origin, request_id);
+  }
+  if (seen) {
     // A repeat: the original answer, once everything before it is durable, and no change.
     pending_.answers.push_back([reply, answer = Decode<Response>(*seen)] { reply(answer); });
     return;
+  }
+  if (refuse) {
+    if (absl::Status refused = refuse(); !refused.ok()) {
+      pending_.answers.push_back([reply, refused] { reply(refused); });
+      return;
+    }
   }
   const absl::StatusOr<Response> result = compute();
   storage::RequestResult stored{origin,
@@ -513,29 +533,19 @@ void EngineHost::Answer(const std::string& origin, const std::string& request_id
                                 static_cast<int>(result.status().code()),
                                 std::string(result.status().message()),
                                 result.ok() ? result->SerializeAsString() : ""};
-  RememberAnswer(stored);
+  if (PlainAnswers::IsPlain(stored)) {
+    plain_answers_.Remember(fingerprint, stored.at_ms);
+  } else {
+    answers_.Remember(stored);
+  }
   pending_.batch.results.push_back(std::move(stored));
   pending_.answers.push_back([reply, result] { reply(result); });
 }
 
-std::optional<storage::RequestResult> EngineHost::FindAnswer(const std::string& origin,
-                                                             const std::string& request_id) const {
-  if (plain_answers_.Contains(origin, request_id)) {
-    return storage::RequestResult{origin, request_id, 0, 0, "", ""};  // Decodes to the default.
-  }
-  return answers_.Find(origin, request_id);
-}
-
-bool EngineHost::Answered(const std::string& origin, const std::string& request_id) const {
-  return plain_answers_.Contains(origin, request_id) || answers_.Contains(origin, request_id);
-}
-
-void EngineHost::RememberAnswer(const storage::RequestResult& answer) {
-  if (PlainAnswers::IsPlain(answer)) {
-    plain_answers_.Remember(answer.origin, answer.request_id, answer.at_ms);
-  } else {
-    answers_.Remember(answer);
-  }
+void EngineHost::ForgetOldAnswers() {
+  const int64_t cut = routing::ToUnixMillis(Now() - kAnswerMemory);
+  answers_.ForgetBefore(cut);
+  plain_answers_.ForgetBefore(cut);
 }
 
 // --- Effects. ---
@@ -1127,20 +1137,6 @@ v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,
 
 void EngineHost::GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::CallEvent& event) {
   const std::string origin = absl::StrCat("gateway:", stream->gateway_id);
-  // A new arrival when the queue is full: refused, and not remembered (a resend once there is
-  // room is taken), so a flood of refusals grows nothing. A repeat of an arrival already
-  // answered, or of a call already known, is answered as before whatever the queue's length.
-  if (event.has_arrived() && !Answered(origin, event.event_id()) &&
-      !engine_.FindCall(event.call_id())) {
-    if (absl::Status room = QueueRoom(stream->gateway_id, event.call_id()); !room.ok()) {
-      v1::HotlineMessage msg;
-      msg.mutable_ack()->set_event_id(event.event_id());
-      msg.mutable_ack()->set_code(static_cast<int>(room.code()));
-      msg.mutable_ack()->set_message(std::string(room.message()));
-      pending_.answers.push_back([stream, msg = std::move(msg)] { stream->Send(msg); });
-      return;
-    }
-  }
   Answer<v1::EventAck>(
       origin, event.event_id(),
       [&]() -> absl::StatusOr<v1::EventAck> {
@@ -1165,6 +1161,16 @@ void EngineHost::GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::C
         msg.mutable_ack()->set_message(result.ok() ? result->message()
                                                    : std::string(result.status().message()));
         stream->Send(std::move(msg));
+      },
+      // A new arrival when the queue is full: refused, and not remembered (a resend once there
+      // is room is taken), so a flood of refusals grows nothing. A repeat of an arrival already
+      // answered, or an arrival of a call already known, is answered as before whatever the
+      // queue's length.
+      [&]() -> absl::Status {
+        if (!event.has_arrived() || engine_.FindCall(event.call_id())) {
+          return absl::OkStatus();
+        }
+        return QueueRoom(stream->gateway_id, event.call_id());
       });
 }
 

@@ -245,16 +245,15 @@ class EngineHost final {
   void Drain();
   void MaybeSnapshot();
 
-  // The idempotent answer: a repeat of (origin, request_id) gets the stored answer.
+  // The idempotent answer: a repeat of (origin, request_id) gets the stored answer. A new
+  // request is first put to `refuse` (when given): a refusal from it is answered, not remembered
+  // and nothing is journaled; otherwise `compute` answers and the answer is remembered.
   template <class Response>
   void Answer(const std::string& origin, const std::string& request_id,
-              const std::function<absl::StatusOr<Response>()>& compute, Reply<Response> reply);
-  // The answer given to (origin, request_id) within the last day, from either memory.
-  std::optional<storage::RequestResult> FindAnswer(const std::string& origin,
-                                                   const std::string& request_id) const;
-  bool Answered(const std::string& origin, const std::string& request_id) const;
-  // Remembers an answer in the memory it belongs to: a plain one as a fingerprint.
-  void RememberAnswer(const storage::RequestResult& answer);
+              const std::function<absl::StatusOr<Response>()>& compute, Reply<Response> reply,
+              const std::function<absl::Status()>& refuse = {});
+  // Forgets the answers older than their day, as of now.
+  void ForgetOldAnswers();
 
   void SendCommand(const std::string& gateway_id, v1::Command command);
   void SendDesk(const std::string& counsellor_id, v1::DeskEvent event);

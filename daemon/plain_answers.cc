@@ -3,11 +3,11 @@
 #include <sodium.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <iterator>
 
 #include "absl/container/inlined_vector.h"
+#include "daemon/sodium_init.h"
 
 namespace hotline::daemon {
 
@@ -22,12 +22,13 @@ int64_t HourOf(int64_t at_ms) {
 }  // namespace
 
 PlainAnswers::PlainAnswers() {
-  // Safe to call many times and from several threads; fails only without an entropy source.
-  if (sodium_init() < 0) {
-    std::abort();
-  }
+  InitSodium();
   randombytes_buf(key_.data(), key_.size());
 }
+
+PlainAnswers::PlainAnswers(const Key& key) : key_(key) { InitSodium(); }
+
+PlainAnswers::~PlainAnswers() { sodium_memzero(key_.data(), key_.size()); }
 
 uint64_t PlainAnswers::Fingerprint(std::string_view origin, std::string_view request_id) const {
   static_assert(crypto_shorthash_BYTES == sizeof(uint64_t));
@@ -47,7 +48,7 @@ uint64_t PlainAnswers::Fingerprint(std::string_view origin, std::string_view req
   return fingerprint;
 }
 
-void PlainAnswers::Remember(std::string_view origin, std::string_view request_id, int64_t at_ms) {
+void PlainAnswers::Remember(uint64_t fingerprint, int64_t at_ms) {
   const int64_t hour = HourOf(at_ms);
   // Answers come in time order but for a clock stepped back: the newest hour first.
   auto it = buckets_.end();
@@ -59,14 +60,10 @@ void PlainAnswers::Remember(std::string_view origin, std::string_view request_id
   } else {
     --it;
   }
-  it->fingerprints.insert(Fingerprint(origin, request_id));
+  it->fingerprints.insert(fingerprint);
 }
 
-bool PlainAnswers::Contains(std::string_view origin, std::string_view request_id) const {
-  if (buckets_.empty()) {
-    return false;
-  }
-  const uint64_t fingerprint = Fingerprint(origin, request_id);
+bool PlainAnswers::Contains(uint64_t fingerprint) const {
   // A repeat is most often of a recent request: the newest hour first.
   return std::any_of(buckets_.rbegin(), buckets_.rend(),
                      [&](const Bucket& b) { return b.fingerprints.contains(fingerprint); });

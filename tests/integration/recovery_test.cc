@@ -161,8 +161,10 @@ TEST_CASE("a plain answer is the original answer for a day, across a restart, wh
     CHECK(plain(send(gw, "ev-a", "call-1", true)));
     CHECK(plain(send(gw, "ev-h", "call-1", false)));
   }
+  // Two hours later the daemon restarts: the answers come back with the times they were given.
+  time->Advance(std::chrono::hours(2));
   f.Restart();
-  time->Advance(std::chrono::hours(23) + std::chrono::minutes(59));
+  time->Advance(std::chrono::hours(21) + std::chrono::minutes(59));
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
   CHECK(plain(send(gw, "ev-c", "call-3", true)));  // The queue (of one) is now full.
   const auto before = changes();
@@ -182,6 +184,36 @@ TEST_CASE("a plain answer is the original answer for a day, across a restart, wh
   CHECK(late_hang_up.code() == grpc::StatusCode::NOT_FOUND);
   CHECK(plain(send(gw, "ev-a", "call-1", true)));
   CHECK(WaitingIds(f.View()) == std::vector<std::string>{"call-1"});
+}
+
+TEST_CASE("an answer older than its memory is not given to the first request after a quiet spell",
+          "[integration][recovery]") {
+  // Answers were forgotten after an input was handled, so the first request after a quiet
+  // spell could get an answer older than a day. Here the answer is given half an hour after the
+  // call finished, and the timers that run meanwhile (the call forgotten at a day, the hourly
+  // jobs) run on the hour, not at the answer's day.
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f([](daemon::Config& c) { c.retention.run_every_minutes = 7 * 24 * 60; }, nullptr,
+                  time);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("call-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  gw.Event("call-1", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  REQUIRE(gw.WaitForAck().code() == 0);
+  time->Advance(std::chrono::minutes(30));
+  v1::GatewayMessage late;  // A final event for a finished call: OK with a message.
+  late.mutable_event()->set_event_id("ev-late");
+  late.mutable_event()->set_call_id("call-1");
+  late.mutable_event()->mutable_caller_hung_up();
+  gw.Send(late);
+  REQUIRE(gw.WaitForAck().message() == "call 'call-1' had already finished: abandoned");
+  time->Advance(std::chrono::hours(24) + std::chrono::milliseconds(1));
+  // A day and a millisecond after its answer, ev-late is a new event, and call-1 is forgotten.
+  gw.Send(late);
+  const v1::EventAck again = gw.WaitForAck();
+  CHECK(again.code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(again.message() == "call_id: no live call 'call-1'");
 }
 
 TEST_CASE("a repeated desk request id gets the original answer", "[integration][recovery]") {
