@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <utility>
@@ -101,6 +102,19 @@ class ManualTime final : public daemon::TimeSource {
       asio::post(*io, std::move(fire));
     }
     held_.clear();
+  }
+
+  // When the earliest armed timer falls due (monotonic), if any: for a test whose premise is that
+  // no timer runs within a step.
+  std::optional<daemon::MonotonicTime> NextDue() const {
+    std::lock_guard lock(mu_);
+    std::optional<daemon::MonotonicTime> next;
+    for (const auto& [timer, armed] : armed_) {
+      if (!next || armed.at < *next) {
+        next = armed.at;
+      }
+    }
+    return next;
   }
 
   // Only the wall clock moves (forward or back); timers stay where they are.
