@@ -42,10 +42,6 @@ std::optional<storage::RequestResult> AnswerCache::Find(const std::string& origi
       origin, request_id, r->at_ms, r->code, std::string(r->message()), std::string(r->response())};
 }
 
-bool AnswerCache::Contains(const std::string& origin, const std::string& request_id) const {
-  return Lookup(origin, request_id) != nullptr;
-}
-
 void AnswerCache::Remember(const storage::RequestResult& result) {
   const size_t key_size = sizeof(uint32_t) + result.request_id.size();
   const size_t footprint =

@@ -46,7 +46,6 @@ class AnswerCache final {
   // The stored answer of (origin, request_id), or nullopt.
   std::optional<storage::RequestResult> Find(const std::string& origin,
                                              const std::string& request_id) const;
-  bool Contains(const std::string& origin, const std::string& request_id) const;
   // Remembers an answer; a later one for the same key replaces it.
   void Remember(const storage::RequestResult& result);
   // Forgets the answers given before `before_ms` (Unix milliseconds), oldest first, up to the

@@ -235,11 +235,7 @@ absl::Status EngineHost::Recover() {
     return answers.status();
   }
   for (const storage::RequestResult& answer : *answers) {
-    if (PlainAnswers::IsPlain(answer)) {
-      plain_answers_.Remember(answer.origin, answer.request_id, answer.at_ms);
-    } else {
-      answers_.Remember(answer);
-    }
+    RememberAnswer(answer, plain_answers_.Fingerprint(answer.origin, answer.request_id));
   }
 
   if (absl::Status s = LoadPolicyFiles(); !s.ok()) {
@@ -474,7 +470,7 @@ void EngineHost::DeliverToDesk(std::function<void()> send) {
 void EngineHost::Flush() {
   ReportClockStep();  // Once per handled input, not at every read of the time.
   const routing::Timestamp now = Now();
-  ForgetOldAnswers();
+  ForgetOldAnswers(now);
   if (view_changed_) {
     view_changed_ = false;
     feed_.Changed(engine_, now, touched_counsellors_);
@@ -506,7 +502,7 @@ void EngineHost::Answer(const std::string& origin, const std::string& request_id
                         Reply<Response> reply, const std::function<absl::Status()>& refuse) {
   // Forgotten here too, not only after each input: the first request after a quiet spell must
   // not get an answer older than its day.
-  ForgetOldAnswers();
+  ForgetOldAnswers(Now());
   const uint64_t fingerprint = plain_answers_.Fingerprint(origin, request_id);
   std::optional<storage::RequestResult> seen;
   if (plain_answers_.Contains(fingerprint)) {
@@ -533,17 +529,21 @@ void EngineHost::Answer(const std::string& origin, const std::string& request_id
                                 static_cast<int>(result.status().code()),
                                 std::string(result.status().message()),
                                 result.ok() ? result->SerializeAsString() : ""};
-  if (PlainAnswers::IsPlain(stored)) {
-    plain_answers_.Remember(fingerprint, stored.at_ms);
-  } else {
-    answers_.Remember(stored);
-  }
+  RememberAnswer(stored, fingerprint);
   pending_.batch.results.push_back(std::move(stored));
   pending_.answers.push_back([reply, result] { reply(result); });
 }
 
-void EngineHost::ForgetOldAnswers() {
-  const int64_t cut = routing::ToUnixMillis(Now() - kAnswerMemory);
+void EngineHost::RememberAnswer(const storage::RequestResult& answer, uint64_t fingerprint) {
+  if (PlainAnswers::IsPlain(answer)) {
+    plain_answers_.Remember(fingerprint, answer.at_ms);
+  } else {
+    answers_.Remember(answer);
+  }
+}
+
+void EngineHost::ForgetOldAnswers(routing::Timestamp now) {
+  const int64_t cut = routing::ToUnixMillis(now - kAnswerMemory);
   answers_.ForgetBefore(cut);
   plain_answers_.ForgetBefore(cut);
 }

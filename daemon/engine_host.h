@@ -252,8 +252,11 @@ class EngineHost final {
   void Answer(const std::string& origin, const std::string& request_id,
               const std::function<absl::StatusOr<Response>()>& compute, Reply<Response> reply,
               const std::function<absl::Status()>& refuse = {});
-  // Forgets the answers older than their day, as of now.
-  void ForgetOldAnswers();
+  // Remembers an answer given (or reloaded) under its `fingerprint` (PlainAnswers::Fingerprint of
+  // its origin and request id): a plain one as that fingerprint, any other whole.
+  void RememberAnswer(const storage::RequestResult& answer, uint64_t fingerprint);
+  // Forgets the answers older than their day as of `now`.
+  void ForgetOldAnswers(routing::Timestamp now);
 
   void SendCommand(const std::string& gateway_id, v1::Command command);
   void SendDesk(const std::string& counsellor_id, v1::DeskEvent event);
