@@ -578,7 +578,7 @@ void EngineHost::CarryOut(const std::vector<routing::Effect>& effects, routing::
       spdlog::info("call {} finished: {} counsellor={} offers={}", r.call.call_id,
                    routing::Name(r.outcome), r.counsellor_id, r.offers);
       connect_ids_.erase(r.call.call_id);
-      EndHeldNumber(r, at);
+      EndHeldNumber(r);
       if (metrics_ != nullptr) {
         metrics_->CountFinished(r.outcome);
       }

@@ -279,8 +279,10 @@ class EngineHost final {
   void HoldCallbackNumber(const routing::CallInfo& info, const std::string& number);
   // The arrival of `call_id` was accepted: its held number is written with its journal record.
   void KeepHeldNumber(const std::string& call_id);
-  // A call finished: its number becomes a pending callback or is deleted.
-  void EndHeldNumber(const routing::CallRecord& record, routing::Timestamp at);
+  // A call finished: its number becomes a pending callback, ended when the call ended (not when
+  // the effect is carried out: recovery's first tick times out calls whose wait ran out while
+  // the daemon was down), or is deleted.
+  void EndHeldNumber(const routing::CallRecord& record);
   // The retention job: every config.retention.run_every_minutes on the engine's clock.
   void ArmRetention(MonotonicTime at);
   void RunRetention();

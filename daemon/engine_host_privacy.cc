@@ -44,7 +44,7 @@ void EngineHost::KeepHeldNumber(const std::string& call_id) {
   held_number_.reset();
 }
 
-void EngineHost::EndHeldNumber(const routing::CallRecord& record, routing::Timestamp at) {
+void EngineHost::EndHeldNumber(const routing::CallRecord& record) {
   if (sealer_ == nullptr || record.call.caller_withheld) {
     return;  // No number was kept.
   }
@@ -61,7 +61,7 @@ void EngineHost::EndHeldNumber(const routing::CallRecord& record, routing::Times
     spdlog::info("call {} needs a callback ({})", record.call.call_id, outcome);
   }
   pending_.batch.callbacks.emplace_back(
-      storage::CallbackEnded{record.call.call_id, outcome, routing::ToUnixMillis(at)});
+      storage::CallbackEnded{record.call.call_id, outcome, routing::ToUnixMillis(record.ended_at)});
 }
 
 void EngineHost::Audit(const std::string& role, const std::string& principal,

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "google/protobuf/util/time_util.h"
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/manual_fixture.h"
 #include "tests/testing/manual_time.h"
@@ -215,6 +216,12 @@ TEST_CASE("a sealed number survives a restart while its call waits and becomes a
   REQUIRE(pending.callbacks_size() == 1);
   CHECK(pending.callbacks(0).call_id() == "c-1");
   CHECK(pending.callbacks(0).outcome() == v1::CALL_OUTCOME_TIMED_OUT);
+  // Ended when its maximum wait ran out, as its calls row says, not when recovery got to it.
+  const auto millis = [](const google::protobuf::Timestamp& t) {
+    return google::protobuf::util::TimeUtil::TimestampToMilliseconds(t);
+  };
+  CHECK(millis(pending.callbacks(0).ended_at()) - millis(pending.callbacks(0).arrived_at()) ==
+        m.f.config.engine.max_wait_ms.count());
   v1::RevealCallbackResponse revealed;
   REQUIRE(sup.Reveal(pending.callbacks(0).callback_id(), revealed).ok());
   CHECK(revealed.caller_number() == "+84987654321");
