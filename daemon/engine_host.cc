@@ -1315,6 +1315,18 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
   auto& slot = desks_[*id];
   if (slot != nullptr && slot != stream) {
     slot->Close(grpc::Status(grpc::StatusCode::ABORTED, "replaced by a newer desk"));
+    // An offer ringing on the old desk cannot be shown on this one (the presence below names
+    // the call but carries no offer): it is withdrawn as if that desk had gone first, not
+    // missed, and the connection below offers again. Any other state the presence shows whole;
+    // a disconnection there would needlessly let go of the calls held for the counsellor.
+    const auto c = engine_.FindCounsellor(*id);
+    if (c && c->state == routing::CounsellorState::kReserved) {
+      v1::JournalRecord gone;
+      gone.set_desk_disconnected(*id);
+      if (absl::Status s = Apply(std::move(gone)); !s.ok()) {
+        spdlog::warn("desk of '{}' replaced: {}", *id, s.ToString());
+      }
+    }
   }
   slot = stream;
   // The current state first: effects of connecting (a new offer) follow it.

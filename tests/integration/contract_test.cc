@@ -254,6 +254,36 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "contract desk replaced - a desk opened while an offer rings on the old one is offered the "
+    "call again, the old offer withdrawn",
+    "[contract]") {
+  ManualFixture m;
+  const std::string token = m.f.AddCounsellor("an", "38");
+  DeskClient desk(m.f.channel, token);
+  desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(SetPresence(m.f, token, "p-1", v1::COUNSELLOR_STATE_AVAILABLE).status.ok());
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("c-1", "38", v1::PRIORITY_NORMAL, "+84987654321");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  const auto offer_of_c1 = [](const v1::DeskEvent& e) {
+    return e.has_offer() && e.offer().call().call_id() == "c-1";
+  };
+  desk.WaitFor(offer_of_c1);
+
+  // The same counsellor opens another desk (the old connection half dead, say) while it rings.
+  DeskClient second(m.f.channel, token);
+  desk.WaitForEnd();
+  CHECK(desk.final_status.error_code() == grpc::StatusCode::ABORTED);
+  // The new desk can see the offer, and take the call: without that the counsellor stayed
+  // RESERVED for an offer shown nowhere until it timed out and counted as missed.
+  const v1::DeskEvent offer = second.WaitFor(offer_of_c1);
+  CHECK(offer.offer().call().call_id() == "c-1");
+  CHECK(second.Answer("c-1", true).ok());
+  second.WaitForState(v1::COUNSELLOR_STATE_ON_CALL);
+}
+
 // --- 3. SetPresence(AVAILABLE) answers the state it led to. ---
 
 TEST_CASE(
