@@ -138,6 +138,14 @@ absl::Status EngineHost::Recover() {
       if (absl::Status s = RememberFinished(state); !s.ok()) {
         return s;
       }
+      // Late dispositions recorded in the snapshot's last millisecond: a snapshot this process
+      // takes in that same millisecond (recovery's own records, a desk opening) must name them
+      // too, or the next recovery takes them for ones made after it.
+      const auto& late = state.finished_in_calls().late_at_now();
+      if (!late.empty()) {
+        late_at_ = last_time;
+        late_at_calls_.assign(late.begin(), late.end());
+      }
     }
     last_seq = (*snapshot)->seq;
   }

@@ -248,5 +248,50 @@ TEST_CASE("a snapshot that carries the finished calls itself (the old format) st
   CHECK(gw.WaitForAck().code() == grpc::StatusCode::ALREADY_EXISTS);
 }
 
+TEST_CASE("a late disposition in the last snapshot's millisecond is kept across restarts in it",
+          "[integration][recovery][snapshot]") {
+  // A snapshot after every record, and a clock that stands still across two restarts: the second
+  // restart reads a snapshot written by the first process after recovery, in the very
+  // millisecond the disposition was recorded late. That snapshot must still say so, or recovery
+  // takes the disposition for one made after it, and c-1 is owed again.
+  auto time = std::make_shared<ManualTime>();
+  DaemonFixture f([](daemon::Config& c) { c.snapshot_every_records = 1; }, nullptr, time);
+  const std::string token = f.AddCounsellor("lan", "38");
+  {
+    DeskClient desk(f.channel, token);
+    desk.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.WaitForWelcome();
+    gw.Arrive("c-1", "38", v1::PRIORITY_NORMAL, kChild);
+    REQUIRE(gw.WaitForAck().code() == 0);
+    AnswerAndEnd(gw, desk, "c-1", time.get(), 1s, 30s);
+    time->Advance(45s);  // The wrap-up's deadline: c-1 is owed.
+    desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+    v1::Disposition late;
+    late.set_category(v1::CATEGORY_MENTAL_HEALTH);
+    late.set_action(v1::ACTION_COUNSELLED);
+    v1::SubmitDispositionResponse response;
+    REQUIRE(desk.Dispose("c-1", late, true, &response).ok());
+    REQUIRE(response.late());
+  }
+  for (int restart = 1; restart <= 2; ++restart) {
+    INFO("restart " << restart);
+    f.daemon->Shutdown();
+    const std::string live = f.daemon->shutdown_digest();
+    f.daemon.reset();
+    f.Start();
+    CHECK(f.daemon->recovered_digest() == live);
+    // A desk opens in the same millisecond: a record, so a snapshot, after recovery.
+    DeskClient desk(f.channel, token, "restart-" + std::to_string(restart) + "-");
+    desk.WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); });
+    v1::Disposition again;
+    again.set_category(v1::CATEGORY_NEGLECT);
+    again.set_action(v1::ACTION_COUNSELLED);
+    const grpc::Status twice = desk.Dispose("c-1", again);
+    CHECK(twice.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  }
+}
+
 }  // namespace
 }  // namespace hotline
