@@ -75,6 +75,17 @@ std::string NewEpoch() {
   return absl::StrFormat("%08x%08x", random(), random());
 }
 
+// Where this process's command numbers start: at random below 2^48, not at 1, so an id it sends
+// is never one an earlier process sent. A result for an earlier process's command (late, or
+// answered again by a gateway that remembers its results) then matches none of this one's, as
+// gateway.md promises, instead of failing the connect that took its id. Two processes' ranges
+// overlap with odds of about 2n in 2^48 for n commands a run (1 in 10^7 at ten million).
+uint64_t FirstCommandNumber() {
+  std::random_device random;
+  const uint64_t bits = (uint64_t{random()} << 32) | random();
+  return (bits >> 16) + 1;
+}
+
 }  // namespace
 
 EngineHost::EngineHost(const Config& config, asio::io_context& io, storage::Store& store,
@@ -91,6 +102,7 @@ EngineHost::EngineHost(const Config& config, asio::io_context& io, storage::Stor
       writer_(writer),
       keyer_(keyer),
       engine_(config.engine),
+      next_command_(FirstCommandNumber()),
       feed_(QueueFeed::Options{.view_calls = static_cast<size_t>(config.view_calls)}, NewEpoch(),
             [this](std::function<void()> send) { Deliver(std::move(send)); },
             [this] { return QueueSummaryNow(); }),

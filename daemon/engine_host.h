@@ -375,7 +375,8 @@ class EngineHost final {
   AnswerCache answers_;
   PlainAnswers plain_answers_;
 
-  uint64_t next_command_ = 1;
+  // The number of the next command id (FirstCommandNumber in engine_host.cc: random per process).
+  uint64_t next_command_;
   // The supervisors' live queue. `view_changed_`: an input was handled since the feed last
   // looked (it compares once per Flush: once per engine wake-up, however many inputs it took);
   // the counsellors whose status it may have changed.

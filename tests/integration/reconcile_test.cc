@@ -517,6 +517,56 @@ TEST_CASE("a late or repeated connect result never fails the call's current conn
   binh.desk.WaitFor([](const v1::DeskEvent& e) { return e.has_call_connected(); });
 }
 
+TEST_CASE("a connect result from before a restart never fails the connect sent after it",
+          "[integration]") {
+  ManualFixture m;
+  const routing::Timestamp t0 = m.time->SystemTime();
+  std::optional<testing::SignedIn> an(std::in_place, m.f, "an", "38");
+  std::optional<testing::SignedIn> binh(std::in_place, m.f, "binh", "38");
+  v1::Command to_an;
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.WaitForWelcome();
+    gw.Arrive("c-1", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+    an->desk.WaitFor(IsOffer);
+    REQUIRE(an->desk.Answer("c-1", true).ok());
+    to_an = gw.WaitForCommand(v1::Command::kConnect);
+    Unreachable(gw, to_an.command_id());  // An's phone is busy: the call goes to Binh.
+    binh->desk.WaitFor(IsOffer);
+    REQUIRE(binh->desk.Answer("c-1", true).ok());
+    CHECK(gw.WaitForCommand(v1::Command::kConnect).connect().counsellor_id() == "binh");
+  }
+  an.reset();
+  binh.reset();
+  // A restart, in the same millisecond: the new process sends Binh's connect again.
+  m.f.daemon->Shutdown();
+  m.f.Start();
+  std::optional<GatewayClient> gw;
+  CHECK(HelloHolding(m.f, gw, "c-1", t0).fate() == v1::HeldCallResult::FATE_LIVE);
+  const v1::Command again = gw->WaitForCommand(v1::Command::kConnect);
+  CHECK(again.connect().counsellor_id() == "binh");
+  CHECK(again.command_id() != to_an.command_id());
+  // An's result again (late, or a gateway answering a command id it has answered before).
+  Unreachable(*gw, to_an.command_id());
+  gw->Done(again);
+  v1::GatewayMessage connected;  // An id of its own: this client numbers its events from 1 again.
+  connected.mutable_event()->set_event_id("connected-after-restart");
+  connected.mutable_event()->set_call_id("c-1");
+  connected.mutable_event()->mutable_connected();
+  gw->Send(connected);
+  CHECK(gw->WaitForAck().code() == 0);
+  // Still Binh's call, connected; Binh is not put on break for An's busy phone.
+  const v1::QueueView view = m.f.View();
+  REQUIRE(view.calls_size() == 1);
+  CHECK(view.calls(0).state() == v1::CALL_STATE_CONNECTED);
+  for (const v1::CounsellorStatus& c : view.counsellors()) {
+    if (c.counsellor_id() == "binh") {
+      CHECK(c.state() == v1::COUNSELLOR_STATE_ON_CALL);
+    }
+  }
+}
+
 TEST_CASE("an input refused after quiet hours replays to the same state", "[integration]") {
   auto time = std::make_shared<ManualTime>();
   DaemonFixture f({}, nullptr, time);
