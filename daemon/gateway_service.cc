@@ -85,6 +85,15 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
                                  "that is not UTF-8, or bytes that are not this protocol)"));
       return;
     }
+    if (stream->closing()) {
+      // Revoked, rotated, replaced by a newer Hello, or cut off: nothing more from it counts,
+      // even while its final status waits behind a write the gateway does not read. No more
+      // reads either: it gets flow control, not our attention.
+      services.metrics.CountAfterClose();
+      spdlog::warn("gateway '{}': a message on its closed stream was dropped; no more is read",
+                   stream->gateway_id);
+      return;
+    }
     const v1::GatewayMessage& msg = stream->incoming;
     if (stream->gateway_id.empty()) {
       if (!msg.has_hello()) {

@@ -270,6 +270,11 @@ Metrics::Metrics() {
       "1 while journal commits succeed, 0 while they fail and events are not acknowledged.");
   // As the writer starts: healthy until a commit fails.
   storage_serving_->Set(1);
+  after_close_ = &registry_.AddCounter(
+      "hotline_gateway_messages_after_close_total",
+      "Gateway messages read on a stream already closing (its account revoked or rotated, its "
+      "gateway connected again, the stream cut off): dropped, never applied. The daemon reads "
+      "no more from that stream.");
 }
 
 void Metrics::SetWaiting(routing::Priority p, int64_t n) { Slot(waiting_, p)->Set(n); }

@@ -150,6 +150,8 @@ class Registry final {
 //   hotline_decision_seconds                histogram the engine thread handling one input
 //   hotline_journal_commit_seconds          histogram one journal commit (one transaction)
 //   hotline_storage_serving                 gauge     1 while commits succeed, 0 while they fail
+//   hotline_gateway_messages_after_close_total counter a message read on a gateway stream already
+//                                                      closing (revoked, replaced): dropped
 // Every labelled series exists from the start, at zero, so a rate over it never starts with a
 // missing sample.
 class Metrics final {
@@ -176,6 +178,9 @@ class Metrics final {
   // Whether journal commits succeed (what /healthz reports about storage).
   void SetStorageServing(bool serving);
 
+  // A gateway message read on a stream already closing was dropped (any thread).
+  void CountAfterClose() { after_close_->Increment(); }
+
   // Every metric in the text exposition format 0.0.4 (Content-Type prometheus::kContentType).
   std::string Render() const;
 
@@ -189,6 +194,7 @@ class Metrics final {
   prometheus::Histogram* ack_ = nullptr;
   prometheus::Histogram* commit_ = nullptr;
   prometheus::Gauge* storage_serving_ = nullptr;
+  prometheus::Counter* after_close_ = nullptr;
 };
 
 }  // namespace hotline::daemon

@@ -128,6 +128,9 @@ class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
     outbox_.Send(std::move(bytes), shared_from_this());
   }
   void Close(const grpc::Status& status) { outbox_.Close(status, shared_from_this()); }
+  // Close was called (or the stream was cut off): its final status waits only for the write in
+  // flight, which a gateway that does not read may hold up for good.
+  bool closing() const { return outbox_.closing(); }
   // See rpc::Outbox::Cap.
   void Cap(size_t limit, std::function<void()> overflowed) {
     outbox_.Cap(limit, &ctx, std::move(overflowed));

@@ -10,12 +10,14 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "daemon/accounts.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/testing/daemon_fixture.h"
+#include "tests/testing/metrics_text.h"
 
 namespace hotline {
 namespace {
@@ -470,6 +472,76 @@ TEST_CASE("revoking a gateway account closes its open Connect stream with UNAUTH
   CHECK(status.error_message().find("revoked") != std::string::npos);
   // And the token opens nothing any more.
   CHECK(Connect(f.channel, token, "gw-1") == grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// Waits (up to the fixtures' patience, polling) until `done` holds.
+bool WaitUntil(const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + testing::kPatience;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+// The value of one sample of GET /metrics, or -1 while it has none.
+double MetricSample(const DaemonFixture& f, const std::string& series) {
+  httplib::Client client("127.0.0.1", f.daemon->http_port());
+  auto res = client.Get("/metrics");
+  REQUIRE(res);
+  return testing::SampleValue(res->body, series).value_or(-1);
+}
+
+TEST_CASE("a revoked gateway that does not read has nothing more it sends applied") {
+  DaemonFixture f;
+  const std::string token =
+      Issue(f, DaemonFixture::kAdminToken, "gw-1", v1::ACCOUNT_ROLE_GATEWAY, "gw-1");
+  // A gateway that never reads, on a channel whose stream window stays at 4 KB: the daemon's
+  // acks and announcements to it block after a few dozen, and its final status (the revocation)
+  // waits behind them for good.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4096);
+  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(f.daemon->grpc_port()),
+                                           grpc::InsecureChannelCredentials(), args);
+  auto stub = v1::GatewayService::NewStub(channel);
+  grpc::ClientContext ctx;
+  Prepare(ctx, token);
+  auto stream = stub->Connect(&ctx);
+  v1::GatewayMessage hello;
+  *hello.mutable_hello() = testing::HelloFor("gw-1");
+  REQUIRE(stream->Write(hello));
+  const auto arrival = [](const std::string& id, v1::Priority priority) {
+    v1::GatewayMessage m;
+    m.mutable_event()->set_event_id(id);
+    m.mutable_event()->set_call_id(id);
+    *m.mutable_event()->mutable_arrived() = testing::Arrival("38", "0912345678", priority);
+    return m;
+  };
+  constexpr int kArrivals = 2000;
+  for (int i = 0; i < kArrivals; ++i) {
+    REQUIRE(stream->Write(arrival("c-" + std::to_string(i), v1::PRIORITY_NORMAL)));
+  }
+  REQUIRE(WaitUntil([&] { return f.View().summary().waiting_total() == kArrivals; }));
+
+  Revoke(f, "gw-1");
+  // The leaked token's holder goes on: emergencies, which would head the queue. The daemon
+  // reads the first, drops it, and reads no more.
+  for (int i = 0; i < 3; ++i) {
+    stream->Write(arrival("late-" + std::to_string(i), v1::PRIORITY_EMERGENCY));
+  }
+  const std::string dropped = "hotline_gateway_messages_after_close_total";
+  REQUIRE(WaitUntil([&] { return MetricSample(f, dropped) >= 1; }));
+  CHECK(MetricSample(f, dropped) == 1);
+  const v1::QueueView view = f.View();
+  CHECK(view.summary().waiting_total() == kArrivals);
+  REQUIRE(view.calls_size() > 0);
+  CHECK(view.calls(0).summary().priority() == v1::PRIORITY_NORMAL);
+  ctx.TryCancel();
+  stream->Finish();
 }
 
 TEST_CASE("rotating a gateway account closes the old token's stream and the new token connects") {
