@@ -63,8 +63,13 @@ class DatabaseLock {
  public:
   // Errors: FAILED_PRECONDITION when another process holds the lock, naming its pid, the
   // database and the lock file; UNAVAILABLE when the lock file cannot be opened or written.
+  // The lock file is beside the database's real path (symlinks resolved, as SQLite resolves them
+  // for its own files), so a second daemon reaching the same file by another name still finds
+  // it locked. A hard link is not detected: SQLite's documentation forbids them for a database.
   static absl::StatusOr<std::unique_ptr<DatabaseLock>> Acquire(const std::string& database) {
-    const std::string path = database + ".lock";
+    std::error_code error;
+    const std::filesystem::path real = std::filesystem::weakly_canonical(database, error);
+    const std::string path = (error ? database : real.string()) + ".lock";
     const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
       return absl::UnavailableError(absl::StrCat("cannot open the lock file '", path,

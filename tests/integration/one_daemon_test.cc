@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "tests/testing/daemon_fixture.h"
 
@@ -26,6 +27,28 @@ TEST_CASE("a second daemon on the same database refuses to start, naming the hol
   first.AddCounsellor("lan", "38");
   first.Restart();  // And a daemon that stopped leaves the database free.
   CHECK(first.daemon->grpc_port() > 0);
+}
+
+TEST_CASE("a second daemon on the same database under another name refuses to start",
+          "[integration][start]") {
+  DaemonFixture first;
+  const std::filesystem::path real = first.config.database;
+  // The same file through a symlink to it, and through a symlink to its directory.
+  const std::filesystem::path file_link = real.parent_path() / "other-name.db";
+  std::filesystem::create_symlink(real, file_link);
+  const std::filesystem::path dir_link = first.dir.path() / "linked-dir";
+  std::filesystem::create_directory_symlink(real.parent_path(), dir_link);
+  for (const std::filesystem::path& alias : {file_link, dir_link / real.filename()}) {
+    INFO(alias);
+    daemon::Config config = first.config;
+    config.database = alias.string();
+    const auto second = daemon::Daemon::Start(config);
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
+    CHECK_THAT(std::string(second.status().message()),
+               Catch::Contains("pid " + std::to_string(getpid())));
+  }
+  first.AddCounsellor("lan", "38");  // The first still writes its database.
 }
 
 TEST_CASE("a second daemon on a port already bound refuses to start, naming the port",
