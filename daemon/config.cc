@@ -237,7 +237,7 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
            r.Listen("server.http_listen", c.http_listen),
            r.String("storage.database", c.database),
            r.String("storage.synchronous", synchronous),
-           r.Integer("storage.snapshot_every_records", c.snapshot_every_records, 100, 100'000'000),
+           r.Integer("storage.snapshot_every_records", c.snapshot_every_records, 1, 100'000'000),
            r.Millis("routing.desk_grace_ms", c.engine.desk_grace_ms),
            r.String("security.caller_key_file", c.caller_key_file),
            r.String("security.gateway_token", c.gateway_token),

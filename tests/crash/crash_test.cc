@@ -7,8 +7,8 @@
 // acknowledged event"; gateway.proto's reconciliation contract).
 //
 // The daemon runs with deploy/hotline.toml changed in four keys (written to the run's
-// directory): a snapshot every --snapshot-every journal records (100, the least the config
-// accepts), so snapshots are taken and restored across the kills; a maximum wait of
+// directory): a snapshot every --snapshot-every journal records (100; the config accepts down
+// to 1), so snapshots are taken and restored across the kills; a maximum wait of
 // --max-wait-ms (2.5 s), so calls time out while the gateway is away; a 3 s offer timeout and
 // a 5 s wrap-up, so a counsellor held by a lost answer is soon back.
 //

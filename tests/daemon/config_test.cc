@@ -47,6 +47,26 @@ TEST_CASE("a config error names the file, the line and the key", "[daemon]") {
   CHECK(LoadConfig("/nonexistent/hotline.toml").status().code() == absl::StatusCode::kNotFound);
 }
 
+TEST_CASE("a snapshot may be taken after every journal record, and no less often than never",
+          "[daemon]") {
+  // Tiny intervals are how snapshots are tested across kills: 1 is a setting, not an error.
+  for (const int64_t every : {1, 2, 100, 100'000'000}) {
+    auto config =
+        ParseConfig(absl::StrCat("[storage]\nsnapshot_every_records = ", every, "\n"), "h.toml");
+    INFO(every << ": " << config.status().ToString());
+    REQUIRE(config.ok());
+    CHECK(config->snapshot_every_records == every);
+  }
+  for (const int64_t every : {int64_t{0}, int64_t{-1}, int64_t{100'000'001}}) {
+    auto config =
+        ParseConfig(absl::StrCat("[storage]\nsnapshot_every_records = ", every, "\n"), "h.toml");
+    INFO(every);
+    REQUIRE(config.status().code() == absl::StatusCode::kInvalidArgument);
+    CHECK_THAT(std::string(config.status().message()),
+               Catch::Contains("h.toml:2") && Catch::Contains("storage.snapshot_every_records"));
+  }
+}
+
 TEST_CASE("a listen port outside 0-65535 is refused naming the file, the line and the key",
           "[daemon]") {
   // Defect: "127.0.0.1:99999" was accepted, and the HTTP server bound port 99999 mod 65536.
