@@ -1633,10 +1633,14 @@ bool EngineHost::InstallDeskToken(const std::string& counsellor_id, const std::s
   }
   counsellor_by_token_hash_[hash] = counsellor_id;
   // The desk open with the old token closes; its closing signs nobody out by itself (grace).
+  // It is gone now, not when its stream ends: a desk that does not read holds that end up for
+  // good (the final status waits behind the write in flight), and meanwhile the counsellor would
+  // be offered calls no one sees.
   if (auto desk = desks_.find(counsellor_id); desk != desks_.end()) {
     auto stream = desk->second;
     stream->Close(grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
                                "authorization: this desk token was rotated out"));
+    DeskClosed(stream);
   }
   spdlog::info("desk token of counsellor '{}' rotated", counsellor_id);
   return true;

@@ -486,6 +486,17 @@ bool WaitUntil(const std::function<bool()>& done) {
   return true;
 }
 
+// A connection of its own for a client that never reads: its stream window stays at 4 KB, so
+// the daemon's writes to it block after that much.
+std::shared_ptr<grpc::Channel> PausedChannel(const DaemonFixture& f) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4096);
+  return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(f.daemon->grpc_port()),
+                                   grpc::InsecureChannelCredentials(), args);
+}
+
 // The value of one sample of GET /metrics, or -1 while it has none.
 double MetricSample(const DaemonFixture& f, const std::string& series) {
   httplib::Client client("127.0.0.1", f.daemon->http_port());
@@ -498,18 +509,11 @@ TEST_CASE("a revoked gateway that does not read has nothing more it sends applie
   DaemonFixture f;
   const std::string token =
       Issue(f, DaemonFixture::kAdminToken, "gw-1", v1::ACCOUNT_ROLE_GATEWAY, "gw-1");
-  // A gateway that never reads, on a channel whose stream window stays at 4 KB: the daemon's
-  // acks and announcements to it block after a few dozen, and its final status (the revocation)
-  // waits behind them for good.
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 4096);
-  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(f.daemon->grpc_port()),
-                                           grpc::InsecureChannelCredentials(), args);
-  auto stub = v1::GatewayService::NewStub(channel);
+  // A gateway that never reads: the daemon's acks and announcements to it block after a few
+  // dozen, and its final status (the revocation) waits behind them for good.
+  auto stub = v1::GatewayService::NewStub(PausedChannel(f));
   grpc::ClientContext ctx;
-  Prepare(ctx, token);
+  testing::Authorize(ctx, token);  // No deadline: the stream lives as long as the test.
   auto stream = stub->Connect(&ctx);
   v1::GatewayMessage hello;
   *hello.mutable_hello() = testing::HelloFor("gw-1");
@@ -669,6 +673,47 @@ TEST_CASE("rotating a counsellor's desk token closes their open desk and the new
   testing::DeskClient fresh(f.channel, new_token, "new-");
   fresh.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
   CHECK(fresh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+}
+
+TEST_CASE("a desk that does not read is gone as soon as its token is rotated: offered nothing") {
+  DaemonFixture f;
+  const std::string token = f.AddCounsellor("an", "38");
+  // The old token's desk opens Watch and never reads; the counsellor goes AVAILABLE and back
+  // enough times that its presence events fill the window and the daemon's writes block: its
+  // final status (the rotation) then waits behind them for good.
+  auto desks = v1::DeskService::NewStub(PausedChannel(f));
+  grpc::ClientContext watch;
+  testing::Authorize(watch, token);  // No deadline: the stream lives as long as the test.
+  auto paused = desks->Watch(&watch, v1::WatchDeskRequest());
+  auto presence = v1::DeskService::NewStub(f.channel);
+  const auto set = [&](int i, v1::CounsellorState state) {
+    grpc::ClientContext ctx;
+    Prepare(ctx, token);
+    v1::SetPresenceRequest request;
+    request.set_request_id("p-" + std::to_string(i));
+    request.set_state(state);
+    v1::SetPresenceResponse response;
+    return presence->SetPresence(&ctx, request, &response);
+  };
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE(set(i, i % 2 == 0 ? v1::COUNSELLOR_STATE_AVAILABLE : v1::COUNSELLOR_STATE_BREAK).ok());
+  }
+  REQUIRE(set(200, v1::COUNSELLOR_STATE_AVAILABLE).ok());
+
+  RotateDesk(f, "an");
+  // A call comes: nobody can see an offer on the rotated desk, so none is made there (it would
+  // ring unseen and count as missed). The counsellor is AVAILABLE in the grace period, desk gone.
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("c-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  const v1::QueueView view = f.View();
+  REQUIRE(view.calls_size() == 1);
+  CHECK(view.calls(0).state() == v1::CALL_STATE_WAITING);
+  REQUIRE(view.counsellors_size() == 1);
+  CHECK(view.counsellors(0).state() == v1::COUNSELLOR_STATE_AVAILABLE);
+  CHECK_FALSE(view.counsellors(0).desk_connected());
+  watch.TryCancel();
+  paused->Finish();
 }
 
 TEST_CASE("remove with sign_out signs a counsellor out closes their desk and removes them in one step") {
