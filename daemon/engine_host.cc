@@ -274,6 +274,21 @@ absl::Status EngineHost::LoadPolicyFiles() {
   if (!policy.ok()) {
     return policy.status();
   }
+  // Repeat callers are remembered no longer than their hashes are kept on disk (retention's
+  // callers_days, counted from the arrival; the engine's window counts from the answer, at most a
+  // maximum wait and an offer later). Otherwise the engine would keep a caller the retention has
+  // erased, and forget them at the next restart, which rebuilds its memory from the rows.
+  const routing::Millis kept = std::chrono::duration_cast<routing::Millis>(
+                                   std::chrono::hours(24) * config_.retention.callers_days) -
+                               config_.engine.max_wait_ms - config_.engine.offer_timeout_ms;
+  if (policy->repeat_window_ms > kept) {
+    spdlog::warn(
+        "repeat_callers.window_ms ({} ms) is longer than retention.callers_days ({} days) keeps "
+        "callers' hashes: the window is shortened to {} ms",
+        policy->repeat_window_ms.count(), config_.retention.callers_days,
+        std::max(kept, routing::Millis(0)).count());
+    policy->repeat_window_ms = std::max(kept, routing::Millis(0));
+  }
   if (*policy == engine_.policy()) {
     return absl::OkStatus();
   }

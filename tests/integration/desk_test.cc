@@ -146,6 +146,48 @@ TEST_CASE("a repeat caller's history survives a restart, from a snapshot or the 
   CHECK(history.recent(0).answered_at().seconds() == kStartSeconds + 3);
 }
 
+TEST_CASE("a repeat caller is remembered no longer than retention keeps callers, restart or not",
+          "[desk]") {
+  // retention.callers_days = 1 against the shipped 7-day repeat window: the engine's window is
+  // cut to what the rows keep (a day less a maximum wait and an offer), so a caller is a repeat
+  // caller for the same time whether or not the daemon restarts, which rebuilds from the rows.
+  const bool restart = GENERATE(false, true);
+  INFO((restart ? "with" : "without") << " a restart");
+  auto time = std::make_shared<testing::ManualTime>();
+  testing::DaemonFixture f([](daemon::Config& config) { config.retention.callers_days = 1; },
+                           nullptr, time);
+  std::optional<GatewayClient> gw(std::in_place, f.channel, testing::DaemonFixture::kGatewayToken,
+                                  "gw-1");
+  gw->WaitForWelcome();
+  std::optional<SignedIn> lan(std::in_place, f, "lan", "38");
+  const std::string token = lan->token;
+  gw->Arrive("c-1", "38", v1::PRIORITY_NORMAL, kCaller);
+  CHECK(gw->WaitForAck().code() == 0);
+  AnswerAndEnd(*gw, lan->desk, "c-1", time.get(), 3s, 60s);
+  Dispose(lan->desk, "c-1", v1::CATEGORY_NEGLECT);
+  time->Advance(25h);  // Past the day the rows keep the caller, well within 7 days.
+  f.View();            // The timers of those hours have run (the retention job among them).
+  std::optional<DeskClient> again;
+  if (restart) {
+    lan.reset();
+    gw.reset();
+    f.Restart();
+    // Another gateway id and the desk's own request ids: the first ones are remembered.
+    gw.emplace(f.channel, testing::DaemonFixture::kGatewayToken, "gw-2");
+    gw->WaitForWelcome();
+    again.emplace(f.channel, token, "again-");
+    again->WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); });
+    REQUIRE(again->SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  }
+  DeskClient& desk = restart ? *again : lan->desk;
+  gw->Arrive("c-2", "38", v1::PRIORITY_NORMAL, kCaller);
+  CHECK(gw->WaitForAck().code() == 0);
+  const v1::DeskEvent offer = desk.WaitFor(IsOffer);
+  REQUIRE(offer.offer().call().call_id() == "c-2");
+  CHECK_FALSE(offer.offer().call().repeat_caller());
+  CHECK_FALSE(offer.offer().has_caller_history());
+}
+
 TEST_CASE("a disposition after the wrap-up expired is recorded late, once, also after a restart",
           "[desk]") {
   ManualFixture m;
