@@ -275,9 +275,11 @@ absl::Status EngineHost::LoadPolicyFiles() {
     return policy.status();
   }
   // Repeat callers are remembered no longer than their hashes are kept on disk (retention's
-  // callers_days, counted from the arrival; the engine's window counts from the answer, at most a
-  // maximum wait and an offer later). Otherwise the engine would keep a caller the retention has
-  // erased, and forget them at the next restart, which rebuilds its memory from the rows.
+  // callers_days, counted from the arrival; the engine's window counts from the answer, which
+  // comes up to a maximum wait and an offer's ring after the arrival, plus however long the
+  // gateway takes to connect: seconds this cut does not cover). Otherwise the engine would keep a
+  // caller the retention has erased, and forget them at the next restart, which rebuilds its
+  // memory from the rows.
   const routing::Millis kept = std::chrono::duration_cast<routing::Millis>(
                                    std::chrono::hours(24) * config_.retention.callers_days) -
                                config_.engine.max_wait_ms - config_.engine.offer_timeout_ms;
@@ -1352,8 +1354,9 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
     slot->Close(grpc::Status(grpc::StatusCode::ABORTED, "replaced by a newer desk"));
     // An offer ringing on the old desk cannot be shown on this one (the presence below names
     // the call but carries no offer): it is withdrawn as if that desk had gone first, not
-    // missed, and the connection below offers again. Any other state the presence shows whole;
-    // a disconnection there would needlessly let go of the calls held for the counsellor.
+    // missed, and the connection below offers again. The disconnection also lets the repeat
+    // callers held for the counsellor go on to others, as a dropped desk does. Any other state
+    // the presence shows whole, so there the desk is replaced without a disconnection.
     const auto c = engine_.FindCounsellor(*id);
     if (c && c->state == routing::CounsellorState::kReserved) {
       v1::JournalRecord gone;
