@@ -49,6 +49,16 @@ void HangUp(GatewayClient& gw, const std::string& call_id) {
   REQUIRE(gw.WaitForAck().code() == 0);
 }
 
+// c-1 (kChild) arrives, is answered at `desk` and ends; its wrap-up's deadline passes: c-1 is
+// owed, and the counsellor AVAILABLE again.
+void OweC1(GatewayClient& gw, DeskClient& desk, ManualTime& time) {
+  gw.Arrive("c-1", "38", v1::PRIORITY_NORMAL, kChild);
+  REQUIRE(gw.WaitForAck().code() == 0);
+  AnswerAndEnd(gw, desk, "c-1", &time, 1s, 30s);
+  time.Advance(45s);
+  desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+}
+
 // Finished calls of every kind, on a clock that mostly stands still (many inputs in the same
 // millisecond, as around a snapshot): c-1 (kChild) answered, its wrap-up expired, disposed late;
 // c-2 (kOther) abandoned; c-3 (kChild again) answered and disposed in wrap-up; c-4 (kThird)
@@ -61,11 +71,7 @@ std::string Script(DaemonFixture& f, ManualTime& time) {
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
 
-  gw.Arrive("c-1", "38", v1::PRIORITY_NORMAL, kChild);
-  REQUIRE(gw.WaitForAck().code() == 0);
-  AnswerAndEnd(gw, desk, "c-1", &time, 1s, 30s);
-  time.Advance(45s);  // The wrap-up's deadline: c-1 is owed.
-  desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+  OweC1(gw, desk, time);
 
   REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_BREAK).ok());
   gw.Arrive("c-2", "38", v1::PRIORITY_NORMAL, kOther);
@@ -263,11 +269,7 @@ TEST_CASE("a late disposition in the last snapshot's millisecond is kept across 
     REQUIRE(desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
     GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
     gw.WaitForWelcome();
-    gw.Arrive("c-1", "38", v1::PRIORITY_NORMAL, kChild);
-    REQUIRE(gw.WaitForAck().code() == 0);
-    AnswerAndEnd(gw, desk, "c-1", time.get(), 1s, 30s);
-    time->Advance(45s);  // The wrap-up's deadline: c-1 is owed.
-    desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
+    OweC1(gw, desk, *time);
     v1::Disposition late;
     late.set_category(v1::CATEGORY_MENTAL_HEALTH);
     late.set_action(v1::ACTION_COUNSELLED);
