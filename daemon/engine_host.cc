@@ -727,6 +727,13 @@ void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command)
     connect_ids_[command.call_id()] = command.command_id();
   }
   auto it = gateways_.find(gateway_id);
+  if (it != gateways_.end() && it->second->closing()) {
+    // Revoked, rotated out or cut off, and not yet ended: a gateway that does not read holds its
+    // end up for good (the final status waits behind the write in flight). It is away: what it
+    // would be sent waits for its next Hello, not in a stream that will never carry it.
+    GatewayClosed(it->second);
+    it = gateways_.end();
+  }
   if (it == gateways_.end()) {
     const routing::Timestamp now = Now();
     if (!command.has_offer_callback()) {

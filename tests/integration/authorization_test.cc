@@ -17,6 +17,7 @@
 #include "daemon/accounts.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/testing/daemon_fixture.h"
+#include "tests/testing/manual_time.h"
 #include "tests/testing/metrics_text.h"
 
 namespace hotline {
@@ -544,6 +545,57 @@ TEST_CASE("a revoked gateway that does not read has nothing more it sends applie
   CHECK(view.summary().waiting_total() == kArrivals);
   REQUIRE(view.calls_size() > 0);
   CHECK(view.calls(0).summary().priority() == v1::PRIORITY_NORMAL);
+  ctx.TryCancel();
+  stream->Finish();
+}
+
+// The revoked stream lingers while its client does not read (its final status waits behind a
+// blocked write), but the gateway is away: its commands wait for its next Hello, as for a
+// gateway whose stream has ended, instead of going into the stream that will never carry them.
+TEST_CASE("commands for a revoked gateway that does not read wait for its next stream") {
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f({}, nullptr, time);
+  const std::string token =
+      Issue(f, DaemonFixture::kAdminToken, "gw-1", v1::ACCOUNT_ROLE_GATEWAY, "gw-1");
+  auto stub = v1::GatewayService::NewStub(PausedChannel(f));
+  grpc::ClientContext ctx;
+  testing::Authorize(ctx, token);
+  auto stream = stub->Connect(&ctx);
+  v1::GatewayMessage first;
+  *first.mutable_hello() = testing::HelloFor("gw-1");
+  REQUIRE(stream->Write(first));
+  v1::Hello hello = testing::HelloFor("gw-1");
+  constexpr int kArrivals = 2000;  // Enough acks that the daemon's writes to it block.
+  for (int i = 0; i < kArrivals; ++i) {
+    const std::string id = "c-" + std::to_string(i);
+    v1::GatewayMessage m;
+    m.mutable_event()->set_event_id(id);
+    m.mutable_event()->set_call_id(id);
+    *m.mutable_event()->mutable_arrived() = testing::Arrival("38", "0912345678");
+    REQUIRE(stream->Write(m));
+    hello.add_held_calls()->set_call_id(id);
+  }
+  REQUIRE(WaitUntil([&] { return f.View().summary().waiting_total() == kArrivals; }));
+  Revoke(f, "gw-1");
+
+  // A minute on, every caller is due an announcement.
+  time->Advance(routing::Millis(60'000));
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, hello);
+  REQUIRE(gw.WaitForWelcome().held_calls_size() == kArrivals);
+  v1::GatewayMessage last;
+  last.mutable_event()->set_event_id("last");
+  last.mutable_event()->set_call_id("last");
+  *last.mutable_event()->mutable_arrived() = testing::Arrival("38", "0912345679");
+  gw.Send(last);
+  std::set<std::string> announced;
+  gw.WaitFor([&](const v1::HotlineMessage& m) {
+    if (m.has_command() && m.command().has_announce()) {
+      announced.insert(m.command().call_id());
+    }
+    return m.has_ack() && m.ack().event_id() == "last";
+  });
+  announced.erase("last");
+  CHECK(announced.size() == kArrivals);
   ctx.TryCancel();
   stream->Finish();
 }
