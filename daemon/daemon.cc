@@ -52,6 +52,25 @@ using v1::SupervisorService;
 
 using AdminAsync = AdminService::AsyncService;
 
+// Nothing the HTTP port serves takes a request body: a request that is not GET or HEAD, or that
+// says it carries a body, is answered 405 or 413 (with Connection: close) and true is returned.
+bool RefuseHttpBody(const httplib::Request& req, httplib::Response& res) {
+  if (req.method != "GET" && req.method != "HEAD") {
+    res.status = 405;
+    res.set_header("Allow", "GET, HEAD");
+    res.set_content("method: only GET and HEAD are served here\n", "text/plain");
+  } else if (req.has_header("Transfer-Encoding") ||
+             (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0")) {
+    res.status = 413;
+    res.set_content("request body: none is accepted here (Content-Length, Transfer-Encoding)\n",
+                    "text/plain");
+  } else {
+    return false;
+  }
+  res.set_header("Connection", "close");
+  return true;
+}
+
 // Holds `<database>.lock` locked for the daemon's lifetime, so a second hotlined on the same
 // database refuses to start instead of writing beside the first (their journal seqs would
 // collide, and SQLite 3.40 has a WAL-reset bug with two writing connections: DESIGN.md §5).
@@ -456,8 +475,14 @@ class DaemonImpl final : public Daemon {
     http_->set_payload_max_length(64 * 1024);  // Nothing hotlined serves takes a body.
     // The header deadline (limits.h HttpHeaderDeadline) learns which connections are being
     // answered; it exists from before the listener runs until after it stopped.
-    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response&) {
+    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       http_deadline_->Started(req.remote_addr, req.remote_port);
+      if (RefuseHttpBody(req, res)) {
+        // cpp-httplib would read the body next, a chunked one or one without a length without
+        // limit: the connection is read no more, answered, and closed.
+        http_deadline_->StopReading(req.remote_addr, req.remote_port);
+        return httplib::Server::HandlerResponse::Handled;
+      }
       return httplib::Server::HandlerResponse::Unhandled;
     });
     http_->set_logger([this](const httplib::Request& req, const httplib::Response&) {

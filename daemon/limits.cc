@@ -160,10 +160,30 @@ std::optional<std::string> PeerKey(int fd) {
   return Key(peer);
 }
 
+// The connections to `port` open now, as (fd, "addr:port" of the peer).
+std::vector<std::pair<int, std::string>> ConnectionsTo(int port) {
+  std::vector<std::pair<int, std::string>> open;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = -1;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &fd) || LocalPort(fd) != port) {
+      continue;
+    }
+    if (auto key = PeerKey(fd)) {
+      open.emplace_back(fd, *key);
+    }
+  }
+  return open;
+}
+
 }  // namespace
 
-HttpHeaderDeadline::HttpHeaderDeadline(int port, std::chrono::milliseconds timeout)
-    : port_(port), timeout_(timeout), thread_([this] { Run(); }) {}
+HttpHeaderDeadline::HttpHeaderDeadline(int port, std::chrono::milliseconds timeout,
+                                       int64_t max_header_bytes)
+    : port_(port),
+      timeout_(timeout),
+      max_header_bytes_(max_header_bytes),
+      thread_([this] { Run(); }) {}
 
 HttpHeaderDeadline::~HttpHeaderDeadline() {
   {
@@ -185,6 +205,16 @@ void HttpHeaderDeadline::Finished(const std::string& addr, int port) {
   Connection& c = connections_[absl::StrCat(addr, ":", port)];
   c.answering = false;
   c.since = std::chrono::steady_clock::now();
+  c.received_since.reset();
+}
+
+void HttpHeaderDeadline::StopReading(const std::string& addr, int port) {
+  const std::string key = absl::StrCat(addr, ":", port);
+  for (const auto& [fd, peer] : ConnectionsTo(port_)) {
+    if (peer == key) {
+      shutdown(fd, SHUT_RD);
+    }
+  }
 }
 
 int64_t HttpHeaderDeadline::closed() const {
@@ -202,17 +232,13 @@ void HttpHeaderDeadline::Run() {
 }
 
 void HttpHeaderDeadline::Scan() {
-  // The HTTP connections open now, by fd (no lock held while reading /proc).
-  std::vector<std::pair<int, std::string>> open;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-    int fd = -1;
-    if (!absl::SimpleAtoi(entry.path().filename().string(), &fd) || LocalPort(fd) != port_) {
-      continue;
-    }
-    if (auto key = PeerKey(fd)) {
-      open.emplace_back(fd, *key);
-    }
+  // The HTTP connections open now, by fd, with what each has received (no lock held while
+  // reading /proc).
+  std::vector<std::pair<int, std::string>> open = ConnectionsTo(port_);
+  std::vector<std::optional<uint64_t>> received;
+  received.reserve(open.size());
+  for (const auto& [fd, key] : open) {
+    received.push_back(TcpBytesReceived(fd));
   }
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::pair<int, std::string>> late;
@@ -221,14 +247,26 @@ void HttpHeaderDeadline::Scan() {
     for (auto& [key, c] : connections_) {
       c.seen = false;
     }
-    for (const auto& [fd, key] : open) {
+    for (size_t i = 0; i < open.size(); ++i) {
+      const auto& [fd, key] = open[i];
       auto [it, added] = connections_.try_emplace(key);
       Connection& c = it->second;
       if (added) {
         c.since = now;
+        c.received_since = 0;  // Accepted since the last scan: all it sent is headers.
       }
       c.seen = true;
-      if (!c.answering && now - c.since > timeout_) {
+      if (c.answering) {
+        continue;
+      }
+      if (!c.received_since) {
+        c.received_since = received[i];  // Answered since the last scan.
+      }
+      const bool too_long = now - c.since > timeout_;
+      const bool too_big =
+          received[i] && c.received_since &&
+          *received[i] - *c.received_since > static_cast<uint64_t>(max_header_bytes_);
+      if (too_long || too_big) {
         late.emplace_back(fd, key);
       }
     }

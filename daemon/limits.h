@@ -10,8 +10,10 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -101,6 +103,11 @@ class SummaryLog final {
 
 namespace hotline::daemon {
 
+// Bytes the kernel has received on TCP socket `fd` since it was opened, read or not
+// (TCP_INFO's tcpi_bytes_received); nullopt if it cannot tell. In tcp_received.cc, which
+// includes <linux/tcp.h> (it conflicts with <netinet/tcp.h>, which Asio includes).
+std::optional<uint64_t> TcpBytesReceived(int fd);
+
 // The HTTP server's header deadline: cpp-httplib 0.11.4 times out each read, not a request, so
 // a client that sends a header byte every few seconds holds a worker for ever, and a few dozen
 // such clients starve /healthz. This watchdog closes (shutdown(2)) every connection to the HTTP
@@ -110,9 +117,20 @@ namespace hotline::daemon {
 // cpp-httplib does not show its accepted sockets, and tells them apart by their peer address,
 // which the pre-routing handler and the logger report. Started() and Finished() may be called
 // from any thread.
+//
+// It bounds the headers' size as well as their time: cpp-httplib grows a request line or a
+// header line without limit until its end comes, and takes any number of headers. A
+// connection that has received more than `max_header_bytes` (the kernel's count, TCP_INFO)
+// since it was accepted or last answered, without complete headers, is shut down at the next
+// scan. And StopReading() ends the reading of a connection at once, for a request whose body the
+// daemon will not read (cpp-httplib would read a chunked body, or one without a length, without
+// limit, whatever handler there is).
 class HttpHeaderDeadline final {
  public:
-  HttpHeaderDeadline(int port, std::chrono::milliseconds timeout);
+  static constexpr int64_t kMaxHeaderBytes = 64 * 1024;
+
+  HttpHeaderDeadline(int port, std::chrono::milliseconds timeout,
+                     int64_t max_header_bytes = kMaxHeaderBytes);
   ~HttpHeaderDeadline();  // Stops the watchdog thread.
   HttpHeaderDeadline(const HttpHeaderDeadline&) = delete;
   HttpHeaderDeadline& operator=(const HttpHeaderDeadline&) = delete;
@@ -120,12 +138,17 @@ class HttpHeaderDeadline final {
   // A request from `addr`:`port` has its headers (pre-routing) / has been answered (logger).
   void Started(const std::string& addr, int port);
   void Finished(const std::string& addr, int port);
-  // Connections closed so far for missing their deadline.
+  // Shuts the reading half of the connection from `addr`:`port` now (shutdown(2) SHUT_RD): the
+  // response being made is still written, then cpp-httplib sees the end and closes it.
+  void StopReading(const std::string& addr, int port);
+  // Connections closed so far for missing their deadline or sending headers past the bound.
   int64_t closed() const;
 
  private:
   struct Connection {
     std::chrono::steady_clock::time_point since;  // Accepted, or last answered.
+    // The kernel's count of bytes received at `since` (as the first scan after it read it).
+    std::optional<uint64_t> received_since;
     bool answering = false;
     bool seen = false;  // Found by the current scan.
   };
@@ -134,6 +157,7 @@ class HttpHeaderDeadline final {
 
   const int port_;
   const std::chrono::milliseconds timeout_;
+  const int64_t max_header_bytes_;
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;
   bool stop_ = false;                              // Guarded by mu_.
