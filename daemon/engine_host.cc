@@ -1548,10 +1548,11 @@ void EngineHost::WatchCaughtUp(const std::shared_ptr<QueueSink>& sink) {
   feed_.Refresh(sink, Now());
 }
 
-void EngineHost::ChangePriority(const std::string& request_id, const std::string& call_id,
-                                routing::Priority priority, Reply<v1::CallStatus> reply) {
+void EngineHost::ChangePriority(const std::string& origin, const std::string& request_id,
+                                const std::string& call_id, routing::Priority priority,
+                                Reply<v1::CallStatus> reply) {
   Answer<v1::CallStatus>(
-      "supervisor", request_id,
+      origin, request_id,
       [&]() -> absl::StatusOr<v1::CallStatus> {
         v1::JournalRecord record;
         record.mutable_change_priority()->set_call_id(call_id);

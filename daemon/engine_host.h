@@ -97,7 +97,8 @@ class EngineHost final {
   absl::StatusOr<std::string> CounsellorFor(const std::string& token) const;
 
   // Requests carry a request id: a repeat from the same origin gets the original answer.
-  // `origin` says who asked: "desk:<id>" or "supervisor".
+  // `origin` says who asked: "desk:<id>", or the supervisor's principal ("supervisor:<account>",
+  // "supervisor:config"): ids are kept per desk or per supervisor account, never shared.
   void SetPresence(const std::string& origin, const std::string& request_id,
                    const std::string& counsellor_id, routing::CounsellorState state,
                    routing::BreakReason reason, Reply<v1::CounsellorStatus> reply);
@@ -123,8 +124,10 @@ class EngineHost final {
   void WatchClosed(const std::shared_ptr<QueueSink>& sink);
   // A watcher that fell behind (its unsent updates were dropped) has caught up: a full view.
   void WatchCaughtUp(const std::shared_ptr<QueueSink>& sink);
-  void ChangePriority(const std::string& request_id, const std::string& call_id,
-                      routing::Priority priority, Reply<v1::CallStatus> reply);
+  // `origin` as for SetPresence.
+  void ChangePriority(const std::string& origin, const std::string& request_id,
+                      const std::string& call_id, routing::Priority priority,
+                      Reply<v1::CallStatus> reply);
 
   // --- Administrators. ---
   // Province codes are turned into today's (INVALID_ARGUMENT for unknown ones).

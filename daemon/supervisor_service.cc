@@ -76,6 +76,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
             },
             [](const v1::QueueUpdate& u) { return u.has_view(); });
         services.host.Post([s, who = SupervisorPrincipal(services, s->ctx)](EngineHost& h) {
+          // Kept for the end's record: the token may be revoked or rotated by then (that is
+          // what closes the stream), and would name nobody.
+          s->principal = who;
           h.Audit("supervisor", who, "watch_queue_start", "");
           h.WatchOpened(s, s->request.epoch(), s->request.after());
         });
@@ -85,8 +88,8 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
           services.peers.Closed(s->ctx.peer());
         }
         s->Close(grpc::Status::CANCELLED);
-        services.host.Post([s, who = SupervisorPrincipal(services, s->ctx)](EngineHost& h) {
-          h.Audit("supervisor", who, "watch_queue_end", "");
+        services.host.Post([s](EngineHost& h) {
+          h.Audit("supervisor", s->principal, "watch_queue_end", "");
           h.WatchClosed(s);
         });
       });
@@ -110,9 +113,10 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         if (!state.ok()) {
           return call->Fail(state.status());
         }
-        services.host.Post([call, state = *state](EngineHost& h) {
-          h.SetPresence("supervisor", call->request.request_id(), call->request.counsellor_id(),
-                        state, routing::BreakReason::kSupervisor,
+        services.host.Post([call, state = *state,
+                            origin = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+          h.SetPresence(origin, call->request.request_id(), call->request.counsellor_id(), state,
+                        routing::BreakReason::kSupervisor,
                         [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
                           call->Complete(Respond<v1::SetCounsellorPresenceResponse>(
                               status, [](auto& r, const auto& s) { *r.mutable_status() = s; }));
@@ -137,8 +141,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         if (!priority.ok()) {
           return call->Fail(priority.status());
         }
-        services.host.Post([call, priority = *priority](EngineHost& h) {
-          h.ChangePriority(call->request.request_id(), call->request.call_id(), priority,
+        services.host.Post([call, priority = *priority,
+                            origin = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+          h.ChangePriority(origin, call->request.request_id(), call->request.call_id(), priority,
                            [call](const absl::StatusOr<v1::CallStatus>& status) {
                              call->Complete(Respond<v1::ChangeCallPriorityResponse>(
                                  status, [](auto& r, const auto& s) { *r.mutable_call() = s; }));
@@ -160,8 +165,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
             !s.ok()) {
           return call->Fail(s);
         }
-        services.host.Post([call](EngineHost& h) {
-          h.NeverRoute("supervisor", call->request.request_id(), call->request.counsellor_id(),
+        services.host.Post([call,
+                            origin = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+          h.NeverRoute(origin, call->request.request_id(), call->request.counsellor_id(),
                        call->request.call_id(),
                        [call](const absl::StatusOr<v1::NeverRouteCallerResponse>& r) {
                          call->Complete(Respond<v1::SupervisorNeverRouteResponse>(

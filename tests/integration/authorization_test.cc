@@ -672,6 +672,60 @@ TEST_CASE("revoking a supervisor account closes its WatchQueue streams and leave
   explain.set_call_id("nothing");
   v1::ExplainCallResponse response;
   CHECK(stub->ExplainCall(&ctx, explain, &response).error_code() == grpc::StatusCode::NOT_FOUND);
+  // The audit names who closed both streams, though their token names nobody any more.
+  const auto ends = [&] {
+    grpc::ClientContext audit_ctx;
+    Prepare(audit_ctx, DaemonFixture::kSupervisorToken);
+    v1::ListAuditResponse audit;
+    REQUIRE(stub->ListAudit(&audit_ctx, v1::ListAuditRequest(), &audit).ok());
+    std::vector<std::string> by;
+    for (const auto& e : audit.entries()) {
+      if (e.action() == "watch_queue_end") {
+        by.push_back(e.principal());
+      }
+    }
+    return by;
+  };
+  REQUIRE(WaitUntil([&] { return ends().size() == 2; }));
+  CHECK(ends() == std::vector<std::string>{"supervisor:lan", "supervisor:lan"});
+}
+
+// A request id is a supervisor account's own, as it is a desk's: another account's same id is
+// another request, never answered with the first one's answer.
+TEST_CASE("two supervisor accounts using the same request id each have their request carried out") {
+  DaemonFixture f;
+  const std::string lan = Issue(f, DaemonFixture::kAdminToken, "lan", v1::ACCOUNT_ROLE_SUPERVISOR);
+  const std::string minh =
+      Issue(f, DaemonFixture::kAdminToken, "minh", v1::ACCOUNT_ROLE_SUPERVISOR);
+  testing::SignedIn an(f, "an", "01");
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("c-1", "38");  // No one serves province 38: it waits.
+  REQUIRE(gw.WaitForAck().code() == 0);
+  auto stub = v1::SupervisorService::NewStub(f.channel);
+
+  grpc::ClientContext lan_ctx;
+  Prepare(lan_ctx, lan);
+  v1::ChangeCallPriorityRequest priority;
+  priority.set_request_id("r-1");
+  priority.set_call_id("c-1");
+  priority.set_priority(v1::PRIORITY_HIGH);
+  v1::ChangeCallPriorityResponse changed;
+  REQUIRE(stub->ChangeCallPriority(&lan_ctx, priority, &changed).ok());
+  CHECK(changed.call().summary().priority() == v1::PRIORITY_HIGH);
+
+  grpc::ClientContext minh_ctx;
+  Prepare(minh_ctx, minh);
+  v1::SetCounsellorPresenceRequest presence;
+  presence.set_request_id("r-1");
+  presence.set_counsellor_id("an");
+  presence.set_state(v1::COUNSELLOR_STATE_BREAK);
+  v1::SetCounsellorPresenceResponse set;
+  const grpc::Status s = stub->SetCounsellorPresence(&minh_ctx, presence, &set);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  CHECK(set.status().state() == v1::COUNSELLOR_STATE_BREAK);
+  an.desk.WaitForState(v1::COUNSELLOR_STATE_BREAK);
 }
 
 TEST_CASE("rotating a supervisor account closes its WatchQueue stream") {
