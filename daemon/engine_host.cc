@@ -21,8 +21,6 @@ namespace hotline::daemon {
 
 namespace {
 
-// How long an answer to a request id is remembered (and repeats recognised).
-constexpr routing::Millis kAnswerMemory{24 * 3'600'000};
 // The earliest arrival time a gateway may give, before now (gateway.proto HeldCall.arrived_at).
 constexpr routing::Millis kLongestBackdate{24 * 3'600'000};
 // How many distinct unknown province codes are logged (one line each).

@@ -52,6 +52,10 @@
 
 namespace hotline::daemon {
 
+// How long an answer to a request id is remembered (and repeats recognised), in memory and in
+// the database's request_results.
+inline constexpr routing::Millis kAnswerMemory{24 * 3'600'000};
+
 // How a request is answered: once, with the response or the error.
 template <class T>
 using Reply = std::function<void(const absl::StatusOr<T>&)>;

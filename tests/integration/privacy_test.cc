@@ -293,5 +293,35 @@ TEST_CASE("the retention job deletes an old callback and anonymises old calls on
         0);
 }
 
+// A stored answer can hold a masked number (ChangeCallPriority's CallStatus): it is kept a day,
+// not until the next snapshot, which a quiet line may not reach for weeks.
+TEST_CASE("stored answers are deleted after a day by the retention job, snapshot or not",
+          "[integration][privacy]") {
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("c-1", "38", v1::PRIORITY_NORMAL, "+84912345671");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  auto stub = v1::SupervisorService::NewStub(m.f.channel);
+  grpc::ClientContext ctx;
+  Authorize(ctx, DaemonFixture::kSupervisorToken);
+  v1::ChangeCallPriorityRequest request;
+  request.set_request_id("r-1");
+  request.set_call_id("c-1");
+  request.set_priority(v1::PRIORITY_HIGH);
+  v1::ChangeCallPriorityResponse response;
+  REQUIRE(stub->ChangeCallPriority(&ctx, request, &response).ok());
+  REQUIRE(response.call().summary().caller_masked() == "**********71");
+  const std::string stored = "SELECT COUNT(*) FROM request_results WHERE request_id = 'r-1'";
+  CHECK(Count(m.f, stored) == 1);
+
+  // A day and a retention run (every hour) later; a handful of records, so no snapshot.
+  m.time->Advance(kDay + 61min);
+  m.Sync();
+  Supervisor(m.f).Callbacks();  // Answered after the job's commit (see above).
+  CHECK(Count(m.f, stored) == 0);
+  CHECK(Count(m.f, "SELECT COUNT(*) FROM snapshots") == 0);
+}
+
 }  // namespace
 }  // namespace hotline
