@@ -1560,7 +1560,7 @@ void EngineHost::ChangePriority(const std::string& origin, const std::string& re
         }
         auto view = engine_.FindCall(call_id);
         if (!view) {
-          return absl::NotFoundError(absl::StrCat("call '", call_id, "' ended"));
+          return absl::NotFoundError(absl::StrCat("call_id: call '", call_id, "' ended"));
         }
         return ToProto(*view, Now(), &engine_.regions());
       },

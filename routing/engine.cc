@@ -130,7 +130,7 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
   AdvanceTo(now);
   Counsellor* c = LookupCounsellor(counsellor_id);
   if (c == nullptr) {
-    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+    return absl::NotFoundError(absl::StrCat("counsellor_id: no counsellor '", counsellor_id, "'"));
   }
   if (c->state != CounsellorState::kOffline) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -206,7 +206,7 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
   AdvanceTo(now);
   Counsellor* c = LookupCounsellor(counsellor_id);
   if (c == nullptr) {
-    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+    return absl::NotFoundError(absl::StrCat("counsellor_id: no counsellor '", counsellor_id, "'"));
   }
   if (state != CounsellorState::kAvailable && state != CounsellorState::kBreak &&
       state != CounsellorState::kOffline) {
@@ -506,7 +506,7 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
                                 Timestamp now) {
   AdvanceTo(now);
   if (LookupCounsellor(counsellor_id) == nullptr) {
-    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+    return absl::NotFoundError(absl::StrCat("counsellor_id: no counsellor '", counsellor_id, "'"));
   }
   std::string caller_key;
   if (const Call* call = LookupCall(call_id)) {
@@ -536,7 +536,7 @@ absl::Status Engine::ChangePriority(const std::string& call_id, Priority priorit
     return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
   }
   if (call->state != CallState::kWaiting && call->state != CallState::kOffered) {
-    return absl::FailedPreconditionError(absl::StrCat("call '", call_id, "' is ",
+    return absl::FailedPreconditionError(absl::StrCat("call_id: call '", call_id, "' is ",
                                                       std::string(Name(call->state)),
                                                       "; only waiting calls change priority"));
   }

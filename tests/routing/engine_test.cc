@@ -1244,6 +1244,28 @@ TEST_CASE("a finished call id is refused for a day, then may be used again", "[r
   CHECK(h.engine.CallArrived(again, h.now).ok());
 }
 
+// A supervisor names the counsellor and the call in fields: a refusal for them names the field.
+TEST_CASE("refusals for an unknown counsellor or a call past its queue name the field",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("binh", "38"));
+  h.Arrive(Call("first", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("binh", "first", true, h.now));  // Connecting.
+  const absl::Status presence =
+      h.engine.SetPresence("ghost", CounsellorState::kBreak, BreakReason::kSupervisor, h.now);
+  CHECK(presence.code() == absl::StatusCode::kNotFound);
+  CHECK(presence.message() == "counsellor_id: no counsellor 'ghost'");
+  const absl::Status never = h.engine.NeverRoute("ghost", "first", h.now);
+  CHECK(never.code() == absl::StatusCode::kNotFound);
+  CHECK(never.message() == "counsellor_id: no counsellor 'ghost'");
+  const absl::Status removed = h.engine.RemoveCounsellor("ghost", h.now);
+  CHECK(removed.code() == absl::StatusCode::kNotFound);
+  CHECK(removed.message() == "counsellor_id: no counsellor 'ghost'");
+  const absl::Status priority = h.engine.ChangePriority("first", Priority::kHigh, h.now);
+  CHECK(priority.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(priority.message().rfind("call_id: call 'first' is ", 0) == 0);
+}
+
 TEST_CASE("presence changes are refused with a precise status", "[routing]") {
   EngineHarness h;
   CHECK(h.engine.SetPresence("ghost", CounsellorState::kAvailable, BreakReason::kNone, h.now)
