@@ -976,6 +976,11 @@ void EngineHost::OnTimer() {
 
 void EngineHost::GatewayHello(std::shared_ptr<GatewayStream> stream, const v1::Hello& hello) {
   const std::string& gateway_id = hello.gateway_id();
+  if (stream->closing()) {
+    // Dropped, revoked or rotated since its Hello was read: the gateway says it again on its
+    // next stream, and is reconciled then.
+    return;
+  }
   auto& slot = gateways_[gateway_id];
   if (slot != nullptr && slot != stream) {
     slot->Close(grpc::Status(grpc::StatusCode::ABORTED,
@@ -1014,7 +1019,19 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
   // Commands that waited for this gateway, for calls still live.
   std::set<std::string> connect_pending;
   auto waiting = std::exchange(undelivered_[gateway_id], {});
+  undelivered_.erase(gateway_id);
   ExpireUndelivered(waiting, Now());
+  // The stream may have closed during the reconciliation above (SendCommand then counted the
+  // gateway away): the commands wait on for its next Hello.
+  auto gateway = gateways_.find(gateway_id);
+  if (gateway != gateways_.end() && gateway->second->closing()) {
+    GatewayClosed(gateway->second);
+    gateway = gateways_.end();
+  }
+  if (gateway == gateways_.end()) {
+    undelivered_[gateway_id] = std::move(waiting);
+    waiting.clear();
+  }
   for (auto& [at, command] : waiting) {
     if (!engine_.FindCall(command.call_id())) {
       continue;  // Finished meanwhile: its fate answers the Hello instead.
@@ -1024,9 +1041,8 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
     }
     v1::HotlineMessage msg;
     *msg.mutable_command() = std::move(command);
-    Deliver([stream = gateways_[gateway_id], msg] { stream->Send(msg); });
+    Deliver([stream = gateway->second, msg] { stream->Send(msg); });
   }
-  undelivered_.erase(gateway_id);
   for (int i = 0; i < hello.held_calls_size(); ++i) {
     *welcome.add_held_calls() = ReconcileHeld(
         gateway_id, hello.held_calls(i), absl::StrCat("hello.held_calls[", i, "]"), connect_pending);
