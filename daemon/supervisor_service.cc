@@ -100,7 +100,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::SetCounsellorPresenceResponse>(
       &service, &SupervisorService::AsyncService::RequestSetCounsellorPresence, services.cq,
       [services](std::shared_ptr<Presence> call) {
-        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
+        const std::optional<Principal> principal =
+            Authorized(services, call->ctx, Role::kSupervisor);
+        if (!principal) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s =
@@ -114,7 +116,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
           return call->Fail(state.status());
         }
         services.host.Post([call, state = *state,
-                            origin = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+                            origin = PrincipalName(*principal)](EngineHost& h) {
           h.SetPresence(origin, call->request.request_id(), call->request.counsellor_id(), state,
                         routing::BreakReason::kSupervisor,
                         [call](const absl::StatusOr<v1::CounsellorStatus>& status) {
@@ -129,7 +131,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::ChangeCallPriorityResponse>(
       &service, &SupervisorService::AsyncService::RequestChangeCallPriority, services.cq,
       [services](std::shared_ptr<Priority> call) {
-        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
+        const std::optional<Principal> principal =
+            Authorized(services, call->ctx, Role::kSupervisor);
+        if (!principal) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
@@ -142,7 +146,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
           return call->Fail(priority.status());
         }
         services.host.Post([call, priority = *priority,
-                            origin = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+                            origin = PrincipalName(*principal)](EngineHost& h) {
           h.ChangePriority(origin, call->request.request_id(), call->request.call_id(), priority,
                            [call](const absl::StatusOr<v1::CallStatus>& status) {
                              call->Complete(Respond<v1::ChangeCallPriorityResponse>(
@@ -156,7 +160,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::SupervisorNeverRouteResponse>(
       &service, &SupervisorService::AsyncService::RequestNeverRouteCaller, services.cq,
       [services](std::shared_ptr<Sup> call) {
-        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
+        const std::optional<Principal> principal =
+            Authorized(services, call->ctx, Role::kSupervisor);
+        if (!principal) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = FirstError({ValidateId(call->request.request_id(), "request_id", 128),
@@ -165,8 +171,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
             !s.ok()) {
           return call->Fail(s);
         }
-        services.host.Post([call,
-                            origin = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+        services.host.Post([call, origin = PrincipalName(*principal)](EngineHost& h) {
           h.NeverRoute(origin, call->request.request_id(), call->request.counsellor_id(),
                        call->request.call_id(),
                        [call](const absl::StatusOr<v1::NeverRouteCallerResponse>& r) {
