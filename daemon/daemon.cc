@@ -478,9 +478,10 @@ class DaemonImpl final : public Daemon {
     http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       http_deadline_->Started(req.remote_addr, req.remote_port);
       if (RefuseHttpBody(req, res)) {
-        // cpp-httplib would read the body next, a chunked one or one without a length without
-        // limit: the connection is read no more, answered, and closed.
-        http_deadline_->StopReading(req.remote_addr, req.remote_port);
+        // Answered before cpp-httplib reads the body (a chunked one, or one without a length,
+        // it would read without limit). What the client sends after the headers is then read
+        // as further requests, each refused or 400 and bounded by the header bound, until
+        // cpp-httplib's keep-alive limit (5 requests) closes the connection.
         return httplib::Server::HandlerResponse::Handled;
       }
       return httplib::Server::HandlerResponse::Unhandled;

@@ -208,15 +208,6 @@ void HttpHeaderDeadline::Finished(const std::string& addr, int port) {
   c.received_since.reset();
 }
 
-void HttpHeaderDeadline::StopReading(const std::string& addr, int port) {
-  const std::string key = absl::StrCat(addr, ":", port);
-  for (const auto& [fd, peer] : ConnectionsTo(port_)) {
-    if (peer == key) {
-      shutdown(fd, SHUT_RD);
-    }
-  }
-}
-
 int64_t HttpHeaderDeadline::closed() const {
   std::lock_guard lock(mu_);
   return closed_;
@@ -263,8 +254,9 @@ void HttpHeaderDeadline::Scan() {
         c.received_since = received[i];  // Answered since the last scan.
       }
       const bool too_long = now - c.since > timeout_;
+      // (A count below the mark is another connection from the same address and port.)
       const bool too_big =
-          received[i] && c.received_since &&
+          received[i] && c.received_since && *received[i] >= *c.received_since &&
           *received[i] - *c.received_since > static_cast<uint64_t>(max_header_bytes_);
       if (too_long || too_big) {
         late.emplace_back(fd, key);

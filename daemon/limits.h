@@ -122,9 +122,7 @@ std::optional<uint64_t> TcpBytesReceived(int fd);
 // header line without limit until its end comes, and takes any number of headers. A
 // connection that has received more than `max_header_bytes` (the kernel's count, TCP_INFO)
 // since it was accepted or last answered, without complete headers, is shut down at the next
-// scan. And StopReading() ends the reading of a connection at once, for a request whose body the
-// daemon will not read (cpp-httplib would read a chunked body, or one without a length, without
-// limit, whatever handler there is).
+// scan.
 class HttpHeaderDeadline final {
  public:
   static constexpr int64_t kMaxHeaderBytes = 64 * 1024;
@@ -138,9 +136,6 @@ class HttpHeaderDeadline final {
   // A request from `addr`:`port` has its headers (pre-routing) / has been answered (logger).
   void Started(const std::string& addr, int port);
   void Finished(const std::string& addr, int port);
-  // Shuts the reading half of the connection from `addr`:`port` now (shutdown(2) SHUT_RD): the
-  // response being made is still written, then cpp-httplib sees the end and closes it.
-  void StopReading(const std::string& addr, int port);
   // Connections closed so far for missing their deadline or sending headers past the bound.
   int64_t closed() const;
 

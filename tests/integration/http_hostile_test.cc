@@ -88,7 +88,8 @@ class RawHttp {
 
 TEST_CASE("an HTTP request with a body is answered and its connection read no more",
           "[integration][hostile][http]") {
-  DaemonFixture f;
+  // A short keep-alive wait: the connection's end comes sooner after the answers.
+  DaemonFixture f([](daemon::Config& c) { c.limits.http_io_timeout_ms = 1'000; });
   const std::string piece = "1000\r\n" + std::string(0x1000, 'a') + "\r\n";  // A 4 KiB chunk.
   struct Case {
     std::string head;
@@ -103,11 +104,12 @@ TEST_CASE("an HTTP request with a body is answered and its connection read no mo
   CAPTURE(c.head);
   RawHttp http(f.daemon->http_port());
   REQUIRE(http.Send(c.head + piece));
-  // Answered at once, not after a body that never ends; then the connection ends however much
-  // more the client sends.
+  // Answered first, before the body (which, chunked or without a length, never ends for
+  // cpp-httplib); what follows is read as further requests, each answered 400, until the
+  // keep-alive limit ends the connection however much more the client sends.
   const std::optional<std::string> response = http.ReadToEnd();
   REQUIRE(response);
-  CHECK(response->find(c.status) != std::string::npos);
+  CHECK(response->rfind("HTTP/1.1" + c.status, 0) == 0);
   CHECK(response->find("Connection: close") != std::string::npos);
   CHECK(http.SendUntilCut(piece, size_t{64} << 20));
 
