@@ -216,13 +216,17 @@ absl::Status EngineHost::Recover() {
   // No desk is connected to a process that just started, and none was while it was down: the
   // desks are gone as of the journal's last time, before the timers of the downtime fire, so no
   // call is offered to a desk that died with the process. Each gets its grace period from then.
+  std::vector<std::string> connected;
   for (const auto& c : engine_.Counsellors()) {
     if (c.desk_connected) {
-      v1::JournalRecord record;
-      record.set_desk_disconnected(c.profile.id);
-      if (absl::Status s = ApplyAt(record, last_time); !s.ok()) {
-        return s;
-      }
+      connected.push_back(c.profile.id);
+    }
+  }
+  for (const std::string& id : AvailableFirst(std::move(connected))) {
+    v1::JournalRecord record;
+    record.set_desk_disconnected(id);
+    if (absl::Status s = ApplyAt(record, last_time); !s.ok()) {
+      return s;
     }
   }
   spdlog::info(
@@ -1734,9 +1738,25 @@ v1::ListCounsellorsResponse EngineHost::ListCounsellors() const {
   return response;
 }
 
+std::vector<std::string> EngineHost::AvailableFirst(std::vector<std::string> ids) const {
+  std::stable_partition(ids.begin(), ids.end(), [this](const std::string& id) {
+    const auto c = engine_.FindCounsellor(id);
+    return c && c->state == routing::CounsellorState::kAvailable;
+  });
+  return ids;
+}
+
 void EngineHost::CloseAll(const grpc::Status& status) {
-  for (auto& [id, desk] : desks_) {
+  // The desks are signed off here, AVAILABLE ones first (see AvailableFirst), rather than one by
+  // one as their streams end.
+  std::vector<std::string> open;
+  for (const auto& [id, desk] : desks_) {
+    open.push_back(id);
+  }
+  for (const std::string& id : AvailableFirst(std::move(open))) {
+    const std::shared_ptr<DeskStream> desk = desks_.at(id);
     desk->Close(status);
+    DeskClosed(desk);
   }
   for (auto& [id, gateway] : gateways_) {
     gateway->Close(status);

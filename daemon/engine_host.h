@@ -266,6 +266,11 @@ class EngineHost final {
   void ForgetOldAnswers(routing::Timestamp now);
 
   void SendCommand(const std::string& gateway_id, v1::Command command);
+  // `ids` (counsellors whose desks are going) with the AVAILABLE ones first, for signing their
+  // desks off in that order: the only desks a call can be offered to are gone before a
+  // withdrawn offer (or a repeat caller let go) returns a call to the queue, so no call is
+  // offered to a desk that is going too.
+  std::vector<std::string> AvailableFirst(std::vector<std::string> ids) const;
   void SendDesk(const std::string& counsellor_id, v1::DeskEvent event);
   // The reconciliation contract of gateway.proto: fills `welcome` with a result per held call.
   void Reconcile(const std::string& gateway_id, const v1::Hello& hello, v1::Welcome& welcome);

@@ -449,5 +449,56 @@ TEST_CASE("shutdown acknowledges what it accepted and closes streams with UNAVAI
   CHECK_THAT(desk.final_status.error_message(), Catch::Contains("shutting down"));
 }
 
+// Recovery signs off the desks that died with the process. Signing off the counsellor an offer
+// rang for returns the call to the queue: it must not be offered, at the journal's last time, to
+// another desk that died too and is signed off only after it (an offer that never rang, counted
+// and remembered as tried, and routing that differs with and without a restart).
+TEST_CASE("a restart offers no call to a desk that died with the process",
+          "[integration][recovery]") {
+  auto time = std::make_shared<testing::ManualTime>();
+  auto faults = std::make_shared<testing::FaultSwitch>();
+  DaemonFixture f(
+      {},
+      [faults](storage::Sink& store) {
+        return std::make_unique<testing::FaultySink>(store, faults);
+      },
+      time);
+  // Stopped as SIGTERM stops it (it signs the desks off itself), or as by a crash: nothing it
+  // writes after the offer reaches the disk, and recovery signs them off.
+  const bool crash = GENERATE(false, true);
+  CAPTURE(crash);
+  {
+    testing::SignedIn a(f, "a", "38");
+    time->Advance(1s);  // "a" has been idle longest: the call rings there.
+    testing::SignedIn b(f, "b", "38");
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.WaitForWelcome();
+    gw.Arrive("x", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+    REQUIRE(a.desk.WaitFor(IsOffer).offer().call().call_id() == "x");
+    if (crash) {
+      faults->Fail(absl::UnavailableError("the process is gone"));
+    }
+    f.daemon->Shutdown();
+    f.daemon.reset();
+    faults->Heal();
+    f.Start();
+  }
+  auto stub = v1::SupervisorService::NewStub(f.channel);
+  grpc::ClientContext ctx;
+  testing::Authorize(ctx, DaemonFixture::kSupervisorToken);
+  v1::ExplainCallRequest request;
+  request.set_call_id("x");
+  v1::ExplainCallResponse explained;
+  const grpc::Status s = stub->ExplainCall(&ctx, request, &explained);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  std::vector<std::string> offered;
+  for (const auto& o : explained.offers()) {
+    offered.push_back(o.counsellor_id() + ":" + o.result());
+  }
+  CHECK(offered == std::vector<std::string>{"a:withdrawn"});
+}
+
 }  // namespace
 }  // namespace hotline
