@@ -1033,6 +1033,11 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
     gateway = gateways_.end();
   }
   if (gateway == gateways_.end()) {
+    for (const Undelivered& u : waiting) {
+      if (u.command.has_connect()) {
+        connect_pending.insert(u.command.call_id());  // Held, not asked for again below.
+      }
+    }
     undelivered_[gateway_id] = std::move(waiting);
     waiting.clear();
   }
@@ -1419,6 +1424,10 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
 }
 
 void EngineHost::DeskClosed(std::shared_ptr<DeskStream> stream) {
+  DeskGone(std::move(stream), Now());
+}
+
+void EngineHost::DeskGone(std::shared_ptr<DeskStream> stream, routing::Timestamp at) {
   auto it = desks_.find(stream->principal);
   if (it == desks_.end() || it->second != stream) {
     return;  // Never signed in, or already replaced.
@@ -1427,7 +1436,7 @@ void EngineHost::DeskClosed(std::shared_ptr<DeskStream> stream) {
   spdlog::info("desk of '{}' disconnected", stream->principal);
   v1::JournalRecord record;
   record.set_desk_disconnected(stream->principal);
-  if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+  if (absl::Status s = ApplyAt(std::move(record), at); !s.ok()) {
     spdlog::warn("desk of '{}' closing: {}", stream->principal, s.ToString());
   }
 }
@@ -1753,10 +1762,13 @@ void EngineHost::CloseAll(const grpc::Status& status) {
   for (const auto& [id, desk] : desks_) {
     open.push_back(id);
   }
+  // At one time: a wrap-up or cool-down ending between two of them would make a desk still
+  // open AVAILABLE after the order was taken.
+  const routing::Timestamp now = Now();
   for (const std::string& id : AvailableFirst(std::move(open))) {
     const std::shared_ptr<DeskStream> desk = desks_.at(id);
     desk->Close(status);
-    DeskClosed(desk);
+    DeskGone(desk, now);
   }
   for (auto& [id, gateway] : gateways_) {
     gateway->Close(status);

@@ -271,6 +271,8 @@ class EngineHost final {
   // withdrawn offer (or a repeat caller let go) returns a call to the queue, so no call is
   // offered to a desk that is going too.
   std::vector<std::string> AvailableFirst(std::vector<std::string> ids) const;
+  // DeskClosed at `at`: the desk, if still the counsellor's, is signed off (journaled).
+  void DeskGone(std::shared_ptr<DeskStream> stream, routing::Timestamp at);
   void SendDesk(const std::string& counsellor_id, v1::DeskEvent event);
   // The reconciliation contract of gateway.proto: fills `welcome` with a result per held call.
   void Reconcile(const std::string& gateway_id, const v1::Hello& hello, v1::Welcome& welcome);

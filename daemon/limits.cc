@@ -254,9 +254,11 @@ void HttpHeaderDeadline::Scan() {
         c.received_since = received[i];  // Answered since the last scan.
       }
       const bool too_long = now - c.since > timeout_;
-      // (A count below the mark is another connection from the same address and port.)
+      if (received[i] && c.received_since && *received[i] < *c.received_since) {
+        c.received_since = 0;  // Another connection from the same address and port.
+      }
       const bool too_big =
-          received[i] && c.received_since && *received[i] >= *c.received_since &&
+          received[i] && c.received_since &&
           *received[i] - *c.received_since > static_cast<uint64_t>(max_header_bytes_);
       if (too_long || too_big) {
         late.emplace_back(fd, key);

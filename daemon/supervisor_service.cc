@@ -17,12 +17,6 @@ absl::Status ValidateEpoch(const std::string& epoch) {
   return ValidateOptionalText(epoch, "epoch", 64);
 }
 
-// Who the audit names for a supervisor request: "supervisor:<account>", or "supervisor:config"
-// for the config file's shared token (accounts.h).
-std::string SupervisorPrincipal(const Services& services, const grpc::ServerContext& ctx) {
-  return services.accounts.PrincipalNameFor(ctx, Role::kSupervisor);
-}
-
 // A list's limit: 0 means `fallback`; otherwise 1..`most`.
 absl::StatusOr<int64_t> Limit(int32_t limit, int64_t fallback, int64_t most) {
   if (limit == 0) {
@@ -75,7 +69,7 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
               }
             },
             [](const v1::QueueUpdate& u) { return u.has_view(); });
-        services.host.Post([s, who = SupervisorPrincipal(services, s->ctx)](EngineHost& h) {
+        services.host.Post([s, who = PrincipalName(*principal)](EngineHost& h) {
           // Kept for the end's record: the token may be revoked or rotated by then (that is
           // what closes the stream), and would name nobody.
           s->principal = who;
@@ -185,13 +179,15 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
   rpc::ServeUnary<SupervisorService::AsyncService, v1::ExplainCallRequest, v1::ExplainCallResponse>(
       &service, &SupervisorService::AsyncService::RequestExplainCall, services.cq,
       [services](std::shared_ptr<Explain> call) {
-        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
+        const std::optional<Principal> principal =
+            Authorized(services, call->ctx, Role::kSupervisor);
+        if (!principal) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = ValidateId(call->request.call_id(), "call_id", 128); !s.ok()) {
           return call->Fail(s);
         }
-        services.host.Post([call, who = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+        services.host.Post([call, who = PrincipalName(*principal)](EngineHost& h) {
           h.Audit("supervisor", who, "explain_call",
                   call->request.call_id());
           h.ExplainCall(call->request.call_id(), [call](const auto& r) { call->Complete(r); });
@@ -203,15 +199,16 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::ListCallbacksResponse>(
       &service, &SupervisorService::AsyncService::RequestListCallbacks, services.cq,
       [services](std::shared_ptr<ListCb> call) {
-        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
+        const std::optional<Principal> principal =
+            Authorized(services, call->ctx, Role::kSupervisor);
+        if (!principal) {
           return call->Fail(kUnauthenticated);
         }
         const absl::StatusOr<int64_t> limit = Limit(call->request.limit(), 100, 1000);
         if (!limit.ok()) {
           return call->Fail(limit.status());
         }
-        services.host.Post([call, limit = *limit,
-                            who = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+        services.host.Post([call, limit = *limit, who = PrincipalName(*principal)](EngineHost& h) {
           h.ListCallbacks(who, limit,
                           [call](const auto& r) { call->Complete(r); });
         });
@@ -222,13 +219,15 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::RevealCallbackResponse>(
       &service, &SupervisorService::AsyncService::RequestRevealCallback, services.cq,
       [services](std::shared_ptr<Reveal> call) {
-        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
+        const std::optional<Principal> principal =
+            Authorized(services, call->ctx, Role::kSupervisor);
+        if (!principal) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = ValidateCallbackId(call->request.callback_id()); !s.ok()) {
           return call->Fail(s);
         }
-        services.host.Post([call, who = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+        services.host.Post([call, who = PrincipalName(*principal)](EngineHost& h) {
           h.RevealCallback(who, call->request.callback_id(),
                            [call](const auto& r) { call->Complete(r); });
         });
@@ -239,13 +238,15 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
                   v1::CallbackDoneResponse>(
       &service, &SupervisorService::AsyncService::RequestCallbackDone, services.cq,
       [services](std::shared_ptr<Done> call) {
-        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
+        const std::optional<Principal> principal =
+            Authorized(services, call->ctx, Role::kSupervisor);
+        if (!principal) {
           return call->Fail(kUnauthenticated);
         }
         if (absl::Status s = ValidateCallbackId(call->request.callback_id()); !s.ok()) {
           return call->Fail(s);
         }
-        services.host.Post([call, who = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
+        services.host.Post([call, who = PrincipalName(*principal)](EngineHost& h) {
           h.CallbackDone(who, call->request.callback_id(),
                          [call](const auto& r) { call->Complete(r); });
         });
@@ -255,7 +256,9 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
   rpc::ServeUnary<SupervisorService::AsyncService, v1::ListAuditRequest, v1::ListAuditResponse>(
       &service, &SupervisorService::AsyncService::RequestListAudit, services.cq,
       [services](std::shared_ptr<AuditList> call) {
-        if (!Authorized(services, call->ctx, Role::kSupervisor)) {
+        const std::optional<Principal> principal =
+            Authorized(services, call->ctx, Role::kSupervisor);
+        if (!principal) {
           return call->Fail(kUnauthenticated);
         }
         const absl::StatusOr<int64_t> limit = Limit(call->request.limit(), 1000, 10'000);
@@ -269,11 +272,10 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
           }
           since = FromProto(call->request.since());
         }
-        services.host.Post([call, since, limit = *limit,
-                            who = SupervisorPrincipal(services, call->ctx)](EngineHost& h) {
-          h.ListAudit(who, since, limit,
-                      [call](const auto& r) { call->Complete(r); });
-        });
+        services.host.Post(
+            [call, since, limit = *limit, who = PrincipalName(*principal)](EngineHost& h) {
+              h.ListAudit(who, since, limit, [call](const auto& r) { call->Complete(r); });
+            });
       });
 }
 
