@@ -728,15 +728,8 @@ void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command)
   if (command.has_connect()) {
     connect_ids_[command.call_id()] = command.command_id();
   }
-  auto it = gateways_.find(gateway_id);
-  if (it != gateways_.end() && it->second->closing()) {
-    // Revoked, rotated out or cut off, and not yet ended: a gateway that does not read holds its
-    // end up for good (the final status waits behind the write in flight). It is away: what it
-    // would be sent waits for its next Hello, not in a stream that will never carry it.
-    GatewayClosed(it->second);
-    it = gateways_.end();
-  }
-  if (it == gateways_.end()) {
+  const std::shared_ptr<GatewayStream> gateway = OpenGateway(gateway_id);
+  if (gateway == nullptr) {
     const routing::Timestamp now = Now();
     if (!command.has_offer_callback()) {
       // (An offer_callback's call is finished: its fate, callback included, answers the
@@ -766,7 +759,22 @@ void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command)
   }
   v1::HotlineMessage msg;
   *msg.mutable_command() = std::move(command);
-  Deliver([stream = it->second, msg = std::move(msg)] { stream->Send(msg); });
+  Deliver([stream = gateway, msg = std::move(msg)] { stream->Send(msg); });
+}
+
+std::shared_ptr<GatewayStream> EngineHost::OpenGateway(const std::string& gateway_id) {
+  auto it = gateways_.find(gateway_id);
+  if (it == gateways_.end()) {
+    return nullptr;
+  }
+  if (it->second->closing()) {
+    // Revoked, rotated out or cut off, and not yet ended: a gateway that does not read holds its
+    // end up for good (the final status waits behind the write in flight). It is away: what it
+    // would be sent waits for its next Hello, not in a stream that will never carry it.
+    GatewayClosed(it->second);
+    return nullptr;
+  }
+  return it->second;
 }
 
 size_t EngineHost::ExpireUndelivered(std::deque<Undelivered>& waiting, routing::Timestamp now) {
@@ -1025,14 +1033,10 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
   auto waiting = std::exchange(undelivered_[gateway_id], {});
   undelivered_.erase(gateway_id);
   ExpireUndelivered(waiting, Now());
-  // The stream may have closed during the reconciliation above (SendCommand then counted the
-  // gateway away): the commands wait on for its next Hello.
-  auto gateway = gateways_.find(gateway_id);
-  if (gateway != gateways_.end() && gateway->second->closing()) {
-    GatewayClosed(gateway->second);
-    gateway = gateways_.end();
-  }
-  if (gateway == gateways_.end()) {
+  // The stream may have closed during the reconciliation above: the commands wait on for its
+  // next Hello.
+  const std::shared_ptr<GatewayStream> gateway = OpenGateway(gateway_id);
+  if (gateway == nullptr) {
     for (const Undelivered& u : waiting) {
       if (u.command.has_connect()) {
         connect_pending.insert(u.command.call_id());  // Held, not asked for again below.
@@ -1050,7 +1054,7 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
     }
     v1::HotlineMessage msg;
     *msg.mutable_command() = std::move(command);
-    Deliver([stream = gateway->second, msg] { stream->Send(msg); });
+    Deliver([stream = gateway, msg] { stream->Send(msg); });
   }
   for (int i = 0; i < hello.held_calls_size(); ++i) {
     *welcome.add_held_calls() = ReconcileHeld(

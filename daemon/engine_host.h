@@ -266,6 +266,9 @@ class EngineHost final {
   void ForgetOldAnswers(routing::Timestamp now);
 
   void SendCommand(const std::string& gateway_id, v1::Command command);
+  // The gateway's stream, or null while it is away. A stream Hotline has closed counts as away
+  // at once (and is forgotten, as GatewayClosed does), though it has not ended yet.
+  std::shared_ptr<GatewayStream> OpenGateway(const std::string& gateway_id);
   // `ids` (counsellors whose desks are going) with the AVAILABLE ones first, for signing their
   // desks off in that order: the only desks a call can be offered to are gone before a
   // withdrawn offer (or a repeat caller let go) returns a call to the queue, so no call is
