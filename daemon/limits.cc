@@ -179,11 +179,12 @@ std::vector<std::pair<int, std::string>> ConnectionsTo(int port) {
 }  // namespace
 
 HttpHeaderDeadline::HttpHeaderDeadline(int port, std::chrono::milliseconds timeout,
-                                       int64_t max_header_bytes)
-    : port_(port),
-      timeout_(timeout),
-      max_header_bytes_(max_header_bytes),
-      thread_([this] { Run(); }) {}
+                                       int64_t max_header_bytes, bool scan_thread)
+    : port_(port), timeout_(timeout), max_header_bytes_(max_header_bytes) {
+  if (scan_thread) {
+    thread_ = std::thread([this] { Run(); });
+  }
+}
 
 HttpHeaderDeadline::~HttpHeaderDeadline() {
   {
@@ -191,7 +192,9 @@ HttpHeaderDeadline::~HttpHeaderDeadline() {
     stop_ = true;
   }
   stop_cv_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
 }
 
 void HttpHeaderDeadline::Started(const std::string& addr, int port) {
@@ -264,7 +267,13 @@ void HttpHeaderDeadline::Scan() {
         late.emplace_back(fd, key);
       }
     }
-    std::erase_if(connections_, [](const auto& entry) { return !entry.second.seen; });
+    // A connection being answered stays even if this scan did not find it: it may have been
+    // accepted, and its headers read, after the listing above. Forgetting it would make the next
+    // scan take it for a new connection without headers, and a live page's event stream would be
+    // shut at the deadline. Its answer's end (Finished) always comes, and the scan after that
+    // forgets it once it is closed.
+    std::erase_if(connections_,
+                  [](const auto& entry) { return !entry.second.seen && !entry.second.answering; });
   }
   for (const auto& [fd, key] : late) {
     // The fd may have been closed and reused since the scan: only the same peer's is shut.

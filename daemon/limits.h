@@ -127,8 +127,9 @@ class HttpHeaderDeadline final {
  public:
   static constexpr int64_t kMaxHeaderBytes = 64 * 1024;
 
+  // `scan_thread` false starts no watchdog thread: the caller scans (tests).
   HttpHeaderDeadline(int port, std::chrono::milliseconds timeout,
-                     int64_t max_header_bytes = kMaxHeaderBytes);
+                     int64_t max_header_bytes = kMaxHeaderBytes, bool scan_thread = true);
   ~HttpHeaderDeadline();  // Stops the watchdog thread.
   HttpHeaderDeadline(const HttpHeaderDeadline&) = delete;
   HttpHeaderDeadline& operator=(const HttpHeaderDeadline&) = delete;
@@ -138,6 +139,8 @@ class HttpHeaderDeadline final {
   void Finished(const std::string& addr, int port);
   // Connections closed so far for missing their deadline or sending headers past the bound.
   int64_t closed() const;
+  // One look at the open connections, closing the late ones; the watchdog thread's step.
+  void Scan();
 
  private:
   struct Connection {
@@ -148,7 +151,6 @@ class HttpHeaderDeadline final {
     bool seen = false;  // Found by the current scan.
   };
   void Run();
-  void Scan();
 
   const int port_;
   const std::chrono::milliseconds timeout_;

@@ -1,5 +1,10 @@
 #include "daemon/limits.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include "daemon/config.h"
@@ -74,6 +79,57 @@ TEST_CASE("the limits section is read and checked", "[limits]") {
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("limits.max_message_bytes") != std::string::npos);
   CHECK_FALSE(ParseConfig("[limits]\nmax_wait = 1\n", "t.toml").ok());  // A typo is an error.
+}
+
+// A loopback TCP socket's port (0 if it has none).
+int PortOf(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  return getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0 ? ntohs(a.sin_port) : 0;
+}
+
+// A TCP socket bound to 127.0.0.1 on a port the OS picks.
+int BoundSocket() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  return fd;
+}
+
+TEST_CASE("the HTTP header watchdog keeps a connection being answered that its scan missed",
+          "[limits]") {
+  // The race this stands for: a scan lists the open connections, a connection is accepted and
+  // its headers read (Started) before the scan takes its lock, and the scan, not having listed
+  // it, forgot it. The next scan took it for a new connection without headers and shut it at
+  // the deadline: a live page's event stream, answered for as long as the page is open, was
+  // cut off. Here Started comes before the connection exists, which a scan misses the same way.
+  const int listener = BoundSocket();
+  REQUIRE(listen(listener, 4) == 0);
+  HttpHeaderDeadline watchdog(PortOf(listener), milliseconds(0),
+                              HttpHeaderDeadline::kMaxHeaderBytes, /*scan_thread=*/false);
+  const int client = BoundSocket();
+  watchdog.Started("127.0.0.1", PortOf(client));
+  watchdog.Scan();  // Before the connection: not found.
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(static_cast<uint16_t>(PortOf(listener)));
+  REQUIRE(connect(client, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 0);
+  const int accepted = accept(listener, nullptr, nullptr);
+  REQUIRE(accepted >= 0);
+  watchdog.Scan();
+  watchdog.Scan();  // A deadline of 0 has passed for anything not being answered.
+  CHECK(watchdog.closed() == 0);
+  // Once answered, the same connection is held to the deadline again: the watchdog does see it.
+  watchdog.Finished("127.0.0.1", PortOf(client));
+  watchdog.Scan();
+  CHECK(watchdog.closed() == 1);
+  close(accepted);
+  close(client);
+  close(listener);
 }
 
 }  // namespace
