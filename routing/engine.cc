@@ -15,6 +15,11 @@ namespace {
 // Vietnam keeps UTC+7 all year: "today" for fewest_calls_today is the Vietnamese calendar day.
 int64_t VietnamDay(Timestamp t) { return (ToUnixMillis(t) + 7 * 3'600'000) / 86'400'000; }
 
+// The refusal for a counsellor id nobody has; `field` names where the request carried it.
+absl::Status NoCounsellor(const std::string& id, const char* field = "counsellor_id") {
+  return absl::NotFoundError(absl::StrCat(field, ": no counsellor '", id, "'"));
+}
+
 bool Contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
@@ -111,7 +116,7 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
   AdvanceTo(now);
   Counsellor* c = LookupCounsellor(profile.id);
   if (c == nullptr) {
-    return absl::NotFoundError(absl::StrCat("counsellor '", profile.id, "' not found"));
+    return NoCounsellor(profile.id, "counsellor.counsellor_id");
   }
   c->profile = profile;
   Unindex(*c);  // Another profile: every slot afresh (Reindex keeps unchanged ones).
@@ -130,7 +135,7 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
   AdvanceTo(now);
   Counsellor* c = LookupCounsellor(counsellor_id);
   if (c == nullptr) {
-    return absl::NotFoundError(absl::StrCat("counsellor_id: no counsellor '", counsellor_id, "'"));
+    return NoCounsellor(counsellor_id);
   }
   if (c->state != CounsellorState::kOffline) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -154,7 +159,7 @@ absl::Status Engine::DeskConnected(const std::string& counsellor_id, Timestamp n
   AdvanceTo(now);
   Counsellor* c = LookupCounsellor(counsellor_id);
   if (c == nullptr) {
-    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+    return NoCounsellor(counsellor_id);
   }
   c->desk_connected = true;
   Reindex(*c);
@@ -163,11 +168,26 @@ absl::Status Engine::DeskConnected(const std::string& counsellor_id, Timestamp n
   return absl::OkStatus();
 }
 
+absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now) {
+  AdvanceTo(now);
+  if (restarted_at < now_) {
+    return absl::InvalidArgumentError("restarted_at: before the engine's time");
+  }
+  for (auto& [id, c] : counsellors_) {
+    if ((c.state == CounsellorState::kAvailable || c.state == CounsellorState::kBreak) &&
+        !c.desk_connected) {
+      ++c.desk_drops;  // The old grace timer is void.
+      SetTimer(TimerKind::kDeskGrace, c, restarted_at + options_.desk_grace_ms, c.desk_drops);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestamp now) {
   AdvanceTo(now);
   Counsellor* c = LookupCounsellor(counsellor_id);
   if (c == nullptr) {
-    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+    return NoCounsellor(counsellor_id);
   }
   if (!c->desk_connected) {
     return absl::OkStatus();
@@ -206,7 +226,7 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
   AdvanceTo(now);
   Counsellor* c = LookupCounsellor(counsellor_id);
   if (c == nullptr) {
-    return absl::NotFoundError(absl::StrCat("counsellor_id: no counsellor '", counsellor_id, "'"));
+    return NoCounsellor(counsellor_id);
   }
   if (state != CounsellorState::kAvailable && state != CounsellorState::kBreak &&
       state != CounsellorState::kOffline) {
@@ -218,9 +238,12 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
         absl::StrCat("counsellor '", counsellor_id, "' is ", std::string(Name(c->state)),
                      " with call '", c->call_id, "'; answer the offer or finish the call first"));
   }
+  if (reason == BreakReason::kSupervisor) {
+    c->cool_down_until = Timestamp{};  // A supervisor's word ends a cool-down, whatever it says.
+  }
   if (state == CounsellorState::kAvailable) {
-    if (c->state == CounsellorState::kBreak && c->break_reason == BreakReason::kCoolDown &&
-        now_ < c->cool_down_until && reason != BreakReason::kSupervisor) {
+    // Whatever the state: signing out and back in does not end a cool-down early.
+    if (now_ < c->cool_down_until) {
       return absl::FailedPreconditionError(absl::StrCat(
           "counsellor '", counsellor_id, "' is cooling down after a heavy call for another ",
           std::chrono::duration_cast<std::chrono::seconds>(c->cool_down_until - now_).count(),
@@ -246,8 +269,7 @@ absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorSta
         "counsellor '", counsellor_id, "' is signed out; a break needs their desk open"));
   }
   if (state == CounsellorState::kBreak && c->state == CounsellorState::kBreak &&
-      c->break_reason == BreakReason::kCoolDown && now_ < c->cool_down_until &&
-      reason != BreakReason::kSupervisor) {
+      c->break_reason == BreakReason::kCoolDown && now_ < c->cool_down_until) {
     // Another label would end the cool-down's timer, and AVAILABLE would then pass at once.
     return absl::FailedPreconditionError(absl::StrCat(
         "counsellor '", counsellor_id, "' is cooling down after a heavy call for another ",
@@ -306,7 +328,7 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
   AdvanceTo(now);
   Counsellor* c = LookupCounsellor(counsellor_id);
   if (c == nullptr) {
-    return absl::NotFoundError(absl::StrCat("counsellor '", counsellor_id, "' not found"));
+    return NoCounsellor(counsellor_id);
   }
   if (c->state != CounsellorState::kWrapUp || c->call_id != call_id) {
     auto owed = owed_.find(call_id);
@@ -506,7 +528,7 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
                                 Timestamp now) {
   AdvanceTo(now);
   if (LookupCounsellor(counsellor_id) == nullptr) {
-    return absl::NotFoundError(absl::StrCat("counsellor_id: no counsellor '", counsellor_id, "'"));
+    return NoCounsellor(counsellor_id);
   }
   std::string caller_key;
   if (const Call* call = LookupCall(call_id)) {
@@ -780,10 +802,12 @@ void Engine::FireTimer(const Timer& timer) {
     }
     case TimerKind::kAnnounce: {
       Call* call = CallOfTimer(timer);
-      if (call == nullptr || call->state == CallState::kConnecting ||
-          call->state == CallState::kConnected || call->state == CallState::kEnded) {
+      if (call == nullptr || call->state == CallState::kConnected ||
+          call->state == CallState::kEnded) {
         return;  // Connected or gone: nothing more to announce.
       }
+      // Ringing a desk, or being connected: not announced, but still timed, since a connect
+      // that fails puts the call back in the queue, where the caller hears the minute again.
       if (call->state == CallState::kWaiting) {
         Announce(*call);
       }

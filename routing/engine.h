@@ -205,6 +205,11 @@ class Engine final {
   // is on the gateway) and the desk may come back to finish the wrap-up.
   [[nodiscard]] absl::Status DeskConnected(const std::string& counsellor_id, Timestamp now);
   [[nodiscard]] absl::Status DeskDisconnected(const std::string& counsellor_id, Timestamp now);
+  // The daemon started again at `restarted_at` (not before `now`, the journal's last time, at
+  // which recovery signed the desks off): every AVAILABLE or BREAK counsellor without a desk
+  // gets desk_grace_ms from `restarted_at` to come back, instead of what was left of it, since
+  // no desk could reconnect while the daemon was down. INVALID_ARGUMENT if it is before `now`.
+  [[nodiscard]] absl::Status Restarted(Timestamp restarted_at, Timestamp now);
 
   // Sets AVAILABLE, BREAK or OFFLINE. `reason` is the break reason (CHOSEN or a named one from
   // the desk, SUPERVISOR from a supervisor). NOT_FOUND for an unknown counsellor;

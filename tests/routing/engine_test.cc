@@ -265,6 +265,31 @@ TEST_CASE("a call marked heavy gives a cool-down before the next offer", "[routi
   CHECK(h.engine.FindCall("c2")->counsellor_id == "an");
 }
 
+TEST_CASE("signing out and back in does not end a cool-down early; a supervisor may", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  TakeCall(h, "an", "c1");
+  EngineHarness::Expect(h.engine.SubmitDisposition("an", "c1", Heavy(true), true, h.now));
+  REQUIRE(h.engine.FindCounsellor("an")->break_reason == BreakReason::kCoolDown);
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kOffline, BreakReason::kNone, h.now));
+  // Regression: from OFFLINE, AVAILABLE passed at once, and the next call was offered.
+  const absl::Status back =
+      h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kNone, h.now);
+  CHECK(back.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(back.message() == "counsellor 'an' is cooling down after a heavy call for another 300 s");
+  h.Advance(300s);
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kNone, h.now));
+  // A supervisor's word ends it, and it stays ended when the counsellor signs out and back in.
+  TakeCall(h, "an", "c2");
+  EngineHarness::Expect(h.engine.SubmitDisposition("an", "c2", Heavy(true), true, h.now));
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kOffline, BreakReason::kSupervisor, h.now));
+  EngineHarness::Expect(
+      h.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kNone, h.now));
+}
+
 TEST_CASE("after three heavy calls in a row the break lasts until the counsellor is ready",
           "[routing]") {
   EngineHarness h;
@@ -995,6 +1020,26 @@ TEST_CASE("an unreachable counsellor goes on break and the call goes back in pla
   CHECK(offers[0].counsellor_id == "binh");
 }
 
+TEST_CASE("a call back in the queue after a failed connect hears its position every minute again",
+          "[routing]") {
+  EngineHarness h;
+  h.Arrive(Call("c1", "38"));  // Nobody signed in: it waits, and hears its position.
+  REQUIRE(h.TakeOf<PositionAnnounced>().size() == 1);
+  h.Advance(50s);
+  h.SignIn(Profile("an", "38"));  // Offered c1 at once.
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  h.Advance(15s);  // The minute's announcement falls due while the gateway connects an.
+  CHECK(h.TakeOf<PositionAnnounced>().empty());
+  EngineHarness::Expect(h.engine.ConnectFailed("c1", "SIP 480", h.now));  // Back in the queue.
+  h.Take();
+  // Regression: the announcement timer ended when it fell due during the connect, and the
+  // caller heard nothing more until the maximum wait.
+  h.Advance(60s);
+  CHECK(h.TakeOf<PositionAnnounced>().size() == 1);
+  h.Advance(60s);
+  CHECK(h.TakeOf<PositionAnnounced>().size() == 1);
+}
+
 TEST_CASE("a call past the maximum wait is timed out with a callback offer", "[routing]") {
   EngineHarness h;
   h.Arrive(Call("c1", "38"));
@@ -1264,6 +1309,17 @@ TEST_CASE("refusals for an unknown counsellor or a call past its queue name the 
   const absl::Status priority = h.engine.ChangePriority("first", Priority::kHigh, h.now);
   CHECK(priority.code() == absl::StatusCode::kFailedPrecondition);
   CHECK(priority.message().rfind("call_id: call 'first' is ", 0) == 0);
+  // The admin's update names the field inside its request's counsellor; the desk's own calls
+  // (its counsellor removed while it closes) name the counsellor_id they carry.
+  const absl::Status updated = h.engine.UpdateCounsellor(Profile("ghost", "38"), h.now);
+  CHECK(updated.code() == absl::StatusCode::kNotFound);
+  CHECK(updated.message() == "counsellor.counsellor_id: no counsellor 'ghost'");
+  for (const absl::Status& s :
+       {h.engine.DeskConnected("ghost", h.now), h.engine.DeskDisconnected("ghost", h.now),
+        h.engine.SubmitDisposition("ghost", "first", Disposition{}, true, h.now)}) {
+    CHECK(s.code() == absl::StatusCode::kNotFound);
+    CHECK(s.message() == "counsellor_id: no counsellor 'ghost'");
+  }
 }
 
 TEST_CASE("presence changes are refused with a precise status", "[routing]") {
