@@ -13,9 +13,10 @@
 #include "daemon/journal.h"
 #include "daemon/policy_file.h"
 #include "daemon/queue_summary.h"
-#include "storage/report_rows.h"
+#include "daemon/services.h"
 #include "daemon/status.h"
 #include "daemon/text_checks.h"
+#include "storage/report_rows.h"
 
 namespace hotline::daemon {
 
@@ -215,7 +216,8 @@ absl::Status EngineHost::Recover() {
   }
   // No desk is connected to a process that just started, and none was while it was down: the
   // desks are gone as of the journal's last time, before the timers of the downtime fire, so no
-  // call is offered to a desk that died with the process. Each gets its grace period from then.
+  // call is offered to a desk that died with the process. Each gets its grace period from the
+  // restart (below).
   std::vector<std::string> connected;
   for (const auto& c : engine_.Counsellors()) {
     if (c.desk_connected) {
@@ -225,6 +227,19 @@ absl::Status EngineHost::Recover() {
   for (const std::string& id : AvailableFirst(std::move(connected))) {
     v1::JournalRecord record;
     record.set_desk_disconnected(id);
+    if (absl::Status s = ApplyAt(record, last_time); !s.ok()) {
+      return s;
+    }
+  }
+  // No desk could come back while the daemon was down: every counsellor waiting for theirs gets
+  // the whole grace period from now. Regression: the grace counted from the journal's last time,
+  // so after a quiet spell longer than it every counsellor was signed out before a desk could
+  // reconnect (and the sign-out rows were dated while they were still connected).
+  // A journal without counsellors (a new database) has no one to wait for, and no time of its
+  // own to date the record at.
+  if (!engine_.Counsellors().empty()) {
+    v1::JournalRecord record;
+    *record.mutable_restarted()->mutable_at() = ToProto(std::max(Now(), last_time));
     if (absl::Status s = ApplyAt(record, last_time); !s.ok()) {
       return s;
     }
@@ -722,6 +737,10 @@ std::optional<routing::FinishedFate> EngineHost::RecentFate(std::string_view cal
 }
 
 void EngineHost::SendCommand(const std::string& gateway_id, v1::Command command) {
+  if (admitting_ != nullptr && command.call_id() == *admitting_) {
+    admitted_commands_.push_back(std::move(command));  // ReconcileHeld decides.
+    return;
+  }
   // The id names the kind and the call, so a result is understood even after a restart.
   command.set_command_id(
       absl::StrCat(CommandKind(command.kind_case()), "/", command.call_id(), "/", next_command_++));
@@ -1077,16 +1096,13 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     result.set_message(std::string(status.message()));
     return result;
   };
-  // The envelope, checked as an event's is (ValidateEvent): an id Hotline cannot key, or an
-  // arrival time that is no timestamp, refuses the entry. Its `arrived` is never refused: it is
-  // read like a CallArrived event's, with defaults for what is malformed.
+  // The envelope, checked as an event's is (ValidateEvent): an id Hotline cannot key refuses
+  // the entry, and so does an arrival time that is no timestamp, but only for a call to admit
+  // (below): a call Hotline knows is answered whatever the gateway says it arrived at, since
+  // refusing a live call would leave it routed while the gateway gives it up. Its `arrived` is
+  // never refused: it is read like a CallArrived event's, with defaults for what is malformed.
   if (absl::Status s = ValidateId(call_id, field + ".call_id", kLongestCallId); !s.ok()) {
     return refuse(s);
-  }
-  if (held.has_arrived_at()) {
-    if (absl::Status s = ValidateTimestamp(held.arrived_at(), field + ".arrived_at"); !s.ok()) {
-      return refuse(s);
-    }
   }
   if (auto known = engine_.FindCall(call_id)) {
     if (known->info.gateway_id != gateway_id) {
@@ -1127,6 +1143,11 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     return finished(*fate);
   }
   // Only the gateway knows the call: admitted with its original arrival time, room permitting.
+  if (held.has_arrived_at()) {
+    if (absl::Status s = ValidateTimestamp(held.arrived_at(), field + ".arrived_at"); !s.ok()) {
+      return refuse(s);
+    }
+  }
   if (absl::Status room = QueueRoom(gateway_id, call_id); !room.ok()) {
     result.set_fate(v1::HeldCallResult::FATE_REFUSED);
     result.set_code(static_cast<int>(room.code()));
@@ -1137,7 +1158,13 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
   if (held.has_arrived_at()) {
     arrived_at = FromProto(held.arrived_at());  // Bounded by ArrivalRecord.
   }
+  // The call's commands wait until it is known whether it stays: one admitted already past its
+  // maximum wait is finished at once, and its Welcome result carries its callback, so neither
+  // the arrival's announcement nor a second offer_callback is sent for it.
+  admitting_ = &call_id;
   const absl::Status s = Apply(ArrivalRecord(gateway_id, call_id, held.arrived(), arrived_at));
+  admitting_ = nullptr;
+  std::vector<v1::Command> held_back = std::exchange(admitted_commands_, {});
   if (s.code() == absl::StatusCode::kAlreadyExists) {
     // Not live, so finished within the engine's memory, but its fate is not known (it finished
     // before this daemon kept fates): finished, outcome unknown, nothing to carry out.
@@ -1148,6 +1175,9 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     return refuse(s);
   }
   if (auto admitted = engine_.FindCall(call_id)) {
+    for (v1::Command& command : held_back) {
+      SendCommand(gateway_id, std::move(command));
+    }
     result.set_fate(v1::HeldCallResult::FATE_ADMITTED);
     result.set_state(static_cast<v1::CallState>(admitted->state));
     return result;
@@ -1364,6 +1394,12 @@ void EngineHost::GatewayClosed(std::shared_ptr<GatewayStream> stream) {
   }
 }
 
+void EngineHost::GatewayWritesDone(std::shared_ptr<GatewayStream> stream) {
+  GatewayClosed(stream);
+  // Answers go out in order, after the commit of all before them: the end comes after the last.
+  pending_.answers.push_back([stream] { stream->Close(grpc::Status::OK); });
+}
+
 // --- Desks. ---
 
 absl::StatusOr<std::string> EngineHost::CounsellorFor(const std::string& token) const {
@@ -1373,7 +1409,9 @@ absl::StatusOr<std::string> EngineHost::CounsellorFor(const std::string& token) 
       return it->second;
     }
   }
-  return absl::UnauthenticatedError("authorization: no valid counsellor bearer token");
+  // The same words as every other role's refusal (services.cc): a desk's answer must not tell
+  // a token of another role, or one revoked, from one nobody has.
+  return absl::UnauthenticatedError(kUnauthenticated.error_message());
 }
 
 void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::string& token) {

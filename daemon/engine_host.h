@@ -87,6 +87,10 @@ class EngineHost final {
   void GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::CallEvent& event);
   void GatewayCommandResult(std::shared_ptr<GatewayStream> stream, const v1::CommandResult& result);
   void GatewayClosed(std::shared_ptr<GatewayStream> stream);
+  // The gateway half-closed its stream (sent all it will, still reading): it is away from now on
+  // (commands wait for its next Hello), and the stream ends OK once everything read on it before
+  // has been answered, its Welcome and acks included.
+  void GatewayWritesDone(std::shared_ptr<GatewayStream> stream);
   // A gateway message refused before the engine saw it (a malformed event): its answer goes out
   // in order with everything else, never ahead of the Welcome.
   void GatewayRefused(std::shared_ptr<GatewayStream> stream, v1::HotlineMessage answer);
@@ -377,6 +381,11 @@ class EngineHost final {
   // The id of the connect command in force for each connecting call: a result for any other
   // (an older connect's, repeated or late) must not fail the current one.
   std::map<std::string, std::string> connect_ids_;
+  // While ReconcileHeld admits a call from a Hello, that call's commands, held back until it is
+  // known whether the call stays live (then sent) or finished at once (then its Welcome result
+  // carries its callback, and nothing else is worth sending).
+  const std::string* admitting_ = nullptr;
+  std::vector<v1::Command> admitted_commands_;
   // The call finished last and when, and the late dispositions recorded at the engine's latest
   // time (late_at_): where a snapshot's rows end (journal.proto FinishedInCalls).
   std::string last_finished_call_;

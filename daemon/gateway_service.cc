@@ -74,7 +74,14 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
     // The real clock, whatever the daemon's time source: the gateway waits in real time.
     const auto read_at = std::chrono::steady_clock::now();
     if (read == GatewayStream::Read::kEnd) {
-      stream->Close(grpc::Status::OK);  // The gateway closed its side.
+      // The gateway closed its side, and may still read: what it sent is answered first.
+      // Regression: the stream was closed at once, and the Welcome and the acks of events
+      // already applied went nowhere.
+      if (stream->gateway_id.empty()) {
+        stream->Close(grpc::Status::OK);  // No Hello: nothing to answer.
+      } else {
+        services.host.Post([stream](EngineHost& h) { h.GatewayWritesDone(stream); });
+      }
       return;
     }
     if (read == GatewayStream::Read::kMalformed) {

@@ -280,6 +280,8 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
                                at);
     case v1::JournalRecord::kSetPolicy:
       return engine.SetPolicy(FromRecord(record.set_policy()), at);
+    case v1::JournalRecord::kRestarted:
+      return engine.Restarted(FromProto(record.restarted().at()), at);
     case v1::JournalRecord::INPUT_NOT_SET:
       break;
   }

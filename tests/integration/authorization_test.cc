@@ -395,6 +395,42 @@ TEST_CASE("the role matrix lists every RPC of every hotline service") {
 
 // --- Gateways bound to their id. ---
 
+TEST_CASE("a token nobody has is refused in the same words by the desk as by the other roles") {
+  DaemonFixture f;
+  const std::string words = "authorization: missing or unknown bearer token";  // security.md
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, "no-such-token");
+    v1::SetPresenceRequest req;
+    req.set_request_id("r-1");
+    req.set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+    v1::SetPresenceResponse resp;
+    const grpc::Status s = v1::DeskService::NewStub(f.channel)->SetPresence(&ctx, req, &resp);
+    CHECK(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+    // Regression: "authorization: no valid counsellor bearer token".
+    CHECK(s.error_message() == words);
+  }
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, "no-such-token");
+    auto reader = v1::DeskService::NewStub(f.channel)->Watch(&ctx, v1::WatchDeskRequest());
+    v1::DeskEvent event;
+    CHECK_FALSE(reader->Read(&event));
+    const grpc::Status s = reader->Finish();
+    CHECK(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+    CHECK(s.error_message() == words);
+  }
+  {
+    grpc::ClientContext ctx;
+    Prepare(ctx, "no-such-token");
+    v1::ListCallbacksResponse resp;
+    const grpc::Status s = v1::SupervisorService::NewStub(f.channel)->ListCallbacks(
+        &ctx, v1::ListCallbacksRequest(), &resp);
+    CHECK(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+    CHECK(s.error_message() == words);
+  }
+}
+
 TEST_CASE("a gateway credential saying hello as another gateway is refused and the victim keeps its stream") {
   DaemonFixture f;
   const std::string a = Issue(f, DaemonFixture::kAdminToken, "gw-north",

@@ -208,6 +208,46 @@ TEST_CASE("a held call Hotline never saw that waited past its maximum is finishe
   // Taken as arriving a day ago at the earliest.
   CHECK(Column(m.f, "c-old", "arrived_at") ==
         std::to_string(routing::ToUnixMillis(now - std::chrono::hours(24))));
+  // The admitted call hears its position; the finished one is sent nothing on the stream: its
+  // callback is the Welcome's. Regression: c-old got its arrival's announcement and a second
+  // offer_callback (another command id) as commands after the Welcome.
+  CHECK(gw.WaitForCommand(v1::Command::kAnnounce).call_id() == "c-recent");
+  gw.Arrive("c-probe", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);  // Everything sent before it has been read.
+  const auto for_old = [](const v1::HotlineMessage& msg) {
+    return msg.has_command() && msg.command().call_id() == "c-old";
+  };
+  CHECK_FALSE(gw.GatewayConnection::WaitFor(for_old, 0ms).has_value());
+}
+
+TEST_CASE("a live call listed with a malformed arrival time stays live", "[integration]") {
+  ManualFixture m;
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    ArriveAcked(gw, "c-1");
+  }  // The stream drops.
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  v1::HeldCall held = Held("c-1", "38", m.time->SystemTime());
+  held.mutable_arrived_at()->set_nanos(-1);  // No timestamp.
+  *hello.add_held_calls() = held;
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = gw.WaitForWelcome();
+  REQUIRE(welcome.held_calls_size() == 1);
+  // Regression: refused (the gateway then gives the call up) yet kept waiting, and offered.
+  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_LIVE);
+  CHECK(welcome.held_calls(0).state() == v1::CALL_STATE_WAITING);
+  // A call Hotline does not know, with the same malformed time, is still refused.
+  v1::Hello again = GatewayClient::HelloFor("gw-1");
+  *again.add_held_calls() = held;
+  v1::HeldCall unknown = held;
+  unknown.set_call_id("c-unknown");
+  *again.add_held_calls() = unknown;
+  GatewayClient next(m.f.channel, DaemonFixture::kGatewayToken, again);
+  const v1::Welcome second = next.WaitForWelcome();
+  REQUIRE(second.held_calls_size() == 2);
+  CHECK(second.held_calls(0).fate() == v1::HeldCallResult::FATE_LIVE);
+  CHECK(second.held_calls(1).fate() == v1::HeldCallResult::FATE_REFUSED);
+  CHECK_THAT(second.held_calls(1).message(), Catch::Contains("hello.held_calls[1].arrived_at"));
 }
 
 TEST_CASE("a final event for a call already ended is acknowledged and changes nothing",
@@ -592,6 +632,39 @@ TEST_CASE("an input refused after quiet hours replays to the same state", "[inte
   f.daemon.reset();
   f.Start();
   CHECK(f.daemon->recovered_digest() == live);
+}
+
+TEST_CASE("a gateway that half-closes its stream gets its Welcome and acks, then the end",
+          "[integration]") {
+  ManualFixture m;
+  testing::SignedIn an(m.f, "an", "38");
+  REQUIRE(an.desk.SetPresence(v1::COUNSELLOR_STATE_BREAK).ok());  // Nobody takes c-1 yet.
+  an.desk.WaitForState(v1::COUNSELLOR_STATE_BREAK);
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.Arrive("c-1", "38");
+    gw.Arrive("c-2", "38");
+    REQUIRE(gw.WritesDone());  // A gateway that has sent all it will, and reads on.
+    // Regression: the stream ended OK at once, with neither the Welcome nor the acks.
+    CHECK(gw.WaitForWelcome().gateway_id() == "gw-1");
+    CHECK(gw.WaitForAck().code() == 0);
+    CHECK(gw.WaitForAck().code() == 0);
+    gw.WaitFor([](const v1::HotlineMessage& msg) { return testing::IsEndOfStream(msg); });
+    CHECK(gw.Finish().ok());
+  }
+  // Away from its half-close: a connect for its call waits for its next Hello.
+  REQUIRE(an.desk.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  an.desk.WaitFor(IsOffer);
+  REQUIRE(an.desk.Answer("c-1", true).ok());
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  *hello.add_held_calls() = Held("c-1", "38", m.time->SystemTime());
+  *hello.add_held_calls() = Held("c-2", "38", m.time->SystemTime());
+  GatewayClient again(m.f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = again.WaitForWelcome();
+  REQUIRE(welcome.held_calls_size() == 2);
+  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_LIVE);
+  CHECK(welcome.held_calls(1).fate() == v1::HeldCallResult::FATE_LIVE);
+  CHECK(again.WaitForCommand(v1::Command::kConnect).call_id() == "c-1");
 }
 
 TEST_CASE("the Welcome comes before the answer to anything sent after the hello", "[integration]") {

@@ -449,40 +449,54 @@ TEST_CASE("shutdown acknowledges what it accepted and closes streams with UNAVAI
   CHECK_THAT(desk.final_status.error_message(), Catch::Contains("shutting down"));
 }
 
-// Recovery signs off the desks that died with the process. Signing off the counsellor an offer
-// rang for returns the call to the queue: it must not be offered, at the journal's last time, to
-// another desk that died too and is signed off only after it (an offer that never rang, counted
-// and remembered as tried, and routing that differs with and without a restart).
-TEST_CASE("a restart offers no call to a desk that died with the process",
-          "[integration][recovery]") {
-  auto time = std::make_shared<testing::ManualTime>();
-  auto faults = std::make_shared<testing::FaultSwitch>();
-  DaemonFixture f(
-      {},
-      [faults](storage::Sink& store) {
-        return std::make_unique<testing::FaultySink>(store, faults);
-      },
-      time);
-  // Stopped as SIGTERM stops it (it signs the desks off itself), or as by a crash: nothing it
-  // writes after the offer reaches the disk, and recovery signs them off.
-  const bool crash = GENERATE(false, true);
-  CAPTURE(crash);
-  {
-    testing::SignedIn a(f, "a", "38");
-    time->Advance(1s);  // "a" has been idle longest: the call rings there.
-    testing::SignedIn b(f, "b", "38");
-    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
-    gw.WaitForWelcome();
-    gw.Arrive("x", "38");
-    REQUIRE(gw.WaitForAck().code() == 0);
-    REQUIRE(a.desk.WaitFor(IsOffer).offer().call().call_id() == "x");
+// A daemon on a manual clock whose commits go through a FaultySink, restarted either as SIGTERM
+// stops it (it signs the desks off itself) or as by a crash (nothing it writes after the faults
+// start reaches the disk, and recovery signs the desks off at the journal's last time).
+struct RestartedLine {
+  std::shared_ptr<testing::ManualTime> time = std::make_shared<testing::ManualTime>();
+  std::shared_ptr<testing::FaultSwitch> faults = std::make_shared<testing::FaultSwitch>();
+  DaemonFixture f{{},
+                  [faults = faults](storage::Sink& store) {
+                    return std::make_unique<testing::FaultySink>(store, faults);
+                  },
+                  time};
+
+  // Stops the daemon (as by a crash if `crash`), lets `down` pass, and starts it again.
+  void Restart(bool crash, std::chrono::milliseconds down = std::chrono::milliseconds(0)) {
     if (crash) {
       faults->Fail(absl::UnavailableError("the process is gone"));
     }
     f.daemon->Shutdown();
     f.daemon.reset();
     faults->Heal();
+    if (down.count() > 0) {
+      time->Advance(down);
+    }
     f.Start();
+  }
+};
+
+// Recovery signs off the desks that died with the process. Signing off the counsellor an offer
+// rang for returns the call to the queue: it must not be offered, at the journal's last time, to
+// another desk that died too and is signed off only after it (an offer that never rang, counted
+// and remembered as tried, and routing that differs with and without a restart).
+TEST_CASE("a restart offers no call to a desk that died with the process",
+          "[integration][recovery]") {
+  RestartedLine line;
+  DaemonFixture& f = line.f;
+  // A crash loses everything after the offer.
+  const bool crash = GENERATE(false, true);
+  CAPTURE(crash);
+  {
+    testing::SignedIn a(f, "a", "38");
+    line.time->Advance(1s);  // "a" has been idle longest: the call rings there.
+    testing::SignedIn b(f, "b", "38");
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.WaitForWelcome();
+    gw.Arrive("x", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+    REQUIRE(a.desk.WaitFor(IsOffer).offer().call().call_id() == "x");
+    line.Restart(crash);
   }
   auto stub = v1::SupervisorService::NewStub(f.channel);
   grpc::ClientContext ctx;
@@ -498,6 +512,49 @@ TEST_CASE("a restart offers no call to a desk that died with the process",
     offered.push_back(o.counsellor_id() + ":" + o.result());
   }
   CHECK(offered == std::vector<std::string>{"a:withdrawn"});
+}
+
+// The counsellor's state in the supervisors' view.
+v1::CounsellorState StateInView(DaemonFixture& f, const std::string& id) {
+  const v1::QueueView view = f.View();
+  for (const v1::CounsellorStatus& c : view.counsellors()) {
+    if (c.counsellor_id() == id) {
+      return c.state();
+    }
+  }
+  FAIL("no counsellor " << id << " in the view");
+  return v1::COUNSELLOR_STATE_UNSPECIFIED;
+}
+
+TEST_CASE("desks have their whole grace period after a restart that follows a quiet spell",
+          "[integration][recovery]") {
+  RestartedLine line;
+  DaemonFixture& f = line.f;
+  auto& time = line.time;
+  // Stopped cleanly or crashed, the desks' grace counts from the restart.
+  const bool crash = GENERATE(false, true);
+  CAPTURE(crash);
+  std::string lan_token;
+  {
+    testing::SignedIn lan(f, "lan", "38");
+    testing::SignedIn binh(f, "binh", "38");
+    lan_token = lan.token;
+    time->Advance(std::chrono::minutes(5));        // Quiet: nothing happens, nothing is journaled.
+    line.Restart(crash, std::chrono::minutes(1));  // Down for longer than the 30 s grace.
+  }
+  // Regression: both were signed out as the daemon started, their grace counted from the
+  // journal's last time; lan's desk came back to OFFLINE.
+  CHECK(StateInView(f, "lan") == v1::COUNSELLOR_STATE_AVAILABLE);
+  testing::DeskClient lan(f.channel, lan_token);
+  lan.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);  // Back within the grace: as it was.
+  // Binh's desk does not come back: signed out once the grace from the restart is over.
+  time->Advance(std::chrono::seconds(29));
+  f.View();  // The engine thread has handled what the clock delivered.
+  CHECK(StateInView(f, "binh") == v1::COUNSELLOR_STATE_AVAILABLE);
+  time->Advance(std::chrono::seconds(2));
+  f.View();
+  CHECK(StateInView(f, "binh") == v1::COUNSELLOR_STATE_OFFLINE);
+  CHECK(StateInView(f, "lan") == v1::COUNSELLOR_STATE_AVAILABLE);
 }
 
 }  // namespace

@@ -108,6 +108,8 @@ class GatewayConnection {
 
   // Ends the stream from this side; the reader then queues the end marker.
   void Cancel() { ctx_.TryCancel(); }
+  // Half-closes the stream: nothing more is written, and the reader goes on.
+  bool WritesDone() { return stream_->WritesDone(); }
 
   // The stream's status. REQUIRES: the end marker has been taken from `inbox` and nothing
   // writes any more.
