@@ -829,6 +829,16 @@ TEST_CASE("a desk that does not read is gone as soon as its token is rotated: of
   grpc::ClientContext watch;
   testing::Authorize(watch, token);  // No deadline: the stream lives as long as the test.
   auto paused = desks->Watch(&watch, v1::WatchDeskRequest());
+  // The Watch reaches the daemon on its own channel: AVAILABLE needs it open (a race under load
+  // made the first SetPresence FAILED_PRECONDITION). Its events are never read, so the view says.
+  const auto desk_open = [&f] {
+    const v1::QueueView view = f.View();
+    return view.counsellors_size() == 1 && view.counsellors(0).desk_connected();
+  };
+  const auto give_up = std::chrono::steady_clock::now() + testing::kPatience;
+  while (!desk_open() && std::chrono::steady_clock::now() < give_up) {
+  }
+  REQUIRE(desk_open());
   auto presence = v1::DeskService::NewStub(f.channel);
   const auto set = [&](int i, v1::CounsellorState state) {
     grpc::ClientContext ctx;
