@@ -825,20 +825,28 @@ TEST_CASE("a desk that does not read is gone as soon as its token is rotated: of
   // The old token's desk opens Watch and never reads; the counsellor goes AVAILABLE and back
   // enough times that its presence events fill the window and the daemon's writes block: its
   // final status (the rotation) then waits behind them for good.
+  grpc::ClientContext queue_ctx;
+  testing::Authorize(queue_ctx, DaemonFixture::kSupervisorToken);
+  queue_ctx.set_deadline(std::chrono::system_clock::now() + testing::kPatience);
+  auto queue =
+      v1::SupervisorService::NewStub(f.channel)->WatchQueue(&queue_ctx, v1::WatchQueueRequest());
   auto desks = v1::DeskService::NewStub(PausedChannel(f));
   grpc::ClientContext watch;
   testing::Authorize(watch, token);  // No deadline: the stream lives as long as the test.
   auto paused = desks->Watch(&watch, v1::WatchDeskRequest());
   // The Watch reaches the daemon on its own channel: AVAILABLE needs it open (a race under load
-  // made the first SetPresence FAILED_PRECONDITION). Its events are never read, so the view says.
-  const auto desk_open = [&f] {
-    const v1::QueueView view = f.View();
-    return view.counsellors_size() == 1 && view.counsellors(0).desk_connected();
-  };
-  const auto give_up = std::chrono::steady_clock::now() + testing::kPatience;
-  while (!desk_open() && std::chrono::steady_clock::now() < give_up) {
+  // made the first SetPresence FAILED_PRECONDITION). Its events are never read, so the
+  // supervisors' view, watched since before it opened, says when the daemon has it.
+  bool desk_open = false;
+  for (v1::QueueUpdate update; !desk_open && queue->Read(&update);) {
+    const auto& counsellors =
+        update.has_view() ? update.view().counsellors() : update.change().counsellors();
+    for (const v1::CounsellorStatus& c : counsellors) {
+      desk_open = desk_open || (c.counsellor_id() == "an" && c.desk_connected());
+    }
   }
-  REQUIRE(desk_open());
+  REQUIRE(desk_open);
+  queue_ctx.TryCancel();
   auto presence = v1::DeskService::NewStub(f.channel);
   const auto set = [&](int i, v1::CounsellorState state) {
     grpc::ClientContext ctx;
