@@ -60,30 +60,42 @@ absl::StatusOr<KeyBytes> ReadKeyFile(const std::string& path, const std::string&
   return key;
 }
 
-absl::StatusOr<KeyBytes> CreateKeyFile(const std::string& path, const std::string& what) {
+absl::StatusOr<KeyBytes> CreateKeyFile(const std::string& path, const std::string& what,
+                                       const std::function<void()>& written) {
   InitSodium();
   KeyBytes key;
   randombytes_buf(key.data(), key.size());
-  // 0600 from the start (never readable by others, even briefly), and O_EXCL: a key that exists
-  // is never overwritten, whatever raced us to it.
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  // Written whole under a name of its own first (mkstemp: 0600 from the start, never readable by
+  // others even briefly), then linked to `path`: a process killed before the link leaves no
+  // short key that would refuse every later start.
+  std::string temp = path + ".XXXXXX";
+  const int fd = mkostemp(temp.data(), O_CLOEXEC);
   if (fd < 0) {
-    const std::string why = std::strerror(errno);
-    if (errno == EEXIST) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create the ", what, " file '", path, "': ", std::strerror(errno)));
+  }
+  if (written) {
+    written();
+  }
+  const bool complete =
+      write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && fsync(fd) == 0;
+  const std::string why = std::strerror(errno);
+  close(fd);
+  // link, not rename: a key that exists is never overwritten, whatever raced us to it.
+  const int linked = complete ? link(temp.c_str(), path.c_str()) : -1;
+  const int link_errno = errno;
+  unlink(temp.c_str());
+  if (!complete) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot write the ", what, " file '", path, "': ", why));
+  }
+  if (linked != 0) {
+    if (link_errno == EEXIST) {
       return absl::AlreadyExistsError(
           absl::StrCat("the ", what, " file '", path, "' exists already"));
     }
-    return absl::UnavailableError(
-        absl::StrCat("cannot create the ", what, " file '", path, "': ", why));
-  }
-  const bool written = write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
-                       fsync(fd) == 0;
-  const std::string why = std::strerror(errno);
-  close(fd);
-  if (!written) {
-    unlink(path.c_str());  // A short key must not be taken for a key at the next start.
-    return absl::UnavailableError(
-        absl::StrCat("cannot write the ", what, " file '", path, "': ", why));
+    return absl::UnavailableError(absl::StrCat("cannot create the ", what, " file '", path,
+                                               "': ", std::strerror(link_errno)));
   }
   // The file's name is durable only once its directory is: the database records the key's
   // fingerprint next, and a fingerprint that outlived its key (a power cut now) would have the

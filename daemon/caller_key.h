@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,9 +24,13 @@ using KeyBytes = std::array<unsigned char, kKeyFileBytes>;
 absl::StatusOr<KeyBytes> ReadKeyFile(const std::string& path, const std::string& what);
 
 // Creates a key file of 32 random bytes, mode 0600 from the start, and makes its name durable
-// (fsync of the directory). ALREADY_EXISTS if the file exists (a key is never overwritten);
-// UNAVAILABLE for I/O errors.
-absl::StatusOr<KeyBytes> CreateKeyFile(const std::string& path, const std::string& what);
+// (fsync of the directory). The bytes are written and synced under a temporary name beside it
+// first and then linked to `path`, so a process killed half-way leaves no short key under `path`
+// (only a stray `path.XXXXXX` file). ALREADY_EXISTS if the file exists (a key is never
+// overwritten); UNAVAILABLE for I/O errors. `written` (tests) runs once the temporary file is
+// open, before its bytes are written.
+absl::StatusOr<KeyBytes> CreateKeyFile(const std::string& path, const std::string& what,
+                                       const std::function<void()>& written = {});
 
 class CallerKeyer final {
  public:

@@ -1,7 +1,12 @@
 // Unit tests of the daemon's config reader and caller privacy helpers.
 #include "daemon/config.h"
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -202,6 +207,34 @@ TEST_CASE("a caller key file of the wrong size is refused", "[daemon]") {
   CHECK(CallerKeyer::Load(path).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("a process killed while it creates a key file leaves no short key behind", "[daemon]") {
+  testing::TempDir dir;
+  const std::string path = (dir.path() / "caller.key").string();
+  // A real kill -9, in a child, once the key file is open and before its bytes are written.
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    (void)CreateKeyFile(path, "caller key", [] { kill(getpid(), SIGKILL); });
+    _exit(0);  // Not reached.
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(WTERMSIG(status) == SIGKILL);
+  // The next start finds no key and creates one, as on a new machine; an empty file under the
+  // key's name would have refused it ("must hold exactly 32 bytes").
+  CHECK(ReadKeyFile(path, "caller key").status().code() == absl::StatusCode::kNotFound);
+  auto created = CallerKeyer::Create(path);
+  REQUIRE(created.ok());
+  auto loaded = CallerKeyer::Load(path);
+  REQUIRE(loaded.ok());
+  CHECK((*loaded)->Fingerprint() == (*created)->Fingerprint());
+  const auto owner_only = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+  CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::all) == owner_only);
+  // A key that exists is never overwritten.
+  CHECK(CreateKeyFile(path, "caller key").status().code() == absl::StatusCode::kAlreadyExists);
+  CHECK((*CallerKeyer::Load(path))->Fingerprint() == (*created)->Fingerprint());
+}
 
 TEST_CASE("the tls section is read and its keys must agree", "[daemon]") {
   auto shipped = LoadConfig(std::string(HOTLINE_SOURCE_DIR) + "/deploy/hotline.toml");
