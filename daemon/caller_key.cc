@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
@@ -61,30 +62,44 @@ absl::StatusOr<KeyBytes> ReadKeyFile(const std::string& path, const std::string&
 }
 
 absl::StatusOr<KeyBytes> CreateKeyFile(const std::string& path, const std::string& what,
-                                       const std::function<void()>& written) {
+                                       const std::function<void()>& opened) {
   InitSodium();
   KeyBytes key;
   randombytes_buf(key.data(), key.size());
-  // Written whole under a name of its own first (mkstemp: 0600 from the start, never readable by
-  // others even briefly), then linked to `path`: a process killed before the link leaves no
-  // short key that would refuse every later start.
-  std::string temp = path + ".XXXXXX";
-  const int fd = mkostemp(temp.data(), O_CLOEXEC);
+  // Written whole in a file of its own first, 0600 from the start (never readable by others, even
+  // briefly), then linked to `path`: a process killed before the link leaves no short key that
+  // would refuse every later start. The file is nameless (O_TMPFILE) where the filesystem allows,
+  // so a kill leaves nothing behind; elsewhere it is `path.XXXXXX`, unlinked after.
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  const std::string dir_name = dir.empty() ? "." : dir;
+  std::string temp;
+  int fd = open(dir_name.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    temp = path + ".XXXXXX";
+    fd = mkostemp(temp.data(), O_CLOEXEC);
+  }
   if (fd < 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot create the ", what, " file '", path, "': ", std::strerror(errno)));
   }
-  if (written) {
-    written();
+  if (opened) {
+    opened();
   }
   const bool complete =
       write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && fsync(fd) == 0;
   const std::string why = std::strerror(errno);
-  close(fd);
   // link, not rename: a key that exists is never overwritten, whatever raced us to it.
-  const int linked = complete ? link(temp.c_str(), path.c_str()) : -1;
+  int linked = -1;
+  if (complete) {
+    linked = temp.empty() ? linkat(AT_FDCWD, absl::StrCat("/proc/self/fd/", fd).c_str(), AT_FDCWD,
+                                   path.c_str(), AT_SYMLINK_FOLLOW)
+                          : link(temp.c_str(), path.c_str());
+  }
   const int link_errno = errno;
-  unlink(temp.c_str());
+  close(fd);
+  if (!temp.empty()) {
+    unlink(temp.c_str());
+  }
   if (!complete) {
     return absl::UnavailableError(
         absl::StrCat("cannot write the ", what, " file '", path, "': ", why));
@@ -100,8 +115,7 @@ absl::StatusOr<KeyBytes> CreateKeyFile(const std::string& path, const std::strin
   // The file's name is durable only once its directory is: the database records the key's
   // fingerprint next, and a fingerprint that outlived its key (a power cut now) would have the
   // database refused at the next start.
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int dir_fd = open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int dir_fd = open(dir_name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   const bool synced = dir_fd >= 0 && fsync(dir_fd) == 0;
   const std::string dir_why = std::strerror(errno);
   if (dir_fd >= 0) {

@@ -24,13 +24,13 @@ using KeyBytes = std::array<unsigned char, kKeyFileBytes>;
 absl::StatusOr<KeyBytes> ReadKeyFile(const std::string& path, const std::string& what);
 
 // Creates a key file of 32 random bytes, mode 0600 from the start, and makes its name durable
-// (fsync of the directory). The bytes are written and synced under a temporary name beside it
-// first and then linked to `path`, so a process killed half-way leaves no short key under `path`
-// (only a stray `path.XXXXXX` file). ALREADY_EXISTS if the file exists (a key is never
-// overwritten); UNAVAILABLE for I/O errors. `written` (tests) runs once the temporary file is
-// open, before its bytes are written.
+// (fsync of the directory). The bytes are written and synced in a file of their own first (an
+// O_TMPFILE one, or `path.XXXXXX` where the filesystem has none) and then linked to `path`, so a
+// process killed half-way leaves no short key under `path`. ALREADY_EXISTS if the file exists (a
+// key is never overwritten); UNAVAILABLE for I/O errors (and on a filesystem without hard
+// links). `opened` (tests) runs once that file is open, before its bytes are written.
 absl::StatusOr<KeyBytes> CreateKeyFile(const std::string& path, const std::string& what,
-                                       const std::function<void()>& written = {});
+                                       const std::function<void()>& opened = {});
 
 class CallerKeyer final {
  public:

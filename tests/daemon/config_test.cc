@@ -207,6 +207,11 @@ TEST_CASE("a caller key file of the wrong size is refused", "[daemon]") {
   CHECK(CallerKeyer::Load(path).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+int Entries(const std::filesystem::path& dir) {
+  return static_cast<int>(std::distance(std::filesystem::directory_iterator(dir),
+                                        std::filesystem::directory_iterator()));
+}
+
 TEST_CASE("a process killed while it creates a key file leaves no short key behind", "[daemon]") {
   testing::TempDir dir;
   const std::string path = (dir.path() / "caller.key").string();
@@ -224,11 +229,15 @@ TEST_CASE("a process killed while it creates a key file leaves no short key behi
   // The next start finds no key and creates one, as on a new machine; an empty file under the
   // key's name would have refused it ("must hold exactly 32 bytes").
   CHECK(ReadKeyFile(path, "caller key").status().code() == absl::StatusCode::kNotFound);
+  const int killed_left = Entries(dir.path());
   auto created = CallerKeyer::Create(path);
   REQUIRE(created.ok());
   auto loaded = CallerKeyer::Load(path);
   REQUIRE(loaded.ok());
   CHECK((*loaded)->Fingerprint() == (*created)->Fingerprint());
+  // Making it left nothing else beside it (the killed child may have, where there is no
+  // O_TMPFILE: docs/security.md).
+  CHECK(Entries(dir.path()) == killed_left + 1);
   const auto owner_only = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
   CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::all) == owner_only);
   // A key that exists is never overwritten.
