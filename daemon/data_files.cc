@@ -117,6 +117,20 @@ absl::Status CreateIfMissing(const std::string& path) {
       fmt::format("cannot create the database file '{}': {}", path, Errno()));
 }
 
+// `path` with the symlinks of its last component followed, also to a file that does not exist
+// yet, which std::filesystem::weakly_canonical leaves unresolved.
+fs::path FollowLinks(fs::path path) {
+  std::error_code ec;
+  for (int hops = 0; hops < 40 && fs::is_symlink(path, ec); ++hops) {
+    const fs::path target = fs::read_symlink(path, ec);
+    if (ec) {
+      break;
+    }
+    path = target.is_absolute() ? target : path.parent_path() / target;
+  }
+  return path;
+}
+
 absl::Status PrepareDatabase(const std::string& database) {
   if (absl::Status s = PrepareDirectory(DirectoryOf(database), "the database"); !s.ok()) {
     return s;
@@ -127,7 +141,10 @@ absl::Status PrepareDatabase(const std::string& database) {
       return s;
     }
   }
-  return CreateIfMissing(database);
+  // Through a symlink to a database not created yet, the file it names: created 0600 here, and
+  // existing before the lock is taken, so DatabaseLock finds it by its real name (a dangling
+  // link left unresolved put the lock beside the link: a second daemon on the real name started).
+  return CreateIfMissing(FollowLinks(database).string());
 }
 
 absl::Status PrepareKey(const Config& config) {

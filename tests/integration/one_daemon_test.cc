@@ -51,6 +51,28 @@ TEST_CASE("a second daemon on the same database under another name refuses to st
   first.AddCounsellor("lan", "38");  // The first still writes its database.
 }
 
+TEST_CASE("a database first created through a dangling symlink is locked under its real name",
+          "[integration][start]") {
+  TempDir dir;
+  const std::filesystem::path real = dir.path() / "data" / "hotline.db";
+  std::filesystem::create_directory(real.parent_path());
+  const std::filesystem::path link = dir.path() / "link.db";
+  std::filesystem::create_symlink(real, link);  // Dangling: nothing is at `real` yet.
+  DaemonFixture first([&](daemon::Config& c) { c.database = link.string(); });
+  REQUIRE(std::filesystem::exists(real));
+  // Created 0600 by hotlined, not by SQLite with its default mode.
+  CHECK((std::filesystem::status(real).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  daemon::Config config = first.config;
+  config.database = real.string();
+  const auto second = daemon::Daemon::Start(config);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(second.status().message()),
+             Catch::Contains("pid " + std::to_string(getpid())));
+  first.AddCounsellor("lan", "38");  // The first still writes its database.
+}
+
 TEST_CASE("a second daemon on a port already bound refuses to start, naming the port",
           "[integration][start]") {
   DaemonFixture first;
