@@ -29,6 +29,17 @@ TEST_CASE("a second daemon on the same database refuses to start, naming the hol
   CHECK(first.daemon->grpc_port() > 0);
 }
 
+// A second daemon started on `database`, the first's database by another name, is refused.
+void RefusedBeside(const DaemonFixture& first, const std::filesystem::path& database) {
+  daemon::Config config = first.config;
+  config.database = database.string();
+  const auto second = daemon::Daemon::Start(config);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(second.status().message()),
+             Catch::Contains("pid " + std::to_string(getpid())));
+}
+
 TEST_CASE("a second daemon on the same database under another name refuses to start",
           "[integration][start]") {
   DaemonFixture first;
@@ -40,13 +51,7 @@ TEST_CASE("a second daemon on the same database under another name refuses to st
   std::filesystem::create_directory_symlink(real.parent_path(), dir_link);
   for (const std::filesystem::path& alias : {file_link, dir_link / real.filename()}) {
     INFO(alias);
-    daemon::Config config = first.config;
-    config.database = alias.string();
-    const auto second = daemon::Daemon::Start(config);
-    REQUIRE_FALSE(second.ok());
-    CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
-    CHECK_THAT(std::string(second.status().message()),
-               Catch::Contains("pid " + std::to_string(getpid())));
+    RefusedBeside(first, alias);
   }
   first.AddCounsellor("lan", "38");  // The first still writes its database.
 }
@@ -63,13 +68,7 @@ TEST_CASE("a database first created through a dangling symlink is locked under i
   // Created 0600 by hotlined, not by SQLite with its default mode.
   CHECK((std::filesystem::status(real).permissions() & std::filesystem::perms::all) ==
         (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
-  daemon::Config config = first.config;
-  config.database = real.string();
-  const auto second = daemon::Daemon::Start(config);
-  REQUIRE_FALSE(second.ok());
-  CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
-  CHECK_THAT(std::string(second.status().message()),
-             Catch::Contains("pid " + std::to_string(getpid())));
+  RefusedBeside(first, real);
   first.AddCounsellor("lan", "38");  // The first still writes its database.
 }
 
