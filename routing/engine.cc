@@ -180,6 +180,20 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now) {
       SetTimer(TimerKind::kDeskGrace, c, restarted_at + options_.desk_grace_ms, c.desk_drops);
     }
   }
+  // In admission order, so the timers are numbered alike in every replay (a hash map's order
+  // is not the same in a restored engine).
+  std::vector<Call*> connecting;
+  for (auto& [seq, call] : calls_by_seq_) {
+    if (call->state == CallState::kConnecting) {
+      connecting.push_back(call);
+    }
+  }
+  std::sort(connecting.begin(), connecting.end(),
+            [](const Call* a, const Call* b) { return a->admission_seq < b->admission_seq; });
+  for (Call* call : connecting) {
+    ++call->generation;  // The old connect timer is void.
+    TimeConnect(*call, restarted_at);
+  }
   return absl::OkStatus();
 }
 
@@ -319,6 +333,7 @@ absl::Status Engine::AnswerOffer(const std::string& counsellor_id, const std::st
   ++c->calls_today;
   ChangeState(*c, CounsellorState::kOnCall, BreakReason::kNone, call_id);
   Emit(ConnectRequested{call_id, call->info.gateway_id, counsellor_id, c->profile.endpoint, now_});
+  TimeConnect(*call, now_);
   return absl::OkStatus();
 }
 
@@ -511,17 +526,26 @@ absl::Status Engine::ConnectFailed(const std::string& call_id, const std::string
     return absl::FailedPreconditionError(absl::StrCat(
         "call '", call_id, "' is ", std::string(Name(call->state)), ", not connecting"));
   }
-  Counsellor& c = CounsellorAt(call->counsellor_id);
-  call->state = CallState::kWaiting;
-  call->counsellor_id.clear();
-  call->record.counsellor_id.clear();
-  call->record.accepted_at.reset();
-  call->record.reason = reason;
-  ChangeState(c, CounsellorState::kBreak, BreakReason::kUnreachable, "");
-  Enqueue(*call);
-  ReturnToQueue(*call);  // The call back in its place first, then any held for them.
+  FailConnect(*call, reason);
   ReviewHolds();
   return absl::OkStatus();
+}
+
+void Engine::FailConnect(Call& call, const std::string& reason) {
+  Counsellor& c = CounsellorAt(call.counsellor_id);
+  call.state = CallState::kWaiting;
+  ++call.generation;  // The connect's timer is now stale.
+  call.counsellor_id.clear();
+  call.record.counsellor_id.clear();
+  call.record.accepted_at.reset();
+  call.record.reason = reason;
+  ChangeState(c, CounsellorState::kBreak, BreakReason::kUnreachable, "");
+  Enqueue(call);
+  ReturnToQueue(call);  // The call back in its place first, then any held for them.
+}
+
+void Engine::TimeConnect(Call& call, Timestamp from) {
+  SetTimer(TimerKind::kConnectTimeout, call, from + options_.connect_timeout_ms, call.generation);
 }
 
 absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::string& call_id,
@@ -667,6 +691,9 @@ bool Engine::IsDead(const Timer& timer) const {
       return call.ladder_generation != timer.generation;
     case TimerKind::kOfferTimeout:
       return call.generation != timer.generation;
+    case TimerKind::kConnectTimeout:
+      // Only an accepted offer makes a call CONNECTING, and it starts a new generation.
+      return call.generation != timer.generation || call.state != CallState::kConnecting;
     case TimerKind::kMaxWait:
     case TimerKind::kAnnounce:
     case TimerKind::kRepeatHold:
@@ -789,6 +816,16 @@ void Engine::FireTimer(const Timer& timer) {
       if (c.state == CounsellorState::kAvailable) {
         MatchCounsellor(c);
       }
+      return;
+    }
+    case TimerKind::kConnectTimeout: {
+      Call* call = CallOfTimer(timer);
+      if (call == nullptr || call->state != CallState::kConnecting ||
+          call->generation != timer.generation) {
+        return;
+      }
+      FailConnect(*call, absl::StrCat("connect timed out after ",
+                                      options_.connect_timeout_ms.count(), " ms"));
       return;
     }
     case TimerKind::kDeskGrace: {

@@ -45,6 +45,10 @@ struct EngineOptions {
   Millis max_wait_ms{300'000};
   // How long an offer rings on a desk before it goes to someone else.
   Millis offer_timeout_ms{15'000};
+  // How long a gateway has to bridge an accepted call (its `connected` event) or say it could
+  // not: then the connect counts as failed (ConnectFailed), so a gateway that never answers
+  // strands neither the caller nor the counsellor. Counted again from a restart.
+  Millis connect_timeout_ms{60'000};
   // How long a counsellor has after a call to record its outcome.
   Millis wrap_up_ms{45'000};
   // Offers left unanswered in a row that put a counsellor on BREAK(missed offers).
@@ -208,7 +212,9 @@ class Engine final {
   // The daemon started again at `restarted_at` (not before `now`, the journal's last time, at
   // which recovery signed the desks off): every AVAILABLE or BREAK counsellor without a desk
   // gets desk_grace_ms from `restarted_at` to come back, instead of what was left of it, since
-  // no desk could reconnect while the daemon was down. INVALID_ARGUMENT if it is before `now`.
+  // no desk could reconnect while the daemon was down; and every call still connecting gets
+  // connect_timeout_ms from `restarted_at`, since its gateway is asked again once it is back.
+  // INVALID_ARGUMENT if it is before `now`.
   [[nodiscard]] absl::Status Restarted(Timestamp restarted_at, Timestamp now);
 
   // Sets AVAILABLE, BREAK or OFFLINE. `reason` is the break reason (CHOSEN or a named one from
@@ -256,7 +262,9 @@ class Engine final {
   [[nodiscard]] absl::Status CallFailed(const std::string& call_id, const std::string& reason,
                                         Timestamp now);
   // The gateway could not reach the counsellor's endpoint: the call goes back in its place and
-  // the counsellor on BREAK(unreachable). FAILED_PRECONDITION unless it was CONNECTING.
+  // the counsellor on BREAK(unreachable). FAILED_PRECONDITION unless it was CONNECTING. The
+  // engine does the same by itself for a call still connecting options.connect_timeout_ms after
+  // it was accepted (or after a restart), with the reason "connect timed out after N ms".
   [[nodiscard]] absl::Status ConnectFailed(const std::string& call_id, const std::string& reason,
                                            Timestamp now);
 
@@ -474,11 +482,12 @@ class Engine final {
   Call* CallOfTimer(const Timer& timer);
   Counsellor* CounsellorOfTimer(const Timer& timer);
   // Whether firing `timer`, now or at any later time, would do nothing whatever comes: its call
-  // is gone; or a ladder step or an offer timeout of a generation the call has left (generations
-  // only grow); or a wait, announcement or repeat-caller hold of a call that is connected or
-  // ended (neither ever waits again); a counsellor's timer of a generation (or desk drop) they
-  // have left, or whose counsellor is gone. Dead timers are left out of SaveState() and dropped from the heap (DropDeadTimers), so a
-  // finished call's timers neither wake the owner nor fill snapshots.
+  // is gone; or a ladder step, an offer timeout or a connect timeout of a generation the call has
+  // left (generations only grow), or a connect timeout of a call no longer connecting; or a wait,
+  // announcement or repeat-caller hold of a call that is connected or ended (neither ever waits
+  // again); a counsellor's timer of a generation (or desk drop) they have left, or whose counsellor
+  // is gone. Dead timers are left out of SaveState() and dropped from the heap (DropDeadTimers), so
+  // a finished call's timers neither wake the owner nor fill snapshots.
   bool IsDead(const Timer& timer) const;
   // Pops dead timers off the top; and when the heap has doubled since the last sweep, sweeps it
   // whole (amortised O(1) per timer set).
@@ -608,6 +617,11 @@ class Engine final {
   // A call came back from an offer or a failed connect: time it out if past the maximum wait,
   // else look for someone to take it.
   void ReturnToQueue(Call& call);
+  // A connect failed (the gateway said so, or connect_timeout_ms passed): the call back in its
+  // place, its counsellor on BREAK(unreachable).
+  void FailConnect(Call& call, const std::string& reason);
+  // Times the connect of `call` (CONNECTING): connect_timeout_ms from `from`.
+  void TimeConnect(Call& call, Timestamp from);
   // The connected call is over: the counsellor goes to WRAP_UP with a deadline.
   void StartWrapUp(Call& call, Outcome outcome, const std::string& reason);
 

@@ -103,6 +103,7 @@ enum class TimerKind {
   kCoolDown = 6,
   kAnnounce = 7,
   kRepeatHold = 8,
+  kConnectTimeout = 9,
 };
 
 // How a finished call ended, for the gateway that held it: a gateway's Hello that still lists the

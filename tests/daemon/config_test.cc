@@ -30,6 +30,10 @@ TEST_CASE("the shipped config file loads with the documented defaults", "[daemon
   CHECK(Config().caller_key_file == config->caller_key_file);
   CHECK(config->engine.offer_timeout_ms == routing::Millis(15'000));
   CHECK(config->engine.max_wait_ms == routing::Millis(300'000));
+  CHECK(config->engine.connect_timeout_ms == routing::Millis(60'000));
+  CHECK(
+      ParseConfig("[routing]\nconnect_timeout_ms = 2500\n", "h.toml")->engine.connect_timeout_ms ==
+      routing::Millis(2'500));
   CHECK(config->gateway_token == "dev-gateway-token");
 }
 

@@ -179,6 +179,69 @@ TEST_CASE("an offer left unanswered goes to the other counsellor", "[integration
   gw.WaitForCommand(v1::Command::kConnect);
 }
 
+TEST_CASE("a connect the gateway never answers fails after routing.connect_timeout_ms",
+          "[integration]") {
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f(
+      [](daemon::Config& c) {
+        c.engine.connect_timeout_ms = routing::Millis(5'000);
+        c.engine.offer_timeout_ms = routing::Millis(60'000);  // Offers ring until answered here.
+      },
+      nullptr, time);
+  TwoDesks desks(f);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("call-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  desks.an.WaitFor(IsOffer);
+  REQUIRE(desks.an.Answer("call-1", true).ok());
+  const v1::Command first = gw.WaitForCommand(v1::Command::kConnect);
+  CHECK(first.connect().counsellor_id() == "an");
+
+  // The gateway says nothing more about it: no result, no connected event.
+  time->Advance(routing::Millis(5'000));
+  // Regression: an stayed ON_CALL, and the caller waited on a connect nobody was making, for as
+  // long as the gateway stayed silent.
+  const v1::DeskEvent unreachable = desks.an.WaitFor([](const v1::DeskEvent& e) {
+    return e.has_presence_changed() &&
+           e.presence_changed().status().state() == v1::COUNSELLOR_STATE_BREAK;
+  });
+  CHECK(unreachable.presence_changed().status().break_reason() == v1::BREAK_REASON_UNREACHABLE);
+  const v1::DeskEvent offer = desks.binh.WaitFor(IsOffer);  // Back in its place, offered on.
+  CHECK(offer.offer().call().call_id() == "call-1");
+  REQUIRE(desks.binh.Answer("call-1", true).ok());
+  const v1::Command second = gw.WaitForCommand(v1::Command::kConnect);
+  CHECK(second.connect().counsellor_id() == "binh");
+  CHECK(second.command_id() != first.command_id());
+
+  // The first connect's result comes late: it is not the call's connect any more and changes
+  // nothing, so binh's connect goes through.
+  v1::GatewayMessage late;
+  late.mutable_command_result()->set_command_id(first.command_id());
+  late.mutable_command_result()->mutable_unreachable()->set_reason("SIP 408");
+  gw.Send(late);
+  gw.Done(second);
+  gw.Event("call-1", [](v1::CallEvent& e) { e.mutable_connected(); });
+  CHECK(gw.WaitForAck().code() == 0);
+  desks.binh.WaitFor([](const v1::DeskEvent& e) { return e.has_call_connected(); });
+
+  // Journaled: a restart brings back the call connected to binh and an on break.
+  f.Restart();
+  const v1::QueueView view = f.View();
+  bool found = false;
+  for (const auto& c : view.counsellors()) {
+    if (c.counsellor_id() == "an") {
+      CHECK(c.state() == v1::COUNSELLOR_STATE_BREAK);
+      CHECK(c.break_reason() == v1::BREAK_REASON_UNREACHABLE);
+      found = true;
+    } else if (c.counsellor_id() == "binh") {
+      CHECK(c.state() == v1::COUNSELLOR_STATE_ON_CALL);
+      CHECK(c.call_id() == "call-1");
+    }
+  }
+  CHECK(found);
+}
+
 TEST_CASE("a desk that drops while an offer rings sends the call to the other counsellor",
           "[integration]") {
   DaemonFixture f([](daemon::Config& c) { c.engine.offer_timeout_ms = routing::Millis(60'000); });

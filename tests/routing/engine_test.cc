@@ -1020,6 +1020,104 @@ TEST_CASE("an unreachable counsellor goes on break and the call goes back in pla
   CHECK(offers[0].counsellor_id == "binh");
 }
 
+TEST_CASE("a connect the gateway never reports fails after connect_timeout_ms", "[routing]") {
+  EngineHarness h;  // connect_timeout_ms: 60 s.
+  h.SignIn(Profile("an", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("binh", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  REQUIRE(h.TakeOf<ConnectRequested>().size() == 1);
+  h.Advance(59'999ms);  // No connected event, no connect result.
+  CHECK(h.Take().empty());
+  CHECK(h.engine.FindCall("c1")->state == CallState::kConnecting);
+  CHECK(h.StateOf("an") == CounsellorState::kOnCall);
+  // Regression: nothing ever ended the connect, and an stayed ON_CALL with a call nobody had.
+  h.Advance(1ms);
+  auto view = h.engine.FindCounsellor("an");
+  CHECK(view->state == CounsellorState::kBreak);
+  CHECK(view->break_reason == BreakReason::kUnreachable);
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);  // Back in its place, to the next counsellor.
+  CHECK(offers[0].counsellor_id == "binh");
+  // The gateway's word comes too late: the call is no longer connecting.
+  CHECK(h.engine.CallConnected("c1", h.now).code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(h.engine.ConnectFailed("c1", "SIP 480", h.now).code() ==
+        absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("a connect reported in time is never timed out", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  h.Advance(30s);
+  EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
+  h.Take();
+  h.Advance(10min);
+  CHECK(h.Take().empty());
+  CHECK(h.engine.FindCall("c1")->state == CallState::kConnected);
+  CHECK(h.StateOf("an") == CounsellorState::kOnCall);
+  CHECK_FALSE(h.engine.NextDeadline().has_value());  // The connect's timer is dead, not pending.
+}
+
+TEST_CASE("each connect of a call gets the whole connect_timeout_ms", "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("binh", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  h.Advance(30s);
+  EngineHarness::Expect(h.engine.ConnectFailed("c1", "SIP 480", h.now));  // Offered to binh.
+  h.Advance(10s);
+  EngineHarness::Expect(h.engine.AnswerOffer("binh", "c1", true, h.now));
+  h.Take();
+  h.Advance(59'999ms);  // Past an's deadline: that connect is over, binh's is not.
+  CHECK(h.Take().empty());
+  CHECK(h.StateOf("binh") == CounsellorState::kOnCall);
+  h.Advance(1ms);
+  CHECK(h.StateOf("binh") == CounsellorState::kBreak);
+  CHECK(h.engine.FindCall("c1")->state == CallState::kWaiting);  // Nobody left to offer it to.
+}
+
+TEST_CASE("a call still connecting at a restart gets connect_timeout_ms from the restart",
+          "[routing]") {
+  EngineOptions options;
+  options.max_wait_ms = 1h;  // So the call waits again after its connect, not times out.
+  EngineHarness h(options);
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  h.Advance(50s);
+  // Down for ten minutes: the gateway is asked again once it says Hello to the new process.
+  const Timestamp restarted_at = h.now + 10min;
+  EngineHarness::Expect(h.engine.Restarted(restarted_at, h.now));
+  h.Take();
+  h.now = restarted_at;
+  h.Advance(59'999ms);
+  CHECK(h.engine.FindCall("c1")->state == CallState::kConnecting);
+  h.Advance(1ms);
+  CHECK(h.StateOf("an") == CounsellorState::kBreak);
+  CHECK(h.engine.FindCall("c1")->state == CallState::kWaiting);
+}
+
+TEST_CASE("a connect that times out past the maximum wait ends the call with a callback offer",
+          "[routing]") {
+  EngineHarness h;
+  h.Arrive(Call("c1", "38"));
+  h.Advance(290s);  // Ten seconds of the five minutes left.
+  h.SignIn(Profile("an", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  h.Take();
+  h.Advance(60s);
+  auto finished = h.TakeOf<CallFinished>();
+  REQUIRE(finished.size() == 1);
+  CHECK(finished[0].record.outcome == Outcome::kTimedOut);
+  CHECK(h.StateOf("an") == CounsellorState::kBreak);
+  CHECK(h.engine.Calls().empty());
+}
+
 TEST_CASE("a call back in the queue after a failed connect hears its position every minute again",
           "[routing]") {
   EngineHarness h;

@@ -12,7 +12,8 @@
 // names its sequence's seed; HOTLINE_SEED=<that seed> reruns just that sequence.
 //
 // Time: inputs come on whole seconds, every ladder step lasts whole seconds plus 1 ms, and an
-// offer rings 15.007 s (every other duration is whole seconds). A step boundary then never falls
+// offer rings 15.007 s and a connect times out after 40.013 s (every other duration is whole
+// seconds). A step boundary then never falls
 // on an input, so at an input the Reference knows every call's step. At a boundary instant,
 // which only timers reach, a call may be on either side (its step timer may not have fired
 // yet); the Reference then accepts any placement of such calls.
@@ -38,11 +39,14 @@ using namespace std::chrono_literals;
 // --- The setting. ---
 
 constexpr Millis kOfferTimeout{15'007};
+// Off whole seconds too, so a connect times out between inputs.
+constexpr Millis kConnectTimeout{40'013};
 const std::vector<std::string> kStaff = {"an", "binh", "chi", "dung", "em", "giang"};
 
 EngineOptions Options() {
   EngineOptions options;
   options.offer_timeout_ms = kOfferTimeout;
+  options.connect_timeout_ms = kConnectTimeout;
   return options;
 }
 

@@ -167,6 +167,18 @@ class Reference {
           } else if constexpr (std::is_same_v<T, CallFinished>) {
             calls_.erase(x.record.call.call_id);
           } else if constexpr (std::is_same_v<T, PresenceChanged>) {
+            if (x.change.state == CounsellorState::kBreak &&
+                x.change.reason == BreakReason::kUnreachable) {
+              // A connect not reported within connect_timeout_ms failed (a ConnectFailed input
+              // has already put its call back): the call goes back in its place.
+              for (auto& [id, call] : calls_) {
+                if (call.state == CallState::kConnecting &&
+                    call.counsellor == x.change.counsellor_id) {
+                  ConnectFailed(id);
+                  break;
+                }
+              }
+            }
             Counsellor& c = counsellors_.at(x.change.counsellor_id);
             // Longest idle counts from becoming available after work or a break; an offer that
             // came back does not reset it.
