@@ -1047,11 +1047,22 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
       spdlog::warn("reconciling call {}: {}", call.info.call_id, s.ToString());
     }
   }
-  // Commands that waited for this gateway, for calls still live.
+  // Commands that waited for this gateway, for calls still live. A connect only while it is its
+  // call's connect: one that timed out meanwhile would ring a counsellor the call has left.
   std::set<std::string> connect_pending;
   auto waiting = std::exchange(undelivered_[gateway_id], {});
   undelivered_.erase(gateway_id);
   ExpireUndelivered(waiting, Now());
+  std::erase_if(waiting, [&](const Undelivered& u) {
+    if (!u.command.has_connect()) {
+      return false;
+    }
+    const std::optional<routing::CallView> call = engine_.FindCall(u.command.call_id());
+    const auto current = connect_ids_.find(u.command.call_id());
+    return !call || call->state != routing::CallState::kConnecting ||
+           call->counsellor_id != u.command.connect().counsellor_id() ||
+           current == connect_ids_.end() || current->second != u.command.command_id();
+  });
   // The stream may have closed during the reconciliation above: the commands wait on for its
   // next Hello.
   const std::shared_ptr<GatewayStream> gateway = OpenGateway(gateway_id);

@@ -526,12 +526,12 @@ absl::Status Engine::ConnectFailed(const std::string& call_id, const std::string
     return absl::FailedPreconditionError(absl::StrCat(
         "call '", call_id, "' is ", std::string(Name(call->state)), ", not connecting"));
   }
-  FailConnect(*call, reason);
+  FailConnect(*call, reason, /*unreachable=*/true);
   ReviewHolds();
   return absl::OkStatus();
 }
 
-void Engine::FailConnect(Call& call, const std::string& reason) {
+void Engine::FailConnect(Call& call, const std::string& reason, bool unreachable) {
   Counsellor& c = CounsellorAt(call.counsellor_id);
   call.state = CallState::kWaiting;
   ++call.generation;  // The connect's timer is now stale.
@@ -539,9 +539,16 @@ void Engine::FailConnect(Call& call, const std::string& reason) {
   call.record.counsellor_id.clear();
   call.record.accepted_at.reset();
   call.record.reason = reason;
-  ChangeState(c, CounsellorState::kBreak, BreakReason::kUnreachable, "");
+  if (unreachable) {
+    ChangeState(c, CounsellorState::kBreak, BreakReason::kUnreachable, "");
+  } else {
+    ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
+  }
   Enqueue(call);
   ReturnToQueue(call);  // The call back in its place first, then any held for them.
+  if (c.state == CounsellorState::kAvailable) {
+    MatchCounsellor(c);
+  }
 }
 
 void Engine::TimeConnect(Call& call, Timestamp from) {
@@ -824,8 +831,12 @@ void Engine::FireTimer(const Timer& timer) {
           call->generation != timer.generation) {
         return;
       }
-      FailConnect(*call, absl::StrCat("connect timed out after ",
-                                      options_.connect_timeout_ms.count(), " ms"));
+      // Silence says nothing about the counsellor's phone (the gateway may be away, or lost the
+      // command): they are not put on break, and take the next call.
+      FailConnect(
+          *call,
+          absl::StrCat("connect timed out after ", options_.connect_timeout_ms.count(), " ms"),
+          /*unreachable=*/false);
       return;
     }
     case TimerKind::kDeskGrace: {

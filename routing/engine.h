@@ -46,8 +46,9 @@ struct EngineOptions {
   // How long an offer rings on a desk before it goes to someone else.
   Millis offer_timeout_ms{15'000};
   // How long a gateway has to bridge an accepted call (its `connected` event) or say it could
-  // not: then the connect counts as failed (ConnectFailed), so a gateway that never answers
-  // strands neither the caller nor the counsellor. Counted again from a restart.
+  // not: then the call goes back in its place and the counsellor back to AVAILABLE, so a gateway
+  // that never answers strands neither the caller nor the counsellor. Counted again from a
+  // restart.
   Millis connect_timeout_ms{60'000};
   // How long a counsellor has after a call to record its outcome.
   Millis wrap_up_ms{45'000};
@@ -263,8 +264,9 @@ class Engine final {
                                         Timestamp now);
   // The gateway could not reach the counsellor's endpoint: the call goes back in its place and
   // the counsellor on BREAK(unreachable). FAILED_PRECONDITION unless it was CONNECTING. The
-  // engine does the same by itself for a call still connecting options.connect_timeout_ms after
-  // it was accepted (or after a restart), with the reason "connect timed out after N ms".
+  // engine puts a call still connecting options.connect_timeout_ms after it was accepted (or
+  // after a restart) back the same way, with the reason "connect timed out after N ms", but the
+  // counsellor AVAILABLE: silence does not say their phone is at fault.
   [[nodiscard]] absl::Status ConnectFailed(const std::string& call_id, const std::string& reason,
                                            Timestamp now);
 
@@ -617,9 +619,9 @@ class Engine final {
   // A call came back from an offer or a failed connect: time it out if past the maximum wait,
   // else look for someone to take it.
   void ReturnToQueue(Call& call);
-  // A connect failed (the gateway said so, or connect_timeout_ms passed): the call back in its
-  // place, its counsellor on BREAK(unreachable).
-  void FailConnect(Call& call, const std::string& reason);
+  // A connect failed: the call back in its place; its counsellor on BREAK(unreachable) when the
+  // gateway said their phone could not be reached, else AVAILABLE (connect_timeout_ms passed).
+  void FailConnect(Call& call, const std::string& reason, bool unreachable);
   // Times the connect of `call` (CONNECTING): connect_timeout_ms from `from`.
   void TimeConnect(Call& call, Timestamp from);
   // The connected call is over: the counsellor goes to WRAP_UP with a deadline.

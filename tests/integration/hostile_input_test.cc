@@ -600,5 +600,45 @@ TEST_CASE("commands for an absent gateway are capped and expire and a connect st
   CHECK(connect.connect().counsellor_id() == "lan");
 }
 
+// A connect that waited for an absent gateway and timed out meanwhile is not sent when the
+// gateway comes back: the call is no longer that counsellor's, and ringing them would bridge the
+// caller to someone Hotline has given other work.
+TEST_CASE("a connect that timed out while its gateway was away is not sent when it comes back",
+          "[integration][hostile]") {
+  LogCapture log;
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f(
+      [](daemon::Config& c) {
+        c.engine.connect_timeout_ms = routing::Millis(5'000);
+        c.engine.offer_timeout_ms = routing::Millis(60'000);
+      },
+      nullptr, time);
+  SignedIn an(f, "an", "38");
+  SignedIn binh(f, "binh", "38");
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  {
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.WaitForWelcome();
+    gw.Arrive("c-1", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+    hello.add_held_calls()->set_call_id("c-1");
+    REQUIRE(an.desk.WaitFor(testing::IsOffer).offer().call().call_id() == "c-1");
+  }  // The stream drops.
+  REQUIRE(WaitForLines(log, "gateway 'gw-1' disconnected", 1));
+  REQUIRE(an.desk.Answer("c-1", true).ok());  // The connect waits for the gateway.
+  time->Advance(routing::Millis(5'000));      // And times out: c-1 goes to binh.
+  REQUIRE(binh.desk.WaitFor(testing::IsOffer).offer().call().call_id() == "c-1");
+
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = gw.WaitForWelcome();
+  REQUIRE(welcome.held_calls_size() == 1);
+  CHECK(welcome.held_calls(0).state() == v1::CALL_STATE_OFFERED);
+  REQUIRE(binh.desk.Answer("c-1", true).ok());
+  // Regression: an's connect, stale, went out right after the Welcome, ahead of binh's.
+  const v1::Command connect = gw.WaitForCommand(v1::Command::kConnect);
+  CHECK(connect.call_id() == "c-1");
+  CHECK(connect.connect().counsellor_id() == "binh");
+}
+
 }  // namespace
 }  // namespace hotline

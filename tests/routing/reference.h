@@ -167,23 +167,26 @@ class Reference {
           } else if constexpr (std::is_same_v<T, CallFinished>) {
             calls_.erase(x.record.call.call_id);
           } else if constexpr (std::is_same_v<T, PresenceChanged>) {
-            if (x.change.state == CounsellorState::kBreak &&
-                x.change.reason == BreakReason::kUnreachable) {
-              // A connect not reported within connect_timeout_ms failed (a ConnectFailed input
-              // has already put its call back): the call goes back in its place.
+            // Straight from a connecting call to AVAILABLE: a connect not reported within
+            // connect_timeout_ms, whose call goes back in its place. (A caller who left while
+            // connecting is finished first: no connecting call is left to find then.)
+            bool connect_taken_back = false;
+            if (x.change.state == CounsellorState::kAvailable &&
+                counsellors_.at(x.change.counsellor_id).state == CounsellorState::kOnCall) {
               for (auto& [id, call] : calls_) {
                 if (call.state == CallState::kConnecting &&
                     call.counsellor == x.change.counsellor_id) {
                   ConnectFailed(id);
+                  connect_taken_back = true;
                   break;
                 }
               }
             }
             Counsellor& c = counsellors_.at(x.change.counsellor_id);
             // Longest idle counts from becoming available after work or a break; an offer that
-            // came back does not reset it.
+            // came back, or a connect taken back, does not reset it.
             if (x.change.state == CounsellorState::kAvailable &&
-                c.state != CounsellorState::kReserved) {
+                c.state != CounsellorState::kReserved && !connect_taken_back) {
               c.idle_since = x.change.at;
             }
             c.state = x.change.state;
