@@ -186,12 +186,20 @@ void EngineHost::RunRetention() {
   // Stored answers (a supervisor's ChangeCallPriority answer holds a masked number) are kept a
   // day: deleted here as well as at each snapshot, which a quiet line may not reach for days.
   pending_.batch.forget_results_before_ms = routing::ToUnixMillis(now - kAnswerMemory);
-  pending_.answers.push_back([this, cut] {
+  pending_.answers.push_back([this, cut, every = r.run_every_minutes] {
     absl::StatusOr<storage::RetentionCounts> counts = store_.ApplyRetention(cut);
     if (!counts.ok()) {
       spdlog::error("the retention job failed (it runs again later): {}",
                     counts.status().ToString());
       return;
+    }
+    if (!counts->wal_emptied) {
+      // Not waited for: the writer would hold every acknowledgement meanwhile.
+      spdlog::warn(
+          "retention: another connection (a backup, a report) was reading the database, so the "
+          "old values stay in its WAL and pages until the next run empties it (in {} minutes)",
+          every);
+      counts->wal_emptied = true;  // The counts' line below: only if rows changed.
     }
     if (*counts != storage::RetentionCounts{}) {
       spdlog::info(

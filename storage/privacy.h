@@ -64,6 +64,10 @@ struct RetentionCounts {
   int64_t audit_deleted = 0;
   int64_t offers_deleted = 0;
   int64_t presence_deleted = 0;
+  // Whether the WAL was emptied afterwards. False while another connection (a backup, a report)
+  // holds a read transaction: the old page images then stay in the WAL, and the database file
+  // keeps the old values, until a later run empties it (the run does not wait for the reader).
+  bool wal_emptied = true;
 
   bool operator==(const RetentionCounts&) const = default;
 };

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <exception>
@@ -21,6 +22,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -583,6 +585,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
 // Open catches what this throws: the statements are prepared inside its Guard.
 Store::Store(std::unique_ptr<SQLite::Database> db, int schema_version)
     : db_(std::move(db)), schema_version_(schema_version) {
+  sqlite3_busy_handler(db_->getHandle(), &Store::OnBusy, this);  // In place of the timeout.
   const auto prepare = [&](std::string_view sql) {
     return std::make_unique<SQLite::Statement>(*db_, std::string(sql));
   };
@@ -618,6 +621,37 @@ Store::Store(std::unique_ptr<SQLite::Database> db, int schema_version)
 Store::~Store() = default;
 
 int Store::schema_version() const { return schema_version_; }
+
+int Store::OnBusy(void* store, int tries) {
+  Store& self = *static_cast<Store*>(store);
+  if (!self.wait_when_busy_) {
+    return 0;
+  }
+  if (tries == 0) {
+    self.busy_waited_ms_ = 0;
+    self.busy_waits_.fetch_add(1, std::memory_order_relaxed);
+  }
+  const int left = kBusyTimeoutMs - self.busy_waited_ms_;
+  if (left <= 0) {
+    return 0;  // SQLITE_BUSY for the caller.
+  }
+  // 1, 2, 4 ... 64 ms, then 100 ms at a time: a short lock is waited for briefly.
+  const int pause = std::min({1 << std::min(tries, 6), 100, left});
+  std::this_thread::sleep_for(std::chrono::milliseconds(pause));
+  self.busy_waited_ms_ += pause;
+  return 1;
+}
+
+bool Store::EmptyWal() {
+  wait_when_busy_ = false;
+  struct WaitAgain {
+    Store& store;
+    ~WaitAgain() { store.wait_when_busy_ = true; }
+  } wait_again{*this};
+  // The pragma answers busy in its row (busy, log frames, checkpointed frames), not as an error.
+  SQLite::Statement checkpoint(*db_, "PRAGMA wal_checkpoint(TRUNCATE)");
+  return !checkpoint.executeStep() || checkpoint.getColumn(0).getInt() == 0;
+}
 
 // --- Commit ----------------------------------------------------------------------------------
 

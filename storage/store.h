@@ -27,6 +27,7 @@
 // thread before there is one) creates the Store and makes every call on it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -226,8 +227,14 @@ class Store final : public Sink {
 
   // Anonymises and deletes what `cut` says in one transaction with secure_delete on (freed
   // pages zeroed), then checkpoints and truncates the WAL so no old page image stays in it.
-  // Returns what changed.
+  // Returns what changed. The checkpoint waits for no other connection: with a reader in a
+  // transaction it leaves the WAL as it is (wal_emptied false) at once, where the busy wait would
+  // have held the writer, and every acknowledgement behind it, for 5 s.
   absl::StatusOr<RetentionCounts> ApplyRetention(const RetentionCut& cut);
+
+  // How many times this connection has waited for a lock another connection held (each wait up
+  // to 5 s, then the operation fails busy). Any thread may read it.
+  int64_t busy_waits() const { return busy_waits_.load(std::memory_order_relaxed); }
 
   // PRAGMA synchronous as this connection has it: 1 for NORMAL, 2 for FULL.
   absl::StatusOr<int> SynchronousLevel();
@@ -254,10 +261,20 @@ class Store final : public Sink {
   [[nodiscard]] absl::Status WriteJournal(const std::vector<JournalEntry>& entries);
   [[nodiscard]] absl::Status WriteSnapshot(const Snapshot& snapshot);
   int64_t QueryLastSeq();
+  // The connection's busy handler: waits in growing pauses, 5 s in all (kBusyTimeoutMs), as
+  // sqlite3_busy_timeout would, counting each wait in busy_waits_; at once gives up while
+  // wait_when_busy_ is false.
+  static int OnBusy(void* store, int tries);
+  // Checkpoints and truncates the WAL without waiting for readers; whether it was emptied.
+  // Throws SQLite::Exception (callers run it inside Guard).
+  bool EmptyWal();
 
   // Declared first so it is destroyed last, after the statements prepared on it.
   std::unique_ptr<SQLite::Database> db_;
   int schema_version_;
+  std::atomic<int64_t> busy_waits_ = 0;
+  bool wait_when_busy_ = true;
+  int busy_waited_ms_ = 0;  // In the current wait.
   // Prepared once and reused (re-preparing per row costs about 7x).
   std::unique_ptr<SQLite::Statement> insert_call_;
   std::unique_ptr<SQLite::Statement> insert_presence_;
