@@ -196,7 +196,8 @@ void EngineHost::RunRetention() {
     if (!counts->wal_emptied) {
       // Not waited for: the writer would hold every acknowledgement meanwhile.
       spdlog::warn(
-          "retention: another connection (a backup, a report) was reading the database, so the "
+          "retention: another connection (a backup, a report) was in a transaction on the "
+          "database, so the "
           "old values stay in its WAL and pages until the next run empties it (in {} minutes)",
           every);
       counts->wal_emptied = true;  // The counts' line below: only if rows changed.

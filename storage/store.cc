@@ -636,7 +636,7 @@ int Store::OnBusy(void* store, int tries) {
     return 0;  // SQLITE_BUSY for the caller.
   }
   // 1, 2, 4 ... 64 ms, then 100 ms at a time: a short lock is waited for briefly.
-  const int pause = std::min({1 << std::min(tries, 6), 100, left});
+  const int pause = std::min({1 << std::min(tries, 7), 100, left});
   std::this_thread::sleep_for(std::chrono::milliseconds(pause));
   self.busy_waited_ms_ += pause;
   return 1;

@@ -69,7 +69,8 @@ struct FinishedRow {
 class Store final : public Sink {
  public:
   // Opens or creates the database at `path` (":memory:" allowed), sets journal_mode=WAL,
-  // synchronous as `options` says, foreign_keys=ON, busy_timeout 5000 ms, and applies the pending
+  // synchronous as `options` says, foreign_keys=ON, a busy wait of up to 5 s for another
+  // connection's lock (OnBusy, counted in busy_waits), and applies the pending
   // numbered migrations, each in its own transaction.
   // Errors: INVALID_ARGUMENT if options.synchronous is not "NORMAL" or "FULL" (nothing is
   // opened); UNAVAILABLE (cannot open, e.g. the directory does not exist) or INTERNAL, with the

@@ -1046,6 +1046,24 @@ TEST_CASE("a connect the gateway never reports fails after connect_timeout_ms", 
         absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_CASE("a counsellor whose connect is taken back keeps their idle time", "[routing]") {
+  EngineHarness h;  // Longest idle first.
+  h.SignIn(Profile("an", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("binh", "38"));
+  h.Advance(1s);
+  h.SignIn(Profile("chi", "38"));
+  h.Arrive(Call("c1", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c1", true, h.now));
+  h.Advance(60s);  // Taken back: c1 to binh, who has not been offered it.
+  REQUIRE(h.StateOf("binh") == CounsellorState::kReserved);
+  h.Take();
+  h.Arrive(Call("c2", "38"));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].counsellor_id == "an");  // Idle since they signed in, before chi.
+}
+
 TEST_CASE("a connect reported in time is never timed out", "[routing]") {
   EngineHarness h;
   h.SignIn(Profile("an", "38"));

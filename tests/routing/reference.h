@@ -23,7 +23,9 @@
 //     has been offered to anyone or its counsellor cannot take it soon (not busy, desk closed,
 //     not eligible but for being busy).
 //   - Longest idle counts from becoming available after work or a break, not from an offer
-//     that came back.
+//     that came back or a connect taken back (connect_timeout_ms).
+//   - A connect not reported within connect_timeout_ms puts its call back in its place and the
+//     counsellor back to AVAILABLE.
 //
 // Not thread-safe; test-only.
 #pragma once
