@@ -508,6 +508,7 @@ class DaemonImpl final : public Daemon {
     // Prometheus server scrapes it as a load balancer probes /healthz.
     http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       metrics_.SetStorageServing(writer_->healthy());  // What /healthz reads.
+      metrics_.SetStorageLockWaits(static_cast<uint64_t>(store_->busy_waits()));
       // The waiting calls and counsellors as the engine thread counts them now (cheap: no walk
       // of the waiting calls), one count at a time however many scrapes come; a scrape meanwhile,
       // or while the engine is busy for over a second, gets the last counts.

@@ -270,6 +270,11 @@ Metrics::Metrics() {
       "1 while journal commits succeed, 0 while they fail and events are not acknowledged.");
   // As the writer starts: healthy until a commit fails.
   storage_serving_->Set(1);
+  lock_waits_ = &registry_.AddCounter(
+      "hotline_storage_lock_waits_total",
+      "Times the journal writer waited for a lock another connection to the database held (a "
+      "backup, hotlinectl, sqlite3 writing). Each wait lasts up to 5 s, and every acknowledgement "
+      "behind it waits too; past 5 s the commit fails and hotline_storage_serving reads 0.");
   after_close_ = &registry_.AddCounter(
       "hotline_gateway_messages_after_close_total",
       "Gateway messages read on a stream already closing (its account revoked or rotated, its "

@@ -46,6 +46,13 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 class Counter final {
  public:
   void Increment(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
+  // For a count kept elsewhere: raises the value to `total`; a lower total (a scrape reading an
+  // older figure) changes nothing, so the counter never goes down.
+  void RaiseTo(uint64_t total) {
+    uint64_t now = value_.load(std::memory_order_relaxed);
+    while (now < total && !value_.compare_exchange_weak(now, total, std::memory_order_relaxed)) {
+    }
+  }
   uint64_t value() const { return value_.load(std::memory_order_relaxed); }
 
  private:
@@ -150,6 +157,8 @@ class Registry final {
 //   hotline_decision_seconds                histogram the engine thread handling one input
 //   hotline_journal_commit_seconds          histogram one journal commit (one transaction)
 //   hotline_storage_serving                 gauge     1 while commits succeed, 0 while they fail
+//   hotline_storage_lock_waits_total        counter   waits of the journal writer's connection for
+//                                                      a lock another connection held
 //   hotline_gateway_messages_after_close_total counter a message read on a gateway stream already
 //                                                      closing (revoked, replaced): dropped
 // Every labelled series exists from the start, at zero, so a rate over it never starts with a
@@ -177,6 +186,9 @@ class Metrics final {
 
   // Whether journal commits succeed (what /healthz reports about storage).
   void SetStorageServing(bool serving);
+  // The journal writer's connection has waited `total` times since start for a lock another
+  // connection held (storage::Store::busy_waits).
+  void SetStorageLockWaits(uint64_t total) { lock_waits_->RaiseTo(total); }
 
   // A gateway message read on a stream already closing was dropped (any thread).
   void CountAfterClose() { after_close_->Increment(); }
@@ -195,6 +207,7 @@ class Metrics final {
   prometheus::Histogram* commit_ = nullptr;
   prometheus::Gauge* storage_serving_ = nullptr;
   prometheus::Counter* after_close_ = nullptr;
+  prometheus::Counter* lock_waits_ = nullptr;
 };
 
 }  // namespace hotline::daemon

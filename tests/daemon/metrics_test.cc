@@ -138,6 +138,7 @@ TEST_CASE("hotlined's metrics are all there from the start, at zero, and storage
     CHECK(SampleValue(text, std::string(histogram) + "_count") == 0);
   }
   CHECK(SampleValue(text, "hotline_storage_serving") == 1);
+  CHECK(SampleValue(text, "hotline_storage_lock_waits_total") == 0);
   CHECK(text.back() == '\n');
 }
 
@@ -154,6 +155,8 @@ TEST_CASE("each Metrics setter moves its own series and no other", "[daemon][met
   metrics.ObserveAck(20s);
   metrics.ObserveCommit(700us);
   metrics.SetStorageServing(false);
+  metrics.SetStorageLockWaits(3);
+  metrics.SetStorageLockWaits(2);  // An older figure read by a slower scrape: never goes down.
 
   const std::string text = metrics.Render();
   CHECK(SampleValue(text, "hotline_waiting_calls{priority=\"emergency\"}") == 2);
@@ -173,6 +176,7 @@ TEST_CASE("each Metrics setter moves its own series and no other", "[daemon][met
   CHECK(SampleValue(text, "hotline_journal_commit_seconds_bucket{le=\"0.001\"}") == 1);
   CHECK(SampleValue(text, "hotline_journal_commit_seconds_count") == 1);
   CHECK(SampleValue(text, "hotline_storage_serving") == 0);
+  CHECK(SampleValue(text, "hotline_storage_lock_waits_total") == 3);
 }
 
 // Accepts every commit.

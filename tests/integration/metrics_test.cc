@@ -1,12 +1,14 @@
 // GET /metrics through the real daemon, over HTTP with no token: gateway events acknowledged
 // move the ack histogram and the journal commits behind them the commit histogram; a failing
 // store shows as hotline_storage_serving 0 and its held acks are timed only once written.
+#include "daemon/metrics.h"
+
+#include <SQLiteCpp/Database.h>
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "daemon/metrics.h"
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/faulty_daemon.h"
 #include "tests/testing/metrics_text.h"
@@ -101,6 +103,31 @@ TEST_CASE("hotline_storage_serving reads 0 while commits fail, and a held ack is
   const std::string healed = FetchMetrics(d.daemon->http_port());
   CHECK(Sample(healed, "hotline_storage_serving") == 1);
   CHECK(Sample(healed, "hotline_event_ack_seconds_count") == acks + 1);
+}
+
+TEST_CASE(
+    "hotline_storage_lock_waits_total counts the journal writer's waits for another "
+    "connection's lock",
+    "[integration][metrics]") {
+  DaemonFixture f;
+  GatewayClient gateway(f.channel, DaemonFixture::kGatewayToken, "gw-locked");
+  gateway.WaitForWelcome();
+  const int port = f.daemon->http_port();
+  const double before = Sample(FetchMetrics(port), "hotline_storage_lock_waits_total");
+
+  // Another writer on the file (sqlite3, a backup tool writing): the journal writer's next
+  // commit waits for it, up to 5 s.
+  SQLite::Database other(f.config.database, SQLite::OPEN_READWRITE, 5'000);
+  other.exec("BEGIN IMMEDIATE");
+  gateway.Arrive("call-1", "38");
+  double waits = before;
+  for (int scrape = 0; scrape < 10'000 && waits == before; ++scrape) {
+    waits = Sample(FetchMetrics(port), "hotline_storage_lock_waits_total");
+  }
+  other.exec("COMMIT");
+  CHECK(waits >= before + 1);
+  CHECK(gateway.WaitForAck().code() == 0);  // Journaled once the lock was let go.
+  CHECK(Sample(FetchMetrics(port), "hotline_storage_lock_waits_total") >= waits);
 }
 
 }  // namespace
