@@ -331,6 +331,7 @@ class DaemonImpl final : public Daemon {
       // A writer stopped for good never answers the barrier: then there is nothing to wait for.
       // The barrier runs on the writer thread, which is joined below, before `this` goes.
       host_->Post([this](EngineHost& h) {
+        h.SnapshotAtShutdown();
         h.Barrier([this] {
           {
             std::lock_guard lock(mu_);

@@ -493,6 +493,16 @@ void EngineHost::MaybeSnapshot() {
   if (records_since_snapshot_ < config_.snapshot_every_records) {
     return;
   }
+  Snapshot();
+}
+
+void EngineHost::SnapshotAtShutdown() {
+  if (records_since_snapshot_ > 0) {
+    Snapshot();
+  }
+}
+
+void EngineHost::Snapshot() {
   // Effects of the current record are taken already, so the state is complete. The engine thread
   // only copies the live state (calls, counsellors, timers: no finished call, whose memory is
   // rebuilt from the `calls` rows this commit ends at); the writer encodes it.

@@ -82,6 +82,13 @@ class EngineHost final {
   // than one each per input. Each input's effects keep their order within the unit.
   void Post(std::function<void(EngineHost&)> fn);
 
+  // At a clean shutdown (on the engine thread, between inputs): a snapshot of the state now,
+  // committed with what is pending, unless nothing was journaled since the last one. The next
+  // start then replays nothing before it, so the records already handled are never replayed
+  // under settings changed in between (routing.offer_timeout_ms, connect_timeout_ms ... are not
+  // journaled; a replay under other values would give other answers).
+  void SnapshotAtShutdown();
+
   // --- Gateways. ---
   void GatewayHello(std::shared_ptr<GatewayStream> stream, const v1::Hello& hello);
   void GatewayEvent(std::shared_ptr<GatewayStream> stream, const v1::CallEvent& event);
@@ -255,6 +262,8 @@ class EngineHost final {
   // Runs every input in the inbox, in order, then Flush() once.
   void Drain();
   void MaybeSnapshot();
+  // Puts a snapshot of the state now in the pending unit; the writer encodes it.
+  void Snapshot();
 
   // The idempotent answer: a repeat of (origin, request_id) gets the stored answer. A new
   // request is first put to `refuse` (when given): a refusal from it is answered, not remembered

@@ -243,6 +243,51 @@ TEST_CASE("a connect the gateway never answers fails after routing.connect_timeo
   CHECK(found);
 }
 
+TEST_CASE("a clean restart under other routing settings replays nothing already handled",
+          "[integration]") {
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f(
+      [](daemon::Config& c) {
+        c.engine.connect_timeout_ms = routing::Millis(5'000);
+        c.engine.offer_timeout_ms = routing::Millis(60'000);
+      },
+      nullptr, time);
+  TwoDesks desks(f);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("call-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  desks.an.WaitFor(IsOffer);
+  REQUIRE(desks.an.Answer("call-1", true).ok());
+  gw.WaitForCommand(v1::Command::kConnect);
+  time->Advance(routing::Millis(5'000));  // an's connect is taken back; binh gets the call.
+  desks.binh.WaitFor(IsOffer);
+  REQUIRE(desks.binh.Answer("call-1", true).ok());
+  gw.Done(gw.WaitForCommand(v1::Command::kConnect));
+  gw.Event("call-1", [](v1::CallEvent& e) { e.mutable_connected(); });
+  CHECK(gw.WaitForAck().code() == 0);
+  desks.binh.WaitFor([](const v1::DeskEvent& e) { return e.has_call_connected(); });
+
+  // The operator lengthens the connect time-out and restarts hotlined. Regression: the start
+  // replayed the journal since the last snapshot under the new 60 s, so an's connect never
+  // timed out, binh's acceptance was refused ("replayed with a different answer"), and the call
+  // came back connected to an.
+  f.config.engine.connect_timeout_ms = routing::Millis(60'000);
+  f.Restart();
+  const v1::QueueView view = f.View();
+  bool found = false;
+  for (const auto& c : view.counsellors()) {
+    if (c.counsellor_id() == "binh") {
+      CHECK(c.state() == v1::COUNSELLOR_STATE_ON_CALL);
+      CHECK(c.call_id() == "call-1");
+      found = true;
+    } else if (c.counsellor_id() == "an") {
+      CHECK(c.call_id().empty());
+    }
+  }
+  CHECK(found);
+}
+
 TEST_CASE("a desk that drops while an offer rings sends the call to the other counsellor",
           "[integration]") {
   DaemonFixture f([](daemon::Config& c) { c.engine.offer_timeout_ms = routing::Millis(60'000); });
