@@ -143,6 +143,7 @@ absl::Status EngineHost::Recover() {
           absl::StrCat("the snapshot after journal record ", (*snapshot)->seq, " is unreadable"));
     }
     routing::EngineState restored = FromSnapshot(state);
+    options_journaled_ = restored.options.has_value();
     last_time = restored.now;
     engine_.RestoreState(std::move(restored));
     if (state.has_finished_in_calls()) {
@@ -166,6 +167,7 @@ absl::Status EngineHost::Recover() {
     if (!record.ParseFromString(entry.record)) {
       return absl::DataLossError(absl::StrCat("journal record ", entry.seq, " is unreadable"));
     }
+    options_journaled_ = options_journaled_ || record.has_set_options();
     // The record was accepted when it was written; a refusal now means the replay diverged.
     if (absl::Status s = ApplyRecord(engine_, record); !s.ok()) {
       spdlog::error("journal record {} replayed with a different answer: {}", entry.seq,
@@ -213,6 +215,22 @@ absl::Status EngineHost::Recover() {
   if (absl::Status s = LoadFigures(); !s.ok()) {
     // Only the supervisors' figures are missing: never a reason not to take calls.
     spdlog::error("the live figures start from zero: {}", s.ToString());
+  }
+  // Settings changed while the daemon was down (hotline.toml's [routing]), or never journaled (a
+  // new database, or one from before they were): journaled before anything this start decides
+  // (the desks signed off, the grace and connect timers from the restart), dated at the
+  // journal's end, so a replay after a crash decides each record under the settings that
+  // decided it.
+  if (!options_journaled_ || !(config_.engine == engine_.options())) {
+    v1::JournalRecord record;
+    *record.mutable_set_options() = ToRecord(config_.engine);
+    if (absl::Status s = ApplyAt(record, last_seq == 0 ? Now() : last_time); !s.ok()) {
+      return s;
+    }
+    if (options_journaled_) {
+      spdlog::info("routing settings changed since the last run: in force from now");
+    }
+    options_journaled_ = true;
   }
   // No desk is connected to a process that just started, and none was while it was down: the
   // desks are gone as of the journal's last time, before the timers of the downtime fire, so no
@@ -278,7 +296,6 @@ absl::Status EngineHost::Recover() {
   if (absl::Status s = LoadPolicyFiles(); !s.ok()) {
     return s;
   }
-
   TickTo(Now());
   ArmTimer();
   ArmRetention(time_.MonotonicNow());  // Once at start, then periodically.
@@ -696,10 +713,11 @@ absl::Status EngineHost::RememberFinished(const v1::EngineSnapshot& snapshot) {
     return absl::OkStatus();
   }
   const routing::Timestamp now = FromProto(snapshot.now());
-  const routing::Millis memory = config_.engine.finished_call_memory_ms;
+  const routing::Millis memory = engine_.options().finished_call_memory_ms;
   // What the engine may still remember: ids and fates, owed dispositions, contacts.
-  const routing::Timestamp since = std::min({now - memory, now - config_.engine.late_disposition_ms,
-                                             FromProto(snapshot.contacts_forgotten_through())});
+  const routing::Timestamp since =
+      std::min({now - memory, now - engine_.options().late_disposition_ms,
+                FromProto(snapshot.contacts_forgotten_through())});
   auto rows = store_.LoadFinishedCalls(through.last_call_id(),
                                        routing::ToUnixMillis(FromProto(through.last_finished_at())),
                                        routing::ToUnixMillis(since));
@@ -740,7 +758,7 @@ std::optional<routing::FinishedFate> EngineHost::RecentFate(std::string_view cal
   std::optional<routing::FinishedFate> fate = engine_.FindFinished(call_id);
   // The engine forgets a call a day after it finished, but only at its next input: answered now
   // as the engine would answer at this time.
-  if (fate && fate->finished_at <= Now() - config_.engine.finished_call_memory_ms) {
+  if (fate && fate->finished_at <= Now() - engine_.options().finished_call_memory_ms) {
     return std::nullopt;
   }
   return fate;
@@ -1481,7 +1499,7 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
     owes.mutable_disposition_owed()->set_call_id(owed.call_id);
     *owes.mutable_disposition_owed()->mutable_wrap_up_ended_at() = ToProto(owed.since);
     *owes.mutable_disposition_owed()->mutable_accepted_until() =
-        ToProto(owed.since + config_.engine.late_disposition_ms);
+        ToProto(owed.since + engine_.options().late_disposition_ms);
     DeliverToDesk([stream, owes] { stream->Send(owes); });
   }
 }

@@ -359,6 +359,9 @@ class EngineHost final {
   std::vector<std::function<void()>> desk_sends_;
   int64_t next_journal_seq_ = 1;
   int64_t records_since_snapshot_ = 0;
+  // Whether the journal or the snapshot recovery read holds the engine's settings
+  // (set_options, EngineSnapshot.options); if not, Recover records those in force.
+  bool options_journaled_ = false;
   std::string recovered_digest_;
 
   std::map<std::string, std::string> counsellor_by_token_hash_;

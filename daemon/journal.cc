@@ -164,6 +164,36 @@ routing::Ladder LadderFromRecord(const v1::LadderRecord& r) {
 
 }  // namespace
 
+v1::EngineOptionsRecord ToRecord(const routing::EngineOptions& o) {
+  v1::EngineOptionsRecord r;
+  r.set_max_wait_ms(o.max_wait_ms.count());
+  r.set_offer_timeout_ms(o.offer_timeout_ms.count());
+  r.set_connect_timeout_ms(o.connect_timeout_ms.count());
+  r.set_wrap_up_ms(o.wrap_up_ms.count());
+  r.set_missed_offers_before_break(o.missed_offers_before_break);
+  r.set_desk_grace_ms(o.desk_grace_ms.count());
+  r.set_announce_every_ms(o.announce_every_ms.count());
+  r.set_handling_sample_size(o.handling_sample_size);
+  r.set_finished_call_memory_ms(o.finished_call_memory_ms.count());
+  r.set_late_disposition_ms(o.late_disposition_ms.count());
+  return r;
+}
+
+routing::EngineOptions FromRecord(const v1::EngineOptionsRecord& r) {
+  routing::EngineOptions o;
+  o.max_wait_ms = routing::Millis(r.max_wait_ms());
+  o.offer_timeout_ms = routing::Millis(r.offer_timeout_ms());
+  o.connect_timeout_ms = routing::Millis(r.connect_timeout_ms());
+  o.wrap_up_ms = routing::Millis(r.wrap_up_ms());
+  o.missed_offers_before_break = r.missed_offers_before_break();
+  o.desk_grace_ms = routing::Millis(r.desk_grace_ms());
+  o.announce_every_ms = routing::Millis(r.announce_every_ms());
+  o.handling_sample_size = r.handling_sample_size();
+  o.finished_call_memory_ms = routing::Millis(r.finished_call_memory_ms());
+  o.late_disposition_ms = routing::Millis(r.late_disposition_ms());
+  return o;
+}
+
 v1::PolicyRecord ToRecord(const routing::Policy& policy) {
   v1::PolicyRecord r;
   for (const auto& c : policy.regions.centres) {
@@ -282,6 +312,8 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
       return engine.SetPolicy(FromRecord(record.set_policy()), at);
     case v1::JournalRecord::kRestarted:
       return engine.Restarted(FromProto(record.restarted().at()), at);
+    case v1::JournalRecord::kSetOptions:
+      return engine.SetOptions(FromRecord(record.set_options()), at);
     case v1::JournalRecord::INPUT_NOT_SET:
       break;
   }
@@ -312,6 +344,9 @@ void CallToRecord(const routing::CallEntry& call, v1::CallEntryRecord* r) {
 v1::EngineSnapshot Snapshot(const routing::EngineState& state, bool with_calls) {
   v1::EngineSnapshot s;
   *s.mutable_policy() = ToRecord(state.policy);
+  if (state.options) {
+    *s.mutable_options() = ToRecord(*state.options);
+  }
   *s.mutable_now() = ToProto(state.now);
   s.set_next_seq(state.next_seq);
   for (const auto& c : state.counsellors) {
@@ -428,6 +463,9 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
   routing::EngineState state;
   // Snapshots from before policies were journaled carry none: they ran the defaults.
   state.policy = s.has_policy() ? FromRecord(s.policy()) : routing::Policy::Default();
+  if (s.has_options()) {
+    state.options = FromRecord(s.options());
+  }
   state.now = FromProto(s.now());
   state.next_seq = s.next_seq();
   for (const auto& r : s.counsellors()) {

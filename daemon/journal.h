@@ -28,6 +28,8 @@ routing::CounsellorProfile FromRecord(const v1::Counsellor& c);
 
 v1::PolicyRecord ToRecord(const routing::Policy& policy);
 routing::Policy FromRecord(const v1::PolicyRecord& record);
+v1::EngineOptionsRecord ToRecord(const routing::EngineOptions& options);
+routing::EngineOptions FromRecord(const v1::EngineOptionsRecord& record);
 
 v1::EngineSnapshot ToSnapshot(const routing::EngineState& state);
 // ToSnapshot(state) with `rows` as its finished_in_calls, serialized: what the writer stores.

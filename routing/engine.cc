@@ -67,6 +67,31 @@ Engine::~Engine() = default;
 
 // --- Policy. ---
 
+absl::Status Engine::SetOptions(const EngineOptions& options, Timestamp now) {
+  AdvanceTo(now);
+  const std::pair<const char*, Millis> durations[] = {
+      {"max_wait_ms", options.max_wait_ms},
+      {"offer_timeout_ms", options.offer_timeout_ms},
+      {"connect_timeout_ms", options.connect_timeout_ms},
+      {"wrap_up_ms", options.wrap_up_ms},
+      {"desk_grace_ms", options.desk_grace_ms},
+      {"announce_every_ms", options.announce_every_ms},
+      {"finished_call_memory_ms", options.finished_call_memory_ms},
+      {"late_disposition_ms", options.late_disposition_ms}};
+  for (const auto& [name, value] : durations) {
+    if (value.count() < 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, ": ", value.count(), " is not positive"));
+    }
+  }
+  if (options.missed_offers_before_break < 1 || options.handling_sample_size < 1) {
+    return absl::InvalidArgumentError(
+        "missed_offers_before_break and handling_sample_size must be at least 1");
+  }
+  options_ = options;
+  return absl::OkStatus();
+}
+
 absl::Status Engine::SetPolicy(Policy policy, Timestamp now) {
   AdvanceTo(now);
   if (absl::Status s = Validate(policy); !s.ok()) {
@@ -1702,6 +1727,7 @@ EngineState Engine::SaveLiveState() const { return Save(false); }
 EngineState Engine::Save(bool with_finished) const {
   EngineState state;
   state.policy = policy_;
+  state.options = options_;
   state.now = now_;
   state.next_seq = next_seq_;
   for (const auto& [id, c] : counsellors_) {
@@ -1750,6 +1776,9 @@ EngineState Engine::Save(bool with_finished) const {
 void Engine::RestoreState(EngineState state) {
   regions_ = *Regions::Create(state.policy.regions);
   policy_ = std::move(state.policy);
+  if (state.options) {
+    options_ = *state.options;
+  }
   now_ = state.now;
   next_seq_ = state.next_seq;
   counsellors_.clear();

@@ -40,33 +40,6 @@
 
 namespace hotline::routing {
 
-struct EngineOptions {
-  // The longest a call waits in the queue; then the gateway is told to offer a callback.
-  Millis max_wait_ms{300'000};
-  // How long an offer rings on a desk before it goes to someone else.
-  Millis offer_timeout_ms{15'000};
-  // How long a gateway has to bridge an accepted call (its `connected` event) or say it could
-  // not: then the call goes back in its place and the counsellor back to AVAILABLE, so a gateway
-  // that never answers strands neither the caller nor the counsellor. Counted again from a
-  // restart.
-  Millis connect_timeout_ms{60'000};
-  // How long a counsellor has after a call to record its outcome.
-  Millis wrap_up_ms{45'000};
-  // Offers left unanswered in a row that put a counsellor on BREAK(missed offers).
-  int missed_offers_before_break = 2;
-  // How long a counsellor whose desk dropped keeps their state (AVAILABLE or BREAK) for the desk
-  // to come back; they get no offers meanwhile. Then they are signed out (OFFLINE).
-  Millis desk_grace_ms{30'000};
-  // How often a waiting caller hears their position and estimated wait (also on arrival).
-  Millis announce_every_ms{60'000};
-  // How many recent calls' handling times the wait estimate averages.
-  int handling_sample_size = 20;
-  // How long a finished call's id is remembered, so a gateway reusing it is refused.
-  Millis finished_call_memory_ms{24 * 3'600'000};
-  // How long after a wrap-up ended without a disposition its counsellor may still record one.
-  Millis late_disposition_ms{24 * 3'600'000};
-};
-
 // --- Effects: what the engine decided. The daemon carries them out in order. ---
 
 // Ring this call on this counsellor's desk until `expires_at`.
@@ -290,6 +263,15 @@ class Engine final {
   // (see Validate) leaves the old policy in force.
   [[nodiscard]] absl::Status SetPolicy(Policy policy, Timestamp now);
   const Policy& policy() const { return policy_; }
+
+  // Replaces the options at `now` (time advanced to it first). What is decided from then on uses
+  // them; timers already set keep their times (an offer ringing keeps its expiry, a waiting
+  // call's maximum-wait timer its time, though a call that comes back to the queue is checked
+  // against the new max_wait_ms). Journaled, so a replay switches at the same point: a snapshot
+  // carries the options in force, and the daemon records a change of settings at start.
+  // INVALID_ARGUMENT for a duration or count below 1 (nothing changes).
+  [[nodiscard]] absl::Status SetOptions(const EngineOptions& options, Timestamp now);
+  const EngineOptions& options() const { return options_; }
   const Regions& regions() const { return regions_; }
 
   // --- Time. ---
@@ -660,7 +642,7 @@ class Engine final {
   // SaveState(), without the finished-call memory unless `with_finished`.
   EngineState Save(bool with_finished) const;
 
-  const EngineOptions options_;
+  EngineOptions options_;
   Policy policy_;
   Regions regions_;
   Timestamp now_{};

@@ -16,6 +16,37 @@
 
 namespace hotline::routing {
 
+// The engine's settings ([routing] in hotline.toml), journaled when they change
+// (Engine::SetOptions).
+struct EngineOptions {
+  // The longest a call waits in the queue; then the gateway is told to offer a callback.
+  Millis max_wait_ms{300'000};
+  // How long an offer rings on a desk before it goes to someone else.
+  Millis offer_timeout_ms{15'000};
+  // How long a gateway has to bridge an accepted call (its `connected` event) or say it could
+  // not: then the call goes back in its place and the counsellor back to AVAILABLE, so a gateway
+  // that never answers strands neither the caller nor the counsellor. Counted again from a
+  // restart.
+  Millis connect_timeout_ms{60'000};
+  // How long a counsellor has after a call to record its outcome.
+  Millis wrap_up_ms{45'000};
+  // Offers left unanswered in a row that put a counsellor on BREAK(missed offers).
+  int missed_offers_before_break = 2;
+  // How long a counsellor whose desk dropped keeps their state (AVAILABLE or BREAK) for the desk
+  // to come back; they get no offers meanwhile. Then they are signed out (OFFLINE).
+  Millis desk_grace_ms{30'000};
+  // How often a waiting caller hears their position and estimated wait (also on arrival).
+  Millis announce_every_ms{60'000};
+  // How many recent calls' handling times the wait estimate averages.
+  int handling_sample_size = 20;
+  // How long a finished call's id is remembered, so a gateway reusing it is refused.
+  Millis finished_call_memory_ms{24 * 3'600'000};
+  // How long after a wrap-up ended without a disposition its counsellor may still record one.
+  Millis late_disposition_ms{24 * 3'600'000};
+
+  bool operator==(const EngineOptions&) const = default;
+};
+
 struct CounsellorEntry {
   CounsellorProfile profile;
   CounsellorState state = CounsellorState::kOffline;
@@ -133,6 +164,9 @@ struct TimerEntry {
 
 struct EngineState {
   Policy policy;
+  // The options in force. Absent in a state from a snapshot written before they were kept:
+  // restoring it keeps the engine's own.
+  std::optional<EngineOptions> options;
   Timestamp now{};
   uint64_t next_seq = 0;
   std::vector<CounsellorEntry> counsellors;  // by id

@@ -75,6 +75,38 @@ TEST_CASE("a snapshot restores every field, and absent times stay absent", "[dae
   CHECK(restored == saved);
 }
 
+TEST_CASE("a snapshot keeps the routing settings in force; one from before them keeps none",
+          "[daemon]") {
+  routing::EngineOptions options;
+  options.max_wait_ms = routing::Millis(111);
+  options.offer_timeout_ms = routing::Millis(222);
+  options.connect_timeout_ms = routing::Millis(333);
+  options.wrap_up_ms = routing::Millis(444);
+  options.missed_offers_before_break = 5;
+  options.desk_grace_ms = routing::Millis(666);
+  options.announce_every_ms = routing::Millis(777);
+  options.handling_sample_size = 8;
+  options.finished_call_memory_ms = routing::Millis(999);
+  options.late_disposition_ms = routing::Millis(1'010);
+  EngineHarness h(options);
+  Populate(h);
+  const routing::EngineState restored = RoundTrip(h.engine.SaveState());
+  REQUIRE(restored.options.has_value());
+  CHECK(*restored.options == options);
+
+  v1::EngineSnapshot older = ToSnapshot(h.engine.SaveState());
+  older.clear_options();
+  CHECK_FALSE(FromSnapshot(older).options.has_value());
+
+  // A set_options record puts them in force when replayed.
+  routing::Engine engine;
+  v1::JournalRecord record;
+  *record.mutable_at() = ToProto(h.now);
+  *record.mutable_set_options() = ToRecord(options);
+  REQUIRE(ApplyRecord(engine, record).ok());
+  CHECK(engine.options() == options);
+}
+
 TEST_CASE("a restored engine decides as the engine that saved it", "[daemon]") {
   EngineHarness live;
   Populate(live);

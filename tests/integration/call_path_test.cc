@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "storage/batch.h"
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/manual_time.h"
 
@@ -283,6 +284,90 @@ TEST_CASE("a clean restart under other routing settings replays nothing already 
       found = true;
     } else if (c.counsellor_id() == "an") {
       CHECK(c.call_id().empty());
+    }
+  }
+  CHECK(found);
+}
+
+// Commits everything but snapshots: a restart then recovers as after a crash, from the journal.
+class WithoutSnapshots final : public storage::Sink {
+ public:
+  explicit WithoutSnapshots(storage::Sink& store) : store_(store) {}
+  absl::Status Commit(const storage::Batch& batch) override {
+    storage::Batch copy = batch;
+    copy.snapshot.reset();
+    return store_.Commit(copy);
+  }
+
+ private:
+  storage::Sink& store_;
+};
+
+TEST_CASE("after a crash, each journal record replays under the routing settings that decided it",
+          "[integration]") {
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f(
+      [](daemon::Config& c) {
+        c.engine.connect_timeout_ms = routing::Millis(5'000);
+        c.engine.offer_timeout_ms = routing::Millis(60'000);
+      },
+      [](storage::Sink& store) { return std::make_unique<WithoutSnapshots>(store); }, time);
+  TwoDesks desks(f);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("call-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  desks.an.WaitFor(IsOffer);
+  REQUIRE(desks.an.Answer("call-1", true).ok());
+  gw.WaitForCommand(v1::Command::kConnect);
+  time->Advance(routing::Millis(5'000));
+  desks.binh.WaitFor(IsOffer);
+  REQUIRE(desks.binh.Answer("call-1", true).ok());
+  gw.WaitForCommand(v1::Command::kConnect);
+  f.WaitDurable();
+
+  // No snapshot, as after a kill -9: the next start replays the whole journal, now under a 60 s
+  // time-out. Regression: it replayed under the new settings, an's connect never timed out and
+  // the call came back with an.
+  f.config.engine.connect_timeout_ms = routing::Millis(60'000);
+  f.Restart();
+  const v1::QueueView view = f.View();
+  bool found = false;
+  for (const auto& c : view.counsellors()) {
+    if (c.counsellor_id() == "binh") {
+      CHECK(c.call_id() == "call-1");
+      found = true;
+    } else if (c.counsellor_id() == "an") {
+      CHECK(c.call_id().empty());
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("routing settings changed at a restart time what the restart times", "[integration]") {
+  auto time = std::make_shared<testing::ManualTime>();
+  DaemonFixture f([](daemon::Config& c) { c.engine.connect_timeout_ms = routing::Millis(5'000); },
+                  nullptr, time);
+  TwoDesks desks(f);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("call-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  desks.an.WaitFor(IsOffer);
+  REQUIRE(desks.an.Answer("call-1", true).ok());
+  gw.WaitForCommand(v1::Command::kConnect);
+
+  // Still connecting at the stop. The restart counts the connect time-out again, and under the
+  // new 60 s: 5 s later the connect still stands.
+  f.config.engine.connect_timeout_ms = routing::Millis(60'000);
+  f.Restart();
+  time->Advance(routing::Millis(5'000));
+  const v1::QueueView view = f.View();
+  bool found = false;
+  for (const auto& c : view.counsellors()) {
+    if (c.counsellor_id() == "an") {
+      CHECK(c.call_id() == "call-1");
+      found = true;
     }
   }
   CHECK(found);

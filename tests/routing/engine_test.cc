@@ -1490,5 +1490,41 @@ TEST_CASE("the same inputs give the same effects", "[routing]") {
   CHECK(first == run());
 }
 
+TEST_CASE("options set at a time decide what comes after it; an offer ringing keeps its expiry",
+          "[routing]") {
+  EngineHarness h;  // Offers ring 15 s.
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("c1", "38"));
+  const auto first = h.TakeOf<OfferMade>();
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].expires_at == h.now + 15s);
+
+  routing::EngineOptions longer = h.engine.options();
+  longer.offer_timeout_ms = 40s;
+  h.Advance(1s);
+  EngineHarness::Expect(h.engine.SetOptions(longer, h.now));
+  CHECK(h.engine.options() == longer);
+  h.Advance(13'999ms);
+  CHECK(h.TakeOf<OfferMade>().empty());
+  // The ringing offer ends when it was set to, 15 s after it was made; the call, offered again
+  // (nobody else can take it), rings under the new options.
+  h.Advance(1ms);
+  const auto second = h.TakeOf<OfferMade>();
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].expires_at == h.now + 40s);
+
+  // Restored with the state, and refused when negative.
+  const routing::EngineState saved = h.engine.SaveState();
+  REQUIRE(saved.options.has_value());
+  CHECK(*saved.options == longer);
+  routing::Engine restored;
+  restored.RestoreState(saved);
+  CHECK(restored.options() == longer);
+  routing::EngineOptions negative = longer;
+  negative.connect_timeout_ms = Millis(-1);
+  CHECK(h.engine.SetOptions(negative, h.now).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(h.engine.options() == longer);
+}
+
 }  // namespace
 }  // namespace hotline::routing
