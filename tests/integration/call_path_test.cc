@@ -43,6 +43,17 @@ struct TwoDesks {
   DeskClient binh;
 };
 
+// call-1 arrives, `an` accepts it and the gateway is told to connect it: the call is CONNECTING.
+// Returns that connect.
+v1::Command ConnectingToAn(TwoDesks& desks, GatewayClient& gw) {
+  gw.WaitForWelcome();
+  gw.Arrive("call-1", "38");
+  CHECK(gw.WaitForAck().code() == 0);
+  desks.an.WaitFor(IsOffer);
+  REQUIRE(desks.an.Answer("call-1", true).ok());
+  return gw.WaitForCommand(v1::Command::kConnect);
+}
+
 TEST_CASE("a call goes from arrival to a recorded outcome through the real daemon",
           "[integration]") {
   ManualDaemon md;
@@ -191,12 +202,7 @@ TEST_CASE("a connect the gateway never answers fails after routing.connect_timeo
       nullptr, time);
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  gw.WaitForWelcome();
-  gw.Arrive("call-1", "38");
-  CHECK(gw.WaitForAck().code() == 0);
-  desks.an.WaitFor(IsOffer);
-  REQUIRE(desks.an.Answer("call-1", true).ok());
-  const v1::Command first = gw.WaitForCommand(v1::Command::kConnect);
+  const v1::Command first = ConnectingToAn(desks, gw);
   CHECK(first.connect().counsellor_id() == "an");
 
   // The gateway says nothing more about it: no result, no connected event.
@@ -255,12 +261,7 @@ TEST_CASE("a clean restart under other routing settings replays nothing already 
       nullptr, time);
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  gw.WaitForWelcome();
-  gw.Arrive("call-1", "38");
-  CHECK(gw.WaitForAck().code() == 0);
-  desks.an.WaitFor(IsOffer);
-  REQUIRE(desks.an.Answer("call-1", true).ok());
-  gw.WaitForCommand(v1::Command::kConnect);
+  ConnectingToAn(desks, gw);
   time->Advance(routing::Millis(5'000));  // an's connect is taken back; binh gets the call.
   desks.binh.WaitFor(IsOffer);
   REQUIRE(desks.binh.Answer("call-1", true).ok());
@@ -314,12 +315,7 @@ TEST_CASE("after a crash, each journal record replays under the routing settings
       [](storage::Sink& store) { return std::make_unique<WithoutSnapshots>(store); }, time);
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  gw.WaitForWelcome();
-  gw.Arrive("call-1", "38");
-  CHECK(gw.WaitForAck().code() == 0);
-  desks.an.WaitFor(IsOffer);
-  REQUIRE(desks.an.Answer("call-1", true).ok());
-  gw.WaitForCommand(v1::Command::kConnect);
+  ConnectingToAn(desks, gw);
   time->Advance(routing::Millis(5'000));
   desks.binh.WaitFor(IsOffer);
   REQUIRE(desks.binh.Answer("call-1", true).ok());
@@ -350,12 +346,7 @@ TEST_CASE("routing settings changed at a restart time what the restart times", "
                   nullptr, time);
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
-  gw.WaitForWelcome();
-  gw.Arrive("call-1", "38");
-  CHECK(gw.WaitForAck().code() == 0);
-  desks.an.WaitFor(IsOffer);
-  REQUIRE(desks.an.Answer("call-1", true).ok());
-  gw.WaitForCommand(v1::Command::kConnect);
+  ConnectingToAn(desks, gw);
 
   // Still connecting at the stop. The restart counts the connect time-out again, and under the
   // new 60 s: 5 s later the connect still stands.
