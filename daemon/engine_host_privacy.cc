@@ -128,10 +128,13 @@ void EngineHost::CallbackDone(const std::string& principal, int64_t callback_id,
                               Reply<v1::CallbackDoneResponse> reply) {
   Audit("supervisor", principal, "callback_done", absl::StrCat(callback_id));
   pending_.answers.push_back([this, callback_id, reply] {
-    if (absl::Status s = store_.DeleteCallback(callback_id); !s.ok()) {
-      return reply(s);
+    absl::StatusOr<bool> marked = store_.MarkCallbackDone(callback_id);
+    if (!marked.ok()) {
+      return reply(marked.status());
     }
-    spdlog::info("callback {} done: its sealed number is deleted", callback_id);
+    if (*marked) {
+      spdlog::info("callback {} done: its sealed number is deleted", callback_id);
+    }  // Else done already: a retry, answered as the first was.
     reply(v1::CallbackDoneResponse());
   });
 }

@@ -179,18 +179,31 @@ v1::EngineOptionsRecord ToRecord(const routing::EngineOptions& o) {
   return r;
 }
 
+// A field the record lacks (0: every setting is at least 1) keeps routing::EngineOptions' default,
+// the value a daemon that wrote no such field ran with: a setting added later then decodes from
+// an older record as it behaved, instead of as 0, which Engine::SetOptions refuses.
 routing::EngineOptions FromRecord(const v1::EngineOptionsRecord& r) {
   routing::EngineOptions o;
-  o.max_wait_ms = routing::Millis(r.max_wait_ms());
-  o.offer_timeout_ms = routing::Millis(r.offer_timeout_ms());
-  o.connect_timeout_ms = routing::Millis(r.connect_timeout_ms());
-  o.wrap_up_ms = routing::Millis(r.wrap_up_ms());
-  o.missed_offers_before_break = r.missed_offers_before_break();
-  o.desk_grace_ms = routing::Millis(r.desk_grace_ms());
-  o.announce_every_ms = routing::Millis(r.announce_every_ms());
-  o.handling_sample_size = r.handling_sample_size();
-  o.finished_call_memory_ms = routing::Millis(r.finished_call_memory_ms());
-  o.late_disposition_ms = routing::Millis(r.late_disposition_ms());
+  const auto millis = [](int64_t recorded, routing::Millis& field) {
+    if (recorded != 0) {
+      field = routing::Millis(recorded);
+    }
+  };
+  const auto count = [](int32_t recorded, int& field) {
+    if (recorded != 0) {
+      field = recorded;
+    }
+  };
+  millis(r.max_wait_ms(), o.max_wait_ms);
+  millis(r.offer_timeout_ms(), o.offer_timeout_ms);
+  millis(r.connect_timeout_ms(), o.connect_timeout_ms);
+  millis(r.wrap_up_ms(), o.wrap_up_ms);
+  count(r.missed_offers_before_break(), o.missed_offers_before_break);
+  millis(r.desk_grace_ms(), o.desk_grace_ms);
+  millis(r.announce_every_ms(), o.announce_every_ms);
+  count(r.handling_sample_size(), o.handling_sample_size);
+  millis(r.finished_call_memory_ms(), o.finished_call_memory_ms);
+  millis(r.late_disposition_ms(), o.late_disposition_ms);
   return o;
 }
 

@@ -279,9 +279,42 @@ DROP INDEX calls_by_counsellor;
 DROP INDEX calls_by_caller;
 )sql";
 
-constexpr std::array<std::string_view, 10> kMigrations = {
-    kMigration1, kMigration2, kMigration3,        kMigration4,       kMigration5,
-    kMigration6, kMigration7, kMigrationAccounts, kMigrationPrivacy, kMigrationLeanerCalls};
+// A callback's id names one child's callback for good (left by stop 29's review):
+// - AUTOINCREMENT: a plain INTEGER PRIMARY KEY gives a deleted highest id to the next row, so a
+//   supervisor's list, a retried CallbackDone or RevealCallback could name another child's
+//   callback once the first was done or past its retention;
+// - 'done': a callback marked done keeps its row, without its sealed number or masked number,
+//   until its retention, so a repeated CallbackDone (a retry after a lost reply) is answered OK
+//   instead of NOT_FOUND.
+// The rows keep their ids; the sequence starts after the highest.
+constexpr std::string_view kMigrationCallbackIds = R"sql(
+PRAGMA secure_delete = ON;  -- the old table's pages are zeroed as they are freed
+CREATE TABLE callbacks_v2 (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  call_id       TEXT NOT NULL,
+  gateway_id    TEXT NOT NULL,
+  caller_masked TEXT NOT NULL,     -- '' once done
+  sealed        BLOB NOT NULL,     -- nonce || secretbox(number); never the number; empty once done
+  arrived_at    INTEGER NOT NULL,
+  state         TEXT NOT NULL CHECK (state IN ('live', 'pending', 'done')),
+  outcome       TEXT,              -- 'timed_out' | 'callback_requested' once pending
+  ended_at      INTEGER            -- NULL while live
+) STRICT;
+INSERT INTO callbacks_v2 (id, call_id, gateway_id, caller_masked, sealed, arrived_at, state,
+                          outcome, ended_at)
+SELECT id, call_id, gateway_id, caller_masked, sealed, arrived_at, state, outcome, ended_at
+FROM callbacks ORDER BY id;
+DROP TABLE callbacks;  -- and its indexes
+ALTER TABLE callbacks_v2 RENAME TO callbacks;
+CREATE INDEX callbacks_by_call ON callbacks (call_id, state);
+CREATE INDEX callbacks_by_arrival ON callbacks (arrived_at);
+PRAGMA secure_delete = FAST;
+)sql";
+
+constexpr std::array<std::string_view, 11> kMigrations = {
+    kMigration1,       kMigration2,           kMigration3,          kMigration4,
+    kMigration5,       kMigration6,           kMigration7,          kMigrationAccounts,
+    kMigrationPrivacy, kMigrationLeanerCalls, kMigrationCallbackIds};
 
 }  // namespace
 

@@ -139,18 +139,24 @@ absl::StatusOr<std::pair<PendingCallback, std::string>> Store::SealedCallback(in
                });
 }
 
-absl::Status Store::DeleteCallback(int64_t id) {
-  return Guard(db_->getHandle(), db_->getFilename(), fmt::format("deleting callback {}", id),
-               [&]() -> absl::Status {
+absl::StatusOr<bool> Store::MarkCallbackDone(int64_t id) {
+  return Guard(db_->getHandle(), db_->getFilename(), fmt::format("marking callback {} done", id),
+               [&]() -> absl::StatusOr<bool> {
                  SecureDelete secure(*db_);
-                 SQLite::Statement s(*db_,
-                                     "DELETE FROM callbacks WHERE id = :id AND state = 'pending'");
-                 s.bind(":id", id);
-                 if (s.exec() == 0) {
-                   return absl::NotFoundError(
-                       fmt::format("callback_id: no pending callback {}", id));
+                 SQLite::Statement done(*db_, R"sql(
+UPDATE callbacks SET state = 'done', sealed = X'', caller_masked = ''
+WHERE id = :id AND state = 'pending')sql");
+                 done.bind(":id", id);
+                 if (done.exec() == 1) {
+                   return true;
                  }
-                 return absl::OkStatus();
+                 SQLite::Statement was(*db_,
+                                       "SELECT 1 FROM callbacks WHERE id = :id AND state = 'done'");
+                 was.bind(":id", id);
+                 if (was.executeStep()) {
+                   return false;
+                 }
+                 return absl::NotFoundError(fmt::format("callback_id: no pending callback {}", id));
                });
 }
 
@@ -163,10 +169,12 @@ absl::Status Store::RecordCallbackKeyFingerprint(const std::string& fingerprint)
 }
 
 absl::StatusOr<bool> Store::HoldsCallbacks() {
-  return Guard(db_->getHandle(), db_->getFilename(), "looking for sealed numbers",
-               [&]() -> absl::StatusOr<bool> {
-                 return db_->execAndGet("SELECT EXISTS (SELECT 1 FROM callbacks)").getInt() != 0;
-               });
+  return Guard(
+      db_->getHandle(), db_->getFilename(), "looking for sealed numbers",
+      [&]() -> absl::StatusOr<bool> {
+        return db_->execAndGet("SELECT EXISTS (SELECT 1 FROM callbacks WHERE state != 'done')")
+                   .getInt() != 0;
+      });
 }
 
 absl::Status Store::RecordAudit(const AuditRow& row) {
@@ -236,7 +244,8 @@ absl::StatusOr<RetentionCounts> Store::ApplyRetention(const RetentionCut& cut) {
               run("UPDATE calls SET note = '' WHERE arrived_at < :before AND note != ''",
                   cut.notes_before_ms);
           counts.callbacks_deleted =
-              run("DELETE FROM callbacks WHERE (state = 'pending' AND ended_at < :before) OR "
+              run("DELETE FROM callbacks WHERE (state IN ('pending', 'done') AND ended_at < "
+                  ":before) OR "
                   "(state = 'live' AND arrived_at < :before)",
                   cut.callbacks_before_ms);
           counts.audit_deleted = run("DELETE FROM audit WHERE at < :before", cut.audit_before_ms);

@@ -210,9 +210,12 @@ class Store final : public Sink {
   // done, or deleted past its retention).
   absl::StatusOr<std::pair<PendingCallback, std::string>> SealedCallback(int64_t id);
 
-  // Deletes the pending callback `id` (its sealed number with it), securely (the freed pages are
-  // zeroed). NOT_FOUND when there is none.
-  [[nodiscard]] absl::Status DeleteCallback(int64_t id);
+  // Marks the pending callback `id` done: its sealed number and masked number are erased securely
+  // (the freed bytes are zeroed) and its row stays, without them, until its retention, so that
+  // marking it done again (a retry after a lost reply) is answered OK. Returns true if it was
+  // pending, false if it was done already. NOT_FOUND when there is no such callback (never was,
+  // still live, or deleted past its retention). Ids are never given again (AUTOINCREMENT).
+  absl::StatusOr<bool> MarkCallbackDone(int64_t id);
 
   // The fingerprint of the callback key, or nullopt if none was recorded.
   absl::StatusOr<std::optional<std::string>> CallbackKeyFingerprint();

@@ -107,6 +107,39 @@ TEST_CASE("a snapshot keeps the routing settings in force; one from before them 
   CHECK(engine.options() == options);
 }
 
+TEST_CASE("a settings record without a field (from an older daemon) keeps that field's default",
+          "[daemon]") {
+  routing::EngineOptions options;
+  options.max_wait_ms = routing::Millis(111);
+  options.offer_timeout_ms = routing::Millis(222);
+  options.handling_sample_size = 8;
+  options.late_disposition_ms = routing::Millis(1'010);
+  v1::EngineOptionsRecord recorded = ToRecord(options);
+  // As a daemon that knew neither setting wrote it.
+  recorded.clear_handling_sample_size();
+  recorded.clear_late_disposition_ms();
+  routing::EngineOptions expected = options;
+  expected.handling_sample_size = routing::EngineOptions().handling_sample_size;
+  expected.late_disposition_ms = routing::EngineOptions().late_disposition_ms;
+
+  routing::Engine engine;
+  v1::JournalRecord record;
+  *record.mutable_at() = ToProto(routing::FromUnixMillis(1'760'000'000'000));
+  *record.mutable_set_options() = recorded;
+  const absl::Status applied = ApplyRecord(engine, record);
+  INFO(applied.ToString());
+  REQUIRE(applied.ok());
+  CHECK(engine.options() == expected);
+
+  // So does a snapshot's.
+  EngineHarness h(options);
+  v1::EngineSnapshot snapshot = ToSnapshot(h.engine.SaveState());
+  *snapshot.mutable_options() = recorded;
+  const routing::EngineState restored = FromSnapshot(snapshot);
+  REQUIRE(restored.options.has_value());
+  CHECK(*restored.options == expected);
+}
+
 TEST_CASE("a restored engine decides as the engine that saved it", "[daemon]") {
   EngineHarness live;
   Populate(live);

@@ -131,8 +131,18 @@ TEST_CASE("a caller's number is kept only for a call that ends needing a callbac
 
   REQUIRE(sup.Done(id).ok());
   CHECK(sup.Reveal(id, revealed).error_code() == grpc::StatusCode::NOT_FOUND);
-  CHECK(sup.Done(id).error_code() == grpc::StatusCode::NOT_FOUND);
+  // A retry after a lost reply is answered as the first was; an id no callback had is not.
+  const grpc::Status retry = sup.Done(id);
+  INFO(retry.error_message());
+  CHECK(retry.ok());
+  const grpc::Status unknown = sup.Done(id + 1000);
+  CHECK(unknown.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK_THAT(unknown.error_message(), Catch::Contains("callback_id"));
   REQUIRE(sup.Callbacks().callbacks_size() == 1);
+  // The done callback keeps no number, sealed or masked.
+  CHECK(Count(m.f,
+              "SELECT COUNT(*) FROM callbacks WHERE state = 'done' AND sealed = X'' AND "
+              "caller_masked = ''") == 1);
 
   const v1::ListAuditResponse audit = sup.Audit();
   CHECK(Audited(audit, "list_callbacks", ""));

@@ -64,10 +64,121 @@ TEST_CASE("a held number becomes a pending callback only when its call ends need
   CHECK(sealed->second == "sealed-1");
   CHECK(sealed->first == (*pending)[0]);
 
-  REQUIRE_OK(store->DeleteCallback((*pending)[0].id));
-  CHECK(store->DeleteCallback((*pending)[0].id).code() == absl::StatusCode::kNotFound);
+  auto done = store->MarkCallbackDone((*pending)[0].id);
+  REQUIRE(done.ok());
+  CHECK(*done);
   CHECK(store->SealedCallback((*pending)[0].id).status().code() == absl::StatusCode::kNotFound);
   CHECK(store->ListCallbacks(100)->size() == 1);
+}
+
+TEST_CASE("a callback marked done twice is done once; an id never pending is not found",
+          "[storage][privacy]") {
+  TempDb db;
+  auto store = OpenOrFail(db.path());
+  Commit(*store, {Held("c-1", "sealed-number-of-c-1", 1000), Held("c-live", "sealed-live", 1000),
+                  CallbackEnded{"c-1", "timed_out", 6000}});
+  auto pending = store->ListCallbacks(100);
+  REQUIRE(pending->size() == 1);
+  const int64_t id = pending->front().id;
+
+  auto first = store->MarkCallbackDone(id);
+  REQUIRE(first.ok());
+  CHECK(*first);
+  // A retry after a lost reply: OK, and nothing changes.
+  auto again = store->MarkCallbackDone(id);
+  INFO(again.status().ToString());
+  REQUIRE(again.ok());
+  CHECK_FALSE(*again);
+  CHECK(store->ListCallbacks(100)->empty());
+  CHECK(store->SealedCallback(id).status().code() == absl::StatusCode::kNotFound);
+  // The done row keeps neither number.
+  CHECK(Count(db.path(),
+              "SELECT COUNT(*) FROM callbacks WHERE state = 'done' AND sealed = X'' "
+              "AND caller_masked = ''") == 1);
+  // A live callback (its call still going) and an unknown id are not found, and stay as they were.
+  const int64_t live = Count(db.path(), "SELECT id FROM callbacks WHERE call_id = 'c-live'");
+  const absl::Status not_pending = store->MarkCallbackDone(live).status();
+  CHECK(not_pending.code() == absl::StatusCode::kNotFound);
+  CHECK_THAT(std::string(not_pending.message()), Catch::Contains("callback_id"));
+  CHECK(store->MarkCallbackDone(id + 100).status().code() == absl::StatusCode::kNotFound);
+  CHECK(Count(db.path(), "SELECT COUNT(*) FROM callbacks WHERE state = 'live'") == 1);
+  CHECK(*store->HoldsCallbacks());  // the live one's sealed number
+
+  // The erased number is nowhere in the file once the WAL is checkpointed.
+  store.reset();
+  CHECK(FileBytes(db.path()).find("sealed-number-of-c-1") == std::string::npos);
+}
+
+TEST_CASE("a callback's id is never given to another callback, after done or retention",
+          "[storage][privacy]") {
+  TempDb db;
+  auto store = OpenOrFail(db.path());
+  const auto pending_id = [&](const std::string& call_id, int64_t at_ms) {
+    Commit(*store, {Held(call_id, "sealed-" + call_id, at_ms),
+                    CallbackEnded{call_id, "timed_out", at_ms + 1}});
+    const absl::StatusOr<std::vector<PendingCallback>> listed = store->ListCallbacks(100);
+    REQUIRE(listed.ok());
+    for (const PendingCallback& c : *listed) {
+      if (c.call_id == call_id) {
+        return c.id;
+      }
+    }
+    FAIL("no pending callback for " << call_id);
+    return int64_t{0};
+  };
+  // The highest id done, then a new callback: it must not be the done one's id.
+  const int64_t first = pending_id("c-1", 1000);
+  REQUIRE_OK(store->MarkCallbackDone(first).status());
+  // A call that ended needing none leaves no row; its id is not given again either.
+  Commit(*store,
+         {Held("c-completed", "sealed-completed", 2000), CallbackEnded{"c-completed", "", 2500}});
+  const int64_t second = pending_id("c-2", 3000);
+  CHECK(second != first);
+  // The highest id deleted by retention, then a new callback.
+  RetentionCut cut;
+  cut.callbacks_before_ms = 10'000;
+  auto counts = store->ApplyRetention(cut);
+  REQUIRE(counts.ok());
+  CHECK(counts->callbacks_deleted == 2);  // c-1 (done) and c-2 (pending)
+  CHECK(Count(db.path(), "SELECT COUNT(*) FROM callbacks") == 0);
+  CHECK(*store->HoldsCallbacks() == false);
+  const int64_t third = pending_id("c-3", 20'000);
+  CHECK(third > second);
+  CHECK(second > first);
+  // Marking the old ids done names no other child's callback.
+  CHECK(store->MarkCallbackDone(first).status().code() == absl::StatusCode::kNotFound);
+  CHECK(store->MarkCallbackDone(second).status().code() == absl::StatusCode::kNotFound);
+  CHECK(store->ListCallbacks(100)->size() == 1);
+}
+
+TEST_CASE("the callback migration keeps every callback and its id, and ids go on after them",
+          "[storage][privacy]") {
+  TempDb db;
+  CreateAtVersion(db.path(), 10);
+  {
+    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+    raw.exec(R"sql(
+INSERT INTO callbacks (id, call_id, gateway_id, caller_masked, sealed, arrived_at, state, outcome,
+                       ended_at)
+VALUES (7, 'c-pending', 'gw-1', '**67', X'0102', 1000, 'pending', 'timed_out', 2000),
+       (9, 'c-live', 'gw-1', '**68', X'0304', 1500, 'live', NULL, NULL))sql");
+  }
+  auto store = OpenOrFail(db.path());
+  CHECK(store->schema_version() == static_cast<int>(Migrations().size()));
+  auto pending = store->ListCallbacks(100);
+  REQUIRE(pending->size() == 1);
+  CHECK(pending->front().id == 7);
+  CHECK(pending->front().call_id == "c-pending");
+  CHECK(store->SealedCallback(7)->second == "\x01\x02");
+  Commit(*store, {CallbackEnded{"c-live", "callback_requested", 3000}});
+  REQUIRE(store->ListCallbacks(100)->size() == 2);
+  CHECK(store->ListCallbacks(100)->back().id == 9);
+  REQUIRE_OK(store->MarkCallbackDone(9).status());
+  const int64_t next = [&] {
+    Commit(*store, {Held("c-new", "sealed-new", 4000), CallbackEnded{"c-new", "timed_out", 4001}});
+    return store->ListCallbacks(100)->back().id;
+  }();
+  CHECK(next == 10);
 }
 
 TEST_CASE("a callback change naming no call or with an unknown outcome is refused and writes nothing",
