@@ -17,6 +17,7 @@
 #include "daemon/config.h"
 #include "daemon/daemon.h"
 #include "daemon/tls.h"
+#include "storage/store.h"
 
 namespace {
 
@@ -31,6 +32,7 @@ constexpr unsigned kFailedShutdownLimitS = 30;
 }  // namespace
 
 int main(int argc, char** argv) {
+  hotline::storage::ConfigureSqliteForProcess();  // First: before any thread or database.
   CLI::App app{"hotlined: the call-routing daemon of the 18001567 child helpline"};
   std::string config_path = "deploy/hotline.toml";
   std::string grpc_listen, http_listen, database, caller_key_file, log_level = "info";

@@ -70,9 +70,9 @@ auto Guard(sqlite3* db, std::string_view path, std::string_view operation, F&& b
 // step SQLite keeps the statement in its error state until it is reset.
 class StatementUse final {
  public:
+  // The bindings are clear already: every use clears them as it ends.
   explicit StatementUse(SQLite::Statement& statement) : statement_(statement) {
     statement_.tryReset();
-    statement_.clearBindings();
   }
   StatementUse(const StatementUse&) = delete;
   StatementUse& operator=(const StatementUse&) = delete;

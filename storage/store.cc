@@ -550,6 +550,11 @@ absl::Status CheckSynchronous(const std::string& synchronous) {
 
 }  // namespace
 
+void ConfigureSqliteForProcess() {
+  // SQLITE_MISUSE after sqlite3_initialize: the statistics then stay on, as the header says.
+  sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
                                                    const OpenOptions& options) {
   if (absl::Status s = CheckSynchronous(options.synchronous); !s.ok()) {

@@ -65,6 +65,13 @@ struct FinishedRow {
   bool operator==(const FinishedRow&) const = default;
 };
 
+// Sets SQLite up for the whole process: its memory statistics off, which hotline never reads and
+// which take a global mutex at every allocation SQLite makes (about 5 % of a call's rows' CPU in
+// storage_bench's BM_CommitCalls; docs/performance.md). Call it at the start of main, before any
+// thread starts and before any database is opened; SQLite refuses the change once it has started,
+// and then nothing changes (correct, only slower).
+void ConfigureSqliteForProcess();
+
 // Owns the SQLite database. Not thread-safe: one owner thread calls it.
 class Store final : public Sink {
  public:

@@ -35,22 +35,22 @@
 // the event is journaled and group-committed), and an arrival's write to its OfferEvent's arrival
 // on a desk (the offer is sent by the engine thread before the arrival is committed; the desks'
 // sends count in hl-engine's CPU time, no longer in hl-writer's).
+#include <dirent.h>
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <dirent.h>
-#include <unistd.h>
 #include <fstream>
-#include <httplib.h>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,6 +59,7 @@
 #include "bench/bench_daemon.h"
 #include "hotline/bench/ceiling.grpc.pb.h"
 #include "hotline/v1/gateway.grpc.pb.h"
+#include "storage/store.h"
 
 namespace hotline {
 namespace {
@@ -543,6 +544,7 @@ void WriteJson(const Flags& flags, const std::vector<Row>& rows, double unary, d
 }
 
 int Main(int argc, char** argv) {
+  storage::ConfigureSqliteForProcess();  // As hotlined's main does, before anything opens SQLite.
   const Flags flags = ParseFlags(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // Lines appear as measured, piped or not.
   bench::BenchDaemon hotlined(flags.synchronous, [&flags](daemon::Config& config) {

@@ -8,6 +8,9 @@
 //   storage_bench                              all of them
 //   storage_bench --benchmark_filter='/full:1' synchronous FULL only
 //
+// BM_CommitCalls commits what whole calls write (every table a call touches), as the e2e
+// benchmark's calls do.
+//
 // BM_SqliteInsert is the baseline: SQLite's own batched insert of the same rows (one prepared
 // INSERT, one transaction per batch) into a bare table in the same mode on the same disk, so
 // that BM_Commit's rate reads as a share of what SQLite itself does here.
@@ -132,6 +135,79 @@ void BM_SqliteInsert(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
+// What the e2e benchmark's calls cost the writer, whole: per call, the rows one arrival and its
+// hang-up write while a desk is signed in (the daemon's own batch for that pair of events): two
+// journal entries and two stored answers, the offer and its end, the counsellor reserved and
+// available again, the caller's sealed number kept and deleted, and the call's row (abandoned
+// after one offer). args: calls per commit (the e2e benchmark commits about 10 at its maximum).
+void BM_CommitCalls(benchmark::State& state) {
+  const auto calls = static_cast<std::size_t>(state.range(0));
+  TempDb db;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db.path(), OpenOptions{});
+  if (!store.ok()) {
+    state.SkipWithError(store.status().ToString().c_str());
+    return;
+  }
+  const routing::Timestamp t0 = routing::FromUnixMillis(1'760'000'000'000);
+  int64_t seq = 0;
+  int64_t n = 0;
+  Batch batch;
+  for (auto _ : state) {
+    state.PauseTiming();
+    batch = Batch();
+    for (std::size_t i = 0; i < calls; ++i) {
+      ++n;
+      const std::string call_id = "bench-gw-call-" + std::to_string(n);
+      const routing::Timestamp at = t0 + routing::Millis(n);
+      const int64_t at_ms = routing::ToUnixMillis(at);
+      for (int e = 0; e < 2; ++e) {
+        batch.journal.push_back(JournalEntry{++seq, at_ms, std::string(kRecordBytes, 'r')});
+        batch.results.push_back(RequestResult{"gateway:gw-bench", "ev-" + std::to_string(seq),
+                                              at_ms, 0, "", std::string(20, 'a')});
+      }
+      batch.offers.emplace_back(
+          OfferRow{call_id, "c-bench", at_ms, 0, "province", 8, "longest idle (42 s)", "", 0});
+      batch.offers.emplace_back(OfferResult{call_id, "c-bench", "caller_hung_up", at_ms + 1});
+      batch.presence.push_back(routing::PresenceChange{"c-bench",
+                                                       routing::CounsellorState::kReserved,
+                                                       routing::BreakReason::kNone, at, call_id});
+      batch.presence.push_back(routing::PresenceChange{
+          "c-bench", routing::CounsellorState::kAvailable, routing::BreakReason::kNone, at, ""});
+      batch.callbacks.emplace_back(
+          CallbackHeld{call_id, "gw-bench", "**********67", std::string(56, 's'), at_ms});
+      batch.callbacks.emplace_back(CallbackEnded{call_id, "", at_ms + 1});
+      routing::CallRecord record;
+      record.call.call_id = call_id;
+      record.call.gateway_id = "gw-bench";
+      record.call.caller_key = std::string(64, 'c');
+      record.call.caller_masked = "**********67";
+      record.call.province = "38";
+      record.call.language = "vi";
+      record.call.arrived_at = at;
+      record.outcome = routing::Outcome::kAbandoned;
+      record.first_offered_at = at;
+      record.ended_at = at + routing::Millis(1);
+      record.offers = 1;
+      batch.calls.push_back(std::move(record));
+    }
+    state.ResumeTiming();
+    if (absl::Status s = (*store)->Commit(batch); !s.ok()) {
+      state.SkipWithError(s.ToString().c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(n);
+  state.counters["commits_per_second"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(BM_CommitCalls)
+    ->ArgNames({"calls"})
+    ->Arg(1)
+    ->Arg(10)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
 BENCHMARK(BM_SqliteInsert)
     ->ArgNames({"batch", "full"})
     ->ArgsProduct({{1, 10, 100, 1000}, {0, 1}})
@@ -148,4 +224,13 @@ BENCHMARK(BM_Commit)
 }  // namespace
 }  // namespace hotline::storage
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  hotline::storage::ConfigureSqliteForProcess();  // As hotlined's main does.
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
+    return 1;
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
