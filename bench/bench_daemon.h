@@ -16,6 +16,7 @@
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "storage/store.h"
 
 namespace hotline::bench {
 
@@ -28,6 +29,8 @@ class BenchDaemon final {
       : dir_(std::filesystem::temp_directory_path() /
              ("hotline-bench-" + std::to_string(std::random_device()()))) {
     spdlog::set_level(spdlog::level::warn);
+    // As hotlined's main does first; a benchmark that opened SQLite before keeps its statistics.
+    storage::ConfigureSqliteForProcess();
     // Private, with the key in a directory of its own, as hotlined expects of children's data.
     std::filesystem::create_directories(dir_ / "keys");
     std::filesystem::permissions(dir_, std::filesystem::perms::owner_all);

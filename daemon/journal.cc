@@ -3,6 +3,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <sodium.h>
+#include <spdlog/spdlog.h>
 
 #include "daemon/convert.h"
 
@@ -181,29 +182,37 @@ v1::EngineOptionsRecord ToRecord(const routing::EngineOptions& o) {
 
 // A field the record lacks (0: every setting is at least 1) keeps routing::EngineOptions' default,
 // the value a daemon that wrote no such field ran with: a setting added later then decodes from
-// an older record as it behaved, instead of as 0, which Engine::SetOptions refuses.
+// an older record as it behaved, instead of as 0, which Engine::SetOptions refuses. Logged, since
+// no record written so far lacks one.
 routing::EngineOptions FromRecord(const v1::EngineOptionsRecord& r) {
   routing::EngineOptions o;
-  const auto millis = [](int64_t recorded, routing::Millis& field) {
+  const auto absent = [](const char* name, int64_t value) {
+    spdlog::warn("a routing settings record has no {}: its default, {}, applies", name, value);
+  };
+  const auto millis = [&](const char* name, int64_t recorded, routing::Millis& field) {
     if (recorded != 0) {
       field = routing::Millis(recorded);
+    } else {
+      absent(name, field.count());
     }
   };
-  const auto count = [](int32_t recorded, int& field) {
+  const auto count = [&](const char* name, int32_t recorded, int& field) {
     if (recorded != 0) {
       field = recorded;
+    } else {
+      absent(name, field);
     }
   };
-  millis(r.max_wait_ms(), o.max_wait_ms);
-  millis(r.offer_timeout_ms(), o.offer_timeout_ms);
-  millis(r.connect_timeout_ms(), o.connect_timeout_ms);
-  millis(r.wrap_up_ms(), o.wrap_up_ms);
-  count(r.missed_offers_before_break(), o.missed_offers_before_break);
-  millis(r.desk_grace_ms(), o.desk_grace_ms);
-  millis(r.announce_every_ms(), o.announce_every_ms);
-  count(r.handling_sample_size(), o.handling_sample_size);
-  millis(r.finished_call_memory_ms(), o.finished_call_memory_ms);
-  millis(r.late_disposition_ms(), o.late_disposition_ms);
+  millis("max_wait_ms", r.max_wait_ms(), o.max_wait_ms);
+  millis("offer_timeout_ms", r.offer_timeout_ms(), o.offer_timeout_ms);
+  millis("connect_timeout_ms", r.connect_timeout_ms(), o.connect_timeout_ms);
+  millis("wrap_up_ms", r.wrap_up_ms(), o.wrap_up_ms);
+  count("missed_offers_before_break", r.missed_offers_before_break(), o.missed_offers_before_break);
+  millis("desk_grace_ms", r.desk_grace_ms(), o.desk_grace_ms);
+  millis("announce_every_ms", r.announce_every_ms(), o.announce_every_ms);
+  count("handling_sample_size", r.handling_sample_size(), o.handling_sample_size);
+  millis("finished_call_memory_ms", r.finished_call_memory_ms(), o.finished_call_memory_ms);
+  millis("late_disposition_ms", r.late_disposition_ms(), o.late_disposition_ms);
   return o;
 }
 

@@ -286,7 +286,10 @@ DROP INDEX calls_by_caller;
 // - 'done': a callback marked done keeps its row, without its sealed number or masked number,
 //   until its retention, so a repeated CallbackDone (a retry after a lost reply) is answered OK
 //   instead of NOT_FOUND.
-// The rows keep their ids; the sequence starts after the highest.
+// The rows keep their ids. The sequence starts after the highest id still stored or named in the
+// audit (a reveal or a done: the ids supervisors have used); an id deleted before this migration
+// and never audited (a call that needed no callback, or a pending one past its retention that
+// nobody opened) may be given once more.
 constexpr std::string_view kMigrationCallbackIds = R"sql(
 PRAGMA secure_delete = ON;  -- the old table's pages are zeroed as they are freed
 CREATE TABLE callbacks_v2 (
@@ -308,6 +311,12 @@ DROP TABLE callbacks;  -- and its indexes
 ALTER TABLE callbacks_v2 RENAME TO callbacks;
 CREATE INDEX callbacks_by_call ON callbacks (call_id, state);
 CREATE INDEX callbacks_by_arrival ON callbacks (arrived_at);
+INSERT INTO sqlite_sequence (name, seq)
+SELECT 'callbacks', 0 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'callbacks');
+UPDATE sqlite_sequence
+SET seq = MAX(seq, (SELECT COALESCE(MAX(CAST(subject AS INTEGER)), 0) FROM audit
+                    WHERE action IN ('reveal_callback', 'callback_done')))
+WHERE name = 'callbacks';
 PRAGMA secure_delete = FAST;
 )sql";
 

@@ -148,6 +148,11 @@ UPDATE callbacks SET state = 'done', sealed = X'', caller_masked = ''
 WHERE id = :id AND state = 'pending')sql");
                  done.bind(":id", id);
                  if (done.exec() == 1) {
+                   // The page's old image, number included, stays in the database file until
+                   // a checkpoint copies the new one over it: now, rather than at the next
+                   // automatic checkpoint or retention run. A reader holding the WAL (a backup)
+                   // leaves it to those, as for retention.
+                   EmptyWal();
                    return true;
                  }
                  SQLite::Statement was(*db_,

@@ -47,8 +47,8 @@ struct RetentionCut {
   std::optional<int64_t> callers_before_ms;
   // calls.note cleared, by arrived_at (the category, action and flags stay for statistics).
   std::optional<int64_t> notes_before_ms;
-  // callbacks deleted: pending ones by ended_at, and live ones (a call that never ended) by
-  // arrived_at.
+  // callbacks deleted: pending and done ones by ended_at, and live ones (a call that never ended)
+  // by arrived_at.
   std::optional<int64_t> callbacks_before_ms;
   // audit rows deleted, by at.
   std::optional<int64_t> audit_before_ms;

@@ -218,7 +218,8 @@ class Store final : public Sink {
   absl::StatusOr<std::pair<PendingCallback, std::string>> SealedCallback(int64_t id);
 
   // Marks the pending callback `id` done: its sealed number and masked number are erased securely
-  // (the freed bytes are zeroed) and its row stays, without them, until its retention, so that
+  // (the freed bytes are zeroed, and the WAL checkpointed into the file and emptied unless a
+  // reader holds it) and its row stays, without them, until its retention, so that
   // marking it done again (a retry after a lost reply) is answered OK. Returns true if it was
   // pending, false if it was done already. NOT_FOUND when there is no such callback (never was,
   // still live, or deleted past its retention). Ids are never given again (AUTOINCREMENT).

@@ -59,7 +59,6 @@
 #include "bench/bench_daemon.h"
 #include "hotline/bench/ceiling.grpc.pb.h"
 #include "hotline/v1/gateway.grpc.pb.h"
-#include "storage/store.h"
 
 namespace hotline {
 namespace {
@@ -544,7 +543,6 @@ void WriteJson(const Flags& flags, const std::vector<Row>& rows, double unary, d
 }
 
 int Main(int argc, char** argv) {
-  storage::ConfigureSqliteForProcess();  // As hotlined's main does, before anything opens SQLite.
   const Flags flags = ParseFlags(argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // Lines appear as measured, piped or not.
   bench::BenchDaemon hotlined(flags.synchronous, [&flags](daemon::Config& config) {

@@ -238,6 +238,7 @@ BENCHMARK(BM_RecoverFromSnapshotEvery10k)->Unit(benchmark::kMillisecond)->Iterat
 }  // namespace hotline
 
 int main(int argc, char** argv) {
+  hotline::storage::ConfigureSqliteForProcess();  // As hotlined's main does.
   spdlog::set_level(spdlog::level::err);  // Recovery logs every call it times out; not here.
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

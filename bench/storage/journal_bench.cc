@@ -139,11 +139,13 @@ void BM_SqliteInsert(benchmark::State& state) {
 // hang-up write while a desk is signed in (the daemon's own batch for that pair of events): two
 // journal entries and two stored answers, the offer and its end, the counsellor reserved and
 // available again, the caller's sealed number kept and deleted, and the call's row (abandoned
-// after one offer). args: calls per commit (the e2e benchmark commits about 10 at its maximum).
+// after one offer). args: calls per commit (the e2e benchmark commits about 10 at its maximum),
+// synchronous FULL (1) or NORMAL (0). items_per_second counts calls.
 void BM_CommitCalls(benchmark::State& state) {
   const auto calls = static_cast<std::size_t>(state.range(0));
+  const OpenOptions options{.synchronous = state.range(1) != 0 ? "FULL" : "NORMAL"};
   TempDb db;
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db.path(), OpenOptions{});
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(db.path(), options);
   if (!store.ok()) {
     state.SkipWithError(store.status().ToString().c_str());
     return;
@@ -202,9 +204,8 @@ void BM_CommitCalls(benchmark::State& state) {
 }
 
 BENCHMARK(BM_CommitCalls)
-    ->ArgNames({"calls"})
-    ->Arg(1)
-    ->Arg(10)
+    ->ArgNames({"calls", "full"})
+    ->ArgsProduct({{1, 10}, {0, 1}})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 

@@ -28,6 +28,13 @@ int64_t Count(const std::string& path, const std::string& sql) {
   return raw.execAndGet(sql).getInt64();
 }
 
+// A database at schema version 10, before callback ids were kept for good, with `sql` run on it.
+void CreateAtVersion10(const std::string& path, const char* sql) {
+  CreateAtVersion(path, 10);
+  SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+  raw.exec(sql);
+}
+
 std::string FileBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -154,15 +161,16 @@ TEST_CASE("a callback's id is never given to another callback, after done or ret
 TEST_CASE("the callback migration keeps every callback and its id, and ids go on after them",
           "[storage][privacy]") {
   TempDb db;
-  CreateAtVersion(db.path(), 10);
-  {
-    SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
-    raw.exec(R"sql(
+  CreateAtVersion10(db.path(), R"sql(
 INSERT INTO callbacks (id, call_id, gateway_id, caller_masked, sealed, arrived_at, state, outcome,
                        ended_at)
 VALUES (7, 'c-pending', 'gw-1', '**67', X'0102', 1000, 'pending', 'timed_out', 2000),
-       (9, 'c-live', 'gw-1', '**68', X'0304', 1500, 'live', NULL, NULL))sql");
-  }
+       (9, 'c-live', 'gw-1', '**68', X'0304', 1500, 'live', NULL, NULL);
+-- Callback 12 was revealed and done, and its row deleted, before the upgrade.
+INSERT INTO audit (at, role, principal, action, subject)
+VALUES (2500, 'supervisor', 'supervisor', 'reveal_callback', '12'),
+       (2600, 'supervisor', 'supervisor', 'callback_done', '12'),
+       (2700, 'supervisor', 'supervisor', 'explain_call', '99'))sql");
   auto store = OpenOrFail(db.path());
   CHECK(store->schema_version() == static_cast<int>(Migrations().size()));
   auto pending = store->ListCallbacks(100);
@@ -178,7 +186,19 @@ VALUES (7, 'c-pending', 'gw-1', '**67', X'0102', 1000, 'pending', 'timed_out', 2
     Commit(*store, {Held("c-new", "sealed-new", 4000), CallbackEnded{"c-new", "timed_out", 4001}});
     return store->ListCallbacks(100)->back().id;
   }();
-  CHECK(next == 10);
+  CHECK(next == 13);  // Not 10: after the audited 12 (explain_call's subject is a call id).
+}
+
+TEST_CASE("the callback migration on an empty table goes on after the ids the audit names",
+          "[storage][privacy]") {
+  TempDb db;
+  CreateAtVersion10(db.path(), R"sql(
+INSERT INTO audit (at, role, principal, action, subject)
+VALUES (2500, 'supervisor', 'supervisor', 'reveal_callback', '5'))sql");
+  auto store = OpenOrFail(db.path());
+  Commit(*store, {Held("c-new", "sealed-new", 4000), CallbackEnded{"c-new", "timed_out", 4001}});
+  REQUIRE(store->ListCallbacks(100)->size() == 1);
+  CHECK(store->ListCallbacks(100)->front().id == 6);
 }
 
 TEST_CASE("a callback change naming no call or with an unknown outcome is refused and writes nothing",
