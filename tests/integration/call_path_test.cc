@@ -43,6 +43,12 @@ struct TwoDesks {
   DeskClient binh;
 };
 
+// A 5 s connect time-out, and offers that ring until answered (60 s): the connect tests' settings.
+void ShortConnectLongOffers(daemon::Config& c) {
+  c.engine.connect_timeout_ms = routing::Millis(5'000);
+  c.engine.offer_timeout_ms = routing::Millis(60'000);
+}
+
 // call-1 arrives, `an` accepts it and the gateway is told to connect it: the call is CONNECTING.
 // Returns that connect.
 v1::Command ConnectingToAn(TwoDesks& desks, GatewayClient& gw) {
@@ -194,12 +200,7 @@ TEST_CASE("an offer left unanswered goes to the other counsellor", "[integration
 TEST_CASE("a connect the gateway never answers fails after routing.connect_timeout_ms",
           "[integration]") {
   auto time = std::make_shared<testing::ManualTime>();
-  DaemonFixture f(
-      [](daemon::Config& c) {
-        c.engine.connect_timeout_ms = routing::Millis(5'000);
-        c.engine.offer_timeout_ms = routing::Millis(60'000);  // Offers ring until answered here.
-      },
-      nullptr, time);
+  DaemonFixture f(ShortConnectLongOffers, nullptr, time);
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
   const v1::Command first = ConnectingToAn(desks, gw);
@@ -253,12 +254,7 @@ TEST_CASE("a connect the gateway never answers fails after routing.connect_timeo
 TEST_CASE("a clean restart under other routing settings replays nothing already handled",
           "[integration]") {
   auto time = std::make_shared<testing::ManualTime>();
-  DaemonFixture f(
-      [](daemon::Config& c) {
-        c.engine.connect_timeout_ms = routing::Millis(5'000);
-        c.engine.offer_timeout_ms = routing::Millis(60'000);
-      },
-      nullptr, time);
+  DaemonFixture f(ShortConnectLongOffers, nullptr, time);
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
   ConnectingToAn(desks, gw);
@@ -308,10 +304,7 @@ TEST_CASE("after a crash, each journal record replays under the routing settings
           "[integration]") {
   auto time = std::make_shared<testing::ManualTime>();
   DaemonFixture f(
-      [](daemon::Config& c) {
-        c.engine.connect_timeout_ms = routing::Millis(5'000);
-        c.engine.offer_timeout_ms = routing::Millis(60'000);
-      },
+      ShortConnectLongOffers,
       [](storage::Sink& store) { return std::make_unique<WithoutSnapshots>(store); }, time);
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
