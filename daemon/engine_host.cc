@@ -418,6 +418,13 @@ absl::Status EngineHost::Apply(v1::JournalRecord record) {
 absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp now) {
   TickTo(now);
   *record.mutable_at() = ToProto(now);
+  if (record.has_never_route() && record.never_route().caller_key().empty()) {
+    // Journaled with the caller it is for: a replay needs neither the call remembered nor its
+    // row's caller, which retention may have cleared by then.
+    if (std::optional<std::string> caller = engine_.CallerOf(record.never_route().call_id())) {
+      record.mutable_never_route()->set_caller_key(*std::move(caller));
+    }
+  }
   const absl::Status status = ApplyRecord(engine_, record);
   std::vector<routing::Effect> effects = TakeEffects();
   if (status.ok()) {

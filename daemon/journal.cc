@@ -329,7 +329,7 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
       return absl::OkStatus();
     case v1::JournalRecord::kNeverRoute:
       return engine.NeverRoute(record.never_route().counsellor_id(), record.never_route().call_id(),
-                               at);
+                               record.never_route().caller_key(), at);
     case v1::JournalRecord::kSetPolicy:
       return engine.SetPolicy(FromRecord(record.set_policy()), at);
     case v1::JournalRecord::kRestarted:

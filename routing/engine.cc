@@ -580,19 +580,25 @@ void Engine::TimeConnect(Call& call, Timestamp from) {
   SetTimer(TimerKind::kConnectTimeout, call, from + options_.connect_timeout_ms, call.generation);
 }
 
+std::optional<std::string> Engine::CallerOf(const std::string& call_id) const {
+  if (auto it = calls_.find(call_id); it != calls_.end()) {
+    return it->second->info.caller_key;
+  }
+  return memory_.CallerOfFinished(call_id);
+}
+
 absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::string& call_id,
-                                Timestamp now) {
+                                std::string caller_key, Timestamp now) {
   AdvanceTo(now);
   if (LookupCounsellor(counsellor_id) == nullptr) {
     return NoCounsellor(counsellor_id);
   }
-  std::string caller_key;
-  if (const Call* call = LookupCall(call_id)) {
-    caller_key = call->info.caller_key;
-  } else if (std::optional<std::string> caller = memory_.CallerOfFinished(call_id)) {
+  if (caller_key.empty()) {
+    std::optional<std::string> caller = CallerOf(call_id);
+    if (!caller) {
+      return absl::NotFoundError(absl::StrCat("call_id: no call '", call_id, "' in the last day"));
+    }
     caller_key = *std::move(caller);
-  } else {
-    return absl::NotFoundError(absl::StrCat("call_id: no call '", call_id, "' in the last day"));
   }
   if (caller_key.empty()) {
     // Every withheld caller shares the empty key: blocking it would block them all.

@@ -246,7 +246,18 @@ class Engine final {
   // Never offers this caller (the caller of `call_id`, live or finished within the repeat
   // window) to this counsellor again. NOT_FOUND if the call is unknown.
   [[nodiscard]] absl::Status NeverRoute(const std::string& counsellor_id,
-                                        const std::string& call_id, Timestamp now);
+                                        const std::string& call_id, Timestamp now) {
+    return NeverRoute(counsellor_id, call_id, "", now);
+  }
+  // The same for `caller_key`, the caller CallerOf(call_id) found when the rule was first made,
+  // whether or not the call is still known: a replay then makes the same rule after the call is
+  // forgotten. Empty: the caller is looked up as above.
+  [[nodiscard]] absl::Status NeverRoute(const std::string& counsellor_id,
+                                        const std::string& call_id, std::string caller_key,
+                                        Timestamp now);
+  // The caller of a live call or of a finished one still remembered (empty when withheld);
+  // nullopt when the call is unknown.
+  std::optional<std::string> CallerOf(const std::string& call_id) const;
 
   // --- Supervisor. ---
 

@@ -2,8 +2,10 @@
 // emergencies first, province codes old and new, and reloading the policy while calls wait.
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <optional>
 
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/manual_time.h"
@@ -263,6 +265,92 @@ TEST_CASE("a repeat caller goes back to their counsellor, unless she asked never
   REQUIRE(stub->NeverRouteCaller(&ctx, req, &resp).ok());
   gw.Arrive("third", "38", v1::PRIORITY_NORMAL, child);
   CHECK(binh.desk.WaitFor(IsOffer).offer().call().call_id() == "third");
+}
+
+// Commits everything, but drops snapshots once `drop` is set: a restart after that recovers as
+// after a kill -9, from the last snapshot kept and the journal after it.
+class SnapshotsUntil final : public storage::Sink {
+ public:
+  SnapshotsUntil(storage::Sink& store, std::shared_ptr<std::atomic<bool>> drop)
+      : store_(store), drop_(std::move(drop)) {}
+  absl::Status Commit(const storage::Batch& batch) override {
+    if (!drop_->load()) {
+      return store_.Commit(batch);
+    }
+    storage::Batch copy = batch;
+    copy.snapshot.reset();
+    return store_.Commit(copy);
+  }
+
+ private:
+  storage::Sink& store_;
+  const std::shared_ptr<std::atomic<bool>> drop_;
+};
+
+TEST_CASE("a never-route rule survives a crash after retention cleared its caller from the rows",
+          "[integration][routing]") {
+  // callers_days = 1, a snapshot at every commit until the rule is asked for, then none: the
+  // replay after the crash decides the rule again, when the call's row no longer holds the
+  // caller. Regression: the replay could not find the caller, so the rule was lost and the
+  // child's next call went to the counsellor who asked never to get them.
+  auto time = std::make_shared<ManualTime>();
+  auto drop = std::make_shared<std::atomic<bool>>(false);
+  DaemonFixture f(
+      [](daemon::Config& c) {
+        c.retention.callers_days = 1;
+        c.snapshot_every_records = 1;
+      },
+      [drop](storage::Sink& store) { return std::make_unique<SnapshotsUntil>(store, drop); }, time);
+  std::optional<SignedIn> an(std::in_place, f, "an", "38");
+  time->Advance(1s);
+  std::optional<SignedIn> binh(std::in_place, f, "binh", "38");
+  std::optional<GatewayClient> gw(std::in_place, f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  const std::string child = "+84987654321";
+  gw->Arrive("first", "38", v1::PRIORITY_NORMAL, child);
+  an->desk.WaitFor(IsOffer);  // The longest idle.
+  Complete(an->desk, *gw, "first");
+  f.WaitDurable();
+
+  drop->store(true);
+  time->Advance(23h);  // Within the day the daemon remembers a finished call.
+  f.View();
+  {
+    auto stub = v1::DeskService::NewStub(f.channel);
+    grpc::ClientContext ctx;
+    Authorize(ctx, an->token);
+    v1::NeverRouteCallerRequest req;
+    req.set_request_id("never-1");
+    req.set_call_id("first");
+    v1::NeverRouteCallerResponse resp;
+    const grpc::Status s = stub->NeverRouteCaller(&ctx, req, &resp);
+    INFO(s.error_message());
+    REQUIRE(s.ok());
+  }
+  time->Advance(2h);  // The hourly retention runs clear the call's caller from its row.
+  f.View();
+  f.WaitDurable();
+  {
+    SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+    CHECK(
+        db.execAndGet("SELECT caller_key FROM calls WHERE call_id = 'first'").getString().empty());
+  }
+
+  const std::string an_token = an->token;
+  const std::string binh_token = binh->token;
+  an.reset();
+  binh.reset();
+  gw.reset();
+  f.Restart();  // Its stop's snapshot is dropped: the replay starts before the rule.
+  DeskClient an_again(f.channel, an_token, "again-");
+  an_again.WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); });
+  REQUIRE(an_again.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  time->Advance(1s);  // an is the longest idle again.
+  DeskClient binh_again(f.channel, binh_token, "again-");
+  binh_again.WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); });
+  REQUIRE(binh_again.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  GatewayClient gw2(f.channel, DaemonFixture::kGatewayToken, "gw-2");
+  gw2.Arrive("second", "38", v1::PRIORITY_NORMAL, child);
+  CHECK(binh_again.WaitFor(IsOffer).offer().call().call_id() == "second");
 }
 
 TEST_CASE("a supervisor can ask why a call went where it went", "[integration][routing]") {

@@ -517,6 +517,23 @@ TEST_CASE("a caller is a repeat caller for seven days", "[routing]") {
   CHECK(offers[0].counsellor_id == "an");  // Longest idle, as for anyone.
 }
 
+TEST_CASE("a never-route rule given its caller holds for a call no longer remembered",
+          "[routing]") {
+  // As a journal replay makes it: the caller found when the rule was first made.
+  EngineHarness h;
+  h.SignIn(Profile("binh", "38"));
+  Answered(h, "binh", "first", "caller-x");
+  REQUIRE(h.engine.CallerOf("first") == std::optional<std::string>("caller-x"));
+  CHECK_FALSE(h.engine.CallerOf("no-such-call").has_value());
+  h.Advance(8 * 24h);  // Past every memory of the call.
+  h.Take();
+  CHECK_FALSE(h.engine.CallerOf("first").has_value());
+  CHECK(h.engine.NeverRoute("binh", "first", h.now).code() == absl::StatusCode::kNotFound);
+  EngineHarness::Expect(h.engine.NeverRoute("binh", "first", "caller-x", h.now));
+  h.Arrive(From("again", "caller-x"));
+  CHECK(h.TakeOf<OfferMade>().empty());  // binh is the only one free, and never to get it.
+}
+
 TEST_CASE("a caller marked never-route is not offered to that counsellor again", "[routing]") {
   EngineHarness h;
   h.SignIn(Profile("binh", "38"));
