@@ -418,13 +418,6 @@ absl::Status EngineHost::Apply(v1::JournalRecord record) {
 absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp now) {
   TickTo(now);
   *record.mutable_at() = ToProto(now);
-  if (record.has_never_route() && record.never_route().caller_key().empty()) {
-    // Journaled with the caller it is for: a replay needs neither the call remembered nor its
-    // row's caller, which retention may have cleared by then.
-    if (std::optional<std::string> caller = engine_.CallerOf(record.never_route().call_id())) {
-      record.mutable_never_route()->set_caller_key(*std::move(caller));
-    }
-  }
   const absl::Status status = ApplyRecord(engine_, record);
   std::vector<routing::Effect> effects = TakeEffects();
   if (status.ok()) {
@@ -443,6 +436,15 @@ absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp no
         break;
       case v1::JournalRecord::kDeskDisconnected:
         touched_counsellors_.insert(record.desk_disconnected());
+        break;
+      case v1::JournalRecord::kNeverRoute:
+        // Journaled with the caller the rule was just made for (the engine is at the record's
+        // time, the call still known): a replay needs neither the call remembered nor its row's
+        // caller, which retention may clear first.
+        if (std::optional<std::string> caller = engine_.CallerOf(record.never_route().call_id());
+            caller && record.never_route().caller_key().empty()) {
+          record.mutable_never_route()->set_caller_key(*std::move(caller));
+        }
         break;
       default:
         break;

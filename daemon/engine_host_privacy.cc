@@ -178,6 +178,14 @@ void EngineHost::ArmRetention(MonotonicTime at) {
 
 void EngineHost::RunRetention() {
   const Config::Retention& r = config_.retention;
+  // A snapshot first, when records wait for one, committed before this run changes a row. A
+  // replay after a crash then never starts before the caller keys the run clears: the records it
+  // replays were decided by an engine that had forgotten those callers already, as the one the
+  // rows rebuild has. And the journal keeps an input's caller hash, masked number or note no
+  // longer than its period and one run's interval.
+  if (records_since_snapshot_ > 0) {
+    Snapshot();
+  }
   const routing::Timestamp now = Now();
   const auto before = [&](int64_t days) { return routing::ToUnixMillis(now - days * kDay); };
   storage::RetentionCut cut;

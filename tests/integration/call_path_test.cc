@@ -286,26 +286,11 @@ TEST_CASE("a clean restart under other routing settings replays nothing already 
   CHECK(found);
 }
 
-// Commits everything but snapshots: a restart then recovers as after a crash, from the journal.
-class WithoutSnapshots final : public storage::Sink {
- public:
-  explicit WithoutSnapshots(storage::Sink& store) : store_(store) {}
-  absl::Status Commit(const storage::Batch& batch) override {
-    storage::Batch copy = batch;
-    copy.snapshot.reset();
-    return store_.Commit(copy);
-  }
-
- private:
-  storage::Sink& store_;
-};
-
 TEST_CASE("after a crash, each journal record replays under the routing settings that decided it",
           "[integration]") {
   auto time = std::make_shared<testing::ManualTime>();
-  DaemonFixture f(
-      ShortConnectLongOffers,
-      [](storage::Sink& store) { return std::make_unique<WithoutSnapshots>(store); }, time);
+  DaemonFixture f(ShortConnectLongOffers,
+                  testing::DropSnapshotsWhile(std::make_shared<std::atomic<bool>>(true)), time);
   TwoDesks desks(f);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
   ConnectingToAn(desks, gw);

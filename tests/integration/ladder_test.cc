@@ -236,6 +236,18 @@ void Complete(DeskClient& desk, GatewayClient& gw, const std::string& call_id) {
   desk.WaitForState(v1::COUNSELLOR_STATE_AVAILABLE);
 }
 
+// A counsellor's NeverRouteCaller for `call_id`, from their desk's token.
+grpc::Status NeverRoute(DaemonFixture& f, const std::string& token, const std::string& call_id) {
+  auto stub = v1::DeskService::NewStub(f.channel);
+  grpc::ClientContext ctx;
+  Authorize(ctx, token);
+  v1::NeverRouteCallerRequest req;
+  req.set_request_id("never-" + call_id);
+  req.set_call_id(call_id);
+  v1::NeverRouteCallerResponse resp;
+  return stub->NeverRouteCaller(&ctx, req, &resp);
+}
+
 TEST_CASE("a repeat caller goes back to their counsellor, unless she asked never to get them",
           "[integration][routing]") {
   DaemonFixture f;
@@ -255,37 +267,26 @@ TEST_CASE("a repeat caller goes back to their counsellor, unless she asked never
   Complete(an.desk, gw, "second");
 
   // an asks never to be given this caller again.
-  auto stub = v1::DeskService::NewStub(f.channel);
-  grpc::ClientContext ctx;
-  Authorize(ctx, an.token);
-  v1::NeverRouteCallerRequest req;
-  req.set_request_id("never-1");
-  req.set_call_id("second");
-  v1::NeverRouteCallerResponse resp;
-  REQUIRE(stub->NeverRouteCaller(&ctx, req, &resp).ok());
+  REQUIRE(NeverRoute(f, an.token, "second").ok());
   gw.Arrive("third", "38", v1::PRIORITY_NORMAL, child);
   CHECK(binh.desk.WaitFor(IsOffer).offer().call().call_id() == "third");
 }
 
-// Commits everything, but drops snapshots once `drop` is set: a restart after that recovers as
-// after a kill -9, from the last snapshot kept and the journal after it.
-class SnapshotsUntil final : public storage::Sink {
- public:
-  SnapshotsUntil(storage::Sink& store, std::shared_ptr<std::atomic<bool>> drop)
-      : store_(store), drop_(std::move(drop)) {}
-  absl::Status Commit(const storage::Batch& batch) override {
-    if (!drop_->load()) {
-      return store_.Commit(batch);
-    }
-    storage::Batch copy = batch;
-    copy.snapshot.reset();
-    return store_.Commit(copy);
-  }
-
- private:
-  storage::Sink& store_;
-  const std::shared_ptr<std::atomic<bool>> drop_;
-};
+TEST_CASE(
+    "never-route for a call that ended over a day ago is NOT_FOUND on a line with no input since",
+    "[integration][routing]") {
+  auto time = std::make_shared<ManualTime>();
+  DaemonFixture f({}, nullptr, time);
+  SignedIn an(f, "an", "38");
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("first", "38", v1::PRIORITY_NORMAL, "+84987654321");
+  an.desk.WaitFor(IsOffer);
+  Complete(an.desk, gw, "first");
+  time->Advance(25h);  // Nothing comes in meanwhile.
+  const grpc::Status s = NeverRoute(f, an.token, "first");
+  CHECK(s.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK_THAT(s.error_message(), Catch::Contains("call_id"));
+}
 
 TEST_CASE("a never-route rule survives a crash after retention cleared its caller from the rows",
           "[integration][routing]") {
@@ -300,7 +301,7 @@ TEST_CASE("a never-route rule survives a crash after retention cleared its calle
         c.retention.callers_days = 1;
         c.snapshot_every_records = 1;
       },
-      [drop](storage::Sink& store) { return std::make_unique<SnapshotsUntil>(store, drop); }, time);
+      testing::DropSnapshotsWhile(drop), time);
   std::optional<SignedIn> an(std::in_place, f, "an", "38");
   time->Advance(1s);
   std::optional<SignedIn> binh(std::in_place, f, "binh", "38");
@@ -315,14 +316,7 @@ TEST_CASE("a never-route rule survives a crash after retention cleared its calle
   time->Advance(23h);  // Within the day the daemon remembers a finished call.
   f.View();
   {
-    auto stub = v1::DeskService::NewStub(f.channel);
-    grpc::ClientContext ctx;
-    Authorize(ctx, an->token);
-    v1::NeverRouteCallerRequest req;
-    req.set_request_id("never-1");
-    req.set_call_id("first");
-    v1::NeverRouteCallerResponse resp;
-    const grpc::Status s = stub->NeverRouteCaller(&ctx, req, &resp);
+    const grpc::Status s = NeverRoute(f, an->token, "first");
     INFO(s.error_message());
     REQUIRE(s.ok());
   }
@@ -351,6 +345,80 @@ TEST_CASE("a never-route rule survives a crash after retention cleared its calle
   GatewayClient gw2(f.channel, DaemonFixture::kGatewayToken, "gw-2");
   gw2.Arrive("second", "38", v1::PRIORITY_NORMAL, child);
   CHECK(binh_again.WaitFor(IsOffer).offer().call().call_id() == "second");
+}
+
+TEST_CASE(
+    "a repeat caller's call replays to the same counsellor after retention cleared the "
+    "first call's caller",
+    "[integration][routing]") {
+  // callers_days = 1: the first call's caller leaves its row a day after it arrived, when the
+  // router has forgotten them too. A call that came before that, and went to the same
+  // counsellor as a repeat caller, must replay the same way after a crash. Regression: the
+  // replay started at the last snapshot, before the retention run, rebuilt the repeat callers
+  // from the rows the run had cleared, and sent the second call to another counsellor (the
+  // counsellor's answer, then the gateway's events, "replayed with a different answer").
+  auto time = std::make_shared<ManualTime>();
+  auto drop = std::make_shared<std::atomic<bool>>(false);
+  DaemonFixture f([](daemon::Config& c) { c.retention.callers_days = 1; },
+                  testing::DropSnapshotsWhile(drop), time);
+  const std::string child = "+84987654321";
+  std::string an_token;
+  std::string binh_token;
+  {
+    SignedIn an(f, "an", "38");
+    time->Advance(1s);
+    SignedIn binh(f, "binh", "38");
+    an_token = an.token;
+    binh_token = binh.token;
+    GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.Arrive("first", "38", v1::PRIORITY_NORMAL, child);
+    an.desk.WaitFor(IsOffer);  // The longest idle.
+    Complete(an.desk, gw, "first");
+  }
+  f.Restart();  // A snapshot: the first call is in the rows only.
+
+  // binh is now the longest idle (an takes a break and comes back), but the child goes back to
+  // an.
+  DeskClient binh(f.channel, binh_token, "b-");
+  binh.WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); });
+  REQUIRE(binh.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  DeskClient an(f.channel, an_token, "a-");
+  an.WaitFor([](const v1::DeskEvent& e) { return e.has_presence_changed(); });
+  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_BREAK).ok());
+  time->Advance(1s);
+  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  time->Advance(23h + 50min);
+  f.View();
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-2");
+  gw.Arrive("second", "38", v1::PRIORITY_NORMAL, child);
+  const v1::DeskEvent offer = an.WaitFor(IsOffer);
+  REQUIRE(offer.offer().call().call_id() == "second");
+  CHECK(offer.offer().call().repeat_caller());
+  REQUIRE(an.Answer("second", true).ok());
+  gw.Done(gw.WaitForCommand(v1::Command::kConnect));
+  gw.Event("second", [](v1::CallEvent& e) { e.mutable_connected(); });
+  an.WaitFor([](const v1::DeskEvent& e) { return e.has_call_connected(); });
+
+  time->Advance(1h);  // The next hourly retention run clears the first call's caller.
+  f.View();
+  f.WaitDurable();
+  {
+    SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+    CHECK(
+        db.execAndGet("SELECT caller_key FROM calls WHERE call_id = 'first'").getString().empty());
+  }
+
+  drop->store(true);
+  f.Restart();  // Its stop's snapshot is dropped: recovered as after a kill -9.
+  const v1::QueueView view = f.View();
+  bool found = false;
+  for (const auto& c : view.counsellors()) {
+    if (c.counsellor_id() == "an") {
+      CHECK(c.call_id() == "second");
+      found = true;
+    }
+  }
+  CHECK(found);
 }
 
 TEST_CASE("a supervisor can ask why a call went where it went", "[integration][routing]") {

@@ -196,6 +196,34 @@ inline v1::CreateCounsellorRequest NewCounsellor(const std::string& id,
   return req;
 }
 
+// Commits everything, but drops the snapshots while `drop` is set: a restart after that recovers
+// as after a kill -9, from the last snapshot kept and the journal after it. For a
+// DaemonFixture's `wrap`.
+class SnapshotsUntil final : public storage::Sink {
+ public:
+  SnapshotsUntil(storage::Sink& store, std::shared_ptr<std::atomic<bool>> drop)
+      : store_(store), drop_(std::move(drop)) {}
+  absl::Status Commit(const storage::Batch& batch) override {
+    if (!drop_->load()) {
+      return store_.Commit(batch);
+    }
+    storage::Batch copy = batch;
+    copy.snapshot.reset();
+    return store_.Commit(copy);
+  }
+
+ private:
+  storage::Sink& store_;
+  const std::shared_ptr<std::atomic<bool>> drop_;
+};
+
+// A DaemonFixture's `wrap` through SnapshotsUntil(`drop`).
+inline daemon::Daemon::SinkWrapper DropSnapshotsWhile(std::shared_ptr<std::atomic<bool>> drop) {
+  return [drop = std::move(drop)](storage::Sink& store) {
+    return std::make_unique<SnapshotsUntil>(store, drop);
+  };
+}
+
 // The daemon, running in this process, with a fresh database.
 class DaemonFixture {
  public:
