@@ -242,7 +242,13 @@ absl::StatusOr<RetentionCounts> Store::ApplyRetention(const RetentionCut& cut) {
             return s.exec();
           };
           counts.callers_anonymised =
+              // By when the call was answered, if it was: the router remembers a repeat caller
+              // from then (a gateway may report an arrival up to a day late), and must forget
+              // them no later than their row does, or a restart, which rebuilds the repeat
+              // callers from these rows, would route differently. answered_at >= arrived_at, so
+              // the first term keeps the index's range.
               run("UPDATE calls SET caller_key = '', caller_masked = '' WHERE arrived_at < :before "
+                  "AND COALESCE(answered_at, arrived_at) < :before "
                   "AND (caller_key != '' OR caller_masked != '')",
                   cut.callers_before_ms);
           counts.notes_cleared =

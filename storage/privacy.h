@@ -43,7 +43,8 @@ struct AuditRow {
 // What a retention run removes: everything strictly older than each time (Unix milliseconds);
 // nullopt keeps that kind forever.
 struct RetentionCut {
-  // calls.caller_key and caller_masked cleared (the row stays for statistics), by arrived_at.
+  // calls.caller_key and caller_masked cleared (the row stays for statistics), by answered_at,
+  // or arrived_at for a call never answered.
   std::optional<int64_t> callers_before_ms;
   // calls.note cleared, by arrived_at (the category, action and flags stay for statistics).
   std::optional<int64_t> notes_before_ms;

@@ -290,10 +290,12 @@ TEST_CASE(
 
 TEST_CASE("a never-route rule survives a crash after retention cleared its caller from the rows",
           "[integration][routing]") {
-  // callers_days = 1, a snapshot at every commit until the rule is asked for, then none: the
-  // replay after the crash decides the rule again, when the call's row no longer holds the
-  // caller. Regression: the replay could not find the caller, so the rule was lost and the
-  // child's next call went to the counsellor who asked never to get them.
+  // callers_days = 1, a snapshot at every commit until the rule is asked for, then none (not
+  // even the retention runs' own): the replay after the crash decides the rule again, when the
+  // call's row no longer holds the caller. In service, a rule made after the run that cleared
+  // the row (a call that ended long after it was answered) replays so. Regression: the replay could
+  // not find the caller, so the rule was lost and the child's next call went to the counsellor who
+  // asked never to get them.
   auto time = std::make_shared<ManualTime>();
   auto drop = std::make_shared<std::atomic<bool>>(false);
   DaemonFixture f(

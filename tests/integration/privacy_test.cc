@@ -304,7 +304,7 @@ TEST_CASE("the retention job deletes an old callback and anonymises old calls on
 }
 
 // A stored answer can hold a masked number (ChangeCallPriority's CallStatus): it is kept a day,
-// not until the next snapshot, which a quiet line may not reach for weeks.
+// then deleted by the retention run, whether or not the run takes a snapshot.
 TEST_CASE("stored answers are deleted after a day by the retention job, snapshot or not",
           "[integration][privacy]") {
   ManualFixture m;

@@ -244,6 +244,49 @@ TEST_CASE("audit rows are read back from a time on in order", "[storage][privacy
   CHECK(store->ListAudit(0, 1)->size() == 1);
 }
 
+TEST_CASE("retention clears a caller by when the call was answered, or arrived if never answered",
+          "[storage][privacy]") {
+  // A gateway may report an arrival up to a day late; the router remembers a repeat caller from
+  // the answer, so the row keeps the caller as long. Regression: the row was cleared by
+  // arrived_at alone, before the router forgot the caller, so a restart routed differently.
+  TempDb db;
+  auto store = OpenOrFail(db.path());
+  const routing::Millis hour(3'600'000);
+  CallRecord late = CompletedCall("answered-late");  // Arrived at kT0, answered 20 h later.
+  late.answered_at = kT0 + 20 * hour;
+  late.ended_at = *late.answered_at + routing::Millis(1000);
+  late.wrap_up_done_at.reset();
+  CallRecord soon = CompletedCall("answered-soon");
+  soon.answered_at = kT0 + routing::Millis(500);
+  soon.ended_at = kT0 + routing::Millis(1000);
+  soon.wrap_up_done_at.reset();
+  CallRecord never = CompletedCall("never-answered");
+  never.answered_at.reset();
+  never.accepted_at.reset();
+  never.counsellor_id.clear();
+  never.disposition.reset();
+  never.outcome = routing::Outcome::kAbandoned;
+  never.ended_at = kT0 + 20 * hour;
+  never.wrap_up_done_at.reset();
+  for (const CallRecord& r : {late, soon, never}) {
+    REQUIRE_OK(store->RecordCall(r));
+  }
+  RetentionCut cut;
+  cut.callers_before_ms = ToUnixMillis(kT0 + 10 * hour);
+  auto counts = store->ApplyRetention(cut);
+  REQUIRE(counts.ok());
+  CHECK(counts->callers_anonymised == 2);
+  const auto caller = [&](const std::string& id) {
+    auto row = store->FindCall(id);
+    REQUIRE(row.ok());
+    REQUIRE(row->has_value());
+    return (*row)->call.caller_key;
+  };
+  CHECK_FALSE(caller("answered-late").empty());
+  CHECK(caller("answered-soon").empty());
+  CHECK(caller("never-answered").empty());
+}
+
 TEST_CASE("retention anonymises callers and clears notes past their periods and deletes old rows",
           "[storage][privacy]") {
   TempDb db;
@@ -332,7 +375,7 @@ TEST_CASE("retention waits for no reader, and a later run empties the WAL once i
   const std::string key = call.call.caller_key;
   REQUIRE_OK(store->RecordCall(call));
   RetentionCut cut;
-  cut.callers_before_ms = ToUnixMillis(call.call.arrived_at) + 1;
+  cut.callers_before_ms = ToUnixMillis(*call.answered_at) + 1;  // Cleared by when answered.
 
   // A backup or a report reading: its read transaction keeps the WAL from being emptied.
   SQLite::Database reader(db.path(), SQLite::OPEN_READONLY);
