@@ -309,11 +309,11 @@ absl::Status EngineHost::LoadPolicyFiles() {
     return policy.status();
   }
   // Repeat callers are remembered no longer than their hashes are kept on disk (retention's
-  // callers_days, counted from the arrival; the engine's window counts from the answer, which
-  // comes up to a maximum wait and an offer's ring after the arrival, plus however long the
-  // gateway takes to connect: seconds this cut does not cover). Otherwise the engine would keep a
-  // caller the retention has erased, and forget them at the next restart, which rebuilds its
-  // memory from the rows.
+  // callers_days, counted from the answer, as the engine's window is; from the arrival for a call
+  // never answered, which is nobody's repeat call). Otherwise the engine would keep a caller the
+  // retention has erased, and forget them at the next restart, which rebuilds its memory from
+  // the rows. The cut keeps the margin it had when rows were cleared by their arrival: a maximum
+  // wait and an offer's ring.
   const routing::Millis kept = std::chrono::duration_cast<routing::Millis>(
                                    std::chrono::hours(24) * config_.retention.callers_days) -
                                config_.engine.max_wait_ms - config_.engine.offer_timeout_ms;

@@ -353,8 +353,8 @@ TEST_CASE(
     "a repeat caller's call replays to the same counsellor after retention cleared the "
     "first call's caller",
     "[integration][routing]") {
-  // callers_days = 1: the first call's caller leaves its row a day after it arrived, when the
-  // router has forgotten them too. A call that came before that, and went to the same
+  // callers_days = 1: the first call's caller leaves its row a day after it was answered, when
+  // the router has forgotten them too. A call that came before that, and went to the same
   // counsellor as a repeat caller, must replay the same way after a crash. Regression: the
   // replay started at the last snapshot, before the retention run, rebuilt the repeat callers
   // from the rows the run had cleared, and sent the second call to another counsellor (the

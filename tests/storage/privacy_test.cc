@@ -451,6 +451,7 @@ TEST_CASE("the retention job's queries read only the rows they may change throug
     return out;
   };
   CHECK_THAT(plan("UPDATE calls SET caller_key = '', caller_masked = '' WHERE arrived_at < 5 "
+                  "AND COALESCE(answered_at, arrived_at) < 5 "
                   "AND (caller_key != '' OR caller_masked != '')"),
              Catch::Contains("calls_with_caller"));
   CHECK_THAT(plan("UPDATE calls SET note = '' WHERE arrived_at < 5 AND note != ''"),
