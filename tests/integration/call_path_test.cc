@@ -237,18 +237,12 @@ TEST_CASE("a connect the gateway never answers fails after routing.connect_timeo
   // desk is not back yet: AVAILABLE in the grace period).
   f.Restart();
   const v1::QueueView view = f.View();
-  bool found = false;
-  for (const auto& c : view.counsellors()) {
-    if (c.counsellor_id() == "an") {
-      CHECK(c.state() == v1::COUNSELLOR_STATE_AVAILABLE);
-      CHECK(c.call_id().empty());
-      found = true;
-    } else if (c.counsellor_id() == "binh") {
-      CHECK(c.state() == v1::COUNSELLOR_STATE_ON_CALL);
-      CHECK(c.call_id() == "call-1");
-    }
-  }
-  CHECK(found);
+  const v1::CounsellorStatus an = testing::CounsellorIn(view, "an");
+  CHECK(an.state() == v1::COUNSELLOR_STATE_AVAILABLE);
+  CHECK(an.call_id().empty());
+  const v1::CounsellorStatus binh = testing::CounsellorIn(view, "binh");
+  CHECK(binh.state() == v1::COUNSELLOR_STATE_ON_CALL);
+  CHECK(binh.call_id() == "call-1");
 }
 
 TEST_CASE("a clean restart under other routing settings replays nothing already handled",
@@ -273,17 +267,10 @@ TEST_CASE("a clean restart under other routing settings replays nothing already 
   f.config.engine.connect_timeout_ms = routing::Millis(60'000);
   f.Restart();
   const v1::QueueView view = f.View();
-  bool found = false;
-  for (const auto& c : view.counsellors()) {
-    if (c.counsellor_id() == "binh") {
-      CHECK(c.state() == v1::COUNSELLOR_STATE_ON_CALL);
-      CHECK(c.call_id() == "call-1");
-      found = true;
-    } else if (c.counsellor_id() == "an") {
-      CHECK(c.call_id().empty());
-    }
-  }
-  CHECK(found);
+  const v1::CounsellorStatus binh = testing::CounsellorIn(view, "binh");
+  CHECK(binh.state() == v1::COUNSELLOR_STATE_ON_CALL);
+  CHECK(binh.call_id() == "call-1");
+  CHECK(testing::CounsellorIn(view, "an").call_id().empty());
 }
 
 TEST_CASE("after a crash, each journal record replays under the routing settings that decided it",
@@ -306,16 +293,8 @@ TEST_CASE("after a crash, each journal record replays under the routing settings
   f.config.engine.connect_timeout_ms = routing::Millis(60'000);
   f.Restart();
   const v1::QueueView view = f.View();
-  bool found = false;
-  for (const auto& c : view.counsellors()) {
-    if (c.counsellor_id() == "binh") {
-      CHECK(c.call_id() == "call-1");
-      found = true;
-    } else if (c.counsellor_id() == "an") {
-      CHECK(c.call_id().empty());
-    }
-  }
-  CHECK(found);
+  CHECK(testing::CounsellorIn(view, "binh").call_id() == "call-1");
+  CHECK(testing::CounsellorIn(view, "an").call_id().empty());
 }
 
 TEST_CASE("routing settings changed at a restart time what the restart times", "[integration]") {
@@ -331,15 +310,7 @@ TEST_CASE("routing settings changed at a restart time what the restart times", "
   f.config.engine.connect_timeout_ms = routing::Millis(60'000);
   f.Restart();
   time->Advance(routing::Millis(5'000));
-  const v1::QueueView view = f.View();
-  bool found = false;
-  for (const auto& c : view.counsellors()) {
-    if (c.counsellor_id() == "an") {
-      CHECK(c.call_id() == "call-1");
-      found = true;
-    }
-  }
-  CHECK(found);
+  CHECK(testing::CounsellorIn(f.View(), "an").call_id() == "call-1");
 }
 
 TEST_CASE("a desk that drops while an offer rings sends the call to the other counsellor",

@@ -412,15 +412,7 @@ TEST_CASE(
 
   drop->store(true);
   f.Restart();  // Its stop's snapshot is dropped: recovered as after a kill -9.
-  const v1::QueueView view = f.View();
-  bool found = false;
-  for (const auto& c : view.counsellors()) {
-    if (c.counsellor_id() == "an") {
-      CHECK(c.call_id() == "second");
-      found = true;
-    }
-  }
-  CHECK(found);
+  CHECK(testing::CounsellorIn(f.View(), "an").call_id() == "second");
 }
 
 TEST_CASE("a supervisor can ask why a call went where it went", "[integration][routing]") {

@@ -308,6 +308,18 @@ class DaemonFixture {
   std::unique_ptr<v1::AdminService::Stub> admin;
 };
 
+// `counsellor_id`'s row in a queue view; fails the test when they have none.
+inline v1::CounsellorStatus CounsellorIn(const v1::QueueView& view,
+                                         const std::string& counsellor_id) {
+  for (const auto& c : view.counsellors()) {
+    if (c.counsellor_id() == counsellor_id) {
+      return c;
+    }
+  }
+  FAIL("counsellor '" << counsellor_id << "' is not in the queue view");
+  return {};
+}
+
 // A counsellor created, with their desk open and AVAILABLE.
 struct SignedIn {
   SignedIn(DaemonFixture& f, const std::string& id, const std::string& province)
