@@ -265,6 +265,12 @@ Metrics::Metrics() {
       "Time one journal commit (one transaction for a group of inputs) took, failed attempts "
       "included.",
       prometheus::LatencyBuckets());
+  checkpoint_ = &registry_.AddHistogram(
+      "hotline_wal_checkpoint_seconds",
+      "Time one checkpoint of the write-ahead log into the database file took (about every 1,000 "
+      "pages written). The writer runs it after answering the batch it follows, so no "
+      "acknowledgement waits for it; the next batch's commit does.",
+      prometheus::LatencyBuckets());
   storage_serving_ = &registry_.AddGauge(
       "hotline_storage_serving",
       "1 while journal commits succeed, 0 while they fail and events are not acknowledged.");
@@ -295,6 +301,8 @@ void Metrics::ObserveDecision(std::chrono::nanoseconds d) { decision_->Observe(d
 void Metrics::ObserveAck(std::chrono::nanoseconds d) { ack_->Observe(d); }
 
 void Metrics::ObserveCommit(std::chrono::nanoseconds d) { commit_->Observe(d); }
+
+void Metrics::ObserveCheckpoint(std::chrono::nanoseconds d) { checkpoint_->Observe(d); }
 
 void Metrics::SetStorageServing(bool serving) { storage_serving_->Set(serving ? 1 : 0); }
 

@@ -156,6 +156,8 @@ class Registry final {
 //   hotline_event_ack_seconds               histogram gateway event read -> its ack sent
 //   hotline_decision_seconds                histogram the engine thread handling one input
 //   hotline_journal_commit_seconds          histogram one journal commit (one transaction)
+//   hotline_wal_checkpoint_seconds          histogram one checkpoint of the WAL by the writer,
+//                                                      after the batch it follows was answered
 //   hotline_storage_serving                 gauge     1 while commits succeed, 0 while they fail
 //   hotline_storage_lock_waits_total        counter   waits of the journal writer's connection for
 //                                                      a lock another connection held
@@ -183,6 +185,8 @@ class Metrics final {
   void ObserveAck(std::chrono::nanoseconds d);
   // One journal commit by the writer (failed attempts included).
   void ObserveCommit(std::chrono::nanoseconds d);
+  // One checkpoint of the WAL into the database file (storage::Store::CheckpointIfDue).
+  void ObserveCheckpoint(std::chrono::nanoseconds d);
 
   // Whether journal commits succeed (what /healthz reports about storage).
   void SetStorageServing(bool serving);
@@ -205,6 +209,7 @@ class Metrics final {
   prometheus::Histogram* decision_ = nullptr;
   prometheus::Histogram* ack_ = nullptr;
   prometheus::Histogram* commit_ = nullptr;
+  prometheus::Histogram* checkpoint_ = nullptr;
   prometheus::Gauge* storage_serving_ = nullptr;
   prometheus::Counter* after_close_ = nullptr;
   prometheus::Counter* lock_waits_ = nullptr;

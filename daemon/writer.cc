@@ -105,6 +105,24 @@ void Writer::Merge(Unit& into, Unit&& from) {
   Append(into.answers, std::move(from.answers));
 }
 
+void Writer::Checkpoint() {
+  const auto start = std::chrono::steady_clock::now();
+  const absl::StatusOr<bool> ran = sink_.CheckpointIfDue();
+  if (ran.ok()) {
+    if (*ran && metrics_ != nullptr) {
+      metrics_->ObserveCheckpoint(std::chrono::steady_clock::now() - start);
+    }
+    checkpoint_failed_ = false;
+    return;
+  }
+  // Once per failure, not once per commit: the next commit's own errors are the ones that
+  // hold acknowledgements, and the frames stay in the WAL until a checkpoint succeeds.
+  if (!std::exchange(checkpoint_failed_, true)) {
+    spdlog::warn("the WAL checkpoint failed (retried after each commit; nothing is lost): {}",
+                 ran.status().ToString());
+  }
+}
+
 void Writer::Run() {
   Unit batch;
   std::chrono::milliseconds retry = options_.first_retry;
@@ -204,6 +222,8 @@ void Writer::Run() {
       answer();
     }
     batch = Unit();
+    // After the answers: no acknowledgement waits for a checkpoint (storage::Store).
+    Checkpoint();
     if (std::exchange(trim_after_commit, false)) {
       // The snapshot's copy of the live state and its bytes (about 2 KB per waiting call) were
       // allocated among the live calls' own and are freed by now; without this the allocator

@@ -104,6 +104,9 @@ class Writer final {
   void Run();
   // One commit of `batch` to the sink, timed.
   [[nodiscard]] absl::Status Commit(const storage::Batch& batch);
+  // The sink's work left due by commits (a WAL checkpoint), after a batch is answered; a
+  // failure is logged once until one succeeds.
+  void Checkpoint();
   // Reports a refusal retrying cannot mend; `batch` is what it refused.
   void StopForGood(const absl::Status& status, const Unit& batch);
   // Appends `from` to `into`.
@@ -122,6 +125,7 @@ class Writer final {
   absl::Status failure_;                              // Guarded by mu_.
   std::atomic<bool> healthy_ = true;
   std::atomic<bool> stopped_for_good_ = false;
+  bool checkpoint_failed_ = false;  // The writer thread's own.
   std::thread thread_;
 };
 

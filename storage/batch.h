@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "routing/types.h"
 
 namespace hotline::storage {
@@ -228,6 +229,13 @@ class Sink {
   // conflicts with the stored counsellors, ... An empty batch succeeds without touching the
   // database.
   [[nodiscard]] virtual absl::Status Commit(const Batch& batch) = 0;
+
+  // Work a commit left due that nobody needs to wait for: the writer calls it after it has
+  // answered what it committed, never inside a commit. For the Store, a checkpoint of the WAL
+  // once it holds Store::kCheckpointFrames pages. Whether it ran; a sink with nothing to do
+  // returns false. Errors change nothing stored; the work stays due and the next call tries
+  // again.
+  [[nodiscard]] virtual absl::StatusOr<bool> CheckpointIfDue() { return false; }
 };
 
 }  // namespace hotline::storage

@@ -591,6 +591,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
 Store::Store(std::unique_ptr<SQLite::Database> db, int schema_version)
     : db_(std::move(db)), schema_version_(schema_version) {
   sqlite3_busy_handler(db_->getHandle(), &Store::OnBusy, this);  // In place of the timeout.
+  // In place of SQLite's auto-checkpoint (which is itself a WAL hook): CheckpointIfDue.
+  sqlite3_wal_hook(db_->getHandle(), &Store::OnWalCommit, this);
   const auto prepare = [&](std::string_view sql) {
     return std::make_unique<SQLite::Statement>(*db_, std::string(sql));
   };
@@ -647,6 +649,34 @@ int Store::OnBusy(void* store, int tries) {
   return 1;
 }
 
+int Store::OnWalCommit(void* store, sqlite3* /*db*/, const char* /*name*/, int frames) {
+  static_cast<Store*>(store)->wal_frames_ = frames;
+  return SQLITE_OK;
+}
+
+absl::StatusOr<bool> Store::CheckpointIfDue() {
+  if (wal_frames_ < kCheckpointFrames) {
+    return false;
+  }
+  return Guard(db_->getHandle(), db_->getFilename(), "checkpointing the WAL",
+               [&]() -> absl::StatusOr<bool> {
+                 int frames = 0;
+                 int copied = 0;
+                 const int rc = sqlite3_wal_checkpoint_v2(
+                     db_->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+                 if (rc != SQLITE_OK) {
+                   throw SQLite::Exception(db_->getHandle(), rc);
+                 }
+                 ++checkpoints_;
+                 // Every frame copied: the next commit starts the WAL over from its beginning. A
+                 // reader still in an older snapshot keeps some: the next commit's count is over
+                 // the bar again, and the next call copies more, as SQLite's own auto-checkpoint
+                 // would.
+                 wal_frames_ = copied == frames ? 0 : frames;
+                 return true;
+               });
+}
+
 bool Store::EmptyWal() {
   wait_when_busy_ = false;
   struct WaitAgain {
@@ -655,7 +685,11 @@ bool Store::EmptyWal() {
   } wait_again{*this};
   // The pragma answers busy in its row (busy, log frames, checkpointed frames), not as an error.
   SQLite::Statement checkpoint(*db_, "PRAGMA wal_checkpoint(TRUNCATE)");
-  return !checkpoint.executeStep() || checkpoint.getColumn(0).getInt() == 0;
+  const bool emptied = !checkpoint.executeStep() || checkpoint.getColumn(0).getInt() == 0;
+  if (emptied) {
+    wal_frames_ = 0;
+  }
+  return emptied;
 }
 
 // --- Commit ----------------------------------------------------------------------------------

@@ -41,6 +41,8 @@
 #include "storage/batch.h"
 #include "storage/privacy.h"
 
+struct sqlite3;
+
 namespace SQLite {
 class Database;
 class Statement;
@@ -248,6 +250,22 @@ class Store final : public Sink {
   // to 5 s, then the operation fails busy). Any thread may read it.
   int64_t busy_waits() const { return busy_waits_.load(std::memory_order_relaxed); }
 
+  // SQLite's auto-checkpoint runs inside a COMMIT, so the commit that takes the WAL past 1,000
+  // pages waited for a copy of every page into the database file and, at synchronous = NORMAL,
+  // two fsyncs, and so did every acknowledgement of its batch. Here it is off: commits only
+  // append to the WAL, and this checkpoints it (PASSIVE: it waits for no reader and copies what
+  // no reader still needs) once a commit has left kCheckpointFrames pages or more in it. The
+  // writer calls it after answering each batch, on the one connection that writes (DESIGN.md:
+  // one writer connection). Durability is unchanged: a commit is in the WAL either way.
+  // Whether a checkpoint ran. Errors (UNAVAILABLE, RESOURCE_EXHAUSTED, ...) leave the frames in
+  // the WAL; the next call tries again.
+  absl::StatusOr<bool> CheckpointIfDue() override;
+  // SQLite's own auto-checkpoint threshold, kept.
+  static constexpr int kCheckpointFrames = 1000;
+  // Frames in the WAL after the last commit; checkpoints run by CheckpointIfDue.
+  int wal_frames() const { return wal_frames_; }
+  int64_t checkpoints() const { return checkpoints_; }
+
   // PRAGMA synchronous as this connection has it: 1 for NORMAL, 2 for FULL.
   absl::StatusOr<int> SynchronousLevel();
 
@@ -277,6 +295,8 @@ class Store final : public Sink {
   // sqlite3_busy_timeout would, counting each wait in busy_waits_; at once gives up while
   // wait_when_busy_ is false.
   static int OnBusy(void* store, int tries);
+  // The WAL hook: after each commit, the frames the WAL now holds (wal_frames_).
+  static int OnWalCommit(void* store, sqlite3* db, const char* name, int frames);
   // Checkpoints and truncates the WAL without waiting for readers; whether it was emptied.
   // Throws SQLite::Exception (callers run it inside Guard).
   bool EmptyWal();
@@ -287,6 +307,8 @@ class Store final : public Sink {
   std::atomic<int64_t> busy_waits_ = 0;
   bool wait_when_busy_ = true;
   int busy_waited_ms_ = 0;  // In the current wait.
+  int wal_frames_ = 0;      // Frames in the WAL after the last commit (OnWalCommit).
+  int64_t checkpoints_ = 0;
   // Prepared once and reused (re-preparing per row costs about 7x).
   std::unique_ptr<SQLite::Statement> insert_call_;
   std::unique_ptr<SQLite::Statement> insert_presence_;

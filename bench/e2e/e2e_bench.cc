@@ -205,8 +205,9 @@ Inside ReadInside(int http_port) {
     std::istringstream lines(res->body);
     std::string line;
     while (std::getline(lines, line)) {
-      for (const char* name : {"hotline_event_ack_seconds", "hotline_decision_seconds",
-                               "hotline_journal_commit_seconds"}) {
+      for (const char* name :
+           {"hotline_event_ack_seconds", "hotline_decision_seconds",
+            "hotline_journal_commit_seconds", "hotline_wal_checkpoint_seconds"}) {
         for (const char* part : {"_sum ", "_count "}) {
           const std::string key = std::string(name) + part;
           if (line.rfind(key, 0) == 0) {
@@ -258,17 +259,20 @@ std::string DescribeInside(const Inside& before, const Inside& after) {
   const double acks = delta("hotline_event_ack_seconds_count");
   const double commits = delta("hotline_journal_commit_seconds_count");
   const double inputs = delta("hotline_decision_seconds_count");
+  const double checkpoints = delta("hotline_wal_checkpoint_seconds_count");
   if (acks <= 0) {
     return "inside: no acks counted";
   }
   char buf[512];
-  std::snprintf(buf, sizeof buf,
-                "inside: ack mean %.2f ms; %.0f commits, %.1f events and %.2f ms each; engine "
-                "%.1f us/input;",
-                1e3 * delta("hotline_event_ack_seconds_sum") / acks, commits,
-                commits > 0 ? acks / commits : 0.0,
-                commits > 0 ? 1e3 * delta("hotline_journal_commit_seconds_sum") / commits : 0.0,
-                inputs > 0 ? 1e6 * delta("hotline_decision_seconds_sum") / inputs : 0.0);
+  std::snprintf(
+      buf, sizeof buf,
+      "inside: ack mean %.2f ms; %.0f commits, %.1f events and %.2f ms each; %.0f WAL "
+      "checkpoints, %.2f ms each; engine %.1f us/input;",
+      1e3 * delta("hotline_event_ack_seconds_sum") / acks, commits,
+      commits > 0 ? acks / commits : 0.0,
+      commits > 0 ? 1e3 * delta("hotline_journal_commit_seconds_sum") / commits : 0.0, checkpoints,
+      checkpoints > 0 ? 1e3 * delta("hotline_wal_checkpoint_seconds_sum") / checkpoints : 0.0,
+      inputs > 0 ? 1e6 * delta("hotline_decision_seconds_sum") / inputs : 0.0);
   std::string out = buf;
   std::string cpu = " CPU us/event:";
   double all = 0;

@@ -5,14 +5,17 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <thread>
 
+#include "storage/store.h"
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/faulty_daemon.h"
 #include "tests/testing/faulty_sink.h"
 #include "tests/testing/manual_time.h"
+#include "tests/testing/metrics_text.h"
 
 namespace hotline {
 namespace {
@@ -555,6 +558,59 @@ TEST_CASE("desks have their whole grace period after a restart that follows a qu
   f.View();
   CHECK(StateInView(f, "binh") == v1::COUNSELLOR_STATE_OFFLINE);
   CHECK(StateInView(f, "lan") == v1::COUNSELLOR_STATE_AVAILABLE);
+}
+
+TEST_CASE("the daemon's writer checkpoints the WAL after the batches it answers",
+          "[integration][recovery]") {
+  // Commits no longer checkpoint (SQLite's auto-checkpoint ran inside the COMMIT, and the
+  // batch's acknowledgements waited for it); the writer does, once a batch is answered. Without
+  // it the WAL would grow for as long as the daemon runs.
+  DaemonFixture f;
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  const std::string wal = f.config.database + "-wal";
+  const int64_t frame = SQLite::Database(f.config.database, SQLite::OPEN_READONLY)
+                            .execAndGet("PRAGMA page_size")
+                            .getInt64() +
+                        24;
+  const auto wal_frames = [&] {
+    std::error_code ignored;
+    return static_cast<int64_t>(std::filesystem::file_size(wal, ignored)) / frame;
+  };
+  int calls = 0;
+  // One call at a time, each event answered (so committed) before the next: every event is a
+  // commit of its own, and each writes two pages or more.
+  const auto call = [&] {
+    const std::string id = "call-" + std::to_string(++calls);
+    gw.Arrive(id, "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+    gw.Event(id, [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+    REQUIRE(gw.WaitForAck().code() == 0);
+  };
+  while (wal_frames() < storage::Store::kCheckpointFrames && calls < 5'000) {
+    call();
+  }
+  INFO(calls << " calls took the WAL to " << wal_frames() << " frames");
+  REQUIRE(wal_frames() >= storage::Store::kCheckpointFrames);
+  // 500 calls more are 2,000 commits, over 4,000 frames if nothing checkpointed. A checkpoint
+  // lets the next commit start the WAL over, so its file stays as large as it once grew.
+  for (int i = 0; i < 500; ++i) {
+    call();
+  }
+  INFO("then " << calls << " calls: " << wal_frames() << " frames");
+  CHECK(wal_frames() < storage::Store::kCheckpointFrames + 100);
+  // Everything committed reached the calls table.
+  CHECK(SQLite::Database(f.config.database, SQLite::OPEN_READONLY)
+            .execAndGet("SELECT COUNT(*) FROM calls")
+            .getInt64() == calls);
+  // And the checkpoints are timed for the operator.
+  httplib::Client http("127.0.0.1", f.daemon->http_port());
+  const auto metrics = http.Get("/metrics");
+  REQUIRE(metrics);
+  const std::optional<double> checkpoints =
+      testing::SampleValue(metrics->body, "hotline_wal_checkpoint_seconds_count");
+  REQUIRE(checkpoints.has_value());
+  CHECK(*checkpoints >= 4);  // Over 11,000 frames written in all.
 }
 
 }  // namespace

@@ -637,5 +637,112 @@ TEST_CASE("the finished calls a snapshot ends at are read back in the order they
         absl::StatusCode::kNotFound);
 }
 
+// Store::CheckpointIfDue, which must not fail: whether it checkpointed.
+bool Checkpointed(Store& store) {
+  const absl::StatusOr<bool> ran = store.CheckpointIfDue();
+  INFO(ran.status().ToString());
+  REQUIRE(ran.ok());
+  return *ran;
+}
+
+TEST_CASE("a commit never checkpoints the WAL; CheckpointIfDue does once it holds 1,000 pages",
+          "[storage][batch]") {
+  // SQLite's auto-checkpoint ran inside the COMMIT that took the WAL past 1,000 pages, so that
+  // batch's acknowledgements waited for the copy into the database file and its fsyncs. Now a
+  // commit only appends, and the writer checkpoints after it has answered the batch.
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  const auto wal_bytes = [&] {
+    std::error_code ignored;
+    return static_cast<int64_t>(std::filesystem::file_size(db.path() + "-wal", ignored));
+  };
+  const int64_t page =
+      SQLite::Database(db.path(), SQLite::OPEN_READONLY).execAndGet("PRAGMA page_size").getInt64();
+  // A frame is the page and its 24-byte header. Past 1,200 frames, no commit checkpointed: an
+  // auto-checkpoint at 1,000 starts the WAL over, and the file never grows much past it.
+  const int64_t past_the_bar = 1'200 * (page + 24);
+  int64_t seq = 0;
+  int previous_frames = 0;
+  int commits = 0;
+  while (wal_bytes() < past_the_bar && commits < 5'000) {
+    Batch batch;
+    for (int i = 0; i < 20; ++i) {
+      batch.calls.push_back(CompletedCall("call-" + std::to_string(seq)));
+      batch.journal.push_back(Entry(++seq));
+    }
+    REQUIRE_OK(store->Commit(batch));
+    ++commits;
+    INFO("commit " << commits << ": " << store->wal_frames() << " frames, was " << previous_frames);
+    REQUIRE(store->wal_frames() > previous_frames);  // Only ever appended to.
+    previous_frames = store->wal_frames();
+  }
+  INFO(commits << " commits, WAL " << wal_bytes() << " bytes");
+  REQUIRE(wal_bytes() >= past_the_bar);
+  REQUIRE(store->wal_frames() >= Store::kCheckpointFrames);
+  REQUIRE(store->checkpoints() == 0);
+
+  // Everything committed is in the database, read through the WAL before the checkpoint and
+  // from the file after it.
+  const auto stored_calls = [&] {
+    return SQLite::Database(db.path(), SQLite::OPEN_READONLY)
+        .execAndGet("SELECT COUNT(*) FROM calls")
+        .getInt64();
+  };
+  REQUIRE(stored_calls() == seq);
+  REQUIRE(Checkpointed(*store));
+  REQUIRE(store->checkpoints() == 1);
+  REQUIRE(store->wal_frames() == 0);
+  // Not due again until a commit brings it past the bar.
+  REQUIRE(!Checkpointed(*store));
+  REQUIRE(store->checkpoints() == 1);
+
+  // The next commit starts the WAL over from its beginning: every frame had been copied.
+  Batch next;
+  next.calls.push_back(CompletedCall("call-after"));
+  next.journal.push_back(Entry(++seq));
+  REQUIRE_OK(store->Commit(next));
+  REQUIRE(store->wal_frames() > 0);
+  REQUIRE(store->wal_frames() < 100);
+  REQUIRE(stored_calls() == seq);
+}
+
+TEST_CASE("a reader holding an old snapshot keeps the WAL's frames; CheckpointIfDue tries again",
+          "[storage][batch]") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  int64_t seq = 0;
+  const auto commit_calls = [&](int calls) {
+    Batch batch;
+    for (int i = 0; i < calls; ++i) {
+      batch.calls.push_back(CompletedCall("call-" + std::to_string(seq)));
+      batch.journal.push_back(Entry(++seq));
+    }
+    REQUIRE_OK(store->Commit(batch));
+  };
+  commit_calls(20);
+  // A report's connection in the middle of a read: it sees the database as of now.
+  SQLite::Database reader(db.path(), SQLite::OPEN_READONLY);
+  SQLite::Statement read(reader, "SELECT call_id FROM calls");
+  REQUIRE(read.executeStep());
+  const int held = store->wal_frames();
+  while (store->wal_frames() < Store::kCheckpointFrames) {
+    commit_calls(20);
+  }
+  // The checkpoint copies nothing the reader still needs, so the WAL keeps its frames, and it
+  // stays due: SQLite's own auto-checkpoint would try again at every commit too.
+  REQUIRE(Checkpointed(*store));
+  REQUIRE(store->checkpoints() == 1);
+  REQUIRE(store->wal_frames() >= Store::kCheckpointFrames);
+  read.reset();  // The read ends.
+  commit_calls(1);
+  REQUIRE(Checkpointed(*store));
+  REQUIRE(store->checkpoints() == 2);
+  REQUIRE(store->wal_frames() == 0);
+  INFO("frames held by the reader's snapshot: " << held);
+  REQUIRE(SQLite::Database(db.path(), SQLite::OPEN_READONLY)
+              .execAndGet("SELECT COUNT(*) FROM calls")
+              .getInt64() == seq);
+}
+
 }  // namespace
 }  // namespace hotline::storage

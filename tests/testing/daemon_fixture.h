@@ -211,6 +211,7 @@ class SnapshotsUntil final : public storage::Sink {
     copy.snapshot.reset();
     return store_.Commit(copy);
   }
+  absl::StatusOr<bool> CheckpointIfDue() override { return store_.CheckpointIfDue(); }
 
  private:
   storage::Sink& store_;

@@ -74,6 +74,7 @@ class FaultySink final : public storage::Sink {
     }
     return s;
   }
+  absl::StatusOr<bool> CheckpointIfDue() override { return inner_.CheckpointIfDue(); }
 
  private:
   storage::Sink& inner_;
