@@ -112,7 +112,9 @@ void Writer::Checkpoint() {
     if (*ran && metrics_ != nullptr) {
       metrics_->ObserveCheckpoint(std::chrono::steady_clock::now() - start);
     }
-    checkpoint_failed_ = false;
+    if (*ran && std::exchange(checkpoint_failed_, false)) {
+      spdlog::info("the WAL checkpoint succeeds again");
+    }
     return;
   }
   // Once per failure, not once per commit: the next commit's own errors are the ones that

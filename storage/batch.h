@@ -234,8 +234,8 @@ class Sink {
   // answered what it committed, never inside a commit. For the Store, a checkpoint of the WAL
   // once it holds Store::kCheckpointFrames pages. Whether it ran; a sink with nothing to do
   // returns false. Errors change nothing stored; the work stays due and the next call tries
-  // again.
-  [[nodiscard]] virtual absl::StatusOr<bool> CheckpointIfDue() { return false; }
+  // again. Pure: a sink that wraps the Store must pass it on, or the WAL grows for good.
+  [[nodiscard]] virtual absl::StatusOr<bool> CheckpointIfDue() = 0;
 };
 
 }  // namespace hotline::storage

@@ -591,7 +591,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
 Store::Store(std::unique_ptr<SQLite::Database> db, int schema_version)
     : db_(std::move(db)), schema_version_(schema_version) {
   sqlite3_busy_handler(db_->getHandle(), &Store::OnBusy, this);  // In place of the timeout.
-  // In place of SQLite's auto-checkpoint (which is itself a WAL hook): CheckpointIfDue.
+  // In place of SQLite's auto-checkpoint (which is itself a WAL hook): CheckpointIfDue. Never
+  // run `PRAGMA wal_autocheckpoint` (or sqlite3_wal_autocheckpoint) on this connection: it puts
+  // SQLite's hook back in place of this one, and checkpoints inside commits again.
   sqlite3_wal_hook(db_->getHandle(), &Store::OnWalCommit, this);
   const auto prepare = [&](std::string_view sql) {
     return std::make_unique<SQLite::Statement>(*db_, std::string(sql));

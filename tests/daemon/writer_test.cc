@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -37,6 +38,10 @@ class RecordingSink final : public storage::Sink {
     }
     return absl::OkStatus();
   }
+
+  // What checkpointing answers; set before the writer is given a unit.
+  std::function<absl::StatusOr<bool>()> on_checkpoint = [] { return false; };
+  absl::StatusOr<bool> CheckpointIfDue() override { return on_checkpoint(); }
 
   // The states of the snapshots committed, in order.
   std::vector<std::string> snapshots() const {
@@ -156,6 +161,56 @@ Writer::Unit WithSnapshot(Harness& h, int64_t seq, Encoded& encoded) {
     return "state " + std::to_string(seq);
   };
   return unit;
+}
+
+TEST_CASE("the writer checkpoints after it has answered a unit, answer-only units too",
+          "[daemon][writer]") {
+  Harness h;
+  std::atomic<bool> fail{false};
+  h.store.on_checkpoint = [&]() -> absl::StatusOr<bool> {
+    h.events.Push(fail ? "checkpoint failed" : "checkpoint");
+    if (fail) {
+      return absl::UnavailableError("disk I/O error");
+    }
+    return true;
+  };
+  h.writer.Submit(h.Unit(1));
+  // Never inside the commit: after the unit's send and its answer.
+  CHECK(h.Next() == "send 1");
+  CHECK(h.Next() == "answer 1 durable");
+  CHECK(h.Next() == "checkpoint");
+
+  Writer::Unit only_answers;  // A repeat, a read: nothing to commit, still a unit answered.
+  only_answers.answers.push_back([&] { h.events.Push("answer without a commit"); });
+  h.writer.Submit(std::move(only_answers));
+  CHECK(h.Next() == "answer without a commit");
+  CHECK(h.Next() == "checkpoint");
+
+  // A checkpoint that fails holds nothing and stops nothing: the next unit is answered, and the
+  // writer checkpoints after it again.
+  fail = true;
+  h.writer.Submit(h.Unit(2));
+  CHECK(h.Next() == "send 2");
+  CHECK(h.Next() == "answer 2 durable");
+  CHECK(h.Next() == "checkpoint failed");
+  fail = false;
+  h.writer.Submit(h.Unit(3));
+  CHECK(h.Next() == "send 3");
+  CHECK(h.Next() == "answer 3 durable");
+  CHECK(h.Next() == "checkpoint");
+  CHECK(h.writer.healthy());
+
+  // While commits fail, nothing is checkpointed: the answers wait, and so does the checkpoint.
+  h.faults->Fail(absl::UnavailableError("disk I/O error"));
+  h.writer.Submit(h.Unit(4));
+  CHECK(h.Next() == "unhealthy");
+  CHECK(h.Next() == "send 4");
+  h.faults->Heal();
+  const std::vector<std::string> after = h.UntilAnswers(1);
+  CHECK(after == std::vector<std::string>{"healthy", "answer 4 durable"});
+  CHECK(h.Next() == "checkpoint");
+  h.writer.Stop(0ms);
+  CHECK(h.store.seqs() == std::vector<int64_t>{1, 2, 3, 4});
 }
 
 TEST_CASE("a unit's snapshot is encoded on the writer thread before its commit, once",
