@@ -637,6 +637,16 @@ TEST_CASE("the finished calls a snapshot ends at are read back in the order they
         absl::StatusCode::kNotFound);
 }
 
+// `calls` completed calls, each with its journal record, numbered on from `seq`.
+Batch Calls(int64_t& seq, int calls) {
+  Batch batch;
+  for (int i = 0; i < calls; ++i) {
+    batch.calls.push_back(CompletedCall("call-" + std::to_string(seq)));
+    batch.journal.push_back(Entry(++seq));
+  }
+  return batch;
+}
+
 // Store::CheckpointIfDue, which must not fail: whether it checkpointed.
 bool Checkpointed(Store& store) {
   const absl::StatusOr<bool> ran = store.CheckpointIfDue();
@@ -665,12 +675,7 @@ TEST_CASE("a commit never checkpoints the WAL; CheckpointIfDue does once it hold
   int previous_frames = 0;
   int commits = 0;
   while (wal_bytes() < past_the_bar && commits < 5'000) {
-    Batch batch;
-    for (int i = 0; i < 20; ++i) {
-      batch.calls.push_back(CompletedCall("call-" + std::to_string(seq)));
-      batch.journal.push_back(Entry(++seq));
-    }
-    REQUIRE_OK(store->Commit(batch));
+    REQUIRE_OK(store->Commit(Calls(seq, 20)));
     ++commits;
     INFO("commit " << commits << ": " << store->wal_frames() << " frames, was " << previous_frames);
     REQUIRE(store->wal_frames() > previous_frames);  // Only ever appended to.
@@ -683,11 +688,7 @@ TEST_CASE("a commit never checkpoints the WAL; CheckpointIfDue does once it hold
 
   // Everything committed is in the database, read through the WAL before the checkpoint and
   // from the file after it.
-  const auto stored_calls = [&] {
-    return SQLite::Database(db.path(), SQLite::OPEN_READONLY)
-        .execAndGet("SELECT COUNT(*) FROM calls")
-        .getInt64();
-  };
+  const auto stored_calls = [&] { return Count(db.path(), "SELECT COUNT(*) FROM calls"); };
   REQUIRE(stored_calls() == seq);
   REQUIRE(Checkpointed(*store));
   REQUIRE(store->checkpoints() == 1);
@@ -697,10 +698,7 @@ TEST_CASE("a commit never checkpoints the WAL; CheckpointIfDue does once it hold
   REQUIRE(store->checkpoints() == 1);
 
   // The next commit starts the WAL over from its beginning: every frame had been copied.
-  Batch next;
-  next.calls.push_back(CompletedCall("call-after"));
-  next.journal.push_back(Entry(++seq));
-  REQUIRE_OK(store->Commit(next));
+  REQUIRE_OK(store->Commit(Calls(seq, 1)));
   REQUIRE(store->wal_frames() > 0);
   REQUIRE(store->wal_frames() < 100);
   REQUIRE(stored_calls() == seq);
@@ -711,14 +709,7 @@ TEST_CASE("a reader holding an old snapshot keeps the WAL's frames; CheckpointIf
   TempDb db;
   std::unique_ptr<Store> store = OpenOrFail(db.path());
   int64_t seq = 0;
-  const auto commit_calls = [&](int calls) {
-    Batch batch;
-    for (int i = 0; i < calls; ++i) {
-      batch.calls.push_back(CompletedCall("call-" + std::to_string(seq)));
-      batch.journal.push_back(Entry(++seq));
-    }
-    REQUIRE_OK(store->Commit(batch));
-  };
+  const auto commit_calls = [&](int calls) { REQUIRE_OK(store->Commit(Calls(seq, calls))); };
   commit_calls(20);
   // A report's connection in the middle of a read: it sees the database as of now.
   SQLite::Database reader(db.path(), SQLite::OPEN_READONLY);
@@ -739,9 +730,7 @@ TEST_CASE("a reader holding an old snapshot keeps the WAL's frames; CheckpointIf
   REQUIRE(store->checkpoints() == 2);
   REQUIRE(store->wal_frames() == 0);
   INFO("frames held by the reader's snapshot: " << held);
-  REQUIRE(SQLite::Database(db.path(), SQLite::OPEN_READONLY)
-              .execAndGet("SELECT COUNT(*) FROM calls")
-              .getInt64() == seq);
+  REQUIRE(Count(db.path(), "SELECT COUNT(*) FROM calls") == seq);
 }
 
 }  // namespace

@@ -23,11 +23,6 @@ void Commit(Store& store, std::vector<CallbackChange> changes) {
   REQUIRE_OK(store.Commit(batch));
 }
 
-int64_t Count(const std::string& path, const std::string& sql) {
-  SQLite::Database raw(path, SQLite::OPEN_READONLY);
-  return raw.execAndGet(sql).getInt64();
-}
-
 // A database at schema version 10, before callback ids were kept for good, with `sql` run on it.
 void CreateAtVersion10(const std::string& path, const char* sql) {
   CreateAtVersion(path, 10);

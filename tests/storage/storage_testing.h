@@ -99,6 +99,12 @@ inline void CreateWithAbandonedCall(const std::string& path, int version) {
   raw.exec(kAbandonedCallRowV2);
 }
 
+// The single integer `sql` answers, read through a connection of its own.
+inline int64_t Count(const std::string& path, const std::string& sql) {
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  return raw.execAndGet(sql).getInt64();
+}
+
 inline std::unique_ptr<Store> OpenOrFail(const std::string& path) {
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(path);
   INFO(store.status().ToString());
