@@ -71,8 +71,7 @@ void QueueFeed::Resync(const routing::Engine& engine, routing::Timestamp now) {
     counsellor_fingerprints_[c.profile.id] = status.SerializeAsString();
     counsellors_[c.profile.id] = std::move(status);
   }
-  summary_ = summarize_();
-  summary_fingerprint_ = summary_.SerializeAsString();
+  summary_fingerprint_ = summarize_().SerializeAsString();
   // A gap in the numbers: nobody can resume across what was not recorded.
   ++sequence_;
   ring_.clear();
@@ -116,7 +115,9 @@ v1::QueueUpdate QueueFeed::FullView(routing::Timestamp now) const {
   for (const auto& [id, status] : counsellors_) {
     *view.add_counsellors() = status;
   }
-  *view.mutable_summary() = summary_;
+  // Made now, like the calls beside it. summary_fingerprint_ stays what watchers were last
+  // sent, so the next tick still sends them a summary that differs from it.
+  *view.mutable_summary() = summarize_();
   return update;
 }
 
@@ -182,7 +183,6 @@ void QueueFeed::Summarize(v1::QueueSummary summary, routing::Timestamp now) {
     return;
   }
   summary_fingerprint_ = std::move(fingerprint);
-  summary_ = summary;
   v1::QueueChange change;
   *change.mutable_summary() = std::move(summary);
   Publish(std::move(change), now);

@@ -74,6 +74,9 @@ class QueueFeed final {
   };
   // Rebuilds what watchers hold from the engine (after a time with no watcher).
   void Resync(const routing::Engine& engine, routing::Timestamp now);
+  // Everything a watcher starting afresh needs: the calls and counsellors as sent so far, and the
+  // summary made now (the one sent last may be up to a second old, or older when nobody has
+  // watched since).
   v1::QueueUpdate FullView(routing::Timestamp now) const;
   void Publish(v1::QueueChange change, routing::Timestamp now);
   void SendTo(const std::shared_ptr<QueueSink>& sink, v1::QueueUpdate update);
@@ -90,7 +93,7 @@ class QueueFeed final {
   std::map<std::string, Shown> calls_;
   std::map<std::string, std::string> counsellor_fingerprints_;
   std::map<std::string, v1::CounsellorStatus> counsellors_;
-  v1::QueueSummary summary_;
+  // The last summary sent to watchers (Resync, Summarize), serialized.
   std::string summary_fingerprint_;
   std::deque<std::shared_ptr<const v1::QueueUpdate>> ring_;
   size_t ring_bytes_ = 0;

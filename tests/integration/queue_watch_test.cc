@@ -175,6 +175,31 @@ TEST_CASE("a watcher gets a full view, then numbered changes of only what change
   }
 }
 
+TEST_CASE("a watcher who joins gets the summary as it is now, not as the feed last sent it") {
+  // The summary goes to watchers once a second; a view sent in between carried the last one
+  // sent, however old, while its calls were current. A supervisor's one-off view (hotlinectl,
+  // a page load) could count 1,494 waiting calls beside a list of 2,000.
+  Manual m;  // The daemon's clock stands still: no summary tick in this test.
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  gw.Arrive("c-1", "01");
+  CHECK(gw.WaitForAck().code() == 0);
+  Watcher first(m.f);
+  const v1::QueueUpdate view = first.Next();
+  REQUIRE(view.has_view());
+  CHECK(view.view().summary().waiting_total() == 1);
+
+  gw.Arrive("c-2", "01");
+  CHECK(gw.WaitForAck().code() == 0);
+  first.Until([](const v1::QueueUpdate& u) { return u.has_change() && Lists(u.change(), "c-2"); });
+
+  Watcher second(m.f);
+  const v1::QueueUpdate joined = second.Next();
+  REQUIRE(joined.has_view());
+  CHECK(joined.view().calls_size() == 2);
+  CHECK(joined.view().summary().waiting_total() == 2);
+}
+
 TEST_CASE("a watcher resumes after the last update it applied") {
   Manual m;
   GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
