@@ -571,6 +571,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   std::unique_ptr<SQLite::Database> db = *std::move(opened);
   sqlite3* handle = db->getHandle();
   return Guard(handle, path, "opening", [&]() -> absl::StatusOr<std::unique_ptr<Store>> {
+    // Only a new file takes it: SQLite sets the page size before the first table is made, and
+    // ignores this for a database that has one (an existing file keeps the size it was made with).
+    db->exec(fmt::format("PRAGMA page_size = {}", kNewPageBytes));
     // An in-memory database answers "memory": it has no file to keep a WAL beside.
     const std::string mode = db->execAndGet("PRAGMA journal_mode = WAL").getString();
     if (mode != "wal" && mode != "memory") {

@@ -262,6 +262,13 @@ class Store final : public Sink {
   absl::StatusOr<bool> CheckpointIfDue() override;
   // SQLite's own auto-checkpoint threshold, kept.
   static constexpr int kCheckpointFrames = 1000;
+  // The page size of a database Open creates; one made earlier keeps its own (SQLite's default,
+  // 4,096, before issue 11's fourteenth session). Every commit writes each page it touched to the
+  // WAL whole, about 30 of them a commit (the last page of each table and index it appends to),
+  // and a checkpoint's fdatasync of the WAL costs in proportion to those bytes, not to the
+  // ~160 distinct pages it copies: half the page, half the bytes synced (docs/performance.md,
+  // "Checkpoints: where the time goes").
+  static constexpr int kNewPageBytes = 2048;
   // Frames in the WAL after the last commit; checkpoints run by CheckpointIfDue.
   int wal_frames() const { return wal_frames_; }
   int64_t checkpoints() const { return checkpoints_; }

@@ -16,6 +16,7 @@
 // that BM_Commit's rate reads as a share of what SQLite itself does here.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -114,11 +115,13 @@ void BM_Commit(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-// args: batch size, synchronous FULL (1) or NORMAL (0). WAL, as the store opens its database.
+// args: batch size, synchronous FULL (1) or NORMAL (0). WAL and the page size of a new database,
+// as the store opens its own.
 void BM_SqliteInsert(benchmark::State& state) {
   const auto batch_size = static_cast<std::size_t>(state.range(0));
   TempDb db;
   SQLite::Database sqlite(db.path(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+  sqlite.exec(fmt::format("PRAGMA page_size = {}", Store::kNewPageBytes));
   sqlite.exec("PRAGMA journal_mode = WAL");
   sqlite.exec(state.range(1) != 0 ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
   sqlite.exec(

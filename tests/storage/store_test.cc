@@ -95,6 +95,38 @@ TEST_CASE("migrations create the schema and opening the database again changes n
   CheckSameRecord(FindOrFail(*reopened, "call-1"), CompletedCall("call-1"));
 }
 
+int PageSize(const std::string& path) {
+  SQLite::Database raw(path, SQLite::OPEN_READONLY);
+  return raw.execAndGet("PRAGMA page_size").getInt();
+}
+
+TEST_CASE("a new database has 2 KiB pages; one made with 4 KiB pages keeps them and upgrades",
+          "[storage]") {
+  // Each commit writes every page it touched to the WAL whole, and a checkpoint's sync costs in
+  // proportion to those bytes (docs/performance.md): new files take the smaller page.
+  TempDb made_now;
+  {
+    std::unique_ptr<Store> store = OpenOrFail(made_now.path());
+    REQUIRE_OK(store->RecordCall(CompletedCall("call-1")));
+  }
+  CHECK(PageSize(made_now.path()) == Store::kNewPageBytes);
+  CHECK(Store::kNewPageBytes == 2048);
+
+  // A file an earlier daemon made (SQLite's default page) is not rebuilt: it keeps its pages,
+  // and every migration and commit works on them as before.
+  TempDb made_before;
+  CreateAtVersion(made_before.path(), 1);
+  REQUIRE(PageSize(made_before.path()) == 4096);
+  {
+    std::unique_ptr<Store> store = OpenOrFail(made_before.path());
+    CHECK(store->schema_version() == static_cast<int>(Migrations().size()));
+    REQUIRE_OK(store->RecordCall(CompletedCall("call-1")));
+  }
+  CHECK(PageSize(made_before.path()) == 4096);
+  std::unique_ptr<Store> reopened = OpenOrFail(made_before.path());
+  CheckSameRecord(FindOrFail(*reopened, "call-1"), CompletedCall("call-1"));
+}
+
 TEST_CASE("migration 2 upgrades a version-1 database and keeps its rows", "[storage]") {
   TempDb db;
   {
