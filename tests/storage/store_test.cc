@@ -109,8 +109,17 @@ TEST_CASE("a new database has 2 KiB pages; one made with 4 KiB pages keeps them 
     std::unique_ptr<Store> store = OpenOrFail(made_now.path());
     REQUIRE_OK(store->RecordCall(CompletedCall("call-1")));
   }
-  CHECK(PageSize(made_now.path()) == Store::kNewPageBytes);
-  CHECK(Store::kNewPageBytes == 2048);
+  CHECK(PageSize(made_now.path()) == 2048);
+
+  // The daemon's own path: PrepareDataFiles makes the file, empty and 0600, before Open.
+  TempDb made_empty;
+  { std::ofstream touch(made_empty.path()); }
+  REQUIRE(std::filesystem::file_size(made_empty.path()) == 0);
+  {
+    std::unique_ptr<Store> store = OpenOrFail(made_empty.path());
+    REQUIRE_OK(store->RecordCall(CompletedCall("call-1")));
+  }
+  CHECK(PageSize(made_empty.path()) == 2048);
 
   // A file an earlier daemon made (SQLite's default page) is not rebuilt: it keeps its pages,
   // and every migration and commit works on them as before.
