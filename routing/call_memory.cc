@@ -10,15 +10,22 @@
 namespace hotline::routing {
 namespace {
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
+// The value of each lowercase hex digit, by byte; -1 for every other byte (upper case too: such
+// a key is kept as it is, so it unpacks as it came). A table, not comparisons: every call's
+// arrival, answer and finish packs its caller's 64 digits (issue 11).
+constexpr std::array<int8_t, 256> kHexValues = [] {
+  std::array<int8_t, 256> values{};
+  for (int8_t& v : values) {
+    v = -1;
   }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
+  for (int i = 0; i < 10; ++i) {
+    values['0' + i] = static_cast<int8_t>(i);
   }
-  return -1;  // Upper case too: such a key is kept as it is, so it unpacks as it came.
-}
+  for (int i = 0; i < 6; ++i) {
+    values['a' + i] = static_cast<int8_t>(10 + i);
+  }
+  return values;
+}();
 
 constexpr char kHexDigits[] = "0123456789abcdef";
 
@@ -47,6 +54,13 @@ uint32_t NameTable::Intern(std::string_view name) {
   return handle;
 }
 
+std::optional<uint32_t> NameTable::Find(std::string_view name) const {
+  if (auto it = handles_.find(absl::string_view(name.data(), name.size())); it != handles_.end()) {
+    return it->second;
+  }
+  return std::nullopt;
+}
+
 CallMemory::CallMemory() : caller_index_(0, CallerHash{this}, CallerEq{this}) {
   categories_.Intern("");  // 0: no category yet.
 }
@@ -56,14 +70,16 @@ CallMemory::CallMemory() : caller_index_(0, CallerHash{this}, CallerEq{this}) {
 CallMemory::PackedKey CallMemory::Pack(std::string_view key) {
   PackedKey packed;
   if (key.size() == 2 * packed.bytes.size()) {
-    bool hex = true;
-    for (size_t i = 0; hex && i < packed.bytes.size(); ++i) {
-      const int high = HexValue(key[2 * i]);
-      const int low = HexValue(key[2 * i + 1]);
-      hex = high >= 0 && low >= 0;
-      packed.bytes[i] = static_cast<char>(hex ? high * 16 + low : 0);
+    // All 32 bytes, then one test: any byte not a digit makes its value negative, and the OR of
+    // all of them too.
+    int any_not_hex = 0;
+    for (size_t i = 0; i < packed.bytes.size(); ++i) {
+      const int high = kHexValues[static_cast<unsigned char>(key[2 * i])];
+      const int low = kHexValues[static_cast<unsigned char>(key[2 * i + 1])];
+      any_not_hex |= high | low;
+      packed.bytes[i] = static_cast<char>(high * 16 + low);
     }
-    if (hex) {
+    if (any_not_hex >= 0) {
       packed.form = PackedKey::kHex;
       return packed;
     }

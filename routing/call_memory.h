@@ -55,6 +55,9 @@ class NameTable final {
  public:
   // The name's number; a new name gets the next one (0 for the first).
   uint32_t Intern(std::string_view name);
+  // The number of a name Intern was given, or nullopt: looks, never adds.
+  std::optional<uint32_t> Find(std::string_view name) const;
+  size_t size() const { return names_.size(); }
   // The name of a number Intern returned.
   const std::string& Name(uint32_t handle) const { return names_[handle]; }
 

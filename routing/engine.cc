@@ -5,6 +5,7 @@
 #include <ext/pb_ds/tree_policy.hpp>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "routing/check.h"
 
@@ -59,7 +60,9 @@ struct Engine::QueueRanks {
 Engine::Engine(EngineOptions options, Policy policy)
     : options_(options), queue_ranks_(std::make_unique<QueueRanks>()) {
   HOTLINE_CHECK(Validate(policy).ok());
+  HOTLINE_CHECK(region_codes_.Intern("") == kNationalCode);
   regions_ = *Regions::Create(policy.regions);
+  InternCodes(policy);
   policy_ = std::move(policy);
 }
 
@@ -98,6 +101,7 @@ absl::Status Engine::SetPolicy(Policy policy, Timestamp now) {
     return s;
   }
   regions_ = *Regions::Create(policy.regions);
+  InternCodes(policy);
   policy_ = std::move(policy);
   RebuildIndexes();  // Buckets follow the regions, ranks the strategy.
   // Queue order is priority then admission and does not depend on the policy: nobody moves.
@@ -134,6 +138,9 @@ absl::Status Engine::AddCounsellor(const CounsellorProfile& profile, Timestamp n
   c.profile = profile;
   c.since = now_;
   c.idle_since = now_;
+  if (InternCodes(profile)) {
+    RebuildIndexes();  // Calls waiting with a province only this profile names now have a bucket.
+  }
   return absl::OkStatus();
 }
 
@@ -145,7 +152,11 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
   }
   c->profile = profile;
   Unindex(*c);  // Another profile: every slot afresh (Reindex keeps unchanged ones).
-  Reindex(*c);
+  if (InternCodes(profile)) {
+    RebuildIndexes();  // As in AddCounsellor; it indexes them too.
+  } else {
+    Reindex(*c);
+  }
   // New skills or provinces may make waiting calls theirs...
   if (c->state == CounsellorState::kAvailable) {
     MatchCounsellor(*c);
@@ -968,52 +979,76 @@ void Engine::ReturnToQueue(Call& call) {
 Engine::Bucket Engine::CallBucket(const Call& call) const {
   switch (ScopeOf(call)) {
     case Scope::kProvince:
-      return {call.info.topic, Scope::kProvince, call.info.province};
+      return {call.info.topic, Scope::kProvince, CodeOf(call.info.province)};
     case Scope::kCentre: {
       const std::string& centre = regions_.CentreOf(call.info.province);
       if (centre.empty()) {
-        return {call.info.topic, Scope::kNational, ""};  // No region tree: see Eligible.
+        return {call.info.topic, Scope::kNational, kNationalCode};  // No region tree: see Eligible.
       }
-      return {call.info.topic, Scope::kCentre, centre};
+      return {call.info.topic, Scope::kCentre, CodeOf(centre)};
     }
     case Scope::kNational:
       break;
   }
-  return {call.info.topic, Scope::kNational, ""};
+  return {call.info.topic, Scope::kNational, kNationalCode};
+}
+
+uint32_t Engine::CodeOf(const std::string& code) const {
+  return region_codes_.Find(code).value_or(kNoCode);
+}
+
+bool Engine::InternCodes(const Policy& policy) {
+  const size_t before = region_codes_.size();
+  for (const auto& centre : policy.regions.centres) {
+    region_codes_.Intern(centre.id);
+  }
+  for (const auto& province : policy.regions.provinces) {
+    region_codes_.Intern(province.code);
+  }
+  return region_codes_.size() != before;
+}
+
+bool Engine::InternCodes(const CounsellorProfile& profile) {
+  const size_t before = region_codes_.size();
+  region_codes_.Intern(profile.home_province);
+  for (const auto& province : profile.provinces) {
+    region_codes_.Intern(province);
+  }
+  return region_codes_.size() != before;
 }
 
 std::vector<Engine::Bucket> Engine::CounsellorBuckets(const Counsellor& c) const {
   // Sorted, without duplicates (as sets would give), in vectors: this runs at every change of an
-  // available counsellor, and small vectors allocate once.
-  std::vector<const std::string*> provinces;
-  provinces.reserve(1 + c.profile.provinces.size());
-  provinces.push_back(&c.profile.home_province);
-  for (const auto& p : c.profile.provinces) {
-    provinces.push_back(&p);
-  }
-  auto less = [](const std::string* a, const std::string* b) { return *a < *b; };
-  auto same = [](const std::string* a, const std::string* b) { return *a == *b; };
-  std::sort(provinces.begin(), provinces.end(), less);
-  provinces.erase(std::unique(provinces.begin(), provinces.end(), same), provinces.end());
-  std::vector<const std::string*> centres;
-  centres.reserve(provinces.size());
-  for (const std::string* p : provinces) {
-    if (const std::string& centre = regions_.CentreOf(*p); !centre.empty()) {
-      centres.push_back(&centre);
+  // available counsellor, and small vectors allocate once. A profile's codes all have numbers
+  // (InternCodes, whenever a profile is set or restored).
+  absl::InlinedVector<uint32_t, 4> provinces;
+  absl::InlinedVector<uint32_t, 4> centres;
+  auto add = [&](const std::string& province) {
+    const uint32_t code = CodeOf(province);
+    HOTLINE_CHECK(code != kNoCode);
+    provinces.push_back(code);
+    if (const std::string& centre = regions_.CentreOf(province); !centre.empty()) {
+      centres.push_back(CodeOf(centre));
     }
+  };
+  add(c.profile.home_province);
+  for (const auto& p : c.profile.provinces) {
+    add(p);
   }
-  std::sort(centres.begin(), centres.end(), less);
-  centres.erase(std::unique(centres.begin(), centres.end(), same), centres.end());
+  for (auto* codes : {&provinces, &centres}) {
+    std::sort(codes->begin(), codes->end());
+    codes->erase(std::unique(codes->begin(), codes->end()), codes->end());
+  }
   std::vector<Bucket> buckets;
   buckets.reserve(c.profile.skills.size() * (provinces.size() + centres.size() + 1));
   for (const auto& [topic, level] : c.profile.skills) {
-    for (const std::string* p : provinces) {
-      buckets.emplace_back(topic, Scope::kProvince, *p);
+    for (uint32_t p : provinces) {
+      buckets.emplace_back(topic, Scope::kProvince, p);
     }
-    for (const std::string* centre : centres) {
-      buckets.emplace_back(topic, Scope::kCentre, *centre);
+    for (uint32_t centre : centres) {
+      buckets.emplace_back(topic, Scope::kCentre, centre);
     }
-    buckets.emplace_back(topic, Scope::kNational, "");
+    buckets.emplace_back(topic, Scope::kNational, kNationalCode);
   }
   return buckets;
 }
@@ -1084,6 +1119,7 @@ void Engine::AddCallSlot(Indexes& index, const Call& call, const CallSlot& slot)
 void Engine::Unindex(const Counsellor& c) {
   UnindexStaffed(c);
   UnindexBuckets(c);
+  index_.counsellor_slots.erase(&c);  // Removed, or another profile: nothing of theirs is kept.
 }
 
 void Engine::UnindexStaffed(const Counsellor& c) {
@@ -1103,14 +1139,12 @@ void Engine::UnindexBuckets(const Counsellor& c) {
   if (slots == index_.counsellor_slots.end()) {
     return;
   }
+  // An emptied bucket stays, and so does the counsellor's emptied list, with their storage: a
+  // counsellor leaves their buckets and comes back at every call (see Indexes).
   for (const auto& [bucket, rank] : slots->second) {
-    auto it = index_.counsellors.find(bucket);
-    it->second.erase(rank);
-    if (it->second.empty()) {
-      index_.counsellors.erase(it);
-    }
+    index_.counsellors.find(bucket)->second.erase(rank);
   }
-  index_.counsellor_slots.erase(slots);
+  slots->second.clear();
 }
 
 void Engine::Reindex(const Counsellor& c) {
@@ -1137,11 +1171,7 @@ void Engine::Reindex(const Counsellor& c) {
 void Engine::ReindexCall(Call& call) {
   if (call.indexed) {
     const auto& [bucket, key] = call.slot;
-    auto it = index_.calls.find(bucket);
-    it->second.erase(key);
-    if (it->second.empty()) {
-      index_.calls.erase(it);
-    }
+    index_.calls.find(bucket)->second.erase(key);  // Emptied, it stays (see Indexes).
     if (!call.preferred_counsellor.empty()) {
       auto pref = index_.preferring.find(call.preferred_counsellor);
       pref->second.erase(key);
@@ -1155,6 +1185,36 @@ void Engine::ReindexCall(Call& call) {
     AddCallSlot(index_, call, *slot);
   }
   call.SetIndexedAt(std::move(slot));
+}
+
+namespace {
+
+// Whether two maps hold the same entries, leaving out those whose value is empty.
+template <typename Map>
+bool SameLeavingOutEmpty(const Map& a, const Map& b) {
+  auto held = [](const Map& m) {
+    return std::count_if(m.begin(), m.end(),
+                         [](const auto& entry) { return !entry.second.empty(); });
+  };
+  if (held(a) != held(b)) {
+    return false;
+  }
+  return std::all_of(a.begin(), a.end(), [&](const auto& entry) {
+    if (entry.second.empty()) {
+      return true;
+    }
+    auto other = b.find(entry.first);
+    return other != b.end() && other->second == entry.second;
+  });
+}
+
+}  // namespace
+
+bool Engine::Indexes::operator==(const Indexes& other) const {
+  return SameLeavingOutEmpty(counsellors, other.counsellors) &&
+         SameLeavingOutEmpty(counsellor_slots, other.counsellor_slots) &&
+         SameLeavingOutEmpty(calls, other.calls) && preferring == other.preferring &&
+         staffed == other.staffed && staffed_slots == other.staffed_slots;
 }
 
 Engine::Indexes Engine::BuildIndexes() const {
@@ -1789,7 +1849,9 @@ void Engine::RestoreState(EngineState state) {
   next_seq_ = state.next_seq;
   counsellors_.clear();
   counsellor_by_id_.clear();
+  InternCodes(policy_);
   for (auto& c : state.counsellors) {
+    InternCodes(c.profile);
     const std::string id = c.profile.id;
     counsellor_by_id_[id] = &counsellors_.emplace(id, std::move(c)).first->second;
   }

@@ -362,8 +362,14 @@ class Engine final {
   // (admission sequence number, which follows arrival order); each waiting call appears once.
   using QueueKey = std::tuple<int, uint64_t>;  // (-priority, admission seq)
   // A bucket of the matching indexes (below) is (topic, scope, code): code is a province for
-  // kProvince, a centre for kCentre, empty for kNational.
-  using Bucket = std::tuple<Topic, Scope, std::string>;
+  // kProvince, a centre for kCentre, kNationalCode for kNational, each as its number in
+  // region_codes_ (issue 11: a bucket is looked up, hashed and compared at every change of a
+  // counsellor or a waiting call; as a string it was copied into every slot, as a number it is
+  // a word). A call's province that no counsellor and no policy names is kNoCode: no counsellor's
+  // bucket has it, as no counsellor's had the string.
+  using Bucket = std::tuple<Topic, Scope, uint32_t>;
+  static constexpr uint32_t kNationalCode = 0;  // region_codes_'s first name, "".
+  static constexpr uint32_t kNoCode = ~uint32_t{0};
   // Where a waiting call is in the matching indexes (Indexes::calls, and Indexes::preferring
   // when it has a preferred counsellor), as it was put there: what ReindexCall takes it out by,
   // after the step, priority or policy that placed it has changed.
@@ -538,7 +544,11 @@ class Engine final {
     absl::flat_hash_map<std::pair<Topic, std::string>, int> staffed;
     absl::flat_hash_map<const Counsellor*, std::vector<std::pair<Topic, std::string>>>
         staffed_slots;
-    bool operator==(const Indexes&) const = default;
+    // Equal entries, an empty bucket or counsellor list counting as none: one emptied stays,
+    // with its storage, since a counsellor leaves their buckets (and a bucket empties) at every
+    // call, where erasing them freed and allocated a b-tree node and a list each time. The
+    // buckets kept are bounded as the buckets are: by topics, scopes and region_codes_.
+    bool operator==(const Indexes& other) const;
   };
   // Puts the counsellor in (or takes them out of) the buckets their current state calls for.
   void Reindex(const Counsellor& c);
@@ -555,6 +565,13 @@ class Engine final {
   std::optional<CallSlot> SlotOf(const Call& call) const;
   void AddCallSlot(Indexes& index, const Call& call, const CallSlot& slot) const;
   Bucket CallBucket(const Call& call) const;
+  // The number of a province or centre code in region_codes_, or kNoCode if it has none.
+  uint32_t CodeOf(const std::string& code) const;
+  // Gives the policy's provinces and centres, and the profile's provinces, their numbers.
+  // Returns whether any was new: a waiting call of that province was indexed under kNoCode, so
+  // the caller rebuilds the indexes once counsellors name it.
+  bool InternCodes(const Policy& policy);
+  bool InternCodes(const CounsellorProfile& profile);
   std::vector<Bucket> CounsellorBuckets(const Counsellor& c) const;
   RankKey Rank(const Counsellor& c, Topic topic) const;
 
@@ -698,6 +715,9 @@ class Engine final {
   // Counsellor ids by handle, and the handles by id: never shrinks (bounded by the counsellors
   // the administrator ever added); a handle never reaches a decision, only finds an id.
   NameTable counsellor_names_;
+  // Province and centre codes by number, for Bucket: those of the policies and of counsellors'
+  // profiles (sets the administrator bounds), never a code only a gateway sent. Never shrinks.
+  NameTable region_codes_;
   uint64_t next_seq_ = 0;
   std::vector<Effect> effects_;
   // Counsellors who stopped being busy, lost their desk, profile or a caller during the current

@@ -120,8 +120,16 @@ class Line {
     auto [counsellor, done] = in_wrap_up_[next_++ % in_wrap_up_.size()];
     Check(engine_.SubmitDisposition(counsellor, done,
                                     Disposition{"other", "counselled", {}, false, ""}, true, now_));
-    auto view = engine_.FindCounsellor(counsellor);
-    const std::string call = view->call_id;  // The call they were just offered.
+    // The call they were just offered, as the daemon learns it: from the offer among the effects
+    // (not FindCounsellor, whose view copies the whole profile).
+    engine_.TakeEffects(effects_);
+    std::string call;
+    for (const Effect& effect : effects_) {
+      if (const auto* offer = std::get_if<OfferMade>(&effect);
+          offer != nullptr && offer->counsellor_id == counsellor) {
+        call = offer->call.call_id;
+      }
+    }
     Check(engine_.AnswerOffer(counsellor, call, true, now_));
     Check(engine_.CallConnected(call, now_));
     Check(engine_.CallEnded(call, now_));
@@ -147,11 +155,14 @@ class Line {
     // 64 hex digits.
     call.call_id = "gw1-2026-" + std::to_string(1'000'000'000 + calls_++);
     call.gateway_id = "gw";
-    char key[65];
-    std::snprintf(key, sizeof key, "%016llx%016llx%016llx%016llx",
-                  static_cast<unsigned long long>(rng_()), static_cast<unsigned long long>(rng_()),
-                  static_cast<unsigned long long>(rng_()), static_cast<unsigned long long>(rng_()));
-    call.caller_key = key;
+    // 64 hex digits from 256 random bits, written by hand: snprintf took 5 % of a cycle.
+    call.caller_key.resize(64);
+    for (int word = 0; word < 8; ++word) {
+      uint32_t bits = static_cast<uint32_t>(rng_());
+      for (int digit = 7; digit >= 0; --digit, bits >>= 4) {
+        call.caller_key[word * 8 + digit] = "0123456789abcdef"[bits & 15];
+      }
+    }
     call.caller_masked = "********00";
     call.province = province;
     call.language = "vi";

@@ -107,6 +107,34 @@ TEST_CASE("a call waits at province scope for exactly 20 s, then goes national",
   CHECK(offers[0].expires_at == testing::kStart + 20s + 15s);
 }
 
+TEST_CASE("a waiting call's province, first named by a counsellor added later, finds them at once",
+          "[routing]") {
+  // Buckets name provinces by number, and only the policy's and counsellors' codes get one: a call
+  // of a province nobody names waits under "none". A counsellor who names it later must still
+  // find it at province scope, before the 20 s step, by adding or by changing a profile.
+  EngineHarness h;
+  h.Arrive(Call("c1", "96"));
+  h.Arrive(Call("c2", "97"));
+  h.Take();
+  h.SignIn(Profile("new", "96"));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].call.call_id == "c1");
+  CHECK(offers[0].step == 0);
+
+  h.SignIn(Profile("moved", "01"));
+  CHECK(h.TakeOf<OfferMade>().empty());  // Nobody of 01 waits; c2 is at province scope.
+  routing::CounsellorProfile moved = Profile("moved", "01");
+  moved.provinces = {"97"};
+  h.Expect(h.engine.UpdateCounsellor(moved, h.now));
+  offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].call.call_id == "c2");
+  CHECK(offers[0].counsellor_id == "moved");
+  CHECK(offers[0].step == 0);
+  h.Expect(h.engine.CheckInvariants());
+}
+
 TEST_CASE("an emergency call starts at national scope", "[routing]") {
   EngineHarness h;
   h.SignIn(Profile("hanoi", "01"));
