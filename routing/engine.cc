@@ -60,7 +60,8 @@ struct Engine::QueueRanks {
 Engine::Engine(EngineOptions options, Policy policy)
     : options_(options), queue_ranks_(std::make_unique<QueueRanks>()) {
   HOTLINE_CHECK(Validate(policy).ok());
-  HOTLINE_CHECK(region_codes_.Intern("") == kNationalCode);
+  const uint32_t national = region_codes_.Intern("");
+  HOTLINE_CHECK(national == kNationalCode);
   regions_ = *Regions::Create(policy.regions);
   InternCodes(policy);
   policy_ = std::move(policy);
@@ -138,8 +139,10 @@ absl::Status Engine::AddCounsellor(const CounsellorProfile& profile, Timestamp n
   c.profile = profile;
   c.since = now_;
   c.idle_since = now_;
-  if (InternCodes(profile)) {
-    RebuildIndexes();  // Calls waiting with a province only this profile names now have a bucket.
+  // Calls waiting with a province only this profile names now have a bucket. With a region tree
+  // a call has a province bucket only for a province of the tree, which had its number already.
+  if (InternCodes(profile) && regions_.empty()) {
+    RebuildIndexes();
   }
   return absl::OkStatus();
 }
@@ -152,7 +155,7 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
   }
   c->profile = profile;
   Unindex(*c);  // Another profile: every slot afresh (Reindex keeps unchanged ones).
-  if (InternCodes(profile)) {
+  if (InternCodes(profile) && regions_.empty()) {
     RebuildIndexes();  // As in AddCounsellor; it indexes them too.
   } else {
     Reindex(*c);
@@ -1139,8 +1142,8 @@ void Engine::UnindexBuckets(const Counsellor& c) {
   if (slots == index_.counsellor_slots.end()) {
     return;
   }
-  // An emptied bucket stays, and so does the counsellor's emptied list, with their storage: a
-  // counsellor leaves their buckets and comes back at every call (see Indexes).
+  // An emptied bucket keeps its place in the map, and the counsellor's emptied list its storage:
+  // a counsellor leaves their buckets and comes back at every call (see Indexes).
   for (const auto& [bucket, rank] : slots->second) {
     index_.counsellors.find(bucket)->second.erase(rank);
   }
@@ -1171,7 +1174,7 @@ void Engine::Reindex(const Counsellor& c) {
 void Engine::ReindexCall(Call& call) {
   if (call.indexed) {
     const auto& [bucket, key] = call.slot;
-    index_.calls.find(bucket)->second.erase(key);  // Emptied, it stays (see Indexes).
+    index_.calls.find(bucket)->second.erase(key);  // Emptied, it keeps its place (see Indexes).
     if (!call.preferred_counsellor.empty()) {
       auto pref = index_.preferring.find(call.preferred_counsellor);
       pref->second.erase(key);
@@ -1703,6 +1706,22 @@ absl::Status Engine::CheckInvariants() const {
   if (!holds_to_review_.empty()) {
     return absl::InternalError(absl::StrCat("an input ended with the holds for ",
                                             holds_to_review_.front(), " not reviewed"));
+  }
+  // Emptied lists stay (see Indexes), so the comparison with rebuilt indexes below cannot see
+  // one left behind by a counsellor who is gone.
+  absl::flat_hash_set<const Counsellor*> live;
+  for (const auto& [id, c] : counsellors_) {
+    live.insert(&c);
+  }
+  for (const auto& [c, slots] : index_.counsellor_slots) {
+    if (!live.contains(c)) {
+      return absl::InternalError("a bucket slot list is kept for a counsellor who is gone");
+    }
+  }
+  for (const auto& [c, slots] : index_.staffed_slots) {
+    if (!live.contains(c)) {
+      return absl::InternalError("a staffed slot list is kept for a counsellor who is gone");
+    }
   }
   for (const auto& [id, c] : counsellors_) {
     const bool holds = c.state == CounsellorState::kReserved ||

@@ -365,8 +365,8 @@ class Engine final {
   // kProvince, a centre for kCentre, kNationalCode for kNational, each as its number in
   // region_codes_ (issue 11: a bucket is looked up, hashed and compared at every change of a
   // counsellor or a waiting call; as a string it was copied into every slot, as a number it is
-  // a word). A call's province that no counsellor and no policy names is kNoCode: no counsellor's
-  // bucket has it, as no counsellor's had the string.
+  // a word). A call's province that no policy and no counsellor has ever named is kNoCode: no
+  // counsellor's bucket has it, as no counsellor's had the string.
   using Bucket = std::tuple<Topic, Scope, uint32_t>;
   static constexpr uint32_t kNationalCode = 0;  // region_codes_'s first name, "".
   static constexpr uint32_t kNoCode = ~uint32_t{0};
@@ -545,9 +545,10 @@ class Engine final {
     absl::flat_hash_map<const Counsellor*, std::vector<std::pair<Topic, std::string>>>
         staffed_slots;
     // Equal entries, an empty bucket or counsellor list counting as none: one emptied stays,
-    // with its storage, since a counsellor leaves their buckets (and a bucket empties) at every
-    // call, where erasing them freed and allocated a b-tree node and a list each time. The
-    // buckets kept are bounded as the buckets are: by topics, scopes and region_codes_.
+    // since a counsellor leaves their buckets (and a bucket empties) at every call, where erasing
+    // them removed and re-made a map entry and the counsellor's list (its allocation) each time.
+    // An emptied bucket's b-tree still frees its last node (Abseil does). The buckets kept are
+    // bounded as the buckets are: by topics, scopes and region_codes_.
     bool operator==(const Indexes& other) const;
   };
   // Puts the counsellor in (or takes them out of) the buckets their current state calls for.

@@ -121,6 +121,7 @@ TEST_CASE("a waiting call's province, first named by a counsellor added later, f
   REQUIRE(offers.size() == 1);
   CHECK(offers[0].call.call_id == "c1");
   CHECK(offers[0].step == 0);
+  h.Expect(h.engine.CheckInvariants());
 
   h.SignIn(Profile("moved", "01"));
   CHECK(h.TakeOf<OfferMade>().empty());  // Nobody of 01 waits; c2 is at province scope.
@@ -133,6 +134,24 @@ TEST_CASE("a waiting call's province, first named by a counsellor added later, f
   CHECK(offers[0].counsellor_id == "moved");
   CHECK(offers[0].step == 0);
   h.Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE("a restored call of a province nobody names finds the counsellor who names it later",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("hanoi", "01"));
+  h.Arrive(Call("c1", "96"));
+  EngineHarness restored;  // A fresh engine: no code but the policy's until it restores.
+  restored.engine.RestoreState(h.engine.SaveState());
+  restored.now = h.now;
+  restored.Expect(restored.engine.CheckInvariants());
+  restored.SignIn(Profile("new", "96"));
+  auto offers = restored.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].call.call_id == "c1");
+  CHECK(offers[0].counsellor_id == "new");
+  CHECK(offers[0].step == 0);
+  restored.Expect(restored.engine.CheckInvariants());
 }
 
 TEST_CASE("an emergency call starts at national scope", "[routing]") {
