@@ -44,9 +44,8 @@ uint32_t TakeSlot(std::deque<T>& slots, std::vector<uint32_t>& free) {
 }  // namespace
 
 uint32_t NameTable::Intern(std::string_view name) {
-  // Abseil's string_view here is its own type, not std::string_view.
-  if (auto it = handles_.find(absl::string_view(name.data(), name.size())); it != handles_.end()) {
-    return it->second;
+  if (std::optional<uint32_t> handle = Find(name)) {
+    return *handle;
   }
   const auto handle = static_cast<uint32_t>(names_.size());
   names_.emplace_back(name);
@@ -55,6 +54,7 @@ uint32_t NameTable::Intern(std::string_view name) {
 }
 
 std::optional<uint32_t> NameTable::Find(std::string_view name) const {
+  // Abseil's string_view here is its own type, not std::string_view.
   if (auto it = handles_.find(absl::string_view(name.data(), name.size())); it != handles_.end()) {
     return it->second;
   }
