@@ -1094,13 +1094,17 @@ void Engine::AddStaffedSlots(Indexes& index, const Counsellor& c) const {
 }
 
 void Engine::AddBucketSlots(Indexes& index, const Counsellor& c) const {
+  auto [cached, first] = index.counsellor_buckets.try_emplace(&c);
+  if (first) {
+    cached->second = CounsellorBuckets(c);
+  }
+  const std::vector<Bucket>& buckets = cached->second;
   auto& slots = index.counsellor_slots[&c];
-  std::vector<Bucket> buckets = CounsellorBuckets(c);
   slots.reserve(buckets.size());  // One allocation, not a growth series.
-  for (Bucket& bucket : buckets) {
-    RankKey rank = Rank(c, std::get<0>(bucket));
+  for (const Bucket& bucket : buckets) {
+    const RankKey rank = Rank(c, std::get<0>(bucket));
     index.counsellors[bucket].insert(rank);
-    slots.emplace_back(std::move(bucket), std::move(rank));
+    slots.emplace_back(bucket, rank);
   }
 }
 
@@ -1122,7 +1126,9 @@ void Engine::AddCallSlot(Indexes& index, const Call& call, const CallSlot& slot)
 void Engine::Unindex(const Counsellor& c) {
   UnindexStaffed(c);
   UnindexBuckets(c);
-  index_.counsellor_slots.erase(&c);  // Removed, or another profile: nothing of theirs is kept.
+  // Removed, or another profile: nothing of theirs is kept.
+  index_.counsellor_slots.erase(&c);
+  index_.counsellor_buckets.erase(&c);
 }
 
 void Engine::UnindexStaffed(const Counsellor& c) {
@@ -1658,14 +1664,13 @@ void Engine::Finish(Call& call, Outcome outcome, const std::string& reason) {
 }
 
 void Engine::Record(Call& call, std::optional<Disposition> disposition) {
-  const std::string id = call.info.call_id;
   // Found before the call's id moves into the row: the table's key is a view of it.
-  const auto entry_it = calls_.find(id);
+  const auto entry_it = calls_.find(call.info.call_id);
   calls_by_seq_.erase(call.admission_seq);
   // A call that timed out waiting is the only one whose caller is offered a callback
   // (CallbackOffered comes just before each such finish).
-  memory_.AddFinished(now_, id, call.info.caller_key, call.info.gateway_id, call.record.outcome,
-                      call.record.outcome == Outcome::kTimedOut);
+  memory_.AddFinished(now_, call.info.call_id, call.info.caller_key, call.info.gateway_id,
+                      call.record.outcome, call.record.outcome == Outcome::kTimedOut);
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
@@ -1673,10 +1678,11 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
     }
   }
   // The row is made once, here: while the call lives, `info` is the call and `record` the rest.
-  CallEntry entry = ToEntry(std::move(call));
-  entry.record.call = std::move(entry.info);
-  entry.record.disposition = std::move(disposition);
-  Emit(CallFinished{std::move(entry.record)});
+  // Only the row is made: not the whole saved form of the call (ToEntry) to take the row from.
+  CallRecord record = ToRecord(std::move(call.record));
+  record.call = std::move(call.info);
+  record.disposition = std::move(disposition);
+  Emit(CallFinished{std::move(record)});
   calls_.erase(entry_it);
 }
 
@@ -1721,6 +1727,15 @@ absl::Status Engine::CheckInvariants() const {
   for (const auto& [c, slots] : index_.staffed_slots) {
     if (!live.contains(c)) {
       return absl::InternalError("a staffed slot list is kept for a counsellor who is gone");
+    }
+  }
+  for (const auto& [c, buckets] : index_.counsellor_buckets) {
+    if (!live.contains(c)) {
+      return absl::InternalError("buckets are kept for a counsellor who is gone");
+    }
+    if (buckets != CounsellorBuckets(*c)) {
+      return absl::InternalError(absl::StrCat("the buckets kept for counsellor ", c->profile.id,
+                                              " are not their profile's"));
     }
   }
   for (const auto& [id, c] : counsellors_) {
@@ -1964,18 +1979,23 @@ CallEntry Engine::ToEntry(Call call) {
   entry.preferred_counsellor = std::move(call.preferred_counsellor);
   entry.hold_until = call.hold_until;
   entry.ladder_generation = call.ladder_generation;
-  CallRecord& r = entry.record;  // Its `call` stays empty: `info` is the call.
-  r.outcome = call.record.outcome;
-  r.counsellor_id = std::move(call.record.counsellor_id);
-  r.first_offered_at = call.record.first_offered_at;
-  r.accepted_at = call.record.accepted_at;
-  r.answered_at = call.record.answered_at;
-  r.ended_at = call.record.ended_at;
-  r.wrap_up_done_at = call.record.wrap_up_done_at;
-  r.offers = call.record.offers;
-  r.final_step = call.record.final_step;
-  r.reason = std::move(call.record.reason);
+  entry.record = ToRecord(std::move(call.record));  // Its `call` stays empty: `info` is the call.
   return entry;
+}
+
+CallRecord Engine::ToRecord(LiveRecord live) {
+  CallRecord r;
+  r.outcome = live.outcome;
+  r.counsellor_id = std::move(live.counsellor_id);
+  r.first_offered_at = live.first_offered_at;
+  r.accepted_at = live.accepted_at;
+  r.answered_at = live.answered_at;
+  r.ended_at = live.ended_at;
+  r.wrap_up_done_at = live.wrap_up_done_at;
+  r.offers = live.offers;
+  r.final_step = live.final_step;
+  r.reason = std::move(live.reason);
+  return r;
 }
 
 Engine::Call Engine::FromEntry(CallEntry entry) {

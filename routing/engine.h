@@ -450,6 +450,8 @@ class Engine final {
     }
   };
   static CallEntry ToEntry(Call call);
+  // The row of a call's record; its `call` and `disposition` are left to the caller.
+  static CallRecord ToRecord(LiveRecord live);
   // Adds a live call to calls_ (its id must be new there).
   Call& AddCall(Call call);
   Call& AddCall(const CallInfo& info);
@@ -533,6 +535,13 @@ class Engine final {
     // Keyed by the counsellor (a pointer into counsellors_, like RankKey): no hash of their id.
     absl::flat_hash_map<const Counsellor*, std::vector<std::pair<Bucket, RankKey>>>
         counsellor_slots;
+    // The buckets each counsellor's profile and the region tree give (CounsellorBuckets), made at
+    // their first indexing and kept while the profile is: a counsellor is indexed afresh at every
+    // call they take and finish, and deriving them hashed each province and its centre by name
+    // each time. A new profile drops theirs (Unindex), a new region tree all (RebuildIndexes
+    // makes new Indexes). A cache, so not compared by operator==: CheckInvariants compares each
+    // with a fresh derivation instead.
+    absl::flat_hash_map<const Counsellor*, std::vector<Bucket>> counsellor_buckets;
     // Calls by pointer into calls_ (a node map: stable while the call lives; a call leaves
     // every index before it is erased).
     // Where each call is: Call::slot.
