@@ -553,8 +553,8 @@ void EngineHost::Snapshot() {
 
 void EngineHost::Deliver(std::function<void()> send) { pending_.sends.push_back(std::move(send)); }
 
-void EngineHost::DeliverToDesk(std::function<void()> send) {
-  desk_sends_.push_back(std::move(send));
+void EngineHost::DeliverToDesk(std::shared_ptr<DeskStream> stream, v1::DeskEvent event) {
+  desk_sends_.push_back(DeskSend{std::move(stream), std::move(event)});
 }
 
 void EngineHost::Flush() {
@@ -568,8 +568,8 @@ void EngineHost::Flush() {
   }
   if (!desk_sends_.empty()) {
     if (!writer_.stopped_for_good()) {
-      for (auto& send : desk_sends_) {
-        send();
+      for (DeskSend& send : desk_sends_) {
+        send.stream->Send(std::move(send.event));
       }
     }
     desk_sends_.clear();  // Keeps its capacity: a burst allocates nothing here.
@@ -865,7 +865,7 @@ absl::Status EngineHost::QueueRoom(const std::string& gateway_id, const std::str
 void EngineHost::SendDesk(const std::string& counsellor_id, v1::DeskEvent event) {
   auto it = desks_.find(counsellor_id);
   if (it != desks_.end()) {
-    DeliverToDesk([stream = it->second, event = std::move(event)] { stream->Send(event); });
+    DeliverToDesk(it->second, std::move(event));
   }
 }
 
@@ -1492,7 +1492,7 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
   *ev.mutable_at() = ToProto(Now());
   *ev.mutable_presence_changed()->mutable_status() = ToProto(*engine_.FindCounsellor(*id));
   ev.mutable_presence_changed()->mutable_status()->set_desk_connected(true);
-  DeliverToDesk([stream, ev] { stream->Send(ev); });
+  DeliverToDesk(stream, std::move(ev));
   v1::JournalRecord record;
   record.set_desk_connected(*id);
   if (absl::Status s = Apply(std::move(record)); !s.ok()) {
@@ -1509,7 +1509,7 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
     *owes.mutable_disposition_owed()->mutable_wrap_up_ended_at() = ToProto(owed.since);
     *owes.mutable_disposition_owed()->mutable_accepted_until() =
         ToProto(owed.since + engine_.options().late_disposition_ms);
-    DeliverToDesk([stream, owes] { stream->Send(owes); });
+    DeliverToDesk(stream, std::move(owes));
   }
 }
 

@@ -257,7 +257,7 @@ class EngineHost final {
   // caused the event and answered only once that is durable; after a crash the desk reconnects
   // and gets the state the journal restored, first. Once the writer has stopped for good, none
   // goes out (it sends nothing more).
-  void DeliverToDesk(std::function<void()> send);
+  void DeliverToDesk(std::shared_ptr<DeskStream> stream, v1::DeskEvent event);
   void Flush();
   // Runs every input in the inbox, in order, then Flush() once.
   void Drain();
@@ -356,7 +356,13 @@ class EngineHost final {
   // What the inputs being handled produced; handed to the writer by Flush().
   Writer::Unit pending_;
   // Their sends on desk streams, in order; run by Flush() on the engine thread (DeliverToDesk).
-  std::vector<std::function<void()>> desk_sends_;
+  // The stream and the event, not a closure: a closure over an event is an allocation, and its
+  // call (const) copied the event into Send.
+  struct DeskSend {
+    std::shared_ptr<DeskStream> stream;
+    v1::DeskEvent event;
+  };
+  std::vector<DeskSend> desk_sends_;
   int64_t next_journal_seq_ = 1;
   int64_t records_since_snapshot_ = 0;
   // Whether the journal or the snapshot recovery read holds the engine's settings
