@@ -523,6 +523,11 @@ class Engine final {
       if (second != o.second) {
         return second < o.second;
       }
+      // A counsellor's own key, which every erase and lookup of it meets: no compare of the id
+      // with itself.
+      if (counsellor == o.counsellor) {
+        return false;
+      }
       return counsellor->profile.id < o.counsellor->profile.id;
     }
     bool operator==(const RankKey&) const = default;
