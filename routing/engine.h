@@ -36,6 +36,7 @@
 #include "absl/status/status.h"
 #include "routing/call_memory.h"
 #include "routing/engine_state.h"
+#include "routing/node_cache.h"
 #include "routing/types.h"
 
 namespace hotline::routing {
@@ -536,7 +537,9 @@ class Engine final {
     // Hash maps: only looked up, never walked in an order that could reach a decision.
     // B-trees: a bucket's entries in a few contiguous nodes, not a tree node (an allocation)
     // per entry; the same order as std::set and std::map.
-    absl::flat_hash_map<Bucket, absl::btree_set<RankKey>> counsellors;
+    // Their nodes through NodeCacheAllocator: a bucket empties and refills at every call.
+    absl::flat_hash_map<Bucket, absl::btree_set<RankKey, std::less<>, NodeCacheAllocator<RankKey>>>
+        counsellors;
     // Keyed by the counsellor (a pointer into counsellors_, like RankKey): no hash of their id.
     absl::flat_hash_map<const Counsellor*, std::vector<std::pair<Bucket, RankKey>>>
         counsellor_slots;
