@@ -1,7 +1,15 @@
 #include "routing/node_cache.h"
 
 #include <array>
-#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define HOTLINE_POISON(block, bytes) ASAN_POISON_MEMORY_REGION(block, bytes)
+#define HOTLINE_UNPOISON(block, bytes) ASAN_UNPOISON_MEMORY_REGION(block, bytes)
+#else
+#define HOTLINE_POISON(block, bytes) static_cast<void>(0)
+#define HOTLINE_UNPOISON(block, bytes) static_cast<void>(0)
+#endif
 
 namespace hotline::routing::node_cache {
 namespace {
@@ -11,12 +19,18 @@ namespace {
 // destructor, so it can still be read then.
 thread_local bool cache_gone = false;
 
-// The blocks of one size and alignment. `bytes` 0: an unused shelf.
+// The blocks of one size and alignment, as a list linked through their first word: keeping a
+// block allocates nothing. `bytes` 0: an unused shelf.
 struct Shelf {
   size_t bytes = 0;
   size_t align = 0;
-  std::vector<void*> blocks;  // Reserved to its bound when first used: Give never allocates.
+  void* head = nullptr;
+  size_t count = 0;
 };
+
+// A block kept on a shelf: its first word links to the next; the rest is poisoned under
+// AddressSanitizer, so a use after free of a kept node is still reported.
+void*& Link(void* block) { return *static_cast<void**>(block); }
 
 struct Cache {
   std::array<Shelf, kShelves> shelves;
@@ -26,12 +40,16 @@ struct Cache {
   ~Cache() {
     cache_gone = true;
     for (Shelf& shelf : shelves) {
-      for (void* block : shelf.blocks) {
+      while (shelf.head != nullptr) {
+        void* block = shelf.head;
+        shelf.head = Link(block);
+        HOTLINE_UNPOISON(block, shelf.bytes);
         ::operator delete (block, shelf.bytes, std::align_val_t{shelf.align});
       }
     }
   }
-  // The shelf for blocks of this size, taking an unused one if none is; null when all are used.
+  // The shelf for blocks of this size, taking an unused one if none is and `take`; null when
+  // there is none.
   Shelf* ShelfFor(size_t bytes, size_t align, bool take) {
     for (Shelf& shelf : shelves) {
       if (shelf.bytes == bytes && shelf.align == align) {
@@ -43,13 +61,11 @@ struct Cache {
         }
         shelf.bytes = bytes;
         shelf.align = align;
-        shelf.blocks.reserve(Limit(bytes));
         return &shelf;
       }
     }
     return nullptr;
   }
-  static size_t Limit(size_t bytes) { return kBytesPerShelf / bytes; }
 };
 
 Cache& ThisThread() {
@@ -57,30 +73,38 @@ Cache& ThisThread() {
   return cache;
 }
 
+// Whether blocks of this size are ever kept: big enough for the link, small enough for a shelf to
+// hold more than none.
+bool Keepable(size_t bytes, size_t align) {
+  return bytes >= sizeof(void*) && align >= alignof(void*) && bytes <= kBytesPerShelf;
+}
+
 }  // namespace
 
 void* Take(size_t bytes, size_t align) {
-  if (cache_gone) {
-    return ::operator new (bytes, std::align_val_t{align});
-  }
-  if (Shelf* shelf = ThisThread().ShelfFor(bytes, align, false);
-      shelf != nullptr && !shelf->blocks.empty()) {
-    void* block = shelf->blocks.back();
-    shelf->blocks.pop_back();
-    return block;
+  if (!cache_gone && Keepable(bytes, align)) {
+    if (Shelf* shelf = ThisThread().ShelfFor(bytes, align, false);
+        shelf != nullptr && shelf->head != nullptr) {
+      void* block = shelf->head;
+      HOTLINE_UNPOISON(block, bytes);
+      shelf->head = Link(block);
+      --shelf->count;
+      return block;
+    }
   }
   return ::operator new (bytes, std::align_val_t{align});
 }
 
 void Give(void* block, size_t bytes, size_t align) {
-  if (cache_gone) {
-    ::operator delete (block, bytes, std::align_val_t{align});
-    return;
-  }
-  if (Shelf* shelf = ThisThread().ShelfFor(bytes, align, true);
-      shelf != nullptr && shelf->blocks.size() < Cache::Limit(bytes)) {
-    shelf->blocks.push_back(block);
-    return;
+  if (!cache_gone && Keepable(bytes, align)) {
+    if (Shelf* shelf = ThisThread().ShelfFor(bytes, align, true);
+        shelf != nullptr && shelf->count < kBytesPerShelf / bytes) {
+      Link(block) = shelf->head;
+      shelf->head = block;
+      ++shelf->count;
+      HOTLINE_POISON(static_cast<char*>(block) + sizeof(void*), bytes - sizeof(void*));
+      return;
+    }
   }
   ::operator delete (block, bytes, std::align_val_t{align});
 }
@@ -91,7 +115,7 @@ size_t KeptBlocks() {
   }
   size_t kept = 0;
   for (const Shelf& shelf : ThisThread().shelves) {
-    kept += shelf.blocks.size();
+    kept += shelf.count;
   }
   return kept;
 }

@@ -10,9 +10,11 @@
 //
 // Bounds: at most kShelves sizes are kept (a b-tree has an inner node's and a leaf's, and a small
 // root leaf that doubles from one slot to a leaf's, 1, 2, 4, 8 slots: six for a set of RankKey),
-// and at most
-// kBytesPerShelf bytes of each; a block of another size, or one over the bound, goes straight to
-// operator delete. The cache belongs to the thread that frees a block, and is freed with it.
+// and at most kBytesPerShelf bytes of each; a block of another size, one over the bound, or one
+// too small to hold a pointer goes straight to operator delete. Kept blocks are linked through
+// their first word, so keeping one allocates nothing; under AddressSanitizer the rest of a kept
+// block is poisoned, so a use after free is still reported. The cache belongs to the thread that
+// frees a block, and is freed with it; a block freed after that goes to operator delete.
 // It never changes what is stored, only where: decisions do not depend on it.
 #pragma once
 

@@ -23,11 +23,45 @@ TEST_CASE("a freed block is given back to the next allocation of its size", "[ro
     void* block = node_cache::Take(256, 8);
     node_cache::Give(block, 256, 8);
     CHECK(node_cache::KeptBlocks() == 1);
-    CHECK(node_cache::Take(128, 8) != block);  // Another size: a new block.
+    void* other = node_cache::Take(128, 8);  // Another size: a new block.
+    CHECK(other != block);
     void* again = node_cache::Take(256, 8);
     CHECK(again == block);
     CHECK(node_cache::KeptBlocks() == 0);
+    node_cache::Give(other, 128, 8);
     node_cache::Give(again, 256, 8);
+    CHECK(node_cache::KeptBlocks() == 2);
+    // The same size with another alignment is another shelf.
+    void* aligned = node_cache::Take(256, 16);
+    CHECK(aligned != again);
+    node_cache::Give(aligned, 256, 16);
+  });
+}
+
+TEST_CASE("a block freed on another thread is kept by that thread", "[routing]") {
+  OnFreshThread([] {
+    void* block = node_cache::Take(256, 8);
+    OnFreshThread([block] {
+      node_cache::Give(block, 256, 8);
+      CHECK(node_cache::KeptBlocks() == 1);
+      CHECK(node_cache::Take(256, 8) == block);
+      node_cache::Give(block, 256, 8);
+    });  // Its thread ends: its cache deletes the block.
+    CHECK(node_cache::KeptBlocks() == 0);
+  });
+}
+
+TEST_CASE("blocks too big for a shelf or too small to link are never kept", "[routing]") {
+  OnFreshThread([] {
+    const size_t big = node_cache::kBytesPerShelf + 8;
+    node_cache::Give(node_cache::Take(big, 8), big, 8);
+    node_cache::Give(node_cache::Take(4, 4), 4, 4);
+    CHECK(node_cache::KeptBlocks() == 0);
+    // Neither took a shelf: every size that fits still finds one.
+    for (size_t size = 1; size <= node_cache::kShelves; ++size) {
+      node_cache::Give(node_cache::Take(64 * size, 8), 64 * size, 8);
+    }
+    CHECK(node_cache::KeptBlocks() == node_cache::kShelves);
   });
 }
 
