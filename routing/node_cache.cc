@@ -44,7 +44,7 @@ struct Cache {
         void* block = shelf.head;
         shelf.head = Link(block);
         HOTLINE_UNPOISON(block, shelf.bytes);
-        ::operator delete (block, shelf.bytes, std::align_val_t{shelf.align});
+        ::operator delete(block, std::align_val_t{shelf.align});
       }
     }
   }
@@ -106,7 +106,7 @@ void Give(void* block, size_t bytes, size_t align) {
       return;
     }
   }
-  ::operator delete (block, bytes, std::align_val_t{align});
+  ::operator delete(block, std::align_val_t{align});
 }
 
 size_t KeptBlocks() {
