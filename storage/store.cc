@@ -31,6 +31,7 @@
 #include "storage/privacy.h"
 #include "storage/sqlite_support.h"
 #include "storage/store_sql.h"
+#include "storage/wal_vfs.h"
 
 namespace hotline::storage {
 namespace {
@@ -562,8 +563,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   }
   absl::StatusOr<std::unique_ptr<SQLite::Database>> opened =
       Guard(nullptr, path, "opening", [&]() -> absl::StatusOr<std::unique_ptr<SQLite::Database>> {
-        return std::make_unique<SQLite::Database>(
-            path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, kBusyTimeoutMs);
+        return std::make_unique<SQLite::Database>(path.c_str(),
+                                                  SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
+                                                  kBusyTimeoutMs, WalBufferVfs());
       });
   if (!opened.ok()) {
     return opened.status();

@@ -1,0 +1,388 @@
+#include "storage/wal_vfs.h"
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace hotline::storage {
+namespace {
+
+// A WAL frame's header: page number, then the database's size in pages after a commit (zero in
+// every frame but a commit's), salts and checksums; all big-endian.
+constexpr int kFrameHeaderBytes = 24;
+
+// What is gathered of one WAL file, and where it goes.
+struct Gathered {
+  std::vector<unsigned char> bytes;  // To be written at `start`.
+  sqlite3_int64 start = 0;
+  // Where a write continues the last one, or -1 before the first or after a truncation.
+  sqlite3_int64 next = -1;
+  // Where the page of a commit frame whose header is gathered starts, or -1.
+  sqlite3_int64 commit_page_at = -1;
+  bool holds_commit = false;
+  // A barrier's write that failed: the next write or sync returns it (see wal_vfs.h).
+  int failed = SQLITE_OK;
+};
+
+// Our file: SQLite allocates szOsFile bytes for it; the real VFS's file follows at kRealOffset.
+struct ShimFile {
+  sqlite3_file base;   // pMethods: kPlainMethods or kWalMethods.
+  sqlite3_file* real;  // Inside this allocation.
+  ShimFile* wal;       // A main database: its WAL file while both are open.
+  ShimFile* database;  // A WAL file: its main database, if opened through this VFS.
+  Gathered* gathered;  // A WAL file only.
+};
+constexpr int kRealOffset = (sizeof(ShimFile) + 7) / 8 * 8;
+
+ShimFile* Shim(sqlite3_file* file) { return reinterpret_cast<ShimFile*>(file); }
+sqlite3_file* Real(sqlite3_file* file) { return Shim(file)->real; }
+const sqlite3_io_methods& RealMethods(sqlite3_file* file) { return *Real(file)->pMethods; }
+
+// Writes out what the WAL file `file` has gathered. Its result is the real write's.
+int WriteOut(ShimFile* file) {
+  Gathered& g = *file->gathered;
+  if (g.bytes.empty()) {
+    return SQLITE_OK;
+  }
+  const int rc = RealMethods(&file->base)
+                     .xWrite(file->real, g.bytes.data(), static_cast<int>(g.bytes.size()), g.start);
+  g.bytes.clear();
+  g.holds_commit = false;
+  return rc;
+}
+
+// --- The main database and every other file: as the real VFS, but the barrier writes out. ---
+
+int PlainClose(sqlite3_file* file) {
+  if (ShimFile* wal = Shim(file)->wal; wal != nullptr) {
+    wal->database = nullptr;
+  }
+  return RealMethods(file).xClose(Real(file));
+}
+int PlainRead(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
+  return RealMethods(file).xRead(Real(file), out, amount, offset);
+}
+int PlainWrite(sqlite3_file* file, const void* in, int amount, sqlite3_int64 offset) {
+  return RealMethods(file).xWrite(Real(file), in, amount, offset);
+}
+int PlainTruncate(sqlite3_file* file, sqlite3_int64 size) {
+  return RealMethods(file).xTruncate(Real(file), size);
+}
+int PlainSync(sqlite3_file* file, int flags) { return RealMethods(file).xSync(Real(file), flags); }
+int PlainFileSize(sqlite3_file* file, sqlite3_int64* size) {
+  return RealMethods(file).xFileSize(Real(file), size);
+}
+int Lock(sqlite3_file* file, int level) { return RealMethods(file).xLock(Real(file), level); }
+int Unlock(sqlite3_file* file, int level) { return RealMethods(file).xUnlock(Real(file), level); }
+int CheckReservedLock(sqlite3_file* file, int* out) {
+  return RealMethods(file).xCheckReservedLock(Real(file), out);
+}
+int PlainFileControl(sqlite3_file* file, int op, void* arg) {
+  return RealMethods(file).xFileControl(Real(file), op, arg);
+}
+int SectorSize(sqlite3_file* file) { return RealMethods(file).xSectorSize(Real(file)); }
+int DeviceCharacteristics(sqlite3_file* file) {
+  return RealMethods(file).xDeviceCharacteristics(Real(file));
+}
+int ShmMap(sqlite3_file* file, int page, int page_bytes, int extend, void volatile** out) {
+  return RealMethods(file).xShmMap(Real(file), page, page_bytes, extend, out);
+}
+int ShmLock(sqlite3_file* file, int offset, int n, int flags) {
+  return RealMethods(file).xShmLock(Real(file), offset, n, flags);
+}
+int ShmUnmap(sqlite3_file* file, int delete_flag) {
+  return RealMethods(file).xShmUnmap(Real(file), delete_flag);
+}
+int PlainFetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
+  return RealMethods(file).xFetch(Real(file), offset, amount, out);
+}
+int Unfetch(sqlite3_file* file, sqlite3_int64 offset, void* p) {
+  return RealMethods(file).xUnfetch(Real(file), offset, p);
+}
+
+// SQLite calls it on the main database's file just before it publishes a commit in the WAL index
+// (and in readers' checks of the index): nothing may stay gathered past it.
+void PlainShmBarrier(sqlite3_file* file) {
+  if (ShimFile* wal = Shim(file)->wal; wal != nullptr && !wal->gathered->bytes.empty()) {
+    Gathered& g = *wal->gathered;
+    const bool holds_commit = g.holds_commit;
+    if (const int rc = WriteOut(wal); rc != SQLITE_OK) {
+      if (holds_commit) {
+        // Never reached while SQLite writes a commit frame's page right after its header (the
+        // write that writes everything out); kept so a change in SQLite cannot publish a commit
+        // whose frames are not in the file.
+        std::fprintf(stderr, "a WAL commit frame could not be written (SQLite code %d); stopping\n",
+                     rc);
+        std::abort();
+      }
+      g.failed = rc;
+    }
+  }
+  RealMethods(file).xShmBarrier(Real(file));
+}
+
+constexpr sqlite3_io_methods kPlainMethods = {
+    3,
+    PlainClose,
+    PlainRead,
+    PlainWrite,
+    PlainTruncate,
+    PlainSync,
+    PlainFileSize,
+    Lock,
+    Unlock,
+    CheckReservedLock,
+    PlainFileControl,
+    SectorSize,
+    DeviceCharacteristics,
+    ShmMap,
+    ShmLock,
+    PlainShmBarrier,
+    ShmUnmap,
+    PlainFetch,
+    Unfetch,
+};
+
+// --- A WAL file: writes gathered, written out before anything else touches the file. ---
+
+// A barrier's failed write, once.
+int TakeFailure(ShimFile* file) {
+  Gathered& g = *file->gathered;
+  const int rc = g.failed;
+  g.failed = SQLITE_OK;
+  return rc;
+}
+
+// Writes out what is gathered, or returns a barrier's failure.
+int Settle(ShimFile* file) {
+  if (const int rc = TakeFailure(file); rc != SQLITE_OK) {
+    return rc;
+  }
+  return WriteOut(file);
+}
+
+bool IsCommitHeader(const void* in) {
+  const auto* bytes = static_cast<const unsigned char*>(in);
+  return (bytes[4] | bytes[5] | bytes[6] | bytes[7]) != 0;
+}
+
+int WalWrite(sqlite3_file* file, const void* in, int amount, sqlite3_int64 offset) {
+  ShimFile* shim = Shim(file);
+  Gathered& g = *shim->gathered;
+  if (const int rc = TakeFailure(shim); rc != SQLITE_OK) {
+    return rc;
+  }
+  const auto bytes = static_cast<std::size_t>(amount);
+  const bool continues = offset == g.next && g.next >= 0;
+  // This write is the page of a commit frame whose header came just before.
+  const bool commit_page = continues && offset == g.commit_page_at;
+  g.commit_page_at = -1;
+  g.next = offset + amount;
+  if (!continues || g.bytes.size() + bytes > kWalBufferBytes) {
+    if (const int rc = WriteOut(shim); rc != SQLITE_OK) {
+      return rc;
+    }
+  }
+  if (!continues || bytes > kWalBufferBytes) {
+    return RealMethods(file).xWrite(shim->real, in, amount, offset);
+  }
+  if (g.bytes.empty()) {
+    if (g.bytes.capacity() == 0) {
+      g.bytes.reserve(kWalBufferBytes);  // Once per file: it never grows past the bound.
+    }
+    g.start = offset;
+  }
+  const auto* first = static_cast<const unsigned char*>(in);
+  g.bytes.insert(g.bytes.end(), first, first + bytes);
+  if (commit_page) {
+    return WriteOut(shim);  // A commit frame is whole: out before SQLite publishes it.
+  }
+  if (amount == kFrameHeaderBytes && IsCommitHeader(in)) {
+    g.commit_page_at = offset + amount;
+    g.holds_commit = true;
+  }
+  return SQLITE_OK;
+}
+
+int WalClose(sqlite3_file* file) {
+  ShimFile* shim = Shim(file);
+  const int written = Settle(shim);
+  if (shim->database != nullptr) {
+    shim->database->wal = nullptr;
+  }
+  delete shim->gathered;
+  shim->gathered = nullptr;
+  const int closed = RealMethods(file).xClose(shim->real);
+  return written != SQLITE_OK ? written : closed;
+}
+int WalRead(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
+  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+    return rc;
+  }
+  return PlainRead(file, out, amount, offset);
+}
+int WalTruncate(sqlite3_file* file, sqlite3_int64 size) {
+  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+    return rc;
+  }
+  Shim(file)->gathered->next = -1;
+  Shim(file)->gathered->commit_page_at = -1;
+  return PlainTruncate(file, size);
+}
+int WalSync(sqlite3_file* file, int flags) {
+  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+    return rc;
+  }
+  return PlainSync(file, flags);
+}
+int WalFileSize(sqlite3_file* file, sqlite3_int64* size) {
+  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+    return rc;
+  }
+  return PlainFileSize(file, size);
+}
+int WalFileControl(sqlite3_file* file, int op, void* arg) {
+  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+    return rc;
+  }
+  return PlainFileControl(file, op, arg);
+}
+int WalFetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
+  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+    return rc;
+  }
+  return PlainFetch(file, offset, amount, out);
+}
+
+// The plain methods, with those that touch the log's bytes writing out first.
+constexpr sqlite3_io_methods WalMethods() {
+  sqlite3_io_methods methods = kPlainMethods;
+  methods.xClose = WalClose;
+  methods.xRead = WalRead;
+  methods.xWrite = WalWrite;
+  methods.xTruncate = WalTruncate;
+  methods.xSync = WalSync;
+  methods.xFileSize = WalFileSize;
+  methods.xFileControl = WalFileControl;
+  methods.xFetch = WalFetch;
+  return methods;
+}
+const sqlite3_io_methods kWalMethods = WalMethods();
+
+// --- The VFS: the root's, with xOpen wrapping each file. ---
+
+sqlite3_vfs* Root(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
+
+int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+  ShimFile* shim = Shim(file);
+  shim->base.pMethods = nullptr;
+  shim->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kRealOffset);
+  shim->real->pMethods = nullptr;
+  shim->wal = nullptr;
+  shim->database = nullptr;
+  shim->gathered = nullptr;
+  const bool is_wal = (flags & SQLITE_OPEN_WAL) != 0;
+  if (is_wal) {
+    shim->gathered = new (std::nothrow) Gathered();
+    if (shim->gathered == nullptr) {
+      return SQLITE_NOMEM;
+    }
+  }
+  sqlite3_vfs* root = Root(vfs);
+  int rc = root->xOpen(root, name, shim->real, flags, out_flags);
+  if (rc == SQLITE_OK && shim->real->pMethods->iVersion < 3) {
+    rc = SQLITE_CANTOPEN;  // Every file of SQLite's unix VFS has version 3's methods.
+  }
+  if (rc != SQLITE_OK) {
+    if (shim->real->pMethods != nullptr) {
+      shim->real->pMethods->xClose(shim->real);
+    }
+    delete shim->gathered;
+    shim->gathered = nullptr;
+    return rc;
+  }
+  shim->base.pMethods = is_wal ? &kWalMethods : &kPlainMethods;
+  if (is_wal) {
+    sqlite3_file* database = sqlite3_database_file_object(name);
+    if (database != nullptr && database->pMethods == &kPlainMethods) {
+      shim->database = Shim(database);
+      shim->database->wal = shim;
+    }
+  }
+  return SQLITE_OK;
+}
+
+int Delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+  return Root(vfs)->xDelete(Root(vfs), name, sync_dir);
+}
+int Access(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
+  return Root(vfs)->xAccess(Root(vfs), name, flags, out);
+}
+int FullPathname(sqlite3_vfs* vfs, const char* name, int size, char* out) {
+  return Root(vfs)->xFullPathname(Root(vfs), name, size, out);
+}
+void* DlOpen(sqlite3_vfs* vfs, const char* name) { return Root(vfs)->xDlOpen(Root(vfs), name); }
+void DlError(sqlite3_vfs* vfs, int size, char* out) { Root(vfs)->xDlError(Root(vfs), size, out); }
+void (*DlSym(sqlite3_vfs* vfs, void* handle, const char* symbol))(void) {
+  return Root(vfs)->xDlSym(Root(vfs), handle, symbol);
+}
+void DlClose(sqlite3_vfs* vfs, void* handle) { Root(vfs)->xDlClose(Root(vfs), handle); }
+int Randomness(sqlite3_vfs* vfs, int size, char* out) {
+  return Root(vfs)->xRandomness(Root(vfs), size, out);
+}
+int Sleep(sqlite3_vfs* vfs, int microseconds) { return Root(vfs)->xSleep(Root(vfs), microseconds); }
+int CurrentTime(sqlite3_vfs* vfs, double* out) { return Root(vfs)->xCurrentTime(Root(vfs), out); }
+int GetLastError(sqlite3_vfs* vfs, int size, char* out) {
+  return Root(vfs)->xGetLastError(Root(vfs), size, out);
+}
+int CurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+  return Root(vfs)->xCurrentTimeInt64(Root(vfs), out);
+}
+
+}  // namespace
+
+int RegisterWalBufferVfs(const char* name, sqlite3_vfs* root) {
+  if (root == nullptr || root->iVersion < 2 || sqlite3_vfs_find(name) != nullptr) {
+    return root == nullptr || root->iVersion < 2 ? SQLITE_CANTOPEN : SQLITE_MISUSE;
+  }
+  // Lives as long as the process: SQLite keeps the pointer.
+  auto* vfs = new sqlite3_vfs{};
+  vfs->iVersion = 2;
+  vfs->szOsFile = kRealOffset + root->szOsFile;
+  vfs->mxPathname = root->mxPathname;
+  vfs->zName = name;
+  vfs->pAppData = root;
+  vfs->xOpen = Open;
+  vfs->xDelete = Delete;
+  vfs->xAccess = Access;
+  vfs->xFullPathname = FullPathname;
+  vfs->xDlOpen = DlOpen;
+  vfs->xDlError = DlError;
+  vfs->xDlSym = DlSym;
+  vfs->xDlClose = DlClose;
+  vfs->xRandomness = Randomness;
+  vfs->xSleep = Sleep;
+  vfs->xCurrentTime = CurrentTime;
+  vfs->xGetLastError = GetLastError;
+  vfs->xCurrentTimeInt64 = CurrentTimeInt64;
+  const int rc = sqlite3_vfs_register(vfs, 0);
+  if (rc != SQLITE_OK) {
+    delete vfs;
+  }
+  return rc;
+}
+
+const char* WalBufferVfs() {
+  static constexpr const char* kName = "hotline-wal-buffer";
+  static std::once_flag once;
+  // Should it fail, opening with the name fails with SQLite's "no such vfs: hotline-wal-buffer".
+  std::call_once(once, [] { RegisterWalBufferVfs(kName, sqlite3_vfs_find(nullptr)); });
+  return kName;
+}
+
+}  // namespace hotline::storage

@@ -1,0 +1,140 @@
+// The VFS that gathers a WAL file's writes (storage/wal_vfs.h): through the Store, commits larger
+// than one system write and visible to another connection as soon as Commit returns; through a
+// counting VFS beneath it, one write per commit where SQLite alone makes two per frame.
+#include "storage/wal_vfs.h"
+
+#include <SQLiteCpp/Database.h>
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "storage/batch.h"
+#include "storage/store.h"
+#include "tests/storage/storage_testing.h"
+
+namespace hotline::storage {
+namespace {
+
+using namespace testing;  // NOLINT(google-build-using-namespace): the helpers of this directory.
+
+// Journal entries first_seq .. first_seq + count - 1, each `bytes` long.
+Batch JournalBatch(int64_t first_seq, int count, std::size_t bytes) {
+  Batch batch;
+  for (int64_t seq = first_seq; seq < first_seq + count; ++seq) {
+    batch.journal.push_back(
+        JournalEntry{seq, seq, std::string(bytes, static_cast<char>('a' + seq % 26))});
+  }
+  return batch;
+}
+
+TEST_CASE("a commit whose frames pass one system write's limit is written whole") {
+  // SQLite's unix VFS writes at most 128 KiB - 1 in one call and calls a longer write a full
+  // disk; 1,000 rows of 400 bytes leave about 200 frames (420 KB).
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  REQUIRE_OK(store->Commit(JournalBatch(1, 1000, 400)));
+  REQUIRE_OK(store->Commit(JournalBatch(1001, 10, 400)));
+  CHECK(Count(db.path(), "SELECT COUNT(*) FROM journal") == 1010);
+  CHECK(Count(db.path(), "SELECT SUM(LENGTH(record)) FROM journal") == 1010 * 400);
+}
+
+TEST_CASE("another connection sees each commit as soon as Commit returns, across checkpoints") {
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  SQLite::Database reader(db.path(), SQLite::OPEN_READONLY);
+  int64_t seq = 1;
+  int checkpoints = 0;
+  for (int commit = 1; commit <= 500; ++commit) {
+    REQUIRE_OK(store->Commit(JournalBatch(seq, 20, 400)));
+    seq += 20;
+    // The reader's own connection, kept open: it reads the WAL the writer's commit published.
+    REQUIRE(reader.execAndGet("SELECT COUNT(*) FROM journal").getInt64() == seq - 1);
+    REQUIRE(reader.execAndGet("SELECT MAX(seq) FROM journal").getInt64() == seq - 1);
+    absl::StatusOr<bool> ran = store->CheckpointIfDue();
+    REQUIRE(ran.ok());
+    checkpoints += *ran ? 1 : 0;
+  }
+  CHECK(checkpoints >= 2);  // The WAL was reset and written from its start again.
+  CHECK(Count(db.path(), "SELECT COUNT(*) FROM journal") == seq - 1);
+}
+
+// Beneath the gathering VFS: SQLite's default, with every WAL file's writes counted.
+struct CountingVfs {
+  static inline sqlite3_vfs* root = nullptr;
+  static inline sqlite3_vfs vfs{};
+  static inline const sqlite3_io_methods* real_methods = nullptr;
+  static inline sqlite3_io_methods methods{};
+  static inline int64_t wal_writes = 0;
+
+  static int Write(sqlite3_file* file, const void* in, int amount, sqlite3_int64 offset) {
+    ++wal_writes;
+    return real_methods->xWrite(file, in, amount, offset);
+  }
+  // The default VFS's own file, with a copy of its methods in which xWrite counts (the unix
+  // VFS's files all share one table of methods).
+  static int Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out) {
+    const int rc = root->xOpen(root, name, file, flags, out);
+    if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) != 0) {
+      REQUIRE((real_methods == nullptr || real_methods == file->pMethods));
+      real_methods = file->pMethods;
+      methods = *real_methods;
+      methods.xWrite = Write;
+      file->pMethods = &methods;
+    }
+    return rc;
+  }
+  static void RegisterOnce() {
+    if (root != nullptr) {
+      return;
+    }
+    root = sqlite3_vfs_find(nullptr);
+    vfs = *root;
+    vfs.zName = "hotline-test-counting";
+    vfs.xOpen = Open;
+    REQUIRE(sqlite3_vfs_register(&vfs, 0) == SQLITE_OK);
+    REQUIRE(RegisterWalBufferVfs("hotline-test-gathering", &vfs) == SQLITE_OK);
+  }
+};
+
+// WAL writes made by one transaction of 40 rows of 600 bytes (about 15 frames of 2 KB pages),
+// through the VFS named `vfs`, checked from a second connection on the default VFS.
+int64_t WritesOfOneCommit(const std::string& path, const char* vfs) {
+  SQLite::Database writer(path.c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0, vfs);
+  writer.exec("PRAGMA page_size = 2048");
+  writer.exec("PRAGMA journal_mode = WAL");
+  writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)");
+  writer.exec("INSERT INTO t (body) VALUES ('first')");  // The WAL's header is written by now.
+  const int64_t before = CountingVfs::wal_writes;
+  writer.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
+      "INSERT INTO t (body) SELECT hex(zeroblob(300)) FROM n");
+  const int64_t writes = CountingVfs::wal_writes - before;
+  SQLite::Database reader(path, SQLite::OPEN_READONLY);
+  REQUIRE(reader.execAndGet("SELECT COUNT(*) FROM t").getInt64() == 41);
+  REQUIRE(reader.execAndGet("SELECT SUM(LENGTH(body)) FROM t").getInt64() == 5 + 40 * 600);
+  return writes;
+}
+
+TEST_CASE("a commit's frames reach the WAL file in one write, where SQLite makes two per frame") {
+  CountingVfs::RegisterOnce();
+  TempDb plain;
+  TempDb gathered;
+  const int64_t frames_written_alone = WritesOfOneCommit(plain.path(), "hotline-test-counting");
+  const int64_t gathered_writes = WritesOfOneCommit(gathered.path(), "hotline-test-gathering");
+  INFO("SQLite alone: " << frames_written_alone << " writes; gathered: " << gathered_writes);
+  CHECK(frames_written_alone >= 2 * 12);  // A header and a page for each of at least 12 frames.
+  CHECK(gathered_writes == 1);
+}
+
+TEST_CASE("the gathering VFS is registered once, and a second registration of a name is refused") {
+  const char* name = WalBufferVfs();
+  CHECK(WalBufferVfs() == name);
+  CHECK(sqlite3_vfs_find(name) != nullptr);
+  CHECK(RegisterWalBufferVfs(name, sqlite3_vfs_find(nullptr)) == SQLITE_MISUSE);
+}
+
+}  // namespace
+}  // namespace hotline::storage
