@@ -62,9 +62,9 @@ absl::Status CheckAuditRow(const AuditRow& row) {
   return absl::OkStatus();
 }
 
-SQLite::Statement& Store::Prepared(std::unique_ptr<SQLite::Statement>& slot, std::string_view sql) {
+NamedStatement& Store::Prepared(std::unique_ptr<NamedStatement>& slot, std::string_view sql) {
   if (slot == nullptr) {
-    slot = std::make_unique<SQLite::Statement>(*db_, std::string(sql));
+    slot = std::make_unique<NamedStatement>(*db_, std::string(sql));
   }
   return *slot;
 }
@@ -74,7 +74,7 @@ void Store::WriteCallbackChange(const CallbackChange& change) {
     StatementUse use(Prepared(insert_callback_, R"sql(
 INSERT INTO callbacks (call_id, gateway_id, caller_masked, sealed, arrived_at, state)
 VALUES (:call_id, :gateway_id, :caller_masked, :sealed, :arrived_at, 'live'))sql"));
-    SQLite::Statement& s = *use;
+    NamedStatement& s = *use;
     s.bind(":call_id", held->call_id);
     s.bind(":gateway_id", held->gateway_id);
     s.bind(":caller_masked", held->caller_masked);
@@ -94,7 +94,7 @@ VALUES (:call_id, :gateway_id, :caller_masked, :sealed, :arrived_at, 'live'))sql
   StatementUse use(Prepared(pend_callback_, R"sql(
 UPDATE callbacks SET state = 'pending', outcome = :outcome, ended_at = :ended_at
 WHERE call_id = :call_id AND state = 'live')sql"));
-  SQLite::Statement& s = *use;
+  NamedStatement& s = *use;
   s.bind(":call_id", ended.call_id);
   s.bind(":outcome", ended.outcome);
   s.bind(":ended_at", ended.ended_at_ms);

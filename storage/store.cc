@@ -287,12 +287,12 @@ absl::Status CheckBatch(const Batch& batch) {
   return absl::OkStatus();
 }
 
-void BindName(SQLite::Statement& s, const char* parameter, std::string_view name) {
+void BindName(NamedStatement& s, ParameterName parameter, std::string_view name) {
   s.bind(parameter, std::string(name));
 }
 
 // The domain uses "" for "none"; the database uses NULL so reports can say IS NULL.
-void BindTextOrNull(SQLite::Statement& s, const char* parameter, const std::string& value) {
+void BindTextOrNull(NamedStatement& s, ParameterName parameter, const std::string& value) {
   if (value.empty()) {
     s.bind(parameter);
   } else {
@@ -301,15 +301,15 @@ void BindTextOrNull(SQLite::Statement& s, const char* parameter, const std::stri
 }
 
 // Without a copy: the batch outlives the statement's use (StatementUse clears the bindings).
-void BindBlob(SQLite::Statement& s, const char* parameter, const std::string& bytes) {
+void BindBlob(NamedStatement& s, ParameterName parameter, const std::string& bytes) {
   s.bindNoCopy(parameter, static_cast<const void*>(bytes.data()), static_cast<int>(bytes.size()));
 }
 
-void BindTime(SQLite::Statement& s, const char* parameter, Timestamp t) {
+void BindTime(NamedStatement& s, ParameterName parameter, Timestamp t) {
   s.bind(parameter, routing::ToUnixMillis(t));
 }
 
-void BindTime(SQLite::Statement& s, const char* parameter, const std::optional<Timestamp>& t) {
+void BindTime(NamedStatement& s, ParameterName parameter, const std::optional<Timestamp>& t) {
   if (t) {
     BindTime(s, parameter, *t);
   } else {
@@ -318,7 +318,7 @@ void BindTime(SQLite::Statement& s, const char* parameter, const std::optional<T
 }
 
 // Binds every profile column except token_hash and the row times.
-void BindProfile(SQLite::Statement& s, const CounsellorProfile& p) {
+void BindProfile(NamedStatement& s, const CounsellorProfile& p) {
   s.bind(":counsellor_id", p.id);
   s.bind(":display_name", p.display_name);
   s.bind(":home_province", p.home_province);
@@ -450,9 +450,11 @@ CallRecord ReadCall(const RowReader& row) {
 // The newest open offer (by offered_at, then insertion) of the call to the counsellor;
 // offers_by_call finds the call's few rows.
 // :category, :action, :flags, :heavy and :note: all NULL without a disposition.
-void BindDisposition(SQLite::Statement& s, const routing::Disposition* d) {
+void BindDisposition(NamedStatement& s, const routing::Disposition* d) {
   if (d == nullptr) {
-    for (const char* parameter : {":category", ":action", ":flags", ":heavy", ":note"}) {
+    for (const ParameterName parameter :
+         {ParameterName(":category"), ParameterName(":action"), ParameterName(":flags"),
+          ParameterName(":heavy"), ParameterName(":note")}) {
       s.bind(parameter);
     }
     return;
@@ -563,9 +565,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path,
   }
   absl::StatusOr<std::unique_ptr<SQLite::Database>> opened =
       Guard(nullptr, path, "opening", [&]() -> absl::StatusOr<std::unique_ptr<SQLite::Database>> {
-        return std::make_unique<SQLite::Database>(path.c_str(),
-                                                  SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE,
-                                                  kBusyTimeoutMs, WalBufferVfs());
+        return std::make_unique<SQLite::Database>(
+            path.c_str(),
+            // NOMUTEX: one thread at a time uses the Store (store.h), so SQLite's lock of the
+            // connection at every call (bind, step, reset: 4 % of a commit's instructions) is off.
+            SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_NOMUTEX, kBusyTimeoutMs,
+            WalBufferVfs());
       });
   if (!opened.ok()) {
     return opened.status();
@@ -601,7 +606,7 @@ Store::Store(std::unique_ptr<SQLite::Database> db, int schema_version)
   // SQLite's hook back in place of this one, and checkpoints inside commits again.
   sqlite3_wal_hook(db_->getHandle(), &Store::OnWalCommit, this);
   const auto prepare = [&](std::string_view sql) {
-    return std::make_unique<SQLite::Statement>(*db_, std::string(sql));
+    return std::make_unique<NamedStatement>(*db_, std::string(sql));
   };
   insert_call_ = prepare(kInsertCallSql);
   insert_presence_ = prepare(kInsertPresenceSql);
@@ -807,7 +812,7 @@ absl::Status Store::Commit(const Batch& batch) {
 
 void Store::WriteCall(const CallRecord& r) {
   StatementUse use(*insert_call_);
-  SQLite::Statement& s = *use;
+  NamedStatement& s = *use;
   const routing::CallInfo& c = r.call;
   s.bind(":call_id", c.call_id);
   s.bind(":gateway_id", c.gateway_id);
@@ -845,7 +850,7 @@ void Store::WriteCall(const CallRecord& r) {
 
 void Store::WritePresence(const PresenceChange& change) {
   StatementUse use(*insert_presence_);
-  SQLite::Statement& s = *use;
+  NamedStatement& s = *use;
   s.bind(":counsellor_id", change.counsellor_id);
   BindName(s, ":state", routing::Name(change.state));
   if (change.reason == routing::BreakReason::kNone) {
@@ -860,7 +865,7 @@ void Store::WritePresence(const PresenceChange& change) {
 
 void Store::WriteResult(const RequestResult& r) {
   StatementUse use(*upsert_result_);
-  SQLite::Statement& s = *use;
+  NamedStatement& s = *use;
   s.bind(":origin", r.origin);
   s.bind(":request_id", r.request_id);
   s.bind(":at", r.at_ms);
@@ -911,7 +916,7 @@ absl::Status Store::WriteCounsellorOp(const CounsellorOp& op) {
 
 void Store::WriteOffer(const OfferRow& o) {
   StatementUse use(*insert_offer_);
-  SQLite::Statement& s = *use;
+  NamedStatement& s = *use;
   s.bind(":call_id", o.call_id);
   s.bind(":counsellor_id", o.counsellor_id);
   s.bind(":offered_at", o.offered_at_ms);
@@ -932,7 +937,7 @@ void Store::WriteOffer(const OfferRow& o) {
 
 void Store::WriteLateDisposition(const LateDisposition& late) {
   StatementUse use(*late_disposition_);
-  SQLite::Statement& s = *use;
+  NamedStatement& s = *use;
   s.bind(":call_id", late.call_id);
   s.bind(":counsellor_id", late.counsellor_id);
   BindDisposition(s, &late.disposition);
@@ -943,7 +948,7 @@ void Store::WriteLateDisposition(const LateDisposition& late) {
 // No open offer is not an error: the offer may have been recorded before storage kept offers.
 void Store::WriteOfferResult(const OfferResult& r) {
   StatementUse use(*end_offer_);
-  SQLite::Statement& s = *use;
+  NamedStatement& s = *use;
   s.bind(":call_id", r.call_id);
   s.bind(":counsellor_id", r.counsellor_id);
   s.bind(":result", r.result);
@@ -968,7 +973,7 @@ absl::Status Store::WriteJournal(const std::vector<JournalEntry>& entries) {
                     entries.front().seq, last, db_->getFilename()));
   }
   StatementUse use(*insert_journal_);
-  SQLite::Statement& s = *use;
+  NamedStatement& s = *use;
   for (const JournalEntry& entry : entries) {
     s.bind(":seq", entry.seq);
     s.bind(":at", entry.at_ms);

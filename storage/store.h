@@ -24,7 +24,9 @@
 // Messages carry SQLite's own message, the database path and the item that failed.
 //
 // Thread-safety: not thread-safe. One owner thread (the daemon's journal writer, or the engine
-// thread before there is one) creates the Store and makes every call on it.
+// thread before there is one) creates the Store and makes every call on it. The connection is
+// opened without SQLite's own locking (SQLITE_OPEN_NOMUTEX): two threads calling at once would
+// corrupt it, where SQLite would otherwise serialize them.
 #pragma once
 
 #include <atomic>
@@ -42,6 +44,10 @@
 #include "storage/privacy.h"
 
 struct sqlite3;
+
+namespace hotline::storage {
+class NamedStatement;  // storage/sqlite_support.h
+}  // namespace hotline::storage
 
 namespace SQLite {
 class Database;
@@ -294,7 +300,7 @@ class Store final : public Sink {
   // REQUIRES: secure_delete ON when `change` deletes (Commit turns it on for the batch).
   void WriteCallbackChange(const CallbackChange& change);  // storage/privacy.cc
   // `slot`, prepared from `sql` on first use: statements of tables a later migration added.
-  SQLite::Statement& Prepared(std::unique_ptr<SQLite::Statement>& slot, std::string_view sql);
+  NamedStatement& Prepared(std::unique_ptr<NamedStatement>& slot, std::string_view sql);
   [[nodiscard]] absl::Status WriteJournal(const std::vector<JournalEntry>& entries);
   [[nodiscard]] absl::Status WriteSnapshot(const Snapshot& snapshot);
   int64_t QueryLastSeq();
@@ -317,27 +323,27 @@ class Store final : public Sink {
   int wal_frames_ = 0;      // Frames in the WAL after the last commit (OnWalCommit).
   int64_t checkpoints_ = 0;
   // Prepared once and reused (re-preparing per row costs about 7x).
-  std::unique_ptr<SQLite::Statement> insert_call_;
-  std::unique_ptr<SQLite::Statement> insert_presence_;
-  std::unique_ptr<SQLite::Statement> insert_journal_;
-  std::unique_ptr<SQLite::Statement> upsert_result_;
-  std::unique_ptr<SQLite::Statement> counsellor_exists_;
-  std::unique_ptr<SQLite::Statement> insert_counsellor_;
-  std::unique_ptr<SQLite::Statement> update_counsellor_;
-  std::unique_ptr<SQLite::Statement> remove_counsellor_;
-  std::unique_ptr<SQLite::Statement> last_seq_;
-  std::unique_ptr<SQLite::Statement> snapshot_seq_;
-  std::unique_ptr<SQLite::Statement> delete_snapshots_;
-  std::unique_ptr<SQLite::Statement> insert_snapshot_;
-  std::unique_ptr<SQLite::Statement> delete_journal_through_;
-  std::unique_ptr<SQLite::Statement> forget_results_;
-  std::unique_ptr<SQLite::Statement> insert_offer_;
-  std::unique_ptr<SQLite::Statement> end_offer_;
-  std::unique_ptr<SQLite::Statement> late_disposition_;
+  std::unique_ptr<NamedStatement> insert_call_;
+  std::unique_ptr<NamedStatement> insert_presence_;
+  std::unique_ptr<NamedStatement> insert_journal_;
+  std::unique_ptr<NamedStatement> upsert_result_;
+  std::unique_ptr<NamedStatement> counsellor_exists_;
+  std::unique_ptr<NamedStatement> insert_counsellor_;
+  std::unique_ptr<NamedStatement> update_counsellor_;
+  std::unique_ptr<NamedStatement> remove_counsellor_;
+  std::unique_ptr<NamedStatement> last_seq_;
+  std::unique_ptr<NamedStatement> snapshot_seq_;
+  std::unique_ptr<NamedStatement> delete_snapshots_;
+  std::unique_ptr<NamedStatement> insert_snapshot_;
+  std::unique_ptr<NamedStatement> delete_journal_through_;
+  std::unique_ptr<NamedStatement> forget_results_;
+  std::unique_ptr<NamedStatement> insert_offer_;
+  std::unique_ptr<NamedStatement> end_offer_;
+  std::unique_ptr<NamedStatement> late_disposition_;
   // Prepared on first use (Prepared): a call's callback row, written in every arrival's commit.
-  std::unique_ptr<SQLite::Statement> insert_callback_;
-  std::unique_ptr<SQLite::Statement> delete_callback_;
-  std::unique_ptr<SQLite::Statement> pend_callback_;
+  std::unique_ptr<NamedStatement> insert_callback_;
+  std::unique_ptr<NamedStatement> delete_callback_;
+  std::unique_ptr<NamedStatement> pend_callback_;
 };
 
 }  // namespace hotline::storage
