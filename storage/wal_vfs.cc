@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
-#include <vector>
 
 namespace hotline::storage {
 namespace {
@@ -16,17 +16,14 @@ namespace {
 // every frame but a commit's), salts and checksums; all big-endian.
 constexpr int kFrameHeaderBytes = 24;
 
-// What is gathered of one WAL file, and where it goes.
+// What is gathered of one WAL file, and where it goes. Made with its whole buffer at the file's
+// opening (new (std::nothrow)), so no write allocates and no exception crosses SQLite's frames.
 struct Gathered {
-  std::vector<unsigned char> bytes;  // To be written at `start`.
+  unsigned char bytes[kWalBufferBytes];
+  std::size_t size = 0;  // bytes[0, size) are to be written at `start`.
   sqlite3_int64 start = 0;
-  // Where a write continues the last one, or -1 before the first or after a truncation.
-  sqlite3_int64 next = -1;
-  // Where the page of a commit frame whose header is gathered starts, or -1.
+  // Where the page of a commit frame whose header was the last write starts, or -1.
   sqlite3_int64 commit_page_at = -1;
-  bool holds_commit = false;
-  // A barrier's write that failed: the next write or sync returns it (see wal_vfs.h).
-  int failed = SQLITE_OK;
 };
 
 // Our file: SQLite allocates szOsFile bytes for it; the real VFS's file follows at kRealOffset.
@@ -46,14 +43,20 @@ const sqlite3_io_methods& RealMethods(sqlite3_file* file) { return *Real(file)->
 // Writes out what the WAL file `file` has gathered. Its result is the real write's.
 int WriteOut(ShimFile* file) {
   Gathered& g = *file->gathered;
-  if (g.bytes.empty()) {
+  if (g.size == 0) {
     return SQLITE_OK;
   }
-  const int rc = RealMethods(&file->base)
-                     .xWrite(file->real, g.bytes.data(), static_cast<int>(g.bytes.size()), g.start);
-  g.bytes.clear();
-  g.holds_commit = false;
+  const int rc =
+      RealMethods(&file->base).xWrite(file->real, g.bytes, static_cast<int>(g.size), g.start);
+  g.size = 0;
   return rc;
+}
+
+// Forgets what is gathered, unwritten.
+void Drop(ShimFile* file) {
+  Gathered& g = *file->gathered;
+  g.size = 0;
+  g.commit_page_at = -1;
 }
 
 // --- The main database and every other file: as the real VFS, but the barrier writes out. ---
@@ -106,24 +109,35 @@ int Unfetch(sqlite3_file* file, sqlite3_int64 offset, void* p) {
 }
 
 // SQLite calls it on the main database's file just before it publishes a commit in the WAL index
-// (and in readers' checks of the index): nothing may stay gathered past it.
+// (and in readers' checks of the index). A commit frame is written out with its page, so what is
+// gathered here can only belong to the commit being published (a frame header SQLite rewrote in
+// place, the tail of its padding): it is written, and if that fails the process stops before
+// the commit is published, as a crash at that instant would (the journal recovers what was
+// acknowledged).
 void PlainShmBarrier(sqlite3_file* file) {
-  if (ShimFile* wal = Shim(file)->wal; wal != nullptr && !wal->gathered->bytes.empty()) {
-    Gathered& g = *wal->gathered;
-    const bool holds_commit = g.holds_commit;
+  if (ShimFile* wal = Shim(file)->wal; wal != nullptr) {
     if (const int rc = WriteOut(wal); rc != SQLITE_OK) {
-      if (holds_commit) {
-        // Never reached while SQLite writes a commit frame's page right after its header (the
-        // write that writes everything out); kept so a change in SQLite cannot publish a commit
-        // whose frames are not in the file.
-        std::fprintf(stderr, "a WAL commit frame could not be written (SQLite code %d); stopping\n",
-                     rc);
-        std::abort();
-      }
-      g.failed = rc;
+      std::fprintf(stderr, "a WAL frame could not be written before its commit (SQLite code %d)\n",
+                   rc);
+      std::abort();
     }
   }
   RealMethods(file).xShmBarrier(Real(file));
+}
+
+// SQLite's lock of the WAL index that a writer holds for its whole write transaction.
+constexpr int kWalWriteLock = 0;
+
+// The end of a write transaction on this connection: what is still gathered then was never
+// part of a commit (a commit frame writes everything out with its page), so it belongs to a
+// transaction rolled back after its pages spilled into the log. Written later it would land on
+// frames another connection may commit at the same place once the lock is gone: it is dropped.
+int PlainShmLock(sqlite3_file* file, int offset, int n, int flags) {
+  if (ShimFile* wal = Shim(file)->wal; wal != nullptr && offset == kWalWriteLock && n == 1 &&
+                                       flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE)) {
+    Drop(wal);
+  }
+  return ShmLock(file, offset, n, flags);
 }
 
 constexpr sqlite3_io_methods kPlainMethods = {
@@ -141,7 +155,7 @@ constexpr sqlite3_io_methods kPlainMethods = {
     SectorSize,
     DeviceCharacteristics,
     ShmMap,
-    ShmLock,
+    PlainShmLock,
     PlainShmBarrier,
     ShmUnmap,
     PlainFetch,
@@ -149,22 +163,6 @@ constexpr sqlite3_io_methods kPlainMethods = {
 };
 
 // --- A WAL file: writes gathered, written out before anything else touches the file. ---
-
-// A barrier's failed write, once.
-int TakeFailure(ShimFile* file) {
-  Gathered& g = *file->gathered;
-  const int rc = g.failed;
-  g.failed = SQLITE_OK;
-  return rc;
-}
-
-// Writes out what is gathered, or returns a barrier's failure.
-int Settle(ShimFile* file) {
-  if (const int rc = TakeFailure(file); rc != SQLITE_OK) {
-    return rc;
-  }
-  return WriteOut(file);
-}
 
 bool IsCommitHeader(const void* in) {
   const auto* bytes = static_cast<const unsigned char*>(in);
@@ -174,44 +172,34 @@ bool IsCommitHeader(const void* in) {
 int WalWrite(sqlite3_file* file, const void* in, int amount, sqlite3_int64 offset) {
   ShimFile* shim = Shim(file);
   Gathered& g = *shim->gathered;
-  if (const int rc = TakeFailure(shim); rc != SQLITE_OK) {
-    return rc;
-  }
   const auto bytes = static_cast<std::size_t>(amount);
-  const bool continues = offset == g.next && g.next >= 0;
-  // This write is the page of a commit frame whose header came just before.
-  const bool commit_page = continues && offset == g.commit_page_at;
-  g.commit_page_at = -1;
-  g.next = offset + amount;
-  if (!continues || g.bytes.size() + bytes > kWalBufferBytes) {
+  // This write is the page of a commit frame whose header came just before it.
+  const bool commit_page = offset == g.commit_page_at;
+  g.commit_page_at = amount == kFrameHeaderBytes && IsCommitHeader(in) ? offset + amount : -1;
+  const bool continues = g.size > 0 && offset == g.start + static_cast<sqlite3_int64>(g.size);
+  if ((g.size > 0 && !continues) || g.size + bytes > kWalBufferBytes) {
     if (const int rc = WriteOut(shim); rc != SQLITE_OK) {
+      g.commit_page_at = -1;
       return rc;
     }
   }
-  if (!continues || bytes > kWalBufferBytes) {
+  if (bytes > kWalBufferBytes) {  // Never from SQLite, whose pages are at most 64 KiB.
     return RealMethods(file).xWrite(shim->real, in, amount, offset);
   }
-  if (g.bytes.empty()) {
-    if (g.bytes.capacity() == 0) {
-      g.bytes.reserve(kWalBufferBytes);  // Once per file: it never grows past the bound.
-    }
+  if (g.size == 0) {
     g.start = offset;
   }
-  const auto* first = static_cast<const unsigned char*>(in);
-  g.bytes.insert(g.bytes.end(), first, first + bytes);
+  std::memcpy(g.bytes + g.size, in, bytes);
+  g.size += bytes;
   if (commit_page) {
-    return WriteOut(shim);  // A commit frame is whole: out before SQLite publishes it.
-  }
-  if (amount == kFrameHeaderBytes && IsCommitHeader(in)) {
-    g.commit_page_at = offset + amount;
-    g.holds_commit = true;
+    return WriteOut(shim);  // A commit frame is whole: out before the commit returns.
   }
   return SQLITE_OK;
 }
 
 int WalClose(sqlite3_file* file) {
   ShimFile* shim = Shim(file);
-  const int written = Settle(shim);
+  const int written = WriteOut(shim);
   if (shim->database != nullptr) {
     shim->database->wal = nullptr;
   }
@@ -221,39 +209,37 @@ int WalClose(sqlite3_file* file) {
   return written != SQLITE_OK ? written : closed;
 }
 int WalRead(sqlite3_file* file, void* out, int amount, sqlite3_int64 offset) {
-  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+  if (const int rc = WriteOut(Shim(file)); rc != SQLITE_OK) {
     return rc;
   }
   return PlainRead(file, out, amount, offset);
 }
 int WalTruncate(sqlite3_file* file, sqlite3_int64 size) {
-  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+  if (const int rc = WriteOut(Shim(file)); rc != SQLITE_OK) {
     return rc;
   }
-  Shim(file)->gathered->next = -1;
-  Shim(file)->gathered->commit_page_at = -1;
   return PlainTruncate(file, size);
 }
 int WalSync(sqlite3_file* file, int flags) {
-  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+  if (const int rc = WriteOut(Shim(file)); rc != SQLITE_OK) {
     return rc;
   }
   return PlainSync(file, flags);
 }
 int WalFileSize(sqlite3_file* file, sqlite3_int64* size) {
-  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+  if (const int rc = WriteOut(Shim(file)); rc != SQLITE_OK) {
     return rc;
   }
   return PlainFileSize(file, size);
 }
 int WalFileControl(sqlite3_file* file, int op, void* arg) {
-  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+  if (const int rc = WriteOut(Shim(file)); rc != SQLITE_OK) {
     return rc;
   }
   return PlainFileControl(file, op, arg);
 }
 int WalFetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
-  if (const int rc = Settle(Shim(file)); rc != SQLITE_OK) {
+  if (const int rc = WriteOut(Shim(file)); rc != SQLITE_OK) {
     return rc;
   }
   return PlainFetch(file, offset, amount, out);

@@ -7,23 +7,30 @@
 // at max load (docs/performance.md, "WAL frames written at once").
 //
 // What it keeps of SQLite's guarantees:
-// - A commit's frames reach the file before the commit returns, and before any other
-//   connection can see it: the write of a commit frame's page (the frame whose header holds the
-//   database size) writes out everything gathered, and its failure is that write's failure, so
-//   SQLite rolls the transaction back as it would have. Every other call on the WAL file (read,
-//   sync, truncate, size, file control, close) writes out first. So does the database file's
-//   shared-memory barrier, which SQLite calls just before it publishes a commit in the WAL index:
-//   nothing is pending there by then.
-// - A write that is not the next byte of the file (a checksum rewritten in place, the WAL header
-//   after a reset) writes out what is gathered, then goes to the file as it came.
-// - Frames gathered for a transaction that never commits (a cache spill) that cannot be written
-//   at the barrier make the next write or sync fail, so that transaction fails too; were a
-//   commit frame ever among them, the process aborts before the commit is published (it would
-//   be a crash at that instant: the journal recovers what was acknowledged).
+// - A commit's frames are in the file before the commit returns: a commit frame's header (the
+//   frame whose header holds the database's size) is followed by its page, and the write of that
+//   page writes out everything gathered; its failure is that write's failure, so SQLite rolls the
+//   transaction back as it would have. Every write is gathered first (after writing out what it
+//   does not continue), so this holds for any commit frame, wherever it starts.
+// - No other connection sees a commit before its frames are in the file: SQLite publishes a
+//   commit in the WAL index after the database file's shared-memory barrier, which writes out
+//   anything still gathered (a frame header SQLite rewrote in place). Should that write fail, the
+//   process aborts before the commit is published, as a crash at that instant would: the journal
+//   recovers what was acknowledged.
+// - Frames of a transaction that never commits (pages spilled into the log, then rolled back)
+//   are dropped when the transaction lets go of the WAL write lock: written later, they would
+//   land on frames another connection may have committed at the same place.
+// - Every other call on the log (read, sync, truncate, size, file control, close) writes out
+//   first. A write that does not continue what is gathered (the log's header after a reset, a
+//   header rewritten in place) writes that out first, and is then gathered itself.
 //
-// Bounds: at most kWalBufferBytes gathered per open WAL file (one per connection opened with
-// this VFS: the Store's); a longer run of frames is written when the buffer fills, and a single
-// write larger than it goes to the file as it came.
+// Bounds: kWalBufferBytes per open WAL file (one per connection opened with this VFS: the
+// Store's), allocated when the file opens; a longer run of frames is written when the buffer
+// fills, and a single write larger than it (never from SQLite: pages are at most 64 KiB) goes to
+// the file as it came.
+//
+// Not for a connection in exclusive locking mode, where SQLite keeps the WAL index in its own
+// memory and calls neither the barrier nor the lock (the Store never uses it).
 //
 // Thread-safety: registration is once per process and thread-safe. Each file is used by its
 // connection only, as SQLite's own are.
@@ -46,7 +53,7 @@ const char* WalBufferVfs();
 
 // For tests: registers a VFS named `name` (a string that lives as long as the process) over
 // `root` (likewise), not as the default. SQLite's result code: SQLITE_OK, or SQLITE_MISUSE for a
-// name already taken, SQLITE_CANTOPEN for a root VFS older than version 1's methods need.
+// name already taken, SQLITE_CANTOPEN for a root VFS older than version 2.
 int RegisterWalBufferVfs(const char* name, sqlite3_vfs* root);
 
 }  // namespace hotline::storage

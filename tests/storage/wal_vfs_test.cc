@@ -4,6 +4,7 @@
 #include "storage/wal_vfs.h"
 
 #include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
@@ -68,9 +69,14 @@ struct CountingVfs {
   static inline const sqlite3_io_methods* real_methods = nullptr;
   static inline sqlite3_io_methods methods{};
   static inline int64_t wal_writes = 0;
+  // When at least 0: a WAL write longer than this many bytes fails, as on a full disk.
+  static inline int fail_writes_over = -1;
 
   static int Write(sqlite3_file* file, const void* in, int amount, sqlite3_int64 offset) {
     ++wal_writes;
+    if (fail_writes_over >= 0 && amount > fail_writes_over) {
+      return SQLITE_FULL;
+    }
     return real_methods->xWrite(file, in, amount, offset);
   }
   // The default VFS's own file, with a copy of its methods in which xWrite counts (the unix
@@ -78,7 +84,10 @@ struct CountingVfs {
   static int Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out) {
     const int rc = root->xOpen(root, name, file, flags, out);
     if (rc == SQLITE_OK && (flags & SQLITE_OPEN_WAL) != 0) {
-      REQUIRE((real_methods == nullptr || real_methods == file->pMethods));
+      if (real_methods != nullptr && real_methods != file->pMethods) {
+        file->pMethods->xClose(file);  // Every WAL file of the unix VFS shares one table.
+        return SQLITE_CANTOPEN;
+      }
       real_methods = file->pMethods;
       methods = *real_methods;
       methods.xWrite = Write;
@@ -105,6 +114,7 @@ int64_t WritesOfOneCommit(const std::string& path, const char* vfs) {
   SQLite::Database writer(path.c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0, vfs);
   writer.exec("PRAGMA page_size = 2048");
   writer.exec("PRAGMA journal_mode = WAL");
+  writer.exec("PRAGMA synchronous = NORMAL");  // No sync at commit: the commit writes them out.
   writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)");
   writer.exec("INSERT INTO t (body) VALUES ('first')");  // The WAL's header is written by now.
   const int64_t before = CountingVfs::wal_writes;
@@ -127,6 +137,68 @@ TEST_CASE("a commit's frames reach the WAL file in one write, where SQLite makes
   INFO("SQLite alone: " << frames_written_alone << " writes; gathered: " << gathered_writes);
   CHECK(frames_written_alone >= 2 * 12);  // A header and a page for each of at least 12 frames.
   CHECK(gathered_writes == 1);
+}
+
+TEST_CASE("a commit whose page cannot be written fails, though its header was written alone") {
+  CountingVfs::RegisterOnce();
+  TempDb db;
+  {
+    SQLite::Database writer(db.path().c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0,
+                            "hotline-test-gathering");
+    writer.exec("PRAGMA page_size = 2048");
+    writer.exec("PRAGMA journal_mode = WAL");
+    writer.exec("PRAGMA synchronous = NORMAL");
+    writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)");
+    writer.exec("INSERT INTO t (body) VALUES ('kept')");
+    // Pages fail, 24-byte frame headers do not: a disk that fills in the middle of a frame.
+    CountingVfs::fail_writes_over = 24;
+    // The first try writes header and page at once, and fails. The second starts where the
+    // first did, not where its write ended: its header goes to the file on its own, and its
+    // page must still be written (and fail) before the commit returns.
+    CHECK_THROWS(writer.exec("INSERT INTO t (body) VALUES ('first try')"));
+    CHECK_THROWS(writer.exec("INSERT INTO t (body) VALUES ('second try')"));
+    CountingVfs::fail_writes_over = -1;
+    writer.exec("INSERT INTO t (body) VALUES ('after')");
+  }
+  SQLite::Database reader(db.path(), SQLite::OPEN_READONLY);
+  CHECK(reader.execAndGet("PRAGMA integrity_check").getString() == "ok");
+  SQLite::Statement rows(reader,
+                         "SELECT group_concat(body, ',') FROM (SELECT body FROM t ORDER BY id)");
+  REQUIRE(rows.executeStep());
+  CHECK(rows.getColumn(0).getString() == "kept,after");
+}
+
+TEST_CASE("frames of a transaction rolled back never reach the file once its write lock is gone") {
+  CountingVfs::RegisterOnce();
+  TempDb db;
+  SQLite::Database gathering(db.path().c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0,
+                             "hotline-test-gathering");
+  gathering.exec("PRAGMA page_size = 2048");
+  gathering.exec("PRAGMA journal_mode = WAL");
+  gathering.exec("PRAGMA synchronous = NORMAL");
+  gathering.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)");
+  gathering.exec("INSERT INTO t (body) VALUES ('kept')");
+  // Everything in the database file, so the transaction reads nothing from the log; and a
+  // cache of a few pages, so its pages spill into the log before it ends.
+  gathering.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  gathering.exec("PRAGMA cache_size = 4");
+  gathering.exec("BEGIN");
+  gathering.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+      "INSERT INTO t (body) SELECT hex(zeroblob(300)) || 'spilled' FROM n");
+  gathering.exec("ROLLBACK");
+  // Another connection commits frames where the spilled ones were, and stays open (closing
+  // would checkpoint them into the database file, out of the log's reach).
+  SQLite::Database other(db.path(), SQLite::OPEN_READWRITE);
+  other.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+      "INSERT INTO t (body) SELECT hex(zeroblob(300)) || 'other' FROM n");
+  // The first connection reads again: nothing it held may land on the other's frames.
+  CHECK(gathering.execAndGet("SELECT COUNT(*) FROM t WHERE body LIKE '%other'").getInt64() == 100);
+  CHECK(gathering.execAndGet("SELECT COUNT(*) FROM t WHERE body LIKE '%spilled'").getInt64() == 0);
+  SQLite::Database reader(db.path(), SQLite::OPEN_READONLY);
+  CHECK(reader.execAndGet("PRAGMA integrity_check").getString() == "ok");
+  CHECK(reader.execAndGet("SELECT COUNT(*) FROM t").getInt64() == 101);
 }
 
 TEST_CASE("the gathering VFS is registered once, and a second registration of a name is refused") {
