@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +23,9 @@ struct Gathered {
   unsigned char bytes[kWalBufferBytes];
   std::size_t size = 0;  // bytes[0, size) are to be written at `start`.
   sqlite3_int64 start = 0;
+  // The end of the log as written or gathered since its header was last written (at offset 0):
+  // a write that ends at or before it rewrites frames in place.
+  sqlite3_int64 end = 0;
   // Where the page of a commit frame whose header was the last write starts, or -1.
   sqlite3_int64 commit_page_at = -1;
 };
@@ -40,7 +44,9 @@ ShimFile* Shim(sqlite3_file* file) { return reinterpret_cast<ShimFile*>(file); }
 sqlite3_file* Real(sqlite3_file* file) { return Shim(file)->real; }
 const sqlite3_io_methods& RealMethods(sqlite3_file* file) { return *Real(file)->pMethods; }
 
-// Writes out what the WAL file `file` has gathered. Its result is the real write's.
+// Writes out what the WAL file `file` has gathered. Its result is the real write's; what failed
+// stays gathered, so a later call (at the latest the barrier before a commit is published)
+// writes it again, unless the transaction ends without a commit (Drop).
 int WriteOut(ShimFile* file) {
   Gathered& g = *file->gathered;
   if (g.size == 0) {
@@ -48,7 +54,9 @@ int WriteOut(ShimFile* file) {
   }
   const int rc =
       RealMethods(&file->base).xWrite(file->real, g.bytes, static_cast<int>(g.size), g.start);
-  g.size = 0;
+  if (rc == SQLITE_OK) {
+    g.size = 0;
+  }
   return rc;
 }
 
@@ -109,11 +117,13 @@ int Unfetch(sqlite3_file* file, sqlite3_int64 offset, void* p) {
 }
 
 // SQLite calls it on the main database's file just before it publishes a commit in the WAL index
-// (and in readers' checks of the index). A commit frame is written out with its page, so what is
-// gathered here can only belong to the commit being published (a frame header SQLite rewrote in
-// place, the tail of its padding): it is written, and if that fails the process stops before
-// the commit is published, as a crash at that instant would (the journal recovers what was
-// acknowledged).
+// (and in readers' checks of the index). A commit frame is written out with its page, and frames
+// rewritten in place go to the file as they come, so what is gathered here can only belong to
+// the commit being published and have failed once already (a call whose error SQLite ignores,
+// such as the size check of journal_size_limit) or be the tail of a padding frame that SQLite
+// split at its sync point (synchronous = FULL on a device without power-safe overwrite): it is
+// written, and if that fails the process stops before the commit is published, as a crash at
+// that instant would (the journal recovers what was acknowledged).
 void PlainShmBarrier(sqlite3_file* file) {
   if (ShimFile* wal = Shim(file)->wal; wal != nullptr) {
     if (const int rc = WriteOut(wal); rc != SQLITE_OK) {
@@ -173,17 +183,23 @@ int WalWrite(sqlite3_file* file, const void* in, int amount, sqlite3_int64 offse
   ShimFile* shim = Shim(file);
   Gathered& g = *shim->gathered;
   const auto bytes = static_cast<std::size_t>(amount);
+  // Inside the log already written: SQLite rewriting a frame in place (its header's checksums,
+  // a page written twice in one transaction), or a transaction after a failed one starting again
+  // where that one did. As it comes, so its failure is this write's.
+  const bool in_place = offset > 0 && offset + amount <= g.end;
+  g.end = offset == 0 ? offset + amount : std::max(g.end, offset + amount);
   // This write is the page of a commit frame whose header came just before it.
   const bool commit_page = offset == g.commit_page_at;
   g.commit_page_at = amount == kFrameHeaderBytes && IsCommitHeader(in) ? offset + amount : -1;
   const bool continues = g.size > 0 && offset == g.start + static_cast<sqlite3_int64>(g.size);
-  if ((g.size > 0 && !continues) || g.size + bytes > kWalBufferBytes) {
+  if (in_place || bytes > kWalBufferBytes || (g.size > 0 && !continues) ||
+      g.size + bytes > kWalBufferBytes) {
     if (const int rc = WriteOut(shim); rc != SQLITE_OK) {
       g.commit_page_at = -1;
       return rc;
     }
   }
-  if (bytes > kWalBufferBytes) {  // Never from SQLite, whose pages are at most 64 KiB.
+  if (in_place || bytes > kWalBufferBytes) {  // SQLite's pages are at most 64 KiB.
     return RealMethods(file).xWrite(shim->real, in, amount, offset);
   }
   if (g.size == 0) {
@@ -218,6 +234,8 @@ int WalTruncate(sqlite3_file* file, sqlite3_int64 size) {
   if (const int rc = WriteOut(Shim(file)); rc != SQLITE_OK) {
     return rc;
   }
+  Gathered& g = *Shim(file)->gathered;
+  g.end = std::min(g.end, size);
   return PlainTruncate(file, size);
 }
 int WalSync(sqlite3_file* file, int flags) {

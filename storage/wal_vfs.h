@@ -9,20 +9,25 @@
 // What it keeps of SQLite's guarantees:
 // - A commit's frames are in the file before the commit returns: a commit frame's header (the
 //   frame whose header holds the database's size) is followed by its page, and the write of that
-//   page writes out everything gathered; its failure is that write's failure, so SQLite rolls the
-//   transaction back as it would have. Every write is gathered first (after writing out what it
-//   does not continue), so this holds for any commit frame, wherever it starts.
+//   page writes out everything gathered (or, inside the log already written, goes to the file as
+//   it comes); its failure is that write's failure, so SQLite rolls the transaction back as it
+//   would have.
+// - Frames SQLite rewrites in place (a header's checksums, a page written twice in one
+//   transaction: anything inside the log already written) go to the file as they come, so
+//   their failure is theirs too.
 // - No other connection sees a commit before its frames are in the file: SQLite publishes a
 //   commit in the WAL index after the database file's shared-memory barrier, which writes out
-//   anything still gathered (a frame header SQLite rewrote in place). Should that write fail, the
-//   process aborts before the commit is published, as a crash at that instant would: the journal
-//   recovers what was acknowledged.
+//   anything still gathered (a write that failed in a call whose error SQLite ignores; the tail
+//   of a padding frame split at its sync point, at synchronous = FULL on a device without
+//   power-safe overwrite). Should that write fail, the process aborts before the commit is
+//   published, as a crash at that instant would: the journal recovers what was acknowledged.
 // - Frames of a transaction that never commits (pages spilled into the log, then rolled back)
 //   are dropped when the transaction lets go of the WAL write lock: written later, they would
 //   land on frames another connection may have committed at the same place.
 // - Every other call on the log (read, sync, truncate, size, file control, close) writes out
-//   first. A write that does not continue what is gathered (the log's header after a reset, a
-//   header rewritten in place) writes that out first, and is then gathered itself.
+//   first. A write past the log's end that does not continue what is gathered (the log's header
+//   after a reset) writes that out first, and is then gathered itself. A write that fails stays
+//   gathered, to be written again by the next call.
 //
 // Bounds: kWalBufferBytes per open WAL file (one per connection opened with this VFS: the
 // Store's), allocated when the file opens; a longer run of frames is written when the buffer

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -152,9 +153,10 @@ TEST_CASE("a commit whose page cannot be written fails, though its header was wr
     writer.exec("INSERT INTO t (body) VALUES ('kept')");
     // Pages fail, 24-byte frame headers do not: a disk that fills in the middle of a frame.
     CountingVfs::fail_writes_over = 24;
-    // The first try writes header and page at once, and fails. The second starts where the
-    // first did, not where its write ended: its header goes to the file on its own, and its
-    // page must still be written (and fail) before the commit returns.
+    // The first try gathers header and page and writes them at once: that fails. The second
+    // starts where the first did, inside the log already written: its header goes to the file
+    // on its own (and succeeds), and its page must still be written, and fail, before the
+    // commit returns.
     CHECK_THROWS(writer.exec("INSERT INTO t (body) VALUES ('first try')"));
     CHECK_THROWS(writer.exec("INSERT INTO t (body) VALUES ('second try')"));
     CountingVfs::fail_writes_over = -1;
@@ -199,6 +201,37 @@ TEST_CASE("frames of a transaction rolled back never reach the file once its wri
   SQLite::Database reader(db.path(), SQLite::OPEN_READONLY);
   CHECK(reader.execAndGet("PRAGMA integrity_check").getString() == "ok");
   CHECK(reader.execAndGet("SELECT COUNT(*) FROM t").getInt64() == 101);
+}
+
+TEST_CASE("frames rewritten in place within a commit reach the file before it returns") {
+  CountingVfs::RegisterOnce();
+  TempDb db;
+  TempDb copy;
+  SQLite::Database writer(db.path().c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0,
+                          "hotline-test-gathering");
+  writer.exec("PRAGMA page_size = 2048");
+  writer.exec("PRAGMA journal_mode = WAL");
+  writer.exec("PRAGMA synchronous = NORMAL");
+  writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)");
+  writer.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  // Pages spill into the log, then are changed again in the same transaction: SQLite rewrites
+  // those frames in place and, at the commit, every later frame header's checksums.
+  writer.exec("PRAGMA cache_size = 4");
+  writer.exec("BEGIN");
+  writer.exec(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
+      "INSERT INTO t (body) SELECT hex(zeroblob(300)) FROM n");
+  writer.exec("UPDATE t SET body = 'changed ' || id");
+  writer.exec("COMMIT");
+  // The files as a crash would leave them now: the copy's log is read by recovery, which trusts
+  // frames only as far as their checksums chain.
+  for (const char* suffix : {"", "-wal"}) {
+    std::filesystem::copy_file(db.path() + suffix, copy.path() + suffix);
+  }
+  SQLite::Database recovered(copy.path(), SQLite::OPEN_READWRITE);
+  CHECK(recovered.execAndGet("PRAGMA integrity_check").getString() == "ok");
+  CHECK(recovered.execAndGet("SELECT COUNT(*) FROM t WHERE body = 'changed ' || id").getInt64() ==
+        200);
 }
 
 TEST_CASE("the gathering VFS is registered once, and a second registration of a name is refused") {
