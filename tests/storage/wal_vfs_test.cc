@@ -109,14 +109,24 @@ struct CountingVfs {
   }
 };
 
+// A connection through `vfs` to a new database at `path`: 2 KiB pages, WAL, synchronous NORMAL
+// (no sync at commit: a commit's own page write is what writes its frames out), and a table
+// t (id, body).
+std::unique_ptr<SQLite::Database> OpenWal(const std::string& path, const char* vfs) {
+  auto db = std::make_unique<SQLite::Database>(
+      path.c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0, vfs);
+  db->exec("PRAGMA page_size = 2048");
+  db->exec("PRAGMA journal_mode = WAL");
+  db->exec("PRAGMA synchronous = NORMAL");
+  db->exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)");
+  return db;
+}
+
 // WAL writes made by one transaction of 40 rows of 600 bytes (about 15 frames of 2 KB pages),
 // through the VFS named `vfs`, checked from a second connection on the default VFS.
 int64_t WritesOfOneCommit(const std::string& path, const char* vfs) {
-  SQLite::Database writer(path.c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0, vfs);
-  writer.exec("PRAGMA page_size = 2048");
-  writer.exec("PRAGMA journal_mode = WAL");
-  writer.exec("PRAGMA synchronous = NORMAL");  // No sync at commit: the commit writes them out.
-  writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)");
+  std::unique_ptr<SQLite::Database> opened = OpenWal(path, vfs);
+  SQLite::Database& writer = *opened;
   writer.exec("INSERT INTO t (body) VALUES ('first')");  // The WAL's header is written by now.
   const int64_t before = CountingVfs::wal_writes;
   writer.exec(
@@ -144,12 +154,8 @@ TEST_CASE("a commit whose page cannot be written fails, though its header was wr
   CountingVfs::RegisterOnce();
   TempDb db;
   {
-    SQLite::Database writer(db.path().c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0,
-                            "hotline-test-gathering");
-    writer.exec("PRAGMA page_size = 2048");
-    writer.exec("PRAGMA journal_mode = WAL");
-    writer.exec("PRAGMA synchronous = NORMAL");
-    writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)");
+    std::unique_ptr<SQLite::Database> opened = OpenWal(db.path(), "hotline-test-gathering");
+    SQLite::Database& writer = *opened;
     writer.exec("INSERT INTO t (body) VALUES ('kept')");
     // Pages fail, 24-byte frame headers do not: a disk that fills in the middle of a frame.
     CountingVfs::fail_writes_over = 24;
@@ -173,12 +179,8 @@ TEST_CASE("a commit whose page cannot be written fails, though its header was wr
 TEST_CASE("frames of a transaction rolled back never reach the file once its write lock is gone") {
   CountingVfs::RegisterOnce();
   TempDb db;
-  SQLite::Database gathering(db.path().c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0,
-                             "hotline-test-gathering");
-  gathering.exec("PRAGMA page_size = 2048");
-  gathering.exec("PRAGMA journal_mode = WAL");
-  gathering.exec("PRAGMA synchronous = NORMAL");
-  gathering.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)");
+  std::unique_ptr<SQLite::Database> opened = OpenWal(db.path(), "hotline-test-gathering");
+  SQLite::Database& gathering = *opened;
   gathering.exec("INSERT INTO t (body) VALUES ('kept')");
   // Everything in the database file, so the transaction reads nothing from the log; and a
   // cache of a few pages, so its pages spill into the log before it ends.
@@ -207,12 +209,8 @@ TEST_CASE("frames rewritten in place within a commit reach the file before it re
   CountingVfs::RegisterOnce();
   TempDb db;
   TempDb copy;
-  SQLite::Database writer(db.path().c_str(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 0,
-                          "hotline-test-gathering");
-  writer.exec("PRAGMA page_size = 2048");
-  writer.exec("PRAGMA journal_mode = WAL");
-  writer.exec("PRAGMA synchronous = NORMAL");
-  writer.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)");
+  std::unique_ptr<SQLite::Database> opened = OpenWal(db.path(), "hotline-test-gathering");
+  SQLite::Database& writer = *opened;
   writer.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   // Pages spill into the log, then are changed again in the same transaction: SQLite rewrites
   // those frames in place and, at the commit, every later frame header's checksums.
