@@ -137,6 +137,7 @@ absl::Status Engine::AddCounsellor(const CounsellorProfile& profile, Timestamp n
   Counsellor& c = counsellors_[profile.id];
   counsellor_by_id_[profile.id] = &c;
   c.profile = profile;
+  TrackHandle(c);
   c.since = now_;
   c.idle_since = now_;
   // Calls waiting with a province only this profile names now have a bucket. With a region tree
@@ -183,6 +184,7 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
         " offline)"));
   }
   Unindex(*c);
+  counsellor_by_handle_[c->handle] = nullptr;
   counsellor_by_id_.erase(counsellor_id);
   counsellors_.erase(counsellor_id);
   SweepDeadTimers();  // Theirs: added again, they start from generation 0 (IsDead).
@@ -724,12 +726,10 @@ bool Engine::IsDead(const Timer& timer) const {
   if (!IsCallTimer(timer.kind)) {
     // Removing a counsellor sweeps their timers away, so a counsellor's generations only grow
     // while any timer of theirs exists: a mismatch is for good.
-    auto found =
-        counsellor_by_id_.find(counsellor_names_.Name(static_cast<uint32_t>(timer.subject)));
-    if (found == counsellor_by_id_.end()) {
+    const Counsellor* c = CounsellorOfTimer(timer);
+    if (c == nullptr) {
       return true;
     }
-    const Counsellor* c = found->second;
     return (timer.kind == TimerKind::kDeskGrace ? c->desk_drops : c->generation) !=
            timer.generation;
   }
@@ -781,7 +781,7 @@ void Engine::SetTimer(TimerKind kind, const Call& call, Timestamp at, uint64_t g
 
 void Engine::SetTimer(TimerKind kind, const Counsellor& c, Timestamp at, uint64_t generation) {
   HOTLINE_CHECK(!IsCallTimer(kind));
-  timers_.push_back(Timer{at, next_seq_++, generation, CounsellorHandle(c.profile.id), kind});
+  timers_.push_back(Timer{at, next_seq_++, generation, c.handle, kind});
   std::push_heap(timers_.begin(), timers_.end(), TimerAfter);
   DropDeadTimers();
 }
@@ -795,8 +795,17 @@ Engine::Call* Engine::CallOfTimer(const Timer& timer) {
   return it == calls_by_seq_.end() ? nullptr : it->second;
 }
 
-Engine::Counsellor* Engine::CounsellorOfTimer(const Timer& timer) {
-  return LookupCounsellor(counsellor_names_.Name(static_cast<uint32_t>(timer.subject)));
+void Engine::TrackHandle(Counsellor& c) {
+  c.handle = counsellor_names_.Intern(c.profile.id);
+  if (counsellor_by_handle_.size() <= c.handle) {
+    counsellor_by_handle_.resize(c.handle + 1, nullptr);
+  }
+  counsellor_by_handle_[c.handle] = &c;
+}
+
+Engine::Counsellor* Engine::CounsellorOfTimer(const Timer& timer) const {
+  return timer.subject < counsellor_by_handle_.size() ? counsellor_by_handle_[timer.subject]
+                                                      : nullptr;
 }
 
 TimerEntry Engine::ToEntry(const Timer& timer) const {
@@ -1095,16 +1104,22 @@ void Engine::AddStaffedSlots(Indexes& index, const Counsellor& c) const {
 
 void Engine::AddBucketSlots(Indexes& index, const Counsellor& c) const {
   auto [cached, first] = index.counsellor_buckets.try_emplace(&c);
+  Indexes::BucketTrees& trees = cached->second;
   if (first) {
-    cached->second = CounsellorBuckets(c);
+    trees.buckets = CounsellorBuckets(c);
+    trees.counsellors.reserve(trees.buckets.size());
+    trees.calls.reserve(trees.buckets.size());
+    for (const Bucket& bucket : trees.buckets) {
+      trees.counsellors.push_back(&index.counsellors[bucket]);
+      trees.calls.push_back(&index.calls[bucket]);
+    }
   }
-  const std::vector<Bucket>& buckets = cached->second;
   auto& slots = index.counsellor_slots[&c];
-  slots.reserve(buckets.size());  // One allocation, not a growth series.
-  for (const Bucket& bucket : buckets) {
-    const RankKey rank = Rank(c, std::get<0>(bucket));
-    index.counsellors[bucket].insert(rank);
-    slots.emplace_back(bucket, rank);
+  slots.reserve(trees.buckets.size());  // One allocation, not a growth series.
+  for (size_t i = 0; i < trees.buckets.size(); ++i) {
+    const RankKey rank = Rank(c, std::get<0>(trees.buckets[i]));
+    trees.counsellors[i]->insert(rank);
+    slots.emplace_back(trees.buckets[i], rank);
   }
 }
 
@@ -1150,8 +1165,13 @@ void Engine::UnindexBuckets(const Counsellor& c) {
   }
   // An emptied bucket keeps its place in the map, and the counsellor's emptied list its storage:
   // a counsellor leaves their buckets and comes back at every call (see Indexes).
-  for (const auto& [bucket, rank] : slots->second) {
-    index_.counsellors.find(bucket)->second.erase(rank);
+  if (!slots->second.empty()) {
+    // Their slots were made from these, in this order (AddBucketSlots), under this profile.
+    const Indexes::BucketTrees& trees = index_.counsellor_buckets.find(&c)->second;
+    HOTLINE_CHECK(trees.counsellors.size() == slots->second.size());
+    for (size_t i = 0; i < slots->second.size(); ++i) {
+      trees.counsellors[i]->erase(slots->second[i].second);
+    }
   }
   slots->second.clear();
 }
@@ -1449,15 +1469,11 @@ void Engine::MatchCounsellor(Counsellor& c) {
   std::optional<QueueKey> best;
   const Call* best_call = nullptr;
   // Their buckets as indexed (they are AVAILABLE with a desk, so indexed under this profile):
-  // no second derivation of the buckets, and no allocation.
-  auto slots = index_.counsellor_slots.find(&c);
-  HOTLINE_CHECK(slots != index_.counsellor_slots.end());
-  for (const auto& [bucket, rank] : slots->second) {
-    auto calls = index_.calls.find(bucket);
-    if (calls == index_.calls.end()) {
-      continue;
-    }
-    for (const auto& [key, queued] : calls->second) {
+  // no second derivation of the buckets, no lookup of each, and no allocation.
+  auto trees = index_.counsellor_buckets.find(&c);
+  HOTLINE_CHECK(trees != index_.counsellor_buckets.end());
+  for (const Indexes::CallTree* calls : trees->second.calls) {
+    for (const auto& [key, queued] : *calls) {
       if (best && !(key < *best)) {
         break;  // Nothing later in this bucket can beat the best found.
       }
@@ -1729,13 +1745,27 @@ absl::Status Engine::CheckInvariants() const {
       return absl::InternalError("a staffed slot list is kept for a counsellor who is gone");
     }
   }
-  for (const auto& [c, buckets] : index_.counsellor_buckets) {
+  for (const auto& [c, trees] : index_.counsellor_buckets) {
     if (!live.contains(c)) {
       return absl::InternalError("buckets are kept for a counsellor who is gone");
     }
-    if (buckets != CounsellorBuckets(*c)) {
+    if (trees.buckets != CounsellorBuckets(*c)) {
       return absl::InternalError(absl::StrCat("the buckets kept for counsellor ", c->profile.id,
                                               " are not their profile's"));
+    }
+    if (trees.counsellors.size() != trees.buckets.size() ||
+        trees.calls.size() != trees.buckets.size()) {
+      return absl::InternalError(absl::StrCat("the bucket trees kept for counsellor ",
+                                              c->profile.id, " are not one a bucket"));
+    }
+    for (size_t i = 0; i < trees.buckets.size(); ++i) {
+      auto counsellors = index_.counsellors.find(trees.buckets[i]);
+      auto calls = index_.calls.find(trees.buckets[i]);
+      if (counsellors == index_.counsellors.end() || calls == index_.calls.end() ||
+          trees.counsellors[i] != &counsellors->second || trees.calls[i] != &calls->second) {
+        return absl::InternalError(absl::StrCat("the bucket trees kept for counsellor ",
+                                                c->profile.id, " are not the index's"));
+      }
     }
   }
   for (const auto& [id, c] : counsellors_) {
@@ -1883,11 +1913,14 @@ void Engine::RestoreState(EngineState state) {
   next_seq_ = state.next_seq;
   counsellors_.clear();
   counsellor_by_id_.clear();
+  std::fill(counsellor_by_handle_.begin(), counsellor_by_handle_.end(), nullptr);
   InternCodes(policy_);
   for (auto& c : state.counsellors) {
     InternCodes(c.profile);
     const std::string id = c.profile.id;
-    counsellor_by_id_[id] = &counsellors_.emplace(id, std::move(c)).first->second;
+    Counsellor& held = counsellors_.emplace(id, Counsellor{std::move(c)}).first->second;
+    counsellor_by_id_[id] = &held;
+    TrackHandle(held);
   }
   index_ = {};  // Points into calls_.
   calls_.clear();

@@ -358,7 +358,12 @@ class Engine final {
   absl::Status CheckInvariants() const;
 
  private:
-  using Counsellor = CounsellorEntry;
+  // A counsellor as the engine holds them: their saved entry, and their handle in
+  // counsellor_names_ (their timers name them by it), kept with them so that setting a timer of
+  // theirs, or asking whether one is dead, hashes no id (issue 11: two string hashes a cycle).
+  struct Counsellor : CounsellorEntry {
+    uint32_t handle = 0;
+  };
   // Queue order of waiting calls. Invariants: higher priority first, then earlier admission
   // (admission sequence number, which follows arrival order); each waiting call appears once.
   using QueueKey = std::tuple<int, uint64_t>;  // (-priority, admission seq)
@@ -483,8 +488,11 @@ class Engine final {
   }
   // The counsellor's handle (interned on first use; ids are few and come from the administrator).
   uint64_t CounsellorHandle(const std::string& counsellor_id);
+  // Gives a counsellor just put in counsellors_ their handle, and counsellor_by_handle_ them.
+  void TrackHandle(Counsellor& c);
   Call* CallOfTimer(const Timer& timer);
-  Counsellor* CounsellorOfTimer(const Timer& timer);
+  // The counsellor a counsellor's timer names, or null if they are gone: an array read.
+  Counsellor* CounsellorOfTimer(const Timer& timer) const;
   // Whether firing `timer`, now or at any later time, would do nothing whatever comes: its call
   // is gone; or a ladder step, an offer timeout or a connect timeout of a generation the call has
   // left (generations only grow), or a connect timeout of a call no longer connecting; or a wait,
@@ -538,8 +546,12 @@ class Engine final {
     // B-trees: a bucket's entries in a few contiguous nodes, not a tree node (an allocation)
     // per entry; the same order as std::set and std::map.
     // Their nodes through NodeCacheAllocator: a bucket empties and refills at every call.
-    absl::flat_hash_map<Bucket, absl::btree_set<RankKey, std::less<>, NodeCacheAllocator<RankKey>>>
-        counsellors;
+    using CounsellorTree = absl::btree_set<RankKey, std::less<>, NodeCacheAllocator<RankKey>>;
+    using CallTree = absl::btree_map<QueueKey, const Call*>;
+    // Node maps for the buckets' trees: a tree stays where it is while its map grows, and no
+    // bucket is ever erased (see below), so a counsellor's cached buckets hold their trees by
+    // address (BucketTrees).
+    absl::node_hash_map<Bucket, CounsellorTree> counsellors;
     // Keyed by the counsellor (a pointer into counsellors_, like RankKey): no hash of their id.
     absl::flat_hash_map<const Counsellor*, std::vector<std::pair<Bucket, RankKey>>>
         counsellor_slots;
@@ -549,11 +561,20 @@ class Engine final {
     // each time. A new profile drops theirs (Unindex), a new region tree all (RebuildIndexes
     // makes new Indexes). A cache, so not compared by operator==: CheckInvariants compares each
     // with a fresh derivation instead.
-    absl::flat_hash_map<const Counsellor*, std::vector<Bucket>> counsellor_buckets;
+    // With each bucket, its trees in `counsellors` and `calls` (an empty one made for a bucket
+    // with no call yet): a counsellor leaves and rejoins their buckets, and looks through their
+    // calls, at every call they take, and hashing each bucket to find its trees was a tenth of
+    // the engine's instructions (issue 11).
+    struct BucketTrees {
+      std::vector<Bucket> buckets;
+      std::vector<CounsellorTree*> counsellors;
+      std::vector<CallTree*> calls;
+    };
+    absl::flat_hash_map<const Counsellor*, BucketTrees> counsellor_buckets;
     // Calls by pointer into calls_ (a node map: stable while the call lives; a call leaves
     // every index before it is erased).
     // Where each call is: Call::slot.
-    absl::flat_hash_map<Bucket, absl::btree_map<QueueKey, const Call*>> calls;
+    absl::node_hash_map<Bucket, CallTree> calls;
     // Waiting repeat calls by the counsellor they were last answered by.
     absl::flat_hash_map<std::string, absl::btree_map<QueueKey, const Call*>> preferring;
     // Counsellors signed in (desk connected, not OFFLINE or on BREAK) by (topic, language), for
@@ -566,6 +587,12 @@ class Engine final {
     // them removed and re-made a map entry and the counsellor's list (its allocation) each time.
     // An emptied bucket's b-tree still frees its last node (Abseil does). The buckets kept are
     // bounded as the buckets are: by topics, scopes and region_codes_.
+    // Moved, never copied: BucketTrees holds the addresses of this one's trees.
+    Indexes() = default;
+    Indexes(Indexes&&) = default;
+    Indexes& operator=(Indexes&&) = default;
+    Indexes(const Indexes&) = delete;
+    Indexes& operator=(const Indexes&) = delete;
     bool operator==(const Indexes& other) const;
   };
   // Puts the counsellor in (or takes them out of) the buckets their current state calls for.
@@ -733,6 +760,9 @@ class Engine final {
   // Counsellor ids by handle, and the handles by id: never shrinks (bounded by the counsellors
   // the administrator ever added); a handle never reaches a decision, only finds an id.
   NameTable counsellor_names_;
+  // The counsellors by handle (pointers into counsellors_), null for a handle whose counsellor
+  // was removed or never added (a restored timer's). Grows with counsellor_names_.
+  std::vector<Counsellor*> counsellor_by_handle_;
   // Province and centre codes by number, for Bucket: those of the policies and of counsellors'
   // profiles (sets the administrator bounds), never a code only a gateway sent. Never shrinks.
   NameTable region_codes_;

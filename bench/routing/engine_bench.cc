@@ -22,7 +22,7 @@
 // - BM_SnapshotLive: the daemon's snapshot now: SaveLiveState on the engine thread (the time),
 //   its encoding on the writer's (encode_ms, bytes), at the same two points.
 //
-// Run: build/bench/routing/engine_bench
+// Run: build/bench/routing/engine_bench (BM_BusyLineFixed: a fixed count of cycles, for profilers)
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
@@ -111,8 +111,9 @@ class Line {
   // Realistic production defaults: timers fire within minutes.
   static EngineOptions Defaults() { return EngineOptions{}; }
 
-  // One cycle: six events.
-  void Cycle() {
+  // One cycle: six events. Not inlined, so a profiler can count one cycle's instructions
+  // (valgrind --toggle-collect='*Line::Cycle*').
+  [[gnu::noinline]] void Cycle() {
     now_ += step_;
     // It has waited long enough to be at national scope, like the rest of the queue, so the
     // queue neither drains nor fills with calls nobody may take yet.
@@ -207,6 +208,16 @@ void BM_BusyLine(benchmark::State& state) {
 
 BENCHMARK(BM_BusyLine)
     ->ArgsProduct({{100, 1'000, 10'000}, {100, 1'000, 10'000, 100'000}})
+    ->Unit(benchmark::kMicrosecond);
+
+// The same cycles, a fixed number of them: for comparing two builds by their instruction counts,
+// which do not move with the machine's load as time does (valgrind --tool=callgrind
+// --toggle-collect='*Line::Cycle*' ... --benchmark_filter=BM_BusyLineFixed/10000/100000).
+void BM_BusyLineFixed(benchmark::State& state) { BM_BusyLine(state); }
+BENCHMARK(BM_BusyLineFixed)
+    ->Args({100, 100})
+    ->Args({10'000, 100'000})
+    ->Iterations(20'000)
     ->Unit(benchmark::kMicrosecond);
 
 void BM_MemoryPerWaitingCall(benchmark::State& state) {

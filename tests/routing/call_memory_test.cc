@@ -3,6 +3,7 @@
 // name them, and let go when nothing does.
 #include "routing/call_memory.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <random>
@@ -67,6 +68,44 @@ TEST_CASE("caller keys of every form come back as they were given", "[routing][m
   CHECK(memory.caller_count() == keys.size());
   CHECK_FALSE(memory.CallerOfFinished("never").has_value());
   CHECK_FALSE(memory.LastContact("never").has_value());
+}
+
+TEST_CASE(
+    "64 hex digits are packed by value, and one other character anywhere keeps the key as it came",
+    "[routing][memory]") {
+  // Every byte value, as the daemon's keys spell them: each digit in each of the 64 places.
+  std::vector<std::string> keys;
+  for (int first = 0; first < 256; first += 32) {
+    std::string bytes;
+    for (int i = 0; i < 32; ++i) {
+      bytes.push_back(static_cast<char>(first + i));
+    }
+    keys.push_back(Hex(bytes));
+    std::reverse(bytes.begin(), bytes.end());
+    keys.push_back(Hex(bytes));
+  }
+  // One character that is not a lowercase hex digit, in each place: the neighbours of the
+  // digits' ranges, upper case, bytes of 128 and more, and NUL.
+  const std::string valid = Hex("0123456789abcdefghijklmnopqrstuv");
+  for (size_t place = 0; place < valid.size(); ++place) {
+    for (char other : {'/', ':', '`', 'g', 'A', 'F', ' ', '\0', '\x80', '\xe1', '\xff'}) {
+      std::string key = valid;
+      key[place] = other;
+      keys.push_back(key);
+    }
+  }
+  CallMemory memory;
+  memory.AddFinished(At(0), "valid", valid);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    memory.AddFinished(At(0), "call-" + std::to_string(i), keys[i]);
+  }
+  CHECK(memory.CallerOfFinished("valid") == valid);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    INFO("key " << i << ": " << keys[i]);
+    CHECK(memory.CallerOfFinished("call-" + std::to_string(i)) == keys[i]);
+  }
+  // Each key a caller of its own: none packs to another's form.
+  CHECK(memory.caller_count() == keys.size() + 1);
 }
 
 TEST_CASE("a caller is held once while anything names them, then let go", "[routing][memory]") {
