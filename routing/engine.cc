@@ -1102,7 +1102,7 @@ void Engine::AddStaffedSlots(Indexes& index, const Counsellor& c) const {
   }
 }
 
-void Engine::AddBucketSlots(Indexes& index, const Counsellor& c) const {
+Engine::Indexes::BucketTrees& Engine::BucketTreesOf(Indexes& index, const Counsellor& c) const {
   auto [cached, first] = index.counsellor_buckets.try_emplace(&c);
   Indexes::BucketTrees& trees = cached->second;
   if (first) {
@@ -1114,6 +1114,16 @@ void Engine::AddBucketSlots(Indexes& index, const Counsellor& c) const {
       trees.calls.push_back(&index.calls[bucket]);
     }
   }
+  return trees;
+}
+
+bool Engine::InBuckets(const Counsellor& c) const {
+  auto slots = index_.counsellor_slots.find(&c);
+  return slots != index_.counsellor_slots.end() && !slots->second.empty();
+}
+
+void Engine::AddBucketSlots(Indexes& index, const Counsellor& c) const {
+  const Indexes::BucketTrees& trees = BucketTreesOf(index, c);
   auto& slots = index.counsellor_slots[&c];
   slots.reserve(trees.buckets.size());  // One allocation, not a growth series.
   for (size_t i = 0; i < trees.buckets.size(); ++i) {
@@ -1176,7 +1186,7 @@ void Engine::UnindexBuckets(const Counsellor& c) {
   slots->second.clear();
 }
 
-void Engine::Reindex(const Counsellor& c) {
+void Engine::Reindex(const Counsellor& c, bool join_buckets) {
   // The profile is the same (UpdateCounsellor unindexes first), so staffed slots still present
   // are still right: they change only when the counsellor starts or stops being staffed. Bucket
   // slots are redone whenever present or due (a rank follows idle time and calls today); most
@@ -1192,7 +1202,7 @@ void Engine::Reindex(const Counsellor& c) {
     }
   }
   UnindexBuckets(c);
-  if (in_buckets) {
+  if (in_buckets && join_buckets) {
     AddBucketSlots(index_, c);
   }
 }
@@ -1468,11 +1478,9 @@ void Engine::MatchCounsellor(Counsellor& c) {
   };
   std::optional<QueueKey> best;
   const Call* best_call = nullptr;
-  // Their buckets as indexed (they are AVAILABLE with a desk, so indexed under this profile):
-  // no second derivation of the buckets, no lookup of each, and no allocation.
-  auto trees = index_.counsellor_buckets.find(&c);
-  HOTLINE_CHECK(trees != index_.counsellor_buckets.end());
-  for (const Indexes::CallTree* calls : trees->second.calls) {
+  // Their buckets under this profile, kept (whether or not they are in them now: Release looks
+  // before they join): no second derivation of the buckets, no lookup of each, no allocation.
+  for (const Indexes::CallTree* calls : BucketTreesOf(index_, c).calls) {
     for (const auto& [key, queued] : *calls) {
       if (best && !(key < *best)) {
         break;  // Nothing later in this bucket can beat the best found.
@@ -1491,7 +1499,9 @@ void Engine::MatchCounsellor(Counsellor& c) {
     return;
   }
   Call& call = Mutable(best_call);
-  int eligible = 0;
+  // They can take it, and the call's bucket is one of theirs: counted whether or not they have
+  // joined it yet.
+  int eligible = InBuckets(c) ? 0 : 1;
   if (auto bucket = index_.counsellors.find(CallBucket(call)); bucket != index_.counsellors.end()) {
     for (const RankKey& r : bucket->second) {
       eligible += Eligible(*r.counsellor, call) ? 1 : 0;
@@ -1564,7 +1574,7 @@ void Engine::Resume(Counsellor* c) {
 // --- Counsellor state. ---
 
 void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reason,
-                         const std::string& call_id) {
+                         const std::string& call_id, bool join_buckets) {
   const bool was_idle =
       c.state == CounsellorState::kAvailable || c.state == CounsellorState::kBreak;
   const bool idle = state == CounsellorState::kAvailable || state == CounsellorState::kBreak;
@@ -1578,7 +1588,7 @@ void Engine::ChangeState(Counsellor& c, CounsellorState state, BreakReason reaso
   c.call_id = call_id;
   c.since = now_;
   ++c.generation;
-  Reindex(c);
+  Reindex(c, join_buckets);
   Emit(PresenceChanged{PresenceChange{c.profile.id, state, reason, now_, call_id}});
   if (state != CounsellorState::kReserved && state != CounsellorState::kOnCall &&
       state != CounsellorState::kWrapUp) {
@@ -1615,14 +1625,21 @@ void Engine::Release(Counsellor& c) {
     ChangeState(c, CounsellorState::kOffline, BreakReason::kNone, "");
     return;
   }
-  // Idle from now: set first, so the one reindexing (ChangeState's, or this one) ranks them by it.
+  // Idle from now: set first, so the reindexing below ranks them by it.
   c.idle_since = now_;
+  // They look for a call before they join their buckets: on a busy line a freed counsellor finds
+  // one at once, and joining a bucket a topic and a scope only to leave them all again was a
+  // tenth of the engine's work (issue 11). MatchCounsellor passes them over in their buckets
+  // anyway (someone_else), and counts them as eligible for the call it finds.
   if (c.state != CounsellorState::kAvailable) {
-    ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
+    ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "", /*join_buckets=*/false);
   } else {
-    Reindex(c);
+    Reindex(c, /*join_buckets=*/false);
   }
   MatchCounsellor(c);
+  if (c.state == CounsellorState::kAvailable) {
+    Reindex(c);  // Nothing for them yet: they wait in their buckets.
+  }
 }
 
 void Engine::Announce(const Call& call) {

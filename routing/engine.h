@@ -595,13 +595,20 @@ class Engine final {
     Indexes& operator=(const Indexes&) = delete;
     bool operator==(const Indexes& other) const;
   };
-  // Puts the counsellor in (or takes them out of) the buckets their current state calls for.
-  void Reindex(const Counsellor& c);
+  // Puts the counsellor in (or takes them out of) the buckets their current state calls for;
+  // with `join_buckets` false, out of them whatever their state (Release: they join once they
+  // have found no call).
+  void Reindex(const Counsellor& c, bool join_buckets = true);
   void Unindex(const Counsellor& c);
   void UnindexStaffed(const Counsellor& c);
   void UnindexBuckets(const Counsellor& c);
   void AddStaffedSlots(Indexes& index, const Counsellor& c) const;
   void AddBucketSlots(Indexes& index, const Counsellor& c) const;
+  // The counsellor's buckets and their trees in `index`, made at their first use under this
+  // profile.
+  Indexes::BucketTrees& BucketTreesOf(Indexes& index, const Counsellor& c) const;
+  // Whether the counsellor is in their buckets now.
+  bool InBuckets(const Counsellor& c) const;
   void ReindexCall(Call& call);
   void RebuildIndexes();
   Indexes BuildIndexes() const;
@@ -685,8 +692,9 @@ class Engine final {
   // BREAK(cool-down) after a heavy call: timed, unless heavy_in_row reached the policy's
   // maximum (then until they say they are ready).
   void CoolDown(Counsellor& c);
+  // `join_buckets`: as Reindex's.
   void ChangeState(Counsellor& c, CounsellorState state, BreakReason reason,
-                   const std::string& call_id);
+                   const std::string& call_id, bool join_buckets = true);
   // Makes a counsellor AVAILABLE (or OFFLINE if their desk is closed) and looks for work.
   void Release(Counsellor& c);
   void Announce(const Call& call);
