@@ -8,6 +8,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "routing/check.h"
+#include "routing/four_heap.h"
 
 namespace hotline::routing {
 
@@ -687,9 +688,7 @@ void Engine::AdvanceTo(Timestamp now) {
   // While a timer fires, the engine's time is the timer's deadline, so decisions carry the
   // exact time they were due, however late the owner ticks.
   while (!timers_.empty() && timers_.front().at <= now) {
-    std::pop_heap(timers_.begin(), timers_.end(), TimerAfter);
-    Timer timer = std::move(timers_.back());
-    timers_.pop_back();
+    Timer timer = four_heap::Pop(timers_, TimerOrder{});
     now_ = std::max(now_, timer.at);
     StartNewDay();  // A timer past midnight decides by the new day's counts.
     FireTimer(timer);
@@ -757,7 +756,7 @@ bool Engine::IsDead(const Timer& timer) const {
 
 void Engine::SweepDeadTimers() {
   std::erase_if(timers_, [&](const Timer& timer) { return IsDead(timer); });
-  std::make_heap(timers_.begin(), timers_.end(), TimerAfter);
+  four_heap::Make(timers_, TimerOrder{});
   timers_swept_at_ = timers_.size();
 }
 
@@ -767,22 +766,20 @@ void Engine::DropDeadTimers() {
     SweepDeadTimers();
   }
   while (!timers_.empty() && IsDead(timers_.front())) {
-    std::pop_heap(timers_.begin(), timers_.end(), TimerAfter);
-    timers_.pop_back();
+    four_heap::Pop(timers_, TimerOrder{});
   }
 }
 
 void Engine::SetTimer(TimerKind kind, const Call& call, Timestamp at, uint64_t generation) {
   HOTLINE_CHECK(IsCallTimer(kind));
-  timers_.push_back(Timer{at, next_seq_++, generation, call.admission_seq, kind});
-  std::push_heap(timers_.begin(), timers_.end(), TimerAfter);
+  four_heap::Push(timers_, Timer{at, next_seq_++, generation, call.admission_seq, kind},
+                  TimerOrder{});
   DropDeadTimers();
 }
 
 void Engine::SetTimer(TimerKind kind, const Counsellor& c, Timestamp at, uint64_t generation) {
   HOTLINE_CHECK(!IsCallTimer(kind));
-  timers_.push_back(Timer{at, next_seq_++, generation, c.handle, kind});
-  std::push_heap(timers_.begin(), timers_.end(), TimerAfter);
+  four_heap::Push(timers_, Timer{at, next_seq_++, generation, c.handle, kind}, TimerOrder{});
   DropDeadTimers();
 }
 
@@ -1959,7 +1956,7 @@ void Engine::RestoreState(EngineState state) {
       timers_.push_back(restored);
     }
   }
-  std::make_heap(timers_.begin(), timers_.end(), TimerAfter);
+  four_heap::Make(timers_, TimerOrder{});
   timers_swept_at_ = timers_.size();
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
   memory_.Clear();

@@ -481,6 +481,10 @@ class Engine final {
   static bool TimerAfter(const Timer& a, const Timer& b) {
     return std::tie(b.at, b.seq) < std::tie(a.at, a.seq);
   }
+  // The same as a type, so the heap's comparisons are inlined rather than called through a pointer.
+  struct TimerOrder {
+    bool operator()(const Timer& a, const Timer& b) const { return TimerAfter(a, b); }
+  };
   static constexpr uint64_t kNoCall = (uint64_t{1} << 56) - 1;  // The largest subject.
   static bool IsCallTimer(TimerKind kind) {
     return kind != TimerKind::kWrapUp && kind != TimerKind::kDeskGrace &&
@@ -759,7 +763,7 @@ class Engine final {
   Indexes index_;
   // The Vietnamese day the ranks of fewest_calls_today were computed for.
   int64_t index_day_ = 0;
-  // A binary min-heap on (at, seq) (std::push_heap with TimerAfter): (at, seq) is unique, so the
+  // A 4-ary min-heap on (at, seq) (four_heap with TimerAfter): (at, seq) is unique, so the
   // firing order is the same as a sorted set's, without a tree node per timer.
   std::vector<Timer> timers_;
   // timers_.size() after the last whole sweep (DropDeadTimers sweeps again once the heap is
