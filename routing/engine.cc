@@ -1748,6 +1748,21 @@ absl::Status Engine::CheckInvariants() const {
   absl::flat_hash_set<const Counsellor*> live;
   for (const auto& [id, c] : counsellors_) {
     live.insert(&c);
+    // Their timers find them by their handle (CounsellorOfTimer).
+    if (c.handle >= counsellor_by_handle_.size() || counsellor_by_handle_[c.handle] != &c ||
+        counsellor_names_.Name(c.handle) != id) {
+      return absl::InternalError(
+          absl::StrCat("counsellor ", id, " is not found by their handle ", c.handle));
+    }
+  }
+  for (size_t handle = 0; handle < counsellor_by_handle_.size(); ++handle) {
+    if (counsellor_by_handle_[handle] != nullptr && !live.contains(counsellor_by_handle_[handle])) {
+      return absl::InternalError(
+          absl::StrCat("handle ", handle, " names a counsellor who is gone"));
+    }
+  }
+  if (!four_heap::IsHeap(timers_, TimerOrder{})) {
+    return absl::InternalError("the timers are not in heap order");
   }
   for (const auto& [c, slots] : index_.counsellor_slots) {
     if (!live.contains(c)) {
