@@ -1625,9 +1625,9 @@ void Engine::Release(Counsellor& c) {
   // Idle from now: set first, so the reindexing below ranks them by it.
   c.idle_since = now_;
   // They look for a call before they join their buckets: on a busy line a freed counsellor finds
-  // one at once, and joining a bucket a topic and a scope only to leave them all again was a
-  // tenth of the engine's work (issue 11). MatchCounsellor passes them over in their buckets
-  // anyway (someone_else), and counts them as eligible for the call it finds.
+  // one at once, and joining every bucket of theirs (each topic at each scope) only to leave them
+  // all again was a tenth of the engine's work (issue 11). MatchCounsellor passes them over in
+  // their buckets anyway (someone_else), and counts them as eligible for the call it finds.
   if (c.state != CounsellorState::kAvailable) {
     ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "", /*join_buckets=*/false);
   } else {
