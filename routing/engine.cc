@@ -444,15 +444,15 @@ void Engine::CoolDown(Counsellor& c) {
 
 // --- Gateway events. ---
 
-absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
+absl::Status Engine::CallArrived(CallInfo info, Timestamp now) {
   AdvanceTo(now);
   if (calls_.contains(info.call_id) || memory_.IsFinished(info.call_id)) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
   }
-  Call& call = AddCall(info);
+  Call& call = AddCall(std::move(info));
   call.admission_seq = next_seq_++;
   calls_by_seq_[call.admission_seq] = &call;
-  if (std::optional<Contact> last = memory_.LastContact(info.caller_key);
+  if (std::optional<Contact> last = memory_.LastContact(call.info.caller_key);
       last && now_ < last->answered_at + policy_.repeat_window_ms) {
     // Children often call many times before they disclose: back to the one they talked to.
     call.info.repeat_caller = true;
@@ -461,7 +461,7 @@ absl::Status Engine::CallArrived(const CallInfo& info, Timestamp now) {
     SetTimer(TimerKind::kRepeatHold, call, call.hold_until, 0);
   }
   PlaceOnLadder(call);
-  SetTimer(TimerKind::kMaxWait, call, info.arrived_at + options_.max_wait_ms, 0);
+  SetTimer(TimerKind::kMaxWait, call, call.info.arrived_at + options_.max_wait_ms, 0);
   Enqueue(call);
   MatchCall(call);
   if (call.state == CallState::kWaiting) {
@@ -1709,10 +1709,12 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   }
   // The row is made once, here: while the call lives, `info` is the call and `record` the rest.
   // Only the row is made: not the whole saved form of the call (ToEntry) to take the row from.
-  CallRecord record = ToRecord(std::move(call.record));
+  // Built where the effect lives: the call's strings move once, into the row.
+  CallRecord& record =
+      std::get<CallFinished>(effects_.emplace_back(std::in_place_type<CallFinished>)).record;
+  FillRecord(std::move(call.record), record);
   record.call = std::move(call.info);
   record.disposition = std::move(disposition);
-  Emit(CallFinished{std::move(record)});
   calls_.erase(entry_it);
 }
 
@@ -2021,10 +2023,13 @@ Engine::Call& Engine::AddCall(Call call) {
   return added;
 }
 
-Engine::Call& Engine::AddCall(const CallInfo& info) {
-  Call call;
-  call.info = info;
-  return AddCall(std::move(call));
+Engine::Call& Engine::AddCall(CallInfo&& info) {
+  auto owned = std::make_unique<Call>();
+  owned->info = std::move(info);
+  Call& added = *owned;
+  const bool inserted = calls_.emplace(added.info.call_id, std::move(owned)).second;
+  HOTLINE_CHECK(inserted);
+  return added;
 }
 
 CallEntry Engine::ToEntry(Call call) {
@@ -2047,6 +2052,11 @@ CallEntry Engine::ToEntry(Call call) {
 
 CallRecord Engine::ToRecord(LiveRecord live) {
   CallRecord r;
+  FillRecord(std::move(live), r);
+  return r;
+}
+
+void Engine::FillRecord(LiveRecord&& live, CallRecord& r) {
   r.outcome = live.outcome;
   r.counsellor_id = std::move(live.counsellor_id);
   r.first_offered_at = live.first_offered_at;
@@ -2057,7 +2067,6 @@ CallRecord Engine::ToRecord(LiveRecord live) {
   r.offers = live.offers;
   r.final_step = live.final_step;
   r.reason = std::move(live.reason);
-  return r;
 }
 
 Engine::Call Engine::FromEntry(CallEntry entry) {

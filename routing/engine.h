@@ -223,8 +223,9 @@ class Engine final {
   // Queues a new call and offers it if someone can take it. ALREADY_EXISTS if the call id is
   // live or was finished recently (the engine remembers ids it finished this run). A province
   // that is missing or unknown is no reason to refuse a call: it routes at national scope on
-  // every step of its ladder (see ScopeOf).
-  [[nodiscard]] absl::Status CallArrived(const CallInfo& call, Timestamp now);
+  // every step of its ladder (see ScopeOf). Taken by value: a caller done with it moves it in,
+  // and its strings are never copied (issue 11).
+  [[nodiscard]] absl::Status CallArrived(CallInfo call, Timestamp now);
   // The caller hung up before being connected. NOT_FOUND; FAILED_PRECONDITION once connected.
   [[nodiscard]] absl::Status CallerHungUp(const std::string& call_id, Timestamp now);
   // The caller chose a callback instead of waiting. Same errors as CallerHungUp.
@@ -458,9 +459,11 @@ class Engine final {
   static CallEntry ToEntry(Call call);
   // The row of a call's record; its `call` and `disposition` are left to the caller.
   static CallRecord ToRecord(LiveRecord live);
+  // The same, into `r` (a row already in place among the effects: nothing moved twice).
+  static void FillRecord(LiveRecord&& live, CallRecord& r);
   // Adds a live call to calls_ (its id must be new there).
   Call& AddCall(Call call);
-  Call& AddCall(const CallInfo& info);
+  Call& AddCall(CallInfo&& info);
   static Call FromEntry(CallEntry entry);
   // A pending timer: TimerEntry (the saved form) naming its subject by number, not by a copy of
   // an id: a call by its admission sequence number (calls_by_seq_), a counsellor by their handle
