@@ -161,9 +161,35 @@ uint32_t CallMemory::AcquireCaller(std::string_view key) {
   return caller;
 }
 
+uint32_t CallMemory::Hold(std::string_view caller_key) {
+  if (caller_key.empty()) {
+    return kNoCaller;
+  }
+  const uint32_t caller = AcquireCaller(caller_key);
+  ++callers_[caller].held;
+  return caller;
+}
+
+void CallMemory::LetGo(uint32_t caller) {
+  if (caller == kNoCaller) {
+    return;
+  }
+  HOTLINE_CHECK(callers_[caller].held > 0);
+  --callers_[caller].held;
+  MaybeRelease(caller);
+}
+
+size_t CallMemory::holds() const {
+  size_t holds = 0;
+  for (const Caller& c : callers_) {
+    holds += c.held;
+  }
+  return holds;
+}
+
 void CallMemory::MaybeRelease(uint32_t caller) {
   Caller& c = callers_[caller];
-  if (c.finished > 0 || c.contacts != kNoContacts) {
+  if (c.finished > 0 || c.contacts != kNoContacts || c.held > 0) {
     return;
   }
   caller_index_.erase(caller);  // Before the key goes: the index hashes it.
@@ -176,7 +202,13 @@ void CallMemory::MaybeRelease(uint32_t caller) {
 
 void CallMemory::AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key,
                              std::string_view gateway_id, Outcome outcome, bool offer_callback) {
-  AddFinished(at, call_id, caller_key);
+  AddFinished(at, call_id, caller_key.empty() ? kNoCaller : AcquireCaller(caller_key), gateway_id,
+              outcome, offer_callback);
+}
+
+void CallMemory::AddFinished(Timestamp at, std::string_view call_id, uint32_t caller,
+                             std::string_view gateway_id, Outcome outcome, bool offer_callback) {
+  AddFinishedOf(at, call_id, caller);
   Finished& f = finished_.back();
   const uint32_t gateway = gateways_.Acquire(gateway_id);
   HOTLINE_CHECK(gateway < kNoGateway);  // Fewer names than records: 2^28 finished calls a day.
@@ -186,9 +218,11 @@ void CallMemory::AddFinished(Timestamp at, std::string_view call_id, std::string
 }
 
 void CallMemory::AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key) {
-  uint32_t caller = kNoCaller;
-  if (!caller_key.empty()) {
-    caller = AcquireCaller(caller_key);
+  AddFinishedOf(at, call_id, caller_key.empty() ? kNoCaller : AcquireCaller(caller_key));
+}
+
+void CallMemory::AddFinishedOf(Timestamp at, std::string_view call_id, uint32_t caller) {
+  if (caller != kNoCaller) {
     ++callers_[caller].finished;
   }
   Finished& f = finished_.emplace_back();
@@ -295,8 +329,12 @@ CallMemory::StoredContact CallMemory::ToStored(const Contact& contact) {
 }
 
 void CallMemory::AddContact(std::string_view caller_key, const Contact& contact) {
+  AddContact(AcquireCaller(caller_key), contact);
+}
+
+void CallMemory::AddContact(uint32_t caller, const Contact& contact) {
   StoredContact stored = ToStored(contact);  // First: if it throws, no empty list is left held.
-  ContactList& contacts = ContactListFor(AcquireCaller(caller_key));
+  ContactList& contacts = ContactListFor(caller);
   const auto before = [](const StoredContact& a, const StoredContact& b) {
     return std::forward_as_tuple(a.answered_at, View(a.call_id)) <
            std::forward_as_tuple(b.answered_at, View(b.call_id));
@@ -314,8 +352,11 @@ void CallMemory::RestoreContact(std::string_view caller_key, const Contact& cont
 }
 
 std::optional<Contact> CallMemory::LastContact(std::string_view caller_key) const {
-  const std::optional<uint32_t> caller = FindCaller(caller_key);
-  const ContactList* contacts = caller ? ContactsOfCaller(*caller) : nullptr;
+  return LastContact(FindCaller(caller_key).value_or(kNoCaller));
+}
+
+std::optional<Contact> CallMemory::LastContact(uint32_t caller) const {
+  const ContactList* contacts = caller != kNoCaller ? ContactsOfCaller(caller) : nullptr;
   if (!contacts || contacts->empty()) {
     return std::nullopt;
   }
@@ -335,8 +376,12 @@ std::vector<Contact> CallMemory::ContactsOf(std::string_view caller_key) const {
 
 void CallMemory::NoteCategory(std::string_view caller_key, std::string_view call_id,
                               std::string_view category) {
-  const std::optional<uint32_t> caller = FindCaller(caller_key);
-  ContactList* contacts = caller ? ContactsOfCaller(*caller) : nullptr;
+  NoteCategory(FindCaller(caller_key).value_or(kNoCaller), call_id, category);
+}
+
+void CallMemory::NoteCategory(uint32_t caller, std::string_view call_id,
+                              std::string_view category) {
+  ContactList* contacts = caller != kNoCaller ? ContactsOfCaller(caller) : nullptr;
   if (!contacts) {
     return;
   }

@@ -11,7 +11,7 @@
 //   daemon's keys (64 lowercase hex digits: a keyed hash) as their 32 bytes, inline;
 // - call ids of up to 24 bytes are stored inline, without an allocation of their own;
 // - a caller's contacts are a list apart, taken when they are first answered: a caller who never
-//   was (a call abandoned in the queue) costs 44 bytes, not 96;
+//   was (a call abandoned in the queue) costs 48 bytes, not 96;
 // - counsellor ids and categories, which repeat across many records, are numbers into tables of
 //   names (NameTable); so are gateway ids, in a table that lets a name go with its last record
 //   (CountedNames), since a gateway may name itself anything;
@@ -72,6 +72,23 @@ class CallMemory final {
   CallMemory(const CallMemory&) = delete;
   CallMemory& operator=(const CallMemory&) = delete;
 
+  // --- Callers of live calls. ---
+  //
+  // A live call holds its caller by number from its arrival to its row: its contact, category
+  // and finish then find the caller with an array read, not by packing and hashing a 64-digit
+  // key again for each (issue 11). A held caller is never let go while a call holds them.
+
+  static constexpr uint32_t kNoCaller = ~uint32_t{0};
+  // The caller's number, held until LetGo; kNoCaller, holding nothing, for an empty key (a
+  // withheld number).
+  uint32_t Hold(std::string_view caller_key);
+  // Ends one Hold of `caller` (kNoCaller: nothing), letting them go if nothing else names them.
+  void LetGo(uint32_t caller);
+  // The key of a held caller.
+  std::string KeyOf(uint32_t caller) const { return Unpack(caller); }
+  // Holds of live calls, over every caller: for the engine's invariants.
+  size_t holds() const;
+
   // --- Finished calls, oldest first. ---
 
   // Remembers that `call_id` finished at `at` (not earlier than the last one added), from
@@ -79,6 +96,9 @@ class CallMemory final {
   // `outcome`. A repeated id (only in a hand-made state) adds an entry, but lookups find the
   // first.
   void AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key,
+                   std::string_view gateway_id, Outcome outcome, bool offer_callback);
+  // The same, for a held caller (kNoCaller for a withheld number).
+  void AddFinished(Timestamp at, std::string_view call_id, uint32_t caller,
                    std::string_view gateway_id, Outcome outcome, bool offer_callback);
   // The same, for a call whose gateway and outcome are not known (an older daemon's state).
   void AddFinished(Timestamp at, std::string_view call_id, std::string_view caller_key);
@@ -104,17 +124,23 @@ class CallMemory final {
   // Adds `contact` to the contacts of `caller_key` (which must not be empty) in that order, and
   // forgets the caller's oldest beyond kMaxContactsPerCaller.
   void AddContact(std::string_view caller_key, const Contact& contact);
+  // The same, for a held caller (not kNoCaller).
+  void AddContact(uint32_t caller, const Contact& contact);
   // Appends `contact` as the caller's newest, as given: for restoring a saved state, whose
   // contacts are kept in the order and number they were saved in (an older engine's snapshot
   // may hold contacts of one millisecond in the order they connected).
   void RestoreContact(std::string_view caller_key, const Contact& contact);
   // The caller's most recent contact, if any.
   std::optional<Contact> LastContact(std::string_view caller_key) const;
+  // The same, for a held caller (kNoCaller: nullopt).
+  std::optional<Contact> LastContact(uint32_t caller) const;
   // The caller's contacts, oldest first.
   std::vector<Contact> ContactsOf(std::string_view caller_key) const;
   // Sets the category of the caller's contact for `call_id`, if it is remembered.
   void NoteCategory(std::string_view caller_key, std::string_view call_id,
                     std::string_view category);
+  // The same, for a held caller (kNoCaller: nothing).
+  void NoteCategory(uint32_t caller, std::string_view call_id, std::string_view category);
   // Forgets every contact answered at or before `through`.
   void ForgetContactsThrough(Timestamp through);
   // Every contact, by caller key (sorted), each caller's oldest first.
@@ -162,11 +188,12 @@ class CallMemory final {
     uint32_t finished = 0;
     // The caller's list in contact_lists_, or kNoContacts: many callers of finished calls were
     // never answered (they hung up waiting, or the call timed out), and pay 4 bytes for it
-    // instead of an empty inline list's 56. An answered caller pays 44 and their list's 56.
+    // instead of an empty inline list's 56. An answered caller pays 48 and their list's 56.
     uint32_t contacts = kNoContacts;
+    // Live calls that hold this caller (Hold).
+    uint32_t held = 0;
   };
-  static_assert(sizeof(Caller) == 44);
-  static constexpr uint32_t kNoCaller = ~uint32_t{0};
+  static_assert(sizeof(Caller) == 48);
 
   // The caller index: numbers into callers_, hashed and compared by their keys; looked up by a
   // Probe (a key not yet stored).
@@ -192,6 +219,8 @@ class CallMemory final {
   std::optional<uint32_t> FindCaller(std::string_view key) const;
   // The caller's number, adding them if new.
   uint32_t AcquireCaller(std::string_view key);
+  // Adds a finished call of `caller` (kNoCaller: withheld), counting it in their `finished`.
+  void AddFinishedOf(Timestamp at, std::string_view call_id, uint32_t caller);
   // Lets the caller go once nothing names them.
   void MaybeRelease(uint32_t caller);
   // The caller's contacts, or null if they have none.

@@ -416,7 +416,7 @@ absl::Status Engine::SubmitDisposition(const std::string& counsellor_id, const s
     return absl::OkStatus();
   }
   Call* call = LookupCall(call_id);
-  memory_.NoteCategory(call->info.caller_key, call_id, disposition.category);
+  memory_.NoteCategory(call->caller, call_id, disposition.category);
   call->record.wrap_up_done_at = now_;
   Record(*call, disposition);
   c->heavy_in_row = disposition.heavy ? c->heavy_in_row + 1 : 0;
@@ -452,7 +452,8 @@ absl::Status Engine::CallArrived(CallInfo info, Timestamp now) {
   Call& call = AddCall(std::move(info));
   call.admission_seq = next_seq_++;
   calls_by_seq_[call.admission_seq] = &call;
-  if (std::optional<Contact> last = memory_.LastContact(call.info.caller_key);
+  call.caller = memory_.Hold(call.info.caller_key);
+  if (std::optional<Contact> last = memory_.LastContact(call.caller);
       last && now_ < last->answered_at + policy_.repeat_window_ms) {
     // Children often call many times before they disclose: back to the one they talked to.
     call.info.repeat_caller = true;
@@ -515,7 +516,7 @@ absl::Status Engine::CallConnected(const std::string& call_id, Timestamp now) {
   if (!call->info.caller_key.empty()) {  // A withheld number is nobody's repeat call.
     // In the order (answered_at, call id): the order a rebuild from the calls' rows can give
     // (RememberFinished), however many of one caller's calls connect in the same millisecond.
-    memory_.AddContact(call->info.caller_key, Contact{call_id, call->counsellor_id, now_, ""});
+    memory_.AddContact(call->caller, Contact{call_id, call->counsellor_id, now_, ""});
   }
   Emit(DeskCallConnected{call_id, call->counsellor_id});
   return absl::OkStatus();
@@ -1699,8 +1700,9 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   calls_by_seq_.erase(call.admission_seq);
   // A call that timed out waiting is the only one whose caller is offered a callback
   // (CallbackOffered comes just before each such finish).
-  memory_.AddFinished(now_, call.info.call_id, call.info.caller_key, call.info.gateway_id,
+  memory_.AddFinished(now_, call.info.call_id, call.caller, call.info.gateway_id,
                       call.record.outcome, call.record.outcome == Outcome::kTimedOut);
+  memory_.LetGo(std::exchange(call.caller, CallMemory::kNoCaller));  // Named by the finish now.
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
@@ -1765,6 +1767,21 @@ absl::Status Engine::CheckInvariants() const {
   }
   if (!four_heap::IsHeap(timers_, TimerOrder{})) {
     return absl::InternalError("the timers are not in heap order");
+  }
+  // Each live call holds its own caller, and nothing else holds one.
+  size_t holders = 0;
+  for (const auto& [id, call] : calls_) {
+    if (call->info.caller_key.empty() ? call->caller != CallMemory::kNoCaller
+                                      : call->caller == CallMemory::kNoCaller ||
+                                            memory_.KeyOf(call->caller) != call->info.caller_key) {
+      return absl::InternalError(
+          absl::StrCat("call ", call->info.call_id, " does not hold its own caller"));
+    }
+    holders += call->caller != CallMemory::kNoCaller ? 1 : 0;
+  }
+  if (memory_.holds() != holders) {
+    return absl::InternalError(absl::StrCat(memory_.holds(), " holds of callers for ", holders,
+                                            " live calls that hold one"));
   }
   for (const auto& [c, slots] : index_.counsellor_slots) {
     if (!live.contains(c)) {
@@ -2005,6 +2022,7 @@ void Engine::RestoreState(EngineState state) {
       }
     }
   }
+  HoldCallers();
   never_route_ = {state.never_route.begin(), state.never_route.end()};
   next_contact_sweep_ = state.next_contact_sweep;
   contacts_forgotten_through_ = state.contacts_forgotten_through;
@@ -2149,6 +2167,13 @@ void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
   });
   for (const Answered& a : answered) {
     memory_.AddContact(*a.caller_key, a.contact);
+  }
+  HoldCallers();
+}
+
+void Engine::HoldCallers() {
+  for (auto& [id, call] : calls_) {
+    call->caller = memory_.Hold(call->info.caller_key);
   }
 }
 

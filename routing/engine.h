@@ -435,6 +435,9 @@ class Engine final {
     bool in_queue = false;
     bool expired = false;
     bool indexed = false;  // See `slot`.
+    // The caller, held in memory_ from the arrival to the row (CallMemory::Hold): kNoCaller
+    // for a withheld number. Not saved: a restore holds them again (HoldCallers).
+    uint32_t caller = CallMemory::kNoCaller;
     std::string counsellor_id;
     // Few (the counsellors it rang on), so a vector: 24 bytes empty, not a set's 48.
     std::vector<std::string> tried;
@@ -708,6 +711,8 @@ class Engine final {
   std::optional<Millis> Estimate(const Call& call) const;
   void Finish(Call& call, Outcome outcome, const std::string& reason);
   void Record(Call& call, std::optional<Disposition> disposition = std::nullopt);
+  // Holds every live call's caller in memory_ again, once it was cleared and rebuilt.
+  void HoldCallers();
   // The caller's contacts still inside the repeat window.
   std::vector<Contact> HistoryOf(const std::string& caller_key) const;
   // Built in place in effects_: one move of the effect, not two.

@@ -138,6 +138,44 @@ TEST_CASE("a caller is held once while anything names them, then let go", "[rout
   CHECK_FALSE(memory.LastContact(key).has_value());
 }
 
+TEST_CASE("a live call's hold keeps its caller until let go, and finds them by number",
+          "[routing][memory]") {
+  const std::string key = Hex(std::string(32, '\x02'));
+  CallMemory memory;
+  CHECK(memory.Hold("") == CallMemory::kNoCaller);  // A withheld number holds nothing.
+  memory.LetGo(CallMemory::kNoCaller);
+  CHECK(memory.holds() == 0);
+
+  const uint32_t caller = memory.Hold(key);
+  REQUIRE(caller != CallMemory::kNoCaller);
+  CHECK(memory.Hold(key) == caller);  // A second call of the same caller: the same number.
+  CHECK(memory.holds() == 2);
+  CHECK(memory.caller_count() == 1);
+  CHECK(memory.KeyOf(caller) == key);
+  CHECK_FALSE(memory.LastContact(caller).has_value());
+
+  // By number and by key alike.
+  memory.AddContact(caller, Contact{"a", "c1", At(0), ""});
+  memory.NoteCategory(caller, "a", "bullying");
+  REQUIRE(memory.LastContact(key).has_value());
+  CHECK(memory.LastContact(key)->category == "bullying");
+  CHECK(memory.LastContact(caller)->call_id == "a");
+  memory.AddFinished(At(0), "a", caller, "gw-1", Outcome::kCompleted, false);
+  CHECK(memory.CallerOfFinished("a") == key);
+
+  // Forgetting what names them leaves them held.
+  memory.ForgetFinishedThrough(At(0));
+  memory.ForgetContactsThrough(At(0));
+  CHECK(memory.caller_count() == 1);
+  CHECK(memory.KeyOf(caller) == key);
+  memory.LetGo(caller);
+  CHECK(memory.caller_count() == 1);  // The other call still holds them.
+  memory.LetGo(caller);
+  CHECK(memory.holds() == 0);
+  CHECK(memory.caller_count() == 0);  // Nothing names them now.
+  CHECK(memory.caller_slots() == 1);
+}
+
 TEST_CASE("only answered callers hold a contact list, given back once its contacts go",
           "[routing][memory]") {
   CallMemory memory;
