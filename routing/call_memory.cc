@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "routing/check.h"
 
@@ -166,7 +167,7 @@ uint32_t CallMemory::Hold(std::string_view caller_key) {
     return kNoCaller;
   }
   const uint32_t caller = AcquireCaller(caller_key);
-  ++callers_[caller].held;
+  ++callers_[caller].names;
   return caller;
 }
 
@@ -174,22 +175,40 @@ void CallMemory::LetGo(uint32_t caller) {
   if (caller == kNoCaller) {
     return;
   }
-  HOTLINE_CHECK(callers_[caller].held > 0);
-  --callers_[caller].held;
+  HOTLINE_CHECK(callers_[caller].names > 0);
+  --callers_[caller].names;
   MaybeRelease(caller);
 }
 
-size_t CallMemory::holds() const {
-  size_t holds = 0;
-  for (const Caller& c : callers_) {
-    holds += c.held;
+absl::Status CallMemory::CheckNames(const std::vector<uint32_t>& held) const {
+  absl::flat_hash_map<uint32_t, uint32_t> names;
+  for (const Finished& f : finished_) {
+    if (f.caller != kNoCaller) {
+      ++names[f.caller];
+    }
   }
-  return holds;
+  for (uint32_t caller : held) {
+    ++names[caller];
+  }
+  for (const auto& [caller, count] : names) {
+    if (!caller_index_.contains(caller)) {
+      return absl::InternalError(absl::StrCat("caller ", caller, " is named but not held"));
+    }
+  }
+  for (uint32_t caller : caller_index_) {
+    const auto it = names.find(caller);
+    const uint32_t expected = it == names.end() ? 0 : it->second;
+    if (callers_[caller].names != expected) {
+      return absl::InternalError(absl::StrCat("caller ", caller, " counts ", callers_[caller].names,
+                                              " names, not ", expected));
+    }
+  }
+  return absl::OkStatus();
 }
 
 void CallMemory::MaybeRelease(uint32_t caller) {
   Caller& c = callers_[caller];
-  if (c.finished > 0 || c.contacts != kNoContacts || c.held > 0) {
+  if (c.names > 0 || c.contacts != kNoContacts) {
     return;
   }
   caller_index_.erase(caller);  // Before the key goes: the index hashes it.
@@ -223,7 +242,7 @@ void CallMemory::AddFinished(Timestamp at, std::string_view call_id, std::string
 
 void CallMemory::AddFinishedOf(Timestamp at, std::string_view call_id, uint32_t caller) {
   if (caller != kNoCaller) {
-    ++callers_[caller].finished;
+    ++callers_[caller].names;
   }
   Finished& f = finished_.emplace_back();
   f.at = at;
@@ -272,7 +291,7 @@ void CallMemory::ForgetFinishedThrough(Timestamp through) {
     }
     finished_.pop_front();
     if (caller != kNoCaller) {
-      --callers_[caller].finished;
+      --callers_[caller].names;
       MaybeRelease(caller);
     }
   }

@@ -11,7 +11,7 @@
 //   daemon's keys (64 lowercase hex digits: a keyed hash) as their 32 bytes, inline;
 // - call ids of up to 24 bytes are stored inline, without an allocation of their own;
 // - a caller's contacts are a list apart, taken when they are first answered: a caller who never
-//   was (a call abandoned in the queue) costs 48 bytes, not 96;
+//   was (a call abandoned in the queue) costs 44 bytes, not 96;
 // - counsellor ids and categories, which repeat across many records, are numbers into tables of
 //   names (NameTable); so are gateway ids, in a table that lets a name go with its last record
 //   (CountedNames), since a gateway may name itself anything;
@@ -38,6 +38,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
 #include "routing/counted_names.h"
 #include "routing/engine_state.h"
 #include "routing/pointer_set.h"
@@ -86,8 +87,10 @@ class CallMemory final {
   void LetGo(uint32_t caller);
   // The key of a held caller.
   std::string KeyOf(uint32_t caller) const { return Unpack(caller); }
-  // Holds of live calls, over every caller: for the engine's invariants.
-  size_t holds() const;
+  // OK if each caller is named exactly by the finished calls remembered and by `held` (the
+  // numbers the live calls hold, one per hold); otherwise which caller is not: for the engine's
+  // invariants.
+  absl::Status CheckNames(const std::vector<uint32_t>& held) const;
 
   // --- Finished calls, oldest first. ---
 
@@ -184,16 +187,15 @@ class CallMemory final {
   static constexpr uint32_t kNoContacts = ~uint32_t{0};
   struct Caller {
     PackedKey key;
-    // Remembered finished calls that name this caller.
-    uint32_t finished = 0;
+    // Remembered finished calls and live calls (Hold) that name this caller. One count for
+    // both, so a caller stays 44 bytes (issue 11: at most 200 bytes a finished call).
+    uint32_t names = 0;
     // The caller's list in contact_lists_, or kNoContacts: many callers of finished calls were
     // never answered (they hung up waiting, or the call timed out), and pay 4 bytes for it
-    // instead of an empty inline list's 56. An answered caller pays 48 and their list's 56.
+    // instead of an empty inline list's 56. An answered caller pays 44 and their list's 56.
     uint32_t contacts = kNoContacts;
-    // Live calls that hold this caller (Hold).
-    uint32_t held = 0;
   };
-  static_assert(sizeof(Caller) == 48);
+  static_assert(sizeof(Caller) == 44);
 
   // The caller index: numbers into callers_, hashed and compared by their keys; looked up by a
   // Probe (a key not yet stored).

@@ -1769,7 +1769,7 @@ absl::Status Engine::CheckInvariants() const {
     return absl::InternalError("the timers are not in heap order");
   }
   // Each live call holds its own caller, and nothing else holds one.
-  size_t holders = 0;
+  std::vector<uint32_t> held;
   for (const auto& [id, call] : calls_) {
     if (call->info.caller_key.empty() ? call->caller != CallMemory::kNoCaller
                                       : call->caller == CallMemory::kNoCaller ||
@@ -1777,11 +1777,12 @@ absl::Status Engine::CheckInvariants() const {
       return absl::InternalError(
           absl::StrCat("call ", call->info.call_id, " does not hold its own caller"));
     }
-    holders += call->caller != CallMemory::kNoCaller ? 1 : 0;
+    if (call->caller != CallMemory::kNoCaller) {
+      held.push_back(call->caller);
+    }
   }
-  if (memory_.holds() != holders) {
-    return absl::InternalError(absl::StrCat(memory_.holds(), " holds of callers for ", holders,
-                                            " live calls that hold one"));
+  if (absl::Status names = memory_.CheckNames(held); !names.ok()) {
+    return names;
   }
   for (const auto& [c, slots] : index_.counsellor_slots) {
     if (!live.contains(c)) {
