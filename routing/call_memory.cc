@@ -171,6 +171,15 @@ uint32_t CallMemory::Hold(std::string_view caller_key) {
   return caller;
 }
 
+uint32_t CallMemory::HoldKnown(std::string_view caller_key) {
+  const std::optional<uint32_t> caller = FindCaller(caller_key);
+  if (!caller) {
+    return kNoCaller;
+  }
+  ++callers_[*caller].names;
+  return *caller;
+}
+
 void CallMemory::LetGo(uint32_t caller) {
   if (caller == kNoCaller) {
     return;

@@ -75,14 +75,19 @@ class CallMemory final {
 
   // --- Callers of live calls. ---
   //
-  // A live call holds its caller by number from its arrival to its row: its contact, category
-  // and finish then find the caller with an array read, not by packing and hashing a 64-digit
-  // key again for each (issue 11). A held caller is never let go while a call holds them.
+  // A live call holds its caller by number until its row: from its arrival if the memory knows
+  // them (HoldKnown), else from its answer (Hold). Its contact, category and finish then find the
+  // caller with an array read, not by packing and hashing a 64-digit key again for each (issue
+  // 11). A held caller is never let go while a call holds them. A waiting call of a caller the
+  // memory does not know holds nothing: no caller slot is taken before one is needed (at most
+  // 1 KB a waiting call).
 
   static constexpr uint32_t kNoCaller = ~uint32_t{0};
   // The caller's number, held until LetGo; kNoCaller, holding nothing, for an empty key (a
   // withheld number).
   uint32_t Hold(std::string_view caller_key);
+  // The same for a caller the memory knows already; kNoCaller, holding nothing, otherwise.
+  uint32_t HoldKnown(std::string_view caller_key);
   // Ends one Hold of `caller` (kNoCaller: nothing), letting them go if nothing else names them.
   void LetGo(uint32_t caller);
   // The key of a held caller.

@@ -452,7 +452,7 @@ absl::Status Engine::CallArrived(CallInfo info, Timestamp now) {
   Call& call = AddCall(std::move(info));
   call.admission_seq = next_seq_++;
   calls_by_seq_[call.admission_seq] = &call;
-  call.caller = memory_.Hold(call.info.caller_key);
+  call.caller = memory_.HoldKnown(call.info.caller_key);  // Not known: no contact either.
   if (std::optional<Contact> last = memory_.LastContact(call.caller);
       last && now_ < last->answered_at + policy_.repeat_window_ms) {
     // Children often call many times before they disclose: back to the one they talked to.
@@ -516,6 +516,9 @@ absl::Status Engine::CallConnected(const std::string& call_id, Timestamp now) {
   if (!call->info.caller_key.empty()) {  // A withheld number is nobody's repeat call.
     // In the order (answered_at, call id): the order a rebuild from the calls' rows can give
     // (RememberFinished), however many of one caller's calls connect in the same millisecond.
+    if (call->caller == CallMemory::kNoCaller) {
+      call->caller = memory_.Hold(call->info.caller_key);
+    }
     memory_.AddContact(call->caller, Contact{call_id, call->counsellor_id, now_, ""});
   }
   Emit(DeskCallConnected{call_id, call->counsellor_id});
@@ -1700,9 +1703,14 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   calls_by_seq_.erase(call.admission_seq);
   // A call that timed out waiting is the only one whose caller is offered a callback
   // (CallbackOffered comes just before each such finish).
-  memory_.AddFinished(now_, call.info.call_id, call.caller, call.info.gateway_id,
-                      call.record.outcome, call.record.outcome == Outcome::kTimedOut);
-  memory_.LetGo(std::exchange(call.caller, CallMemory::kNoCaller));  // Named by the finish now.
+  if (call.caller != CallMemory::kNoCaller) {
+    memory_.AddFinished(now_, call.info.call_id, call.caller, call.info.gateway_id,
+                        call.record.outcome, call.record.outcome == Outcome::kTimedOut);
+    memory_.LetGo(std::exchange(call.caller, CallMemory::kNoCaller));  // Named by the finish.
+  } else {
+    memory_.AddFinished(now_, call.info.call_id, call.info.caller_key, call.info.gateway_id,
+                        call.record.outcome, call.record.outcome == Outcome::kTimedOut);
+  }
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
@@ -1768,12 +1776,11 @@ absl::Status Engine::CheckInvariants() const {
   if (!four_heap::IsHeap(timers_, TimerOrder{})) {
     return absl::InternalError("the timers are not in heap order");
   }
-  // Each live call holds its own caller, and nothing else holds one.
+  // A live call holds its own caller or none (not yet), and nothing else holds one.
   std::vector<uint32_t> held;
   for (const auto& [id, call] : calls_) {
-    if (call->info.caller_key.empty() ? call->caller != CallMemory::kNoCaller
-                                      : call->caller == CallMemory::kNoCaller ||
-                                            memory_.KeyOf(call->caller) != call->info.caller_key) {
+    if (call->caller != CallMemory::kNoCaller &&
+        (call->info.caller_key.empty() || memory_.KeyOf(call->caller) != call->info.caller_key)) {
       return absl::InternalError(
           absl::StrCat("call ", call->info.call_id, " does not hold its own caller"));
     }
@@ -2174,7 +2181,7 @@ void Engine::RememberFinished(const std::vector<FinishedCall>& calls) {
 
 void Engine::HoldCallers() {
   for (auto& [id, call] : calls_) {
-    call->caller = memory_.Hold(call->info.caller_key);
+    call->caller = memory_.HoldKnown(call->info.caller_key);
   }
 }
 

@@ -435,8 +435,9 @@ class Engine final {
     bool in_queue = false;
     bool expired = false;
     bool indexed = false;  // See `slot`.
-    // The caller, held in memory_ from the arrival to the row (CallMemory::Hold): kNoCaller
-    // for a withheld number. Not saved: a restore holds them again (HoldCallers).
+    // The caller, held in memory_ until the row: from the arrival if memory_ knew them, else
+    // from the answer (CallMemory::HoldKnown, Hold). kNoCaller until then, and for a withheld
+    // number. Not saved: a restore holds the known ones again (HoldCallers).
     uint32_t caller = CallMemory::kNoCaller;
     std::string counsellor_id;
     // Few (the counsellors it rang on), so a vector: 24 bytes empty, not a set's 48.
@@ -711,7 +712,7 @@ class Engine final {
   std::optional<Millis> Estimate(const Call& call) const;
   void Finish(Call& call, Outcome outcome, const std::string& reason);
   void Record(Call& call, std::optional<Disposition> disposition = std::nullopt);
-  // Holds every live call's caller in memory_ again, once it was cleared and rebuilt.
+  // Holds every live call's caller that memory_ knows again, once it was cleared and rebuilt.
   void HoldCallers();
   // The caller's contacts still inside the repeat window.
   std::vector<Contact> HistoryOf(const std::string& caller_key) const;

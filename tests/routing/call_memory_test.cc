@@ -146,9 +146,11 @@ TEST_CASE("a live call's hold keeps its caller until let go, and finds them by n
   memory.LetGo(CallMemory::kNoCaller);
   CHECK(memory.CheckNames({}).ok());
 
+  CHECK(memory.HoldKnown(key) == CallMemory::kNoCaller);  // Not known: nothing taken.
+  CHECK(memory.caller_count() == 0);
   const uint32_t caller = memory.Hold(key);
   REQUIRE(caller != CallMemory::kNoCaller);
-  CHECK(memory.Hold(key) == caller);  // A second call of the same caller: the same number.
+  CHECK(memory.HoldKnown(key) == caller);  // A second call of the same caller: the same number.
   CHECK(memory.CheckNames({caller, caller}).ok());
   CHECK_FALSE(memory.CheckNames({caller}).ok());  // One hold is not counted.
   CHECK(memory.caller_count() == 1);
