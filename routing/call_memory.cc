@@ -172,6 +172,10 @@ uint32_t CallMemory::Hold(std::string_view caller_key) {
 }
 
 uint32_t CallMemory::HoldKnown(std::string_view caller_key) {
+  if (caller_key.empty()) {
+    // A withheld number, even where an old snapshot saved a contact under the empty key.
+    return kNoCaller;
+  }
   const std::optional<uint32_t> caller = FindCaller(caller_key);
   if (!caller) {
     return kNoCaller;

@@ -86,7 +86,8 @@ class CallMemory final {
   // The caller's number, held until LetGo; kNoCaller, holding nothing, for an empty key (a
   // withheld number).
   uint32_t Hold(std::string_view caller_key);
-  // The same for a caller the memory knows already; kNoCaller, holding nothing, otherwise.
+  // The same for a caller the memory knows already; kNoCaller, holding nothing, otherwise (and
+  // for an empty key, whatever an old snapshot saved under it).
   uint32_t HoldKnown(std::string_view caller_key);
   // Ends one Hold of `caller` (kNoCaller: nothing), letting them go if nothing else names them.
   void LetGo(uint32_t caller);
@@ -226,7 +227,7 @@ class CallMemory final {
   std::optional<uint32_t> FindCaller(std::string_view key) const;
   // The caller's number, adding them if new.
   uint32_t AcquireCaller(std::string_view key);
-  // Adds a finished call of `caller` (kNoCaller: withheld), counting it in their `finished`.
+  // Adds a finished call of `caller` (kNoCaller: withheld), counting it in their `names`.
   void AddFinishedOf(Timestamp at, std::string_view call_id, uint32_t caller);
   // Lets the caller go once nothing names them.
   void MaybeRelease(uint32_t caller);

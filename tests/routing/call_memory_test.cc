@@ -178,6 +178,12 @@ TEST_CASE("a live call's hold keeps its caller until let go, and finds them by n
   CHECK(memory.CheckNames({}).ok());
   CHECK(memory.caller_count() == 0);  // Nothing names them now.
   CHECK(memory.caller_slots() == 1);
+
+  // A snapshot from before withheld numbers were left out of contacts may hold one under the
+  // empty key: a withheld number still holds nothing.
+  memory.RestoreContact("", Contact{"w", "c1", At(0), ""});
+  CHECK(memory.HoldKnown("") == CallMemory::kNoCaller);
+  CHECK(memory.CheckNames({}).ok());
 }
 
 TEST_CASE("only answered callers hold a contact list, given back once its contacts go",
