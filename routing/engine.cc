@@ -8,7 +8,6 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "routing/check.h"
-#include "routing/four_heap.h"
 
 namespace hotline::routing {
 
@@ -668,7 +667,7 @@ std::optional<Timestamp> Engine::NextDeadline() {
   if (timers_.empty()) {
     return std::nullopt;
   }
-  return timers_.front().at;
+  return timers_.Front().at;
 }
 
 std::vector<Effect> Engine::TakeEffects() {
@@ -691,8 +690,8 @@ void Engine::TakeEffects(std::vector<Effect>& into) {
 void Engine::AdvanceTo(Timestamp now) {
   // While a timer fires, the engine's time is the timer's deadline, so decisions carry the
   // exact time they were due, however late the owner ticks.
-  while (!timers_.empty() && timers_.front().at <= now) {
-    Timer timer = four_heap::Pop(timers_, TimerOrder{});
+  while (!timers_.empty() && timers_.Front().at <= now) {
+    Timer timer = timers_.Pop();
     now_ = std::max(now_, timer.at);
     StartNewDay();  // A timer past midnight decides by the new day's counts.
     FireTimer(timer);
@@ -759,8 +758,7 @@ bool Engine::IsDead(const Timer& timer) const {
 }
 
 void Engine::SweepDeadTimers() {
-  std::erase_if(timers_, [&](const Timer& timer) { return IsDead(timer); });
-  four_heap::Make(timers_, TimerOrder{});
+  timers_.EraseIf([&](const Timer& timer) { return IsDead(timer); });
   timers_swept_at_ = timers_.size();
 }
 
@@ -769,21 +767,20 @@ void Engine::DropDeadTimers() {
   if (timers_.size() >= 2 * std::max(timers_swept_at_, kTimerSweepFloor)) {
     SweepDeadTimers();
   }
-  while (!timers_.empty() && IsDead(timers_.front())) {
-    four_heap::Pop(timers_, TimerOrder{});
+  while (!timers_.empty() && IsDead(timers_.Front())) {
+    timers_.Pop();
   }
 }
 
 void Engine::SetTimer(TimerKind kind, const Call& call, Timestamp at, uint64_t generation) {
   HOTLINE_CHECK(IsCallTimer(kind));
-  four_heap::Push(timers_, Timer{at, next_seq_++, generation, call.admission_seq, kind},
-                  TimerOrder{});
+  timers_.Push(Timer{at, next_seq_++, generation, call.admission_seq, kind}, LaneOf(kind));
   DropDeadTimers();
 }
 
 void Engine::SetTimer(TimerKind kind, const Counsellor& c, Timestamp at, uint64_t generation) {
   HOTLINE_CHECK(!IsCallTimer(kind));
-  four_heap::Push(timers_, Timer{at, next_seq_++, generation, c.handle, kind}, TimerOrder{});
+  timers_.Push(Timer{at, next_seq_++, generation, c.handle, kind}, LaneOf(kind));
   DropDeadTimers();
 }
 
@@ -992,13 +989,12 @@ void Engine::ReturnToQueue(Call& call) {
 Engine::Bucket Engine::CallBucket(const Call& call) const {
   switch (ScopeOf(call)) {
     case Scope::kProvince:
-      return {call.info.topic, Scope::kProvince, CodeOf(call.info.province)};
+      return {call.info.topic, Scope::kProvince, call.region.province_code};
     case Scope::kCentre: {
-      const std::string& centre = regions_.CentreOf(call.info.province);
-      if (centre.empty()) {
+      if (call.region.centre_code == kNoCode) {
         return {call.info.topic, Scope::kNational, kNationalCode};  // No region tree: see Eligible.
       }
-      return {call.info.topic, Scope::kCentre, CodeOf(centre)};
+      return {call.info.topic, Scope::kCentre, call.region.centre_code};
     }
     case Scope::kNational:
       break;
@@ -1008,6 +1004,21 @@ Engine::Bucket Engine::CallBucket(const Call& call) const {
 
 uint32_t Engine::CodeOf(const std::string& code) const {
   return region_codes_.Find(code).value_or(kNoCode);
+}
+
+Engine::RegionPlace Engine::PlaceOf(const CallInfo& info) const {
+  // A gateway data error must never keep a child waiting: with no province to route by, every
+  // step is national. Without a region tree a province is still matched by its code.
+  const std::string& centre = regions_.CentreOf(info.province);
+  if (info.province_unknown || info.province.empty() || (!regions_.empty() && centre.empty())) {
+    return RegionPlace{};
+  }
+  RegionPlace place{CodeOf(info.province), kNoCode, false};
+  if (!centre.empty()) {
+    place.centre_code = CodeOf(centre);
+    HOTLINE_CHECK(place.centre_code != kNoCode);  // The policy's centres all have numbers.
+  }
+  return place;
 }
 
 bool Engine::InternCodes(const Policy& policy) {
@@ -1271,6 +1282,9 @@ Engine::Indexes Engine::BuildIndexes() const {
 }
 
 void Engine::RebuildIndexes() {
+  for (auto& [id, call] : calls_) {
+    call->region = PlaceOf(call->info);
+  }
   index_ = BuildIndexes();
   for (auto& [id, call] : calls_) {
     call->SetIndexedAt(SlotOf(*call));
@@ -1286,11 +1300,7 @@ const LadderStep& Engine::StepOf(const Call& call) const {
 }
 
 Scope Engine::ScopeOf(const Call& call) const {
-  // A gateway data error must never keep a child waiting: with no province to route by, every
-  // step is national. Without a region tree a province is still matched by its code.
-  const bool no_province = call.info.province_unknown || call.info.province.empty() ||
-                           (!regions_.empty() && regions_.CentreOf(call.info.province).empty());
-  return no_province ? Scope::kNational : StepOf(call).scope;
+  return call.region.no_province ? Scope::kNational : StepOf(call).scope;
 }
 
 void Engine::PlaceOnLadder(Call& call) {
@@ -1339,10 +1349,10 @@ bool Engine::Qualified(const Counsellor& c, const Call& call) const {
     case Scope::kProvince:
       return Serves(p, call.info.province);
     case Scope::kCentre: {
-      const std::string& centre = regions_.CentreOf(call.info.province);
-      if (centre.empty()) {
+      if (call.region.centre_code == kNoCode) {
         return true;  // Without a region tree, a centre is the whole country.
       }
+      const std::string& centre = regions_.CentreOf(call.info.province);
       if (regions_.CentreOf(p.home_province) == centre) {
         return true;
       }
@@ -1773,8 +1783,8 @@ absl::Status Engine::CheckInvariants() const {
           absl::StrCat("handle ", handle, " names a counsellor who is gone"));
     }
   }
-  if (!four_heap::IsHeap(timers_, TimerOrder{})) {
-    return absl::InternalError("the timers are not in heap order");
+  if (!timers_.IsOrdered()) {
+    return absl::InternalError("the timers are not in order");
   }
   // A live call holds its own caller or none (not yet), and nothing else holds one.
   std::vector<uint32_t> held;
@@ -1841,11 +1851,11 @@ absl::Status Engine::CheckInvariants() const {
   }
   // Every counsellor idle with a closed desk is signed out when the grace period ends.
   std::set<std::pair<std::string, uint64_t>> grace;
-  for (const Timer& timer : timers_) {
+  timers_.ForEach([&](const Timer& timer) {
     if (timer.kind == TimerKind::kDeskGrace) {
       grace.emplace(counsellor_names_.Name(static_cast<uint32_t>(timer.subject)), timer.generation);
     }
-  }
+  });
   for (const auto& [id, c] : counsellors_) {
     if ((c.state == CounsellorState::kAvailable || c.state == CounsellorState::kBreak) &&
         !c.desk_connected && !grace.contains({id, c.desk_drops})) {
@@ -1892,6 +1902,13 @@ absl::Status Engine::CheckInvariants() const {
     return absl::InternalError(absl::StrCat(queue_ranks_->tree.size(), " queued but ", waiting,
                                             " calls are waiting"));
   }
+  // Checked first: the indexes below are built from the kept places.
+  for (const auto& [id, call] : calls_) {
+    if (call->region != PlaceOf(call->info)) {
+      return absl::InternalError(absl::StrCat("call ", call->info.call_id,
+                                              " keeps a place in the regions that is out of date"));
+    }
+  }
   if (!(BuildIndexes() == index_)) {
     return absl::InternalError("the matching indexes differ from the engine's state");
   }
@@ -1924,11 +1941,11 @@ EngineState Engine::Save(bool with_finished) const {
     state.calls.push_back(ToEntry(*entry->second));
   }
   state.timers.reserve(timers_.size());
-  for (const Timer& timer : timers_) {
+  timers_.ForEach([&](const Timer& timer) {
     if (!IsDead(timer)) {  // Whether or not DropDeadTimers got to it yet.
       state.timers.push_back(ToEntry(timer));
     }
-  }
+  });
   std::sort(state.timers.begin(), state.timers.end());
   state.recent_handling.assign(recent_handling_.begin(), recent_handling_.end());
   state.never_route.assign(never_route_.begin(), never_route_.end());
@@ -1990,15 +2007,15 @@ void Engine::RestoreState(EngineState state) {
       Enqueue(restored);
     }
   }
-  timers_.clear();
-  timers_.reserve(state.timers.size());
+  std::vector<Timer> timers;
+  timers.reserve(state.timers.size());
   for (const TimerEntry& timer : state.timers) {
     // SaveState() leaves dead timers out; older snapshots may hold some (IsDead).
     if (Timer restored = FromEntry(timer); !IsDead(restored)) {
-      timers_.push_back(restored);
+      timers.push_back(restored);
     }
   }
-  four_heap::Make(timers_, TimerOrder{});
+  timers_.Assign(std::move(timers));  // All in the heap: they drain from it as they fire.
   timers_swept_at_ = timers_.size();
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
   memory_.Clear();
@@ -2041,18 +2058,19 @@ void Engine::RestoreState(EngineState state) {
 // --- The saved form of a live call. ---
 
 Engine::Call& Engine::AddCall(Call call) {
-  auto owned = std::make_unique<Call>(std::move(call));
-  Call& added = *owned;
-  // The key views the call's own id, which lives (and stays put) as long as the entry.
-  const bool inserted = calls_.emplace(added.info.call_id, std::move(owned)).second;
-  HOTLINE_CHECK(inserted);
-  return added;
+  return AddCall(std::make_unique<Call>(std::move(call)));
 }
 
 Engine::Call& Engine::AddCall(CallInfo&& info) {
   auto owned = std::make_unique<Call>();
   owned->info = std::move(info);
+  return AddCall(std::move(owned));
+}
+
+Engine::Call& Engine::AddCall(std::unique_ptr<Call> owned) {
   Call& added = *owned;
+  added.region = PlaceOf(added.info);
+  // The key views the call's own id, which lives (and stays put) as long as the entry.
   const bool inserted = calls_.emplace(added.info.call_id, std::move(owned)).second;
   HOTLINE_CHECK(inserted);
   return added;

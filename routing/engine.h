@@ -36,6 +36,7 @@
 #include "absl/status/status.h"
 #include "routing/call_memory.h"
 #include "routing/engine_state.h"
+#include "routing/laned_heap.h"
 #include "routing/node_cache.h"
 #include "routing/types.h"
 
@@ -385,6 +386,19 @@ class Engine final {
     QueueKey key;
     bool operator==(const CallSlot&) const = default;
   };
+  // Where a call is in the region tree, by number, so that a bucket or a scope hashes no
+  // province (issue 11: three lookups of the province's centre a decision). `no_province`: the
+  // call is routed nationally at every step for want of a province it can be routed by (ScopeOf);
+  // then both codes are kNoCode. Otherwise the province's number in region_codes_ (kNoCode if
+  // nobody has named it) and its centre's (kNoCode without a region tree). Follows the regions and
+  // the numbers: PlaceOf at admission and at every RebuildIndexes, which follows every change of
+  // either that can move a call (a policy; a profile's new code without a region tree).
+  struct RegionPlace {
+    uint32_t province_code = kNoCode;
+    uint32_t centre_code = kNoCode;
+    bool no_province = true;
+    bool operator==(const RegionPlace&) const = default;
+  };
   // An optional time in 8 bytes, not std::optional's 16 (issue 11: four in every live call):
   // Timestamp::min(), a time no clock gives, stands for none. Converts to and from
   // std::optional<Timestamp>, the type of CallRecord's times.
@@ -439,6 +453,7 @@ class Engine final {
     // from the answer (CallMemory::HoldKnown, Hold). kNoCaller until then, and for a withheld
     // number. Not saved: a restore holds the known ones again (HoldCallers).
     uint32_t caller = CallMemory::kNoCaller;
+    RegionPlace region;  // PlaceOf(info), kept.
     std::string counsellor_id;
     // Few (the counsellors it rang on), so a vector: 24 bytes empty, not a set's 48.
     std::vector<std::string> tried;
@@ -465,9 +480,10 @@ class Engine final {
   static CallRecord ToRecord(LiveRecord live);
   // The same, into `r` (a row already in place among the effects: nothing moved twice).
   static void FillRecord(LiveRecord&& live, CallRecord& r);
-  // Adds a live call to calls_ (its id must be new there).
+  // Adds a live call to calls_ (its id must be new there), placed in the regions (PlaceOf).
   Call& AddCall(Call call);
   Call& AddCall(CallInfo&& info);
+  Call& AddCall(std::unique_ptr<Call> owned);
   static Call FromEntry(CallEntry entry);
   // A pending timer: TimerEntry (the saved form) naming its subject by number, not by a copy of
   // an id: a call by its admission sequence number (calls_by_seq_), a counsellor by their handle
@@ -484,11 +500,11 @@ class Engine final {
     TimerKind kind : 8 = TimerKind::kStep;
   };
   static_assert(sizeof(Timer) == 32);
-  // The heap order of timers_: the earliest (at, seq) on top. (at, seq) is unique.
+  // The order of timers_: the earliest (at, seq) first. (at, seq) is unique.
   static bool TimerAfter(const Timer& a, const Timer& b) {
     return std::tie(b.at, b.seq) < std::tie(a.at, a.seq);
   }
-  // The same as a type, so the heap's comparisons are inlined rather than called through a pointer.
+  // The same as a type, so the comparisons are inlined rather than called through a pointer.
   struct TimerOrder {
     bool operator()(const Timer& a, const Timer& b) const { return TimerAfter(a, b); }
   };
@@ -509,10 +525,10 @@ class Engine final {
   // left (generations only grow), or a connect timeout of a call no longer connecting; or a wait,
   // announcement or repeat-caller hold of a call that is connected or ended (neither ever waits
   // again); a counsellor's timer of a generation (or desk drop) they have left, or whose counsellor
-  // is gone. Dead timers are left out of SaveState() and dropped from the heap (DropDeadTimers), so
+  // is gone. Dead timers are left out of SaveState() and dropped from timers_ (DropDeadTimers), so
   // a finished call's timers neither wake the owner nor fill snapshots.
   bool IsDead(const Timer& timer) const;
-  // Pops dead timers off the top; and when the heap has doubled since the last sweep, sweeps it
+  // Pops dead timers off the front; and when timers_ has doubled since the last sweep, sweeps it
   // whole (amortised O(1) per timer set).
   void DropDeadTimers();
   // Removes every dead timer: O(timers).
@@ -630,6 +646,8 @@ class Engine final {
   Bucket CallBucket(const Call& call) const;
   // The number of a province or centre code in region_codes_, or kNoCode if it has none.
   uint32_t CodeOf(const std::string& code) const;
+  // Where `info`'s province puts a call, for Call::region.
+  RegionPlace PlaceOf(const CallInfo& info) const;
   // Gives the policy's provinces and centres, and the profile's provinces, their numbers.
   // Returns whether any was new: a waiting call of that province was indexed under kNoCode, so
   // the caller rebuilds the indexes once counsellors name it.
@@ -772,10 +790,15 @@ class Engine final {
   Indexes index_;
   // The Vietnamese day the ranks of fewest_calls_today were computed for.
   int64_t index_day_ = 0;
-  // A 4-ary min-heap on (at, seq) (four_heap with TimerAfter): (at, seq) is unique, so the
-  // firing order is the same as a sorted set's, without a tree node per timer.
-  std::vector<Timer> timers_;
-  // timers_.size() after the last whole sweep (DropDeadTimers sweeps again once the heap is
+  // The pending timers, earliest (at, seq) first: a lane per kind for those set in order, a 4-ary
+  // heap for the rest (laned_heap.h). (at, seq) is unique, so the firing order is the same as a
+  // sorted set's, without a tree node per timer.
+  static constexpr size_t kTimerKinds = 9;
+  static constexpr size_t LaneOf(TimerKind kind) { return static_cast<size_t>(kind) - 1; }
+  static_assert(static_cast<size_t>(TimerKind::kStep) == 1 &&
+                static_cast<size_t>(TimerKind::kConnectTimeout) == kTimerKinds);
+  LanedHeap<Timer, TimerOrder, kTimerKinds> timers_;
+  // timers_.size() after the last whole sweep (DropDeadTimers sweeps again once there are
   // twice that, and at least twice its floor of 1,024).
   size_t timers_swept_at_ = 0;
   // Counsellor ids by handle, and the handles by id: never shrinks (bounded by the counsellors
