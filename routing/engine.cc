@@ -1013,7 +1013,7 @@ Engine::RegionPlace Engine::PlaceOf(const CallInfo& info) const {
   if (info.province_unknown || info.province.empty() || (!regions_.empty() && centre.empty())) {
     return RegionPlace{};
   }
-  RegionPlace place{CodeOf(info.province), kNoCode, false};
+  RegionPlace place{CodeOf(info.province), kNoCode};
   if (!centre.empty()) {
     place.centre_code = CodeOf(centre);
     HOTLINE_CHECK(place.centre_code != kNoCode);  // The policy's centres all have numbers.
@@ -1300,7 +1300,7 @@ const LadderStep& Engine::StepOf(const Call& call) const {
 }
 
 Scope Engine::ScopeOf(const Call& call) const {
-  return call.region.no_province ? Scope::kNational : StepOf(call).scope;
+  return call.region.no_province() ? Scope::kNational : StepOf(call).scope;
 }
 
 void Engine::PlaceOnLadder(Call& call) {

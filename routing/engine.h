@@ -387,18 +387,20 @@ class Engine final {
     bool operator==(const CallSlot&) const = default;
   };
   // Where a call is in the region tree, by number, so that a bucket or a scope hashes no
-  // province (issue 11: three lookups of the province's centre a decision). `no_province`: the
-  // call is routed nationally at every step for want of a province it can be routed by (ScopeOf);
-  // then both codes are kNoCode. Otherwise the province's number in region_codes_ (kNoCode if
-  // nobody has named it) and its centre's (kNoCode without a region tree). Follows the regions and
-  // the numbers: PlaceOf at admission and at every RebuildIndexes, which follows every change of
-  // either that can move a call (a policy; a profile's new code without a region tree).
+  // province (issue 11: three lookups of the province's centre a decision). Either no province
+  // the call can be routed by, so it is routed nationally at every step (ScopeOf): both codes
+  // kUnroutable. Or the province's number in region_codes_ (kNoCode if nobody has named it) and
+  // its centre's (kNoCode without a region tree). 8 bytes in every live call. Follows the regions
+  // and the numbers: PlaceOf at admission and at every RebuildIndexes, which follows every change
+  // of either that can move a call (a policy; a profile's new code without a region tree).
+  static constexpr uint32_t kUnroutable = kNoCode - 1;  // No table holds 4 billion codes.
   struct RegionPlace {
-    uint32_t province_code = kNoCode;
-    uint32_t centre_code = kNoCode;
-    bool no_province = true;
+    uint32_t province_code = kUnroutable;
+    uint32_t centre_code = kUnroutable;
+    bool no_province() const { return province_code == kUnroutable; }
     bool operator==(const RegionPlace&) const = default;
   };
+  static_assert(sizeof(RegionPlace) == 8);
   // An optional time in 8 bytes, not std::optional's 16 (issue 11: four in every live call):
   // Timestamp::min(), a time no clock gives, stands for none. Converts to and from
   // std::optional<Timestamp>, the type of CallRecord's times.
