@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
+#include <numeric>
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
@@ -1654,11 +1655,12 @@ void Engine::Release(Counsellor& c) {
 }
 
 void Engine::Announce(const Call& call) {
-  Emit(
-      PositionAnnounced{call.info.call_id, call.info.gateway_id, PositionOf(call), Estimate(call)});
+  const int position = PositionOf(call);  // Once: a walk of the queue's rank tree.
+  Emit(PositionAnnounced{call.info.call_id, call.info.gateway_id, position,
+                         Estimate(call, position)});
 }
 
-std::optional<Millis> Engine::Estimate(const Call& call) const {
+std::optional<Millis> Engine::Estimate(const Call& call, int position) const {
   if (recent_handling_.empty() || !call.in_queue) {
     return std::nullopt;
   }
@@ -1667,12 +1669,8 @@ std::optional<Millis> Engine::Estimate(const Call& call) const {
   if (staffed == 0) {
     return std::nullopt;
   }
-  Millis total{0};
-  for (Millis m : recent_handling_) {
-    total += m;
-  }
-  const Millis average = total / static_cast<int64_t>(recent_handling_.size());
-  return average * PositionOf(call) / staffed;
+  const Millis average = recent_handling_total_ / static_cast<int64_t>(recent_handling_.size());
+  return average * position / staffed;
 }
 
 void Engine::StartWrapUp(Call& call, Outcome outcome, const std::string& reason) {
@@ -1723,7 +1721,9 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
   }
   if (call.record.accepted_at && call.record.wrap_up_done_at) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
+    recent_handling_total_ += recent_handling_.back();
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
+      recent_handling_total_ -= recent_handling_.front();
       recent_handling_.pop_front();
     }
   }
@@ -1902,6 +1902,11 @@ absl::Status Engine::CheckInvariants() const {
     return absl::InternalError(absl::StrCat(queue_ranks_->tree.size(), " queued but ", waiting,
                                             " calls are waiting"));
   }
+  if (recent_handling_total_ !=
+      std::accumulate(recent_handling_.begin(), recent_handling_.end(), Millis{0})) {
+    return absl::InternalError(absl::StrCat("the recent handling times' kept sum ",
+                                            recent_handling_total_.count(), " is not their sum"));
+  }
   // Checked first: the indexes below are built from the kept places.
   for (const auto& [id, call] : calls_) {
     if (call->region != PlaceOf(call->info)) {
@@ -2018,6 +2023,8 @@ void Engine::RestoreState(EngineState state) {
   timers_.Assign(std::move(timers));  // All in the heap: they drain from it as they fire.
   timers_swept_at_ = timers_.size();
   recent_handling_.assign(state.recent_handling.begin(), state.recent_handling.end());
+  recent_handling_total_ =
+      std::accumulate(recent_handling_.begin(), recent_handling_.end(), Millis{0});
   memory_.Clear();
   for (const auto& [key, contact] : state.contacts) {
     memory_.RestoreContact(key, contact);  // As saved: order and number unchanged.

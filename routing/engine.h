@@ -729,7 +729,9 @@ class Engine final {
   // Makes a counsellor AVAILABLE (or OFFLINE if their desk is closed) and looks for work.
   void Release(Counsellor& c);
   void Announce(const Call& call);
-  std::optional<Millis> Estimate(const Call& call) const;
+  // The wait a caller at `position` in the queue can expect: the recent handling time's mean
+  // times the position, over the counsellors staffed for the call's topic and language.
+  std::optional<Millis> Estimate(const Call& call, int position) const;
   void Finish(Call& call, Outcome outcome, const std::string& reason);
   void Record(Call& call, std::optional<Disposition> disposition = std::nullopt);
   // Holds every live call's caller that memory_ knows again, once it was cleared and rebuilt.
@@ -777,6 +779,8 @@ class Engine final {
   // calls in the policy's repeat window, oldest first.
   CallMemory memory_;
   std::deque<Millis> recent_handling_;
+  // Their sum, kept as they come and go (issue 11: Estimate summed them at every announcement).
+  Millis recent_handling_total_{0};
   // Dispositions still accepted late, by call id, and the same oldest first for expiry.
   absl::flat_hash_map<std::string, OwedDisposition> owed_;
   std::deque<OwedDisposition> owed_order_;

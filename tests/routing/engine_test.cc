@@ -392,6 +392,16 @@ TEST_CASE("wrap-up time follows the call's topic", "[routing]") {
   CHECK(wrap[0].deadline == h.now + 45s);
 }
 
+// an takes a call and stays on it (one counsellor staffed, busy); then c1 and c2 arrive and wait.
+void AnTalksWhileTwoArrive(EngineHarness& h) {
+  h.Arrive(Call("busy", "38"));
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "busy", true, h.now));
+  EngineHarness::Expect(h.engine.CallConnected("busy", h.now));
+  h.Take();
+  h.Arrive(Call("c1", "38"));
+  h.Arrive(Call("c2", "38"));
+}
+
 TEST_CASE("a waiting caller hears position and an honest estimate on arrival and every minute",
           "[routing]") {
   EngineHarness h;
@@ -406,12 +416,7 @@ TEST_CASE("a waiting caller hears position and an honest estimate on arrival and
   EngineHarness::Expect(h.engine.CallerHungUp("early", h.now));
   EngineHarness::Expect(h.engine.SubmitDisposition("an", "first", Heavy(false), true, h.now));
   // One call handled in 60 s. an takes another and stays on it: one counsellor staffed, busy.
-  h.Arrive(Call("busy", "38"));
-  EngineHarness::Expect(h.engine.AnswerOffer("an", "busy", true, h.now));
-  EngineHarness::Expect(h.engine.CallConnected("busy", h.now));
-  h.Take();
-  h.Arrive(Call("c1", "38"));
-  h.Arrive(Call("c2", "38"));
+  AnTalksWhileTwoArrive(h);
   announced = h.TakeOf<PositionAnnounced>();
   REQUIRE(announced.size() == 2);
   CHECK(announced[0].estimated_wait == Millis(60'000));   // 1st x 60 s / 1.
@@ -426,6 +431,40 @@ TEST_CASE("a waiting caller hears position and an honest estimate on arrival and
   announced = h.TakeOf<PositionAnnounced>();
   REQUIRE(announced.size() == 2);
   CHECK_FALSE(announced[1].estimated_wait.has_value());
+}
+
+TEST_CASE("the estimate takes the mean of the last handling_sample_size handling times only",
+          "[routing]") {
+  EngineOptions options;
+  options.handling_sample_size = 2;
+  EngineHarness h(options);
+  h.SignIn(Profile("an", "38"));
+  // Handled in 60 s, 80 s and 100 s (60 s of talk each, then the form's time, within the 45 s
+  // of wrap-up): the first drops out of the sample.
+  for (const auto& [call_id, form] : {std::pair{"h1", 0s}, {"h2", 20s}, {"h3", 40s}}) {
+    TakeCall(h, "an", call_id);
+    h.Advance(form);
+    EngineHarness::Expect(h.engine.SubmitDisposition("an", call_id, Heavy(false), true, h.now));
+    EngineHarness::Expect(h.engine.CheckInvariants());
+  }
+  AnTalksWhileTwoArrive(h);
+  const auto announced = h.TakeOf<PositionAnnounced>();
+  REQUIRE(announced.size() == 2);
+  CHECK(announced[0].estimated_wait == Millis(90'000));   // 1st x (80 + 100) / 2 s / 1.
+  CHECK(announced[1].estimated_wait == Millis(180'000));  // 2nd.
+  // A restore keeps the sample and its mean.
+  Engine restored(options, Policy::Default());
+  restored.RestoreState(h.engine.SaveState());
+  EngineHarness::Expect(restored.CheckInvariants());
+  EngineHarness::Expect(restored.CallArrived(Call("c3", "38"), h.now));
+  int said = 0;
+  for (const Effect& effect : restored.TakeEffects()) {
+    if (const auto* position = std::get_if<PositionAnnounced>(&effect)) {
+      CHECK(position->estimated_wait == Millis(270'000));  // 3rd.
+      ++said;
+    }
+  }
+  CHECK(said == 1);
 }
 
 // A call from caller `key` answered and completed by `who`.
