@@ -456,7 +456,9 @@ TEST_CASE("the estimate takes the mean of the last handling_sample_size handling
   Engine restored(options, Policy::Default());
   restored.RestoreState(h.engine.SaveState());
   EngineHarness::Expect(restored.CheckInvariants());
-  EngineHarness::Expect(restored.CallArrived(Call("c3", "38"), h.now));
+  CallInfo third = Call("c3", "38");
+  third.arrived_at = h.now;  // Arriving now, not at the epoch (which would time it out at once).
+  EngineHarness::Expect(restored.CallArrived(third, h.now));
   int said = 0;
   for (const Effect& effect : restored.TakeEffects()) {
     if (const auto* position = std::get_if<PositionAnnounced>(&effect)) {
