@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <tuple>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "routing/check.h"
+#include "routing/string_hash.h"
 
 namespace hotline::routing {
 namespace {
@@ -115,10 +115,10 @@ std::string CallMemory::Unpack(uint32_t caller) const {
 
 size_t CallMemory::HashKey(const PackedKey& packed, std::string_view long_key) {
   if (packed.form == PackedKey::kLong) {
-    return absl::HashOf(packed.form, long_key);
+    return HashString(long_key) ^ packed.form;
   }
   const size_t used = packed.form == PackedKey::kHex ? packed.bytes.size() : packed.form;
-  return absl::HashOf(packed.form, std::string_view(packed.bytes.data(), used));
+  return HashString(std::string_view(packed.bytes.data(), used)) ^ packed.form;
 }
 
 size_t CallMemory::CallerHash::operator()(uint32_t caller) const {

@@ -38,6 +38,7 @@
 #include "routing/engine_state.h"
 #include "routing/laned_heap.h"
 #include "routing/node_cache.h"
+#include "routing/string_hash.h"
 #include "routing/types.h"
 
 namespace hotline::routing {
@@ -770,7 +771,7 @@ class Engine final {
   // Hashed for speed, each call on the heap (a Call& stays valid while others come and go), keyed
   // by a view of the call's own id (one copy of the id per call). Whatever walks it where order
   // could reach a decision or a saved state sorts by id first.
-  absl::flat_hash_map<std::string_view, std::unique_ptr<Call>> calls_;
+  absl::flat_hash_map<std::string_view, std::unique_ptr<Call>, StringHash> calls_;
   // The same calls by admission sequence number (unique per call): call timers name their call
   // by it, 8 bytes instead of a copy of its id.
   absl::flat_hash_map<uint64_t, Call*> calls_by_seq_;

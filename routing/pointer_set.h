@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_set.h"
-#include "absl/hash/hash.h"
+#include "routing/string_hash.h"
 
 namespace hotline::routing {
 
@@ -18,7 +18,7 @@ template <typename Record, std::string_view (*KeyOf)(const Record&)>
 struct PointerSetTraits {
   struct Hash {
     using is_transparent = void;
-    size_t operator()(std::string_view key) const { return absl::Hash<std::string_view>()(key); }
+    size_t operator()(std::string_view key) const { return StringHash()(key); }
     size_t operator()(const Record* r) const { return (*this)(KeyOf(*r)); }
   };
   struct Eq {

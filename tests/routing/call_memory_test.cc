@@ -7,8 +7,11 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
+
+#include "routing/string_hash.h"
 
 namespace hotline::routing {
 namespace {
@@ -25,6 +28,50 @@ std::string Hex(const std::string& bytes, bool upper = false) {
     out.push_back(digits[b & 15]);
   }
   return out;
+}
+
+TEST_CASE("the string hash tells apart keys that differ in any one byte, and spreads them",
+          "[routing][memory]") {
+  // Every length up to 40 (the engine's call ids are about 20 bytes; a caller key packs to 32),
+  // each key against its copies changed in one byte: every byte counts, the last of a length
+  // that is no multiple of 8 or 16 as much as the first.
+  std::set<uint64_t> seen;
+  size_t keys = 0;
+  for (size_t length = 0; length <= 40; ++length) {
+    const std::string base(length, 'a');
+    INFO("length " << length);
+    CHECK(HashString(base) == HashString(std::string(base)));
+    seen.insert(HashString(base));
+    ++keys;
+    for (size_t at = 0; at < length; ++at) {
+      std::string changed = base;
+      changed[at] = 'b';
+      seen.insert(HashString(changed));
+      ++keys;
+    }
+  }
+  CHECK(seen.size() == keys);
+  // Ids as a gateway numbers them: 100,000 in a row, differing only in their last digits. A
+  // Swiss table takes its 7-bit tag from the hash's low bits and its slot from the rest: each
+  // of the 128 tags and of the 128 values of the next 7 bits within a third of its share.
+  std::vector<int> tags(128);
+  std::vector<int> slots(128);
+  seen.clear();
+  constexpr int kIds = 100'000;
+  for (int i = 0; i < kIds; ++i) {
+    const uint64_t h = HashString("gw1-2026-" + std::to_string(1'000'000'000 + i));
+    seen.insert(h);
+    ++tags[h & 127];
+    ++slots[(h >> 7) & 127];
+  }
+  CHECK(seen.size() == static_cast<size_t>(kIds));
+  const auto [tag_min, tag_max] = std::minmax_element(tags.begin(), tags.end());
+  const auto [slot_min, slot_max] = std::minmax_element(slots.begin(), slots.end());
+  constexpr int kShare = kIds / 128;
+  CHECK(*tag_min > kShare * 2 / 3);
+  CHECK(*tag_max < kShare * 4 / 3);
+  CHECK(*slot_min > kShare * 2 / 3);
+  CHECK(*slot_max < kShare * 4 / 3);
 }
 
 TEST_CASE("caller keys of every form come back as they were given", "[routing][memory]") {
