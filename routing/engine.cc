@@ -1540,9 +1540,14 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   const Timestamp expires = now_ + options_.offer_timeout_ms;
   SetTimer(TimerKind::kOfferTimeout, call, expires, call.generation);
   // The offer first, so a desk sees what it is reserved for before the state change.
+  std::vector<Contact> history =
+      call.info.repeat_caller ? HistoryOf(call.info.caller_key) : std::vector<Contact>{};
+  // The call's info without its caller key (see OfferMade): moved aside for the copy, not copied.
+  std::string caller_key = std::move(call.info.caller_key);
+  call.info.caller_key.clear();
   Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule, now_,
-                 call.info.repeat_caller ? HistoryOf(call.info.caller_key)
-                                         : std::vector<Contact>{}});
+                 std::move(history)});
+  call.info.caller_key = std::move(caller_key);
   ChangeState(c, CounsellorState::kReserved, BreakReason::kNone, call.info.call_id);
 }
 

@@ -506,6 +506,41 @@ TEST_CASE("a repeat caller is offered first to the counsellor who answered them 
   CHECK_THAT(offers[0].rule, Catch::Contains("repeat caller"));
 }
 
+TEST_CASE("an offer shows its desk the call without the caller key, and the call keeps it",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("binh", "38"));
+  Answered(h, "binh", "first", "child-7");
+  h.Advance(1h);
+  h.Take();
+  auto again = From("again", "child-7");
+  again.caller_masked = "******4567";
+  h.Arrive(again);
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].call.call_id == "again");
+  CHECK(offers[0].call.caller_key.empty());
+  CHECK(offers[0].call.caller_masked == "******4567");
+  CHECK(offers[0].call.repeat_caller);
+  REQUIRE(offers[0].history.size() == 1);  // Found by the key before the offer was made.
+  CHECK(offers[0].history[0].call_id == "first");
+  // The call itself still has its key: its row names the caller, and their next call is a repeat.
+  REQUIRE(h.engine.FindCall("again").has_value());
+  CHECK(h.engine.FindCall("again")->info.caller_key == "child-7");
+  AcceptAndEnd(h, "binh", "again");
+  EngineHarness::Expect(h.engine.SubmitDisposition("binh", "again", Heavy(false), true, h.now));
+  auto records = h.TakeOf<CallFinished>();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].record.call.caller_key == "child-7");
+  h.Advance(1h);
+  h.Arrive(From("third", "child-7"));
+  offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].call.repeat_caller);
+  CHECK(offers[0].history.size() == 2);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
 TEST_CASE("an offer of a repeat call carries the caller's answered calls with their categories",
           "[routing]") {
   EngineHarness h;
