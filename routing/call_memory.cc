@@ -55,8 +55,7 @@ uint32_t NameTable::Intern(std::string_view name) {
 }
 
 std::optional<uint32_t> NameTable::Find(std::string_view name) const {
-  // Abseil's string_view here is its own type, not std::string_view.
-  if (auto it = handles_.find(absl::string_view(name.data(), name.size())); it != handles_.end()) {
+  if (auto it = handles_.find(name); it != handles_.end()) {
     return it->second;
   }
   return std::nullopt;

@@ -42,6 +42,7 @@
 #include "routing/counted_names.h"
 #include "routing/engine_state.h"
 #include "routing/pointer_set.h"
+#include "routing/string_hash.h"
 #include "routing/types.h"
 
 namespace hotline::routing {
@@ -64,7 +65,7 @@ class NameTable final {
 
  private:
   std::vector<std::string> names_;
-  absl::flat_hash_map<std::string, uint32_t> handles_;
+  StringMap<uint32_t> handles_;
 };
 
 class CallMemory final {

@@ -3,15 +3,8 @@
 #include "routing/check.h"
 
 namespace hotline::routing {
-namespace {
-
-// Abseil's string_view here is its own type, not std::string_view.
-absl::string_view Key(std::string_view name) { return {name.data(), name.size()}; }
-
-}  // namespace
-
 uint32_t CountedNames::Acquire(std::string_view name) {
-  auto it = by_name_.find(Key(name));
+  auto it = by_name_.find(name);
   if (it == by_name_.end()) {
     uint32_t number;
     if (!free_.empty()) {
@@ -40,7 +33,7 @@ void CountedNames::Release(uint32_t number) {
 }
 
 std::optional<uint32_t> CountedNames::Find(std::string_view name) const {
-  auto it = by_name_.find(Key(name));
+  auto it = by_name_.find(name);
   if (it == by_name_.end()) {
     return std::nullopt;
   }

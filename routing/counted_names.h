@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "routing/string_hash.h"
 
 namespace hotline::routing {
 
@@ -39,7 +39,7 @@ class CountedNames final {
   // By number; an entry with no records is free (on free_).
   std::vector<Entry> names_;
   std::vector<uint32_t> free_;
-  absl::flat_hash_map<std::string, uint32_t> by_name_;
+  StringMap<uint32_t> by_name_;
 };
 
 }  // namespace hotline::routing

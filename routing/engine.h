@@ -608,7 +608,7 @@ class Engine final {
     // Where each call is: Call::slot.
     absl::node_hash_map<Bucket, CallTree> calls;
     // Waiting repeat calls by the counsellor they were last answered by.
-    absl::flat_hash_map<std::string, absl::btree_map<QueueKey, const Call*>> preferring;
+    StringMap<absl::btree_map<QueueKey, const Call*>> preferring;
     // Counsellors signed in (desk connected, not OFFLINE or on BREAK) by (topic, language), for
     // the wait estimate, and what each one counts for.
     absl::flat_hash_map<std::pair<Topic, std::string>, int> staffed;
@@ -769,7 +769,7 @@ class Engine final {
   std::map<std::string, Counsellor> counsellors_;
   // The same counsellors by id, hashed: for lookups (a tree's string compares cost more), never
   // walked.
-  absl::flat_hash_map<std::string, Counsellor*> counsellor_by_id_;
+  StringMap<Counsellor*> counsellor_by_id_;
   // Hashed for speed, each call on the heap (a Call& stays valid while others come and go), keyed
   // by a view of the call's own id (one copy of the id per call). Whatever walks it where order
   // could reach a decision or a saved state sorts by id first.
@@ -785,7 +785,7 @@ class Engine final {
   // Their sum, kept as they come and go (issue 11: Estimate summed them at every announcement).
   Millis recent_handling_total_{0};
   // Dispositions still accepted late, by call id, and the same oldest first for expiry.
-  absl::flat_hash_map<std::string, OwedDisposition> owed_;
+  StringMap<OwedDisposition> owed_;
   std::deque<OwedDisposition> owed_order_;
   std::set<std::pair<std::string, std::string>> never_route_;
   Timestamp next_contact_sweep_{};

@@ -10,9 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-
 #include "absl/status/statusor.h"
+#include "routing/string_hash.h"
 
 namespace hotline::routing {
 
@@ -64,7 +63,7 @@ class Regions final {
   // Today's code -> centre id.
   std::map<std::string, std::string> centre_;
   // The same, hashed, for CentreOf: the engine asks it at every eligibility check.
-  absl::flat_hash_map<std::string, std::string> centre_hashed_;
+  StringMap<std::string> centre_hashed_;
   // Today's code -> name.
   std::map<std::string, std::string> name_;
 };

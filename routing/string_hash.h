@@ -14,8 +14,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <string>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/numeric/int128.h"
 
 namespace hotline::routing {
@@ -86,5 +89,9 @@ struct StringHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return HashString(s); }
 };
+
+// A hash map from strings, found by any string or string view without a copy.
+template <typename Value>
+using StringMap = absl::flat_hash_map<std::string, Value, StringHash, std::equal_to<>>;
 
 }  // namespace hotline::routing
