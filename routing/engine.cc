@@ -6,6 +6,7 @@
 #include <numeric>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "routing/check.h"
@@ -1542,12 +1543,15 @@ void Engine::Offer(Call& call, Counsellor& c, int eligible, const std::string& r
   // The offer first, so a desk sees what it is reserved for before the state change.
   std::vector<Contact> history =
       call.info.repeat_caller ? HistoryOf(call.info.caller_key) : std::vector<Contact>{};
-  // The call's info without its caller key (see OfferMade): moved aside for the copy, not copied.
-  std::string caller_key = std::move(call.info.caller_key);
-  call.info.caller_key.clear();
-  Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule, now_,
-                 std::move(history)});
-  call.info.caller_key = std::move(caller_key);
+  {
+    // The call's info without its caller key (see OfferMade): moved aside for the copy, not
+    // copied, and put back however the copy ends (an allocation that throws included).
+    std::string caller_key = std::move(call.info.caller_key);
+    call.info.caller_key.clear();
+    absl::Cleanup put_back = [&] { call.info.caller_key = std::move(caller_key); };
+    Emit(OfferMade{call.info, c.profile.id, expires, call.step, ScopeOf(call), eligible, rule, now_,
+                   std::move(history)});
+  }
   ChangeState(c, CounsellorState::kReserved, BreakReason::kNone, call.info.call_id);
 }
 

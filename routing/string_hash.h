@@ -7,8 +7,11 @@
 // call id of about 20 bytes, a caller key packed to 32), so this hash reads them 16 bytes at a
 // time, inline, folding each pair of words with one 64 x 64 -> 128-bit multiply (the folded
 // multiply of wyhash and Abseil's LowLevelHash). Its seed differs from process to process (the
-// address of a static, moved by ASLR), so the keys that collide are not the same from run to run;
-// the maps it serves are only looked up, never walked in an order a decision could depend on.
+// address of a static, moved by ASLR) and enters both sides of every multiply, so which keys
+// collide is not the same from run to run. So does the order of a walk over such a map: what
+// walks one where the order could reach a decision, a saved state or a test sorts first (as
+// with Abseil's own hash, also seeded per process; a supervisor's queue summary, which walks the
+// calls, may list one of two calls tied on their wait before the other in either order).
 #pragma once
 
 #include <cstddef>
@@ -42,10 +45,12 @@ inline uint64_t Load32(const char* p) {
   return v;
 }
 
-inline const uint64_t kProcessSeed = [] {
-  static const char anchor = 0;
-  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&anchor)) * 0x9e3779b97f4a7c15ULL;
-}();
+// The address of a static, moved by ASLR from run to run: read at each call (a constant address,
+// no initialisation to order against other statics).
+inline uint64_t ProcessSeed() {
+  static constexpr char kAnchor = 0;
+  return static_cast<uint64_t>(reinterpret_cast<uintptr_t>(&kAnchor)) * 0x9e3779b97f4a7c15ULL;
+}
 
 }  // namespace string_hash_internal
 
@@ -56,7 +61,8 @@ inline uint64_t HashString(std::string_view s) {
   constexpr uint64_t k2 = 0x8ebc6af09c88c6e3ULL;
   const char* p = s.data();
   size_t n = s.size();
-  uint64_t state = kProcessSeed ^ k0 ^ n;
+  const uint64_t seed = ProcessSeed();
+  uint64_t state = seed ^ k0 ^ n;
   uint64_t a = 0;
   uint64_t b = 0;
   if (n <= 16) {
@@ -74,14 +80,14 @@ inline uint64_t HashString(std::string_view s) {
   } else {
     // Whole 16-byte blocks while more than 16 bytes remain, then the last 16 (overlapping).
     while (n > 16) {
-      state = Fold(Load64(p) ^ k1, Load64(p + 8) ^ state);
+      state = Fold(Load64(p) ^ k1 ^ seed, Load64(p + 8) ^ state);
       p += 16;
       n -= 16;
     }
     a = Load64(p + n - 16);
     b = Load64(p + n - 8);
   }
-  return Fold(k1 ^ s.size(), Fold(a ^ k1, b ^ state) ^ k2);
+  return Fold(k1 ^ s.size(), Fold(a ^ k1 ^ seed, b ^ state) ^ k2);
 }
 
 // For Abseil's hash containers keyed by (or looked up with) a string view.
