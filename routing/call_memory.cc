@@ -4,7 +4,6 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/string_view.h"
 #include "routing/check.h"
 #include "routing/string_hash.h"
 
