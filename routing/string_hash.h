@@ -7,11 +7,12 @@
 // call id of about 20 bytes, a caller key packed to 32), so this hash reads them 16 bytes at a
 // time, inline, folding each pair of words with one 64 x 64 -> 128-bit multiply (the folded
 // multiply of wyhash and Abseil's LowLevelHash). Its seed differs from process to process (the
-// address of a static, moved by ASLR) and enters both sides of every multiply, so which keys
-// collide is not the same from run to run. So does the order of a walk over such a map: what
-// walks one where the order could reach a decision, a saved state or a test sorts first (as
-// with Abseil's own hash, also seeded per process; a supervisor's queue summary, which walks the
-// calls, may list one of two calls tied on their wait before the other in either order).
+// address of a static, moved by ASLR) and enters both sides of every multiply that reads the
+// key, so which keys collide is not the same from run to run. So does the order of a walk over
+// such a map: what walks one where the order could reach a decision, a saved state or a test
+// sorts first (as with Abseil's own hash, also seeded per process; a supervisor's queue
+// summary, which walks the calls, may list one of two calls tied on their wait before the
+// other in either order).
 #pragma once
 
 #include <cstddef>
