@@ -2087,7 +2087,7 @@ Engine::Call& Engine::AddCall(std::unique_ptr<Call> owned) {
   Call& added = *owned;
   added.region = PlaceOf(added.info);
   // The key views the call's own id, which lives (and stays put) as long as the entry.
-  const bool inserted = calls_.emplace(added.info.call_id, std::move(owned)).second;
+  const bool inserted = calls_.emplace(HashedView(added.info.call_id), std::move(owned)).second;
   HOTLINE_CHECK(inserted);
   return added;
 }

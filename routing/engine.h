@@ -773,7 +773,8 @@ class Engine final {
   // Hashed for speed, each call on the heap (a Call& stays valid while others come and go), keyed
   // by a view of the call's own id (one copy of the id per call). Whatever walks it where order
   // could reach a decision or a saved state sorts by id first.
-  absl::flat_hash_map<std::string_view, std::unique_ptr<Call>, StringHash> calls_;
+  // Its keys carry their hashes, so a rehash reads no call's id (string_hash.h, HashedView).
+  ViewMap<std::unique_ptr<Call>> calls_;
   // The same calls by admission sequence number (unique per call): call timers name their call
   // by it, 8 bytes instead of a copy of its id.
   absl::flat_hash_map<uint64_t, Call*> calls_by_seq_;

@@ -74,6 +74,43 @@ TEST_CASE("the string hash tells apart keys that differ in any one byte, and spr
   CHECK(*slot_max < kShare * 4 / 3);
 }
 
+TEST_CASE("a map keyed by hashed views rehashes from its slots, never reading the strings",
+          "[routing][memory]") {
+  // The strings the keys view, each on the heap (longer than a string's inline 15 bytes). After
+  // the inserts their bytes are overwritten in place and the map made to rehash twice (growing,
+  // then in place of the same size); then the bytes are put back and every id must still be found.
+  // A rehash that read the strings would have placed each entry by the hash of the overwritten
+  // bytes, where a lookup of its id does not look (the engine's live calls: string_hash.h,
+  // HashedView).
+  constexpr int kIds = 5'000;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kIds; ++i) {
+    ids.push_back("gw1-2026-" + std::to_string(1'000'000'000 + i));
+  }
+  ViewMap<int> map;
+  for (int i = 0; i < kIds; ++i) {
+    REQUIRE(map.emplace(HashedView(ids[i]), i).second);
+  }
+  const std::vector<std::string> kept = ids;
+  for (std::string& id : ids) {
+    std::fill(id.begin(), id.end(), 'x');  // Same size, same place: the views still point here.
+  }
+  map.rehash(map.capacity() * 4);
+  map.rehash(0);
+  for (int i = 0; i < kIds; ++i) {
+    ids[i] = kept[i];  // Fits the same buffer: assigning a string of the same length.
+  }
+  for (int i = 0; i < kIds; ++i) {
+    INFO(kept[i]);
+    const auto it = map.find(kept[i]);
+    REQUIRE(it != map.end());
+    CHECK(it->second == i);
+    CHECK(map.contains(std::string_view(kept[i])));
+  }
+  CHECK_FALSE(map.contains("gw1-2026-0"));
+  CHECK(map.size() == static_cast<size_t>(kIds));
+}
+
 TEST_CASE("caller keys of every form come back as they were given", "[routing][memory]") {
   const std::string raw32 = "0123456789abcdef0123456789ABCDEF";  // 32 bytes, not hex-packed.
   const std::vector<std::string> keys = {
