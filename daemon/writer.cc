@@ -105,9 +105,9 @@ void Writer::Merge(Unit& into, Unit&& from) {
   Append(into.answers, std::move(from.answers));
 }
 
-void Writer::Checkpoint() {
+void Writer::Checkpoint(storage::Sink::Moment moment) {
   const auto start = std::chrono::steady_clock::now();
-  const absl::StatusOr<bool> ran = sink_.CheckpointIfDue();
+  const absl::StatusOr<bool> ran = sink_.CheckpointIfDue(moment);
   if (ran.ok()) {
     if (*ran && metrics_ != nullptr) {
       metrics_->ObserveCheckpoint(std::chrono::steady_clock::now() - start);
@@ -133,11 +133,18 @@ void Writer::Run() {
   // A snapshot was encoded into the batch: once it is committed (after retries, if any), its
   // memory is given back.
   bool trim_after_commit = false;
+  // Set by each batch answered: once nothing more comes for quiet_checkpoint_after (until
+  // quiet_at), the sink gets its quiet moment (Checkpoint(kQuiet)), once.
+  bool quiet_due = false;
+  auto quiet_at = std::chrono::steady_clock::now();
   for (;;) {
     bool stopping = false;
+    bool quiet = false;
     {
       std::unique_lock lock(mu_);
-      if (batch.empty()) {
+      if (batch.empty() && quiet_due) {
+        quiet = !cv_.wait_until(lock, quiet_at, [&] { return stopping_ || !queue_.empty(); });
+      } else if (batch.empty()) {
         cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       } else {
         // A failed batch: retry at next_retry, but take whatever arrives meanwhile.
@@ -160,6 +167,10 @@ void Writer::Run() {
     if (batch.empty()) {
       if (stopping) {
         return;
+      }
+      if (quiet) {
+        quiet_due = false;
+        Checkpoint(storage::Sink::Moment::kQuiet);
       }
       continue;
     }
@@ -225,7 +236,9 @@ void Writer::Run() {
     }
     batch = Unit();
     // After the answers: no acknowledgement waits for a checkpoint (storage::Store).
-    Checkpoint();
+    Checkpoint(storage::Sink::Moment::kAfterAnswers);
+    quiet_due = true;
+    quiet_at = std::chrono::steady_clock::now() + options_.quiet_checkpoint_after;
     if (std::exchange(trim_after_commit, false)) {
       // The snapshot's copy of the live state and its bytes (about 2 KB per waiting call) were
       // allocated among the live calls' own and are freed by now; without this the allocator

@@ -22,6 +22,11 @@
 // no send and no answer, of the refused batch or of any unit submitted later. The daemon exits
 // and a restart recovers from the journal, which holds exactly what was acknowledged.
 //
+// After answering a batch it asks the sink for the work commits left due (the Store's WAL
+// checkpoint past 1,000 pages), and again once nothing has come for quiet_checkpoint_after (the
+// Store then checkpoints past 100 pages), so that under sparse load the checkpoints fall in the
+// gaps between events rather than right after an answer, ahead of the next event.
+//
 // Each commit's duration goes to `metrics` (hotline_journal_commit_seconds) when one is given.
 //
 // Thread-safety: Submit, healthy, stopped_for_good, failure and Stop from any thread (in practice
@@ -48,6 +53,10 @@ struct WriterOptions {
   // failure doubles it, up to longest_retry. Tests shorten both so nothing waits on a timer.
   std::chrono::milliseconds first_retry{50};
   std::chrono::milliseconds longest_retry{2'000};
+  // How long after its last commit the writer waits, with nothing to write, before it asks the
+  // sink for the work a quiet moment allows (Sink::Moment::kQuiet: the Store then checkpoints a
+  // WAL of 100 pages, not 1,000). Tests set 0 (at once) or hours (never).
+  std::chrono::milliseconds quiet_checkpoint_after{20};
 };
 
 class Writer final {
@@ -104,9 +113,9 @@ class Writer final {
   void Run();
   // One commit of `batch` to the sink, timed.
   [[nodiscard]] absl::Status Commit(const storage::Batch& batch);
-  // The sink's work left due by commits (a WAL checkpoint), after a batch is answered; a
-  // failure is logged once until one succeeds.
-  void Checkpoint();
+  // The sink's work left due by commits (a WAL checkpoint), after a batch is answered or once
+  // the writer has been quiet; a failure is logged once until one succeeds.
+  void Checkpoint(storage::Sink::Moment moment);
   // Reports a refusal retrying cannot mend; `batch` is what it refused.
   void StopForGood(const absl::Status& status, const Unit& batch);
   // Appends `from` to `into`.

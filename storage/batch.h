@@ -230,12 +230,18 @@ class Sink {
   // database.
   [[nodiscard]] virtual absl::Status Commit(const Batch& batch) = 0;
 
+  // When the writer asks for the work commits left due (CheckpointIfDue): right after answering
+  // a batch, when a unit may be waiting behind it, or once no unit has come for a quiet moment
+  // (WriterOptions::quiet_checkpoint_after), when nothing is.
+  enum class Moment { kAfterAnswers, kQuiet };
+
   // Work a commit left due that nobody needs to wait for: the writer calls it after it has
-  // answered what it committed, never inside a commit. For the Store, a checkpoint of the WAL
-  // once it holds Store::kCheckpointFrames pages. Whether it ran; a sink with nothing to do
-  // returns false. Errors change nothing stored; the work stays due and the next call tries
+  // answered what it committed, and again once it has been quiet, never inside a commit. For
+  // the Store, a checkpoint of the WAL once it holds Store::kCheckpointFrames pages after
+  // answers, or Store::kQuietCheckpointFrames when quiet. Whether it ran; a sink with nothing to
+  // do returns false. Errors change nothing stored; the work stays due and the next call tries
   // again. Pure: a sink that wraps the Store must pass it on, or the WAL grows for good.
-  [[nodiscard]] virtual absl::StatusOr<bool> CheckpointIfDue() = 0;
+  [[nodiscard]] virtual absl::StatusOr<bool> CheckpointIfDue(Moment moment) = 0;
 };
 
 }  // namespace hotline::storage

@@ -666,8 +666,8 @@ int Store::OnWalCommit(void* store, sqlite3* /*db*/, const char* /*name*/, int f
   return SQLITE_OK;
 }
 
-absl::StatusOr<bool> Store::CheckpointIfDue() {
-  if (wal_frames_ < kCheckpointFrames) {
+absl::StatusOr<bool> Store::CheckpointIfDue(Moment moment) {
+  if (wal_frames_ < (moment == Moment::kQuiet ? kQuietCheckpointFrames : kCheckpointFrames)) {
     return false;
   }
   return Guard(db_->getHandle(), db_->getFilename(), "checkpointing the WAL",

@@ -265,9 +265,16 @@ class Store final : public Sink {
   // one writer connection). Durability is unchanged: a commit is in the WAL either way.
   // Whether a checkpoint ran. Errors (UNAVAILABLE, RESOURCE_EXHAUSTED, ...) leave the frames in
   // the WAL; the next call tries again.
-  absl::StatusOr<bool> CheckpointIfDue() override;
-  // SQLite's own auto-checkpoint threshold, kept.
+  // When the writer has been quiet (Moment::kQuiet) the bar is kQuietCheckpointFrames: a
+  // checkpoint then holds no unit, and a small WAL is cheap to copy. Under sparse load the WAL
+  // is emptied in the gaps and never reaches the 1,000 pages whose checkpoint, right after an
+  // answer, held the gateway's next event 5-10 ms (docs/performance.md, "Checkpoints in the
+  // quiet moments").
+  absl::StatusOr<bool> CheckpointIfDue(Moment moment) override;
+  // SQLite's own auto-checkpoint threshold, kept for checkpoints right after answers.
   static constexpr int kCheckpointFrames = 1000;
+  // The bar once the writer has been quiet: a few calls' commits (each about 25-30 pages).
+  static constexpr int kQuietCheckpointFrames = 100;
   // The page size of a database Open creates; one made earlier keeps its own (SQLite's default,
   // 4,096, before issue 11's fourteenth session). Every commit writes each page it touched to the
   // WAL whole, about 30 of them a commit (the last page of each table and index it appends to),

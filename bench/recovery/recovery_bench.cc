@@ -176,7 +176,8 @@ void WriteDatabase(const std::string& path, const Generated& g, bool snapshots) 
     }
     if (batch.journal.size() == 1'000) {
       // Checkpointed as the daemon's writer does, so recovery reads a database of its kind.
-      if (!(*store)->Commit(batch).ok() || !(*store)->CheckpointIfDue().ok()) {
+      if (!(*store)->Commit(batch).ok() ||
+          !(*store)->CheckpointIfDue(storage::Sink::Moment::kAfterAnswers).ok()) {
         std::abort();
       }
       batch = storage::Batch();
@@ -190,7 +191,7 @@ void WriteDatabase(const std::string& path, const Generated& g, bool snapshots) 
 class DiscardSink final : public storage::Sink {
  public:
   absl::Status Commit(const storage::Batch&) override { return absl::OkStatus(); }
-  absl::StatusOr<bool> CheckpointIfDue() override { return false; }
+  absl::StatusOr<bool> CheckpointIfDue(Moment) override { return false; }
 };
 
 const Generated& Journal() {

@@ -66,7 +66,7 @@ absl::Status CommitAsTheWriter(Store& store, const Batch& batch) {
   if (absl::Status s = store.Commit(batch); !s.ok()) {
     return s;
   }
-  return store.CheckpointIfDue().status();
+  return store.CheckpointIfDue(Sink::Moment::kAfterAnswers).status();
 }
 
 // args: batch size, synchronous FULL (1) or NORMAL (0), a request result per entry (1) or not.

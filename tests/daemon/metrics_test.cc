@@ -182,7 +182,7 @@ TEST_CASE("each Metrics setter moves its own series and no other", "[daemon][met
 // Accepts every commit.
 class AcceptingSink final : public storage::Sink {
  public:
-  absl::StatusOr<bool> CheckpointIfDue() override { return false; }
+  absl::StatusOr<bool> CheckpointIfDue(Moment) override { return false; }
   absl::Status Commit(const storage::Batch&) override { return absl::OkStatus(); }
 };
 

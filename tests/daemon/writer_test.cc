@@ -14,6 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "storage/store.h"
+#include "tests/storage/storage_testing.h"
 #include "tests/testing/blocking_queue.h"
 #include "tests/testing/faulty_sink.h"
 
@@ -39,9 +42,13 @@ class RecordingSink final : public storage::Sink {
     return absl::OkStatus();
   }
 
-  // What checkpointing answers; set before the writer is given a unit.
+  // What checkpointing answers, right after answers and in a quiet moment; set before the
+  // writer is given a unit.
   std::function<absl::StatusOr<bool>()> on_checkpoint = [] { return false; };
-  absl::StatusOr<bool> CheckpointIfDue() override { return on_checkpoint(); }
+  std::function<absl::StatusOr<bool>()> on_quiet = [] { return false; };
+  absl::StatusOr<bool> CheckpointIfDue(Moment moment) override {
+    return moment == Moment::kQuiet ? on_quiet() : on_checkpoint();
+  }
 
   // The states of the snapshots committed, in order.
   std::vector<std::string> snapshots() const {
@@ -68,7 +75,11 @@ class RecordingSink final : public storage::Sink {
 // A writer over FaultySink over RecordingSink, reporting everything it does as an event:
 // "send N", "answer N durable" (or "answer N NOT durable"), "healthy", "unhealthy", "fatal".
 struct Harness {
-  Harness() = default;
+  // Retries at 1 ms; no quiet moment comes (a day) unless a test asks for one.
+  explicit Harness(WriterOptions writer_options = {.first_retry = 1ms,
+                                                   .longest_retry = 1ms,
+                                                   .quiet_checkpoint_after = 24h})
+      : options(writer_options) {}
   Harness(const Harness&) = delete;
   Harness& operator=(const Harness&) = delete;
 
@@ -109,6 +120,7 @@ struct Harness {
   testing::BlockingQueue<std::string> events;
   std::atomic<int> fatal_calls = 0;
   absl::Status fatal_status;  // Written by on_fatal before its event is pushed.
+  const WriterOptions options;
   // Last: stopped and joined before what it calls is destroyed.
   Writer writer{sink, [this](bool healthy) { events.Push(healthy ? "healthy" : "unhealthy"); },
                 [this](const absl::Status& why) {
@@ -116,7 +128,7 @@ struct Harness {
                   ++fatal_calls;
                   events.Push("fatal");
                 },
-                WriterOptions{.first_retry = 1ms, .longest_retry = 1ms}};
+                options};
 };
 
 // The position of `event` in `events`; fails the test if it is not there.
@@ -211,6 +223,121 @@ TEST_CASE("the writer checkpoints after it has answered a unit, answer-only unit
   CHECK(h.Next() == "checkpoint");
   h.writer.Stop(0ms);
   CHECK(h.store.seqs() == std::vector<int64_t>{1, 2, 3, 4});
+}
+
+TEST_CASE("the writer gives the sink its quiet moment once nothing has come since its last answer",
+          "[daemon][writer]") {
+  SECTION("at once (a quiet moment of 0): after the answers' checkpoint, once per batch") {
+    Harness h({.first_retry = 1ms, .longest_retry = 1ms, .quiet_checkpoint_after = 0ms});
+    h.store.on_checkpoint = [&]() -> absl::StatusOr<bool> {
+      h.events.Push("checkpoint");
+      return false;
+    };
+    h.store.on_quiet = [&]() -> absl::StatusOr<bool> {
+      h.events.Push("quiet");
+      return true;
+    };
+    for (int seq = 1; seq <= 2; ++seq) {
+      h.writer.Submit(h.Unit(seq));
+      CHECK(h.Next() == "send " + std::to_string(seq));
+      CHECK(h.Next() == "answer " + std::to_string(seq) + " durable");
+      CHECK(h.Next() == "checkpoint");
+      CHECK(h.Next() == "quiet");
+    }
+    h.writer.Stop(0ms);
+    CHECK_FALSE(h.events.Pop(0ms).has_value());  // Once a batch: no quiet moment without one.
+  }
+  SECTION("never while units keep coming (a quiet moment of a day)") {
+    Harness h;
+    h.store.on_checkpoint = [&]() -> absl::StatusOr<bool> {
+      h.events.Push("checkpoint");
+      return false;
+    };
+    h.store.on_quiet = [&]() -> absl::StatusOr<bool> {
+      h.events.Push("quiet");
+      return true;
+    };
+    for (int seq = 1; seq <= 3; ++seq) {
+      h.writer.Submit(h.Unit(seq));
+      CHECK(h.Next() == "send " + std::to_string(seq));
+      CHECK(h.Next() == "answer " + std::to_string(seq) + " durable");
+      CHECK(h.Next() == "checkpoint");
+    }
+    h.writer.Stop(0ms);
+    CHECK_FALSE(h.events.Pop(0ms).has_value());
+  }
+}
+
+// The Store behind the writer, reporting each checkpoint it is asked for: the moment, the WAL's
+// frames then, and whether it ran.
+class ReportingStore final : public storage::Sink {
+ public:
+  ReportingStore(storage::Store& store, testing::BlockingQueue<std::string>& events)
+      : store_(store), events_(events) {}
+  absl::Status Commit(const storage::Batch& batch) override { return store_.Commit(batch); }
+  absl::StatusOr<bool> CheckpointIfDue(Moment moment) override {
+    const int frames = store_.wal_frames();
+    absl::StatusOr<bool> ran = store_.CheckpointIfDue(moment);
+    events_.Push(absl::StrCat(moment == Moment::kQuiet ? "quiet" : "after answers",
+                              " frames=", frames, " ran=", ran.ok() && *ran ? 1 : 0));
+    return ran;
+  }
+
+ private:
+  storage::Store& store_;
+  testing::BlockingQueue<std::string>& events_;
+};
+
+TEST_CASE(
+    "under sparse load the writer empties the WAL in the quiet moments, long before "
+    "1,000 pages",
+    "[daemon][writer]") {
+  // Before: the only checkpoint came right after an answer once the WAL held 1,000 pages, and
+  // held the gateway's next event (sent as soon as it read that answer) 5-10 ms. Now a quiet
+  // moment after a few calls' commits empties it, when nothing waits.
+  storage::testing::TempDb db;
+  std::unique_ptr<storage::Store> store = storage::testing::OpenOrFail(db.path());
+  testing::BlockingQueue<std::string> events;
+  ReportingStore sink(*store, events);
+  Writer writer(
+      sink, [](bool) {}, [](const absl::Status&) {},
+      WriterOptions{.first_retry = 1ms, .longest_retry = 1ms, .quiet_checkpoint_after = 0ms});
+  const auto next = [&] {
+    std::optional<std::string> event = events.Pop(kPatience);
+    REQUIRE(event.has_value());
+    return *event;
+  };
+  int64_t seq = 0;
+  int units = 0;
+  std::string quiet;
+  // Each unit: ten 2,000-byte journal records, about a dozen pages; at most 150 of them.
+  while (units < 150) {
+    Writer::Unit unit;
+    for (int i = 0; i < 10; ++i) {
+      ++seq;
+      unit.batch.journal.push_back(storage::JournalEntry{
+          .seq = seq, .at_ms = 1'000 + seq, .record = std::string(2'000, 'r')});
+    }
+    unit.answers.push_back([&events] { events.Push("answer"); });
+    writer.Submit(std::move(unit));
+    ++units;
+    REQUIRE(next() == "answer");
+    const std::string after_answers = next();
+    INFO(after_answers);
+    REQUIRE(after_answers.rfind("after answers", 0) == 0);
+    REQUIRE(after_answers.substr(after_answers.size() - 5) == "ran=0");  // Under 1,000 pages.
+    quiet = next();
+    REQUIRE(quiet.rfind("quiet", 0) == 0);
+    if (quiet.substr(quiet.size() - 5) == "ran=1") {
+      break;
+    }
+  }
+  INFO(units << " units; " << quiet);
+  REQUIRE(quiet.substr(quiet.size() - 5) == "ran=1");
+  writer.Stop(0ms);
+  CHECK(store->checkpoints() == 1);
+  CHECK(store->wal_frames() == 0);
+  CHECK(storage::testing::Count(db.path(), "SELECT COUNT(*) FROM journal") == seq);
 }
 
 TEST_CASE("a unit's snapshot is encoded on the writer thread before its commit, once",

@@ -648,8 +648,8 @@ Batch Calls(int64_t& seq, int calls) {
 }
 
 // Store::CheckpointIfDue, which must not fail: whether it checkpointed.
-bool Checkpointed(Store& store) {
-  const absl::StatusOr<bool> ran = store.CheckpointIfDue();
+bool Checkpointed(Store& store, Sink::Moment moment = Sink::Moment::kAfterAnswers) {
+  const absl::StatusOr<bool> ran = store.CheckpointIfDue(moment);
   INFO(ran.status().ToString());
   REQUIRE(ran.ok());
   return *ran;
@@ -702,6 +702,35 @@ TEST_CASE("a commit never checkpoints the WAL; CheckpointIfDue does once it hold
   REQUIRE(store->wal_frames() > 0);
   REQUIRE(store->wal_frames() < 100);
   REQUIRE(stored_calls() == seq);
+}
+
+TEST_CASE(
+    "once the writer is quiet, CheckpointIfDue empties a WAL of 100 pages; after answers "
+    "it waits for 1,000",
+    "[storage][batch]") {
+  // Under sparse load a checkpoint of 1,000 pages right after an answer held the gateway's next
+  // event 5-10 ms; in a quiet moment a much smaller WAL is worth emptying, and nothing waits.
+  TempDb db;
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  int64_t seq = 0;
+  REQUIRE_OK(store->Commit(Calls(seq, 1)));
+  REQUIRE(store->wal_frames() > 0);
+  REQUIRE(store->wal_frames() < Store::kQuietCheckpointFrames);
+  // Below both bars: not due, whenever asked.
+  REQUIRE(!Checkpointed(*store, Sink::Moment::kQuiet));
+  REQUIRE(!Checkpointed(*store, Sink::Moment::kAfterAnswers));
+  while (store->wal_frames() < Store::kQuietCheckpointFrames) {
+    REQUIRE_OK(store->Commit(Calls(seq, 1)));
+  }
+  REQUIRE(store->wal_frames() < Store::kCheckpointFrames);
+  // Past the quiet bar only: right after answers it waits, in a quiet moment it runs.
+  REQUIRE(!Checkpointed(*store, Sink::Moment::kAfterAnswers));
+  REQUIRE(store->checkpoints() == 0);
+  REQUIRE(Checkpointed(*store, Sink::Moment::kQuiet));
+  REQUIRE(store->checkpoints() == 1);
+  REQUIRE(store->wal_frames() == 0);
+  REQUIRE(!Checkpointed(*store, Sink::Moment::kQuiet));  // Emptied: not due again.
+  REQUIRE(Count(db.path(), "SELECT COUNT(*) FROM calls") == seq);
 }
 
 TEST_CASE("a reader holding an old snapshot keeps the WAL's frames; CheckpointIfDue tries again",

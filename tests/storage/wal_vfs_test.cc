@@ -55,7 +55,7 @@ TEST_CASE("another connection sees each commit as soon as Commit returns, across
     // The reader's own connection, kept open: it reads the WAL the writer's commit published.
     REQUIRE(reader.execAndGet("SELECT COUNT(*) FROM journal").getInt64() == seq - 1);
     REQUIRE(reader.execAndGet("SELECT MAX(seq) FROM journal").getInt64() == seq - 1);
-    absl::StatusOr<bool> ran = store->CheckpointIfDue();
+    absl::StatusOr<bool> ran = store->CheckpointIfDue(Sink::Moment::kAfterAnswers);
     REQUIRE(ran.ok());
     checkpoints += *ran ? 1 : 0;
   }

@@ -211,7 +211,9 @@ class SnapshotsUntil final : public storage::Sink {
     copy.snapshot.reset();
     return store_.Commit(copy);
   }
-  absl::StatusOr<bool> CheckpointIfDue() override { return store_.CheckpointIfDue(); }
+  absl::StatusOr<bool> CheckpointIfDue(Moment moment) override {
+    return store_.CheckpointIfDue(moment);
+  }
 
  private:
   storage::Sink& store_;

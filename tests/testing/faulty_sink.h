@@ -74,7 +74,9 @@ class FaultySink final : public storage::Sink {
     }
     return s;
   }
-  absl::StatusOr<bool> CheckpointIfDue() override { return inner_.CheckpointIfDue(); }
+  absl::StatusOr<bool> CheckpointIfDue(Moment moment) override {
+    return inner_.CheckpointIfDue(moment);
+  }
 
  private:
   storage::Sink& inner_;
