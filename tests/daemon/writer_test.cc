@@ -227,45 +227,35 @@ TEST_CASE("the writer checkpoints after it has answered a unit, answer-only unit
 
 TEST_CASE("the writer gives the sink its quiet moment once nothing has come since its last answer",
           "[daemon][writer]") {
+  // `quiet_after`: the writer's quiet moment; `units`: submitted one after another, each once
+  // the last was answered; `quiet_each`: whether a quiet moment follows each answered unit.
+  const auto run = [](std::chrono::milliseconds quiet_after, int units, bool quiet_each) {
+    Harness h({.first_retry = 1ms, .longest_retry = 1ms, .quiet_checkpoint_after = quiet_after});
+    h.store.on_checkpoint = [&]() -> absl::StatusOr<bool> {
+      h.events.Push("checkpoint");
+      return false;
+    };
+    h.store.on_quiet = [&]() -> absl::StatusOr<bool> {
+      h.events.Push("quiet");
+      return true;
+    };
+    for (int seq = 1; seq <= units; ++seq) {
+      INFO("unit " << seq);
+      h.writer.Submit(h.Unit(seq));
+      CHECK(h.Next() == "send " + std::to_string(seq));
+      CHECK(h.Next() == "answer " + std::to_string(seq) + " durable");
+      CHECK(h.Next() == "checkpoint");
+      if (quiet_each) {
+        CHECK(h.Next() == "quiet");
+      }
+    }
+    h.writer.Stop(0ms);
+    CHECK_FALSE(h.events.Pop(0ms).has_value());  // No quiet moment without a batch before it.
+  };
   SECTION("at once (a quiet moment of 0): after the answers' checkpoint, once per batch") {
-    Harness h({.first_retry = 1ms, .longest_retry = 1ms, .quiet_checkpoint_after = 0ms});
-    h.store.on_checkpoint = [&]() -> absl::StatusOr<bool> {
-      h.events.Push("checkpoint");
-      return false;
-    };
-    h.store.on_quiet = [&]() -> absl::StatusOr<bool> {
-      h.events.Push("quiet");
-      return true;
-    };
-    for (int seq = 1; seq <= 2; ++seq) {
-      h.writer.Submit(h.Unit(seq));
-      CHECK(h.Next() == "send " + std::to_string(seq));
-      CHECK(h.Next() == "answer " + std::to_string(seq) + " durable");
-      CHECK(h.Next() == "checkpoint");
-      CHECK(h.Next() == "quiet");
-    }
-    h.writer.Stop(0ms);
-    CHECK_FALSE(h.events.Pop(0ms).has_value());  // Once a batch: no quiet moment without one.
+    run(0ms, 2, true);
   }
-  SECTION("never while units keep coming (a quiet moment of a day)") {
-    Harness h;
-    h.store.on_checkpoint = [&]() -> absl::StatusOr<bool> {
-      h.events.Push("checkpoint");
-      return false;
-    };
-    h.store.on_quiet = [&]() -> absl::StatusOr<bool> {
-      h.events.Push("quiet");
-      return true;
-    };
-    for (int seq = 1; seq <= 3; ++seq) {
-      h.writer.Submit(h.Unit(seq));
-      CHECK(h.Next() == "send " + std::to_string(seq));
-      CHECK(h.Next() == "answer " + std::to_string(seq) + " durable");
-      CHECK(h.Next() == "checkpoint");
-    }
-    h.writer.Stop(0ms);
-    CHECK_FALSE(h.events.Pop(0ms).has_value());
-  }
+  SECTION("never while units keep coming (a quiet moment of a day)") { run(24h, 3, false); }
 }
 
 // The Store behind the writer, reporting each checkpoint it is asked for: the moment, the WAL's
