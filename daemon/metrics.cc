@@ -267,9 +267,10 @@ Metrics::Metrics() {
       prometheus::LatencyBuckets());
   checkpoint_ = &registry_.AddHistogram(
       "hotline_wal_checkpoint_seconds",
-      "Time one checkpoint of the write-ahead log into the database file took (about every 1,000 "
-      "pages written). The writer runs it after answering the batch it follows, so no "
-      "acknowledgement waits for it; the next batch's commit does.",
+      "Time one checkpoint of the write-ahead log into the database file took: after answering a "
+      "batch that left 1,000 pages or more in it, or once the writer has been quiet for 20 ms "
+      "with 100 pages or more. No acknowledgement waits for it; a batch that comes meanwhile "
+      "does.",
       prometheus::LatencyBuckets());
   storage_serving_ = &registry_.AddGauge(
       "hotline_storage_serving",

@@ -158,6 +158,7 @@ class Registry final {
 //   hotline_journal_commit_seconds          histogram one journal commit (one transaction)
 //   hotline_wal_checkpoint_seconds          histogram one checkpoint of the WAL by the writer,
 //                                                      after the batch it follows was answered
+//                                                      or in a quiet moment
 //   hotline_storage_serving                 gauge     1 while commits succeed, 0 while they fail
 //   hotline_storage_lock_waits_total        counter   waits of the journal writer's connection for
 //                                                      a lock another connection held

@@ -53,8 +53,8 @@ struct WriterOptions {
   // failure doubles it, up to longest_retry. Tests shorten both so nothing waits on a timer.
   std::chrono::milliseconds first_retry{50};
   std::chrono::milliseconds longest_retry{2'000};
-  // How long after its last commit the writer waits, with nothing to write, before it asks the
-  // sink for the work a quiet moment allows (Sink::Moment::kQuiet: the Store then checkpoints a
+  // How long after its last answered batch the writer waits, with nothing to write, before it asks
+  // the sink for the work a quiet moment allows (Sink::Moment::kQuiet: the Store then checkpoints a
   // WAL of 100 pages, not 1,000). Tests set 0 (at once) or hours (never).
   std::chrono::milliseconds quiet_checkpoint_after{20};
 };

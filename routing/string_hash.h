@@ -132,7 +132,9 @@ struct HashedView {
 };
 
 // A hash map keyed by views of strings its values own (the view must live as long as its
-// entry), found by any string or string view without a copy.
+// entry), found by any string or string view without a copy. Insert with emplace of a
+// HashedView of the owned string; never try_emplace or operator[] with a temporary string,
+// whose view would dangle.
 template <typename Value>
 using ViewMap = absl::flat_hash_map<HashedView, Value, HashedView::Hash, HashedView::Eq>;
 

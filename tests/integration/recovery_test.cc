@@ -564,8 +564,10 @@ TEST_CASE("the daemon's writer checkpoints the WAL after the batches it answers"
           "[integration][recovery]") {
   // Commits no longer checkpoint (SQLite's auto-checkpoint ran inside the COMMIT, and the
   // batch's acknowledgements waited for it); the writer does, once a batch is answered. Without
-  // it the WAL would grow for as long as the daemon runs.
-  DaemonFixture f;
+  // it the WAL would grow for as long as the daemon runs. Quiet moments are taken away here: a
+  // 20 ms pause of a loaded machine between two calls would checkpoint a WAL of 100 pages and
+  // keep the file from ever reaching 1,000 (the next test has them).
+  DaemonFixture f({}, testing::NoQuietCheckpoints);
   GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
   gw.WaitForWelcome();
   const std::string wal = f.config.database + "-wal";
@@ -612,6 +614,45 @@ TEST_CASE("the daemon's writer checkpoints the WAL after the batches it answers"
       testing::SampleValue(metrics->body, "hotline_wal_checkpoint_seconds_count");
   REQUIRE(checkpoints.has_value());
   CHECK(*checkpoints >= 4);  // Over 11,000 frames written in all.
+}
+
+TEST_CASE("between calls the daemon's writer empties a small WAL in a quiet moment",
+          "[integration][recovery]") {
+  // Under sparse load the only checkpoint used to come right after an answer, once the WAL held
+  // 1,000 pages, and the gateway's next event waited for it. Now, 20 ms after the last answer
+  // with nothing more to write, the writer checkpoints a WAL of 100 pages or more.
+  DaemonFixture f;
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  httplib::Client http("127.0.0.1", f.daemon->http_port());
+  const auto checkpoints = [&] {
+    const auto metrics = http.Get("/metrics");
+    REQUIRE(metrics);
+    const std::optional<double> count =
+        testing::SampleValue(metrics->body, "hotline_wal_checkpoint_seconds_count");
+    REQUIRE(count.has_value());
+    return *count;
+  };
+  // The schema's pages may already have had a quiet moment of their own, after the Hello.
+  const double before = checkpoints();
+  // Ten calls: about 220 pages, over the quiet bar and far under the 1,000 of the other.
+  for (int i = 1; i <= 10; ++i) {
+    const std::string id = "call-" + std::to_string(i);
+    gw.Arrive(id, "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+    gw.Event(id, [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+    REQUIRE(gw.WaitForAck().code() == 0);
+  }
+  // Nothing more comes: the quiet moment does. Polled until a deadline, never timed.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (checkpoints() <= before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK(checkpoints() > before);
+  // Every call reached the database file's tables (read through a connection of its own).
+  CHECK(SQLite::Database(f.config.database, SQLite::OPEN_READONLY)
+            .execAndGet("SELECT COUNT(*) FROM calls")
+            .getInt64() == 10);
 }
 
 }  // namespace

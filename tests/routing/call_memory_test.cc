@@ -78,7 +78,7 @@ TEST_CASE("a map keyed by hashed views rehashes from its slots, never reading th
           "[routing][memory]") {
   // The strings the keys view, each on the heap (longer than a string's inline 15 bytes). After
   // the inserts their bytes are overwritten in place and the map made to rehash twice (growing,
-  // then in place of the same size); then the bytes are put back and every id must still be found.
+  // then shrinking to fit); then the bytes are put back and every id must still be found.
   // A rehash that read the strings would have placed each entry by the hash of the overwritten
   // bytes, where a lookup of its id does not look (the engine's live calls: string_hash.h,
   // HashedView).

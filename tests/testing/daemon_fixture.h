@@ -227,6 +227,26 @@ inline daemon::Daemon::SinkWrapper DropSnapshotsWhile(std::shared_ptr<std::atomi
   };
 }
 
+// The database with the writer's quiet moments taken away: it checkpoints only right after
+// answers, past 1,000 pages. For a test of that checkpoint, which a quiet moment (any 20 ms
+// pause of a loaded machine between two events) would otherwise pre-empt. For a DaemonFixture's
+// `wrap`.
+class WithoutQuietCheckpoints final : public storage::Sink {
+ public:
+  explicit WithoutQuietCheckpoints(storage::Sink& store) : store_(store) {}
+  absl::Status Commit(const storage::Batch& batch) override { return store_.Commit(batch); }
+  absl::StatusOr<bool> CheckpointIfDue(Moment moment) override {
+    return moment == Moment::kQuiet ? false : store_.CheckpointIfDue(moment);
+  }
+
+ private:
+  storage::Sink& store_;
+};
+
+inline std::unique_ptr<storage::Sink> NoQuietCheckpoints(storage::Sink& store) {
+  return std::make_unique<WithoutQuietCheckpoints>(store);
+}
+
 // The daemon, running in this process, with a fresh database.
 class DaemonFixture {
  public:
