@@ -268,8 +268,8 @@ class Store final : public Sink {
   // When the writer has been quiet (Moment::kQuiet) the bar is kQuietCheckpointFrames: a
   // checkpoint then holds no unit, and a small WAL is cheap to copy. Under sparse load the WAL
   // is emptied in the gaps and never reaches the 1,000 pages whose checkpoint, right after an
-  // answer, held the gateway's next event 5-10 ms (docs/performance.md, "Checkpoints in the
-  // quiet moments").
+  // answer, held the gateway's next event 5-10 ms (docs/performance.md, "Call ids hashed once,
+  // checkpoints in the quiet moments").
   absl::StatusOr<bool> CheckpointIfDue(Moment moment) override;
   // SQLite's own auto-checkpoint threshold, kept for checkpoints right after answers.
   static constexpr int kCheckpointFrames = 1000;
