@@ -273,7 +273,8 @@ class Store final : public Sink {
   absl::StatusOr<bool> CheckpointIfDue(Moment moment) override;
   // SQLite's own auto-checkpoint threshold, kept for checkpoints right after answers.
   static constexpr int kCheckpointFrames = 1000;
-  // The bar once the writer has been quiet: a few calls' commits (each about 25-30 pages).
+  // The bar once the writer has been quiet: a few calls' commits (a call that arrives and hangs
+  // up, two commits, writes about 22 pages).
   static constexpr int kQuietCheckpointFrames = 100;
   // The page size of a database Open creates; one made earlier keeps its own (SQLite's default,
   // 4,096, before issue 11's fourteenth session). Every commit writes each page it touched to the
