@@ -139,6 +139,7 @@ absl::Status Engine::AddCounsellor(const CounsellorProfile& profile, Timestamp n
   Counsellor& c = counsellors_[profile.id];
   counsellor_by_id_[profile.id] = &c;
   c.profile = profile;
+  c.KeepSkills();
   TrackHandle(c);
   c.since = now_;
   c.idle_since = now_;
@@ -157,6 +158,7 @@ absl::Status Engine::UpdateCounsellor(const CounsellorProfile& profile, Timestam
     return NoCounsellor(profile.id, "counsellor.counsellor_id");
   }
   c->profile = profile;
+  c->KeepSkills();
   Unindex(*c);  // Another profile: every slot afresh (Reindex keeps unchanged ones).
   if (InternCodes(profile) && regions_.empty()) {
     RebuildIndexes();  // As in AddCounsellor; it indexes them too.
@@ -1336,8 +1338,7 @@ bool Engine::Qualified(const Counsellor& c, const Call& call) const {
     return false;
   }
   const LadderStep& step = StepOf(call);
-  auto skill = p.skills.find(call.info.topic);
-  if (skill == p.skills.end() || skill->second < step.min_proficiency) {
+  if (!c.Takes(call.info.topic, step.min_proficiency)) {
     return false;
   }
   if (step.language == Need::kRequired && !Contains(p.languages, call.info.language)) {
@@ -1779,6 +1780,10 @@ absl::Status Engine::CheckInvariants() const {
   absl::flat_hash_set<const Counsellor*> live;
   for (const auto& [id, c] : counsellors_) {
     live.insert(&c);
+    if (Counsellor::SkillsOf(c.profile) != std::pair(c.skill_of, c.skills_kept)) {
+      return absl::InternalError(
+          absl::StrCat("counsellor ", id, "'s kept skills are not their profile's"));
+    }
     // Their timers find them by their handle (CounsellorOfTimer).
     if (c.handle >= counsellor_by_handle_.size() || counsellor_by_handle_[c.handle] != &c ||
         counsellor_names_.Name(c.handle) != id) {
@@ -2006,6 +2011,7 @@ void Engine::RestoreState(EngineState state) {
     InternCodes(c.profile);
     const std::string id = c.profile.id;
     Counsellor& held = counsellors_.emplace(id, Counsellor{std::move(c)}).first->second;
+    held.KeepSkills();
     counsellor_by_id_[id] = &held;
     TrackHandle(held);
   }

@@ -76,6 +76,48 @@ TEST_CASE("the storage of an input with very many effects is not kept for the ne
   }
 }
 
+TEST_CASE("a counsellor is offered a topic's calls by the proficiency their profile gives now",
+          "[routing]") {
+  // The engine keeps each profile's skills by topic beside the profile (Engine::Counsellor's
+  // skill_of): what it reads must follow every profile it is given, and a level it cannot keep
+  // is read from the profile itself.
+  routing::Policy policy = routing::Policy::Default();
+  for (routing::LadderStep& step : policy.default_ladder.steps) {
+    step.min_proficiency = 3;
+  }
+  EngineHarness h({}, policy);
+  routing::CounsellorProfile novice = Profile("novice", "38", {});
+  novice.skills[Topic::kCounselling] = 2;  // Below the policy's 3.
+  h.SignIn(novice);
+  h.Take();
+  h.Arrive(Call("c1", "38"));
+  CHECK(h.TakeOf<OfferMade>().empty());
+  h.Expect(h.engine.CheckInvariants());
+
+  novice.skills[Topic::kCounselling] = 3;  // Trained: c1 is theirs at once.
+  h.Expect(h.engine.UpdateCounsellor(novice, h.now));
+  auto offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].call.call_id == "c1");
+  h.Expect(h.engine.AnswerOffer("novice", "c1", true, h.now));
+  h.Expect(h.engine.CallConnected("c1", h.now));
+  h.Expect(h.engine.CallEnded("c1", h.now));
+  h.Expect(h.engine.SubmitDisposition(
+      "novice", "c1", routing::Disposition{"other", "counselled", {}, false, ""}, true, h.now));
+
+  novice.skills.erase(Topic::kCounselling);  // The topic taken away.
+  novice.skills[Topic::kAbuseReport] = 300;  // A level no byte holds: read from the profile.
+  h.Expect(h.engine.UpdateCounsellor(novice, h.now));
+  h.Take();
+  h.Arrive(Call("c2", "38"));
+  CHECK(h.TakeOf<OfferMade>().empty());
+  h.Arrive(Call("c3", "38", routing::Priority::kNormal, Topic::kAbuseReport));
+  offers = h.TakeOf<OfferMade>();
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].call.call_id == "c3");
+  h.Expect(h.engine.CheckInvariants());
+}
+
 TEST_CASE("the longest idle counsellor gets the call, ties going to the lower id", "[routing]") {
   EngineHarness h;
   h.SignIn(Profile("mai", "38"));
