@@ -377,7 +377,11 @@ absl::StatusOr<routing::Disposition> ParseDisposition(const v1::Disposition& d) 
   return out;
 }
 
-v1::CounsellorStatus ToProto(const routing::CounsellorView& c) {
+namespace {
+
+// A counsellor's status from a view (a copy) or the engine's entry (in place): the same fields.
+template <class Counsellor>
+v1::CounsellorStatus StatusOf(const Counsellor& c) {
   v1::CounsellorStatus s;
   s.set_counsellor_id(c.profile.id);
   s.set_display_name(c.profile.display_name);
@@ -388,6 +392,12 @@ v1::CounsellorStatus ToProto(const routing::CounsellorView& c) {
   s.set_desk_connected(c.desk_connected);
   return s;
 }
+
+}  // namespace
+
+v1::CounsellorStatus ToProto(const routing::CounsellorView& c) { return StatusOf(c); }
+
+v1::CounsellorStatus ToProto(const routing::CounsellorEntry& c) { return StatusOf(c); }
 
 v1::CallSummary ToSummary(const routing::CallInfo& call, const routing::Regions* regions) {
   v1::CallSummary s;

@@ -75,6 +75,8 @@ absl::StatusOr<routing::BreakReason> ParseDeskBreakReason(v1::BreakReason r,
 absl::StatusOr<routing::Priority> ParsePriority(v1::Priority p, const std::string& field);
 
 v1::CounsellorStatus ToProto(const routing::CounsellorView& c);
+// The same from the engine's own entry (Engine::PeekCounsellor), nothing copied on the way.
+v1::CounsellorStatus ToProto(const routing::CounsellorEntry& c);
 // `regions` names the province (CallSummary.province_name); null leaves it empty.
 v1::CallSummary ToSummary(const routing::CallInfo& call, const routing::Regions* regions);
 v1::CallStatus ToProto(const routing::CallView& call, routing::Timestamp now,

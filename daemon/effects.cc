@@ -148,15 +148,18 @@ Translation Translate(const std::vector<routing::Effect>& effects, routing::Time
                    },
                    [&](const routing::PresenceChanged& e) {
                      out.presence.push_back(e.change);
-                     auto view = engine.FindCounsellor(e.change.counsellor_id);
-                     if (!view) {
+                     // In place, not FindCounsellor's copy of the whole profile: this runs
+                     // for every change of every counsellor (issue 11).
+                     const routing::CounsellorEntry* c =
+                         engine.PeekCounsellor(e.change.counsellor_id);
+                     if (c == nullptr) {
                        return;  // Removed: nobody to tell.
                      }
-                     // The view is the state after every effect of this input; report the state of
-                     // this change, so the desk sees each step in order.
+                     // The entry is the state after every effect of this input; report the state
+                     // of this change, so the desk sees each step in order.
                      v1::DeskEvent ev = DeskEventAt(e.change.at);
                      auto* status = ev.mutable_presence_changed()->mutable_status();
-                     *status = ToProto(*view);
+                     *status = ToProto(*c);
                      status->set_state(static_cast<v1::CounsellorState>(e.change.state));
                      status->set_break_reason(static_cast<v1::BreakReason>(e.change.reason));
                      status->set_call_id(e.change.call_id);

@@ -26,12 +26,13 @@ void LiveFigures::Count(const std::vector<routing::Effect>& effects, routing::Ti
                         const routing::Engine& engine) {
   for (const routing::Effect& effect : effects) {
     if (const auto* connected = std::get_if<routing::DeskCallConnected>(&effect)) {
-      const std::optional<routing::CallView> call = engine.FindCall(connected->call_id);
-      if (!call) {
+      // In place, not FindCall's and FindCounsellor's copies: once for every answered call.
+      const routing::CallInfo* call = engine.PeekCall(connected->call_id);
+      if (call == nullptr) {
         continue;
       }
-      const auto c = engine.FindCounsellor(connected->counsellor_id);
-      CountAnswer(call->info, at, c ? &c->profile : nullptr, engine.regions());
+      const routing::CounsellorEntry* c = engine.PeekCounsellor(connected->counsellor_id);
+      CountAnswer(*call, at, c != nullptr ? &c->profile : nullptr, engine.regions());
     } else if (const auto* finished = std::get_if<routing::CallFinished>(&effect)) {
       CountFinished(finished->record);
     } else if (const auto* presence = std::get_if<routing::PresenceChanged>(&effect)) {

@@ -149,8 +149,8 @@ void QueueFeed::Changed(const routing::Engine& engine, routing::Timestamp now,
     it = calls_.erase(it);
   }
   for (const std::string& id : touched_counsellors) {
-    const std::optional<routing::CounsellorView> c = engine.FindCounsellor(id);
-    if (!c) {
+    const routing::CounsellorEntry* c = engine.PeekCounsellor(id);  // Not a profile's copy.
+    if (c == nullptr) {
       if (counsellors_.erase(id) > 0) {
         counsellor_fingerprints_.erase(id);
         change.add_removed_counsellors(id);

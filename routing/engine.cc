@@ -2270,6 +2270,16 @@ std::optional<CounsellorView> Engine::FindCounsellor(const std::string& counsell
   return ViewOf(c.profile, c.state, c.break_reason, c.since, c.call_id, c.desk_connected);
 }
 
+const CounsellorEntry* Engine::PeekCounsellor(std::string_view counsellor_id) const {
+  auto it = counsellor_by_id_.find(counsellor_id);
+  return it == counsellor_by_id_.end() ? nullptr : it->second;
+}
+
+const CallInfo* Engine::PeekCall(std::string_view call_id) const {
+  auto it = calls_.find(call_id);
+  return it == calls_.end() ? nullptr : &it->second->info;
+}
+
 std::vector<CallView> Engine::Calls() const { return Calls(queue_ranks_->tree.size()); }
 
 std::vector<CallView> Engine::Calls(size_t waiting_limit) const {

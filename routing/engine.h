@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -345,10 +346,19 @@ class Engine final {
   // Visits every live call (no copies), in no particular order: for counting.
   void ForEachCall(const std::function<void(const CallInfo&, CallState)>& visit) const;
   std::optional<CounsellorView> FindCounsellor(const std::string& counsellor_id) const;
+  // The same counsellor's profile and state in place, not copied (FindCounsellor copies the whole
+  // profile: a node for each skill, its provinces, languages and longer strings an allocation
+  // each): for the daemon's work at every effect (a desk's presence event, the live figures, the
+  // queue feed). nullptr if there is none. Valid while the engine is not changed: until its next
+  // input at the latest.
+  const CounsellorEntry* PeekCounsellor(std::string_view counsellor_id) const;
   // The calls whose disposition this counsellor may still record late, oldest first. O(every
   // call owed by anyone): for a desk that opens.
   std::vector<OwedDisposition> OwedBy(const std::string& counsellor_id) const;
   std::optional<CallView> FindCall(const std::string& call_id) const;
+  // A live call's info in place, not copied; nullptr if there is none. Valid while the engine is
+  // not changed: until its next input at the latest.
+  const CallInfo* PeekCall(std::string_view call_id) const;
   // How a finished call the engine still remembers ended (a day, finished_call_memory_ms, as of
   // its latest input); nullopt if it does not, or if it finished under an older daemon that did
   // not keep it. A timed-out call's caller was offered a callback.
@@ -376,16 +386,19 @@ class Engine final {
     // (issue 11). kNotTaken for a topic they do not take. A profile with a topic or a level
     // outside it (none the contract allows) is read from the map instead.
     static constexpr int8_t kNotTaken = std::numeric_limits<int8_t>::min();
-    std::array<int8_t, 5> skill_of{};
+    static constexpr size_t kTopicSlots = static_cast<size_t>(Topic::kOther) + 1;
+    std::array<int8_t, kTopicSlots> skill_of{};
     bool skills_kept = false;
     void KeepSkills() { std::tie(skill_of, skills_kept) = SkillsOf(profile); }
-    static std::pair<std::array<int8_t, 5>, bool> SkillsOf(const CounsellorProfile& profile) {
-      std::pair<std::array<int8_t, 5>, bool> kept;
+    static std::pair<std::array<int8_t, kTopicSlots>, bool> SkillsOf(
+        const CounsellorProfile& profile) {
+      std::pair<std::array<int8_t, kTopicSlots>, bool> kept;
       kept.first.fill(kNotTaken);
       kept.second = true;
       for (const auto& [topic, level] : profile.skills) {
         const auto t = static_cast<size_t>(topic);
-        if (t < kept.first.size() && level > kNotTaken && level <= INT8_MAX) {
+        if (t < kept.first.size() && level > kNotTaken &&
+            level <= std::numeric_limits<int8_t>::max()) {
           kept.first[t] = static_cast<int8_t>(level);
         } else {
           kept.second = false;

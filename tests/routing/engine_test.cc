@@ -106,11 +106,16 @@ TEST_CASE("a counsellor is offered a topic's calls by the proficiency their prof
       "novice", "c1", routing::Disposition{"other", "counselled", {}, false, ""}, true, h.now));
 
   novice.skills.erase(Topic::kCounselling);  // The topic taken away.
-  novice.skills[Topic::kAbuseReport] = 300;  // A level no byte holds: read from the profile.
   h.Expect(h.engine.UpdateCounsellor(novice, h.now));
   h.Take();
   h.Arrive(Call("c2", "38"));
   CHECK(h.TakeOf<OfferMade>().empty());
+  h.Expect(h.engine.CheckInvariants());
+
+  // A level no byte holds is read from the profile: 200 kept in a byte would read -56.
+  novice.skills[Topic::kAbuseReport] = 200;
+  h.Expect(h.engine.UpdateCounsellor(novice, h.now));
+  h.Take();
   h.Arrive(Call("c3", "38", routing::Priority::kNormal, Topic::kAbuseReport));
   offers = h.TakeOf<OfferMade>();
   REQUIRE(offers.size() == 1);
