@@ -382,9 +382,10 @@ class Engine final {
     uint32_t handle = 0;
     // profile.skills by topic, made by KeepSkills whenever the profile is set: Qualified reads a
     // skill at every match, and the map's nodes lie elsewhere on the heap; with 10,000
-    // counsellors taken in turn they were two to three cache misses a cycle of the busy line
-    // (issue 11). kNotTaken for a topic they do not take. A profile with a topic or a level
-    // outside it (none the contract allows) is read from the map instead.
+    // counsellors taken in turn they were most of Qualified's 4.0 cache misses a cycle of the
+    // busy line (issue 11; docs/performance.md, twenty-third session). kNotTaken for a topic
+    // they do not take. A profile with a topic or a level outside it (none the contract allows)
+    // is read from the map instead.
     static constexpr int8_t kNotTaken = std::numeric_limits<int8_t>::min();
     static constexpr size_t kTopicSlots = static_cast<size_t>(Topic::kOther) + 1;
     std::array<int8_t, kTopicSlots> skill_of{};
