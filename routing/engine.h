@@ -494,10 +494,13 @@ class Engine final {
   // A live call as the engine keeps it: CallEntry (the saved form, see ToEntry / FromEntry)
   // with a LiveRecord instead of a whole CallRecord.
   struct Call {
-    CallInfo info;
+    // What matching reads of every waiting call it weighs (StepOf, Qualified, HeldForAnother,
+    // Tried), together and first, followed by `info`, whose matching fields come first too: a
+    // candidate call's first 114 bytes, two or three cache lines, where they were spread over
+    // four (issue 11: at 100,000 waiting each line is a miss; docs/performance.md, twenty-fourth
+    // session). Not asserted: offsetof is not defined for a type that holds strings.
     CallState state = CallState::kWaiting;
     int step = 0;
-    uint64_t admission_seq = 0;
     bool in_queue = false;
     bool expired = false;
     bool indexed = false;  // See `slot`.
@@ -506,12 +509,14 @@ class Engine final {
     // number. Not saved: a restore holds the known ones again (HoldCallers).
     uint32_t caller = CallMemory::kNoCaller;
     RegionPlace region;  // PlaceOf(info), kept.
-    std::string counsellor_id;
     // Few (the counsellors it rang on), so a vector: 24 bytes empty, not a set's 48.
     std::vector<std::string> tried;
-    uint64_t generation = 0;
-    std::string preferred_counsellor;
+    std::string preferred_counsellor;  // Its hold (hold_until) is read only when it has one.
+    CallInfo info;
     Timestamp hold_until{};
+    uint64_t admission_seq = 0;
+    std::string counsellor_id;
+    uint64_t generation = 0;
     uint64_t ladder_generation = 0;
     LiveRecord record;
     // Where the call is in index_, set exactly while it is in the queue (by ReindexCall and
