@@ -495,10 +495,13 @@ class Engine final {
   // with a LiveRecord instead of a whole CallRecord.
   struct Call {
     // What matching reads of every waiting call it weighs (StepOf, Qualified, HeldForAnother,
-    // Tried), together and first, followed by `info`, whose matching fields come first too: a
-    // candidate call's first 114 bytes, two or three cache lines, where they were spread over
-    // four (issue 11: at 100,000 waiting each line is a miss; docs/performance.md, twenty-fourth
-    // session). Not asserted: offsetof is not defined for a type that holds strings.
+    // Tried), together and first, followed by `info`, whose matching fields come first too
+    // (issue 11: at 100,000 waiting each line read is a cache miss; docs/performance.md,
+    // twenty-fourth session). At national scope, with no never-route rule and a short language
+    // code, matching reads only a call's first 128 bytes (the language's characters end at byte
+    // 112 plus its length); at province or centre scope the province follows, at bytes 128-159.
+    // A preferred counsellor's hold (hold_until) and a never-route rule's caller key lie further
+    // on. Not asserted: offsetof is not defined for a type that holds strings.
     CallState state = CallState::kWaiting;
     int step = 0;
     bool in_queue = false;
