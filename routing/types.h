@@ -88,10 +88,10 @@ struct CounsellorProfile {
 
 // A call as the gateway described it on arrival. Holds no raw caller number: `caller_key` is the
 // daemon's keyed hash of it and `caller_masked` its masked form.
-// Members in the order matching reads them: the topic, priority, gender and language first, so
-// that a waiting call weighed for a counsellor is read from one or two cache lines of the
-// engine's Call, which puts its own matching fields just before this (issue 11: a busy line's
-// candidate calls were read from four lines, each a cache miss at 100,000 waiting).
+// Members in the order matching reads them: the topic, priority, gender and language first, then
+// the province, so that a waiting call weighed for a counsellor is read from two or three cache
+// lines of the engine's Call, which puts its own matching fields just before this (issue 11: a
+// busy line's candidate calls were read from four lines, each a cache miss at 100,000 waiting).
 struct CallInfo {
   Topic topic = Topic::kOther;
   Priority priority = Priority::kNormal;
