@@ -40,11 +40,17 @@ Writer::Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health,
 Writer::~Writer() { Stop(std::chrono::milliseconds(0)); }
 
 void Writer::Submit(Unit unit) {
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(unit));
+    // The writer waits for the first unit, or (gathering) for gather_units of them: a unit in
+    // between would only wake it to wait again.
+    wake = queue_.size() == 1 || queue_.size() >= options_.gather_units;
   }
-  cv_.notify_one();
+  if (wake) {
+    cv_.notify_one();
+  }
 }
 
 absl::Status Writer::failure() const {
@@ -137,6 +143,8 @@ void Writer::Run() {
   // quiet_at), the sink gets its quiet moment (Checkpoint(kQuiet)), once.
   bool quiet_due = false;
   auto quiet_at = std::chrono::steady_clock::now();
+  // How many units the last batch merged: two or more, and the next one is gathered.
+  size_t last_units = 0;
   for (;;) {
     bool stopping = false;
     bool quiet = false;
@@ -149,6 +157,13 @@ void Writer::Run() {
       } else {
         // A failed batch: retry at next_retry, but take whatever arrives meanwhile.
         cv_.wait_until(lock, next_retry, [&] { return stopping_ || !queue_.empty(); });
+      }
+      if (batch.empty() && !queue_.empty() && last_units >= 2 && options_.gather_for.count() > 0) {
+        cv_.wait_until(lock, std::chrono::steady_clock::now() + options_.gather_for,
+                       [&] { return stopping_ || queue_.size() >= options_.gather_units; });
+      }
+      if (batch.empty() && !queue_.empty()) {
+        last_units = queue_.size();
       }
       while (!queue_.empty()) {
         Merge(batch, std::move(queue_.front()));
@@ -170,6 +185,7 @@ void Writer::Run() {
       }
       if (quiet) {
         quiet_due = false;
+        last_units = 0;  // Quiet: the next unit is committed at once.
         Checkpoint(storage::Sink::Moment::kQuiet);
       }
       continue;

@@ -27,6 +27,12 @@
 // Store then checkpoints past 100 pages), so that under sparse load the checkpoints fall in the
 // gaps between events rather than right after an answer, ahead of the next event.
 //
+// Under load it gathers (WriterOptions::gather_for): once a batch has merged two or more units,
+// inputs are coming faster than commits, and the writer waits a little after the next unit for
+// more before it commits, so that one commit (its index pages, its WAL header, and a share of a
+// checkpoint) carries more events. A unit that comes alone after a commit that carried one is
+// committed at once: sparse load never waits for it.
+//
 // Each commit's duration goes to `metrics` (hotline_journal_commit_seconds) when one is given.
 //
 // Thread-safety: Submit, healthy, stopped_for_good, failure and Stop from any thread (in practice
@@ -57,6 +63,13 @@ struct WriterOptions {
   // the sink for the work a quiet moment allows (Sink::Moment::kQuiet: the Store then checkpoints a
   // WAL of 100 pages, not 1,000). Tests set 0 (at once) or hours (never).
   std::chrono::milliseconds quiet_checkpoint_after{20};
+  // After a batch that merged two or more units, how long the writer waits after the next unit
+  // for more before it commits, unless gather_units are queued first; 0: never. Acks and
+  // gateway commands wait up to this much longer under load; desks' offers never wait for the
+  // writer (docs/performance.md, "Commits gathered under load"). Tests set hours with a small
+  // gather_units, so that the count, not a timer, ends the wait.
+  std::chrono::microseconds gather_for{500};
+  size_t gather_units = 16;
 };
 
 class Writer final {

@@ -33,8 +33,10 @@ class RecordingSink final : public storage::Sink {
  public:
   absl::Status Commit(const storage::Batch& batch) override {
     std::lock_guard lock(mu_);
+    std::vector<int64_t>& commit = commits_.emplace_back();
     for (const storage::JournalEntry& entry : batch.journal) {
       seqs_.push_back(entry.seq);
+      commit.push_back(entry.seq);
     }
     if (batch.snapshot) {
       snapshots_.push_back(batch.snapshot->state);
@@ -61,6 +63,12 @@ class RecordingSink final : public storage::Sink {
     return seqs_;
   }
 
+  // The journal seqs of each commit, in order.
+  std::vector<std::vector<int64_t>> commits() const {
+    std::lock_guard lock(mu_);
+    return commits_;
+  }
+
   bool Has(int64_t seq) const {
     std::lock_guard lock(mu_);
     return std::find(seqs_.begin(), seqs_.end(), seq) != seqs_.end();
@@ -69,6 +77,7 @@ class RecordingSink final : public storage::Sink {
  private:
   mutable std::mutex mu_;
   std::vector<int64_t> seqs_;
+  std::vector<std::vector<int64_t>> commits_;
   std::vector<std::string> snapshots_;
 };
 
@@ -154,6 +163,93 @@ TEST_CASE("the writer answers each unit after it is durable, sends first, in sub
   CHECK(h.writer.healthy());
   CHECK(h.writer.failure().ok());
   CHECK(h.fatal_calls == 0);
+}
+
+// Gathering: the units a test wants the writer to find together are submitted while it is held
+// in its checkpoint after the previous batch's answers (`go`), so that what it finds when it
+// looks again does not depend on timing. The wait is a day long: its count ends it, or Stop.
+TEST_CASE("under load the writer gathers units into one commit; after a lone unit it never waits",
+          "[daemon][writer]") {
+  const auto harness = [](std::chrono::milliseconds quiet_after) {
+    return std::make_unique<Harness>(WriterOptions{.first_retry = 1ms,
+                                                   .longest_retry = 1ms,
+                                                   .quiet_checkpoint_after = quiet_after,
+                                                   .gather_for = 24h,
+                                                   .gather_units = 3});
+  };
+  // Held after each batch's answers until the test lets it go on (no Catch2 assertion on the
+  // writer's thread: a hold that ran out is counted, and checked at the end).
+  testing::BlockingQueue<bool> go;
+  std::atomic<int> held_too_long = 0;
+  const auto hold_after_answers = [&](Harness& h) {
+    h.store.on_checkpoint = [&]() -> absl::StatusOr<bool> {
+      h.events.Push("checkpoint");
+      if (!go.Pop(kPatience).has_value()) {
+        ++held_too_long;
+      }
+      return false;
+    };
+  };
+  using Commits = std::vector<std::vector<int64_t>>;
+  // Unit 1 alone after nothing, committed at once (a day-long wait would fail Next()); then
+  // units 2 and 3, found together after a batch of one, committed at once and together. The
+  // writer is left held after their answers.
+  const auto batch_of_two = [&](Harness& h) {
+    h.writer.Submit(h.Unit(1));
+    CHECK(h.UntilAnswers(1) == std::vector<std::string>{"send 1", "answer 1 durable"});
+    CHECK(h.Next() == "checkpoint");
+    h.writer.Submit(h.Unit(2));
+    h.writer.Submit(h.Unit(3));
+    go.Push(true);
+    CHECK(h.UntilAnswers(2) ==
+          std::vector<std::string>{"send 2", "send 3", "answer 2 durable", "answer 3 durable"});
+    CHECK(h.Next() == "checkpoint");
+  };
+
+  SECTION("a batch of two: the next unit waits for gather_units, then all go in one commit") {
+    std::unique_ptr<Harness> h = harness(24h);
+    hold_after_answers(*h);
+    batch_of_two(*h);
+    // After a batch of two, unit 4 found alone waits for two more.
+    h->writer.Submit(h->Unit(4));
+    go.Push(true);
+    CHECK_FALSE(h->events.Pop(50ms).has_value());  // Gathering: nothing committed or sent.
+    h->writer.Submit(h->Unit(5));
+    CHECK_FALSE(h->events.Pop(50ms).has_value());
+    h->writer.Submit(h->Unit(6));
+    CHECK(h->UntilAnswers(3) == std::vector<std::string>{"send 4", "send 5", "send 6",
+                                                         "answer 4 durable", "answer 5 durable",
+                                                         "answer 6 durable"});
+    CHECK(h->Next() == "checkpoint");
+    // Gathering again (the last batch held three); Stop ends the wait and writes what is queued.
+    h->writer.Submit(h->Unit(7));
+    go.Push(true);
+    go.Push(true);  // For the checkpoint after unit 7's answers.
+    h->writer.Stop(0ms);
+    CHECK(h->UntilAnswers(1) == std::vector<std::string>{"send 7", "answer 7 durable"});
+    CHECK(h->store.commits() == Commits{{1}, {2, 3}, {4, 5, 6}, {7}});
+    CHECK(held_too_long == 0);
+  }
+
+  SECTION("a quiet moment after a batch of two: the next unit is committed at once") {
+    std::unique_ptr<Harness> h = harness(0ms);
+    hold_after_answers(*h);
+    h->store.on_quiet = [&]() -> absl::StatusOr<bool> {
+      h->events.Push("quiet");
+      return false;
+    };
+    batch_of_two(*h);
+    go.Push(true);
+    CHECK(h->Next() == "quiet");  // At once (0 ms), with nothing queued.
+    // The last batch held two, but the writer has been quiet since: no gathering.
+    h->writer.Submit(h->Unit(4));
+    CHECK(h->UntilAnswers(1) == std::vector<std::string>{"send 4", "answer 4 durable"});
+    CHECK(h->Next() == "checkpoint");
+    go.Push(true);
+    h->writer.Stop(0ms);
+    CHECK(h->store.commits() == Commits{{1}, {2, 3}, {4}});
+    CHECK(held_too_long == 0);
+  }
 }
 
 // Unit `seq` with a snapshot whose state its encoder makes ("state <seq>"), noting the thread
