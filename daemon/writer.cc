@@ -44,6 +44,9 @@ void Writer::Submit(Unit unit) {
   {
     std::lock_guard lock(mu_);
     queue_.push_back(std::move(unit));
+    if (queue_.size() == 1) {
+      first_queued_at_ = std::chrono::steady_clock::now();
+    }
     // The writer waits for the first unit, or (gathering) for gather_units of them: a unit in
     // between would only wake it to wait again.
     wake = queue_.size() == 1 || queue_.size() >= options_.gather_units;
@@ -143,7 +146,10 @@ void Writer::Run() {
   // quiet_at), the sink gets its quiet moment (Checkpoint(kQuiet)), once.
   bool quiet_due = false;
   auto quiet_at = std::chrono::steady_clock::now();
-  // How many units the last batch merged: two or more, and the next one is gathered.
+  // How many units the batch being written has merged, and the last one answered: two or more,
+  // and the next batch is gathered (WriterOptions::gather_for), unless its first unit came after
+  // quiet_at.
+  size_t batch_units = 0;
   size_t last_units = 0;
   for (;;) {
     bool stopping = false;
@@ -158,13 +164,12 @@ void Writer::Run() {
         // A failed batch: retry at next_retry, but take whatever arrives meanwhile.
         cv_.wait_until(lock, next_retry, [&] { return stopping_ || !queue_.empty(); });
       }
-      if (batch.empty() && !queue_.empty() && last_units >= 2 && options_.gather_for.count() > 0) {
-        cv_.wait_until(lock, std::chrono::steady_clock::now() + options_.gather_for,
+      if (batch.empty() && !queue_.empty() && last_units >= 2 && first_queued_at_ < quiet_at &&
+          options_.gather_for.count() > 0) {
+        cv_.wait_until(lock, first_queued_at_ + options_.gather_for,
                        [&] { return stopping_ || queue_.size() >= options_.gather_units; });
       }
-      if (batch.empty() && !queue_.empty()) {
-        last_units = queue_.size();
-      }
+      batch_units += queue_.size();
       while (!queue_.empty()) {
         Merge(batch, std::move(queue_.front()));
         queue_.pop_front();
@@ -180,12 +185,12 @@ void Writer::Run() {
       }
     }
     if (batch.empty()) {
+      batch_units = 0;
       if (stopping) {
         return;
       }
       if (quiet) {
         quiet_due = false;
-        last_units = 0;  // Quiet: the next unit is committed at once.
         Checkpoint(storage::Sink::Moment::kQuiet);
       }
       continue;
@@ -251,6 +256,7 @@ void Writer::Run() {
       answer();
     }
     batch = Unit();
+    last_units = std::exchange(batch_units, 0);
     // After the answers: no acknowledgement waits for a checkpoint (storage::Store).
     Checkpoint(storage::Sink::Moment::kAfterAnswers);
     if (std::exchange(trim_after_commit, false)) {

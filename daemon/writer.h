@@ -28,10 +28,11 @@
 // gaps between events rather than right after an answer, ahead of the next event.
 //
 // Under load it gathers (WriterOptions::gather_for): once a batch has merged two or more units,
-// inputs are coming faster than commits, and the writer waits a little after the next unit for
-// more before it commits, so that one commit (its index pages, its WAL header, and a share of a
-// checkpoint) carries more events. A unit that comes alone after a commit that carried one is
-// committed at once: sparse load never waits for it.
+// inputs are coming faster than commits, and the next batch waits until gather_for after its
+// first unit was submitted (or until gather_units are queued) before it commits, so that one
+// commit (its index pages, its WAL header, and a share of a checkpoint) carries more events. A
+// unit is committed at once when the batch before merged one unit, or when it comes more than
+// quiet_checkpoint_after after that batch was answered: sparse load never waits for it.
 //
 // Each commit's duration goes to `metrics` (hotline_journal_commit_seconds) when one is given.
 //
@@ -63,11 +64,11 @@ struct WriterOptions {
   // the sink for the work a quiet moment allows (Sink::Moment::kQuiet: the Store then checkpoints a
   // WAL of 100 pages, not 1,000). Tests set 0 (at once) or hours (never).
   std::chrono::milliseconds quiet_checkpoint_after{20};
-  // After a batch that merged two or more units, how long the writer waits after the next unit
-  // for more before it commits, unless gather_units are queued first; 0: never. Acks and
-  // gateway commands wait up to this much longer under load; desks' offers never wait for the
-  // writer (docs/performance.md, "Commits gathered under load"). Tests set hours with a small
-  // gather_units, so that the count, not a timer, ends the wait.
+  // After a batch that merged two or more units, how long after the next unit's submission the
+  // writer waits for more before it commits, unless gather_units are queued first; 0: never.
+  // Acks, replies and gateway commands wait up to this much longer under load; desks' offers
+  // never wait for the writer (docs/performance.md, "Commits gathered under load"). The tests of
+  // gathering set hours with a small gather_units, so that the count, not a timer, ends it.
   std::chrono::microseconds gather_for{500};
   size_t gather_units = 16;
 };
@@ -145,6 +146,8 @@ class Writer final {
   bool stopping_ = false;                             // Guarded by mu_.
   std::chrono::steady_clock::time_point give_up_at_;  // Guarded by mu_.
   absl::Status failure_;                              // Guarded by mu_.
+  // When the unit now first in queue_ was submitted.
+  std::chrono::steady_clock::time_point first_queued_at_;  // Guarded by mu_.
   std::atomic<bool> healthy_ = true;
   std::atomic<bool> stopped_for_good_ = false;
   bool checkpoint_failed_ = false;  // The writer thread's own.

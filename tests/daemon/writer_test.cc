@@ -170,12 +170,13 @@ TEST_CASE("the writer answers each unit after it is durable, sends first, in sub
 // looks again does not depend on timing. The wait is a day long: its count ends it, or Stop.
 TEST_CASE("under load the writer gathers units into one commit; after a lone unit it never waits",
           "[daemon][writer]") {
-  const auto harness = [](std::chrono::milliseconds quiet_after) {
+  const auto harness = [](std::chrono::milliseconds quiet_after,
+                          std::chrono::microseconds gather_for = 24h, size_t gather_units = 3) {
     return std::make_unique<Harness>(WriterOptions{.first_retry = 1ms,
                                                    .longest_retry = 1ms,
                                                    .quiet_checkpoint_after = quiet_after,
-                                                   .gather_for = 24h,
-                                                   .gather_units = 3});
+                                                   .gather_for = gather_for,
+                                                   .gather_units = gather_units});
   };
   // Held after each batch's answers until the test lets it go on (no Catch2 assertion on the
   // writer's thread: a hold that ran out is counted, and checked at the end).
@@ -224,6 +225,7 @@ TEST_CASE("under load the writer gathers units into one commit; after a lone uni
     // Gathering again (the last batch held three); Stop ends the wait and writes what is queued.
     h->writer.Submit(h->Unit(7));
     go.Push(true);
+    CHECK_FALSE(h->events.Pop(50ms).has_value());
     go.Push(true);  // For the checkpoint after unit 7's answers.
     h->writer.Stop(0ms);
     CHECK(h->UntilAnswers(1) == std::vector<std::string>{"send 7", "answer 7 durable"});
@@ -234,8 +236,8 @@ TEST_CASE("under load the writer gathers units into one commit; after a lone uni
   SECTION("a quiet moment after a batch of two: the next unit is committed at once") {
     std::unique_ptr<Harness> h = harness(0ms);
     hold_after_answers(*h);
-    h->store.on_quiet = [&]() -> absl::StatusOr<bool> {
-      h->events.Push("quiet");
+    h->store.on_quiet = [&events = h->events]() -> absl::StatusOr<bool> {
+      events.Push("quiet");
       return false;
     };
     batch_of_two(*h);
@@ -243,6 +245,20 @@ TEST_CASE("under load the writer gathers units into one commit; after a lone uni
     CHECK(h->Next() == "quiet");  // At once (0 ms), with nothing queued.
     // The last batch held two, but the writer has been quiet since: no gathering.
     h->writer.Submit(h->Unit(4));
+    CHECK(h->UntilAnswers(1) == std::vector<std::string>{"send 4", "answer 4 durable"});
+    CHECK(h->Next() == "checkpoint");
+    go.Push(true);
+    h->writer.Stop(0ms);
+    CHECK(h->store.commits() == Commits{{1}, {2, 3}, {4}});
+    CHECK(held_too_long == 0);
+  }
+
+  SECTION("gather_for runs out: the unit found alone is committed alone") {
+    std::unique_ptr<Harness> h = harness(24h, 2ms, 100);
+    hold_after_answers(*h);
+    batch_of_two(*h);
+    h->writer.Submit(h->Unit(4));
+    go.Push(true);
     CHECK(h->UntilAnswers(1) == std::vector<std::string>{"send 4", "answer 4 durable"});
     CHECK(h->Next() == "checkpoint");
     go.Push(true);
