@@ -207,6 +207,16 @@ TEST_CASE("under load the writer gathers units into one commit; after a lone uni
     CHECK(h.Next() == "checkpoint");
   };
 
+  // Unit 4, submitted, is committed alone; then the writer stops.
+  const auto committed_alone = [&](Harness& h) {
+    CHECK(h.UntilAnswers(1) == std::vector<std::string>{"send 4", "answer 4 durable"});
+    CHECK(h.Next() == "checkpoint");
+    go.Push(true);
+    h.writer.Stop(0ms);
+    CHECK(h.store.commits() == Commits{{1}, {2, 3}, {4}});
+    CHECK(held_too_long == 0);
+  };
+
   SECTION("a batch of two: the next unit waits for gather_units, then all go in one commit") {
     std::unique_ptr<Harness> h = harness(24h);
     hold_after_answers(*h);
@@ -245,12 +255,7 @@ TEST_CASE("under load the writer gathers units into one commit; after a lone uni
     CHECK(h->Next() == "quiet");  // At once (0 ms), with nothing queued.
     // The last batch held two, but the writer has been quiet since: no gathering.
     h->writer.Submit(h->Unit(4));
-    CHECK(h->UntilAnswers(1) == std::vector<std::string>{"send 4", "answer 4 durable"});
-    CHECK(h->Next() == "checkpoint");
-    go.Push(true);
-    h->writer.Stop(0ms);
-    CHECK(h->store.commits() == Commits{{1}, {2, 3}, {4}});
-    CHECK(held_too_long == 0);
+    committed_alone(*h);
   }
 
   SECTION("gather_for runs out: the unit found alone is committed alone") {
@@ -259,12 +264,7 @@ TEST_CASE("under load the writer gathers units into one commit; after a lone uni
     batch_of_two(*h);
     h->writer.Submit(h->Unit(4));
     go.Push(true);
-    CHECK(h->UntilAnswers(1) == std::vector<std::string>{"send 4", "answer 4 durable"});
-    CHECK(h->Next() == "checkpoint");
-    go.Push(true);
-    h->writer.Stop(0ms);
-    CHECK(h->store.commits() == Commits{{1}, {2, 3}, {4}});
-    CHECK(held_too_long == 0);
+    committed_alone(*h);
   }
 }
 
