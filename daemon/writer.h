@@ -31,8 +31,9 @@
 // inputs are coming faster than commits, and the next batch waits until gather_for after its
 // first unit was submitted (or until gather_units are queued) before it commits, so that one
 // commit (its index pages, its WAL header, and a share of a checkpoint) carries more events. A
-// unit is committed at once when the batch before merged one unit, or when it comes more than
-// quiet_checkpoint_after after that batch was answered: sparse load never waits for it.
+// unit is committed at once when the batch before merged one unit, or when it comes
+// quiet_checkpoint_after or more after the writer was done with that batch (its answers and the
+// checkpoint after them): sparse load never waits for it.
 //
 // Each commit's duration goes to `metrics` (hotline_journal_commit_seconds) when one is given.
 //
