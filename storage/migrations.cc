@@ -320,10 +320,21 @@ WHERE name = 'callbacks';
 PRAGMA secure_delete = FAST;
 )sql";
 
-constexpr std::array<std::string_view, 11> kMigrations = {
-    kMigration1,       kMigration2,           kMigration3,          kMigration4,
-    kMigration5,       kMigration6,           kMigration7,          kMigrationAccounts,
-    kMigrationPrivacy, kMigrationLeanerCalls, kMigrationCallbackIds};
+// One row the writer rewrites right after a quiet checkpoint has copied the whole WAL
+// (Store::CheckpointIfDue). Its commit starts the WAL over, and pays the restart's sync, in the
+// quiet gap; otherwise the next commit, the next caller's arrival, paid it before its ack.
+constexpr std::string_view kMigrationWalRestarts = R"sql(
+CREATE TABLE wal_restarts (
+  id       INTEGER PRIMARY KEY CHECK (id = 1),
+  restarts INTEGER NOT NULL        -- how many times the WAL was started over in a quiet moment
+) STRICT;
+INSERT INTO wal_restarts (id, restarts) VALUES (1, 0);
+)sql";
+
+constexpr std::array<std::string_view, 12> kMigrations = {
+    kMigration1,       kMigration2,           kMigration3,           kMigration4,
+    kMigration5,       kMigration6,           kMigration7,           kMigrationAccounts,
+    kMigrationPrivacy, kMigrationLeanerCalls, kMigrationCallbackIds, kMigrationWalRestarts};
 
 }  // namespace
 

@@ -670,21 +670,35 @@ absl::StatusOr<bool> Store::CheckpointIfDue(Moment moment) {
   if (wal_frames_ < (moment == Moment::kQuiet ? kQuietCheckpointFrames : kCheckpointFrames)) {
     return false;
   }
-  return Guard(db_->getHandle(), db_->getFilename(), "checkpointing the WAL",
+  const absl::StatusOr<bool> ran = Guard(
+      db_->getHandle(), db_->getFilename(), "checkpointing the WAL", [&]() -> absl::StatusOr<bool> {
+        int frames = 0;
+        int copied = 0;
+        const int rc = sqlite3_wal_checkpoint_v2(db_->getHandle(), nullptr,
+                                                 SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+        if (rc != SQLITE_OK) {
+          throw SQLite::Exception(db_->getHandle(), rc);
+        }
+        ++checkpoints_;
+        // Every frame copied: the next commit starts the WAL over from its beginning. A
+        // reader still in an older snapshot keeps some: the next commit's count is over
+        // the bar again, and the next call copies more, as SQLite's own auto-checkpoint
+        // would.
+        wal_frames_ = copied == frames ? 0 : frames;
+        return true;
+      });
+  if (!ran.ok() || !*ran || moment != Moment::kQuiet || wal_frames_ != 0) {
+    return ran;
+  }
+  // Every frame copied in a quiet moment: the WAL is started over now, by a commit of one
+  // page, so that the restart's sync of the WAL falls in the gap. Left to the next commit, the
+  // next caller's arrival waited for it before its ack (docs/performance.md, "Sparse load: an
+  // arrival's commit syncs the restarted WAL"). A reader that began since the checkpoint keeps
+  // the WAL from restarting; the page is then only appended, as any commit's would be.
+  return Guard(db_->getHandle(), db_->getFilename(), "starting the WAL over",
                [&]() -> absl::StatusOr<bool> {
-                 int frames = 0;
-                 int copied = 0;
-                 const int rc = sqlite3_wal_checkpoint_v2(
-                     db_->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-                 if (rc != SQLITE_OK) {
-                   throw SQLite::Exception(db_->getHandle(), rc);
-                 }
-                 ++checkpoints_;
-                 // Every frame copied: the next commit starts the WAL over from its beginning. A
-                 // reader still in an older snapshot keeps some: the next commit's count is over
-                 // the bar again, and the next call copies more, as SQLite's own auto-checkpoint
-                 // would.
-                 wal_frames_ = copied == frames ? 0 : frames;
+                 db_->exec("UPDATE wal_restarts SET restarts = restarts + 1");
+                 ++wal_restarts_;
                  return true;
                });
 }

@@ -269,7 +269,9 @@ class Store final : public Sink {
   // checkpoint then holds no unit, and a small WAL is cheap to copy. Under sparse load the WAL
   // is emptied in the gaps and never reaches the 1,000 pages whose checkpoint, right after an
   // answer, held the gateway's next event 5-10 ms (docs/performance.md, "Call ids hashed once,
-  // checkpoints in the quiet moments").
+  // checkpoints in the quiet moments"). A quiet checkpoint that copied every frame then starts
+  // the WAL over with a commit of one page (the `wal_restarts` row), so that the restart's sync
+  // falls in the gap, not in the next caller's arrival.
   absl::StatusOr<bool> CheckpointIfDue(Moment moment) override;
   // SQLite's own auto-checkpoint threshold, kept for checkpoints right after answers.
   static constexpr int kCheckpointFrames = 1000;
@@ -286,6 +288,8 @@ class Store final : public Sink {
   // Frames in the WAL after the last commit; checkpoints run by CheckpointIfDue.
   int wal_frames() const { return wal_frames_; }
   int64_t checkpoints() const { return checkpoints_; }
+  // Quiet checkpoints that copied every frame and then started the WAL over (CheckpointIfDue).
+  int64_t wal_restarts() const { return wal_restarts_; }
 
   // PRAGMA synchronous as this connection has it: 1 for NORMAL, 2 for FULL.
   absl::StatusOr<int> SynchronousLevel();
@@ -330,6 +334,7 @@ class Store final : public Sink {
   int busy_waited_ms_ = 0;  // In the current wait.
   int wal_frames_ = 0;      // Frames in the WAL after the last commit (OnWalCommit).
   int64_t checkpoints_ = 0;
+  int64_t wal_restarts_ = 0;
   // Prepared once and reused (re-preparing per row costs about 7x).
   std::unique_ptr<NamedStatement> insert_call_;
   std::unique_ptr<NamedStatement> insert_presence_;

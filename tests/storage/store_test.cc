@@ -499,6 +499,21 @@ TEST_CASE("migration 10 drops two unused indexes from a version-9 database and k
   CheckSameRecord(FindOrFail(*store, "call-3"), CompletedCall("call-3"));
 }
 
+TEST_CASE("migration 12 gives a version-11 database its wal_restarts row and keeps its calls",
+          "[storage]") {
+  TempDb db;
+  CreateWithAbandonedCall(db.path(), 11);
+  std::unique_ptr<Store> store = OpenOrFail(db.path());
+  CHECK(UserVersion(db.path()) == static_cast<int>(Migrations().size()));  // 12 and any later
+  CHECK(Count(db.path(), "SELECT COUNT(*) FROM wal_restarts") == 1);
+  CHECK(Count(db.path(), "SELECT restarts FROM wal_restarts WHERE id = 1") == 0);
+  CheckSameRecord(FindOrFail(*store, "call-2"), AbandonedCall("call-2"));
+  // The one row stays one: a second is refused by its CHECK.
+  SQLite::Database raw(db.path(), SQLite::OPEN_READWRITE);
+  CHECK_THROWS_AS(raw.exec("INSERT INTO wal_restarts (id, restarts) VALUES (2, 0)"),
+                  SQLite::Exception);
+}
+
 TEST_CASE("a late disposition finds its call's row by the call id, not among the counsellor's",
           "[storage]") {
   TempDb db;
