@@ -561,11 +561,9 @@ void EngineHost::Flush() {
   ReportClockStep();  // Once per handled input, not at every read of the time.
   const routing::Timestamp now = Now();
   ForgetOldAnswers(now);
-  if (view_changed_) {
-    view_changed_ = false;
-    feed_.Changed(engine_, now, touched_counsellors_);
-    touched_counsellors_.clear();
-  }
+  // The desks' events first: an offer waits for nothing else. The supervisors' view after them
+  // walks up to supervision.view_calls waiting calls, and its messages go out only once this
+  // input is durable anyway (the writer delivers them after the commit).
   if (!desk_sends_.empty()) {
     if (!writer_.stopped_for_good()) {
       for (DeskSend& send : desk_sends_) {
@@ -573,6 +571,11 @@ void EngineHost::Flush() {
       }
     }
     desk_sends_.clear();  // Keeps its capacity: a burst allocates nothing here.
+  }
+  if (view_changed_) {
+    view_changed_ = false;
+    feed_.Changed(engine_, now, touched_counsellors_);
+    touched_counsellors_.clear();
   }
   if (pending_.empty()) {
     return;
