@@ -31,6 +31,7 @@
 #include "daemon/engine_host.h"
 #include "daemon/health_service.h"
 #include "daemon/limits.h"
+#include "daemon/logging.h"
 #include "daemon/metrics.h"
 #include "daemon/report_service.h"
 #include "daemon/services.h"
@@ -510,6 +511,7 @@ class DaemonImpl final : public Daemon {
     http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       metrics_.SetStorageServing(writer_->healthy());  // What /healthz reads.
       metrics_.SetStorageLockWaits(static_cast<uint64_t>(store_->busy_waits()));
+      metrics_.SetLogLinesDropped(LogLinesDropped());
       // The waiting calls and counsellors as the engine thread counts them now (cheap: no walk
       // of the waiting calls), one count at a time however many scrapes come; a scrape meanwhile,
       // or while the engine is busy for over a second, gets the last counts.

@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/logging.h"
 #include "daemon/tls.h"
 #include "storage/store.h"
 
@@ -29,10 +31,11 @@ constexpr int kWriterFailed = 3;
 // asked for that shutdown, so nobody would notice it hanging.
 constexpr unsigned kFailedShutdownLimitS = 30;
 
-}  // namespace
+// How long hotlined waits at exit for stdout's reader to take the last log lines.
+constexpr std::chrono::milliseconds kLogPatience{5'000};
 
-int main(int argc, char** argv) {
-  hotline::storage::ConfigureSqliteForProcess();  // First: before any thread or database.
+// Everything main does but the first and the last steps; the exit status.
+int Run(int argc, char** argv) {
   CLI::App app{"hotlined: the call-routing daemon of the 18001567 child helpline"};
   std::string config_path = "deploy/hotline.toml";
   std::string grpc_listen, http_listen, database, caller_key_file, log_level = "info";
@@ -43,9 +46,17 @@ int main(int argc, char** argv) {
   app.add_option("--caller-key-file", caller_key_file, "caller key file (overrides the config)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error")
       ->capture_default_str();
+  std::size_t log_queue_lines = hotline::daemon::kLogQueueLines;
+  app.add_option("--log-queue-lines", log_queue_lines,
+                 "Log lines that may wait for stdout's reader; past them the oldest is dropped")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{1'000'000}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   spdlog::set_level(spdlog::level::from_str(log_level));
+  // Before any other thread: no thread that routes calls waits for the log's reader
+  // (daemon/logging.h).
+  hotline::daemon::LogThroughQueue(log_queue_lines);
   auto config = hotline::daemon::LoadConfig(config_path);
   if (!config.ok()) {
     std::cerr << "hotlined: " << config.status().message() << "\n";
@@ -122,8 +133,16 @@ int main(int argc, char** argv) {
   (*daemon)->Shutdown();
   // Checked again: a refusal may also come while the shutdown writes what is left.
   if (!(*daemon)->failure().ok()) {
-    spdlog::shutdown();  // Flushes the logs.
     return kWriterFailed;
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  hotline::storage::ConfigureSqliteForProcess();  // First: before any thread or database.
+  const int code = Run(argc, argv);
+  // The daemon has stopped (its streams closed, the database closed); what is left is the log.
+  return hotline::daemon::EndLogging(code, kLogPatience);
 }

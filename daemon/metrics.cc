@@ -282,6 +282,12 @@ Metrics::Metrics() {
       "Times the journal writer waited for a lock another connection to the database held (a "
       "backup, hotlinectl, sqlite3 writing). Each wait lasts up to 5 s, and every acknowledgement "
       "behind it waits too; past 5 s the commit fails and hotline_storage_serving reads 0.");
+  log_lines_dropped_ = &registry_.AddCounter(
+      "hotline_log_lines_dropped_total",
+      "Log lines dropped because the log queue was full (hotlined --log-queue-lines, 8,192 by "
+      "default, waiting for stdout's reader): the oldest waiting line goes, so no thread that "
+      "routes calls ever waits for the log. Calls are recorded in the database, never only in "
+      "the log.");
   after_close_ = &registry_.AddCounter(
       "hotline_gateway_messages_after_close_total",
       "Gateway messages read on a stream already closing (its account revoked or rotated, its "

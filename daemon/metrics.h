@@ -194,6 +194,8 @@ class Metrics final {
   // The journal writer's connection has waited `total` times since start for a lock another
   // connection held (storage::Store::busy_waits).
   void SetStorageLockWaits(uint64_t total) { lock_waits_->RaiseTo(total); }
+  // Log lines dropped so far (daemon/logging.h), read at each scrape.
+  void SetLogLinesDropped(uint64_t total) { log_lines_dropped_->RaiseTo(total); }
 
   // A gateway message read on a stream already closing was dropped (any thread).
   void CountAfterClose() { after_close_->Increment(); }
@@ -213,6 +215,7 @@ class Metrics final {
   prometheus::Histogram* checkpoint_ = nullptr;
   prometheus::Gauge* storage_serving_ = nullptr;
   prometheus::Counter* after_close_ = nullptr;
+  prometheus::Counter* log_lines_dropped_ = nullptr;
   prometheus::Counter* lock_waits_ = nullptr;
 };
 

@@ -1,0 +1,46 @@
+#include "daemon/logging.h"
+
+#include <spdlog/async.h>
+#include <spdlog/async_logger.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <future>
+#include <memory>
+#include <thread>
+
+namespace hotline::daemon {
+
+void LogThroughQueue(std::size_t lines) {
+  spdlog::init_thread_pool(lines, 1);
+  const spdlog::level::level_enum level = spdlog::get_level();
+  // The name stays empty, as the default logger's: the lines read as before.
+  auto logger = std::make_shared<spdlog::async_logger>(
+      "", std::make_shared<spdlog::sinks::stdout_color_sink_mt>(), spdlog::thread_pool(),
+      spdlog::async_overflow_policy::overrun_oldest);
+  spdlog::set_default_logger(std::move(logger));
+  spdlog::set_level(level);
+}
+
+uint64_t LogLinesDropped() {
+  const std::shared_ptr<spdlog::details::thread_pool> pool = spdlog::thread_pool();
+  return pool == nullptr ? 0 : static_cast<uint64_t>(pool->overrun_counter());
+}
+
+int EndLogging(int code, std::chrono::milliseconds patience) {
+  // spdlog::shutdown writes out the queue and joins the log thread; with a reader that does not
+  // read it would wait for ever, so it runs on a thread of its own, waited for a while.
+  auto written = std::make_shared<std::promise<void>>();
+  std::future<void> done = written->get_future();
+  std::thread([written] {
+    spdlog::shutdown();
+    written->set_value();
+  }).detach();
+  if (done.wait_for(patience) == std::future_status::ready) {
+    return code;
+  }
+  std::_Exit(code);  // Everything else has stopped already: only log lines are left behind.
+}
+
+}  // namespace hotline::daemon

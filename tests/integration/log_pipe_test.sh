@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# A reader of hotlined's stdout that stops reading never stops the routing. hotlined's stdout is
+# a pipe held open and never read after the ready line: it fills (64 KiB), and the log lines wait
+# in hotlined's bounded queue (here --log-queue-lines 256), the oldest dropped for the newest.
+# Every call is still acknowledged and finished, the dropped lines are counted in
+# hotline_log_lines_dropped_total, and SIGTERM still stops hotlined, status 0.
+#
+# Before (a defect): the engine thread wrote each log line itself, blocked in write() once the
+# pipe was full, and no event was acknowledged again: hotline-sim stopped at its 3,633rd ack of
+# 6,000 (the session of 2026-12-05 that fixed it).
+#
+# Usage: log_pipe_test.sh BIN_DIR SOURCE_DIR
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+begin_test "$1" "$2"
+
+mkfifo "$dir/stdout"
+# Open for reading and writing on fd 3, so neither end waits for the other to open; read only
+# up to the ready line.
+exec 3<>"$dir/stdout"
+"$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
+  --http-listen 127.0.0.1:0 --database "$dir/hotline.db" \
+  --caller-key-file "$dir/keys/caller.key" --log-queue-lines 256 \
+  > "$dir/stdout" 2> "$dir/hotlined.log" &
+daemon_pid=$!
+ready=""
+# bash reads a pipe a byte at a time: nothing after the ready line is taken from it.
+while IFS= read -r -t 20 line <&3; do
+  if [[ $line == "hotlined ready:"* ]]; then
+    ready=$line
+    break
+  fi
+done
+[ -n "$ready" ] || fail "hotlined printed no ready line"
+grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' <<< "$ready")
+http=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' <<< "$ready")
+
+# Each finished call logs a line of about 100 bytes: 1,500 of them are more than twice what the
+# pipe holds (about 650), and the queue holds 256 of the rest.
+timeout 120 "$bin/hotline-sim" --server "$grpc" --token dev-gateway-token --calls 1500 \
+  --interval-ms 0 --hang-up-after-ms 1 > "$dir/sim.out" 2>&1 ||
+  fail "hotline-sim did not finish: hotlined stopped acknowledging ($(grep -c ' ack ' "$dir/sim.out") acks)"
+grep -q "done: 1500 calls: 0 ended, 1500 hung up" "$dir/sim.out" || fail "not every call hung up"
+[ "$(grep -c ' ack .* OK' "$dir/sim.out")" -eq 3000 ] || fail "not every event was acknowledged"
+
+# The premise: hotlined's log thread is blocked writing to the full pipe (its wchan pipe_write,
+# anon_pipe_write on newer kernels).
+writing_to_full_pipe() { grep -q pipe_write /proc/"$daemon_pid"/task/*/wchan 2>/dev/null; }
+wait_until writing_to_full_pipe
+
+curl -s "http://$http/metrics" > "$dir/metrics.out" || fail "no metrics"
+dropped=$(sed -n 's/^hotline_log_lines_dropped_total \([0-9]*\).*/\1/p' "$dir/metrics.out")
+[ -n "$dropped" ] && [ "$dropped" -gt 0 ] || fail "no dropped log line counted: '$dropped'"
+
+# The calls are in the database, whatever the log lost.
+stored=$(sqlite3 -readonly "$dir/hotline.db" "SELECT count(*) FROM calls WHERE outcome = 'abandoned'")
+[ "$stored" -eq 1500 ] || fail "$stored calls in the database, not 1500"
+
+# Stopping waits a while for the reader, then ends anyway (the log is all that is left).
+kill -TERM "$daemon_pid"
+for _ in $(seq 300); do
+  kill -0 "$daemon_pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$daemon_pid" 2>/dev/null && fail "hotlined still runs 30 s after SIGTERM"
+status=0
+wait "$daemon_pid" || status=$?
+daemon_pid=""
+[ "$status" -eq 0 ] || fail "hotlined exited with $status after SIGTERM"
+echo "PASS: 1500 calls with stdout's reader stopped; $dropped log lines dropped"
