@@ -554,24 +554,18 @@ void EngineHost::Snapshot() {
 void EngineHost::Deliver(std::function<void()> send) { pending_.sends.push_back(std::move(send)); }
 
 void EngineHost::DeliverToDesk(std::shared_ptr<DeskStream> stream, v1::DeskEvent event) {
-  desk_sends_.push_back(DeskSend{std::move(stream), std::move(event)});
+  if (!writer_.stopped_for_good()) {
+    stream->Send(std::move(event));
+  }
 }
 
 void EngineHost::Flush() {
   ReportClockStep();  // Once per handled input, not at every read of the time.
   const routing::Timestamp now = Now();
   ForgetOldAnswers(now);
-  // The desks' events first: an offer waits for nothing else. The supervisors' view after them
-  // walks up to supervision.view_calls waiting calls, and its messages go out only once this
-  // input is durable anyway (the writer delivers them after the commit).
-  if (!desk_sends_.empty()) {
-    if (!writer_.stopped_for_good()) {
-      for (DeskSend& send : desk_sends_) {
-        send.stream->Send(std::move(send.event));
-      }
-    }
-    desk_sends_.clear();  // Keeps its capacity: a burst allocates nothing here.
-  }
+  // The desks' events have gone out already (DeliverToDesk). The supervisors' view walks up to
+  // supervision.view_calls waiting calls, and its messages go out once these inputs are durable
+  // (the writer delivers them after the commit).
   if (view_changed_) {
     view_changed_ = false;
     feed_.Changed(engine_, now, touched_counsellors_);

@@ -251,8 +251,9 @@ class EngineHost final {
   bool InstallDeskToken(const std::string& counsellor_id, const std::string& hash);
   // Sends once the current unit is durable, or as soon as the store is found failing.
   void Deliver(std::function<void()> send);
-  // Sends on a desk's stream at the end of the current input (Flush), before its unit is durable:
-  // an offer reaches the counsellor without waiting for the disk. A desk event acknowledges
+  // Sends on a desk's stream at once, on the engine thread, before its input is journaled or
+  // durable: an offer reaches the counsellor without waiting for the disk, for the rest of its
+  // input, or for the other inputs of the same wake-up. A desk event acknowledges
   // nothing: whatever the counsellor does about it is a new input, journaled after the one that
   // caused the event and answered only once that is durable; after a crash the desk reconnects
   // and gets the state the journal restored, first. Once the writer has stopped for good, none
@@ -355,14 +356,6 @@ class EngineHost final {
   std::vector<std::function<void(EngineHost&)>> draining_;
   // What the inputs being handled produced; handed to the writer by Flush().
   Writer::Unit pending_;
-  // Their sends on desk streams, in order; run by Flush() on the engine thread (DeliverToDesk).
-  // The stream and the event, not a closure: a closure over an event is an allocation, and its
-  // call (const) copied the event into Send.
-  struct DeskSend {
-    std::shared_ptr<DeskStream> stream;
-    v1::DeskEvent event;
-  };
-  std::vector<DeskSend> desk_sends_;
   int64_t next_journal_seq_ = 1;
   int64_t records_since_snapshot_ = 0;
   // Whether the journal or the snapshot recovery read holds the engine's settings
