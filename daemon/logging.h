@@ -22,6 +22,9 @@
 namespace hotline::daemon {
 
 inline constexpr std::size_t kLogQueueLines = 8192;
+// The most --log-queue-lines takes. spdlog sets aside each line's room at start (about 400
+// bytes), so the default holds about 3 MB and this about 40 MB.
+inline constexpr std::size_t kMostLogQueueLines = 100'000;
 
 // Makes the default logger write through a queue of `lines` lines and a thread of its own, to
 // stdout as before (the same format; colours only on a terminal).

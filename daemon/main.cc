@@ -36,6 +36,18 @@ constexpr std::chrono::milliseconds kLogPatience{5'000};
 
 // Everything main does but the first and the last steps; the exit status.
 int Run(int argc, char** argv) {
+  // Block the stop signals in every thread (threads inherit the mask; the log thread is the
+  // first), then wait for them in sigwait below. A signal unblocked in any thread would be
+  // delivered there, and its default action would end the process without shutting down.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // A reader of stdout that closes its end gets the log thread EPIPE (its lines then go), not
+  // the process killed.
+  signal(SIGPIPE, SIG_IGN);
+
   CLI::App app{"hotlined: the call-routing daemon of the 18001567 child helpline"};
   std::string config_path = "deploy/hotline.toml";
   std::string grpc_listen, http_listen, database, caller_key_file, log_level = "info";
@@ -49,7 +61,7 @@ int Run(int argc, char** argv) {
   std::size_t log_queue_lines = hotline::daemon::kLogQueueLines;
   app.add_option("--log-queue-lines", log_queue_lines,
                  "Log lines that may wait for stdout's reader; past them the oldest is dropped")
-      ->check(CLI::Range(std::size_t{16}, std::size_t{1'000'000}))
+      ->check(CLI::Range(std::size_t{16}, hotline::daemon::kMostLogQueueLines))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
@@ -80,13 +92,6 @@ int Run(int argc, char** argv) {
     std::cerr << "hotlined: " << s.message() << "\n";
     return kBadConfig;
   }
-
-  // Block the stop signals in every thread (threads inherit the mask), then wait for them here.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
   // A writer that stopped for good wakes the sigwait below, as SIGTERM would, so the daemon still
   // shuts down cleanly (streams told UNAVAILABLE, so gateways reconnect to the restarted daemon
@@ -131,6 +136,7 @@ int Run(int argc, char** argv) {
     spdlog::info("received {}", signal == SIGTERM ? "SIGTERM" : "SIGINT");
   }
   (*daemon)->Shutdown();
+  alarm(0);  // Stopped: EndLogging's own patience bounds what is left.
   // Checked again: a refusal may also come while the shutdown writes what is left.
   if (!(*daemon)->failure().ok()) {
     return kWriterFailed;

@@ -6,8 +6,8 @@
 # hotline_log_lines_dropped_total, and SIGTERM still stops hotlined, status 0.
 #
 # Before (a defect): the engine thread wrote each log line itself, blocked in write() once the
-# pipe was full, and no event was acknowledged again: hotline-sim stopped at its 3,633rd ack of
-# 6,000 (the session of 2026-12-05 that fixed it).
+# pipe was full, and no event was acknowledged again: against that build, this test's
+# hotline-sim stopped at its 2,136th ack of 3,000 (2026-12-05, the session that fixed it).
 #
 # Usage: log_pipe_test.sh BIN_DIR SOURCE_DIR
 set -euo pipefail
@@ -21,7 +21,7 @@ exec 3<>"$dir/stdout"
 "$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
   --http-listen 127.0.0.1:0 --database "$dir/hotline.db" \
   --caller-key-file "$dir/keys/caller.key" --log-queue-lines 256 \
-  > "$dir/stdout" 2> "$dir/hotlined.log" &
+  > "$dir/stdout" 2> "$dir/hotlined.log" 3<&- &
 daemon_pid=$!
 ready=""
 # bash reads a pipe a byte at a time: nothing after the ready line is taken from it.
@@ -35,10 +35,21 @@ done
 grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' <<< "$ready")
 http=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' <<< "$ready")
 
+# Every thread blocks SIGTERM and SIGINT, the log thread too, so the signal waits for main's
+# sigwait and a clean shutdown: a thread that did not would take it, and its default action would
+# end hotlined on the spot (the log thread was started before the signals were blocked, at first).
+# The main thread is left out: in sigwait, it shows those two unblocked while it waits for them.
+for status_file in /proc/"$daemon_pid"/task/*/status; do
+  [ "$status_file" = "/proc/$daemon_pid/task/$daemon_pid/status" ] && continue
+  blocked=$(sed -n 's/^SigBlk:[[:space:]]*//p' "$status_file")
+  (( (16#$blocked & 0x4002) == 0x4002 )) ||
+    fail "a thread of hotlined does not block SIGTERM and SIGINT: $(head -1 "$status_file"), SigBlk $blocked"
+done
+
 # Each finished call logs a line of about 100 bytes: 1,500 of them are more than twice what the
 # pipe holds (about 650), and the queue holds 256 of the rest.
 timeout 120 "$bin/hotline-sim" --server "$grpc" --token dev-gateway-token --calls 1500 \
-  --interval-ms 0 --hang-up-after-ms 1 > "$dir/sim.out" 2>&1 ||
+  --interval-ms 0 --hang-up-after-ms 1 > "$dir/sim.out" 2>&1 3<&- ||
   fail "hotline-sim did not finish: hotlined stopped acknowledging ($(grep -c ' ack ' "$dir/sim.out") acks)"
 grep -q "done: 1500 calls: 0 ended, 1500 hung up" "$dir/sim.out" || fail "not every call hung up"
 [ "$(grep -c ' ack .* OK' "$dir/sim.out")" -eq 3000 ] || fail "not every event was acknowledged"
@@ -48,7 +59,7 @@ grep -q "done: 1500 calls: 0 ended, 1500 hung up" "$dir/sim.out" || fail "not ev
 writing_to_full_pipe() { grep -q pipe_write /proc/"$daemon_pid"/task/*/wchan 2>/dev/null; }
 wait_until writing_to_full_pipe
 
-curl -s "http://$http/metrics" > "$dir/metrics.out" || fail "no metrics"
+curl -fsS -m 10 "http://$http/metrics" > "$dir/metrics.out" 3<&- || fail "no metrics"
 dropped=$(sed -n 's/^hotline_log_lines_dropped_total \([0-9]*\).*/\1/p' "$dir/metrics.out")
 [ -n "$dropped" ] && [ "$dropped" -gt 0 ] || fail "no dropped log line counted: '$dropped'"
 

@@ -57,9 +57,10 @@ sed -e "s|^# cert_file = .*|cert_file = \"$dir/live.crt\"|" \
 grep -q "^cert_file = " "$dir/tls.toml" || fail "the shipped config has no '# cert_file' line"
 hotlined_config=$dir/tls.toml start_hotlined daemon
 grep -q "tls=on" "$dir/daemon.out" || fail "the ready line does not say tls=on"
-grep -q "gRPC on 127.0.0.1:0: TLS (certificate '$dir/live.crt', client certificates" \
-  "$dir/daemon.out" || fail "the log does not say gRPC is TLS"
-grep -q "HTTP on 127.0.0.1:0: TLS" "$dir/daemon.out" || fail "the log does not say HTTP is TLS"
+# The log lines come from hotlined's log thread, which may write them after the ready line.
+wait_for "gRPC on 127.0.0.1:0: TLS (certificate '$dir/live.crt', client certificates" \
+  "$dir/daemon.out"
+wait_for "HTTP on 127.0.0.1:0: TLS" "$dir/daemon.out"
 
 # Plaintext clients are refused; with the CA they are served.
 if "$bin/hotlinectl" --server "$grpc" status > "$dir/plain.out" 2>&1; then
@@ -123,11 +124,11 @@ refused_pair() {
   grep -q "HTTP TLS: the changed certificate files are not used" "$dir/daemon.out"
 }
 wait_until refused_pair
-grep -q "is not the key of the certificate" "$dir/daemon.out" || fail "the refusal does not say why"
+wait_for "is not the key of the certificate" "$dir/daemon.out"  # The refusal says why.
 https_ok "$dir/ca.crt" || fail "after a mismatched pair the previous certificate is not served"
 cp "$dir/server2.key" "$dir/live.key.new" && mv "$dir/live.key.new" "$dir/live.key"
 wait_until https_ok "$dir/ca2.crt"
-grep -q "HTTP TLS: reloaded the certificate" "$dir/daemon.out" || fail "no reload logged"
+wait_for "HTTP TLS: reloaded the certificate" "$dir/daemon.out"
 https_ok "$dir/ca.crt" && fail "the first certificate is still served on HTTP"
 grpc_ok() { "$bin/hotlinectl" --server "$grpc" --tls-ca "$1" status > /dev/null 2>&1; }
 wait_until grpc_ok "$dir/ca2.crt"
