@@ -1852,10 +1852,14 @@ void EngineHost::CloseAll(const grpc::Status& status) {
   // At one time: a wrap-up or cool-down ending between two of them would make a desk still
   // open AVAILABLE after the order was taken.
   const routing::Timestamp now = Now();
-  for (const std::string& id : AvailableFirst(std::move(open))) {
-    const std::shared_ptr<DeskStream> desk = desks_.at(id);
-    desk->Close(status);
-    DeskGone(desk, now);
+  const std::vector<std::string> order = AvailableFirst(std::move(open));
+  // Every desk closed before any is signed off: a desk's events go out as they are made
+  // (DeliverToDesk), and signing one off may free a call another, still open, would be offered.
+  for (const std::string& id : order) {
+    desks_.at(id)->Close(status);
+  }
+  for (const std::string& id : order) {
+    DeskGone(desks_.at(id), now);
   }
   for (auto& [id, gateway] : gateways_) {
     gateway->Close(status);

@@ -269,7 +269,8 @@ Metrics::Metrics() {
       "hotline_wal_checkpoint_seconds",
       "Time one checkpoint of the write-ahead log into the database file took: after answering a "
       "batch that left 1,000 pages or more in it, or once the writer has been quiet for 20 ms "
-      "with 100 pages or more. No acknowledgement waits for it; a batch that comes meanwhile "
+      "with 100 pages or more (a quiet one that copied every page also starts the log over, "
+      "a commit of one page). No acknowledgement waits for it; a batch that comes meanwhile "
       "does.",
       prometheus::LatencyBuckets());
   storage_serving_ = &registry_.AddGauge(

@@ -326,7 +326,7 @@ PRAGMA secure_delete = FAST;
 constexpr std::string_view kMigrationWalRestarts = R"sql(
 CREATE TABLE wal_restarts (
   id       INTEGER PRIMARY KEY CHECK (id = 1),
-  restarts INTEGER NOT NULL        -- how many times the WAL was started over in a quiet moment
+  restarts INTEGER NOT NULL        -- quiet checkpoints that rewrote it to start the WAL over
 ) STRICT;
 INSERT INTO wal_restarts (id, restarts) VALUES (1, 0);
 )sql";

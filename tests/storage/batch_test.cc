@@ -811,6 +811,25 @@ TEST_CASE(
     CHECK(store->wal_restarts() == 1);
     CHECK(store->wal_frames() == 1);
   }
+  SECTION("not while a reader reads what the checkpoint copied, and not counted") {
+    fill_to(Store::kQuietCheckpointFrames);
+    // A read that began after the last commit: the checkpoint copies every frame, but the WAL
+    // cannot start over beneath the reader, so the one page is appended.
+    SQLite::Database reader(db.path(), SQLite::OPEN_READONLY);
+    SQLite::Statement read(reader, "SELECT call_id FROM calls");
+    REQUIRE(read.executeStep());
+    const std::string filled = WalSalts(db.path());
+    const int frames = store->wal_frames();
+    REQUIRE(Checkpointed(*store, Sink::Moment::kQuiet));
+    CHECK(WalSalts(db.path()) == filled);
+    CHECK(store->wal_frames() == frames + 1);
+    CHECK(store->wal_restarts() == 0);
+    read.reset();  // The read ends; the next quiet moment copies that page and starts over.
+    REQUIRE(Checkpointed(*store, Sink::Moment::kQuiet));
+    CHECK(WalSalts(db.path()) != filled);
+    CHECK(store->wal_restarts() == 1);
+    CHECK(store->wal_frames() == 1);
+  }
 }
 
 TEST_CASE("a reader holding an old snapshot keeps the WAL's frames; CheckpointIfDue tries again",
