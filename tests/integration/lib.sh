@@ -71,6 +71,7 @@ start_hotlined() {
     --caller-key-file "${hotlined_key:-$dir/keys/caller.key}" \
     --log-level "${hotlined_log_level:-info}" > "$dir/$name.out" 2> "$dir/$name.log" &
   daemon_pid=$!
+  hotlined_out=$dir/$name.out
   wait_for "hotlined ready" "$dir/$name.out"
   grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/$name.out")
   http=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' "$dir/$name.out")
@@ -98,9 +99,14 @@ start_desk() {
   desk_pid=$!
 }
 
-# Stops hotlined with SIGTERM, as an operator does; fails the test unless it exits 0.
+# Stops hotlined with SIGTERM, as an operator does; fails the test unless it exits 0 with its
+# whole log written (no line dropped from its queue: a test that searches the log must search all
+# of it).
 stop_hotlined() {
   kill -TERM "$daemon_pid"
   wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
   daemon_pid=""
+  local out=${hotlined_out:-/dev/null}  # Unset when the test started hotlined itself.
+  ! grep -q "log lines were dropped" "$out" ||
+    fail "hotlined's log is incomplete: $(grep "log lines were dropped" "$out")"
 }

@@ -3,7 +3,8 @@
 # a pipe held open and never read after the ready line: it fills (64 KiB), and the log lines wait
 # in hotlined's bounded queue (here --log-queue-lines 256), the oldest dropped for the newest.
 # Every call is still acknowledged and finished, the dropped lines are counted in
-# hotline_log_lines_dropped_total, and SIGTERM still stops hotlined, status 0.
+# hotline_log_lines_dropped_total, and SIGTERM still stops hotlined, status 0. Then, with a reader
+# that was paused and reads again before the stop, the log's last line says how many were dropped.
 #
 # Before (a defect): the engine thread wrote each log line itself, blocked in write() once the
 # pipe was full, and no event was acknowledged again: against that build, this test's
@@ -80,4 +81,40 @@ status=0
 wait "$daemon_pid" || status=$?
 daemon_pid=""
 [ "$status" -eq 0 ] || fail "hotlined exited with $status after SIGTERM"
-echo "PASS: 1500 calls with stdout's reader stopped; $dropped log lines dropped"
+exec 3<&-
+
+# The log says it is incomplete. A second hotlined's stdout is read by a cat paused (SIGSTOP)
+# once the ready line is through, while 1,500 calls finish, and let go before SIGTERM: the log's
+# last line counts the lines dropped, at least as many as /metrics counted before.
+mkfifo "$dir/stdout2"
+cat "$dir/stdout2" > "$dir/read.out" &
+cat_pid=$!
+others+=("$cat_pid")
+"$bin/hotlined" --config "$src/deploy/hotline.toml" --grpc-listen 127.0.0.1:0 \
+  --http-listen 127.0.0.1:0 --database "$dir/hotline2.db" \
+  --caller-key-file "$dir/keys/caller.key" --log-queue-lines 256 \
+  > "$dir/stdout2" 2> "$dir/hotlined2.log" &
+daemon_pid=$!
+wait_for "hotlined ready" "$dir/read.out"
+kill -STOP "$cat_pid"
+grpc=$(sed -n 's/.*grpc=\([^ ]*\).*/\1/p' "$dir/read.out")
+http=$(sed -n 's/.*http=\([^ ]*\).*/\1/p' "$dir/read.out")
+timeout 120 "$bin/hotline-sim" --server "$grpc" --token dev-gateway-token --calls 1500 \
+  --interval-ms 0 --hang-up-after-ms 1 > "$dir/sim2.out" 2>&1 || fail "hotline-sim (second run)"
+wait_until writing_to_full_pipe
+curl -fsS -m 10 "http://$http/metrics" > "$dir/metrics2.out" || fail "no metrics (second run)"
+counted=$(sed -n 's/^hotline_log_lines_dropped_total \([0-9]*\).*/\1/p' "$dir/metrics2.out")
+[ -n "$counted" ] && [ "$counted" -gt 0 ] || fail "no dropped log line counted: '$counted'"
+kill -CONT "$cat_pid"
+kill -TERM "$daemon_pid"
+status=0
+wait "$daemon_pid" || status=$?
+daemon_pid=""
+[ "$status" -eq 0 ] || fail "hotlined exited with $status after SIGTERM (second run)"
+wait "$cat_pid" || fail "cat did not read hotlined's log to its end"
+last=$(tail -n 1 "$dir/read.out")
+said=$(sed -n 's/.* \([0-9][0-9]*\) log lines were dropped: .*/\1/p' <<< "$last")
+[ -n "$said" ] || fail "the log's last line does not say lines were dropped: '$last'"
+[ "$said" -ge "$counted" ] || fail "the log's last line says $said lines, /metrics said $counted"
+echo "PASS: 1500 calls with stdout's reader stopped; $dropped log lines dropped; then $said" \
+  "dropped, and the log's last line says so"
