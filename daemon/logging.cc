@@ -31,10 +31,12 @@ uint64_t LogLinesDropped() {
 int EndLogging(int code, std::chrono::milliseconds patience) {
   // The log's last line says it is incomplete, so whoever reads or searches it knows (the
   // counter is gone with the process). Queued last, after every other thread has stopped: the
-  // queue drops older lines, never this one.
+  // queue drops older lines, never this one ("at least": queuing it may drop one more). Written
+  // only if the reader catches up within `patience`, as every line still queued.
   if (const uint64_t dropped = LogLinesDropped(); dropped > 0) {
-    spdlog::warn("{} log lines were dropped: the log's reader fell behind (--log-queue-lines)",
-                 dropped);
+    spdlog::warn(
+        "at least {} log lines were dropped: the log's reader fell behind (--log-queue-lines)",
+        dropped);
   }
   // spdlog::shutdown writes out the queue and joins the log thread; with a reader that does not
   // read it would wait for ever, so it runs on a thread of its own, waited for a while.

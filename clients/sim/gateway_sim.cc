@@ -8,12 +8,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
-#include <thread>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -79,6 +80,27 @@ grpc::ChannelArguments ChannelArgs() {
   arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   return arguments;
+}
+
+// For tests only (tests/integration/sim_order_test.sh): how long HangUp holds a hang-up it has
+// decided before writing it, from HOTLINE_SIM_TEST_HOLD_HANG_UP_MS; 0 when unset, as in use.
+// Widens the moment in which a connect command can arrive for a call already hung up.
+std::chrono::milliseconds HangUpHold() {
+  static const std::chrono::milliseconds hold = [] {
+    const char* ms = std::getenv("HOTLINE_SIM_TEST_HOLD_HANG_UP_MS");
+    return std::chrono::milliseconds(ms == nullptr ? 0 : std::max(0, std::atoi(ms)));
+  }();
+  return hold;
+}
+
+// The time now, as finely as the system clock gives it. Not protobuf's TimeUtil::GetCurrentTime,
+// which keeps whole seconds only: every arrival was dated up to a second early, and its wait in
+// Hotline overstated by as much.
+google::protobuf::Timestamp TimestampNow() {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 std::string Stamp(std::string_view text) {
@@ -169,6 +191,12 @@ class GatewaySim final {
   // Gives `event` the next event id, records it as awaiting its ack, logs
   // "sent <event id> <description>" and writes it.
   void SendEvent(v1::CallEvent event, bool arrival, std::string_view description);
+  // SendEvent in two parts. KeepLocked dates the event (if it has no time), gives it its id and
+  // keeps it until acknowledged (resent after a reconnect); WriteEvent logs and writes it. A
+  // call's last event is kept in the same locked step that counts the call finished, so the
+  // run is never "done" between the two with that event not yet sent.
+  void KeepLocked(v1::CallEvent& event, bool arrival) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void WriteEvent(v1::CallEvent event, std::string_view description);
   void SendResult(const v1::CommandResult& result);
   void Write(const v1::GatewayMessage& message);
 
@@ -183,6 +211,12 @@ class GatewaySim final {
   const Server server_;
   const std::unique_ptr<v1::GatewayService::Stub> stub_;
 
+  // Held from a decision on a call's phase to the write that tells Hotline of it (HangUp,
+  // EndCall, OnCommand; Resend too), so those go out in the order they were decided. Without it a
+  // connect's "the call is over" (decided after the hang-up was) could be written before the
+  // hang-up event itself, and Hotline, reading the failed connect first, put a counsellor who
+  // was never called on an unreachable break. Taken before mutex_ and write_mutex_.
+  absl::Mutex order_mutex_;
   // gRPC allows one Write in flight per stream; the reader and timer threads both write.
   absl::Mutex write_mutex_;  // Never held together with mutex_.
   // The current stream's; replaced on each reconnect by the reader thread.
@@ -405,6 +439,7 @@ void GatewaySim::OnHeldCall(const v1::HeldCallResult& result) {
 }
 
 void GatewaySim::Resend() {
+  absl::MutexLock order(&order_mutex_);  // Before any event decided after these.
   std::vector<v1::CallEvent> events;
   {
     absl::MutexLock lock(&mutex_);
@@ -455,6 +490,7 @@ void GatewaySim::OnAck(const v1::EventAck& ack) {
 }
 
 void GatewaySim::OnCommand(const v1::Command& command) {
+  absl::MutexLock order(&order_mutex_);  // The result, and the connected event, in turn.
   const std::string& call_id = command.call_id();
   v1::CommandResult result;
   result.set_command_id(command.command_id());
@@ -615,7 +651,7 @@ void GatewaySim::SendArrival(int n, const PlannedCall& planned) {
   v1::CallEvent event;
   event.set_call_id(call_id);
   // Kept with the call: a Hello after a reconnect lists it with this arrival time.
-  *event.mutable_occurred_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  *event.mutable_occurred_at() = TimestampNow();
   v1::CallArrived& arrived = *event.mutable_arrived();
   arrived.set_caller_number(planned.number);
   arrived.set_province(planned.province);
@@ -656,6 +692,10 @@ void GatewaySim::SendArrival(int n, const PlannedCall& planned) {
 }
 
 void GatewaySim::HangUp(const std::string& call_id) {
+  absl::MutexLock order(&order_mutex_);  // Written before any result that finds the call over.
+  v1::CallEvent event;
+  event.set_call_id(call_id);
+  event.mutable_caller_hung_up();
   {
     absl::MutexLock lock(&mutex_);
     auto call = calls_.find(call_id);
@@ -663,14 +703,20 @@ void GatewaySim::HangUp(const std::string& call_id) {
       return;  // Connected or already over: nobody is left waiting to hang up.
     }
     FinishLocked(call->second, "hung up");
+    KeepLocked(event, /*arrival=*/false);
   }
-  v1::CallEvent event;
-  event.set_call_id(call_id);
-  event.mutable_caller_hung_up();
-  SendEvent(std::move(event), /*arrival=*/false, "hung-up call " + call_id);
+  if (const std::chrono::milliseconds hold = HangUpHold(); hold.count() > 0) {
+    Log(fmt::format("holding the hang-up of call {} for {} ms (test hook)", call_id, hold.count()));
+    std::this_thread::sleep_for(hold);
+  }
+  WriteEvent(std::move(event), "hung-up call " + call_id);
 }
 
 void GatewaySim::EndCall(const std::string& call_id) {
+  absl::MutexLock order(&order_mutex_);  // Written before any result that finds the call over.
+  v1::CallEvent event;
+  event.set_call_id(call_id);
+  event.mutable_ended();
   {
     absl::MutexLock lock(&mutex_);
     auto call = calls_.find(call_id);
@@ -678,24 +724,30 @@ void GatewaySim::EndCall(const std::string& call_id) {
       return;
     }
     FinishLocked(call->second, "ended");
+    KeepLocked(event, /*arrival=*/false);
   }
-  v1::CallEvent event;
-  event.set_call_id(call_id);
-  event.mutable_ended();
-  SendEvent(std::move(event), /*arrival=*/false, "ended call " + call_id);
+  WriteEvent(std::move(event), "ended call " + call_id);
 }
 
 void GatewaySim::SendEvent(v1::CallEvent event, bool arrival, std::string_view description) {
-  if (!event.has_occurred_at()) {
-    *event.mutable_occurred_at() = google::protobuf::util::TimeUtil::GetCurrentTime();
-  }
   {
     absl::MutexLock lock(&mutex_);
-    const int64_t seq = next_event_++;
-    event.set_event_id(fmt::format("{}-{}", id_prefix_, seq));
-    unacked_[event.event_id()] =
-        PendingEvent{.seq = seq, .event = event, .arrival = arrival, .resent = false};
+    KeepLocked(event, arrival);
   }
+  WriteEvent(std::move(event), description);
+}
+
+void GatewaySim::KeepLocked(v1::CallEvent& event, bool arrival) {
+  if (!event.has_occurred_at()) {
+    *event.mutable_occurred_at() = TimestampNow();
+  }
+  const int64_t seq = next_event_++;
+  event.set_event_id(fmt::format("{}-{}", id_prefix_, seq));
+  unacked_[event.event_id()] =
+      PendingEvent{.seq = seq, .event = event, .arrival = arrival, .resent = false};
+}
+
+void GatewaySim::WriteEvent(v1::CallEvent event, std::string_view description) {
   // Logged before the write so the ack can never be printed above it.
   Log(fmt::format("sent {} {}", event.event_id(), description));
   v1::GatewayMessage message;

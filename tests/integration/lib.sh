@@ -106,7 +106,7 @@ stop_hotlined() {
   kill -TERM "$daemon_pid"
   wait "$daemon_pid" || fail "hotlined exited non-zero after SIGTERM"
   daemon_pid=""
-  local out=${hotlined_out:-/dev/null}  # Unset when the test started hotlined itself.
+  local out=${hotlined_out:-/dev/null}  # start_hotlined's output (of the last it started).
   ! grep -q "log lines were dropped" "$out" ||
     fail "hotlined's log is incomplete: $(grep "log lines were dropped" "$out")"
 }
