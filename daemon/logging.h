@@ -33,10 +33,10 @@ void LogThroughQueue(std::size_t lines = kLogQueueLines);
 // Lines dropped because the queue was full (0 before LogThroughQueue, as in tests).
 uint64_t LogLinesDropped();
 
-// Writes what is queued, with a last line saying how many lines were dropped if any were ("N log
-// lines were dropped: ..."), and stops the log thread, waiting at most `patience` for a reader that
-// does not read; then ends the process with `code` without waiting any longer. Returns `code`
-// when the log was written out.
+// Writes what is queued, with a last line saying how many lines were dropped if any were ("at
+// least N log lines were dropped: ..."), and stops the log thread, waiting at most `patience` for a
+// reader that does not read; then ends the process with `code` without waiting any longer. Returns
+// `code` when the log was written out.
 int EndLogging(int code, std::chrono::milliseconds patience);
 
 }  // namespace hotline::daemon
