@@ -1683,6 +1683,32 @@ void EngineHost::ChangePriority(const std::string& origin, const std::string& re
       std::move(reply));
 }
 
+void EngineHost::EndCall(const std::string& origin, const std::string& request_id,
+                         const std::string& call_id, const std::string& reason,
+                         Reply<v1::EndCallResponse> reply) {
+  Answer<v1::EndCallResponse>(
+      origin, request_id,
+      [&]() -> absl::StatusOr<v1::EndCallResponse> {
+        v1::JournalRecord record;
+        record.mutable_end_call()->set_call_id(call_id);
+        record.mutable_end_call()->set_reason(absl::StrCat("ended by ", origin, ": ", reason));
+        if (absl::Status s = Apply(std::move(record)); !s.ok()) {
+          return s;
+        }
+        Audit("supervisor", origin, "end_call", call_id);
+        spdlog::info("call {} ended by {}", call_id, origin);
+        v1::EndCallResponse response;
+        if (auto view = engine_.FindCall(call_id)) {
+          *response.mutable_call() = ToProto(*view, Now(), &engine_.regions());
+          if (auto counsellor = engine_.FindCounsellor(view->counsellor_id)) {
+            *response.mutable_counsellor() = ToProto(*counsellor);
+          }
+        }
+        return response;
+      },
+      std::move(reply));
+}
+
 // --- Administrators. ---
 
 void EngineHost::CreateCounsellor(routing::CounsellorProfile profile,

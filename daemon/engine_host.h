@@ -143,6 +143,10 @@ class EngineHost final {
   void ChangePriority(const std::string& origin, const std::string& request_id,
                       const std::string& call_id, routing::Priority priority,
                       Reply<v1::CallStatus> reply);
+  // A supervisor ends a connected call its gateway cannot (routing::Engine::EndCall); the call's
+  // reason becomes "ended by <origin>: <reason>", and the audit gets an `end_call` row.
+  void EndCall(const std::string& origin, const std::string& request_id, const std::string& call_id,
+               const std::string& reason, Reply<v1::EndCallResponse> reply);
 
   // --- Administrators. ---
   // Province codes are turned into today's (INVALID_ARGUMENT for unknown ones).

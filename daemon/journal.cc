@@ -324,6 +324,8 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
       return engine.ChangePriority(
           record.change_priority().call_id(),
           static_cast<routing::Priority>(record.change_priority().priority()), at);
+    case v1::JournalRecord::kEndCall:
+      return engine.EndCall(record.end_call().call_id(), record.end_call().reason(), at);
     case v1::JournalRecord::kTick:
       engine.Tick(at);
       return absl::OkStatus();

@@ -149,6 +149,29 @@ void ServeSupervisor(v1::SupervisorService::AsyncService& service, Services serv
         });
       });
 
+  using End = rpc::UnaryCall<v1::EndCallRequest, v1::EndCallResponse>;
+  rpc::ServeUnary<SupervisorService::AsyncService, v1::EndCallRequest, v1::EndCallResponse>(
+      &service, &SupervisorService::AsyncService::RequestEndCall, services.cq,
+      [services](std::shared_ptr<End> call) {
+        const std::optional<Principal> principal =
+            Authorized(services, call->ctx, Role::kSupervisor);
+        if (!principal) {
+          return call->Fail(kUnauthenticated);
+        }
+        if (absl::Status s =
+                FirstError({ValidateId(call->request.request_id(), "request_id", 128),
+                            ValidateId(call->request.call_id(), "call_id", 128),
+                            ValidateRequiredText(call->request.reason(), "reason", 500)});
+            !s.ok()) {
+          return call->Fail(s);
+        }
+        services.host.Post([call, origin = PrincipalName(*principal)](EngineHost& h) {
+          h.EndCall(origin, call->request.request_id(), call->request.call_id(),
+                    call->request.reason(),
+                    [call](const absl::StatusOr<v1::EndCallResponse>& r) { call->Complete(r); });
+        });
+      });
+
   using Sup = rpc::UnaryCall<v1::SupervisorNeverRouteRequest, v1::SupervisorNeverRouteResponse>;
   rpc::ServeUnary<SupervisorService::AsyncService, v1::SupervisorNeverRouteRequest,
                   v1::SupervisorNeverRouteResponse>(

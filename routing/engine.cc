@@ -662,6 +662,25 @@ absl::Status Engine::ChangePriority(const std::string& call_id, Priority priorit
   return absl::OkStatus();
 }
 
+absl::Status Engine::EndCall(const std::string& call_id, const std::string& reason, Timestamp now) {
+  AdvanceTo(now);
+  Call* call = LookupCall(call_id);
+  if (call == nullptr) {
+    return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
+  }
+  if (call->state == CallState::kEnded) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("call_id: call '", call_id, "' has already ended"));
+  }
+  if (call->state != CallState::kConnected) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("call_id: call '", call_id, "' is ", std::string(Name(call->state)),
+                     "; only a connected call can be ended (the others have timers of their own)"));
+  }
+  StartWrapUp(*call, Outcome::kFailed, reason);
+  return absl::OkStatus();
+}
+
 // --- Time. ---
 
 void Engine::Tick(Timestamp now) { AdvanceTo(now); }

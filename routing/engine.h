@@ -274,6 +274,12 @@ class Engine final {
   // it is connecting or connected.
   [[nodiscard]] absl::Status ChangePriority(const std::string& call_id, Priority priority,
                                             Timestamp now);
+  // Ends a connected call whose gateway cannot (its link is gone, or it lost the call): as a
+  // gateway's `failed`, the call ends kFailed with `reason` and its counsellor goes to wrap-up.
+  // NOT_FOUND for a call not live; FAILED_PRECONDITION for one not connected (waiting, ringing
+  // and connecting calls have timers of their own) or already ended.
+  [[nodiscard]] absl::Status EndCall(const std::string& call_id, const std::string& reason,
+                                     Timestamp now);
 
   // --- Policy. ---
 

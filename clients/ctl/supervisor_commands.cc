@@ -125,6 +125,24 @@ int NeverRoute(const Server& server, const std::string& address, const std::stri
   return 0;
 }
 
+int EndCall(const Server& server, const std::string& address, const std::string& call_id,
+            const std::string& reason) {
+  v1::EndCallRequest request;
+  request.set_request_id(NewRequestId());
+  request.set_call_id(call_id);
+  request.set_reason(reason);
+  v1::EndCallResponse response;
+  const grpc::Status status = server.Call(&Stub::EndCall, request, &response);
+  if (!status.ok()) {
+    return Fail(status, address);
+  }
+  const v1::CounsellorStatus& counsellor = response.counsellor();
+  PrintLine(fmt::format("{}: ended (failed) by you; {} is in {} since {} and records a disposition",
+                        response.call().summary().call_id(), counsellor.counsellor_id(),
+                        EnumName(counsellor.state()), TimeOfDay(counsellor.since())));
+  return 0;
+}
+
 }  // namespace
 
 void AddSupervisorTokenOption(CLI::App& app, std::string& token) {
@@ -255,11 +273,26 @@ SupervisorCommands::SupervisorCommands(CLI::App& app, const std::string& server_
       "its scope, the counsellor, how many were eligible, the rule that chose them, and how the\n"
       "offer ended ('ringing' while it still rings)." +
       token_footer);
+
+  end_ = app.add_subcommand(
+      "end-call",
+      "End a connected call whose gateway cannot: its counsellor goes to wrap-up (supervisor "
+      "token)");
+  end_->add_option("call_id", end_call_, "A connected call, as `queue` lists it")->required();
+  end_->add_option("--reason", end_reason_, "Why, for the record (1-500 bytes)")->required();
+  end_->footer(
+      "For a call that stays connected in Hotline after the gateway lost it or its link went\n"
+      "down for good: the counsellor is held on it and cannot be offered another. The call ends\n"
+      "'failed' with the reason \"ended by <you>: <reason>\"; the counsellor's desk is told, and\n"
+      "they go to wrap-up. Nothing is sent to the gateway (the child may still be on the line:\n"
+      "check with the counsellor first). Audited. Refused for a call not connected: waiting,\n"
+      "ringing and connecting calls have timers of their own." +
+      token_footer);
 }
 
 std::optional<int> SupervisorCommands::Run() const {
   if (!queue_->parsed() && !presence_->parsed() && !priority_->parsed() && !never_->parsed() &&
-      !explain_->parsed()) {
+      !explain_->parsed() && !end_->parsed()) {
     return std::nullopt;
   }
   const std::optional<Server> connected = SupervisorServer(server_address_, token_);
@@ -283,6 +316,9 @@ std::optional<int> SupervisorCommands::Run() const {
   }
   if (never_->parsed()) {
     return NeverRoute(server, server_address_, never_call_, never_counsellor_);
+  }
+  if (end_->parsed()) {
+    return EndCall(server, server_address_, end_call_, end_reason_);
   }
   return ExplainCall(server, server_address_, explain_call_);
 }

@@ -58,6 +58,9 @@ class SupervisorCommands final {
 
   CLI::App* explain_ = nullptr;
   std::string explain_call_;
+  CLI::App* end_ = nullptr;
+  std::string end_call_;
+  std::string end_reason_;
 };
 
 // Adds --supervisor-token to `app`, falling back to HOTLINE_SUPERVISOR_TOKEN: the one way every

@@ -325,6 +325,54 @@ TEST_CASE("every kind of journal record applies to the engine as the direct call
   CHECK(replayed.SaveState() == direct.engine.SaveState());
 }
 
+TEST_CASE("a supervisor's end of a call replays as the direct call does", "[daemon]") {
+  Journal j;
+  *j.Add().mutable_add_counsellor() = ToProto(Profile("an", "01"));
+  j.Add().set_desk_connected("an");
+  auto* presence = j.Add().mutable_set_presence();
+  presence->set_counsellor_id("an");
+  presence->set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+  routing::CallInfo call = Call("c-1", "01");
+  call.arrived_at = j.at;
+  *j.Add().mutable_call_arrived() = ToRecord(call);
+  auto* answer = j.Add(Millis(2'000)).mutable_answer_offer();
+  answer->set_counsellor_id("an");
+  answer->set_call_id("c-1");
+  answer->set_accept(true);
+  j.Add().set_call_connected("c-1");
+  auto* end = j.Add(Millis(3'600'000)).mutable_end_call();
+  end->set_call_id("c-1");
+  end->set_reason("ended by supervisor:mai: the gateway lost it");
+
+  routing::Engine replayed;
+  for (const auto& record : j.records) {
+    INFO(record.DebugString());
+    REQUIRE(ApplyRecord(replayed, record).ok());
+  }
+  CHECK(replayed.FindCall("c-1")->state == routing::CallState::kEnded);
+  CHECK(replayed.FindCounsellor("an")->state == CounsellorState::kWrapUp);
+
+  EngineHarness direct;
+  EngineHarness::Expect(direct.engine.AddCounsellor(Profile("an", "01"), direct.now));
+  EngineHarness::Expect(direct.engine.DeskConnected("an", direct.now));
+  EngineHarness::Expect(
+      direct.engine.SetPresence("an", CounsellorState::kAvailable, BreakReason::kNone, direct.now));
+  EngineHarness::Expect(direct.engine.CallArrived(call, direct.now));
+  direct.now += Millis(2'000);
+  EngineHarness::Expect(direct.engine.AnswerOffer("an", "c-1", true, direct.now));
+  EngineHarness::Expect(direct.engine.CallConnected("c-1", direct.now));
+  direct.now += Millis(3'600'000);
+  EngineHarness::Expect(
+      direct.engine.EndCall("c-1", "ended by supervisor:mai: the gateway lost it", direct.now));
+  CHECK(replayed.SaveState() == direct.engine.SaveState());
+
+  // A second end, replayed, is refused as the engine refuses it.
+  auto* twice = j.Add().mutable_end_call();
+  twice->set_call_id("c-1");
+  twice->set_reason("again");
+  CHECK(ApplyRecord(replayed, j.records.back()).code() == absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_CASE(
     "a refused record reports the engine's refusal, and a record without an input is data loss",
     "[daemon]") {

@@ -190,7 +190,7 @@ class Run {
     Engine& e = *engine_;
     const std::string who = Pick(in_, kCounsellors);
     absl::Status s;
-    switch (in_.ConsumeIntegralInRange<int>(0, 21)) {
+    switch (in_.ConsumeIntegralInRange<int>(0, 22)) {
       case 0:
       case 1: {
         const std::string id = CallId(in_);
@@ -263,6 +263,9 @@ class Run {
         break;
       case 20:
         Restore();
+        break;
+      case 21:
+        s = e.EndCall(CallId(in_), "ended by supervisor:s: gateway gone", now_);
         break;
       default: {
         // The passage of time, as the daemon delivers it: up to the next deadline or beyond.

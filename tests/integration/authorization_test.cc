@@ -287,6 +287,7 @@ std::map<std::string, Call> Calls(std::shared_ptr<grpc::Channel> ch,
   calls["SupervisorService.WatchQueue"] = Streaming(ch, &Sup::WatchQueue);
   calls["SupervisorService.SetCounsellorPresence"] = Unary(ch, &Sup::SetCounsellorPresence);
   calls["SupervisorService.ChangeCallPriority"] = Unary(ch, &Sup::ChangeCallPriority);
+  calls["SupervisorService.EndCall"] = Unary(ch, &Sup::EndCall);
   calls["SupervisorService.NeverRouteCaller"] = Unary(ch, &Sup::NeverRouteCaller);
   calls["SupervisorService.ExplainCall"] = Unary(ch, &Sup::ExplainCall);
   calls["SupervisorService.Report"] = Unary(ch, &Sup::Report);
@@ -390,7 +391,7 @@ TEST_CASE("the role matrix lists every RPC of every hotline service") {
       ++methods;
     }
   }
-  CHECK(methods == 28);
+  CHECK(methods == 29);
 }
 
 // --- Gateways bound to their id. ---

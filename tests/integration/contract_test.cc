@@ -582,6 +582,21 @@ TEST_CASE(
                          v1::SupervisorNeverRouteResponse()),
                     "counsellor_id");
     }
+    {
+      v1::EndCallRequest req;
+      req.set_call_id("c-1");
+      req.set_reason("the gateway lost it");
+      CheckRequired(call(&v1::SupervisorService::Stub::EndCall, req, v1::EndCallResponse()),
+                    "request_id");
+      req.set_request_id("s-7");
+      req.clear_call_id();
+      CheckRequired(call(&v1::SupervisorService::Stub::EndCall, req, v1::EndCallResponse()),
+                    "call_id");
+      req.set_call_id("c-1");
+      req.clear_reason();
+      CheckRequired(call(&v1::SupervisorService::Stub::EndCall, req, v1::EndCallResponse()),
+                    "reason");
+    }
   }
 }
 

@@ -250,6 +250,117 @@ TEST_CASE("a live call listed with a malformed arrival time stays live", "[integ
   CHECK_THAT(second.held_calls(1).message(), Catch::Contains("hello.held_calls[1].arrived_at"));
 }
 
+// A supervisor's EndCall, as `hotlinectl end-call` sends it.
+grpc::Status EndCall(DaemonFixture& f, const std::string& request_id, const std::string& call_id,
+                     const std::string& reason, v1::EndCallResponse* response,
+                     const char* token = DaemonFixture::kSupervisorToken) {
+  auto stub = v1::SupervisorService::NewStub(f.channel);
+  grpc::ClientContext ctx;
+  testing::Authorize(ctx, token);
+  v1::EndCallRequest request;
+  request.set_request_id(request_id);
+  request.set_call_id(call_id);
+  request.set_reason(reason);
+  return stub->EndCall(&ctx, request, response);
+}
+
+int AuditRows(const DaemonFixture& f, const std::string& action) {
+  SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+  SQLite::Statement q(db, "SELECT COUNT(*) FROM audit WHERE action = ?");
+  q.bind(1, action);
+  REQUIRE(q.executeStep());
+  return q.getColumn(0).getInt();
+}
+
+TEST_CASE(
+    "a connected call whose gateway is gone is ended by a supervisor, across a restart, and the "
+    "gateway learns its fate",
+    "[integration]") {
+  ManualFixture m;
+  const routing::Timestamp t0 = m.time->SystemTime();
+  std::optional<testing::SignedIn> an(std::in_place, m.f, "an", "38");
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    ArriveAcked(gw, "c-1");
+    an->desk.WaitFor(IsOffer);
+    REQUIRE(an->desk.Answer("c-1", true).ok());
+    gw.Done(gw.WaitForCommand(v1::Command::kConnect));
+    gw.Event("c-1", [](v1::CallEvent& e) { e.mutable_connected(); });
+    REQUIRE(gw.WaitForAck().code() == 0);
+  }  // The gateway's stream drops, for good.
+  m.time->Advance(2h);
+  m.Sync();
+  // Nothing ends it: the counsellor is held on it.
+  CHECK(testing::CounsellorIn(m.f.View(), "an").state() == v1::COUNSELLOR_STATE_ON_CALL);
+
+  v1::EndCallResponse response;
+  // Refusals change nothing.
+  grpc::Status s = EndCall(m.f, "r-0", "c-1", "", &response);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(s.error_message() == "reason: is required");
+  s = EndCall(m.f, "r-1", "c-1", "line\nbreak", &response);
+  CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(s.error_message(), Catch::StartsWith("reason: contains a control character"));
+  s = EndCall(m.f, "r-2", "c-9", "gone", &response);
+  CHECK(s.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(s.error_message() == "call_id: no live call 'c-9'");
+  s = EndCall(m.f, "r-3", "c-1", "gone", &response, DaemonFixture::kAdminToken);
+  CHECK(s.error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK(testing::CounsellorIn(m.f.View(), "an").state() == v1::COUNSELLOR_STATE_ON_CALL);
+
+  s = EndCall(m.f, "r-4", "c-1", "the gateway lost the call", &response);
+  INFO(s.error_message());
+  REQUIRE(s.ok());
+  CHECK(response.call().summary().call_id() == "c-1");
+  CHECK(response.call().state() == v1::CALL_STATE_ENDED);
+  CHECK(response.counsellor().counsellor_id() == "an");
+  CHECK(response.counsellor().state() == v1::COUNSELLOR_STATE_WRAP_UP);
+  const v1::DeskEvent ended =
+      an->desk.WaitFor([](const v1::DeskEvent& e) { return e.has_call_ended(); });
+  CHECK(ended.call_ended().call_id() == "c-1");
+  CHECK(ended.call_ended().outcome() == v1::CALL_OUTCOME_FAILED);
+  // The same request again (a lost reply): the same answer, no second end and no second audit row.
+  v1::EndCallResponse repeated;
+  REQUIRE(EndCall(m.f, "r-4", "c-1", "the gateway lost the call", &repeated).ok());
+  CHECK(repeated.SerializeAsString() == response.SerializeAsString());
+  // A new request: the call has already ended.
+  s = EndCall(m.f, "r-5", "c-1", "again", &response);
+  CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(s.error_message() == "call_id: call 'c-1' has already ended");
+  m.f.WaitDurable();
+  CHECK(AuditRows(m.f, "end_call") == 1);
+
+  // The end is journaled: a restart replays it.
+  an.reset();
+  m.f.Restart();
+  std::optional<GatewayClient> gw;
+  const v1::HeldCallResult held = HelloHolding(m.f, gw, "c-1", t0);
+  CHECK(held.fate() == v1::HeldCallResult::FATE_LIVE);
+  CHECK(held.state() == v1::CALL_STATE_ENDED);
+  // The gateway's own end, late: acknowledged, and it changes nothing. (An id of its own: this
+  // client numbers its events from 1 again.)
+  v1::GatewayMessage late;
+  late.mutable_event()->set_event_id("ended-after-restart");
+  late.mutable_event()->set_call_id("c-1");
+  late.mutable_event()->mutable_ended();
+  gw->Send(late);
+  const v1::EventAck ack = gw->WaitForAck();
+  CHECK(ack.code() == 0);
+  CHECK_THAT(ack.message(), Catch::Contains("already ended"));
+  // The counsellor's wrap-up runs out (their desk is closed): the row is written, failed, with
+  // who ended it and why.
+  m.time->Advance(10min);
+  m.Sync();
+  m.f.WaitDurable();
+  CHECK(Column(m.f, "c-1", "outcome") == "failed");
+  CHECK(Column(m.f, "c-1", "reason") == "ended by supervisor:config: the gateway lost the call");
+  CHECK(Column(m.f, "c-1", "counsellor_id") == "an");
+  gw.reset();
+  const v1::HeldCallResult finished = HelloHolding(m.f, gw, "c-1", t0);
+  CHECK(finished.fate() == v1::HeldCallResult::FATE_FINISHED);
+  CHECK(finished.outcome() == v1::CALL_OUTCOME_FAILED);
+}
+
 TEST_CASE("a final event for a call already ended is acknowledged and changes nothing",
           "[integration]") {
   ManualFixture m;

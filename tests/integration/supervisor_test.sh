@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # hotlinectl's supervisor commands against real processes: hotlined, desks (hotline-desk) and
 # gateways (hotline-sim). `queue` lists a waiting call with its masked number and priority;
-# `priority` raises it ahead of the queue; `never` and `explain` answer; `presence X offline`
+# `priority` raises it ahead of the queue; `never` and `explain` answer; `end-call` ends a
+# connected call whose gateway died, putting its counsellor in wrap-up; `presence X offline`
 # signs out a counsellor whose desk is gone, after which `counsellor remove` succeeds; a wrong
 # token is told which token is wanted; other errors are words with a non-zero exit; and
 # `queue --watch` shows a new call arriving, says "reconnecting…" while hotlined restarts, resumes
@@ -88,6 +89,7 @@ add_counsellor lan "Nguyễn Thị Lan" || fail "hotlinectl counsellor add lan"
 lan_token=$desk_token
 gateway first normal +84912345678
 first=$call
+first_sim=${others[-1]}
 ctl queue > "$dir/queue_waiting.out" || fail "hotlinectl queue"
 grep -q "^waiting 1 " "$dir/queue_waiting.out" || fail "the headline does not count 1 waiting"
 row=$(grep -- "$first" "$dir/queue_waiting.out") || fail "queue does not list $first"
@@ -132,6 +134,27 @@ if ctl priority "$first" low > "$dir/priority_connected.out" 2>&1; then
 fi
 grep -q "^error: not possible now: " "$dir/priority_connected.out" ||
   fail "the refusal is not in words"
+
+# The first call's gateway dies for good: nothing ends the call, and lan is held on it until a
+# supervisor ends it.
+kill -9 "$first_sim"
+wait "$first_sim" 2> /dev/null || true
+if ctl end-call "$first" > "$dir/end_no_reason.out" 2>&1; then
+  fail "end-call ran without a reason"
+fi
+grep -q -- "--reason is required" "$dir/end_no_reason.out" || fail "end-call did not ask for --reason"
+ctl end-call "$first" --reason "the gateway died" > "$dir/end.out" || fail "hotlinectl end-call"
+grep -q "^$first: ended (failed) by you; lan is in wrap_up since " "$dir/end.out" ||
+  fail "end-call did not say so: $(cat "$dir/end.out")"
+wait_for "ended call $first: failed" "$dir/desk_lan.out"
+ctl queue > "$dir/queue_ended.out" || fail "hotlinectl queue"
+grep -E "^ *lan .*wrap_up" "$dir/queue_ended.out" > /dev/null ||
+  fail "lan is not in wrap-up: $(cat "$dir/queue_ended.out")"
+if ctl end-call "$first" --reason "again" > "$dir/end_again.out" 2>&1; then
+  fail "an ended call was ended again"
+fi
+grep -q "^error: not possible now: .*has already ended" "$dir/end_again.out" ||
+  fail "the second end's refusal is not in words: $(cat "$dir/end_again.out")"
 
 # hotlined restarts on the same port: the watch says it is reconnecting, then draws again.
 stop_hotlined

@@ -1633,6 +1633,77 @@ TEST_CASE("refusals for an unknown counsellor or a call past its queue name the 
   }
 }
 
+// A connected call whose gateway is gone for good holds its counsellor ON_CALL: no timer ends
+// it, and presence changes are refused while they hold a call. A supervisor ends it.
+TEST_CASE("a supervisor ends a connected call: failed with the reason, the counsellor to wrap-up",
+          "[routing]") {
+  EngineHarness h;
+  h.SignIn(Profile("lan", "38"));
+  h.SignIn(Profile("binh", "38"));
+  h.Arrive(Call("c1", "38"));
+  const std::string offered_to = h.TakeOf<OfferMade>().at(0).counsellor_id;
+  EngineHarness::Expect(h.engine.AnswerOffer(offered_to, "c1", true, h.now));
+  h.Arrive(Call("c2", "38"));  // Offered to the other counsellor; rings.
+  h.Advance(1s);
+  EngineHarness::Expect(h.engine.CallConnected("c1", h.now));
+  h.Arrive(Call("c3", "38"));  // Waits: both counsellors are busy.
+  h.Take();
+  // Ringing, connecting and waiting calls have timers of their own: refused, and unchanged.
+  const std::string other = offered_to == "lan" ? "binh" : "lan";
+  const absl::Status ringing = h.engine.EndCall("c2", "ended by supervisor:s: x", h.now);
+  CHECK(ringing.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(ringing.message() ==
+        "call_id: call 'c2' is offered; only a connected call can be ended (the others have "
+        "timers of their own)");
+  CHECK(h.engine.EndCall("c3", "r", h.now).code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(h.engine.EndCall("ghost", "r", h.now).code() == absl::StatusCode::kNotFound);
+  CHECK(h.Take().empty());
+  CHECK(h.StateOf(other) == CounsellorState::kReserved);
+
+  h.Advance(2h);  // Nothing ends a connected call by itself.
+  h.Take();
+  REQUIRE(h.engine.FindCall("c1")->state == CallState::kConnected);
+  CHECK(h.StateOf(offered_to) == CounsellorState::kOnCall);
+
+  EngineHarness::Expect(h.engine.EndCall("c1", "ended by supervisor:s: gateway gone", h.now));
+  std::vector<Effect> effects = h.Take();
+  std::vector<DeskCallEnded> told;
+  std::vector<WrapUpStarted> wraps;
+  for (const Effect& e : effects) {
+    if (auto* t = std::get_if<DeskCallEnded>(&e)) {
+      told.push_back(*t);
+    }
+    if (auto* w = std::get_if<WrapUpStarted>(&e)) {
+      wraps.push_back(*w);
+    }
+    CHECK_FALSE(std::holds_alternative<CallFinished>(e));  // After the wrap-up, as any call.
+  }
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].call_id == "c1");
+  CHECK(told[0].counsellor_id == offered_to);
+  CHECK(told[0].outcome == Outcome::kFailed);
+  REQUIRE(wraps.size() == 1);
+  CHECK(wraps[0].deadline == h.now + 45s);
+  CHECK(h.StateOf(offered_to) == CounsellorState::kWrapUp);
+  CHECK(h.engine.FindCall("c1")->state == CallState::kEnded);
+  // Again, or a gateway's late `ended`: the call has already ended.
+  const absl::Status again = h.engine.EndCall("c1", "r", h.now);
+  CHECK(again.code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(again.message() == "call_id: call 'c1' has already ended");
+
+  h.Advance(5s);
+  Disposition d{"family_relationships", "counselled", {}, false, ""};
+  EngineHarness::Expect(h.engine.SubmitDisposition(offered_to, "c1", d, true, h.now));
+  auto records = h.TakeOf<CallFinished>();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].record.outcome == Outcome::kFailed);
+  CHECK(records[0].record.reason == "ended by supervisor:s: gateway gone");
+  CHECK(records[0].record.counsellor_id == offered_to);
+  CHECK(records[0].record.ended_at == h.now - 5s);
+  CHECK(records[0].record.disposition.has_value());
+  CHECK(h.engine.EndCall("c1", "r", h.now).code() == absl::StatusCode::kNotFound);
+}
+
 TEST_CASE("presence changes are refused with a precise status", "[routing]") {
   EngineHarness h;
   CHECK(h.engine.SetPresence("ghost", CounsellorState::kAvailable, BreakReason::kNone, h.now)
