@@ -194,8 +194,9 @@ void EngineHost::RunRetention() {
   cut.callbacks_before_ms = before(r.callback_days);
   cut.audit_before_ms = before(r.audit_days);
   cut.history_before_ms = before(r.history_days);
-  // Stored answers (a supervisor's ChangeCallPriority answer holds a masked number) are kept a
-  // day: deleted here as well as at each snapshot, which a quiet line may not reach for days.
+  // Stored answers (a supervisor's ChangeCallPriority and EndCall answers hold a masked number) are
+  // kept a day: deleted here as well as at each snapshot, which a quiet line may not reach for
+  // days.
   pending_.batch.forget_results_before_ms = routing::ToUnixMillis(now - kAnswerMemory);
   pending_.answers.push_back([this, cut, every = r.run_every_minutes] {
     absl::StatusOr<storage::RetentionCounts> counts = store_.ApplyRetention(cut);

@@ -45,6 +45,7 @@ v1::CallRecordRecord RecordOfCall(const routing::CallRecord& r) {
     *out.mutable_disposition() = ToRecord(*r.disposition);
   }
   out.set_reason(r.reason);
+  out.set_ended_by_supervisor(r.ended_by_supervisor);
   return out;
 }
 
@@ -64,6 +65,7 @@ routing::CallRecord CallOfRecord(const v1::CallRecordRecord& r) {
     out.disposition = FromRecord(r.disposition());
   }
   out.reason = r.reason();
+  out.ended_by_supervisor = r.ended_by_supervisor();
   return out;
 }
 

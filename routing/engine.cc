@@ -678,6 +678,7 @@ absl::Status Engine::EndCall(const std::string& call_id, const std::string& reas
                      "; only a connected call can be ended (the others have timers of their own)"));
   }
   StartWrapUp(*call, Outcome::kFailed, reason);
+  call->record.ended_by_supervisor = true;
   return absl::OkStatus();
 }
 
@@ -1748,7 +1749,8 @@ void Engine::Record(Call& call, std::optional<Disposition> disposition) {
     memory_.AddFinished(now_, call.info.call_id, call.info.caller_key, call.info.gateway_id,
                         call.record.outcome, call.record.outcome == Outcome::kTimedOut);
   }
-  if (call.record.accepted_at && call.record.wrap_up_done_at) {
+  // A call a supervisor ended may have been stuck for hours: no measure of handling.
+  if (call.record.accepted_at && call.record.wrap_up_done_at && !call.record.ended_by_supervisor) {
     recent_handling_.push_back(*call.record.wrap_up_done_at - *call.record.accepted_at);
     recent_handling_total_ += recent_handling_.back();
     while (static_cast<int>(recent_handling_.size()) > options_.handling_sample_size) {
@@ -2152,6 +2154,7 @@ void Engine::FillRecord(LiveRecord&& live, CallRecord& r) {
   r.offers = live.offers;
   r.final_step = live.final_step;
   r.reason = std::move(live.reason);
+  r.ended_by_supervisor = live.ended_by_supervisor;
 }
 
 Engine::Call Engine::FromEntry(CallEntry entry) {
@@ -2182,6 +2185,7 @@ Engine::Call Engine::FromEntry(CallEntry entry) {
   r.offers = entry.record.offers;
   r.final_step = entry.record.final_step;
   r.reason = std::move(entry.record.reason);
+  r.ended_by_supervisor = entry.record.ended_by_supervisor;
   return call;
 }
 

@@ -495,6 +495,7 @@ class Engine final {
     Timestamp ended_at{};
     MaybeTime wrap_up_done_at;
     std::string reason;
+    bool ended_by_supervisor = false;
     bool operator==(const LiveRecord&) const = default;
   };
   // A live call as the engine keeps it: CallEntry (the saved form, see ToEntry / FromEntry)

@@ -148,6 +148,9 @@ struct CallRecord {
   std::optional<Disposition> disposition;
   // For FAILED and REJECTED: why.
   std::string reason;
+  // A supervisor ended the connected call (Engine::EndCall): the time before it is not a
+  // measure of handling, and is left out of the wait estimates.
+  bool ended_by_supervisor = false;
 
   bool operator==(const CallRecord&) const = default;
 };

@@ -285,7 +285,10 @@ SupervisorCommands::SupervisorCommands(CLI::App& app, const std::string& server_
       "down for good: the counsellor is held on it and cannot be offered another. The call ends\n"
       "'failed' with the reason \"ended by <you>: <reason>\"; the counsellor's desk is told, and\n"
       "they go to wrap-up. Nothing is sent to the gateway (the child may still be on the line:\n"
-      "check with the counsellor first). Audited. Refused for a call not connected: waiting,\n"
+      "check with the counsellor first). Audited. The reason is kept with the call's row: say "
+      "what\n"
+      "happened to the line, never anything about the child. Refused for a call not connected: "
+      "waiting,\n"
       "ringing and connecting calls have timers of their own." +
       token_footer);
 }

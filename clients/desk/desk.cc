@@ -22,6 +22,7 @@
 #include "clients/common/enum_names.h"
 #include "clients/common/text.h"
 #include "clients/desk/desk_commands.h"
+#include "clients/desk/watch_stream.h"
 #include "hotline/v1/desk.grpc.pb.h"
 
 namespace hotline::clients {
@@ -70,9 +71,11 @@ class Desk final {
   int Run();
 
  private:
-  // Reader thread.
-  void WatchLoop(grpc::ClientReader<v1::DeskEvent>& watch);
+  // The watch's thread.
+  WatchCallbacks Callbacks();
   void OnEvent(const v1::DeskEvent& event);
+  void OnLost(const grpc::Status& status, std::chrono::milliseconds delay);
+  void OnStopped(const grpc::Status& status);
 
   // Main thread: stdin until the desk should exit.
   void ReadInput();
@@ -82,7 +85,9 @@ class Desk final {
   void SetPresence(v1::CounsellorState state,
                    v1::BreakReason reason = v1::BREAK_REASON_UNSPECIFIED);
   void AnswerOffer(std::string call_id, bool accept);
-  void SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next);
+  // For `call_id`; empty: the call in wrap-up, else the newest still owed.
+  void SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next,
+                         std::string call_id = "");
   void NeverRouteCaller(std::string call_id);
 
   // Makes Run return `code` (the first request wins). Any thread.
@@ -93,7 +98,6 @@ class Desk final {
   const DeskOptions& options_;
   const Server server_;
   const std::unique_ptr<v1::DeskService::Stub> stub_;
-  grpc::ClientContext watch_context_;
   // A self-pipe: the reader thread writes a byte to end the main thread's poll on stdin.
   std::array<int, 2> wake_pipe_ = {-1, -1};
 
@@ -111,12 +115,15 @@ class Desk final {
   int dispositions_ ABSL_GUARDED_BY(mutex_) = 0;
   bool watch_ended_ ABSL_GUARDED_BY(mutex_) = false;
   std::optional<int> exit_code_ ABSL_GUARDED_BY(mutex_);
+  // Last: its thread calls into the members above, and it stops first.
+  WatchStream watch_;
 };
 
 Desk::Desk(const DeskOptions& options)
     : options_(options),
       server_(options.server, options.token),
-      stub_(v1::DeskService::NewStub(server_.channel())) {
+      stub_(v1::DeskService::NewStub(server_.channel())),
+      watch_(server_, *stub_, Callbacks()) {
   if (pipe2(wake_pipe_.data(), O_CLOEXEC) != 0) {
     // Without it the desk could not be woken to exit; nothing sensible runs without it.
     PrintErrorLine(fmt::format("error: pipe2: {}", std::strerror(errno)));
@@ -130,31 +137,47 @@ Desk::~Desk() {
 }
 
 int Desk::Run() {
-  server_.Prepare(watch_context_);
-  std::unique_ptr<grpc::ClientReader<v1::DeskEvent>> watch =
-      stub_->Watch(&watch_context_, v1::WatchDeskRequest());
-  std::thread reader([this, &watch] { WatchLoop(*watch); });
+  watch_.Start();
   if (isatty(STDIN_FILENO)) {
     PrintLine("type 'help' for commands");
   }
   ReadInput();
-  // Either the watch already ended or we are leaving: cancelling ends the reader's Read.
-  watch_context_.TryCancel();
-  reader.join();
+  watch_.Stop();
 
   absl::MutexLock lock(&mutex_);
   if (exit_code_) {
     return *exit_code_;
   }
-  return 1;  // WatchLoop printed why.
+  return 1;  // OnStopped printed why.
 }
 
-void Desk::WatchLoop(grpc::ClientReader<v1::DeskEvent>& watch) {
-  v1::DeskEvent event;
-  while (watch.Read(&event)) {
-    OnEvent(event);
+WatchCallbacks Desk::Callbacks() {
+  return WatchCallbacks{
+      .on_event = [this](const v1::DeskEvent& event) { OnEvent(event); },
+      .on_lost = [this](const grpc::Status& status,
+                        std::chrono::milliseconds delay) { OnLost(status, delay); },
+      .on_stopped = [this](const grpc::Status& status) { OnStopped(status); },
+      // A token refused will be refused again: a script should hear it, not wait.
+      .is_final =
+          [](const grpc::Status& status) {
+            return status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+                   status.error_code() == grpc::StatusCode::PERMISSION_DENIED;
+          },
+  };
+}
+
+void Desk::OnLost(const grpc::Status& status, std::chrono::milliseconds delay) {
+  {
+    absl::MutexLock lock(&mutex_);
+    presence_seen_ = false;  // The next stream starts with the presence again.
   }
-  const grpc::Status status = watch.Finish();
+  PrintErrorLine(fmt::format(
+      "{}; reconnecting to {} in {:.1f} s",
+      status.ok() ? std::string("error: the server ended the desk stream") : ErrorLine(status),
+      WithDefaultPort(options_.server), static_cast<double>(delay.count()) / 1000.0));
+}
+
+void Desk::OnStopped(const grpc::Status& status) {
   bool leaving = false;
   {
     absl::MutexLock lock(&mutex_);
@@ -162,9 +185,8 @@ void Desk::WatchLoop(grpc::ClientReader<v1::DeskEvent>& watch) {
     leaving = exit_code_.has_value();
   }
   if (!leaving) {
-    // Signed out by the server: another desk took over (ABORTED), a bad token, or shutdown.
-    PrintErrorLine(status.ok() ? std::string("error: the server ended the desk stream")
-                               : ErrorLine(status));
+    // Another desk took over (ABORTED), or the token is refused.
+    PrintErrorLine(ErrorLine(status));
   }
   Wake();
 }
@@ -224,6 +246,9 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       }
       PrintLine(fmt::format("{} call {} still needs its disposition: dispo records it, late", at,
                             call_id));
+      if (options_.auto_disposition) {
+        SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true, call_id);
+      }
       break;
     }
     case v1::DeskEvent::kWrapUpStarted: {
@@ -242,6 +267,7 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
     case v1::DeskEvent::kPresenceChanged: {
       const v1::CounsellorStatus& status = event.presence_changed().status();
       bool first = false;
+      bool in_wrap_up = false;
       {
         absl::MutexLock lock(&mutex_);
         first = !presence_seen_;
@@ -258,6 +284,7 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
         if (status.state() == v1::COUNSELLOR_STATE_WRAP_UP) {
           if (!status.call_id().empty()) {
             wrap_up_call_id_ = status.call_id();
+            in_wrap_up = true;
           }
         } else {
           if (!wrap_up_call_id_.empty()) {
@@ -267,9 +294,17 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
         }
       }
       PrintLine(fmt::format("{} presence {}", at, PresenceText(status)));
-      // The first event proves the Watch is open, which going AVAILABLE requires.
-      if (first && options_.available && status.state() != v1::COUNSELLOR_STATE_AVAILABLE) {
+      // The first event of each stream proves the Watch is open, which going AVAILABLE
+      // requires; after a reconnect the counsellor may have been signed out meanwhile.
+      if (first && options_.available &&
+          (status.state() == v1::COUNSELLOR_STATE_OFFLINE ||
+           status.state() == v1::COUNSELLOR_STATE_BREAK)) {
         SetPresence(v1::COUNSELLOR_STATE_AVAILABLE);
+      }
+      // A desk that opens into a wrap-up (started, or reconnected, during it) gets no
+      // wrap_up_started: it records the call now.
+      if (first && in_wrap_up && options_.auto_disposition) {
+        SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true);
       }
       break;
     }
@@ -412,9 +447,9 @@ void Desk::AnswerOffer(std::string call_id, bool accept) {
   PrintLine(fmt::format("ok: {} call {}", accept ? "accepted" : "declined", call_id));
 }
 
-void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next) {
-  std::string call_id;
-  {
+void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next,
+                             std::string call_id) {
+  if (call_id.empty()) {
     absl::MutexLock lock(&mutex_);
     call_id = wrap_up_call_id_.empty() && !owed_.empty() ? owed_.back() : wrap_up_call_id_;
   }

@@ -2,9 +2,10 @@
 // reads commands from stdin, for scripts, tests and terminals without a full screen (the full
 // screen is desk_app.h; main.cc chooses).
 //
-// Two threads: one reads the Watch stream and prints events (and, when told to, answers offers
-// and records dispositions at once); the calling thread reads stdin and makes the unary calls.
-// The gRPC stub is thread-safe; the desk's own state is behind a mutex.
+// Two threads: one reads the Watch stream (watch_stream.h, reopened after a drop) and prints events
+// (and, when told to, answers offers and records dispositions at once); the calling thread reads
+// stdin and makes the unary calls. The gRPC stub is thread-safe; the desk's own state is behind a
+// mutex.
 #pragma once
 
 #include <optional>
@@ -21,9 +22,11 @@ struct DeskOptions {
   std::string token;
   // Accept every offer as soon as it rings.
   bool auto_accept = false;
-  // Record this disposition (and go AVAILABLE) as soon as wrap-up starts.
+  // Record this disposition (and go AVAILABLE) as soon as wrap-up starts, when the desk opens
+  // into a wrap-up, and for each call the daemon says still needs one.
   std::optional<hotline::v1::Disposition> auto_disposition;
-  // Go AVAILABLE as soon as the Watch is open.
+  // Go AVAILABLE as soon as the Watch is open (again, after a reconnect) while OFFLINE or on
+  // BREAK.
   bool available = false;
   // Exit 0 after this many dispositions are recorded; 0 means never.
   int exit_after_calls = 0;
@@ -31,7 +34,9 @@ struct DeskOptions {
 
 // Runs the desk and returns the process exit code: 0 after `quit`, end of input (unless the desk
 // runs unattended: auto_accept, auto_disposition or exit_after_calls) or exit_after_calls
-// dispositions; 1 when the Watch stream fails or the server ends it.
+// dispositions; 1 when another desk signs in with the token or the token is refused. Any other
+// end of the Watch stream (hotlined restarting, the network) is retried with a backoff, each try
+// said in a line.
 int RunDesk(const DeskOptions& options);
 
 }  // namespace hotline::clients

@@ -8,7 +8,6 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <random>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -17,6 +16,7 @@
 #include "clients/desk/desk_model.h"
 #include "clients/desk/desk_screen.h"
 #include "clients/desk/terminal.h"
+#include "clients/desk/watch_stream.h"
 #include "hotline/v1/desk.grpc.pb.h"
 
 namespace hotline::clients::desk {
@@ -25,9 +25,6 @@ namespace {
 namespace v1 = hotline::v1;
 using std::chrono::milliseconds;
 
-// The Watch stream's backoff: from half a second, doubling to ten (docs/desk-api.md).
-constexpr milliseconds kFirstBackoff{500};
-constexpr milliseconds kMaxBackoff{10'000};
 // The figures are not worth waiting long for: they are asked again a minute later.
 constexpr milliseconds kFiguresTimeout{3'000};
 TimePoint Now() { return std::chrono::system_clock::now(); }
@@ -114,104 +111,32 @@ class Worker final {
   std::thread thread_;
 };
 
-// Keeps the counsellor's Watch stream open, reopening it after a drop with a jittered backoff,
-// and posts what it receives to the inbox. Thread-safe.
-class WatchThread final {
- public:
-  WatchThread(const Server& server, v1::DeskService::Stub& stub, Inbox& inbox)
-      : server_(server), stub_(stub), inbox_(inbox) {}
-  ~WatchThread() { Stop(); }
-
-  WatchThread(const WatchThread&) = delete;
-  WatchThread& operator=(const WatchThread&) = delete;
-
-  void Start() {
-    thread_ = std::thread([this] { Loop(); });
-  }
-
-  // Ends the stream and the thread. Idempotent.
-  void Stop() {
-    {
-      absl::MutexLock lock(&mutex_);
-      stopping_ = true;
-      if (context_ != nullptr) {
-        context_->TryCancel();
-      }
-    }
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-
- private:
-  void Loop();
-  // Waits `delay` unless Stop comes first; false when stopping.
-  bool Sleep(milliseconds delay) {
-    absl::MutexLock lock(&mutex_);
-    mutex_.AwaitWithTimeout(absl::Condition(&stopping_), absl::FromChrono(delay));
-    return !stopping_;
-  }
-
-  const Server& server_;
-  v1::DeskService::Stub& stub_;
-  Inbox& inbox_;
-  std::thread thread_;
-  absl::Mutex mutex_;
-  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
-  // The open stream's context, so that Stop can cancel it.
-  grpc::ClientContext* context_ ABSL_GUARDED_BY(mutex_) = nullptr;
-};
-
-void WatchThread::Loop() {
-  std::mt19937 jitter(std::random_device{}());
-  milliseconds backoff = kFirstBackoff;
-  while (true) {
-    grpc::ClientContext context;
-    server_.Prepare(context);
-    {
-      absl::MutexLock lock(&mutex_);
-      if (stopping_) {
-        return;
-      }
-      context_ = &context;
-    }
-    std::unique_ptr<grpc::ClientReader<v1::DeskEvent>> reader =
-        stub_.Watch(&context, v1::WatchDeskRequest());
-    v1::DeskEvent event;
-    while (reader->Read(&event)) {
-      backoff = kFirstBackoff;  // It worked: a later drop starts the backoff afresh.
-      inbox_.Post([event](DeskModel& model) { model.Apply(event); });
-    }
-    const grpc::Status status = reader->Finish();
-    {
-      absl::MutexLock lock(&mutex_);
-      context_ = nullptr;
-      if (stopping_) {
-        return;
-      }
-    }
-    if (status.error_code() == grpc::StatusCode::ABORTED) {
-      // Another desk signed in with this token: reconnecting would take the desk back from it.
-      inbox_.Post([](DeskModel& model) {
-        model.OnWatchStopped(
-            "Một máy khác đã đăng nhập bằng tài khoản này / another desk signed in as you: "
-            "Q để thoát / Q quits");
-      });
-      return;
-    }
-    // Jitter spreads the desks of a whole centre after a daemon restart.
-    const milliseconds delay =
-        backoff / 2 + milliseconds(std::uniform_int_distribution<int64_t>(
-                          0, static_cast<int64_t>(backoff.count() / 2))(jitter));
-    const std::string why =
-        status.ok() ? std::string("error: the server ended the desk stream") : ErrorLine(status);
-    const TimePoint retry_at = Now() + delay;
-    inbox_.Post([why, retry_at](DeskModel& model) { model.OnWatchLost(why, retry_at); });
-    if (!Sleep(delay)) {
-      return;
-    }
-    backoff = std::min(backoff * 2, kMaxBackoff);
-  }
+// The Watch stream's callbacks for the screen: what it receives goes to the inbox.
+WatchCallbacks ScreenWatch(Inbox& inbox) {
+  return WatchCallbacks{
+      .on_event =
+          [&inbox](const v1::DeskEvent& event) {
+            inbox.Post([event](DeskModel& model) { model.Apply(event); });
+          },
+      .on_lost =
+          [&inbox](const grpc::Status& status, milliseconds delay) {
+            const std::string why = status.ok()
+                                        ? std::string("error: the server ended the desk stream")
+                                        : ErrorLine(status);
+            const TimePoint retry_at = Now() + delay;
+            inbox.Post([why, retry_at](DeskModel& model) { model.OnWatchLost(why, retry_at); });
+          },
+      .on_stopped =
+          [&inbox](const grpc::Status&) {
+            // Another desk signed in with this token (ABORTED, the only final status here).
+            inbox.Post([](DeskModel& model) {
+              model.OnWatchStopped(
+                  "Một máy khác đã đăng nhập bằng tài khoản này / another desk signed in as you: "
+                  "Q để thoát / Q quits");
+            });
+          },
+      .is_final = nullptr,
+  };
 }
 
 // The screen thread: the model, the terminal and the desk's requests.
@@ -221,7 +146,7 @@ class ScreenDesk final {
       : server_(options.server, options.token),
         stub_(v1::DeskService::NewStub(server_.channel())),
         model_(options.taxonomy, options.lang, WithDefaultPort(options.server)),
-        watch_(server_, *stub_, inbox_) {}
+        watch_(server_, *stub_, ScreenWatch(inbox_)) {}
 
   int Run();
 
@@ -238,7 +163,7 @@ class ScreenDesk final {
   const std::unique_ptr<v1::DeskService::Stub> stub_;
   DeskModel model_;
   Inbox inbox_;
-  WatchThread watch_;
+  WatchStream watch_;
   // The counsellor's requests, in the order the keys were pressed.
   Worker requests_;
   // The figures apart: an older daemon may leave them unanswered until the deadline, and an

@@ -365,6 +365,11 @@ TEST_CASE("a supervisor's end of a call replays as the direct call does", "[daem
   EngineHarness::Expect(
       direct.engine.EndCall("c-1", "ended by supervisor:mai: the gateway lost it", direct.now));
   CHECK(replayed.SaveState() == direct.engine.SaveState());
+  // A snapshot keeps that a supervisor ended it (left out of the handling figures).
+  const routing::EngineState saved = replayed.SaveState();
+  REQUIRE(saved.calls.size() == 1);
+  CHECK(saved.calls[0].record.ended_by_supervisor);
+  CHECK(RoundTrip(saved) == saved);
 
   // A second end, replayed, is refused as the engine refuses it.
   auto* twice = j.Add().mutable_end_call();

@@ -330,7 +330,8 @@ TEST_CASE(
   m.f.WaitDurable();
   CHECK(AuditRows(m.f, "end_call") == 1);
 
-  // The end is journaled: a restart replays it.
+  // The end is kept (journaled, and in the snapshot taken at shutdown): a restart has it.
+  // (journal_test replays the record itself.)
   an.reset();
   m.f.Restart();
   std::optional<GatewayClient> gw;

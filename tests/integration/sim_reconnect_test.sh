@@ -29,8 +29,8 @@ hotline_config=$dir/hotline.toml
 # $dir/RUN.out and $dir/RUN.log) to two new desks (RUN-a, RUN-b, and any desk a run before left
 # available); hotlined goes down once two calls talk ("stop": SIGTERM, "crash": kill -9), they
 # end meanwhile, unacknowledged, and it starts again on the same database and address, where a
-# third desk (RUN-c) takes a call still waiting (line-mode desks end with their daemon; the
-# wrap-ups of the first two end at their deadline). The simulator must reconnect, list its calls, resend the
+# third desk (RUN-c) takes a call still waiting (the first two desks reconnect by themselves, and
+# record the wrap-ups they come back into). The simulator must reconnect, list its calls, resend the
 # ended events and exit 0 with every call ended.
 across_restart() {
   local run=$1 how=$2

@@ -25,11 +25,11 @@ trap kill_started EXIT
 export HOTLINE_SUPERVISOR_TOKEN=dev-supervisor-token HOTLINE_GATEWAY_TOKEN=dev-gateway-token
 ctl() { "$bin/hotlinectl" --server "$grpc" "$@"; }
 
-# gateway NAME PRIORITY CALLER: one call from hotline-sim that talks for a minute once connected;
+# gateway NAME PRIORITY CALLER: one call from hotline-sim that talks for ten minutes once connected;
 # output in $dir/NAME.out. Sets call to its call id once hotlined acknowledged its arrival.
 gateway() {
   "$bin/hotline-sim" --server "$grpc" --gateway-id "$1" --calls 1 --province 38 \
-    --priority "$2" --caller "$3" --talk-ms 60000 --no-exit-when-done > "$dir/$1.out" 2>&1 &
+    --priority "$2" --caller "$3" --talk-ms 600000 --no-exit-when-done > "$dir/$1.out" 2>&1 &
   others+=("$!")
   wait_for "ack .* OK" "$dir/$1.out"
   call=$(sed -n 's/.* arrived call \([^ ]*\) from .*/\1/p' "$dir/$1.out")

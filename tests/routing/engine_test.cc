@@ -1701,6 +1701,9 @@ TEST_CASE("a supervisor ends a connected call: failed with the reason, the couns
   CHECK(records[0].record.counsellor_id == offered_to);
   CHECK(records[0].record.ended_at == h.now - 5s);
   CHECK(records[0].record.disposition.has_value());
+  CHECK(records[0].record.ended_by_supervisor);
+  // Its two hours held are no measure of handling: the wait told to callers leaves them out.
+  CHECK(h.engine.SaveState().recent_handling.empty());
   CHECK(h.engine.EndCall("c1", "r", h.now).code() == absl::StatusCode::kNotFound);
 }
 
