@@ -174,6 +174,7 @@ struct Input {
     kAdd,
     kUpdate,
     kRemove,
+    kEndCall,  // A supervisor ends a connected call.
     kRestore,  // Not an engine input: the engine is swapped for one restored from its snapshot.
     kAdvance,
   } kind;
@@ -186,7 +187,7 @@ std::string Describe(const Input& in) {
   const std::vector<std::string> kinds = {
       "arrive",  "hang up",  "answer",  "connected", "ended",    "failed",      "connect failed",
       "dispose", "presence", "desk up", "desk down", "priority", "never route", "set policy",
-      "add",     "update",   "remove",  "restore",   "advance"};
+      "add",     "update",   "remove",  "end call",  "restore",  "advance"};
   return kinds.at(in.kind) + " " + in.call + " " + in.counsellor + " " + std::to_string(in.n);
 }
 
@@ -241,6 +242,8 @@ absl::Status Apply(Engine& engine, const Input& in, Timestamp now) {
       return engine.UpdateCounsellor(ProfileVariant(in.counsellor, in.n), now);
     case Input::kRemove:
       return engine.RemoveCounsellor(in.counsellor, now);
+    case Input::kEndCall:
+      return engine.EndCall(in.call, "ended by supervisor:s: gateway gone", now);
     case Input::kRestore:
     case Input::kAdvance:
       break;
@@ -308,7 +311,8 @@ class Script {
           case CallState::kConnecting:
             return {{Input::kConnected, c.info.call_id, c.counsellor_id, n}};
           case CallState::kConnected:
-            return {{Input::kEnded, c.info.call_id, c.counsellor_id, n}};
+            return {{Pick(8) == 0 ? Input::kEndCall : Input::kEnded, c.info.call_id,
+                     c.counsellor_id, n}};
           default:
             return {{Input::kDispose, c.info.call_id, c.counsellor_id, n}};
         }
@@ -338,7 +342,7 @@ class Script {
       case 10:
       case 11: {
         auto [call, who] = call_in({CallState::kConnected});
-        return {{Input::kEnded, call, who, n}};
+        return {{Pick(8) == 0 ? Input::kEndCall : Input::kEnded, call, who, n}};
       }
       case 12:
       case 13: {
