@@ -254,6 +254,14 @@ absl::StatusOr<RetentionCounts> Store::ApplyRetention(const RetentionCut& cut) {
           counts.notes_cleared =
               run("UPDATE calls SET note = '' WHERE arrived_at < :before AND note != ''",
                   cut.notes_before_ms);
+          // A supervisor's own words in the reason of a call they ended ("ended by <who>:
+          // <words>", EngineHost::EndCall) are kept as long as a note; who ended it stays. A
+          // principal has no ": " in it (an account name is an id).
+          counts.notes_cleared +=
+              run("UPDATE calls SET reason = substr(reason, 1, instr(reason, ': ') - 1) "
+                  "WHERE arrived_at < :before AND reason LIKE 'ended by %' "
+                  "AND instr(reason, ': ') > 0",
+                  cut.notes_before_ms);
           counts.callbacks_deleted =
               run("DELETE FROM callbacks WHERE (state IN ('pending', 'done') AND ended_at < "
                   ":before) OR "

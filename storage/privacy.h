@@ -60,6 +60,7 @@ struct RetentionCut {
 // How many rows a retention run changed.
 struct RetentionCounts {
   int64_t callers_anonymised = 0;
+  // Notes, and the words of supervisors' end-call reasons.
   int64_t notes_cleared = 0;
   int64_t callbacks_deleted = 0;
   int64_t audit_deleted = 0;

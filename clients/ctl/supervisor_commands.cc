@@ -285,11 +285,10 @@ SupervisorCommands::SupervisorCommands(CLI::App& app, const std::string& server_
       "down for good: the counsellor is held on it and cannot be offered another. The call ends\n"
       "'failed' with the reason \"ended by <you>: <reason>\"; the counsellor's desk is told, and\n"
       "they go to wrap-up. Nothing is sent to the gateway (the child may still be on the line:\n"
-      "check with the counsellor first). Audited. The reason is kept with the call's row: say "
-      "what\n"
-      "happened to the line, never anything about the child. Refused for a call not connected: "
-      "waiting,\n"
-      "ringing and connecting calls have timers of their own." +
+      "check with the counsellor first). Audited. Your words in the reason are kept as long as\n"
+      "a note (retention.notes_days): say what happened to the line, never anything about the\n"
+      "child. Refused for a call not connected: waiting, ringing and connecting calls have\n"
+      "timers of their own." +
       token_footer);
 }
 

@@ -302,6 +302,23 @@ TEST_CASE("retention anonymises callers and clears notes past their periods and 
   new_call.answered_at = new_call.call.arrived_at + routing::Millis(500);
   new_call.wrap_up_done_at.reset();
   REQUIRE_OK(store->RecordCall(old_call));
+  // Failed calls: one a supervisor ended, in their words; one the gateway's own.
+  CallRecord ended_old = CompletedCall("call-ended-old");
+  ended_old.outcome = routing::Outcome::kFailed;
+  ended_old.reason = "ended by supervisor:mai: line dead, she was crying about her uncle";
+  ended_old.ended_by_supervisor = true;
+  REQUIRE_OK(store->RecordCall(ended_old));
+  CallRecord ended_new = ended_old;
+  ended_new.call.call_id = "call-ended-new";
+  ended_new.call.arrived_at = new_call.call.arrived_at;
+  ended_new.ended_at = new_call.ended_at;
+  ended_new.answered_at = new_call.answered_at;
+  ended_new.wrap_up_done_at.reset();
+  REQUIRE_OK(store->RecordCall(ended_new));
+  CallRecord failed_old = CompletedCall("call-failed-old");
+  failed_old.outcome = routing::Outcome::kFailed;
+  failed_old.reason = "connect failed: 480: temporarily unavailable";
+  REQUIRE_OK(store->RecordCall(failed_old));
   REQUIRE_OK(store->RecordCall(mid_call));
   REQUIRE_OK(store->RecordCall(new_call));
   REQUIRE_OK(store->RecordPresence({"c-lan", routing::CounsellorState::kAvailable,
@@ -325,8 +342,9 @@ TEST_CASE("retention anonymises callers and clears notes past their periods and 
   cut.history_before_ms = now - 60 * day;
   auto counts = store->ApplyRetention(cut);
   REQUIRE(counts.ok());
-  CHECK(counts->callers_anonymised == 2);
-  CHECK(counts->notes_cleared == 1);
+  CHECK(counts->callers_anonymised == 4);
+  // The notes of call-old, call-ended-old and call-failed-old, and call-ended-old's reason.
+  CHECK(counts->notes_cleared == 4);
   CHECK(counts->callbacks_deleted == 2);  // cb-old (pending) and cb-stuck (never ended)
   CHECK(counts->audit_deleted == 1);
   CHECK(counts->presence_deleted == 1);
@@ -337,6 +355,10 @@ TEST_CASE("retention anonymises callers and clears notes past their periods and 
   CHECK((*old_row)->call.caller_masked.empty());
   CHECK((*old_row)->disposition->note.empty());
   CHECK((*old_row)->disposition->category == "sexual_abuse");  // statistics stay
+  // Who ended it stays; their words go. A gateway's reason, and a recent one, stay whole.
+  CHECK((*store->FindCall("call-ended-old"))->reason == "ended by supervisor:mai");
+  CHECK((*store->FindCall("call-ended-new"))->reason == ended_new.reason);
+  CHECK((*store->FindCall("call-failed-old"))->reason == failed_old.reason);
   auto mid_row = store->FindCall("call-mid");
   CHECK((*mid_row)->call.caller_key.empty());
   CHECK((*mid_row)->disposition->note == CompletedCall("x").disposition->note);
