@@ -60,7 +60,13 @@ std::optional<Decoded> DecodeFront(std::string_view s) {
   return Decoded{cp, size};
 }
 
-bool IsControl(char32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
+// The C0 and C1 controls and DEL, and the format characters that change how the text around
+// them reads: the line and paragraph separators (a new line to many viewers) and the
+// bidirectional embeddings, overrides and isolates (text shown in another order than stored).
+bool IsControl(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
 
 absl::Status Invalid(std::string_view field, std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("{}: {}", field, what));

@@ -15,7 +15,9 @@
 
 namespace hotline::daemon {
 
-// OK when `text` is valid UTF-8 without control characters (U+0000-U+001F, U+007F-U+009F);
+// OK when `text` is valid UTF-8 without control characters: U+0000-U+001F, U+007F-U+009F, and
+// the separators and bidirectional controls that change how text reads (U+2028, U+2029,
+// U+202A-U+202E, U+2066-U+2069);
 // otherwise INVALID_ARGUMENT naming `field` and where: "reason: contains a control character
 // (U+000A) at byte 12", "note: is not valid UTF-8 at byte 3". Says nothing about the length.
 [[nodiscard]] absl::Status ValidateText(std::string_view text, std::string_view field);

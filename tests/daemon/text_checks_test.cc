@@ -19,6 +19,22 @@ TEST_CASE("text with a control character is refused naming the field, the charac
         "id: contains a control character (U+007F) at byte 1");
   CHECK(Message(ValidateText("é\xc2\x9b", "id")) ==  // C1: CSI.
         "id: contains a control character (U+009B) at byte 2");
+  // Characters that change how the text reads. Regression (a black-box check): a reason with a
+  // right-to-left override or a line separator was stored, and showed reordered or split.
+  CHECK(Message(ValidateText("ok\xe2\x80\xae"
+                             "daed",
+                             "reason")) ==  // U+202E, RLO.
+        "reason: contains a control character (U+202E) at byte 2");
+  CHECK(Message(ValidateText("a\xe2\x80\xa8"
+                             "b",
+                             "reason")) ==  // U+2028, LINE SEPARATOR.
+        "reason: contains a control character (U+2028) at byte 1");
+  CHECK(Message(ValidateText("\xe2\x81\xa6x", "reason")) ==  // U+2066, LRI.
+        "reason: contains a control character (U+2066) at byte 0");
+  CHECK(ValidateText("a\xe2\x80\x8b"
+                     "b",
+                     "reason")
+            .ok());  // U+200B, zero width: harmless.
 }
 
 TEST_CASE("text that is not UTF-8 is refused at the first bad byte", "[daemon]") {
@@ -46,6 +62,7 @@ TEST_CASE("an excerpt escapes control characters, broken UTF-8 and backslashes",
   CHECK(Excerpt("a\\x0ab") == "a\\x5cx0ab");  // A sent "\x0a" never reads as an escape.
   CHECK(Excerpt("\xff") == "\\xff");
   CHECK(Excerpt("\xc2\x85") == "\\xc2\\x85");
+  CHECK(Excerpt("\xe2\x80\xae") == "\\xe2\\x80\\xae");
   CHECK(Excerpt("Hà Nội") == "Hà Nội");
 }
 
