@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -29,6 +30,9 @@ namespace hotline::clients {
 namespace {
 
 namespace v1 = hotline::v1;
+
+// How many recorded calls the desk remembers (Desk::recorded_).
+constexpr size_t kRecordedKept = 16;
 
 // "available", "break (missed_offers)", "on_call call X".
 std::string PresenceText(const v1::CounsellorStatus& status) {
@@ -112,6 +116,11 @@ class Desk final {
   // The last call offered, connected or ended: `never`'s default when none is in wrap-up.
   std::string last_call_id_ ABSL_GUARDED_BY(mutex_);
   bool presence_seen_ ABSL_GUARDED_BY(mutex_) = false;
+  // A stream was lost since the desk started: --available then no longer ends a break.
+  bool reconnected_ ABSL_GUARDED_BY(mutex_) = false;
+  // The calls this desk recorded last, newest last (at most kRecordedKept): a disposition_owed
+  // the daemon sent before it had the record is not owed.
+  std::deque<std::string> recorded_ ABSL_GUARDED_BY(mutex_);
   int dispositions_ ABSL_GUARDED_BY(mutex_) = 0;
   bool watch_ended_ ABSL_GUARDED_BY(mutex_) = false;
   std::optional<int> exit_code_ ABSL_GUARDED_BY(mutex_);
@@ -121,7 +130,7 @@ class Desk final {
 
 Desk::Desk(const DeskOptions& options)
     : options_(options),
-      server_(options.server, options.token),
+      server_(options.server, options.token, DeskChannelArguments()),
       stub_(v1::DeskService::NewStub(server_.channel())),
       watch_(server_, *stub_, Callbacks()) {
   if (pipe2(wake_pipe_.data(), O_CLOEXEC) != 0) {
@@ -170,6 +179,7 @@ void Desk::OnLost(const grpc::Status& status, std::chrono::milliseconds delay) {
   {
     absl::MutexLock lock(&mutex_);
     presence_seen_ = false;  // The next stream starts with the presence again.
+    reconnected_ = true;
   }
   PrintErrorLine(fmt::format(
       "{}; reconnecting to {} in {:.1f} s",
@@ -240,6 +250,11 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       const std::string& call_id = event.disposition_owed().call_id();
       {
         absl::MutexLock lock(&mutex_);
+        if (std::find(recorded_.begin(), recorded_.end(), call_id) != recorded_.end()) {
+          // Recorded meanwhile: a desk opened into a wrap-up whose deadline the daemon had just
+          // passed hears of the call twice (its presence, then this).
+          break;
+        }
         if (std::find(owed_.begin(), owed_.end(), call_id) == owed_.end()) {
           owed_.push_back(call_id);
         }
@@ -268,8 +283,10 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       const v1::CounsellorStatus& status = event.presence_changed().status();
       bool first = false;
       bool in_wrap_up = false;
+      bool reconnected = false;
       {
         absl::MutexLock lock(&mutex_);
+        reconnected = reconnected_;
         first = !presence_seen_;
         presence_seen_ = true;
         // The status names the call held; it corrects what the desk believes, e.g. an offer whose
@@ -295,10 +312,11 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       }
       PrintLine(fmt::format("{} presence {}", at, PresenceText(status)));
       // The first event of each stream proves the Watch is open, which going AVAILABLE
-      // requires; after a reconnect the counsellor may have been signed out meanwhile.
+      // requires. After a reconnect the counsellor may have been signed out meanwhile; a break
+      // they took, or a supervisor gave them, stands.
       if (first && options_.available &&
           (status.state() == v1::COUNSELLOR_STATE_OFFLINE ||
-           status.state() == v1::COUNSELLOR_STATE_BREAK)) {
+           (status.state() == v1::COUNSELLOR_STATE_BREAK && !reconnected))) {
         SetPresence(v1::COUNSELLOR_STATE_AVAILABLE);
       }
       // A desk that opens into a wrap-up (started, or reconnected, during it) gets no
@@ -477,6 +495,10 @@ void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_
       wrap_up_call_id_.clear();
     }
     std::erase(owed_, call_id);
+    recorded_.push_back(call_id);
+    if (recorded_.size() > kRecordedKept) {
+      recorded_.pop_front();
+    }
     ++dispositions_;
     enough = options_.exit_after_calls > 0 && dispositions_ >= options_.exit_after_calls;
   }

@@ -143,7 +143,7 @@ WatchCallbacks ScreenWatch(Inbox& inbox) {
 class ScreenDesk final {
  public:
   explicit ScreenDesk(const ScreenOptions& options)
-      : server_(options.server, options.token),
+      : server_(options.server, options.token, DeskChannelArguments()),
         stub_(v1::DeskService::NewStub(server_.channel())),
         model_(options.taxonomy, options.lang, WithDefaultPort(options.server)),
         watch_(server_, *stub_, ScreenWatch(inbox_)) {}

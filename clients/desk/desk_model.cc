@@ -16,6 +16,13 @@ using Kind = Key::Kind;
 
 constexpr int kSections = 5;
 
+// The characters the daemon refuses in free text (daemon/text_checks.cc, IsControl): the C0 and
+// C1 controls, DEL, and the separators and bidirectional controls that change how text reads.
+bool IsControlCharacter(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 ||
+         (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 bool IsChar(Key key, char c) {
   return key.kind == Kind::kChar && key.ch == static_cast<char32_t>(c);
 }
@@ -492,8 +499,8 @@ Request DeskModel::OnNoteKey(Key key) {
     default:
       return {};
   }
-  if (key.ch < 0x20 || key.ch == 0x7F) {
-    return {};  // Control characters have no place in a note.
+  if (IsControlCharacter(key.ch)) {
+    return {};  // The daemon refuses a note with one (a pasted one would cost the wrap-up).
   }
   std::string typed;
   AppendUtf8(typed, key.ch);

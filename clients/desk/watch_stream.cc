@@ -17,6 +17,13 @@ constexpr milliseconds kMaxBackoff{10'000};
 
 }  // namespace
 
+grpc::ChannelArguments DeskChannelArguments() {
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(kFirstBackoff.count()));
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2'000);
+  return arguments;
+}
+
 void WatchStream::Start() {
   thread_ = std::thread([this] { Loop(); });
 }

@@ -32,6 +32,11 @@ struct WatchCallbacks {
   std::function<bool(const grpc::Status&)> is_final;
 };
 
+// The channel arguments a desk's Server is best built with: gRPC tries to reconnect at most 2 s
+// apart (not its default of up to 2 minutes), so the stream's own retry finds a daemon that was
+// down a long time as soon as it is back.
+grpc::ChannelArguments DeskChannelArguments();
+
 class WatchStream final {
  public:
   WatchStream(const Server& server, hotline::v1::DeskService::Stub& stub, WatchCallbacks callbacks)

@@ -194,6 +194,13 @@ TEST_CASE("letters typed into the note are the note's, not keys", "[desk]") {
     CHECK(model.OnKey(Char(c)).kind == Request::Kind::kNone);
   }
   CHECK(model.form()->note == "saplq");
+  // What the daemon would refuse is never typed: a tab, a C1 control, a right-to-left override,
+  // a line separator (pasted from elsewhere). Regression: only C0 and DEL were left out, and the
+  // daemon then refused the whole disposition.
+  for (char32_t c : {U'\t', U'\u0085', U'\u202E', U'\u2028', U'\u2067'}) {
+    model.OnKey(Key::Char(c));
+  }
+  CHECK(model.form()->note == "saplq");
   CHECK(model.lang() == Lang::kVi);
   CHECK_FALSE(model.quit_asked());
 }

@@ -3,8 +3,9 @@
 # - a desk with --auto-disposition that opens into a wrap-up (its first desk killed during it)
 #   records that call: no wrap_up_started comes to a desk opened after it began;
 # - hotlined stops: the desk says it is reconnecting and to where, keeps running, and when
-#   hotlined is back on the same address signs in again by itself, available, and answers and
-#   records the next call.
+#   hotlined is back on the same address signs in again by itself, leaving alone the
+#   supervisor's break it was on (--available ends a break only when the desk starts), and
+#   answers and records the next call once the supervisor makes the counsellor available.
 #
 # Usage: desk_reconnect_test.sh BIN_DIR SOURCE_DIR
 set -euo pipefail
@@ -47,16 +48,23 @@ if grep -q "^error" "$dir/second.out"; then
   fail "the second desk printed an error: $(grep "^error" "$dir/second.out")"
 fi
 
-# hotlined stops: the desk says so and keeps trying.
-available_before=$(grep -c " presence available" "$dir/second.out" || true)
+# A supervisor puts lan on break. hotlined stops: the desk says so and keeps trying.
+HOTLINE_SUPERVISOR_TOKEN=dev-supervisor-token "$bin/hotlinectl" --server "$grpc" presence lan \
+  break > "$dir/break.out" || fail "hotlinectl presence lan break"
+wait_for " presence break (supervisor)" "$dir/second.out"
+breaks_before=$(grep -c " presence break (supervisor)" "$dir/second.out" || true)
 stop_hotlined
 wait_for "; reconnecting to $grpc in [0-9.]* s" "$dir/second.out"
 kill -0 "$second_pid" 2> /dev/null || fail "the desk exited when hotlined stopped"
 start_hotlined restarted "$grpc"
-available_again() {
-  [ "$(grep -c " presence available" "$dir/second.out" || true)" -gt "$available_before" ]
+# Back within the grace period: signed in again, still on the supervisor's break, which
+# --available leaves alone after a reconnect.
+signed_in_again() {
+  [ "$(grep -c " presence break (supervisor)" "$dir/second.out" || true)" -gt "$breaks_before" ]
 }
-wait_until available_again
+wait_until signed_in_again
+HOTLINE_SUPERVISOR_TOKEN=dev-supervisor-token "$bin/hotlinectl" --server "$grpc" presence lan \
+  available > "$dir/available.out" || fail "hotlinectl presence lan available"
 
 # And takes the next call.
 call gw-2
@@ -64,6 +72,10 @@ wait_for "ok: accepted call " "$dir/second.out"
 recorded_twice() { [ "$(grep -c "ok: disposition recorded for call" "$dir/second.out")" -ge 2 ]; }
 wait_until recorded_twice
 kill -0 "$second_pid" 2> /dev/null || fail "the desk is not running"
+# The desk never set itself available: it opened into a wrap-up, then a supervisor decided.
+if grep -q "^ok: presence available" "$dir/second.out"; then
+  fail "--available ended the supervisor's break after the reconnect"
+fi
 
 stop_hotlined
 echo "PASS: a line-mode desk reconnects, and records a wrap-up it opens into"
