@@ -1,9 +1,8 @@
 #include "clients/common/client.h"
 
 #include <absl/status/status.h>
-#include <fmt/format.h>
-
 #include <absl/strings/ascii.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
@@ -12,8 +11,10 @@
 #include <mutex>
 #include <random>
 #include <sstream>
+#include <string_view>
 #include <tuple>
 #include <utility>
+#include <vector>
 
 namespace hotline::clients {
 namespace {
@@ -121,6 +122,97 @@ Server::Server(const std::string& address, std::string token,
                const grpc::ChannelArguments& arguments)
     : channel_(MakeChannel(address, arguments)),
       authorization_(token.empty() ? std::string() : "Bearer " + std::move(token)) {}
+
+grpc::ChannelArguments ReconnectingChannelArguments(std::chrono::milliseconds first,
+                                                    std::chrono::milliseconds longest) {
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(first.count()));
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(longest.count()));
+  return arguments;
+}
+
+namespace {
+
+// The offset of the first byte of `text` that does not begin a well-formed UTF-8 sequence
+// (overlong forms, surrogates and code points past U+10FFFF included), or npos.
+size_t FirstBadUtf8Byte(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    size_t length = 0;
+    uint32_t code = 0;
+    if (byte < 0x80) {
+      ++i;
+      continue;
+    }
+    if (byte >= 0xc2 && byte <= 0xdf) {
+      length = 2;
+      code = byte & 0x1fU;
+    } else if (byte >= 0xe0 && byte <= 0xef) {
+      length = 3;
+      code = byte & 0x0fU;
+    } else if (byte >= 0xf0 && byte <= 0xf4) {
+      length = 4;
+      code = byte & 0x07U;
+    } else {
+      return i;
+    }
+    if (i + length > text.size()) {
+      return i;
+    }
+    for (size_t k = 1; k < length; ++k) {
+      const auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0U) != 0x80U) {
+        return i;
+      }
+      code = (code << 6U) | (next & 0x3fU);
+    }
+    const uint32_t least = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000;
+    if (code < least || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) {
+      return i;
+    }
+    i += length;
+  }
+  return std::string_view::npos;
+}
+
+std::string FirstTextNotUtf8(const google::protobuf::Message& message, const std::string& prefix) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection& reflection = *message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection.ListFields(message, &fields);  // Set fields only, in field-number order.
+  for (const FieldDescriptor* field : fields) {
+    const std::string name = prefix + field->name();
+    const int count = field->is_repeated() ? reflection.FieldSize(message, field) : 1;
+    for (int k = 0; k < count; ++k) {
+      const std::string path = field->is_repeated() ? fmt::format("{}[{}]", name, k) : name;
+      if (field->type() == FieldDescriptor::TYPE_STRING) {
+        std::string scratch;
+        const std::string& text =
+            field->is_repeated()
+                ? reflection.GetRepeatedStringReference(message, field, k, &scratch)
+                : reflection.GetStringReference(message, field, &scratch);
+        if (const size_t at = FirstBadUtf8Byte(text); at != std::string_view::npos) {
+          return fmt::format("{}: is not valid UTF-8 at byte {}", path, at);
+        }
+      } else if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
+        const google::protobuf::Message& inner =
+            field->is_repeated() ? reflection.GetRepeatedMessage(message, field, k)
+                                 : reflection.GetMessage(message, field);
+        if (std::string bad = FirstTextNotUtf8(inner, path + "."); !bad.empty()) {
+          return bad;
+        }
+      }
+    }
+  }
+  return std::string();
+}
+
+}  // namespace
+
+std::string FirstTextNotUtf8(const google::protobuf::Message& message) {
+  return FirstTextNotUtf8(message, "");
+}
 
 void Server::Prepare(grpc::ClientContext& context, std::chrono::milliseconds timeout) const {
   if (!authorization_.empty()) {

@@ -5,9 +5,9 @@
 // are thread-safe). The free functions are thread-safe.
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
 #include <absl/status/statusor.h>
+#include <google/protobuf/message.h>
+#include <grpcpp/grpcpp.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -50,6 +50,11 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
 // ChannelCredentialsFor; then nothing changes.
 absl::Status SetClientTls(const TlsFiles& tls);
 
+// "<field>: is not valid UTF-8 at byte N" for the first string field of `message` (in field
+// order, nested messages and repeated fields included: "counsellor.display_name",
+// "provinces[2]") whose value is not UTF-8; empty when every string is.
+std::string FirstTextNotUtf8(const google::protobuf::Message& message);
+
 // A connection to hotlined and the bearer token presented on every call.
 class Server {
  public:
@@ -70,9 +75,16 @@ class Server {
   // One blocking unary call with the token and a kUnaryTimeout deadline: `method` is a method of
   // a generated service's Stub, e.g. Call(&v1::AdminService::Stub::ReloadPolicy, request,
   // &response). Returns the call's status; `response` is filled when it is OK.
+  //
+  // A request holding text that is not UTF-8 (a command-line argument or a line read in another
+  // encoding) is not sent: gRPC could not parse it at the daemon and would answer only INTERNAL,
+  // "Unable to parse request". The call returns INVALID_ARGUMENT naming the field instead.
   template <typename Stub, typename Request, typename Response>
   grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
                     const Request& request, Response* response) const {
+    if (std::string bad = FirstTextNotUtf8(request); !bad.empty()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, bad);
+    }
     grpc::ClientContext context;
     Prepare(context, kUnaryTimeout);
     Stub stub(channel_);
@@ -83,6 +95,13 @@ class Server {
   std::shared_ptr<grpc::Channel> channel_;
   std::string authorization_;  // "Bearer <token>", or empty for no token.
 };
+
+// Arguments for the channel of a client that stays connected (a desk, a gateway, a watch):
+// gRPC tries a lost connection again `first` after losing it, then at most `longest` apart. Its
+// default backoff grows to 2 minutes, so a daemon restarted after a long outage would be found
+// up to 2 minutes late, whatever the client's own retries.
+grpc::ChannelArguments ReconnectingChannelArguments(std::chrono::milliseconds first,
+                                                    std::chrono::milliseconds longest);
 
 // Adds --server (default kDefaultServer; a host without a port means port 50051), --token-file
 // and --token, which fall back to the environment variable `token_env`, and the TLS flags

@@ -293,10 +293,7 @@ int ShowQueue(const Server& server, const std::string& address) {
 }
 
 grpc::ChannelArguments WatchChannelArguments() {
-  grpc::ChannelArguments arguments;
-  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(kFirstRetry.count()));
-  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, static_cast<int>(kLastRetry.count()));
-  return arguments;
+  return ReconnectingChannelArguments(kFirstRetry, kLastRetry);
 }
 
 int WatchQueue(const Server& server, const std::string& address) {

@@ -18,10 +18,7 @@ constexpr milliseconds kMaxBackoff{10'000};
 }  // namespace
 
 grpc::ChannelArguments DeskChannelArguments() {
-  grpc::ChannelArguments arguments;
-  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, static_cast<int>(kFirstBackoff.count()));
-  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2'000);
-  return arguments;
+  return ReconnectingChannelArguments(kFirstBackoff, milliseconds(2'000));
 }
 
 void WatchStream::Start() {

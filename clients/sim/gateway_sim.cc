@@ -72,13 +72,13 @@ std::string_view OutcomeWord(v1::CallOutcome outcome) {
   }
 }
 
-// The gateway's channel retries a lost connection at most this often, so a restarted daemon is
-// found by the next reconnect attempt rather than after gRPC's default backoff of up to 2 min.
+// The gateway's channel retries a lost connection at most a second apart, so a restarted daemon
+// is found by the next reconnect attempt rather than after gRPC's default backoff of up to 2 min;
+// on loopback a connection attempt may give up after 250 ms.
 grpc::ChannelArguments ChannelArgs() {
-  grpc::ChannelArguments arguments;
-  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 250);
+  grpc::ChannelArguments arguments = ReconnectingChannelArguments(std::chrono::milliseconds(250),
+                                                                  std::chrono::milliseconds(1'000));
   arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 250);
-  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   return arguments;
 }
 

@@ -2,16 +2,61 @@
 // file, the count checks and the words an error is shown in.
 #include "clients/common/client.h"
 
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "hotline/v1/admin.grpc.pb.h"
+
 namespace hotline::clients {
 namespace {
+
+TEST_CASE("text that is not UTF-8 is found by its field's path and its first bad byte",
+          "[clients]") {
+  v1::CreateCounsellorRequest request;
+  v1::Counsellor& c = *request.mutable_counsellor();
+  c.set_counsellor_id("lan");
+  c.set_display_name("Nguy\xe1\xbb\x85n Lan");  // Vietnamese letters are UTF-8.
+  c.add_provinces("38");
+  c.add_provinces("\xf0\x9f\x98\x80");  // A four-byte code point.
+  CHECK(FirstTextNotUtf8(request).empty());
+  const auto bad = [&](const std::string& text) {
+    v1::CreateCounsellorRequest copy = request;
+    copy.mutable_counsellor()->set_endpoint(text);
+    return FirstTextNotUtf8(copy);
+  };
+  CHECK(bad("sip:\xff") == "counsellor.endpoint: is not valid UTF-8 at byte 4");
+  CHECK(bad("\xc3") == "counsellor.endpoint: is not valid UTF-8 at byte 0");          // Cut short.
+  CHECK(bad("a\xc0\xaf") == "counsellor.endpoint: is not valid UTF-8 at byte 1");     // Overlong.
+  CHECK(bad("\xed\xa0\x80") == "counsellor.endpoint: is not valid UTF-8 at byte 0");  // Surrogate.
+  CHECK(bad("\xf4\x90\x80\x80") ==
+        "counsellor.endpoint: is not valid UTF-8 at byte 0");  // Past U+10FFFF.
+  CHECK(bad("\xe1\xbb") == "counsellor.endpoint: is not valid UTF-8 at byte 0");
+  // Repeated fields by index; the first bad field in field order is the one named.
+  c.set_provinces(0, std::string("3\x80", 2));
+  CHECK(FirstTextNotUtf8(request) == "counsellor.provinces[0]: is not valid UTF-8 at byte 1");
+  c.set_display_name("L\xff");
+  CHECK(FirstTextNotUtf8(request) == "counsellor.display_name: is not valid UTF-8 at byte 1");
+}
+
+TEST_CASE("a request holding text that is not UTF-8 is refused before it is sent", "[clients]") {
+  // Nothing listens on port 1: a request sent would fail UNAVAILABLE.
+  const Server server("127.0.0.1:1", "token");
+  v1::CreateCounsellorRequest request;
+  request.mutable_counsellor()->set_display_name("L\xff");
+  v1::CreateCounsellorResponse response;
+  const grpc::Status refused =
+      server.Call(&v1::AdminService::Stub::CreateCounsellor, request, &response);
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(refused.error_message() == "counsellor.display_name: is not valid UTF-8 at byte 1");
+  request.mutable_counsellor()->set_display_name("Lan");
+  CHECK(server.Call(&v1::AdminService::Stub::CreateCounsellor, request, &response).error_code() ==
+        grpc::StatusCode::UNAVAILABLE);
+}
 
 TEST_CASE("a host without a port means port 50051, anything else is kept", "[clients]") {
   CHECK(WithDefaultPort("10.0.0.5") == "10.0.0.5:50051");

@@ -143,6 +143,13 @@ if ctl end-call "$first" > "$dir/end_no_reason.out" 2>&1; then
   fail "end-call ran without a reason"
 fi
 grep -q -- "--reason is required" "$dir/end_no_reason.out" || fail "end-call did not ask for --reason"
+# A reason that is not UTF-8 (typed in another encoding) is refused naming the field, not sent:
+# gRPC at the daemon could not parse it and would answer only INTERNAL.
+if ctl end-call "$first" --reason $'Latin-1 \xe9' > "$dir/end_latin1.out" 2>&1; then
+  fail "end-call sent a reason that is not UTF-8"
+fi
+grep -q "reason: is not valid UTF-8 at byte 8 (INVALID_ARGUMENT)" "$dir/end_latin1.out" ||
+  fail "end-call's refusal of a reason not UTF-8: $(cat "$dir/end_latin1.out")"
 ctl end-call "$first" --reason "the gateway died" > "$dir/end.out" || fail "hotlinectl end-call"
 grep -q "^$first: ended (failed) by you; lan is in wrap_up since " "$dir/end.out" ||
   fail "end-call did not say so: $(cat "$dir/end.out")"
