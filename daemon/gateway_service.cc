@@ -87,9 +87,7 @@ void ReadGateway(std::shared_ptr<GatewayStream> stream, Services services,
     if (read == GatewayStream::Read::kMalformed) {
       // Nothing after it can be trusted to be in order: the stream ends at once. Acks not yet
       // made are lost with it, as with any drop; the gateway resends those events.
-      stream->Close(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                 "message: cannot be parsed as a GatewayMessage (a string "
-                                 "that is not UTF-8, or bytes that are not this protocol)"));
+      stream->Close(ToGrpc(stream->malformed));
       return;
     }
     if (stream->closing()) {

@@ -23,6 +23,8 @@
 
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/service_type.h>
+#include <grpcpp/support/async_unary_call.h>
 #include <pthread.h>
 
 #include <deque>
@@ -38,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "daemon/status.h"
+#include "daemon/wire_parse.h"
 
 namespace hotline::daemon::rpc {
 
@@ -195,7 +198,7 @@ template <class Request, class Response>
 class UnaryCall final : public std::enable_shared_from_this<UnaryCall<Request, Response>> {
  public:
   grpc::ServerContext ctx;
-  Request request;
+  Request request;  // Parsed by ServeUnary before the handler runs.
 
   // Sends the reply; call once, from any thread.
   void Reply(const Response& response) { Finish(response, grpc::Status::OK); }
@@ -210,47 +213,82 @@ class UnaryCall final : public std::enable_shared_from_this<UnaryCall<Request, R
     }
   }
 
-  grpc::ServerAsyncResponseWriter<Response>* responder() { return &responder_; }
+  // The request's bytes as they came, and the writer of the reply's (ServeUnary).
+  grpc::ByteBuffer* raw_request() { return &raw_request_; }
+  grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* responder() { return &responder_; }
 
  private:
-  void Finish(const Response& response, const grpc::Status& status) {
+  void Finish(const Response& response, grpc::Status status) {
     if (QueueClosed()) {
       return;  // Cancelled with the server: no client waits for this reply.
     }
-    responder_.Finish(response, status, Once([self = this->shared_from_this()](bool) {}));
+    grpc::ByteBuffer bytes;
+    if (status.ok()) {
+      bool own = false;
+      status = grpc::SerializationTraits<Response>::Serialize(response, &bytes, &own);
+    }
+    if (!status.ok()) {
+      return responder_.FinishWithError(status, Once([self = this->shared_from_this()](bool) {}));
+    }
+    responder_.Finish(bytes, status, Once([self = this->shared_from_this()](bool) {}));
   }
 
-  grpc::ServerAsyncResponseWriter<Response> responder_{&ctx};
+  grpc::ByteBuffer raw_request_;
+  grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_{&ctx};
+};
+
+// Reaches grpc::Service's protected RequestAsyncUnary, to request a method's calls as raw bytes
+// (the generated WithRawMethod_X classes do the same from within).
+class ServiceAccess : grpc::Service {
+ public:
+  static void RequestUnaryBytes(grpc::Service* service, int index, grpc::ServerContext* context,
+                                grpc::ByteBuffer* request,
+                                grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>* responder,
+                                grpc::ServerCompletionQueue* cq, void* tag) {
+    constexpr auto request_fn = &ServiceAccess::RequestAsyncUnary<grpc::ByteBuffer>;
+    (service->*request_fn)(index, context, request, responder, cq, cq, tag);
+  }
 };
 
 // Serves every call of one unary method with `handler`, which must reply exactly once (now or
-// later, from any thread). `request_fn` is the generated AsyncService::RequestX method.
+// later, from any thread). `request_fn`, the generated AsyncService::RequestX method, names the
+// method.
+//
+// The request is taken as raw bytes and parsed here (ParseMessage), so one that fails to parse
+// (a string that is not UTF-8) is answered INVALID_ARGUMENT naming the field, where gRPC's
+// generated code answers INTERNAL "Unable to parse request" before the daemon sees it. The
+// handler then runs with `call->request` parsed.
 template <class Service, class Request, class Response>
 void ServeUnary(Service* service,
-                void (Service::*request_fn)(grpc::ServerContext*, Request*,
-                                            grpc::ServerAsyncResponseWriter<Response>*,
-                                            grpc::CompletionQueue*, grpc::ServerCompletionQueue*,
-                                            void*),
+                [[maybe_unused]] void (Service::*request_fn)(
+                    grpc::ServerContext*, Request*, grpc::ServerAsyncResponseWriter<Response>*,
+                    grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*),
                 grpc::ServerCompletionQueue* cq,
                 std::function<void(std::shared_ptr<UnaryCall<Request, Response>>)> handler) {
   if (QueueClosed()) {
     return;  // Shutting down: no more calls.
   }
+  static const int index = UnaryMethodIndex(Request::descriptor(), Response::descriptor());
   auto call = std::make_shared<UnaryCall<Request, Response>>();
   auto* raw = call.get();
-  (service->*request_fn)(&raw->ctx, &raw->request, raw->responder(), cq, cq,
-                         Once([service, request_fn, cq, handler, call](bool ok) {
-                           if (!ok) {
-                             return;  // The server is shutting down.
-                           }
-                           ServeUnary(service, request_fn, cq, handler);
-                           if (Admission* admission = ThreadAdmission()) {
-                             if (grpc::Status s = admission->Admit(call->ctx); !s.ok()) {
-                               return call->Fail(s);
-                             }
-                           }
-                           handler(call);
-                         }));
+  ServiceAccess::RequestUnaryBytes(
+      service, index, &raw->ctx, raw->raw_request(), raw->responder(), cq,
+      Once([service, request_fn, cq, handler, call](bool ok) {
+        if (!ok) {
+          return;  // The server is shutting down.
+        }
+        ServeUnary(service, request_fn, cq, handler);
+        if (Admission* admission = ThreadAdmission()) {
+          if (grpc::Status s = admission->Admit(call->ctx); !s.ok()) {
+            return call->Fail(s);
+          }
+        }
+        if (absl::Status parsed = ParseMessage(*call->raw_request(), call->request, "request");
+            !parsed.ok()) {
+          return call->Fail(parsed);
+        }
+        handler(call);
+      }));
 }
 
 // ---------------------------------------------------------------------------------------------

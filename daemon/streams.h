@@ -147,16 +147,17 @@ class GatewayStream final : public std::enable_shared_from_this<GatewayStream> {
                  if (!ok) {
                    return then(Read::kEnd);
                  }
-                 const bool parsed = grpc::SerializationTraits<v1::GatewayMessage>::Deserialize(
-                                         &self->bytes_, &self->incoming)
-                                         .ok();
-                 then(parsed ? Read::kMessage : Read::kMalformed);
+                 self->malformed = ParseMessage(self->bytes_, self->incoming, "message");
+                 self->bytes_.Clear();
+                 then(self->malformed.ok() ? Read::kMessage : Read::kMalformed);
                }));
   }
 
   grpc::ServerContext ctx;
   rpc::DoneTag done;
   v1::GatewayMessage incoming;
+  // Why the last Read was kMalformed: INVALID_ARGUMENT naming the field (ParseMessage).
+  absl::Status malformed;
   // Set once the Hello is read (completion-queue thread; read by the engine thread after a post).
   std::string gateway_id;
   // Runs in Send, on the sending thread, as each message is handed to the stream: the gateway

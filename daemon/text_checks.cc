@@ -74,6 +74,17 @@ absl::Status Invalid(std::string_view field, std::string_view what) {
 
 }  // namespace
 
+size_t FirstBadUtf8Byte(std::string_view text) {
+  for (size_t at = 0; at < text.size();) {
+    const std::optional<Decoded> c = DecodeFront(text.substr(at));
+    if (!c) {
+      return at;
+    }
+    at += c->bytes;
+  }
+  return std::string_view::npos;
+}
+
 absl::Status ValidateText(std::string_view text, std::string_view field) {
   for (size_t at = 0; at < text.size();) {
     const std::optional<Decoded> c = DecodeFront(text.substr(at));

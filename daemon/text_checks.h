@@ -22,6 +22,10 @@ namespace hotline::daemon {
 // (U+000A) at byte 12", "note: is not valid UTF-8 at byte 3". Says nothing about the length.
 [[nodiscard]] absl::Status ValidateText(std::string_view text, std::string_view field);
 
+// The offset of the first byte of `text` that does not begin a well-formed UTF-8 sequence, or
+// std::string_view::npos when all of it is UTF-8 (control characters allowed).
+size_t FirstBadUtf8Byte(std::string_view text);
+
 // `text` when it is 1 to `max_bytes` bytes of valid text (ValidateText); otherwise
 // INVALID_ARGUMENT naming `field`: "<field>: is required" when empty, "<field>: must be 1-<max>
 // bytes" when too long, or ValidateText's message.
