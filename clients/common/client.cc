@@ -131,6 +131,24 @@ grpc::ChannelArguments ReconnectingChannelArguments(std::chrono::milliseconds fi
   return arguments;
 }
 
+bool AwaitConnection(grpc::Channel& channel, std::chrono::milliseconds delay,
+                     const std::function<bool()>& stopped) {
+  const auto deadline = std::chrono::system_clock::now() + delay;
+  while (true) {
+    if (stopped && stopped()) {
+      return false;
+    }
+    const auto now = std::chrono::system_clock::now();
+    if (now >= deadline) {
+      return channel.GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY;
+    }
+    // WaitForConnected asks the channel to connect whenever it is idle, then waits for a change.
+    if (channel.WaitForConnected(std::min(deadline, now + std::chrono::milliseconds(100)))) {
+      return true;
+    }
+  }
+}
+
 namespace {
 
 // The offset of the first byte of `text` that does not begin a well-formed UTF-8 sequence

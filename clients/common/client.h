@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +50,15 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
 // after parsing; a program or test that builds Servers without flags may call it). Errors as
 // ChannelCredentialsFor; then nothing changes.
 absl::Status SetClientTls(const TlsFiles& tls);
+
+// Waits until the channel is connected or `delay` has passed, asking the channel to connect
+// meanwhile; true when connected. For the pause between a client's reconnect attempts, in place
+// of a plain sleep: a channel that lost its daemon answers each call at once with its last error
+// ("Connection refused") until it has connected again, and a client that only slept and retried
+// found a restarted daemon up to 12 s late. `stopped`, when given, is asked every 100 ms; once it
+// says true the wait ends (false).
+bool AwaitConnection(grpc::Channel& channel, std::chrono::milliseconds delay,
+                     const std::function<bool()>& stopped = nullptr);
 
 // "<field>: is not valid UTF-8 at byte N" for the first string field of `message` (in field
 // order, nested messages and repeated fields included: "counsellor.display_name",

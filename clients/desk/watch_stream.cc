@@ -39,8 +39,12 @@ void WatchStream::Stop() {
 }
 
 bool WatchStream::Sleep(milliseconds delay) {
+  // Back as soon as the channel connects again (AwaitConnection), not after the whole delay.
+  AwaitConnection(*server_.channel(), delay, [this] {
+    absl::MutexLock lock(&mutex_);
+    return stopping_;
+  });
   absl::MutexLock lock(&mutex_);
-  mutex_.AwaitWithTimeout(absl::Condition(&stopping_), absl::FromChrono(delay));
   return !stopping_;
 }
 
