@@ -85,7 +85,8 @@ class DatabaseLock {
   // database and the lock file; UNAVAILABLE when the lock file cannot be opened or written.
   // The lock file is beside the database's real path (symlinks resolved, as SQLite resolves them
   // for its own files), so a second daemon reaching the same file by another name still finds
-  // it locked. A hard link is not detected: SQLite's documentation forbids them for a database.
+  // it locked. A hard link (another name of the same file, which no path resolution sees) has a
+  // lock file of its own, so the database file itself is locked too (LockFile).
   static absl::StatusOr<std::unique_ptr<DatabaseLock>> Acquire(const std::string& database) {
     std::error_code error;
     const std::filesystem::path real = std::filesystem::weakly_canonical(database, error);
@@ -113,6 +114,9 @@ class DatabaseLock {
       return absl::UnavailableError(
           absl::StrCat("cannot write the lock file '", path, "': ", std::strerror(errno)));
     }
+    if (absl::Status s = lock->LockFile(error ? database : real.string(), database); !s.ok()) {
+      return s;
+    }
     return lock;
   }
 
@@ -120,9 +124,39 @@ class DatabaseLock {
   explicit DatabaseLock(int fd) : fd_(fd) {}
   DatabaseLock(const DatabaseLock&) = delete;
   DatabaseLock& operator=(const DatabaseLock&) = delete;
-  ~DatabaseLock() { close(fd_); }  // Releases the lock.
+  // Releases the locks. The daemon destroys this after its store: closing any descriptor of the
+  // database drops the process's POSIX locks on it, SQLite's own included.
+  ~DatabaseLock() {
+    if (database_fd_ >= 0) {
+      close(database_fd_);
+    }
+    close(fd_);
+  }
 
  private:
+  // Locks the database file at `path` itself (creating it empty, 0600, when missing: SQLite
+  // takes an empty file for a new database), for a second daemon reaching it through a hard link.
+  // flock() and SQLite's POSIX locks do not interact on Linux. FAILED_PRECONDITION when another
+  // process holds it: another daemon under another name of the same file.
+  absl::Status LockFile(const std::string& path, const std::string& database) {
+    database_fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (database_fd_ < 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot open the database '", path, "' to lock it: ", std::strerror(errno)));
+    }
+    if (flock(database_fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno != EWOULDBLOCK) {
+        return absl::UnavailableError(
+            absl::StrCat("cannot lock the database '", path, "': ", std::strerror(errno)));
+      }
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database '", database,
+          "' is in use by another hotlined, which opened the same file under another name (a "
+          "hard link; its lock file is beside that name); one database has one daemon"));
+    }
+    return absl::OkStatus();
+  }
+
   // The pid the holder wrote, or empty (it may not have written it yet).
   std::string Holder() const {
     char buffer[32] = {};
@@ -135,6 +169,7 @@ class DatabaseLock {
   }
 
   const int fd_;
+  int database_fd_ = -1;  // The database file, locked too (LockFile); -1 before.
 };
 
 class DaemonImpl final : public Daemon {

@@ -1,12 +1,14 @@
 #include "daemon/queue_summary.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "daemon/convert.h"
 
 namespace hotline::daemon {
@@ -20,6 +22,14 @@ bool Waits(routing::CallState state) {
 std::string Seconds(routing::Millis d) { return absl::StrCat(d.count() / 1000, " s"); }
 
 }  // namespace
+
+std::string ServiceLevelPercent(double fraction) {
+  const double percent = fraction * 100;
+  if (std::round(percent) < kServiceLevelTarget * 100) {
+    return absl::StrCat(static_cast<int>(std::round(percent)), " %");
+  }
+  return absl::StrFormat("%.1f %%", std::floor(percent * 10) / 10);
+}
 
 v1::QueueSummary BuildSummary(const SummaryInput& in) {
   v1::QueueSummary summary;
@@ -133,9 +143,8 @@ v1::QueueSummary BuildSummary(const SummaryInput& in) {
     v1::Alert* a = summary.add_alerts();
     a->set_kind(v1::Alert::SERVICE_LEVEL_LOW);
     a->set_message(absl::StrCat("service level over the last 15 minutes is ",
-                                static_cast<int>(in.figures.last_15_minutes().service_level() *
-                                                 100),
-                                " %, under the 80 % target"));
+                                ServiceLevelPercent(in.figures.last_15_minutes().service_level()),
+                                ", under the 80 % target"));
   }
   int uncovered = 0;
   for (const std::string& language : languages) {

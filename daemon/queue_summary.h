@@ -4,6 +4,7 @@
 #pragma once
 
 #include <deque>
+#include <string>
 
 #include "hotline/v1/supervisor.pb.h"
 #include "routing/engine.h"
@@ -30,5 +31,11 @@ struct SummaryInput {
 };
 
 v1::QueueSummary BuildSummary(const SummaryInput& in);
+
+// A service level under the target as the alert says it: a whole percent rounded, as the
+// supervisor's screens show the figure ("32 %" for 0.3167, where it said "31 %" beside the
+// screen's "32%"), or with one decimal cut short when rounding would reach the target ("79.9 %"
+// for 0.7996, never "80 %, under the 80 % target").
+std::string ServiceLevelPercent(double fraction);
 
 }  // namespace hotline::daemon

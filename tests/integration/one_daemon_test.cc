@@ -56,6 +56,25 @@ TEST_CASE("a second daemon on the same database under another name refuses to st
   first.AddCounsellor("lan", "38");  // The first still writes its database.
 }
 
+TEST_CASE("a second daemon on a hard link to the database refuses to start",
+          "[integration][start]") {
+  // Defect (a black-box check): the lock went by path only, and a second daemon on a hard link
+  // (another name of the same file, with a lock file of its own) ran beside the first.
+  DaemonFixture first;
+  const std::filesystem::path hard_link = first.dir.path() / "hard-link.db";
+  std::filesystem::create_hard_link(first.config.database, hard_link);
+  daemon::Config config = first.config;
+  config.database = hard_link.string();
+  const auto second = daemon::Daemon::Start(config);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK_THAT(std::string(second.status().message()),
+             Catch::Contains(hard_link.string()) && Catch::Contains("a hard link"));
+  first.AddCounsellor("lan", "38");  // The first still writes its database.
+  first.Restart();                   // And a daemon that stopped leaves the file free.
+  CHECK(first.daemon->grpc_port() > 0);
+}
+
 TEST_CASE("a database first created through a dangling symlink is locked under its real name",
           "[integration][start]") {
   TempDir dir;
