@@ -181,10 +181,12 @@ void Desk::OnLost(const grpc::Status& status, std::chrono::milliseconds delay) {
     presence_seen_ = false;  // The next stream starts with the presence again.
     reconnected_ = true;
   }
+  // "within": the pause ends early when the connection is back (AwaitConnection).
   PrintErrorLine(fmt::format(
-      "{}; reconnecting to {} in {:.1f} s",
+      "{}; reconnecting to {} within {:.1f} s (by {})",
       status.ok() ? std::string("error: the server ended the desk stream") : ErrorLine(status),
-      WithDefaultPort(options_.server), static_cast<double>(delay.count()) / 1000.0));
+      WithDefaultPort(options_.server), static_cast<double>(delay.count()) / 1000.0,
+      TimeOfDay(std::chrono::system_clock::now() + delay)));
 }
 
 void Desk::OnStopped(const grpc::Status& status) {

@@ -54,7 +54,7 @@ HOTLINE_SUPERVISOR_TOKEN=dev-supervisor-token "$bin/hotlinectl" --server "$grpc"
 wait_for " presence break (supervisor)" "$dir/second.out"
 breaks_before=$(grep -c " presence break (supervisor)" "$dir/second.out" || true)
 stop_hotlined
-wait_for "; reconnecting to $grpc in [0-9.]* s" "$dir/second.out"
+wait_for "; reconnecting to $grpc within [0-9.]* s (by " "$dir/second.out"
 kill -0 "$second_pid" 2> /dev/null || fail "the desk exited when hotlined stopped"
 start_hotlined restarted "$grpc"
 # Back within the grace period: signed in again, still on the supervisor's break, which
