@@ -85,8 +85,7 @@ class DatabaseLock {
   // database and the lock file; UNAVAILABLE when the lock file cannot be opened or written.
   // The lock file is beside the database's real path (symlinks resolved, as SQLite resolves them
   // for its own files), so a second daemon reaching the same file by another name still finds
-  // it locked. A hard link (another name of the same file, which no path resolution sees) has a
-  // lock file of its own, so the database file itself is locked too (LockFile).
+  // it locked. A database with hard links is refused (RefuseOtherNames).
   static absl::StatusOr<std::unique_ptr<DatabaseLock>> Acquire(const std::string& database) {
     std::error_code error;
     const std::filesystem::path real = std::filesystem::weakly_canonical(database, error);
@@ -114,49 +113,39 @@ class DatabaseLock {
       return absl::UnavailableError(
           absl::StrCat("cannot write the lock file '", path, "': ", std::strerror(errno)));
     }
-    if (absl::Status s = lock->LockFile(error ? database : real.string(), database); !s.ok()) {
+    if (absl::Status s = RefuseOtherNames(error ? database : real.string(), database); !s.ok()) {
       return s;
     }
     return lock;
+  }
+
+  // FAILED_PRECONDITION when the database file at `path` has more than one name (hard links).
+  // Another name has a lock file of its own, so a second daemon under it would run beside this
+  // one; and SQLite keeps the WAL beside the name it opened, so a daemon started under another
+  // name after a crash would not see what the first committed to its WAL (a black-box check lost
+  // three counsellors so). SQLite's documentation forbids hard links to a database. Not locking
+  // the file itself instead: closing any descriptor of it drops the process's POSIX locks,
+  // SQLite's own included.
+  static absl::Status RefuseOtherNames(const std::string& path, const std::string& database) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0 || st.st_nlink <= 1) {
+      return absl::OkStatus();  // Missing: SQLite creates it, with one name.
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database '", database, "' has ", st.st_nlink,
+        " names (hard links): SQLite keeps its WAL beside the name a daemon opens, so a daemon "
+        "under another name would miss what was committed, or run beside this one; remove the "
+        "other names (find / -xdev -samefile '",
+        path, "') and keep one"));
   }
 
   // Owns `fd`, an open lock file (locked or not).
   explicit DatabaseLock(int fd) : fd_(fd) {}
   DatabaseLock(const DatabaseLock&) = delete;
   DatabaseLock& operator=(const DatabaseLock&) = delete;
-  // Releases the locks. The daemon destroys this after its store: closing any descriptor of the
-  // database drops the process's POSIX locks on it, SQLite's own included.
-  ~DatabaseLock() {
-    if (database_fd_ >= 0) {
-      close(database_fd_);
-    }
-    close(fd_);
-  }
+  ~DatabaseLock() { close(fd_); }  // Releases the lock.
 
  private:
-  // Locks the database file at `path` itself (creating it empty, 0600, when missing: SQLite
-  // takes an empty file for a new database), for a second daemon reaching it through a hard link.
-  // flock() and SQLite's POSIX locks do not interact on Linux. FAILED_PRECONDITION when another
-  // process holds it: another daemon under another name of the same file.
-  absl::Status LockFile(const std::string& path, const std::string& database) {
-    database_fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (database_fd_ < 0) {
-      return absl::UnavailableError(
-          absl::StrCat("cannot open the database '", path, "' to lock it: ", std::strerror(errno)));
-    }
-    if (flock(database_fd_, LOCK_EX | LOCK_NB) != 0) {
-      if (errno != EWOULDBLOCK) {
-        return absl::UnavailableError(
-            absl::StrCat("cannot lock the database '", path, "': ", std::strerror(errno)));
-      }
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the database '", database,
-          "' is in use by another hotlined, which opened the same file under another name (a "
-          "hard link; its lock file is beside that name); one database has one daemon"));
-    }
-    return absl::OkStatus();
-  }
-
   // The pid the holder wrote, or empty (it may not have written it yet).
   std::string Holder() const {
     char buffer[32] = {};
@@ -169,7 +158,6 @@ class DatabaseLock {
   }
 
   const int fd_;
-  int database_fd_ = -1;  // The database file, locked too (LockFile); -1 before.
 };
 
 class DaemonImpl final : public Daemon {

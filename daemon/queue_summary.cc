@@ -1,5 +1,7 @@
 #include "daemon/queue_summary.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "daemon/convert.h"
 
 namespace hotline::daemon {
@@ -25,10 +26,12 @@ std::string Seconds(routing::Millis d) { return absl::StrCat(d.count() / 1000, "
 
 std::string ServiceLevelPercent(double fraction) {
   const double percent = fraction * 100;
-  if (std::round(percent) < kServiceLevelTarget * 100) {
-    return absl::StrCat(static_cast<int>(std::round(percent)), " %");
+  // Rounded as hotlinectl's screen rounds it (fmt's "{:.0f}": an exact half to even).
+  const std::string whole = fmt::format("{:.0f}", percent);
+  if (std::stoi(whole) < kServiceLevelTarget * 100) {
+    return whole + " %";
   }
-  return absl::StrFormat("%.1f %%", std::floor(percent * 10) / 10);
+  return fmt::format("{:.1f} %", std::floor(percent * 10) / 10);
 }
 
 v1::QueueSummary BuildSummary(const SummaryInput& in) {

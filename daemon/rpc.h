@@ -283,8 +283,9 @@ void ServeUnary(Service* service,
             return call->Fail(s);
           }
         }
-        if (absl::Status parsed = ParseMessage(*call->raw_request(), call->request, "request");
-            !parsed.ok()) {
+        const absl::Status parsed = ParseMessage(*call->raw_request(), call->request, "request");
+        call->raw_request()->Clear();  // Parsed or refused, the bytes are not needed again.
+        if (!parsed.ok()) {
           return call->Fail(parsed);
         }
         handler(call);

@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 #include <string_view>
+#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -133,17 +134,27 @@ grpc::ChannelArguments ReconnectingChannelArguments(std::chrono::milliseconds fi
 
 bool AwaitConnection(grpc::Channel& channel, std::chrono::milliseconds delay,
                      const std::function<bool()>& stopped) {
-  const auto deadline = std::chrono::system_clock::now() + delay;
+  using Steady = std::chrono::steady_clock;
+  constexpr std::chrono::milliseconds kSlice{100};
+  const Steady::time_point deadline = Steady::now() + delay;
+  // Connected already: the call failed for another reason (a refused token, a limit, a stream
+  // the daemon closed), and only the whole pause keeps the retries apart.
+  const bool connected_at_start = channel.GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY;
   while (true) {
     if (stopped && stopped()) {
       return false;
     }
-    const auto now = std::chrono::system_clock::now();
+    const Steady::time_point now = Steady::now();
     if (now >= deadline) {
       return channel.GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY;
     }
+    const auto slice = std::min<Steady::duration>(deadline - now, kSlice);
+    if (connected_at_start) {
+      std::this_thread::sleep_for(slice);
+      continue;
+    }
     // WaitForConnected asks the channel to connect whenever it is idle, then waits for a change.
-    if (channel.WaitForConnected(std::min(deadline, now + std::chrono::milliseconds(100)))) {
+    if (channel.WaitForConnected(std::chrono::system_clock::now() + slice)) {
       return true;
     }
   }

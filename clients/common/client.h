@@ -51,12 +51,14 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
 // ChannelCredentialsFor; then nothing changes.
 absl::Status SetClientTls(const TlsFiles& tls);
 
-// Waits until the channel is connected or `delay` has passed, asking the channel to connect
-// meanwhile; true when connected. For the pause between a client's reconnect attempts, in place
-// of a plain sleep: a channel that lost its daemon answers each call at once with its last error
-// ("Connection refused") until it has connected again, and a client that only slept and retried
-// found a restarted daemon up to 12 s late. `stopped`, when given, is asked every 100 ms; once it
-// says true the wait ends (false).
+// The pause between a client's reconnect attempts, in place of a plain sleep: when the channel
+// is not connected at the start, waits until it is (asking it to connect meanwhile) or `delay`
+// has passed; when it is connected already (the call failed for another reason: a refused token,
+// a limit, a stream the daemon closed), waits the whole `delay`, so retries stay that far apart.
+// True when connected at the end. Why: a channel that lost its daemon answers each call at once
+// with its last error ("Connection refused") until it has connected again, and a client that
+// only slept and retried found a restarted daemon up to 12 s late. `stopped`, when given, is
+// asked every 100 ms; once it says true the wait ends (false).
 bool AwaitConnection(grpc::Channel& channel, std::chrono::milliseconds delay,
                      const std::function<bool()>& stopped = nullptr);
 

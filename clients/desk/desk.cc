@@ -427,9 +427,8 @@ void Desk::SetPresence(v1::CounsellorState state, v1::BreakReason reason) {
   request.set_state(state);
   request.set_break_reason(reason);
   v1::SetPresenceResponse response;
-  grpc::ClientContext context;
-  server_.Prepare(context, kUnaryTimeout);
-  const grpc::Status status = stub_->SetPresence(&context, request, &response);
+  // Through Server::Call: text that is not UTF-8 is refused before it is sent.
+  const grpc::Status status = server_.Call(&v1::DeskService::Stub::SetPresence, request, &response);
   if (!status.ok()) {
     PrintErrorLine(ErrorLine(status));
     return;
@@ -451,9 +450,8 @@ void Desk::AnswerOffer(std::string call_id, bool accept) {
   request.set_call_id(call_id);
   request.set_accept(accept);
   v1::AnswerOfferResponse response;
-  grpc::ClientContext context;
-  server_.Prepare(context, kUnaryTimeout);
-  const grpc::Status status = stub_->AnswerOffer(&context, request, &response);
+  // Through Server::Call: text that is not UTF-8 is refused before it is sent.
+  const grpc::Status status = server_.Call(&v1::DeskService::Stub::AnswerOffer, request, &response);
   if (!status.ok()) {
     PrintErrorLine(ErrorLine(status));
     return;
@@ -483,9 +481,9 @@ void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_
   *request.mutable_disposition() = disposition;
   request.set_ready_for_next(ready_for_next);
   v1::SubmitDispositionResponse response;
-  grpc::ClientContext context;
-  server_.Prepare(context, kUnaryTimeout);
-  const grpc::Status status = stub_->SubmitDisposition(&context, request, &response);
+  // Through Server::Call: text that is not UTF-8 is refused before it is sent.
+  const grpc::Status status =
+      server_.Call(&v1::DeskService::Stub::SubmitDisposition, request, &response);
   if (!status.ok()) {
     PrintErrorLine(ErrorLine(status));
     return;
@@ -525,9 +523,9 @@ void Desk::NeverRouteCaller(std::string call_id) {
   request.set_request_id(NewRequestId());
   request.set_call_id(call_id);
   v1::NeverRouteCallerResponse response;
-  grpc::ClientContext context;
-  server_.Prepare(context, kUnaryTimeout);
-  const grpc::Status status = stub_->NeverRouteCaller(&context, request, &response);
+  // Through Server::Call: text that is not UTF-8 is refused before it is sent.
+  const grpc::Status status =
+      server_.Call(&v1::DeskService::Stub::NeverRouteCaller, request, &response);
   if (!status.ok()) {
     PrintErrorLine(ErrorLine(status));
     return;

@@ -43,6 +43,56 @@ TEST_CASE("text that is not UTF-8 is found by its field's path and its first bad
   CHECK(FirstTextNotUtf8(request) == "counsellor.display_name: is not valid UTF-8 at byte 1");
 }
 
+// A gRPC server on 127.0.0.1 (`port` 0: one the OS picks) whose methods all answer
+// UNIMPLEMENTED: a connection is all these tests need.
+std::unique_ptr<grpc::Server> Listening(int port, int* bound) {
+  static v1::AdminService::Service unimplemented;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(),
+                           bound);
+  builder.RegisterService(&unimplemented);
+  return builder.BuildAndStart();
+}
+
+TEST_CASE("the pause between attempts on a connected channel is the whole pause", "[clients]") {
+  // Defect (a review): the pause ended at once whenever the channel was connected, so a stream
+  // refused for another reason (a limit, a token) was retried back to back, for ever.
+  int port = 0;
+  const auto server = Listening(0, &port);
+  REQUIRE(port > 0);
+  const Server client("127.0.0.1:" + std::to_string(port), "");
+  REQUIRE(client.channel()->WaitForConnected(std::chrono::system_clock::now() +
+                                             std::chrono::seconds(20)));
+  int asked = 0;
+  // It waits until told to stop (asked every 100 ms), not a moment less.
+  CHECK_FALSE(
+      AwaitConnection(*client.channel(), std::chrono::hours(1), [&] { return ++asked == 3; }));
+  CHECK(asked == 3);
+  server->Shutdown();
+}
+
+TEST_CASE("the pause between attempts ends when a lost channel connects again", "[clients]") {
+  int port = 0;
+  auto server = Listening(0, &port);
+  REQUIRE(port > 0);
+  const Server client(
+      "127.0.0.1:" + std::to_string(port), "",
+      ReconnectingChannelArguments(std::chrono::milliseconds(100), std::chrono::milliseconds(500)));
+  REQUIRE(client.channel()->WaitForConnected(std::chrono::system_clock::now() +
+                                             std::chrono::seconds(20)));
+  server->Shutdown();
+  server.reset();
+  // Lost: nothing listens.
+  CHECK_FALSE(AwaitConnection(*client.channel(), std::chrono::milliseconds(300)));
+  int again = 0;
+  server = Listening(port, &again);
+  REQUIRE(again == port);
+  // Back well before the hour; `stopped` ends a broken wait after a minute instead.
+  int asked = 0;
+  CHECK(AwaitConnection(*client.channel(), std::chrono::hours(1), [&] { return ++asked > 600; }));
+  server->Shutdown();
+}
+
 TEST_CASE("a request holding text that is not UTF-8 is refused before it is sent", "[clients]") {
   // Nothing listens on port 1: a request sent would fail UNAVAILABLE.
   const Server server("127.0.0.1:1", "token");

@@ -13,6 +13,7 @@ TEST_CASE("a low service level reads as the screens round it, never as the targe
   CHECK(ServiceLevelPercent(0.5) == "50 %");
   CHECK(ServiceLevelPercent(0.0) == "0 %");
   CHECK(ServiceLevelPercent(0.794) == "79 %");
+  CHECK(ServiceLevelPercent(5.0 / 8) == "62 %");  // An exact half, to even, as the screen.
   // Rounded, these would read "80 %, under the 80 % target".
   CHECK(ServiceLevelPercent(0.7951) == "79.5 %");
   CHECK(ServiceLevelPercent(0.79996) == "79.9 %");

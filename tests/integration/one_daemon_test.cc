@@ -56,10 +56,12 @@ TEST_CASE("a second daemon on the same database under another name refuses to st
   first.AddCounsellor("lan", "38");  // The first still writes its database.
 }
 
-TEST_CASE("a second daemon on a hard link to the database refuses to start",
+TEST_CASE("a database with a hard link is refused, beside a daemon and after one",
           "[integration][start]") {
-  // Defect (a black-box check): the lock went by path only, and a second daemon on a hard link
-  // (another name of the same file, with a lock file of its own) ran beside the first.
+  // Defects (black-box checks): the lock went by path, so a second daemon on a hard link (another
+  // name of the same file, with a lock file of its own) ran beside the first; and one started on
+  // the link after the first was killed did not see the WAL beside the first's name, and lost
+  // what had been committed to it.
   DaemonFixture first;
   const std::filesystem::path hard_link = first.dir.path() / "hard-link.db";
   std::filesystem::create_hard_link(first.config.database, hard_link);
@@ -69,9 +71,20 @@ TEST_CASE("a second daemon on a hard link to the database refuses to start",
   REQUIRE_FALSE(second.ok());
   CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK_THAT(std::string(second.status().message()),
-             Catch::Contains(hard_link.string()) && Catch::Contains("a hard link"));
+             Catch::Contains(hard_link.string()) && Catch::Contains("2 names (hard links)"));
   first.AddCounsellor("lan", "38");  // The first still writes its database.
-  first.Restart();                   // And a daemon that stopped leaves the file free.
+  first.daemon->Shutdown();
+  first.daemon.reset();
+  // After the first has stopped, under either name, while the file has two.
+  for (const std::string& name : {hard_link.string(), first.config.database}) {
+    INFO(name);
+    config.database = name;
+    const auto refused = daemon::Daemon::Start(config);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == absl::StatusCode::kFailedPrecondition);
+  }
+  std::filesystem::remove(hard_link);
+  first.Start();  // One name again: it starts.
   CHECK(first.daemon->grpc_port() > 0);
 }
 
