@@ -1,5 +1,6 @@
 #include "daemon/logging.h"
 
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/async.h>
 #include <spdlog/async_logger.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -11,6 +12,17 @@
 #include <thread>
 
 namespace hotline::daemon {
+
+void RouteProtobufLog() {
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* /*file*/,
+                                     int /*line*/, const std::string& message) {
+    if (level == google::protobuf::LOGLEVEL_FATAL) {
+      spdlog::critical("protobuf: {}", message);
+    } else {
+      spdlog::debug("protobuf: {}", message);
+    }
+  });
+}
 
 void LogThroughQueue(std::size_t lines) {
   spdlog::init_thread_pool(lines, 1);

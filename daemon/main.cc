@@ -69,6 +69,7 @@ int Run(int argc, char** argv) {
   // Before any other thread: no thread that routes calls waits for the log's reader
   // (daemon/logging.h).
   hotline::daemon::LogThroughQueue(log_queue_lines);
+  hotline::daemon::RouteProtobufLog();
   auto config = hotline::daemon::LoadConfig(config_path);
   if (!config.ok()) {
     std::cerr << "hotlined: " << config.status().message() << "\n";

@@ -175,6 +175,13 @@ int AddCounsellor(const Server& server, const CounsellorFlags& flags) {
 }
 
 int UpdateCounsellor(const Server& server, const CounsellorFlags& flags) {
+  // The id and the flags' text checked first, as Server::Call checks a request: the id is also
+  // looked up here and quoted in our own NOT_FOUND.
+  v1::UpdateCounsellorRequest typed;
+  ApplyFlags(flags, *typed.mutable_counsellor());
+  if (std::string bad = FirstTextNotUtf8(typed); !bad.empty()) {
+    return Fail(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, bad));
+  }
   // UpdateCounsellor replaces the whole profile, so start from the current one: an admin
   // changing an endpoint should not have to retype the skills.
   v1::ListCounsellorsResponse list;

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "daemon/logging.h"
 #include "daemon/text_checks.h"
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/manual_time.h"
@@ -327,11 +328,21 @@ TEST_CASE("a request that is not UTF-8 is refused naming the field and changes n
   // parse request", before the daemon saw it: a code that blames the daemon, no field named. The
   // daemon now takes unary requests as bytes and parses them (rpc::ServeUnary).
   DaemonFixture f;
+  LogCapture capture;
+  spdlog::default_logger()->set_level(spdlog::level::debug);
+  daemon::RouteProtobufLog();  // As hotlined's main does.
   v1::CreateCounsellorRequest req = testing::NewCounsellor("lan", "38");
   req.mutable_counsellor()->set_display_name("L\xff");
   const grpc::Status s = Create(f, req);
   CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
   CHECK(s.error_message() == "counsellor.display_name: is not valid UTF-8 at byte 1");
+  // Protobuf's own line about it is the daemon's log's, at debug level, not a raw stderr line.
+  bool routed = false;
+  for (const std::string& line : capture.Lines()) {
+    routed = routed || line.find("protobuf: String field 'hotline.v1.Counsellor.display_name'") !=
+                           std::string::npos;
+  }
+  CHECK(routed);
   req = testing::NewCounsellor("lan", "38");
   req.mutable_counsellor()->add_languages("e\xe1\xbb");  // Cut inside a character.
   CHECK(Create(f, req).error_message() == "counsellor.languages[1]: is not valid UTF-8 at byte 1");

@@ -150,6 +150,14 @@ if ctl end-call "$first" --reason $'Latin-1 \xe9' > "$dir/end_latin1.out" 2>&1; 
 fi
 grep -q "reason: is not valid UTF-8 at byte 8 (INVALID_ARGUMENT)" "$dir/end_latin1.out" ||
   fail "end-call's refusal of a reason not UTF-8: $(cat "$dir/end_latin1.out")"
+# So is an id that is not UTF-8 given to `counsellor update`, which looks the id up itself first:
+# refused before anything is sent (nothing listens on port 1).
+if "$bin/hotlinectl" --server 127.0.0.1:1 --token dev-admin-token counsellor update $'lan\xff' \
+  --name Lan > "$dir/update_latin1.out" 2>&1; then
+  fail "counsellor update ran with an id that is not UTF-8"
+fi
+grep -q "counsellor.counsellor_id: is not valid UTF-8 at byte 3" "$dir/update_latin1.out" ||
+  fail "counsellor update's refusal of an id not UTF-8: $(cat "$dir/update_latin1.out")"
 ctl end-call "$first" --reason "the gateway died" > "$dir/end.out" || fail "hotlinectl end-call"
 grep -q "^$first: ended (failed) by you; lan is in wrap_up since " "$dir/end.out" ||
   fail "end-call did not say so: $(cat "$dir/end.out")"
