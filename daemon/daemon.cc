@@ -129,14 +129,18 @@ class DatabaseLock {
   static absl::Status RefuseOtherNames(const std::string& path, const std::string& database) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0 || st.st_nlink <= 1) {
-      return absl::OkStatus();  // Missing: SQLite creates it, with one name.
+      return absl::OkStatus();  // One name (or none: nothing to refuse).
     }
+    // Which name to keep: the one with a WAL beside it holds commits the others cannot see.
+    struct stat wal {};
+    const bool wal_here = stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0;
     return absl::FailedPreconditionError(absl::StrCat(
         "the database '", database, "' has ", st.st_nlink,
         " names (hard links): SQLite keeps its WAL beside the name a daemon opens, so a daemon "
-        "under another name would miss what was committed, or run beside this one; remove the "
-        "other names (find / -xdev -samefile '",
-        path, "') and keep one"));
+        "under another name would miss what was committed, or run beside another; keep the name "
+        "with a '-wal' file beside it (",
+        wal_here ? "this one has one" : "this one has none",
+        ") and remove the others (`find / -samefile '", path, "'` lists them all)"));
   }
 
   // Owns `fd`, an open lock file (locked or not).

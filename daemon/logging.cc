@@ -6,6 +6,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <future>
 #include <memory>
@@ -17,10 +18,19 @@ void RouteProtobufLog() {
   google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* /*file*/,
                                      int /*line*/, const std::string& message) {
     if (level == google::protobuf::LOGLEVEL_FATAL) {
-      spdlog::critical("protobuf: {}", message);
-    } else {
-      spdlog::debug("protobuf: {}", message);
+      // Protobuf aborts right after: straight to stderr, as its own handler does, or the line
+      // would die in the queue.
+      std::fprintf(stderr, "protobuf: %s\n", message.c_str());
+      return;
     }
+    spdlog::logger* log = spdlog::default_logger_raw();
+    if (log == nullptr) {
+      return;  // The log has ended (EndLogging).
+    }
+    // A peer's string that is not UTF-8 ("... when parsing ..."): already answered by name.
+    // Anything else (our own serializing of a bad string, a size past 2 GB) is ours to see.
+    const bool peers = message.find("when parsing") != std::string::npos;
+    log->log(peers ? spdlog::level::debug : spdlog::level::warn, "protobuf: {}", message);
   });
 }
 

@@ -30,11 +30,12 @@ inline constexpr std::size_t kMostLogQueueLines = 100'000;
 // stdout as before (the same format; colours only on a terminal).
 void LogThroughQueue(std::size_t lines = kLogQueueLines);
 
-// Sends protobuf's own log lines to spdlog at debug level (critical for a fatal one), where
-// protobuf writes them straight to stderr. It logs one for each request whose string is not
-// UTF-8 ("String field '...' contains invalid UTF-8 data when parsing ..."): a stranger's bad
-// bytes, already answered INVALID_ARGUMENT by name, would otherwise be an unbounded stream of
-// unformatted lines past the log's queue. From main, as LogThroughQueue.
+// Sends protobuf's own log lines to spdlog, where protobuf writes them straight to stderr. It
+// logs one for each request whose string is not UTF-8 ("String field '...' contains invalid
+// UTF-8 data when parsing ..."): a stranger's bad bytes, already answered INVALID_ARGUMENT by
+// name, would otherwise be an unbounded stream of unformatted lines past the log's queue. Those
+// go at debug level; any other line at warn; a fatal one to stderr at once (protobuf aborts
+// next). From main, as LogThroughQueue.
 void RouteProtobufLog();
 // Lines dropped because the queue was full (0 before LogThroughQueue, as in tests).
 uint64_t LogLinesDropped();

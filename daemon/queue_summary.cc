@@ -26,10 +26,11 @@ std::string Seconds(routing::Millis d) { return absl::StrCat(d.count() / 1000, "
 
 std::string ServiceLevelPercent(double fraction) {
   const double percent = fraction * 100;
-  // Rounded as hotlinectl's screen rounds it (fmt's "{:.0f}": an exact half to even).
-  const std::string whole = fmt::format("{:.0f}", percent);
-  if (std::stoi(whole) < kServiceLevelTarget * 100) {
-    return whole + " %";
+  // Rounded as hotlinectl's screen rounds it (fmt's "{:.0f}": an exact half to even, as
+  // nearbyint in the default rounding mode).
+  const double whole = std::nearbyint(percent);
+  if (whole < kServiceLevelTarget * 100) {
+    return fmt::format("{:.0f} %", whole);
   }
   return fmt::format("{:.1f} %", std::floor(percent * 10) / 10);
 }

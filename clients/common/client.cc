@@ -12,7 +12,6 @@
 #include <random>
 #include <sstream>
 #include <string_view>
-#include <thread>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -137,9 +136,11 @@ bool AwaitConnection(grpc::Channel& channel, std::chrono::milliseconds delay,
   using Steady = std::chrono::steady_clock;
   constexpr std::chrono::milliseconds kSlice{100};
   const Steady::time_point deadline = Steady::now() + delay;
-  // Connected already: the call failed for another reason (a refused token, a limit, a stream
-  // the daemon closed), and only the whole pause keeps the retries apart.
-  const bool connected_at_start = channel.GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY;
+  // While the channel stays connected the call failed for another reason (a refused token, a
+  // limit, a stream the daemon closed), and only the whole pause keeps the retries apart. Once it
+  // is seen down (a daemon going away sends GOAWAY, which may land after its stream's last
+  // status), the pause ends as soon as it is connected again.
+  bool seen_down = channel.GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY;
   while (true) {
     if (stopped && stopped()) {
       return false;
@@ -148,13 +149,16 @@ bool AwaitConnection(grpc::Channel& channel, std::chrono::milliseconds delay,
     if (now >= deadline) {
       return channel.GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY;
     }
-    const auto slice = std::min<Steady::duration>(deadline - now, kSlice);
-    if (connected_at_start) {
-      std::this_thread::sleep_for(slice);
+    const auto until =
+        std::chrono::system_clock::now() + std::min<Steady::duration>(deadline - now, kSlice);
+    if (!seen_down) {
+      // True when the state left READY before `until`.
+      seen_down = channel.WaitForStateChange(GRPC_CHANNEL_READY, until) ||
+                  channel.GetState(/*try_to_connect=*/false) != GRPC_CHANNEL_READY;
       continue;
     }
     // WaitForConnected asks the channel to connect whenever it is idle, then waits for a change.
-    if (channel.WaitForConnected(std::chrono::system_clock::now() + slice)) {
+    if (channel.WaitForConnected(until)) {
       return true;
     }
   }

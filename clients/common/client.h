@@ -51,10 +51,11 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFor(
 // ChannelCredentialsFor; then nothing changes.
 absl::Status SetClientTls(const TlsFiles& tls);
 
-// The pause between a client's reconnect attempts, in place of a plain sleep: when the channel
-// is not connected at the start, waits until it is (asking it to connect meanwhile) or `delay`
-// has passed; when it is connected already (the call failed for another reason: a refused token,
-// a limit, a stream the daemon closed), waits the whole `delay`, so retries stay that far apart.
+// The pause between a client's reconnect attempts, in place of a plain sleep: once the channel
+// is seen not connected (at the start or during the pause), waits until it is connected again
+// (asking it to connect meanwhile) or `delay` has passed; while it stays connected (the call
+// failed for another reason: a refused token, a limit, a stream the daemon closed), waits the
+// whole `delay`, so retries stay that far apart.
 // True when connected at the end. Why: a channel that lost its daemon answers each call at once
 // with its last error ("Connection refused") until it has connected again, and a client that
 // only slept and retried found a restarted daemon up to 12 s late. `stopped`, when given, is
