@@ -1,7 +1,5 @@
 #include "clients/desk/watch_stream.h"
 
-#include <absl/time/time.h>
-
 #include <algorithm>
 #include <memory>
 #include <random>

@@ -1,5 +1,6 @@
 // The counsellor's Watch stream, kept open: after a drop it is opened again, with a jittered
-// backoff from half a second doubling to ten (docs/desk.md, "When the connection drops"). Both
+// backoff from half a second doubling to ten, each pause ended early when a lost connection is
+// back (AwaitConnection; docs/desk.md, "When the connection drops"). Both
 // desks use it: the full screen (desk_app.cc) and line mode (desk.cc).
 //
 // One thread of its own reads the stream and calls the callbacks, in order, on it.
@@ -52,7 +53,8 @@ class WatchStream final {
 
  private:
   void Loop();
-  // Waits `delay` unless Stop comes first; false when stopping.
+  // The pause before the next attempt (AwaitConnection): `delay`, shorter when a lost connection
+  // comes back, ended by Stop within 100 ms; false when stopping.
   bool Sleep(std::chrono::milliseconds delay);
 
   const Server& server_;
