@@ -248,6 +248,14 @@ class ServiceAccess : grpc::Service {
     constexpr auto request_fn = &ServiceAccess::RequestAsyncUnary<grpc::ByteBuffer>;
     (service->*request_fn)(index, context, request, responder, cq, cq, tag);
   }
+  // The same for a server-streaming method: the request as raw bytes, the stream as it is.
+  static void RequestServerStreamBytes(grpc::Service* service, int index,
+                                       grpc::ServerContext* context, grpc::ByteBuffer* request,
+                                       grpc::internal::ServerAsyncStreamingInterface* stream,
+                                       grpc::ServerCompletionQueue* cq, void* tag) {
+    constexpr auto request_fn = &ServiceAccess::RequestAsyncServerStreaming<grpc::ByteBuffer>;
+    (service->*request_fn)(index, context, request, stream, cq, cq, tag);
+  }
 };
 
 // Serves every call of one unary method with `handler`, which must reply exactly once (now or
@@ -268,7 +276,8 @@ void ServeUnary(Service* service,
   if (QueueClosed()) {
     return;  // Shutting down: no more calls.
   }
-  static const int index = UnaryMethodIndex(Request::descriptor(), Response::descriptor());
+  static const int index =
+      MethodIndex(Request::descriptor(), Response::descriptor(), MethodShape::kUnary);
   auto call = std::make_shared<UnaryCall<Request, Response>>();
   auto* raw = call.get();
   ServiceAccess::RequestUnaryBytes(

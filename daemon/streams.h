@@ -58,6 +58,8 @@ class ServerStream final : public Sink<Out>,
   // Counted in Services::peers (completion-queue thread only).
   bool counted = false;
   grpc::ServerAsyncWriter<Out>* writer() { return &writer_; }
+  // The request's bytes as they came, until ServeServerStream parses them into `request`.
+  grpc::ByteBuffer raw_request;
 
  private:
   grpc::ServerAsyncWriter<Out> writer_{&ctx};
@@ -68,36 +70,50 @@ using DeskStream = ServerStream<v1::WatchDeskRequest, v1::DeskEvent>;
 using QueueWatch = ServerStream<v1::WatchQueueRequest, v1::QueueUpdate>;
 
 // Serves every call of one server-streaming method: `on_open` when a call starts, `on_done`
-// once when it is over for any reason (both on the completion-queue thread).
+// once when it is over for any reason (both on the completion-queue thread). `request_fn`, the
+// generated AsyncService::RequestX method, names the method.
+//
+// As ServeUnary does, the request is taken as raw bytes and parsed here: one that fails to parse
+// (a string that is not UTF-8) ends the stream INVALID_ARGUMENT naming the field, before
+// `on_open`, where gRPC's generated code answers INTERNAL "Unable to parse request"; `on_done`
+// does not run for it.
 template <class Service, class Request, class Out>
 void ServeServerStream(Service* service,
-                       void (Service::*request_fn)(grpc::ServerContext*, Request*,
-                                                   grpc::ServerAsyncWriter<Out>*,
-                                                   grpc::CompletionQueue*,
-                                                   grpc::ServerCompletionQueue*, void*),
+                       [[maybe_unused]] void (Service::*request_fn)(
+                           grpc::ServerContext*, Request*, grpc::ServerAsyncWriter<Out>*,
+                           grpc::CompletionQueue*, grpc::ServerCompletionQueue*, void*),
                        grpc::ServerCompletionQueue* cq,
                        std::function<void(std::shared_ptr<ServerStream<Request, Out>>)> on_open,
                        std::function<void(std::shared_ptr<ServerStream<Request, Out>>)> on_done) {
   if (rpc::QueueClosed()) {
     return;  // Shutting down: no more calls.
   }
+  static const int index =
+      MethodIndex(Request::descriptor(), Out::descriptor(), MethodShape::kServerStream);
   auto stream = std::make_shared<ServerStream<Request, Out>>();
   auto* raw = stream.get();
   raw->done.Arm(&raw->ctx);
-  (service->*request_fn)(&raw->ctx, &raw->request, raw->writer(), cq, cq,
-                         rpc::Once([service, request_fn, cq, on_open, on_done, stream](bool ok) {
-                           if (!ok) {
-                             return;  // The server is shutting down.
-                           }
-                           ServeServerStream(service, request_fn, cq, on_open, on_done);
-                           std::weak_ptr<ServerStream<Request, Out>> weak = stream;
-                           stream->done.Hold(stream, [weak, on_done] {
-                             if (auto s = weak.lock()) {
-                               on_done(s);
-                             }
-                           });
-                           on_open(stream);
-                         }));
+  rpc::ServiceAccess::RequestServerStreamBytes(
+      service, index, &raw->ctx, &raw->raw_request, raw->writer(), cq,
+      rpc::Once([service, request_fn, cq, on_open, on_done, stream](bool ok) {
+        if (!ok) {
+          return;  // The server is shutting down.
+        }
+        ServeServerStream(service, request_fn, cq, on_open, on_done);
+        const absl::Status parsed = ParseMessage(stream->raw_request, stream->request, "request");
+        stream->raw_request.Clear();
+        if (!parsed.ok()) {
+          stream->done.Hold(stream, {});  // Alive until gRPC is done with it; nothing to undo.
+          return stream->Close(ToGrpc(parsed));
+        }
+        std::weak_ptr<ServerStream<Request, Out>> weak = stream;
+        stream->done.Hold(stream, [weak, on_done] {
+          if (auto s = weak.lock()) {
+            on_done(s);
+          }
+        });
+        on_open(stream);
+      }));
 }
 
 // GatewayService.Connect served with raw messages: the daemon parses each GatewayMessage itself.

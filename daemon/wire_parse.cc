@@ -97,7 +97,7 @@ absl::Status ParseMessage(grpc::ByteBuffer& buffer, google::protobuf::Message& m
                   message.GetDescriptor()->name()));
 }
 
-int UnaryMethodIndex(const Descriptor* request, const Descriptor* response) {
+int MethodIndex(const Descriptor* request, const Descriptor* response, MethodShape shape) {
   const google::protobuf::FileDescriptor& file = *request->file();
   int found = -1;
   int matches = 0;
@@ -106,16 +106,17 @@ int UnaryMethodIndex(const Descriptor* request, const Descriptor* response) {
     for (int m = 0; m < service.method_count(); ++m) {
       const google::protobuf::MethodDescriptor& method = *service.method(m);
       if (method.input_type() == request && method.output_type() == response &&
-          !method.client_streaming() && !method.server_streaming()) {
+          !method.client_streaming() &&
+          method.server_streaming() == (shape == MethodShape::kServerStream)) {
         found = m;
         ++matches;
       }
     }
   }
   if (matches != 1) {
-    std::fprintf(stderr, "hotlined: %d unary methods take %s and answer %s in %s; want 1\n",
-                 matches, request->full_name().c_str(), response->full_name().c_str(),
-                 file.name().c_str());
+    std::fprintf(stderr, "hotlined: %d %s methods take %s and answer %s in %s; want 1\n", matches,
+                 shape == MethodShape::kUnary ? "unary" : "server-streaming",
+                 request->full_name().c_str(), response->full_name().c_str(), file.name().c_str());
     std::abort();
   }
   return found;

@@ -32,11 +32,14 @@ std::string TextNotUtf8(const google::protobuf::Descriptor& type, std::string_vi
 absl::Status ParseMessage(grpc::ByteBuffer& buffer, google::protobuf::Message& message,
                           std::string_view what);
 
-// The index in its service of the one unary method taking `request` and answering `response`
-// (the order of the methods in the .proto file, as gRPC's generated code numbers them). Aborts
-// when the request's .proto file has no such method or more than one: a programming error,
-// found by the first test that serves it.
-int UnaryMethodIndex(const google::protobuf::Descriptor* request,
-                     const google::protobuf::Descriptor* response);
+// How a method's messages flow: one request and one reply, or one request and a stream back.
+enum class MethodShape { kUnary, kServerStream };
+
+// The index in its service of the one method of `shape` taking `request` and answering
+// `response` (the order of the methods in the .proto file, as gRPC's generated code numbers
+// them). Aborts when the request's .proto file has no such method or more than one: a
+// programming error, found by the first test that serves it.
+int MethodIndex(const google::protobuf::Descriptor* request,
+                const google::protobuf::Descriptor* response, MethodShape shape);
 
 }  // namespace hotline::daemon

@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include "hotline/v1/admin.pb.h"
+#include "hotline/v1/desk.pb.h"
 #include "hotline/v1/gateway.pb.h"
+#include "hotline/v1/supervisor.pb.h"
 
 namespace hotline::daemon {
 namespace {
@@ -65,6 +67,33 @@ TEST_CASE("bytes that are not the message at all are refused as such", "[daemon]
           "request: cannot be parsed as a CreateCounsellorRequest (bytes that are not this "
           "protocol)");
   }
+}
+
+TEST_CASE("a method is found by its request, its response and its shape, as gRPC numbers it",
+          "[daemon]") {
+  // The index requests raw bytes for: a wrong one serves the request as another method's.
+  const auto index = [](const google::protobuf::ServiceDescriptor* service, const char* name) {
+    return service->FindMethodByName(name)->index();
+  };
+  const google::protobuf::ServiceDescriptor* admin =
+      v1::CreateCounsellorRequest::descriptor()->file()->FindServiceByName("AdminService");
+  REQUIRE(admin != nullptr);
+  CHECK(MethodIndex(v1::CreateCounsellorRequest::descriptor(),
+                    v1::CreateCounsellorResponse::descriptor(),
+                    MethodShape::kUnary) == index(admin, "CreateCounsellor"));
+  const google::protobuf::ServiceDescriptor* desk =
+      v1::WatchDeskRequest::descriptor()->file()->FindServiceByName("DeskService");
+  REQUIRE(desk != nullptr);
+  CHECK(MethodIndex(v1::WatchDeskRequest::descriptor(), v1::DeskEvent::descriptor(),
+                    MethodShape::kServerStream) == index(desk, "Watch"));
+  CHECK(MethodIndex(v1::SetPresenceRequest::descriptor(), v1::SetPresenceResponse::descriptor(),
+                    MethodShape::kUnary) == index(desk, "SetPresence"));
+  CHECK(index(desk, "SetPresence") != index(desk, "Watch"));
+  const google::protobuf::ServiceDescriptor* supervisor =
+      v1::WatchQueueRequest::descriptor()->file()->FindServiceByName("SupervisorService");
+  REQUIRE(supervisor != nullptr);
+  CHECK(MethodIndex(v1::WatchQueueRequest::descriptor(), v1::QueueUpdate::descriptor(),
+                    MethodShape::kServerStream) == index(supervisor, "WatchQueue"));
 }
 
 }  // namespace

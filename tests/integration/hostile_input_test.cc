@@ -13,6 +13,7 @@
 
 #include "daemon/logging.h"
 #include "daemon/text_checks.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/manual_time.h"
 
@@ -392,6 +393,70 @@ TEST_CASE("a request whose bytes are not the protocol is refused as such",
   bool ok = false;
   while (cq.Next(&tag, &ok)) {
   }
+}
+
+TEST_CASE("a stream's opening request that does not parse is refused naming the field",
+          "[integration][hostile]") {
+  // Defect: the server-streaming methods (DeskService.Watch, SupervisorService.WatchQueue,
+  // grpc.health.v1.Health.Watch) were parsed by gRPC's generated code, which answered a request
+  // that is not UTF-8 or not the protocol INTERNAL "Unable to parse request". The daemon now takes
+  // their requests as bytes and parses them (ServeServerStream), as it does the unary ones.
+  DaemonFixture f;
+  grpc::Status refused;
+  {
+    grpc::ClientContext ctx;
+    Authorize(ctx, DaemonFixture::kSupervisorToken);
+    v1::WatchQueueRequest request;
+    request.set_epoch("e\xff");
+    auto reader = v1::SupervisorService::NewStub(f.channel)->WatchQueue(&ctx, request);
+    v1::QueueUpdate update;
+    CHECK_FALSE(reader->Read(&update));
+    refused = reader->Finish();
+  }
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(refused.error_message() == "epoch: is not valid UTF-8 at byte 1");
+  {
+    grpc::ClientContext ctx;
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service("hotline\xc3");
+    auto reader = grpc::health::v1::Health::NewStub(f.channel)->Watch(&ctx, request);
+    grpc::health::v1::HealthCheckResponse response;
+    CHECK_FALSE(reader->Read(&response));
+    refused = reader->Finish();
+  }
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(refused.error_message() == "service: is not valid UTF-8 at byte 7");
+  {
+    // WatchDeskRequest has no fields; bytes that are no message at all, sent raw.
+    grpc::GenericStub stub(f.channel);
+    grpc::CompletionQueue cq;
+    grpc::ClientContext ctx;
+    Authorize(ctx, "any-desk-token");
+    auto call = stub.PrepareCall(&ctx, "/hotline.v1.DeskService/Watch", &cq);
+    const auto next = [&cq] {
+      void* tag = nullptr;
+      bool ok = false;
+      REQUIRE(cq.Next(&tag, &ok));
+    };
+    call->StartCall(nullptr);
+    next();
+    grpc::Slice slice(std::string("\x00\x01", 2));
+    call->WriteLast(grpc::ByteBuffer(&slice, 1), grpc::WriteOptions(), nullptr);
+    next();
+    call->Finish(&refused, nullptr);
+    next();
+    cq.Shutdown();
+    void* tag = nullptr;
+    bool ok = false;
+    while (cq.Next(&tag, &ok)) {
+    }
+  }
+  CHECK(refused.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(refused.error_message() ==
+        "request: cannot be parsed as a WatchDeskRequest (bytes that are not this protocol)");
+  // The streams are served as before: a whole request opens one.
+  SignedIn desk(f, "lan", "38");  // DeskService.Watch, then AVAILABLE as seen on it.
+  CHECK(testing::CounsellorIn(f.View(), "lan").state() == v1::COUNSELLOR_STATE_AVAILABLE);
 }
 
 TEST_CASE("a listen port outside 0-65535 is refused at start naming the key",
