@@ -2,7 +2,8 @@
 # hotline-desk's line mode records a disposition late: hotlined's wrap-up lasts 2 s, the
 # counsellor types `dispo` only after it ended, and the desk sends it for the call whose wrap-up
 # expired; the daemon answers that it was late and the calls row says so. Then a desk started
-# afresh is told which call still needs one (DispositionOwedEvent) and records it.
+# afresh is told which call still needs one (DispositionOwedEvent) and records it. A note that is
+# not UTF-8 is refused naming the field, and changes nothing.
 #
 # Usage: desk_line_late_test.sh BIN_DIR SOURCE_DIR
 set -euo pipefail
@@ -57,6 +58,12 @@ done
 first=$(sed -n 's/.* offer call \([^ ]*\) from .*/\1/p' "$dir/first.out" | sed -n 1p)
 second=$(sed -n 's/.* offer call \([^ ]*\) from .*/\1/p' "$dir/first.out" | sed -n 2p)
 [ -n "$first" ] && [ -n "$second" ] && [ "$first" != "$second" ] || fail "two offers expected"
+
+# A note typed in Latin-1 (a terminal not set to UTF-8) is refused naming the field (by the desk,
+# before sending; the daemon would say the same): the row stays without a disposition.
+printf 'dispo neglect counselled Latin-1 \xe9\n' >&3
+wait_for "error: INVALID_ARGUMENT: disposition.note: is not valid UTF-8 at byte 8" "$dir/first.out"
+[ -z "$(row "$second")" ] || fail "row of $second after the refusal: '$(row "$second")'"
 
 # Typed after the wrap-up ended: recorded, late, for the newest call.
 echo "dispo neglect counselled" >&3
