@@ -85,7 +85,7 @@ class DatabaseLock {
   // database and the lock file; UNAVAILABLE when the lock file cannot be opened or written.
   // The lock file is beside the database's real path (symlinks resolved, as SQLite resolves them
   // for its own files), so a second daemon reaching the same file by another name still finds
-  // it locked. A database with hard links is refused (RefuseOtherNames).
+  // it locked. A database with hard links is refused (OneNameOnly, data_files.h).
   static absl::StatusOr<std::unique_ptr<DatabaseLock>> Acquire(const std::string& database) {
     std::error_code error;
     const std::filesystem::path real = std::filesystem::weakly_canonical(database, error);
@@ -113,34 +113,10 @@ class DatabaseLock {
       return absl::UnavailableError(
           absl::StrCat("cannot write the lock file '", path, "': ", std::strerror(errno)));
     }
-    if (absl::Status s = RefuseOtherNames(error ? database : real.string(), database); !s.ok()) {
+    if (absl::Status s = OneNameOnly(error ? database : real.string(), database); !s.ok()) {
       return s;
     }
     return lock;
-  }
-
-  // FAILED_PRECONDITION when the database file at `path` has more than one name (hard links).
-  // Another name has a lock file of its own, so a second daemon under it would run beside this
-  // one; and SQLite keeps the WAL beside the name it opened, so a daemon started under another
-  // name after a crash would not see what the first committed to its WAL (a black-box check lost
-  // three counsellors so). SQLite's documentation forbids hard links to a database. Not locking
-  // the file itself instead: closing any descriptor of it drops the process's POSIX locks,
-  // SQLite's own included.
-  static absl::Status RefuseOtherNames(const std::string& path, const std::string& database) {
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0 || st.st_nlink <= 1) {
-      return absl::OkStatus();  // One name (or none: nothing to refuse).
-    }
-    // Which name to keep: the one with a WAL beside it holds commits the others cannot see.
-    struct stat wal {};
-    const bool wal_here = stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0;
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the database '", database, "' has ", st.st_nlink,
-        " names (hard links): SQLite keeps its WAL beside the name a daemon opens, so a daemon "
-        "under another name would miss what was committed, or run beside another; keep the name "
-        "with a '-wal' file beside it (",
-        wal_here ? "this one has one" : "this one has none",
-        ") and remove the others (`find / -samefile '", path, "'` lists them all)"));
   }
 
   // Owns `fd`, an open lock file (locked or not).

@@ -311,4 +311,20 @@ absl::StatusOr<std::unique_ptr<CallbackSealer>> OpenCallbackKey(const Config& co
   return sealer;
 }
 
+absl::Status OneNameOnly(const std::string& path, const std::string& database) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0 || st.st_nlink <= 1) {
+    return absl::OkStatus();  // One name (or none: nothing to refuse).
+  }
+  // Which name to keep: the one with a WAL beside it holds commits the others cannot see.
+  struct stat wal {};
+  const bool wal_here = stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0;
+  return absl::FailedPreconditionError(fmt::format(
+      "the database '{}' has {} names (hard links): SQLite keeps its WAL beside the name a daemon "
+      "opens, so a daemon under another name would miss what was committed, or run beside "
+      "another; keep the name with a '-wal' file beside it ({}) and remove the others (`find / "
+      "-samefile '{}'` lists them all)",
+      database, st.st_nlink, wal_here ? "this one has one" : "this one has none", path));
+}
+
 }  // namespace hotline::daemon

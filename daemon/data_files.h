@@ -49,4 +49,14 @@ absl::StatusOr<std::unique_ptr<CallerKeyer>> OpenCallerKey(const Config& config,
 absl::StatusOr<std::unique_ptr<CallbackSealer>> OpenCallbackKey(const Config& config,
                                                                 storage::Store& store);
 
+// FAILED_PRECONDITION when the database file at `path` has more than one name (hard links),
+// saying which name to keep and how to find the others; OK for one name, or no file. `database`
+// is the name as configured, quoted in the message. Another name has a lock file of its own, so
+// a second daemon under it would run beside this one; and SQLite keeps the WAL beside the name
+// it opened, so a daemon started under another name after a crash would not see what the first
+// committed to its WAL (a black-box check lost three counsellors so). SQLite's documentation
+// forbids hard links to a database. Refused at start (the database's lock), and looked for again
+// at each retention run while the daemon runs. Only stat(2)s: callable from any thread.
+absl::Status OneNameOnly(const std::string& path, const std::string& database);
+
 }  // namespace hotline::daemon

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
+#include "daemon/data_files.h"
 #include "daemon/engine_host.h"
 
 namespace hotline::daemon {
@@ -199,6 +200,12 @@ void EngineHost::RunRetention() {
   // days.
   pending_.batch.forget_results_before_ms = routing::ToUnixMillis(now - kAnswerMemory);
   pending_.answers.push_back([this, cut, every = r.run_every_minutes] {
+    // A hard link made since the start (a backup by `cp -al`, say) is refused at the next start:
+    // said now, while the daemon still runs, rather than when it is restarted.
+    if (absl::Status names = OneNameOnly(config_.database, config_.database); !names.ok()) {
+      spdlog::error("{}; hotlined runs on, but will refuse to start until then",
+                    std::string(names.message()));
+    }
     absl::StatusOr<storage::RetentionCounts> counts = store_.ApplyRetention(cut);
     if (!counts.ok()) {
       spdlog::error("the retention job failed (it runs again later): {}",

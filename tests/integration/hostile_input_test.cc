@@ -3,18 +3,16 @@
 // excerpt, log lines that cannot be forged, a stream whose message cannot be parsed ended with
 // INVALID_ARGUMENT, and listen ports refused outside 0-65535. Each case names the defect it pins.
 #include <grpcpp/generic/generic_stub.h>
-#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <catch2/catch.hpp>
-#include <mutex>
-#include <sstream>
 #include <thread>
 
 #include "daemon/logging.h"
 #include "daemon/text_checks.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/testing/daemon_fixture.h"
+#include "tests/testing/log_capture.h"
 #include "tests/testing/manual_time.h"
 
 namespace hotline {
@@ -25,6 +23,7 @@ using testing::Authorize;
 using testing::DaemonFixture;
 using testing::DeskClient;
 using testing::GatewayClient;
+using testing::LogCapture;
 using testing::SignedIn;
 namespace v1 = ::hotline::v1;
 
@@ -32,49 +31,6 @@ const std::string kMegabyte(1 << 20, 'x');
 
 // The longest an echo of an untrusted value may be: an excerpt and its "…(N bytes)".
 constexpr size_t kLongestEcho = daemon::kExcerptBytes + 32;
-
-// Everything the daemon logs while it lives, for checks on what a log line quotes.
-class CapturedLog final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  // The lines logged so far.
-  std::vector<std::string> Lines() {
-    std::lock_guard lock(mutex_);
-    std::vector<std::string> lines;
-    std::istringstream in(text_);
-    for (std::string line; std::getline(in, line);) {
-      lines.push_back(line);
-    }
-    return lines;
-  }
-
- protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    text_.append(formatted.data(), formatted.size());
-  }
-  void flush_() override {}
-
- private:
-  std::string text_;
-};
-
-// Sends spdlog's default logger to a CapturedLog for the test's lifetime.
-class LogCapture {
- public:
-  LogCapture() : previous_(spdlog::default_logger()), log_(std::make_shared<CapturedLog>()) {
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>("captured", log_));
-  }
-  ~LogCapture() { spdlog::set_default_logger(previous_); }
-  LogCapture(const LogCapture&) = delete;
-  LogCapture& operator=(const LogCapture&) = delete;
-
-  std::vector<std::string> Lines() { return log_->Lines(); }
-
- private:
-  std::shared_ptr<spdlog::logger> previous_;
-  std::shared_ptr<CapturedLog> log_;
-};
 
 // A daemon with gateway "gw-1" connected and welcomed.
 struct WithGateway {

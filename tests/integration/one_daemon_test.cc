@@ -7,6 +7,8 @@
 #include <filesystem>
 
 #include "tests/testing/daemon_fixture.h"
+#include "tests/testing/log_capture.h"
+#include "tests/testing/manual_time.h"
 
 namespace hotline {
 namespace {
@@ -86,6 +88,34 @@ TEST_CASE("a database with a hard link is refused, beside a daemon and after one
   std::filesystem::remove(hard_link);
   first.Start();  // One name again: it starts.
   CHECK(first.daemon->grpc_port() > 0);
+}
+
+TEST_CASE("a hard link made while the daemon runs is reported at the next retention run",
+          "[integration][start]") {
+  // Defect: a hard link made while hotlined ran (a backup by `cp -al`, say) was found only at the
+  // next start, which it refused: the helpline was down until someone read why. The retention
+  // job, at start and every run_every_minutes, now says so while the daemon still runs.
+  auto time = std::make_shared<testing::ManualTime>();
+  testing::LogCapture log;
+  DaemonFixture first([](daemon::Config& c) { c.retention.run_every_minutes = 60; }, nullptr, time);
+  const auto reported = [&] {
+    for (const std::string& line : log.Lines()) {
+      if (line.find("2 names (hard links)") != std::string::npos &&
+          line.find("will refuse to start until then") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  };
+  first.AddCounsellor("lan", "38");  // The run at start is over: its answer came before this.
+  CHECK_FALSE(reported());
+  const std::filesystem::path hard_link = first.dir.path() / "backup.db";
+  std::filesystem::create_hard_link(first.config.database, hard_link);
+  time->Advance(std::chrono::minutes(60));  // The next run.
+  first.AddCounsellor("mai", "38");         // Answered after the run's own answer.
+  CHECK(reported());
+  // The daemon runs on and writes its database.
+  CHECK(testing::CounsellorIn(first.View(), "mai").counsellor_id() == "mai");
 }
 
 TEST_CASE("a database first created through a dangling symlink is locked under its real name",
