@@ -1,6 +1,7 @@
 #!/bin/bash
 # After hotlined is killed and comes back on the same address, a desk and a gateway (hotline-sim)
-# sign in again as soon as it is back, not at their next scheduled attempt or later.
+# sign in again as soon as it is back, not at their next scheduled attempt or later; the desk
+# also after a SIGTERM.
 #
 # Regression: each client slept between attempts, and the attempt after the sleep failed at once
 # with its channel's last error ("Connection refused") though the daemon had been serving for
@@ -42,6 +43,21 @@ desk_at=$(grep "$signed_in" "$dir/desk.out" | sed -n 2p | cut -d' ' -f1)
 [ "$(millis "$desk_at")" -lt "$(millis "$desk_by")" ] ||
   fail "the desk was back at $desk_at, not before its next try at $desk_by"
 
+# The desk again, after a SIGTERM: the daemon says it is shutting down (UNAVAILABLE) and closes
+# the connection (GOAWAY) rather than vanishing.
+pauses=$(grep -c "$long_pause" "$dir/desk.out")
+kill -TERM "$daemon_pid"
+wait "$daemon_pid" 2> /dev/null || true
+more_pauses() { [ "$(grep -c "$long_pause" "$dir/desk.out")" -gt "$pauses" ]; }
+wait_until more_pauses
+start_hotlined after_term "$grpc"
+desk_by=$(grep "$long_pause" "$dir/desk.out" | tail -1 | sed 's/.*(by \([0-9:.]*\))$/\1/')
+desk_back_after_term() { [ "$(grep -c "$signed_in" "$dir/desk.out")" -ge 3 ]; }
+wait_until desk_back_after_term
+desk_at=$(grep "$signed_in" "$dir/desk.out" | sed -n 3p | cut -d' ' -f1)
+[ "$(millis "$desk_at")" -lt "$(millis "$desk_by")" ] ||
+  fail "after a SIGTERM the desk was back at $desk_at, not before its next try at $desk_by"
+
 # The gateway.
 "$bin/hotline-sim" --server "$grpc" --gateway-id gw --calls 0 --no-exit-when-done \
   > "$dir/sim.out" 2>&1 &
@@ -62,7 +78,7 @@ wait_until sim_back
 sim_at=$(grep "welcome gw" "$dir/sim.out" | sed -n 2p | cut -d' ' -f1)
 [ "$(millis "$sim_at")" -lt "$sim_by" ] ||
   fail "hotline-sim was back at $sim_at, not before its next try ($lost)"
-desk_back_again() { [ "$(grep -c "$signed_in" "$dir/desk.out")" -ge 3 ]; }
+desk_back_again() { [ "$(grep -c "$signed_in" "$dir/desk.out")" -ge 4 ]; }
 wait_until desk_back_again
 
 stop_hotlined
