@@ -630,6 +630,20 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
         absl::StrCat("call_id: the caller of '", call_id, "' withheld their number"));
   }
   never_route_.insert({counsellor_id, caller_key});
+  // An offer of this caller ringing on their desk now is withdrawn: accepting it would route the
+  // caller to the counsellor the rule excludes. Not a missed offer; the call goes back in its
+  // place for someone else, and the counsellor, still at their desk, is matched again. A call
+  // already accepted (connecting or connected) is theirs: the rule is for the caller's next one.
+  Counsellor& c = *LookupCounsellor(counsellor_id);
+  if (c.state == CounsellorState::kReserved) {
+    Call& call = *calls_.at(c.call_id);
+    if (call.info.caller_key == caller_key) {
+      RevokeOffer(call, RevokeReason::kWithdrawn);
+      ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
+      ReturnToQueue(call);
+      MatchCounsellor(c);
+    }
+  }
   holds_to_review_.push_back(counsellor_id);  // A call of this caller may be held for them.
   ReviewHolds();
   return absl::OkStatus();

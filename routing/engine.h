@@ -253,7 +253,9 @@ class Engine final {
                                            Timestamp now);
 
   // Never offers this caller (the caller of `call_id`, live or finished within the repeat
-  // window) to this counsellor again. NOT_FOUND if the call is unknown.
+  // window) to this counsellor again; an offer of theirs ringing on that counsellor's desk is
+  // withdrawn (OfferRevoked, kWithdrawn) and goes to someone else. NOT_FOUND if the call is
+  // unknown.
   [[nodiscard]] absl::Status NeverRoute(const std::string& counsellor_id,
                                         const std::string& call_id, Timestamp now) {
     return NeverRoute(counsellor_id, call_id, "", now);

@@ -197,6 +197,34 @@ TEST_CASE("an offer left unanswered goes to the other counsellor", "[integration
   gw.WaitForCommand(v1::Command::kConnect);
 }
 
+TEST_CASE("a never-route mark withdraws the offer of that caller ringing on that desk",
+          "[integration]") {
+  // Defect (a black-box check): `hotlinectl never CALL an` while the call rang on an's desk left
+  // the offer there; an accepted it and the gateway was told to connect the caller to an.
+  ManualDaemon md;
+  DaemonFixture& f = md.f;
+  TwoDesks desks(f);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.Arrive("call-5", "38");
+  CHECK(desks.an.WaitFor(IsOffer).offer().call().call_id() == "call-5");
+  grpc::ClientContext ctx;
+  testing::Authorize(ctx, DaemonFixture::kSupervisorToken);
+  v1::SupervisorNeverRouteRequest never;
+  never.set_request_id("never-1");
+  never.set_counsellor_id("an");
+  never.set_call_id("call-5");
+  v1::SupervisorNeverRouteResponse response;
+  REQUIRE(v1::SupervisorService::NewStub(f.channel)->NeverRouteCaller(&ctx, never, &response).ok());
+  const v1::DeskEvent revoked =
+      desks.an.WaitFor([](const v1::DeskEvent& e) { return e.has_offer_revoked(); });
+  CHECK(revoked.offer_revoked().call_id() == "call-5");
+  CHECK(revoked.offer_revoked().reason() == v1::OfferRevokedEvent::REASON_WITHDRAWN);
+  CHECK(desks.binh.WaitFor(IsOffer).offer().call().call_id() == "call-5");
+  CHECK(desks.an.Answer("call-5", true).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(desks.binh.Answer("call-5", true).ok());
+  CHECK(gw.WaitForCommand(v1::Command::kConnect).connect().counsellor_id() == "binh");
+}
+
 TEST_CASE("a connect the gateway never answers fails after routing.connect_timeout_ms",
           "[integration]") {
   auto time = std::make_shared<testing::ManualTime>();

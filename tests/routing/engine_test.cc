@@ -850,6 +850,46 @@ TEST_CASE("a held repeat call goes to someone else at once when its counsellor n
   OfferedToAnAtOnce(h);
 }
 
+TEST_CASE("a never-route rule withdraws its caller's offer ringing on that counsellor's desk",
+          "[routing]") {
+  // Defect (a black-box check): a supervisor marked a caller never to be routed to the counsellor
+  // whose desk was ringing with their call; the offer stayed, the counsellor accepted it, and the
+  // caller was connected to the counsellor the rule excludes.
+  EngineHarness h;
+  h.SignIn(Profile("an", "38"));
+  h.Advance(1s);
+  h.Arrive(From("c1", "child-7"));
+  REQUIRE(h.engine.FindCall("c1")->counsellor_id == "an");
+  h.SignIn(Profile("binh", "38"));
+  h.Take();
+  // A rule for another caller leaves the offer ringing.
+  EngineHarness::Expect(h.engine.NeverRoute("an", "c1", "child-8", h.now));
+  CHECK(h.Take().empty());
+  CHECK(h.StateOf("an") == CounsellorState::kReserved);
+  EngineHarness::Expect(h.engine.NeverRoute("an", "c1", h.now));
+  const std::vector<routing::Effect> effects = h.Take();
+  std::vector<std::string> revoked;
+  std::vector<std::string> offered;
+  for (const routing::Effect& e : effects) {
+    if (const auto* r = std::get_if<routing::OfferRevoked>(&e)) {
+      CHECK(r->reason == routing::RevokeReason::kWithdrawn);  // Not missed: no break for it.
+      revoked.push_back(r->call_id + ":" + r->counsellor_id);
+    } else if (const auto* o = std::get_if<routing::OfferMade>(&e)) {
+      offered.push_back(o->call.call_id + ":" + o->counsellor_id);
+    }
+  }
+  CHECK(revoked == std::vector<std::string>{"c1:an"});
+  CHECK(offered == std::vector<std::string>{"c1:binh"});
+  CHECK(h.StateOf("an") == CounsellorState::kAvailable);
+  CHECK(h.engine.AnswerOffer("an", "c1", true, h.now).code() == absl::StatusCode::kNotFound);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+  // Nobody else free: the call waits rather than go back to them.
+  EngineHarness::Expect(h.engine.AnswerOffer("binh", "c1", false, h.now));
+  CHECK(h.StateOf("an") == CounsellorState::kAvailable);
+  CHECK(h.engine.FindCall("c1")->counsellor_id != "an");
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
 TEST_CASE("a held repeat call goes to someone else at once when its counsellor loses the skill",
           "[routing]") {
   EngineHarness h;
