@@ -24,6 +24,10 @@ namespace {
 
 // The earliest arrival time a gateway may give, before now (gateway.proto HeldCall.arrived_at).
 constexpr routing::Millis kLongestBackdate{24 * 3'600'000};
+// How long a call admitted from a Hello has, past its maximum wait, before it times out: the
+// gateway resends its unacknowledged events (a caller's hang-up) right after the Welcome, and a
+// hang-up that comes first ends the call as the caller did (routing::Engine::CallArrived).
+constexpr routing::Millis kHeldCallGrace{10'000};
 // How many distinct unknown province codes are logged (one line each).
 constexpr size_t kUnknownProvincesLogged = 100;
 
@@ -1203,11 +1207,16 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
   if (held.has_arrived_at()) {
     arrived_at = FromProto(held.arrived_at());  // Bounded by ArrivalRecord.
   }
-  // The call's commands wait until it is known whether it stays: one admitted already past its
-  // maximum wait is finished at once, and its Welcome result carries its callback, so neither
-  // the arrival's announcement nor a second offer_callback is sent for it.
+  // The gateway may list the call because its caller's hang-up is not acknowledged yet, and
+  // resend that right after the Welcome: the call does not time out before kHeldCallGrace, even
+  // when its maximum wait has passed, so the hang-up ends it as the caller did. Timed out at
+  // once, such a call was recorded timed out with a callback nobody asked for.
+  v1::JournalRecord arrival = ArrivalRecord(gateway_id, call_id, held.arrived(), arrived_at);
+  *arrival.mutable_call_arrived()->mutable_times_out_not_before() = ToProto(Now() + kHeldCallGrace);
+  // The call's commands wait until it is known whether it stays: one the engine finished at once
+  // has its Welcome result carry how, so no announcement is sent for it.
   admitting_ = &call_id;
-  const absl::Status s = Apply(ArrivalRecord(gateway_id, call_id, held.arrived(), arrived_at));
+  const absl::Status s = Apply(std::move(arrival));
   admitting_ = nullptr;
   std::vector<v1::Command> held_back = std::exchange(admitted_commands_, {});
   if (s.code() == absl::StatusCode::kAlreadyExists) {
@@ -1227,7 +1236,8 @@ v1::HeldCallResult EngineHost::ReconcileHeld(const std::string& gateway_id,
     result.set_state(static_cast<v1::CallState>(admitted->state));
     return result;
   }
-  // Admitted already past its maximum wait: finished at once, with its callback.
+  // Finished at once by the engine (none does today: even past its maximum wait, an admitted
+  // call waits kHeldCallGrace): the Welcome says how.
   auto fate = RecentFate(call_id);
   if (!fate) {
     spdlog::critical("BUG: call {} admitted from a hello is neither live nor finished", call_id);

@@ -307,8 +307,12 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
       return engine.SubmitDisposition(in.counsellor_id(), in.call_id(),
                                       FromRecord(in.disposition()), in.ready_for_next(), at);
     }
-    case v1::JournalRecord::kCallArrived:
-      return engine.CallArrived(FromRecord(record.call_arrived()), at);
+    case v1::JournalRecord::kCallArrived: {
+      const v1::CallInfoRecord& in = record.call_arrived();
+      return engine.CallArrived(FromRecord(in), at,
+                                in.has_times_out_not_before() ? FromProto(in.times_out_not_before())
+                                                              : routing::Timestamp{});
+    }
     case v1::JournalRecord::kCallerHungUp:
       return engine.CallerHungUp(record.caller_hung_up(), at);
     case v1::JournalRecord::kCallbackRequested:

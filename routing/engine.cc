@@ -447,7 +447,7 @@ void Engine::CoolDown(Counsellor& c) {
 
 // --- Gateway events. ---
 
-absl::Status Engine::CallArrived(CallInfo info, Timestamp now) {
+absl::Status Engine::CallArrived(CallInfo info, Timestamp now, Timestamp times_out_not_before) {
   AdvanceTo(now);
   if (calls_.contains(info.call_id) || memory_.IsFinished(info.call_id)) {
     return absl::AlreadyExistsError(absl::StrCat("call_id: '", info.call_id, "' already exists"));
@@ -465,7 +465,8 @@ absl::Status Engine::CallArrived(CallInfo info, Timestamp now) {
     SetTimer(TimerKind::kRepeatHold, call, call.hold_until, 0);
   }
   PlaceOnLadder(call);
-  SetTimer(TimerKind::kMaxWait, call, call.info.arrived_at + options_.max_wait_ms, 0);
+  SetTimer(TimerKind::kMaxWait, call,
+           std::max(call.info.arrived_at + options_.max_wait_ms, times_out_not_before), 0);
   Enqueue(call);
   MatchCall(call);
   if (call.state == CallState::kWaiting) {

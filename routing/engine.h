@@ -231,8 +231,13 @@ class Engine final {
   // live or was finished recently (the engine remembers ids it finished this run). A province
   // that is missing or unknown is no reason to refuse a call: it routes at national scope on
   // every step of its ladder (see ScopeOf). Taken by value: a caller done with it moves it in,
-  // and its strings are never copied (issue 11).
-  [[nodiscard]] absl::Status CallArrived(CallInfo call, Timestamp now);
+  // and its strings are never copied (issue 11). `times_out_not_before`: the call does not time
+  // out before then, even past its maximum wait. Set for a call admitted from a gateway's Hello
+  // (reconciliation), which the gateway may list because its caller's hang-up is not yet
+  // acknowledged: the hang-up, resent right after the Welcome, then ends it as the caller did,
+  // where timing it out at once recorded a timed-out call with a callback nobody asked for.
+  [[nodiscard]] absl::Status CallArrived(CallInfo call, Timestamp now,
+                                         Timestamp times_out_not_before = {});
   // The caller hung up before being connected. NOT_FOUND; FAILED_PRECONDITION once connected.
   [[nodiscard]] absl::Status CallerHungUp(const std::string& call_id, Timestamp now);
   // The caller chose a callback instead of waiting. Same errors as CallerHungUp.

@@ -890,6 +890,27 @@ TEST_CASE("a never-route rule withdraws its caller's offer ringing on that couns
   EngineHarness::Expect(h.engine.CheckInvariants());
 }
 
+TEST_CASE("a call admitted past its maximum wait waits until times_out_not_before, no longer",
+          "[routing]") {
+  EngineHarness h;  // Nobody signed in: nobody can take it.
+  auto old = Call("held", "38");
+  old.arrived_at = h.now - 10min;  // Twice the 5 min maximum wait.
+  EngineHarness::Expect(h.engine.CallArrived(old, h.now, h.now + 10s));
+  CHECK(h.TakeOf<routing::CallbackOffered>().empty());
+  CHECK(h.engine.FindCall("held")->state == routing::CallState::kWaiting);
+  h.Advance(9'999ms);
+  CHECK(h.TakeOf<routing::CallbackOffered>().empty());
+  h.Advance(1ms);
+  CHECK(h.TakeOf<routing::CallbackOffered>().size() == 1);
+  CHECK_FALSE(h.engine.FindCall("held").has_value());
+  // Without it, as any arrival: timed out at once.
+  auto other = Call("other", "38");
+  other.arrived_at = h.now - 10min;
+  EngineHarness::Expect(h.engine.CallArrived(other, h.now));
+  CHECK(h.TakeOf<routing::CallbackOffered>().size() == 1);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
 TEST_CASE("a held repeat call goes to someone else at once when its counsellor loses the skill",
           "[routing]") {
   EngineHarness h;
