@@ -320,8 +320,11 @@ absl::StatusOr<Config> ParseConfig(const std::string& text, const std::string& s
   }
   c.engine.missed_offers_before_break = static_cast<int>(missed);
   if (synchronous != "NORMAL" && synchronous != "FULL") {
+    // Named with its line, as every other value is (the key is there: the default is valid).
+    const toml::node* node = root.at_path("storage.synchronous").node();
     return absl::InvalidArgumentError(
-        fmt::format("{}: 'storage.synchronous' must be \"NORMAL\" or \"FULL\"", source));
+        fmt::format("{}: 'storage.synchronous' must be \"NORMAL\" or \"FULL\"",
+                    node != nullptr ? Where(source, node->source()) : source));
   }
   c.synchronous = synchronous;
   if (absl::Status s = CheckTlsConfig(c.tls); !s.ok()) {

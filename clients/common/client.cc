@@ -285,6 +285,25 @@ std::string WithDefaultPort(std::string address) {
   return colons == 1 ? address : address + ":50051";
 }
 
+std::string ServerPortProblem(const std::string& address) {
+  if (address.starts_with("unix:") || address.starts_with("dns:") || address.starts_with("ipv4:") ||
+      address.starts_with("ipv6:")) {
+    return "";
+  }
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return "";
+  }
+  const std::string port = address.substr(colon + 1);
+  int value = -1;
+  const char* end = port.data() + port.size();
+  const auto [stop, error] = std::from_chars(port.data(), end, value);
+  if (port.empty() || error != std::errc() || stop != end || value < 0 || value > 65535) {
+    return fmt::format("port '{}' is not a number from 0 to 65535", port);
+  }
+  return "";
+}
+
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
   std::ifstream file(path);
   if (!file) {
@@ -350,6 +369,9 @@ void AddServerFlags(CLI::App& app, std::string& server, std::string& token,
       token = *std::move(read);
     }
     server = WithDefaultPort(server);
+    if (std::string problem = ServerPortProblem(server); !problem.empty()) {
+      throw CLI::ValidationError("--server: " + problem);
+    }
     Hints& hints = TheHints();
     std::lock_guard lock(hints.mu);
     hints.address = server;

@@ -137,6 +137,10 @@ CLI::Validator WholeNumber(long long least = 0);
 // "host" -> "host:50051", "::1" -> "[::1]:50051"; "host:port", "[v6]:port" and "unix:..." are
 // kept as they are.
 std::string WithDefaultPort(std::string address);
+// Why `address` (after WithDefaultPort) names no port a client can connect to: "port '99999' is
+// not a number from 0 to 65535"; empty when it does, or when it is a unix:, dns:, ipv4: or ipv6:
+// target, which gRPC reads itself. gRPC would take 99999 modulo 65536 and try another port.
+std::string ServerPortProblem(const std::string& address);
 
 // The token in `path`, without surrounding white space. INVALID_ARGUMENT naming the file when it
 // cannot be read or holds no token.

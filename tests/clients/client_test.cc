@@ -150,6 +150,17 @@ TEST_CASE("a host without a port means port 50051, anything else is kept", "[cli
   CHECK(WithDefaultPort("[::1]") == "[::1]:50051");
   CHECK(WithDefaultPort("::1") == "[::1]:50051");
   CHECK(WithDefaultPort("unix:/run/hotline.sock") == "unix:/run/hotline.sock");
+  // A port gRPC would wrap (99999 is 34463 to it) or cannot read is refused by the clients.
+  CHECK(ServerPortProblem("127.0.0.1:99999") == "port '99999' is not a number from 0 to 65535");
+  CHECK(ServerPortProblem("[::1]:65536") == "port '65536' is not a number from 0 to 65535");
+  CHECK(ServerPortProblem("host:50x") == "port '50x' is not a number from 0 to 65535");
+  CHECK(ServerPortProblem("host:") == "port '' is not a number from 0 to 65535");
+  CHECK(ServerPortProblem("host:-1") == "port '-1' is not a number from 0 to 65535");
+  for (const char* fine : {"127.0.0.1:65535", "[::1]:50051", "h:0", "unix:/run/hotline.sock",
+                           "dns:///hotline.example:443"}) {
+    INFO(fine);
+    CHECK(ServerPortProblem(fine).empty());
+  }
 }
 
 TEST_CASE("a token file gives its token without white space, or an error naming the file",

@@ -47,6 +47,11 @@ TEST_CASE("a config error names the file, the line and the key", "[daemon]") {
   CHECK_THAT(std::string(range.status().message()),
              Catch::Contains("h.toml:2") && Catch::Contains("routing.wrap_up_ms"));
 
+  // A value outside its choices too (a black-box check: this one named no line).
+  auto choice = ParseConfig("[storage]\n\nsynchronous = \"OFF\"\n", "h.toml");
+  CHECK(std::string(choice.status().message()) ==
+        "h.toml:3: 'storage.synchronous' must be \"NORMAL\" or \"FULL\"");
+
   auto type = ParseConfig("[server]\ngrpc_listen = 50051\n", "h.toml");
   CHECK_THAT(std::string(type.status().message()), Catch::Contains("must be a string"));
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The clients' errors say what to do (issue 9, the newcomer's path), with real processes:
 # a daemon that is down is named by its address with ./deploy/run; a token of the wrong role
-# says which role's token is wanted; a bad count reads as a sentence; a token file that cannot
-# be read is named.
+# says which role's token is wanted; a bad count or port reads as a sentence; a token file that
+# cannot be read is named.
 #
 # Usage: client_errors_test.sh BIN_DIR SOURCE_DIR
 set -euo pipefail
@@ -22,6 +22,9 @@ expect_failure() {
 # Nothing listens on the discard port: the daemon is down.
 expect_failure down "hotlined is not answering at 127.0.0.1:9: is it running? Start it with ./deploy/run" \
   "$bin/hotlinectl" --server 127.0.0.1:9 --token x counsellor list
+# A port past 65535: gRPC would wrap it (99999 is 34463) and try another daemon's port.
+expect_failure port "--server: port '99999' is not a number from 0 to 65535" \
+  "$bin/hotlinectl" --server 127.0.0.1:99999 --token x status
 expect_failure count "--calls: must be a whole number, 0 or more, not '-3'" \
   "$bin/hotline-sim" --token x --calls -3
 expect_failure file "--token-file: cannot read '$dir/nowhere'" \
