@@ -1616,6 +1616,7 @@ void EngineHost::NeverRoute(const std::string& origin, const std::string& reques
         v1::JournalRecord record;
         record.mutable_never_route()->set_counsellor_id(counsellor_id);
         record.mutable_never_route()->set_call_id(call_id);
+        record.mutable_never_route()->set_withdraws_offer(true);
         if (absl::Status s = Apply(std::move(record)); !s.ok()) {
           return s;
         }

@@ -397,8 +397,8 @@ class EngineHost final {
   // (an older connect's, repeated or late) must not fail the current one.
   std::map<std::string, std::string> connect_ids_;
   // While ReconcileHeld admits a call from a Hello, that call's commands, held back until it is
-  // known whether the call stays live (then sent) or finished at once (then its Welcome result
-  // carries its callback, and nothing else is worth sending).
+  // known whether the call stays live (then sent; so it does, even past its maximum wait, for
+  // kHeldCallGrace) or was finished at once (then its Welcome result says how).
   const std::string* admitting_ = nullptr;
   std::vector<v1::Command> admitted_commands_;
   // The call finished last and when, and the late dispositions recorded at the engine's latest

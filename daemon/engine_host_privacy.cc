@@ -4,6 +4,8 @@
 // (as ExplainCall does), since the writer owns the database connection.
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 #include "daemon/convert.h"
 #include "daemon/data_files.h"
@@ -202,8 +204,12 @@ void EngineHost::RunRetention() {
   pending_.answers.push_back([this, cut, every = r.run_every_minutes] {
     // A hard link made since the start (a backup by `cp -al`, say) is refused at the next start:
     // said now, while the daemon still runs, rather than when it is restarted.
-    if (absl::Status names = OneNameOnly(config_.database, config_.database); !names.ok()) {
-      spdlog::error("{}; hotlined runs on, but will refuse to start until then",
+    std::error_code error;
+    const std::filesystem::path real = std::filesystem::weakly_canonical(config_.database, error);
+    if (absl::Status names =
+            OneNameOnly(error ? config_.database : real.string(), config_.database);
+        !names.ok()) {
+      spdlog::error("{}; hotlined runs on, but will refuse to start until the others are removed",
                     std::string(names.message()));
     }
     absl::StatusOr<storage::RetentionCounts> counts = store_.ApplyRetention(cut);

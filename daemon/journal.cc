@@ -337,7 +337,8 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
       return absl::OkStatus();
     case v1::JournalRecord::kNeverRoute:
       return engine.NeverRoute(record.never_route().counsellor_id(), record.never_route().call_id(),
-                               record.never_route().caller_key(), at);
+                               record.never_route().caller_key(), at,
+                               record.never_route().withdraws_offer());
     case v1::JournalRecord::kSetPolicy:
       return engine.SetPolicy(FromRecord(record.set_policy()), at);
     case v1::JournalRecord::kRestarted:
@@ -368,6 +369,9 @@ void CallToRecord(const routing::CallEntry& call, v1::CallEntryRecord* r) {
   r->set_ladder_generation(call.ladder_generation);
   r->set_preferred_counsellor(call.preferred_counsellor);
   *r->mutable_hold_until() = ToProto(call.hold_until);
+  if (call.times_out_not_before != routing::Timestamp{}) {
+    *r->mutable_times_out_not_before() = ToProto(call.times_out_not_before);
+  }
 }
 
 // The snapshot of `state`, its live calls only if `with_calls`.
@@ -532,6 +536,9 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
     call.ladder_generation = r.ladder_generation();
     call.preferred_counsellor = r.preferred_counsellor();
     call.hold_until = FromProto(r.hold_until());
+    if (r.has_times_out_not_before()) {
+      call.times_out_not_before = FromProto(r.times_out_not_before());
+    }
     state.calls.push_back(std::move(call));
   }
   for (const auto& r : s.timers()) {

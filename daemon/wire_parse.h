@@ -1,5 +1,6 @@
-// Parsing a message the daemon receives as raw bytes (the unary requests and the gateway's
-// stream), so that bytes gRPC could not parse get an answer that names what is wrong.
+// Parsing a message the daemon receives as raw bytes (the unary requests, the server streams'
+// opening requests and the gateway's stream), so that bytes gRPC could not parse get an answer
+// that names what is wrong.
 //
 // Why: proto3 refuses a whole message when one of its strings is not UTF-8. Left to gRPC 1.51's
 // generated code, such a unary request is answered INTERNAL "Unable to parse request" before the

@@ -465,6 +465,7 @@ absl::Status Engine::CallArrived(CallInfo info, Timestamp now, Timestamp times_o
     SetTimer(TimerKind::kRepeatHold, call, call.hold_until, 0);
   }
   PlaceOnLadder(call);
+  call.times_out_not_before = times_out_not_before;
   SetTimer(TimerKind::kMaxWait, call,
            std::max(call.info.arrived_at + options_.max_wait_ms, times_out_not_before), 0);
   Enqueue(call);
@@ -613,7 +614,8 @@ std::optional<std::string> Engine::CallerOf(const std::string& call_id) const {
 }
 
 absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::string& call_id,
-                                std::string caller_key, Timestamp now) {
+                                std::string caller_key, Timestamp now,
+                                bool withdraw_ringing_offer) {
   AdvanceTo(now);
   if (LookupCounsellor(counsellor_id) == nullptr) {
     return NoCounsellor(counsellor_id);
@@ -636,7 +638,7 @@ absl::Status Engine::NeverRoute(const std::string& counsellor_id, const std::str
   // place for someone else, and the counsellor, still at their desk, is matched again. A call
   // already accepted (connecting or connected) is theirs: the rule is for the caller's next one.
   Counsellor& c = *LookupCounsellor(counsellor_id);
-  if (c.state == CounsellorState::kReserved) {
+  if (withdraw_ringing_offer && c.state == CounsellorState::kReserved) {
     Call& call = *calls_.at(c.call_id);
     if (call.info.caller_key == caller_key) {
       RevokeOffer(call, RevokeReason::kWithdrawn);
@@ -1015,7 +1017,8 @@ int Engine::PositionOf(const Call& call) const {
 }
 
 void Engine::ReturnToQueue(Call& call) {
-  if (call.expired || now_ >= call.info.arrived_at + options_.max_wait_ms) {
+  if (call.expired ||
+      now_ >= std::max(call.info.arrived_at + options_.max_wait_ms, call.times_out_not_before)) {
     Emit(CallbackOffered{call.info.call_id, call.info.gateway_id});
     Finish(call, Outcome::kTimedOut, "");
     return;
@@ -2147,6 +2150,7 @@ CallEntry Engine::ToEntry(Call call) {
   entry.generation = call.generation;
   entry.preferred_counsellor = std::move(call.preferred_counsellor);
   entry.hold_until = call.hold_until;
+  entry.times_out_not_before = call.times_out_not_before;
   entry.ladder_generation = call.ladder_generation;
   entry.record = ToRecord(std::move(call.record));  // Its `call` stays empty: `info` is the call.
   return entry;
@@ -2185,6 +2189,7 @@ Engine::Call Engine::FromEntry(CallEntry entry) {
   call.generation = entry.generation;
   call.preferred_counsellor = std::move(entry.preferred_counsellor);
   call.hold_until = entry.hold_until;
+  call.times_out_not_before = entry.times_out_not_before;
   call.ladder_generation = entry.ladder_generation;
   // A live call's record has no disposition (it comes with the input that finishes the call),
   // and snapshots before the engine kept one copy of a live call carry a second in

@@ -268,9 +268,11 @@ class Engine final {
   // The same for `caller_key`, the caller CallerOf(call_id) found when the rule was first made,
   // whether or not the call is still known: a replay then makes the same rule after the call is
   // forgotten. Empty: the caller is looked up as above.
+  // `withdraw_ringing_offer` false: the ringing offer stays, as engines before the withdrawal
+  // decided (a replay of their journal records).
   [[nodiscard]] absl::Status NeverRoute(const std::string& counsellor_id,
                                         const std::string& call_id, std::string caller_key,
-                                        Timestamp now);
+                                        Timestamp now, bool withdraw_ringing_offer = true);
   // The caller of a live call or of a finished one still remembered (empty when withheld);
   // nullopt when the call is unknown.
   std::optional<std::string> CallerOf(const std::string& call_id) const;
@@ -531,6 +533,9 @@ class Engine final {
     std::string preferred_counsellor;  // Its hold (hold_until) is read only when it has one.
     CallInfo info;
     Timestamp hold_until{};
+    // Not timed out before this, even past its maximum wait (CallArrived): the kMaxWait timer is
+    // set for it, and ReturnToQueue honours it when an offer comes back meanwhile.
+    Timestamp times_out_not_before{};
     uint64_t admission_seq = 0;
     std::string counsellor_id;
     uint64_t generation = 0;

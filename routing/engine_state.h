@@ -91,6 +91,8 @@ struct CallEntry {
   // until when the call waits for them if they are busy.
   std::string preferred_counsellor;
   Timestamp hold_until{};
+  // A call admitted from a gateway's Hello: not timed out before this (Engine::CallArrived).
+  Timestamp times_out_not_before{};
   // Bumped when the call's ladder or step is re-derived (policy reload, priority change); a step
   // timer set under an older one is stale.
   uint64_t ladder_generation = 0;

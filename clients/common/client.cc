@@ -286,9 +286,11 @@ std::string WithDefaultPort(std::string address) {
 }
 
 std::string ServerPortProblem(const std::string& address) {
-  if (address.starts_with("unix:") || address.starts_with("dns:") || address.starts_with("ipv4:") ||
-      address.starts_with("ipv6:")) {
-    return "";
+  for (const char* scheme :
+       {"unix:", "unix-abstract:", "dns:", "ipv4:", "ipv6:", "vsock:", "xds:"}) {
+    if (address.starts_with(scheme)) {
+      return "";  // gRPC's own target syntax.
+    }
   }
   const size_t colon = address.rfind(':');
   if (colon == std::string::npos) {

@@ -90,8 +90,8 @@ class Server {
   // &response). Returns the call's status; `response` is filled when it is OK.
   //
   // A request holding text that is not UTF-8 (a command-line argument or a line read in another
-  // encoding) is not sent: gRPC could not parse it at the daemon and would answer only INTERNAL,
-  // "Unable to parse request". The call returns INVALID_ARGUMENT naming the field instead.
+  // encoding) is not sent: the call returns INVALID_ARGUMENT naming the field, the words the
+  // daemon would answer with (an older daemon answered INTERNAL, "Unable to parse request").
   template <typename Stub, typename Request, typename Response>
   grpc::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
                     const Request& request, Response* response) const {
@@ -138,8 +138,9 @@ CLI::Validator WholeNumber(long long least = 0);
 // kept as they are.
 std::string WithDefaultPort(std::string address);
 // Why `address` (after WithDefaultPort) names no port a client can connect to: "port '99999' is
-// not a number from 0 to 65535"; empty when it does, or when it is a unix:, dns:, ipv4: or ipv6:
-// target, which gRPC reads itself. gRPC would take 99999 modulo 65536 and try another port.
+// not a number from 0 to 65535"; empty when it does, or when it is a target in gRPC's own
+// syntax (unix:, unix-abstract:, dns:, ipv4:, ipv6:, vsock:, xds:), which gRPC reads itself. gRPC
+// would take 99999 modulo 65536 and try another port.
 std::string ServerPortProblem(const std::string& address);
 
 // The token in `path`, without surrounding white space. INVALID_ARGUMENT naming the file when it

@@ -156,8 +156,9 @@ TEST_CASE("a host without a port means port 50051, anything else is kept", "[cli
   CHECK(ServerPortProblem("host:50x") == "port '50x' is not a number from 0 to 65535");
   CHECK(ServerPortProblem("host:") == "port '' is not a number from 0 to 65535");
   CHECK(ServerPortProblem("host:-1") == "port '-1' is not a number from 0 to 65535");
-  for (const char* fine : {"127.0.0.1:65535", "[::1]:50051", "h:0", "unix:/run/hotline.sock",
-                           "dns:///hotline.example:443"}) {
+  for (const char* fine :
+       {"127.0.0.1:65535", "[::1]:50051", "h:0", "unix:/run/hotline.sock",
+        "dns:///hotline.example:443", "unix-abstract:hotline", "vsock:2:50051"}) {
     INFO(fine);
     CHECK(ServerPortProblem(fine).empty());
   }

@@ -24,9 +24,9 @@ routing::EngineState RoundTrip(const routing::EngineState& state) {
   return FromSnapshot(parsed);
 }
 
-// An engine holding a call in each live state, a finished one, a repeat contact and a never-route
-// pair: most fields of the state have something in them, and every optional time of a live
-// call's record is still absent.
+// An engine holding a call in each live state (one admitted from a Hello), a finished one, a
+// repeat contact and a never-route pair: most fields of the state have something in them, and
+// every optional time of a live call's record is still absent.
 void Populate(EngineHarness& h) {
   h.SignIn(Profile("an", "01"));
   h.SignIn(Profile("binh", "01"));
@@ -50,6 +50,10 @@ void Populate(EngineHarness& h) {
   EngineHarness::Expect(h.engine.AnswerOffer(third, "talking", true, h.now));
   EngineHarness::Expect(h.engine.CallConnected("talking", h.now));
   h.Arrive(Call("waiting", "01"));
+  // Admitted from a gateway's Hello: not timed out before its grace ends.
+  routing::CallInfo held = Call("held", "01");
+  held.arrived_at = h.now - Millis(600'000);
+  EngineHarness::Expect(h.engine.CallArrived(held, h.now, h.now + Millis(10'000)));
   h.Advance(Millis(1'000));
   h.Take();
 }
@@ -171,7 +175,7 @@ TEST_CASE("a snapshot encoded a call at a time parses as the whole message", "[d
   EngineHarness h;
   Populate(h);
   const routing::EngineState state = h.engine.SaveLiveState();
-  REQUIRE(state.calls.size() == 4);
+  REQUIRE(state.calls.size() == 5);
   v1::FinishedInCalls rows;
   rows.set_last_call_id("done");
   *rows.mutable_last_finished_at() = ToProto(h.now);
@@ -180,7 +184,7 @@ TEST_CASE("a snapshot encoded a call at a time parses as the whole message", "[d
   *whole.mutable_finished_in_calls() = rows;
   v1::EngineSnapshot parsed;
   REQUIRE(parsed.ParseFromString(EncodeSnapshot(state, rows)));
-  REQUIRE(parsed.calls_size() == 4);
+  REQUIRE(parsed.calls_size() == 5);
   CHECK(parsed.calls(3).info().call_id() == whole.calls(3).info().call_id());
   // Serialized again, both in field order: equal bytes, so equal messages.
   CHECK(parsed.SerializeAsString() == whole.SerializeAsString());
@@ -199,7 +203,7 @@ TEST_CASE("a snapshot that carries each live call twice restores and decides the
   EngineHarness live;
   Populate(live);
   v1::EngineSnapshot old_format = ToSnapshot(live.engine.SaveState());
-  REQUIRE(old_format.calls_size() == 4);
+  REQUIRE(old_format.calls_size() == 5);
   for (auto& call : *old_format.mutable_calls()) {
     *call.mutable_record()->mutable_call() = call.info();
   }
@@ -254,6 +258,39 @@ struct Journal {
     return records.back();
   }
 };
+
+TEST_CASE("a never-route record from before the withdrawal replays as it was decided", "[daemon]") {
+  // A journal written by a daemon whose rule left a ringing offer (a crash, then an upgrade):
+  // its records after the rule (the accept) must replay as they were decided.
+  for (const bool withdraws : {false, true}) {
+    INFO(withdraws);
+    Journal j;
+    *j.Add().mutable_add_counsellor() = ToProto(Profile("an", "01"));
+    j.Add().set_desk_connected("an");
+    auto* presence = j.Add().mutable_set_presence();
+    presence->set_counsellor_id("an");
+    presence->set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+    routing::CallInfo call = Call("c-1", "01");
+    call.arrived_at = j.at;
+    *j.Add(Millis(1'000)).mutable_call_arrived() = ToRecord(call);
+    auto* never = j.Add(Millis(1'000)).mutable_never_route();
+    never->set_counsellor_id("an");
+    never->set_call_id("c-1");
+    never->set_withdraws_offer(withdraws);
+    routing::Engine replayed;
+    for (const auto& record : j.records) {
+      REQUIRE(ApplyRecord(replayed, record).ok());
+    }
+    CHECK(replayed.FindCounsellor("an")->state ==
+          (withdraws ? routing::CounsellorState::kAvailable : routing::CounsellorState::kReserved));
+    v1::JournalRecord accept;
+    *accept.mutable_at() = ToProto(j.at);
+    accept.mutable_answer_offer()->set_counsellor_id("an");
+    accept.mutable_answer_offer()->set_call_id("c-1");
+    accept.mutable_answer_offer()->set_accept(true);
+    CHECK(ApplyRecord(replayed, accept).ok() == !withdraws);
+  }
+}
 
 TEST_CASE("every kind of journal record applies to the engine as the direct call does",
           "[daemon]") {

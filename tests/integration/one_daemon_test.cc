@@ -101,7 +101,7 @@ TEST_CASE("a hard link made while the daemon runs is reported at the next retent
   const auto reported = [&] {
     for (const std::string& line : log.Lines()) {
       if (line.find("2 names (hard links)") != std::string::npos &&
-          line.find("will refuse to start until then") != std::string::npos) {
+          line.find("will refuse to start until the others are removed") != std::string::npos) {
         return true;
       }
     }

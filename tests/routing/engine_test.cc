@@ -903,6 +903,24 @@ TEST_CASE("a call admitted past its maximum wait waits until times_out_not_befor
   h.Advance(1ms);
   CHECK(h.TakeOf<routing::CallbackOffered>().size() == 1);
   CHECK_FALSE(h.engine.FindCall("held").has_value());
+  // An offer that comes back within the grace (its desk closed here) does not time the call out
+  // either.
+  h.SignIn(Profile("an", "38"));
+  auto offered = Call("offered", "38");
+  offered.arrived_at = h.now - 10min;
+  EngineHarness::Expect(h.engine.CallArrived(offered, h.now, h.now + 10s));
+  REQUIRE(h.engine.FindCall("offered")->counsellor_id == "an");
+  h.Advance(1s);
+  EngineHarness::Expect(h.engine.DeskDisconnected("an", h.now));
+  CHECK(h.TakeOf<routing::CallbackOffered>().empty());
+  REQUIRE(h.engine.FindCall("offered").has_value());
+  CHECK(h.engine.FindCall("offered")->state == routing::CallState::kWaiting);
+  CHECK(h.engine.SaveState().calls.front().times_out_not_before == h.now + 9s);
+  h.Advance(8'999ms);
+  CHECK(h.TakeOf<routing::CallbackOffered>().empty());
+  h.Advance(1ms);
+  CHECK(h.TakeOf<routing::CallbackOffered>().size() == 1);
+  CHECK_FALSE(h.engine.FindCall("offered").has_value());
   // Without it, as any arrival: timed out at once.
   auto other = Call("other", "38");
   other.arrived_at = h.now - 10min;
