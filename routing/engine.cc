@@ -466,8 +466,7 @@ absl::Status Engine::CallArrived(CallInfo info, Timestamp now, Timestamp times_o
   }
   PlaceOnLadder(call);
   call.times_out_not_before = times_out_not_before;
-  SetTimer(TimerKind::kMaxWait, call,
-           std::max(call.info.arrived_at + options_.max_wait_ms, times_out_not_before), 0);
+  SetTimer(TimerKind::kMaxWait, call, TimesOutAt(call), 0);
   Enqueue(call);
   MatchCall(call);
   if (call.state == CallState::kWaiting) {
@@ -1017,8 +1016,7 @@ int Engine::PositionOf(const Call& call) const {
 }
 
 void Engine::ReturnToQueue(Call& call) {
-  if (call.expired ||
-      now_ >= std::max(call.info.arrived_at + options_.max_wait_ms, call.times_out_not_before)) {
+  if (call.expired || now_ >= TimesOutAt(call)) {
     Emit(CallbackOffered{call.info.call_id, call.info.gateway_id});
     Finish(call, Outcome::kTimedOut, "");
     return;

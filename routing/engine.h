@@ -789,6 +789,10 @@ class Engine final {
   // A call came back from an offer or a failed connect: time it out if past the maximum wait,
   // else look for someone to take it.
   void ReturnToQueue(Call& call);
+  // When `call` times out: its maximum wait from arrival, not before its times_out_not_before.
+  Timestamp TimesOutAt(const Call& call) const {
+    return std::max(call.info.arrived_at + options_.max_wait_ms, call.times_out_not_before);
+  }
   // A connect failed: the call back in its place; its counsellor on BREAK(unreachable) when the
   // gateway said their phone could not be reached, else AVAILABLE (connect_timeout_ms passed).
   void FailConnect(Call& call, const std::string& reason, bool unreachable);

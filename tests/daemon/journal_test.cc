@@ -259,17 +259,22 @@ struct Journal {
   }
 };
 
+// The records of counsellor `id` (province 01) added, their desk connected and AVAILABLE.
+void SignInRecords(Journal& j, const std::string& id) {
+  *j.Add().mutable_add_counsellor() = ToProto(Profile(id, "01"));
+  j.Add().set_desk_connected(id);
+  auto* presence = j.Add().mutable_set_presence();
+  presence->set_counsellor_id(id);
+  presence->set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+}
+
 TEST_CASE("a never-route record from before the withdrawal replays as it was decided", "[daemon]") {
   // A journal written by a daemon whose rule left a ringing offer (a crash, then an upgrade):
   // its records after the rule (the accept) must replay as they were decided.
   for (const bool withdraws : {false, true}) {
     INFO(withdraws);
     Journal j;
-    *j.Add().mutable_add_counsellor() = ToProto(Profile("an", "01"));
-    j.Add().set_desk_connected("an");
-    auto* presence = j.Add().mutable_set_presence();
-    presence->set_counsellor_id("an");
-    presence->set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+    SignInRecords(j, "an");
     routing::CallInfo call = Call("c-1", "01");
     call.arrived_at = j.at;
     *j.Add(Millis(1'000)).mutable_call_arrived() = ToRecord(call);
@@ -364,11 +369,7 @@ TEST_CASE("every kind of journal record applies to the engine as the direct call
 
 TEST_CASE("a supervisor's end of a call replays as the direct call does", "[daemon]") {
   Journal j;
-  *j.Add().mutable_add_counsellor() = ToProto(Profile("an", "01"));
-  j.Add().set_desk_connected("an");
-  auto* presence = j.Add().mutable_set_presence();
-  presence->set_counsellor_id("an");
-  presence->set_state(v1::COUNSELLOR_STATE_AVAILABLE);
+  SignInRecords(j, "an");
   routing::CallInfo call = Call("c-1", "01");
   call.arrived_at = j.at;
   *j.Add().mutable_call_arrived() = ToRecord(call);
