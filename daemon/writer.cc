@@ -34,7 +34,10 @@ Writer::Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health,
       metrics_(metrics),
       thread_([this] {
         pthread_setname_np(pthread_self(), "hl-writer");  // For top -H, perf and the benchmarks.
+        // Here, on the thread that commits: the sink runs the hook only inside Commit.
+        sink_.SetLockWaitHook([this] { SendWhileWaiting(); });
         Run();
+        sink_.SetLockWaitHook(nullptr);
       }) {}
 
 Writer::~Writer() { Stop(std::chrono::milliseconds(0)); }
@@ -103,6 +106,23 @@ absl::Status Writer::Commit(const storage::Batch& batch) {
     metrics_->ObserveCommit(std::chrono::steady_clock::now() - start);
   }
   return status;
+}
+
+void Writer::SendWhileWaiting() {
+  std::vector<std::function<void()>> sends;
+  if (committing_sends_ != nullptr) {
+    sends = std::exchange(*committing_sends_, {});
+  }
+  {
+    std::lock_guard lock(mu_);
+    for (Unit& unit : queue_) {
+      Append(sends, std::exchange(unit.sends, {}));
+    }
+  }
+  // Outside the lock: the engine thread's Submit never waits for a send.
+  for (auto& send : sends) {
+    send();
+  }
 }
 
 void Writer::Merge(Unit& into, Unit&& from) {
@@ -211,7 +231,9 @@ void Writer::Run() {
       batch.batch.snapshot->state = batch.encode_snapshot();
       batch.encode_snapshot = nullptr;
     }
+    committing_sends_ = &batch.sends;
     const absl::Status status = batch.batch.empty() ? absl::OkStatus() : Commit(batch.batch);
+    committing_sends_ = nullptr;
     if (!status.ok() && !IsTransient(status)) {
       StopForGood(status, batch);
       // Hold the refused batch and every unit submitted after it, unwritten and unanswered, until

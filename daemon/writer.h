@@ -14,12 +14,19 @@
 // sends run at once while commits fail. Answers wait: nothing is acknowledged until it is
 // written. When a retry succeeds it reports `on_health(true)` and carries on.
 //
+// A commit that has to wait for a lock another connection holds (a script's transaction on the
+// database) waits in SQLite's busy handler, up to 5 s before it fails busy. Sends do not wait
+// with it: before each pause of that wait (Sink::SetLockWaitHook) the writer runs the sends of
+// the batch being committed and of every unit queued meanwhile, as when commits fail, so that a
+// gateway's connect never waits for another process's transaction. Answers still wait.
+//
 // Any other refusal (a journal seq out of order, an invalid item, a counsellor op that conflicts,
 // a corrupt file, ...) means the daemon asked for something wrong or the file cannot be trusted;
 // retrying would refuse it forever and hold every later acknowledgement behind it. Like
 // LevelDB's sticky background error, the writer then stops for good: it logs the refusal,
 // reports `on_health(false)` and calls `on_fatal` once, and from then on writes nothing and runs
-// no send and no answer, of the refused batch or of any unit submitted later. The daemon exits
+// no send and no answer, of the refused batch or of any unit submitted later (sends that went
+// out while the commit waited for a lock, below, are gone). The daemon exits
 // and a restart recovers from the journal, which holds exactly what was acknowledged.
 //
 // After answering a batch it asks the sink for the work commits left due (the Store's WAL
@@ -131,6 +138,9 @@ class Writer final {
   // The sink's work left due by commits (a WAL checkpoint), after a batch is answered or once
   // the writer has been quiet; a failure is logged once until one succeeds.
   void Checkpoint(storage::Sink::Moment moment);
+  // The sink's lock-wait hook, inside Commit: runs the sends of the batch being committed
+  // (committing_sends_) and of the units queued since, leaving their rows and answers queued.
+  void SendWhileWaiting();
   // Reports a refusal retrying cannot mend; `batch` is what it refused.
   void StopForGood(const absl::Status& status, const Unit& batch);
   // Appends `from` to `into`.
@@ -152,6 +162,8 @@ class Writer final {
   std::atomic<bool> healthy_ = true;
   std::atomic<bool> stopped_for_good_ = false;
   bool checkpoint_failed_ = false;  // The writer thread's own.
+  // The sends of the batch being committed, while Commit runs (else null). The writer thread's.
+  std::vector<std::function<void()>>* committing_sends_ = nullptr;
   std::thread thread_;
 };
 

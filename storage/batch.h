@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <optional>
 #include <string>
@@ -242,6 +243,13 @@ class Sink {
   // do returns false. Errors change nothing stored; the work stays due and the next call tries
   // again. Pure: a sink that wraps the Store must pass it on, or the WAL grows for good.
   [[nodiscard]] virtual absl::StatusOr<bool> CheckpointIfDue(Moment moment) = 0;
+
+  // What to run, on Commit's thread, each time a commit pauses to wait for a lock another
+  // connection holds (the Store: before each pause of its busy wait, 1-100 ms apart, for up to
+  // 5 s a commit); null: nothing. The writer sends the gateways' commands meanwhile, so that
+  // routing never waits for another process's transaction (writer.h). The hook must not call
+  // the sink. A sink that never waits may ignore it; one that wraps another must pass it on.
+  virtual void SetLockWaitHook(std::function<void()> hook) = 0;
 };
 
 }  // namespace hotline::storage

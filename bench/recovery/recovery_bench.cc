@@ -192,6 +192,7 @@ class DiscardSink final : public storage::Sink {
  public:
   absl::Status Commit(const storage::Batch&) override { return absl::OkStatus(); }
   absl::StatusOr<bool> CheckpointIfDue(Moment) override { return false; }
+  void SetLockWaitHook(std::function<void()> /*hook*/) override {}  // It never waits.
 };
 
 const Generated& Journal() {

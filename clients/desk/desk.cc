@@ -22,6 +22,7 @@
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"
 #include "clients/common/text.h"
+#include "clients/common/worker.h"
 #include "clients/desk/desk_commands.h"
 #include "clients/desk/watch_stream.h"
 #include "hotline/v1/desk.grpc.pb.h"
@@ -33,6 +34,11 @@ namespace v1 = hotline::v1;
 
 // How many recorded calls the desk remembers (Desk::recorded_).
 constexpr size_t kRecordedKept = 16;
+// Threads for the requests made at once (Desk::at_once_). Each holds its thread until answered,
+// for up to kUnaryTimeout (10 s) while the daemon's database is locked, and an --auto-accept,
+// --auto-disposition desk makes two a call: 16 are enough for 8 short calls in those 10 s; more
+// wait for a thread.
+constexpr int kAtOnceThreads = 16;
 
 // "available", "break (missed_offers)", "on_call call X".
 std::string PresenceText(const v1::CounsellorStatus& status) {
@@ -81,9 +87,12 @@ class Desk final {
   void OnLost(const grpc::Status& status, std::chrono::milliseconds delay);
   void OnStopped(const grpc::Status& status);
 
-  // Main thread: stdin until the desk should exit.
+  // Main thread: stdin until the desk should exit. Lines become requests on the workers, so that
+  // stdin is read on while a request waits for its answer.
   void ReadInput();
   void HandleLine(std::string_view line);
+  // Returns once every request made so far has its answer (or its error) printed.
+  void WaitForRequests();
 
   // Unary calls; each prints "ok: ..." or "error: <CODE>: <message>". Any thread.
   void SetPresence(v1::CounsellorState state,
@@ -124,7 +133,15 @@ class Desk final {
   int dispositions_ ABSL_GUARDED_BY(mutex_) = 0;
   bool watch_ended_ ABSL_GUARDED_BY(mutex_) = false;
   std::optional<int> exit_code_ ABSL_GUARDED_BY(mutex_);
-  // Last: its thread calls into the members above, and it stops first.
+  // The typed requests but accept and decline, one after the other in the order typed.
+  Worker requests_;
+  // Accept and decline (typed or --auto-accept), --auto-disposition's dispositions and
+  // --available's presence, each at once: the daemon answers a request only once it is written,
+  // and while it waits for its database (another process holding a lock) an offer must still be
+  // answered, and the watch thread must go on reading, or the offers ring out unanswered and the
+  // counsellor goes on break.
+  Worker at_once_{kAtOnceThreads};
+  // Last: its thread calls into the members above (posting to the workers), and it stops first.
   WatchStream watch_;
 };
 
@@ -215,7 +232,7 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       }
       PrintLine(at + " " + OfferText(event.offer()));
       if (options_.auto_accept) {
-        AnswerOffer(call_id, /*accept=*/true);
+        at_once_.Post([this, call_id] { AnswerOffer(call_id, /*accept=*/true); });
       }
       break;
     }
@@ -264,7 +281,9 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       PrintLine(fmt::format("{} call {} still needs its disposition: dispo records it, late", at,
                             call_id));
       if (options_.auto_disposition) {
-        SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true, call_id);
+        at_once_.Post([this, call_id] {
+          SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true, call_id);
+        });
       }
       break;
     }
@@ -277,7 +296,9 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       PrintLine(fmt::format("{} wrap-up call {} until {} (in {})", at, wrap_up.call_id(),
                             TimeOfDay(wrap_up.deadline()), TimeUntil(wrap_up.deadline())));
       if (options_.auto_disposition) {
-        SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true);
+        at_once_.Post([this, call_id = wrap_up.call_id()] {
+          SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true, call_id);
+        });
       }
       break;
     }
@@ -319,12 +340,14 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       if (first && options_.available &&
           (status.state() == v1::COUNSELLOR_STATE_OFFLINE ||
            (status.state() == v1::COUNSELLOR_STATE_BREAK && !reconnected))) {
-        SetPresence(v1::COUNSELLOR_STATE_AVAILABLE);
+        at_once_.Post([this] { SetPresence(v1::COUNSELLOR_STATE_AVAILABLE); });
       }
       // A desk that opens into a wrap-up (started, or reconnected, during it) gets no
       // wrap_up_started: it records the call now.
       if (first && in_wrap_up && options_.auto_disposition) {
-        SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true);
+        at_once_.Post([this, call_id = status.call_id()] {
+          SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true, call_id);
+        });
       }
       break;
     }
@@ -377,6 +400,7 @@ void Desk::ReadInput() {
         pending.clear();
       }
       if (!unattended) {
+        WaitForRequests();  // Each line typed gets its answer before the desk exits.
         RequestExit(0);
       }
       continue;
@@ -401,24 +425,37 @@ void Desk::HandleLine(std::string_view line) {
     case DeskCommand::Kind::kNothing:
       break;
     case DeskCommand::Kind::kPresence:
-      SetPresence(command->state, command->break_reason);
+      requests_.Post([this, state = command->state, reason = command->break_reason] {
+        SetPresence(state, reason);
+      });
       break;
     case DeskCommand::Kind::kAnswer:
-      AnswerOffer(command->call_id, command->accept);
+      at_once_.Post([this, call_id = command->call_id, accept = command->accept] {
+        AnswerOffer(call_id, accept);
+      });
       break;
     case DeskCommand::Kind::kDisposition:
-      SubmitDisposition(command->disposition, command->ready_for_next);
+      requests_.Post(
+          [this, disposition = command->disposition, ready_for_next = command->ready_for_next] {
+            SubmitDisposition(disposition, ready_for_next);
+          });
       break;
     case DeskCommand::Kind::kNeverRoute:
-      NeverRouteCaller(command->call_id);
+      requests_.Post([this, call_id = command->call_id] { NeverRouteCaller(call_id); });
       break;
     case DeskCommand::Kind::kHelp:
       PrintLine(DeskHelp());
       break;
     case DeskCommand::Kind::kQuit:
+      WaitForRequests();
       RequestExit(0);
       break;
   }
+}
+
+void Desk::WaitForRequests() {
+  requests_.WaitIdle();
+  at_once_.WaitIdle();
 }
 
 void Desk::SetPresence(v1::CounsellorState state, v1::BreakReason reason) {

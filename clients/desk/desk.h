@@ -2,9 +2,13 @@
 // reads commands from stdin, for scripts, tests and terminals without a full screen (the full
 // screen is desk_app.h; main.cc chooses).
 //
-// Two threads: one reads the Watch stream (watch_stream.h, reopened after a drop) and prints events
-// (and, when told to, answers offers and records dispositions at once); the calling thread reads
-// stdin and makes the unary calls. The gRPC stub is thread-safe; the desk's own state is behind a
+// Threads: one reads the Watch stream (watch_stream.h, reopened after a drop) and prints events;
+// the calling thread reads stdin; workers make the unary calls: the typed ones in the order typed,
+// but accept and decline, which go at once, as do the answers the desk makes by itself
+// (--auto-accept, --auto-disposition, --available). So a request whose answer the daemon holds
+// (it answers once the request is written, and waits while another process locks its database)
+// never stops the desk reading its events or answering the next offer. `quit` and the end of
+// input wait for every answer. The gRPC stub is thread-safe; the desk's own state is behind a
 // mutex.
 #pragma once
 

@@ -5,14 +5,13 @@
 #include <absl/time/time.h>
 #include <fmt/format.h>
 
-#include <deque>
 #include <functional>
 #include <memory>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "clients/common/client.h"
+#include "clients/common/worker.h"
 #include "clients/desk/desk_model.h"
 #include "clients/desk/desk_screen.h"
 #include "clients/desk/terminal.h"
@@ -27,6 +26,9 @@ using std::chrono::milliseconds;
 
 // The figures are not worth waiting long for: they are asked again a minute later.
 constexpr milliseconds kFiguresTimeout{3'000};
+// Answers to offers at once, each on a thread until answered, for up to kUnaryTimeout (10 s)
+// while the daemon's database is locked: enough for 8 offers in those 10 s, one ringing at a time.
+constexpr int kAnswerThreads = 8;
 TimePoint Now() { return std::chrono::system_clock::now(); }
 
 // What the other threads hand to the screen thread: changes to the model, applied in order.
@@ -53,62 +55,6 @@ class Inbox final {
  private:
   absl::Mutex mutex_;
   std::vector<std::function<void(DeskModel&)>> changes_ ABSL_GUARDED_BY(mutex_);
-};
-
-// Runs jobs one at a time, in order, on a thread of its own: the screen never waits for the
-// network. Thread-safe.
-class Worker final {
- public:
-  Worker() : thread_([this] { Loop(); }) {}
-  ~Worker() {
-    {
-      absl::MutexLock lock(&mutex_);
-      stopping_ = true;
-    }
-    thread_.join();
-  }
-
-  Worker(const Worker&) = delete;
-  Worker& operator=(const Worker&) = delete;
-
-  void Post(std::function<void()> job) {
-    absl::MutexLock lock(&mutex_);
-    jobs_.push_back(std::move(job));
-  }
-
-  // True while a job is queued or running.
-  bool Busy() {
-    absl::MutexLock lock(&mutex_);
-    return !jobs_.empty() || running_;
-  }
-
- private:
-  void Loop() {
-    while (true) {
-      std::function<void()> job;
-      {
-        absl::MutexLock lock(&mutex_);
-        running_ = false;
-        const auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-          return stopping_ || !jobs_.empty();
-        };
-        mutex_.Await(absl::Condition(&ready));
-        if (stopping_) {
-          return;  // What is left unsent was never answered; the model still holds it.
-        }
-        job = std::move(jobs_.front());
-        jobs_.pop_front();
-        running_ = true;
-      }
-      job();
-    }
-  }
-
-  absl::Mutex mutex_;
-  std::deque<std::function<void()>> jobs_ ABSL_GUARDED_BY(mutex_);
-  bool running_ ABSL_GUARDED_BY(mutex_) = false;
-  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
-  std::thread thread_;
 };
 
 // The Watch stream's callbacks for the screen: what it receives goes to the inbox.
@@ -164,8 +110,11 @@ class ScreenDesk final {
   DeskModel model_;
   Inbox inbox_;
   WatchStream watch_;
-  // The counsellor's requests, in the order the keys were pressed.
+  // The counsellor's requests, in the order the keys were pressed, but for the answers to offers.
   Worker requests_;
+  // Accept and decline, each at once on a thread of its own: an offer's answer never waits
+  // behind a request whose answer is held (the daemon waits for its database before it answers).
+  Worker answers_{kAnswerThreads};
   // The figures apart: an older daemon may leave them unanswered until the deadline, and an
   // accept must never wait behind them.
   Worker figures_;
@@ -207,7 +156,7 @@ bool ScreenDesk::Perform(const Request& request) {
       requests_.Post([this, request] { SetPresence(request); });
       return true;
     case Request::Kind::kAnswer:
-      requests_.Post([this, request] { AnswerOffer(request); });
+      answers_.Post([this, request] { AnswerOffer(request); });
       return true;
     case Request::Kind::kSubmit:
       requests_.Post([this, request] { Submit(request); });

@@ -1,8 +1,9 @@
 // hotline-desk's full screen: a terminal (ncurses) around the desk model and its renderer.
-// Threads: a reader keeps the Watch stream open, reopening it with a backoff when it drops; two
-// workers make the counsellor's requests and fetch the shift's figures, so the screen never waits
-// for the network; each hands what it got to the screen thread, which owns the model, draws it
-// five times a second (the countdowns move), and reads keys.
+// Threads: a reader keeps the Watch stream open, reopening it with a backoff when it drops;
+// workers make the counsellor's requests (in order; accept and decline at once, apart) and fetch
+// the shift's figures, so the screen never waits for the network; each hands what it got to the
+// screen thread, which owns the model, draws it five times a second (the countdowns move), and
+// reads keys.
 #pragma once
 
 #include <string>

@@ -183,6 +183,7 @@ TEST_CASE("each Metrics setter moves its own series and no other", "[daemon][met
 class AcceptingSink final : public storage::Sink {
  public:
   absl::StatusOr<bool> CheckpointIfDue(Moment) override { return false; }
+  void SetLockWaitHook(std::function<void()> /*hook*/) override {}  // It never waits.
   absl::Status Commit(const storage::Batch&) override { return absl::OkStatus(); }
 };
 

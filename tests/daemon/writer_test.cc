@@ -3,6 +3,8 @@
 // Retries are injected at 1 ms and every wait is on an event with a deadline, never a sleep.
 #include "daemon/writer.h"
 
+#include <SQLiteCpp/Database.h>
+
 #include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -51,6 +53,7 @@ class RecordingSink final : public storage::Sink {
   absl::StatusOr<bool> CheckpointIfDue(Moment moment) override {
     return moment == Moment::kQuiet ? on_quiet() : on_checkpoint();
   }
+  void SetLockWaitHook(std::function<void()> /*hook*/) override {}  // It never waits.
 
   // The states of the snapshots committed, in order.
   std::vector<std::string> snapshots() const {
@@ -377,6 +380,9 @@ class ReportingStore final : public storage::Sink {
   ReportingStore(storage::Store& store, testing::BlockingQueue<std::string>& events)
       : store_(store), events_(events) {}
   absl::Status Commit(const storage::Batch& batch) override { return store_.Commit(batch); }
+  void SetLockWaitHook(std::function<void()> hook) override {
+    store_.SetLockWaitHook(std::move(hook));
+  }
   absl::StatusOr<bool> CheckpointIfDue(Moment moment) override {
     const int frames = store_.wal_frames();
     absl::StatusOr<bool> ran = store_.CheckpointIfDue(moment);
@@ -508,6 +514,61 @@ TEST_CASE("a transient fault: sends go out at once, answers wait, and run in ord
   CHECK(h.store.seqs() == std::vector<int64_t>{1, 2});
   CHECK(h.fatal_calls == 0);
   CHECK(h.writer.failure().ok());
+}
+
+TEST_CASE(
+    "while another connection holds the database's lock, sends go out during the commit's wait "
+    "and answers wait for the commit",
+    "[daemon][writer]") {
+  // Before: the sends of a batch waited with its commit, up to the busy handler's 5 s, then went
+  // out because the commit had failed (the writer unhealthy), and again for every retry: a
+  // script's transaction on the database held gateways' connects for seconds.
+  storage::testing::TempDb db;
+  std::unique_ptr<storage::Store> store = storage::testing::OpenOrFail(db.path());
+  testing::BlockingQueue<std::string> events;
+  Writer writer(
+      *store, [&events](bool healthy) { events.Push(healthy ? "healthy" : "unhealthy"); },
+      [](const absl::Status&) {}, WriterOptions{.first_retry = 1ms, .longest_retry = 1ms});
+  const auto unit = [&](int64_t seq) {
+    Writer::Unit u;
+    u.batch.journal.push_back(
+        storage::JournalEntry{.seq = seq, .at_ms = 1'000 + seq, .record = "r"});
+    // Whether the commit was still waiting (the writer healthy) or had failed when it ran.
+    u.sends.push_back([&events, &writer, seq] {
+      events.Push(absl::StrCat("send ", seq, writer.healthy() ? " while waiting" : " after"));
+    });
+    u.answers.push_back([&events, seq] { events.Push(absl::StrCat("answer ", seq)); });
+    return u;
+  };
+  SQLite::Database other(db.path(), SQLite::OPEN_READWRITE);
+  other.exec("BEGIN EXCLUSIVE");
+  writer.Submit(unit(1));
+  std::optional<std::string> event = events.Pop(kPatience);
+  CHECK(event == "send 1 while waiting");
+  // A unit submitted while the commit waits: its send goes out during the same wait.
+  writer.Submit(unit(2));
+  event = events.Pop(kPatience);
+  CHECK(event == "send 2 while waiting");
+  CHECK(store->busy_waits() >= 1);
+  CHECK(storage::testing::Count(db.path(), "SELECT COUNT(*) FROM journal") == 0);
+
+  other.exec("COMMIT");
+  // Then both are written and answered in order; nothing is sent twice. (On a machine so slow
+  // that the 5 s wait ran out first, the writer reports unhealthy, then healthy: not sends.)
+  std::vector<std::string> after;
+  while (after.size() < 2) {
+    event = events.Pop(kPatience);
+    REQUIRE(event.has_value());
+    if (*event != "unhealthy" && *event != "healthy") {
+      after.push_back(*event);
+    }
+  }
+  CHECK(after == std::vector<std::string>{"answer 1", "answer 2"});
+  writer.Stop(0ms);
+  while ((event = events.Pop(0ms))) {
+    CHECK((*event == "unhealthy" || *event == "healthy"));
+  }
+  CHECK(storage::testing::Count(db.path(), "SELECT COUNT(*) FROM journal") == 2);
 }
 
 TEST_CASE("a refusal retrying cannot mend stops the writer for good: nothing more is answered",

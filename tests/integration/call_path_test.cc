@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include <catch2/catch.hpp>
+#include <thread>
 
 #include "storage/batch.h"
 #include "tests/testing/daemon_fixture.h"
@@ -223,6 +224,38 @@ TEST_CASE("a never-route mark withdraws the offer of that caller ringing on that
   CHECK(desks.an.Answer("call-5", true).error_code() == grpc::StatusCode::NOT_FOUND);
   CHECK(desks.binh.Answer("call-5", true).ok());
   CHECK(gw.WaitForCommand(v1::Command::kConnect).connect().counsellor_id() == "binh");
+}
+
+TEST_CASE(
+    "while another process holds the database's lock, the gateway's connect goes out and the "
+    "acknowledgements wait for the commit",
+    "[integration]") {
+  // A black-box check held the database with a script's `BEGIN EXCLUSIVE` for 20-40 s: each
+  // commit waited up to 5 s for the lock before the connect it carried went out, and a short
+  // connect time-out took bridged calls back. (writer_test has the regression check.)
+  ManualDaemon md;
+  DaemonFixture& f = md.f;
+  TwoDesks desks(f);
+  GatewayClient gw(f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  SQLite::Database other(f.config.database, SQLite::OPEN_READWRITE);
+  other.exec("BEGIN EXCLUSIVE");
+  gw.Arrive("call-1", "38");
+  CHECK(desks.an.WaitFor(IsOffer).offer().call().call_id() == "call-1");
+  grpc::Status accepted(grpc::StatusCode::UNKNOWN, "not answered");
+  std::jthread accept([&] { accepted = desks.an.Answer("call-1", true); });
+  CHECK(gw.WaitForCommand(v1::Command::kConnect).connect().counsellor_id() == "an");
+  // The arrival is not written yet, so it is not acknowledged, nor is the accept.
+  const auto is_ack = [](const v1::HotlineMessage& m) { return m.has_ack(); };
+  CHECK_FALSE(gw.GatewayConnection::WaitFor(is_ack, std::chrono::milliseconds(0)).has_value());
+
+  other.exec("COMMIT");
+  CHECK(gw.WaitForAck().code() == 0);
+  accept.join();
+  CHECK(accepted.ok());
+  const v1::CounsellorStatus an = testing::CounsellorIn(f.View(), "an");
+  CHECK(an.state() == v1::COUNSELLOR_STATE_ON_CALL);
+  CHECK(an.call_id() == "call-1");
 }
 
 TEST_CASE("a connect the gateway never answers fails after routing.connect_timeout_ms",

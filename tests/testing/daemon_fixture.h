@@ -214,6 +214,9 @@ class SnapshotsUntil final : public storage::Sink {
   absl::StatusOr<bool> CheckpointIfDue(Moment moment) override {
     return store_.CheckpointIfDue(moment);
   }
+  void SetLockWaitHook(std::function<void()> hook) override {
+    store_.SetLockWaitHook(std::move(hook));
+  }
 
  private:
   storage::Sink& store_;
@@ -237,6 +240,9 @@ class WithoutQuietCheckpoints final : public storage::Sink {
   absl::Status Commit(const storage::Batch& batch) override { return store_.Commit(batch); }
   absl::StatusOr<bool> CheckpointIfDue(Moment moment) override {
     return moment == Moment::kQuiet ? false : store_.CheckpointIfDue(moment);
+  }
+  void SetLockWaitHook(std::function<void()> hook) override {
+    store_.SetLockWaitHook(std::move(hook));
   }
 
  private:

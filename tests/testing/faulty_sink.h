@@ -77,6 +77,9 @@ class FaultySink final : public storage::Sink {
   absl::StatusOr<bool> CheckpointIfDue(Moment moment) override {
     return inner_.CheckpointIfDue(moment);
   }
+  void SetLockWaitHook(std::function<void()> hook) override {
+    inner_.SetLockWaitHook(std::move(hook));
+  }
 
  private:
   storage::Sink& inner_;
