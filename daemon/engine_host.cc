@@ -4,6 +4,7 @@
 
 #include <asio/post.hpp>
 #include <random>
+#include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -588,12 +589,19 @@ void EngineHost::Barrier(std::function<void()> done) {
 // --- Answers. ---
 
 template <class Response>
-void EngineHost::Answer(const std::string& origin, const std::string& request_id,
+void EngineHost::Answer(const std::string& principal, const std::string& request_id,
                         const std::function<absl::StatusOr<Response>()>& compute,
                         Reply<Response> reply, const std::function<absl::Status()>& refuse) {
   // Forgotten here too, not only after each input: the first request after a quiet spell must
   // not get an answer older than its day.
   ForgetOldAnswers(Now());
+  // A desk's or supervisor's answer is kept under the kind of request too ("desk:lan
+  // SubmitDispositionResponse"; each kind has a response type of its own): an id reused for
+  // another kind is that request, not a repeat given the first one's answer (read as the wrong
+  // type: an empty OK, and nothing done). A gateway's events are one kind, kept as they were.
+  const std::string origin = std::is_same_v<Response, v1::EventAck>
+                                 ? principal
+                                 : absl::StrCat(principal, " ", Response::descriptor()->name());
   const uint64_t fingerprint = plain_answers_.Fingerprint(origin, request_id);
   std::optional<storage::RequestResult> seen;
   if (plain_answers_.Contains(fingerprint)) {

@@ -270,11 +270,12 @@ class EngineHost final {
   // Puts a snapshot of the state now in the pending unit; the writer encodes it.
   void Snapshot();
 
-  // The idempotent answer: a repeat of (origin, request_id) gets the stored answer. A new
-  // request is first put to `refuse` (when given): a refusal from it is answered, not remembered
-  // and nothing is journaled; otherwise `compute` answers and the answer is remembered.
+  // The idempotent answer: a repeat of (principal, kind of request, request_id) gets the stored
+  // answer (the kind is Response's type, but for a gateway's events). A new request is first put
+  // to `refuse` (when given): a refusal from it is answered, not remembered and nothing is
+  // journaled; otherwise `compute` answers and the answer is remembered.
   template <class Response>
-  void Answer(const std::string& origin, const std::string& request_id,
+  void Answer(const std::string& principal, const std::string& request_id,
               const std::function<absl::StatusOr<Response>()>& compute, Reply<Response> reply,
               const std::function<absl::Status()>& refuse = {});
   // Remembers an answer given (or reloaded) under its `fingerprint` (PlainAnswers::Fingerprint of

@@ -181,6 +181,13 @@ absl::Status Engine::RemoveCounsellor(const std::string& counsellor_id, Timestam
   if (c == nullptr) {
     return NoCounsellor(counsellor_id);
   }
+  if (c->state == CounsellorState::kReserved || c->state == CounsellorState::kOnCall ||
+      c->state == CounsellorState::kWrapUp) {
+    // Nobody can sign them out now (SetPresence refuses it): the call comes first.
+    return absl::FailedPreconditionError(absl::StrCat(
+        "counsellor '", counsellor_id, "' is ", std::string(Name(c->state)), " with call '",
+        c->call_id, "'; remove them once the call and its wrap-up are over"));
+  }
   if (c->state != CounsellorState::kOffline) {
     return absl::FailedPreconditionError(absl::StrCat(
         "counsellor '", counsellor_id, "' is signed in (", std::string(Name(c->state)),

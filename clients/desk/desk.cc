@@ -91,8 +91,9 @@ class Desk final {
   // stdin is read on while a request waits for its answer.
   void ReadInput();
   void HandleLine(std::string_view line);
-  // Returns once every request made so far has its answer (or its error) printed.
-  void WaitForRequests();
+  // `quit` or the end of input: exits 0 once every request made so far has its answer (or its
+  // error) printed and the Watch has had its first answer, unless that was its end.
+  void Leave();
 
   // Unary calls; each prints "ok: ..." or "error: <CODE>: <message>". Any thread.
   void SetPresence(v1::CounsellorState state,
@@ -132,6 +133,8 @@ class Desk final {
   std::deque<std::string> recorded_ ABSL_GUARDED_BY(mutex_);
   int dispositions_ ABSL_GUARDED_BY(mutex_) = 0;
   bool watch_ended_ ABSL_GUARDED_BY(mutex_) = false;
+  // The Watch has had its first answer: an event, a drop or its end.
+  bool watch_answered_ ABSL_GUARDED_BY(mutex_) = false;
   std::optional<int> exit_code_ ABSL_GUARDED_BY(mutex_);
   // The typed requests but accept and decline, one after the other in the order typed.
   Worker requests_;
@@ -197,6 +200,7 @@ void Desk::OnLost(const grpc::Status& status, std::chrono::milliseconds delay) {
     absl::MutexLock lock(&mutex_);
     presence_seen_ = false;  // The next stream starts with the presence again.
     reconnected_ = true;
+    watch_answered_ = true;
   }
   // "within": the pause ends early when the connection is back (AwaitConnection).
   PrintErrorLine(fmt::format(
@@ -211,6 +215,7 @@ void Desk::OnStopped(const grpc::Status& status) {
   {
     absl::MutexLock lock(&mutex_);
     watch_ended_ = true;
+    watch_answered_ = true;
     leaving = exit_code_.has_value();
   }
   if (!leaving) {
@@ -221,6 +226,10 @@ void Desk::OnStopped(const grpc::Status& status) {
 }
 
 void Desk::OnEvent(const v1::DeskEvent& event) {
+  {
+    absl::MutexLock lock(&mutex_);
+    watch_answered_ = true;
+  }
   const std::string at = TimeOfDay(event.at());
   switch (event.kind_case()) {
     case v1::DeskEvent::kOffer: {
@@ -400,8 +409,7 @@ void Desk::ReadInput() {
         pending.clear();
       }
       if (!unattended) {
-        WaitForRequests();  // Each line typed gets its answer before the desk exits.
-        RequestExit(0);
+        Leave();
       }
       continue;
     }
@@ -447,15 +455,25 @@ void Desk::HandleLine(std::string_view line) {
       PrintLine(DeskHelp());
       break;
     case DeskCommand::Kind::kQuit:
-      WaitForRequests();
-      RequestExit(0);
+      Leave();
       break;
   }
 }
 
-void Desk::WaitForRequests() {
+void Desk::Leave() {
+  // Each line typed gets its answer before the desk exits.
   requests_.WaitIdle();
   at_once_.WaitIdle();
+  {
+    // And the Watch its first: a desk run with no input (`< /dev/null`, to check a token) says
+    // its token is refused and exits 1, rather than 0 before it heard.
+    absl::MutexLock lock(&mutex_);
+    mutex_.Await(absl::Condition(&watch_answered_));
+    if (watch_ended_) {
+      return;  // OnStopped said why; Run returns 1.
+    }
+  }
+  RequestExit(0);
 }
 
 void Desk::SetPresence(v1::CounsellorState state, v1::BreakReason reason) {

@@ -39,4 +39,8 @@ expect_failure admin "this needs the administrator token: set HOTLINE_ADMIN_TOKE
   "$bin/hotlinectl" --server "$grpc" --token dev-gateway-token counsellor list
 expect_failure desk "this needs the counsellor's desk token: set HOTLINE_DESK_TOKEN" \
   "$bin/hotline-desk" --line --server "$grpc" --token not-a-desk-token --auto-accept
+# Attended, with no input: it waits to hear whether the token was taken, then says it and exits
+# 1, rather than 0 at once. (It exited 0 and said nothing.)
+expect_failure desk_no_input "this needs the counsellor's desk token: set HOTLINE_DESK_TOKEN" \
+  "$bin/hotline-desk" --line --server "$grpc" --token not-a-desk-token
 echo "PASS: client errors say what to do"

@@ -247,6 +247,23 @@ TEST_CASE("a repeated desk request id gets the original answer", "[integration][
   v1::ListCounsellorsResponse list;
   REQUIRE(f.admin->ListCounsellors(&ctx, v1::ListCounsellorsRequest(), &list).ok());
   CHECK(list.statuses(0).state() == v1::COUNSELLOR_STATE_AVAILABLE);
+
+  // The same id for another kind of request is that request, not a repeat. Before, it got the
+  // presence's stored answer read as a disposition's: OK and empty, for a disposition never
+  // recorded (lan has no call to dispose of).
+  grpc::ClientContext dispose_ctx;
+  testing::Authorize(dispose_ctx, token);
+  v1::SubmitDispositionRequest dispose;
+  dispose.set_request_id("same-request");
+  dispose.set_call_id("no-such-call");
+  dispose.mutable_disposition()->set_category(v1::CATEGORY_NEGLECT);
+  dispose.mutable_disposition()->set_action(v1::ACTION_COUNSELLED);
+  v1::SubmitDispositionResponse disposed;
+  const grpc::Status s = stub->SubmitDisposition(&dispose_ctx, dispose, &disposed);
+  INFO(s.error_message());
+  CHECK(s.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  // And the presence's own repeat still gets its answer.
+  CHECK(set(v1::COUNSELLOR_STATE_BREAK) == v1::COUNSELLOR_STATE_AVAILABLE);
 }
 
 TEST_CASE("a reconnecting gateway reconciles the calls it holds", "[integration][recovery]") {

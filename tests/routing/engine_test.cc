@@ -829,7 +829,12 @@ TEST_CASE("a held repeat call goes to someone else at once when its counsellor s
   HoldForBinh(h, Busy::kWrapUp);
   CHECK(h.engine.SetPresence("binh", CounsellorState::kOffline, BreakReason::kNone, h.now).code() ==
         absl::StatusCode::kFailedPrecondition);
-  CHECK(h.engine.RemoveCounsellor("binh", h.now).code() == absl::StatusCode::kFailedPrecondition);
+  const absl::Status removed = h.engine.RemoveCounsellor("binh", h.now);
+  CHECK(removed.code() == absl::StatusCode::kFailedPrecondition);
+  // Not "sign them out first (hotlinectl presence binh offline)", which is refused for them too.
+  CHECK(removed.message() ==
+        "counsellor 'binh' is wrap_up with call 'other'; remove them once the call and its "
+        "wrap-up are over");
   CHECK(h.TakeOf<OfferMade>().empty());
   EngineHarness::Expect(h.engine.CheckInvariants());
   // ...so they sign out by closing the desk, and the wrap-up then ends with them OFFLINE. The
