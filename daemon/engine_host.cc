@@ -258,11 +258,15 @@ absl::Status EngineHost::Recover() {
   // the whole grace period from now. Regression: the grace counted from the journal's last time,
   // so after a quiet spell longer than it every counsellor was signed out before a desk could
   // reconnect (and the sign-out rows were dated while they were still connected).
-  // A journal without counsellors (a new database) has no one to wait for, and no time of its
-  // own to date the record at.
-  if (!engine_.Counsellors().empty()) {
+  // And no gateway could say Hello: a call whose maximum wait passed meanwhile, or passes within
+  // kHeldCallGrace, waits that grace before it times out, so that the hang-up its gateway resends
+  // after the Hello ends it first, as for a held call admitted late (GatewayHello).
+  // A journal without counsellors or calls (a new database) has no one to wait for, and no time
+  // of its own to date the record at.
+  if (!engine_.Counsellors().empty() || !engine_.Calls().empty()) {
     v1::JournalRecord record;
     *record.mutable_restarted()->mutable_at() = ToProto(std::max(Now(), last_time));
+    record.mutable_restarted()->set_held_calls_grace_ms(kHeldCallGrace.count());
     if (absl::Status s = ApplyAt(record, last_time); !s.ok()) {
       return s;
     }

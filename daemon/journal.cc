@@ -342,7 +342,8 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
     case v1::JournalRecord::kSetPolicy:
       return engine.SetPolicy(FromRecord(record.set_policy()), at);
     case v1::JournalRecord::kRestarted:
-      return engine.Restarted(FromProto(record.restarted().at()), at);
+      return engine.Restarted(FromProto(record.restarted().at()), at,
+                              routing::Millis(record.restarted().held_calls_grace_ms()));
     case v1::JournalRecord::kSetOptions:
       return engine.SetOptions(FromRecord(record.set_options()), at);
     case v1::JournalRecord::INPUT_NOT_SET:

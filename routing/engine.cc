@@ -220,7 +220,7 @@ absl::Status Engine::DeskConnected(const std::string& counsellor_id, Timestamp n
   return absl::OkStatus();
 }
 
-absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now) {
+absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis calls_grace) {
   AdvanceTo(now);
   if (restarted_at < now_) {
     return absl::InvalidArgumentError("restarted_at: before the engine's time");
@@ -245,6 +245,23 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now) {
   for (Call* call : connecting) {
     ++call->generation;  // The old connect timer is void.
     TimeConnect(*call, restarted_at);
+  }
+  if (calls_grace > Millis(0)) {
+    const Timestamp not_before = restarted_at + calls_grace;
+    std::vector<Call*> due;
+    for (auto& [seq, call] : calls_by_seq_) {
+      if ((call->state == CallState::kWaiting || call->state == CallState::kOffered) &&
+          !call->expired && TimesOutAt(*call) < not_before) {
+        due.push_back(call);
+      }
+    }
+    std::sort(due.begin(), due.end(),
+              [](const Call* a, const Call* b) { return a->admission_seq < b->admission_seq; });
+    for (Call* call : due) {
+      // The earlier kMaxWait timer stays, and finds the call not yet due when it fires.
+      call->times_out_not_before = not_before;
+      SetTimer(TimerKind::kMaxWait, *call, not_before, 0);
+    }
   }
   return absl::OkStatus();
 }
@@ -518,6 +535,15 @@ absl::Status Engine::CallConnected(const std::string& call_id, Timestamp now) {
   if (call == nullptr) {
     return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
   }
+  if (call->state == CallState::kWaiting || call->state == CallState::kOffered) {
+    // The gateway bridged it by a connect this engine no longer has: one sent before the daemon
+    // stopped and never written (a crash, or a stop while the database was locked), or one that
+    // timed out here as the gateway carried it out. Routed on, it would be offered to someone else
+    // while the caller talks, and timed out with a callback; the gateway holds the phone call.
+    return EndUnrouted(
+        *call, absl::StrCat("the gateway connected the call while hotlined had it ",
+                            std::string(Name(call->state)), " (a connect not recorded here)"));
+  }
   if (call->state != CallState::kConnecting) {
     return absl::FailedPreconditionError(absl::StrCat(
         "call '", call_id, "' is ", std::string(Name(call->state)), ", not connecting"));
@@ -542,11 +568,33 @@ absl::Status Engine::CallEnded(const std::string& call_id, Timestamp now) {
   if (call == nullptr) {
     return absl::NotFoundError(absl::StrCat("call_id: no live call '", call_id, "'"));
   }
+  if (call->state == CallState::kConnecting) {
+    // Its `connected` never came (lost in a restart): it was talked, with the counsellor the
+    // connect named.
+    if (absl::Status s = CallConnected(call_id, now); !s.ok()) {
+      return s;
+    }
+  }
+  if (call->state == CallState::kWaiting || call->state == CallState::kOffered) {
+    // Connected by a connect not recorded here, as in CallConnected: not a call to route on.
+    return EndUnrouted(
+        *call, absl::StrCat("the gateway ended the call as connected while "
+                            "hotlined had it ",
+                            std::string(Name(call->state)), " (a connect not recorded here)"));
+  }
   if (call->state != CallState::kConnected) {
     return absl::FailedPreconditionError(absl::StrCat(
         "call '", call_id, "' is ", std::string(Name(call->state)), ", not connected"));
   }
   StartWrapUp(*call, Outcome::kCompleted, "");
+  return absl::OkStatus();
+}
+
+absl::Status Engine::EndUnrouted(Call& call, const std::string& reason) {
+  Counsellor* freed = DetachCounsellor(call, RevokeReason::kWithdrawn, Outcome::kFailed);
+  Finish(call, Outcome::kFailed, reason);
+  Resume(freed);
+  ReviewHolds();
   return absl::OkStatus();
 }
 
@@ -565,11 +613,7 @@ absl::Status Engine::CallFailed(const std::string& call_id, const std::string& r
     StartWrapUp(*call, Outcome::kFailed, reason);
     return absl::OkStatus();
   }
-  Counsellor* freed = DetachCounsellor(*call, RevokeReason::kWithdrawn, Outcome::kFailed);
-  Finish(*call, Outcome::kFailed, reason);
-  Resume(freed);
-  ReviewHolds();
-  return absl::OkStatus();
+  return EndUnrouted(*call, reason);
 }
 
 absl::Status Engine::ConnectFailed(const std::string& call_id, const std::string& reason,
@@ -892,7 +936,10 @@ void Engine::FireTimer(const Timer& timer) {
     }
     case TimerKind::kMaxWait: {
       Call* call = CallOfTimer(timer);
-      if (call == nullptr) {
+      if (call == nullptr || now_ < call->times_out_not_before) {
+        // Put off since it was set (Restarted), and a timer at times_out_not_before times it out.
+        // (Not TimesOutAt: a maximum wait lengthened at a restart leaves the call's one timer
+        // where it was, and it must still time the call out.)
         return;
       }
       if (call->state == CallState::kWaiting) {

@@ -196,8 +196,13 @@ class Engine final {
   // gets desk_grace_ms from `restarted_at` to come back, instead of what was left of it, since
   // no desk could reconnect while the daemon was down; and every call still connecting gets
   // connect_timeout_ms from `restarted_at`, since its gateway is asked again once it is back.
+  // And every call waiting or ringing whose maximum wait passed meanwhile, or passes within
+  // `calls_grace` of `restarted_at`, times out no sooner than `restarted_at + calls_grace`: a
+  // caller who hung up while the daemon was down is not called back, as the hang-up the gateway
+  // resends after its Hello ends the call first (0: no grace, as before it was journaled).
   // INVALID_ARGUMENT if it is before `now`.
-  [[nodiscard]] absl::Status Restarted(Timestamp restarted_at, Timestamp now);
+  [[nodiscard]] absl::Status Restarted(Timestamp restarted_at, Timestamp now,
+                                       Millis calls_grace = Millis(0));
 
   // Sets AVAILABLE, BREAK or OFFLINE. `reason` is the break reason (CHOSEN or a named one from
   // the desk, SUPERVISOR from a supervisor). NOT_FOUND for an unknown counsellor;
@@ -242,9 +247,15 @@ class Engine final {
   [[nodiscard]] absl::Status CallerHungUp(const std::string& call_id, Timestamp now);
   // The caller chose a callback instead of waiting. Same errors as CallerHungUp.
   [[nodiscard]] absl::Status CallbackRequested(const std::string& call_id, Timestamp now);
-  // The gateway bridged the call. FAILED_PRECONDITION unless it was CONNECTING.
+  // The gateway bridged the call: CONNECTED when it was CONNECTING. A call WAITING or OFFERED
+  // was bridged by a connect this engine no longer has (sent before a crash and never journaled,
+  // or carried out after its connect timed out here): it is finished FAILED, its ringing offer
+  // withdrawn, so that it is neither offered to another counsellor while the caller talks nor
+  // timed out with a callback. FAILED_PRECONDITION when it was CONNECTED already.
   [[nodiscard]] absl::Status CallConnected(const std::string& call_id, Timestamp now);
-  // The connected call ended. FAILED_PRECONDITION unless it was CONNECTED.
+  // The connected call ended: wrap-up, outcome COMPLETED. A call still CONNECTING (its
+  // `connected` lost) is taken as connected first; one WAITING or OFFERED is finished FAILED as in
+  // CallConnected. FAILED_PRECONDITION in wrap-up.
   [[nodiscard]] absl::Status CallEnded(const std::string& call_id, Timestamp now);
   // The gateway lost the call. NOT_FOUND for an unknown call.
   [[nodiscard]] absl::Status CallFailed(const std::string& call_id, const std::string& reason,
@@ -784,6 +795,9 @@ class Engine final {
   Counsellor* DetachCounsellor(Call& call, RevokeReason reason, Outcome outcome);
   // Looks for new work for a counsellor freed by DetachCounsellor.
   void Resume(Counsellor* c);
+  // Finishes a call that is not connected, FAILED for `reason`, with no callback: its ringing
+  // offer withdrawn, a counsellor it was connecting to freed.
+  absl::Status EndUnrouted(Call& call, const std::string& reason);
   // The caller left (hung up, asked for a callback) before being connected.
   absl::Status LeaveBeforeConnected(const std::string& call_id, Outcome outcome);
   // A call came back from an offer or a failed connect: time it out if past the maximum wait,

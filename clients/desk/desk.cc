@@ -36,9 +36,9 @@ namespace v1 = hotline::v1;
 constexpr size_t kRecordedKept = 16;
 // Threads for the requests made at once (Desk::at_once_). Each holds its thread until answered,
 // for up to kUnaryTimeout (10 s) while the daemon's database is locked, and an --auto-accept,
-// --auto-disposition desk makes two a call: 16 are enough for 8 short calls in those 10 s; more
-// wait for a thread.
-constexpr int kAtOnceThreads = 16;
+// --auto-disposition desk makes two a call: 64 are enough for 32 calls in those 10 s, far more
+// than a person takes; more wait for a thread.
+constexpr int kAtOnceThreads = 64;
 
 // "available", "break (missed_offers)", "on_call call X".
 std::string PresenceText(const v1::CounsellorStatus& status) {
@@ -94,12 +94,20 @@ class Desk final {
   // `quit` or the end of input: exits 0 once every request made so far has its answer (or its
   // error) printed and the Watch has had its first answer, unless that was its end.
   void Leave();
+  // Returns once the Watch has had its first answer: an event, a drop or its end.
+  void AwaitWatch();
 
   // Unary calls; each prints "ok: ..." or "error: <CODE>: <message>". Any thread.
   void SetPresence(v1::CounsellorState state,
                    v1::BreakReason reason = v1::BREAK_REASON_UNSPECIFIED);
   void AnswerOffer(std::string call_id, bool accept);
-  // For `call_id`; empty: the call in wrap-up, else the newest still owed.
+  // The calls a command without a call id is for, as the desk knows them now: the offer ringing;
+  // the call in wrap-up, else the newest still owed a disposition; the call in wrap-up, else the
+  // last one seen. Empty when there is none.
+  std::string OfferCall();
+  std::string DispositionCall();
+  std::string NeverCall();
+  // For `call_id`; empty: DispositionCall().
   void SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next,
                          std::string call_id = "");
   void NeverRouteCaller(std::string call_id);
@@ -429,6 +437,40 @@ void Desk::HandleLine(std::string_view line) {
     PrintErrorLine("error: " + std::string(command.status().message()));
     return;
   }
+  if (command->kind != DeskCommand::Kind::kNothing && command->kind != DeskCommand::Kind::kHelp) {
+    // A command typed as the desk starts waits for its Watch: the daemon refuses AVAILABLE to a
+    // desk whose Watch is not open yet, and the calls named below are those it has shown.
+    AwaitWatch();
+  }
+  // A command without a call id is for the call the desk shows as it is typed, not for whatever
+  // it shows once an earlier command, held by the daemon, is answered.
+  if (command->call_id.empty()) {
+    switch (command->kind) {
+      case DeskCommand::Kind::kAnswer:
+        command->call_id = OfferCall();
+        if (command->call_id.empty()) {
+          PrintErrorLine("error: no offer is ringing");
+          return;
+        }
+        break;
+      case DeskCommand::Kind::kDisposition:
+        command->call_id = DispositionCall();
+        if (command->call_id.empty()) {
+          PrintErrorLine("error: no call is in wrap-up or waiting for its disposition");
+          return;
+        }
+        break;
+      case DeskCommand::Kind::kNeverRoute:
+        command->call_id = NeverCall();
+        if (command->call_id.empty()) {
+          PrintErrorLine("error: no call seen yet; give its id: never CALL");
+          return;
+        }
+        break;
+      default:
+        break;
+    }
+  }
   switch (command->kind) {
     case DeskCommand::Kind::kNothing:
       break;
@@ -443,10 +485,10 @@ void Desk::HandleLine(std::string_view line) {
       });
       break;
     case DeskCommand::Kind::kDisposition:
-      requests_.Post(
-          [this, disposition = command->disposition, ready_for_next = command->ready_for_next] {
-            SubmitDisposition(disposition, ready_for_next);
-          });
+      requests_.Post([this, disposition = command->disposition,
+                      ready_for_next = command->ready_for_next, call_id = command->call_id] {
+        SubmitDisposition(disposition, ready_for_next, call_id);
+      });
       break;
     case DeskCommand::Kind::kNeverRoute:
       requests_.Post([this, call_id = command->call_id] { NeverRouteCaller(call_id); });
@@ -464,16 +506,21 @@ void Desk::Leave() {
   // Each line typed gets its answer before the desk exits.
   requests_.WaitIdle();
   at_once_.WaitIdle();
+  // And the Watch its first: a desk run with no input (`< /dev/null`, to check a token) says
+  // its token is refused and exits 1, rather than 0 before it heard.
+  AwaitWatch();
   {
-    // And the Watch its first: a desk run with no input (`< /dev/null`, to check a token) says
-    // its token is refused and exits 1, rather than 0 before it heard.
     absl::MutexLock lock(&mutex_);
-    mutex_.Await(absl::Condition(&watch_answered_));
     if (watch_ended_) {
       return;  // OnStopped said why; Run returns 1.
     }
   }
   RequestExit(0);
+}
+
+void Desk::AwaitWatch() {
+  absl::MutexLock lock(&mutex_);
+  mutex_.Await(absl::Condition(&watch_answered_));
 }
 
 void Desk::SetPresence(v1::CounsellorState state, v1::BreakReason reason) {
@@ -491,10 +538,24 @@ void Desk::SetPresence(v1::CounsellorState state, v1::BreakReason reason) {
   PrintLine("ok: presence " + PresenceText(response.status()));
 }
 
+std::string Desk::OfferCall() {
+  absl::MutexLock lock(&mutex_);
+  return offer_call_id_;
+}
+
+std::string Desk::DispositionCall() {
+  absl::MutexLock lock(&mutex_);
+  return wrap_up_call_id_.empty() && !owed_.empty() ? owed_.back() : wrap_up_call_id_;
+}
+
+std::string Desk::NeverCall() {
+  absl::MutexLock lock(&mutex_);
+  return wrap_up_call_id_.empty() ? last_call_id_ : wrap_up_call_id_;
+}
+
 void Desk::AnswerOffer(std::string call_id, bool accept) {
   if (call_id.empty()) {
-    absl::MutexLock lock(&mutex_);
-    call_id = offer_call_id_;
+    call_id = OfferCall();
   }
   if (call_id.empty()) {
     PrintErrorLine("error: no offer is ringing");
@@ -523,8 +584,7 @@ void Desk::AnswerOffer(std::string call_id, bool accept) {
 void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next,
                              std::string call_id) {
   if (call_id.empty()) {
-    absl::MutexLock lock(&mutex_);
-    call_id = wrap_up_call_id_.empty() && !owed_.empty() ? owed_.back() : wrap_up_call_id_;
+    call_id = DispositionCall();
   }
   if (call_id.empty()) {
     PrintErrorLine("error: no call is in wrap-up or waiting for its disposition");
@@ -567,8 +627,7 @@ void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_
 
 void Desk::NeverRouteCaller(std::string call_id) {
   if (call_id.empty()) {
-    absl::MutexLock lock(&mutex_);
-    call_id = wrap_up_call_id_.empty() ? last_call_id_ : wrap_up_call_id_;
+    call_id = NeverCall();
   }
   if (call_id.empty()) {
     PrintErrorLine("error: no call seen yet; give its id: never CALL");

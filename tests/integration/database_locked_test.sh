@@ -5,6 +5,11 @@
 # desk records each disposition, all while the lock is held; nothing is acknowledged until it is
 # released, and then everything is written.
 #
+# Then a desk driven by typed commands, with the lock taken again: `available` is held, and a
+# `never` typed meanwhile, before any call was seen, is refused at once ("no call seen yet")
+# rather than sent, once `available` is answered, for the call that rang meanwhile (a black-box
+# check saw a child's number barred from a counsellor who never spoke to them).
+#
 # Defect (a black-box check): the desk made its requests on the thread that reads its events,
 # and the daemon answers a request only once it is written, so the desk stopped reading while its
 # accept waited for the database; the next offers rang out and it went on break. And the daemon
@@ -21,7 +26,8 @@ add_counsellor lan || fail "hotlinectl counsellor add lan"
 HOTLINE_DESK_TOKEN=$desk_token "$bin/hotline-desk" --line --server "$grpc" --available \
   --auto-accept --auto-disposition family_relationships:counselled \
   < /dev/null > "$dir/desk.out" 2>&1 &
-others+=("$!")
+auto_desk=$!
+others+=("$auto_desk")
 wait_for "ok: presence available" "$dir/desk.out"
 
 # The lock: sqlite3 reads its statements from a FIFO this shell holds open on fd 4.
@@ -55,5 +61,37 @@ recorded() {
 wait_until recorded
 grep -q "journal commit failed" "$dir/daemon.out" \
   && echo "(the lock outlasted a commit's 5 s wait: the daemon said so)"
+
+# The typed desk, for another counsellor; lan's desk goes (no offers for lan from now on).
+kill "$auto_desk"
+add_counsellor mai || fail "hotlinectl counsellor add mai"
+mkfifo "$dir/typed.in"
+HOTLINE_DESK_TOKEN=$desk_token "$bin/hotline-desk" --line --server "$grpc" \
+  < "$dir/typed.in" > "$dir/typed.out" 2>&1 &
+others+=("$!")
+exec 5> "$dir/typed.in"
+wait_for "presence offline" "$dir/typed.out"
+mkfifo "$dir/lock2.in"
+sqlite3 "$dir/hotline.db" < "$dir/lock2.in" > "$dir/lock2.out" 2>&1 &
+others+=("$!")
+exec 4> "$dir/lock2.in"
+echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&4
+wait_for "^locked$" "$dir/lock2.out"
+echo available >&5
+echo never >&5
+"$bin/hotline-sim" --server "$grpc" --gateway-id sim2 --calls 1 --province 38 \
+  --topic counselling --no-exit-when-done > "$dir/sim2.out" 2>&1 &
+others+=("$!")
+wait_for " offer call " "$dir/typed.out"
+echo "COMMIT; SELECT 'released';" >&4
+wait_for "^released$" "$dir/lock2.out"
+exec 4>&-
+wait_for "ok: presence available" "$dir/typed.out"
+echo accept >&5
+wait_for "ok: accepted call " "$dir/typed.out"
+grep -q "will not be routed" "$dir/typed.out" "$dir/daemon.out" \
+  && fail "a never typed before any call was made for the call that came later"
+grep -q "error: no call seen yet" "$dir/typed.out" || fail "the early never was not refused"
+exec 5>&-
 stop_hotlined
 echo "PASS"

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <optional>
+#include <thread>
 
 #include "daemon/convert.h"
 #include "tests/testing/daemon_fixture.h"
@@ -98,10 +99,12 @@ TEST_CASE(
     m.time->Advance(301s);  // Past the 300 s maximum wait, with nobody to tell.
     m.Sync();
   }
-  SECTION("the daemon is down too") {
+  SECTION("the daemon is down too, and the gateway comes back after the restart's grace") {
     m.f.daemon->Shutdown();
-    m.time->Advance(400s);  // The timer falls due while no daemon runs: recovery fires it.
+    m.time->Advance(400s);  // The timer falls due while no daemon runs.
     m.f.Start();
+    m.time->Advance(10s);  // The grace a restart gives the Hellos (a gateway's came too late).
+    m.Sync();
   }
 
   std::optional<GatewayClient> gw;
@@ -238,6 +241,125 @@ TEST_CASE(
            msg.command().call_id() != "c-old";
   };
   CHECK_FALSE(gw.GatewayConnection::WaitFor(callback_for, 0ms).has_value());
+}
+
+TEST_CASE(
+    "a call whose maximum wait passed while hotlined was down times out a grace after the start, "
+    "unless its hang-up comes first",
+    "[integration]") {
+  // Defect: the start timed such calls out before any gateway could say Hello, so the Welcome
+  // gave them as finished with a callback, and the hang-up the gateway resent (its caller hung up
+  // while hotlined was down) was answered "had already finished: timed_out": a child who had hung
+  // up was called back. As for a held call admitted late, the calls now wait 10 s more.
+  ManualFixture m;
+  const routing::Timestamp t0 = m.time->SystemTime();
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    ArriveAcked(gw, "c-hung-up");
+    gw.Arrive("c-on-line", "38");
+    REQUIRE(gw.WaitForAck().code() == 0);
+  }
+  m.f.daemon->Shutdown();
+  m.f.daemon.reset();
+  m.time->Advance(6min);  // Down past their 5 min maximum wait.
+  m.f.Start();
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  *hello.add_held_calls() = Held("c-hung-up", "38", t0);
+  *hello.add_held_calls() = Held("c-on-line", "38", t0);
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = gw.WaitForWelcome();
+  REQUIRE(welcome.held_calls_size() == 2);
+  for (const v1::HeldCallResult& result : welcome.held_calls()) {
+    INFO(result.call_id());
+    CHECK(result.fate() == v1::HeldCallResult::FATE_LIVE);
+    CHECK(result.state() == v1::CALL_STATE_WAITING);
+    CHECK_FALSE(result.has_command());
+  }
+  HangUp(gw, "c-hung-up", "hangup-resent");
+  const v1::EventAck ack = gw.WaitForAck();
+  CHECK(ack.code() == 0);
+  CHECK(ack.message().empty());
+  CHECK(Column(m.f, "c-hung-up", "outcome") == "abandoned");
+
+  // The caller still on the line times out 10 s after the start, with its callback.
+  m.time->Advance(10s);
+  CHECK(gw.WaitForCommand(v1::Command::kOfferCallback).call_id() == "c-on-line");
+  m.Sync();
+  CHECK(Column(m.f, "c-on-line", "outcome") == "timed_out");
+  CHECK(Column(m.f, "c-hung-up", "outcome") == "abandoned");
+}
+
+TEST_CASE(
+    "a call connected while the database was locked and lost with the daemon's stop is not "
+    "routed again: the gateway's resent connected finishes it, with no callback",
+    "[integration]") {
+  // Defect (a black-box check): while another process locked the database, the gateway was
+  // told to connect a call (commands go out before the commit), bridged it and reported it
+  // connected; hotlined stopped before it could write any of it. After the restart the Hello
+  // admitted the call afresh and the resent `connected` and `ended` were refused "is waiting, not
+  // connected": the call was offered again (its counsellor on break when the connect failed)
+  // and timed out with a callback for a child already counselled.
+  ManualFixture m;
+  const routing::Timestamp t0 = m.time->SystemTime();
+  const std::string token = m.f.AddCounsellor("an", "38");
+  const auto event = [](const std::string& id, const std::function<void(v1::CallEvent&)>& fill) {
+    v1::GatewayMessage msg;
+    msg.mutable_event()->set_event_id(id);
+    msg.mutable_event()->set_call_id("c-1");
+    fill(*msg.mutable_event());
+    return msg;
+  };
+  const v1::GatewayMessage arrived =
+      event("ev-arrived", [](v1::CallEvent& e) { *e.mutable_arrived() = Arrival("38"); });
+  const v1::GatewayMessage connected =
+      event("ev-connected", [](v1::CallEvent& e) { e.mutable_connected(); });
+  const v1::GatewayMessage ended = event("ev-ended", [](v1::CallEvent& e) { e.mutable_ended(); });
+  {
+    DeskClient an(m.f.channel, token);
+    an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    gw.WaitForWelcome();
+    SQLite::Database other(m.f.config.database, SQLite::OPEN_READWRITE);
+    other.exec("BEGIN EXCLUSIVE");
+    gw.Send(arrived);
+    an.WaitFor(testing::IsOffer);
+    std::jthread accept([&] { (void)an.Answer("c-1", true); });  // Held, then ended by the stop.
+    gw.Done(gw.WaitForCommand(v1::Command::kConnect));
+    gw.Send(connected);
+    an.WaitFor([](const v1::DeskEvent& e) { return e.has_call_connected(); });
+    m.f.daemon->Shutdown();  // Nothing of it could be written.
+    accept.join();
+    other.exec("COMMIT");
+  }
+  m.f.daemon.reset();
+  m.f.Start();
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  *hello.add_held_calls() = Held("c-1", "38", t0);
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = gw.WaitForWelcome();
+  REQUIRE(welcome.held_calls_size() == 1);
+  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_ADMITTED);
+  // The gateway resends what it never saw acknowledged.
+  gw.Send(arrived);
+  CHECK(gw.WaitForAck().code() == grpc::StatusCode::ALREADY_EXISTS);
+  gw.Send(connected);
+  CHECK(gw.WaitForAck().code() == 0);
+  gw.Send(ended);
+  CHECK(gw.WaitForAck().code() == 0);
+  m.Sync();
+  CHECK(Column(m.f, "c-1", "outcome") == "failed");
+  CHECK_THAT(Column(m.f, "c-1", "reason"), Catch::Contains("the gateway connected the call"));
+  CHECK(m.f.View().calls_size() == 0);
+  // Never timed out with a callback.
+  m.time->Advance(10min);
+  gw.Arrive("c-probe", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);  // Everything sent before it has been read.
+  const auto callback = [](const v1::HotlineMessage& msg) {
+    return msg.has_command() && msg.command().has_offer_callback() &&
+           msg.command().call_id() == "c-1";
+  };
+  CHECK_FALSE(gw.GatewayConnection::WaitFor(callback, 0ms).has_value());
 }
 
 TEST_CASE("a live call listed with a malformed arrival time stays live", "[integration]") {

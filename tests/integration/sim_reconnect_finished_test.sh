@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The reference gateway told of a call Hotline finished while it was away: hotline-sim sends one
 # call nobody can answer, hotlined (maximum wait 2 s) is stopped, stays down past the maximum
-# wait and is started again on the same database and address. The Welcome reports the call
-# FINISHED (timed_out) with its offer_callback; the simulator carries the command out on the new
-# stream, forgets the call and exits 0; the calls row says timed_out.
+# wait and is started again on the same database and address, while the simulator is paused
+# (SIGSTOP) until the call has timed out (10 s after the start: the grace a restart gives the
+# gateways' Hellos). The Welcome reports the call FINISHED (timed_out) with its offer_callback;
+# the simulator carries the command out on the new stream, forgets the call and exits 0; the
+# calls row says timed_out.
 #
 # Usage: sim_reconnect_finished_test.sh BIN_DIR SOURCE_DIR
 set -euo pipefail
@@ -22,9 +24,13 @@ sim_pid=$!
 others+=("$sim_pid")
 wait_for "ack .* OK" "$dir/sim.out"
 stop_hotlined
+kill -STOP "$sim_pid"
 # Down past the call's maximum wait (not a measurement: the restarted daemon finds it over).
 sleep 3
 start_hotlined daemon2 "$grpc"
+timed_out() { [ "$(sqlite3 "$dir/hotline.db" "SELECT count(*) FROM calls WHERE outcome = 'timed_out'")" = 1 ]; }
+wait_until timed_out
+kill -CONT "$sim_pid"
 
 # Bounded, so that a simulator that never finishes fails with its output rather than hang.
 sim_exited() { ! kill -0 "$sim_pid" 2>/dev/null; }
