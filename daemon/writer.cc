@@ -34,7 +34,7 @@ Writer::Writer(storage::Sink& sink, std::function<void(bool healthy)> on_health,
       metrics_(metrics),
       thread_([this] {
         pthread_setname_np(pthread_self(), "hl-writer");  // For top -H, perf and the benchmarks.
-        // Here, on the thread that commits: the sink runs the hook only inside Commit.
+        // Here, on the thread that commits: the sink runs the hook only on this thread.
         sink_.SetLockWaitHook([this] { SendWhileWaiting(); });
         Run();
         sink_.SetLockWaitHook(nullptr);

@@ -138,8 +138,9 @@ class Writer final {
   // The sink's work left due by commits (a WAL checkpoint), after a batch is answered or once
   // the writer has been quiet; a failure is logged once until one succeeds.
   void Checkpoint(storage::Sink::Moment moment);
-  // The sink's lock-wait hook, inside Commit: runs the sends of the batch being committed
-  // (committing_sends_) and of the units queued since, leaving their rows and answers queued.
+  // The sink's lock-wait hook, on the writer thread (inside Commit, or an answer's write): runs
+  // the sends of the batch being committed (committing_sends_, if any) and of the units queued
+  // since, leaving their rows and answers queued.
   void SendWhileWaiting();
   // Reports a refusal retrying cannot mend; `batch` is what it refused.
   void StopForGood(const absl::Status& status, const Unit& batch);

@@ -244,11 +244,12 @@ class Sink {
   // again. Pure: a sink that wraps the Store must pass it on, or the WAL grows for good.
   [[nodiscard]] virtual absl::StatusOr<bool> CheckpointIfDue(Moment moment) = 0;
 
-  // What to run, on Commit's thread, each time a commit pauses to wait for a lock another
-  // connection holds (the Store: before each pause of its busy wait, 1-100 ms apart, for up to
-  // 5 s a commit); null: nothing. The writer sends the gateways' commands meanwhile, so that
-  // routing never waits for another process's transaction (writer.h). The hook must not call
-  // the sink. A sink that never waits may ignore it; one that wraps another must pass it on.
+  // What to run each time the sink, used on the thread that set the hook, pauses to wait for a
+  // lock another connection holds (the Store: before each pause of its busy wait, 1-100 ms apart,
+  // for up to 5 s an operation: a commit, or a write the writer's answers make); null: nothing.
+  // The writer sends the gateways' commands meanwhile, so that routing never waits for another
+  // process's transaction (writer.h). The hook must not call the sink. A sink that never waits
+  // may ignore it; one that wraps another must pass it on.
   virtual void SetLockWaitHook(std::function<void()> hook) = 0;
 };
 

@@ -654,7 +654,7 @@ int Store::OnBusy(void* store, int tries) {
   if (left <= 0) {
     return 0;  // SQLITE_BUSY for the caller.
   }
-  if (self.committing_ && self.lock_wait_hook_) {
+  if (self.lock_wait_hook_ && std::this_thread::get_id() == self.lock_wait_thread_) {
     self.lock_wait_hook_();
   }
   // 1, 2, 4 ... 64 ms, then 100 ms at a time: a short lock is waited for briefly.
@@ -814,12 +814,6 @@ absl::Status Store::Commit(const Batch& batch) {
     return absl::OkStatus();
   };
 
-  // A wait for another connection's lock, from here on, runs lock_wait_hook_ (OnBusy).
-  committing_ = true;
-  struct NotCommitting {
-    bool& committing;
-    ~NotCommitting() { committing = false; }
-  } not_committing{committing_};
   errno = 0;  // So the errno seen after a failure is the failure's (see SystemErrno).
   int failure_errno = 0;
   try {

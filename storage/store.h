@@ -35,6 +35,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -273,8 +274,12 @@ class Store final : public Sink {
   // the WAL over with a commit of one page (the `wal_restarts` row), so that the restart's sync
   // falls in the gap, not in the next caller's arrival.
   absl::StatusOr<bool> CheckpointIfDue(Moment moment) override;
-  // Run by the busy handler before each pause of a wait inside Commit (not of other operations).
-  void SetLockWaitHook(std::function<void()> hook) override { lock_wait_hook_ = std::move(hook); }
+  // Run by the busy handler before each pause of a wait on the thread that set it (the writer's:
+  // its commits, and the writes its answers make, such as audit rows and counsellors' tokens).
+  void SetLockWaitHook(std::function<void()> hook) override {
+    lock_wait_hook_ = std::move(hook);
+    lock_wait_thread_ = std::this_thread::get_id();
+  }
   // SQLite's own auto-checkpoint threshold, kept for checkpoints right after answers.
   static constexpr int kCheckpointFrames = 1000;
   // The bar once the writer has been quiet: a few calls' commits (a call that arrives and hangs
@@ -320,7 +325,7 @@ class Store final : public Sink {
   int64_t QueryLastSeq();
   // The connection's busy handler: waits in growing pauses, 5 s in all (kBusyTimeoutMs), as
   // sqlite3_busy_timeout would, counting each wait in busy_waits_; at once gives up while
-  // wait_when_busy_ is false. Inside Commit it runs lock_wait_hook_ before each pause.
+  // wait_when_busy_ is false. It runs lock_wait_hook_ before each pause (SetLockWaitHook).
   static int OnBusy(void* store, int tries);
   // The WAL hook: after each commit, the frames the WAL now holds (wal_frames_).
   static int OnWalCommit(void* store, sqlite3* db, const char* name, int frames);
@@ -334,9 +339,9 @@ class Store final : public Sink {
   std::atomic<int64_t> busy_waits_ = 0;
   bool wait_when_busy_ = true;
   int busy_waited_ms_ = 0;  // In the current wait.
-  // SetLockWaitHook's; run only while committing_ (inside Commit).
+  // SetLockWaitHook's; run only on lock_wait_thread_, the thread that set it.
   std::function<void()> lock_wait_hook_;
-  bool committing_ = false;
+  std::thread::id lock_wait_thread_;
   int wal_frames_ = 0;      // Frames in the WAL after the last commit (OnWalCommit).
   int64_t checkpoints_ = 0;
   int64_t wal_restarts_ = 0;

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "clients/common/client.h"
 #include "clients/common/enum_names.h"
@@ -111,6 +112,8 @@ class Desk final {
   void SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next,
                          std::string call_id = "");
   void NeverRouteCaller(std::string call_id);
+  // --auto-disposition's disposition for `call_id`, at once, unless one is on its way already.
+  void AutoDisposition(const std::string& call_id);
 
   // Makes Run return `code` (the first request wins). Any thread.
   void RequestExit(int code);
@@ -120,8 +123,21 @@ class Desk final {
   const DeskOptions& options_;
   const Server server_;
   const std::unique_ptr<v1::DeskService::Stub> stub_;
-  // A self-pipe: the reader thread writes a byte to end the main thread's poll on stdin.
-  std::array<int, 2> wake_pipe_ = {-1, -1};
+  // A self-pipe: a byte written ends the main thread's poll on stdin. Closed by its destructor,
+  // after the workers' (declared below), whose jobs may still write to it (RequestExit).
+  struct WakePipe {
+    std::array<int, 2> fds = {-1, -1};
+    WakePipe() = default;
+    WakePipe(const WakePipe&) = delete;
+    WakePipe& operator=(const WakePipe&) = delete;
+    ~WakePipe() {
+      for (const int fd : fds) {
+        if (fd >= 0) {
+          close(fd);
+        }
+      }
+    }
+  } wake_pipe_;
 
   absl::Mutex mutex_;
   // The offer ringing now, the default for accept/decline.
@@ -139,6 +155,8 @@ class Desk final {
   // The calls this desk recorded last, newest last (at most kRecordedKept): a disposition_owed
   // the daemon sent before it had the record is not owed.
   std::deque<std::string> recorded_ ABSL_GUARDED_BY(mutex_);
+  // The calls whose automatic disposition is sent and not yet answered (AutoDisposition).
+  std::vector<std::string> disposing_ ABSL_GUARDED_BY(mutex_);
   int dispositions_ ABSL_GUARDED_BY(mutex_) = 0;
   bool watch_ended_ ABSL_GUARDED_BY(mutex_) = false;
   // The Watch has had its first answer: an event, a drop or its end.
@@ -161,17 +179,14 @@ Desk::Desk(const DeskOptions& options)
       server_(options.server, options.token, DeskChannelArguments()),
       stub_(v1::DeskService::NewStub(server_.channel())),
       watch_(server_, *stub_, Callbacks()) {
-  if (pipe2(wake_pipe_.data(), O_CLOEXEC) != 0) {
+  if (pipe2(wake_pipe_.fds.data(), O_CLOEXEC) != 0) {
     // Without it the desk could not be woken to exit; nothing sensible runs without it.
     PrintErrorLine(fmt::format("error: pipe2: {}", std::strerror(errno)));
     std::abort();
   }
 }
 
-Desk::~Desk() {
-  close(wake_pipe_[0]);
-  close(wake_pipe_[1]);
-}
+Desk::~Desk() = default;
 
 int Desk::Run() {
   watch_.Start();
@@ -298,9 +313,7 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       PrintLine(fmt::format("{} call {} still needs its disposition: dispo records it, late", at,
                             call_id));
       if (options_.auto_disposition) {
-        at_once_.Post([this, call_id] {
-          SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true, call_id);
-        });
+        AutoDisposition(call_id);
       }
       break;
     }
@@ -313,9 +326,7 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       PrintLine(fmt::format("{} wrap-up call {} until {} (in {})", at, wrap_up.call_id(),
                             TimeOfDay(wrap_up.deadline()), TimeUntil(wrap_up.deadline())));
       if (options_.auto_disposition) {
-        at_once_.Post([this, call_id = wrap_up.call_id()] {
-          SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true, call_id);
-        });
+        AutoDisposition(wrap_up.call_id());
       }
       break;
     }
@@ -362,9 +373,7 @@ void Desk::OnEvent(const v1::DeskEvent& event) {
       // A desk that opens into a wrap-up (started, or reconnected, during it) gets no
       // wrap_up_started: it records the call now.
       if (first && in_wrap_up && options_.auto_disposition) {
-        at_once_.Post([this, call_id = status.call_id()] {
-          SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true, call_id);
-        });
+        AutoDisposition(status.call_id());
       }
       break;
     }
@@ -389,7 +398,7 @@ void Desk::ReadInput() {
       }
     }
     std::array<pollfd, 2> fds = {
-        {{wake_pipe_[0], POLLIN, 0}, {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}}};
+        {{wake_pipe_.fds[0], POLLIN, 0}, {stdin_open ? STDIN_FILENO : -1, POLLIN, 0}}};
     if (poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) {
         continue;
@@ -625,6 +634,23 @@ void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_
   }
 }
 
+void Desk::AutoDisposition(const std::string& call_id) {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (std::find(disposing_.begin(), disposing_.end(), call_id) != disposing_.end()) {
+      // Sent already and not yet answered: a desk opened into a wrap-up whose deadline the
+      // daemon had just passed hears of the call twice (its presence, then disposition_owed).
+      return;
+    }
+    disposing_.push_back(call_id);
+  }
+  at_once_.Post([this, call_id] {
+    SubmitDisposition(*options_.auto_disposition, /*ready_for_next=*/true, call_id);
+    absl::MutexLock lock(&mutex_);
+    std::erase(disposing_, call_id);
+  });
+}
+
 void Desk::NeverRouteCaller(std::string call_id) {
   if (call_id.empty()) {
     call_id = NeverCall();
@@ -660,7 +686,7 @@ void Desk::RequestExit(int code) {
 void Desk::Wake() {
   const char byte = 0;
   // Never drained: every wake ends ReadInput for good, so the pipe only needs to turn readable.
-  [[maybe_unused]] const ssize_t written = write(wake_pipe_[1], &byte, 1);
+  [[maybe_unused]] const ssize_t written = write(wake_pipe_.fds[1], &byte, 1);
 }
 
 }  // namespace

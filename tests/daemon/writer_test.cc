@@ -571,6 +571,52 @@ TEST_CASE(
   CHECK(storage::testing::Count(db.path(), "SELECT COUNT(*) FROM journal") == 2);
 }
 
+TEST_CASE(
+    "while an answer's own write waits for another connection's lock, the sends of units "
+    "queued meanwhile go out",
+    "[daemon][writer]") {
+  // Before: the hook ran only inside Commit, so a write an answer makes on the writer thread (an
+  // audit row, a counsellor's new token) held every gateway command queued behind it for the
+  // whole 5 s busy wait.
+  storage::testing::TempDb db;
+  std::unique_ptr<storage::Store> store = storage::testing::OpenOrFail(db.path());
+  testing::BlockingQueue<std::string> events;
+  Writer writer(
+      *store, [](bool) {}, [](const absl::Status&) {},
+      WriterOptions{.first_retry = 1ms, .longest_retry = 1ms});
+  SQLite::Database other(db.path(), SQLite::OPEN_READWRITE);
+  other.exec("BEGIN EXCLUSIVE");
+  std::atomic<bool> audit_returned = false;
+  Writer::Unit audit;  // An answer-only unit: it commits nothing, its answer writes.
+  audit.answers.push_back([&] {
+    events.Push("audit started");
+    const absl::Status s = store->RecordAudit(storage::AuditRow{.at_ms = 1'000,
+                                                                .role = "admin",
+                                                                .principal = "test",
+                                                                .action = "probe",
+                                                                .subject = "",
+                                                                .id = 0});
+    audit_returned = true;
+    events.Push(absl::StrCat("audit ", s.ok() ? "written" : "failed"));
+  });
+  writer.Submit(std::move(audit));
+  std::optional<std::string> event = events.Pop(kPatience);
+  REQUIRE(event == "audit started");
+  // Submitted while that answer's write waits: its send goes out during that wait.
+  Writer::Unit unit;
+  unit.batch.journal.push_back(storage::JournalEntry{.seq = 1, .at_ms = 1'001, .record = "r"});
+  unit.sends.push_back(
+      [&] { events.Push(audit_returned ? "send after the audit" : "send while the audit waits"); });
+  writer.Submit(std::move(unit));
+  event = events.Pop(kPatience);
+  CHECK(event == "send while the audit waits");  // Before: "audit failed", 5 s later.
+  other.exec("COMMIT");
+  event = events.Pop(kPatience);
+  CHECK(event == "audit written");
+  writer.Stop(kPatience);
+  CHECK(storage::testing::Count(db.path(), "SELECT COUNT(*) FROM journal") == 1);
+}
+
 TEST_CASE("a refusal retrying cannot mend stops the writer for good: nothing more is answered",
           "[daemon][writer]") {
   const absl::Status refusal =

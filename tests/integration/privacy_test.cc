@@ -206,10 +206,9 @@ TEST_CASE("the audit names the supervisor account that read it",
 
 TEST_CASE("a sealed number survives a restart while its call waits and becomes a callback",
           "[integration][privacy]") {
-  // Down past the call's maximum wait, or for over a day: the call times out 10 s after the
-  // start (the grace a restart gives the gateways' Hellos), and in the same step the engine
-  // forgets finished calls a day old, the timed-out call among them. Its callback must not depend
-  // on that memory.
+  // Down past the call's maximum wait, or for over a day (the call's arrival then more than a
+  // day old): the call times out 10 s after the start (the grace a restart gives the gateways'
+  // Hellos), and its sealed number becomes its callback either way.
   const routing::Millis down = GENERATE(routing::Millis(400'000), kDay + routing::Millis(400'000));
   INFO("the daemon is down " << down.count() << " ms");
   ManualFixture m;
