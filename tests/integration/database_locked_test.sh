@@ -21,6 +21,23 @@ set -euo pipefail
 begin_test "$@"
 export HOTLINE_GATEWAY_TOKEN=dev-gateway-token
 
+# lock NAME: sqlite3 takes BEGIN EXCLUSIVE on the database, reading its statements from the FIFO
+# $dir/NAME.in, which this shell holds open on fd 4; returns once the lock is held.
+lock() {
+  mkfifo "$dir/$1.in"
+  sqlite3 "$dir/hotline.db" < "$dir/$1.in" > "$dir/$1.out" 2>&1 &
+  others+=("$!")
+  exec 4> "$dir/$1.in"
+  echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&4
+  wait_for "^locked$" "$dir/$1.out"
+}
+# unlock NAME: commits lock NAME's transaction and closes fd 4 (sqlite3 then exits).
+unlock() {
+  echo "COMMIT; SELECT 'released';" >&4
+  wait_for "^released$" "$dir/$1.out"
+  exec 4>&-
+}
+
 start_hotlined daemon
 add_counsellor lan || fail "hotlinectl counsellor add lan"
 HOTLINE_DESK_TOKEN=$desk_token "$bin/hotline-desk" --line --server "$grpc" --available \
@@ -30,13 +47,7 @@ auto_desk=$!
 others+=("$auto_desk")
 wait_for "ok: presence available" "$dir/desk.out"
 
-# The lock: sqlite3 reads its statements from a FIFO this shell holds open on fd 4.
-mkfifo "$dir/lock.in"
-sqlite3 "$dir/hotline.db" < "$dir/lock.in" > "$dir/lock.out" 2>&1 &
-others+=("$!")
-exec 4> "$dir/lock.in"
-echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&4
-wait_for "^locked$" "$dir/lock.out"
+lock lock
 
 "$bin/hotline-sim" --server "$grpc" --gateway-id sim --calls 3 --interval-ms 300 --province 38 \
   --topic counselling --talk-ms 300 --no-exit-when-done > "$dir/sim.out" 2>&1 &
@@ -50,9 +61,7 @@ grep -q "break" "$dir/desk.out" && fail "the desk went on break while the databa
 [ "$(sqlite3 "$dir/hotline.db" "SELECT count(*) FROM calls")" = 0 ] \
   || fail "a call's row was written while another process held the lock"
 
-echo "COMMIT; SELECT 'released';" >&4
-wait_for "^released$" "$dir/lock.out"
-exec 4>&-
+unlock lock
 # Then every call is recorded, completed with the desk's disposition.
 recorded() {
   [ "$(sqlite3 "$dir/hotline.db" "SELECT count(*) FROM calls WHERE outcome = 'completed' \
@@ -71,21 +80,14 @@ HOTLINE_DESK_TOKEN=$desk_token "$bin/hotline-desk" --line --server "$grpc" \
 others+=("$!")
 exec 5> "$dir/typed.in"
 wait_for "presence offline" "$dir/typed.out"
-mkfifo "$dir/lock2.in"
-sqlite3 "$dir/hotline.db" < "$dir/lock2.in" > "$dir/lock2.out" 2>&1 &
-others+=("$!")
-exec 4> "$dir/lock2.in"
-echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&4
-wait_for "^locked$" "$dir/lock2.out"
+lock lock2
 echo available >&5
 echo never >&5
 "$bin/hotline-sim" --server "$grpc" --gateway-id sim2 --calls 1 --province 38 \
   --topic counselling --no-exit-when-done > "$dir/sim2.out" 2>&1 &
 others+=("$!")
 wait_for " offer call " "$dir/typed.out"
-echo "COMMIT; SELECT 'released';" >&4
-wait_for "^released$" "$dir/lock2.out"
-exec 4>&-
+unlock lock2
 wait_for "ok: presence available" "$dir/typed.out"
 echo accept >&5
 wait_for "ok: accepted call " "$dir/typed.out"
