@@ -101,17 +101,17 @@ class Desk final {
   // Unary calls; each prints "ok: ..." or "error: <CODE>: <message>". Any thread.
   void SetPresence(v1::CounsellorState state,
                    v1::BreakReason reason = v1::BREAK_REASON_UNSPECIFIED);
-  void AnswerOffer(std::string call_id, bool accept);
+  void AnswerOffer(const std::string& call_id, bool accept);
   // The calls a command without a call id is for, as the desk knows them now: the offer ringing;
   // the call in wrap-up, else the newest still owed a disposition; the call in wrap-up, else the
   // last one seen. Empty when there is none.
   std::string OfferCall();
   std::string DispositionCall();
   std::string NeverCall();
-  // For `call_id`; empty: DispositionCall().
+  // Each for the call it names (HandleLine fills in a typed command's).
   void SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next,
-                         std::string call_id = "");
-  void NeverRouteCaller(std::string call_id);
+                         const std::string& call_id);
+  void NeverRouteCaller(const std::string& call_id);
   // --auto-disposition's disposition for `call_id`, at once, unless one is on its way already.
   void AutoDisposition(const std::string& call_id);
 
@@ -454,30 +454,21 @@ void Desk::HandleLine(std::string_view line) {
   // A command without a call id is for the call the desk shows as it is typed, not for whatever
   // it shows once an earlier command, held by the daemon, is answered.
   if (command->call_id.empty()) {
-    switch (command->kind) {
-      case DeskCommand::Kind::kAnswer:
-        command->call_id = OfferCall();
-        if (command->call_id.empty()) {
-          PrintErrorLine("error: no offer is ringing");
-          return;
-        }
-        break;
-      case DeskCommand::Kind::kDisposition:
-        command->call_id = DispositionCall();
-        if (command->call_id.empty()) {
-          PrintErrorLine("error: no call is in wrap-up or waiting for its disposition");
-          return;
-        }
-        break;
-      case DeskCommand::Kind::kNeverRoute:
-        command->call_id = NeverCall();
-        if (command->call_id.empty()) {
-          PrintErrorLine("error: no call seen yet; give its id: never CALL");
-          return;
-        }
-        break;
-      default:
-        break;
+    const auto take = [&](std::string call_id, std::string_view none) {
+      command->call_id = std::move(call_id);
+      if (command->call_id.empty()) {
+        PrintErrorLine("error: " + std::string(none));
+        return false;
+      }
+      return true;
+    };
+    if ((command->kind == DeskCommand::Kind::kAnswer &&
+         !take(OfferCall(), "no offer is ringing")) ||
+        (command->kind == DeskCommand::Kind::kDisposition &&
+         !take(DispositionCall(), "no call is in wrap-up or waiting for its disposition")) ||
+        (command->kind == DeskCommand::Kind::kNeverRoute &&
+         !take(NeverCall(), "no call seen yet; give its id: never CALL"))) {
+      return;
     }
   }
   switch (command->kind) {
@@ -562,14 +553,7 @@ std::string Desk::NeverCall() {
   return wrap_up_call_id_.empty() ? last_call_id_ : wrap_up_call_id_;
 }
 
-void Desk::AnswerOffer(std::string call_id, bool accept) {
-  if (call_id.empty()) {
-    call_id = OfferCall();
-  }
-  if (call_id.empty()) {
-    PrintErrorLine("error: no offer is ringing");
-    return;
-  }
+void Desk::AnswerOffer(const std::string& call_id, bool accept) {
   v1::AnswerOfferRequest request;
   request.set_request_id(NewRequestId());
   request.set_call_id(call_id);
@@ -591,14 +575,7 @@ void Desk::AnswerOffer(std::string call_id, bool accept) {
 }
 
 void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next,
-                             std::string call_id) {
-  if (call_id.empty()) {
-    call_id = DispositionCall();
-  }
-  if (call_id.empty()) {
-    PrintErrorLine("error: no call is in wrap-up or waiting for its disposition");
-    return;
-  }
+                             const std::string& call_id) {
   v1::SubmitDispositionRequest request;
   request.set_request_id(NewRequestId());
   request.set_call_id(call_id);
@@ -651,14 +628,7 @@ void Desk::AutoDisposition(const std::string& call_id) {
   });
 }
 
-void Desk::NeverRouteCaller(std::string call_id) {
-  if (call_id.empty()) {
-    call_id = NeverCall();
-  }
-  if (call_id.empty()) {
-    PrintErrorLine("error: no call seen yet; give its id: never CALL");
-    return;
-  }
+void Desk::NeverRouteCaller(const std::string& call_id) {
   v1::NeverRouteCallerRequest request;
   request.set_request_id(NewRequestId());
   request.set_call_id(call_id);
