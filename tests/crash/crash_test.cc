@@ -73,6 +73,9 @@ namespace {
 // whose disposition was lost with a killed daemon, holds a counsellor this long.
 constexpr int kOfferTimeoutMs = 3000;
 constexpr int kWrapUpMs = 5000;
+// [supervision] view_calls: the checker reads live calls from the queue view, which must list
+// every waiting call; 1,000 is the daemon's bound, so --calls is at most that.
+constexpr int kViewCalls = 1000;
 
 struct Options {
   std::string hotlined;
@@ -149,7 +152,7 @@ std::optional<Options> ParseFlags(int argc, char** argv) {
     } else if (flag == "--aways") {
       ok = set_int(o.aways, 0, 100);
     } else if (flag == "--calls") {
-      ok = set_int(o.calls, 1, 100000);
+      ok = set_int(o.calls, 1, kViewCalls);
     } else if (flag == "--snapshot-every") {
       ok = set_int(o.snapshot_every, 1, 100'000'000);
     } else if (flag == "--max-wait-ms") {
@@ -563,7 +566,8 @@ int Run(const Options& o) {
                    {{"storage", "snapshot_every_records", std::to_string(o.snapshot_every)},
                     {"routing", "max_wait_ms", std::to_string(o.max_wait_ms)},
                     {"routing", "offer_timeout_ms", std::to_string(kOfferTimeoutMs)},
-                    {"routing", "wrap_up_ms", std::to_string(kWrapUpMs)}})) {
+                    {"routing", "wrap_up_ms", std::to_string(kWrapUpMs)},
+                    {"supervision", "view_calls", std::to_string(kViewCalls)}})) {
     Say("cannot write ", config.string(), " from ", o.config);
     return 1;
   }
