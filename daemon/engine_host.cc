@@ -238,31 +238,16 @@ absl::Status EngineHost::Recover() {
     options_journaled_ = true;
   }
   // No desk is connected to a process that just started, and none was while it was down: the
-  // desks are gone as of the journal's last time, before the timers of the downtime fire, so no
-  // call is offered to a desk that died with the process. Each gets its grace period from the
-  // restart (below).
-  std::vector<std::string> connected;
-  for (const auto& c : engine_.Counsellors()) {
-    if (c.desk_connected) {
-      connected.push_back(c.profile.id);
-    }
-  }
-  for (const std::string& id : AvailableFirst(std::move(connected))) {
-    v1::JournalRecord record;
-    record.set_desk_disconnected(id);
-    if (absl::Status s = ApplyAt(record, last_time); !s.ok()) {
-      return s;
-    }
-  }
-  // No desk could come back while the daemon was down: every counsellor waiting for theirs gets
-  // the whole grace period from now. Regression: the grace counted from the journal's last time,
-  // so after a quiet spell longer than it every counsellor was signed out before a desk could
-  // reconnect (and the sign-out rows were dated while they were still connected).
-  // And no gateway could say Hello: a call whose maximum wait passed meanwhile, or passes within
-  // kHeldCallGrace, waits that grace before it times out, so that the hang-up its gateway resends
-  // after the Hello ends it first, as for a held call admitted late (GatewayHello).
-  // A journal without counsellors or calls (a new database) has no one to wait for, and no time
-  // of its own to date the record at.
+  // restart takes the desks off as of the journal's last time, before the timers of the downtime
+  // fire, so no call is offered to a desk that died with the process (routing::Engine::Restarted).
+  // Every counsellor waiting for their desk gets the whole grace period from now. Regression: the
+  // grace counted from the journal's last time, so after a quiet spell longer than it every
+  // counsellor was signed out before a desk could reconnect (and the sign-out rows were dated while
+  // they were still connected). And no gateway could say Hello: a call whose maximum wait passed
+  // meanwhile, or passes within kHeldCallGrace, waits that grace before it times out, so that the
+  // hang-up its gateway resends after the Hello ends it first, as for a held call admitted late
+  // (GatewayHello). A journal without counsellors or calls (a new database) has no one to wait for,
+  // and no time of its own to date the record at.
   if (!engine_.Counsellors().empty() || !engine_.Calls().empty()) {
     v1::JournalRecord record;
     *record.mutable_restarted()->mutable_at() = ToProto(std::max(Now(), last_time));
@@ -1883,32 +1868,13 @@ v1::ListCounsellorsResponse EngineHost::ListCounsellors() const {
   return response;
 }
 
-std::vector<std::string> EngineHost::AvailableFirst(std::vector<std::string> ids) const {
-  std::stable_partition(ids.begin(), ids.end(), [this](const std::string& id) {
-    const auto c = engine_.FindCounsellor(id);
-    return c && c->state == routing::CounsellorState::kAvailable;
-  });
-  return ids;
-}
-
 void EngineHost::CloseAll(const grpc::Status& status) {
-  // The desks are signed off here, AVAILABLE ones first (see AvailableFirst), rather than one by
-  // one as their streams end.
-  std::vector<std::string> open;
-  for (const auto& [id, desk] : desks_) {
-    open.push_back(id);
-  }
-  // At one time: a wrap-up or cool-down ending between two of them would make a desk still
-  // open AVAILABLE after the order was taken.
-  const routing::Timestamp now = Now();
-  const std::vector<std::string> order = AvailableFirst(std::move(open));
-  // Every desk closed before any is signed off: a desk's events go out as they are made
-  // (DeliverToDesk), and signing one off may free a call another, still open, would be offered.
-  for (const std::string& id : order) {
-    desks_.at(id)->Close(status);
-  }
-  for (const std::string& id : order) {
-    DeskGone(desks_.at(id), now);
+  // The desks are closed, not signed off: the next start takes them off as of the journal's last
+  // time, as after a kill -9 (routing::Engine::Restarted), so a stop is recovered like a crash.
+  // Signed off here, a call whose maximum wait passed while its offer rang timed out at the stop,
+  // called back though its caller might hang up before the gateway said Hello again.
+  for (auto& [id, desk] : std::exchange(desks_, {})) {
+    desk->Close(status);
   }
   for (auto& [id, gateway] : gateways_) {
     gateway->Close(status);

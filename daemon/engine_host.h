@@ -197,7 +197,8 @@ class EngineHost final {
 
   // Runs `done` once everything handled so far is durable (its answers sent). For shutdown.
   void Barrier(std::function<void()> done);
-  // Closes every stream with `status` and stops the timer; for shutdown.
+  // Closes every stream with `status` and stops the timer; for shutdown. Journals nothing: the
+  // desks are taken off at the next start, as after a crash.
   void CloseAll(const grpc::Status& status);
 
   // A digest of the engine's state (journal.h StateDigest): logged at shutdown and after
@@ -288,11 +289,6 @@ class EngineHost final {
   // The gateway's stream, or null while it is away. A stream Hotline has closed counts as away
   // at once (and is forgotten, as GatewayClosed does), though it has not ended yet.
   std::shared_ptr<GatewayStream> OpenGateway(const std::string& gateway_id);
-  // `ids` (counsellors whose desks are going) with the AVAILABLE ones first, for signing their
-  // desks off in that order: the only desks a call can be offered to are gone before a
-  // withdrawn offer (or a repeat caller let go) returns a call to the queue, so no call is
-  // offered to a desk that is going too.
-  std::vector<std::string> AvailableFirst(std::vector<std::string> ids) const;
   // DeskClosed at `at`: the desk, if still the counsellor's, is signed off (journaled).
   void DeskGone(std::shared_ptr<DeskStream> stream, routing::Timestamp at);
   void SendDesk(const std::string& counsellor_id, v1::DeskEvent event);

@@ -225,6 +225,32 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis cal
   if (restarted_at < now_) {
     return absl::InvalidArgumentError("restarted_at: before the engine's time");
   }
+  // Every desk off first, in id order (counsellors_ is ordered): then a call coming back from a
+  // withdrawn offer finds no desk about to go.
+  std::vector<Counsellor*> gone;
+  for (auto& [id, c] : counsellors_) {
+    if (c.desk_connected) {
+      MarkDeskGone(c);
+      gone.push_back(&c);
+    }
+  }
+  const Timestamp not_before = restarted_at + calls_grace;
+  for (Counsellor* c : gone) {
+    if (c->state == CounsellorState::kReserved) {
+      Call& call = WithdrawFromGoneDesk(*c);
+      if (calls_grace > Millis(0) && (call.expired || now_ >= TimesOutAt(call))) {
+        // Its maximum wait passed while the offer rang: it waits the grace, as a call whose
+        // maximum wait passed while the daemon was down (below), with a timer of its own (the
+        // one that expired it fired).
+        call.expired = false;
+        call.times_out_not_before = not_before;
+        SetTimer(TimerKind::kMaxWait, call, TimesOutAt(call), 0);
+      }
+      ReturnToQueue(call);
+    }
+    holds_to_review_.push_back(c->profile.id);
+  }
+  ReviewHolds();
   for (auto& [id, c] : counsellors_) {
     if ((c.state == CounsellorState::kAvailable || c.state == CounsellorState::kBreak) &&
         !c.desk_connected) {
@@ -247,7 +273,6 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis cal
     TimeConnect(*call, restarted_at);
   }
   if (calls_grace > Millis(0)) {
-    const Timestamp not_before = restarted_at + calls_grace;
     std::vector<Call*> due;
     for (auto& [seq, call] : calls_by_seq_) {
       if ((call->state == CallState::kWaiting || call->state == CallState::kOffered) &&
@@ -275,19 +300,11 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
   if (!c->desk_connected) {
     return absl::OkStatus();
   }
-  c->desk_connected = false;
-  ++c->desk_drops;
-  Reindex(*c);
+  MarkDeskGone(*c);
   switch (c->state) {
-    case CounsellorState::kReserved: {
-      Call& call = *calls_.at(c->call_id);
-      RevokeOffer(call, RevokeReason::kWithdrawn);
-      // Not a missed offer: the desk went away. They wait for it like an available one (the
-      // change of state sets the grace timer).
-      ChangeState(*c, CounsellorState::kAvailable, BreakReason::kNone, "");
-      ReturnToQueue(call);
+    case CounsellorState::kReserved:
+      ReturnToQueue(WithdrawFromGoneDesk(*c));
       break;
-    }
     case CounsellorState::kAvailable:
     case CounsellorState::kBreak:
       SetTimer(TimerKind::kDeskGrace, *c, now_ + options_.desk_grace_ms, c->desk_drops);
@@ -302,6 +319,21 @@ absl::Status Engine::DeskDisconnected(const std::string& counsellor_id, Timestam
   holds_to_review_.push_back(counsellor_id);
   ReviewHolds();
   return absl::OkStatus();
+}
+
+void Engine::MarkDeskGone(Counsellor& c) {
+  c.desk_connected = false;
+  ++c.desk_drops;
+  Reindex(c);
+}
+
+Engine::Call& Engine::WithdrawFromGoneDesk(Counsellor& c) {
+  Call& call = *calls_.at(c.call_id);
+  RevokeOffer(call, RevokeReason::kWithdrawn);
+  // Not a missed offer: the desk went away. They wait for it like an available one (the change
+  // of state sets the grace timer).
+  ChangeState(c, CounsellorState::kAvailable, BreakReason::kNone, "");
+  return call;
 }
 
 absl::Status Engine::SetPresence(const std::string& counsellor_id, CounsellorState state,

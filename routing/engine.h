@@ -191,16 +191,21 @@ class Engine final {
   // is on the gateway) and the desk may come back to finish the wrap-up.
   [[nodiscard]] absl::Status DeskConnected(const std::string& counsellor_id, Timestamp now);
   [[nodiscard]] absl::Status DeskDisconnected(const std::string& counsellor_id, Timestamp now);
-  // The daemon started again at `restarted_at` (not before `now`, the journal's last time, at
-  // which recovery signed the desks off): every AVAILABLE or BREAK counsellor without a desk
-  // gets desk_grace_ms from `restarted_at` to come back, instead of what was left of it, since
-  // no desk could reconnect while the daemon was down; and every call still connecting gets
-  // connect_timeout_ms from `restarted_at`, since its gateway is asked again once it is back.
-  // And every call waiting or ringing whose maximum wait passed meanwhile, or passes within
-  // `calls_grace` of `restarted_at`, times out no sooner than `restarted_at + calls_grace`: a
-  // caller who hung up while the daemon was down is not called back, as the hang-up the gateway
-  // resends after its Hello ends the call first (0: no grace, as before it was journaled).
-  // INVALID_ARGUMENT if it is before `now`.
+  // The daemon started again at `restarted_at` (not before `now`, the journal's last time).
+  // No desk is connected to a process that just started: every desk still connected is taken
+  // off at `now`, all before any call goes back (so none is offered to a desk about to go), each
+  // as DeskDisconnected does, its ringing offer withdrawn, not missed. Every AVAILABLE or BREAK
+  // counsellor without a desk gets desk_grace_ms from `restarted_at` to come back, instead of
+  // what was left of it, since no desk could reconnect while the daemon was down; and every call
+  // still connecting gets connect_timeout_ms from `restarted_at`, since its gateway is asked
+  // again once it is back. And every call waiting or ringing whose maximum wait passed
+  // meanwhile, or passes within `calls_grace` of `restarted_at`, times out no sooner than
+  // `restarted_at + calls_grace`: a caller who hung up while the daemon was down is not called
+  // back, as the hang-up the gateway resends after its Hello ends the call first. That includes
+  // a call whose maximum wait passed while its offer rang (0: no grace, as before it was
+  // journaled; such a call then times out as its offer is withdrawn). Records from before the
+  // desks were taken off here follow the daemon's own desk_disconnected records, so they find no
+  // desk connected. INVALID_ARGUMENT if it is before `now`.
   [[nodiscard]] absl::Status Restarted(Timestamp restarted_at, Timestamp now,
                                        Millis calls_grace = Millis(0));
 
@@ -803,6 +808,11 @@ class Engine final {
   // A call came back from an offer or a failed connect: time it out if past the maximum wait,
   // else look for someone to take it.
   void ReturnToQueue(Call& call);
+  // A counsellor's desk went away: no offers to it from now. REQUIRES: c.desk_connected.
+  void MarkDeskGone(Counsellor& c);
+  // The offer ringing on the gone desk of `c` (RESERVED) is withdrawn, not missed; they wait for
+  // their desk as an AVAILABLE counsellor does. Returns the call, not yet back in the queue.
+  Call& WithdrawFromGoneDesk(Counsellor& c);
   // When `call` times out: its maximum wait from arrival, not before its times_out_not_before.
   Timestamp TimesOutAt(const Call& call) const {
     return std::max(call.info.arrived_at + options_.max_wait_ms, call.times_out_not_before);

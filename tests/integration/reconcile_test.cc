@@ -290,6 +290,58 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a call whose maximum wait passed while its offer rang at the stop gets the restart's grace "
+    "too: its resent hang-up ends it, with no callback",
+    "[integration]") {
+  // Defect: the restart took the desks off (a desk is never connected to a process that just
+  // started) before it gave calls past their maximum wait their grace, so a call whose maximum
+  // wait passed while its offer rang came back from the withdrawn offer timed out at once, before
+  // any Hello: the Welcome gave it FINISHED with a callback, though its caller had hung up while
+  // hotlined was down.
+  ManualFixture m;
+  const routing::Timestamp t0 = m.time->SystemTime();
+  const std::string token = m.f.AddCounsellor("an", "38");
+  std::optional<DeskClient> an;
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    ArriveAcked(gw, "c-1");
+    m.time->Advance(4min + 55s);  // Nobody signed in yet: it waits.
+    an.emplace(m.f.channel, token);
+    an->WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+    REQUIRE(an->SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+    REQUIRE(an->WaitFor(IsOffer).offer().call().call_id() == "c-1");
+    m.time->Advance(10s);  // Its 5 min pass while the offer rings (15 s).
+    m.Sync();
+    CHECK(m.f.View().summary().waiting_total() == 1);  // Still ringing, not timed out.
+  }
+  m.f.daemon->Shutdown();  // With an's desk still open, as after a kill -9.
+  m.f.daemon.reset();
+  an.reset();
+  m.time->Advance(1min);
+  m.f.Start();
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  *hello.add_held_calls() = Held("c-1", "38", t0);
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = gw.WaitForWelcome();
+  REQUIRE(welcome.held_calls_size() == 1);
+  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_LIVE);
+  CHECK(welcome.held_calls(0).state() == v1::CALL_STATE_WAITING);
+  CHECK_FALSE(welcome.held_calls(0).has_command());
+  HangUp(gw, "c-1", "hangup-resent");
+  CHECK(gw.WaitForAck().code() == 0);
+  CHECK(Column(m.f, "c-1", "outcome") == "abandoned");
+  // The offer was withdrawn, not missed: an is not on break for it.
+  const v1::CounsellorStatus status = testing::CounsellorIn(m.f.View(), "an");
+  CHECK(status.state() == v1::COUNSELLOR_STATE_AVAILABLE);
+  m.time->Advance(10s);
+  m.Sync();
+  const auto callback = [](const v1::HotlineMessage& msg) {
+    return msg.has_command() && msg.command().has_offer_callback();
+  };
+  CHECK_FALSE(gw.GatewayConnection::WaitFor(callback, 0ms).has_value());
+}
+
+TEST_CASE(
     "a call connected while the database was locked and lost with the daemon's stop is not "
     "routed again: the gateway's resent connected finishes it, with no callback",
     "[integration]") {

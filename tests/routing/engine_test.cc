@@ -1391,6 +1391,8 @@ TEST_CASE("a call still connecting at a restart gets connect_timeout_ms from the
   EngineHarness::Expect(h.engine.Restarted(restarted_at, h.now));
   h.Take();
   h.now = restarted_at;
+  EngineHarness::Expect(h.engine.DeskConnected("an", h.now));  // Back at once (the restart took
+                                                               // the desk off).
   h.Advance(59'999ms);
   CHECK(h.engine.FindCall("c1")->state == CallState::kConnecting);
   h.Advance(1ms);
@@ -1441,6 +1443,66 @@ TEST_CASE(
   CHECK(h.TakeOf<routing::CallbackOffered>().empty());
   h.Advance(1ms);
   CHECK(h.TakeOf<routing::CallbackOffered>().size() == 1);
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE(
+    "a restart takes off the desks still connected, withdrawing their offers, and a call whose "
+    "maximum wait passed while its offer rang gets the grace too",
+    "[routing]") {
+  // Defect: the daemon took the desks off with desk_disconnected records before the restarted
+  // record, so such a call came back from its withdrawn offer timed out at once, with a callback,
+  // before any gateway could resend its caller's hang-up. The restart now takes the desks off
+  // itself, after which the grace applies.
+  const bool with_grace = GENERATE(true, false);
+  INFO((with_grace ? "a grace of 10 s" : "no grace: a record from before it was journaled"));
+  EngineHarness h;  // Maximum wait 5 min, offers ring 15 s.
+  h.Arrive(Call("rang-out", "38"));
+  h.Advance(4min + 55s);
+  h.SignIn(Profile("an", "38"));  // Offered rang-out at 4 min 55 s.
+  h.SignIn(Profile("binh", "38"));
+  h.Arrive(Call("fresh", "38"));  // Offered to binh.
+  h.Advance(10s);                 // rang-out's maximum wait passes while it rings.
+  REQUIRE(h.engine.FindCall("rang-out")->state == CallState::kOffered);
+  REQUIRE(h.engine.FindCall("fresh")->state == CallState::kOffered);
+  h.Take();
+  const Timestamp restarted_at = h.now + 1min;
+  EngineHarness::Expect(
+      h.engine.Restarted(restarted_at, h.now, with_grace ? routing::Millis(10'000) : Millis(0)));
+  std::vector<routing::OfferRevoked> revoked;
+  std::vector<routing::CallbackOffered> callbacks;
+  for (auto& e : h.Take()) {
+    if (auto* r = std::get_if<routing::OfferRevoked>(&e)) {
+      revoked.push_back(*r);
+    } else if (auto* c = std::get_if<routing::CallbackOffered>(&e)) {
+      callbacks.push_back(*c);
+    }
+  }
+  REQUIRE(revoked.size() == 2);
+  for (const auto& r : revoked) {
+    CHECK(r.reason == routing::RevokeReason::kWithdrawn);  // The desk went, not missed.
+  }
+  for (const char* id : {"an", "binh"}) {
+    INFO(id);
+    CHECK(h.StateOf(id) == CounsellorState::kAvailable);
+    CHECK_FALSE(h.engine.FindCounsellor(id)->desk_connected);
+  }
+  CHECK(h.engine.FindCall("fresh")->state == CallState::kWaiting);  // Offered to nobody.
+  if (!with_grace) {
+    REQUIRE(callbacks.size() == 1);  // As its withdrawn offer came back, hung up or not.
+    CHECK(callbacks[0].call_id == "rang-out");
+    EngineHarness::Expect(h.engine.CheckInvariants());
+    return;
+  }
+  CHECK(callbacks.empty());
+  REQUIRE(h.engine.FindCall("rang-out")->state == CallState::kWaiting);
+  h.now = restarted_at;
+  h.Advance(9'999ms);
+  CHECK(h.TakeOf<routing::CallbackOffered>().empty());
+  h.Advance(1ms);  // restarted_at + 10 s: its caller's hang-up did not come.
+  const auto late = h.TakeOf<routing::CallbackOffered>();
+  REQUIRE(late.size() == 1);
+  CHECK(late[0].call_id == "rang-out");
   EngineHarness::Expect(h.engine.CheckInvariants());
 }
 
