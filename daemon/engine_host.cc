@@ -25,6 +25,9 @@ namespace {
 
 // The earliest arrival time a gateway may give, before now (gateway.proto HeldCall.arrived_at).
 constexpr routing::Millis kLongestBackdate{24 * 3'600'000};
+// The answer to what comes after every stream was closed for shutdown (CloseAll).
+absl::Status ShuttingDown() { return absl::UnavailableError("hotlined is shutting down"); }
+
 // How long a call admitted from a Hello has, past its maximum wait, before it times out: the
 // gateway resends its unacknowledged events (a caller's hang-up) right after the Welcome, and a
 // hang-up that comes first ends the call as the caller did (routing::Engine::CallArrived).
@@ -223,7 +226,7 @@ absl::Status EngineHost::Recover() {
   }
   // Settings changed while the daemon was down (hotline.toml's [routing]), or never journaled (a
   // new database, or one from before they were): journaled before anything this start decides
-  // (the desks signed off, the grace and connect timers from the restart), dated at the
+  // (the desks taken off, the grace and connect timers from the restart), dated at the
   // journal's end, so a replay after a crash decides each record under the settings that
   // decided it.
   if (!options_journaled_ || !(config_.engine == engine_.options())) {
@@ -410,6 +413,13 @@ absl::Status EngineHost::Apply(v1::JournalRecord record) {
 }
 
 absl::Status EngineHost::ApplyAt(v1::JournalRecord record, routing::Timestamp now) {
+  if (stopping_) {
+    // After CloseAll the streams are closed but the engine still has the desks connected (the
+    // next start takes them off): an input in flight as the server stops (a command result, a
+    // request) could offer a call to a closed desk, or time a ringing offer out as missed.
+    // Neither applied nor journaled: its sender tries again with the next process.
+    return ShuttingDown();
+  }
   TickTo(now);
   *record.mutable_at() = ToProto(now);
   const absl::Status status = ApplyRecord(engine_, record);
@@ -602,6 +612,10 @@ void EngineHost::Answer(const std::string& principal, const std::string& request
   if (seen) {
     // A repeat: the original answer, once everything before it is durable, and no change.
     pending_.answers.push_back([reply, answer = Decode<Response>(*seen)] { reply(answer); });
+    return;
+  }
+  if (stopping_) {  // Not applied (ApplyAt), and not kept as the request's answer either.
+    pending_.answers.push_back([reply] { reply(ShuttingDown()); });
     return;
   }
   if (refuse) {
@@ -1042,6 +1056,10 @@ void EngineHost::OnTimer() {
 
 void EngineHost::GatewayHello(std::shared_ptr<GatewayStream> stream, const v1::Hello& hello) {
   const std::string& gateway_id = hello.gateway_id();
+  if (stopping_) {  // Said after every stream was closed for shutdown: it says it again later.
+    stream->Close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "hotlined is shutting down"));
+    return;
+  }
   if (stream->closing()) {
     // Dropped, revoked or rotated since its Hello was read: the gateway says it again on its
     // next stream, and is reconciled then.
@@ -1467,6 +1485,10 @@ absl::StatusOr<std::string> EngineHost::CounsellorFor(const std::string& token) 
 }
 
 void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::string& token) {
+  if (stopping_) {  // Opened after every stream was closed for shutdown: not signed in.
+    stream->Close(grpc::Status(grpc::StatusCode::UNAVAILABLE, "hotlined is shutting down"));
+    return;
+  }
   auto id = CounsellorFor(token);
   if (!id.ok()) {
     stream->Close(ToGrpc(id.status()));
@@ -1518,19 +1540,15 @@ void EngineHost::DeskOpened(std::shared_ptr<DeskStream> stream, const std::strin
 }
 
 void EngineHost::DeskClosed(std::shared_ptr<DeskStream> stream) {
-  DeskGone(std::move(stream), Now());
-}
-
-void EngineHost::DeskGone(std::shared_ptr<DeskStream> stream, routing::Timestamp at) {
   auto it = desks_.find(stream->principal);
   if (it == desks_.end() || it->second != stream) {
-    return;  // Never signed in, or already replaced.
+    return;  // Never signed in, already replaced, or closed for shutdown (CloseAll).
   }
   desks_.erase(it);
   spdlog::info("desk of '{}' disconnected", stream->principal);
   v1::JournalRecord record;
   record.set_desk_disconnected(stream->principal);
-  if (absl::Status s = ApplyAt(std::move(record), at); !s.ok()) {
+  if (absl::Status s = Apply(std::move(record)); !s.ok()) {
     spdlog::warn("desk of '{}' closing: {}", stream->principal, s.ToString());
   }
 }

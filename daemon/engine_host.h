@@ -289,8 +289,6 @@ class EngineHost final {
   // The gateway's stream, or null while it is away. A stream Hotline has closed counts as away
   // at once (and is forgotten, as GatewayClosed does), though it has not ended yet.
   std::shared_ptr<GatewayStream> OpenGateway(const std::string& gateway_id);
-  // DeskClosed at `at`: the desk, if still the counsellor's, is signed off (journaled).
-  void DeskGone(std::shared_ptr<DeskStream> stream, routing::Timestamp at);
   void SendDesk(const std::string& counsellor_id, v1::DeskEvent event);
   // The reconciliation contract of gateway.proto: fills `welcome` with a result per held call.
   void Reconcile(const std::string& gateway_id, const v1::Hello& hello, v1::Welcome& welcome);

@@ -297,6 +297,54 @@ TEST_CASE("a never-route record from before the withdrawal replays as it was dec
   }
 }
 
+TEST_CASE(
+    "a restart that takes a ringing desk off replays, and restores from a snapshot in its grace, "
+    "as the engine decided",
+    "[daemon]") {
+  // The restarted record takes the desks off itself (no desk_disconnected records before it):
+  // the journal replayed from the start, and an engine restored from a snapshot taken right after
+  // the record, decide the withdrawn offer and the grace alike, to the callback.
+  Journal j;
+  routing::CallInfo call = Call("c-1", "01");
+  call.arrived_at = j.at;
+  *j.Add().mutable_call_arrived() = ToRecord(call);
+  j.at += Millis(295'000);  // An offer at 4 min 55 s; the maximum wait passes while it rings.
+  SignInRecords(j, "an");
+  j.Add(Millis(10'000)).mutable_tick();
+  auto* restarted = j.Add().mutable_restarted();
+  *restarted->mutable_at() = ToProto(j.at + Millis(60'000));
+  restarted->set_held_calls_grace_ms(10'000);
+
+  routing::Engine replayed;
+  for (const auto& record : j.records) {
+    INFO(record.DebugString());
+    REQUIRE(ApplyRecord(replayed, record).ok());
+  }
+  REQUIRE(replayed.FindCall("c-1").has_value());
+  CHECK(replayed.FindCall("c-1")->state == routing::CallState::kWaiting);
+  CHECK_FALSE(replayed.FindCounsellor("an")->desk_connected);
+  CHECK(replayed.FindCounsellor("an")->state == CounsellorState::kAvailable);
+  routing::Engine restored;
+  restored.RestoreState(RoundTrip(replayed.SaveState()));
+  (void)replayed.TakeEffects();
+  CHECK(restored.SaveState() == replayed.SaveState());
+
+  // Past the grace (restart + 10 s): both time it out, once, with a callback.
+  const routing::Timestamp after_grace = j.at + Millis(70'000);
+  for (routing::Engine* e : {&replayed, &restored}) {
+    e->Tick(after_grace - Millis(1));
+    CHECK(e->FindCall("c-1").has_value());
+    e->Tick(after_grace);
+    CHECK_FALSE(e->FindCall("c-1").has_value());
+    int callbacks = 0;
+    for (const auto& effect : e->TakeEffects()) {
+      callbacks += std::holds_alternative<routing::CallbackOffered>(effect) ? 1 : 0;
+    }
+    CHECK(callbacks == 1);
+  }
+  CHECK(restored.SaveState() == replayed.SaveState());
+}
+
 TEST_CASE("every kind of journal record applies to the engine as the direct call does",
           "[daemon]") {
   Journal j;
