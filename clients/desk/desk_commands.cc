@@ -222,7 +222,7 @@ std::string DeskHelp() {
       "  never [CALL]             never be routed this caller again: CALL's (live, or ended in\n"
       "                           the last day), else the call in wrap-up, else the last seen\n"
       "  help                     this text\n"
-      "  quit                     sign out and exit\n"
+      "  quit                     close the desk and exit ('offline' first signs out)\n"
       "{}\n{}\n{}",
       Wrapped("categories", EnumNames<v1::Category>(", ")),
       Wrapped("actions", EnumNames<v1::Action>(", ")),
