@@ -84,9 +84,8 @@ class EngineHost final {
 
   // At a clean shutdown (on the engine thread, between inputs): a snapshot of the state now,
   // committed with what is pending, unless nothing was journaled since the last one. The next
-  // start then replays nothing before it, so the records already handled are never replayed
-  // under settings changed in between (routing.offer_timeout_ms, connect_timeout_ms ... are not
-  // journaled; a replay under other values would give other answers).
+  // start then replays only what came in the stop's last moments (inputs handled before the
+  // streams closed), not the records before it.
   void SnapshotAtShutdown();
 
   // --- Gateways. ---
@@ -204,8 +203,8 @@ class EngineHost final {
   // A digest of the engine's state (journal.h StateDigest): logged at shutdown and after
   // recovery replays the journal, so a test (or an operator) can check they agree.
   std::string StateDigest() const;
-  // StateDigest() as the journal replay left it, before start-up's own inputs (desks signed out,
-  // policy files, timers due).
+  // StateDigest() as the journal replay left it, before start-up's own inputs (settings, the
+  // restart that takes the desks off, policy files, timers due).
   const std::string& recovered_digest() const { return recovered_digest_; }
 
   // What a report needs from the engine (stats/report.h): the region tree's centres, every

@@ -651,6 +651,31 @@ TEST_CASE("a timer completion overtaken by an input never runs the engine ahead 
   CHECK(JournalTimesNeverDecrease(m.f));
 }
 
+TEST_CASE(
+    "a hang-up read after the call's maximum wait, before its timer ran, is acknowledged as "
+    "already finished",
+    "[integration]") {
+  // Defect (a black-box crash test): the event found the call still live, so the daemon did not
+  // ask its fate; applying the event first ticked the engine to now, which timed the call out,
+  // and the hang-up was refused NOT_FOUND "no live call" (kept as its answer, so a resend got the
+  // same) where a hang-up after the time-out is acknowledged OK.
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  ArriveAcked(gw, "c-1");
+  m.time->AdvanceHoldingTimers(5min);  // Its maximum wait has passed; its timer has not run.
+  for (const char* event_id : {"hangup-1", "hangup-1"}) {  // The same event, resent.
+    INFO(event_id);
+    HangUp(gw, "c-1", event_id);
+    const v1::EventAck ack = gw.WaitForAck();
+    CHECK(ack.code() == 0);
+    CHECK(ack.message() == "call 'c-1' had already finished: timed_out");
+  }
+  CHECK(gw.WaitForCommand(v1::Command::kOfferCallback).call_id() == "c-1");
+  m.time->DeliverHeld();  // The late completion finds nothing due.
+  m.Sync();
+  CHECK(Column(m.f, "c-1", "outcome") == "timed_out");
+}
+
 TEST_CASE("a step of the system clock neither delays nor hastens the ladder", "[integration]") {
   ManualFixture m;
   testing::SignedIn signed_in_binh(m.f, "binh", "01");
