@@ -84,7 +84,10 @@ class Desk final {
  private:
   // The watch's thread.
   WatchCallbacks Callbacks();
+  // Handles the event, then marks the Watch answered: what the event posts (--available's
+  // presence) is on a worker before Leave waits for the workers.
   void OnEvent(const v1::DeskEvent& event);
+  void HandleEvent(const v1::DeskEvent& event);
   void OnLost(const grpc::Status& status, std::chrono::milliseconds delay);
   void OnStopped(const grpc::Status& status);
 
@@ -249,10 +252,12 @@ void Desk::OnStopped(const grpc::Status& status) {
 }
 
 void Desk::OnEvent(const v1::DeskEvent& event) {
-  {
-    absl::MutexLock lock(&mutex_);
-    watch_answered_ = true;
-  }
+  HandleEvent(event);
+  absl::MutexLock lock(&mutex_);
+  watch_answered_ = true;
+}
+
+void Desk::HandleEvent(const v1::DeskEvent& event) {
   const std::string at = TimeOfDay(event.at());
   switch (event.kind_case()) {
     case v1::DeskEvent::kOffer: {
@@ -503,12 +508,13 @@ void Desk::HandleLine(std::string_view line) {
 }
 
 void Desk::Leave() {
+  // The Watch has its first answer: a desk run with no input (`< /dev/null`, to check a token)
+  // says its token is refused and exits 1, rather than 0 before it heard; and --available's
+  // presence, posted on the stream's first event, is sent and answered before the desk exits.
+  AwaitWatch();
   // Each line typed gets its answer before the desk exits.
   requests_.WaitIdle();
   at_once_.WaitIdle();
-  // And the Watch its first: a desk run with no input (`< /dev/null`, to check a token) says
-  // its token is refused and exits 1, rather than 0 before it heard.
-  AwaitWatch();
   {
     absl::MutexLock lock(&mutex_);
     if (watch_ended_) {

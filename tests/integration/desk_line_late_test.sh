@@ -81,4 +81,13 @@ wait_for "ok: disposition recorded for call $first (late" "$dir/again.out"
 [ "$(row "$first")" = "education|1" ] || fail "row of $first: '$(row "$first")'"
 echo quit >&3
 exec 3>&-
-echo "PASS: line-mode late dispositions, also from a desk started afresh"
+
+# A desk run with no input at all and --available goes available before it exits (it once
+# closed its Watch first, and the daemon refused the presence: "no desk connected").
+for n in 1 2 3; do
+  add_counsellor "mai$n" || fail "hotlinectl counsellor add mai$n"
+  HOTLINE_DESK_TOKEN=$desk_token "$bin/hotline-desk" --line --server "$grpc" --available \
+    < /dev/null > "$dir/mai$n.out" 2>&1 || fail "desk with no input exited $? ($dir/mai$n.out)"
+  grep -q "ok: presence available" "$dir/mai$n.out" || fail "no presence available: $(cat "$dir/mai$n.out")"
+done
+echo "PASS: line-mode late dispositions, also from a desk started afresh; --available with no input"
