@@ -5,15 +5,18 @@
 // another hotlined, a port is taken, ...); 2 for a bad config; 3 when the journal writer stopped
 // for good (a commit refused for a reason retrying cannot mend): a supervisor restarts it and
 // recovery from the journal takes over.
+#include <absl/strings/str_cat.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
+#include <string>
 
 #include "daemon/config.h"
 #include "daemon/daemon.h"
@@ -33,6 +36,15 @@ constexpr unsigned kFailedShutdownLimitS = 30;
 
 // How long hotlined waits at exit for stdout's reader to take the last log lines.
 constexpr std::chrono::milliseconds kLogPatience{5'000};
+
+// Why hotlined cannot run, on stderr in one write: the log thread may be writing a line to the
+// same terminal meanwhile (a refused start logs "hotlined shutting down"), and a line written in
+// pieces came out with that line in its middle.
+void SayWhy(absl::string_view why) {
+  const std::string line = absl::StrCat("hotlined: ", why, "\n");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
 
 // Everything main does but the first and the last steps; the exit status.
 int Run(int argc, char** argv) {
@@ -72,7 +84,7 @@ int Run(int argc, char** argv) {
   hotline::daemon::RouteProtobufLog();
   auto config = hotline::daemon::LoadConfig(config_path);
   if (!config.ok()) {
-    std::cerr << "hotlined: " << config.status().message() << "\n";
+    SayWhy(config.status().message());
     return kBadConfig;
   }
   if (!grpc_listen.empty()) config->grpc_listen = grpc_listen;
@@ -81,7 +93,7 @@ int Run(int argc, char** argv) {
                                       std::pair{http_listen, "--http-listen"}}) {
     if (auto parsed = hotline::daemon::ParseHostPort(value, option);
         !value.empty() && !parsed.ok()) {
-      std::cerr << "hotlined: " << parsed.status().message() << "\n";
+      SayWhy(parsed.status().message());
       return kBadConfig;
     }
   }
@@ -90,7 +102,7 @@ int Run(int argc, char** argv) {
   // A plaintext listener off loopback is a configuration error (docs/tls.md), whichever of the
   // file and the command line put it there.
   if (absl::Status s = hotline::daemon::CheckPlaintextListeners(*config); !s.ok()) {
-    std::cerr << "hotlined: " << s.message() << "\n";
+    SayWhy(s.message());
     return kBadConfig;
   }
 
@@ -102,7 +114,7 @@ int Run(int argc, char** argv) {
   auto daemon = hotline::daemon::Daemon::Start(
       *config, nullptr, [](const absl::Status&) { kill(getpid(), SIGTERM); });
   if (!daemon.ok()) {
-    std::cerr << "hotlined: cannot start: " << daemon.status().message() << "\n";
+    SayWhy(absl::StrCat("cannot start: ", daemon.status().message()));
     return kCannotStart;
   }
   // One line a script can wait for, with the ports actually bound.
