@@ -255,6 +255,7 @@ absl::Status EngineHost::Recover() {
     v1::JournalRecord record;
     *record.mutable_restarted()->mutable_at() = ToProto(std::max(Now(), last_time));
     record.mutable_restarted()->set_held_calls_grace_ms(kHeldCallGrace.count());
+    record.mutable_restarted()->set_due_by_timer(true);
     if (absl::Status s = ApplyAt(record, last_time); !s.ok()) {
       return s;
     }

@@ -220,7 +220,8 @@ absl::Status Engine::DeskConnected(const std::string& counsellor_id, Timestamp n
   return absl::OkStatus();
 }
 
-absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis calls_grace) {
+absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis calls_grace,
+                               bool due_by_timer) {
   AdvanceTo(now);
   if (restarted_at < now_) {
     return absl::InvalidArgumentError("restarted_at: before the engine's time");
@@ -273,10 +274,27 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis cal
     TimeConnect(*call, restarted_at);
   }
   if (calls_grace > Millis(0)) {
+    // A call's kMaxWait timer keeps the time it was set for, so a maximum wait lengthened since
+    // (settings changed at this start are applied before this record) leaves it earlier than
+    // TimesOutAt: the call is due by whichever comes first.
+    absl::flat_hash_map<uint64_t, Timestamp> timer_due;
+    timers_.ForEach([&](const Timer& timer) {
+      if (due_by_timer && timer.kind == TimerKind::kMaxWait) {
+        auto [it, added] = timer_due.try_emplace(timer.subject, timer.at);
+        it->second = std::min(it->second, timer.at);
+      }
+    });
     std::vector<Call*> due;
     for (auto& [seq, call] : calls_by_seq_) {
-      if ((call->state == CallState::kWaiting || call->state == CallState::kOffered) &&
-          !call->expired && TimesOutAt(*call) < not_before) {
+      if ((call->state != CallState::kWaiting && call->state != CallState::kOffered) ||
+          call->expired) {
+        continue;
+      }
+      Timestamp due_at = TimesOutAt(*call);
+      if (auto it = timer_due.find(seq); it != timer_due.end()) {
+        due_at = std::min(due_at, it->second);
+      }
+      if (due_at < not_before) {
         due.push_back(call);
       }
     }

@@ -205,9 +205,12 @@ class Engine final {
   // a call whose maximum wait passed while its offer rang (0: no grace, as before it was
   // journaled; such a call then times out as its offer is withdrawn). Records from before the
   // desks were taken off here follow the daemon's own desk_disconnected records, so they find no
-  // desk connected. INVALID_ARGUMENT if it is before `now`.
+  // desk connected. A call is due by its maximum wait now or by its kMaxWait timer, set at
+  // arrival, whichever is first (a maximum wait lengthened since leaves the timer earlier) when
+  // `due_by_timer`; by its maximum wait alone in records from before it was journaled (false),
+  // which replay as they were decided. INVALID_ARGUMENT if it is before `now`.
   [[nodiscard]] absl::Status Restarted(Timestamp restarted_at, Timestamp now,
-                                       Millis calls_grace = Millis(0));
+                                       Millis calls_grace = Millis(0), bool due_by_timer = false);
 
   // Sets AVAILABLE, BREAK or OFFLINE. `reason` is the break reason (CHOSEN or a named one from
   // the desk, SUPERVISOR from a supervisor). NOT_FOUND for an unknown counsellor;

@@ -342,6 +342,45 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a maximum wait lengthened at a restart still gives the grace to a call whose old deadline "
+    "passed meanwhile: its resent hang-up ends it, with no callback",
+    "[integration]") {
+  // Defect (a review): the start applies changed settings before its restarted record, which
+  // judged a call due by the new maximum wait, while the call's own timer keeps the old one. A
+  // call whose old deadline passed while hotlined was down got no grace: the Welcome gave it
+  // FINISHED with a callback, though its caller had hung up meanwhile.
+  ManualFixture m;
+  const routing::Timestamp t0 = m.time->SystemTime();
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    ArriveAcked(gw, "c-1");
+    m.time->Advance(4min + 50s);  // Nobody signed in: it waits, 10 s of its 5 min left.
+    m.Sync();
+  }
+  m.f.daemon->Shutdown();
+  m.f.daemon.reset();
+  m.time->Advance(1min);
+  m.f.config.engine.max_wait_ms = 10min;  // Changed in the file while it was stopped.
+  m.f.Start();
+  v1::Hello hello = GatewayClient::HelloFor("gw-1");
+  *hello.add_held_calls() = Held("c-1", "38", t0);
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, hello);
+  const v1::Welcome welcome = gw.WaitForWelcome();
+  REQUIRE(welcome.held_calls_size() == 1);
+  CHECK(welcome.held_calls(0).fate() == v1::HeldCallResult::FATE_LIVE);
+  CHECK_FALSE(welcome.held_calls(0).has_command());
+  HangUp(gw, "c-1", "hangup-resent");
+  CHECK(gw.WaitForAck().code() == 0);
+  CHECK(Column(m.f, "c-1", "outcome") == "abandoned");
+  m.time->Advance(10s);
+  m.Sync();
+  const auto callback = [](const v1::HotlineMessage& msg) {
+    return msg.has_command() && msg.command().has_offer_callback();
+  };
+  CHECK_FALSE(gw.GatewayConnection::WaitFor(callback, 0ms).has_value());
+}
+
+TEST_CASE(
     "a call connected while the database was locked and lost with the daemon's stop is not "
     "routed again: the gateway's resent connected finishes it, with no callback",
     "[integration]") {

@@ -1507,6 +1507,47 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a maximum wait lengthened at a restart still gives the grace to a call whose old deadline "
+    "passed while the daemon was down",
+    "[routing]") {
+  // Defect (a review): the settings changed at a start are journaled before the restarted record,
+  // which judged a call due by the new maximum wait, while the call's timer, set at arrival,
+  // keeps the old one. A call whose old deadline fell in the outage (or in the grace) got no
+  // grace: its old timer timed it out at the first input after the start, with a callback,
+  // before its gateway's Hello and resent hang-up.
+  EngineHarness h;  // Nobody signed in. Maximum wait 5 min.
+  h.Arrive(Call("hung-up", "38"));
+  h.Arrive(Call("on-line", "38"));
+  h.Advance(4min + 50s);
+  routing::EngineOptions longer = h.engine.options();
+  longer.max_wait_ms = 10min;
+  EngineHarness::Expect(h.engine.SetOptions(longer, h.now));
+  const Timestamp restarted_at = h.now + 1min;  // Down past the old 5 min.
+  const bool due_by_timer = GENERATE(true, false);
+  INFO((due_by_timer ? "due by the timer too" : "a record from before it was journaled"));
+  EngineHarness::Expect(
+      h.engine.Restarted(restarted_at, h.now, routing::Millis(10'000), due_by_timer));
+  h.now = restarted_at;
+  h.Advance(0ms);  // The first input after the start.
+  if (!due_by_timer) {
+    CHECK(h.TakeOf<routing::CallbackOffered>().size() == 2);  // As it was decided.
+    EngineHarness::Expect(h.engine.CheckInvariants());
+    return;
+  }
+  CHECK(h.TakeOf<routing::CallbackOffered>().empty());
+  h.Advance(5s);
+  EngineHarness::Expect(h.engine.CallerHungUp("hung-up", h.now));  // Resent after the Hello.
+  CHECK(h.TakeOf<routing::CallbackOffered>().empty());
+  h.Advance(4'999ms);
+  CHECK(h.TakeOf<routing::CallbackOffered>().empty());
+  h.Advance(1ms);  // restarted_at + 10 s: the old deadline, put off by the grace.
+  const auto callbacks = h.TakeOf<routing::CallbackOffered>();
+  REQUIRE(callbacks.size() == 1);
+  CHECK(callbacks[0].call_id == "on-line");
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE(
     "a gateway's connected or ended for a call the engine has waiting finishes it failed, with no "
     "callback and nobody on break",
     "[routing]") {
