@@ -1088,7 +1088,9 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
     held.insert(call.call_id());
   }
   // Calls only we know: the gateway lost them (a call whose final event is unacknowledged is
-  // still listed, so this is never a hang-up that got lost on the way).
+  // still listed, so this is never a hang-up that got lost on the way), or carried out a final
+  // command we lost: an offer_callback sent while the database refused commits, whose time-out
+  // was lost with a stop. So one past its maximum wait ends TIMED_OUT, its callback owed.
   for (const auto& call : engine_.Calls()) {
     if (call.info.gateway_id != gateway_id || call.state == routing::CallState::kEnded ||
         held.contains(call.info.call_id)) {
@@ -1097,6 +1099,7 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
     v1::JournalRecord record;
     record.mutable_call_failed()->set_call_id(call.info.call_id);
     record.mutable_call_failed()->set_reason("reconciled: the gateway no longer holds the call");
+    record.mutable_call_failed()->set_times_out_past_max_wait(true);
     if (absl::Status s = Apply(record); !s.ok()) {
       spdlog::warn("reconciling call {}: {}", call.info.call_id, s.ToString());
     }

@@ -322,7 +322,8 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
     case v1::JournalRecord::kCallEnded:
       return engine.CallEnded(record.call_ended(), at);
     case v1::JournalRecord::kCallFailed:
-      return engine.CallFailed(record.call_failed().call_id(), record.call_failed().reason(), at);
+      return engine.CallFailed(record.call_failed().call_id(), record.call_failed().reason(), at,
+                               record.call_failed().times_out_past_max_wait());
     case v1::JournalRecord::kConnectFailed:
       return engine.ConnectFailed(record.connect_failed().call_id(),
                                   record.connect_failed().reason(), at);

@@ -649,7 +649,7 @@ absl::Status Engine::EndUnrouted(Call& call, const std::string& reason) {
 }
 
 absl::Status Engine::CallFailed(const std::string& call_id, const std::string& reason,
-                                Timestamp now) {
+                                Timestamp now, bool times_out_past_max_wait) {
   AdvanceTo(now);
   Call* call = LookupCall(call_id);
   if (call == nullptr) {
@@ -661,6 +661,16 @@ absl::Status Engine::CallFailed(const std::string& call_id, const std::string& r
   if (call->state == CallState::kConnected) {
     // They talked: the counsellor still records what they can.
     StartWrapUp(*call, Outcome::kFailed, reason);
+    return absl::OkStatus();
+  }
+  if (times_out_past_max_wait &&
+      (call->state == CallState::kWaiting || call->state == CallState::kOffered) &&
+      (call->expired || call->times_out_not_before > Timestamp{} ||
+       now_ >= call->info.arrived_at + options_.max_wait_ms)) {
+    Counsellor* freed = DetachCounsellor(*call, RevokeReason::kWithdrawn, Outcome::kTimedOut);
+    Finish(*call, Outcome::kTimedOut, reason);
+    Resume(freed);
+    ReviewHolds();
     return absl::OkStatus();
   }
   return EndUnrouted(*call, reason);

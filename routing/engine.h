@@ -265,9 +265,14 @@ class Engine final {
   // `connected` lost) is taken as connected first; one WAITING or OFFERED is finished FAILED as in
   // CallConnected. FAILED_PRECONDITION in wrap-up.
   [[nodiscard]] absl::Status CallEnded(const std::string& call_id, Timestamp now);
-  // The gateway lost the call. NOT_FOUND for an unknown call.
+  // The gateway lost the call. NOT_FOUND for an unknown call. With `times_out_past_max_wait`
+  // (a gateway's Hello that no longer holds the call), one waiting or ringing past its maximum
+  // wait (waiting out a restart's grace, or expired while its offer rang) ends TIMED_OUT, its
+  // callback owed, rather than FAILED: the gateway may have carried out the offer_callback of a
+  // time-out that was lost with a stop while the database refused commits. No CallbackOffered:
+  // the gateway holds no call to offer it on.
   [[nodiscard]] absl::Status CallFailed(const std::string& call_id, const std::string& reason,
-                                        Timestamp now);
+                                        Timestamp now, bool times_out_past_max_wait = false);
   // The gateway could not reach the counsellor's endpoint: the call goes back in its place and
   // the counsellor on BREAK(unreachable). FAILED_PRECONDITION unless it was CONNECTING. The
   // engine puts a call still connecting options.connect_timeout_ms after it was accepted (or

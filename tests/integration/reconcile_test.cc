@@ -453,6 +453,44 @@ TEST_CASE(
   CHECK_FALSE(gw.GatewayConnection::WaitFor(callback, 0ms).has_value());
 }
 
+TEST_CASE(
+    "a call timed out while the database was locked and lost with the daemon's stop, which the "
+    "gateway's Hello no longer holds, ends timed out with its callback owed",
+    "[integration]") {
+  // Defect (a review): while another process locked the database, the call passed its maximum
+  // wait and the gateway was told to offer a callback (commands go out before the commit), which
+  // it carried out, dropping the call from its held list; hotlined stopped before the time-out
+  // was written. After the restart the call waited out its grace, and the Hello without it
+  // failed it: its sealed number deleted, the promised callback owed by nobody.
+  ManualFixture m;
+  {
+    GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+    ArriveAcked(gw, "c-1");
+    m.time->Advance(4min);
+    gw.Arrive("c-2", "38");  // Lost by the gateway before its maximum wait: failed, as before.
+    REQUIRE(gw.WaitForAck().code() == 0);
+    SQLite::Database other(m.f.config.database, SQLite::OPEN_READWRITE);
+    other.exec("BEGIN EXCLUSIVE");
+    m.time->Advance(1min);
+    gw.Done(gw.WaitForCommand(v1::Command::kOfferCallback));
+    m.f.daemon->Shutdown();  // The time-out could not be written.
+    other.exec("COMMIT");
+  }
+  m.f.daemon.reset();
+  m.time->Advance(1min);
+  m.f.Start();
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, GatewayClient::HelloFor("gw-1"));
+  CHECK(gw.WaitForWelcome().held_calls_size() == 0);
+  m.Sync();
+  CHECK(Column(m.f, "c-1", "outcome") == "timed_out");
+  CHECK(Column(m.f, "c-2", "outcome") == "failed");
+  SQLite::Database db(m.f.config.database, SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT group_concat(state || ':' || outcome) FROM callbacks "
+                      "WHERE call_id = 'c-1'")
+            .getString() == "pending:timed_out");
+  CHECK(db.execAndGet("SELECT count(*) FROM callbacks WHERE call_id = 'c-2'").getInt() == 0);
+}
+
 TEST_CASE("a live call listed with a malformed arrival time stays live", "[integration]") {
   ManualFixture m;
   {

@@ -2,6 +2,7 @@
 #include "routing/engine.h"
 
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "tests/testing/engine_harness.h"
 
@@ -1544,6 +1545,42 @@ TEST_CASE(
   const auto callbacks = h.TakeOf<routing::CallbackOffered>();
   REQUIRE(callbacks.size() == 1);
   CHECK(callbacks[0].call_id == "on-line");
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE(
+    "a call a gateway's Hello no longer holds ends timed out, its callback owed, when it was past "
+    "its maximum wait; failed otherwise",
+    "[routing]") {
+  // Defect (a review): while the database refused commits, a call timed out and its
+  // offer_callback went to the gateway at once; the daemon stopped before the time-out was
+  // written. After the restart the call waited out its grace, the gateway's Hello (the callback
+  // carried out) no longer held it, and the reconciliation failed it: the sealed number was
+  // deleted, and the callback promised to the child was owed by nobody.
+  EngineHarness h;  // Nobody signed in. Maximum wait 5 min.
+  h.Arrive(Call("past", "38"));
+  h.Advance(3min);
+  h.Arrive(Call("recent", "38"));
+  h.Advance(1min + 50s);
+  const Timestamp restarted_at = h.now + 1min;  // Down past the first's maximum wait.
+  EngineHarness::Expect(h.engine.Restarted(restarted_at, h.now, routing::Millis(10'000), true));
+  h.now = restarted_at;
+  h.Advance(2s);
+  const bool reconciled = GENERATE(true, false);
+  INFO((reconciled ? "from a Hello" : "a gateway's own failed, or a record from before"));
+  h.Take();
+  for (const char* id : {"past", "recent"}) {
+    EngineHarness::Expect(h.engine.CallFailed(id, "reconciled", h.now, reconciled));
+  }
+  std::map<std::string, routing::Outcome> outcomes;
+  for (const auto& finished : h.TakeOf<routing::CallFinished>()) {
+    outcomes[finished.record.call.call_id] = finished.record.outcome;
+  }
+  CHECK(outcomes.at("past") ==
+        (reconciled ? routing::Outcome::kTimedOut : routing::Outcome::kFailed));
+  CHECK(outcomes.at("recent") == routing::Outcome::kFailed);  // 2 min of its 5 left.
+  h.Advance(10s);
+  CHECK(h.TakeOf<routing::CallbackOffered>().empty());  // Neither is live to be offered one.
   EngineHarness::Expect(h.engine.CheckInvariants());
 }
 
