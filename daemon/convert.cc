@@ -269,6 +269,10 @@ absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor&
       !s.ok()) {
     return s;
   }
+  if (std::all_of(c.display_name().begin(), c.display_name().end(),
+                  [](char ch) { return ch == ' '; })) {
+    return Invalid("counsellor.display_name", "is only spaces");
+  }
   p.display_name = c.display_name();
   if (absl::Status s = ValidateProvince(c.home_province(), "counsellor.home_province"); !s.ok()) {
     return s;
@@ -321,6 +325,10 @@ absl::StatusOr<routing::CounsellorProfile> ParseCounsellor(const v1::Counsellor&
   // Sent on to the gateway in every ConnectCommand: a SIP URI or an extension.
   if (absl::Status s = ValidateRequiredText(c.endpoint(), "counsellor.endpoint", 200); !s.ok()) {
     return s;
+  }
+  // A SIP URI or an extension has no blank in it: one would be sent on to the gateway as typed.
+  if (const size_t blank = c.endpoint().find(' '); blank != std::string::npos) {
+    return Invalid("counsellor.endpoint", absl::StrCat("contains a space at byte ", blank));
   }
   p.endpoint = c.endpoint();
   return p;

@@ -1758,6 +1758,33 @@ void EngineHost::CreateCounsellor(routing::CounsellorProfile profile,
         absl::StrCat("counsellor.counsellor_id: '", profile.id, "' already exists")));
     return;
   }
+  // A removed counsellor's id stays theirs while their calls, offers and presence are kept:
+  // another person under it would take over their figures in every report. Looked up on the
+  // writer thread, after everything before is written; then created here, checked again.
+  RunOnStore([this, profile = std::move(profile), reply](storage::Store& store) mutable {
+    const absl::StatusOr<bool> used = store.CounsellorHasHistory(profile.id);
+    Post([profile = std::move(profile), reply, used](EngineHost& h) mutable {
+      if (!used.ok()) {
+        return reply(used.status());
+      }
+      if (*used) {
+        return reply(absl::AlreadyExistsError(absl::StrCat(
+            "counsellor.counsellor_id: '", profile.id,
+            "' belonged to a removed counsellor whose calls and presence are kept; ids are not "
+            "reused, so that reports stay theirs: choose another")));
+      }
+      h.InsertCounsellor(std::move(profile), std::move(reply));
+    });
+  });
+}
+
+void EngineHost::InsertCounsellor(routing::CounsellorProfile profile,
+                                  Reply<v1::CreateCounsellorResponse> reply) {
+  if (engine_.FindCounsellor(profile.id)) {  // Created meanwhile.
+    reply(absl::AlreadyExistsError(
+        absl::StrCat("counsellor.counsellor_id: '", profile.id, "' already exists")));
+    return;
+  }
   const std::string token = NewToken();
   const std::string hash = TokenHash(token);
   v1::JournalRecord record;
@@ -1884,6 +1911,7 @@ void EngineHost::RemoveCounsellor(const std::string& counsellor_id, bool sign_ou
                                               "' was removed: this desk token is no longer valid")));
     });
   }
+  spdlog::info("counsellor '{}' removed", counsellor_id);
   pending_.answers.push_back([reply] { reply(v1::RemoveCounsellorResponse()); });
 }
 

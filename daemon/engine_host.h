@@ -148,7 +148,8 @@ class EngineHost final {
                const std::string& reason, Reply<v1::EndCallResponse> reply);
 
   // --- Administrators. ---
-  // Province codes are turned into today's (INVALID_ARGUMENT for unknown ones).
+  // Province codes are turned into today's (INVALID_ARGUMENT for unknown ones). ALREADY_EXISTS
+  // for an id in use, or one whose removed counsellor still has calls, offers or presence rows.
   void CreateCounsellor(routing::CounsellorProfile profile,
                         Reply<v1::CreateCounsellorResponse> reply);
   void UpdateCounsellor(routing::CounsellorProfile profile,
@@ -319,6 +320,9 @@ class EngineHost final {
   absl::Status LoadPolicyFiles();
   // Today's codes for a profile's provinces; INVALID_ARGUMENT naming the field for unknown ones.
   absl::Status Canonicalize(routing::CounsellorProfile& profile) const;
+  // CreateCounsellor's second half, once the id is known to have no history.
+  void InsertCounsellor(routing::CounsellorProfile profile,
+                        Reply<v1::CreateCounsellorResponse> reply);
   // The queue summary now (walks every live call: at most once a second).
   v1::QueueSummary QueueSummaryNow();
   // Adds a chart point for every minute that ended since the last one.

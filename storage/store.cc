@@ -1366,6 +1366,19 @@ absl::Status Store::RecordCallerKeyFingerprint(const std::string& fingerprint) {
   return RecordKeyFingerprint(*db_, "caller_key", "caller key", fingerprint);
 }
 
+absl::StatusOr<bool> Store::CounsellorHasHistory(const std::string& counsellor_id) {
+  const std::string operation = fmt::format("looking for the history of '{}'", counsellor_id);
+  return Guard(db_->getHandle(), db_->getFilename(), operation, [&]() -> absl::StatusOr<bool> {
+    // Each through its table's index by counsellor.
+    SQLite::Statement s(*db_,
+                        "SELECT EXISTS (SELECT 1 FROM presence WHERE counsellor_id = :id) "
+                        "OR EXISTS (SELECT 1 FROM calls WHERE counsellor_id = :id) "
+                        "OR EXISTS (SELECT 1 FROM offers WHERE counsellor_id = :id)");
+    s.bind(":id", counsellor_id);
+    return s.executeStep() && s.getColumn(0).getInt() != 0;
+  });
+}
+
 absl::StatusOr<bool> Store::HoldsCallerKeys() {
   return Guard(db_->getHandle(), db_->getFilename(), "looking for caller keys",
                [&]() -> absl::StatusOr<bool> {

@@ -213,6 +213,10 @@ class Store final : public Sink {
   // INVALID_ARGUMENT if `fingerprint` is empty.
   [[nodiscard]] absl::Status RecordCallerKeyFingerprint(const std::string& fingerprint);
 
+  // Whether rows of `calls`, `offers` or `presence` name `counsellor_id`: the history of a
+  // counsellor, kept after they are removed (their id is then not given to anyone else).
+  absl::StatusOr<bool> CounsellorHasHistory(const std::string& counsellor_id);
+
   // Whether the database may hold caller keys: a row of `calls` with one, or any journal record
   // or snapshot (either may carry them).
   absl::StatusOr<bool> HoldsCallerKeys();

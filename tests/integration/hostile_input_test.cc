@@ -162,7 +162,7 @@ grpc::Status Create(DaemonFixture& f, const v1::CreateCounsellorRequest& req) {
   return f.admin->CreateCounsellor(&ctx, req, &resp);
 }
 
-TEST_CASE("a display name or endpoint with a control character or of 1 MB is refused",
+TEST_CASE("a display name or endpoint with a control character, blank or of 1 MB is refused",
           "[integration][hostile]") {
   // Defect: both were checked for length only; an endpoint with "\r\n" was sent on to the
   // gateway in every ConnectCommand, a display name with ESC to every supervisor's screen.
@@ -182,6 +182,11 @@ TEST_CASE("a display name or endpoint with a control character or of 1 MB is ref
        "counsellor.endpoint: contains a control character (U+000D) at byte 11"},
       {[](v1::Counsellor& c) { c.set_endpoint(kMegabyte); },
        "counsellor.endpoint: must be 1-200 bytes"},
+      // A black-box check: a name of spaces alone, and an endpoint with a space, were taken.
+      {[](v1::Counsellor& c) { c.set_display_name("   "); },
+       "counsellor.display_name: is only spaces"},
+      {[](v1::Counsellor& c) { c.set_endpoint("sip:a b@pbx"); },
+       "counsellor.endpoint: contains a space at byte 5"},
   };
   for (const Case& c : cases) {
     v1::CreateCounsellorRequest req = testing::NewCounsellor("lan", "38");
@@ -191,6 +196,34 @@ TEST_CASE("a display name or endpoint with a control character or of 1 MB is ref
     CHECK(s.error_message() == c.message);
   }
   CHECK(Create(f, testing::NewCounsellor("lan", "38")).ok());  // Nothing was created before.
+}
+
+TEST_CASE("a removed counsellor's id is not given to someone else while their history is kept",
+          "[integration]") {
+  // Defect (a black-box check): an id removed and added again made the new person the owner of
+  // the old one's calls, offers and presence: every report showed their figures as one.
+  DaemonFixture f;
+  const auto remove = [&](const std::string& id) {
+    grpc::ClientContext ctx;
+    Authorize(ctx, DaemonFixture::kAdminToken);
+    v1::RemoveCounsellorRequest req;
+    req.set_counsellor_id(id);
+    req.set_sign_out(true);
+    v1::RemoveCounsellorResponse resp;
+    return f.admin->RemoveCounsellor(&ctx, req, &resp);
+  };
+  { SignedIn lan(f, "lan", "38"); }  // Signed in: presence rows name lan.
+  REQUIRE(remove("lan").ok());
+  const grpc::Status again = Create(f, testing::NewCounsellor("lan", "38"));
+  CHECK(again.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  CHECK_THAT(again.error_message(),
+             Catch::StartsWith("counsellor.counsellor_id: 'lan' belonged to a removed counsellor"));
+  // One never signed in has no history: the id is free again once it is removed.
+  REQUIRE(Create(f, testing::NewCounsellor("binh", "38")).ok());
+  CHECK(Create(f, testing::NewCounsellor("binh", "38")).error_code() ==
+        grpc::StatusCode::ALREADY_EXISTS);  // In use.
+  REQUIRE(remove("binh").ok());
+  CHECK(Create(f, testing::NewCounsellor("binh", "38")).ok());
 }
 
 TEST_CASE("a disposition note with a control character or over 2,000 bytes is refused",
