@@ -1,5 +1,6 @@
 #include "clients/ctl/supervisor_commands.h"
 
+#include <absl/strings/match.h>
 #include <fmt/format.h>
 
 #include <optional>
@@ -171,6 +172,15 @@ std::string SupervisorErrorText(const grpc::Status& status, const std::string& a
   switch (status.error_code()) {
     case grpc::StatusCode::UNAUTHENTICATED:
     case grpc::StatusCode::PERMISSION_DENIED:
+      // A token revoked or rotated out while in use (a watch it held ended): the right kind of
+      // token, no longer valid.
+      if (absl::StrContains(status.error_message(), "was revoked") ||
+          absl::StrContains(status.error_message(), "was rotated out")) {
+        return fmt::format(
+            "hotlined no longer takes this token ({}: {}): ask an admin for the account's new "
+            "supervisor token",
+            code, status.error_message());
+      }
       // What it needs first; the server's words in brackets.
       return fmt::format(
           "hotlined refused the token ({}{}{}): this command needs the supervisor token ({}), not "
@@ -192,7 +202,8 @@ std::string SupervisorErrorText(const grpc::Status& status, const std::string& a
       what = "hotlined did not answer in time";
       break;
     case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      what = "hotlined is overloaded";
+      // A limit: the request's size, a rate, a full queue or too many streams (docs/limits.md).
+      what = "refused by a limit of hotlined";
       break;
     case grpc::StatusCode::CANCELLED:
       what = "cancelled";

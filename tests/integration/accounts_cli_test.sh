@@ -50,6 +50,9 @@ admin account rotate lan > "$dir/rotate_lan.out" || fail "rotate lan"
 new_lan=$(sed -n 's/^token: //p' "$dir/rotate_lan.out")
 watch_ended() { ! kill -0 "$watch_pid" 2>/dev/null; }
 wait_until watch_ended
+# The watch says its token is no longer valid, not that it is the wrong kind of token.
+grep -q "hotlined no longer takes this token (UNAUTHENTICATED: authorization: this token was rotated out)" \
+  "$dir/watch.log" || fail "the ended watch does not say its token was rotated out: $(cat "$dir/watch.log")"
 HOTLINE_SUPERVISOR_TOKEN=$lan_token "$bin/hotlinectl" --server "$grpc" queue \
   > "$dir/old_lan.out" 2>&1 && fail "the rotated-out token still reads the queue"
 grep -q "UNAUTHENTICATED" "$dir/old_lan.out" || fail "the old token's refusal is not UNAUTHENTICATED"
