@@ -1780,6 +1780,11 @@ void EngineHost::CreateCounsellor(routing::CounsellorProfile profile,
 
 void EngineHost::InsertCounsellor(routing::CounsellorProfile profile,
                                   Reply<v1::CreateCounsellorResponse> reply) {
+  // Again: a policy reloaded meanwhile may have changed the regions.
+  if (absl::Status s = Canonicalize(profile); !s.ok()) {
+    reply(s);
+    return;
+  }
   if (engine_.FindCounsellor(profile.id)) {  // Created meanwhile.
     reply(absl::AlreadyExistsError(
         absl::StrCat("counsellor.counsellor_id: '", profile.id, "' already exists")));

@@ -375,6 +375,7 @@ void CallToRecord(const routing::CallEntry& call, v1::CallEntryRecord* r) {
   if (call.times_out_not_before != routing::Timestamp{}) {
     *r->mutable_times_out_not_before() = ToProto(call.times_out_not_before);
   }
+  r->set_due_in_grace(call.due_in_grace);
 }
 
 // The snapshot of `state`, its live calls only if `with_calls`.
@@ -542,6 +543,7 @@ routing::EngineState FromSnapshot(const v1::EngineSnapshot& s) {
     if (r.has_times_out_not_before()) {
       call.times_out_not_before = FromProto(r.times_out_not_before());
     }
+    call.due_in_grace = r.due_in_grace();
     state.calls.push_back(std::move(call));
   }
   for (const auto& r : s.timers()) {

@@ -244,6 +244,7 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis cal
         // maximum wait passed while the daemon was down (below), with a timer of its own (the
         // one that expired it fired).
         call.expired = false;
+        call.due_in_grace = true;
         call.times_out_not_before = not_before;
         SetTimer(TimerKind::kMaxWait, call, TimesOutAt(call), 0);
       }
@@ -665,8 +666,7 @@ absl::Status Engine::CallFailed(const std::string& call_id, const std::string& r
   }
   if (times_out_past_max_wait &&
       (call->state == CallState::kWaiting || call->state == CallState::kOffered) &&
-      (call->expired || call->times_out_not_before > Timestamp{} ||
-       now_ >= call->info.arrived_at + options_.max_wait_ms)) {
+      call->due_in_grace) {
     Counsellor* freed = DetachCounsellor(*call, RevokeReason::kWithdrawn, Outcome::kTimedOut);
     Finish(*call, Outcome::kTimedOut, reason);
     Resume(freed);
@@ -996,10 +996,16 @@ void Engine::FireTimer(const Timer& timer) {
     }
     case TimerKind::kMaxWait: {
       Call* call = CallOfTimer(timer);
-      if (call == nullptr || now_ < call->times_out_not_before) {
+      if (call == nullptr) {
+        return;
+      }
+      if (now_ < call->times_out_not_before) {
         // Put off since it was set (Restarted), and a timer at times_out_not_before times it out.
         // (Not TimesOutAt: a maximum wait lengthened at a restart leaves the call's one timer
-        // where it was, and it must still time the call out.)
+        // where it was, and it must still time the call out.) Past its maximum wait now.
+        if (call->state == CallState::kWaiting || call->state == CallState::kOffered) {
+          call->due_in_grace = true;
+        }
         return;
       }
       if (call->state == CallState::kWaiting) {
@@ -2263,6 +2269,7 @@ CallEntry Engine::ToEntry(Call call) {
   entry.preferred_counsellor = std::move(call.preferred_counsellor);
   entry.hold_until = call.hold_until;
   entry.times_out_not_before = call.times_out_not_before;
+  entry.due_in_grace = call.due_in_grace;
   entry.ladder_generation = call.ladder_generation;
   entry.record = ToRecord(std::move(call.record));  // Its `call` stays empty: `info` is the call.
   return entry;
@@ -2302,6 +2309,7 @@ Engine::Call Engine::FromEntry(CallEntry entry) {
   call.preferred_counsellor = std::move(entry.preferred_counsellor);
   call.hold_until = entry.hold_until;
   call.times_out_not_before = entry.times_out_not_before;
+  call.due_in_grace = entry.due_in_grace;
   call.ladder_generation = entry.ladder_generation;
   // A live call's record has no disposition (it comes with the input that finishes the call),
   // and snapshots before the engine kept one copy of a live call carry a second in

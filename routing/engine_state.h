@@ -93,6 +93,8 @@ struct CallEntry {
   Timestamp hold_until{};
   // A call admitted from a gateway's Hello: not timed out before this (Engine::CallArrived).
   Timestamp times_out_not_before{};
+  // Its maximum wait passed while times_out_not_before put its time-out off (Engine::Call).
+  bool due_in_grace = false;
   // Bumped when the call's ladder or step is re-derived (policy reload, priority change); a step
   // timer set under an older one is stale.
   uint64_t ladder_generation = 0;

@@ -176,10 +176,11 @@ std::string SupervisorErrorText(const grpc::Status& status, const std::string& a
       // token, no longer valid.
       if (absl::StrContains(status.error_message(), "was revoked") ||
           absl::StrContains(status.error_message(), "was rotated out")) {
-        return fmt::format(
-            "hotlined no longer takes this token ({}: {}): ask an admin for the account's new "
-            "supervisor token",
-            code, status.error_message());
+        return fmt::format("hotlined no longer takes this token ({}: {}): ask an admin for {}",
+                           code, status.error_message(),
+                           absl::StrContains(status.error_message(), "was revoked")
+                               ? "a supervisor account of your own (a revoked one stays revoked)"
+                               : "the account's new supervisor token");
       }
       // What it needs first; the server's words in brackets.
       return fmt::format(

@@ -1557,19 +1557,26 @@ TEST_CASE(
   // written. After the restart the call waited out its grace, the gateway's Hello (the callback
   // carried out) no longer held it, and the reconciliation failed it: the sealed number was
   // deleted, and the callback promised to the child was owed by nobody.
+  // A review: only a call whose maximum wait has passed, not one merely put off by a grace.
   EngineHarness h;  // Nobody signed in. Maximum wait 5 min.
   h.Arrive(Call("past", "38"));
-  h.Advance(3min);
+  h.Advance(52s);
+  h.Arrive(Call("near", "38"));  // Its 5 min end 2 s into the restart's grace.
+  h.Advance(2min + 8s);
   h.Arrive(Call("recent", "38"));
   h.Advance(1min + 50s);
   const Timestamp restarted_at = h.now + 1min;  // Down past the first's maximum wait.
   EngineHarness::Expect(h.engine.Restarted(restarted_at, h.now, routing::Millis(10'000), true));
   h.now = restarted_at;
-  h.Advance(2s);
+  // Admitted from a Hello, 30 s into its wait: the Hello's grace puts off nothing.
+  routing::CallInfo admitted = Call("admitted", "38");
+  admitted.arrived_at = h.now - 30s;
+  EngineHarness::Expect(h.engine.CallArrived(admitted, h.now, h.now + 10s));
+  h.Advance(1s);
   const bool reconciled = GENERATE(true, false);
   INFO((reconciled ? "from a Hello" : "a gateway's own failed, or a record from before"));
   h.Take();
-  for (const char* id : {"past", "recent"}) {
+  for (const char* id : {"past", "near", "recent", "admitted"}) {
     EngineHarness::Expect(h.engine.CallFailed(id, "reconciled", h.now, reconciled));
   }
   std::map<std::string, routing::Outcome> outcomes;
@@ -1578,7 +1585,9 @@ TEST_CASE(
   }
   CHECK(outcomes.at("past") ==
         (reconciled ? routing::Outcome::kTimedOut : routing::Outcome::kFailed));
+  CHECK(outcomes.at("near") == routing::Outcome::kFailed);    // Put off, 1 s of its 5 min left.
   CHECK(outcomes.at("recent") == routing::Outcome::kFailed);  // 2 min of its 5 left.
+  CHECK(outcomes.at("admitted") == routing::Outcome::kFailed);
   h.Advance(10s);
   CHECK(h.TakeOf<routing::CallbackOffered>().empty());  // Neither is live to be offered one.
   EngineHarness::Expect(h.engine.CheckInvariants());
