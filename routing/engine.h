@@ -267,7 +267,7 @@ class Engine final {
   [[nodiscard]] absl::Status CallEnded(const std::string& call_id, Timestamp now);
   // The gateway lost the call. NOT_FOUND for an unknown call. With `times_out_past_max_wait`
   // (a gateway's Hello that no longer holds the call), one waiting or ringing whose maximum wait
-  // has passed while a grace put its time-out off (a restart's, a Hello's: `due_in_grace`) ends
+  // has passed while a restart's grace put its time-out off (`due_in_grace`) ends
   // TIMED_OUT, its callback owed, rather than FAILED: the gateway may have carried out the
   // offer_callback of a time-out that was lost with a stop while the database refused commits.
   // No CallbackOffered: the gateway holds no call to offer it on.
@@ -547,8 +547,9 @@ class Engine final {
     bool in_queue = false;
     bool expired = false;
     bool indexed = false;  // See `slot`.
-    // Its maximum wait passed while times_out_not_before (a restart's grace, or a Hello's) put
-    // its time-out off: a Hello that no longer holds it ends it TIMED_OUT (CallFailed).
+    // Its maximum wait passed while a restart's grace (times_out_not_before) put its time-out
+    // off: a Hello that no longer holds it ends it TIMED_OUT (CallFailed). (A call a Hello
+    // admitted past its maximum wait has its one timer at the grace's end: nothing put off.)
     bool due_in_grace = false;
     // The caller, held in memory_ until the row: from the arrival if memory_ knew them, else
     // from the answer (CallMemory::HoldKnown, Hold). kNoCaller until then, and for a withheld

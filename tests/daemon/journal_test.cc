@@ -75,8 +75,32 @@ TEST_CASE("a snapshot restores every field, and absent times stay absent", "[dae
       CHECK_FALSE(call.record.answered_at.has_value());
     }
     CHECK_FALSE(call.record.wrap_up_done_at.has_value());
+    // Admitted past its maximum wait, its timer set at the Hello's grace: no time-out of it
+    // was put off.
+    CHECK_FALSE(call.due_in_grace);
   }
   CHECK(restored == saved);
+}
+
+TEST_CASE("a snapshot keeps a call whose time-out a restart's grace put off as due", "[daemon]") {
+  EngineHarness h;  // Maximum wait 5 min.
+  h.Arrive(Call("c1", "01"));
+  h.Advance(Millis(290'000));
+  const routing::Timestamp restarted_at = h.now + Millis(60'000);
+  EngineHarness::Expect(h.engine.Restarted(restarted_at, h.now, Millis(10'000), true));
+  h.now = restarted_at;
+  h.Advance(Millis(0));  // Its timer fires, put off.
+  const routing::EngineState saved = h.engine.SaveState();
+  REQUIRE(saved.calls.size() == 1);
+  CHECK(saved.calls[0].due_in_grace);
+  CHECK(RoundTrip(saved) == saved);
+  // And a Hello that no longer holds it ends it timed out in the restored engine.
+  routing::Engine restored;
+  restored.RestoreState(RoundTrip(saved));
+  EngineHarness::Expect(restored.CallFailed("c1", "reconciled", h.now, true));
+  const std::optional<routing::FinishedFate> fate = restored.FindFinished("c1");
+  REQUIRE(fate.has_value());
+  CHECK(fate->outcome == routing::Outcome::kTimedOut);
 }
 
 TEST_CASE("a snapshot keeps the routing settings in force; one from before them keeps none",
