@@ -1090,7 +1090,8 @@ void EngineHost::Reconcile(const std::string& gateway_id, const v1::Hello& hello
   // Calls only we know: the gateway lost them (a call whose final event is unacknowledged is
   // still listed, so this is never a hang-up that got lost on the way), or carried out a final
   // command we lost: an offer_callback sent while the database refused commits, whose time-out
-  // was lost with a stop. So one past its maximum wait ends TIMED_OUT, its callback owed.
+  // was lost with a stop. So one whose maximum wait passed while the restart's grace put its
+  // time-out off (routing::Engine::CallFailed, due_in_grace) ends TIMED_OUT, its callback owed.
   for (const auto& call : engine_.Calls()) {
     if (call.info.gateway_id != gateway_id || call.state == routing::CallState::kEnded ||
         held.contains(call.info.call_id)) {
