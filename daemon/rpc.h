@@ -33,6 +33,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -176,6 +177,22 @@ class QueueThread final {
   std::thread thread_;  // Last: starts once the rest exists.
 };
 
+// The token of an `Authorization` value, or empty: the scheme "Bearer" in any case, then one or
+// more spaces (RFC 7235 2.1, RFC 6750 2.1), as HTTP clients and proxies may write it.
+inline std::string_view BearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer";
+  if (authorization.size() <= kScheme.size() + 1 || authorization[kScheme.size()] != ' ') {
+    return {};
+  }
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if ((authorization[i] | 0x20) != kScheme[i]) {  // ASCII letters only: 0x20 is the case bit.
+      return {};
+    }
+  }
+  const size_t token = authorization.find_first_not_of(' ', kScheme.size());
+  return token == std::string_view::npos ? std::string_view() : authorization.substr(token);
+}
+
 // The bearer token of a call, or empty.
 inline std::string BearerToken(const grpc::ServerContext& ctx) {
   const auto& md = ctx.client_metadata();
@@ -183,12 +200,7 @@ inline std::string BearerToken(const grpc::ServerContext& ctx) {
   if (it == md.end()) {
     return "";
   }
-  std::string value(it->second.data(), it->second.size());
-  constexpr std::string_view kPrefix = "Bearer ";
-  if (value.size() <= kPrefix.size() || value.compare(0, kPrefix.size(), kPrefix) != 0) {
-    return "";
-  }
-  return value.substr(kPrefix.size());
+  return std::string(BearerToken(std::string_view(it->second.data(), it->second.size())));
 }
 
 // ---------------------------------------------------------------------------------------------

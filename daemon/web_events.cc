@@ -10,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/rpc.h"
 #include "daemon/services.h"
 
 namespace hotline::daemon {
@@ -127,12 +128,9 @@ void WebViews::Register(httplib::Server& http) {
 
 void WebViews::Serve(const httplib::Request& req, httplib::Response& res) {
   res.set_header("Cache-Control", "no-store");
-  const std::string auth = req.get_header_value("Authorization");
-  constexpr std::string_view kBearer = "Bearer ";
+  const std::string token(rpc::BearerToken(req.get_header_value("Authorization")));
   const std::optional<Principal> principal =
-      auth.rfind(kBearer, 0) == 0
-          ? accounts_.Authenticate(auth.substr(kBearer.size()), Role::kSupervisor)
-          : std::nullopt;
+      token.empty() ? std::nullopt : accounts_.Authenticate(token, Role::kSupervisor);
   if (!principal) {
     res.status = 401;
     res.set_content("the live view needs a supervisor token\n", "text/plain");

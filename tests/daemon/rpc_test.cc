@@ -161,5 +161,20 @@ TEST_CASE("a burst queued behind a write reaches a reader whose connection carri
   CHECK(reader->Finish().ok());
 }
 
+TEST_CASE("a bearer token is read whatever the scheme's case, after one or more spaces") {
+  // RFC 7235 2.1: the scheme is case-insensitive; hotlined read only "Bearer " before.
+  CHECK(rpc::BearerToken("Bearer tok-1") == "tok-1");
+  CHECK(rpc::BearerToken("bearer tok-1") == "tok-1");
+  CHECK(rpc::BearerToken("BEARER tok-1") == "tok-1");
+  CHECK(rpc::BearerToken("Bearer   tok-1") == "tok-1");
+  CHECK(rpc::BearerToken("Bearer") == "");
+  CHECK(rpc::BearerToken("Bearer ") == "");
+  CHECK(rpc::BearerToken("Bearer    ") == "");
+  CHECK(rpc::BearerToken("Bearertok-1") == "");
+  CHECK(rpc::BearerToken("Basic dG9rOjE=") == "");
+  CHECK(rpc::BearerToken("tok-1") == "");
+  CHECK(rpc::BearerToken("") == "");
+}
+
 }  // namespace
 }  // namespace hotline::daemon

@@ -400,6 +400,23 @@ TEST_CASE("GET /api/queue/events streams the same updates as server-sent events"
     CHECK(res->body.find("supervisor token") != std::string::npos);
   }
 
+  SECTION("with the scheme in lower case (RFC 7235: any case): served") {
+    std::string received;
+    int status = 0;
+    auto res = http.Get(
+        "/api/queue/events", {{"Authorization", "bearer  test-supervisor"}},
+        [&](const httplib::Response& r) {
+          status = r.status;
+          return true;
+        },
+        [&](const char* data, size_t size) {
+          received.append(data, size);
+          return received.find("\"view\"") == std::string::npos;  // Stop at the view.
+        });
+    CHECK(status == 200);  // Regression: 401 for anything but "Bearer ".
+    CHECK(received.find("\"callId\":\"c-1\"") != std::string::npos);
+  }
+
   SECTION("with it: an event with the view as JSON, then changes") {
     std::string received;
     bool second_page_refused = false;
