@@ -221,7 +221,7 @@ absl::Status Engine::DeskConnected(const std::string& counsellor_id, Timestamp n
 }
 
 absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis calls_grace,
-                               bool due_by_timer) {
+                               bool due_by_timer, bool past_due_in_grace) {
   AdvanceTo(now);
   if (restarted_at < now_) {
     return absl::InvalidArgumentError("restarted_at: before the engine's time");
@@ -279,12 +279,14 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis cal
     // (settings changed at this start are applied before this record) leaves it earlier than
     // TimesOutAt: the call is due by whichever comes first.
     absl::flat_hash_map<uint64_t, Timestamp> timer_due;
-    timers_.ForEach([&](const Timer& timer) {
-      if (due_by_timer && timer.kind == TimerKind::kMaxWait) {
-        auto [it, added] = timer_due.try_emplace(timer.subject, timer.at);
-        it->second = std::min(it->second, timer.at);
-      }
-    });
+    if (due_by_timer) {
+      timers_.ForEach([&](const Timer& timer) {
+        if (timer.kind == TimerKind::kMaxWait) {
+          auto [it, added] = timer_due.try_emplace(timer.subject, timer.at);
+          it->second = std::min(it->second, timer.at);
+        }
+      });
+    }
     std::vector<Call*> due;
     for (auto& [seq, call] : calls_by_seq_) {
       if ((call->state != CallState::kWaiting && call->state != CallState::kOffered) ||
@@ -297,6 +299,14 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis cal
       }
       if (due_at < not_before) {
         due.push_back(call);
+      }
+      if (past_due_in_grace && due_at <= restarted_at) {
+        // Its time-out may have fired before the stop (the journal's last record, `now`, may be
+        // older: commits refused), with a callback offered (by its timer, or
+        // as an offer came back: ReturnToQueue judges by the maximum wait now, while a maximum
+        // wait shortened at a start leaves the timer late, so that timer may not fire in the
+        // grace to say so).
+        call->due_in_grace = true;
       }
     }
     std::sort(due.begin(), due.end(),

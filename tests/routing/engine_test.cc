@@ -1594,6 +1594,50 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a call past a maximum wait shortened at an earlier restart, which a gateway's Hello no longer "
+    "holds, ends timed out with its callback owed",
+    "[routing]") {
+  // Defect (a review of the rule above): a maximum wait shortened at a start leaves a waiting
+  // call's timer at its old deadline, while an offer coming back times it out by the new one
+  // (ReturnToQueue), with a callback, before the stop if the database refused commits. At the
+  // next restart that late timer does not fire within the grace, so the call was not taken as
+  // past its maximum wait, and a Hello that no longer held it (the callback carried out) failed
+  // it: the callback owed by nobody.
+  EngineHarness h;  // Nobody signed in. Maximum wait 5 min.
+  routing::EngineOptions longer = h.engine.options();
+  longer.max_wait_ms = 10min;
+  EngineHarness::Expect(h.engine.SetOptions(longer, h.now));
+  h.Arrive(Call("owed", "38"));  // Its timer at 10 min.
+  h.Advance(2min);
+  h.Arrive(Call("inside", "38"));  // 5 min from here end after the second restart's grace.
+  h.Advance(1min);
+  // An earlier restart shortened the maximum wait back to 5 min.
+  EngineHarness::Expect(h.engine.SetOptions(routing::EngineOptions(), h.now));
+  EngineHarness::Expect(h.engine.Restarted(h.now, h.now, routing::Millis(10'000), true, true));
+  h.Advance(2min + 30s);  // "owed" 5 min 30 s into its wait: past the 5 min, its timer at 10.
+  REQUIRE(h.engine.FindCall("owed")->state == CallState::kWaiting);
+  const Timestamp restarted_at = h.now + 20s;
+  const bool past_due_in_grace = GENERATE(true, false);
+  INFO((past_due_in_grace ? "journaled since" : "a record from before it was journaled"));
+  EngineHarness::Expect(
+      h.engine.Restarted(restarted_at, h.now, routing::Millis(10'000), true, past_due_in_grace));
+  h.now = restarted_at;
+  h.Advance(1s);
+  h.Take();
+  for (const char* id : {"owed", "inside"}) {
+    EngineHarness::Expect(h.engine.CallFailed(id, "reconciled", h.now, true));
+  }
+  std::map<std::string, routing::Outcome> outcomes;
+  for (const auto& finished : h.TakeOf<routing::CallFinished>()) {
+    outcomes[finished.record.call.call_id] = finished.record.outcome;
+  }
+  CHECK(outcomes.at("owed") ==
+        (past_due_in_grace ? routing::Outcome::kTimedOut : routing::Outcome::kFailed));
+  CHECK(outcomes.at("inside") == routing::Outcome::kFailed);  // 3 min 50 s of its 5: not owed.
+  EngineHarness::Expect(h.engine.CheckInvariants());
+}
+
+TEST_CASE(
     "a gateway's connected or ended for a call the engine has waiting finishes it failed, with no "
     "callback and nobody on break",
     "[routing]") {
