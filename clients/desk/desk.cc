@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -145,6 +146,9 @@ class Desk final {
   absl::Mutex mutex_;
   // The offer ringing now, the default for accept/decline.
   std::string offer_call_id_ ABSL_GUARDED_BY(mutex_);
+  // Offers seen so far: an answer clears only the offer it answered, not the same call offered
+  // again at once (after a decline, when nobody else can take it).
+  uint64_t offers_seen_ ABSL_GUARDED_BY(mutex_) = 0;
   // The call in wrap-up, which dispo records.
   std::string wrap_up_call_id_ ABSL_GUARDED_BY(mutex_);
   // Calls whose wrap-up ended without a disposition, oldest first: `dispo` outside a wrap-up
@@ -266,6 +270,7 @@ void Desk::HandleEvent(const v1::DeskEvent& event) {
         absl::MutexLock lock(&mutex_);
         offer_call_id_ = call_id;
         last_call_id_ = call_id;
+        ++offers_seen_;
       }
       PrintLine(at + " " + OfferText(event.offer()));
       if (options_.auto_accept) {
@@ -560,6 +565,11 @@ std::string Desk::NeverCall() {
 }
 
 void Desk::AnswerOffer(const std::string& call_id, bool accept) {
+  uint64_t offers_before = 0;
+  {
+    absl::MutexLock lock(&mutex_);
+    offers_before = offers_seen_;
+  }
   v1::AnswerOfferRequest request;
   request.set_request_id(NewRequestId());
   request.set_call_id(call_id);
@@ -573,7 +583,7 @@ void Desk::AnswerOffer(const std::string& call_id, bool accept) {
   }
   {
     absl::MutexLock lock(&mutex_);
-    if (offer_call_id_ == call_id) {
+    if (offer_call_id_ == call_id && offers_seen_ == offers_before) {
       offer_call_id_.clear();
     }
   }

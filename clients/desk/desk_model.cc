@@ -90,9 +90,9 @@ void DeskModel::Apply(const v1::DeskEvent& event) {
 }
 
 void DeskModel::OnOffer(const v1::OfferEvent& offer) {
-  offer_ =
-      RingingOffer{offer, ToTimePoint(offer.call().arrived_at()), ToTimePoint(offer.expires_at())};
   ++offers_rung_;
+  offer_ = RingingOffer{offer, ToTimePoint(offer.call().arrived_at()),
+                        ToTimePoint(offer.expires_at()), offers_rung_};
   question_ = Question::kNone;  // The offer's keys come first.
 }
 
@@ -258,8 +258,11 @@ void DeskModel::OnRequestFailed(const std::string& error) {
 }
 
 void DeskModel::OnAnswerOffer(const Request& request, const std::string& error, bool offer_gone) {
-  waiting_ = false;
-  const bool ringing = offer_ && offer_->offer.call().call_id() == request.call_id;
+  if (answering_ == request.offer_seq) {
+    answering_.reset();
+  }
+  // The offer answered, not one rung since for the same call (after a decline nobody else took).
+  const bool ringing = offer_ && offer_->seq == request.offer_seq;
   if (!error.empty()) {
     ShowError(error);
     if (offer_gone && ringing) {
@@ -358,7 +361,16 @@ Request DeskModel::OnKey(Key key) {
   if (request.kind == Request::Kind::kNone || request.kind == Request::Kind::kQuit) {
     return request;
   }
-  // One request at a time: a key pressed twice in a hurry must not accept or send twice.
+  // One request at a time: a key pressed twice in a hurry must not accept or send twice. An
+  // offer's answer goes on its own: it never waits behind a form or a presence being sent.
+  if (request.kind == Request::Kind::kAnswer) {
+    if (answering_ == request.offer_seq) {
+      ShowInfo("Đang chờ máy chủ trả lời…", "Waiting for the server's answer…");
+      return {};
+    }
+    answering_ = request.offer_seq;
+    return request;
+  }
   if (waiting_) {
     ShowInfo("Đang chờ máy chủ trả lời…", "Waiting for the server's answer…");
     return {};
@@ -431,6 +443,7 @@ void DeskModel::AskNeverRoute(const std::string& call_id) {
 Request DeskModel::OnOfferKey(Key key) {
   Request request;
   request.call_id = offer_->offer.call().call_id();
+  request.offer_seq = offer_->seq;
   if (key.kind == Kind::kEnter || IsLetter(key, 'y')) {
     request.kind = Request::Kind::kAnswer;
     request.accept = true;

@@ -59,6 +59,9 @@ struct Request {
   std::string call_id;
   // kAnswer.
   bool accept = false;
+  // kAnswer: which offer it answers (RingingOffer::seq). The same call may ring again at once
+  // after a decline (nobody else can take it): the answer must not clear that new offer.
+  int offer_seq = 0;
   // kSubmit.
   hotline::v1::Disposition disposition;
   bool ready_for_next = true;
@@ -104,6 +107,7 @@ struct RingingOffer {
   hotline::v1::OfferEvent offer;
   TimePoint arrived_at;
   TimePoint expires_at;
+  int seq = 0;  // The offers_rung() count when it rang: this offer, not another of its call.
 };
 
 // The call the counsellor accepted, until its wrap-up starts.
@@ -204,6 +208,7 @@ class DeskModel final {
   Question question() const { return question_; }
   bool quit_asked() const { return question_ == Question::kQuit; }
   // True while a request a key made is not answered yet: keys that would make another wait.
+  // A presence, disposition or never-route request is unanswered (one at a time).
   bool waiting() const { return waiting_; }
   // Counts every offer that rang: the app rings the bell when it grows.
   int offers_rung() const { return offers_rung_; }
@@ -258,6 +263,10 @@ class DeskModel final {
   // kNeverRoute: the call whose caller it is about.
   std::string question_call_id_;
   bool waiting_ = false;
+  // The offer (its seq) whose accept or decline is unanswered: that offer takes no second answer,
+  // and answers never wait behind `waiting_` (docs/desk.md: an accept never waits behind a form
+  // still being sent, whose answer the daemon may hold while its database is busy).
+  std::optional<int> answering_;
   int offers_rung_ = 0;
 };
 

@@ -21,23 +21,6 @@ set -euo pipefail
 begin_test "$@"
 export HOTLINE_GATEWAY_TOKEN=dev-gateway-token
 
-# lock NAME: sqlite3 takes BEGIN EXCLUSIVE on the database, reading its statements from the FIFO
-# $dir/NAME.in, which this shell holds open on fd 4; returns once the lock is held.
-lock() {
-  mkfifo "$dir/$1.in"
-  sqlite3 "$dir/hotline.db" < "$dir/$1.in" > "$dir/$1.out" 2>&1 &
-  others+=("$!")
-  exec 4> "$dir/$1.in"
-  echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&4
-  wait_for "^locked$" "$dir/$1.out"
-}
-# unlock NAME: commits lock NAME's transaction and closes fd 4 (sqlite3 then exits).
-unlock() {
-  echo "COMMIT; SELECT 'released';" >&4
-  wait_for "^released$" "$dir/$1.out"
-  exec 4>&-
-}
-
 start_hotlined daemon
 add_counsellor lan || fail "hotlinectl counsellor add lan"
 HOTLINE_DESK_TOKEN=$desk_token "$bin/hotline-desk" --line --server "$grpc" --available \

@@ -110,3 +110,21 @@ stop_hotlined() {
   ! grep -q "log lines were dropped" "$out" ||
     fail "hotlined's log is incomplete: $(grep "log lines were dropped" "$out")"
 }
+
+# Another process holding the database, as a careless script or a hand-run repair would:
+# lock NAME: sqlite3 takes BEGIN EXCLUSIVE on the database, reading its statements from the FIFO
+# $dir/NAME.in, which this shell holds open on fd 4; returns once the lock is held.
+lock() {
+  mkfifo "$dir/$1.in"
+  sqlite3 "$dir/hotline.db" < "$dir/$1.in" > "$dir/$1.out" 2>&1 &
+  others+=("$!")
+  exec 4> "$dir/$1.in"
+  echo "BEGIN EXCLUSIVE; SELECT 'locked';" >&4
+  wait_for "^locked$" "$dir/$1.out"
+}
+# unlock NAME: commits lock NAME's transaction and closes fd 4 (sqlite3 then exits).
+unlock() {
+  echo "COMMIT; SELECT 'released';" >&4
+  wait_for "^released$" "$dir/$1.out"
+  exec 4>&-
+}
