@@ -1,6 +1,8 @@
 #include "clients/desk/terminal.h"
 
 #include <curses.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <clocale>
 #include <string>
@@ -19,6 +21,16 @@ Terminal::Terminal() {
   std::setlocale(LC_ALL, "");
   initscr();
   cbreak();
+  // Ctrl-S and Ctrl-Q are keys here, not flow control: cbreak() leaves the terminal's XON/XOFF
+  // on, so a Ctrl-S typed from habit while writing a note froze the screen, the bell and every
+  // offer's box until Ctrl-Q. endwin() gives the shell its own modes back.
+  termios modes{};
+  if (tcgetattr(STDIN_FILENO, &modes) == 0) {
+    modes.c_iflag &= ~static_cast<tcflag_t>(IXON);
+    if (tcsetattr(STDIN_FILENO, TCSANOW, &modes) == 0) {
+      def_prog_mode();  // Kept as the program's modes, e.g. after a suspend.
+    }
+  }
   noecho();
   nonl();
   keypad(stdscr, TRUE);

@@ -57,6 +57,9 @@ t new-session -d -x 80 -y 24 -s desk \
   "$bin/hotline-desk --server $grpc --token-file $dir/token 2> $dir/desk.log"
 wait_screen "HOTLINE 18001567 · Nguyễn Thị Lan · ĐÃ ĐĂNG XUẤT"
 wait_screen "Đã kết nối tới $grpc"
+# Ctrl-S, typed from habit, is not the terminal's XOFF: the screen goes on (regression: frozen
+# until Ctrl-Q, offers ringing unseen).
+t send-keys -t desk C-s
 t send-keys -t desk a
 wait_screen "Nguyễn Thị Lan · SẴN SÀNG"
 
