@@ -357,12 +357,20 @@ v1::Counsellor ToProto(const routing::CounsellorProfile& p) {
 
 absl::StatusOr<routing::Disposition> ParseDisposition(const v1::Disposition& d) {
   routing::Disposition out;
-  if (d.category() == v1::CATEGORY_UNSPECIFIED || !v1::Category_IsValid(d.category())) {
+  if (d.category() == v1::CATEGORY_UNSPECIFIED) {
     return Missing("disposition.category");
   }
+  if (!v1::Category_IsValid(d.category())) {  // A newer desk's category, say.
+    return Invalid("disposition.category",
+                   absl::StrCat(d.category(), " is not a category this daemon knows"));
+  }
   out.category = EnumName(v1::Category_Name(d.category()), "CATEGORY_");
-  if (d.action() == v1::ACTION_UNSPECIFIED || !v1::Action_IsValid(d.action())) {
+  if (d.action() == v1::ACTION_UNSPECIFIED) {
     return Missing("disposition.action");
+  }
+  if (!v1::Action_IsValid(d.action())) {
+    return Invalid("disposition.action",
+                   absl::StrCat(d.action(), " is not an action this daemon knows"));
   }
   out.action = EnumName(v1::Action_Name(d.action()), "ACTION_");
   for (int i = 0; i < d.flags_size(); ++i) {

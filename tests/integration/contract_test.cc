@@ -454,6 +454,20 @@ TEST_CASE(
       CheckRequired(
           call(&v1::DeskService::Stub::SubmitDisposition, req, v1::SubmitDispositionResponse()),
           "disposition.action");
+      // A value this daemon does not know (a newer desk's) is named as such, not as missing.
+      req.mutable_disposition()->set_action(static_cast<v1::Action>(9999));
+      grpc::Status unknown =
+          call(&v1::DeskService::Stub::SubmitDisposition, req, v1::SubmitDispositionResponse());
+      CHECK(unknown.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+      CHECK(unknown.error_message() ==
+            "disposition.action: 9999 is not an action this daemon knows");
+      req.mutable_disposition()->set_action(v1::ACTION_COUNSELLED);
+      req.mutable_disposition()->set_category(static_cast<v1::Category>(9999));
+      unknown =
+          call(&v1::DeskService::Stub::SubmitDisposition, req, v1::SubmitDispositionResponse());
+      CHECK(unknown.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+      CHECK(unknown.error_message() ==
+            "disposition.category: 9999 is not a category this daemon knows");
     }
     {
       v1::NeverRouteCallerRequest req;
