@@ -430,6 +430,15 @@ class DaemonImpl final : public Daemon {
                                static_cast<int>(l.handshake_timeout_ms));
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
                                static_cast<int>(l.idle_connection_ms));
+    // A peer whose network went silent is found by an unanswered ping (gRPC's default is two
+    // hours), idle streams included: pings go on without data between them.
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(l.keepalive_ms));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+                               static_cast<int>(l.keepalive_timeout_ms));
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    // The clients ping as well (clients/common/client.cc: every 20 s): accepted down to every 10 s,
+    // where gRPC's default (5 min) would answer them with GOAWAY "too_many_pings".
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
     grpc::ResourceQuota quota("hotlined");
     quota.Resize(static_cast<size_t>(l.grpc_memory_bytes));
     builder.SetResourceQuota(quota);

@@ -58,6 +58,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
   if (credentials == nullptr) {
     credentials = grpc::InsecureChannelCredentials();
   }
+  // A connection whose network went silent (a laptop asleep, Wi-Fi lost) is found by an
+  // unanswered ping and dropped, so a desk or a watch reconnects instead of waiting forever on a
+  // stream nothing will reach. hotlined accepts pings this often ([limits] keepalive_ms is its
+  // own).
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 20'000);
+  arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
+  arguments.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::CreateCustomChannel(WithDefaultPort(address), credentials, arguments);
 }
 

@@ -12,6 +12,7 @@
 #include "tests/testing/blocking_queue.h"
 #include "tests/testing/faulty_sink.h"
 #include "tests/testing/manual_fixture.h"
+#include "tests/testing/tcp_relay.h"
 
 namespace hotline {
 namespace {
@@ -447,6 +448,68 @@ TEST_CASE("a counsellor names a break, and the row and the supervisor see why", 
     reasons.push_back(rows.getColumn(0).getString());
   }
   CHECK(reasons == std::vector<std::string>{"meal", "debrief", "chosen"});
+}
+
+TEST_CASE(
+    "a desk whose network goes silent is taken as gone by the keepalive: its ringing offer is "
+    "withdrawn, not missed",
+    "[desk]") {
+  // Defect (a review): hotlined set no keepalive (gRPC's server default pings every two hours),
+  // so a desk whose network went silent with no reset (a laptop asleep, Wi-Fi lost) stayed
+  // connected: offers went into the dead socket and timed out as missed, two of them putting the
+  // counsellor on break, each a child's 15 s lost. Here the daemon's clock stands still, so no
+  // offer can time out: only the keepalive can end the offer.
+  auto time = std::make_shared<testing::ManualTime>();
+  testing::DaemonFixture f(
+      [](daemon::Config& c) {
+        c.limits.keepalive_ms = 1'000;
+        c.limits.keepalive_timeout_ms = 1'000;
+      },
+      nullptr, time);
+  const std::string token = f.AddCounsellor("an", "38");
+  testing::TcpRelay relay(f.daemon->grpc_port());
+  DeskClient an(grpc::CreateChannel("127.0.0.1:" + std::to_string(relay.port()),
+                                    grpc::InsecureChannelCredentials()),
+                token);
+  an.WaitForState(v1::COUNSELLOR_STATE_OFFLINE);
+  REQUIRE(an.SetPresence(v1::COUNSELLOR_STATE_AVAILABLE).ok());
+  GatewayClient gw(f.channel, testing::DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  relay.Freeze();  // From here nothing reaches the desk, and nothing comes back.
+  gw.Arrive("c-1", "38");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  // Offered into the silent connection, then withdrawn once a ping goes unanswered.
+  const auto withdrawn = [&f] {
+    const v1::QueueView view = f.View();
+    for (const auto& c : view.counsellors()) {
+      if (c.counsellor_id() == "an") {
+        return !c.desk_connected() && c.state() == v1::COUNSELLOR_STATE_AVAILABLE &&
+               view.calls_size() == 1 && view.calls(0).state() == v1::CALL_STATE_WAITING;
+      }
+    }
+    return false;
+  };
+  bool gone = false;
+  for (int i = 0; i < 600 && !gone; ++i) {  // Up to a minute: pings come every second here.
+    gone = withdrawn();
+    if (!gone) {
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+  REQUIRE(gone);
+  SQLite::Database db(f.config.database, SQLite::OPEN_READONLY);
+  f.View();  // Everything the engine did is handed to the writer; its rows follow.
+  const auto offer_outcome = [&db] {
+    return db
+        .execAndGet(
+            "SELECT IFNULL(group_concat(result), '') FROM offers "
+            "WHERE call_id = 'c-1'")
+        .getString();
+  };
+  for (int i = 0; i < 100 && offer_outcome().empty(); ++i) {
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(offer_outcome() == "withdrawn");  // Not "timed_out": not missed.
 }
 
 }  // namespace
