@@ -26,6 +26,7 @@
 #include "clients/common/text.h"
 #include "clients/common/worker.h"
 #include "clients/desk/desk_commands.h"
+#include "clients/desk/desk_model.h"
 #include "clients/desk/watch_stream.h"
 #include "hotline/v1/desk.grpc.pb.h"
 
@@ -149,12 +150,15 @@ class Desk final {
   // Offers seen so far: an answer clears only the offer it answered, not the same call offered
   // again at once (after a decline, when nobody else can take it).
   uint64_t offers_seen_ ABSL_GUARDED_BY(mutex_) = 0;
+  // A `dispo` sent again after no answer keeps its request id (desk_model.h).
+  desk::DispositionIds disposition_ids_ ABSL_GUARDED_BY(mutex_);
   // The call in wrap-up, which dispo records.
   std::string wrap_up_call_id_ ABSL_GUARDED_BY(mutex_);
   // Calls whose wrap-up ended without a disposition, oldest first: `dispo` outside a wrap-up
   // records the newest of them, late.
   std::vector<std::string> owed_ ABSL_GUARDED_BY(mutex_);
-  // The last call offered, connected or ended: `never`'s default when none is in wrap-up.
+  // The last call connected or ended: `never`'s default when none is in wrap-up or ringing (not
+  // the last offered: after a decline that is a child this counsellor never spoke with).
   std::string last_call_id_ ABSL_GUARDED_BY(mutex_);
   bool presence_seen_ ABSL_GUARDED_BY(mutex_) = false;
   // A stream was lost since the desk started: --available then no longer ends a break.
@@ -269,7 +273,6 @@ void Desk::HandleEvent(const v1::DeskEvent& event) {
       {
         absl::MutexLock lock(&mutex_);
         offer_call_id_ = call_id;
-        last_call_id_ = call_id;
         ++offers_seen_;
       }
       PrintLine(at + " " + OfferText(event.offer()));
@@ -561,7 +564,10 @@ std::string Desk::DispositionCall() {
 
 std::string Desk::NeverCall() {
   absl::MutexLock lock(&mutex_);
-  return wrap_up_call_id_.empty() ? last_call_id_ : wrap_up_call_id_;
+  if (!wrap_up_call_id_.empty()) {
+    return wrap_up_call_id_;
+  }
+  return offer_call_id_.empty() ? last_call_id_ : offer_call_id_;
 }
 
 void Desk::AnswerOffer(const std::string& call_id, bool accept) {
@@ -593,7 +599,10 @@ void Desk::AnswerOffer(const std::string& call_id, bool accept) {
 void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next,
                              const std::string& call_id) {
   v1::SubmitDispositionRequest request;
-  request.set_request_id(NewRequestId());
+  {
+    absl::MutexLock lock(&mutex_);
+    request.set_request_id(disposition_ids_.For(call_id, NewRequestId()));
+  }
   request.set_call_id(call_id);
   *request.mutable_disposition() = disposition;
   request.set_ready_for_next(ready_for_next);
@@ -601,6 +610,12 @@ void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_
   // Through Server::Call: text that is not UTF-8 is refused before it is sent.
   const grpc::Status status =
       server_.Call(&v1::DeskService::Stub::SubmitDisposition, request, &response);
+  {
+    absl::MutexLock lock(&mutex_);
+    disposition_ids_.Sent(call_id, request.request_id(),
+                          status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+                              status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED);
+  }
   if (!status.ok()) {
     PrintErrorLine(ErrorLine(status));
     return;

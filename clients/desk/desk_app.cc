@@ -119,11 +119,8 @@ class ScreenDesk final {
   // accept must never wait behind them.
   Worker figures_;
   int offers_rung_ = 0;
-  // Worker thread only: the last disposition that got no answer, with its request id. Sent again
-  // unchanged it keeps the id, so that a retry of one the daemon did record is answered as the
-  // original instead of refused as a second disposition.
-  std::string unanswered_submit_;
-  std::string unanswered_submit_id_;
+  // Worker thread only: the ids of dispositions that got no answer, by call.
+  DispositionIds disposition_ids_;
 };
 
 int ScreenDesk::Run() {
@@ -202,20 +199,17 @@ void ScreenDesk::Submit(const Request& request) {
   call.set_call_id(request.call_id);
   *call.mutable_disposition() = request.disposition;
   call.set_ready_for_next(request.ready_for_next);
-  const std::string sent = call.SerializeAsString();
-  call.set_request_id(sent == unanswered_submit_ ? unanswered_submit_id_ : NewRequestId());
+  call.set_request_id(disposition_ids_.For(request.call_id, NewRequestId()));
   v1::SubmitDispositionResponse response;
   const grpc::Status status =
       server_.Call(&v1::DeskService::Stub::SubmitDisposition, call, &response);
+  const bool unanswered = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                          status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+  disposition_ids_.Sent(request.call_id, call.request_id(), !unanswered);
   if (status.ok()) {
-    unanswered_submit_.clear();
     inbox_.Post([request, response](DeskModel& model) { model.OnSubmitted(request, response); });
     return;
   }
-  const bool unanswered = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                          status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-  unanswered_submit_ = unanswered ? sent : std::string();
-  unanswered_submit_id_ = call.request_id();
   // The form stays open with what was typed: nothing is lost, the counsellor sends it again.
   inbox_.Post([error = ErrorLine(status)](DeskModel& model) { model.OnRequestFailed(error); });
 }

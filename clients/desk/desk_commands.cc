@@ -220,7 +220,8 @@ std::string DeskHelp() {
       "                           record the call in wrap-up; 'heavy' asks for a cool-down,\n"
       "                           'break' stays on BREAK afterwards instead of AVAILABLE\n"
       "  never [CALL]             never be routed this caller again: CALL's (live, or ended in\n"
-      "                           the last day), else the call in wrap-up, else the last seen\n"
+      "                           the last day), else the call in wrap-up, else the ringing\n"
+      "                           offer, else the last call connected\n"
       "  help                     this text\n"
       "  quit                     close the desk and exit ('offline' first signs out)\n"
       "{}\n{}\n{}",

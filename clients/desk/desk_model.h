@@ -13,6 +13,7 @@
 #include <array>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -65,6 +66,31 @@ struct Request {
   // kSubmit.
   hotline::v1::Disposition disposition;
   bool ready_for_next = true;
+};
+
+// The request id of each call's disposition that got no answer (the daemon may have recorded it
+// and the answer been lost): sent again, edited or not, it goes under the same id, so the daemon
+// answers a recorded one as it did the first time, instead of refusing a second disposition for
+// the call ("owes it no disposition") and leaving its form open for good. The first send to reach
+// the daemon is what it records. A definite answer (OK or a refusal) frees the call's id.
+class DispositionIds {
+ public:
+  // The id to send call `call_id`'s disposition under: the unanswered one, or `fresh`.
+  std::string For(const std::string& call_id, std::string fresh) const {
+    auto it = unanswered_.find(call_id);
+    return it == unanswered_.end() ? std::move(fresh) : it->second;
+  }
+  // The send of `call_id` under `request_id` was answered (`answered`), or not (lost, timed out).
+  void Sent(const std::string& call_id, const std::string& request_id, bool answered) {
+    if (answered) {
+      unanswered_.erase(call_id);
+    } else {
+      unanswered_[call_id] = request_id;
+    }
+  }
+
+ private:
+  std::map<std::string, std::string> unanswered_;
 };
 
 // A question the bottom line asks before a key takes effect: Y confirms, any other key cancels;

@@ -379,6 +379,24 @@ TEST_CASE("an offer is answered while a form's or a presence's answer is still a
   CHECK(model.waiting());  // The form or presence still waits for its own answer.
 }
 
+TEST_CASE("a disposition sent again after no answer keeps its id, edited or not, until answered",
+          "[desk]") {
+  // Defect (a review): the id was kept only for the same bytes and one call at a time, so a form
+  // whose send timed out after the daemon recorded it, then was edited (or another call's form
+  // was sent meanwhile), went again under a new id and was refused "owes it no disposition"
+  // every time: the form never closed.
+  DispositionIds ids;
+  CHECK(ids.For("c1", "r-1") == "r-1");
+  ids.Sent("c1", "r-1", /*answered=*/false);  // DEADLINE_EXCEEDED: recorded or not, unknown.
+  CHECK(ids.For("c2", "r-2") == "r-2");       // Another call's form meanwhile...
+  ids.Sent("c2", "r-2", /*answered=*/true);
+  CHECK(ids.For("c1", "r-3") == "r-1");  // ...leaves c1's id, however c1's form was edited.
+  ids.Sent("c1", "r-1", /*answered=*/false);
+  CHECK(ids.For("c1", "r-4") == "r-1");
+  ids.Sent("c1", "r-1", /*answered=*/true);  // Answered (the original answer, or a refusal).
+  CHECK(ids.For("c1", "r-5") == "r-5");
+}
+
 TEST_CASE("a recorded call's form never opens again", "[desk]") {
   DeskModel model = NewModel();
   model.Apply(WrapUp(0, "c1"));

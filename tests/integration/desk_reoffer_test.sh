@@ -8,6 +8,10 @@
 # decline's answer came, so `accept` said "error: no offer is ringing" while the daemon had her
 # reserved for the call; the offer then timed out as missed.
 #
+# First, `never` typed after a declined call's caller hung up is not for that child, whom she never
+# spoke with (regression: the desk took the last call offered): with no call talked yet, it is
+# refused, naming what to give.
+#
 # Usage: desk_reoffer_test.sh BIN_DIR SOURCE_DIR
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -23,23 +27,38 @@ others+=("$!")
 exec 3> "$dir/desk.in"
 wait_for "ok: presence available" "$dir/desk.out"
 
+"$bin/hotline-sim" --server "$grpc" --gateway-id early --calls 1 --province 38 \
+  --topic counselling --hang-up-after-ms 1500 --no-exit-when-done > "$dir/early.out" 2>&1 &
+others+=("$!")
+wait_for " offer call " "$dir/desk.out"
+echo decline >&3
+wait_for "ok: declined call " "$dir/desk.out"
+wait_for "revoked call .*caller_hung_up" "$dir/desk.out"
+echo never >&3
+wait_for "error: no call seen yet\|ok: " "$dir/desk.out"
+grep -q "error: no call seen yet" "$dir/desk.out" \
+  || fail "never after a declined offer was sent for that caller: $(tail -2 "$dir/desk.out")"
+before=$(grep -c " offer call " "$dir/desk.out")
+
 "$bin/hotline-sim" --server "$grpc" --gateway-id sim --calls 1 --province 38 \
   --topic counselling --talk-ms 200 --no-exit-when-done > "$dir/sim.out" 2>&1 &
 others+=("$!")
-wait_for " offer call " "$dir/desk.out"
+offers() { [ "$(grep -c " offer call " "$dir/desk.out" || true)" -ge "$1" ]; }
+wait_until offers $((before + 1))
 
 # Another process holds the database: the decline takes effect, its answer waits for the lock.
 lock lock
 echo decline >&3
-offers() { [ "$(grep -c " offer call " "$dir/desk.out" || true)" -ge 2 ]; }
-wait_until offers  # Offered to her again: nobody else can take it.
-grep -q "ok: declined" "$dir/desk.out" && fail "the decline was answered before the lock went"
+wait_until offers $((before + 2))  # Offered to her again: nobody else can take it.
+[ "$(grep -c "ok: declined" "$dir/desk.out")" = 1 ] \
+  || fail "the decline was answered before the lock went"
 unlock lock
-wait_for "ok: declined call " "$dir/desk.out"
+declined() { [ "$(grep -c "ok: declined call " "$dir/desk.out")" = 2 ]; }
+wait_until declined
 
 echo accept >&3
-wait_for "ok: accepted call \|error: " "$dir/desk.out"
-grep -q "error: " "$dir/desk.out" && fail "the offer made again was lost: $(grep "error: " "$dir/desk.out")"
+wait_for "ok: accepted call \|error: .*offer" "$dir/desk.out"
+grep -q "error: .*offer" "$dir/desk.out" && fail "the offer made again was lost: $(grep "error: " "$dir/desk.out")"
 grep -q "ok: accepted call " "$dir/desk.out" || fail "not accepted"
 exec 3>&-
 stop_hotlined
