@@ -34,6 +34,10 @@ absl::Status ShuttingDown() { return absl::UnavailableError("hotlined is shuttin
 constexpr routing::Millis kHeldCallGrace{10'000};
 // How many distinct unknown province codes are logged (one line each).
 constexpr size_t kUnknownProvincesLogged = 100;
+// An unknown province code longer than this is neither kept on the row nor logged: province
+// codes have two digits (three leave room), and a longer value may be a caller's number sent in
+// the wrong field by a misconfigured gateway.
+constexpr size_t kLongestUnknownProvinceKept = 3;
 
 v1::CallOutcome ToProtoOutcome(routing::Outcome o) { return static_cast<v1::CallOutcome>(o); }
 
@@ -1286,8 +1290,20 @@ v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,
       info.province_unknown = true;
     }
   }
-  if (info.province_unknown && unknown_provinces_logged_.size() < kUnknownProvincesLogged &&
-      unknown_provinces_logged_.insert(info.province).second) {
+  if (info.province_unknown && info.province.size() > kLongestUnknownProvinceKept) {
+    // Its length alone is logged, once for each length.
+    const std::string length = absl::StrCat(info.province.size(), " characters");
+    if (unknown_provinces_logged_.size() < kUnknownProvincesLogged &&
+        unknown_provinces_logged_.insert(length).second) {
+      spdlog::warn(
+          "gateway '{}' sent a province of {}, not a province code (not kept or shown: it may be "
+          "a caller's number in the wrong field): such calls route at national scope and are "
+          "marked on their row",
+          gateway_id, length);
+    }
+    info.province.clear();
+  } else if (info.province_unknown && unknown_provinces_logged_.size() < kUnknownProvincesLogged &&
+             unknown_provinces_logged_.insert(info.province).second) {
     spdlog::warn(
         "gateway '{}' sent unknown province code '{}' (deploy/regions.toml lists the "
         "codes): such calls route at national scope and are marked on their row",

@@ -12,6 +12,7 @@
 #include "hotline/v1/journal.pb.h"
 #include "tests/testing/daemon_fixture.h"
 #include "tests/testing/faulty_sink.h"
+#include "tests/testing/log_capture.h"
 #include "tests/testing/manual_fixture.h"
 #include "tests/testing/manual_time.h"
 
@@ -353,6 +354,40 @@ TEST_CASE(
     CHECK(Column(m.f, "c-unknown", "province") == "99");
     CHECK(Column(m.f, "c-unknown", "province_unknown") == "1");
   }
+}
+
+TEST_CASE(
+    "contract canonical province - a caller's number sent as the province is neither kept nor "
+    "logged: the call routes nationally, marked unknown",
+    "[contract]") {
+  // Defect (a black-box check): an unknown code of up to 16 letters or digits was kept on the
+  // row for good and quoted in the log, so a gateway that put the caller ID in the province
+  // field (an easy mistake in a dialplan) wrote children's numbers to both.
+  testing::LogCapture log;
+  ManualFixture m;
+  GatewayClient gw(m.f.channel, DaemonFixture::kGatewayToken, "gw-1");
+  gw.WaitForWelcome();
+  testing::SignedIn an(m.f, "an", "01");
+  gw.Arrive("c-number", "0969000111");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  const v1::DeskEvent offer = an.desk.WaitFor(IsOffer);  // Routed, at national scope.
+  CHECK(offer.offer().call().call_id() == "c-number");
+  CHECK(offer.offer().call().province().empty());
+  gw.Event("c-number", [](v1::CallEvent& e) { e.mutable_caller_hung_up(); });
+  REQUIRE(gw.WaitForAck().code() == 0);
+  CHECK(Column(m.f, "c-number", "province").empty());
+  CHECK(Column(m.f, "c-number", "province_unknown") == "1");
+  bool told = false;
+  for (const std::string& line : log.Lines()) {
+    CHECK(line.find("969000111") == std::string::npos);
+    told = told || line.find("sent a province of 10 characters") != std::string::npos;
+  }
+  CHECK(told);
+  SQLite::Database db(m.f.config.database, SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT count(*) FROM journal").getInt() > 0);
+  CHECK(db.execAndGet("SELECT count(*) FROM journal WHERE instr(record, "
+                      "CAST('969000111' AS BLOB)) > 0")
+            .getInt() == 0);
 }
 
 // --- 5. The wording of a missing required field. ---
