@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+#include <cstdint>
 #include <ctime>
+#include <limits>
+#include <string>
+#include <system_error>
 #include <vector>
 
 #include "clients/common/client.h"
@@ -132,10 +137,25 @@ PrivacyCommands::PrivacyCommands(CLI::App& app, const std::string& server_addres
   callback_ = app.add_subcommand("callback", "Reveal or finish one callback (supervisor token)");
   callback_->require_subcommand(1);
   reveal_ = callback_->add_subcommand("reveal", "Print the caller's full number (audited)");
-  reveal_->add_option("id", reveal_id_, "The callback's ID, as `callbacks` lists it")->required();
+  // Checked as typed: CLI11 reads a number too large for 64 bits as the largest one, which would
+  // be sent (and audited) in place of what was typed.
+  const CLI::Validator callback_id(
+      [](const std::string& text) -> std::string {
+        int64_t id = 0;
+        const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (error != std::errc() || end != text.data() + text.size() || id < 1) {
+          return "not a callback ID: a whole number from 1 to " +
+                 std::to_string(std::numeric_limits<int64_t>::max()) + ", as `callbacks` lists";
+        }
+        return "";
+      },
+      "ID");
+  reveal_->add_option("id", reveal_id_, "The callback's ID, as `callbacks` lists it")
+      ->required()
+      ->check(callback_id);
   reveal_->footer("The number is shown once, here; it is never logged." + footer);
   done_ = callback_->add_subcommand("done", "The callback was made: delete the number");
-  done_->add_option("id", done_id_, "The callback's ID")->required();
+  done_->add_option("id", done_id_, "The callback's ID")->required()->check(callback_id);
   done_->footer(footer);
 
   audit_ = app.add_subcommand(

@@ -47,10 +47,17 @@ bool Expect(std::string_view text, size_t pos, char c) {
 }
 
 int Fail(const grpc::Status& status) {
-  PrintErrorLine(ErrorLine(status));
-  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+  if (status.error_code() == grpc::StatusCode::UNAUTHENTICATED ||
+      status.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+    // Not ErrorLine's hint, which names hotlinectl's own role (the administrator's).
+    PrintErrorLine(
+        status.error_message().empty()
+            ? "error: " + CodeName(status.error_code())
+            : fmt::format("error: {}: {}", CodeName(status.error_code()), status.error_message()));
     PrintErrorLine(kSupervisorTokenHint);
+    return 1;
   }
+  PrintErrorLine(ErrorLine(status));
   return 1;
 }
 

@@ -71,6 +71,10 @@ grep -F -q -e "+84$callback_first" "$dir/reveal.out" || fail "reveal does not sh
 "$bin/hotlinectl" --server "$grpc" audit > "$dir/audit.out" 2>&1 ||
   fail "hotlinectl audit: $(cat "$dir/audit.out")"
 grep -q "reveal_callback *${ids[0]}$" "$dir/audit.out" || fail "the reveal is not audited"
+# An ID too large for 64 bits is refused as typed, not sent as the largest one (and audited so).
+if "$bin/hotlinectl" --server "$grpc" callback reveal 99999999999999999999999 \
+  > "$dir/reveal-huge.out" 2>&1; then fail "a reveal of an ID past 64 bits"; fi
+grep -q "not a callback ID" "$dir/reveal-huge.out" || fail "the huge ID: $(cat "$dir/reveal-huge.out")"
 grep -q "callback_done *${ids[0]}$" "$dir/audit.out" || fail "the done is not audited"
 [ "$(sqlite3 -readonly "$hotlined_database" "SELECT count(*) FROM callbacks WHERE state = 'pending'")" = 2 ] ||
   fail "the database does not hold exactly the 2 callbacks not done"

@@ -140,6 +140,9 @@ if HOTLINE_SUPERVISOR_TOKEN=dev-admin-token ctl dispositions --from 2026-01-01 \
   --to 2026-01-02 > "$dir/admin.out" 2>&1; then fail "an export with the admin token"; fi
 grep -q "^error: UNAUTHENTICATED" "$dir/admin.out" || fail "admin token: the error"
 grep -q "hint: reports need the supervisor token" "$dir/admin.out" || fail "admin token: the hint"
+# Regression: it also said "this needs the administrator token", the opposite of its hint.
+grep -q "administrator token\|HOTLINE_ADMIN_TOKEN" "$dir/admin.out" \
+  && fail "admin token: the refusal also asked for the admin token: $(cat "$dir/admin.out")"
 if ctl report --from 2026-01-02 --to 2026-01-01 --by centre > "$dir/reversed.out" 2>&1; then
   fail "a reversed period"
 fi
