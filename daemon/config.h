@@ -65,11 +65,13 @@ struct Limits {
   int64_t handshake_timeout_ms = 10'000;
   // ... and is closed after this long without a call in flight (GOAWAY; clients reconnect).
   int64_t idle_connection_ms = 120'000;
-  // A connection with a call open is pinged this often, and closed when a ping is not answered
-  // within keepalive_timeout_ms: a desk or gateway whose network went silent
-  // (a laptop asleep, Wi-Fi lost) is taken as gone, its ringing offer withdrawn, not missed.
-  int64_t keepalive_ms = 20'000;
-  int64_t keepalive_timeout_ms = 10'000;
+  // A connection with a call open is pinged after this long without a byte from its peer, and
+  // closed when the ping is not answered within keepalive_timeout_ms (gRPC also makes that the
+  // socket's TCP_USER_TIMEOUT): a desk whose network went silent (a laptop asleep, Wi-Fi lost)
+  // is taken as gone within their sum, under the offer time-out (15 s), so its ringing offer is
+  // withdrawn, not missed.
+  int64_t keepalive_ms = 4'000;
+  int64_t keepalive_timeout_ms = 8'000;
   // Memory gRPC may use for its connections' buffers (grpc::ResourceQuota).
   int64_t grpc_memory_bytes = 512 * 1024 * 1024;
   // HTTP: worker threads (live pages, /metrics, the page's files) ...

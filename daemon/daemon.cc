@@ -431,7 +431,8 @@ class DaemonImpl final : public Daemon {
     builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
                                static_cast<int>(l.idle_connection_ms));
     // A peer whose network went silent is found by an unanswered ping (gRPC's default is two
-    // hours), idle streams included: pings go on without data between them.
+    // hours) after keepalive_ms of silence, idle streams included: pings go on without data
+    // between them. gRPC also sets keepalive_timeout_ms as the sockets' TCP_USER_TIMEOUT.
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(l.keepalive_ms));
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
                                static_cast<int>(l.keepalive_timeout_ms));

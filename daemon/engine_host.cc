@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/post.hpp>
 #include <random>
 #include <type_traits>
@@ -34,10 +35,10 @@ absl::Status ShuttingDown() { return absl::UnavailableError("hotlined is shuttin
 constexpr routing::Millis kHeldCallGrace{10'000};
 // How many distinct unknown province codes are logged (one line each).
 constexpr size_t kUnknownProvincesLogged = 100;
-// An unknown province code longer than this is neither kept on the row nor logged: province
-// codes have two digits (three leave room), and a longer value may be a caller's number sent in
-// the wrong field by a misconfigured gateway.
-constexpr size_t kLongestUnknownProvinceKept = 3;
+// An unknown province code with this many digits or more is neither kept on the row nor logged:
+// province codes have two, and such a value may be a caller's number (or part of it) sent in the
+// wrong field by a misconfigured gateway. A code like "VN-44" or "HCM" is kept, to be diagnosed.
+constexpr size_t kFewestDigitsHidden = 4;
 
 v1::CallOutcome ToProtoOutcome(routing::Outcome o) { return static_cast<v1::CallOutcome>(o); }
 
@@ -260,7 +261,7 @@ absl::Status EngineHost::Recover() {
     *record.mutable_restarted()->mutable_at() = ToProto(std::max(Now(), last_time));
     record.mutable_restarted()->set_held_calls_grace_ms(kHeldCallGrace.count());
     record.mutable_restarted()->set_due_by_timer(true);
-    record.mutable_restarted()->set_past_due_in_grace(true);
+    record.mutable_restarted()->set_by_max_wait_now(true);
     if (absl::Status s = ApplyAt(record, last_time); !s.ok()) {
       return s;
     }
@@ -1290,11 +1291,14 @@ v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,
       info.province_unknown = true;
     }
   }
-  if (info.province_unknown && info.province.size() > kLongestUnknownProvinceKept) {
-    // Its length alone is logged, once for each length.
+  if (info.province_unknown &&
+      static_cast<size_t>(std::count_if(info.province.begin(), info.province.end(), [](char c) {
+        return c >= '0' && c <= '9';
+      })) >= kFewestDigitsHidden) {
+    // Its length alone is logged, once for each gateway and length.
     const std::string length = absl::StrCat(info.province.size(), " characters");
     if (unknown_provinces_logged_.size() < kUnknownProvincesLogged &&
-        unknown_provinces_logged_.insert(length).second) {
+        unknown_provinces_logged_.insert(absl::StrCat(gateway_id, "\n", length)).second) {
       spdlog::warn(
           "gateway '{}' sent a province of {}, not a province code (not kept or shown: it may be "
           "a caller's number in the wrong field): such calls route at national scope and are "
@@ -1303,7 +1307,8 @@ v1::JournalRecord EngineHost::ArrivalRecord(const std::string& gateway_id,
     }
     info.province.clear();
   } else if (info.province_unknown && unknown_provinces_logged_.size() < kUnknownProvincesLogged &&
-             unknown_provinces_logged_.insert(info.province).second) {
+             unknown_provinces_logged_.insert(absl::StrCat(gateway_id, "\n", info.province))
+                 .second) {
     spdlog::warn(
         "gateway '{}' sent unknown province code '{}' (deploy/regions.toml lists the "
         "codes): such calls route at national scope and are marked on their row",

@@ -221,7 +221,7 @@ absl::Status Engine::DeskConnected(const std::string& counsellor_id, Timestamp n
 }
 
 absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis calls_grace,
-                               bool due_by_timer, bool past_due_in_grace) {
+                               bool due_by_timer, bool by_max_wait_now) {
   AdvanceTo(now);
   if (restarted_at < now_) {
     return absl::InvalidArgumentError("restarted_at: before the engine's time");
@@ -288,19 +288,23 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis cal
       });
     }
     std::vector<Call*> due;
+    std::vector<Call*> late;
     for (auto& [seq, call] : calls_by_seq_) {
       if ((call->state != CallState::kWaiting && call->state != CallState::kOffered) ||
           call->expired) {
         continue;
       }
       Timestamp due_at = TimesOutAt(*call);
-      if (auto it = timer_due.find(seq); it != timer_due.end()) {
-        due_at = std::min(due_at, it->second);
+      const auto timer = timer_due.find(seq);
+      if (timer != timer_due.end()) {
+        due_at = std::min(due_at, timer->second);
       }
       if (due_at < not_before) {
         due.push_back(call);
+      } else if (by_max_wait_now && timer != timer_due.end() && timer->second > due_at) {
+        late.push_back(call);  // Its maximum wait was shortened: it must not wait longer.
       }
-      if (past_due_in_grace && due_at <= restarted_at) {
+      if (by_max_wait_now && due_at <= restarted_at) {
         // Its time-out may have fired before the stop (the journal's last record, `now`, may be
         // older: commits refused), with a callback offered (by its timer, or
         // as an offer came back: ReturnToQueue judges by the maximum wait now, while a maximum
@@ -315,6 +319,12 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis cal
       // The earlier kMaxWait timer stays, and finds the call not yet due when it fires.
       call->times_out_not_before = not_before;
       SetTimer(TimerKind::kMaxWait, *call, not_before, 0);
+    }
+    std::sort(late.begin(), late.end(),
+              [](const Call* a, const Call* b) { return a->admission_seq < b->admission_seq; });
+    for (Call* call : late) {
+      // The later timer stays, and finds the call gone when it fires.
+      SetTimer(TimerKind::kMaxWait, *call, TimesOutAt(*call), 0);
     }
   }
   return absl::OkStatus();

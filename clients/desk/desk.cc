@@ -157,8 +157,9 @@ class Desk final {
   // Calls whose wrap-up ended without a disposition, oldest first: `dispo` outside a wrap-up
   // records the newest of them, late.
   std::vector<std::string> owed_ ABSL_GUARDED_BY(mutex_);
-  // The last call connected or ended: `never`'s default when none is in wrap-up or ringing (not
-  // the last offered: after a decline that is a child this counsellor never spoke with).
+  // The call accepted, connected or ended last: `never`'s default when none is in wrap-up or
+  // ringing. Not the last offered (after a decline, a child this counsellor never spoke with);
+  // cleared by a decline, after which `never` asks for an id.
   std::string last_call_id_ ABSL_GUARDED_BY(mutex_);
   bool presence_seen_ ABSL_GUARDED_BY(mutex_) = false;
   // A stream was lost since the desk started: --available then no longer ends a break.
@@ -362,6 +363,9 @@ void Desk::HandleEvent(const v1::DeskEvent& event) {
         } else {
           offer_call_id_.clear();
         }
+        if (status.state() == v1::COUNSELLOR_STATE_ON_CALL && !status.call_id().empty()) {
+          last_call_id_ = status.call_id();  // Accepted: `never` means this caller now.
+        }
         if (status.state() == v1::COUNSELLOR_STATE_WRAP_UP) {
           if (!status.call_id().empty()) {
             wrap_up_call_id_ = status.call_id();
@@ -480,7 +484,9 @@ void Desk::HandleLine(std::string_view line) {
         (command->kind == DeskCommand::Kind::kDisposition &&
          !take(DispositionCall(), "no call is in wrap-up or waiting for its disposition")) ||
         (command->kind == DeskCommand::Kind::kNeverRoute &&
-         !take(NeverCall(), "no call seen yet; give its id: never CALL"))) {
+         !take(NeverCall(),
+               "no call in wrap-up, ringing or talked to since the last decline; give its id: "
+               "never CALL"))) {
       return;
     }
   }
@@ -592,6 +598,8 @@ void Desk::AnswerOffer(const std::string& call_id, bool accept) {
     if (offer_call_id_ == call_id && offers_seen_ == offers_before) {
       offer_call_id_.clear();
     }
+    // The call talked to now; after a decline, none that `never` could safely mean.
+    last_call_id_ = accept ? call_id : std::string();
   }
   PrintLine(fmt::format("ok: {} call {}", accept ? "accepted" : "declined", call_id));
 }
@@ -599,26 +607,33 @@ void Desk::AnswerOffer(const std::string& call_id, bool accept) {
 void Desk::SubmitDisposition(const v1::Disposition& disposition, bool ready_for_next,
                              const std::string& call_id) {
   v1::SubmitDispositionRequest request;
+  request.set_call_id(call_id);
+  *request.mutable_disposition() = disposition;
+  request.set_ready_for_next(ready_for_next);
+  const std::string sent = request.SerializeAsString();
   {
     absl::MutexLock lock(&mutex_);
     request.set_request_id(disposition_ids_.For(call_id, NewRequestId()));
   }
-  request.set_call_id(call_id);
-  *request.mutable_disposition() = disposition;
-  request.set_ready_for_next(ready_for_next);
   v1::SubmitDispositionResponse response;
   // Through Server::Call: text that is not UTF-8 is refused before it is sent.
   const grpc::Status status =
       server_.Call(&v1::DeskService::Stub::SubmitDisposition, request, &response);
+  bool earlier_may_stand = false;
   {
     absl::MutexLock lock(&mutex_);
-    disposition_ids_.Sent(call_id, request.request_id(),
-                          status.error_code() != grpc::StatusCode::UNAVAILABLE &&
-                              status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED);
+    earlier_may_stand =
+        disposition_ids_.Sent(call_id, request.request_id(), sent, status.error_code());
   }
   if (!status.ok()) {
     PrintErrorLine(ErrorLine(status));
     return;
+  }
+  if (earlier_may_stand) {
+    PrintLine(fmt::format(
+        "note: call {}: an earlier dispo that got no answer may be what was recorded; if so, "
+        "this one's changes are not",
+        call_id));
   }
   bool enough = false;
   {

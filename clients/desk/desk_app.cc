@@ -199,15 +199,20 @@ void ScreenDesk::Submit(const Request& request) {
   call.set_call_id(request.call_id);
   *call.mutable_disposition() = request.disposition;
   call.set_ready_for_next(request.ready_for_next);
+  const std::string sent = call.SerializeAsString();
   call.set_request_id(disposition_ids_.For(request.call_id, NewRequestId()));
   v1::SubmitDispositionResponse response;
   const grpc::Status status =
       server_.Call(&v1::DeskService::Stub::SubmitDisposition, call, &response);
-  const bool unanswered = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                          status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-  disposition_ids_.Sent(request.call_id, call.request_id(), !unanswered);
+  const bool earlier_may_stand =
+      disposition_ids_.Sent(request.call_id, call.request_id(), sent, status.error_code());
   if (status.ok()) {
-    inbox_.Post([request, response](DeskModel& model) { model.OnSubmitted(request, response); });
+    inbox_.Post([request, response, earlier_may_stand](DeskModel& model) {
+      model.OnSubmitted(request, response);
+      if (earlier_may_stand) {
+        model.OnEarlierVersionMayStand(request.call_id);
+      }
+    });
     return;
   }
   // The form stays open with what was typed: nothing is lost, the counsellor sends it again.

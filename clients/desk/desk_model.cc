@@ -296,6 +296,16 @@ void DeskModel::OnSubmitted(const Request& request, const v1::SubmitDispositionR
   }
 }
 
+void DeskModel::OnEarlierVersionMayStand(const std::string& call_id) {
+  ShowInfo(
+      fmt::format("Đã ghi kết quả cuộc gọi {}, nhưng lần gửi trước (chưa có trả lời) có thể đã "
+                  "được ghi: nếu vậy, phần sửa sau đó không được ghi.",
+                  call_id),
+      fmt::format("Recorded call {}, but an earlier send that got no answer may be what was "
+                  "recorded: if so, your later change is not.",
+                  call_id));
+}
+
 void DeskModel::OnNeverRouted(const Request& request, const std::string& error) {
   waiting_ = false;
   if (!error.empty()) {

@@ -72,25 +72,48 @@ struct Request {
 // and the answer been lost): sent again, edited or not, it goes under the same id, so the daemon
 // answers a recorded one as it did the first time, instead of refusing a second disposition for
 // the call ("owes it no disposition") and leaving its form open for good. The first send to reach
-// the daemon is what it records. A definite answer (OK or a refusal) frees the call's id.
+// the daemon is what it records: an edited resend answered OK may not be what was recorded, and
+// the desk says so. The daemon's own verdict on the request (OK or a refusal it judged, which it
+// remembers under the id) frees the call's id; anything else (no answer, a cancelled or broken
+// stream, a limit) keeps it.
 class DispositionIds {
  public:
-  // The id to send call `call_id`'s disposition under: the unanswered one, or `fresh`.
+  // The id to send call `call_id`'s disposition (serialized without its id: `sent`) under: the
+  // unanswered one, or `fresh`.
   std::string For(const std::string& call_id, std::string fresh) const {
     auto it = unanswered_.find(call_id);
-    return it == unanswered_.end() ? std::move(fresh) : it->second;
+    return it == unanswered_.end() ? std::move(fresh) : it->second.id;
   }
-  // The send of `call_id` under `request_id` was answered (`answered`), or not (lost, timed out).
-  void Sent(const std::string& call_id, const std::string& request_id, bool answered) {
-    if (answered) {
-      unanswered_.erase(call_id);
-    } else {
-      unanswered_[call_id] = request_id;
+  // The send of `call_id` (`sent`) under `request_id` got gRPC status `code`. True when an OK
+  // answer may stand for an earlier, different send under the same id.
+  bool Sent(const std::string& call_id, const std::string& request_id, const std::string& sent,
+            int code) {
+    auto it = unanswered_.find(call_id);
+    const bool earlier_differs = it != unanswered_.end() && it->second.sent != sent;
+    if (Judged(code)) {
+      if (it != unanswered_.end()) {
+        unanswered_.erase(it);
+      }
+      return code == 0 && earlier_differs;
     }
+    if (it == unanswered_.end()) {
+      unanswered_[call_id] = Unanswered{request_id, sent};  // The first send is what may stand.
+    }
+    return false;
   }
 
  private:
-  std::map<std::string, std::string> unanswered_;
+  struct Unanswered {
+    std::string id;
+    std::string sent;
+  };
+  // OK, or a refusal the daemon judged and keeps under the id: INVALID_ARGUMENT, NOT_FOUND,
+  // ALREADY_EXISTS, PERMISSION_DENIED, FAILED_PRECONDITION, OUT_OF_RANGE, UNAUTHENTICATED.
+  static bool Judged(int code) {
+    return code == 0 || code == 3 || code == 5 || code == 6 || code == 7 || code == 9 ||
+           code == 11 || code == 16;
+  }
+  std::map<std::string, Unanswered> unanswered_;
 };
 
 // A question the bottom line asks before a key takes effect: Y confirms, any other key cancels;
@@ -189,6 +212,8 @@ class DeskModel final {
   void OnRequestFailed(const std::string& error);
   void OnAnswerOffer(const Request& request, const std::string& error, bool offer_gone);
   void OnSubmitted(const Request& request, const hotline::v1::SubmitDispositionResponse& response);
+  // After OnSubmitted: the OK may stand for an earlier send of the form, before it was changed.
+  void OnEarlierVersionMayStand(const std::string& call_id);
   // The answer to NeverRouteCaller: `error` empty on success, else the words.
   void OnNeverRouted(const Request& request, const std::string& error);
   // The figures were asked for: not due again until they are answered or a minute has passed.

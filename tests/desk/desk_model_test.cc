@@ -385,16 +385,27 @@ TEST_CASE("a disposition sent again after no answer keeps its id, edited or not,
   // whose send timed out after the daemon recorded it, then was edited (or another call's form
   // was sent meanwhile), went again under a new id and was refused "owes it no disposition"
   // every time: the form never closed.
+  constexpr int kOk = 0, kInvalid = 3, kUnavailable = 14, kDeadline = 4, kCancelled = 1;
   DispositionIds ids;
   CHECK(ids.For("c1", "r-1") == "r-1");
-  ids.Sent("c1", "r-1", /*answered=*/false);  // DEADLINE_EXCEEDED: recorded or not, unknown.
-  CHECK(ids.For("c2", "r-2") == "r-2");       // Another call's form meanwhile...
-  ids.Sent("c2", "r-2", /*answered=*/true);
+  CHECK_FALSE(ids.Sent("c1", "r-1", "first", kDeadline));  // Recorded or not: unknown.
+  CHECK(ids.For("c2", "r-2") == "r-2");                    // Another call's form meanwhile...
+  CHECK_FALSE(ids.Sent("c2", "r-2", "other", kOk));
   CHECK(ids.For("c1", "r-3") == "r-1");  // ...leaves c1's id, however c1's form was edited.
-  ids.Sent("c1", "r-1", /*answered=*/false);
+  CHECK_FALSE(ids.Sent("c1", "r-1", "edited", kUnavailable));
   CHECK(ids.For("c1", "r-4") == "r-1");
-  ids.Sent("c1", "r-1", /*answered=*/true);  // Answered (the original answer, or a refusal).
-  CHECK(ids.For("c1", "r-5") == "r-5");
+  CHECK_FALSE(ids.Sent("c1", "r-1", "edited", kCancelled));  // A broken stream judges nothing.
+  CHECK(ids.For("c1", "r-5") == "r-1");
+  // Answered OK: the answer may be the first send's, which differs from this one. Said so.
+  CHECK(ids.Sent("c1", "r-1", "edited", kOk));
+  CHECK(ids.For("c1", "r-6") == "r-6");
+  // A refusal the daemon judged (and keeps under that id) frees the id: the fix goes anew.
+  CHECK_FALSE(ids.Sent("c3", "r-7", "bad note", kUnavailable));
+  CHECK_FALSE(ids.Sent("c3", "r-7", "bad note", kInvalid));
+  CHECK(ids.For("c3", "r-8") == "r-8");
+  // Sent again unchanged and answered OK: nothing to say.
+  CHECK_FALSE(ids.Sent("c4", "r-9", "same", kDeadline));
+  CHECK_FALSE(ids.Sent("c4", "r-9", "same", kOk));
 }
 
 TEST_CASE("a recorded call's form never opens again", "[desk]") {

@@ -383,6 +383,15 @@ TEST_CASE(
     told = told || line.find("sent a province of 10 characters") != std::string::npos;
   }
   CHECK(told);
+  // A code that is not a number is kept, to be diagnosed.
+  gw.Arrive("c-code", "VN-44");
+  REQUIRE(gw.WaitForAck().code() == 0);
+  m.Sync();
+  bool named = false;
+  for (const std::string& line : log.Lines()) {
+    named = named || line.find("sent unknown province code 'VN-44'") != std::string::npos;
+  }
+  CHECK(named);
   SQLite::Database db(m.f.config.database, SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("SELECT count(*) FROM journal").getInt() > 0);
   CHECK(db.execAndGet("SELECT count(*) FROM journal WHERE instr(record, "

@@ -6,7 +6,7 @@
 # released, and then everything is written.
 #
 # Then a desk driven by typed commands, with the lock taken again: `available` is held, and a
-# `never` typed meanwhile, before any call was seen, is refused at once ("no call seen yet")
+# `never` typed meanwhile, before any call was seen, is refused at once ("no call in wrap-up, ringing or talked to ...")
 # rather than sent, once `available` is answered, for the call that rang meanwhile (a black-box
 # check saw a child's number barred from a counsellor who never spoke to them).
 #
@@ -76,7 +76,8 @@ echo accept >&5
 wait_for "ok: accepted call " "$dir/typed.out"
 grep -q "will not be routed" "$dir/typed.out" "$dir/daemon.out" \
   && fail "a never typed before any call was made for the call that came later"
-grep -q "error: no call seen yet" "$dir/typed.out" || fail "the early never was not refused"
+grep -q "error: no call in wrap-up, ringing or talked to" "$dir/typed.out" \
+  || fail "the early never was not refused"
 exec 5>&-
 stop_hotlined
 echo "PASS"

@@ -35,8 +35,8 @@ echo decline >&3
 wait_for "ok: declined call " "$dir/desk.out"
 wait_for "revoked call .*caller_hung_up" "$dir/desk.out"
 echo never >&3
-wait_for "error: no call seen yet\|ok: " "$dir/desk.out"
-grep -q "error: no call seen yet" "$dir/desk.out" \
+wait_for "error: no call in wrap-up\|ok: never" "$dir/desk.out"
+grep -q "error: no call in wrap-up, ringing or talked to since the last decline" "$dir/desk.out" \
   || fail "never after a declined offer was sent for that caller: $(tail -2 "$dir/desk.out")"
 before=$(grep -c " offer call " "$dir/desk.out")
 
