@@ -261,7 +261,8 @@ absl::Status EngineHost::Recover() {
     *record.mutable_restarted()->mutable_at() = ToProto(std::max(Now(), last_time));
     record.mutable_restarted()->set_held_calls_grace_ms(kHeldCallGrace.count());
     record.mutable_restarted()->set_due_by_timer(true);
-    record.mutable_restarted()->set_by_max_wait_now(true);
+    record.mutable_restarted()->set_past_due_in_grace(true);
+    record.mutable_restarted()->set_retime_shortened_wait(true);
     if (absl::Status s = ApplyAt(record, last_time); !s.ok()) {
       return s;
     }

@@ -346,7 +346,8 @@ absl::Status ApplyRecord(routing::Engine& engine, const v1::JournalRecord& recor
       return engine.Restarted(FromProto(record.restarted().at()), at,
                               routing::Millis(record.restarted().held_calls_grace_ms()),
                               record.restarted().due_by_timer(),
-                              record.restarted().by_max_wait_now());
+                              record.restarted().past_due_in_grace(),
+                              record.restarted().retime_shortened_wait());
     case v1::JournalRecord::kSetOptions:
       return engine.SetOptions(FromRecord(record.set_options()), at);
     case v1::JournalRecord::INPUT_NOT_SET:

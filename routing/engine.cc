@@ -221,7 +221,8 @@ absl::Status Engine::DeskConnected(const std::string& counsellor_id, Timestamp n
 }
 
 absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis calls_grace,
-                               bool due_by_timer, bool by_max_wait_now) {
+                               bool due_by_timer, bool past_due_in_grace,
+                               bool retime_shortened_wait) {
   AdvanceTo(now);
   if (restarted_at < now_) {
     return absl::InvalidArgumentError("restarted_at: before the engine's time");
@@ -290,21 +291,29 @@ absl::Status Engine::Restarted(Timestamp restarted_at, Timestamp now, Millis cal
     std::vector<Call*> due;
     std::vector<Call*> late;
     for (auto& [seq, call] : calls_by_seq_) {
+      const auto timer = timer_due.find(seq);
+      if (call->state == CallState::kConnecting) {
+        // A failed connect puts it back in the queue, where it must not wait past the maximum.
+        if (retime_shortened_wait && timer != timer_due.end() &&
+            timer->second > TimesOutAt(*call)) {
+          late.push_back(call);
+        }
+        continue;
+      }
       if ((call->state != CallState::kWaiting && call->state != CallState::kOffered) ||
           call->expired) {
         continue;
       }
       Timestamp due_at = TimesOutAt(*call);
-      const auto timer = timer_due.find(seq);
       if (timer != timer_due.end()) {
         due_at = std::min(due_at, timer->second);
       }
       if (due_at < not_before) {
         due.push_back(call);
-      } else if (by_max_wait_now && timer != timer_due.end() && timer->second > due_at) {
+      } else if (retime_shortened_wait && timer != timer_due.end() && timer->second > due_at) {
         late.push_back(call);  // Its maximum wait was shortened: it must not wait longer.
       }
-      if (by_max_wait_now && due_at <= restarted_at) {
+      if (past_due_in_grace && due_at <= restarted_at) {
         // Its time-out may have fired before the stop (the journal's last record, `now`, may be
         // older: commits refused), with a callback offered (by its timer, or
         // as an offer came back: ReturnToQueue judges by the maximum wait now, while a maximum

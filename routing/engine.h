@@ -208,16 +208,17 @@ class Engine final {
   // desk connected. A call is due by its maximum wait now or by its kMaxWait timer, set at
   // arrival, whichever is first (a maximum wait lengthened since leaves the timer earlier) when
   // `due_by_timer`; by its maximum wait alone in records from before it was journaled (false),
-  // which replay as they were decided. With `by_max_wait_now` (journaled since), the maximum wait
-  // in force now rules: a call already due at `restarted_at` is taken as past its maximum wait
-  // (Call::due_in_grace) at once, not only when its kMaxWait timer fires in the grace (under
-  // older records a maximum wait shortened at a start left that timer late, while the call could
-  // time out by ReturnToQueue before the stop); and a call whose timer lies past its maximum wait
-  // now (shortened at this start) gets a timer at it, so that it waits no longer than configured.
-  // INVALID_ARGUMENT if it is before `now`.
+  // which replay as they were decided. With `past_due_in_grace` (journaled since), a call already
+  // due at `restarted_at` is taken as past its maximum wait (Call::due_in_grace) at once, not only
+  // when its kMaxWait timer fires in the grace (under older records a maximum wait shortened at a
+  // start left that timer late, while the call could time out by ReturnToQueue before the stop).
+  // With `retime_shortened_wait` (journaled since), a call waiting or connecting whose timer lies
+  // past its maximum wait now (shortened at this start) gets a timer at it, so that it waits no
+  // longer than configured. INVALID_ARGUMENT if it is before `now`.
   [[nodiscard]] absl::Status Restarted(Timestamp restarted_at, Timestamp now,
                                        Millis calls_grace = Millis(0), bool due_by_timer = false,
-                                       bool by_max_wait_now = false);
+                                       bool past_due_in_grace = false,
+                                       bool retime_shortened_wait = false);
 
   // Sets AVAILABLE, BREAK or OFFLINE. `reason` is the break reason (CHOSEN or a named one from
   // the desk, SUPERVISOR from a supervisor). NOT_FOUND for an unknown counsellor;

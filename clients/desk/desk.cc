@@ -157,9 +157,9 @@ class Desk final {
   // Calls whose wrap-up ended without a disposition, oldest first: `dispo` outside a wrap-up
   // records the newest of them, late.
   std::vector<std::string> owed_ ABSL_GUARDED_BY(mutex_);
-  // The call accepted, connected or ended last: `never`'s default when none is in wrap-up or
-  // ringing. Not the last offered (after a decline, a child this counsellor never spoke with);
-  // cleared by a decline, after which `never` asks for an id.
+  // The call connected or ended since the last offer: `never`'s default when none is in wrap-up
+  // or ringing. Never a call only offered, declined or whose connect failed: a child this
+  // counsellor did not speak with. Cleared by each offer, so `never` then asks for an id.
   std::string last_call_id_ ABSL_GUARDED_BY(mutex_);
   bool presence_seen_ ABSL_GUARDED_BY(mutex_) = false;
   // A stream was lost since the desk started: --available then no longer ends a break.
@@ -275,6 +275,7 @@ void Desk::HandleEvent(const v1::DeskEvent& event) {
         absl::MutexLock lock(&mutex_);
         offer_call_id_ = call_id;
         ++offers_seen_;
+        last_call_id_.clear();  // Only a call of this offer's that is talked to names it again.
       }
       PrintLine(at + " " + OfferText(event.offer()));
       if (options_.auto_accept) {
@@ -362,9 +363,6 @@ void Desk::HandleEvent(const v1::DeskEvent& event) {
           }
         } else {
           offer_call_id_.clear();
-        }
-        if (status.state() == v1::COUNSELLOR_STATE_ON_CALL && !status.call_id().empty()) {
-          last_call_id_ = status.call_id();  // Accepted: `never` means this caller now.
         }
         if (status.state() == v1::COUNSELLOR_STATE_WRAP_UP) {
           if (!status.call_id().empty()) {
@@ -485,7 +483,7 @@ void Desk::HandleLine(std::string_view line) {
          !take(DispositionCall(), "no call is in wrap-up or waiting for its disposition")) ||
         (command->kind == DeskCommand::Kind::kNeverRoute &&
          !take(NeverCall(),
-               "no call in wrap-up, ringing or talked to since the last decline; give its id: "
+               "no call in wrap-up, ringing or talked to since the last offer; give its id: "
                "never CALL"))) {
       return;
     }
@@ -598,8 +596,6 @@ void Desk::AnswerOffer(const std::string& call_id, bool accept) {
     if (offer_call_id_ == call_id && offers_seen_ == offers_before) {
       offer_call_id_.clear();
     }
-    // The call talked to now; after a decline, none that `never` could safely mean.
-    last_call_id_ = accept ? call_id : std::string();
   }
   PrintLine(fmt::format("ok: {} call {}", accept ? "accepted" : "declined", call_id));
 }

@@ -221,7 +221,7 @@ std::string DeskHelp() {
       "                           'break' stays on BREAK afterwards instead of AVAILABLE\n"
       "  never [CALL]             never be routed this caller again: CALL's (live, or ended in\n"
       "                           the last day), else the call in wrap-up, else the ringing\n"
-      "                           offer, else the last call accepted (none after a decline)\n"
+      "                           offer, else the call talked to since the last offer\n"
       "  help                     this text\n"
       "  quit                     close the desk and exit ('offline' first signs out)\n"
       "{}\n{}\n{}",

@@ -73,30 +73,32 @@ struct Request {
 // answers a recorded one as it did the first time, instead of refusing a second disposition for
 // the call ("owes it no disposition") and leaving its form open for good. The first send to reach
 // the daemon is what it records: an edited resend answered OK may not be what was recorded, and
-// the desk says so. The daemon's own verdict on the request (OK or a refusal it judged, which it
-// remembers under the id) frees the call's id; anything else (no answer, a cancelled or broken
-// stream, a limit) keeps it.
+// the desk says so. Only the answers the daemon remembers under the id (OK, NOT_FOUND,
+// FAILED_PRECONDITION: EngineHost::Answer) free it; a refusal before the request was looked at
+// (INVALID_ARGUMENT, UNAUTHENTICATED, PERMISSION_DENIED, RESOURCE_EXHAUSTED: never remembered)
+// leaves it as it was; anything else (no answer, a broken stream) may have been recorded.
 class DispositionIds {
  public:
-  // The id to send call `call_id`'s disposition (serialized without its id: `sent`) under: the
-  // unanswered one, or `fresh`.
+  // The id to send call `call_id`'s disposition under: the unanswered one, or `fresh`.
   std::string For(const std::string& call_id, std::string fresh) const {
     auto it = unanswered_.find(call_id);
     return it == unanswered_.end() ? std::move(fresh) : it->second.id;
   }
-  // The send of `call_id` (`sent`) under `request_id` got gRPC status `code`. True when an OK
-  // answer may stand for an earlier, different send under the same id.
+  // The send of `call_id` (`sent`: serialized without its id) under `request_id` got gRPC status
+  // `code`. True when an OK answer may stand for an earlier, different send under the same id.
   bool Sent(const std::string& call_id, const std::string& request_id, const std::string& sent,
             int code) {
     auto it = unanswered_.find(call_id);
-    const bool earlier_differs = it != unanswered_.end() && it->second.sent != sent;
-    if (Judged(code)) {
-      if (it != unanswered_.end()) {
+    const bool kept = it != unanswered_.end() && it->second.id == request_id;
+    if (code == 0 || code == 5 || code == 9) {  // OK, NOT_FOUND, FAILED_PRECONDITION.
+      const bool earlier_differs = kept && it->second.sent != sent;
+      if (kept) {
         unanswered_.erase(it);
       }
       return code == 0 && earlier_differs;
     }
-    if (it == unanswered_.end()) {
+    const bool looked_at = code != 3 && code != 7 && code != 8 && code != 16;
+    if (looked_at && it == unanswered_.end()) {
       unanswered_[call_id] = Unanswered{request_id, sent};  // The first send is what may stand.
     }
     return false;
@@ -107,12 +109,6 @@ class DispositionIds {
     std::string id;
     std::string sent;
   };
-  // OK, or a refusal the daemon judged and keeps under the id: INVALID_ARGUMENT, NOT_FOUND,
-  // ALREADY_EXISTS, PERMISSION_DENIED, FAILED_PRECONDITION, OUT_OF_RANGE, UNAUTHENTICATED.
-  static bool Judged(int code) {
-    return code == 0 || code == 3 || code == 5 || code == 6 || code == 7 || code == 9 ||
-           code == 11 || code == 16;
-  }
   std::map<std::string, Unanswered> unanswered_;
 };
 

@@ -385,7 +385,8 @@ TEST_CASE("a disposition sent again after no answer keeps its id, edited or not,
   // whose send timed out after the daemon recorded it, then was edited (or another call's form
   // was sent meanwhile), went again under a new id and was refused "owes it no disposition"
   // every time: the form never closed.
-  constexpr int kOk = 0, kInvalid = 3, kUnavailable = 14, kDeadline = 4, kCancelled = 1;
+  constexpr int kOk = 0, kInvalid = 3, kUnavailable = 14, kDeadline = 4, kCancelled = 1,
+                kFailedPrecondition = 9;
   DispositionIds ids;
   CHECK(ids.For("c1", "r-1") == "r-1");
   CHECK_FALSE(ids.Sent("c1", "r-1", "first", kDeadline));  // Recorded or not: unknown.
@@ -399,10 +400,24 @@ TEST_CASE("a disposition sent again after no answer keeps its id, edited or not,
   // Answered OK: the answer may be the first send's, which differs from this one. Said so.
   CHECK(ids.Sent("c1", "r-1", "edited", kOk));
   CHECK(ids.For("c1", "r-6") == "r-6");
-  // A refusal the daemon judged (and keeps under that id) frees the id: the fix goes anew.
-  CHECK_FALSE(ids.Sent("c3", "r-7", "bad note", kUnavailable));
+  // A refusal before the request was looked at (not remembered) leaves the id kept: the send
+  // that got no answer may still have been recorded (a review: freeing it brought the stuck form
+  // back), and a fixed resend then goes under it.
+  CHECK_FALSE(ids.Sent("c3", "r-7", "first", kUnavailable));
   CHECK_FALSE(ids.Sent("c3", "r-7", "bad note", kInvalid));
-  CHECK(ids.For("c3", "r-8") == "r-8");
+  CHECK(ids.For("c3", "r-8") == "r-7");
+  CHECK(ids.Sent("c3", "r-7", "fixed", kOk));
+  // Refused before it was looked at, with nothing kept: nothing to keep.
+  CHECK_FALSE(ids.Sent("c5", "r-10", "bad note", kInvalid));
+  CHECK(ids.For("c5", "r-11") == "r-11");
+  // A refusal the daemon remembers under the id (FAILED_PRECONDITION) frees it.
+  CHECK_FALSE(ids.Sent("c6", "r-12", "first", kDeadline));
+  CHECK_FALSE(ids.Sent("c6", "r-12", "first", kFailedPrecondition));
+  CHECK(ids.For("c6", "r-13") == "r-13");
+  // Another send of the same call under another id (line mode's two workers) frees nothing.
+  CHECK_FALSE(ids.Sent("c7", "r-14", "first", kDeadline));
+  CHECK_FALSE(ids.Sent("c7", "r-15", "other", kFailedPrecondition));
+  CHECK(ids.For("c7", "r-16") == "r-14");
   // Sent again unchanged and answered OK: nothing to say.
   CHECK_FALSE(ids.Sent("c4", "r-9", "same", kDeadline));
   CHECK_FALSE(ids.Sent("c4", "r-9", "same", kOk));

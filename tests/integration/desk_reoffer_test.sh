@@ -36,7 +36,7 @@ wait_for "ok: declined call " "$dir/desk.out"
 wait_for "revoked call .*caller_hung_up" "$dir/desk.out"
 echo never >&3
 wait_for "error: no call in wrap-up\|ok: never" "$dir/desk.out"
-grep -q "error: no call in wrap-up, ringing or talked to since the last decline" "$dir/desk.out" \
+grep -q "error: no call in wrap-up, ringing or talked to since the last offer" "$dir/desk.out" \
   || fail "never after a declined offer was sent for that caller: $(tail -2 "$dir/desk.out")"
 before=$(grep -c " offer call " "$dir/desk.out")
 
@@ -57,8 +57,8 @@ declined() { [ "$(grep -c "ok: declined call " "$dir/desk.out")" = 2 ]; }
 wait_until declined
 
 echo accept >&3
-wait_for "ok: accepted call \|error: .*offer" "$dir/desk.out"
-grep -q "error: .*offer" "$dir/desk.out" && fail "the offer made again was lost: $(grep "error: " "$dir/desk.out")"
+wait_for "ok: accepted call \|error: no offer" "$dir/desk.out"
+grep -q "error: no offer" "$dir/desk.out" && fail "the offer made again was lost: $(grep "error: " "$dir/desk.out")"
 grep -q "ok: accepted call " "$dir/desk.out" || fail "not accepted"
 exec 3>&-
 stop_hotlined

@@ -1612,16 +1612,17 @@ TEST_CASE(
   h.Arrive(Call("inside", "38"));  // 5 min from here end after the second restart's grace.
   h.Advance(1min);
   // An earlier restart shortened the maximum wait back to 5 min, by an older daemon's record
-  // (no by_max_wait_now: the calls' timers stayed at 10 min).
+  // (no retime_shortened_wait: the calls' timers stayed at 10 min).
   EngineHarness::Expect(h.engine.SetOptions(routing::EngineOptions(), h.now));
-  EngineHarness::Expect(h.engine.Restarted(h.now, h.now, routing::Millis(10'000), true, false));
+  EngineHarness::Expect(
+      h.engine.Restarted(h.now, h.now, routing::Millis(10'000), true, false, false));
   h.Advance(2min + 30s);  // "owed" 5 min 30 s into its wait: past the 5 min, its timer at 10.
   REQUIRE(h.engine.FindCall("owed")->state == CallState::kWaiting);
   const Timestamp restarted_at = h.now + 20s;
-  const bool by_max_wait_now = GENERATE(true, false);
-  INFO((by_max_wait_now ? "journaled since" : "a record from before it was journaled"));
-  EngineHarness::Expect(
-      h.engine.Restarted(restarted_at, h.now, routing::Millis(10'000), true, by_max_wait_now));
+  const bool past_due_in_grace = GENERATE(true, false);
+  INFO((past_due_in_grace ? "journaled since" : "a record from before it was journaled"));
+  EngineHarness::Expect(h.engine.Restarted(restarted_at, h.now, routing::Millis(10'000), true,
+                                           past_due_in_grace, past_due_in_grace));
   h.now = restarted_at;
   h.Advance(1s);
   h.Take();
@@ -1633,7 +1634,7 @@ TEST_CASE(
     outcomes[finished.record.call.call_id] = finished.record.outcome;
   }
   CHECK(outcomes.at("owed") ==
-        (by_max_wait_now ? routing::Outcome::kTimedOut : routing::Outcome::kFailed));
+        (past_due_in_grace ? routing::Outcome::kTimedOut : routing::Outcome::kFailed));
   CHECK(outcomes.at("inside") == routing::Outcome::kFailed);  // 3 min 50 s of its 5: not owed.
   EngineHarness::Expect(h.engine.CheckInvariants());
 }
@@ -1645,30 +1646,37 @@ TEST_CASE(
   // Defect (a review): SetOptions leaves each waiting call's timer where its arrival set it, so
   // a maximum wait shortened at a start let the calls already waiting wait out the old one (5 more
   // minutes here) before their callback; only a call due within the restart's grace was re-timed.
-  EngineHarness h;  // Nobody signed in.
+  // A call connecting at the restart whose connect then fails goes back to the queue under the
+  // same rule.
+  EngineHarness h;
   routing::EngineOptions longer = h.engine.options();
   longer.max_wait_ms = 10min;
   EngineHarness::Expect(h.engine.SetOptions(longer, h.now));
-  h.Arrive(Call("c1", "38"));  // Its timer at 10 min.
-  h.Advance(1min);
+  h.SignIn(Profile("an", "38"));
+  h.Arrive(Call("c2", "38"));  // Offered to an, who accepts: connecting.
+  EngineHarness::Expect(h.engine.AnswerOffer("an", "c2", true, h.now));
+  h.Arrive(Call("c1", "38"));  // Waiting. Both timers at 10 min.
+  h.Advance(30s);              // Within the connect's 60 s.
   EngineHarness::Expect(h.engine.SetOptions(routing::EngineOptions(), h.now));  // 5 min.
-  const bool by_max_wait_now = GENERATE(true, false);
-  INFO((by_max_wait_now ? "journaled since" : "a record from before it was journaled"));
+  const bool retime = GENERATE(true, false);
+  INFO((retime ? "journaled since" : "a record from before it was journaled"));
   EngineHarness::Expect(
-      h.engine.Restarted(h.now, h.now, routing::Millis(10'000), true, by_max_wait_now));
+      h.engine.Restarted(h.now, h.now, routing::Millis(10'000), true, retime, retime));
+  h.Advance(20s);
+  EngineHarness::Expect(h.engine.ConnectFailed("c2", "no answer", h.now));  // Back, waiting.
   h.Take();
-  h.Advance(4min - 1ms);
+  h.Advance(4min + 10s - 1ms);
   CHECK(h.TakeOf<routing::CallbackOffered>().empty());
-  h.Advance(1ms);  // 5 min since it arrived.
-  if (!by_max_wait_now) {
+  h.Advance(1ms);  // 5 min since they arrived.
+  if (!retime) {
     CHECK(h.TakeOf<routing::CallbackOffered>().empty());  // As it was decided: at 10 min.
     h.Advance(5min);
   }
   const auto callbacks = h.TakeOf<routing::CallbackOffered>();
-  REQUIRE(callbacks.size() == 1);
-  CHECK(callbacks[0].call_id == "c1");
+  REQUIRE(callbacks.size() == 2);
   CHECK_FALSE(h.engine.FindCall("c1").has_value());
-  h.Advance(10min);  // Its old timer finds it gone.
+  CHECK_FALSE(h.engine.FindCall("c2").has_value());
+  h.Advance(10min);  // Their old timers find them gone.
   CHECK(h.TakeOf<routing::CallbackOffered>().empty());
   EngineHarness::Expect(h.engine.CheckInvariants());
 }
